@@ -1,0 +1,182 @@
+"""The one in-memory form every modality is turned into.
+
+Sensors, keypoints and windowed recordings all become a `SequenceDataset`: a padded float32 array
+plus per-sample lengths, so ragged data is padded and masked, never silently truncated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any, Sequence
+
+import numpy as np
+
+from actrec.errors import DataError
+
+
+@dataclass
+class SequenceDataset:
+    """Labelled sequences.
+
+    X: float32 `[N, T, F]` (sensors, features) or `[N, T, J, C]` (keypoints, flattened later by the
+       feature pipeline); steps at and beyond `lengths[i]` are padding (zeros) and ignored.
+       Keypoints may hold NaN where a detector saw nothing; the feature pipeline fills or masks them.
+    lengths: int64 `[N]`, the number of valid steps of each sample (>= 1).
+    y: int64 `[N]` indexes into `label_names`, or None for unlabelled data.
+    groups: `[N]` strings (video, subject, session) that must never straddle two splits, or None.
+    ids: `[N]` strings naming each sample in errors and prediction files.
+    feature_names: one name per feature of `[N, T, F]` data (CSV column names), or None.
+    sample_rate_hz: steps per second, when known (from a `time` column or a video's fps).
+    schema: name of the skeleton schema for `[N, T, J, C]` data.
+    meta: per-sample arrays of length N that travel with subsets (e.g. window start/end times).
+    source: where the data came from, quoted in error messages.
+    """
+
+    X: np.ndarray
+    lengths: np.ndarray
+    y: np.ndarray | None = None
+    label_names: list[str] = field(default_factory=list)
+    groups: np.ndarray | None = None
+    ids: np.ndarray | None = None
+    feature_names: list[str] | None = None
+    sample_rate_hz: float | None = None
+    schema: str | None = None
+    meta: dict[str, np.ndarray] = field(default_factory=dict)
+    source: str = "<memory>"
+
+    def __post_init__(self) -> None:
+        self.X = np.asarray(self.X, dtype=np.float32)
+        if self.X.ndim not in (3, 4):
+            raise DataError(
+                f"{self.source}: X has shape {self.X.shape}; expected [N, T, F] or [N, T, J, C]"
+            )
+        n = self.X.shape[0]
+        if n == 0:
+            raise DataError(f"{self.source}: no samples; check the file holds data")
+        self.lengths = np.asarray(self.lengths, dtype=np.int64).reshape(-1)
+        if self.lengths.shape[0] != n:
+            raise DataError(f"{self.source}: {self.lengths.shape[0]} lengths for {n} samples")
+        if self.ids is None:
+            self.ids = np.array([str(i) for i in range(n)], dtype=object)
+        else:
+            self.ids = np.asarray(self.ids).astype(str).astype(object)
+        bad = np.flatnonzero(self.lengths < 1)
+        if bad.size:
+            raise DataError(
+                f"{self.source}: sample {self.ids[bad[0]]} is empty (0 steps); remove it or give it data"
+            )
+        too_long = np.flatnonzero(self.lengths > self.X.shape[1])
+        if too_long.size:
+            raise DataError(
+                f"{self.source}: sample {self.ids[too_long[0]]} claims {self.lengths[too_long[0]]} steps "
+                f"but X holds {self.X.shape[1]}"
+            )
+        if self.y is not None:
+            self.y = np.asarray(self.y, dtype=np.int64).reshape(-1)
+            if self.y.shape[0] != n:
+                raise DataError(f"{self.source}: {self.y.shape[0]} labels for {n} samples")
+            if not self.label_names:
+                self.label_names = [str(i) for i in range(int(self.y.max()) + 1)]
+            out = np.flatnonzero((self.y < 0) | (self.y >= len(self.label_names)))
+            if out.size:
+                raise DataError(
+                    f"{self.source}: sample {self.ids[out[0]]} has label index {self.y[out[0]]}, "
+                    f"outside the {len(self.label_names)} label names"
+                )
+        if self.groups is not None:
+            self.groups = np.asarray(self.groups).astype(str).astype(object).reshape(-1)
+            if self.groups.shape[0] != n:
+                raise DataError(f"{self.source}: {self.groups.shape[0]} groups for {n} samples")
+        for key, value in self.meta.items():
+            if len(value) != n:
+                raise DataError(f"{self.source}: meta '{key}' has {len(value)} rows for {n} samples")
+
+    @property
+    def n_samples(self) -> int:
+        return int(self.X.shape[0])
+
+    @property
+    def n_steps(self) -> int:
+        return int(self.X.shape[1])
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.label_names)
+
+    @property
+    def is_keypoints(self) -> bool:
+        return self.X.ndim == 4
+
+    def subset(self, index: Sequence[int] | np.ndarray) -> "SequenceDataset":
+        """Samples at `index`, with every per-sample field cut alike."""
+        index = np.asarray(index, dtype=np.int64)
+        return replace(
+            self,
+            X=self.X[index],
+            lengths=self.lengths[index],
+            y=None if self.y is None else self.y[index],
+            groups=None if self.groups is None else self.groups[index],
+            ids=self.ids[index],
+            meta={k: np.asarray(v)[index] for k, v in self.meta.items()},
+        )
+
+    def mask(self) -> np.ndarray:
+        """bool `[N, T]`: True on valid steps."""
+        return np.arange(self.n_steps)[None, :] < self.lengths[:, None]
+
+    def check_finite(self) -> None:
+        """Raise a DataError naming the first sample and step holding NaN or inf in its valid part."""
+        values = self.X.reshape(self.n_samples, self.n_steps, -1)
+        bad = ~np.isfinite(values) & self.mask()[:, :, None]
+        if bad.any():
+            sample, step, feature = np.argwhere(bad)[0]
+            name = self.feature_names[feature] if self.feature_names else f"feature {feature}"
+            raise DataError(
+                f"{self.source}: sample {self.ids[sample]} step {step} {name} is "
+                f"{values[sample, step, feature]}; fill or drop missing values before training"
+            )
+
+    def labels_as_names(self) -> np.ndarray:
+        if self.y is None:
+            raise DataError(f"{self.source}: has no labels")
+        return np.asarray(self.label_names, dtype=object)[self.y]
+
+    def to_npz(self, path: str) -> None:
+        """Write the `.npz` layout `actrec train --data` reads (atomically)."""
+        from actrec.io.atomic import atomic_path
+
+        arrays: dict[str, Any] = {"X": self.X, "lengths": self.lengths, "ids": self.ids.astype(str)}
+        if self.y is not None:
+            arrays["y"] = self.y
+            arrays["label_names"] = np.asarray(self.label_names, dtype=str)
+        if self.groups is not None:
+            arrays["groups"] = self.groups.astype(str)
+        if self.feature_names:
+            arrays["feature_names"] = np.asarray(self.feature_names, dtype=str)
+        if self.sample_rate_hz:
+            arrays["sample_rate_hz"] = np.float64(self.sample_rate_hz)
+        if self.schema:
+            arrays["schema"] = np.asarray(self.schema)
+        for key, value in self.meta.items():
+            arrays[f"meta_{key}"] = np.asarray(value)
+        with atomic_path(path) as tmp:
+            with open(tmp, "wb") as handle:
+                np.savez_compressed(handle, **arrays)
+
+
+def pad_sequences(sequences: Sequence[np.ndarray], source: str = "<memory>", ids: Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Stack ragged `[T_i, ...]` arrays into a zero-padded `[N, max T, ...]` array and lengths."""
+    if len(sequences) == 0:
+        raise DataError(f"{source}: no sequences")
+    tails = {np.shape(s)[1:] for s in sequences}
+    if len(tails) != 1:
+        raise DataError(f"{source}: sequences have different per-step shapes {sorted(tails)}; all steps need the same features")
+    lengths = np.array([len(s) for s in sequences], dtype=np.int64)
+    empty = np.flatnonzero(lengths == 0)
+    if empty.size:
+        name = ids[empty[0]] if ids is not None else empty[0]
+        raise DataError(f"{source}: sample {name} is empty (0 steps); remove it or give it data")
+    out = np.zeros((len(sequences), int(lengths.max()), *tails.pop()), dtype=np.float32)
+    for i, seq in enumerate(sequences):
+        out[i, : lengths[i]] = seq
+    return out, lengths

@@ -1,0 +1,21 @@
+"""Errors raised where input enters actrec.
+
+Every message is one line that names the file, row or sample at fault and says what to do, so
+the CLI can print it without a traceback.
+"""
+
+
+class ActrecError(Exception):
+    """Base of every error actrec raises on purpose."""
+
+
+class DataError(ActrecError, ValueError):
+    """Input data is malformed: missing columns, ragged ids, NaNs, empty sequences, bad shapes."""
+
+
+class ConfigError(ActrecError, ValueError):
+    """An option or configuration value does not exist or does not fit the data."""
+
+
+class ModelFileError(ActrecError):
+    """A saved model is missing, truncated, foreign, or tries to carry code."""

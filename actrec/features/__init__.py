@@ -1,0 +1,5 @@
+"""Fitted feature transforms; importing this package registers every step in `STEPS`."""
+
+from actrec.features.pipeline import STEPS, FeaturePipeline, Flatten, Standardize, Step
+
+__all__ = ["STEPS", "FeaturePipeline", "Flatten", "Standardize", "Step"]
