@@ -1,0 +1,57 @@
+"""Stratified, group-aware splits fixed by one seed.
+
+Windows cut from one video must never sit on both sides of a split, or accuracy is inflated;
+when groups exist every split here keeps each group whole.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold, train_test_split
+
+from actrec.data.dataset import SequenceDataset
+from actrec.errors import DataError
+
+
+def check_stratifiable(dataset: SequenceDataset, parts: int = 2) -> None:
+    """Every class needs at least `parts` samples (groups) to appear on each side of a split."""
+    if dataset.y is None:
+        raise DataError(f"{dataset.source}: has no labels; training and evaluation need a label per sample")
+    counts = np.bincount(dataset.y, minlength=dataset.n_classes)
+    for index in np.flatnonzero((counts > 0) & (counts < parts)):
+        raise DataError(
+            f"{dataset.source}: class '{dataset.label_names[index]}' has {counts[index]} sample(s); a "
+            f"stratified split needs at least {parts}: add samples of it or drop the class"
+        )
+
+
+def holdout_split(dataset: SequenceDataset, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices (keep, holdout) with about `fraction` of samples held out, stratified by label.
+
+    With groups, whole groups are held out (StratifiedGroupKFold picks the fold closest to the
+    label distribution), so no group is on both sides.
+    """
+    if not 0.0 < fraction < 1.0:
+        raise DataError(f"holdout fraction must be between 0 and 1, got {fraction}")
+    check_stratifiable(dataset)
+    index = np.arange(dataset.n_samples)
+    if dataset.groups is not None:
+        n_groups = len(np.unique(dataset.groups))
+        n_splits = min(max(2, int(round(1.0 / fraction))), n_groups)
+        if n_splits < 2:
+            raise DataError(f"{dataset.source}: only one group ({dataset.groups[0]}); a group-aware split needs at least 2")
+        folds = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+        keep, hold = next(folds.split(index, dataset.y, dataset.groups))
+        return keep, hold
+    keep, hold = train_test_split(index, test_size=fraction, random_state=seed, stratify=dataset.y)
+    return np.sort(keep), np.sort(hold)
+
+
+def kfold_splits(dataset: SequenceDataset, folds: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(train, test) index pairs of stratified k-fold CV, group-aware when groups exist."""
+    check_stratifiable(dataset, parts=folds if dataset.groups is None else 1)
+    index = np.arange(dataset.n_samples)
+    if dataset.groups is not None:
+        splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
+        return list(splitter.split(index, dataset.y, dataset.groups))
+    return list(StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed).split(index, dataset.y))

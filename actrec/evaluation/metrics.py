@@ -1,0 +1,46 @@
+"""Classification metrics from predicted probabilities, via scikit-learn."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.metrics import confusion_matrix, f1_score, log_loss, precision_recall_fscore_support, top_k_accuracy_score
+
+
+def compute_metrics(y_true: np.ndarray, proba: np.ndarray, label_names: list[str]) -> dict[str, Any]:
+    """top1, top5, macro_f1, log_loss, n, per-class precision/recall/f1/support and the confusion matrix.
+
+    y_true: int `[N]`; proba: float `[N, C]` rows summing to 1. top5 is top-k with k = min(5, C).
+    """
+    y_true = np.asarray(y_true, dtype=np.int64)
+    proba = np.asarray(proba, dtype=np.float64)
+    labels = np.arange(len(label_names))
+    pred = proba.argmax(1)
+    k = min(5, len(label_names))
+    precision, recall, f1, support = precision_recall_fscore_support(
+        y_true, pred, labels=labels, zero_division=0
+    )
+    clipped = np.clip(proba, 1e-7, 1.0)
+    return {
+        "top1": float(np.mean(pred == y_true)),
+        "top5": float(top_k_accuracy_score(y_true, proba, k=k, labels=labels)) if len(labels) > 2 else float(np.mean(pred == y_true)),
+        "macro_f1": float(f1_score(y_true, pred, labels=labels, average="macro", zero_division=0)),
+        "log_loss": float(log_loss(y_true, clipped / clipped.sum(1, keepdims=True), labels=labels)),
+        "n": int(len(y_true)),
+        "per_class": {
+            name: {
+                "precision": float(precision[i]),
+                "recall": float(recall[i]),
+                "f1": float(f1[i]),
+                "support": int(support[i]),
+            }
+            for i, name in enumerate(label_names)
+        },
+        "confusion": confusion_matrix(y_true, pred, labels=labels).tolist(),
+    }
+
+
+def headline(metrics: dict[str, Any]) -> dict[str, Any]:
+    """The four numbers and n that `metrics.json` and tables show."""
+    return {key: metrics[key] for key in ("top1", "top5", "macro_f1", "log_loss", "n")}
