@@ -1,0 +1,371 @@
+"""`Recognizer`: the one public object that fits, predicts, saves and loads.
+
+Like aeon's BaseClassifier, `fit` and `predict_proba` validate and convert input once, at the
+door, so every model gets clean `[N, T, F]` float32 features and a wrong input fails with one
+sentence. A saved model is a single safetensors file whose JSON header carries the model config,
+label names and the fitted feature pipeline: loading never executes code from the file.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+
+from actrec import __version__
+from actrec.data.dataset import SequenceDataset
+from actrec.data.splits import holdout_split
+from actrec.errors import ConfigError, DataError, ModelFileError
+from actrec.features.pipeline import FeaturePipeline, Flatten, Standardize, Step
+from actrec.io.atomic import atomic_path
+from actrec.models import build_model, make_config
+
+MODEL_FILE = "model.actrec"
+
+
+@dataclass
+class TrainConfig:
+    """Everything `fit` needs besides the data; saved with the model and in RUN/config.json.
+
+    joints: skeleton groups or joint names to keep (keypoint data). augment: training-only
+    augmentations (`mirror`, `rotate`, ...). class_weight `balanced` weighs the loss by inverse
+    class frequency; sampler `balanced` draws classes equally instead (for heavy imbalance).
+    monitor: the validation metric that picks the best checkpoint and stops early.
+    """
+
+    model: str = "inception"
+    model_options: dict[str, Any] = field(default_factory=dict)
+    joints: list[str] = field(default_factory=list)
+    augment: list[Any] = field(default_factory=list)
+    epochs: int = 60
+    batch_size: int = 64
+    optimizer: str = "adamw"
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    scheduler: str = "cosine"
+    patience: int = 15
+    monitor: str = "val_loss"
+    class_weight: str | None = "balanced"
+    sampler: str = "shuffle"
+    val_fraction: float = 0.2
+    seed: int = 0
+    devices: int = 1
+    num_nodes: int = 1
+
+    def check(self) -> None:
+        make_config(self.model, self.model_options)
+        if self.monitor not in ("val_loss", "val_acc"):
+            raise ConfigError(f"unknown monitor '{self.monitor}'; choose val_loss or val_acc")
+        if self.sampler not in ("shuffle", "balanced"):
+            raise ConfigError(f"unknown sampler '{self.sampler}'; choose shuffle or balanced")
+        if self.class_weight not in (None, "balanced"):
+            raise ConfigError(f"unknown class_weight '{self.class_weight}'; choose balanced or none")
+        if self.epochs < 1 or self.batch_size < 1:
+            raise ConfigError("epochs and batch_size must be at least 1")
+
+
+def as_dataset(X: Any, y: Any = None, groups: Any = None, lengths: Any = None, label_names: Sequence[str] | None = None, source: str = "<memory>") -> SequenceDataset:
+    """Wrap arrays (or pass a SequenceDataset through); string labels become sorted label names."""
+    if isinstance(X, SequenceDataset):
+        return X
+    X = np.asarray(X, dtype=np.float32)
+    if X.ndim == 2:
+        X = X[:, :, None]
+    if X.ndim not in (3, 4):
+        raise DataError(f"{source}: X has shape {X.shape}; expected [N, T, F] or [N, T, J, C]")
+    if lengths is None:
+        lengths = np.full(X.shape[0], X.shape[1], dtype=np.int64)
+    names = list(label_names) if label_names is not None else []
+    if y is not None:
+        y = np.asarray(y)
+        if y.dtype.kind in "USO":
+            if not names:
+                names = sorted({str(v) for v in y})
+            lookup = {name: i for i, name in enumerate(names)}
+            unknown = [str(v) for v in y if str(v) not in lookup]
+            if unknown:
+                raise DataError(f"{source}: label '{unknown[0]}' is not one of the model's labels {names}")
+            y = np.array([lookup[str(v)] for v in y], dtype=np.int64)
+    return SequenceDataset(X=X, lengths=lengths, y=y, label_names=names, groups=groups, source=source)
+
+
+class Recognizer:
+    """Sequence classifier: `Recognizer(model="gru", epochs=30).fit(X, y).predict(X_new)`.
+
+    Keyword arguments are the fields of `TrainConfig`. After `fit` or `load`: `network` (eval
+    mode), `pipeline`, `label_names`, `window_length`, `sample_rate_hz`, `feature_names`,
+    `schema`, `history`.
+    """
+
+    def __init__(self, model: str = "inception", **options: Any) -> None:
+        known = {f.name for f in fields(TrainConfig)}
+        unknown = sorted(set(options) - known)
+        if unknown:
+            raise ConfigError(f"Recognizer has no option '{unknown[0]}'; options are: {', '.join(sorted(known))}")
+        self.config = TrainConfig(model=model, **options)
+        self.config.check()
+        self.network: torch.nn.Module | None = None
+        self.pipeline: FeaturePipeline | None = None
+        self.label_names: list[str] = []
+        self.window_length = 0
+        self.sample_rate_hz: float | None = None
+        self.feature_names: list[str] | None = None
+        self.schema: str | None = None
+        self.frame_shape: tuple[int, ...] = ()
+        self.n_features = 0
+        self.history = pd.DataFrame()
+        self.is_main_process = True
+
+    # ------------------------------------------------------------------ public names
+    @property
+    def model_name(self) -> str:
+        return self.config.model
+
+    @property
+    def model_options(self) -> dict[str, Any]:
+        return self.config.model_options
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, X: Any, y: Any = None, groups: Any = None, lengths: Any = None, label_names: Sequence[str] | None = None, validation: SequenceDataset | None = None, work_dir: str | Path | None = None, progress: bool = False, resume_from: str | None = None) -> "Recognizer":
+        """Train on `X` (array `[N, T, F]` / `[N, T, J, C]` or a SequenceDataset).
+
+        A stratified, group-aware `val_fraction` of the data picks the best epoch unless
+        `validation` is given. Checkpoints go to `work_dir/checkpoints` when given.
+        """
+        dataset = as_dataset(X, y, groups, lengths, label_names)
+        if dataset.y is None:
+            raise DataError(f"{dataset.source}: has no labels; fit needs one label per sample")
+        self._check_values(dataset)
+        if validation is None:
+            keep, hold = holdout_split(dataset, self.config.val_fraction, self.config.seed)
+            train, validation = dataset.subset(keep), dataset.subset(hold)
+        else:
+            train = dataset
+            self._check_values(validation)
+        self.label_names = list(dataset.label_names)
+        self.sample_rate_hz = dataset.sample_rate_hz
+        self.feature_names = dataset.feature_names
+        self.schema = dataset.schema
+        self.frame_shape = tuple(int(s) for s in dataset.X.shape[2:])
+        self.window_length = dataset.n_steps
+        self.pipeline = FeaturePipeline(self._default_steps(dataset))
+        train_features = self.pipeline.fit_transform(train.X, train.lengths)
+        self.n_features = int(train_features.shape[-1])
+        val_features = self._features(validation)
+        self._train(train, train_features, validation, val_features, work_dir, progress, resume_from)
+        return self
+
+    def _default_steps(self, dataset: SequenceDataset) -> list[Step]:
+        steps: list[Step] = []
+        if dataset.is_keypoints:
+            if dataset.schema:
+                from actrec.features.keypoints import keypoint_steps
+
+                options: dict[str, Any] = {"joints": self.config.joints} if self.config.joints else {}
+                steps = keypoint_steps(dataset.schema, graph=self.config.model == "stgcn", **options)
+            else:
+                steps = [Flatten()]
+        return steps + [Standardize()]
+
+    def _graph_schema(self) -> Any:
+        if self.config.model != "stgcn":
+            return None
+        if not self.schema:
+            raise ConfigError("model 'stgcn' needs keypoint data with a skeleton schema (X [N, T, J, C] and schema)")
+        from actrec.skeletons import get_schema
+
+        schema = get_schema(self.schema)
+        return schema.subset(self.config.joints)[0] if self.config.joints else schema
+
+    def _build_network(self) -> torch.nn.Module:
+        options = dict(self.config.model_options)
+        if options.get("pooling") == "all" and not options.get("steps"):
+            options["steps"] = self.window_length
+            self.config.model_options = options
+        return build_model(self.config.model, self.n_features, len(self.label_names), options, self._graph_schema())
+
+    def _train(self, train: SequenceDataset, train_features: np.ndarray, validation: SequenceDataset, val_features: np.ndarray, work_dir: str | Path | None, progress: bool, resume_from: str | None) -> None:
+        import lightning as L
+        from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint, RichProgressBar
+
+        from actrec.training.callbacks import EpochSeed, History
+        from actrec.training.data import ArrayDataset, AugmentedDataset, SequenceDataModule
+        from actrec.training.module import ClassifierModule, OptimConfig
+
+        config = self.config
+        L.seed_everything(config.seed, workers=True, verbose=False)
+        self.network = self._build_network()
+        weights = None
+        if config.class_weight == "balanced":
+            counts = np.bincount(train.y, minlength=len(self.label_names)).astype(np.float64)
+            present = counts > 0
+            weights_np = np.zeros_like(counts)
+            weights_np[present] = counts[present].sum() / (present.sum() * counts[present])
+            weights = torch.tensor(weights_np, dtype=torch.float32)
+        callbacks: list[Any] = [History()]
+        train_set: Any = ArrayDataset(train_features, train.lengths, train.y)
+        if config.augment:
+            from actrec.features.augment import build_augmenter
+
+            augmenter = build_augmenter(config.augment, self.schema)
+            if augmenter is not None:
+                train_set = AugmentedDataset(train.X, train.lengths, train.y, augmenter, self.pipeline.transform, config.seed)
+                callbacks.append(EpochSeed(train_set))
+        data = SequenceDataModule(train_set, ArrayDataset(val_features, validation.lengths, validation.y), config.batch_size, config.seed, config.sampler == "balanced", train.y)
+        module = ClassifierModule(self.network, OptimConfig(config.optimizer, config.lr, config.weight_decay, config.scheduler), weights, config.epochs)
+        mode = "min" if config.monitor == "val_loss" else "max"
+        scratch = Path(tempfile.mkdtemp(prefix=".checkpoints-", dir=work_dir))
+        checkpoint = ModelCheckpoint(dirpath=scratch, filename="best", monitor=config.monitor, mode=mode, save_last=True)
+        callbacks += [checkpoint, EarlyStopping(monitor=config.monitor, mode=mode, patience=config.patience)]
+        if progress:
+            callbacks.append(RichProgressBar())
+        distributed = config.devices * config.num_nodes > 1
+        trainer = L.Trainer(
+            max_epochs=config.epochs,
+            accelerator="cpu" if not torch.cuda.is_available() else "auto",
+            devices=config.devices,
+            num_nodes=config.num_nodes,
+            strategy="ddp" if distributed else "auto",
+            callbacks=callbacks,
+            logger=False,
+            deterministic=True,
+            enable_progress_bar=progress,
+            enable_model_summary=False,
+            num_sanity_val_steps=0,
+        )
+        try:
+            trainer.fit(module, datamodule=data, ckpt_path=resume_from)
+            self.is_main_process = trainer.global_rank == 0
+            best = checkpoint.best_model_path or checkpoint.last_model_path
+            state = torch.load(best, map_location="cpu", weights_only=True)["state_dict"]
+            self.network.load_state_dict({k.removeprefix("network."): v for k, v in state.items() if k.startswith("network.")})
+            if work_dir is not None and self.is_main_process:
+                final = Path(work_dir) / "checkpoints"
+                shutil.rmtree(final, ignore_errors=True)
+                scratch.rename(final)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        self.network.eval()
+        self.history = pd.DataFrame(callbacks[0].rows)
+
+    # ------------------------------------------------------------------ predict
+    def _check_values(self, dataset: SequenceDataset) -> None:
+        """Sensor/feature data must be finite; keypoint NaNs are handled by the keypoint steps."""
+        if not dataset.is_keypoints or not dataset.schema:
+            dataset.check_finite()
+
+    def _features(self, dataset: SequenceDataset) -> np.ndarray:
+        if self.pipeline is None:
+            raise ConfigError("this Recognizer is not fitted; call fit or Recognizer.load first")
+        shape = tuple(dataset.X.shape[2:])
+        if self.frame_shape and shape != self.frame_shape:
+            raise DataError(
+                f"{dataset.source}: each step has shape {list(shape)} but the model was trained on "
+                f"{list(self.frame_shape)}; give the same features (and joints) as in training"
+            )
+        self._check_values(dataset)
+        features = self.pipeline.transform(dataset.X, dataset.lengths)
+        if not np.isfinite(features).all():
+            sample = int(np.argwhere(~np.isfinite(features))[0][0])
+            raise DataError(f"{dataset.source}: sample {dataset.ids[sample]} gives non-finite features; check it for NaN or inf values")
+        return features
+
+    def predict_proba(self, X: Any, lengths: Any = None, batch_size: int = 256) -> np.ndarray:
+        """Class probabilities float32 `[N, C]`, columns in `label_names` order."""
+        dataset = as_dataset(X, lengths=lengths)
+        features = self._features(dataset)
+        return self.proba_from_features(features, dataset.lengths, batch_size)
+
+    def proba_from_features(self, features: np.ndarray, lengths: np.ndarray, batch_size: int = 256) -> np.ndarray:
+        """Probabilities for already featurised `[N, T, F]` input (used by streaming and export)."""
+        if self.network is None:
+            raise ConfigError("this Recognizer is not fitted; call fit or Recognizer.load first")
+        out = []
+        with torch.inference_mode():
+            for start in range(0, len(features), batch_size):
+                x = torch.from_numpy(np.ascontiguousarray(features[start : start + batch_size]))
+                length = torch.from_numpy(np.asarray(lengths[start : start + batch_size], dtype=np.int64))
+                out.append(torch.softmax(self.network(x, length), dim=1).numpy())
+        return np.concatenate(out).astype(np.float32)
+
+    def predict(self, X: Any, lengths: Any = None) -> np.ndarray:
+        """Label names `[N]` of the most probable class."""
+        proba = self.predict_proba(X, lengths)
+        return np.asarray(self.label_names, dtype=object)[proba.argmax(1)]
+
+    # ------------------------------------------------------------------ save / load
+    def metadata(self) -> dict[str, Any]:
+        return {
+            "format": "actrec-model",
+            "actrec_version": __version__,
+            "config": asdict(self.config),
+            "label_names": self.label_names,
+            "window_length": self.window_length,
+            "sample_rate_hz": self.sample_rate_hz,
+            "feature_names": self.feature_names,
+            "schema": self.schema,
+            "frame_shape": list(self.frame_shape),
+            "n_features": self.n_features,
+            "pipeline": self.pipeline.get_state() if self.pipeline else [],
+        }
+
+    def save(self, path: str | Path) -> Path:
+        """Write one self-contained `.actrec` file (safetensors; a RUN folder gets model.actrec)."""
+        from safetensors.torch import save_file
+
+        if self.network is None:
+            raise ConfigError("nothing to save: this Recognizer is not fitted")
+        path = Path(path)
+        if path.is_dir():
+            path = path / MODEL_FILE
+        tensors = {k: v.detach().contiguous().clone() for k, v in self.network.state_dict().items()}
+        with atomic_path(path) as tmp:
+            save_file(tensors, tmp, metadata={"actrec": json.dumps(self.metadata())})
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Recognizer":
+        """Load a model saved by `save` or `actrec train` (the file, or the RUN folder holding it)."""
+        from safetensors import safe_open
+
+        path = Path(path)
+        if path.is_dir():
+            path = path / MODEL_FILE
+        if not path.is_file():
+            raise ModelFileError(f"{path}: no such model file; give a RUN folder from 'actrec train' or its {MODEL_FILE}")
+        try:
+            with safe_open(str(path), framework="pt") as handle:
+                header = handle.metadata() or {}
+                tensors = {key: handle.get_tensor(key) for key in handle.keys()}
+            meta = json.loads(header["actrec"])
+        except Exception as error:  # safetensors raises several types for foreign or cut files
+            raise ModelFileError(
+                f"{path}: not a readable actrec model ({type(error).__name__}); the file is truncated or "
+                "foreign (actrec never unpickles); re-save it with actrec"
+            ) from None
+        if meta.get("format") != "actrec-model":
+            raise ModelFileError(f"{path}: safetensors file without actrec metadata; save models with Recognizer.save")
+        rec = cls(**meta["config"])
+        rec.label_names = meta["label_names"]
+        rec.window_length = int(meta["window_length"])
+        rec.sample_rate_hz = meta["sample_rate_hz"]
+        rec.feature_names = meta["feature_names"]
+        rec.schema = meta["schema"]
+        rec.frame_shape = tuple(meta["frame_shape"])
+        rec.n_features = int(meta["n_features"])
+        rec.pipeline = FeaturePipeline.from_state(meta["pipeline"])
+        rec.network = rec._build_network()
+        try:
+            rec.network.load_state_dict(tensors)
+        except RuntimeError as error:
+            first = str(error).splitlines()[0]
+            raise ModelFileError(f"{path}: weights do not fit the saved model config ({first}); the file is damaged") from None
+        rec.network.eval()
+        return rec

@@ -1,0 +1,81 @@
+"""The LightningModule: loss, metrics and optimiser around a network that knows none of them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import lightning as L
+import torch
+from torch import nn
+
+from actrec.errors import ConfigError
+
+OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "rmsprop": torch.optim.RMSprop}
+SCHEDULERS = ("none", "step", "plateau", "cosine", "onecycle")
+
+
+@dataclass
+class OptimConfig:
+    """optimizer: adam | adamw | rmsprop; scheduler: none | step | plateau | cosine | onecycle."""
+
+    optimizer: str = "adamw"
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    scheduler: str = "cosine"
+    step_size: int = 20
+    gamma: float = 0.5
+    plateau_patience: int = 5
+
+    def check(self) -> None:
+        if self.optimizer not in OPTIMIZERS:
+            raise ConfigError(f"unknown optimizer '{self.optimizer}'; choose one of: {', '.join(OPTIMIZERS)}")
+        if self.scheduler not in SCHEDULERS:
+            raise ConfigError(f"unknown scheduler '{self.scheduler}'; choose one of: {', '.join(SCHEDULERS)}")
+
+
+class ClassifierModule(L.LightningModule):
+    """Cross-entropy training of `network` on batches `(x [B, T, F], lengths [B], y [B])`."""
+
+    def __init__(self, network: nn.Module, optim: OptimConfig, class_weights: torch.Tensor | None, epochs: int) -> None:
+        super().__init__()
+        optim.check()
+        self.network = network
+        self.optim = optim
+        self.epochs = epochs
+        self.loss = nn.CrossEntropyLoss(weight=class_weights)
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        return self.network(x, lengths)
+
+    def _step(self, batch: tuple[torch.Tensor, ...], stage: str) -> torch.Tensor:
+        x, lengths, y = batch
+        logits = self.network(x, lengths)
+        loss = self.loss(logits, y)
+        accuracy = (logits.argmax(1) == y).float().mean()
+        self.log(f"{stage}_loss", loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(y), sync_dist=True)
+        self.log(f"{stage}_acc", accuracy, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(y), sync_dist=True)
+        return loss
+
+    def training_step(self, batch: tuple[torch.Tensor, ...], batch_index: int) -> torch.Tensor:
+        return self._step(batch, "train")
+
+    def validation_step(self, batch: tuple[torch.Tensor, ...], batch_index: int) -> None:
+        self._step(batch, "val")
+
+    def configure_optimizers(self):  # type: ignore[no-untyped-def]
+        optim = self.optim
+        optimizer = OPTIMIZERS[optim.optimizer](self.parameters(), lr=optim.lr, weight_decay=optim.weight_decay)
+        if optim.scheduler == "none":
+            return optimizer
+        if optim.scheduler == "step":
+            scheduler = torch.optim.lr_scheduler.StepLR(optimizer, optim.step_size, optim.gamma)
+            return {"optimizer": optimizer, "lr_scheduler": scheduler}
+        if optim.scheduler == "plateau":
+            scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=optim.gamma, patience=optim.plateau_patience)
+            return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "monitor": "val_loss"}}
+        if optim.scheduler == "cosine":
+            scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, self.epochs))
+            return {"optimizer": optimizer, "lr_scheduler": scheduler}
+        total = int(self.trainer.estimated_stepping_batches)
+        scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=optim.lr, total_steps=max(1, total))
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
