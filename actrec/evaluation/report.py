@@ -1,0 +1,114 @@
+"""What a training run leaves in RUN/: metrics.json, history.csv, plots, per-class table, report.md.
+
+Every file is written to a temporary name and renamed, so a failed run never leaves a half file
+over the results of a good one.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from actrec.evaluation.metrics import headline  # noqa: E402
+from actrec.io.atomic import atomic_path, write_text_atomic  # noqa: E402
+
+
+def save_figure(figure: plt.Figure, path: Path) -> None:
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
+    plt.close(figure)
+
+
+def plot_curves(history: pd.DataFrame, path: Path) -> None:
+    """Loss and accuracy per epoch, train and validation."""
+    figure, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    for axis, metric in zip(axes, ("loss", "acc")):
+        for stage in ("train", "val"):
+            column = f"{stage}_{metric}"
+            if column in history:
+                axis.plot(history["epoch"], history[column], marker=".", label=stage)
+        axis.set_xlabel("epoch")
+        axis.set_ylabel("accuracy" if metric == "acc" else "loss")
+        axis.grid(alpha=0.3)
+        axis.legend()
+    save_figure(figure, path)
+
+
+def plot_confusion(confusion: list[list[int]], label_names: list[str], path: Path, title: str = "test") -> None:
+    """Row-normalised confusion matrix with counts written in the cells (when few classes)."""
+    counts = np.asarray(confusion, dtype=np.float64)
+    rates = counts / np.maximum(counts.sum(1, keepdims=True), 1)
+    size = max(4.0, 0.35 * len(label_names) + 2)
+    figure, axis = plt.subplots(figsize=(size, size))
+    axis.imshow(rates, cmap="Blues", vmin=0, vmax=1)
+    ticks = np.arange(len(label_names))
+    axis.set_xticks(ticks, label_names, rotation=90 if len(label_names) > 6 else 0)
+    axis.set_yticks(ticks, label_names)
+    axis.set_xlabel("predicted")
+    axis.set_ylabel("true")
+    axis.set_title(f"confusion ({title})")
+    if len(label_names) <= 20:
+        for i in ticks:
+            for j in ticks:
+                axis.text(j, i, int(counts[i, j]), ha="center", va="center", color="white" if rates[i, j] > 0.5 else "black", fontsize=8)
+    save_figure(figure, path)
+
+
+def per_class_table(metrics: dict[str, Any]) -> pd.DataFrame:
+    return pd.DataFrame.from_dict(metrics["per_class"], orient="index").rename_axis("class").reset_index()
+
+
+def worst_confusions(confusion: list[list[int]], label_names: list[str], top: int = 5) -> list[tuple[str, str, int]]:
+    """The most frequent (true, predicted) mistakes."""
+    counts = np.asarray(confusion)
+    pairs = [(label_names[i], label_names[j], int(counts[i, j])) for i in range(len(counts)) for j in range(len(counts)) if i != j and counts[i, j] > 0]
+    return sorted(pairs, key=lambda pair: -pair[2])[:top]
+
+
+def write_run(run_dir: str | Path, history: pd.DataFrame, val: dict[str, Any], test: dict[str, Any], label_names: list[str], config: dict[str, Any]) -> None:
+    """Write every report file of a finished training run."""
+    run = Path(run_dir)
+    run.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(run / "metrics.json", json.dumps({"val": headline(val), "test": headline(test)}, indent=2))
+    write_text_atomic(run / "config.json", json.dumps(config, indent=2))
+    write_text_atomic(run / "history.csv", history.to_csv(index=False))
+    table = per_class_table(test)
+    write_text_atomic(run / "per_class.csv", table.to_csv(index=False))
+    write_text_atomic(run / "confusion.csv", pd.DataFrame(test["confusion"], index=label_names, columns=label_names).to_csv())
+    if len(history):
+        plot_curves(history, run / "curves.png")
+    plot_confusion(test["confusion"], label_names, run / "confusion.png")
+    write_text_atomic(run / "report.md", markdown_report(val, test, label_names, config, table))
+
+
+def markdown_report(val: dict[str, Any], test: dict[str, Any], label_names: list[str], config: dict[str, Any], table: pd.DataFrame) -> str:
+    lines = [
+        f"# actrec run: {config.get('model', '?')}",
+        "",
+        "| split | n | top-1 | top-5 | macro-F1 | log-loss |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, metrics in (("val", val), ("test", test)):
+        lines.append(f"| {name} | {metrics['n']} | {metrics['top1']:.4f} | {metrics['top5']:.4f} | {metrics['macro_f1']:.4f} | {metrics['log_loss']:.4f} |")
+    lines += ["", "## Per class (test)", "", table.to_markdown(index=False, floatfmt=".3f") if _has_tabulate() else table.to_string(index=False), ""]
+    mistakes = worst_confusions(test["confusion"], label_names)
+    if mistakes:
+        lines += ["## Worst confusions (test)", ""] + [f"- {t} -> {p}: {n}" for t, p, n in mistakes] + [""]
+    lines += ["![curves](curves.png)", "", "![confusion](confusion.png)", "", "## Config", "", "```json", json.dumps(config, indent=2), "```", ""]
+    return "\n".join(lines)
+
+
+def _has_tabulate() -> bool:
+    try:
+        import tabulate  # noqa: F401
+    except ImportError:
+        return False
+    return True

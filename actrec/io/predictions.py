@@ -1,0 +1,18 @@
+"""The prediction file: `id, pred, confidence`, then one probability column per class."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from actrec.io.atomic import atomic_path
+
+
+def write_predictions(path: str | Path, ids: np.ndarray, proba: np.ndarray, label_names: list[str]) -> None:
+    """Columns are named by class in label order: the submission layout competitions ask for."""
+    table = pd.DataFrame({"id": ids, "pred": np.asarray(label_names, dtype=object)[proba.argmax(1)], "confidence": proba.max(1)})
+    table = pd.concat([table, pd.DataFrame(proba, columns=label_names)], axis=1)
+    with atomic_path(path) as tmp:
+        table.to_csv(tmp, index=False)

@@ -1,0 +1,100 @@
+"""A whole training run as one call: data in, RUN folder with model and reports out.
+
+`actrec train`, `actrec demo` and comparisons use this, so all runs leave the same files.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from dataclasses import asdict, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from actrec.data.dataset import SequenceDataset
+from actrec.data.splits import holdout_split
+from actrec.errors import ConfigError
+from actrec.evaluation.metrics import compute_metrics
+from actrec.evaluation.report import write_run
+from actrec.recognizer import Recognizer, TrainConfig
+
+
+def load_config_file(path: str | Path) -> dict[str, Any]:
+    """A YAML mapping of `TrainConfig` fields (what `actrec sweep` writes as best_config.yaml)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: config file not found")
+    try:
+        values = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: not valid YAML ({str(error).splitlines()[0]})") from None
+    if not isinstance(values, dict):
+        raise ConfigError(f"{path}: expected a mapping of training options, e.g. 'model: gru'")
+    known = {f.name for f in fields(TrainConfig)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ConfigError(f"{path}: unknown option '{unknown[0]}'; options are: {', '.join(sorted(known))}")
+    return values
+
+
+def quiet_lightning() -> None:
+    """Lightning's start-up banners and tips drown the report; keep its warnings and errors."""
+    for name in ("lightning", "lightning.pytorch", "lightning.fabric", "lightning.pytorch.utilities.rank_zero"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+    warnings.filterwarnings("ignore", message=".*LeafSpec.*")
+    warnings.filterwarnings("ignore", message=".*litlogger.*")
+
+
+def train_run(data: SequenceDataset, out: str | Path, config: TrainConfig, test: SequenceDataset | None = None, test_fraction: float = 0.2, progress: bool = False, resume_from: str | None = None) -> dict[str, Any] | None:
+    """Fit on `data`, evaluate on validation and test, save model and reports into `out`.
+
+    Without `test`, a stratified, group-aware `test_fraction` of `data` is held out first (before
+    validation is carved), so no group is in two splits. Returns the metrics, or None on the
+    non-zero ranks of a distributed run (rank 0 writes everything).
+    """
+    quiet_lightning()
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    if test is None:
+        keep, hold = holdout_split(data, test_fraction, config.seed)
+        data, test = data.subset(keep), data.subset(hold)
+    keep, hold = holdout_split(data, config.val_fraction, config.seed)
+    train, validation = data.subset(keep), data.subset(hold)
+    options = asdict(config)
+    recognizer = Recognizer(**options)
+    recognizer.fit(train, validation=validation, work_dir=out, progress=progress, resume_from=resume_from)
+    if not recognizer.is_main_process:
+        return None
+    test = _with_model_labels(test, recognizer)
+    val_metrics = compute_metrics(validation.y, recognizer.predict_proba(validation), recognizer.label_names)
+    test_metrics = compute_metrics(test.y, recognizer.predict_proba(test), recognizer.label_names)
+    recognizer.save(out)
+    run_config = asdict(recognizer.config) | {
+        "data": data.source,
+        "test": test.source,
+        "n_train": train.n_samples,
+        "n_val": validation.n_samples,
+        "n_test": test.n_samples,
+    }
+    write_run(out, recognizer.history, val_metrics, test_metrics, recognizer.label_names, run_config)
+    return {"val": val_metrics, "test": test_metrics}
+
+
+def _with_model_labels(dataset: SequenceDataset, recognizer: Recognizer) -> SequenceDataset:
+    """Re-index a separately loaded test set's labels into the model's label order."""
+    if dataset.label_names == recognizer.label_names:
+        return dataset
+    from actrec.errors import DataError
+
+    lookup = {name: i for i, name in enumerate(recognizer.label_names)}
+    names = dataset.labels_as_names()
+    unknown = [i for i, name in enumerate(names) if name not in lookup]
+    if unknown:
+        raise DataError(f"{dataset.source}: sample {dataset.ids[unknown[0]]} has label '{names[unknown[0]]}' which the training data never had")
+    dataset.y = np.array([lookup[name] for name in names], dtype=np.int64)
+    dataset.label_names = list(recognizer.label_names)
+    return dataset
