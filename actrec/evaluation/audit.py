@@ -1,0 +1,529 @@
+"""The data's own faults, found before they cap accuracy or inflate it.
+
+`audit_dataset(data, test)` checks class balance, sample lengths, constant and NaN channels,
+exact and near-duplicate samples across splits, groups on both sides of a split, and lists
+label-noise candidates: samples whose out-of-fold predicted probabilities disagree with their
+label (confident learning, `cleanlab.filter.find_label_issues`). Each finding names the sample id,
+group and time span so a person can open the recording and check it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import warnings
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from actrec.data.dataset import SequenceDataset
+from actrec.data.splits import kfold_splits
+from actrec.errors import ConfigError, DataError
+from actrec.io.atomic import write_text_atomic
+
+NEAR_STEPS = 16  # every sample is resampled to this many steps before near-duplicate search
+MAX_LISTED = 50  # rows listed per finding in audit.md / audit.json
+
+
+def channel_values(data: SequenceDataset) -> np.ndarray:
+    """float32 `[N, T, F]` (keypoints `[N, T, J, C]` flattened to F = J*C)."""
+    return data.X.reshape(data.n_samples, data.n_steps, -1)
+
+
+def channel_names(data: SequenceDataset) -> list[str]:
+    n_channels = channel_values(data).shape[2]
+    if data.feature_names and len(data.feature_names) == n_channels:
+        return list(data.feature_names)
+    return [f"channel {index}" for index in range(n_channels)]
+
+
+def time_spans(data: SequenceDataset) -> tuple[np.ndarray, np.ndarray] | None:
+    """Per-sample (start, end) from `meta` keys such as start/end or start_s/end_s, if present."""
+    for start_key in sorted(data.meta):
+        if start_key.startswith("start"):
+            end_key = "end" + start_key[len("start"):]
+            if end_key in data.meta:
+                return np.asarray(data.meta[start_key]), np.asarray(data.meta[end_key])
+    return None
+
+
+def describe_sample(data: SequenceDataset, index: int) -> dict[str, Any]:
+    """id, group and time span of sample `index`, the fields a person needs to find it."""
+    row: dict[str, Any] = {"id": str(data.ids[index])}
+    row["group"] = None if data.groups is None else str(data.groups[index])
+    spans = time_spans(data)
+    if spans is not None:
+        row["start"] = spans[0][index].item() if hasattr(spans[0][index], "item") else spans[0][index]
+        row["end"] = spans[1][index].item() if hasattr(spans[1][index], "item") else spans[1][index]
+    if data.y is not None:
+        row["label"] = data.label_names[int(data.y[index])]
+    return row
+
+
+def class_counts(data: SequenceDataset, test: SequenceDataset | None) -> dict[str, Any]:
+    """Counts per label and imbalance ratio (largest class / smallest present class)."""
+    counts = np.bincount(data.y, minlength=data.n_classes)
+    present = counts[counts > 0]
+    result: dict[str, Any] = {
+        "counts": {name: int(count) for name, count in zip(data.label_names, counts)},
+        "imbalance_ratio": float(present.max() / present.min()),
+        "empty_classes": [name for name, count in zip(data.label_names, counts) if count == 0],
+    }
+    if test is not None and test.y is not None:
+        test_names = np.asarray(test.label_names, dtype=object)[test.y]
+        result["test_counts"] = {name: int(np.sum(test_names == name)) for name in data.label_names}
+        result["test_only_classes"] = sorted(set(test_names) - set(data.label_names))
+    return result
+
+
+def length_summary(data: SequenceDataset) -> dict[str, Any]:
+    """Percentiles and a 10-bin histogram of valid steps per sample."""
+    lengths = data.lengths
+    counts, edges = np.histogram(lengths, bins=min(10, max(1, int(lengths.max() - lengths.min()) + 1)))
+    return {
+        "min": int(lengths.min()),
+        "p5": float(np.percentile(lengths, 5)),
+        "median": float(np.median(lengths)),
+        "p95": float(np.percentile(lengths, 95)),
+        "max": int(lengths.max()),
+        "padded_samples": int(np.sum(lengths < data.n_steps)),
+        "histogram": {"edges": [float(e) for e in edges], "counts": [int(c) for c in counts]},
+    }
+
+
+def channel_health(data: SequenceDataset) -> list[dict[str, Any]]:
+    """Channels that are constant or hold NaN over the valid steps of the dataset.
+
+    Each row: channel name, fraction of NaN values, samples where the channel is all NaN, and
+    whether the finite values are constant (a dead sensor or a joint never detected).
+    """
+    values = channel_values(data)
+    mask = data.mask()
+    names = channel_names(data)
+    valid = values[mask]  # [sum(lengths), F]
+    nan = np.isnan(valid)
+    nan_fraction = nan.mean(0)
+    per_sample_nan = np.isnan(values) | ~mask[:, :, None]
+    all_nan_samples = (per_sample_nan.all(1)).sum(0)
+    with np.errstate(all="ignore"):
+        finite_max = np.where(nan, -np.inf, valid).max(0)
+        finite_min = np.where(nan, np.inf, valid).min(0)
+    rows = []
+    for index, name in enumerate(names):
+        constant = bool(finite_max[index] == finite_min[index]) or bool(nan[:, index].all())
+        if constant or nan_fraction[index] > 0:
+            rows.append(
+                {
+                    "channel": name,
+                    "nan_fraction": float(nan_fraction[index]),
+                    "all_nan_samples": int(all_nan_samples[index]),
+                    "constant": constant,
+                }
+            )
+    return rows
+
+
+def fingerprints(data: SequenceDataset, decimals: int = 5) -> list[str]:
+    """A hash per sample of its valid steps rounded to `decimals`: equal hash = exact duplicate."""
+    values = channel_values(data)
+    out = []
+    for index in range(data.n_samples):
+        sample = np.round(np.nan_to_num(values[index, : data.lengths[index]], nan=1e30), decimals) + 0.0
+        out.append(hashlib.blake2b(sample.tobytes() + str(sample.shape).encode(), digest_size=16).hexdigest())
+    return out
+
+
+def resampled_vectors(data: SequenceDataset, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+    """`[N, NEAR_STEPS * F]`: each sample's valid part linearly resampled, standardised, NaN -> 0.
+
+    Resampling makes samples of different lengths comparable; standardising makes a distance of
+    1 mean one standard deviation on every channel.
+    """
+    values = channel_values(data)
+    out = np.empty((data.n_samples, NEAR_STEPS, values.shape[2]), dtype=np.float32)
+    grid = np.linspace(0.0, 1.0, NEAR_STEPS)
+    for index in range(data.n_samples):
+        length = int(data.lengths[index])
+        position = grid * (length - 1)
+        low = np.floor(position).astype(int)
+        high = np.minimum(low + 1, length - 1)
+        weight = (position - low)[:, None]
+        sample = values[index]
+        out[index] = sample[low] * (1 - weight) + sample[high] * weight
+    out = (out - mean) / std
+    return np.nan_to_num(out, nan=0.0).reshape(data.n_samples, -1)
+
+
+def channel_scale(data: SequenceDataset) -> tuple[np.ndarray, np.ndarray]:
+    valid = channel_values(data)[data.mask()]
+    with np.errstate(all="ignore"):
+        mean = np.nanmean(valid, 0) if valid.size else np.zeros(valid.shape[1])
+        std = np.nanstd(valid, 0)
+    mean = np.nan_to_num(mean)
+    std = np.where(np.isfinite(std) & (std > 0), std, 1.0)
+    return mean.astype(np.float32), std.astype(np.float32)
+
+
+def duplicates(data: SequenceDataset, test: SequenceDataset | None, near_rms: float) -> dict[str, Any]:
+    """Exact and near-duplicate samples that cross a split.
+
+    With `test`: pairs (train sample, test sample). Without: pairs inside `data` that a
+    group-aware split could still put on two sides (different groups), or any pair when there are
+    no groups. Near duplicates are pairs whose resampled, standardised values differ by less than
+    `near_rms` standard deviations (root mean square) without being exact copies. Pairs whose
+    labels differ are marked: a copy with two labels is a label error as well as a leak.
+    """
+    from sklearn.neighbors import NearestNeighbors
+
+    train_hash = fingerprints(data)
+    exact: list[dict[str, Any]] = []
+    near: list[dict[str, Any]] = []
+    mean, std = channel_scale(data)
+    train_vectors = resampled_vectors(data, mean, std)
+    dims = train_vectors.shape[1]
+
+    def pair(left: SequenceDataset, i: int, right: SequenceDataset, j: int, **extra: Any) -> dict[str, Any]:
+        a, b = describe_sample(left, i), describe_sample(right, j)
+        row = {"a": a, "b": b, **extra}
+        if "label" in a and "label" in b:
+            row["labels_differ"] = a["label"] != b["label"]
+        return row
+
+    if test is not None:
+        first_by_hash: dict[str, int] = {}
+        for index, key in enumerate(train_hash):
+            first_by_hash.setdefault(key, index)
+        test_hash = fingerprints(test)
+        exact_test = set()
+        for j, key in enumerate(test_hash):
+            if key in first_by_hash:
+                exact_test.add(j)
+                exact.append(pair(data, first_by_hash[key], test, j))
+        test_vectors = resampled_vectors(test, mean, std)
+        index = NearestNeighbors(n_neighbors=1).fit(train_vectors)
+        distance, neighbour = index.kneighbors(test_vectors)
+        rms = distance[:, 0] / np.sqrt(dims)
+        for j in np.argsort(rms):
+            if rms[j] >= near_rms:
+                break
+            if j not in exact_test:
+                near.append(pair(data, int(neighbour[j, 0]), test, int(j), rms_distance=float(rms[j])))
+    else:
+        by_hash: dict[str, list[int]] = {}
+        for index, key in enumerate(train_hash):
+            by_hash.setdefault(key, []).append(index)
+
+        def crosses(i: int, j: int) -> bool:
+            return data.groups is None or data.groups[i] != data.groups[j]
+
+        for members in by_hash.values():
+            for j in members[1:]:
+                if crosses(members[0], j):
+                    exact.append(pair(data, members[0], data, j))
+        same_hash = np.asarray(train_hash, dtype=object)
+        k = min(6, data.n_samples)
+        distance, neighbour = NearestNeighbors(n_neighbors=k).fit(train_vectors).kneighbors(train_vectors)
+        seen = set()
+        for i in range(data.n_samples):
+            for d, j in zip(distance[i, 1:], neighbour[i, 1:]):
+                rms = d / np.sqrt(dims)
+                a, b = sorted((i, int(j)))
+                if rms >= near_rms or a == b or (a, b) in seen:
+                    continue
+                seen.add((a, b))
+                if same_hash[a] != same_hash[b] and crosses(a, b):
+                    near.append(pair(data, a, data, b, rms_distance=float(rms)))
+        near.sort(key=lambda row: row["rms_distance"])
+    return {
+        "scope": "train vs test" if test is not None else "within data, across groups",
+        "near_rms_threshold": near_rms,
+        "exact_count": len(exact),
+        "near_count": len(near),
+        "exact": exact[:MAX_LISTED],
+        "near": near[:MAX_LISTED],
+    }
+
+
+def group_leakage(data: SequenceDataset, test: SequenceDataset | None) -> dict[str, Any] | None:
+    """Groups (videos, subjects) present in both train and test, with sample counts on each side."""
+    if test is None or data.groups is None or test.groups is None:
+        return None
+    train_groups, train_counts = np.unique(data.groups, return_counts=True)
+    test_groups, test_counts = np.unique(test.groups, return_counts=True)
+    train_count = dict(zip(train_groups, train_counts))
+    shared = [
+        {"group": str(group), "train_samples": int(train_count[group]), "test_samples": int(count)}
+        for group, count in zip(test_groups, test_counts)
+        if group in train_count
+    ]
+    return {"shared_count": len(shared), "test_groups": len(test_groups), "shared": shared[:MAX_LISTED]}
+
+
+def summary_features(data: SequenceDataset) -> np.ndarray:
+    """`[N, 9 * F]` per-channel statistics over valid steps for a cheap classifier.
+
+    mean, std, min, max, quartiles, mean |step difference| (speed), and the means of the first and
+    last thirds (direction of change); NaN where a channel has no finite value.
+    """
+    values = channel_values(data).astype(np.float64)
+    values = np.where(data.mask()[:, :, None], values, np.nan)
+    thirds = np.maximum(data.lengths // 3, 1)
+    steps = np.arange(data.n_steps)[None, :, None]
+    first = np.where(steps < thirds[:, None, None], values, np.nan)
+    last = np.where(steps >= (data.lengths - thirds)[:, None, None], values, np.nan)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN channels give NaN features, imputed later
+        parts = [
+            np.nanmean(values, 1),
+            np.nanstd(values, 1),
+            np.nanmin(values, 1),
+            np.nanmax(values, 1),
+            np.nanpercentile(values, 25, axis=1),
+            np.nanpercentile(values, 75, axis=1),
+            np.nanmean(np.abs(np.diff(values, axis=1)), 1),
+            np.nanmean(first, 1),
+            np.nanmean(last, 1),
+        ]
+    return np.concatenate(parts, axis=1)
+
+
+def features_oof(data: SequenceDataset, splits: list[tuple[np.ndarray, np.ndarray]], seed: int) -> np.ndarray:
+    """Out-of-fold probabilities of summary features -> impute -> standardise -> logistic regression."""
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    features = summary_features(data)
+    features[:, np.all(np.isnan(features), axis=0)] = 0.0
+    proba = np.zeros((data.n_samples, data.n_classes))
+    for train, test in splits:
+        model = make_pipeline(SimpleImputer(), StandardScaler(), LogisticRegression(max_iter=2000, random_state=seed))
+        model.fit(features[train], data.y[train])
+        proba[np.ix_(test, model.classes_)] = model.predict_proba(features[test])
+    return proba
+
+
+def recognizer_oof(data: SequenceDataset, splits: list[tuple[np.ndarray, np.ndarray]], seed: int) -> np.ndarray:
+    """Out-of-fold probabilities of a small GRU Recognizer trained for a few epochs per fold."""
+    from actrec.recognizer import Recognizer
+
+    proba = np.zeros((data.n_samples, data.n_classes))
+    for train, test in splits:
+        recognizer = Recognizer(model="gru", model_options={"hidden_sizes": [32], "dense": []}, epochs=15, seed=seed)
+        recognizer.fit(data.subset(train))
+        names = list(recognizer.label_names)
+        columns = [data.label_names.index(name) for name in names]
+        proba[np.ix_(test, columns)] = recognizer.predict_proba(data.subset(test))
+    return proba
+
+
+NOISE_MODELS: dict[str, Callable[[SequenceDataset, list[tuple[np.ndarray, np.ndarray]], int], np.ndarray]] = {
+    "features": features_oof,
+    "recognizer": recognizer_oof,
+}
+
+
+def out_of_fold_proba(data: SequenceDataset, model: str = "features", folds: int = 5, seed: int = 0) -> np.ndarray:
+    """float `[N, C]` probabilities, each sample predicted by a model that never saw it.
+
+    Folds are stratified and group-aware (a sample's group is never in its own training folds),
+    so windows of one recording cannot vouch for each other's labels.
+    """
+    if model not in NOISE_MODELS:
+        raise ConfigError(f"unknown noise model '{model}'; choose one of: {', '.join(NOISE_MODELS)}")
+    counts = np.bincount(data.y, minlength=data.n_classes)
+    smallest = int(counts[counts > 0].min())
+    folds = min(folds, smallest) if data.groups is None else folds
+    if folds < 2:
+        raise DataError(f"{data.source}: a class has 1 sample; label-noise search needs 2 per class")
+    return NOISE_MODELS[model](data, kfold_splits(data, folds, seed), seed)
+
+
+def label_issues(data: SequenceDataset, model: str = "features", folds: int = 5, seed: int = 0) -> dict[str, Any]:
+    """Label-noise candidates by confident learning on out-of-fold probabilities, worst first."""
+    from cleanlab.filter import find_label_issues
+
+    proba = out_of_fold_proba(data, model, folds, seed)
+    present = np.unique(data.y)
+    # cleanlab wants every column to be a class with examples; drop classes absent from the data.
+    remap = np.full(data.n_classes, -1)
+    remap[present] = np.arange(len(present))
+    sub = proba[:, present]
+    sub = sub / np.clip(sub.sum(1, keepdims=True), 1e-12, None)
+    ranked = find_label_issues(remap[data.y], sub, return_indices_ranked_by="self_confidence")
+    rows = []
+    for index in ranked[:MAX_LISTED]:
+        row = describe_sample(data, int(index))
+        suggested = int(present[np.argmax(sub[index])])
+        row["suggested_label"] = data.label_names[suggested]
+        row["given_label_probability"] = float(proba[index, data.y[index]])
+        row["suggested_label_probability"] = float(proba[index, suggested])
+        rows.append(row)
+    return {
+        "model": model,
+        "folds": folds,
+        "out_of_fold_accuracy": float(np.mean(proba.argmax(1) == data.y)),
+        "count": int(len(ranked)),
+        "indices": [int(i) for i in ranked],
+        "candidates": rows,
+    }
+
+
+def audit_dataset(
+    data: SequenceDataset,
+    test: SequenceDataset | None = None,
+    *,
+    noise_model: str = "features",
+    folds: int = 5,
+    seed: int = 0,
+    near_rms: float = 0.1,
+) -> dict[str, Any]:
+    """Every check on `data` (and `test`, for cross-split checks); a JSON-able dict.
+
+    Keys: summary, classes, lengths, channels, duplicates, leakage (None without test groups),
+    label_issues (None without labels), findings (one-line sentences, the most serious first).
+    """
+    if data.y is None:
+        raise DataError(f"{data.source}: has no labels; the audit needs labelled data")
+    if test is not None and channel_values(test).shape[2] != channel_values(data).shape[2]:
+        raise DataError(
+            f"{test.source}: has {channel_values(test).shape[2]} channels but {data.source} has "
+            f"{channel_values(data).shape[2]}; audit two files of the same layout"
+        )
+    result: dict[str, Any] = {
+        "summary": {
+            "source": data.source,
+            "test_source": None if test is None else test.source,
+            "samples": data.n_samples,
+            "test_samples": None if test is None else test.n_samples,
+            "steps": data.n_steps,
+            "channels": int(channel_values(data).shape[2]),
+            "classes": data.n_classes,
+            "groups": None if data.groups is None else int(len(np.unique(data.groups))),
+        },
+        "classes": class_counts(data, test),
+        "lengths": length_summary(data),
+        "channels": channel_health(data),
+        "duplicates": duplicates(data, test, near_rms),
+        "leakage": group_leakage(data, test),
+        "label_issues": label_issues(data, noise_model, folds, seed),
+    }
+    result["findings"] = findings(result)
+    return result
+
+
+def findings(result: dict[str, Any]) -> list[str]:
+    """One sentence per problem found, leaks first (they inflate accuracy), then label noise."""
+    out = []
+    leakage = result["leakage"]
+    if leakage and leakage["shared_count"]:
+        names = ", ".join(row["group"] for row in leakage["shared"][:5])
+        out.append(f"group leakage: {leakage['shared_count']} group(s) are in both train and test ({names}); split by group")
+    dup = result["duplicates"]
+    if dup["exact_count"]:
+        out.append(f"{dup['exact_count']} exact duplicate sample(s) {dup['scope']}; drop the copies")
+    if dup["near_count"]:
+        out.append(f"{dup['near_count']} near-duplicate sample(s) {dup['scope']} (RMS < {dup['near_rms_threshold']} std); check for overlapping windows")
+    conflicting = sum(row.get("labels_differ", False) for row in dup["exact"])
+    if conflicting:
+        out.append(f"{conflicting} duplicate pair(s) carry different labels")
+    issues = result["label_issues"]
+    if issues and issues["count"]:
+        out.append(
+            f"{issues['count']} label-noise candidate(s) of {result['summary']['samples']} samples "
+            f"(confident learning on {issues['folds']}-fold out-of-fold probabilities, {issues['model']} model); review them"
+        )
+    classes = result["classes"]
+    if classes["imbalance_ratio"] >= 3:
+        out.append(f"class imbalance: the largest class has {classes['imbalance_ratio']:.1f}x the samples of the smallest")
+    if classes["empty_classes"]:
+        out.append(f"classes with no samples: {', '.join(classes['empty_classes'])}")
+    if classes.get("test_only_classes"):
+        out.append(f"classes only in test: {', '.join(classes['test_only_classes'])}")
+    constant = [row["channel"] for row in result["channels"] if row["constant"]]
+    if constant:
+        out.append(f"{len(constant)} constant channel(s): {', '.join(constant[:8])}")
+    nan = [row["channel"] for row in result["channels"] if row["nan_fraction"] > 0 and not row["constant"]]
+    if nan:
+        out.append(f"{len(nan)} channel(s) hold NaN: {', '.join(nan[:8])}")
+    lengths = result["lengths"]
+    if lengths["max"] > 2 * max(lengths["min"], 1):
+        out.append(f"lengths vary from {lengths['min']} to {lengths['max']} steps (median {lengths['median']:g})")
+    return out
+
+
+def _sample_cell(row: dict[str, Any]) -> str:
+    span = f" [{row['start']}..{row['end']}]" if "start" in row else ""
+    group = f" group {row['group']}" if row.get("group") is not None else ""
+    return f"{row['id']}{group}{span}"
+
+
+def audit_markdown(result: dict[str, Any]) -> str:
+    """A human-readable `audit.md`: findings first, then the tables behind them."""
+    lines = ["# Data audit", "", f"Data: `{result['summary']['source']}`"]
+    if result["summary"]["test_source"]:
+        lines.append(f"Test: `{result['summary']['test_source']}`")
+    lines += ["", "## Findings", ""]
+    lines += [f"- {text}" for text in result["findings"]] or ["- nothing found"]
+    lines += ["", "## Classes", "", "| class | samples | test samples |", "|---|---:|---:|"]
+    test_counts = result["classes"].get("test_counts", {})
+    for name, count in result["classes"]["counts"].items():
+        lines.append(f"| {name} | {count} | {test_counts.get(name, '')} |")
+    lines += ["", f"Imbalance ratio: {result['classes']['imbalance_ratio']:.2f}", ""]
+    lengths = result["lengths"]
+    lines += [
+        "## Lengths",
+        "",
+        f"min {lengths['min']}, p5 {lengths['p5']:g}, median {lengths['median']:g}, p95 {lengths['p95']:g}, "
+        f"max {lengths['max']} steps; {lengths['padded_samples']} padded sample(s)",
+        "",
+    ]
+    if result["channels"]:
+        lines += ["## Channels with NaN or constant values", "", "| channel | NaN fraction | all-NaN samples | constant |", "|---|---:|---:|---|"]
+        lines += [f"| {r['channel']} | {r['nan_fraction']:.3f} | {r['all_nan_samples']} | {r['constant']} |" for r in result["channels"][:MAX_LISTED]]
+        lines.append("")
+    dup = result["duplicates"]
+    lines += [f"## Duplicates ({dup['scope']})", "", f"{dup['exact_count']} exact, {dup['near_count']} near", ""]
+    if dup["exact"] or dup["near"]:
+        lines += ["| kind | sample | duplicate of | RMS distance | labels differ |", "|---|---|---|---:|---|"]
+        for kind in ("exact", "near"):
+            for row in dup[kind]:
+                distance = f"{row['rms_distance']:.4f}" if "rms_distance" in row else "0"
+                lines.append(f"| {kind} | {_sample_cell(row['b'])} | {_sample_cell(row['a'])} | {distance} | {row.get('labels_differ', '')} |")
+        lines.append("")
+    if result["leakage"] is not None:
+        leak = result["leakage"]
+        lines += ["## Group leakage", "", f"{leak['shared_count']} of {leak['test_groups']} test group(s) also in train", ""]
+        if leak["shared"]:
+            lines += ["| group | train samples | test samples |", "|---|---:|---:|"]
+            lines += [f"| {r['group']} | {r['train_samples']} | {r['test_samples']} |" for r in leak["shared"]]
+            lines.append("")
+    issues = result["label_issues"]
+    lines += [
+        "## Label-noise candidates",
+        "",
+        f"{issues['count']} candidate(s); {issues['model']} model, {issues['folds']} folds, "
+        f"out-of-fold accuracy {issues['out_of_fold_accuracy']:.3f}",
+        "",
+    ]
+    if issues["candidates"]:
+        lines += ["| sample | given label | p(given) | suggested | p(suggested) |", "|---|---|---:|---|---:|"]
+        for row in issues["candidates"]:
+            lines.append(
+                f"| {_sample_cell(row)} | {row['label']} | {row['given_label_probability']:.3f} | "
+                f"{row['suggested_label']} | {row['suggested_label_probability']:.3f} |"
+            )
+        lines.append("")
+    return "\n".join(lines) + "\n"
+
+
+def write_audit(result: dict[str, Any], out_dir: str | Path) -> tuple[Path, Path]:
+    """Write `audit.json` and `audit.md` into `out_dir` (atomically); return both paths."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    json_path, md_path = out / "audit.json", out / "audit.md"
+    write_text_atomic(json_path, json.dumps(result, indent=2, default=str) + "\n")
+    write_text_atomic(md_path, audit_markdown(result))
+    return json_path, md_path

@@ -1,0 +1,91 @@
+import json
+
+import numpy as np
+import pytest
+from generated import make_dataset
+
+from actrec.errors import ConfigError, DataError
+from actrec.evaluation.audit import audit_dataset, label_issues, write_audit
+
+
+def flip_labels(data, fraction, seed):
+    """Give `fraction` of samples another class; return the flipped indices."""
+    rng = np.random.default_rng(seed)
+    flipped = rng.choice(data.n_samples, int(round(data.n_samples * fraction)), replace=False)
+    y = data.y.copy()
+    y[flipped] = (y[flipped] + rng.integers(1, data.n_classes, flipped.size)) % data.n_classes
+    data.y = y
+    return set(flipped.tolist())
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_flipped_labels_found_with_recall_and_precision_above_0_7(seed):
+    data = make_dataset(n_per_class=60, seed=seed)
+    flipped = flip_labels(data, 0.10, seed=seed + 10)
+    found = set(label_issues(data, model="features", folds=5, seed=0)["indices"])
+    recall = len(found & flipped) / len(flipped)
+    precision = len(found & flipped) / len(found)
+    assert recall >= 0.7, (recall, precision)
+    assert precision >= 0.7, (recall, precision)
+
+
+def test_candidates_name_id_group_and_time_span():
+    data = make_dataset(n_per_class=30, seed=3)
+    flip_labels(data, 0.10, seed=4)
+    row = label_issues(data)["candidates"][0]
+    assert row["id"].startswith("s") and row["group"].startswith("subject")
+    assert row["end"] > row["start"]
+    assert row["suggested_label"] != row["label"]
+
+
+def test_injected_leakage_and_duplicates_reported(tmp_path):
+    train = make_dataset(n_per_class=30, seed=1, prefix="tr")
+    test = make_dataset(n_per_class=8, seed=2, prefix="te", n_groups=12)
+    test.X[0], test.lengths[0] = train.X[3], train.lengths[3]  # exact copy
+    test.X[1], test.lengths[1] = train.X[7] + 0.001, train.lengths[7]  # near copy
+    test.X[1, test.lengths[1]:] = 0.0
+    result = audit_dataset(train, test)
+
+    shared = {row["group"] for row in result["leakage"]["shared"]}
+    assert shared == set(train.groups) & set(test.groups) and shared
+    exact = [(row["a"]["id"], row["b"]["id"]) for row in result["duplicates"]["exact"]]
+    near = [(row["a"]["id"], row["b"]["id"]) for row in result["duplicates"]["near"]]
+    assert exact == [("tr3", "te0")]
+    assert ("tr7", "te1") in near
+    assert any(text.startswith("group leakage") for text in result["findings"])
+
+    json_path, md_path = write_audit(result, tmp_path)
+    assert json.loads(json_path.read_text())["duplicates"]["exact_count"] == 1
+    assert "tr3" in md_path.read_text() and "te0" in md_path.read_text()
+
+
+def test_duplicates_within_one_file_across_groups():
+    data = make_dataset(n_per_class=20, seed=5)
+    other = int(np.flatnonzero(data.groups != data.groups[0])[0])
+    data.X[other], data.lengths[other] = data.X[0], data.lengths[0]
+    result = audit_dataset(data)
+    pairs = [(row["a"]["id"], row["b"]["id"]) for row in result["duplicates"]["exact"]]
+    assert pairs == [("s0", f"s{other}")]
+
+
+def test_constant_nan_channels_imbalance_and_lengths():
+    data = make_dataset(n_per_class=20, seed=6)
+    data.X[:, :, 1] = 2.0
+    data.X[:5, :, 3] = np.nan
+    data.y = np.where(np.arange(data.n_samples) < 70, 0, data.y)
+    result = audit_dataset(data)
+    channels = {row["channel"]: row for row in result["channels"]}
+    assert channels["channel 1"]["constant"] and not channels["channel 3"]["constant"]
+    assert channels["channel 3"]["all_nan_samples"] == 5
+    assert result["classes"]["imbalance_ratio"] == pytest.approx(70 / 10)
+    assert result["lengths"]["min"] == int(data.lengths.min())
+    assert result["lengths"]["max"] == int(data.lengths.max())
+
+
+def test_bad_inputs_raise_one_line_errors():
+    data = make_dataset(n_per_class=10, seed=7)
+    with pytest.raises(ConfigError, match="noise model"):
+        label_issues(data, model="nope")
+    data.y = None
+    with pytest.raises(DataError, match="no labels"):
+        audit_dataset(data)
