@@ -1,0 +1,229 @@
+"""Read the long CSV layout of sensor competitions: one row per (sequence, time step).
+
+features.csv: `id,time,<feature columns...>` -- `id` names the sequence, `time` orders its steps
+and every other column is a numeric feature (their names become `feature_names`). Rows may come in
+any order; each id's steps are sorted by `time`. Ids with fewer steps are zero-padded to the longest
+(`lengths` records the real count): nothing is truncated.
+
+`time` is in seconds: `sample_rate_hz` = 1 / (median step between consecutive rows of an id). If the
+`time` column holds integers it is read as step indices (0, 1, 2, ...): it orders the rows but says
+nothing about seconds, so `sample_rate_hz` is None. Write seconds as decimals (0.0, 0.02, ...) to
+keep the rate.
+
+labels.csv: `id,label` plus optional `group` (subject/session, kept as `groups` so splits never
+cut a group) and any other columns such as `label_desc`, kept per sample in `meta`. `label_names`
+are the sorted unique labels (numeric order when all labels are numbers). Without a labels file the
+dataset is unlabelled (for predict).
+
+The read is vectorised: pyarrow's multi-threaded CSV reader parses the file straight into columns
+(skipping the pandas frame, whose string-id conversion alone costs as much as the parse), ids are
+dictionary-encoded, and the padded array is filled by one fancy-index assignment, so 2 million rows
+take seconds (see bench/load_csv.py).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+import pyarrow
+import pyarrow.csv
+
+from actrec.data.dataset import SequenceDataset
+from actrec.errors import DataError
+from actrec.io.labels import encode_labels
+
+_HEADER_LINES = 1  # a table's row i sits on file line i + 2
+
+
+def _few(values: Sequence[str], limit: int = 3) -> str:
+    shown = ", ".join(str(v) for v in list(values)[:limit])
+    return f"{shown} ({len(values)} in all)" if len(values) > limit else shown
+
+
+def _check_columns(path: Path, columns: Sequence[str], required: Sequence[str]) -> None:
+    missing = [column for column in required if column not in columns]
+    if missing:
+        raise DataError(
+            f"{path}: no '{missing[0]}' column (found {', '.join(map(str, list(columns)[:8])) or 'none'}); "
+            f"the file needs columns {','.join(required)}"
+        )
+
+
+def _read_arrow(path: Path) -> pyarrow.Table:
+    """Parse features.csv with pyarrow's multi-threaded reader; ids stay text ("007" keeps its zeros)."""
+    options = pyarrow.csv.ConvertOptions(column_types={"id": pyarrow.string()})
+    try:
+        table = pyarrow.csv.read_csv(path, convert_options=options)
+    except pyarrow.ArrowInvalid as error:
+        message = str(error).splitlines()[0]
+        if message == "Empty CSV file":
+            raise DataError(f"{path}: file is empty; it needs a header line id,time,<features> and rows") from None
+        raise DataError(f"{path}: not a readable CSV ({message})") from None
+    _check_columns(path, table.column_names, ["id", "time"])
+    if table.num_rows == 0:
+        raise DataError(f"{path}: has a header but no rows")
+    return table
+
+
+def _numeric_column(column: pyarrow.ChunkedArray, name: str, source: str) -> np.ndarray:
+    """A column as float64 (empty cells NaN); text that is not a number raises a DataError naming its line."""
+    if pyarrow.types.is_timestamp(column.type):
+        nanoseconds = column.cast(pyarrow.timestamp("ns")).cast(pyarrow.int64()).to_numpy()
+        return np.asarray(nanoseconds, dtype=np.float64) / 1e9
+    if pyarrow.types.is_integer(column.type) or pyarrow.types.is_floating(column.type) or pyarrow.types.is_boolean(column.type):
+        return np.asarray(column.to_numpy(), dtype=np.float64)
+    text = column.to_pandas()
+    numbers = pd.to_numeric(text, errors="coerce")
+    bad = np.flatnonzero(numbers.isna().to_numpy() & text.notna().to_numpy())
+    if bad.size:
+        raise DataError(
+            f"{source} line {bad[0] + _HEADER_LINES + 1} column '{name}': '{text.iloc[bad[0]]}' is not "
+            "a number; fix the value or drop the column"
+        )
+    return numbers.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _sort_rows(codes: np.ndarray, time: np.ndarray) -> np.ndarray | None:
+    """Row order grouping ids (in first-appearance order) with time ascending; None if already so."""
+    same_id = codes[1:] == codes[:-1]
+    in_order = np.all(codes[1:] >= codes[:-1]) and np.all(time[1:][same_id] >= time[:-1][same_id])
+    return None if in_order else np.lexsort((time, codes))
+
+
+def _sample_rate_hz(time: np.ndarray, codes: np.ndarray, integer_time: bool) -> float | None:
+    """1 / median time step within ids, or None when time holds step indices or ids have one step."""
+    if integer_time:
+        return None
+    steps = np.diff(time)[codes[1:] == codes[:-1]]
+    if steps.size == 0:
+        return None
+    return float(1.0 / np.median(steps))
+
+
+def read_features(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str], float | None]:
+    """Parse features.csv into padded `X [N, T, F]` float32, `lengths [N]`, `ids [N]`, names, rate."""
+    source = str(path)
+    table = _read_arrow(path)
+    feature_names = [c for c in table.column_names if c not in ("id", "time")]
+    if not feature_names:
+        raise DataError(f"{source}: only 'id' and 'time' columns; add at least one feature column")
+    encoded = table.column("id").combine_chunks().dictionary_encode()
+    if encoded.null_count:
+        row = int(np.flatnonzero(encoded.is_null().to_numpy(zero_copy_only=False))[0])
+        raise DataError(f"{source} line {row + _HEADER_LINES + 1}: empty 'id'; give every row an id")
+    codes = encoded.indices.to_numpy().astype(np.int64)
+    ids = np.asarray(encoded.dictionary.to_pylist(), dtype=object)
+    integer_time = pyarrow.types.is_integer(table.column("time").type)
+    time = _numeric_column(table.column("time"), "time", source)
+    values = np.empty((table.num_rows, len(feature_names)), dtype=np.float32)
+    for j, name in enumerate(feature_names):
+        values[:, j] = _numeric_column(table.column(name), name, source)
+
+    bad_time = np.flatnonzero(~np.isfinite(time))
+    if bad_time.size:
+        row = bad_time[0]
+        raise DataError(f"{source} line {row + _HEADER_LINES + 1}: id {ids[codes[row]]} has no valid time ({time[row]}); every row needs a time")
+    bad_rows = np.flatnonzero(~np.isfinite(values).all(axis=1))
+    if bad_rows.size:
+        row = bad_rows[0]
+        column = int(np.flatnonzero(~np.isfinite(values[row]))[0])
+        raise DataError(
+            f"{source} line {row + _HEADER_LINES + 1}: id {ids[codes[row]]} time {time[row]:g} column "
+            f"'{feature_names[column]}' is {values[row, column]}; fill or drop missing values first"
+        )
+
+    order = _sort_rows(codes, time)
+    if order is not None:
+        codes, time, values = codes[order], time[order], values[order]
+    repeated = np.flatnonzero((codes[1:] == codes[:-1]) & (time[1:] == time[:-1]))
+    if repeated.size:
+        row = repeated[0] + 1
+        raise DataError(f"{source}: id {ids[codes[row]]} has two rows at time {time[row]:g}; keep one row per id and time")
+
+    lengths = np.bincount(codes, minlength=len(ids)).astype(np.int64)
+    starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+    position = np.arange(len(codes)) - starts[codes]
+    X = np.zeros((len(ids), int(lengths.max()), len(feature_names)), dtype=np.float32)
+    X[codes, position] = values
+    return X, lengths, ids, feature_names, _sample_rate_hz(time, codes, integer_time)
+
+
+def read_labels(path: Path, ids: np.ndarray, features_source: str) -> pd.DataFrame:
+    """labels.csv rows aligned to `ids`; ids in one file but not the other raise a DataError."""
+    source = str(path)
+    try:
+        table = pd.read_csv(path, dtype={"id": "str", "label": "str"})
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{path}: file is empty; it needs a header line id,label and one row per id") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as error:
+        raise DataError(f"{path}: not a readable CSV ({str(error).splitlines()[0]})") from None
+    _check_columns(path, table.columns, ["id", "label"])
+    if table.empty:
+        raise DataError(f"{path}: has a header but no rows")
+    duplicated = table["id"].duplicated(keep=False).to_numpy()
+    if duplicated.any():
+        first_id = table["id"].iloc[np.flatnonzero(duplicated)[0]]
+        lines = np.flatnonzero((table["id"] == first_id).to_numpy()) + _HEADER_LINES + 1
+        raise DataError(
+            f"{source}: id {first_id} appears on lines {lines[0]} and {lines[1]}; "
+            "keep one label row per id"
+        )
+    labelled = pd.Index(table["id"])
+    no_features = labelled.difference(pd.Index(ids), sort=False)
+    if len(no_features):
+        raise DataError(
+            f"{source}: ids {_few(list(no_features))} have no rows in {features_source}; remove them from "
+            "the labels file or add their sequences"
+        )
+    unlabelled = pd.Index(ids).difference(labelled, sort=False)
+    if len(unlabelled):
+        raise DataError(
+            f"{features_source}: ids {_few(list(unlabelled))} have no label in {source}; add rows for them "
+            "to the labels file or drop their sequences"
+        )
+    return table.set_index("id").loc[ids]
+
+
+def _meta_array(column: pd.Series) -> np.ndarray:
+    """Numbers stay numbers; text becomes a fixed-width str array, which `.npz` saves without pickle."""
+    if pd.api.types.is_numeric_dtype(column.dtype):
+        return column.to_numpy()
+    return column.astype(str).to_numpy(dtype=str)
+
+
+def load_long_csv(
+    path: str | Path,
+    labels: str | Path | None = None,
+    label_names: Sequence[str] | None = None,
+) -> SequenceDataset:
+    """Read features.csv (+ labels.csv) into a SequenceDataset `X [N, T, F]`, ids in file order.
+
+    `label_names` re-indexes labels to a training set's order.
+    """
+    path = Path(path)
+    X, lengths, ids, feature_names, sample_rate_hz = read_features(path)
+    y, names, groups, meta = None, [], None, {}
+    if labels is not None:
+        labels = Path(labels)
+        if not labels.is_file():
+            raise DataError(f"{labels}: labels file not found; check the --labels path")
+        table = read_labels(labels, ids, str(path))
+        y, names = encode_labels(table["label"].to_numpy(dtype=object), str(labels), ids, label_names)
+        if "group" in table.columns:
+            groups = table["group"].to_numpy(dtype=object)
+        meta = {str(c): _meta_array(table[c]) for c in table.columns if c not in ("label", "group")}
+    return SequenceDataset(
+        X=X,
+        lengths=lengths,
+        y=y,
+        label_names=names,
+        groups=groups,
+        ids=ids,
+        feature_names=feature_names,
+        sample_rate_hz=sample_rate_hz,
+        meta=meta,
+        source=str(path),
+    )
