@@ -243,10 +243,12 @@ class Recognizer:
         try:
             trainer.fit(module, datamodule=data, ckpt_path=resume_from)
             self.is_main_process = trainer.global_rank == 0
+            if not self.is_main_process:  # rank 0 alone holds the checkpoints and writes results
+                return
             best = checkpoint.best_model_path or checkpoint.last_model_path
             state = torch.load(best, map_location="cpu", weights_only=True)["state_dict"]
             self.network.load_state_dict({k.removeprefix("network."): v for k, v in state.items() if k.startswith("network.")})
-            if work_dir is not None and self.is_main_process:
+            if work_dir is not None:
                 final = Path(work_dir) / "checkpoints"
                 shutil.rmtree(final, ignore_errors=True)
                 scratch.rename(final)

@@ -40,15 +40,16 @@ class InceptionModule(nn.Module):
         self.convs = nn.ModuleList(
             nn.Conv1d(mid, config.filters, k, padding=k // 2, bias=False) for k in config.kernel_sizes
         )
-        self.pool_conv = nn.Sequential(
-            nn.MaxPool1d(3, stride=1, padding=1), nn.Conv1d(in_channels, config.filters, 1, bias=False)
-        )
+        self.pool = nn.MaxPool1d(3, stride=1, padding=1)
+        self.pool_conv = nn.Conv1d(in_channels, config.filters, 1, bias=False)
         self.norm = nn.BatchNorm1d(config.filters * (len(config.kernel_sizes) + 1))
         self.act = nn.ReLU()
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """x `[B, C, T]`; mask `[B, 1, T]` is 1 on valid steps. Padding never wins the max-pool."""
         z = self.bottleneck(x)
-        out = torch.cat([conv(z) for conv in self.convs] + [self.pool_conv(x)], dim=1)
+        pooled = self.pool(x.masked_fill(mask == 0, -1e4)) * mask
+        out = torch.cat([conv(z) for conv in self.convs] + [self.pool_conv(pooled)], dim=1)
         return self.act(self.norm(out))
 
 
@@ -85,7 +86,7 @@ class InceptionNet(nn.Module):
         h = x.transpose(1, 2) * mask
         residual = h
         for index, module in enumerate(self.modules_list):
-            h = module(h) * mask
+            h = module(h, mask) * mask
             key = str(index)
             if key in self.shortcuts:
                 h = torch.relu(h + self.shortcuts[key](residual)) * mask

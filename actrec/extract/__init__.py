@@ -1,0 +1,1 @@
+"""Keypoints from video: MediaPipe detectors run frame by frame into `Recording` files."""

@@ -1,0 +1,238 @@
+"""Stable per-frame decisions from noisy per-frame probabilities.
+
+Raw argmax flickers, and `if conf < 0.8: continue` leaves the display without an answer exactly
+when the action changes. Here every frame gets a `Decision`; the stable label moves only through
+smoothing (EMA or moving average), per-class enter thresholds, k-of-n voting, a minimum run
+before an event starts, and hysteresis (a label stays until its smoothed probability falls below a
+lower exit threshold). `unknown` (nobody above threshold) and `no one` (no input for a while) are
+explicit states, never a missing answer.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, deque
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from actrec.errors import ConfigError
+from actrec.stream.events import Event
+
+
+@dataclass
+class DecisionRules:
+    """How probabilities become a stable label and events.
+
+    enter / exit: smoothed probability a class needs to become the candidate, and below which an
+      active class is left (hysteresis: exit <= enter). `thresholds` / `exit_thresholds` override
+      them per class name.
+    smoothing: "ema" (span `smoothing_frames`), "mean" (moving average over `smoothing_frames`) or
+      "none".
+    vote_k / vote_n: a class is the vote winner when it is the candidate on at least k of the last
+      n frames.
+    min_event_s: the winner must hold this long before its event starts (shorter blips never become
+      events); the start is dated back to the first frame of the run.
+    no_one_after_s: missing input (no person, no sample) for this long gives `no one` and ends the
+      open event; shorter gaps hold the current label.
+    """
+
+    enter: float = 0.6
+    exit: float = 0.4
+    thresholds: dict[str, float] = field(default_factory=dict)
+    exit_thresholds: dict[str, float] = field(default_factory=dict)
+    smoothing: str = "ema"
+    smoothing_frames: int = 5
+    vote_k: int = 3
+    vote_n: int = 5
+    min_event_s: float = 0.3
+    no_one_after_s: float = 1.0
+    unknown_label: str = "unknown"
+    no_one_label: str = "no one"
+
+    @classmethod
+    def for_model(cls, window_length: int, sample_rate_hz: float, **overrides: object) -> "DecisionRules":
+        """Defaults scaled to the model: smoothing and voting over a sixth of the window, a
+        minimum event of a third of the window's duration, `no one` after one window of silence."""
+        window_s = window_length / sample_rate_hz
+        frames = max(1, window_length // 6)
+        defaults: dict[str, object] = dict(
+            smoothing_frames=frames,
+            vote_n=frames,
+            vote_k=frames // 2 + 1,
+            min_event_s=window_s / 3,
+            no_one_after_s=window_s,
+        )
+        defaults.update(overrides)
+        return cls(**defaults)  # type: ignore[arg-type]
+
+    def check(self, label_names: list[str]) -> None:
+        """Raise ConfigError for thresholds that cannot work with these classes."""
+        if self.smoothing not in ("ema", "mean", "none"):
+            raise ConfigError(f"smoothing '{self.smoothing}' is not one of: ema, mean, none")
+        if not 1 <= self.vote_k <= self.vote_n:
+            raise ConfigError(f"voting needs 1 <= k <= n, got k={self.vote_k}, n={self.vote_n}")
+        if self.smoothing_frames < 1:
+            raise ConfigError("smoothing_frames must be at least 1")
+        unknown = sorted((set(self.thresholds) | set(self.exit_thresholds)) - set(label_names))
+        if unknown:
+            raise ConfigError(f"threshold given for '{unknown[0]}', which is not a class: {', '.join(label_names)}")
+        for name in label_names:
+            if self.exit_for(name) > self.enter_for(name):
+                raise ConfigError(
+                    f"class '{name}': exit threshold {self.exit_for(name)} is above enter threshold "
+                    f"{self.enter_for(name)}; hysteresis needs exit <= enter"
+                )
+
+    def enter_for(self, label: str) -> float:
+        return self.thresholds.get(label, self.enter)
+
+    def exit_for(self, label: str) -> float:
+        return self.exit_thresholds.get(label, self.exit)
+
+
+@dataclass
+class Decision:
+    """What the recognizer says at one frame; one per pushed frame, never skipped.
+
+    probabilities: the model's `[C]` output at this frame (None on a missing frame).
+    smoothed: `[C]` after smoothing (None until the first real frame after a reset).
+    raw_label: argmax of `probabilities` (None on a missing frame).
+    label: the stable label: a class name, `unknown` or `no one`.
+    confidence: smoothed probability of `label` (of the best class when `label` is not a class).
+    events: the start/end events emitted at this frame.
+    """
+
+    frame: int
+    time: float
+    probabilities: np.ndarray | None
+    smoothed: np.ndarray | None
+    raw_label: str | None
+    label: str
+    confidence: float
+    events: list[Event]
+    missing: bool = False
+
+
+@dataclass
+class _Run:
+    label: str
+    frame: int
+    time: float
+
+
+class DecisionMaker:
+    """Stateful rules over a stream of probability vectors; `update` once per frame."""
+
+    def __init__(self, rules: DecisionRules, label_names: list[str], sample_rate_hz: float) -> None:
+        rules.check(label_names)
+        self.rules = rules
+        self.label_names = list(label_names)
+        self.min_event_frames = max(1, math.ceil(rules.min_event_s * sample_rate_hz - 1e-9))
+        self.enter = np.array([rules.enter_for(name) for name in label_names], dtype=np.float32)
+        self.reset()
+
+    def reset(self) -> None:
+        self.label = self.rules.unknown_label
+        self.smoothed: np.ndarray | None = None
+        self.recent: deque[np.ndarray] = deque(maxlen=self.rules.smoothing_frames)
+        self.votes: deque[str] = deque(maxlen=self.rules.vote_n)
+        self.pending: _Run | None = None
+        self.active: _Run | None = None
+        self.peak = 0.0
+        self.confidence = 0.0
+        self.last_end: _Run | None = None
+        self.missing_since: _Run | None = None
+
+    @property
+    def absent(self) -> bool:
+        """True while the stable label is `no one`."""
+        return self.label == self.rules.no_one_label
+
+    def update(self, frame: int, time: float, probabilities: np.ndarray | None) -> Decision:
+        """The decision at `frame`; `probabilities` None marks a missing frame."""
+        if probabilities is None:
+            return self._missing(frame, time)
+        self.missing_since = None
+        if self.absent:
+            self.label = self.rules.unknown_label
+        smoothed = self._smooth(np.asarray(probabilities, dtype=np.float32))
+        best = int(np.argmax(smoothed))
+        candidate = self.label_names[best] if smoothed[best] >= self.enter[best] else self.rules.unknown_label
+        self.votes.append(candidate)
+        winner = self._vote_winner()
+        events: list[Event] = []
+        if self.active is not None:
+            index = self.label_names.index(self.active.label)
+            if smoothed[index] >= self.rules.exit_for(self.active.label):
+                self.peak = max(self.peak, float(smoothed[index]))
+            else:
+                events.append(self._end(frame, time))
+        self._track_pending(winner, frame, time)
+        if self.active is None and self.pending is not None and frame - self.pending.frame + 1 >= self.min_event_frames:
+            events.append(self._start(self.pending, float(smoothed[self.label_names.index(self.pending.label)])))
+        self.confidence = (
+            float(smoothed[self.label_names.index(self.label)]) if self.active is not None else float(smoothed[best])
+        )
+        raw_label = self.label_names[int(np.argmax(probabilities))]
+        return Decision(frame, time, probabilities, smoothed, raw_label, self.label, self.confidence, events)
+
+    def finish(self, frame: int, time: float) -> list[Event]:
+        """Close the open event at the end of the stream."""
+        return [self._end(frame, time)] if self.active is not None else []
+
+    def _smooth(self, probabilities: np.ndarray) -> np.ndarray:
+        rules = self.rules
+        if rules.smoothing == "none":
+            self.smoothed = probabilities
+        elif rules.smoothing == "mean":
+            self.recent.append(probabilities)
+            self.smoothed = np.mean(self.recent, axis=0, dtype=np.float32)
+        else:
+            alpha = 2.0 / (rules.smoothing_frames + 1)
+            previous = probabilities if self.smoothed is None else self.smoothed
+            self.smoothed = (alpha * probabilities + (1 - alpha) * previous).astype(np.float32)
+        return self.smoothed
+
+    def _vote_winner(self) -> str | None:
+        label, count = Counter(self.votes).most_common(1)[0]
+        if count >= self.rules.vote_k and label in self.label_names:
+            return label
+        return None
+
+    def _track_pending(self, winner: str | None, frame: int, time: float) -> None:
+        """Follow the run of the current vote winner when it differs from the active label."""
+        if winner is None or (self.active is not None and winner == self.active.label):
+            self.pending = None
+        elif self.pending is None or self.pending.label != winner:
+            self.pending = _Run(winner, frame, time)
+
+    def _start(self, run: _Run, confidence: float) -> Event:
+        if self.last_end is not None and run.frame < self.last_end.frame:
+            # The run began while the previous label was still active: start where it stopped.
+            run = _Run(run.label, self.last_end.frame, self.last_end.time)
+        self.active, self.pending = run, None
+        self.label = run.label
+        self.peak = confidence
+        return Event("start", run.label, run.time, run.frame, confidence)
+
+    def _end(self, frame: int, time: float) -> Event:
+        assert self.active is not None
+        event = Event("end", self.active.label, time, frame, self.peak)
+        self.last_end = _Run(self.active.label, frame, time)
+        self.active = None
+        self.label = self.rules.unknown_label
+        return event
+
+    def _missing(self, frame: int, time: float) -> Decision:
+        if self.missing_since is None:
+            self.missing_since = _Run("", frame, time)
+        events: list[Event] = []
+        if not self.absent and time - self.missing_since.time >= self.rules.no_one_after_s:
+            if self.active is not None:
+                events.append(self._end(self.missing_since.frame, self.missing_since.time))
+            gone_since = self.missing_since
+            self.reset()
+            self.missing_since = gone_since
+            self.label = self.rules.no_one_label
+        return Decision(frame, time, None, self.smoothed, None, self.label, self.confidence, events, missing=True)

@@ -1,0 +1,68 @@
+import numpy as np
+import pytest
+
+from actrec.data.dataset import SequenceDataset, pad_sequences
+from actrec.data.splits import holdout_split, kfold_splits
+from actrec.errors import DataError
+from tests.conftest import make_waves
+
+
+def test_holdout_never_puts_one_group_on_both_sides():
+    data = make_waves(n=120)
+    keep, hold = holdout_split(data, 0.25, seed=3)
+    assert set(data.groups[keep]).isdisjoint(data.groups[hold])
+    assert len(keep) + len(hold) == data.n_samples
+    assert set(data.y[hold]) == {0, 1, 2}
+
+
+def test_holdout_is_fixed_by_seed_and_changes_with_it():
+    data = make_waves(n=120)
+    first = holdout_split(data, 0.25, seed=1)[1]
+    assert np.array_equal(first, holdout_split(data, 0.25, seed=1)[1])
+    assert not np.array_equal(first, holdout_split(data, 0.25, seed=2)[1])
+
+
+def test_kfold_groups_stay_whole():
+    data = make_waves(n=120)
+    for train, test in kfold_splits(data, 4, seed=0):
+        assert set(data.groups[train]).isdisjoint(data.groups[test])
+
+
+def test_class_with_one_sample_is_refused_by_name():
+    data = make_waves(n=30)
+    y = data.y.copy()
+    y[0] = 3
+    lonely = SequenceDataset(X=data.X, lengths=data.lengths, y=y, label_names=["a", "b", "c", "rare"], source="waves.npz")
+    with pytest.raises(DataError, match="class 'rare' has 1 sample"):
+        holdout_split(lonely, 0.2, seed=0)
+
+
+def test_empty_sequence_is_named():
+    with pytest.raises(DataError, match="sample b is empty"):
+        pad_sequences([np.ones((3, 2)), np.ones((0, 2))], ids=["a", "b"])
+
+
+def test_ragged_sequences_are_padded_not_truncated():
+    X, lengths = pad_sequences([np.ones((3, 2)), np.ones((5, 2))])
+    assert X.shape == (2, 5, 2) and lengths.tolist() == [3, 5]
+    assert X[0, 3:].sum() == 0
+
+
+def test_nan_is_reported_with_sample_step_and_feature():
+    data = make_waves(n=12)
+    data.X[5, 7, 2] = np.nan
+    data.feature_names = ["ax", "ay", "az", "gx"]
+    with pytest.raises(DataError, match="sample s5 step 7 az is nan"):
+        data.check_finite()
+
+
+def test_npz_round_trip_keeps_every_field(tmp_path):
+    data = make_waves(n=12, ragged=True)
+    data.meta = {"start_frame": np.arange(12)}
+    data.to_npz(str(tmp_path / "d.npz"))
+    from actrec.io import load_dataset
+
+    back = load_dataset(tmp_path / "d.npz")
+    assert np.array_equal(back.X, data.X) and np.array_equal(back.lengths, data.lengths)
+    assert back.label_names == data.label_names and list(back.groups) == list(data.groups)
+    assert list(back.meta["start_frame"]) == list(range(12))
