@@ -24,6 +24,11 @@ from actrec.io.labels import encode_labels
 
 
 def _read_array(path: Path) -> np.ndarray:
+    with open(path, "rb") as handle:
+        magic = handle.read(6)
+    if magic != b"\x93NUMPY":
+        hint = "it is an .npz archive, rename it" if magic.startswith(b"PK") else "save it with numpy.save"
+        raise DataError(f"{path}: not a .npy file; {hint}")
     try:
         array = np.load(path, allow_pickle=False)
     except ValueError as error:
@@ -35,8 +40,6 @@ def _read_array(path: Path) -> np.ndarray:
         raise DataError(f"{path}: not a readable .npy file ({error}); save it with numpy.save") from None
     except (OSError, EOFError) as error:
         raise DataError(f"{path}: not a readable .npy file ({error}); save it with numpy.save") from None
-    if not isinstance(array, np.ndarray):
-        raise DataError(f"{path}: holds several arrays; use the .npz loader (rename it to .npz)")
     if array.dtype.kind not in "fiub":
         raise DataError(f"{path}: array has type {array.dtype}; it must hold numbers")
     return array

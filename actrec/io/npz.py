@@ -23,6 +23,8 @@ from actrec.errors import DataError
 from actrec.io.labels import encode_labels
 
 def _read_arrays(path: Path) -> dict[str, np.ndarray]:
+    if not zipfile.is_zipfile(path):
+        raise DataError(f"{path}: not a readable .npz file (not a zip archive); save it with numpy.savez")
     try:
         with np.load(path, allow_pickle=False) as archive:
             return {key: archive[key] for key in archive.files}
