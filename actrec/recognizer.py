@@ -245,7 +245,9 @@ class Recognizer:
             self.is_main_process = trainer.global_rank == 0
             if not self.is_main_process:  # rank 0 alone holds the checkpoints and writes results
                 return
-            best = checkpoint.best_model_path or checkpoint.last_model_path
+            best = checkpoint.best_model_path
+            if not best or not Path(best).is_file():  # a resumed run may name a best file from the old run
+                best = checkpoint.last_model_path
             state = torch.load(best, map_location="cpu", weights_only=True)["state_dict"]
             self.network.load_state_dict({k.removeprefix("network."): v for k, v in state.items() if k.startswith("network.")})
             if work_dir is not None:

@@ -1,0 +1,138 @@
+"""The `actrec` command end to end: train, eval, predict, info, and its errors."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from actrec.cli import app
+
+runner = CliRunner()
+SMALL = ["--model", "gru", "-o", "hidden_sizes=[16]", "-o", "dense=[]", "--epochs", "4", "--no-progress"]
+
+
+def train(data: Path, out: Path, *extra: str) -> None:
+    result = runner.invoke(app, ["train", "--data", str(data), "--out", str(out), *SMALL, *extra])
+    assert result.exit_code == 0, result.output
+
+
+@pytest.fixture(scope="module")
+def trained(waves_npz: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    run = tmp_path_factory.mktemp("run") / "run"
+    train(waves_npz, run, "--seed", "7")
+    return run
+
+
+def test_train_writes_the_run_folder(trained: Path):
+    for name in ("model.actrec", "metrics.json", "history.csv", "curves.png", "confusion.png", "report.md", "per_class.csv"):
+        assert (trained / name).is_file(), name
+    metrics = json.loads((trained / "metrics.json").read_text())
+    assert set(metrics) == {"val", "test"}
+    assert set(metrics["test"]) == {"top1", "top5", "macro_f1", "log_loss", "n"}
+    history = pd.read_csv(trained / "history.csv")
+    assert list(history["epoch"]) == [1, 2, 3, 4]
+    assert {"train_loss", "val_loss", "train_acc", "val_acc", "lr"} <= set(history.columns)
+
+
+def test_same_seed_gives_identical_metrics(waves_npz: Path, trained: Path, tmp_path: Path):
+    train(waves_npz, tmp_path / "again", "--seed", "7")
+    assert (tmp_path / "again" / "metrics.json").read_text() == (trained / "metrics.json").read_text()
+
+
+def test_saved_model_predicts_identically_in_a_fresh_process(trained: Path, waves_npz: Path, tmp_path: Path):
+    from actrec.io import load_dataset
+    from actrec.recognizer import Recognizer
+
+    expected = Recognizer.load(trained).predict_proba(load_dataset(waves_npz))
+    preds = tmp_path / "elsewhere" / "preds.csv"
+    preds.parent.mkdir()
+    subprocess.run(
+        [sys.executable, "-m", "actrec.cli", "predict", str(trained.resolve()), "--data", str(waves_npz.resolve()), "--out", "preds.csv"],
+        cwd=preds.parent, check=True, capture_output=True,
+    )
+    table = pd.read_csv(preds)
+    assert list(table.columns) == ["id", "pred", "confidence", "class0", "class1", "class2"]
+    assert np.array_equal(table[["class0", "class1", "class2"]].to_numpy(np.float32), expected)
+    assert (table["pred"] == np.array(["class0", "class1", "class2"])[expected.argmax(1)]).all()
+
+
+def test_eval_and_info(trained: Path, waves_npz: Path, tmp_path: Path):
+    result = runner.invoke(app, ["eval", str(trained), "--data", str(waves_npz), "--out", str(tmp_path / "m.json")])
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "m.json").read_text())["n"] == 120
+    result = runner.invoke(app, ["info", str(trained)])
+    assert result.exit_code == 0 and '"label_names"' in result.output and '"parameters"' in result.output
+
+
+class Payload:
+    def __reduce__(self):
+        return (Path.touch, (Path(sys.argv[0]).parent / "PWNED",))
+
+
+def test_pickle_payload_is_refused_and_never_run(tmp_path: Path):
+    marker = Path(sys.argv[0]).parent / "PWNED"
+    bad = tmp_path / "model.actrec"
+    bad.write_bytes(pickle.dumps({"state_dict": Payload()}))
+    result = runner.invoke(app, ["info", str(bad)])
+    assert result.exit_code == 2
+    assert "not a readable actrec model" in result.output and "never unpickles" in result.output
+    assert not marker.exists()
+
+
+def test_truncated_model_file_is_named(trained: Path, tmp_path: Path):
+    data = (trained / "model.actrec").read_bytes()
+    cut = tmp_path / "cut.actrec"
+    cut.write_bytes(data[: len(data) // 2])
+    result = runner.invoke(app, ["predict", str(cut), "--data", "x.npz", "--out", str(tmp_path / "p.csv")])
+    assert result.exit_code == 2
+    assert "cut.actrec: not a readable actrec model" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_unknown_model_is_one_line(waves_npz: Path, tmp_path: Path):
+    result = runner.invoke(app, ["train", "--data", str(waves_npz), "--out", str(tmp_path / "r"), "--model", "resnet9000"])
+    assert result.exit_code == 2
+    assert result.output.strip().count("\n") == 0
+    assert "unknown model 'resnet9000'; choose one of:" in result.output
+
+
+def test_failed_run_keeps_existing_results(trained: Path, tmp_path: Path, waves_npz: Path):
+    from tests.conftest import make_waves
+
+    odd = make_waves(n=12)
+    odd.label_names = ["class0", "class1", "never-seen"]
+    odd.to_npz(str(tmp_path / "odd_test.npz"))
+    before = {p.name: p.read_bytes() for p in trained.iterdir() if p.is_file()}
+    result = runner.invoke(app, ["train", "--data", str(waves_npz), "--out", str(trained), "--test", str(tmp_path / "odd_test.npz"), *SMALL])
+    assert result.exit_code == 2
+    assert "label 'never-seen' which the training data never had" in result.output
+    after = {p.name: p.read_bytes() for p in trained.iterdir() if p.is_file()}
+    assert after == before
+
+
+def test_resume_from_checkpoint_continues_training(waves_npz: Path, trained: Path, tmp_path: Path):
+    checkpoint = trained / "checkpoints" / "last.ckpt"
+    assert checkpoint.is_file()
+    train(waves_npz, tmp_path / "resumed", "--seed", "7", "--epochs", "6", "--resume", str(checkpoint))
+    history = pd.read_csv(tmp_path / "resumed" / "history.csv")
+    assert list(history["epoch"]) == [5, 6]
+
+
+def test_ddp_with_two_cpu_processes(waves_npz: Path, tmp_path: Path):
+    """Lightning's DDP (gloo on CPU) trains with 2 processes; rank 0 alone writes the run."""
+    result = subprocess.run(
+        [sys.executable, "-m", "actrec.cli", "train", "--data", str(waves_npz), "--out", str(tmp_path / "ddp"), *SMALL, "--devices", "2"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "GLOBAL_RANK: 1" in result.stderr + result.stdout
+    metrics = json.loads((tmp_path / "ddp" / "metrics.json").read_text())
+    assert metrics["test"]["n"] > 0
