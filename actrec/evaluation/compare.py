@@ -1,0 +1,276 @@
+"""Several model configurations on the same data, judged by more than one lucky run.
+
+`compare(data, configs, seeds=[0, 1, 2])` trains every configuration once per seed on one fixed,
+stratified, group-aware holdout split; `compare(data, configs, folds=5)` runs k-fold CV instead
+(StratifiedGroupKFold when the data has groups). Each run is scored on its held-out part (top-1,
+top-5, macro-F1, log-loss), timed, and its network's single-window CPU latency measured. Runs are
+cached in `out/cache/<key>.json`, the key hashing the data's content, the configuration, the seed
+or fold, the split and the actrec version, so a re-run only trains what changed.
+
+A configuration is a mapping of `Recognizer` keyword arguments (the format of `actrec train
+--config` and of sweep's best_config.yaml) plus an optional `name`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Protocol, Sequence
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from actrec import __version__
+from actrec.data.dataset import SequenceDataset
+from actrec.data.splits import holdout_split, kfold_splits
+from actrec.errors import ConfigError
+from actrec.evaluation.latency import parameter_count, window_latency_us
+from actrec.evaluation.metrics import compute_metrics, headline
+from actrec.io.atomic import write_text_atomic
+
+METRICS = ("top1", "top5", "macro_f1", "log_loss")
+COSTS = ("param_count", "train_time_s", "latency_us")
+
+
+class Fitted(Protocol):
+    """What a fit function returns: a fitted `Recognizer` or anything with these members."""
+
+    network: Any
+    window_length: int
+    n_features: int
+
+    def predict_proba(self, X: Any) -> np.ndarray: ...
+
+
+FitFunction = Callable[[dict[str, Any], SequenceDataset, int], Fitted]
+
+
+def fit_recognizer(config: dict[str, Any], train: SequenceDataset, seed: int) -> Fitted:
+    """The default fit function: `Recognizer(**config, seed=seed).fit(train)`."""
+    from actrec.recognizer import Recognizer
+    from actrec.run import quiet_lightning
+
+    quiet_lightning()
+    return Recognizer(**(config | {"seed": seed})).fit(train)
+
+
+@dataclass
+class ModelSpec:
+    """One configuration to compare: a display name and Recognizer keyword arguments."""
+
+    name: str
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+def spec_from_option(text: str, defaults: dict[str, Any] | None = None) -> ModelSpec:
+    """`NAME` or `NAME:{json model options}` (the `--model` flag) -> ModelSpec."""
+    model, _, raw = text.partition(":")
+    model = model.strip()
+    model_options: dict[str, Any] = {}
+    if raw.strip():
+        try:
+            model_options = json.loads(raw)
+        except json.JSONDecodeError as error:
+            raise ConfigError(f"--model '{text}': options after ':' must be JSON ({error.msg}), e.g. gru:{{\"hidden_sizes\": [64]}}") from None
+        if not isinstance(model_options, dict):
+            raise ConfigError(f"--model '{text}': options after ':' must be a JSON object")
+    name = model if not model_options else f"{model} {json.dumps(model_options, separators=(',', ':'))}"
+    return ModelSpec(name, dict(defaults or {}) | {"model": model, "model_options": model_options})
+
+
+def load_specs(path: str | Path, defaults: dict[str, Any] | None = None) -> list[ModelSpec]:
+    """Configurations from YAML: a list of mappings (each with optional `name`), a mapping of
+    name -> mapping, or `{models: <either>}`. `defaults` fill keys an entry leaves out."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: config file not found")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: not valid YAML ({str(error).splitlines()[0]})") from None
+    if isinstance(raw, dict) and "models" in raw:
+        raw = raw["models"]
+    if isinstance(raw, dict):
+        raw = [dict(value or {}, name=key) for key, value in raw.items()]
+    if not isinstance(raw, list) or not raw or not all(isinstance(entry, dict) for entry in raw):
+        raise ConfigError(f"{path}: expected a list of model configurations, e.g. '- {{name: gru64, model: gru}}'")
+    specs = []
+    for index, entry in enumerate(raw):
+        entry = dict(entry)
+        name = str(entry.pop("name", None) or entry.get("model") or f"config{index}")
+        specs.append(ModelSpec(name, dict(defaults or {}) | entry))
+    return specs
+
+
+def check_specs(specs: Sequence[ModelSpec]) -> None:
+    """Every configuration builds a Recognizer (unknown options fail now, not after hours)."""
+    from actrec.recognizer import Recognizer
+
+    if not specs:
+        raise ConfigError("nothing to compare: give --config models.yaml or at least one --model")
+    names = [spec.name for spec in specs]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise ConfigError(f"two configurations are named '{repeated[0]}'; give each a distinct name")
+    for spec in specs:
+        try:
+            Recognizer(**{k: v for k, v in spec.options.items() if k != "seed"})
+        except TypeError as error:
+            raise ConfigError(f"configuration '{spec.name}': {error}") from None
+        except ConfigError as error:
+            raise ConfigError(f"configuration '{spec.name}': {error}") from None
+
+
+def data_fingerprint(data: SequenceDataset) -> str:
+    """Hash of the dataset's content (values, lengths, labels, groups), independent of file paths."""
+    digest = hashlib.blake2b(digest_size=16)
+    for array in (data.X, data.lengths, data.y if data.y is not None else np.zeros(0)):
+        digest.update(str(array.shape).encode())
+        digest.update(np.ascontiguousarray(array).tobytes())
+    digest.update(json.dumps([data.label_names, None if data.groups is None else data.groups.tolist()]).encode())
+    return digest.hexdigest()
+
+
+def run_key(fingerprint: str, options: dict[str, Any], split: dict[str, Any], seed: int) -> str:
+    payload = json.dumps({"data": fingerprint, "config": options, "split": split, "seed": seed, "version": __version__}, sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()[:32]
+
+
+def evaluate_run(fit: FitFunction, options: dict[str, Any], train: SequenceDataset, test: SequenceDataset, seed: int) -> dict[str, Any]:
+    """Train once, score on `test`, time training and measure the network's latency."""
+    start = time.perf_counter()
+    fitted = fit(options, train, seed)
+    train_time = time.perf_counter() - start
+    metrics = compute_metrics(test.y, fitted.predict_proba(test), test.label_names)
+    return headline(metrics) | {
+        "param_count": parameter_count(fitted.network),
+        "train_time_s": train_time,
+        "latency_us": window_latency_us(fitted.network, fitted.window_length, fitted.n_features),
+    }
+
+
+def split_plan(data: SequenceDataset, seeds: Sequence[int] | None, folds: int | None, split_seed: int, test_fraction: float) -> tuple[dict[str, Any], list[tuple[str, int, np.ndarray, np.ndarray]]]:
+    """(split description for the cache key, [(run label, training seed, train idx, test idx)])."""
+    if folds:
+        if folds < 2:
+            raise ConfigError(f"--folds must be at least 2, got {folds}")
+        seed = int(seeds[0]) if seeds else 0
+        plan = [(f"fold{i}", seed, train, test) for i, (train, test) in enumerate(kfold_splits(data, folds, split_seed))]
+        return {"mode": "kfold", "folds": folds, "split_seed": split_seed}, plan
+    seeds = list(seeds) if seeds else [0, 1, 2]
+    keep, hold = holdout_split(data, test_fraction, split_seed)
+    plan = [(f"seed{seed}", int(seed), keep, hold) for seed in seeds]
+    return {"mode": "holdout", "test_fraction": test_fraction, "split_seed": split_seed}, plan
+
+
+@dataclass
+class CompareResult:
+    runs: pd.DataFrame  # one row per (configuration, seed or fold)
+    summary: pd.DataFrame  # one row per configuration: <metric>_mean, <metric>_std, costs
+    fits: int  # how many runs were trained (not read from the cache)
+
+
+def compare(
+    data: SequenceDataset,
+    specs: Sequence[ModelSpec],
+    out: str | Path,
+    seeds: Sequence[int] | None = None,
+    folds: int | None = None,
+    split_seed: int = 0,
+    test_fraction: float = 0.2,
+    fit: FitFunction = fit_recognizer,
+    use_cache: bool = True,
+    on_run: Callable[[str, str, bool], None] | None = None,
+) -> CompareResult:
+    """Evaluate every spec on every seed (holdout) or fold; write tables and a plot into `out`.
+
+    seeds: training seeds on one holdout split (repeat a seed to check determinism); folds: k-fold
+    CV instead, trained with the first seed. `on_run(config name, run label, cached)` reports
+    progress. Files: runs.csv, summary.csv, summary.md, compare.json, accuracy_vs_latency.png.
+    """
+    check_specs(specs)
+    out = Path(out)
+    cache = out / "cache"
+    split, plan = split_plan(data, seeds, folds, split_seed, test_fraction)
+    fingerprint = data_fingerprint(data)
+    rows, fits = [], 0
+    for spec in specs:
+        for label, seed, train_index, test_index in plan:
+            key = run_key(fingerprint, spec.options, split | {"run": label}, seed)
+            path = cache / f"{key}.json"
+            cached = use_cache and path.is_file()
+            if cached:
+                record = json.loads(path.read_text())
+            else:
+                record = evaluate_run(fit, spec.options, data.subset(train_index), data.subset(test_index), seed)
+                fits += 1
+                if use_cache:
+                    write_text_atomic(path, json.dumps(record))
+            if on_run:
+                on_run(spec.name, label, cached)
+            rows.append({"config": spec.name, "run": label, "seed": seed} | record)
+    runs = pd.DataFrame(rows)
+    summary = summarize(runs, [spec.name for spec in specs])
+    write_outputs(out, runs, summary, specs, split, data.source)
+    return CompareResult(runs, summary, fits)
+
+
+def summarize(runs: pd.DataFrame, order: Sequence[str]) -> pd.DataFrame:
+    """Mean and sample std (0 for a single run) per configuration, in the given order."""
+    grouped = runs.groupby("config", sort=False)
+    summary = pd.DataFrame(index=pd.Index(list(order), name="config"))
+    summary["runs"] = grouped.size()
+    for column in METRICS + ("train_time_s", "latency_us"):
+        summary[f"{column}_mean"] = grouped[column].mean()
+        summary[f"{column}_std"] = grouped[column].std(ddof=1).fillna(0.0)
+    summary["param_count"] = grouped["param_count"].first()
+    return summary.reset_index()
+
+
+DISPLAY = [("top1", "top-1", 4), ("top5", "top-5", 4), ("macro_f1", "macro-F1", 4), ("log_loss", "log-loss", 4), ("train_time_s", "train s", 2), ("latency_us", "latency µs", 1)]
+
+
+def display_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """Strings `mean ± std` per metric, for the terminal and Markdown."""
+    table = pd.DataFrame({"config": summary["config"], "runs": summary["runs"]})
+    for column, title, digits in DISPLAY:
+        table[title] = [f"{m:.{digits}f} ± {s:.{digits}f}" for m, s in zip(summary[f"{column}_mean"], summary[f"{column}_std"])]
+    table["params"] = [f"{int(p):,}" for p in summary["param_count"]]
+    return table
+
+
+def markdown_table(table: pd.DataFrame) -> str:
+    header = "| " + " | ".join(table.columns) + " |"
+    rule = "|" + "|".join("---" if i == 0 else "---:" for i in range(len(table.columns))) + "|"
+    rows = ["| " + " | ".join(str(value) for value in row) + " |" for row in table.itertuples(index=False)]
+    return "\n".join([header, rule, *rows]) + "\n"
+
+
+def plot_accuracy_latency(summary: pd.DataFrame, path: Path, title: str = "accuracy vs latency") -> None:
+    """Top-1 (mean ± std) against single-window latency, one labelled point per configuration."""
+    from actrec.evaluation.report import plt, save_figure
+
+    figure, axis = plt.subplots(figsize=(7, 4.5))
+    axis.errorbar(summary["latency_us_mean"], summary["top1_mean"], xerr=summary["latency_us_std"], yerr=summary["top1_std"], fmt="o", capsize=3)
+    for row in summary.itertuples():
+        axis.annotate(row.config, (row.latency_us_mean, row.top1_mean), textcoords="offset points", xytext=(5, 5), fontsize=8)
+    axis.set_xlabel("latency per window, µs (1 CPU thread, median)")
+    axis.set_ylabel("top-1 accuracy")
+    axis.set_title(title)
+    axis.grid(alpha=0.3)
+    save_figure(figure, path)
+
+
+def write_outputs(out: Path, runs: pd.DataFrame, summary: pd.DataFrame, specs: Sequence[ModelSpec], split: dict[str, Any], source: str) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(out / "runs.csv", runs.to_csv(index=False))
+    write_text_atomic(out / "summary.csv", summary.to_csv(index=False))
+    text = f"# Model comparison\n\nData: `{source}`; split: {json.dumps(split)}\n\n" + markdown_table(display_table(summary))
+    write_text_atomic(out / "summary.md", text)
+    configs = {spec.name: spec.options for spec in specs}
+    write_text_atomic(out / "compare.json", json.dumps({"kind": "compare", "data": source, "split": split, "configs": configs, "summary": summary.to_dict(orient="records")}, indent=2, default=str))
+    plot_accuracy_latency(summary, out / "accuracy_vs_latency.png")

@@ -1,0 +1,80 @@
+import json
+
+import pytest
+import torch
+from generated import make_dataset
+
+from actrec.errors import ConfigError
+from actrec.evaluation.compare import ModelSpec, compare, fit_recognizer, load_specs, spec_from_option
+
+torch.set_num_threads(1)
+
+TINY = {"model": "gru", "model_options": {"hidden_sizes": [8], "dense": []}, "epochs": 2, "batch_size": 32}
+
+
+class CountingFit:
+    """The real fit function, counting how often it trains."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def __call__(self, config, train, seed):
+        self.calls += 1
+        return fit_recognizer(config, train, seed)
+
+
+@pytest.fixture(scope="module")
+def data():
+    return make_dataset(n_per_class=20, n_classes=3, steps=20, seed=0)
+
+
+def test_same_seed_twice_gives_zero_std_and_different_seeds_do_not(data, tmp_path):
+    specs = [ModelSpec("tiny", TINY)]
+    same = compare(data, specs, tmp_path / "same", seeds=[0, 0], use_cache=False).summary.iloc[0]
+    assert same["runs"] == 2
+    for metric in ("top1", "top5", "macro_f1", "log_loss"):
+        assert same[f"{metric}_std"] == 0.0
+    varied = compare(data, specs, tmp_path / "varied", seeds=[0, 1, 2], use_cache=False).summary.iloc[0]
+    assert varied["log_loss_std"] > 0.0
+
+
+def test_rerun_reads_every_run_from_cache(data, tmp_path):
+    specs = [ModelSpec("tiny", TINY), ModelSpec("wider", TINY | {"model_options": {"hidden_sizes": [16], "dense": []}})]
+    first_fit, second_fit = CountingFit(), CountingFit()
+    first = compare(data, specs, tmp_path, seeds=[0, 1], fit=first_fit)
+    second = compare(data, specs, tmp_path, seeds=[0, 1], fit=second_fit)
+    assert first_fit.calls == 4 and first.fits == 4
+    assert second_fit.calls == 0 and second.fits == 0
+    assert first.runs.equals(second.runs)
+    changed = compare(data, [ModelSpec("tiny", TINY | {"epochs": 3})], tmp_path, seeds=[0], fit=second_fit)
+    assert changed.fits == 1  # a changed configuration is trained again
+
+
+def test_kfold_outputs_table_csv_markdown_and_plot(data, tmp_path):
+    result = compare(data, [ModelSpec("tiny", TINY)], tmp_path, folds=3)
+    assert list(result.runs["run"]) == ["fold0", "fold1", "fold2"]
+    row = result.summary.iloc[0]
+    assert row["param_count"] > 0 and row["latency_us_mean"] > 0 and row["train_time_s_mean"] > 0
+    for name in ("runs.csv", "summary.csv", "summary.md", "compare.json", "accuracy_vs_latency.png"):
+        assert (tmp_path / name).is_file(), name
+    assert "±" in (tmp_path / "summary.md").read_text()
+    assert json.loads((tmp_path / "compare.json").read_text())["split"]["mode"] == "kfold"
+
+
+def test_model_flag_and_yaml_formats(tmp_path):
+    spec = spec_from_option('gru:{"hidden_sizes": [64]}', {"epochs": 5})
+    assert spec.options == {"epochs": 5, "model": "gru", "model_options": {"hidden_sizes": [64]}}
+    path = tmp_path / "models.yaml"
+    path.write_text("gru64:\n  model: gru\n  model_options: {hidden_sizes: [64]}\nlstm:\n  model: lstm\n")
+    assert [s.name for s in load_specs(path)] == ["gru64", "lstm"]
+    path.write_text("models:\n  - {name: a, model: gru}\n  - {model: lstm, epochs: 3}\n")
+    assert [(s.name, s.options.get("epochs")) for s in load_specs(path, {"epochs": 9})] == [("a", 9), ("lstm", 3)]
+    with pytest.raises(ConfigError, match="JSON"):
+        spec_from_option("gru:{hidden}")
+
+
+def test_unknown_option_fails_before_training(data, tmp_path):
+    fit = CountingFit()
+    with pytest.raises(ConfigError, match="bad"):
+        compare(data, [ModelSpec("bad", {"model": "gru", "model_options": {"nope": 1}})], tmp_path, seeds=[0], fit=fit)
+    assert fit.calls == 0
