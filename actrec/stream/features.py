@@ -13,6 +13,7 @@ from collections import deque
 
 import numpy as np
 
+from actrec.errors import ModelFileError
 from actrec.features.pipeline import FeaturePipeline, Flatten, Standardize
 
 
@@ -52,3 +53,11 @@ class FrameFeatures:
     def transform_window(self, frames: np.ndarray) -> np.ndarray:
         """float32 `[L, F']` for a whole raw window `[L, ...]`, exactly as batch predict sees it."""
         return self.pipeline.transform(frames[None], np.array([frames.shape[0]], dtype=np.int64))[0]
+
+
+def feature_count(pipeline: FeaturePipeline) -> int:
+    """Features per frame the network takes: the width of the final `standardize` step."""
+    last = pipeline.steps[-1] if pipeline.steps else None
+    if not isinstance(last, Standardize) or last.mean is None:
+        raise ModelFileError("the model's feature pipeline does not end with a fitted 'standardize' step; retrain it")
+    return int(last.mean.shape[0])

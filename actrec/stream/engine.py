@@ -1,0 +1,142 @@
+"""`Streamer`: one frame in, one decision out, with the probabilities batch predict would give.
+
+`push(frame)` applies the saved feature pipeline incrementally and asks the model for the window
+ending at this frame (the last `window` frames, or all frames so far while warming up), which
+equals `Recognizer.predict_proba` on that window. Unidirectional GRU/LSTM stacks with last or
+mean pooling update in O(1) per frame through a staggered state bank (`recurrent.py`); other
+models (convolutional, attention, bidirectional, graph) run the window on a ring buffer, and
+`mode` / `mode_reason` say so.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+
+from actrec.errors import ConfigError, DataError
+from actrec.stream.decisions import Decision, DecisionMaker, DecisionRules
+from actrec.stream.events import Event
+from actrec.stream.features import FrameFeatures, feature_count
+from actrec.stream.recurrent import NumpyBank, TorchBankStep, incremental_blocker
+from actrec.stream.runtimes import (
+    RUNTIMES, GraphBank, WindowRunner, bank_onnx_bytes, onnx_bank_fn, onnx_session, onnx_window_fn,
+    torch_bank_fn, torch_window_fn, window_onnx_bytes,
+)
+
+log = logging.getLogger("actrec.stream")
+
+DEFAULT_SAMPLE_RATE_HZ = 30.0  # video frame rate, used when the model does not know its rate
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = np.exp(logits - logits.max())
+    return (shifted / shifted.sum()).astype(np.float32)
+
+
+def model_metadata(recognizer: Any, window_length: int) -> dict:
+    """What a runtime outside actrec needs to drive an exported graph."""
+    return {
+        "label_names": list(recognizer.label_names),
+        "window_length": window_length,
+        "sample_rate_hz": recognizer.sample_rate_hz,
+        "model_name": getattr(recognizer, "model_name", None),
+    }
+
+
+class Streamer:
+    """Per-frame recognition over a fitted `Recognizer` (anything with `.network` in eval mode,
+    `.pipeline`, `.label_names`, `.window_length`, `.sample_rate_hz`).
+
+    window: frames per window (default: the window length seen in training).
+    runtime: "numpy" (state bank in NumPy; window models fall back to torch), "torch" or "onnx".
+    rules: decision rules; default `DecisionRules.for_model(window, sample rate)`.
+    """
+
+    def __init__(self, recognizer: Any, window: int | None = None, runtime: str = "numpy", rules: DecisionRules | None = None) -> None:
+        if runtime not in RUNTIMES:
+            raise ConfigError(f"unknown runtime '{runtime}'; choose one of: {', '.join(RUNTIMES)}")
+        self.window_length = int(window or recognizer.window_length)
+        if self.window_length < 1:
+            raise ConfigError(f"window must be at least 1 frame, got {self.window_length}")
+        self.sample_rate_hz = float(recognizer.sample_rate_hz or DEFAULT_SAMPLE_RATE_HZ)
+        self.label_names = list(recognizer.label_names)
+        self.runtime = runtime
+        network = recognizer.network.eval()
+        self.features = FrameFeatures(recognizer.pipeline)
+        n_features = feature_count(recognizer.pipeline)
+        metadata = model_metadata(recognizer, self.window_length)
+        self.mode_reason = incremental_blocker(network)
+        self.mode = "incremental" if self.mode_reason is None else "window"
+        if self.mode == "incremental":
+            step = None if runtime == "numpy" else TorchBankStep(network)
+            if runtime == "numpy":
+                self.model: Any = NumpyBank(network, self.window_length)
+            elif runtime == "torch":
+                self.model = GraphBank(step, self.window_length, torch_bank_fn(step))
+            else:
+                session = onnx_session(bank_onnx_bytes(step, n_features, self.window_length, metadata))
+                self.model = GraphBank(step, self.window_length, onnx_bank_fn(session, step))
+        else:
+            if runtime == "onnx":
+                run = onnx_window_fn(onnx_session(window_onnx_bytes(network, n_features, self.window_length, metadata)))
+            else:
+                run = torch_window_fn(network)
+            self.model = WindowRunner(self.features, self.window_length, run)
+        self.rules = rules or DecisionRules.for_model(self.window_length, self.sample_rate_hz)
+        self.decisions = DecisionMaker(self.rules, self.label_names, self.sample_rate_hz)
+        log.info("streaming %s", self.describe())
+        self.frame_shape: tuple[int, ...] | None = None
+        self.frame_index = 0
+        self.last_time = 0.0
+
+    def describe(self) -> str:
+        """One line for logs and the CLI: how each frame is computed."""
+        if self.mode == "incremental":
+            return f"incremental: O(1) per frame through a staggered state bank ({self.runtime})"
+        engine = "torch" if self.runtime == "numpy" else self.runtime
+        return f"window: {self.mode_reason}, so each frame runs the {self.window_length}-frame window ({engine})"
+
+    def push(self, frame: np.ndarray | None, time: float | None = None) -> Decision:
+        """The decision at this frame. `frame`: one raw feature vector `[F]` or pose `[J, C]`;
+        None or all-NaN is a missing frame (no person, dropped sample): the label holds, and
+        turns `no one` after `rules.no_one_after_s`, which also restarts the window."""
+        index = self.frame_index
+        self.frame_index += 1
+        self.last_time = index / self.sample_rate_hz if time is None else float(time)
+        if frame is None or np.isnan(np.asarray(frame, dtype=np.float32)).all():
+            was_absent = self.decisions.absent
+            decision = self.decisions.update(index, self.last_time, None)
+            if decision.label == self.rules.no_one_label and not was_absent:
+                self._reset_model()
+            return decision
+        frame = np.asarray(frame, dtype=np.float32)
+        if self.frame_shape is None:
+            self.frame_shape = frame.shape
+        elif frame.shape != self.frame_shape:
+            raise DataError(f"frame {index} has shape {frame.shape} but earlier frames had {self.frame_shape}; "
+                            "give every frame the same features")
+        if self.mode == "incremental":
+            logits = self.model.step(np.nan_to_num(self.features.push(frame), copy=False))
+        elif self.features.context_frames == 0:
+            logits = self.model.push(frame, np.nan_to_num(self.features.push(frame), copy=False))
+        else:
+            logits = self.model.push(frame, None)
+        return self.decisions.update(index, self.last_time, softmax(np.asarray(logits, dtype=np.float32)))
+
+    def finish(self) -> list[Event]:
+        """End events for whatever is still active when the stream stops."""
+        return self.decisions.finish(max(0, self.frame_index - 1), self.last_time)
+
+    def reset(self) -> None:
+        """Forget everything: a new stream starts at frame 0."""
+        self._reset_model()
+        self.decisions.reset()
+        self.frame_shape = None
+        self.frame_index = 0
+        self.last_time = 0.0
+
+    def _reset_model(self) -> None:
+        self.features.reset()
+        self.model.reset()
