@@ -37,6 +37,8 @@ def load_dataset(
         raise DataError(f"{path}: --labels goes with a long CSV; {LOADERS[suffix]} files carry their own labels")
     if label_last and suffix != ".npy":
         raise DataError(f"{path}: --label-last goes with a .npy file, not {LOADERS[suffix]}")
+    # Loaders are imported here, not at the top: `actrec.io.atomic` (imported by the dataset module
+    # itself) stays free of the dataset import, and .npz users never pay for pandas/pyarrow.
     if suffix == ".npz":
         from actrec.io.npz import load_npz
 

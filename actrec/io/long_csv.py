@@ -111,11 +111,11 @@ def read_features(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[
     if not feature_names:
         raise DataError(f"{source}: only 'id' and 'time' columns; add at least one feature column")
     encoded = table.column("id").combine_chunks().dictionary_encode()
-    if encoded.null_count:
-        row = int(np.flatnonzero(encoded.is_null().to_numpy(zero_copy_only=False))[0])
-        raise DataError(f"{source} line {row + _HEADER_LINES + 1}: empty 'id'; give every row an id")
-    codes = encoded.indices.to_numpy().astype(np.int64)
     ids = np.asarray(encoded.dictionary.to_pylist(), dtype=object)
+    codes = encoded.indices.to_numpy().astype(np.int64)  # text columns hold no nulls, so no gaps
+    if "" in ids:
+        row = int(np.flatnonzero(codes == list(ids).index(""))[0])
+        raise DataError(f"{source} line {row + _HEADER_LINES + 1}: empty 'id'; give every row an id")
     integer_time = pyarrow.types.is_integer(table.column("time").type)
     time = _numeric_column(table.column("time"), "time", source)
     values = np.empty((table.num_rows, len(feature_names)), dtype=np.float32)

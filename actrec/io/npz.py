@@ -68,8 +68,8 @@ def load_npz(path: str | Path, label_names: Sequence[str] | None = None) -> Sequ
     y, names = None, []
     if "y" in arrays:
         raw = arrays["y"].reshape(-1)
-        if "label_names" in arrays and raw.dtype.kind in "iu":
-            file_names = arrays["label_names"].astype(str)
+        file_names = arrays["label_names"].astype(str) if "label_names" in arrays else None
+        if file_names is not None and raw.dtype.kind in "iu":
             out = np.flatnonzero((raw < 0) | (raw >= len(file_names)))
             if out.size:
                 raise DataError(
@@ -77,8 +77,8 @@ def load_npz(path: str | Path, label_names: Sequence[str] | None = None) -> Sequ
                     f"{len(file_names)} label_names; fix y or label_names"
                 )
             raw = file_names[raw]
-            if label_names is None:
-                label_names = list(file_names)
+        if label_names is None and file_names is not None:
+            label_names = list(file_names)
         y, names = encode_labels(raw, source, ids, label_names)
     sample_rate = arrays.get("sample_rate_hz")
     return SequenceDataset(

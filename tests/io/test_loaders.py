@@ -79,6 +79,11 @@ def test_label_names_argument_reindexes_a_test_set_to_the_training_order(tmp_pat
     np.testing.assert_array_equal(data.labels_as_names(), ["sit", "run"])
 
 
+def test_npz_string_labels_follow_the_files_label_names_order(tmp_path):
+    np.savez(tmp_path / "s.npz", X=np.zeros((2, 2, 1)), y=np.array(["run", "sit"]), label_names=np.array(["sit", "run"]))
+    assert load_dataset(tmp_path / "s.npz").label_names == ["sit", "run"]
+
+
 def test_label_unknown_to_training_names_is_refused_naming_the_sample(tmp_path):
     np.savez(tmp_path / "t.npz", X=np.zeros((2, 2, 1)), y=np.array(["run", "jump"]), ids=np.array(["c1", "c2"]))
     with pytest.raises(DataError, match=r"sample c2 has label 'jump', not among the 2 training labels"):

@@ -85,6 +85,12 @@ def test_integer_time_is_read_as_step_indices_without_a_sample_rate(tmp_path):
     np.testing.assert_allclose(data.X[0, :, 0], [0.1, 0.3, 0.5])
 
 
+def test_iso_timestamps_give_the_sample_rate(tmp_path):
+    path = tmp_path / "dated.csv"
+    path.write_text("id,time,x\na,2024-05-01 10:00:00.00,1\na,2024-05-01 10:00:00.10,2\na,2024-05-01 10:00:00.20,3\n")
+    assert load_dataset(path).sample_rate_hz == pytest.approx(10.0, rel=1e-6)
+
+
 def test_csv_dataset_survives_an_npz_round_trip(tmp_path):
     data = load_dataset(write_features(tmp_path), labels=write_labels(tmp_path, LABEL_ROWS))
     data.to_npz(tmp_path / "saved.npz")
@@ -124,6 +130,7 @@ def write_text(folder: Path, name: str, text: str) -> Path:
         ("id,time,x\n1,0.0,1.0\n1,,2.0\n", r"features.csv line 3: id 1 has no valid time"),
         ("id,time,x\n1,0.0,1.0\n1,0.0,2.0\n", r"features.csv: id 1 has two rows at time 0; keep one row per id and time"),
         ("id,time,x\n1,0.0,1.0\n1,0.1\n", r"features.csv: not a readable CSV \(CSV parse error"),
+        ("id,time,x\n1,0.0,1.0\n,0.1,2.0\n", r"features.csv line 3: empty 'id'; give every row an id"),
     ],
 )
 def test_bad_feature_files_get_one_line_naming_the_fault(tmp_path, text, message):
