@@ -1,0 +1,213 @@
+"""Many videos -> one recording `.npz` each: resumable, in parallel, with a frames/s progress bar.
+
+An output is written atomically, so an existing output means a finished video and is skipped when
+the command is run again. A video that cannot be read is reported and the others go on.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import queue
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Literal
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn, TimeRemainingColumn
+from rich.text import Text
+
+from actrec.errors import ActrecError, ConfigError, DataError
+from actrec.extract.core import Crop, extract_video
+from actrec.extract.detectors import detector_spec, import_solutions
+from actrec.io.recording import save_recording
+from actrec.io.video import find_videos, video_info
+
+Status = Literal["done", "skipped", "failed"]
+
+
+@dataclass(frozen=True)
+class VideoOutcome:
+    """What happened to one video: `frames` decoded, `detected` of them with a skeleton."""
+
+    video: Path
+    output: Path
+    status: Status
+    frames: int = 0
+    detected: int = 0
+    message: str = ""
+
+
+class FramesPerSecondColumn(ProgressColumn):
+    """Throughput of the task in frames per second."""
+
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text("-- frames/s" if speed is None else f"{speed:.1f} frames/s", style="progress.data.speed")
+
+
+def plan_outputs(source: str | Path, out_dir: str | Path) -> list[tuple[Path, Path]]:
+    """(video, output .npz) pairs: a folder's layout is mirrored under `out_dir` (class folders stay).
+
+    Two videos that would write the same output (`a.mp4` and `a.avi`) raise a DataError.
+    """
+    source, out_dir = Path(source), Path(out_dir)
+    videos = find_videos(source)
+    base = source if source.is_dir() else source.parent
+    pairs = [(video, out_dir / video.relative_to(base).with_suffix(".npz")) for video in videos]
+    seen: dict[Path, Path] = {}
+    for video, output in pairs:
+        if output in seen:
+            raise DataError(f"{video} and {seen[output]} would both write {output}; rename one of them")
+        seen[output] = video
+    return pairs
+
+
+def extract_videos(
+    source: str | Path,
+    out_dir: str | Path,
+    detector: str = "pose",
+    workers: int = 1,
+    crop: Crop | None = None,
+    max_frames: int | None = None,
+    console: Console | None = None,
+) -> list[VideoOutcome]:
+    """Extract keypoints from a video or every video under a folder into `out_dir`.
+
+    Videos whose output exists are skipped; with `workers > 1` that many videos run at once in
+    separate processes. Unreadable videos come back as `failed` outcomes with a one-line message.
+    With a `console`, a progress bar (frames/s) and one line per finished video are printed.
+    """
+    detector_spec(detector)
+    if workers < 1:
+        raise ConfigError(f"--workers {workers}: use 1 or more processes")
+    import_solutions()
+    outcomes: list[VideoOutcome] = []
+    todo: list[tuple[Path, Path, int]] = []
+    plan = plan_outputs(source, out_dir)
+    for video, output in plan:
+        if output.exists():
+            outcomes.append(VideoOutcome(video, output, "skipped"))
+            continue
+        try:
+            expected = video_info(video).frame_count
+        except DataError as error:
+            outcomes.append(VideoOutcome(video, output, "failed", message=str(error)))
+            continue
+        todo.append((video, output, min(expected, max_frames) if max_frames else expected))
+    with _Report(console, len(plan)) as report:
+        for outcome in outcomes:
+            report.finished(outcome)
+        report.start({video: expected for video, _, expected in todo})
+        jobs = [(video, output, detector, crop, max_frames) for video, output, _ in todo]
+        if workers == 1 or len(jobs) <= 1:
+            for job in jobs:
+                outcomes.append(report.finished(_extract_one(*job, on_frames=report.advance)))
+        else:
+            outcomes += _run_parallel(jobs, min(workers, len(jobs)), report)
+    return outcomes
+
+
+def _extract_one(
+    video: Path,
+    output: Path,
+    detector: str,
+    crop: Crop | None,
+    max_frames: int | None,
+    on_frames: Callable[[int], None] | None = None,
+) -> VideoOutcome:
+    """Extract and save one video; actrec errors become a `failed` outcome, not an exception."""
+    try:
+        recording = extract_video(video, detector, crop=crop, max_frames=max_frames, on_frames=on_frames)
+        save_recording(output, recording)
+    except ActrecError as error:
+        return VideoOutcome(video, output, "failed", message=str(error))
+    return VideoOutcome(video, output, "done", recording.n_frames, int(recording.present.sum()))
+
+
+def _queued_extract_one(job: tuple[Any, ...], frames_done: Any) -> VideoOutcome:
+    """Worker-process entry: progress goes back through a managed queue."""
+    return _extract_one(*job, on_frames=frames_done.put)
+
+
+def _run_parallel(jobs: list[tuple[Any, ...]], workers: int, report: "_Report") -> list[VideoOutcome]:
+    """Run jobs in `workers` spawned processes, draining their frame counts into the progress bar."""
+    context = multiprocessing.get_context("spawn")
+    outcomes = []
+    with context.Manager() as manager, ProcessPoolExecutor(workers, mp_context=context) as pool:
+        frames_done = manager.Queue()
+        pending: set[Future[VideoOutcome]] = {pool.submit(_queued_extract_one, job, frames_done) for job in jobs}
+        while pending:
+            try:
+                report.advance(frames_done.get(timeout=0.2))
+            except queue.Empty:
+                pass
+            for future in [f for f in pending if f.done()]:
+                pending.discard(future)
+                outcomes.append(report.finished(future.result()))
+        while not frames_done.empty():
+            report.advance(frames_done.get())
+    return outcomes
+
+
+class _Report:
+    """Progress bar and per-video lines while extraction runs (a context manager); silent
+    without a console."""
+
+    def __init__(self, console: Console | None, n_videos: int) -> None:
+        self.console = console
+        self.n_videos = n_videos
+        self.n_finished = 0
+        self.progress = None
+        self.task = None
+        self.expected_frames: dict[Path, int] = {}
+        if console is not None:
+            self.progress = Progress(
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("frames"),
+                FramesPerSecondColumn(),
+                TimeRemainingColumn(),
+                console=console,
+            )
+
+    def start(self, expected_frames: dict[Path, int]) -> None:
+        """Show the bar for videos about to run, sized by their containers' frame counts."""
+        self.expected_frames = expected_frames
+        if self.progress is not None and expected_frames:
+            self.task = self.progress.add_task(self._description(), total=sum(expected_frames.values()))
+
+    def advance(self, frames: int) -> None:
+        if self.progress is not None and self.task is not None:
+            self.progress.advance(self.task, frames)
+
+    def finished(self, outcome: VideoOutcome) -> VideoOutcome:
+        self.n_finished += 1
+        if self.console is None:
+            return outcome
+        if outcome.status == "done":
+            line = f"[green]done[/green] {outcome.video}: {outcome.detected}/{outcome.frames} frames with a detection -> {outcome.output}"
+        elif outcome.status == "skipped":
+            line = f"[dim]skip[/dim] {outcome.video}: {outcome.output} exists"
+        else:
+            line = f"[red]fail[/red] {outcome.message}"
+        self.console.print(line, highlight=False, soft_wrap=True)
+        if self.progress is not None and self.task is not None:
+            # containers' frame counts are estimates: settle the total on what was decoded
+            surplus = self.expected_frames.get(outcome.video, outcome.frames) - outcome.frames
+            total = self.progress.tasks[0].total or 0
+            self.progress.update(self.task, description=self._description(), total=total - surplus)
+        return outcome
+
+    def _description(self) -> str:
+        return f"videos {self.n_finished}/{self.n_videos}"
+
+    def __enter__(self) -> "_Report":
+        if self.progress is not None:
+            self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.progress is not None:
+            self.progress.stop()
