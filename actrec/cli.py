@@ -190,6 +190,26 @@ def info(run: str = typer.Argument(..., help="RUN folder or model.actrec")) -> N
 
 # --- keypoint commands (issue 3): dataset build/generate, extract -------------------------------
 
+
+@app.command()
+def extract(
+    video: str = typer.Argument(..., help="A video file or a folder of videos (searched recursively)."),
+    out: str = typer.Option(..., "--out", help="Folder for one keypoint .npz per video (folder layout kept)."),
+    detector: str = typer.Option("pose", help="MediaPipe detector: pose (33 joints), hands (21), holistic (75)."),
+    workers: int = typer.Option(1, help="Videos processed at once, each in its own process."),
+    crop: str = typer.Option(None, help="X,Y,WIDTH,HEIGHT pixel region to detect in (people small in a wide shot)."),
+    max_frames: int = typer.Option(None, help="Stop each video after this many frames."),
+) -> None:
+    """Extract MediaPipe keypoints from videos; finished videos are skipped when run again."""
+    from actrec.extract.batch import extract_videos
+    from actrec.extract.core import Crop
+
+    outcomes = run_cli(lambda: extract_videos(video, out, detector, workers, Crop.parse(crop) if crop else None, max_frames, console))
+    failed = sum(outcome.status == "failed" for outcome in outcomes)
+    console.print(f"{len(outcomes) - failed} of {len(outcomes)} videos extracted or already done; {failed} failed")
+    if failed:
+        raise typer.Exit(2)
+
 # --- streaming commands (issue 4): stream, export ----------------------------------------------
 
 # --- comparison commands (issue 5): compare, sweep, audit, report ------------------------------
