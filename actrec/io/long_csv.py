@@ -213,6 +213,9 @@ def load_long_csv(
         table = read_labels(labels, ids, str(path))
         y, names = encode_labels(table["label"].to_numpy(dtype=object), str(labels), ids, label_names)
         if "group" in table.columns:
+            no_group = np.flatnonzero(table["group"].isna().to_numpy())
+            if no_group.size:
+                raise DataError(f"{labels}: id {ids[no_group[0]]} has no group; fill the group column for every id")
             groups = table["group"].to_numpy(dtype=object)
         meta = {str(c): _meta_array(table[c]) for c in table.columns if c not in ("label", "group")}
     return SequenceDataset(

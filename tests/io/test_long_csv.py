@@ -151,6 +151,7 @@ def test_bad_feature_files_get_one_line_naming_the_fault(tmp_path, text, message
         ("id,label\n007,1\n", r"features.csv: ids 12, b3 have no label in .*labels.csv; add rows for them"),
         ("id,label\n007,1\n12,2\n007,2\nb3,1\n", r"labels.csv: id 007 appears on lines 2 and 4; keep one label row per id"),
         ("id,label\n007,1\n12,\nb3,1\n", r"labels.csv: sample 12 has no label"),
+        ("id,label,group\n007,1,s1\n12,2,\nb3,1,s2\n", r"labels.csv: id 12 has no group; fill the group column"),
     ],
 )
 def test_bad_label_files_get_one_line_naming_the_fault(tmp_path, text, message):
