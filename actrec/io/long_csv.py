@@ -8,7 +8,7 @@ any order; each id's steps are sorted by `time`. Ids with fewer steps are zero-p
 `time` is in seconds: `sample_rate_hz` = 1 / (median step between consecutive rows of an id). If the
 `time` column holds integers it is read as step indices (0, 1, 2, ...): it orders the rows but says
 nothing about seconds, so `sample_rate_hz` is None. Write seconds as decimals (0.0, 0.02, ...) to
-keep the rate.
+keep the rate. ISO date-times (`2024-05-01 10:00:00.02`) are turned into seconds.
 
 labels.csv: `id,label` plus optional `group` (subject/session, kept as `groups` so splits never
 cut a group) and any other columns such as `label_desc`, kept per sample in `meta`. `label_names`
