@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import warnings
 from dataclasses import dataclass
 from typing import Any, Iterator
 
@@ -98,7 +99,9 @@ class MediaPipeDetector:
     def __init__(self, name: str, min_detection_confidence: float = 0.5) -> None:
         self.spec = detector_spec(name)
         solutions = import_solutions()
-        with _quiet_stderr():
+        # MediaPipe 0.10.21 reads protobuf's deprecated FieldDescriptor.label while building its graph
+        with _quiet_stderr(), warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
             if name == "pose":
                 self._graph = solutions.pose.Pose(model_complexity=1, min_detection_confidence=min_detection_confidence)
             elif name == "hands":
