@@ -100,7 +100,7 @@ def _sample_rate_hz(time: np.ndarray, codes: np.ndarray, integer_time: bool) -> 
     steps = np.diff(time)[codes[1:] == codes[:-1]]
     if steps.size == 0:
         return None
-    return float(1.0 / np.median(steps))
+    return float(f"{1.0 / np.median(steps):.6g}")  # 6 digits: 50.0, not 49.99999999999996 from float steps
 
 
 def read_features(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str], float | None]:

@@ -57,7 +57,7 @@ def test_long_csv_sorts_by_time_pads_ragged_ids_and_reads_labels(tmp_path):
         np.testing.assert_array_equal(data.X[i, : LENGTHS[sample]], expected_values(sample))
         assert not data.X[i, LENGTHS[sample]:].any()
     assert data.feature_names == CHANNELS
-    assert data.sample_rate_hz == pytest.approx(50.0)
+    assert data.sample_rate_hz == 50.0
     assert data.label_names == ["2", "10"]
     by_id = {sample: (label, desc, group) for sample, label, desc, group in LABEL_ROWS}
     for i, sample in enumerate(order):
