@@ -11,7 +11,7 @@ explicit states, never a missing answer.
 from __future__ import annotations
 
 import math
-from collections import Counter, deque
+from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -91,7 +91,7 @@ class DecisionRules:
         return self.exit_thresholds.get(label, self.exit)
 
 
-@dataclass
+@dataclass(slots=True)
 class Decision:
     """What the recognizer says at one frame; one per pushed frame, never skipped.
 
@@ -130,13 +130,16 @@ class DecisionMaker:
         self.label_names = list(label_names)
         self.min_event_frames = max(1, math.ceil(rules.min_event_s * sample_rate_hz - 1e-9))
         self.enter = np.array([rules.enter_for(name) for name in label_names], dtype=np.float32)
+        self.index = {name: i for i, name in enumerate(label_names)}
+        self.alpha = np.float32(2.0 / (rules.smoothing_frames + 1))
         self.reset()
 
     def reset(self) -> None:
         self.label = self.rules.unknown_label
         self.smoothed: np.ndarray | None = None
         self.recent: deque[np.ndarray] = deque(maxlen=self.rules.smoothing_frames)
-        self.votes: deque[str] = deque(maxlen=self.rules.vote_n)
+        self.votes: deque[str] = deque()
+        self.vote_counts: dict[str, int] = {}
         self.pending: _Run | None = None
         self.active: _Run | None = None
         self.peak = 0.0
@@ -159,21 +162,18 @@ class DecisionMaker:
         smoothed = self._smooth(np.asarray(probabilities, dtype=np.float32))
         best = int(np.argmax(smoothed))
         candidate = self.label_names[best] if smoothed[best] >= self.enter[best] else self.rules.unknown_label
-        self.votes.append(candidate)
-        winner = self._vote_winner()
+        winner = self._vote(candidate)
         events: list[Event] = []
         if self.active is not None:
-            index = self.label_names.index(self.active.label)
+            index = self.index[self.active.label]
             if smoothed[index] >= self.rules.exit_for(self.active.label):
                 self.peak = max(self.peak, float(smoothed[index]))
             else:
                 events.append(self._end(frame, time))
         self._track_pending(winner, frame, time)
         if self.active is None and self.pending is not None and frame - self.pending.frame + 1 >= self.min_event_frames:
-            events.append(self._start(self.pending, float(smoothed[self.label_names.index(self.pending.label)])))
-        self.confidence = (
-            float(smoothed[self.label_names.index(self.label)]) if self.active is not None else float(smoothed[best])
-        )
+            events.append(self._start(self.pending, float(smoothed[self.index[self.pending.label]])))
+        self.confidence = float(smoothed[self.index[self.label]] if self.active is not None else smoothed[best])
         raw_label = self.label_names[int(np.argmax(probabilities))]
         return Decision(frame, time, probabilities, smoothed, raw_label, self.label, self.confidence, events)
 
@@ -188,15 +188,20 @@ class DecisionMaker:
         elif rules.smoothing == "mean":
             self.recent.append(probabilities)
             self.smoothed = np.mean(self.recent, axis=0, dtype=np.float32)
-        else:
-            alpha = 2.0 / (rules.smoothing_frames + 1)
-            previous = probabilities if self.smoothed is None else self.smoothed
-            self.smoothed = (alpha * probabilities + (1 - alpha) * previous).astype(np.float32)
+        elif self.smoothed is None:
+            self.smoothed = probabilities
+        else:  # a new array each frame: earlier Decisions keep their own values
+            self.smoothed = self.smoothed + self.alpha * (probabilities - self.smoothed)
         return self.smoothed
 
-    def _vote_winner(self) -> str | None:
-        label, count = Counter(self.votes).most_common(1)[0]
-        if count >= self.rules.vote_k and label in self.label_names:
+    def _vote(self, candidate: str) -> str | None:
+        """Add this frame's candidate; the class with at least k of the last n votes, if any."""
+        self.votes.append(candidate)
+        self.vote_counts[candidate] = self.vote_counts.get(candidate, 0) + 1
+        if len(self.votes) > self.rules.vote_n:
+            self.vote_counts[self.votes.popleft()] -= 1
+        label = max(self.vote_counts, key=self.vote_counts.__getitem__)
+        if self.vote_counts[label] >= self.rules.vote_k and label in self.index:
             return label
         return None
 

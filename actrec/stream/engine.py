@@ -87,7 +87,8 @@ class Streamer:
         self.rules = rules or DecisionRules.for_model(self.window_length, self.sample_rate_hz)
         self.decisions = DecisionMaker(self.rules, self.label_names, self.sample_rate_hz)
         log.info("streaming %s", self.describe())
-        self.frame_shape: tuple[int, ...] | None = None
+        self.model_frame_shape = tuple(getattr(recognizer, "frame_shape", ()) or ()) or None
+        self.frame_shape = self.model_frame_shape
         self.frame_index = 0
         self.last_time = 0.0
 
@@ -105,24 +106,29 @@ class Streamer:
         index = self.frame_index
         self.frame_index += 1
         self.last_time = index / self.sample_rate_hz if time is None else float(time)
-        if frame is None or np.isnan(np.asarray(frame, dtype=np.float32)).all():
+        frame = None if frame is None else np.asarray(frame, dtype=np.float32)
+        complete = frame is not None and np.isfinite(frame.sum())  # one cheap test for the usual case
+        if frame is None or (not complete and np.isnan(frame).all()):
             was_absent = self.decisions.absent
             decision = self.decisions.update(index, self.last_time, None)
             if decision.label == self.rules.no_one_label and not was_absent:
                 self._reset_model()
             return decision
-        frame = np.asarray(frame, dtype=np.float32)
-        if self.frame_shape is None:
+        if frame.shape != self.frame_shape:
+            if self.frame_shape is not None:
+                raise DataError(f"frame {index} has shape {frame.shape} but the model takes {self.frame_shape}; "
+                                "give every frame the same features as in training")
             self.frame_shape = frame.shape
-        elif frame.shape != self.frame_shape:
-            raise DataError(f"frame {index} has shape {frame.shape} but earlier frames had {self.frame_shape}; "
-                            "give every frame the same features")
-        if self.mode == "incremental":
-            logits = self.model.step(np.nan_to_num(self.features.push(frame), copy=False))
-        elif self.features.context_frames == 0:
-            logits = self.model.push(frame, np.nan_to_num(self.features.push(frame), copy=False))
-        else:
+        if self.mode == "window" and self.features.context_frames:
             logits = self.model.push(frame, None)
+        else:
+            variants = self.features.push(frame)
+            if not complete:
+                np.nan_to_num(variants, copy=False)
+            if self.mode == "incremental":
+                logits = self.model.step(variants)
+            else:
+                logits = self.model.push(frame, variants)
         return self.decisions.update(index, self.last_time, softmax(np.asarray(logits, dtype=np.float32)))
 
     def finish(self) -> list[Event]:
@@ -133,7 +139,7 @@ class Streamer:
         """Forget everything: a new stream starts at frame 0."""
         self._reset_model()
         self.decisions.reset()
-        self.frame_shape = None
+        self.frame_shape = self.model_frame_shape
         self.frame_index = 0
         self.last_time = 0.0
 
