@@ -1,0 +1,160 @@
+import getpass
+import glob
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import yaml
+from generated import make_dataset
+
+from actrec.errors import ConfigError
+from actrec.evaluation.sweep import last_steps, load_space, parse_space, sweep
+from actrec.run import load_config_file
+
+torch.set_num_threads(1)
+
+BASE = {"model": "gru", "epochs": 15, "lr": 0.01, "batch_size": 32, "model_options": {"dense": []}}
+
+
+def test_front_holds_a_model_twice_as_fast_as_the_largest_and_as_accurate(tmp_path):
+    data = make_dataset(n_per_class=40, n_classes=3, steps=24, noise=0.2, seed=0)
+    space = parse_space(
+        {
+            "base": BASE,
+            "params": {"model_options.hidden_sizes": {"layers": [1, 2], "units": [8, 96], "log": True}},
+            "enqueue": [{"model_options.hidden_sizes": [96, 96]}],  # the user's current, large model
+        }
+    )
+    result = sweep(data, space, tmp_path, trials=7, seed=0)
+    done = result.trials[result.trials["state"] == "COMPLETE"]
+    largest = done.loc[done["param_count"].idxmax()]
+    assert json.loads(largest["params"]) == {"model_options.hidden_sizes": [96, 96]}
+    good = result.front[(result.front["latency_us"] * 2 <= largest["latency_us"]) & (result.front["top1"] >= largest["top1"] - 0.01)]
+    assert len(good) >= 1, result.trials.to_string()
+
+    # the chosen configuration is what `actrec train --config` reads
+    config = load_config_file(tmp_path / "best_config.yaml")
+    assert config["model"] == "gru" and config["model_options"]["hidden_sizes"] == result.best_config["model_options"]["hidden_sizes"]
+    for name in ("study.db", "trials.csv", "pareto.csv", "pareto.md", "pareto.png", "sweep.json"):
+        assert (tmp_path / name).is_file(), name
+
+    # joining the same study adds trials instead of starting again
+    again = sweep(data, space, tmp_path, trials=1, seed=1)
+    assert len(again.study.trials) == 8
+
+
+def test_space_file_with_choices_floats_window_length(tmp_path):
+    path = tmp_path / "space.yaml"
+    path.write_text(
+        "base: {model: gru, epochs: 2, batch_size: 32, model_options: {dense: []}}\n"
+        "params:\n"
+        "  model_options.hidden_sizes: {choice: [[8], [8, 8]]}\n"
+        "  model_options.dropout: {float: [0.0, 0.5]}\n"
+        "  lr: {float: [0.001, 0.01], log: true}\n"
+        "  window_length: {int: [12, 20], step: 4}\n"
+    )
+    data = make_dataset(n_per_class=15, n_classes=3, steps=20, seed=1)
+    result = sweep(data, load_space(path), tmp_path, trials=2, seed=0, objective="accuracy", folds=2)
+    assert len(result.front) == 1
+    chosen = json.loads(result.front.iloc[0]["params"])
+    assert chosen["window_length"] in (12, 16, 20)
+    assert chosen["model_options.hidden_sizes"] in ([8], [8, 8])
+    assert "window_length" not in result.best_config
+    assert "window_length" in (tmp_path / "best_config.yaml").read_text()
+
+
+def test_last_steps_keeps_the_end_of_each_sample():
+    data = make_dataset(n_per_class=5, n_classes=2, steps=10, seed=2)
+    cut = last_steps(data, 4)
+    assert cut.X.shape[1] == 4 and (cut.lengths == 4).all()
+    end = int(data.lengths[0])
+    np.testing.assert_array_equal(cut.X[0], data.X[0, end - 4 : end])
+
+
+@pytest.mark.parametrize(
+    "raw, message",
+    [
+        ({"params": {}}, "at least one"),
+        ({"params": {"lr": {"float": [1, 0]}}}, "low <= high"),
+        ({"params": {"lr": {"uniform": [0, 1]}}}, "exactly one of"),
+        ({"params": {"lr": {"float": [0, 1]}}, "enqueue": [{"epochs": 3}]}, "not in params"),
+        ({"params": {"lr": {"float": [0, 1]}}, "extra": 1}, "unknown key"),
+    ],
+)
+def test_bad_space_is_one_line_config_error(raw, message):
+    with pytest.raises(ConfigError, match=message):
+        parse_space(raw)
+
+
+# ---------------------------------------------------------------- PostgreSQL: several workers, one study
+
+
+def postgres_bin(name):
+    found = shutil.which(name) or sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
+    return found if isinstance(found, str) else (found[-1] if found else None)
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def postgres_url():
+    """A throwaway PostgreSQL server on a free loopback port, stopped at the end."""
+    pytest.importorskip("psycopg2", reason="pip install psycopg2-binary for the PostgreSQL storage test")
+    initdb, pg_ctl = postgres_bin("initdb"), postgres_bin("pg_ctl")
+    if not initdb or not pg_ctl:
+        pytest.skip("PostgreSQL server binaries not found (apt-get install -y postgresql)")
+    as_user: list[str] = []
+    if os.geteuid() == 0:  # the server refuses to run as root
+        if not shutil.which("runuser") or subprocess.run(["id", "postgres"], capture_output=True).returncode:
+            pytest.skip("running as root without a 'postgres' user to start the server as")
+        as_user = ["runuser", "-u", "postgres", "--"]
+    root = Path(tempfile.mkdtemp(prefix="actrec-pg-"))  # pytest's tmp dirs are private to root
+    if as_user:
+        shutil.chown(root, "postgres")
+    data_dir, port = root / "data", free_port()
+    run = lambda *args: subprocess.run([*as_user, *args], check=True, capture_output=True, text=True)  # noqa: E731
+    user = "postgres" if as_user else getpass.getuser()
+    run(initdb, "-D", str(data_dir), "-U", user, "--auth=trust", "--no-sync")
+    run(pg_ctl, "-D", str(data_dir), "-l", str(root / "log"), "-w", "-o", f"-p {port} -k {root} -c listen_addresses=127.0.0.1", "start")
+    try:
+        import psycopg2
+
+        connection = psycopg2.connect(host="127.0.0.1", port=port, user=user, dbname="postgres")
+        connection.autocommit = True
+        connection.cursor().execute("CREATE DATABASE sweep")
+        connection.close()
+        yield f"postgresql+psycopg2://{user}@127.0.0.1:{port}/sweep"
+    finally:
+        run(pg_ctl, "-D", str(data_dir), "-m", "fast", "-w", "stop")
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_two_workers_share_one_study_on_postgresql(postgres_url, tmp_path):
+    """Two workers (the CLI and the API, as two machines would) add trials to one stored study."""
+    from typer.testing import CliRunner
+
+    from actrec.cli import app
+
+    data = make_dataset(n_per_class=10, n_classes=2, steps=12, seed=3)
+    data.to_npz(str(tmp_path / "data.npz"))
+    raw = {"base": {"model": "gru", "epochs": 1, "model_options": {"dense": []}}, "params": {"model_options.hidden_sizes": {"layers": [1, 1], "units": [4, 16]}}}
+    (tmp_path / "space.yaml").write_text(yaml.safe_dump(raw))
+    args = ["sweep", "--data", str(tmp_path / "data.npz"), "--space", str(tmp_path / "space.yaml"), "--trials", "2", "--storage", postgres_url, "--study", "shared", "--out", str(tmp_path / "worker0")]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    second = sweep(data, parse_space(raw), tmp_path / "worker1", trials=2, storage=postgres_url, study_name="shared")
+    assert len(second.study.trials) == 4
+    assert second.trials["state"].eq("COMPLETE").all()
+    assert not (tmp_path / "worker0" / "study.db").exists()  # nothing went to the default SQLite file
+    assert (tmp_path / "worker1" / "best_config.yaml").is_file()
