@@ -138,7 +138,7 @@ class DecisionMaker:
         self.label = self.rules.unknown_label
         self.smoothed: np.ndarray | None = None
         self.recent: deque[np.ndarray] = deque(maxlen=self.rules.smoothing_frames)
-        self.votes: deque[str] = deque()
+        self.votes: deque[tuple[str, int, float]] = deque()  # (candidate, frame, time)
         self.vote_counts: dict[str, int] = {}
         self.pending: _Run | None = None
         self.active: _Run | None = None
@@ -162,7 +162,7 @@ class DecisionMaker:
         smoothed = self._smooth(np.asarray(probabilities, dtype=np.float32))
         best = int(np.argmax(smoothed))
         candidate = self.label_names[best] if smoothed[best] >= self.enter[best] else self.rules.unknown_label
-        winner = self._vote(candidate)
+        winner = self._vote(candidate, frame, time)
         events: list[Event] = []
         if self.active is not None:
             index = self.index[self.active.label]
@@ -170,9 +170,11 @@ class DecisionMaker:
                 self.peak = max(self.peak, float(smoothed[index]))
             else:
                 events.append(self._end(frame, time))
-        self._track_pending(winner, frame, time)
+        self._track_pending(winner)
         if self.active is None and self.pending is not None and frame - self.pending.frame + 1 >= self.min_event_frames:
-            events.append(self._start(self.pending, float(smoothed[self.index[self.pending.label]])))
+            pending_index = self.index[self.pending.label]
+            if smoothed[pending_index] >= self.enter[pending_index]:  # not on stale votes alone
+                events.append(self._start(self.pending, float(smoothed[pending_index])))
         self.confidence = float(smoothed[self.index[self.label]] if self.active is not None else smoothed[best])
         raw_label = self.label_names[int(np.argmax(probabilities))]
         return Decision(frame, time, probabilities, smoothed, raw_label, self.label, self.confidence, events)
@@ -194,22 +196,24 @@ class DecisionMaker:
             self.smoothed = self.smoothed + self.alpha * (probabilities - self.smoothed)
         return self.smoothed
 
-    def _vote(self, candidate: str) -> str | None:
+    def _vote(self, candidate: str, frame: int, time: float) -> str | None:
         """Add this frame's candidate; the class with at least k of the last n votes, if any."""
-        self.votes.append(candidate)
+        self.votes.append((candidate, frame, time))
         self.vote_counts[candidate] = self.vote_counts.get(candidate, 0) + 1
         if len(self.votes) > self.rules.vote_n:
-            self.vote_counts[self.votes.popleft()] -= 1
+            self.vote_counts[self.votes.popleft()[0]] -= 1
         label = max(self.vote_counts, key=self.vote_counts.__getitem__)
         if self.vote_counts[label] >= self.rules.vote_k and label in self.index:
             return label
         return None
 
-    def _track_pending(self, winner: str | None, frame: int, time: float) -> None:
-        """Follow the run of the current vote winner when it differs from the active label."""
+    def _track_pending(self, winner: str | None) -> None:
+        """Follow the run of the current vote winner when it differs from the active label; the
+        run dates from the winner's first vote still in the voting window."""
         if winner is None or (self.active is not None and winner == self.active.label):
             self.pending = None
         elif self.pending is None or self.pending.label != winner:
+            frame, time = next((f, t) for label, f, t in self.votes if label == winner)
             self.pending = _Run(winner, frame, time)
 
     def _start(self, run: _Run, confidence: float) -> Event:
