@@ -97,11 +97,11 @@ def windows_from_segments(
     labels: list[int] = []
     meta: dict[str, list] = {"start_frame": [], "end_frame": [], "start_time": [], "end_time": []}
     groups, ids, first = [], [], None
-    for video, rows in table.groupby("video", sort=True):
-        name = Path(video).stem if Path(video).suffix else video
+    table["name"] = [video if video in files else Path(video).stem for video in table["video"]]
+    for name, rows in table.groupby("name", sort=True):
         if name not in files:
             raise DataError(
-                f"{segments} row {rows['row'].iloc[0]}: video '{video}' has no recording {name}.npz "
+                f"{segments} row {rows['row'].iloc[0]}: video '{rows['video'].iloc[0]}' has no recording {name}.npz "
                 f"in {recordings}; extract it or fix the name"
             )
         recording = load_recording(files[name])
