@@ -89,3 +89,20 @@ def test_bad_inputs_raise_one_line_errors():
     data.y = None
     with pytest.raises(DataError, match="no labels"):
         audit_dataset(data)
+
+
+def test_cli_audit_then_report(tmp_path):
+    from typer.testing import CliRunner
+
+    from actrec.cli import app
+
+    train = make_dataset(n_per_class=15, seed=8, prefix="tr")
+    test = train.subset(range(0, train.n_samples, 10))  # every 10th sample copied into "test"
+    train.to_npz(str(tmp_path / "train.npz"))
+    test.to_npz(str(tmp_path / "test.npz"))
+    result = CliRunner().invoke(app, ["audit", "--data", str(tmp_path / "train.npz"), "--test", str(tmp_path / "test.npz"), "--out", str(tmp_path / "audit")])
+    assert result.exit_code == 0, result.output
+    assert "exact duplicate" in result.output and "group leakage" in result.output
+    report = CliRunner().invoke(app, ["report", str(tmp_path / "audit")])
+    assert report.exit_code == 0, report.output
+    assert "Data audit: findings" in (tmp_path / "audit" / "report.html").read_text()

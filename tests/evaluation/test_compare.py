@@ -78,3 +78,19 @@ def test_unknown_option_fails_before_training(data, tmp_path):
     with pytest.raises(ConfigError, match="bad"):
         compare(data, [ModelSpec("bad", {"model": "gru", "model_options": {"nope": 1}})], tmp_path, seeds=[0], fit=fit)
     assert fit.calls == 0
+
+
+def test_cli_compare_writes_tables_and_reuses_cache(data, tmp_path):
+    from typer.testing import CliRunner
+
+    from actrec.cli import app
+
+    data.to_npz(str(tmp_path / "data.npz"))
+    args = ["compare", "--data", str(tmp_path / "data.npz"), "--model", 'gru:{"hidden_sizes": [8], "dense": []}', "--epochs", "1", "--seeds", "0,0", "--out", str(tmp_path / "out")]
+    first = CliRunner().invoke(app, args)
+    assert first.exit_code == 0, first.output
+    second = CliRunner().invoke(app, args)
+    assert "0 run(s) trained" in second.output.replace("\n", " ")
+    assert (tmp_path / "out" / "summary.csv").is_file()
+    bad = CliRunner().invoke(app, ["compare", "--data", str(tmp_path / "data.npz"), "--model", "nonet", "--out", str(tmp_path / "bad")])
+    assert bad.exit_code == 2 and "unknown model 'nonet'" in bad.output
