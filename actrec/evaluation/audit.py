@@ -38,26 +38,27 @@ def channel_names(data: SequenceDataset) -> list[str]:
     return [f"channel {index}" for index in range(n_channels)]
 
 
-def time_spans(data: SequenceDataset) -> tuple[np.ndarray, np.ndarray] | None:
-    """Per-sample (start, end) from `meta` keys such as start/end or start_s/end_s, if present."""
-    for start_key in sorted(data.meta):
-        if start_key.startswith("start"):
-            end_key = "end" + start_key[len("start"):]
-            if end_key in data.meta:
-                return np.asarray(data.meta[start_key]), np.asarray(data.meta[end_key])
-    return None
+SPAN_KEYS = (("start_time", "end_time", "s"), ("start_s", "end_s", "s"), ("start", "end", ""), ("start_frame", "end_frame", "frames"))
 
 
 def describe_sample(data: SequenceDataset, index: int) -> dict[str, Any]:
-    """id, group and time span of sample `index`, the fields a person needs to find it."""
+    """id, group, label and time span of sample `index`: what a person needs to find it.
+
+    `span` is read from `meta` (start_time/end_time, start_s/end_s, start/end or
+    start_frame/end_frame, the first pair present); every start*/end* meta value is copied too.
+    """
     row: dict[str, Any] = {"id": str(data.ids[index])}
     row["group"] = None if data.groups is None else str(data.groups[index])
-    spans = time_spans(data)
-    if spans is not None:
-        row["start"] = spans[0][index].item() if hasattr(spans[0][index], "item") else spans[0][index]
-        row["end"] = spans[1][index].item() if hasattr(spans[1][index], "item") else spans[1][index]
     if data.y is not None:
         row["label"] = data.label_names[int(data.y[index])]
+    for key in sorted(data.meta):
+        if key.startswith(("start", "end")):
+            value = np.asarray(data.meta[key])[index]
+            row[key] = value.item() if hasattr(value, "item") else value
+    for start, end, unit in SPAN_KEYS:
+        if start in data.meta and end in data.meta:
+            row["span"] = f"{row[start]:g}-{row[end]:g} {unit}".strip()
+            break
     return row
 
 
@@ -455,7 +456,7 @@ def findings(result: dict[str, Any]) -> list[str]:
 
 
 def _sample_cell(row: dict[str, Any]) -> str:
-    span = f" [{row['start']}..{row['end']}]" if "start" in row else ""
+    span = f" [{row['span']}]" if "span" in row else ""
     group = f" group {row['group']}" if row.get("group") is not None else ""
     return f"{row['id']}{group}{span}"
 

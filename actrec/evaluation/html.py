@@ -103,7 +103,7 @@ def audit_sections(result: dict[str, Any]) -> list[str]:
     """The audit's findings, then its candidate lists, so a person can check samples one by one."""
 
     def sample(row: dict[str, Any]) -> str:
-        span = f" [{row['start']}..{row['end']}]" if "start" in row else ""
+        span = f" [{row['span']}]" if "span" in row else ""
         return f"{row['id']}" + (f" ({row['group']})" if row.get("group") else "") + span
 
     findings = result.get("findings") or []

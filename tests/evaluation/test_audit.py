@@ -34,7 +34,8 @@ def test_candidates_name_id_group_and_time_span():
     flip_labels(data, 0.10, seed=4)
     row = label_issues(data)["candidates"][0]
     assert row["id"].startswith("s") and row["group"].startswith("subject")
-    assert row["end"] > row["start"]
+    assert row["end_s"] > row["start_s"]
+    assert row["span"] == f"{row['start_s']:g}-{row['end_s']:g} s"
     assert row["suggested_label"] != row["label"]
 
 
