@@ -1,0 +1,101 @@
+"""Where decisions go: the events JSONL (`events.EventWriter`) and an annotated video.
+
+The annotated video draws, on every input frame, the skeleton, the stable label, a confidence
+bar and a timeline of the labels so far; it is written through a temporary file renamed into
+place when the stream ends, and has exactly one output frame per input frame.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from actrec.io.atomic import atomic_path
+from actrec.stream.decisions import Decision
+
+PALETTE = [(66, 135, 245), (67, 160, 71), (229, 57, 53), (251, 140, 0), (142, 36, 170), (0, 172, 193),
+           (216, 27, 96), (124, 179, 66), (94, 53, 177), (255, 179, 0)]  # BGR
+GREY = (140, 140, 140)
+TIMELINE_HEIGHT = 14
+
+
+class AnnotatedVideo:
+    """Draw decisions on frames and write them to `path` (mp4v), one output frame per input."""
+
+    def __init__(self, path: str | os.PathLike, fps: float, label_names: list[str], bones: list[tuple[int, int]]) -> None:
+        from actrec.io.video import import_cv2
+
+        self.cv2 = import_cv2()
+        self.path = Path(path)
+        self.fps = fps
+        self.colors = {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(label_names)}
+        self.bones = bones
+        self.timeline: list[tuple[int, int, int]] = []
+        self.frames_written = 0
+        self._writer: Any = None
+
+    def write(self, image: np.ndarray, decision: Decision | None, keypoints: np.ndarray | None) -> None:
+        """Annotate a copy of BGR `image` with `decision` (None before the first one) and write it."""
+        cv2 = self.cv2
+        if self._writer is None:
+            height, width = image.shape[:2]
+            self._stack = contextlib.ExitStack()
+            self._tmp = self._stack.enter_context(atomic_path(self.path))
+            # OpenCV picks the container from the suffix, so it writes beside the temporary name.
+            self._video_tmp = self._tmp + (self.path.suffix or ".mp4")
+            self._writer = cv2.VideoWriter(self._video_tmp, cv2.VideoWriter_fourcc(*"mp4v"), self.fps, (width, height))
+        canvas = image.copy()
+        label = "..." if decision is None else decision.label
+        color = self.colors.get(label, GREY)
+        self.timeline.append(color)
+        if keypoints is not None:
+            self._skeleton(canvas, keypoints, color)
+        height, width = canvas.shape[:2]
+        cv2.putText(canvas, label, (10, 30), cv2.FONT_HERSHEY_SIMPLEX, 0.9, color, 2, cv2.LINE_AA)
+        confidence = 0.0 if decision is None else float(decision.confidence)
+        bar = int((width - 20) * min(max(confidence, 0.0), 1.0))
+        cv2.rectangle(canvas, (10, 40), (width - 10, 52), GREY, 1)
+        cv2.rectangle(canvas, (10, 40), (10 + bar, 52), color, -1)
+        self._timeline(canvas)
+        self._writer.write(canvas)
+        self.frames_written += 1
+
+    def _skeleton(self, canvas: np.ndarray, keypoints: np.ndarray, color: tuple[int, int, int]) -> None:
+        points = keypoints[:, :2]
+        seen = np.isfinite(points).all(axis=1)
+        for parent, child in self.bones:
+            if seen[parent] and seen[child]:
+                a, b = points[parent].astype(int), points[child].astype(int)
+                self.cv2.line(canvas, (int(a[0]), int(a[1])), (int(b[0]), int(b[1])), color, 2, self.cv2.LINE_AA)
+        for x, y in points[seen].astype(int):
+            self.cv2.circle(canvas, (int(x), int(y)), 3, (255, 255, 255), -1)
+
+    def _timeline(self, canvas: np.ndarray) -> None:
+        """The labels of all frames so far, squeezed into the bottom strip."""
+        height, width = canvas.shape[:2]
+        colors = np.asarray(self.timeline, dtype=np.uint8)
+        columns = colors[np.linspace(0, len(colors) - 1, width).astype(int)] if len(colors) > width else colors
+        canvas[height - TIMELINE_HEIGHT :, : len(columns)] = columns[None, :, :]
+
+    def close(self) -> None:
+        """Finish the file and move it into place (nothing is written if no frame came)."""
+        if self._writer is None:
+            return
+        self._writer.release()
+        self._writer = None
+        os.replace(self._video_tmp, self._tmp)
+        self._stack.close()
+
+    def abort(self) -> None:
+        """Drop the partial video; the target path is left as it was."""
+        if self._writer is None:
+            return
+        self._writer.release()
+        self._writer = None
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self._video_tmp)
+        self._stack.__exit__(RuntimeError, RuntimeError("stream aborted"), None)

@@ -1,0 +1,149 @@
+"""Where live frames come from: a video file or camera (through keypoint extraction), or a
+sensor CSV replayed at its sample rate.
+
+`open_source(spec, recognizer)` reads `FILE`, `webcam:N` or `csv:FILE`. A source yields
+`SourceFrame`s; `extractor_for(recognizer)` turns a video image into the raw frame the model
+takes (MediaPipe keypoints in pixels, as `actrec extract` writes them).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import numpy as np
+
+from actrec.errors import ConfigError, DataError
+
+
+@dataclass
+class SourceFrame:
+    """One captured frame: `values` is a sensor row `[F]`, `image` a BGR video frame."""
+
+    index: int
+    time: float
+    values: np.ndarray | None = None
+    image: np.ndarray | None = None
+
+
+class CsvSource:
+    """A recorded sensor session: a `time` column in seconds plus the model's feature columns,
+    matched by name (extra columns are ignored, order does not matter)."""
+
+    live = False
+
+    def __init__(self, path: str | Path, feature_names: list[str] | None) -> None:
+        import pandas as pd
+
+        self.path = Path(path)
+        if not feature_names:
+            raise ConfigError("this model was trained without feature names (from arrays), so a CSV cannot be "
+                              "matched to it by column name; train it from a CSV or a dataset with feature_names")
+        if not self.path.is_file():
+            raise DataError(f"{self.path}: CSV file not found; check the path")
+        try:
+            table = pd.read_csv(self.path)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+            raise DataError(f"{self.path}: not a readable CSV ({str(error).splitlines()[0]})") from None
+        missing = [name for name in ["time", *feature_names] if name not in table.columns]
+        if missing:
+            raise DataError(f"{self.path}: missing column(s) {', '.join(missing[:5])}"
+                            f"{' ...' if len(missing) > 5 else ''}; the model needs 'time' plus its "
+                            f"{len(feature_names)} feature columns by name")
+        if table.empty:
+            raise DataError(f"{self.path}: has a header but no rows")
+        try:
+            self.times = table["time"].to_numpy(dtype=np.float64)
+            self.values = table[list(feature_names)].to_numpy(dtype=np.float32)
+        except ValueError:
+            raise DataError(f"{self.path}: a feature or time value is not a number; fix or remove that row") from None
+        steps = np.diff(self.times)
+        bad = np.flatnonzero(~(steps > 0))
+        if bad.size:
+            raise DataError(f"{self.path}: line {bad[0] + 3} has time {self.times[bad[0] + 1]} which does not "
+                            "increase; sort the rows by time")
+        self.rate_hz = float(1.0 / np.median(steps)) if steps.size else 1.0
+
+    def frames(self) -> Iterator[SourceFrame]:
+        for index, (time, values) in enumerate(zip(self.times, self.values)):
+            yield SourceFrame(index, float(time - self.times[0]), values=values)
+
+    def close(self) -> None:
+        pass
+
+
+class VideoSource:
+    """A video file (`live` False: every frame is kept) or a camera `webcam:N` (`live` True)."""
+
+    def __init__(self, spec: str) -> None:
+        from actrec.io.video import VideoReader, import_cv2
+
+        cv2 = import_cv2()
+        self.live = spec.startswith("webcam:")
+        if self.live:
+            try:
+                device = int(spec.split(":", 1)[1])
+            except ValueError:
+                raise ConfigError(f"--source '{spec}': give a camera number, e.g. webcam:0") from None
+            self._capture = cv2.VideoCapture(device)
+            if not self._capture.isOpened():
+                raise DataError(f"camera {device} cannot be opened; check it is connected and not in use")
+            fps = float(self._capture.get(cv2.CAP_PROP_FPS) or 0.0)
+            self.rate_hz = fps if fps > 0 else 30.0
+            self.frame_count = 0
+            self._reader = None
+        else:
+            self._reader = VideoReader(spec)
+            if self._reader.info.fps <= 0:
+                raise DataError(f"{spec}: the video reports no frame rate; re-encode it (e.g. ffmpeg -r 30)")
+            self.rate_hz = self._reader.info.fps
+            self.frame_count = self._reader.info.frame_count
+
+    def frames(self) -> Iterator[SourceFrame]:
+        if self._reader is not None:
+            images: Iterator[np.ndarray] = self._reader.frames()
+        else:
+            images = iter(lambda: self._read_camera(), None)
+        for index, image in enumerate(images):
+            yield SourceFrame(index, index / self.rate_hz, image=image)
+
+    def _read_camera(self) -> np.ndarray | None:
+        ok, image = self._capture.read()
+        return image if ok else None
+
+    def close(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+        else:
+            self._capture.release()
+
+
+def open_source(spec: str, recognizer: Any) -> CsvSource | VideoSource:
+    """`csv:FILE`, `webcam:N` or a video file path."""
+    if spec.startswith("csv:"):
+        return CsvSource(spec[4:], recognizer.feature_names)
+    return VideoSource(spec)
+
+
+def extractor_for(recognizer: Any) -> Callable[[np.ndarray], np.ndarray | None]:
+    """BGR image -> keypoints `[J, 4]` in pixels (None when nobody is detected), with the
+    MediaPipe detector whose skeleton the model was trained on."""
+    from actrec.extract.detectors import DETECTORS, MediaPipeDetector
+    from actrec.io.video import import_cv2
+
+    names = {spec.schema: name for name, spec in DETECTORS.items()}
+    if recognizer.schema not in names:
+        raise ConfigError(f"streaming video needs a model trained on MediaPipe keypoints ({', '.join(names)}); "
+                          f"this one was trained on {recognizer.schema or 'non-keypoint data'}")
+    cv2 = import_cv2()
+    detector = MediaPipeDetector(names[recognizer.schema])
+
+    def extract(image: np.ndarray) -> np.ndarray | None:
+        found = detector.detect(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
+        if found is None:
+            return None
+        height, width = image.shape[:2]
+        return found * np.array([width, height, width, 1.0], dtype=np.float32)
+
+    return extract
