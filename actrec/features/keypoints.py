@@ -120,13 +120,14 @@ class FillGaps(Step):
             held &= ~interior
         else:
             interp = np.zeros_like(interior)
+        sample, frame, joint = np.nonzero(held | interp)
+        before = X[sample, prev[sample, frame, joint], joint]  # [K, C]
+        after = X[sample, np.minimum(nxt[sample, frame, joint], n_steps - 1), joint]
+        span = np.maximum(nxt[sample, frame, joint] - prev[sample, frame, joint], 1)
+        weight = ((frame - prev[sample, frame, joint]) / span)[:, None]
+        linear = interp[sample, frame, joint][:, None]
         out = X.copy()
-        before = np.take_along_axis(X, np.clip(prev, 0, None)[..., None], axis=1)
-        after = np.take_along_axis(X, np.clip(nxt, 0, n_steps - 1)[..., None], axis=1)
-        span = np.maximum(nxt - prev, 1)
-        weight = ((t - prev) / span)[..., None]
-        out[held] = before[held]
-        out[interp] = (before + (after - before) * weight)[interp]
+        out[sample, frame, joint] = np.where(linear, before + (after - before) * weight, before)
         return out
 
     def get_state(self) -> dict[str, Any]:
@@ -177,9 +178,11 @@ class CentreScale(Step):
         return np.linalg.norm(coords[:, :, bone[0]] - coords[:, :, bone[1]], axis=-1)
 
     def _diagonal(self, coords: np.ndarray) -> np.ndarray:
-        with _quiet_nan_warnings():
-            extent = np.nanmax(coords, axis=2) - np.nanmin(coords, axis=2)
-        return np.linalg.norm(extent, axis=-1)
+        """`[N, T]` bounding-box diagonal of the detected joints (NaN where none is)."""
+        finite = np.isfinite(coords).all(-1, keepdims=True)
+        extent = np.where(finite, coords, -np.inf).max(axis=2) - np.where(finite, coords, np.inf).min(axis=2)
+        diagonal = np.linalg.norm(extent, axis=-1)
+        return np.where(np.isfinite(diagonal), diagonal, np.nan)
 
     def fit(self, X: np.ndarray, lengths: np.ndarray) -> "CentreScale":
         coords = X[..., : _coordinate_dims(X, self.coordinate_dims)]
@@ -195,13 +198,14 @@ class CentreScale(Step):
         coords = X[..., :dims].astype(np.float64)
         with _quiet_nan_warnings():
             origin = np.nanmean(coords[:, :, self.centre], axis=2)
-            origin = np.where(np.isfinite(origin), origin, np.nanmean(coords, axis=2))
+            lost = ~np.isfinite(origin).all(-1)
+            origin[lost] = np.nanmean(coords[lost], axis=1)
         length = self._bone_length(coords, self.scale_bone)
         usable = np.isfinite(length) & (length > 1e-6)
         if self.mirror_scale_bone is not None:
             length = np.where(usable, length, self._bone_length(coords, self.mirror_scale_bone))
             usable = np.isfinite(length) & (length > 1e-6)
-        length = np.where(usable, length, self._diagonal(coords) * self.diagonal_ratio)
+        length[~usable] = self._diagonal(coords[~usable][:, None])[:, 0] * self.diagonal_ratio
         length = np.where(np.isfinite(length) & (length > 1e-6), length, np.nan)
         out = X.astype(np.float32, copy=True)
         out[..., :dims] = (coords - origin[:, :, None]) / length[:, :, None, None]
