@@ -25,7 +25,9 @@ PARTITIONS = ("uniform", "spatial")
 @dataclass
 class STGCNConfig:
     """channels: output channels of each block; a block that widens the channels (after the first)
-        also halves the time steps (stride 2), as in the paper's 64 -> 128 -> 256 stages.
+        also halves the time steps (stride 2), as in the paper's 64 -> 128 -> 256 stages. The
+        default is half the paper's widths and 4 of its 10 blocks, sized for CPU training on the
+        few thousand windows keypoint datasets usually have.
     temporal_kernel: odd number of time steps each temporal convolution spans.
     dropout: inside every block (after the temporal convolution) and before the output layer.
     partition: `spatial` splits each joint's neighbours into itself, those nearer the schema's root
@@ -33,7 +35,7 @@ class STGCNConfig:
     edge_importance: learn a weight per edge and partition on top of the fixed adjacency.
     """
 
-    channels: list[int] = field(default_factory=lambda: [64, 64, 128, 128])
+    channels: list[int] = field(default_factory=lambda: [32, 32, 64, 64])
     temporal_kernel: int = 9
     dropout: float = 0.2
     partition: str = "spatial"
@@ -120,7 +122,10 @@ class STGCNBlock(nn.Module):
         adjacency = self.partitions if self.edge_importance is None else self.partitions * self.edge_importance
         batch, _, steps, joints = x.shape
         mixed = self.spatial(x).view(batch, self.n_partitions, -1, steps, joints)
-        graph = self.spatial_norm(torch.einsum("bkctj,kij->bcti", mixed, adjacency))
+        # sum over partitions k and source joints j as one matrix product ([.., k*j] @ [k*j, i]),
+        # about twice as fast on CPU as the equivalent einsum "bkctj,kij->bcti"
+        mixed = mixed.permute(0, 2, 3, 1, 4).reshape(batch, -1, steps, self.n_partitions * joints)
+        graph = self.spatial_norm(mixed @ adjacency.transpose(1, 2).reshape(self.n_partitions * joints, joints))
         # padding must stay zero before the temporal conv, or it would leak into the last valid steps
         graph = torch.where(mask, graph, torch.zeros((), dtype=graph.dtype, device=graph.device))
         return torch.relu(self.temporal(graph) + self.residual(x))
