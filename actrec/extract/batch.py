@@ -136,15 +136,21 @@ def _run_parallel(jobs: list[tuple[Any, ...]], workers: int, report: "_Report") 
     outcomes = []
     with context.Manager() as manager, ProcessPoolExecutor(workers, mp_context=context) as pool:
         frames_done = manager.Queue()
-        pending: set[Future[VideoOutcome]] = {pool.submit(_queued_extract_one, job, frames_done) for job in jobs}
+        pending: dict[Future[VideoOutcome], tuple[Any, ...]] = {
+            pool.submit(_queued_extract_one, job, frames_done): job for job in jobs
+        }
         while pending:
             try:
                 report.advance(frames_done.get(timeout=0.2))
             except queue.Empty:
                 pass
             for future in [f for f in pending if f.done()]:
-                pending.discard(future)
-                outcomes.append(report.finished(future.result()))
+                video, output = pending.pop(future)[:2]
+                try:
+                    outcome = future.result()
+                except Exception as error:  # a worker that died (e.g. in native code) fails only its video
+                    outcome = VideoOutcome(video, output, "failed", message=f"{video}: extraction crashed ({type(error).__name__}: {error})")
+                outcomes.append(report.finished(outcome))
         while not frames_done.empty():
             report.advance(frames_done.get())
     return outcomes

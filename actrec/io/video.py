@@ -33,7 +33,7 @@ def import_cv2() -> Any:
     try:
         import cv2
     except ImportError:
-        raise ConfigError(f"reading video needs OpenCV, which is not installed; install it with: pip install opencv-python-headless") from None
+        raise ConfigError("reading video needs OpenCV, which is not installed; install it with: pip install opencv-python-headless") from None
     return cv2
 
 

@@ -7,7 +7,7 @@ import torch
 from actrec.errors import ConfigError
 from actrec.models import stgcn  # noqa: F401  (registers "stgcn" until models/__init__ imports it)
 from actrec.models.registry import build_model
-from actrec.models.stgcn import STGCNConfig, graph_partitions, hop_distance
+from actrec.models.stgcn import graph_partitions, hop_distance
 from actrec.skeletons import get_schema
 from actrec.skeletons.schema import Schema
 
