@@ -118,3 +118,11 @@ def test_bad_user_yaml_names_the_file(tmp_path) -> None:
 def test_unknown_group_in_subset_lists_the_groups() -> None:
     with pytest.raises(DataError, match="no group or joint 'tail'"):
         get_schema("coco17").subset(["tail"])
+
+
+def test_schema_round_trips_through_a_plain_dict() -> None:
+    """A model can save its (possibly user-made or subset) schema as JSON and rebuild it."""
+    from actrec.skeletons.schema import schema_from_dict
+
+    sub, _ = get_schema("openpose_137").subset(["body", "left_hand_core", "right_hand_core"])
+    assert schema_from_dict(sub.to_dict()) == sub
