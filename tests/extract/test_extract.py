@@ -4,6 +4,7 @@ The people in vtest.avi are small in a wide shot, so the tests crop to the regio
 through in the first frames (`PEOPLE`), as a user would with `--crop`.
 """
 
+import importlib.util
 import sys
 from pathlib import Path
 
@@ -21,13 +22,15 @@ from actrec.io.recording import load_recording
 VTEST = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")
 PEOPLE = Crop(540, 180, 228, 256)
 
-cv2 = pytest.importorskip("cv2", reason="OpenCV is not installed (scripts/install-video.sh installs it)")
-pytest.importorskip("mediapipe", reason="MediaPipe is not installed (scripts/install-video.sh installs it)")
-pytestmark = pytest.mark.skipif(not VTEST.is_file(), reason=f"{VTEST} is absent (apt-get install opencv-doc)")
+MISSING = [name for name in ("cv2", "mediapipe") if importlib.util.find_spec(name) is None]
+MISSING += [] if VTEST.is_file() else [str(VTEST)]
+needs_video = pytest.mark.skipif(bool(MISSING), reason=f"missing {', '.join(MISSING)}; scripts/install-video.sh installs them")
 
 
 def write_clip(path: Path, n_frames: int) -> Path:
     """The first `n_frames` of vtest.avi cropped to `PEOPLE`, as an MJPEG .avi at 10 fps."""
+    import cv2
+
     path.parent.mkdir(parents=True, exist_ok=True)
     source = cv2.VideoCapture(str(VTEST))
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (PEOPLE.width, PEOPLE.height))
@@ -40,6 +43,7 @@ def write_clip(path: Path, n_frames: int) -> Path:
     return path
 
 
+@needs_video
 def test_pose_extraction_finds_33_joints_on_most_frames_of_walking_people():
     recording = extract_video(VTEST, "pose", crop=PEOPLE, max_frames=60)
     assert recording.keypoints.shape == (60, 33, 4)
@@ -56,6 +60,7 @@ def test_pose_extraction_finds_33_joints_on_most_frames_of_walking_people():
     assert np.isnan(recording.keypoints[~recording.present]).all()
 
 
+@needs_video
 def test_frames_without_a_detection_are_masked_not_dropped():
     # on the whole wide frame the people are too small for MediaPipe: rows stay, as NaN
     recording = extract_video(VTEST, "pose", max_frames=15)
@@ -64,6 +69,7 @@ def test_frames_without_a_detection_are_masked_not_dropped():
     assert np.isnan(recording.keypoints[~recording.present]).all()
 
 
+@needs_video
 @pytest.mark.parametrize("detector, schema, joints", [("hands", "mediapipe_hand", 21), ("holistic", "mediapipe_holistic", 75)])
 def test_hand_and_holistic_detectors_give_their_schema_shapes(detector, schema, joints):
     recording = extract_video(VTEST, detector, crop=PEOPLE, max_frames=5)
@@ -71,6 +77,7 @@ def test_hand_and_holistic_detectors_give_their_schema_shapes(detector, schema, 
     assert recording.schema == schema
 
 
+@needs_video
 def test_folder_extraction_reports_bad_videos_goes_on_and_resumes(tmp_path):
     videos, out = tmp_path / "videos", tmp_path / "out"
     write_clip(videos / "walk" / "a.avi", 12)
@@ -91,6 +98,7 @@ def test_folder_extraction_reports_bad_videos_goes_on_and_resumes(tmp_path):
     assert written.stat().st_mtime_ns == stamp
 
 
+@needs_video
 def test_several_videos_run_in_parallel_processes(tmp_path):
     write_clip(tmp_path / "videos" / "a.avi", 6)
     write_clip(tmp_path / "videos" / "b.avi", 8)
@@ -99,6 +107,7 @@ def test_several_videos_run_in_parallel_processes(tmp_path):
     assert load_recording(tmp_path / "out" / "b.npz").n_frames == 8
 
 
+@needs_video
 def test_cli_prints_failures_and_exits_2_after_extracting_the_rest(tmp_path):
     write_clip(tmp_path / "videos" / "ok.avi", 4)
     (tmp_path / "videos" / "bad.avi").write_bytes(b"")
@@ -110,15 +119,20 @@ def test_cli_prints_failures_and_exits_2_after_extracting_the_rest(tmp_path):
 
 
 def test_cli_rejects_an_unknown_detector_in_one_line(tmp_path):
-    write_clip(tmp_path / "ok.avi", 1)
-    result = CliRunner().invoke(app, ["extract", str(tmp_path / "ok.avi"), "--out", str(tmp_path), "--detector", "face"])
+    result = CliRunner().invoke(app, ["extract", str(tmp_path), "--out", str(tmp_path / "out"), "--detector", "face"])
     assert result.exit_code == 2
-    assert "unknown detector 'face'" in result.output
+    assert "unknown detector 'face'; choose one of: pose, hands, holistic" in result.output
 
 
-def test_bad_crop_and_clashing_outputs_are_refused(tmp_path):
+def test_bad_crop_text_is_refused():
     with pytest.raises(ConfigError, match="X,Y,WIDTH,HEIGHT"):
         Crop.parse("10,20,30")
+    with pytest.raises(ConfigError, match="WIDTH, HEIGHT > 0"):
+        Crop.parse("10,20,0,5")
+
+
+@needs_video
+def test_crop_outside_the_frame_and_clashing_outputs_are_refused(tmp_path):
     with pytest.raises(ConfigError, match="outside the 768x576 frame"):
         extract_video(VTEST, "pose", crop=Crop(900, 0, 50, 50), max_frames=1)
     write_clip(tmp_path / "v" / "a.avi", 1)
@@ -127,8 +141,12 @@ def test_bad_crop_and_clashing_outputs_are_refused(tmp_path):
         plan_outputs(tmp_path / "v", tmp_path / "out")
 
 
-def test_missing_mediapipe_says_how_to_install_it(monkeypatch):
+def test_missing_mediapipe_says_how_to_install_it(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "mediapipe", None)
     monkeypatch.setitem(sys.modules, "mediapipe.python", None)
     with pytest.raises(ConfigError, match="pip install --no-deps mediapipe==0.10.21"):
         import_solutions()
+    (tmp_path / "clip.avi").write_bytes(b"")
+    result = CliRunner().invoke(app, ["extract", str(tmp_path / "clip.avi"), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert "needs MediaPipe, which is not installed" in result.output
