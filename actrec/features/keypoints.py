@@ -46,6 +46,17 @@ def _check_joints(X: np.ndarray, n_joints: int, step: str, schema: str) -> None:
         )
 
 
+def _check_indices(X: np.ndarray, indices: Iterable[int], step: str, schema: str) -> None:
+    """ConfigError (not an IndexError deep in numpy) when X has fewer joints than the step uses."""
+    highest = max(indices, default=-1)
+    if X.ndim != 4 or X.shape[2] <= highest:
+        got = f"{X.shape[2]} joints" if X.ndim == 4 else f"{X.shape[-1]} flat features"
+        raise ConfigError(
+            f"{step}: data has {got} per frame but schema '{schema}' uses joint {highest}; "
+            "give keypoints in that schema's layout"
+        )
+
+
 class SelectJoints(Step):
     """`[N, T, J, C] -> [N, T, J', C]`: keep the joints of some groups or names (e.g. 137 -> 47)."""
 
@@ -174,6 +185,9 @@ class CentreScale(Step):
             schema=schema.name,
         )
 
+    def _check(self, X: np.ndarray) -> None:
+        _check_indices(X, [*self.centre, *self.scale_bone, *(self.mirror_scale_bone or [])], self.name, self.schema)
+
     def _bone_length(self, coords: np.ndarray, bone: Sequence[int]) -> np.ndarray:
         return np.linalg.norm(coords[:, :, bone[0]] - coords[:, :, bone[1]], axis=-1)
 
@@ -185,6 +199,7 @@ class CentreScale(Step):
         return np.where(np.isfinite(diagonal), diagonal, np.nan)
 
     def fit(self, X: np.ndarray, lengths: np.ndarray) -> "CentreScale":
+        self._check(X)
         coords = X[..., : _coordinate_dims(X, self.coordinate_dims)]
         bone = self._bone_length(coords, self.scale_bone)
         diagonal = self._diagonal(coords)
@@ -194,6 +209,7 @@ class CentreScale(Step):
         return self
 
     def transform(self, X: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        self._check(X)
         dims = _coordinate_dims(X, self.coordinate_dims)
         coords = X[..., :dims].astype(np.float64)
         with _quiet_nan_warnings():
@@ -284,6 +300,7 @@ class JointAngles(Step):
         self.schema = schema
 
     def transform(self, X: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        _check_indices(X, [i for triple in self.triples for i in triple], self.name, self.schema)
         angles = joint_angles(X[..., : _coordinate_dims(X, self.coordinate_dims)], self.triples)
         return np.concatenate([X.reshape(X.shape[0], X.shape[1], -1), angles], axis=-1)
 

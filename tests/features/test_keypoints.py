@@ -154,3 +154,8 @@ def test_wrong_joint_count_is_a_config_error() -> None:
     steps = keypoint_steps("openpose_137", joints=["body"])
     with pytest.raises(ConfigError, match="expects \\[137 joints"):
         FeaturePipeline(steps).fit(np.zeros((1, 5, 17, 2), dtype=np.float32), np.array([5]))
+
+
+def test_too_few_joints_for_the_schema_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="centre_scale: data has 10 joints per frame but schema 'coco17'"):
+        FeaturePipeline(keypoint_steps("coco17")).fit(np.zeros((1, 5, 10, 2), dtype=np.float32), np.array([5]))
