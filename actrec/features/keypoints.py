@@ -327,7 +327,7 @@ class MaskMissing(Step):
     """Last keypoint step: NaN -> 0, flattened to `[N, T, F]`, with an optional presence feature.
 
     presence="frame": one extra feature per frame, 1 where any value is finite;
-    presence="joint" (4D input only): one extra channel per joint, 1 where the joint is detected,
+    presence="joint" (4D input only): one extra channel per joint, 1 where the joint's x is known,
     keeping the joint-major layout; presence="none": nothing added.
     """
 
@@ -342,7 +342,7 @@ class MaskMissing(Step):
         if self.presence == "joint":
             if X.ndim != 4:
                 raise ConfigError("mask_missing presence='joint' needs [N, T, J, C] input; put it before joint_angles")
-            detected = np.isfinite(X).all(-1, keepdims=True).astype(X.dtype)
+            detected = np.isfinite(X[..., :1]).astype(X.dtype)  # channel 0 is x: the joint was seen
             X = np.concatenate([X, detected], axis=-1)
         flat = X.reshape(X.shape[0], X.shape[1], -1)
         finite = np.isfinite(flat)
