@@ -71,12 +71,21 @@ def _quiet_stderr() -> Iterator[None]:
 
 
 def import_solutions() -> Any:
-    """`mediapipe.solutions`, or a ConfigError with the install command."""
+    """`mediapipe.solutions`, or a ConfigError with the install command.
+
+    protobuf 7 removed `FieldDescriptor.label`, which MediaPipe 0.10.x reads while building every
+    graph, so that case is caught here instead of as an AttributeError deep inside MediaPipe.
+    """
     try:
         with _quiet_stderr():
+            from google.protobuf import __version__ as protobuf_version
             from mediapipe.python import solutions
     except ImportError:
         raise ConfigError(f"keypoint extraction needs MediaPipe, which is not installed; install it with: {MEDIAPIPE_INSTALL_HINT}") from None
+    if int(protobuf_version.split(".")[0]) >= 7:
+        raise ConfigError(
+            f"MediaPipe 0.10 does not work with protobuf {protobuf_version}; install it with: pip install 'protobuf>=6.31.1,<7'"
+        )
     return solutions
 
 

@@ -150,3 +150,12 @@ def test_missing_mediapipe_says_how_to_install_it(monkeypatch, tmp_path):
     result = CliRunner().invoke(app, ["extract", str(tmp_path / "clip.avi"), "--out", str(tmp_path / "out")])
     assert result.exit_code == 2
     assert "needs MediaPipe, which is not installed" in result.output
+
+
+@needs_video
+def test_protobuf_7_is_reported_with_the_fix(monkeypatch):
+    import google.protobuf
+
+    monkeypatch.setattr(google.protobuf, "__version__", "7.36.2")
+    with pytest.raises(ConfigError, match="does not work with protobuf 7.36.2.*'protobuf>=6.31.1,<7'"):
+        import_solutions()
