@@ -107,6 +107,7 @@ class MediaPipeDetector:
 
     def __init__(self, name: str, min_detection_confidence: float = 0.5) -> None:
         self.spec = detector_spec(name)
+        self._first_frame = True
         solutions = import_solutions()
         # MediaPipe 0.10.21 reads protobuf's deprecated FieldDescriptor.label while building its graph
         with _quiet_stderr(), warnings.catch_warnings():
@@ -119,7 +120,13 @@ class MediaPipeDetector:
                 self._graph = solutions.holistic.Holistic(model_complexity=1, min_detection_confidence=min_detection_confidence)
 
     def detect(self, frame_rgb: np.ndarray) -> np.ndarray | None:
-        result = self._graph.process(frame_rgb)
+        if self._first_frame:
+            # the graph starts on the first frame, and TensorFlow Lite logs its set-up to stderr
+            self._first_frame = False
+            with _quiet_stderr():
+                result = self._graph.process(frame_rgb)
+        else:
+            result = self._graph.process(frame_rgb)
         if self.spec.name == "pose":
             return None if result.pose_landmarks is None else _landmarks(result.pose_landmarks, True)
         if self.spec.name == "hands":
