@@ -101,7 +101,7 @@ def train(
         train_config = TrainConfig(**values)
         train_config.check()
         dataset = load_dataset(data, labels=labels, label_last=label_last)
-        test_set = load_dataset(test, labels=test_labels, label_last=label_last) if test else None
+        test_set = load_dataset(test, labels=test_labels, label_last=label_last, label_names=dataset.label_names) if test else None
         result = train_run(dataset, out, train_config, test=test_set, progress=progress, resume_from=resume)
         if result is not None:
             print_metrics(result, f"{train_config.model} -> {out}")

@@ -118,6 +118,7 @@ class Recognizer:
         self.sample_rate_hz: float | None = None
         self.feature_names: list[str] | None = None
         self.schema: str | None = None
+        self.schema_definition: dict[str, Any] | None = None
         self.frame_shape: tuple[int, ...] = ()
         self.n_features = 0
         self.history = pd.DataFrame()
@@ -153,6 +154,9 @@ class Recognizer:
         self.sample_rate_hz = dataset.sample_rate_hz
         self.feature_names = dataset.feature_names
         self.schema = dataset.schema
+        self.schema_definition = None
+        if dataset.is_keypoints and dataset.schema:
+            self.schema_definition = self._schema_object().to_dict()
         self.frame_shape = tuple(int(s) for s in dataset.X.shape[2:])
         self.window_length = dataset.n_steps
         self.pipeline = FeaturePipeline(self._default_steps(dataset))
@@ -179,10 +183,17 @@ class Recognizer:
             return None
         if not self.schema:
             raise ConfigError("model 'stgcn' needs keypoint data with a skeleton schema (X [N, T, J, C] and schema)")
-        from actrec.skeletons import get_schema
+        from actrec.features.keypoints import pipeline_schema
 
-        schema = get_schema(self.schema)
-        return schema.subset(self.config.joints)[0] if self.config.joints else schema
+        return pipeline_schema(self._schema_object(), self.pipeline)
+
+    def _schema_object(self) -> Any:
+        """The skeleton, rebuilt from the copy saved in the model so a user YAML is not needed later."""
+        from actrec.skeletons.schema import get_schema, schema_from_dict
+
+        if self.schema_definition:
+            return schema_from_dict(self.schema_definition, source=f"model schema {self.schema}")
+        return get_schema(self.schema)
 
     def _build_network(self) -> torch.nn.Module:
         options = dict(self.config.model_options)
@@ -315,6 +326,7 @@ class Recognizer:
             "sample_rate_hz": self.sample_rate_hz,
             "feature_names": self.feature_names,
             "schema": self.schema,
+            "schema_definition": self.schema_definition,
             "frame_shape": list(self.frame_shape),
             "n_features": self.n_features,
             "pipeline": self.pipeline.get_state() if self.pipeline else [],
@@ -362,6 +374,7 @@ class Recognizer:
         rec.sample_rate_hz = meta["sample_rate_hz"]
         rec.feature_names = meta["feature_names"]
         rec.schema = meta["schema"]
+        rec.schema_definition = meta.get("schema_definition")
         rec.frame_shape = tuple(meta["frame_shape"])
         rec.n_features = int(meta["n_features"])
         rec.pipeline = FeaturePipeline.from_state(meta["pipeline"])

@@ -158,7 +158,9 @@ class SequenceDataset:
         if self.schema:
             arrays["schema"] = np.asarray(self.schema)
         for key, value in self.meta.items():
-            arrays[f"meta_{key}"] = np.asarray(value)
+            value = np.asarray(value)
+            # object arrays would need pickle, which the npz loader refuses: store them as text
+            arrays[f"meta_{key}"] = value.astype(str) if value.dtype == object else value
         with atomic_path(path) as tmp:
             with open(tmp, "wb") as handle:
                 np.savez_compressed(handle, **arrays)
