@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Callable, Literal
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn, TimeRemainingColumn
 from rich.text import Text
 
@@ -192,12 +193,13 @@ class _Report:
         self.n_finished += 1
         if self.console is None:
             return outcome
+        video, output = escape(str(outcome.video)), escape(str(outcome.output))
         if outcome.status == "done":
-            line = f"[green]done[/green] {outcome.video}: {outcome.detected}/{outcome.frames} frames with a detection -> {outcome.output}"
+            line = f"[green]done[/green] {video}: {outcome.detected}/{outcome.frames} frames with a detection -> {output}"
         elif outcome.status == "skipped":
-            line = f"[dim]skip[/dim] {outcome.video}: {outcome.output} exists"
+            line = f"[dim]skip[/dim] {video}: {output} exists"
         else:
-            line = f"[red]fail[/red] {outcome.message}"
+            line = f"[red]fail[/red] {escape(outcome.message)}"
         self.console.print(line, highlight=False, soft_wrap=True)
         if self.progress is not None and self.task is not None:
             # containers' frame counts are estimates: settle the total on what was decoded

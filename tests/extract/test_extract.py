@@ -110,10 +110,10 @@ def test_several_videos_run_in_parallel_processes(tmp_path):
 @needs_video
 def test_cli_prints_failures_and_exits_2_after_extracting_the_rest(tmp_path):
     write_clip(tmp_path / "videos" / "ok.avi", 4)
-    (tmp_path / "videos" / "bad.avi").write_bytes(b"")
+    (tmp_path / "videos" / "bad [red].avi").write_bytes(b"")  # brackets are printed, not read as markup
     result = CliRunner().invoke(app, ["extract", str(tmp_path / "videos"), "--out", str(tmp_path / "out"), "--max-frames", "3"])
     assert result.exit_code == 2
-    assert "bad.avi: video file is empty" in result.output
+    assert "bad [red].avi: video file is empty" in result.output
     assert "1 failed" in result.output
     assert load_recording(tmp_path / "out" / "ok.npz").n_frames == 3
 
