@@ -188,6 +188,29 @@ def info(run: str = typer.Argument(..., help="RUN folder or model.actrec")) -> N
 
     run_cli(action)
 
+@app.command()
+def demo(
+    out: str = typer.Option("runs/demo", help="folder for the generated data and the run"),
+    recordings: int = typer.Option(24, help="synthetic recordings to generate"),
+    epochs: int = typer.Option(10),
+    seed: int = typer.Option(0),
+    progress: bool = typer.Option(True, help="show a progress bar"),
+) -> None:
+    """The main job on the embedded dataset: synthetic skeleton recordings -> windows -> train -> report."""
+    import time
+
+    from actrec.demo import run_demo
+
+    def action() -> None:
+        start = time.perf_counter()
+        result = run_demo(out, recordings=recordings, epochs=epochs, seed=seed, progress=progress)
+        if result is not None:
+            print_metrics(result, f"default model on synthetic skeletons -> {out}/run")
+            console.print(f"done in {time.perf_counter() - start:.0f} s; report: {out}/run/report.md, model: {out}/run/model.actrec")
+
+    run_cli(action)
+
+
 # --- keypoint commands (issue 3): dataset build/generate, extract -------------------------------
 # `dataset` is owned by the keypoint-datasets work; `extract` below by the video-extraction work.
 dataset_app = typer.Typer(no_args_is_help=True, help="Keypoint datasets: generate a synthetic one, build windows or clips.")

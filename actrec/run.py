@@ -6,6 +6,9 @@
 from __future__ import annotations
 
 import logging
+import os
+import shutil
+import tempfile
 import warnings
 from dataclasses import asdict, fields
 from pathlib import Path
@@ -59,6 +62,26 @@ def train_run(data: SequenceDataset, out: str | Path, config: TrainConfig, test:
     quiet_lightning()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=out))
+    try:
+        result = _train_into(data, staging, config, test, test_fraction, progress, resume_from)
+        if result is not None:
+            publish(staging, out)
+        return result
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def publish(staging: Path, out: Path) -> None:
+    """Move a finished run's files over the old ones; until this point the old run is untouched."""
+    for entry in staging.iterdir():
+        target = out / entry.name
+        if target.is_dir() and not target.is_symlink():
+            shutil.rmtree(target)
+        os.replace(entry, target)
+
+
+def _train_into(data: SequenceDataset, out: Path, config: TrainConfig, test: SequenceDataset | None, test_fraction: float, progress: bool, resume_from: str | None) -> dict[str, Any] | None:
     if test is None:
         keep, hold = holdout_split(data, test_fraction, config.seed)
         data, test = data.subset(keep), data.subset(hold)

@@ -113,9 +113,24 @@ def test_failed_run_keeps_existing_results(trained: Path, tmp_path: Path, waves_
     before = {p.name: p.read_bytes() for p in trained.iterdir() if p.is_file()}
     result = runner.invoke(app, ["train", "--data", str(waves_npz), "--out", str(trained), "--test", str(tmp_path / "odd_test.npz"), *SMALL])
     assert result.exit_code == 2
-    assert "label 'never-seen' which the training data never had" in result.output
+    assert "sample s2 has label 'never-seen', not among the 3 training labels" in result.output
     after = {p.name: p.read_bytes() for p in trained.iterdir() if p.is_file()}
     assert after == before
+
+
+def test_run_failing_after_training_keeps_existing_results(trained: Path, waves_npz: Path, monkeypatch: pytest.MonkeyPatch):
+    from actrec import run
+    from actrec.errors import ActrecError
+
+    def broken_report(out, *args, **kwargs):
+        (Path(out) / "metrics.json").write_text("half")
+        raise ActrecError("disk full while writing the report")
+
+    monkeypatch.setattr(run, "write_run", broken_report)
+    before = {p.name: p.read_bytes() for p in trained.rglob("*") if p.is_file()}
+    result = runner.invoke(app, ["train", "--data", str(waves_npz), "--out", str(trained), *SMALL])
+    assert result.exit_code == 2 and "disk full" in result.output
+    assert {p.name: p.read_bytes() for p in trained.rglob("*") if p.is_file()} == before
 
 
 def test_resume_from_checkpoint_continues_training(waves_npz: Path, trained: Path, tmp_path: Path):
