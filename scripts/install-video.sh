@@ -28,9 +28,9 @@ fi
 # --- Sample video: Debian's opencv-doc ships OpenCV's vtest.avi (people walking) ----------------
 # Only that 8 MB file is unpacked from the package: installing it would add 270 MB of docs plus
 # MathJax, and slim Debian images exclude /usr/share/doc from installs anyway.
-if [ ! -f "$VTEST" ] && command -v apt-get >/dev/null; then
-  SUDO=""
-  if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; fi
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; fi
+if [ ! -f "$VTEST" ] && command -v apt-get >/dev/null && { [ -z "$SUDO" ] || command -v sudo >/dev/null; }; then
   $SUDO apt-get update
   workdir="$(mktemp -d)"
   chmod 777 "$workdir"  # apt's _apt user writes the download there
@@ -42,5 +42,5 @@ fi
 if [ -f "$VTEST" ]; then
   echo "install-video.sh: sample video at $VTEST"
 else
-  echo "install-video.sh: $VTEST is absent (no apt-get here); the tests that need it will skip" >&2
+  echo "install-video.sh: $VTEST is absent (needs apt-get as root or with sudo); the tests that need it will skip" >&2
 fi
