@@ -15,39 +15,37 @@ import yaml
 from generated import make_dataset
 
 from actrec.errors import ConfigError
+from actrec.evaluation.html import render_html
 from actrec.evaluation.sweep import last_steps, load_space, parse_space, sweep
 from actrec.run import load_config_file
 
 torch.set_num_threads(1)
-
-BASE = {"model": "gru", "epochs": 15, "lr": 0.01, "batch_size": 32, "model_options": {"dense": []}}
 
 
 def test_front_holds_a_model_twice_as_fast_as_the_largest_and_as_accurate(tmp_path):
     data = make_dataset(n_per_class=40, n_classes=3, steps=24, noise=0.2, seed=0)
     space = parse_space(
         {
-            "base": BASE,
-            "params": {"model_options.hidden_sizes": {"layers": [1, 2], "units": [8, 96], "log": True}},
-            "enqueue": [{"model_options.hidden_sizes": [96, 96]}],  # the user's current, large model
+            "base": {"model": "inception", "epochs": 10, "lr": 0.01, "batch_size": 32},
+            "params": {"model_options.depth": {"int": [1, 6]}, "model_options.filters": {"choice": [4, 8, 16, 32]}},
+            "enqueue": [{"model_options.depth": 6, "model_options.filters": 32}],  # the default, largest InceptionTime
         }
     )
-    result = sweep(data, space, tmp_path, trials=7, seed=0)
+    result = sweep(data, space, tmp_path, trials=6, seed=0)
     done = result.trials[result.trials["state"] == "COMPLETE"]
     largest = done.loc[done["param_count"].idxmax()]
-    assert json.loads(largest["params"]) == {"model_options.hidden_sizes": [96, 96]}
+    assert json.loads(largest["params"]) == {"model_options.depth": 6, "model_options.filters": 32}
     good = result.front[(result.front["latency_us"] * 2 <= largest["latency_us"]) & (result.front["top1"] >= largest["top1"] - 0.01)]
     assert len(good) >= 1, result.trials.to_string()
 
     # the chosen configuration is what `actrec train --config` reads
     config = load_config_file(tmp_path / "best_config.yaml")
-    assert config["model"] == "gru" and config["model_options"]["hidden_sizes"] == result.best_config["model_options"]["hidden_sizes"]
+    assert config == result.best_config and config["model"] == "inception"
     for name in ("study.db", "trials.csv", "pareto.csv", "pareto.md", "pareto.png", "sweep.json"):
         assert (tmp_path / name).is_file(), name
 
-    # joining the same study adds trials instead of starting again
-    again = sweep(data, space, tmp_path, trials=1, seed=1)
-    assert len(again.study.trials) == 8
+    page = render_html(tmp_path)
+    assert "Pareto front" in page and "Configuration (best_config.yaml)" in page
 
 
 def test_space_file_with_choices_floats_window_length(tmp_path):
@@ -68,6 +66,8 @@ def test_space_file_with_choices_floats_window_length(tmp_path):
     assert chosen["model_options.hidden_sizes"] in ([8], [8, 8])
     assert "window_length" not in result.best_config
     assert "window_length" in (tmp_path / "best_config.yaml").read_text()
+    again = sweep(data, load_space(path), tmp_path, trials=1, seed=1, objective="accuracy", folds=2)
+    assert len(again.study.trials) == 3  # the stored study is joined, not started again
 
 
 def test_last_steps_keeps_the_end_of_each_sample():
