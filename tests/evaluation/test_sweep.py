@@ -158,3 +158,31 @@ def test_two_workers_share_one_study_on_postgresql(postgres_url, tmp_path):
     assert second.trials["state"].eq("COMPLETE").all()
     assert not (tmp_path / "worker0" / "study.db").exists()  # nothing went to the default SQLite file
     assert (tmp_path / "worker1" / "best_config.yaml").is_file()
+
+
+class GuessingNet(torch.nn.Module):
+    def forward(self, x, lengths=None):
+        return torch.zeros(x.shape[0], 2)
+
+
+class Guesser:
+    """A stand-in fit result: right on a share `skill` of samples, so trials differ without training."""
+
+    def __init__(self, skill, seed):
+        self.skill, self.seed = skill, seed
+        self.network, self.window_length, self.n_features = GuessingNet(), 12, 4
+
+    def predict_proba(self, data):
+        rng = np.random.default_rng(self.seed + data.n_samples)
+        right = rng.random(data.n_samples) < self.skill
+        guess = np.where(right, data.y, 1 - data.y)
+        return np.eye(2)[guess] * 0.9 + 0.05
+
+
+def test_single_objective_prunes_weak_trials_over_folds(tmp_path):
+    data = make_dataset(n_per_class=20, n_classes=2, steps=12, seed=4)
+    space = parse_space({"base": {"model": "gru"}, "params": {"lr": {"float": [0.0, 1.0]}}})
+    result = sweep(data, space, tmp_path, trials=14, seed=0, objective="accuracy", folds=4, fit=lambda config, train, seed: Guesser(config["lr"], seed))
+    states = set(result.trials["state"])
+    assert "PRUNED" in states and "COMPLETE" in states
+    assert json.loads((tmp_path / "sweep.json").read_text())["pruned"] >= 1
