@@ -129,7 +129,8 @@ class DecisionMaker:
         self.rules = rules
         self.label_names = list(label_names)
         self.min_event_frames = max(1, math.ceil(rules.min_event_s * sample_rate_hz - 1e-9))
-        self.enter = np.array([rules.enter_for(name) for name in label_names], dtype=np.float32)
+        self.enter = [rules.enter_for(name) for name in label_names]
+        self.exit = [rules.exit_for(name) for name in label_names]
         self.index = {name: i for i, name in enumerate(label_names)}
         self.alpha = np.float32(2.0 / (rules.smoothing_frames + 1))
         self.reset()
@@ -160,23 +161,24 @@ class DecisionMaker:
         if self.absent:
             self.label = self.rules.unknown_label
         smoothed = self._smooth(np.asarray(probabilities, dtype=np.float32))
-        best = int(np.argmax(smoothed))
-        candidate = self.label_names[best] if smoothed[best] >= self.enter[best] else self.rules.unknown_label
+        values = smoothed.tolist()  # Python floats: cheaper to index and compare than NumPy scalars
+        best = int(smoothed.argmax())
+        candidate = self.label_names[best] if values[best] >= self.enter[best] else self.rules.unknown_label
         winner = self._vote(candidate, frame, time)
         events: list[Event] = []
         if self.active is not None:
-            index = self.index[self.active.label]
-            if smoothed[index] >= self.rules.exit_for(self.active.label):
-                self.peak = max(self.peak, float(smoothed[index]))
+            value = values[self.index[self.active.label]]
+            if value >= self.exit[self.index[self.active.label]]:
+                self.peak = max(self.peak, value)
             else:
                 events.append(self._end(frame, time))
         self._track_pending(winner)
         if self.active is None and self.pending is not None and frame - self.pending.frame + 1 >= self.min_event_frames:
             pending_index = self.index[self.pending.label]
-            if smoothed[pending_index] >= self.enter[pending_index]:  # not on stale votes alone
-                events.append(self._start(self.pending, float(smoothed[pending_index])))
-        self.confidence = float(smoothed[self.index[self.label]] if self.active is not None else smoothed[best])
-        raw_label = self.label_names[int(np.argmax(probabilities))]
+            if values[pending_index] >= self.enter[pending_index]:  # not on stale votes alone
+                events.append(self._start(self.pending, values[pending_index]))
+        self.confidence = values[self.index[self.label]] if self.active is not None else values[best]
+        raw_label = self.label_names[int(probabilities.argmax())]
         return Decision(frame, time, probabilities, smoothed, raw_label, self.label, self.confidence, events)
 
     def finish(self, frame: int, time: float) -> list[Event]:

@@ -11,7 +11,8 @@ models (convolutional, attention, bidirectional, graph) run the window on a ring
 from __future__ import annotations
 
 import logging
-from typing import Any
+import math
+from typing import Any, Callable
 
 import numpy as np
 
@@ -31,8 +32,10 @@ DEFAULT_SAMPLE_RATE_HZ = 30.0  # video frame rate, used when the model does not 
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = np.exp(logits - logits.max())
-    return (shifted / shifted.sum()).astype(np.float32)
+    """float32 probabilities `[C]` from logits `[C]`."""
+    shifted = np.exp(logits - logits.max(), dtype=np.float32)
+    shifted /= shifted.sum()
+    return shifted
 
 
 def model_metadata(recognizer: Any, window_length: int) -> dict:
@@ -65,25 +68,15 @@ class Streamer:
         self.runtime = runtime
         network = recognizer.network.eval()
         self.features = FrameFeatures(recognizer.pipeline)
-        n_features = feature_count(recognizer.pipeline)
+        self._frame_rows = self.features.push  # raw frame -> feature rows for the model
         metadata = model_metadata(recognizer, self.window_length)
+        n_features = feature_count(recognizer.pipeline)
         self.mode_reason = incremental_blocker(network)
         self.mode = "incremental" if self.mode_reason is None else "window"
         if self.mode == "incremental":
-            step = None if runtime == "numpy" else TorchBankStep(network)
-            if runtime == "numpy":
-                self.model: Any = NumpyBank(network, self.window_length)
-            elif runtime == "torch":
-                self.model = GraphBank(step, self.window_length, torch_bank_fn(step))
-            else:
-                session = onnx_session(bank_onnx_bytes(step, n_features, self.window_length, metadata))
-                self.model = GraphBank(step, self.window_length, onnx_bank_fn(session, step))
+            self.model: Any = self._state_bank(network, n_features, metadata)
         else:
-            if runtime == "onnx":
-                run = onnx_window_fn(onnx_session(window_onnx_bytes(network, n_features, self.window_length, metadata)))
-            else:
-                run = torch_window_fn(network)
-            self.model = WindowRunner(self.features, self.window_length, run)
+            self.model = WindowRunner(self.features, self.window_length, self._window_fn(network, n_features, metadata))
         self.rules = rules or DecisionRules.for_model(self.window_length, self.sample_rate_hz)
         self.decisions = DecisionMaker(self.rules, self.label_names, self.sample_rate_hz)
         log.info("streaming %s", self.describe())
@@ -91,6 +84,24 @@ class Streamer:
         self.frame_shape = self.model_frame_shape
         self.frame_index = 0
         self.last_time = 0.0
+
+    def _state_bank(self, network: Any, n_features: int, metadata: dict) -> NumpyBank | GraphBank:
+        if self.runtime == "numpy":
+            bank = NumpyBank(network, self.window_length)
+            if self.features.standardize_only:
+                bank.divide_inputs(self.features.std)
+                self._frame_rows = self.features.centred
+            return bank
+        step = TorchBankStep(network)
+        if self.runtime == "torch":
+            return GraphBank(step, self.window_length, torch_bank_fn(step))
+        session = onnx_session(bank_onnx_bytes(step, n_features, self.window_length, metadata))
+        return GraphBank(step, self.window_length, onnx_bank_fn(session, step))
+
+    def _window_fn(self, network: Any, n_features: int, metadata: dict) -> Callable[[np.ndarray], np.ndarray]:
+        if self.runtime == "onnx":
+            return onnx_window_fn(onnx_session(window_onnx_bytes(network, n_features, self.window_length, metadata)))
+        return torch_window_fn(network)
 
     def describe(self) -> str:
         """One line for logs and the CLI: how each frame is computed."""
@@ -107,7 +118,7 @@ class Streamer:
         self.frame_index += 1
         self.last_time = index / self.sample_rate_hz if time is None else float(time)
         frame = None if frame is None else np.asarray(frame, dtype=np.float32)
-        complete = frame is not None and np.isfinite(frame.sum())  # one cheap test for the usual case
+        complete = frame is not None and math.isfinite(frame.sum())  # one cheap test for the usual case
         if frame is None or (not complete and np.isnan(frame).all()):
             was_absent = self.decisions.absent
             decision = self.decisions.update(index, self.last_time, None)
@@ -122,14 +133,14 @@ class Streamer:
         if self.mode == "window" and self.features.context_frames:
             logits = self.model.push(frame, None)
         else:
-            variants = self.features.push(frame)
+            variants = self._frame_rows(frame)
             if not complete:
                 np.nan_to_num(variants, copy=False)
             if self.mode == "incremental":
                 logits = self.model.step(variants)
             else:
                 logits = self.model.push(frame, variants)
-        return self.decisions.update(index, self.last_time, softmax(np.asarray(logits, dtype=np.float32)))
+        return self.decisions.update(index, self.last_time, softmax(logits))
 
     def finish(self) -> list[Event]:
         """End events for whatever is still active when the stream stops."""

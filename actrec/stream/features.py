@@ -28,9 +28,9 @@ class FrameFeatures:
         per_frame_only = all(isinstance(step, (Flatten, Standardize)) for step in pipeline.steps)
         # Flatten + Standardize is the common sensor pipeline: two vector ops instead of a call
         # through every step's padding and masking logic.
-        self._fast = per_frame_only and len(standardize) == 1 and standardize[0].mean is not None
-        if self._fast:
-            self._mean, self._std = standardize[0].mean, standardize[0].std
+        self.standardize_only = per_frame_only and len(standardize) == 1 and standardize[0].mean is not None
+        if self.standardize_only:
+            self.mean, self.std = standardize[0].mean, standardize[0].std
 
     def reset(self) -> None:
         self.raw.clear()
@@ -38,8 +38,8 @@ class FrameFeatures:
     def push(self, frame: np.ndarray) -> np.ndarray:
         """float32 `[V, F']`: row j = this frame's features in a sequence started j frames ago."""
         frame = np.asarray(frame, dtype=np.float32)
-        if self._fast:
-            return ((frame.reshape(1, -1) - self._mean) / self._std).astype(np.float32, copy=False)
+        if self.standardize_only:
+            return ((frame.reshape(1, -1) - self.mean) / self.std).astype(np.float32, copy=False)
         self.raw.append(frame)
         count = len(self.raw)
         batch = np.zeros((count, count) + frame.shape, dtype=np.float32)
@@ -49,6 +49,11 @@ class FrameFeatures:
         lengths = np.arange(1, count + 1, dtype=np.int64)
         features = self.pipeline.transform(batch, lengths)
         return np.ascontiguousarray(features[np.arange(count), np.arange(count)])
+
+    def centred(self, frame: np.ndarray) -> np.ndarray:
+        """`[1, F]` frame minus the standardize mean, for a model that folded the division by the
+        standard deviation into its first layer (`NumpyBank.divide_inputs`)."""
+        return (frame.reshape(1, -1) - self.mean).astype(np.float32, copy=False)
 
     def transform_window(self, frames: np.ndarray) -> np.ndarray:
         """float32 `[L, F']` for a whole raw window `[L, ...]`, exactly as batch predict sees it."""
