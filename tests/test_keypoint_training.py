@@ -20,7 +20,7 @@ def windows(tmp_path_factory: pytest.TempPathFactory):
 
 @pytest.mark.parametrize("model,options", [
     ("gru", {"hidden_sizes": [48], "dense": []}),
-    ("stgcn", {}),
+    ("stgcn", {"channels": [16, 32], "temporal_kernel": 5}),
 ])
 def test_keypoint_models_learn_well_above_chance(windows, model, options, tmp_path):
     keep, hold = holdout_split(windows, 0.25, seed=0)
