@@ -125,6 +125,14 @@ def channel_health(data: SequenceDataset) -> list[dict[str, Any]]:
     return rows
 
 
+def missing_fraction(data: SequenceDataset) -> np.ndarray:
+    """float `[N]`: share of NaN values in each sample's valid steps (1.0 = the detector saw nothing)."""
+    values = channel_values(data)
+    mask = data.mask()
+    nan = np.isnan(values).sum(2) * mask
+    return nan.sum(1) / (data.lengths * values.shape[2])
+
+
 def fingerprints(data: SequenceDataset, decimals: int = 5) -> list[str]:
     """A hash per sample of its valid steps rounded to `decimals`: equal hash = exact duplicate."""
     values = channel_values(data)
@@ -173,16 +181,18 @@ def duplicates(data: SequenceDataset, test: SequenceDataset | None, near_rms: fl
     group-aware split could still put on two sides (different groups), or any pair when there are
     no groups. Near duplicates are pairs whose resampled, standardised values differ by less than
     `near_rms` standard deviations (root mean square) without being exact copies. Pairs whose
-    labels differ are marked: a copy with two labels is a label error as well as a leak.
+    labels differ are marked: a copy with two labels is a label error as well as a leak. Samples
+    more than half NaN are left out (two empty windows are alike without being copies); `missing`
+    reports them instead.
     """
     from sklearn.neighbors import NearestNeighbors
 
-    train_hash = fingerprints(data)
+    mean, std = channel_scale(data)
     exact: list[dict[str, Any]] = []
     near: list[dict[str, Any]] = []
-    mean, std = channel_scale(data)
-    train_vectors = resampled_vectors(data, mean, std)
-    dims = train_vectors.shape[1]
+
+    def comparable(dataset: SequenceDataset) -> np.ndarray:
+        return np.flatnonzero(missing_fraction(dataset) <= 0.5)
 
     def pair(left: SequenceDataset, i: int, right: SequenceDataset, j: int, **extra: Any) -> dict[str, Any]:
         a, b = describe_sample(left, i), describe_sample(right, j)
@@ -191,51 +201,53 @@ def duplicates(data: SequenceDataset, test: SequenceDataset | None, near_rms: fl
             row["labels_differ"] = a["label"] != b["label"]
         return row
 
+    keep = comparable(data)
+    train_hash = fingerprints(data)
+    train_vectors = resampled_vectors(data, mean, std)
+    dims = train_vectors.shape[1]
     if test is not None:
         first_by_hash: dict[str, int] = {}
-        for index, key in enumerate(train_hash):
-            first_by_hash.setdefault(key, index)
+        for index in keep:
+            first_by_hash.setdefault(train_hash[index], int(index))
+        test_keep = comparable(test)
         test_hash = fingerprints(test)
         exact_test = set()
-        for j, key in enumerate(test_hash):
-            if key in first_by_hash:
-                exact_test.add(j)
-                exact.append(pair(data, first_by_hash[key], test, j))
-        test_vectors = resampled_vectors(test, mean, std)
-        index = NearestNeighbors(n_neighbors=1).fit(train_vectors)
-        distance, neighbour = index.kneighbors(test_vectors)
-        rms = distance[:, 0] / np.sqrt(dims)
-        for j in np.argsort(rms):
-            if rms[j] >= near_rms:
-                break
-            if j not in exact_test:
-                near.append(pair(data, int(neighbour[j, 0]), test, int(j), rms_distance=float(rms[j])))
+        for j in test_keep:
+            if test_hash[j] in first_by_hash:
+                exact_test.add(int(j))
+                exact.append(pair(data, first_by_hash[test_hash[j]], test, int(j)))
+        if keep.size and test_keep.size:
+            distance, neighbour = NearestNeighbors(n_neighbors=1).fit(train_vectors[keep]).kneighbors(resampled_vectors(test, mean, std)[test_keep])
+            rms = distance[:, 0] / np.sqrt(dims)
+            for row in np.argsort(rms):
+                if rms[row] >= near_rms:
+                    break
+                if int(test_keep[row]) not in exact_test:
+                    near.append(pair(data, int(keep[neighbour[row, 0]]), test, int(test_keep[row]), rms_distance=float(rms[row])))
     else:
         by_hash: dict[str, list[int]] = {}
-        for index, key in enumerate(train_hash):
-            by_hash.setdefault(key, []).append(index)
+        for index in keep:
+            by_hash.setdefault(train_hash[index], []).append(int(index))
 
         def crosses(i: int, j: int) -> bool:
             return data.groups is None or data.groups[i] != data.groups[j]
 
         for members in by_hash.values():
-            for j in members[1:]:
-                if crosses(members[0], j):
-                    exact.append(pair(data, members[0], data, j))
-        same_hash = np.asarray(train_hash, dtype=object)
-        k = min(6, data.n_samples)
-        distance, neighbour = NearestNeighbors(n_neighbors=k).fit(train_vectors).kneighbors(train_vectors)
-        seen = set()
-        for i in range(data.n_samples):
-            for d, j in zip(distance[i, 1:], neighbour[i, 1:]):
-                rms = d / np.sqrt(dims)
-                a, b = sorted((i, int(j)))
-                if rms >= near_rms or a == b or (a, b) in seen:
-                    continue
-                seen.add((a, b))
-                if same_hash[a] != same_hash[b] and crosses(a, b):
-                    near.append(pair(data, a, data, b, rms_distance=float(rms)))
-        near.sort(key=lambda row: row["rms_distance"])
+            exact += [pair(data, members[0], data, j) for j in members[1:] if crosses(members[0], j)]
+        k = min(6, keep.size)
+        if k > 1:
+            distance, neighbour = NearestNeighbors(n_neighbors=k).fit(train_vectors[keep]).kneighbors(train_vectors[keep])
+            seen = set()
+            for row in range(keep.size):
+                for d, column in zip(distance[row, 1:], neighbour[row, 1:]):
+                    a, b = sorted((int(keep[row]), int(keep[column])))
+                    rms = d / np.sqrt(dims)
+                    if rms >= near_rms or a == b or (a, b) in seen:
+                        continue
+                    seen.add((a, b))
+                    if train_hash[a] != train_hash[b] and crosses(a, b):
+                        near.append(pair(data, a, data, b, rms_distance=float(rms)))
+            near.sort(key=lambda row: row["rms_distance"])
     return {
         "scope": "train vs test" if test is not None else "within data, across groups",
         "near_rms_threshold": near_rms,
@@ -243,6 +255,17 @@ def duplicates(data: SequenceDataset, test: SequenceDataset | None, near_rms: fl
         "near_count": len(near),
         "exact": exact[:MAX_LISTED],
         "near": near[:MAX_LISTED],
+    }
+
+
+def missing_samples(data: SequenceDataset) -> dict[str, Any]:
+    """Samples with no finite value (listed) and samples more than half NaN (counted)."""
+    fraction = missing_fraction(data)
+    empty = np.flatnonzero(fraction >= 1.0)
+    return {
+        "empty_count": int(empty.size),
+        "mostly_missing_count": int(np.sum(fraction > 0.5)),
+        "empty": [describe_sample(data, int(i)) for i in empty[:MAX_LISTED]],
     }
 
 
@@ -392,8 +415,8 @@ def audit_dataset(
 ) -> dict[str, Any]:
     """Every check on `data` (and `test`, for cross-split checks); a JSON-able dict.
 
-    Keys: summary, classes, lengths, channels, duplicates, leakage (None without test groups),
-    label_issues (None without labels), findings (one-line sentences, the most serious first).
+    Keys: summary, classes, lengths, channels, missing, duplicates, leakage (None without test
+    groups), label_issues, findings (one-line sentences, the most serious first).
     """
     if data.y is None:
         raise DataError(f"{data.source}: has no labels; the audit needs labelled data")
@@ -416,6 +439,7 @@ def audit_dataset(
         "classes": class_counts(data, test),
         "lengths": length_summary(data),
         "channels": channel_health(data),
+        "missing": missing_samples(data),
         "duplicates": duplicates(data, test, near_rms),
         "leakage": group_leakage(data, test),
         "label_issues": label_issues(data, noise_model, folds, seed),
@@ -445,6 +469,11 @@ def findings(result: dict[str, Any]) -> list[str]:
             f"{issues['count']} label-noise candidate(s) of {result['summary']['samples']} samples "
             f"(confident learning on {issues['folds']}-fold out-of-fold probabilities, {issues['model']} model); review them"
         )
+    missing = result["missing"]
+    if missing["empty_count"]:
+        out.append(f"{missing['empty_count']} sample(s) hold no finite value (nothing detected); drop them")
+    if missing["mostly_missing_count"] > missing["empty_count"]:
+        out.append(f"{missing['mostly_missing_count'] - missing['empty_count']} more sample(s) are over half NaN")
     classes = result["classes"]
     if classes["imbalance_ratio"] >= 3:
         out.append(f"class imbalance: the largest class has {classes['imbalance_ratio']:.1f}x the samples of the smallest")
@@ -494,6 +523,9 @@ def audit_markdown(result: dict[str, Any]) -> str:
         lines += ["## Channels with NaN or constant values", "", "| channel | NaN fraction | all-NaN samples | constant |", "|---|---:|---:|---|"]
         lines += [f"| {r['channel']} | {r['nan_fraction']:.3f} | {r['all_nan_samples']} | {r['constant']} |" for r in result["channels"][:MAX_LISTED]]
         lines.append("")
+    missing = result["missing"]
+    if missing["empty"]:
+        lines += ["## Samples with no finite value", ""] + [f"- {_sample_cell(row)}" for row in missing["empty"]] + [""]
     dup = result["duplicates"]
     lines += [f"## Duplicates ({dup['scope']})", "", f"{dup['exact_count']} exact, {dup['near_count']} near", ""]
     if dup["exact"] or dup["near"]:

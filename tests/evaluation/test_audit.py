@@ -107,3 +107,13 @@ def test_cli_audit_then_report(tmp_path):
     report = CliRunner().invoke(app, ["report", str(tmp_path / "audit")])
     assert report.exit_code == 0, report.output
     assert "Data audit: findings" in (tmp_path / "audit" / "report.html").read_text()
+
+
+def test_empty_samples_reported_not_paired_as_duplicates():
+    data = make_dataset(n_per_class=20, seed=9)
+    data.X[[0, 30, 60]] = np.nan  # three windows where the detector saw nothing, in different groups
+    result = audit_dataset(data)
+    assert result["missing"]["empty_count"] == 3
+    assert [row["id"] for row in result["missing"]["empty"]] == ["s0", "s30", "s60"]
+    assert result["duplicates"]["exact_count"] == 0 and result["duplicates"]["near_count"] == 0
+    assert any("no finite value" in text for text in result["findings"])
