@@ -32,9 +32,16 @@ def channel_values(data: SequenceDataset) -> np.ndarray:
 
 
 def channel_names(data: SequenceDataset) -> list[str]:
+    """Feature names, `joint.x`-style names for keypoints with a known schema, else `channel i`."""
     n_channels = channel_values(data).shape[2]
     if data.feature_names and len(data.feature_names) == n_channels:
         return list(data.feature_names)
+    if data.is_keypoints and data.schema:
+        from actrec.skeletons import get_schema
+
+        joints = get_schema(data.schema).joints
+        if len(joints) == data.X.shape[2]:
+            return [f"{joint}.{axis}" for joint in joints for axis in "xyzw"[: data.X.shape[3]]]
     return [f"channel {index}" for index in range(n_channels)]
 
 
@@ -484,9 +491,10 @@ def findings(result: dict[str, Any]) -> list[str]:
     constant = [row["channel"] for row in result["channels"] if row["constant"]]
     if constant:
         out.append(f"{len(constant)} constant channel(s): {', '.join(constant[:8])}")
-    nan = [row["channel"] for row in result["channels"] if row["nan_fraction"] > 0 and not row["constant"]]
+    nan = [row for row in result["channels"] if row["nan_fraction"] > 0 and not row["constant"]]
     if nan:
-        out.append(f"{len(nan)} channel(s) hold NaN: {', '.join(nan[:8])}")
+        worst = max(row["nan_fraction"] for row in nan)
+        out.append(f"{len(nan)} channel(s) hold NaN (up to {worst:.0%} of values): {', '.join(row['channel'] for row in nan[:8])}")
     lengths = result["lengths"]
     if lengths["max"] > 2 * max(lengths["min"], 1):
         out.append(f"lengths vary from {lengths['min']} to {lengths['max']} steps (median {lengths['median']:g})")
