@@ -88,7 +88,7 @@ class NumpyBank:
         self.columns = -(-window_length // 8) * 8
         self.state = np.zeros((sum(sizes) + 1, self.columns), np.float32)
         self.state[-1] = 1.0
-        self.layers = [self._layer(k, layer, sizes) for k, layer in enumerate(network.rnn)]
+        self.layers = [self._layer(k, layer) for k, layer in enumerate(network.rnn)]
         self.head: list = []
         for module in network.head:
             if isinstance(module, nn.Linear):
@@ -101,7 +101,7 @@ class NumpyBank:
         self.column_index = np.arange(self.columns)
         self.count = 0
 
-    def _layer(self, k: int, layer: nn.RNNBase, sizes: list[int]) -> "_BankLayer":
+    def _layer(self, k: int, layer: nn.RNNBase) -> "_BankLayer":
         """Fused weights `[4H, rows read]` over (own state, layer below, ones row).
 
         GRU gate rows: r, z (input + hidden, pre-scaled), W_hn h + b_hn, W_in x + b_in (kept
@@ -124,17 +124,29 @@ class NumpyBank:
         for array in (rows_hh, rows_ih, bias):
             array[sigmoid] *= 0.5
         width = self.state.shape[0] - self.offsets[k]
+        if k == 0 and not self.lstm:
+            # The first GRU layer's W_in x + b_in is the same for every window: it is added as one
+            # broadcast column instead of computing H all-zero-weight rows in the matmul.
+            fused = np.zeros((3 * hidden, width), np.float32)
+            fused[:, :hidden] = rows_hh[: 3 * hidden]
+            fused[2 * hidden :, -1] = bias[2 * hidden : 3 * hidden]  # b_hn, constant
+            input_rows = np.r_[0 : 2 * hidden, 3 * hidden : 4 * hidden]
+            return _BankLayer(hidden, fused, self.state, self.offsets[k], self.columns,
+                              input_weight=rows_ih[input_rows], input_bias=bias[input_rows], into_fused=2 * hidden)
         fused = np.zeros((4 * hidden, width), np.float32)
         fused[:, :hidden] = rows_hh
+        fused[:, -1] = bias
         if k:
             fused[:, hidden : hidden + inputs] = rows_ih  # the layer below sits right under this one
-        fused[:, -1] = bias
-        return _BankLayer(hidden, fused, rows_ih if k == 0 else None, bias, self.state, self.offsets[k], self.columns)
+            return _BankLayer(hidden, fused, self.state, self.offsets[k], self.columns)
+        fused[:, -1] = 0.0
+        return _BankLayer(hidden, fused, self.state, self.offsets[k], self.columns,
+                          input_weight=rows_ih, input_bias=bias, into_fused=4 * hidden)
 
     def divide_inputs(self, std: np.ndarray) -> None:
         """Fold a per-feature division (standardize's std) into the first layer's input weights,
         saving one op per frame; the caller then feeds `x - mean`."""
-        self.layers[0].input_weight /= std[None, :]
+        self.layers[0].input_weight = self.layers[0].input_weight / std[None, :]
 
     def reset(self) -> None:
         self.state[:-1] = 0.0
@@ -151,18 +163,22 @@ class NumpyBank:
             self._clear(slice(width, self.columns))
         self._clear(slice(start, start + 1))
         first = self.layers[0]
-        projected = first.input_weight @ variants.T  # [4H, V]
+        projected = first.input_weight @ variants.T  # [rows fed by the input, V]
+        projected += first.input_bias[:, None]
+        rows = first.into_fused
         per_column = None
         if projected.shape[1] == 1:  # every window sees the same features: one column does it
-            np.add(projected[:, 0], first.bias, out=first.bias_column)
-        else:
-            first.bias_column[:] = first.bias
+            first.bias_column[:rows] = projected[:rows, 0]
+            first.input_new = projected[rows:]  # GRU: W_in x + b_in, broadcast over the windows
+        else:  # frame features differ by window start (pipeline steps with context)
+            first.bias_column[:rows] = 0.0
             frames_seen = (self.count - self.column_index) % width  # before this frame, per column
             per_column = projected[:, np.minimum(frames_seen, projected.shape[1] - 1)]
+            first.input_new = per_column[rows:]
         for layer in self.layers:
             np.matmul(layer.fused, layer.below, out=layer.gates)
             if per_column is not None:
-                layer.gates += per_column
+                layer.gates[:rows] += per_column[:rows]
                 per_column = None
             if self.lstm:
                 layer.lstm_cell()
@@ -191,27 +207,29 @@ class NumpyBank:
 class _BankLayer:
     """One layer's fused weights, buffers and precomputed views (slicing costs time per frame)."""
 
-    def __init__(self, hidden: int, fused: np.ndarray, input_weight: np.ndarray | None, bias: np.ndarray,
-                 state: np.ndarray, offset: int, columns: int) -> None:
-        self.fused, self.input_weight, self.bias = fused, input_weight, bias
+    def __init__(self, hidden: int, fused: np.ndarray, state: np.ndarray, offset: int, columns: int,
+                 input_weight: np.ndarray | None = None, input_bias: np.ndarray | None = None, into_fused: int = 0) -> None:
+        # First layer only: input projection `input_weight @ x + input_bias`, whose first
+        # `into_fused` rows go into the fused matrix's ones column and the rest (GRU) into `input_new`.
+        self.fused, self.input_weight, self.input_bias, self.into_fused = fused, input_weight, input_bias, into_fused
         self.bias_column = fused[:, -1]
         self.below = state[offset:]
         self.h = state[offset : offset + hidden]
-        self.gates = np.zeros((4 * hidden, columns), np.float32)
+        self.gates = np.zeros((fused.shape[0], columns), np.float32)
         self.sigmoid = np.zeros_like(self.gates)
         self.c, self.new, self.tmp = (np.zeros((hidden, columns), np.float32) for _ in range(3))
-        gates, sigmoid = self.gates, self.sigmoid
-        self.blocks = [gates[i * hidden : (i + 1) * hidden] for i in range(4)]
-        self.sigmoid_blocks = [sigmoid[i * hidden : (i + 1) * hidden] for i in range(4)]
-        self.reset_update = gates[: 2 * hidden]
+        self.blocks = [self.gates[i * hidden : (i + 1) * hidden] for i in range(fused.shape[0] // hidden)]
+        self.sigmoid_blocks = [self.sigmoid[i * hidden : (i + 1) * hidden] for i in range(fused.shape[0] // hidden)]
+        self.reset_update = self.gates[: 2 * hidden]
+        self.input_new: np.ndarray | None = self.blocks[3] if len(self.blocks) == 4 else None
 
     def gru_cell(self) -> None:
-        reset, update, hidden_new, input_new = self.blocks
+        reset, update, hidden_new = self.blocks[:3]
         np.tanh(self.reset_update, out=self.reset_update)
         self.reset_update *= 0.5
         self.reset_update += 0.5
         np.multiply(hidden_new, reset, out=self.new)
-        self.new += input_new
+        self.new += self.input_new
         np.tanh(self.new, out=self.new)
         np.subtract(self.h, self.new, out=self.tmp)  # h' = n + z * (h - n)
         self.tmp *= update
