@@ -292,7 +292,7 @@ def stream(
     out: str = typer.Option(None, "--out", help="annotated video (skeleton, label, confidence, timeline)"),
     events: str = typer.Option(None, "--events", help="events JSONL: one start/end object per line"),
     fast: bool = typer.Option(False, "--fast", help="replay files as fast as possible (no dropped frames)"),
-    runtime: str = typer.Option("numpy", "--runtime", help="numpy | torch | onnx"),
+    runtime: str = typer.Option("auto", "--runtime", help="auto | numpy | torch | onnx"),
 ) -> None:
     """Recognize actions frame by frame and emit start/end events."""
     from actrec.recognizer import Recognizer

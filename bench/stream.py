@@ -4,7 +4,8 @@ For the default model (inception) and a GRU64+GRU32 stack on 99-feature frames (
 4 + 15 angles, the sign-language layout), window 30, one CPU thread: median and p99 microseconds
 per frame of
   naive        eager PyTorch forward of the whole 30-frame window at every frame,
-  actrec       `Streamer.push` (features, model, decision rules; NumPy state bank where possible),
+  actrec       `Streamer.push` with its default runtime (features, model, decision rules; the
+               NumPy state bank for the GRU, onnxruntime on the window for inception),
   actrec-torch `Streamer(runtime="torch")`, actrec-onnx `Streamer(runtime="onnx")`,
 and the ratio naive / actrec. Weights are untrained (latency does not depend on them).
 
@@ -67,7 +68,7 @@ def streamer_latency(recognizer: Recognizer, frames: np.ndarray, runtime: str) -
         start = time.perf_counter()
         streamer.push(frame)
         times.append(time.perf_counter() - start)
-    return times, streamer.mode
+    return times, f"{streamer.mode} ({streamer.runtime})"
 
 
 def main() -> None:
@@ -87,10 +88,10 @@ def main() -> None:
             recognizer = untrained_recognizer(model, options, rng)
             naive_median, naive_p99 = percentiles_us(naive_latency(recognizer, frames), warmup)
             print(f"| {label} | naive eager torch | full window | {naive_median:.1f} | {naive_p99:.1f} | 1.0x |")
-            for runtime in ("numpy", "torch", "onnx"):
+            for runtime in ("auto", "torch", "onnx"):
                 times, mode = streamer_latency(recognizer, frames, runtime)
                 median, p99 = percentiles_us(times, warmup)
-                name = "actrec" if runtime == "numpy" else f"actrec-{runtime}"
+                name = "actrec" if runtime == "auto" else f"actrec-{runtime}"
                 print(f"| {label} | {name} | {mode} | {median:.1f} | {p99:.1f} | {naive_median / median:.1f}x |")
 
 

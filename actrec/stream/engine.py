@@ -22,8 +22,8 @@ from actrec.stream.events import Event
 from actrec.stream.features import FrameFeatures, feature_count
 from actrec.stream.recurrent import NumpyBank, TorchBankStep, incremental_blocker
 from actrec.stream.runtimes import (
-    RUNTIMES, GraphBank, WindowRunner, bank_onnx_bytes, onnx_bank_fn, onnx_session, onnx_window_fn,
-    torch_bank_fn, torch_window_fn, window_onnx_bytes,
+    GraphBank, WindowRunner, bank_onnx_bytes, onnx_bank_fn, onnx_session, onnx_window_fn,
+    resolve_runtime, torch_bank_fn, torch_window_fn, window_onnx_bytes,
 )
 
 log = logging.getLogger("actrec.stream")
@@ -53,19 +53,17 @@ class Streamer:
     `.pipeline`, `.label_names`, `.window_length`, `.sample_rate_hz`).
 
     window: frames per window (default: the window length seen in training).
-    runtime: "numpy" (state bank in NumPy; window models fall back to torch), "torch" or "onnx".
+    runtime: "auto" (NumPy state bank, or onnxruntime for window models), "numpy", "torch" or
+      "onnx"; `runtime` then holds the one in use.
     rules: decision rules; default `DecisionRules.for_model(window, sample rate)`.
     """
 
-    def __init__(self, recognizer: Any, window: int | None = None, runtime: str = "numpy", rules: DecisionRules | None = None) -> None:
-        if runtime not in RUNTIMES:
-            raise ConfigError(f"unknown runtime '{runtime}'; choose one of: {', '.join(RUNTIMES)}")
+    def __init__(self, recognizer: Any, window: int | None = None, runtime: str = "auto", rules: DecisionRules | None = None) -> None:
         self.window_length = int(window or recognizer.window_length)
         if self.window_length < 1:
             raise ConfigError(f"window must be at least 1 frame, got {self.window_length}")
         self.sample_rate_hz = float(recognizer.sample_rate_hz or DEFAULT_SAMPLE_RATE_HZ)
         self.label_names = list(recognizer.label_names)
-        self.runtime = runtime
         network = recognizer.network.eval()
         self.features = FrameFeatures(recognizer.pipeline)
         self._frame_rows = self.features.push  # raw frame -> feature rows for the model
@@ -73,6 +71,7 @@ class Streamer:
         n_features = feature_count(recognizer.pipeline)
         self.mode_reason = incremental_blocker(network)
         self.mode = "incremental" if self.mode_reason is None else "window"
+        self.runtime = resolve_runtime(runtime, self.mode == "incremental")
         if self.mode == "incremental":
             self.model: Any = self._state_bank(network, n_features, metadata)
         else:
@@ -107,8 +106,7 @@ class Streamer:
         """One line for logs and the CLI: how each frame is computed."""
         if self.mode == "incremental":
             return f"incremental: O(1) per frame through a staggered state bank ({self.runtime})"
-        engine = "torch" if self.runtime == "numpy" else self.runtime
-        return f"window: {self.mode_reason}, so each frame runs the {self.window_length}-frame window ({engine})"
+        return f"window: {self.mode_reason}, so each frame runs the {self.window_length}-frame window ({self.runtime})"
 
     def push(self, frame: np.ndarray | None, time: float | None = None) -> Decision:
         """The decision at this frame. `frame`: one raw feature vector `[F]` or pose `[J, C]`;

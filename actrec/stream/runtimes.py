@@ -19,7 +19,24 @@ from actrec.errors import ConfigError
 from actrec.stream.features import FrameFeatures
 from actrec.stream.recurrent import TorchBankStep
 
-RUNTIMES = ("numpy", "torch", "onnx")
+RUNTIMES = ("auto", "numpy", "torch", "onnx")
+
+
+def resolve_runtime(runtime: str, incremental: bool) -> str:
+    """`auto`: the NumPy bank for incremental models; onnxruntime (about 2x eager torch on a
+    window) for window models when it is installed, torch otherwise. NumPy cannot run a window
+    model, so `numpy` means torch there."""
+    if runtime not in RUNTIMES:
+        raise ConfigError(f"unknown runtime '{runtime}'; choose one of: {', '.join(RUNTIMES)}")
+    if incremental:
+        return "numpy" if runtime == "auto" else runtime
+    if runtime == "auto":
+        try:
+            import onnxruntime  # noqa: F401
+        except ImportError:
+            return "torch"
+        return "onnx"
+    return "torch" if runtime == "numpy" else runtime
 LogitsFn = Callable[..., tuple[np.ndarray, ...]]
 
 
