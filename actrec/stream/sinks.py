@@ -55,11 +55,13 @@ class AnnotatedVideo:
         if keypoints is not None:
             self._skeleton(canvas, keypoints, color)
         height, width = canvas.shape[:2]
-        cv2.putText(canvas, label, (10, 30), cv2.FONT_HERSHEY_SIMPLEX, 0.9, color, 2, cv2.LINE_AA)
+        panel = min(width - 10, 320)
+        canvas[5:58, 5 : 5 + panel] //= 3  # darken behind the text so it reads on any scene
+        cv2.putText(canvas, label, (12, 32), cv2.FONT_HERSHEY_SIMPLEX, 0.9, color, 2, cv2.LINE_AA)
         confidence = 0.0 if decision is None else float(decision.confidence)
-        bar = int((width - 20) * min(max(confidence, 0.0), 1.0))
-        cv2.rectangle(canvas, (10, 40), (width - 10, 52), GREY, 1)
-        cv2.rectangle(canvas, (10, 40), (10 + bar, 52), color, -1)
+        bar = int((panel - 14) * min(max(confidence, 0.0), 1.0))
+        cv2.rectangle(canvas, (12, 40), (panel - 2, 52), GREY, 1)
+        cv2.rectangle(canvas, (12, 40), (12 + bar, 52), color, -1)
         self._timeline(canvas)
         self._writer.write(canvas)
         self.frames_written += 1
