@@ -251,7 +251,8 @@ class TorchBankStep(nn.Module):
     """One bank step as a graph: per-row features and states in, logits of every row and new
     states out. The caller zeroes the starting row and picks the output row (see `NumpyBank`).
 
-    forward(features [R, F], steps [R, 1] (frames each row has seen, this one included),
+    forward(features [R, F] or [1, F] (shared by every row), steps [R, 1] (frames each row has
+    seen, this one included),
     sums [R, H_last], h_0 .. h_k [R, H_i] (and c_0 .. c_k for LSTM)) ->
     (logits [R, C], sums, h_0 .. h_k, c_0 .. c_k).
     """

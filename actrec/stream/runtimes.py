@@ -71,7 +71,8 @@ class GraphBank:
             state[start_row] = 0.0
         self.sums[start_row] = 0.0
         self.age[start_row] = 0
-        rows = variants[np.minimum(self.age, variants.shape[0] - 1)]
+        # One feature row broadcasts over every window; otherwise each window gets its own row.
+        rows = variants if variants.shape[0] == 1 else variants[np.minimum(self.age, variants.shape[0] - 1)]
         self.age += 1
         self.count += 1
         steps = self.age.astype(np.float32)[:, None]
@@ -142,7 +143,7 @@ def window_onnx_bytes(network: nn.Module, n_features: int, window_length: int, m
 
 def bank_onnx_bytes(step: TorchBankStep, n_features: int, window_length: int, metadata: dict) -> bytes:
     """One state-bank step as ONNX; inputs/outputs as in `TorchBankStep.forward`, outputs of the
-    states named `<input>_out`."""
+    states named `<input>_out`; `features` may have one row, shared by every window."""
     rows = window_length
     sizes = [cell.hidden_size for cell in step.cells]
     states = [torch.zeros(rows, size) for size in sizes] * (2 if step.lstm else 1)
@@ -150,6 +151,7 @@ def bank_onnx_bytes(step: TorchBankStep, n_features: int, window_length: int, me
     inputs = ["features", "steps", "sums", *step.state_names]
     outputs = ["logits", "sums_out", *(f"{name}_out" for name in step.state_names)]
     axes = {name: {0: "rows"} for name in inputs + outputs}
+    axes["features"] = {0: "feature_rows"}  # 1 (broadcast to every row) or rows
     return _export(step, example, inputs, outputs, axes, metadata)
 
 

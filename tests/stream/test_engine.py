@@ -58,8 +58,8 @@ def test_streaming_equals_batch_predict_on_every_window(sensor_data, model, runt
     assert streamer.mode == ("window" if model in ("inception", "gru_attention") else "incremental")
 
 
-@pytest.mark.parametrize("model", ["gru", "inception"])
-def test_keypoint_pipeline_with_velocity_context_matches_batch(model):
+@pytest.mark.parametrize("model, runtime", [("gru", "numpy"), ("gru", "onnx"), ("inception", "auto")])
+def test_keypoint_pipeline_with_velocity_context_matches_batch(model, runtime):
     rng = np.random.default_rng(1)
     base = rng.normal(size=(21, 3)).astype(np.float32)
     X = base + 0.05 * rng.normal(size=(30, 10, 21, 3)).astype(np.float32)
@@ -70,7 +70,7 @@ def test_keypoint_pipeline_with_velocity_context_matches_batch(model):
     sequence = base + 0.05 * rng.normal(size=(25, 21, 3)).astype(np.float32)
     windows, lengths = sliding_windows(sequence, recognizer.window_length)
     expected = recognizer.predict_proba(SequenceDataset(X=windows, lengths=lengths, schema="mediapipe_hand"))
-    streamer = Streamer(recognizer)
+    streamer = Streamer(recognizer, runtime=runtime)
     got = np.stack([streamer.push(frame).probabilities for frame in sequence])
     np.testing.assert_allclose(got, expected, atol=1e-5)
 
