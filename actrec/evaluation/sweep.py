@@ -252,16 +252,27 @@ def sweep(
     return write_sweep(study, out, multi, tolerance, space)
 
 
+def short(value: Any) -> Any:
+    """Floats to 4 significant digits for tables (exact values stay in the study and best_config)."""
+    if isinstance(value, float):
+        return float(f"{value:.4g}")
+    if isinstance(value, list):
+        return [short(item) for item in value]
+    return value
+
+
 def trial_rows(trials: Sequence[Any]) -> pd.DataFrame:
+    """One row per trial: state, holdout metrics, costs and the chosen values (rounded)."""
     rows = []
     for trial in trials:
         attrs = trial.user_attrs
         rows.append(
             {"trial": trial.number, "state": trial.state.name}
             | {key: attrs.get(key) for key in ("top1", "top5", "macro_f1", "log_loss", "latency_us", "param_count", "train_time_s")}
-            | {"params": json.dumps(attrs.get("chosen", {}), default=str)}
+            | {"params": json.dumps({key: short(value) for key, value in attrs.get("chosen", {}).items()}, default=str)}
         )
-    return pd.DataFrame(rows, columns=["trial", "state", "top1", "top5", "macro_f1", "log_loss", "latency_us", "param_count", "train_time_s", "params"])
+    frame = pd.DataFrame(rows, columns=["trial", "state", "top1", "top5", "macro_f1", "log_loss", "latency_us", "param_count", "train_time_s", "params"])
+    return frame.astype({"param_count": "Int64"})
 
 
 def choose(front: pd.DataFrame, tolerance: float) -> pd.Series:
