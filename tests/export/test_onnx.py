@@ -17,6 +17,7 @@ OPTIONS = {
     "gru": {"hidden_sizes": [16, 8], "dense": [8]},
     "lstm": {"hidden_sizes": [8], "dense": [], "pooling": "mean"},
     "inception": {"filters": 4, "depth": 3, "kernel_sizes": [3, 5, 7], "bottleneck": 4},
+    "gru_bidirectional": {"hidden_sizes": [8], "dense": [], "bidirectional": True},
 }
 
 
@@ -30,9 +31,9 @@ def data():
 @pytest.mark.parametrize("model", list(OPTIONS))
 def test_export_matches_pytorch_on_random_and_real_windows(tmp_path, data, model):
     X, y = data
-    recognizer = Recognizer(model=model, model_options=OPTIONS[model], epochs=1, seed=0).fit(X, y)
+    recognizer = Recognizer(model=model.split("_")[0], model_options=OPTIONS[model], epochs=1, seed=0).fit(X, y)
     result = export_onnx(recognizer, tmp_path / "model.onnx", data=X)
-    assert result.kind == ("window" if model == "inception" else "bank")
+    assert result.kind == ("bank" if model in ("gru", "lstm") else "window")
     assert result.max_abs_diff_random < 1e-4 and result.max_abs_diff_real < 1e-4
     assert (tmp_path / "model.onnx").stat().st_size > 0
     assert "random windows" in result.summary()
