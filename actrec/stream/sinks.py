@@ -35,7 +35,6 @@ class AnnotatedVideo:
         self.colors = {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(label_names)}
         self.bones = bones
         self.timeline: list[tuple[int, int, int]] = []
-        self.frames_written = 0
         self._writer: Any = None
 
     def write(self, image: np.ndarray, decision: Decision | None, keypoints: np.ndarray | None) -> None:
@@ -64,7 +63,6 @@ class AnnotatedVideo:
         cv2.rectangle(canvas, (12, 40), (12 + bar, 52), color, -1)
         self._timeline(canvas)
         self._writer.write(canvas)
-        self.frames_written += 1
 
     def _skeleton(self, canvas: np.ndarray, keypoints: np.ndarray, color: tuple[int, int, int]) -> None:
         points = keypoints[:, :2]
@@ -79,6 +77,8 @@ class AnnotatedVideo:
     def _timeline(self, canvas: np.ndarray) -> None:
         """The labels of all frames so far, squeezed into the bottom strip."""
         height, width = canvas.shape[:2]
+        if len(self.timeline) > 4 * width:  # hours of camera input: keep memory bounded
+            self.timeline = self.timeline[::2]
         colors = np.asarray(self.timeline, dtype=np.uint8)
         columns = colors[np.linspace(0, len(colors) - 1, width).astype(int)] if len(colors) > width else colors
         canvas[height - TIMELINE_HEIGHT :, : len(columns)] = columns[None, :, :]
