@@ -35,7 +35,7 @@ IMAGE_TITLES = {
     "curves.png": "Training curves",
     "confusion.png": "Confusion matrix (test)",
     "accuracy_vs_latency.png": "Accuracy against latency",
-    "pareto.png": "Pareto front",
+    "pareto.png": "Pareto front: accuracy against latency",
 }
 
 
@@ -47,6 +47,13 @@ def table_html(frame: pd.DataFrame, digits: int = 4) -> str:
 def image_html(path: Path, title: str) -> str:
     data = base64.b64encode(path.read_bytes()).decode("ascii")
     return f'<h2>{html.escape(title)}</h2>\n<img alt="{html.escape(title)}" src="data:image/png;base64,{data}">'
+
+
+def as_yaml(value: Any) -> str:
+    """Compact YAML (short lists inline), the format users write configurations in."""
+    import yaml
+
+    return yaml.safe_dump(value, sort_keys=False, default_flow_style=None)
 
 
 def pre_html(title: str, text: str) -> str:
@@ -81,7 +88,7 @@ def compare_sections(folder: Path) -> list[str]:
     text = f"<p>Data: {html.escape(str(record['data']))}; split: {html.escape(json.dumps(record['split']))}</p>"
     return [
         "<h2>Comparison (mean ± std)</h2>\n" + text + table_html(display_table(summary)),
-        pre_html("Configurations", json.dumps(record["configs"], indent=2)),
+        pre_html("Configurations", as_yaml(record["configs"])),
     ]
 
 
@@ -95,7 +102,7 @@ def sweep_sections(folder: Path) -> list[str]:
         f"{record['chosen_trial']}.</p>"
     )
     sections = ["<h2>Pareto front</h2>\n" + text + table_html(front[columns])]
-    sections.append(pre_html("Search space", json.dumps(record["space"], indent=2, default=str)))
+    sections.append(pre_html("Search space", as_yaml(record["space"])))
     return sections
 
 
