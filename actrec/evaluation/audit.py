@@ -340,13 +340,22 @@ def features_oof(data: SequenceDataset, splits: list[tuple[np.ndarray, np.ndarra
 
 
 def recognizer_oof(data: SequenceDataset, splits: list[tuple[np.ndarray, np.ndarray]], seed: int) -> np.ndarray:
-    """Out-of-fold probabilities of a small GRU Recognizer trained for a few epochs per fold."""
-    from actrec.recognizer import Recognizer
+    """Out-of-fold probabilities of a small GRU Recognizer trained for a few epochs per fold.
 
+    Groups are dropped inside a training fold: its early-stopping split may then share a group,
+    which only affects when training stops; the outer folds still keep each group out of the model
+    that scores it.
+    """
+    from dataclasses import replace
+
+    from actrec.recognizer import Recognizer
+    from actrec.run import quiet_lightning
+
+    quiet_lightning()
     proba = np.zeros((data.n_samples, data.n_classes))
     for train, test in splits:
         recognizer = Recognizer(model="gru", model_options={"hidden_sizes": [32], "dense": []}, epochs=15, seed=seed)
-        recognizer.fit(data.subset(train))
+        recognizer.fit(replace(data.subset(train), groups=None))
         names = list(recognizer.label_names)
         columns = [data.label_names.index(name) for name in names]
         proba[np.ix_(test, columns)] = recognizer.predict_proba(data.subset(test))

@@ -117,3 +117,15 @@ def test_empty_samples_reported_not_paired_as_duplicates():
     assert [row["id"] for row in result["missing"]["empty"]] == ["s0", "s30", "s60"]
     assert result["duplicates"]["exact_count"] == 0 and result["duplicates"]["near_count"] == 0
     assert any("no finite value" in text for text in result["findings"])
+
+
+def test_recognizer_noise_model_gives_out_of_fold_probabilities():
+    import torch
+
+    from actrec.evaluation.audit import out_of_fold_proba
+
+    torch.set_num_threads(1)
+    data = make_dataset(n_per_class=12, n_classes=2, steps=12, n_groups=4, seed=10)
+    proba, folds = out_of_fold_proba(data, model="recognizer", folds=2, seed=0)
+    assert folds == 2 and proba.shape == (data.n_samples, 2)
+    np.testing.assert_allclose(proba.sum(1), 1.0, atol=1e-5)
