@@ -156,7 +156,7 @@ class Recognizer:
         self.schema = dataset.schema
         self.schema_definition = None
         if dataset.is_keypoints and dataset.schema:
-            self.schema_definition = self._schema_object().to_dict()
+            self.schema_definition = self.skeleton().to_dict()
         self.frame_shape = tuple(int(s) for s in dataset.X.shape[2:])
         self.window_length = dataset.n_steps
         self.pipeline = FeaturePipeline(self._default_steps(dataset))
@@ -185,10 +185,13 @@ class Recognizer:
             raise ConfigError("model 'stgcn' needs keypoint data with a skeleton schema (X [N, T, J, C] and schema)")
         from actrec.features.keypoints import pipeline_schema
 
-        return pipeline_schema(self._schema_object(), self.pipeline)
+        return pipeline_schema(self.skeleton(), self.pipeline)
 
-    def _schema_object(self) -> Any:
-        """The skeleton, rebuilt from the copy saved in the model so a user YAML is not needed later."""
+    def skeleton(self) -> Any:
+        """The model's skeleton `Schema`, rebuilt from the copy saved in the model (so a user's YAML
+        file is not needed later); None for non-keypoint models."""
+        if not self.schema:
+            return None
         from actrec.skeletons.schema import get_schema, schema_from_dict
 
         if self.schema_definition:

@@ -239,11 +239,8 @@ def stream_source(
         streamer = Streamer(recognizer, runtime=runtime)
         video = None
         if out is not None:
-            bones = []
-            if recognizer.schema:
-                from actrec.skeletons import get_schema
-
-                bones = list(get_schema(recognizer.schema).bones)
+            skeleton = recognizer.skeleton()
+            bones = list(skeleton.bones) if skeleton is not None else []
             video = AnnotatedVideo(out, opened.rate_hz, list(recognizer.label_names), bones)
         writer = EventWriter(events) if events is not None else None
         try:

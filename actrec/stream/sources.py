@@ -127,23 +127,36 @@ def open_source(spec: str, recognizer: Any) -> CsvSource | VideoSource:
 
 
 def extractor_for(recognizer: Any) -> Callable[[np.ndarray], np.ndarray | None]:
-    """BGR image -> keypoints `[J, 4]` in pixels (None when nobody is detected), with the
-    MediaPipe detector whose skeleton the model was trained on."""
+    """BGR image -> keypoints `[J, C]` in pixels (None when nobody is detected) in the skeleton the
+    model was trained on: the smallest MediaPipe detector whose joints include the model's joints
+    by name (so a COCO-17 model runs on MediaPipe pose), keeping the model's C channels."""
     from actrec.extract.detectors import DETECTORS, MediaPipeDetector
     from actrec.io.video import import_cv2
+    from actrec.skeletons import get_schema
+    from actrec.skeletons.mapping import joint_index
 
-    names = {spec.schema: name for name, spec in DETECTORS.items()}
-    if recognizer.schema not in names:
-        raise ConfigError(f"streaming video needs a model trained on MediaPipe keypoints ({', '.join(names)}); "
-                          f"this one was trained on {recognizer.schema or 'non-keypoint data'}")
+    model_schema = recognizer.skeleton()
+    if model_schema is None:
+        raise ConfigError("streaming video needs a model trained on keypoints; this one was trained on other data")
+    chosen = None
+    for name, spec in sorted(DETECTORS.items(), key=lambda item: item[1].n_joints):
+        index = joint_index(get_schema(spec.schema), model_schema)
+        if index is not None:
+            chosen = (name, index)
+            break
+    if chosen is None:
+        raise ConfigError(f"no MediaPipe detector gives every joint of the model's skeleton '{model_schema.name}'; "
+                          f"stream keypoints you extract yourself as csv: instead")
     cv2 = import_cv2()
-    detector = MediaPipeDetector(names[recognizer.schema])
+    detector = MediaPipeDetector(chosen[0])
+    index, channels = chosen[1], int(recognizer.frame_shape[-1])
 
     def extract(image: np.ndarray) -> np.ndarray | None:
         found = detector.detect(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
         if found is None:
             return None
         height, width = image.shape[:2]
-        return found * np.array([width, height, width, 1.0], dtype=np.float32)
+        pixels = found * np.array([width, height, width, 1.0], dtype=np.float32)
+        return pixels[index, :channels]
 
     return extract
