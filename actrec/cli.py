@@ -354,7 +354,10 @@ def parse_seeds(text: str) -> list[int]:
         values = [int(part) for part in text.split(",") if part.strip()]
     except ValueError:
         raise ConfigError(f"--seeds '{text}': give a count (3) or a comma list (0,1,2)") from None
-    return list(range(values[0])) if len(values) == 1 and "," not in text else values
+    seeds = list(range(values[0])) if len(values) == 1 and "," not in text else values
+    if not seeds:
+        raise ConfigError(f"--seeds '{text}': give at least one seed, e.g. 3 or 0,1,2")
+    return seeds
 
 
 @app.command()
