@@ -45,7 +45,7 @@ class TrainConfig:
     joints: list[str] = field(default_factory=list)
     augment: list[Any] = field(default_factory=list)
     epochs: int = 60
-    batch_size: int = 64
+    batch_size: int = 16
     optimizer: str = "adamw"
     lr: float = 1e-3
     weight_decay: float = 1e-4
