@@ -1,0 +1,80 @@
+"""Keypoint commands: dataset generate/build, extract."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+
+from actrec.cli import app, console, run_cli
+
+
+# `dataset` is owned by the keypoint-datasets work; `extract` below by the video-extraction work.
+dataset_app = typer.Typer(no_args_is_help=True, help="Keypoint datasets: generate a synthetic one, build windows or clips.")
+app.add_typer(dataset_app, name="dataset")
+
+
+@dataset_app.command("generate")
+def dataset_generate(
+    out: str = typer.Option(..., "--out", help="Folder for recordings/*.npz and segments.csv."),
+    recordings: int = typer.Option(40, help="Number of simulated recordings (about 60 s each)."),
+    seed: int = typer.Option(0, help="Random seed; the same seed gives the same data."),
+) -> None:
+    """Simulate coco17 people standing, walking, sitting, falling and waving, with segment labels."""
+    from actrec.data.synthetic import write_synthetic
+
+    folder = run_cli(lambda: write_synthetic(out, recordings, seed))
+    console.print(f"wrote {recordings} recordings to {folder / 'recordings'} and labels to {folder / 'segments.csv'}")
+
+
+@dataset_app.command("build")
+def dataset_build(
+    recordings: str = typer.Option(..., "--recordings", help="Folder of recording .npz files (per class sub-folders with --clips)."),
+    out: str = typer.Option(..., "--out", help="Dataset .npz to write (what actrec train --data reads)."),
+    segments: str = typer.Option(None, help="CSV video,start,end,label for sliding windows."),
+    unit: str = typer.Option("seconds", help="Unit of start/end in the segments CSV: seconds or frames."),
+    window: int = typer.Option(30, help="Window length in frames."),
+    stride: int = typer.Option(10, help="Frames between window starts."),
+    min_fraction: float = typer.Option(0.5, help="Share of a window its label must cover."),
+    background: str = typer.Option(None, help="Label for windows no segment covers enough (default: drop them)."),
+    clips: bool = typer.Option(False, "--clips", help="One sample per file, labelled by its folder."),
+) -> None:
+    """Turn keypoint recordings plus annotations into a labelled dataset .npz."""
+    import numpy as np
+
+    from actrec.data.segments import clips_from_folders, windows_from_segments
+    from actrec.errors import ConfigError
+
+    def action() -> Any:
+        if clips == (segments is not None):
+            raise ConfigError("give either --segments CSV (sliding windows) or --clips (one label per file)")
+        dataset = clips_from_folders(recordings) if clips else windows_from_segments(
+            recordings, segments, window, stride, unit, min_fraction, background
+        )
+        dataset.to_npz(out)
+        return dataset
+
+    dataset = run_cli(action)
+    counts = ", ".join(f"{name} {count}" for name, count in zip(dataset.label_names, np.bincount(dataset.y, minlength=dataset.n_classes)))
+    console.print(f"{out}: {dataset.n_samples} samples x {dataset.n_steps} frames from {len(set(dataset.groups))} recordings ({counts})")
+
+
+
+@app.command()
+def extract(
+    video: str = typer.Argument(..., help="A video file or a folder of videos (searched recursively)."),
+    out: str = typer.Option(..., "--out", help="Folder for one keypoint .npz per video (folder layout kept)."),
+    detector: str = typer.Option("pose", help="MediaPipe detector: pose (33 joints), hands (21), holistic (75)."),
+    workers: int = typer.Option(1, help="Videos processed at once, each in its own process."),
+    crop: str = typer.Option(None, help="X,Y,WIDTH,HEIGHT pixel region to detect in (people small in a wide shot)."),
+    max_frames: int = typer.Option(None, help="Stop each video after this many frames."),
+) -> None:
+    """Extract MediaPipe keypoints from videos; finished videos are skipped when run again."""
+    from actrec.extract.batch import extract_videos
+    from actrec.extract.core import Crop
+
+    outcomes = run_cli(lambda: extract_videos(video, out, detector, workers, Crop.parse(crop) if crop else None, max_frames, console))
+    failed = sum(outcome.status == "failed" for outcome in outcomes)
+    console.print(f"{len(outcomes) - failed} of {len(outcomes)} videos extracted or already done; {failed} failed")
+    if failed:
+        raise typer.Exit(2)
