@@ -195,7 +195,10 @@ class DecisionMaker:
         elif self.smoothed is None:
             self.smoothed = probabilities
         else:  # a new array each frame: earlier Decisions keep their own values
-            self.smoothed = self.smoothed + self.alpha * (probabilities - self.smoothed)
+            smoothed = probabilities - self.smoothed
+            smoothed *= self.alpha
+            smoothed += self.smoothed
+            self.smoothed = smoothed
         return self.smoothed
 
     def _vote(self, candidate: str, frame: int, time: float) -> str | None:

@@ -67,7 +67,7 @@ class Streamer:
         self.label_names = list(recognizer.label_names)
         network = recognizer.network.eval()
         self.features = FrameFeatures(recognizer.pipeline)
-        self._frame_rows = self.features.push  # raw frame -> feature rows for the model
+        self._centred_input: np.ndarray | None = None  # set when frames go straight into the bank
         metadata = model_metadata(recognizer, self.window_length)
         n_features = feature_count(recognizer.pipeline)
         self.mode_reason = incremental_blocker(network)
@@ -90,7 +90,7 @@ class Streamer:
             bank = NumpyBank(network, self.window_length)
             if self.features.standardize_only:
                 bank.divide_inputs(self.features.std)
-                self._frame_rows = self.features.centred
+                self._centred_input = bank.input_row
             return bank
         step = TorchBankStep(network)
         if self.runtime == "torch":
@@ -116,9 +116,11 @@ class Streamer:
         index = self.frame_index
         self.frame_index += 1
         self.last_time = index / self.sample_rate_hz if time is None else float(time)
-        frame = None if frame is None else np.asarray(frame, dtype=np.float32)
+        if frame is not None:
+            frame = np.asarray(frame, dtype=np.float32)
+            flat = frame.reshape(-1)
         # One cheap test for the usual case: a dot product is NaN/inf if any value is.
-        complete = frame is not None and math.isfinite(float(frame.ravel() @ frame.ravel()))
+        complete = frame is not None and math.isfinite(float(flat @ flat))
         if frame is None or (not complete and np.isnan(frame).all()):
             was_absent = self.decisions.absent
             decision = self.decisions.update(index, self.last_time, None)
@@ -130,10 +132,15 @@ class Streamer:
                 raise DataError(f"frame {index} has shape {frame.shape} but the model takes {self.frame_shape}; "
                                 "give every frame the same features as in training")
             self.frame_shape = frame.shape
-        if self.mode == "window" and self.features.context_frames:
+        if self._centred_input is not None:  # standardize-only pipeline, std folded into the bank
+            np.subtract(flat, self.features.mean, out=self._centred_input)
+            if not complete:
+                np.nan_to_num(self._centred_input, copy=False)
+            logits = self.model.step_input()
+        elif self.mode == "window" and self.features.context_frames:
             logits = self.model.push(frame, None)
         else:
-            variants = self._frame_rows(frame)
+            variants = self.features.push(frame)
             if not complete:
                 np.nan_to_num(variants, copy=False)
             if self.mode == "incremental":

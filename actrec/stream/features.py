@@ -50,11 +50,6 @@ class FrameFeatures:
         features = self.pipeline.transform(batch, lengths)
         return np.ascontiguousarray(features[np.arange(count), np.arange(count)])
 
-    def centred(self, frame: np.ndarray) -> np.ndarray:
-        """`[1, F]` frame minus the standardize mean, for a model that folded the division by the
-        standard deviation into its first layer (`NumpyBank.divide_inputs`)."""
-        return (frame.reshape(1, -1) - self.mean).astype(np.float32, copy=False)
-
     def transform_window(self, frames: np.ndarray) -> np.ndarray:
         """float32 `[L, F']` for a whole raw window `[L, ...]`, exactly as batch predict sees it."""
         return self.pipeline.transform(frames[None], np.array([frames.shape[0]], dtype=np.int64))[0]

@@ -55,6 +55,11 @@ def _numpy_activation(module: nn.Module) -> Callable[[np.ndarray], np.ndarray] |
     raise TypeError(f"head layer {type(module).__name__} has no NumPy version")
 
 
+def _with_bias(weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    """`[R, F + 1]`: `weight @ [x, 1]` = `weight @ x + bias` in one matrix-vector product."""
+    return np.ascontiguousarray(np.column_stack([weight, bias]), dtype=np.float32)
+
+
 def _array(tensor: torch.Tensor) -> np.ndarray:
     return np.ascontiguousarray(tensor.detach().cpu().numpy().astype(np.float32))
 
@@ -100,12 +105,27 @@ class NumpyBank:
         self.sums = np.zeros((sizes[-1], self.columns), np.float32)
         self.column_index = np.arange(self.columns)
         self.count = 0
+        # One frame's features followed by a constant 1 (the input bias is a weight column), so a
+        # caller can write the frame in place (`input_row`) and run `step_input` without a copy.
+        first = self.layers[0]
+        self.frame_input = np.ones(first.input_weight.shape[1], np.float32)
+        self.input_row = self.frame_input[:-1]
+        self.projected = np.zeros(first.input_weight.shape[0], np.float32)
+        rows = first.into_fused
+        self._projected_fused, self._fused_inputs = self.projected[:rows], first.bias_column[:rows]
+        self._projected_new = self.projected[rows:, None]  # GRU: W_in x + b_in for every window
+        self._pad = slice(window_length, self.columns) if self.columns > window_length else None
+        # What a new window starts from: zero hidden states (and cells, and pooling sums).
+        self._cleared = [self.state[:-1]] + [layer.c for layer in self.layers if self.lstm] + ([self.sums] if self.mean_pooling else [])
 
     def _layer(self, k: int, layer: nn.RNNBase) -> "_BankLayer":
         """Fused weights `[4H, rows read]` over (own state, layer below, ones row).
 
         GRU gate rows: r, z (input + hidden, pre-scaled), W_hn h + b_hn, W_in x + b_in (kept
         apart because n = tanh(W_in x + b_in + r * (W_hn h + b_hn))). LSTM: i, f, g, o.
+        Deeper GRU layers fold r's sigmoid into the last two blocks: with r = (1 + tanh(a_r / 2)) / 2,
+        n = tanh(A + tanh(a_r / 2) * B) for B = (W_hn h + b_hn) / 2 and A = W_in x + b_in + B, which
+        saves finishing r (two ops on [H, W]) for the same matmul size.
         """
         hidden = layer.hidden_size
         weight_ih, weight_hh = _array(layer.weight_ih_l0), _array(layer.weight_hh_l0)
@@ -131,22 +151,27 @@ class NumpyBank:
             fused[:, :hidden] = rows_hh[: 3 * hidden]
             fused[2 * hidden :, -1] = bias[2 * hidden : 3 * hidden]  # b_hn, constant
             input_rows = np.r_[0 : 2 * hidden, 3 * hidden : 4 * hidden]
-            return _BankLayer(hidden, fused, self.state, self.offsets[k], self.columns,
-                              input_weight=rows_ih[input_rows], input_bias=bias[input_rows], into_fused=2 * hidden)
+            return _BankLayer(hidden, fused, self.state, self.offsets[k], self.columns, "gru",
+                              input_weight=_with_bias(rows_ih[input_rows], bias[input_rows]), into_fused=2 * hidden)
+        if k and not self.lstm:
+            rows_hh[2 * hidden : 3 * hidden] *= 0.5
+            bias[2 * hidden : 3 * hidden] *= 0.5
+            rows_hh[3 * hidden :] = rows_hh[2 * hidden : 3 * hidden]
+            bias[3 * hidden :] += bias[2 * hidden : 3 * hidden]
         fused = np.zeros((4 * hidden, width), np.float32)
         fused[:, :hidden] = rows_hh
         fused[:, -1] = bias
         if k:
             fused[:, hidden : hidden + inputs] = rows_ih  # the layer below sits right under this one
-            return _BankLayer(hidden, fused, self.state, self.offsets[k], self.columns)
+            return _BankLayer(hidden, fused, self.state, self.offsets[k], self.columns, "lstm" if self.lstm else "gru_folded")
         fused[:, -1] = 0.0
-        return _BankLayer(hidden, fused, self.state, self.offsets[k], self.columns,
-                          input_weight=rows_ih, input_bias=bias, into_fused=4 * hidden)
+        return _BankLayer(hidden, fused, self.state, self.offsets[k], self.columns, "lstm",
+                          input_weight=_with_bias(rows_ih, bias), into_fused=4 * hidden)
 
     def divide_inputs(self, std: np.ndarray) -> None:
         """Fold a per-feature division (standardize's std) into the first layer's input weights,
         saving one op per frame; the caller then feeds `x - mean`."""
-        self.layers[0].input_weight = self.layers[0].input_weight / std[None, :]
+        self.layers[0].input_weight[:, :-1] /= std[None, :]
 
     def reset(self) -> None:
         self.state[:-1] = 0.0
@@ -157,94 +182,123 @@ class NumpyBank:
 
     def step(self, variants: np.ndarray) -> np.ndarray:
         """Logits `[C]` of the window ending at this frame; `variants` from `FrameFeatures.push`."""
-        width = self.window_length
-        start = self.count % width
-        if start == 0 and self.columns > width:  # once per window: clear the padding columns
-            self._clear(slice(width, self.columns))
-        self._clear(slice(start, start + 1))
-        first = self.layers[0]
-        projected = first.input_weight @ variants.T  # [rows fed by the input, V]
-        projected += first.input_bias[:, None]
+        if variants.shape[0] == 1:
+            self.input_row[:] = variants[0]
+            return self.step_input()
+        first, width = self.layers[0], self.window_length
+        self._start_column()
+        projected = first.input_weight[:, :-1] @ variants.T + first.input_weight[:, -1:]  # [rows, V]
+        frames_seen = (self.count - self.column_index) % width  # before this frame, per column
+        per_column = projected[:, np.minimum(frames_seen, projected.shape[1] - 1)]
         rows = first.into_fused
-        per_column = None
-        if projected.shape[1] == 1:  # every window sees the same features: one column does it
-            first.bias_column[:rows] = projected[:rows, 0]
-            first.input_new = projected[rows:]  # GRU: W_in x + b_in, broadcast over the windows
-        else:  # frame features differ by window start (pipeline steps with context)
-            first.bias_column[:rows] = 0.0
-            frames_seen = (self.count - self.column_index) % width  # before this frame, per column
-            per_column = projected[:, np.minimum(frames_seen, projected.shape[1] - 1)]
-            first.input_new = per_column[rows:]
-        for layer in self.layers:
-            np.matmul(layer.fused, layer.below, out=layer.gates)
-            if per_column is not None:
-                layer.gates[:rows] += per_column[:rows]
-                per_column = None
-            if self.lstm:
-                layer.lstm_cell()
-            else:
-                layer.gru_cell()
+        self._fused_inputs.fill(0.0)
+        first.input_new = per_column[rows:]
+        np.matmul(first.fused, first.below, out=first.gates)
+        first.gates[:rows] += per_column[:rows]
+        return self._advance()
+
+    def step_input(self) -> np.ndarray:
+        """`step` for one feature row that every window shares, already written to `input_row`."""
+        self._start_column()
+        first = self.layers[0]
+        np.matmul(first.input_weight, self.frame_input, out=self.projected)
+        self._fused_inputs[:] = self._projected_fused
+        first.input_new = self._projected_new
+        np.matmul(first.fused, first.below, out=first.gates)
+        return self._advance()
+
+    def _start_column(self) -> None:
+        """Zero the state of the window that starts at this frame (and, once per window, padding)."""
+        start = self.count % self.window_length
+        for array in self._cleared:
+            array[:, start] = 0.0
+            if start == 0 and self._pad is not None:
+                array[:, self._pad] = 0.0
+
+    def _advance(self) -> np.ndarray:
+        """Finish the cell step (first layer's gates already computed), then pool and run the head."""
+        layers = self.layers
+        layers[0].cell()
+        for layer in layers[1:]:
+            np.matmul(layer.fused, layer.below, layer.gates)
+            layer.cell()
         self.count += 1
+        width = self.window_length
         column = max(0, self.count - width) % width
         if self.mean_pooling:
-            self.sums += self.layers[-1].h
+            self.sums += layers[-1].h
             out = self.sums[:, column] / np.float32(min(self.count, width))
         else:
-            out = self.layers[-1].h[:, column]
+            out = layers[-1].h[:, column]
         for part in self.head:
             out = part[0] @ out + part[1] if isinstance(part, tuple) else part(out)
         return out
 
-    def _clear(self, columns: slice) -> None:
-        self.state[:-1, columns] = 0.0
-        if self.lstm:
-            for layer in self.layers:
-                layer.c[:, columns] = 0.0
-        if self.mean_pooling:
-            self.sums[:, columns] = 0.0
-
 
 class _BankLayer:
-    """One layer's fused weights, buffers and precomputed views (slicing costs time per frame)."""
+    """One layer's fused weights, buffers and precomputed views (slicing costs time per frame).
+
+    `cell()` finishes the step from `gates` (already `fused @ below`) into `h` (and `c`). Each
+    NumPy call costs ~0.5 us here, so operands are same-shape arrays (a Python scalar or a
+    broadcast column costs more than the arithmetic) and `out` is positional.
+    """
 
     def __init__(self, hidden: int, fused: np.ndarray, state: np.ndarray, offset: int, columns: int,
-                 input_weight: np.ndarray | None = None, input_bias: np.ndarray | None = None, into_fused: int = 0) -> None:
-        # First layer only: input projection `input_weight @ x + input_bias`, whose first
+                 kind: str, input_weight: np.ndarray | None = None, into_fused: int = 0) -> None:
+        # First layer only: input projection `input_weight @ [x, 1]` (bias in the last column), whose first
         # `into_fused` rows go into the fused matrix's ones column and the rest (GRU) into `input_new`.
-        self.fused, self.input_weight, self.input_bias, self.into_fused = fused, input_weight, input_bias, into_fused
+        self.fused, self.input_weight, self.into_fused = fused, input_weight, into_fused
         self.bias_column = fused[:, -1]
         self.below = state[offset:]
         self.h = state[offset : offset + hidden]
         self.gates = np.zeros((fused.shape[0], columns), np.float32)
+        self.half = np.full_like(self.gates, 0.5)
         self.sigmoid = np.zeros_like(self.gates)
         self.c, self.new, self.tmp = (np.zeros((hidden, columns), np.float32) for _ in range(3))
         self.blocks = [self.gates[i * hidden : (i + 1) * hidden] for i in range(fused.shape[0] // hidden)]
         self.sigmoid_blocks = [self.sigmoid[i * hidden : (i + 1) * hidden] for i in range(fused.shape[0] // hidden)]
-        self.reset_update = self.gates[: 2 * hidden]
+        self.reset_update, self.half_reset_update = self.gates[: 2 * hidden], self.half[: 2 * hidden]
+        self.reset, self.update, self.hidden_new = self.blocks[:3]
+        self.half_h = self.half[:hidden]
         self.input_new: np.ndarray | None = self.blocks[3] if len(self.blocks) == 4 else None
+        self.cell = {"gru": self.gru_cell, "gru_folded": self.gru_cell_folded, "lstm": self.lstm_cell}[kind]
 
     def gru_cell(self) -> None:
-        reset, update, hidden_new = self.blocks[:3]
-        np.tanh(self.reset_update, out=self.reset_update)
-        self.reset_update *= 0.5
-        self.reset_update += 0.5
-        np.multiply(hidden_new, reset, out=self.new)
-        self.new += self.input_new
-        np.tanh(self.new, out=self.new)
-        np.subtract(self.h, self.new, out=self.tmp)  # h' = n + z * (h - n)
-        self.tmp *= update
-        np.add(self.new, self.tmp, out=self.h)
+        """First GRU layer: gates r, z (pre-scaled by 1/2), W_hn h + b_hn; `input_new` is W_in x + b_in."""
+        tanh, multiply, add = np.tanh, np.multiply, np.add
+        tanh(self.reset_update, self.reset_update)
+        multiply(self.reset_update, self.half_reset_update, self.reset_update)
+        add(self.reset_update, self.half_reset_update, self.reset_update)  # r, z
+        multiply(self.hidden_new, self.reset, self.new)
+        add(self.new, self.input_new, self.new)
+        tanh(self.new, self.new)
+        np.subtract(self.h, self.new, self.tmp)  # h' = n + z * (h - n)
+        multiply(self.tmp, self.update, self.tmp)
+        add(self.new, self.tmp, self.h)
+
+    def gru_cell_folded(self) -> None:
+        """Deeper GRU layer: gates a_r / 2, a_z / 2, B, A (see `NumpyBank._layer`)."""
+        tanh, multiply, add = np.tanh, np.multiply, np.add
+        tanh(self.reset_update, self.reset_update)
+        multiply(self.reset, self.hidden_new, self.new)
+        add(self.new, self.input_new, self.new)
+        tanh(self.new, self.new)
+        multiply(self.update, self.half_h, self.update)
+        add(self.update, self.half_h, self.update)  # z
+        np.subtract(self.h, self.new, self.tmp)  # h' = n + z * (h - n)
+        multiply(self.tmp, self.update, self.tmp)
+        add(self.new, self.tmp, self.h)
 
     def lstm_cell(self) -> None:
         input_gate, forget, _, output = self.sigmoid_blocks
-        np.tanh(self.gates, out=self.gates)
-        np.multiply(self.gates, 0.5, out=self.sigmoid)  # i, f, o rows are sigmoids; g stays in `gates`
-        self.sigmoid += 0.5
-        self.c *= forget
-        np.multiply(input_gate, self.blocks[2], out=self.tmp)
-        self.c += self.tmp
-        np.tanh(self.c, out=self.h)
-        self.h *= output
+        np.tanh(self.gates, self.gates)
+        np.multiply(self.gates, self.half, self.sigmoid)  # i, f, o rows are sigmoids; g stays in `gates`
+        np.add(self.sigmoid, self.half, self.sigmoid)
+        np.multiply(self.c, forget, self.c)
+        np.multiply(input_gate, self.blocks[2], self.tmp)
+        np.add(self.c, self.tmp, self.c)
+        np.tanh(self.c, self.h)
+        np.multiply(self.h, output, self.h)
 
 
 class TorchBankStep(nn.Module):
