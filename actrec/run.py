@@ -15,25 +15,19 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
 from actrec.data.dataset import SequenceDataset
 from actrec.data.splits import holdout_split
 from actrec.errors import ConfigError
 from actrec.evaluation.metrics import compute_metrics
 from actrec.evaluation.report import write_run
+from actrec.io.yaml_file import read_yaml
 from actrec.recognizer import Recognizer, TrainConfig
 
 
 def load_config_file(path: str | Path) -> dict[str, Any]:
     """A YAML mapping of `TrainConfig` fields (what `actrec sweep` writes as best_config.yaml)."""
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"{path}: config file not found")
-    try:
-        values = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as error:
-        raise ConfigError(f"{path}: not valid YAML ({str(error).splitlines()[0]})") from None
+    values = read_yaml(path, "config file") or {}
     if not isinstance(values, dict):
         raise ConfigError(f"{path}: expected a mapping of training options, e.g. 'model: gru'")
     known = {f.name for f in fields(TrainConfig)}

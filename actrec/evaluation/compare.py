@@ -22,7 +22,6 @@ from typing import Any, Callable, Protocol, Sequence
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from actrec import __version__
 from actrec.data.dataset import SequenceDataset
@@ -31,6 +30,7 @@ from actrec.errors import ConfigError
 from actrec.evaluation.latency import parameter_count, window_latency_us
 from actrec.evaluation.metrics import compute_metrics, headline
 from actrec.io.atomic import write_text_atomic
+from actrec.io.yaml_file import read_yaml
 
 METRICS = ("top1", "top5", "macro_f1", "log_loss")
 COSTS = ("param_count", "train_time_s", "latency_us")
@@ -85,13 +85,7 @@ def spec_from_option(text: str, defaults: dict[str, Any] | None = None) -> Model
 def load_specs(path: str | Path, defaults: dict[str, Any] | None = None) -> list[ModelSpec]:
     """Configurations from YAML: a list of mappings (each with optional `name`), a mapping of
     name -> mapping, or `{models: <either>}`. `defaults` fill keys an entry leaves out."""
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"{path}: config file not found")
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as error:
-        raise ConfigError(f"{path}: not valid YAML ({str(error).splitlines()[0]})") from None
+    raw = read_yaml(path, "config file")
     if isinstance(raw, dict) and "models" in raw:
         raw = raw["models"]
     if isinstance(raw, dict):

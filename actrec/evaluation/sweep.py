@@ -41,8 +41,15 @@ import yaml
 
 from actrec.data.dataset import SequenceDataset
 from actrec.errors import ConfigError
-from actrec.evaluation.compare import FitFunction, evaluate_run, fit_recognizer, markdown_table, split_plan
+from actrec.evaluation.compare import (
+    FitFunction,
+    evaluate_run,
+    fit_recognizer,
+    markdown_table,
+    split_plan,
+)
 from actrec.io.atomic import write_text_atomic
+from actrec.io.yaml_file import read_yaml
 
 KINDS = ("int", "float", "choice", "layers")
 OBJECTIVES = ("accuracy+latency", "accuracy")
@@ -60,13 +67,7 @@ class Space:
 
 def load_space(path: str | Path) -> Space:
     """Read and check a space YAML (see the module docstring); errors name the key at fault."""
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"{path}: space file not found")
-    try:
-        raw = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as error:
-        raise ConfigError(f"{path}: not valid YAML ({str(error).splitlines()[0]})") from None
+    raw = read_yaml(path, "space file") or {}
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping with 'base' and 'params'")
     return parse_space(raw, str(path))

@@ -1,0 +1,24 @@
+"""Reading a user's YAML file (configs, model lists, search spaces) with one-line errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from actrec.errors import ConfigError
+
+
+def read_yaml(path: str | Path, what: str) -> Any:
+    """The parsed content of `path`; ConfigError naming the file when it is absent or not YAML.
+
+    what: what the file holds, for the message (e.g. "config file", "space file").
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: {what} not found")
+    try:
+        return yaml.safe_load(path.read_text())
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: not valid YAML ({str(error).splitlines()[0]})") from None
