@@ -104,6 +104,14 @@ class NumpyBank:
                     self.head.append(activation)
         self.sums = np.zeros((sizes[-1], self.columns), np.float32)
         self.column_index = np.arange(self.columns)
+        # Last pooling: the head's first Linear reads the whole state column (the last layer sits
+        # on top, the ones row carries the bias), one matrix-vector product instead of two ops.
+        self.head_on_state: np.ndarray | None = None
+        if not self.mean_pooling and self.head and isinstance(self.head[0], tuple):
+            weight, bias = self.head.pop(0)
+            self.head_on_state = np.zeros((weight.shape[0], self.state.shape[0]), np.float32)
+            self.head_on_state[:, : sizes[-1]] = weight
+            self.head_on_state[:, -1] = bias
         self.count = 0
         # One frame's features followed by a constant 1 (the input bias is a weight column), so a
         # caller can write the frame in place (`input_row`) and run `step_input` without a copy.
@@ -228,6 +236,8 @@ class NumpyBank:
         if self.mean_pooling:
             self.sums += layers[-1].h
             out = self.sums[:, column] / np.float32(min(self.count, width))
+        elif self.head_on_state is not None:
+            out = self.head_on_state @ self.state[:, column]
         else:
             out = layers[-1].h[:, column]
         for part in self.head:
