@@ -67,7 +67,9 @@ def iou(a: tuple[float, float], b: tuple[float, float]) -> float:
 
 
 MODELS = {
-    "gru": dict(model_options={"hidden_sizes": [32, 16], "dense": []}, lr=1e-2, epochs=15),
+    # batch 64: the setting this test was written under; with the later default of 16 (tuned for
+    # 40-50-sample sets) the GRU gives 3 spurious segments on this held-out session instead of 0.
+    "gru": dict(model_options={"hidden_sizes": [32, 16], "dense": []}, lr=1e-2, epochs=15, batch_size=64),
     "inception": dict(model_options={"filters": 8, "depth": 3, "kernel_sizes": [5, 9, 19], "bottleneck": 8}, lr=3e-3, epochs=8),
 }
 
