@@ -7,15 +7,14 @@ sit, fall, wave) with varied bodies, speeds, camera angles, noise and missed det
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from actrec.data.segments import windows_from_segments
 from actrec.data.synthetic import write_synthetic
 from actrec.recognizer import TrainConfig
-from actrec.run import train_run
+from actrec.run import RunResult, train_run
 
 
-def run_demo(out: str | Path, recordings: int = 24, window: int = 30, stride: int = 15, epochs: int = 10, seed: int = 0, progress: bool = True) -> dict[str, Any] | None:
+def run_demo(out: str | Path, recordings: int = 24, window: int = 30, stride: int = 15, epochs: int = 10, seed: int = 0, progress: bool = True) -> RunResult | None:
     """Write `out/data` (recordings, segments.csv, windows.npz) and train the default model into `out/run`.
 
     Windows are grouped by recording, so no recording is in two splits.

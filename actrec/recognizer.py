@@ -123,6 +123,7 @@ class Recognizer:
         self.n_features = 0
         self.history = pd.DataFrame()
         self.is_main_process = True
+        self.world_size = 1
 
     # ------------------------------------------------------------------ public names
     @property
@@ -212,7 +213,9 @@ class Recognizer:
         from actrec.training.callbacks import EpochSeed, History
         from actrec.training.data import ArrayDataset, AugmentedDataset, SequenceDataModule
         from actrec.training.module import ClassifierModule, OptimConfig
+        from actrec.training.quiet import quiet_lightning
 
+        quiet_lightning()
         config = self.config
         L.seed_everything(config.seed, workers=True, verbose=False)
         self.network = self._build_network()
@@ -261,6 +264,7 @@ class Recognizer:
         try:
             trainer.fit(module, datamodule=data, ckpt_path=resume_from)
             self.is_main_process = trainer.global_rank == 0
+            self.world_size = trainer.world_size
             if not self.is_main_process:  # rank 0 alone holds the checkpoints and writes results
                 return
             best = checkpoint.best_model_path

@@ -5,12 +5,10 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import shutil
 import tempfile
-import warnings
-from dataclasses import asdict, fields
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -37,23 +35,25 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
     return values
 
 
-def quiet_lightning() -> None:
-    """Lightning's start-up banners and tips drown the report; keep its warnings and errors."""
-    for name in ("lightning", "lightning.pytorch", "lightning.fabric", "lightning.pytorch.utilities.rank_zero"):
-        logging.getLogger(name).setLevel(logging.WARNING)
-    warnings.filterwarnings("ignore", message=".*does not have many workers.*")
-    warnings.filterwarnings("ignore", message=".*LeafSpec.*")
-    warnings.filterwarnings("ignore", message=".*litlogger.*")
+@dataclass
+class RunResult:
+    """Metrics of a finished run (from `compute_metrics`) and how many processes trained it."""
+
+    val: dict[str, Any]
+    test: dict[str, Any]
+    processes: int
+
+    def splits(self) -> dict[str, dict[str, Any]]:
+        return {"val": self.val, "test": self.test}
 
 
-def train_run(data: SequenceDataset, out: str | Path, config: TrainConfig, test: SequenceDataset | None = None, test_fraction: float = 0.2, progress: bool = False, resume_from: str | None = None) -> dict[str, Any] | None:
+def train_run(data: SequenceDataset, out: str | Path, config: TrainConfig, test: SequenceDataset | None = None, test_fraction: float = 0.2, progress: bool = False, resume_from: str | None = None) -> RunResult | None:
     """Fit on `data`, evaluate on validation and test, save model and reports into `out`.
 
     Without `test`, a stratified, group-aware `test_fraction` of `data` is held out first (before
     validation is carved), so no group is in two splits. Returns the metrics, or None on the
     non-zero ranks of a distributed run (rank 0 writes everything).
     """
-    quiet_lightning()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=out))
@@ -75,7 +75,7 @@ def publish(staging: Path, out: Path) -> None:
         os.replace(entry, target)
 
 
-def _train_into(data: SequenceDataset, out: Path, config: TrainConfig, test: SequenceDataset | None, test_fraction: float, progress: bool, resume_from: str | None) -> dict[str, Any] | None:
+def _train_into(data: SequenceDataset, out: Path, config: TrainConfig, test: SequenceDataset | None, test_fraction: float, progress: bool, resume_from: str | None) -> RunResult | None:
     if test is None:
         keep, hold = holdout_split(data, test_fraction, config.seed)
         data, test = data.subset(keep), data.subset(hold)
@@ -98,7 +98,7 @@ def _train_into(data: SequenceDataset, out: Path, config: TrainConfig, test: Seq
         "n_test": test.n_samples,
     }
     write_run(out, recognizer.history, val_metrics, test_metrics, recognizer.label_names, run_config)
-    return {"val": val_metrics, "test": test_metrics}
+    return RunResult(val=val_metrics, test=test_metrics, processes=recognizer.world_size)
 
 
 def _with_model_labels(dataset: SequenceDataset, recognizer: Recognizer) -> SequenceDataset:

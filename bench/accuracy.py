@@ -25,7 +25,6 @@ import torch
 from actrec.data.dataset import SequenceDataset
 from actrec.io import load_dataset
 from actrec.recognizer import Recognizer
-from actrec.run import quiet_lightning
 
 MOTION_SETS = ["BasicMotions", "PickupGestureWiimoteZ", "GunPoint", "JapaneseVowels"]
 
@@ -97,7 +96,6 @@ def main() -> None:
     seeds = 1 if args.quick else args.seeds
     epochs = 10 if args.quick else None
     torch.set_num_threads(1)  # MiniRocket runs n_jobs=1: same budget for both
-    quiet_lightning()
     warm_up_minirocket()
     header = f"{'dataset':<22}{'train':>6}{'test':>6}{'cls':>5}{'length':>9}  {'actrec top-1':>14}  {'MiniRocket top-1':>17} {'prep':>7}  {'diff':>7}  {'fit s actrec':>12}  {'fit s MR':>8}"
     rows = []

@@ -19,7 +19,6 @@ import torch
 from actrec.data.segments import windows_from_segments
 from actrec.data.synthetic import write_synthetic
 from actrec.evaluation.audit import label_issues
-from actrec.run import quiet_lightning
 
 
 def main() -> None:
@@ -29,7 +28,6 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     torch.set_num_threads(1)
-    quiet_lightning()
     with tempfile.TemporaryDirectory() as folder:
         write_synthetic(folder, n_recordings=args.recordings, seed=args.seed, duration_s=args.duration)
         data = windows_from_segments(f"{folder}/recordings", f"{folder}/segments.csv", window=30, stride=15)

@@ -22,7 +22,6 @@ from actrec.data.splits import holdout_split
 from actrec.features.pipeline import Standardize
 from actrec.models import build_model
 from actrec.recognizer import Recognizer
-from actrec.run import quiet_lightning
 from actrec.training.data import pad_collate
 
 
@@ -83,7 +82,6 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    quiet_lightning()
     options = {"filters": 16, "depth": 3} if args.model == "inception" else {}
     data = make_data(args.samples, args.steps, 6, 5)
     keep, hold = holdout_split(data, 0.2, seed=0)

@@ -84,7 +84,9 @@ def train(
         test_set = load_dataset(test, labels=test_labels, label_last=label_last, label_names=dataset.label_names) if test else None
         result = train_run(dataset, out, train_config, test=test_set, progress=progress, resume_from=resume)
         if result is not None:
-            print_metrics(result, f"{train_config.model} -> {out}")
+            print_metrics(result.splits(), f"{train_config.model} -> {out}")
+            if result.processes > 1:
+                console.print(f"trained with DDP over {result.processes} processes")
 
     run_cli(action)
 
@@ -185,7 +187,7 @@ def demo(
         start = time.perf_counter()
         result = run_demo(out, recordings=recordings, epochs=epochs, seed=seed, progress=progress)
         if result is not None:
-            print_metrics(result, f"default model on synthetic skeletons -> {out}/run")
+            print_metrics(result.splits(), f"default model on synthetic skeletons -> {out}/run")
             console.print(f"done in {time.perf_counter() - start:.0f} s; report: {out}/run/report.md, model: {out}/run/model.actrec")
 
     run_cli(action)

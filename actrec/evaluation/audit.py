@@ -349,9 +349,7 @@ def recognizer_oof(data: SequenceDataset, splits: list[tuple[np.ndarray, np.ndar
     from dataclasses import replace
 
     from actrec.recognizer import Recognizer
-    from actrec.run import quiet_lightning
 
-    quiet_lightning()
     proba = np.zeros((data.n_samples, data.n_classes))
     for train, test in splits:
         recognizer = Recognizer(model="gru", model_options={"hidden_sizes": [32], "dense": []}, epochs=15, seed=seed)

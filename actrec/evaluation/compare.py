@@ -52,9 +52,7 @@ FitFunction = Callable[[dict[str, Any], SequenceDataset, int], Fitted]
 def fit_recognizer(config: dict[str, Any], train: SequenceDataset, seed: int) -> Fitted:
     """The default fit function: `Recognizer(**config, seed=seed).fit(train)`."""
     from actrec.recognizer import Recognizer
-    from actrec.run import quiet_lightning
 
-    quiet_lightning()
     return Recognizer(**(config | {"seed": seed})).fit(train)
 
 
