@@ -23,7 +23,14 @@ from actrec.io.atomic import atomic_path
 from actrec.stream.engine import model_metadata
 from actrec.stream.features import feature_count
 from actrec.stream.recurrent import TorchBankStep, incremental_blocker
-from actrec.stream.runtimes import GraphBank, bank_onnx_bytes, onnx_bank_fn, onnx_session, window_onnx_bytes
+from actrec.stream.runtimes import (
+    GraphBank,
+    bank_onnx_bytes,
+    onnx_bank_fn,
+    onnx_session,
+    window_onnx_bytes,
+)
+from actrec.stream.windows import trailing_windows
 
 
 @dataclass
@@ -90,25 +97,15 @@ def _torch_logits(network: torch.nn.Module, windows: np.ndarray, lengths: np.nda
         return network(torch.from_numpy(windows), torch.from_numpy(lengths)).numpy()
 
 
-def _sliding(sequence: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
-    windows = np.zeros((len(sequence), width, sequence.shape[1]), np.float32)
-    lengths = np.zeros(len(sequence), np.int64)
-    for end in range(len(sequence)):
-        start = max(0, end - width + 1)
-        windows[end, : end - start + 1] = sequence[start : end + 1]
-        lengths[end] = end - start + 1
-    return windows, lengths
-
-
 def _bank_diff(session: Any, step: TorchBankStep, network: torch.nn.Module, sequence: np.ndarray, width: int) -> float:
     """Drive the ONNX bank over `sequence`; compare each frame's logits with the torch network
     on the window ending there."""
     bank = GraphBank(step, width, onnx_bank_fn(session, step))
     streamed = np.stack([bank.step(frame[None]) for frame in sequence])
-    return float(np.abs(streamed - _torch_logits(network, *_sliding(sequence, width))).max())
+    return float(np.abs(streamed - _torch_logits(network, *trailing_windows(sequence, width))).max())
 
 
 def _window_diff(session: Any, network: torch.nn.Module, sequence: np.ndarray, width: int) -> float:
-    windows, lengths = _sliding(sequence, width)
+    windows, lengths = trailing_windows(sequence, width)
     onnx_logits = session.run(["logits"], {"features": windows, "lengths": lengths})[0]
     return float(np.abs(onnx_logits - _torch_logits(network, windows, lengths)).max())

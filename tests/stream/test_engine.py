@@ -10,6 +10,7 @@ from actrec.errors import ConfigError, DataError
 from actrec.recognizer import Recognizer
 from actrec.stream.decisions import DecisionRules
 from actrec.stream.engine import Streamer
+from actrec.stream.windows import trailing_windows
 
 torch.set_num_threads(1)
 WINDOW, N_FEATURES = 12, 5
@@ -34,23 +35,12 @@ def sensor_data():
     return X, np.array(["a", "b"] * 20), rng.normal(size=(45, N_FEATURES)).astype(np.float32)
 
 
-def sliding_windows(sequence: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
-    """The window ending at every frame (shorter while warming up), padded, with lengths."""
-    windows = np.zeros((len(sequence), width) + sequence.shape[1:], np.float32)
-    lengths = np.zeros(len(sequence), np.int64)
-    for end in range(len(sequence)):
-        start = max(0, end - width + 1)
-        windows[end, : end - start + 1] = sequence[start : end + 1]
-        lengths[end] = end - start + 1
-    return windows, lengths
-
-
 @pytest.mark.parametrize("model", list(MODELS))
 @pytest.mark.parametrize("runtime", ["numpy", "torch", "onnx"])
 def test_streaming_equals_batch_predict_on_every_window(sensor_data, model, runtime):
     X, y, sequence = sensor_data
     recognizer = fitted(model, X, y)
-    windows, lengths = sliding_windows(sequence, recognizer.window_length)
+    windows, lengths = trailing_windows(sequence, recognizer.window_length)
     expected = recognizer.predict_proba(windows, lengths=lengths)
     streamer = Streamer(recognizer, runtime=runtime)
     got = np.stack([streamer.push(frame).probabilities for frame in sequence])
@@ -68,7 +58,7 @@ def test_keypoint_pipeline_with_velocity_context_matches_batch(model, runtime):
     recognizer = fitted(model, dataset, None)
     assert recognizer.pipeline.context_frames >= 1
     sequence = base + 0.05 * rng.normal(size=(25, 21, 3)).astype(np.float32)
-    windows, lengths = sliding_windows(sequence, recognizer.window_length)
+    windows, lengths = trailing_windows(sequence, recognizer.window_length)
     expected = recognizer.predict_proba(SequenceDataset(X=windows, lengths=lengths, schema="mediapipe_hand"))
     streamer = Streamer(recognizer, runtime=runtime)
     got = np.stack([streamer.push(frame).probabilities for frame in sequence])
