@@ -26,7 +26,9 @@ def compute_metrics(y_true: np.ndarray, proba: np.ndarray, label_names: list[str
         "top1": float(np.mean(pred == y_true)),
         # with C <= 5 classes the true class is always among the top C: top-5 is 1 by definition
         "top5": float(top_k_accuracy_score(y_true, proba, k=k, labels=labels)) if len(labels) > k else 1.0,
-        "macro_f1": float(f1_score(y_true, pred, labels=labels, average="macro", zero_division=0)),
+        # over the classes that occur (true or predicted): a class absent from a small split would
+        # otherwise count as F1 = 0 and drag the mean down for nothing the model did
+        "macro_f1": float(f1_score(y_true, pred, labels=np.union1d(y_true, pred), average="macro", zero_division=0)),
         "log_loss": float(log_loss(y_true, clipped / clipped.sum(1, keepdims=True), labels=labels)),
         "n": int(len(y_true)),
         "per_class": {

@@ -1,0 +1,33 @@
+import numpy as np
+import pytest
+
+from actrec.evaluation.metrics import compute_metrics
+
+
+def test_metrics_on_a_hand_computed_case():
+    y = np.array([0, 0, 1, 2])
+    proba = np.array([[0.8, 0.1, 0.1], [0.3, 0.6, 0.1], [0.2, 0.7, 0.1], [0.1, 0.2, 0.7]])
+    m = compute_metrics(y, proba, ["a", "b", "c"])
+    assert m["top1"] == 0.75 and m["n"] == 4
+    assert m["top5"] == 1.0  # 3 classes: the true one is always among the top 3
+    assert m["confusion"] == [[1, 1, 0], [0, 1, 0], [0, 0, 1]]
+    assert m["per_class"]["a"] == {"precision": 1.0, "recall": 0.5, "f1": pytest.approx(2 / 3), "support": 2}
+    assert m["macro_f1"] == pytest.approx((2 / 3 + 2 / 3 + 1) / 3)
+    assert m["log_loss"] == pytest.approx(-np.mean(np.log([0.8, 0.3, 0.7, 0.7])), rel=1e-6)
+
+
+def test_a_class_absent_from_the_split_does_not_lower_macro_f1():
+    y = np.array([0, 0, 1, 1])
+    proba = np.array([[0.9, 0.05, 0.05], [0.8, 0.1, 0.1], [0.1, 0.8, 0.1], [0.2, 0.7, 0.1]])
+    m = compute_metrics(y, proba, ["a", "b", "never-here"])
+    assert m["macro_f1"] == 1.0
+    assert m["per_class"]["never-here"]["support"] == 0
+
+
+def test_top5_counts_the_five_most_probable_classes():
+    proba = np.array([
+        [0.15, 0.3, 0.2, 0.1, 0.05, 0.12, 0.08],  # true class 0 ranks third: a top-5 hit, a top-1 miss
+        [0.3, 0.25, 0.2, 0.1, 0.08, 0.05, 0.02],  # true class 6 ranks last: a miss
+    ])
+    m = compute_metrics(np.array([0, 6]), proba, list("abcdefg"))
+    assert m["top1"] == 0.0 and m["top5"] == 0.5
