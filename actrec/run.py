@@ -37,11 +37,13 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
 
 @dataclass
 class RunResult:
-    """Metrics of a finished run (from `compute_metrics`) and how many processes trained it."""
+    """Metrics of a finished run (from `compute_metrics`), how many processes trained it, and
+    warnings about the splits a person should read."""
 
     val: dict[str, Any]
     test: dict[str, Any]
     processes: int
+    notes: list[str]
 
     def splits(self) -> dict[str, dict[str, Any]]:
         return {"val": self.val, "test": self.test}
@@ -90,15 +92,29 @@ def _train_into(data: SequenceDataset, out: Path, config: TrainConfig, test: Seq
     val_metrics = compute_metrics(validation.y, recognizer.predict_proba(validation), recognizer.label_names)
     test_metrics = compute_metrics(test.y, recognizer.predict_proba(test), recognizer.label_names)
     recognizer.save(out)
+    splits = {"validation": validation, "test": test}
+    notes = [note for name, split in splits.items() if (note := _missing_classes(name, split, recognizer.label_names))]
     run_config = asdict(recognizer.config) | {
         "data": data.source,
         "test": test.source,
         "n_train": train.n_samples,
         "n_val": validation.n_samples,
         "n_test": test.n_samples,
+        "notes": notes,
     }
     write_run(out, recognizer.history, val_metrics, test_metrics, recognizer.label_names, run_config)
-    return RunResult(val=val_metrics, test=test_metrics, processes=recognizer.world_size)
+    return RunResult(val=val_metrics, test=test_metrics, processes=recognizer.world_size, notes=notes)
+
+
+def _missing_classes(name: str, split: SequenceDataset, label_names: list[str]) -> str | None:
+    """Whole groups go to one side of a split, so with few groups per class a split can lack a
+    class entirely; say so, since its metrics then cover fewer classes."""
+    absent = [label_names[i] for i in np.setdiff1d(np.arange(len(label_names)), split.y)]
+    if not absent:
+        return None
+    more = f" (nor {len(absent) - 1} more classes)" if len(absent) > 1 else ""
+    return (f"the {name} split ({split.n_samples} samples of {split.source}) has no '{absent[0]}'{more}; "
+            "its metrics cover the other classes only (few groups per class? give --test or more groups)")
 
 
 def _with_model_labels(dataset: SequenceDataset, recognizer: Recognizer) -> SequenceDataset:

@@ -151,3 +151,16 @@ def test_ddp_with_two_cpu_processes(waves_npz: Path, tmp_path: Path):
     assert "trained with DDP over 2 processes" in result.stderr
     metrics = json.loads((tmp_path / "ddp" / "metrics.json").read_text())
     assert metrics["test"]["n"] > 0
+
+
+def test_a_split_lacking_a_class_is_pointed_out(tmp_path: Path):
+    """With one class per subject and few subjects, whole-group splits can miss a class."""
+    from tests.conftest import make_waves
+
+    data = make_waves(n=36)
+    data.groups = np.array([f"subject{i % 6}" for i in range(36)])  # 2 subjects per class
+    data.to_npz(str(tmp_path / "few_groups.npz"))
+    result = runner.invoke(app, ["train", "--data", str(tmp_path / "few_groups.npz"), "--out", str(tmp_path / "r"), *SMALL])
+    assert result.exit_code == 0, result.output
+    assert "split (" in result.output and "has no 'class" in result.output
+    assert json.loads((tmp_path / "r" / "config.json").read_text())["notes"]

@@ -85,6 +85,8 @@ def train(
         result = train_run(dataset, out, train_config, test=test_set, progress=progress, resume_from=resume)
         if result is not None:
             print_metrics(result.splits(), f"{train_config.model} -> {out}")
+            for note in result.notes:
+                console.print(f"[yellow]note:[/yellow] {note}", highlight=False)
             if result.processes > 1:
                 console.print(f"trained with DDP over {result.processes} processes")
 
