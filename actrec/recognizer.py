@@ -25,6 +25,7 @@ from actrec.data.splits import holdout_split
 from actrec.errors import ConfigError, DataError, ModelFileError
 from actrec.features.pipeline import FeaturePipeline, Flatten, Standardize, Step
 from actrec.io.atomic import atomic_path
+from actrec.io.labels import encode_labels
 from actrec.models import build_model, make_config
 
 MODEL_FILE = "model.actrec"
@@ -72,7 +73,8 @@ class TrainConfig:
 
 
 def as_dataset(X: Any, y: Any = None, groups: Any = None, lengths: Any = None, label_names: Sequence[str] | None = None, source: str = "<memory>") -> SequenceDataset:
-    """Wrap arrays (or pass a SequenceDataset through); string labels become sorted label names."""
+    """Wrap arrays (or pass a SequenceDataset through); string labels are encoded the way every
+    loader encodes them (`actrec.io.labels.encode_labels`)."""
     if isinstance(X, SequenceDataset):
         return X
     X = np.asarray(X, dtype=np.float32)
@@ -86,13 +88,8 @@ def as_dataset(X: Any, y: Any = None, groups: Any = None, lengths: Any = None, l
     if y is not None:
         y = np.asarray(y)
         if y.dtype.kind in "USO":
-            if not names:
-                names = sorted({str(v) for v in y})
-            lookup = {name: i for i, name in enumerate(names)}
-            unknown = [str(v) for v in y if str(v) not in lookup]
-            if unknown:
-                raise DataError(f"{source}: label '{unknown[0]}' is not one of the model's labels {names}")
-            y = np.array([lookup[str(v)] for v in y], dtype=np.int64)
+            ids = [str(i) for i in range(len(y))]
+            y, names = encode_labels(y, source, ids, label_names)
     return SequenceDataset(X=X, lengths=lengths, y=y, label_names=names, groups=groups, source=source)
 
 
@@ -208,10 +205,18 @@ class Recognizer:
 
     def _train(self, train: SequenceDataset, train_features: np.ndarray, validation: SequenceDataset, val_features: np.ndarray, work_dir: str | Path | None, progress: bool, resume_from: str | None) -> None:
         import lightning as L
-        from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint, RichProgressBar
+        from lightning.pytorch.callbacks import (
+            EarlyStopping,
+            ModelCheckpoint,
+            RichProgressBar,
+        )
 
         from actrec.training.callbacks import EpochSeed, History
-        from actrec.training.data import ArrayDataset, AugmentedDataset, SequenceDataModule
+        from actrec.training.data import (
+            ArrayDataset,
+            AugmentedDataset,
+            SequenceDataModule,
+        )
         from actrec.training.module import ClassifierModule, OptimConfig
         from actrec.training.quiet import quiet_lightning
 

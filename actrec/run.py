@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from actrec.data.splits import holdout_split
 from actrec.errors import ConfigError
 from actrec.evaluation.metrics import compute_metrics
 from actrec.evaluation.report import write_run
+from actrec.io.labels import encode_labels
 from actrec.io.yaml_file import read_yaml
 from actrec.recognizer import Recognizer, TrainConfig
 
@@ -118,16 +119,8 @@ def _missing_classes(name: str, split: SequenceDataset, label_names: list[str]) 
 
 
 def _with_model_labels(dataset: SequenceDataset, recognizer: Recognizer) -> SequenceDataset:
-    """Re-index a separately loaded test set's labels into the model's label order."""
+    """A separately loaded test set with its labels re-indexed into the model's label order."""
     if dataset.label_names == recognizer.label_names:
         return dataset
-    from actrec.errors import DataError
-
-    lookup = {name: i for i, name in enumerate(recognizer.label_names)}
-    names = dataset.labels_as_names()
-    unknown = [i for i, name in enumerate(names) if name not in lookup]
-    if unknown:
-        raise DataError(f"{dataset.source}: sample {dataset.ids[unknown[0]]} has label '{names[unknown[0]]}' which the training data never had")
-    dataset.y = np.array([lookup[name] for name in names], dtype=np.int64)
-    dataset.label_names = list(recognizer.label_names)
-    return dataset
+    y, names = encode_labels(dataset.labels_as_names(), dataset.source, dataset.ids, recognizer.label_names)
+    return replace(dataset, y=y, label_names=names)
