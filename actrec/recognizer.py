@@ -119,6 +119,8 @@ class Recognizer:
         self.frame_shape: tuple[int, ...] = ()
         self.n_features = 0
         self.history = pd.DataFrame()
+        # out-of-sample validation probabilities of models refitted on train + validation
+        self.validation_proba_: np.ndarray | None = None
         self.is_main_process = True
         self.world_size = 1
 
@@ -126,6 +128,14 @@ class Recognizer:
     @property
     def model_name(self) -> str:
         return self.config.model
+
+    @property
+    def is_kernel_model(self) -> bool:
+        """True for families fitted in closed form (random kernels + ridge head)."""
+        from actrec.models import MODELS
+
+        capabilities = getattr(MODELS[self.config.model][1], "capabilities", None)
+        return bool(capabilities and capabilities.closed_form)
 
     @property
     def model_options(self) -> dict[str, Any]:
@@ -201,6 +211,9 @@ class Recognizer:
         if options.get("pooling") == "all" and not options.get("steps"):
             options["steps"] = self.window_length
             self.config.model_options = options
+        if self.is_kernel_model and not options.get("input_length"):
+            options["input_length"] = self.window_length
+            self.config.model_options = options
         return build_model(self.config.model, self.n_features, len(self.label_names), options, self._graph_schema())
 
     def _train(self, train: SequenceDataset, train_features: np.ndarray, validation: SequenceDataset, val_features: np.ndarray, work_dir: str | Path | None, progress: bool, resume_from: str | None) -> None:
@@ -224,6 +237,9 @@ class Recognizer:
         config = self.config
         L.seed_everything(config.seed, workers=True, verbose=False)
         self.network = self._build_network()
+        if self.is_kernel_model:
+            self._fit_closed_form(train, train_features, validation, val_features)
+            return
         weights = None
         if config.class_weight == "balanced":
             counts = np.bincount(train.y, minlength=len(self.label_names)).astype(np.float64)
@@ -285,6 +301,24 @@ class Recognizer:
             shutil.rmtree(scratch, ignore_errors=True)
         self.network.eval()
         self.history = pd.DataFrame(callbacks[0].rows)
+
+    def _fit_closed_form(self, train: SequenceDataset, train_features: np.ndarray, validation: SequenceDataset, val_features: np.ndarray) -> None:
+        import time
+
+        from actrec.evaluation.metrics import compute_metrics
+        from actrec.training.kernels import fit_kernel_model
+
+        start = time.perf_counter()
+        self.validation_proba_ = fit_kernel_model(
+            self.network, (train_features, train.lengths, train.y), (val_features, validation.lengths, validation.y),
+            len(self.label_names), self.config.class_weight, self.config.seed,
+        )
+        self.network.eval()
+        row: dict[str, Any] = {"epoch": 0, "seconds": time.perf_counter() - start}
+        if validation.n_samples:
+            metrics = compute_metrics(validation.y, self.validation_proba_, self.label_names)
+            row |= {"val_loss": metrics["log_loss"], "val_acc": metrics["top1"]}
+        self.history = pd.DataFrame([row])
 
     # ------------------------------------------------------------------ predict
     def _check_values(self, dataset: SequenceDataset) -> None:

@@ -90,7 +90,10 @@ def _train_into(data: SequenceDataset, out: Path, config: TrainConfig, test: Seq
     if not recognizer.is_main_process:
         return None
     test = _with_model_labels(test, recognizer)
-    val_metrics = compute_metrics(validation.y, recognizer.predict_proba(validation), recognizer.label_names)
+    # a kernel model's head is refitted on train + validation; its validation probabilities
+    # come from the model fitted before that, which never saw them
+    val_proba = recognizer.validation_proba_ if recognizer.validation_proba_ is not None else recognizer.predict_proba(validation)
+    val_metrics = compute_metrics(validation.y, val_proba, recognizer.label_names)
     test_metrics = compute_metrics(test.y, recognizer.predict_proba(test), recognizer.label_names)
     recognizer.save(out)
     splits = {"validation": validation, "test": test}
