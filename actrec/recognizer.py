@@ -29,6 +29,10 @@ from actrec.io.labels import encode_labels
 from actrec.models import build_model, make_config
 
 MODEL_FILE = "model.actrec"
+DEFAULT_TIME_BUDGET_S = 120.0  # what `auto` may spend on its members when no budget is given
+AUTO_KERNEL_MODEL = "multirocket"
+AUTO_NEURAL_MODEL = "inception"
+MIN_NEURAL_SECONDS = 20.0  # below this, a neural member would not get past its first epochs
 
 
 @dataclass
@@ -41,7 +45,7 @@ class TrainConfig:
     monitor: the validation metric that picks the best checkpoint and stops early.
     """
 
-    model: str = "inception"
+    model: str = "auto"
     model_options: dict[str, Any] = field(default_factory=dict)
     joints: list[str] = field(default_factory=list)
     augment: list[Any] = field(default_factory=list)
@@ -59,6 +63,7 @@ class TrainConfig:
     seed: int = 0
     devices: int = 1
     num_nodes: int = 1
+    time_budget: float | None = None
 
     def check(self) -> None:
         make_config(self.model, self.model_options)
@@ -70,6 +75,8 @@ class TrainConfig:
             raise ConfigError(f"unknown class_weight '{self.class_weight}'; choose balanced or none")
         if self.epochs < 1 or self.batch_size < 1:
             raise ConfigError("epochs and batch_size must be at least 1")
+        if self.time_budget is not None and self.time_budget <= 0:
+            raise ConfigError(f"time_budget must be a positive number of seconds, got {self.time_budget}")
 
 
 def as_dataset(X: Any, y: Any = None, groups: Any = None, lengths: Any = None, label_names: Sequence[str] | None = None, source: str = "<memory>") -> SequenceDataset:
@@ -121,6 +128,7 @@ class Recognizer:
         self.history = pd.DataFrame()
         # out-of-sample validation probabilities of models refitted on train + validation
         self.validation_proba_: np.ndarray | None = None
+        self.notes: list[str] = []  # what fit chose and why, for the person reading the run
         self.is_main_process = True
         self.world_size = 1
 
@@ -167,12 +175,64 @@ class Recognizer:
             self.schema_definition = self.skeleton().to_dict()
         self.frame_shape = tuple(int(s) for s in dataset.X.shape[2:])
         self.window_length = dataset.n_steps
+        if self.config.model == "auto":
+            self._fit_auto(train, validation, work_dir, progress)
+            return self
         self.pipeline = FeaturePipeline(self._default_steps(dataset))
         train_features = self.pipeline.fit_transform(train.X, train.lengths)
         self.n_features = int(train_features.shape[-1])
         val_features = self._features(validation)
         self._train(train, train_features, validation, val_features, work_dir, progress, resume_from)
         return self
+
+    def _fit_auto(self, train: SequenceDataset, validation: SequenceDataset, work_dir: str | Path | None, progress: bool) -> None:
+        """Kernel model first (seconds); then, if the budget leaves time, a neural model; their
+        probabilities are averaged with weights inversely proportional to validation log-loss."""
+        import time
+
+        from actrec.evaluation.metrics import compute_metrics
+
+        start = time.perf_counter()
+        budget = self.config.time_budget or DEFAULT_TIME_BUDGET_S
+        shared = {k: getattr(self.config, k) for k in ("joints", "class_weight", "seed", "val_fraction")}
+        members = [Recognizer(AUTO_KERNEL_MODEL, **shared).fit(train, validation=validation)]
+        kernel_seconds = time.perf_counter() - start
+        remaining = budget - kernel_seconds
+        why = [f"{AUTO_KERNEL_MODEL} fitted in {kernel_seconds:.1f} s"]
+        if validation.n_samples == 0:
+            why.append(f"{AUTO_NEURAL_MODEL} skipped: no validation samples to weigh it against")
+        elif remaining < MIN_NEURAL_SECONDS:
+            why.append(f"{AUTO_NEURAL_MODEL} skipped: {remaining:.0f} s of the {budget:.0f} s budget left (--time-budget)")
+        else:
+            neural_options = {k: getattr(self.config, k) for k in ("augment", "epochs", "batch_size", "optimizer", "lr", "weight_decay", "scheduler", "patience", "monitor", "sampler", "devices", "num_nodes")}
+            neural = Recognizer(AUTO_NEURAL_MODEL, **shared, **neural_options, time_budget=remaining)
+            neural.fit(train, validation=validation, work_dir=work_dir, progress=progress)
+            members.append(neural)
+            self.is_main_process, self.world_size = neural.is_main_process, neural.world_size
+            epochs = len(neural.history)
+            why.append(f"{AUTO_NEURAL_MODEL} trained {epochs} epochs in {time.perf_counter() - start - kernel_seconds:.0f} s")
+        probas = [m.validation_proba_ if m.validation_proba_ is not None else m.predict_proba(validation) for m in members]
+        if len(members) > 1:
+            losses = [compute_metrics(validation.y, p, self.label_names)["log_loss"] for p in probas]
+            weights = [1.0 / max(loss, 1e-6) for loss in losses]
+            weights = [w / sum(weights) for w in weights]
+            why.append("weights " + ", ".join(f"{m.config.model} {w:.2f} (val log-loss {loss:.3f})" for m, w, loss in zip(members, weights, losses)))
+        else:
+            weights = [1.0]
+        self.config.model_options = {
+            "members": [{"model": m.config.model, "options": m.config.model_options} for m in members],
+            "weights": weights,
+            "why": why,
+        }
+        kernel = members[0]
+        self.pipeline, self.n_features = kernel.pipeline, kernel.n_features
+        self.network = self._build_network()
+        for slot, member in zip(self.network.members, members):
+            slot.load_state_dict(member.network.state_dict())
+        self.network.eval()
+        self.validation_proba_ = sum(w * p for w, p in zip(weights, probas)).astype(np.float32)
+        self.history = members[-1].history
+        self.notes = [f"auto: {'; '.join(why)}"]
 
     def _default_steps(self, dataset: SequenceDataset) -> list[Step]:
         steps: list[Step] = []
@@ -278,6 +338,7 @@ class Recognizer:
             # deterministic algorithms there only slows recurrent backward passes (~18% measured by
             # bench/train_throughput.py --model gru) and leaks a global torch flag into the caller
             deterministic=on_gpu,
+            max_time={"seconds": config.time_budget} if config.time_budget else None,
             enable_progress_bar=progress,
             enable_model_summary=False,
             num_sanity_val_steps=0,

@@ -97,7 +97,7 @@ def _train_into(data: SequenceDataset, out: Path, config: TrainConfig, test: Seq
     test_metrics = compute_metrics(test.y, recognizer.predict_proba(test), recognizer.label_names)
     recognizer.save(out)
     splits = {"validation": validation, "test": test}
-    notes = [note for name, split in splits.items() if (note := _missing_classes(name, split, recognizer.label_names))]
+    notes = recognizer.notes + [note for name, split in splits.items() if (note := _missing_classes(name, split, recognizer.label_names))]
     run_config = asdict(recognizer.config) | {
         "data": data.source,
         "test": test.source,
