@@ -121,7 +121,8 @@ def step_mask(lengths: torch.Tensor, steps: int, margin: int = 0) -> torch.Tenso
     if margin == 0:
         return full
     inner = (t >= margin) & (t < lengths[:, None] - margin)
-    return torch.where((lengths > 2 * margin)[:, None], inner, full)
+    long_enough = (lengths > 2 * margin)[:, None]
+    return (long_enough & inner) | (~long_enough & full)  # logic, not where: ORT has no bool Where
 
 
 def longest_run(positive: torch.Tensor) -> torch.Tensor:
@@ -139,7 +140,8 @@ def longest_run(positive: torch.Tensor) -> torch.Tensor:
     t = torch.arange(steps, device=positive.device, dtype=positive.dtype)
     breaks = t - (t - steps) * positive  # `steps` inside a run, t elsewhere
     ordered = torch.sort(breaks, dim=-1).values
-    gaps = torch.diff(ordered, dim=-1, prepend=torch.full_like(ordered[..., :1], -1.0)) - 1
+    previous = torch.cat([torch.full_like(ordered[..., :1], -1.0), ordered[..., :-1]], dim=-1)
+    gaps = ordered - previous - 1
     return gaps.amax(-1)
 
 
@@ -198,12 +200,14 @@ class KernelBank(nn.Module):
         for i, d in enumerate(self.dilations):
             conv = self._convolve(x, i)  # [B, 84, T]
             inner = step_mask(lengths, steps, (KERNEL_LENGTH // 2) * d)
-            mask = torch.where(self.padded[i][None, :, None], full[:, None, :], inner[:, None, :])  # [B, 84, T]
+            padded = self.padded[i][None, :, None]
+            mask = (padded & full[:, None, :]) | (~padded & inner[:, None, :])  # [B, 84, T]
             bias = getattr(self, f"bias_{i}")
             # the [B, 84, b, T] intermediates are memory-bound: chunks that stay in cache run ~8x
             # faster on CPU; export traces one chunk so the graph keeps its dynamic batch axis
-            chunk = len(conv) if torch.onnx.is_in_onnx_export() else max(1, CACHE_ELEMENTS // (N_KERNELS * bias.shape[1] * steps))
-            pooled = [pool(conv[s : s + chunk], bias, mask[s : s + chunk], self.pools) for s in range(0, len(conv), chunk)]
+            batch = conv.shape[0]
+            chunk = batch if torch.onnx.is_in_onnx_export() else max(1, CACHE_ELEMENTS // (N_KERNELS * bias.shape[1] * steps))
+            pooled = [pool(conv[s : s + chunk], bias, mask[s : s + chunk], self.pools) for s in range(0, batch, chunk)]
             features += [torch.cat(values).flatten(1) for values in zip(*pooled)]
         return torch.cat(features, dim=1)
 
@@ -315,7 +319,7 @@ class RocketNet(nn.Module):
         out = [(series, lengths)]
         if self.config.differences or self.config.hydra_groups:
             short = (lengths - 1).clamp(min=1)
-            diff = torch.diff(series, dim=-1) * step_mask(short, series.shape[-1] - 1).to(x.dtype)[:, None, :]
+            diff = (series[..., 1:] - series[..., :-1]) * step_mask(short, series.shape[-1] - 1).to(x.dtype)[:, None, :]
             out.append((diff, short))
         return out
 
@@ -323,8 +327,9 @@ class RocketNet(nn.Module):
         """Pooled kernel features `[B, n]` before standardisation (Hydra's after the square root)."""
         if lengths is None:
             lengths = torch.full((x.shape[0],), x.shape[1], dtype=torch.long, device=x.device)
-        if x.shape[1] < 2:
-            raise ConfigError("kernel models need sequences of at least 2 steps")
+        # one zero step more, so a stream's first frame still has a difference series; steps past
+        # each length never count, so this changes no feature (and the exported graph does the same)
+        x = F.pad(x, (0, 0, 0, 1))
         representations = self._representations(x, lengths)
         parts = [bank(*representations[i]) for i, bank in enumerate(self.banks)]
         parts += [bank(*representations[i]).clamp(min=0).sqrt() for i, bank in enumerate(self.hydra)]

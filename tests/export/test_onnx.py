@@ -18,6 +18,8 @@ OPTIONS = {
     "lstm": {"hidden_sizes": [8], "dense": [], "pooling": "mean"},
     "inception": {"filters": 4, "depth": 3, "kernel_sizes": [3, 5, 7], "bottleneck": 4},
     "gru_bidirectional": {"hidden_sizes": [8], "dense": [], "bidirectional": True},
+    "minirocket": {"num_features": 840},
+    "multirocket": {"num_features": 420, "hydra_groups": 8},
 }
 
 
@@ -37,6 +39,25 @@ def test_export_matches_pytorch_on_random_and_real_windows(tmp_path, data, model
     assert result.max_abs_diff_random < 1e-4 and result.max_abs_diff_real < 1e-4
     assert (tmp_path / "model.onnx").stat().st_size > 0
     assert "random windows" in result.summary()
+
+
+@pytest.mark.parametrize("model", ["minirocket", "multirocket", "auto"])
+def test_kernel_models_and_the_ensemble_give_predict_proba_on_onnxruntime(tmp_path, data, model):
+    import onnxruntime as ort
+
+    from actrec.stream.windows import trailing_windows
+
+    X, y = data
+    options = {"model_options": OPTIONS[model]} if model in OPTIONS else {"epochs": 1}
+    recognizer = Recognizer(model=model, seed=0, **options).fit(X, y)
+    export_onnx(recognizer, tmp_path / "model.onnx", data=X)
+    session = ort.InferenceSession(str(tmp_path / "model.onnx"), providers=["CPUExecutionProvider"])
+    sequence = np.random.default_rng(1).normal(size=(25, X.shape[2])).astype(np.float32)
+    windows, lengths = trailing_windows(recognizer.pipeline.transform(sequence[None], np.array([25]))[0], recognizer.window_length)
+    logits = session.run(["logits"], {"features": windows, "lengths": lengths})[0]
+    proba = np.exp(logits - logits.max(1, keepdims=True))
+    proba /= proba.sum(1, keepdims=True)
+    np.testing.assert_allclose(proba, recognizer.proba_from_features(windows, lengths), atol=1e-5)
 
 
 FRESH_PROCESS = textwrap.dedent(

@@ -1,0 +1,150 @@
+"""Random-kernel models: the pooling definitions, valid steps only, a learned and calibrated
+head, the default `auto` ensemble, and agreement with aeon's MiniRocket (the reference)."""
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from actrec.errors import ConfigError
+from actrec.evaluation.metrics import compute_metrics
+from actrec.models import build_model
+from actrec.models.rocket import fit_dilations, longest_run, pool
+from actrec.recognizer import Recognizer
+from tests.conftest import make_waves
+
+SMALL = {
+    "minirocket": {"num_features": 840},
+    "multirocket": {"num_features": 420, "hydra_groups": 8},
+}
+
+
+def reference_pools(conv: np.ndarray, bias: float, mask: np.ndarray) -> tuple[float, float, float, float]:
+    """PPV, MPV, MIPV and LSPV of one convolution output, written from the papers' definitions."""
+    steps = [t for t in range(len(conv)) if mask[t]]
+    positive = [t for t in steps if conv[t] > bias]
+    ppv = len(positive) / len(steps)
+    mpv = sum(conv[t] - bias for t in positive) / len(positive) if positive else 0.0
+    mipv = sum(positive) / len(positive) if positive else -1.0
+    longest = run = 0
+    for t in range(len(conv)):
+        run = run + 1 if (mask[t] and conv[t] > bias) else 0
+        longest = max(longest, run)
+    return ppv, mpv, mipv, float(longest)
+
+
+def test_pooling_matches_the_definitions_step_by_step():
+    rng = np.random.default_rng(0)
+    conv = torch.from_numpy(rng.normal(size=(3, 84, 20)).astype(np.float32))
+    bias = torch.from_numpy(rng.normal(scale=0.5, size=(84, 2)).astype(np.float32))
+    mask = torch.from_numpy(rng.random((3, 84, 20)) > 0.2)
+    got = pool(conv, bias, mask, ["ppv", "mpv", "mipv", "lspv"])
+    for b, k, j in [(0, 0, 0), (1, 5, 1), (2, 83, 0), (2, 40, 1)]:
+        expected = reference_pools(conv[b, k].numpy(), float(bias[k, j]), mask[b, k].numpy())
+        assert [float(values[b, k, j]) for values in got] == pytest.approx(expected, abs=1e-5)
+
+
+def test_longest_run_in_export_mode_gives_the_same_integers(monkeypatch):
+    positive = (torch.rand(4, 6, 37, generator=torch.Generator().manual_seed(1)) > 0.4).float()
+    eager = longest_run(positive)
+    monkeypatch.setattr(torch.onnx, "is_in_onnx_export", lambda: True)
+    assert torch.equal(longest_run(positive), eager)
+    assert torch.equal(longest_run(torch.ones(1, 5)), torch.tensor([5.0])) and float(longest_run(torch.zeros(1, 5))) == 0
+
+
+def test_dilations_spread_up_to_the_length_and_share_the_features():
+    dilations, counts = fit_dilations(150, 119, 32)
+    assert dilations[0] == 1 and dilations[-1] * 8 <= 149 and sum(counts) == 119
+    assert fit_dilations(5, 4, 32) == ([1], [4])  # shorter than a kernel: dilation 1 only
+
+
+@pytest.mark.parametrize("name", list(SMALL))
+def test_extra_padding_never_changes_a_sample(name):
+    data = make_waves(n=24, steps=30, ragged=True, seed=3)
+    recognizer = Recognizer(name, model_options=SMALL[name], seed=0).fit(data)
+    X, lengths = data.X, data.lengths
+    padded = np.concatenate([X, np.full((len(X), 9, X.shape[2]), 0.0, np.float32)], axis=1)
+    np.testing.assert_allclose(recognizer.predict_proba(padded, lengths), recognizer.predict_proba(X, lengths), atol=1e-6)
+
+
+@pytest.mark.parametrize("name", list(SMALL))
+def test_kernel_models_learn_in_closed_form_with_calibrated_probabilities(name):
+    train, test = make_waves(n=90, seed=0), make_waves(n=60, seed=1)
+    recognizer = Recognizer(name, model_options=SMALL[name], seed=0).fit(train)
+    proba = recognizer.predict_proba(test)
+    metrics = compute_metrics(test.y, proba, recognizer.label_names)
+    assert metrics["top1"] > 0.9
+    np.testing.assert_allclose(proba.sum(1), 1.0, atol=1e-5)
+    # a temperature-scaled head: probabilities are graded, not one-hot votes
+    assert 0.05 < np.median(proba.max(1)) < 0.999 or metrics["log_loss"] < 0.3
+    assert len(recognizer.history) == 1 and recognizer.validation_proba_ is not None
+    assert recognizer.network.head.weight.abs().sum() > 0
+
+
+def test_same_seed_same_model_other_seed_other_kernels():
+    data = make_waves(n=30, seed=0)
+    first, again = (Recognizer("minirocket", model_options=SMALL["minirocket"], seed=4).fit(data) for _ in range(2))
+    other = Recognizer("minirocket", model_options=SMALL["minirocket"], seed=5).fit(data)
+    assert torch.equal(first.network.banks[0].bias_0, again.network.banks[0].bias_0)
+    assert not torch.equal(first.network.banks[0].weight_0, other.network.banks[0].weight_0)
+
+
+def test_kernel_options_are_checked_before_any_work():
+    with pytest.raises(ConfigError, match="unknown pooling"):
+        Recognizer("multirocket", model_options={"pooling": "ppv,maxx"})
+    with pytest.raises(ConfigError, match="has no option 'kernels'"):
+        Recognizer("minirocket", model_options={"kernels": 3})
+    with pytest.raises(ConfigError, match="input_length"):
+        build_model("minirocket", 3, 2, {})
+
+
+LOAD_IN_FRESH_PROCESS = textwrap.dedent(
+    """
+    import sys
+    import numpy as np
+    from actrec.recognizer import Recognizer
+    data = np.load(sys.argv[2])
+    np.save(sys.argv[3], Recognizer.load(sys.argv[1]).predict_proba(data["X"], data["lengths"]))
+    """
+)
+
+
+def test_auto_ensemble_saves_as_one_file_and_reloads_identically_in_a_fresh_process(tmp_path):
+    train, test = make_waves(n=60, seed=0, ragged=True), make_waves(n=20, seed=1, ragged=True)
+    recognizer = Recognizer("auto", epochs=2, batch_size=16, seed=0).fit(train)
+    members = [m["model"] for m in recognizer.config.model_options["members"]]
+    assert members == ["multirocket", "inception"]
+    assert sum(recognizer.config.model_options["weights"]) == pytest.approx(1.0)
+    assert any("weights" in why for why in recognizer.config.model_options["why"])
+    path = recognizer.save(tmp_path / "model.actrec")
+    assert [p.name for p in tmp_path.iterdir()] == ["model.actrec"]
+    np.savez(tmp_path / "test.npz", X=test.X, lengths=test.lengths)
+    subprocess.run([sys.executable, "-c", LOAD_IN_FRESH_PROCESS, str(path), str(tmp_path / "test.npz"), str(tmp_path / "p.npy")], check=True)
+    np.testing.assert_array_equal(np.load(tmp_path / "p.npy"), recognizer.predict_proba(test))
+
+
+def test_auto_without_time_for_a_neural_member_says_why():
+    recognizer = Recognizer("auto", time_budget=0.01, seed=0).fit(make_waves(n=30, seed=0))
+    assert [m["model"] for m in recognizer.config.model_options["members"]] == ["multirocket"]
+    assert "inception skipped" in recognizer.notes[0] and "--time-budget" in recognizer.notes[0]
+
+
+def test_accuracy_within_noise_of_aeon_minirocket_on_shipped_datasets():
+    pytest.importorskip("aeon", reason="aeon (the tests' extra) is the reference implementation")
+    from aeon.classification.convolution_based import MiniRocketClassifier
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+    from accuracy import as_series_list, load_split
+
+    torch.set_num_threads(1)
+    for name in ("BasicMotions", "GunPoint"):
+        train, test = load_split(name)
+        ours = [np.mean(Recognizer("minirocket", seed=s).fit(train).predict_proba(test).argmax(1) == test.y) for s in range(2)]
+        theirs = [np.mean(MiniRocketClassifier(random_state=s).fit(np.stack(as_series_list(train)), train.y)
+                          .predict(np.stack(as_series_list(test))) == test.y) for s in range(2)]
+        # within noise: 2 test samples or 2 points, whichever is more
+        assert np.mean(ours) >= np.mean(theirs) - max(2 / test.n_samples, 0.02), (name, ours, theirs)
