@@ -129,6 +129,8 @@ class Recognizer:
         # out-of-sample validation probabilities of models refitted on train + validation
         self.validation_proba_: np.ndarray | None = None
         self.notes: list[str] = []  # what fit chose and why, for the person reading the run
+        # streaming decision rules fitted to a session with known segments (`actrec.stream.calibrate`)
+        self.decision_rules: dict[str, Any] | None = None
         self.is_main_process = True
         self.world_size = 1
 
@@ -441,6 +443,7 @@ class Recognizer:
             "frame_shape": list(self.frame_shape),
             "n_features": self.n_features,
             "pipeline": self.pipeline.get_state() if self.pipeline else [],
+            "decision_rules": self.decision_rules,
         }
 
     def save(self, path: str | Path) -> Path:
@@ -489,6 +492,7 @@ class Recognizer:
         rec.frame_shape = tuple(meta["frame_shape"])
         rec.n_features = int(meta["n_features"])
         rec.pipeline = FeaturePipeline.from_state(meta["pipeline"])
+        rec.decision_rules = meta.get("decision_rules")
         rec.network = rec._build_network()
         try:
             rec.network.load_state_dict(tensors)

@@ -12,17 +12,25 @@ from actrec.cli import app, console, run_cli
 @app.command()
 def stream(
     run: str = typer.Argument(..., help="RUN folder or model.actrec"),
-    source: str = typer.Option(..., "--source", help="video FILE, webcam:N, or csv:FILE (time + feature columns)"),
+    source: str = typer.Option(None, "--source", help="video FILE, webcam:N, or csv:FILE (time + feature columns)"),
     out: str = typer.Option(None, "--out", help="annotated video (skeleton, label, confidence, timeline)"),
     events: str = typer.Option(None, "--events", help="events JSONL: one start/end object per line"),
     fast: bool = typer.Option(False, "--fast", help="replay files as fast as possible (no dropped frames)"),
     runtime: str = typer.Option("auto", "--runtime", help="auto | numpy | torch | onnx"),
+    calibrate: str = typer.Option(None, "--calibrate", help="session CSV (time + features) to fit the decision rules on; saves them in the model"),
+    segments: str = typer.Option(None, "--segments", help="with --calibrate: the session's true segments, start,end,label in seconds"),
 ) -> None:
-    """Recognize actions frame by frame and emit start/end events."""
+    """Recognize actions frame by frame and emit start/end events; or, with --calibrate, fit the
+    decision rules to a session with known segments."""
+    from actrec.errors import ConfigError
     from actrec.recognizer import Recognizer
     from actrec.stream.live import stream_source
 
     def action() -> None:
+        if calibrate:
+            return calibrate_rules(run, calibrate, segments)
+        if not source:
+            raise ConfigError("give --source FILE|webcam:N|csv:FILE to stream, or --calibrate SESSION.csv --segments FILE")
         shown: list[Any] = []
 
         def show(decision: Any) -> None:
@@ -39,6 +47,39 @@ def stream(
                       highlight=False)
 
     run_cli(action)
+
+
+def calibrate_rules(run: str, session: str, segments: str | None) -> None:
+    """Fit decision rules on a session CSV with known segments, save them into the model, and
+    record the segment F1 before and after in RUN/metrics.json under "stream"."""
+    import json
+    from pathlib import Path
+
+    from actrec.data.segments import load_segments
+    from actrec.errors import ConfigError
+    from actrec.io.atomic import write_text_atomic
+    from actrec.recognizer import MODEL_FILE, Recognizer
+    from actrec.stream.calibrate import calibrate
+    from actrec.stream.sources import CsvSource
+
+    if not segments:
+        raise ConfigError("--calibrate needs --segments FILE (start,end,label in seconds) with the session's true segments")
+    recognizer = Recognizer.load(run)
+    csv = CsvSource(session.removeprefix("csv:"), recognizer.feature_names)
+    table = load_segments(segments, session=Path(session).stem)
+    truth = [(row.label, row.start, row.end) for row in table.itertuples()]
+    report = calibrate(recognizer, csv.values, csv.times, truth)
+    path = Path(run) / MODEL_FILE if Path(run).is_dir() else Path(run)
+    recognizer.save(path)
+    metrics_path = path.parent / "metrics.json"
+    metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
+    metrics["stream"] = {"session": str(session), "segment_f1_default_rules": report["before"]["f1"],
+                         "segment_f1_fitted_rules": report["after"]["f1"], **{k: report[k] for k in ("before", "after", "rules")}}
+    write_text_atomic(metrics_path, json.dumps(metrics, indent=2))
+    before, after = report["before"], report["after"]
+    console.print(f"segment F1 at IoU >= 0.5: default rules {before['f1']:.3f} ({before['predicted']} segments for "
+                  f"{before['true']}), fitted {after['f1']:.3f} ({after['predicted']} segments); "
+                  f"{report['rules_tried']} rule sets tried; saved in {path}", highlight=False, soft_wrap=True)
 
 
 @app.command("export")

@@ -18,9 +18,10 @@ from actrec.io.recording import Recording, load_recording
 SEGMENT_COLUMNS = ("video", "start", "end", "label")
 
 
-def load_segments(path: str | Path, unit: str = "seconds") -> pd.DataFrame:
+def load_segments(path: str | Path, unit: str = "seconds", session: str | None = None) -> pd.DataFrame:
     """Read and check a `video,start,end,label` CSV (times in `unit`: seconds or frames).
 
+    `session`: the segments of one session may leave out the video column; it is then `session`.
     Returns a DataFrame with those columns plus `row` (the CSV line number, for messages).
     """
     if unit not in ("seconds", "frames"):
@@ -32,6 +33,8 @@ def load_segments(path: str | Path, unit: str = "seconds") -> pd.DataFrame:
         table = pd.read_csv(path, dtype={"video": str, "label": str})
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
         raise DataError(f"{path}: not a readable CSV ({type(error).__name__}); expected columns video,start,end,label") from None
+    if session is not None and "video" not in table.columns:
+        table["video"] = session
     missing = [column for column in SEGMENT_COLUMNS if column not in table.columns]
     if missing:
         raise DataError(

@@ -56,7 +56,8 @@ class Streamer:
     window: frames per window (default: the window length seen in training).
     runtime: "auto" (NumPy state bank, or onnxruntime for window models), "numpy", "torch" or
       "onnx"; `runtime` then holds the one in use.
-    rules: decision rules; default `DecisionRules.for_model(window, sample rate)`.
+    rules: decision rules; default: the rules saved in the model by calibration, else
+      `DecisionRules.for_model(window, sample rate)`.
     """
 
     def __init__(self, recognizer: Any, window: int | None = None, runtime: str = "auto", rules: DecisionRules | None = None) -> None:
@@ -77,7 +78,8 @@ class Streamer:
             self.model: Any = self._state_bank(network, n_features, metadata)
         else:
             self.model = WindowRunner(self.features, self.window_length, self._window_fn(network, n_features, metadata))
-        self.rules = rules or DecisionRules.for_model(self.window_length, self.sample_rate_hz)
+        saved = getattr(recognizer, "decision_rules", None)  # fitted by `actrec stream --calibrate`
+        self.rules = rules or (DecisionRules(**saved) if saved else DecisionRules.for_model(self.window_length, self.sample_rate_hz))
         self.decisions = DecisionMaker(self.rules, self.label_names, self.sample_rate_hz)
         log.info("streaming %s", self.describe())
         self.model_frame_shape = tuple(getattr(recognizer, "frame_shape", ()) or ()) or None

@@ -1,0 +1,100 @@
+"""Decision rules fitted to a session with known segments beat the window-scaled defaults on
+another session, and travel inside the model file to every Streamer."""
+
+import numpy as np
+import pytest
+
+from actrec.data.dataset import SequenceDataset
+from actrec.recognizer import Recognizer
+from actrec.stream.calibrate import calibrate, replay, segment_scores, session_probabilities
+from actrec.stream.decisions import DecisionRules
+from actrec.stream.engine import Streamer
+
+RATE, WINDOW, CLASSES = 20.0, 20, ["slow", "medium", "fast"]
+
+
+def session(seed: int, n_segments: int = 14) -> tuple[np.ndarray, np.ndarray, list[tuple[str, float, float]]]:
+    """Back-to-back actions 3-7 s long: noisy sines whose frequency is the class."""
+    rng = np.random.default_rng(seed)
+    frames, truth, t0 = [], [], 0.0
+    for _ in range(n_segments):
+        label = int(rng.integers(len(CLASSES)))
+        steps = int(rng.uniform(3, 7) * RATE)
+        t = np.arange(steps) / RATE
+        signal = np.sin(2 * np.pi * (0.8 + 1.2 * label) * t + rng.uniform(0, 6.3))
+        frames.append(np.stack([signal, np.cos(2 * np.pi * (0.8 + 1.2 * label) * t)], 1) + rng.normal(scale=0.9, size=(steps, 2)))
+        truth.append((CLASSES[label], t0, t0 + steps / RATE))
+        t0 += steps / RATE
+    values = np.concatenate(frames).astype(np.float32)
+    return values, np.arange(len(values)) / RATE, truth
+
+
+def windows(values: np.ndarray, truth: list) -> SequenceDataset:
+    X, y = [], []
+    for label, start, end in truth:
+        for s in range(int(start * RATE), int(end * RATE) - WINDOW + 1, 5):
+            X.append(values[s : s + WINDOW])
+            y.append(CLASSES.index(label))
+    return SequenceDataset(X=np.stack(X), lengths=np.full(len(X), WINDOW), y=np.array(y), label_names=CLASSES,
+                           sample_rate_hz=RATE, feature_names=["a", "b"], source="train session")
+
+
+@pytest.fixture(scope="module")
+def model():
+    values, _, truth = session(0, n_segments=18)
+    return Recognizer("minirocket", model_options={"num_features": 840}, seed=0).fit(windows(values, truth))
+
+
+def test_segment_scores_match_by_label_and_overlap():
+    truth = [("a", 0, 10), ("b", 10, 20)]
+    assert segment_scores([("a", 1, 10), ("b", 10, 12)], truth)["f1"] == pytest.approx(0.5)
+    assert segment_scores([("a", 0, 10), ("a", 10, 20)], truth)["precision"] == 0.5
+    assert segment_scores([], truth)["f1"] == 0.0
+
+
+def test_batch_session_probabilities_equal_what_the_streamer_sees(model):
+    values, times, _ = session(3, n_segments=2)
+    streamer = Streamer(model, runtime="torch")
+    streamed = np.stack([streamer.push(frame, time).probabilities for frame, time in zip(values, times)])
+    np.testing.assert_allclose(session_probabilities(model, values), streamed, atol=1e-5)
+
+
+def test_fitted_rules_beat_the_defaults_on_another_session_and_are_saved(model, tmp_path):
+    calibration_values, calibration_times, calibration_truth = session(1)
+    report = calibrate(model, calibration_values, calibration_times, calibration_truth)
+    assert report["after"]["f1"] >= report["before"]["f1"]
+
+    values, times, truth = session(2)
+    probabilities = session_probabilities(model, values)
+    default = DecisionRules.for_model(WINDOW, RATE)
+    fitted = DecisionRules(**model.decision_rules)
+    default_f1 = segment_scores(replay(probabilities, times, default, CLASSES, RATE), truth)["f1"]
+    fitted_f1 = segment_scores(replay(probabilities, times, fitted, CLASSES, RATE), truth)["f1"]
+    assert fitted_f1 > default_f1, (fitted_f1, default_f1, model.decision_rules)
+
+    reloaded = Recognizer.load(model.save(tmp_path / "model.actrec"))
+    assert Streamer(reloaded).rules == fitted
+
+
+def test_stream_calibrate_command_saves_rules_and_reports_segment_f1(model, tmp_path):
+    import json
+
+    import pandas as pd
+    from typer.testing import CliRunner
+
+    from actrec.cli import app
+
+    run = tmp_path / "run"
+    run.mkdir()
+    model.decision_rules = None
+    model.save(run)
+    values, times, truth = session(1)
+    pd.DataFrame({"time": times, "a": values[:, 0], "b": values[:, 1]}).to_csv(tmp_path / "session.csv", index=False)
+    pd.DataFrame(truth, columns=["label", "start", "end"]).to_csv(tmp_path / "segments.csv", index=False)
+    result = CliRunner().invoke(app, ["stream", str(run), "--calibrate", str(tmp_path / "session.csv"), "--segments", str(tmp_path / "segments.csv")])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((run / "metrics.json").read_text())["stream"]
+    assert metrics["segment_f1_fitted_rules"] >= metrics["segment_f1_default_rules"]
+    assert Recognizer.load(run).decision_rules == metrics["rules"]
+    missing = CliRunner().invoke(app, ["stream", str(run), "--calibrate", str(tmp_path / "session.csv")])
+    assert missing.exit_code == 2 and "--segments" in missing.output
