@@ -100,7 +100,7 @@ def audit(
     data: str = typer.Option(..., "--data", help="Data file: .npz, .npy (--label-last), long .csv (--labels) or .ts"),
     out: str = typer.Option(..., "--out", help="folder for audit.json and audit.md"),
     test: str = typer.Option(None, help="test data, for duplicates and group leakage across the split"),
-    noise_model: str = typer.Option("features", help="out-of-fold model for label noise: features | recognizer"),
+    noise_model: str = typer.Option("ensemble", help="out-of-fold model for label noise: ensemble (minirocket x features) | minirocket | features | recognizer"),
     folds: int = typer.Option(5, help="folds for the out-of-fold probabilities"),
     seed: int = typer.Option(0),
     labels: str = typer.Option(None, help="labels.csv for a long CSV"),

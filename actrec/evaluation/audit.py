@@ -339,20 +339,24 @@ def features_oof(data: SequenceDataset, splits: list[tuple[np.ndarray, np.ndarra
     return proba
 
 
-def recognizer_oof(data: SequenceDataset, splits: list[tuple[np.ndarray, np.ndarray]], seed: int) -> np.ndarray:
-    """Out-of-fold probabilities of a small GRU Recognizer trained for a few epochs per fold.
+def recognizer_oof(data: SequenceDataset, splits: list[tuple[np.ndarray, np.ndarray]], seed: int, model: str = "gru") -> np.ndarray:
+    """Out-of-fold probabilities of a Recognizer per fold: a small GRU trained for a few epochs,
+    or MiniRocket, fitted in closed form in seconds and calibrated on each fold's validation part.
 
-    Groups are dropped inside a training fold: its early-stopping split may then share a group,
-    which only affects when training stops; the outer folds still keep each group out of the model
-    that scores it.
+    Groups are dropped inside a training fold: its inner validation split may then share a group,
+    which only affects early stopping or the temperature; the outer folds still keep each group
+    out of the model that scores it. Values a sensor never gave (NaN) are read as 0.
     """
     from dataclasses import replace
 
     from actrec.recognizer import Recognizer
 
+    options = {"model_options": {"hidden_sizes": [32], "dense": []}, "epochs": 15} if model == "gru" else {}
+    if not (data.is_keypoints and data.schema):
+        data = replace(data, X=np.nan_to_num(data.X, nan=0.0, posinf=0.0, neginf=0.0))
     proba = np.zeros((data.n_samples, data.n_classes))
     for train, test in splits:
-        recognizer = Recognizer(model="gru", model_options={"hidden_sizes": [32], "dense": []}, epochs=15, seed=seed)
+        recognizer = Recognizer(model=model, seed=seed, **options)
         recognizer.fit(replace(data.subset(train), groups=None))
         names = list(recognizer.label_names)
         columns = [data.label_names.index(name) for name in names]
@@ -360,13 +364,25 @@ def recognizer_oof(data: SequenceDataset, splits: list[tuple[np.ndarray, np.ndar
     return proba
 
 
+def ensemble_oof(data: SequenceDataset, splits: list[tuple[np.ndarray, np.ndarray]], seed: int) -> np.ndarray:
+    """Normalised geometric mean of MiniRocket's and the summary features' out-of-fold
+    probabilities: a label both doubt is flagged, one doubted by a single model less often.
+    bench/audit_noise.py: F1 of the flagged set 0.671 against 0.565 (MiniRocket) and 0.591
+    (features) on synthetic keypoint windows with 10% of labels flipped."""
+    product = np.sqrt(np.clip(recognizer_oof(data, splits, seed, model="minirocket"), 1e-12, None)
+                      * np.clip(features_oof(data, splits, seed), 1e-12, None))
+    return product / product.sum(1, keepdims=True)
+
+
 NOISE_MODELS: dict[str, Callable[[SequenceDataset, list[tuple[np.ndarray, np.ndarray]], int], np.ndarray]] = {
+    "ensemble": ensemble_oof,
+    "minirocket": lambda data, splits, seed: recognizer_oof(data, splits, seed, model="minirocket"),
     "features": features_oof,
     "recognizer": recognizer_oof,
 }
 
 
-def out_of_fold_proba(data: SequenceDataset, model: str = "features", folds: int = 5, seed: int = 0) -> tuple[np.ndarray, int]:
+def out_of_fold_proba(data: SequenceDataset, model: str = "ensemble", folds: int = 5, seed: int = 0) -> tuple[np.ndarray, int]:
     """(float `[N, C]` probabilities, folds used): each sample predicted by a model that never saw it.
 
     Fewer folds are used when a class (or the set of groups) is too small for `folds`.
@@ -388,7 +404,7 @@ def out_of_fold_proba(data: SequenceDataset, model: str = "features", folds: int
     return NOISE_MODELS[model](data, kfold_splits(data, folds, seed), seed), folds
 
 
-def label_issues(data: SequenceDataset, model: str = "features", folds: int = 5, seed: int = 0) -> dict[str, Any]:
+def label_issues(data: SequenceDataset, model: str = "ensemble", folds: int = 5, seed: int = 0) -> dict[str, Any]:
     """Label-noise candidates by confident learning on out-of-fold probabilities, worst first."""
     from cleanlab.filter import find_label_issues
 
@@ -422,7 +438,7 @@ def audit_dataset(
     data: SequenceDataset,
     test: SequenceDataset | None = None,
     *,
-    noise_model: str = "features",
+    noise_model: str = "ensemble",
     folds: int = 5,
     seed: int = 0,
     near_rms: float = 0.1,

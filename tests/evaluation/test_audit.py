@@ -18,11 +18,11 @@ def flip_labels(data, fraction, seed):
     return set(flipped.tolist())
 
 
-@pytest.mark.parametrize("seed", [1, 2])
-def test_flipped_labels_found_with_recall_and_precision_above_0_7(seed):
+@pytest.mark.parametrize("seed,model", [(1, "features"), (2, "features"), (1, "ensemble")])
+def test_flipped_labels_found_with_recall_and_precision_above_0_7(seed, model):
     data = make_dataset(n_per_class=60, seed=seed)
     flipped = flip_labels(data, 0.10, seed=seed + 10)
-    found = set(label_issues(data, model="features", folds=5, seed=0)["indices"])
+    found = set(label_issues(data, model=model, folds=5, seed=0)["indices"])
     recall = len(found & flipped) / len(flipped)
     precision = len(found & flipped) / len(found)
     assert recall >= 0.7, (recall, precision)
