@@ -105,7 +105,7 @@ def test_unknown_model_is_one_line(waves_npz: Path, tmp_path: Path):
 
 
 def test_failed_run_keeps_existing_results(trained: Path, tmp_path: Path, waves_npz: Path):
-    from tests.conftest import make_waves
+    from tests.waves import make_waves
 
     odd = make_waves(n=12)
     odd.label_names = ["class0", "class1", "never-seen"]
@@ -155,7 +155,7 @@ def test_ddp_with_two_cpu_processes(waves_npz: Path, tmp_path: Path):
 
 def test_a_split_lacking_a_class_is_pointed_out(tmp_path: Path):
     """With one class per subject and few subjects, whole-group splits can miss a class."""
-    from tests.conftest import make_waves
+    from tests.waves import make_waves
 
     data = make_waves(n=36)
     data.groups = np.array([f"subject{i % 6}" for i in range(36)])  # 2 subjects per class
@@ -164,3 +164,17 @@ def test_a_split_lacking_a_class_is_pointed_out(tmp_path: Path):
     assert result.exit_code == 0, result.output
     assert "split (" in result.output and "has no 'class" in result.output
     assert json.loads((tmp_path / "r" / "config.json").read_text())["notes"]
+
+
+@pytest.mark.parametrize("columns", ["40", "80", "200"])
+def test_printed_results_are_not_wrapped_whatever_the_terminal_width(trained: Path, waves_npz: Path, columns: str, monkeypatch: pytest.MonkeyPatch):
+    """Scripts and logs read the tables and JSON from a pipe: each title, row and value stays on one line."""
+    monkeypatch.setenv("COLUMNS", columns)
+    result = runner.invoke(app, ["eval", str(trained), "--data", str(waves_npz)])
+    assert result.exit_code == 0, result.output
+    assert f"{trained} on {waves_npz}" in result.stdout.splitlines()
+    row = next(line for line in result.stdout.splitlines() if "eval" in line and "120" in line)
+    assert row.count(".") == 4  # top-1, top-5, macro-F1 and log-loss on the row's one line
+    result = runner.invoke(app, ["info", str(trained)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["label_names"] == ["class0", "class1", "class2"]

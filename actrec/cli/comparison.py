@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import typer
-from rich.console import Console
 
-from actrec.cli import app, console, run_cli
+from actrec.cli import app, console, results_console, run_cli
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -56,12 +55,14 @@ def compare(
 def print_frame(frame: Any, title: str) -> None:
     from rich.table import Table
 
-    table = Table(title=title)
+    table = Table()
     for column in frame.columns:
         table.add_column(str(column))
     for row in frame.itertuples(index=False):
         table.add_row(*[str(value) for value in row])
-    Console().print(table)
+    out = results_console()
+    out.print(title, highlight=False, markup=False)
+    out.print(table)
 
 
 @app.command()

@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import typer
-from rich.console import Console
 
-from actrec.cli import app, console, run_cli
+from actrec.cli import app, console, results_console, run_cli
 
 
 DataOption = typer.Option(..., "--data", help="Data file: .npz, .npy (--label-last), long .csv (--labels) or .ts")
@@ -96,12 +95,14 @@ def train(
 def print_metrics(result: dict[str, dict[str, Any]], title: str) -> None:
     from rich.table import Table
 
-    table = Table(title=title)
+    table = Table()
     for column in ("split", "n", "top-1", "top-5", "macro-F1", "log-loss"):
         table.add_column(column)
     for split, metrics in result.items():
         table.add_row(split, str(metrics["n"]), f"{metrics['top1']:.4f}", f"{metrics['top5']:.4f}", f"{metrics['macro_f1']:.4f}", f"{metrics['log_loss']:.4f}")
-    Console().print(table)
+    out = results_console()
+    out.print(title, highlight=False, markup=False)
+    out.print(table)
 
 
 @app.command("eval")
@@ -168,7 +169,7 @@ def info(run: str = typer.Argument(..., help="RUN folder or model.actrec")) -> N
         metrics = Path(run) / "metrics.json"
         if metrics.is_file():
             meta["metrics"] = json.loads(metrics.read_text())
-        Console().print_json(json.dumps(meta))
+        results_console().print_json(json.dumps(meta))
 
     run_cli(action)
 
