@@ -55,7 +55,7 @@ def train(
     devices: int = typer.Option(None, help="processes/GPUs on this node (DDP when > 1)"),
     num_nodes: int = typer.Option(None, help="machines (DDP)"),
     resume: str = typer.Option(None, help="Lightning checkpoint to resume from"),
-    progress: bool = typer.Option(True, help="show a progress bar"),
+    progress: bool = typer.Option(True, help="a live bar on a terminal, one line per epoch into a file or pipe"),
 ) -> None:
     """Train a recognizer, evaluate it on validation and test data, and save everything in OUT."""
 
@@ -179,7 +179,7 @@ def demo(
     recordings: int = typer.Option(24, help="synthetic recordings to generate"),
     epochs: int = typer.Option(10),
     seed: int = typer.Option(0),
-    progress: bool = typer.Option(True, help="show a progress bar"),
+    progress: bool = typer.Option(True, help="a live bar on a terminal, one line per epoch into a file or pipe"),
 ) -> None:
     """The main job on the embedded dataset: synthetic skeleton recordings -> windows -> train -> report."""
     import time
