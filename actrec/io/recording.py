@@ -1,8 +1,8 @@
 """The per-video keypoint file shared by extraction, importers and dataset building.
 
 One `.npz` per video holds `keypoints [T, J, C]` (NaN where the detector saw nothing), `present [T]`
-(frames with a detection), `fps`, `frame_index [T]` (the video frame each row came from) and the
-skeleton `schema` name. Frames without a detection stay as NaN rows: never dropped, never zeroed.
+(frames with a detection), `fps`, `frame_index [T]` (the video frame each row came from; 0..T-1
+when a file leaves it out) and the skeleton `schema` name. Frames without a detection stay as NaN rows: never dropped, never zeroed.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import numpy as np
 from actrec.errors import DataError
 from actrec.io.atomic import atomic_path
 
-REQUIRED_KEYS = ("keypoints", "present", "fps", "frame_index", "schema")
+REQUIRED_KEYS = ("keypoints", "present", "fps", "schema")
 
 
 @dataclass
@@ -99,6 +99,8 @@ def load_recording(path: str | Path) -> Recording:
                     "write it with actrec extract or actrec.io.recording.save_recording"
                 )
             arrays = {key: data[key] for key in REQUIRED_KEYS}
+            # a recording written by other tools may leave out frame_index: rows are then frames 0..T-1
+            frame_index = data["frame_index"] if "frame_index" in data.files else np.arange(len(arrays["keypoints"]))
     except DataError:
         raise
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
@@ -107,7 +109,7 @@ def load_recording(path: str | Path) -> Recording:
         keypoints=arrays["keypoints"],
         present=arrays["present"],
         fps=float(arrays["fps"]),
-        frame_index=arrays["frame_index"],
+        frame_index=frame_index,
         schema=str(arrays["schema"]),
         source=str(path),
     )
