@@ -15,6 +15,7 @@ import numpy as np
 
 from actrec.errors import DataError
 from actrec.io.atomic import atomic_path
+from actrec.io.schema_path import schema_as_read, schema_to_write
 
 REQUIRED_KEYS = ("keypoints", "present", "fps", "schema")
 
@@ -27,7 +28,8 @@ class Recording:
     present: bool `[T]`, False on frames with no detection (their keypoints are all NaN).
     fps: frames per second of `frame_index` (the video's rate).
     frame_index: int64 `[T]`, the video frame each row was read from (rows may skip frames).
-    schema: skeleton schema name (`coco17`, `openpose_137`, ...) or a schema .yaml path.
+    schema: skeleton schema name (`coco17`, `openpose_137`, ...) or a schema .yaml path (in the
+        file, relative to the file's folder: see `io.schema_path`).
     source: the video or file this came from, quoted in messages.
     """
 
@@ -80,7 +82,7 @@ def save_recording(path: str | Path, recording: Recording) -> None:
                 present=recording.present,
                 fps=np.float64(recording.fps),
                 frame_index=recording.frame_index,
-                schema=np.asarray(recording.schema),
+                schema=np.asarray(schema_to_write(recording.schema, path)),
                 source=np.asarray(str(recording.source)),
             )
 
@@ -110,6 +112,6 @@ def load_recording(path: str | Path) -> Recording:
         present=arrays["present"],
         fps=float(arrays["fps"]),
         frame_index=frame_index,
-        schema=str(arrays["schema"]),
+        schema=schema_as_read(str(arrays["schema"]), path),
         source=str(path),
     )
