@@ -216,6 +216,24 @@ def info(run: str = typer.Argument(..., help="RUN folder or model.actrec")) -> N
     run_cli(action)
 
 @app.command()
+def doctor() -> None:
+    """Versions, the optional parts found, torch's threads, and what each missing part turns off."""
+    from actrec.doctor import compute, optional_parts, versions
+
+    out = results_console()
+    out.print(", ".join(f"{name} {version}" for name, version in versions().items()), highlight=False, markup=False)
+    out.print(", ".join(f"{name}: {value}" for name, value in compute().items()), highlight=False, markup=False)
+    out.print("optional parts:", highlight=False)
+    for part in optional_parts():
+        if part.usable:
+            out.print(f"  ok       {part.name} {part.found}", highlight=False, markup=False)
+        elif part.found:
+            out.print(f"  broken   {part.name} {part.found}: {part.problem}; off: {part.needed_for}", highlight=False, markup=False)
+        else:
+            out.print(f"  missing  {part.name}; off: {part.needed_for}; install: {part.install}", highlight=False, markup=False)
+
+
+@app.command()
 def demo(
     out: str = typer.Option("runs/demo", help="folder for the generated data and the run"),
     recordings: int = typer.Option(24, help="synthetic recordings to generate"),
