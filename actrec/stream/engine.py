@@ -59,7 +59,8 @@ class Streamer:
     rules: decision rules; default `DecisionRules.for_model(window, sample rate)`.
     """
 
-    def __init__(self, recognizer: Any, window: int | None = None, runtime: str = "auto", rules: DecisionRules | None = None) -> None:
+    def __init__(self, recognizer: Any, window: int | None = None, runtime: str = "auto", rules: DecisionRules | None = None,
+                 rule_settings: dict[str, Any] | None = None) -> None:
         self.window_length = int(window or recognizer.window_length)
         if self.window_length < 1:
             raise ConfigError(f"window must be at least 1 frame, got {self.window_length}")
@@ -77,7 +78,8 @@ class Streamer:
             self.model: Any = self._state_bank(network, n_features, metadata)
         else:
             self.model = WindowRunner(self.features, self.window_length, self._window_fn(network, n_features, metadata))
-        self.rules = rules or DecisionRules.for_model(self.window_length, self.sample_rate_hz)
+        # rule_settings (a rules YAML, stream flags) adjust the defaults scaled to this model
+        self.rules = rules or DecisionRules.from_settings(self.window_length, self.sample_rate_hz, rule_settings or {})
         self.decisions = DecisionMaker(self.rules, self.label_names, self.sample_rate_hz)
         log.info("streaming %s", self.describe())
         self.model_frame_shape = tuple(getattr(recognizer, "frame_shape", ()) or ()) or None
