@@ -47,7 +47,10 @@ def compare(
         dataset = load_dataset(data, labels=labels, label_last=label_last)
         report = lambda name, run, cached: console.print(f"{name} {run}: {'cached' if cached else 'trained'}")  # noqa: E731
         result = run_compare(dataset, specs, out, seeds=parse_seeds(seeds), folds=folds, split_seed=split_seed, use_cache=cache, on_run=report)
-        print_frame(display_table(result.summary), f"{data}: {len(specs)} configuration(s), {result.fits} run(s) trained -> {out}")
+        table = display_table(result.summary)
+        if dataset.n_classes <= 5:  # top-5 of 5 or fewer classes is always 1
+            table = table.drop(columns="top-5")
+        print_frame(table, f"{data}: {len(specs)} configuration(s), {result.fits} run(s) trained -> {out}")
 
     run_cli(action)
 
