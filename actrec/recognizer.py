@@ -283,10 +283,9 @@ class Recognizer:
         from lightning.pytorch.callbacks import (
             EarlyStopping,
             ModelCheckpoint,
-            RichProgressBar,
         )
 
-        from actrec.training.callbacks import EpochSeed, History
+        from actrec.training.callbacks import EpochSeed, History, progress_bar
         from actrec.training.data import (
             ArrayDataset,
             AugmentedDataset,
@@ -325,7 +324,7 @@ class Recognizer:
         checkpoint = ModelCheckpoint(dirpath=scratch, filename="best", monitor=config.monitor, mode=mode, save_last=True)
         callbacks += [checkpoint, EarlyStopping(monitor=config.monitor, mode=mode, patience=config.patience)]
         if progress:
-            callbacks.append(RichProgressBar())
+            callbacks.append(progress_bar())
         distributed = config.devices * config.num_nodes > 1
         on_gpu = torch.cuda.is_available()
         trainer = L.Trainer(

@@ -1,41 +1,18 @@
-"""Shared fixtures: small generated sequence data and one trained run reused by several tests."""
+"""Shared fixtures; the data generators live in tests/waves.py, which tests import as `tests.waves`
+(pyproject puts the project root on pytest's path, so bare `pytest` finds it too)."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 
-from actrec.data.dataset import SequenceDataset
+from tests.waves import make_waves
 
 torch.set_num_threads(1)
 os.environ.setdefault("OMP_NUM_THREADS", "1")
-
-
-def make_waves(n: int = 120, steps: int = 32, features: int = 4, classes: int = 3, seed: int = 0, ragged: bool = False) -> SequenceDataset:
-    """Noisy sine waves whose frequency is the class: learnable in a few epochs.
-
-    Groups of 4 consecutive samples share a 'video' so group-aware splits can be checked.
-    """
-    rng = np.random.default_rng(seed)
-    y = np.arange(n) % classes
-    t = np.linspace(0, 1, steps)
-    phase = rng.uniform(0, 2 * np.pi, size=(n, 1, features))
-    X = np.sin(2 * np.pi * (y[:, None, None] + 1) * 2 * t[None, :, None] + phase) + rng.normal(scale=0.3, size=(n, steps, features))
-    lengths = rng.integers(steps // 2, steps + 1, size=n) if ragged else np.full(n, steps)
-    X[np.arange(steps)[None, :] >= lengths[:, None]] = 0.0
-    return SequenceDataset(
-        X=X.astype(np.float32),
-        lengths=lengths,
-        y=y,
-        label_names=[f"class{c}" for c in range(classes)],
-        groups=np.array([f"video{i // 4}" for i in range(n)]),
-        ids=np.array([f"s{i}" for i in range(n)]),
-        source="waves",
-    )
 
 
 @pytest.fixture(scope="session")

@@ -105,7 +105,7 @@ def test_unknown_model_is_one_line(waves_npz: Path, tmp_path: Path):
 
 
 def test_failed_run_keeps_existing_results(trained: Path, tmp_path: Path, waves_npz: Path):
-    from tests.conftest import make_waves
+    from tests.waves import make_waves
 
     odd = make_waves(n=12)
     odd.label_names = ["class0", "class1", "never-seen"]
@@ -155,7 +155,7 @@ def test_ddp_with_two_cpu_processes(waves_npz: Path, tmp_path: Path):
 
 def test_a_split_lacking_a_class_is_pointed_out(tmp_path: Path):
     """With one class per subject and few subjects, whole-group splits can miss a class."""
-    from tests.conftest import make_waves
+    from tests.waves import make_waves
 
     data = make_waves(n=36)
     data.groups = np.array([f"subject{i % 6}" for i in range(36)])  # 2 subjects per class
@@ -164,3 +164,47 @@ def test_a_split_lacking_a_class_is_pointed_out(tmp_path: Path):
     assert result.exit_code == 0, result.output
     assert "split (" in result.output and "has no 'class" in result.output
     assert json.loads((tmp_path / "r" / "config.json").read_text())["notes"]
+
+
+@pytest.mark.parametrize("columns", ["40", "80", "200"])
+def test_printed_results_are_not_wrapped_whatever_the_terminal_width(trained: Path, waves_npz: Path, columns: str, monkeypatch: pytest.MonkeyPatch):
+    """Scripts and logs read the tables and JSON from a pipe: each title, row and value stays on one line."""
+    monkeypatch.setenv("COLUMNS", columns)
+    result = runner.invoke(app, ["eval", str(trained), "--data", str(waves_npz)])
+    assert result.exit_code == 0, result.output
+    assert f"{trained} on {waves_npz}" in result.stdout.splitlines()
+    row = next(line for line in result.stdout.splitlines() if "eval" in line and "120" in line)
+    assert row.count(".") == 3  # top-1, macro-F1 and log-loss (no top-5 with 3 classes) on one line
+    result = runner.invoke(app, ["info", str(trained)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["label_names"] == ["class0", "class1", "class2"]
+
+
+def test_npy_windows_get_groups_and_names_and_the_notes_a_user_needs(tmp_path: Path):
+    """Sign-language windows in a .npy: names for the class numbers, a warning without groups, a
+    near-chance run said to be one, no top-5 column for 3 classes, and eval pointing at --label-last."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(scale=0.01, size=(90, 6, 5)).astype(np.float32)  # nothing to learn: labels are noise
+    X[:, :, -1] = rng.permutation(np.arange(90) % 3)[:, None]
+    np.save(tmp_path / "signs.npy", X)
+    (tmp_path / "videos.txt").write_text("".join(f"video{i // 3}\n" for i in range(90)))
+    args = ["train", "--data", str(tmp_path / "signs.npy"), "--label-last", "--label-names", "hello,thanks,yes",
+            "--model", "gru", "-o", "hidden_sizes=[4]", "-o", "dense=[]", "--epochs", "1", "--no-progress"]
+
+    result = runner.invoke(app, [*args, "--out", str(tmp_path / "a")])
+    assert result.exit_code == 0, result.output
+    assert "signs.npy has no groups" in result.output and "--groups FILE" in result.output
+    assert "near chance" in result.output and "--epochs" in result.output
+    assert "top-1" in result.stdout and "top-5" not in result.stdout
+    assert json.loads((tmp_path / "a" / "metrics.json").read_text())["test"]["n"] > 0
+
+    result = runner.invoke(app, [*args, "--out", str(tmp_path / "b"), "--groups", str(tmp_path / "videos.txt")])
+    assert result.exit_code == 0, result.output
+    assert "has no groups" not in result.output
+    assert json.loads(runner.invoke(app, ["info", str(tmp_path / "b")]).stdout)["label_names"] == ["hello", "thanks", "yes"]
+
+    result = runner.invoke(app, ["eval", str(tmp_path / "b"), "--data", str(tmp_path / "signs.npy")])
+    assert result.exit_code == 2
+    assert "each step has 5 columns, one more than the model's 4; if the last column is the label, add --label-last" in result.output
+    result = runner.invoke(app, ["eval", str(tmp_path / "b"), "--data", str(tmp_path / "signs.npy"), "--label-last", "--label-names", "hello,thanks,yes"])
+    assert result.exit_code == 0, result.output

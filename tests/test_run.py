@@ -4,7 +4,7 @@ import numpy as np
 
 from actrec.recognizer import Recognizer, TrainConfig
 from actrec.run import train_run
-from tests.conftest import make_waves
+from tests.waves import make_waves
 
 
 def test_test_set_in_another_label_order_is_scored_by_name(tmp_path):

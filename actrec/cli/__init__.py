@@ -6,6 +6,7 @@ exit code 2 instead of a traceback.
 
 from __future__ import annotations
 
+import sys
 from typing import Any, Callable
 
 import typer
@@ -14,7 +15,15 @@ from rich.console import Console
 from actrec.errors import ActrecError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Action recognition from sequences.")
-console = Console(stderr=True)
+# messages on stderr are never wrapped by rich: a terminal folds long lines itself, and a log or a
+# test reading the output sees each message on one line whatever COLUMNS says
+console = Console(stderr=True, soft_wrap=True)
+
+
+def results_console() -> Console:
+    """A console on stdout for tables and JSON. On a terminal rich fits them to its width; into a
+    pipe or a file (scripts, CI, tests) nothing is wrapped or cut, whatever COLUMNS says."""
+    return Console(soft_wrap=True, width=None if sys.stdout.isatty() else 10_000)
 
 
 def run_cli(action: Callable[[], Any]) -> Any:

@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import typer
-from rich.console import Console
 
-from actrec.cli import app, console, run_cli
+from actrec.cli import app, console, results_console, run_cli
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -48,7 +47,10 @@ def compare(
         dataset = load_dataset(data, labels=labels, label_last=label_last)
         report = lambda name, run, cached: console.print(f"{name} {run}: {'cached' if cached else 'trained'}")  # noqa: E731
         result = run_compare(dataset, specs, out, seeds=parse_seeds(seeds), folds=folds, split_seed=split_seed, use_cache=cache, on_run=report)
-        print_frame(display_table(result.summary), f"{data}: {len(specs)} configuration(s), {result.fits} run(s) trained -> {out}")
+        table = display_table(result.summary)
+        if dataset.n_classes <= 5:  # top-5 of 5 or fewer classes is always 1
+            table = table.drop(columns="top-5")
+        print_frame(table, f"{data}: {len(specs)} configuration(s), {result.fits} run(s) trained -> {out}")
 
     run_cli(action)
 
@@ -56,12 +58,14 @@ def compare(
 def print_frame(frame: Any, title: str) -> None:
     from rich.table import Table
 
-    table = Table(title=title)
+    table = Table()
     for column in frame.columns:
         table.add_column(str(column))
     for row in frame.itertuples(index=False):
         table.add_row(*[str(value) for value in row])
-    Console().print(table)
+    out = results_console()
+    out.print(title, highlight=False, markup=False)
+    out.print(table)
 
 
 @app.command()

@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import typer
-from rich.console import Console
 
-from actrec.cli import app, console, run_cli
+from actrec.cli import app, console, results_console, run_cli
 
 
 DataOption = typer.Option(..., "--data", help="Data file: .npz, .npy (--label-last), long .csv (--labels) or .ts")
@@ -38,6 +37,8 @@ def train(
     out: str = typer.Option(..., "--out", help="RUN folder for the model, metrics and plots"),
     labels: str = typer.Option(None, help="labels.csv (id,label[,group]) for a long CSV"),
     label_last: bool = typer.Option(False, "--label-last", help="the .npy's last feature column is the label"),
+    groups: str = typer.Option(None, "--groups", help="for a .npy: file of group ids (e.g. the video), one per window"),
+    label_names: str = typer.Option(None, "--label-names", help="for a .npy: names of classes 0, 1, ... (comma list or a file, one per line)"),
     test: str = typer.Option(None, help="separate test data; default: hold out a group-aware 20%"),
     test_labels: str = typer.Option(None, help="labels.csv for a long-CSV --test"),
     config: str = typer.Option(None, help="YAML of training options (e.g. best_config.yaml from sweep)"),
@@ -56,10 +57,12 @@ def train(
     devices: int = typer.Option(None, help="processes/GPUs on this node (DDP when > 1)"),
     num_nodes: int = typer.Option(None, help="machines (DDP)"),
     resume: str = typer.Option(None, help="Lightning checkpoint to resume from"),
-    progress: bool = typer.Option(True, help="show a progress bar"),
+    progress: bool = typer.Option(True, help="a live bar on a terminal, one line per epoch into a file or pipe"),
 ) -> None:
     """Train a recognizer, evaluate it on validation and test data, and save everything in OUT."""
 
+    from actrec.data.splits import no_groups_note
+    from actrec.evaluation.metrics import near_chance_note
     from actrec.io import load_dataset
     from actrec.recognizer import TrainConfig
     from actrec.run import load_config_file, train_run
@@ -80,28 +83,51 @@ def train(
             values["augment"] = split_list(augment)
         train_config = TrainConfig(**values)
         train_config.check()
-        dataset = load_dataset(data, labels=labels, label_last=label_last)
-        test_set = load_dataset(test, labels=test_labels, label_last=label_last, label_names=dataset.label_names) if test else None
+        names = read_names(label_names)
+        dataset = load_dataset(data, labels=labels, label_last=label_last, groups=groups, class_names=names)
+        test_set = load_dataset(test, labels=test_labels, label_last=label_last, label_names=dataset.label_names, class_names=names) if test else None
+        print_note(no_groups_note(dataset))
         result = train_run(dataset, out, train_config, test=test_set, progress=progress, resume_from=resume)
         if result is not None:
-            print_metrics(result.splits(), f"{train_config.model} -> {out}")
-            for note in result.notes:
-                console.print(f"[yellow]note:[/yellow] {note}", highlight=False)
+            print_metrics(result.splits(), f"{train_config.model} -> {out}", len(result.test["per_class"]))
+            for note in [*result.notes, near_chance_note(result.test)]:
+                print_note(note)
             if result.processes > 1:
                 console.print(f"trained with DDP over {result.processes} processes")
 
     run_cli(action)
 
 
-def print_metrics(result: dict[str, dict[str, Any]], title: str) -> None:
+def read_names(value: str | None) -> list[str] | None:
+    """`--label-names`: a file with one name per line, or a comma list."""
+    from pathlib import Path
+
+    if not value:
+        return None
+    if Path(value).is_file():
+        return [line.strip() for line in Path(value).read_text().splitlines() if line.strip()]
+    return split_list(value)
+
+
+def print_note(note: str | None) -> None:
+    if note:
+        console.print(f"[yellow]note:[/yellow] {note}", highlight=False)
+
+
+def print_metrics(result: dict[str, dict[str, Any]], title: str, n_classes: int) -> None:
+    """One row per split; top-5 only with more than 5 classes (with fewer it is always 1)."""
     from rich.table import Table
 
-    table = Table(title=title)
-    for column in ("split", "n", "top-1", "top-5", "macro-F1", "log-loss"):
+    keys = ["top1", "top5", "macro_f1", "log_loss"] if n_classes > 5 else ["top1", "macro_f1", "log_loss"]
+    headers = {"top1": "top-1", "top5": "top-5", "macro_f1": "macro-F1", "log_loss": "log-loss"}
+    table = Table()
+    for column in ("split", "n", *(headers[key] for key in keys)):
         table.add_column(column)
     for split, metrics in result.items():
-        table.add_row(split, str(metrics["n"]), f"{metrics['top1']:.4f}", f"{metrics['top5']:.4f}", f"{metrics['macro_f1']:.4f}", f"{metrics['log_loss']:.4f}")
-    Console().print(table)
+        table.add_row(split, str(metrics["n"]), *(f"{metrics[key]:.4f}" for key in keys))
+    out = results_console()
+    out.print(title, highlight=False, markup=False)
+    out.print(table)
 
 
 @app.command("eval")
@@ -110,11 +136,13 @@ def evaluate(
     data: str = DataOption,
     labels: str = typer.Option(None, help="labels.csv for a long CSV"),
     label_last: bool = typer.Option(False, "--label-last"),
+    label_names: str = typer.Option(None, "--label-names", help="for a .npy: names of classes 0, 1, ... as given to train"),
     out: str = typer.Option(None, help="write the metrics as JSON here"),
 ) -> None:
     """Evaluate a saved model on labelled data: top-1, top-5, macro-F1, log-loss."""
     import json
 
+    from actrec.errors import DataError
     from actrec.evaluation.metrics import compute_metrics, headline
     from actrec.io import load_dataset
     from actrec.io.atomic import write_text_atomic
@@ -122,11 +150,14 @@ def evaluate(
 
     def action() -> None:
         recognizer = Recognizer.load(run)
-        dataset = load_dataset(data, labels=labels, label_last=label_last, label_names=recognizer.label_names)
+        dataset = load_dataset(data, labels=labels, label_last=label_last, label_names=recognizer.label_names, class_names=read_names(label_names))
+        check_label_last(data, dataset, recognizer.frame_shape, label_last)
+        if dataset.y is None:
+            raise DataError(f"{data}: holds no labels to evaluate against; a long CSV needs --labels, a .npy --label-last")
         metrics = compute_metrics(dataset.y, recognizer.predict_proba(dataset), recognizer.label_names)
         if out:
             write_text_atomic(out, json.dumps(metrics, indent=2))
-        print_metrics({"eval": headline(metrics)}, f"{run} on {data}")
+        print_metrics({"eval": headline(metrics)}, f"{run} on {data}", len(recognizer.label_names))
 
     run_cli(action)
 
@@ -146,10 +177,22 @@ def predict(
     def action() -> None:
         recognizer = Recognizer.load(run)
         dataset = load_dataset(data, label_last=label_last, label_names=recognizer.label_names)
+        check_label_last(data, dataset, recognizer.frame_shape, label_last)
         write_predictions(out, dataset.ids, recognizer.predict_proba(dataset), recognizer.label_names)
         console.print(f"wrote {dataset.n_samples} predictions to {out}")
 
     run_cli(action)
+
+
+def check_label_last(data: str, dataset: Any, frame_shape: tuple[int, ...], label_last: bool) -> None:
+    """A .npy read without --label-last whose frames are one column wider than the model's almost
+    surely carries its label last: say so instead of a shape mismatch."""
+    from actrec.errors import DataError
+
+    width = dataset.X.shape[2:]
+    if not label_last and data.lower().endswith(".npy") and len(frame_shape) == 1 and width == (frame_shape[0] + 1,):
+        raise DataError(f"{data}: each step has {width[0]} columns, one more than the model's {frame_shape[0]}; "
+                        "if the last column is the label, add --label-last")
 
 
 @app.command()
@@ -168,9 +211,27 @@ def info(run: str = typer.Argument(..., help="RUN folder or model.actrec")) -> N
         metrics = Path(run) / "metrics.json"
         if metrics.is_file():
             meta["metrics"] = json.loads(metrics.read_text())
-        Console().print_json(json.dumps(meta))
+        results_console().print_json(json.dumps(meta))
 
     run_cli(action)
+
+@app.command()
+def doctor() -> None:
+    """Versions, the optional parts found, torch's threads, and what each missing part turns off."""
+    from actrec.doctor import compute, optional_parts, versions
+
+    out = results_console()
+    out.print(", ".join(f"{name} {version}" for name, version in versions().items()), highlight=False, markup=False)
+    out.print(", ".join(f"{name}: {value}" for name, value in compute().items()), highlight=False, markup=False)
+    out.print("optional parts:", highlight=False)
+    for part in optional_parts():
+        if part.usable:
+            out.print(f"  ok       {part.name} {part.found}", highlight=False, markup=False)
+        elif part.found:
+            out.print(f"  broken   {part.name} {part.found}: {part.problem}; off: {part.needed_for}", highlight=False, markup=False)
+        else:
+            out.print(f"  missing  {part.name}; off: {part.needed_for}; install: {part.install}", highlight=False, markup=False)
+
 
 @app.command()
 def demo(
@@ -178,18 +239,20 @@ def demo(
     recordings: int = typer.Option(24, help="synthetic recordings to generate"),
     epochs: int = typer.Option(10),
     seed: int = typer.Option(0),
-    progress: bool = typer.Option(True, help="show a progress bar"),
+    progress: bool = typer.Option(True, help="a live bar on a terminal, one line per epoch into a file or pipe"),
 ) -> None:
     """The main job on the embedded dataset: synthetic skeleton recordings -> windows -> train -> report."""
     import time
 
     from actrec.demo import run_demo
+    from actrec.evaluation.metrics import near_chance_note
 
     def action() -> None:
         start = time.perf_counter()
         result = run_demo(out, recordings=recordings, epochs=epochs, seed=seed, progress=progress)
         if result is not None:
-            print_metrics(result.splits(), f"default model on synthetic skeletons -> {out}/run")
+            print_metrics(result.splits(), f"default model on synthetic skeletons -> {out}/run", len(result.test["per_class"]))
+            print_note(near_chance_note(result.test))
             console.print(f"done in {time.perf_counter() - start:.0f} s; report: {out}/run/report.md, model: {out}/run/model.actrec")
 
     run_cli(action)

@@ -1,4 +1,4 @@
-"""Keypoint commands: dataset generate/build, extract."""
+"""Keypoint commands: dataset generate/build, extract, import."""
 
 from __future__ import annotations
 
@@ -76,5 +76,31 @@ def extract(
     outcomes = run_cli(lambda: extract_videos(video, out, detector, workers, Crop.parse(crop) if crop else None, max_frames, console))
     failed = sum(outcome.status == "failed" for outcome in outcomes)
     console.print(f"{len(outcomes) - failed} of {len(outcomes)} videos extracted or already done; {failed} failed")
+    if failed:
+        raise typer.Exit(2)
+
+
+@app.command("import")
+def import_files(
+    kind: str = typer.Argument(..., help="openpose | coco | mediapipe"),
+    source: str = typer.Argument(..., help="openpose: a --write_json folder or a folder of them; coco/mediapipe: a file or a folder."),
+    out: str = typer.Option(..., "--out", help="Folder for one recording .npz per video (folder layout kept)."),
+    fps: float = typer.Option(None, help="The videos' frame rate (JSON from OpenPose and COCO holds none; default 30)."),
+    schema: str = typer.Option(None, help="openpose_137 (default) or openpose_body25; for mediapipe its schema (default mediapipe_pose)."),
+) -> None:
+    """Turn keypoint files from OpenPose, COCO-17 tools or MediaPipe into recordings for `dataset build`."""
+    from rich.markup import escape
+
+    from actrec.io.imports import import_keypoints
+
+    def report(number: int, total: int, outcome: Any) -> None:
+        if outcome.error:
+            console.print(f"[{number}/{total}] [red]failed[/red] {escape(outcome.error)}", highlight=False)
+        else:
+            console.print(f"[{number}/{total}] {outcome.source} -> {outcome.out} ({outcome.frames} frames, {outcome.detected} with a person)", highlight=False, markup=False)
+
+    outcomes = run_cli(lambda: import_keypoints(kind, source, out, fps, schema, report))
+    failed = sum(outcome.error is not None for outcome in outcomes)
+    console.print(f"{len(outcomes) - failed} of {len(outcomes)} recordings written to {out}; {failed} failed", highlight=False, markup=False)
     if failed:
         raise typer.Exit(2)

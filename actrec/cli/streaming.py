@@ -19,16 +19,44 @@ def stream(
     runtime: str = typer.Option("auto", "--runtime", help="auto | numpy | torch | onnx"),
     calibrate: str = typer.Option(None, "--calibrate", help="session CSV (time + features) to fit the decision rules on; saves them in the model"),
     segments: str = typer.Option(None, "--segments", help="with --calibrate: the session's true segments, start,end,label in seconds"),
+    sequence_id: str = typer.Option(None, "--id", help="csv: the sequence of a long CSV (id column) to stream"),
+    resample: bool = typer.Option(False, "--resample", help="csv: resample a session recorded at another rate to the model's"),
+    rules: str = typer.Option(None, "--rules", help="YAML of decision rules (enter, exit, thresholds, smoothing, vote_k, ...)"),
+    enter: float = typer.Option(None, help="smoothed probability a class needs to start"),
+    exit_below: float = typer.Option(None, "--exit", help="probability below which an active class ends (hysteresis)"),
+    threshold: list[str] = typer.Option([], "--threshold", help="CLASS=P: enter threshold of one class, repeatable"),
+    smoothing: str = typer.Option(None, help="ema | mean | none"),
+    smoothing_frames: int = typer.Option(None, help="frames the smoothing spans"),
+    vote_k: int = typer.Option(None, help="a class wins when it leads on k ..."),
+    vote_n: int = typer.Option(None, help="... of the last n frames"),
+    min_event_s: float = typer.Option(None, help="seconds a label must hold before its event starts"),
+    no_one_after_s: float = typer.Option(None, help="seconds without input before 'no one'"),
 ) -> None:
     """Recognize actions frame by frame and emit start/end events; or, with --calibrate, fit the
     decision rules to a session with known segments."""
     from actrec.errors import ConfigError
     from actrec.recognizer import Recognizer
+    from actrec.stream.decisions import load_rules
     from actrec.stream.live import stream_source
+
+    def rule_settings() -> dict[str, Any]:
+        """The rules file, then the flags over it."""
+        from actrec.errors import ConfigError
+
+        settings = load_rules(rules) if rules else {}
+        flags = {"enter": enter, "exit": exit_below, "smoothing": smoothing, "smoothing_frames": smoothing_frames, "vote_k": vote_k,
+                 "vote_n": vote_n, "min_event_s": min_event_s, "no_one_after_s": no_one_after_s}
+        settings |= {name: value for name, value in flags.items() if value is not None}
+        for pair in threshold:
+            name, sep, value = pair.partition("=")
+            if not sep or not name.strip():
+                raise ConfigError(f"--threshold '{pair}' is not CLASS=P, e.g. --threshold fall=0.8")
+            settings["thresholds"] = dict(settings.get("thresholds") or {}) | {name.strip(): value}
+        return settings
 
     def action() -> None:
         if calibrate:
-            return calibrate_rules(run, calibrate, segments)
+            return calibrate_rules(run, calibrate, segments, sequence_id, resample)
         if not source:
             raise ConfigError("give --source FILE|webcam:N|csv:FILE to stream, or --calibrate SESSION.csv --segments FILE")
         shown: list[Any] = []
@@ -38,18 +66,18 @@ def stream(
                 typer.echo(event.to_json())
                 shown.append(event)
 
-        report, streamer = stream_source(Recognizer.load(run), source, out=out, events=events, fast=fast,
-                                         runtime=runtime, on_decision=show)
+        report, streamer = stream_source(Recognizer.load(run), source, out=out, events=events, fast=fast, runtime=runtime,
+                                         on_decision=show, sequence_id=sequence_id, resample=resample, rule_settings=rule_settings())
         for event in report.events[len(shown):]:  # closed when the source ended
             typer.echo(event.to_json())
-        console.print(f"{streamer.describe()}\n{report.frames} frames, {report.recognized} recognized, "
+        console.print(f"{streamer.describe()}\n{streamer.rules.summary()}\n{report.frames} frames, {report.recognized} recognized, "
                       f"{report.dropped} dropped under load, {len(report.events)} events in {report.seconds:.1f} s",
                       highlight=False)
 
     run_cli(action)
 
 
-def calibrate_rules(run: str, session: str, segments: str | None) -> None:
+def calibrate_rules(run: str, session: str, segments: str | None, sequence_id: str | None, resample: bool) -> None:
     """Fit decision rules on a session CSV with known segments, save them into the model, and
     record the segment F1 before and after in RUN/metrics.json under "stream"."""
     import json
@@ -65,7 +93,7 @@ def calibrate_rules(run: str, session: str, segments: str | None) -> None:
     if not segments:
         raise ConfigError("--calibrate needs --segments FILE (start,end,label in seconds) with the session's true segments")
     recognizer = Recognizer.load(run)
-    csv = CsvSource(session.removeprefix("csv:"), recognizer.feature_names)
+    csv = CsvSource(session.removeprefix("csv:"), recognizer, sequence_id, resample)
     table = load_segments(segments, session=Path(session).stem)
     truth = [(row.label, row.start, row.end) for row in table.itertuples()]
     report = calibrate(recognizer, csv.values, csv.times, truth)

@@ -144,6 +144,7 @@ class SequenceDataset:
     def to_npz(self, path: str) -> None:
         """Write the `.npz` layout `actrec train --data` reads (atomically)."""
         from actrec.io.atomic import atomic_path
+        from actrec.io.schema_path import schema_to_write
 
         arrays: dict[str, Any] = {"X": self.X, "lengths": self.lengths, "ids": self.ids.astype(str)}
         if self.y is not None:
@@ -156,7 +157,7 @@ class SequenceDataset:
         if self.sample_rate_hz:
             arrays["sample_rate_hz"] = np.float64(self.sample_rate_hz)
         if self.schema:
-            arrays["schema"] = np.asarray(self.schema)
+            arrays["schema"] = np.asarray(schema_to_write(self.schema, path))
         for key, value in self.meta.items():
             value = np.asarray(value)
             # object arrays would need pickle, which the npz loader refuses: store them as text

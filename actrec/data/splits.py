@@ -13,6 +13,16 @@ from actrec.data.dataset import SequenceDataset
 from actrec.errors import DataError
 
 
+def no_groups_note(dataset: SequenceDataset) -> str | None:
+    """Without groups, splits draw single samples: neighbouring windows of one video (near copies)
+    then land in both train and test and the scores come out too high. Say so; None with groups."""
+    if dataset.groups is not None:
+        return None
+    return (f"{dataset.source} has no groups (the video, subject or session of each sample), so windows of one "
+            "recording may land in both train and test and inflate the scores; give groups (.npz 'groups', a group "
+            "column in labels.csv, --groups FILE for a .npy)")
+
+
 def check_stratifiable(dataset: SequenceDataset, parts: int = 2) -> None:
     """Every class needs at least `parts` samples (groups) to appear on each side of a split."""
     if dataset.y is None:

@@ -47,3 +47,20 @@ def compute_metrics(y_true: np.ndarray, proba: np.ndarray, label_names: list[str
 def headline(metrics: dict[str, Any]) -> dict[str, Any]:
     """The four numbers and n that `metrics.json` and tables show."""
     return {key: metrics[key] for key in ("top1", "top5", "macro_f1", "log_loss", "n")}
+
+
+def near_chance_note(metrics: dict[str, Any], split: str = "test") -> str | None:
+    """A sentence when top-1 is barely above what guessing gets, else None.
+
+    Guessing means the larger of 1/C and always naming the split's most common class; "barely" is
+    within 15% of the way from there to a perfect score (top-1 0.30 on 3 balanced classes is).
+    """
+    support = np.array([row["support"] for row in metrics["per_class"].values()], dtype=np.float64)
+    if support.sum() == 0:
+        return None
+    chance = max(1.0 / len(support), support.max() / support.sum())
+    if metrics["top1"] >= chance + 0.15 * (1.0 - chance):
+        return None
+    return (f"{split} top-1 {metrics['top1']:.2f} is near chance ({chance:.2f} for {len(support)} classes): "
+            "the model learned little; train more epochs (--epochs), or check that labels match the samples")
+

@@ -1,9 +1,14 @@
-"""Write-then-rename, so a failed run never leaves a half-written file over a good one."""
+"""Write-then-rename, so a failed run never leaves a half-written file over a good one.
+
+The temporary file comes from `mkstemp`, which makes it private (0600); before the rename it gets
+the mode a plain `open(path, "w")` would give, so other users and containers can read the outputs.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import Iterator
@@ -18,11 +23,22 @@ def atomic_path(path: str | os.PathLike) -> Iterator[str]:
     os.close(fd)
     try:
         yield tmp
+        os.chmod(tmp, _plain_write_mode(target))
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def _plain_write_mode(target: Path) -> int:
+    """An existing file keeps its mode; a new one gets 0666 less the process umask."""
+    try:
+        return stat.S_IMODE(target.stat().st_mode)
+    except FileNotFoundError:
+        umask = os.umask(0o022)  # reading the umask means setting it; put it straight back
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def write_text_atomic(path: str | os.PathLike, text: str) -> None:

@@ -52,17 +52,19 @@ def _check_columns(path: Path, columns: Sequence[str], required: Sequence[str]) 
         )
 
 
-def _read_arrow(path: Path) -> pyarrow.Table:
-    """Parse features.csv with pyarrow's multi-threaded reader; ids stay text ("007" keeps its zeros)."""
+def _read_arrow(path: Path, required: Sequence[str] = ("id", "time")) -> pyarrow.Table:
+    """Parse features.csv with pyarrow's multi-threaded reader; ids stay text ("007" keeps its zeros).
+
+    `required`: the columns the file must have (a single streamed session may leave out `id`)."""
     options = pyarrow.csv.ConvertOptions(column_types={"id": pyarrow.string()})
     try:
         table = pyarrow.csv.read_csv(path, convert_options=options)
     except pyarrow.ArrowInvalid as error:
         message = str(error).splitlines()[0]
         if message == "Empty CSV file":
-            raise DataError(f"{path}: file is empty; it needs a header line id,time,<features> and rows") from None
+            raise DataError(f"{path}: file is empty; it needs a header line {','.join(required)},<features> and rows") from None
         raise DataError(f"{path}: not a readable CSV ({message})") from None
-    _check_columns(path, table.column_names, ["id", "time"])
+    _check_columns(path, table.column_names, list(required))
     if table.num_rows == 0:
         raise DataError(f"{path}: has a header but no rows")
     return table

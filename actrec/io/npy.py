@@ -9,6 +9,10 @@ Accepted shapes:
 - `[N, F+1]` with `label_last=True`: N one-step samples (per-frame pose classification), read as
   `[N, 1, F]`.
 - `[N, T, F]` or `[N, T, J, C]` without `label_last`: unlabelled samples (for predict).
+
+A `.npy` holds numbers only, so what else a dataset needs comes beside it: `groups` (a text file
+with one group id per window, e.g. the video it was cut from, or a 1-D `.npy`) keeps the windows
+of one video on one side of every split; `class_names` names the class numbers 0..K-1.
 """
 
 from __future__ import annotations
@@ -60,10 +64,47 @@ def _split_label_column(array: np.ndarray, source: str) -> tuple[np.ndarray, np.
     return array[:, :, :-1], labels[:, 0]
 
 
+def read_groups(path: str | Path, n_samples: int, data_source: str) -> np.ndarray:
+    """`[N]` group ids from a text file (one per line) or a 1-D `.npy`; the count must match."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: groups file not found; give one group id per window, one per line")
+    if path.suffix.lower() == ".npy":
+        groups = _read_array(path).reshape(-1).astype(str)
+    else:
+        try:
+            groups = np.array([line.strip() for line in path.read_text().splitlines() if line.strip()])
+        except (OSError, UnicodeDecodeError) as error:
+            raise DataError(f"{path}: cannot read as text ({type(error).__name__}); write one group id per line") from None
+    if groups.shape[0] != n_samples:
+        raise DataError(f"{path}: {groups.shape[0]} group ids for the {n_samples} windows of {data_source}; give one per window, in order")
+    return groups
+
+
+def _named_classes(raw: np.ndarray, class_names: Sequence[str], source: str) -> np.ndarray:
+    """Class numbers `[N]` -> their names; a number outside 0..K-1 is an error naming the sample."""
+    numbers = np.asarray(raw, dtype=np.float64)
+    bad = np.flatnonzero((numbers != np.round(numbers)) | (numbers < 0) | (numbers >= len(class_names)))
+    if bad.size:
+        raise DataError(
+            f"{source}: sample {bad[0]} has class {raw[bad[0]]:g} but --label-names gives {len(class_names)} names "
+            f"(classes 0..{len(class_names) - 1}); give one name per class number, in order"
+        )
+    return np.asarray(list(class_names), dtype=object)[numbers.astype(np.int64)]
+
+
 def load_npy(
-    path: str | Path, label_last: bool = False, label_names: Sequence[str] | None = None
+    path: str | Path,
+    label_last: bool = False,
+    label_names: Sequence[str] | None = None,
+    groups: str | Path | None = None,
+    class_names: Sequence[str] | None = None,
 ) -> SequenceDataset:
-    """Read a `.npy` into a SequenceDataset (see the module docstring for the shapes)."""
+    """Read a `.npy` into a SequenceDataset (see the module docstring for the shapes).
+
+    label_names: a training set's label order (for test data). groups: a file of group ids.
+    class_names: names of the class numbers in the label column, in order (0, 1, ...).
+    """
     path = Path(path)
     source = str(path)
     array = _read_array(path)
@@ -77,16 +118,22 @@ def load_npy(
             )
         array, raw = _split_label_column(array, source)
         ids = [str(i) for i in range(array.shape[0])]
+        if class_names:
+            raw = _named_classes(raw, class_names, source)
+            label_names = label_names or list(class_names)
         y, names = encode_labels(raw, source, ids, label_names)
     elif array.ndim not in (3, 4):
         raise DataError(
             f"{source}: shape {array.shape}; expected [N, T, F] or [N, T, J, C] "
             "(pass --label-last if the last column holds the label)"
         )
+    elif class_names:
+        raise DataError(f"{source}: --label-names names the classes of the label column; add --label-last")
     return SequenceDataset(
         X=array,
         lengths=np.full(array.shape[0], array.shape[1], dtype=np.int64),
         y=y,
         label_names=names,
+        groups=None if groups is None else read_groups(groups, array.shape[0], source),
         source=source,
     )

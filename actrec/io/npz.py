@@ -21,6 +21,7 @@ import numpy as np
 from actrec.data.dataset import SequenceDataset
 from actrec.errors import DataError
 from actrec.io.labels import encode_labels
+from actrec.io.schema_path import schema_as_read
 
 def _read_arrays(path: Path) -> dict[str, np.ndarray]:
     if not zipfile.is_zipfile(path):
@@ -90,7 +91,7 @@ def load_npz(path: str | Path, label_names: Sequence[str] | None = None) -> Sequ
         ids=ids,
         feature_names=list(arrays["feature_names"].astype(str)) if "feature_names" in arrays else None,
         sample_rate_hz=None if sample_rate is None else float(np.asarray(sample_rate).reshape(-1)[0]),
-        schema=_scalar_string(arrays.get("schema")),
+        schema=schema_as_read(_scalar_string(arrays.get("schema")), path),
         meta={key[len("meta_"):]: value for key, value in arrays.items() if key.startswith("meta_")},
         source=source,
     )

@@ -1,8 +1,8 @@
 """The per-video keypoint file shared by extraction, importers and dataset building.
 
 One `.npz` per video holds `keypoints [T, J, C]` (NaN where the detector saw nothing), `present [T]`
-(frames with a detection), `fps`, `frame_index [T]` (the video frame each row came from) and the
-skeleton `schema` name. Frames without a detection stay as NaN rows: never dropped, never zeroed.
+(frames with a detection), `fps`, `frame_index [T]` (the video frame each row came from; 0..T-1
+when a file leaves it out) and the skeleton `schema` name. Frames without a detection stay as NaN rows: never dropped, never zeroed.
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ import numpy as np
 
 from actrec.errors import DataError
 from actrec.io.atomic import atomic_path
+from actrec.io.schema_path import schema_as_read, schema_to_write
 
-REQUIRED_KEYS = ("keypoints", "present", "fps", "frame_index", "schema")
+REQUIRED_KEYS = ("keypoints", "present", "fps", "schema")
 
 
 @dataclass
@@ -27,7 +28,8 @@ class Recording:
     present: bool `[T]`, False on frames with no detection (their keypoints are all NaN).
     fps: frames per second of `frame_index` (the video's rate).
     frame_index: int64 `[T]`, the video frame each row was read from (rows may skip frames).
-    schema: skeleton schema name (`coco17`, `openpose_137`, ...) or a schema .yaml path.
+    schema: skeleton schema name (`coco17`, `openpose_137`, ...) or a schema .yaml path (in the
+        file, relative to the file's folder: see `io.schema_path`).
     source: the video or file this came from, quoted in messages.
     """
 
@@ -80,7 +82,7 @@ def save_recording(path: str | Path, recording: Recording) -> None:
                 present=recording.present,
                 fps=np.float64(recording.fps),
                 frame_index=recording.frame_index,
-                schema=np.asarray(recording.schema),
+                schema=np.asarray(schema_to_write(recording.schema, path)),
                 source=np.asarray(str(recording.source)),
             )
 
@@ -99,6 +101,8 @@ def load_recording(path: str | Path) -> Recording:
                     "write it with actrec extract or actrec.io.recording.save_recording"
                 )
             arrays = {key: data[key] for key in REQUIRED_KEYS}
+            # a recording written by other tools may leave out frame_index: rows are then frames 0..T-1
+            frame_index = data["frame_index"] if "frame_index" in data.files else np.arange(len(arrays["keypoints"]))
     except DataError:
         raise
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
@@ -107,7 +111,7 @@ def load_recording(path: str | Path) -> Recording:
         keypoints=arrays["keypoints"],
         present=arrays["present"],
         fps=float(arrays["fps"]),
-        frame_index=arrays["frame_index"],
-        schema=str(arrays["schema"]),
+        frame_index=frame_index,
+        schema=schema_as_read(str(arrays["schema"]), path),
         source=str(path),
     )

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -84,11 +86,66 @@ class DecisionRules:
                     f"{self.enter_for(name)}; hysteresis needs exit <= enter"
                 )
 
+    @classmethod
+    def from_settings(cls, window_length: int, sample_rate_hz: float, settings: dict[str, Any], source: str = "decision rules") -> "DecisionRules":
+        """`for_model` defaults with `settings` (a rules YAML, `actrec stream` flags) over them;
+        an unknown name or a value of the wrong kind is one ConfigError naming it."""
+        kinds = {f.name: f.type for f in fields(cls)}
+        values: dict[str, Any] = {}
+        for name, value in settings.items():
+            if name not in kinds:
+                raise ConfigError(f"{source}: unknown rule '{name}'; use any of {', '.join(kinds)}")
+            values[name] = _rule_value(name, str(kinds[name]), value, source)
+        return cls.for_model(window_length, sample_rate_hz, **values)
+
+    def summary(self) -> str:
+        """One line of the values in force, for logs and `actrec stream`."""
+        per_class = "".join(f", {name} enters at {value:g}" for name, value in sorted(self.thresholds.items()))
+        return (f"rules: enter {self.enter:g}, exit {self.exit:g}{per_class}, smoothing {self.smoothing} over "
+                f"{self.smoothing_frames} frames, vote {self.vote_k} of {self.vote_n}, min event {self.min_event_s:.2f} s, "
+                f"no one after {self.no_one_after_s:.2f} s")
+
     def enter_for(self, label: str) -> float:
         return self.thresholds.get(label, self.enter)
 
     def exit_for(self, label: str) -> float:
         return self.exit_thresholds.get(label, self.exit)
+
+
+def _rule_value(name: str, kind: str, value: Any, source: str) -> Any:
+    """`value` as the field's type (YAML and flags give numbers, text or a class -> number map)."""
+    try:
+        if kind.startswith("dict"):
+            if not isinstance(value, dict):
+                raise TypeError(value)
+            return {str(label): float(number) for label, number in value.items()}
+        if kind == "str":
+            return str(value)
+        if isinstance(value, bool):
+            raise TypeError(value)
+        number = float(value)
+        if kind == "int":
+            if number != int(number):
+                raise ValueError(value)
+            return int(number)
+        return number
+    except (TypeError, ValueError):
+        expected = {"int": "a whole number", "float": "a number"}.get(kind, "a map of class: probability")
+        raise ConfigError(f"{source}: rule '{name}' is {value!r}; give {expected}") from None
+
+
+def load_rules(path: str | Path) -> dict[str, Any]:
+    """The settings of a rules YAML: a mapping of `DecisionRules` field names to values."""
+    from actrec.io.yaml_file import read_yaml
+
+    settings = read_yaml(path, "rules file") or {}
+    if not isinstance(settings, dict):
+        raise ConfigError(f"{path}: a rules file is a mapping such as 'enter: 0.7', not a {type(settings).__name__}")
+    known = [f.name for f in fields(DecisionRules)]
+    unknown = [name for name in settings if name not in known]
+    if unknown:
+        raise ConfigError(f"{path}: unknown rule '{unknown[0]}'; use any of {', '.join(known)}")
+    return settings
 
 
 @dataclass(slots=True)

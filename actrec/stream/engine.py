@@ -60,7 +60,8 @@ class Streamer:
       `DecisionRules.for_model(window, sample rate)`.
     """
 
-    def __init__(self, recognizer: Any, window: int | None = None, runtime: str = "auto", rules: DecisionRules | None = None) -> None:
+    def __init__(self, recognizer: Any, window: int | None = None, runtime: str = "auto", rules: DecisionRules | None = None,
+                 rule_settings: dict[str, Any] | None = None) -> None:
         self.window_length = int(window or recognizer.window_length)
         if self.window_length < 1:
             raise ConfigError(f"window must be at least 1 frame, got {self.window_length}")
@@ -78,8 +79,10 @@ class Streamer:
             self.model: Any = self._state_bank(network, n_features, metadata)
         else:
             self.model = WindowRunner(self.features, self.window_length, self._window_fn(network, n_features, metadata))
-        saved = getattr(recognizer, "decision_rules", None)  # fitted by `actrec stream --calibrate`
-        self.rules = rules or (DecisionRules(**saved) if saved else DecisionRules.for_model(self.window_length, self.sample_rate_hz))
+        # rules fitted by `actrec stream --calibrate` (saved in the model), then rule_settings (a
+        # rules YAML, stream flags) over them, over the defaults scaled to this model
+        saved = getattr(recognizer, "decision_rules", None) or {}
+        self.rules = rules or DecisionRules.from_settings(self.window_length, self.sample_rate_hz, {**saved, **(rule_settings or {})})
         self.decisions = DecisionMaker(self.rules, self.label_names, self.sample_rate_hz)
         log.info("streaming %s", self.describe())
         self.model_frame_shape = tuple(getattr(recognizer, "frame_shape", ()) or ()) or None

@@ -222,21 +222,27 @@ def stream_source(
     fast: bool = False,
     runtime: str = "numpy",
     on_decision: Callable[[Decision], None] | None = None,
+    sequence_id: str | None = None,
+    resample: bool = False,
+    rule_settings: dict[str, Any] | None = None,
 ) -> tuple[StreamReport, Streamer]:
     """What `actrec stream` does: open `source` (`FILE`, `webcam:N`, `csv:FILE`), stream it
-    through `recognizer`, write events JSONL to `events` and an annotated video to `out`."""
+    through `recognizer`, write events JSONL to `events` and an annotated video to `out`.
+
+    sequence_id: one sequence of a long CSV; resample: bring a CSV at another rate to the model's;
+    rule_settings: decision-rule values over the defaults scaled to the model (`DecisionRules.from_settings`)."""
     from actrec.errors import ConfigError
     from actrec.stream.sinks import AnnotatedVideo
     from actrec.stream.sources import VideoSource, extractor_for, open_source
 
-    opened = open_source(source, recognizer)
+    opened = open_source(source, recognizer, sequence_id, resample)
     is_video = isinstance(opened, VideoSource)
     if out is not None and not is_video:
         opened.close()
         raise ConfigError("--out draws on video frames; a csv: source has none, so use --events only")
     try:
         extract = extractor_for(recognizer) if is_video else None
-        streamer = Streamer(recognizer, runtime=runtime)
+        streamer = Streamer(recognizer, runtime=runtime, rule_settings=rule_settings)
         video = None
         if out is not None:
             skeleton = recognizer.skeleton()

@@ -1,5 +1,5 @@
 """Where live frames come from: a video file or camera (through keypoint extraction), or a
-sensor CSV replayed at its sample rate.
+sensor CSV session (`io.session`) replayed at its sample rate.
 
 `open_source(spec, recognizer)` reads `FILE`, `webcam:N` or `csv:FILE`. A source yields
 `SourceFrame`s; `extractor_for(recognizer)` turns a video image into the raw frame the model
@@ -28,46 +28,25 @@ class SourceFrame:
 
 
 class CsvSource:
-    """A recorded sensor session: a `time` column in seconds plus the model's feature columns,
-    matched by name (extra columns are ignored, order does not matter)."""
+    """A recorded sensor session read by `io.session` (the training long CSV's parser): columns
+    matched by name (by order for a model trained from arrays), one sequence picked by
+    `sequence_id`, checked against (or resampled to) the model's rate."""
 
     live = False
 
-    def __init__(self, path: str | Path, feature_names: list[str] | None) -> None:
-        import pandas as pd
+    def __init__(self, path: str | Path, recognizer: Any, sequence_id: str | None = None, resample: bool = False) -> None:
+        from actrec.io.session import check_rate, read_session
 
-        self.path = Path(path)
-        if not feature_names:
-            raise ConfigError("this model was trained without feature names (from arrays), so a CSV cannot be "
-                              "matched to it by column name; train it from a CSV or a dataset with feature_names")
-        if not self.path.is_file():
-            raise DataError(f"{self.path}: CSV file not found; check the path")
-        try:
-            table = pd.read_csv(self.path)
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
-            raise DataError(f"{self.path}: not a readable CSV ({str(error).splitlines()[0]})") from None
-        missing = [name for name in ["time", *feature_names] if name not in table.columns]
-        if missing:
-            raise DataError(f"{self.path}: missing column(s) {', '.join(missing[:5])}"
-                            f"{' ...' if len(missing) > 5 else ''}; the model needs 'time' plus its "
-                            f"{len(feature_names)} feature columns by name")
-        if table.empty:
-            raise DataError(f"{self.path}: has a header but no rows")
-        try:
-            self.times = table["time"].to_numpy(dtype=np.float64)
-            self.values = table[list(feature_names)].to_numpy(dtype=np.float32)
-        except ValueError:
-            raise DataError(f"{self.path}: a feature or time value is not a number; fix or remove that row") from None
-        steps = np.diff(self.times)
-        bad = np.flatnonzero(~(steps > 0))
-        if bad.size:
-            raise DataError(f"{self.path}: line {bad[0] + 3} has time {self.times[bad[0] + 1]} which does not "
-                            "increase; sort the rows by time")
-        self.rate_hz = float(1.0 / np.median(steps)) if steps.size else 1.0
+        frame_shape = tuple(getattr(recognizer, "frame_shape", ()) or ())
+        n_features = frame_shape[0] if len(frame_shape) == 1 else None
+        session = read_session(path, recognizer.feature_names, n_features, sequence_id)
+        self.session = check_rate(session, recognizer.sample_rate_hz, resample)
+        self.times, self.values = self.session.times, self.session.values
+        self.rate_hz = self.session.rate_hz or 1.0
 
     def frames(self) -> Iterator[SourceFrame]:
         for index, (time, values) in enumerate(zip(self.times, self.values)):
-            yield SourceFrame(index, float(time - self.times[0]), values=values)
+            yield SourceFrame(index, float(time), values=values)
 
     def close(self) -> None:
         pass
@@ -119,10 +98,12 @@ class VideoSource:
             self._capture.release()
 
 
-def open_source(spec: str, recognizer: Any) -> CsvSource | VideoSource:
-    """`csv:FILE`, `webcam:N` or a video file path."""
+def open_source(spec: str, recognizer: Any, sequence_id: str | None = None, resample: bool = False) -> CsvSource | VideoSource:
+    """`csv:FILE`, `webcam:N` or a video file path; `sequence_id` and `resample` apply to csv: only."""
     if spec.startswith("csv:"):
-        return CsvSource(spec[4:], recognizer.feature_names)
+        return CsvSource(spec[4:], recognizer, sequence_id, resample)
+    if sequence_id is not None or resample:
+        raise ConfigError("--id and --resample go with a csv: source; a video plays at its own frame rate")
     return VideoSource(spec)
 
 

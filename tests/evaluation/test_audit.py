@@ -7,6 +7,14 @@ from generated import make_dataset
 from actrec.errors import ConfigError, DataError
 from actrec.evaluation.audit import audit_dataset, label_issues, write_audit
 
+# label_issues (and so every audit) ranks suspect labels with cleanlab, an optional extra
+needs_cleanlab = pytest.mark.usefixtures("cleanlab")
+
+
+@pytest.fixture
+def cleanlab():
+    return pytest.importorskip("cleanlab", reason="cleanlab is not installed: pip install 'actrec[audit]'")
+
 
 def flip_labels(data, fraction, seed):
     """Give `fraction` of samples another class; return the flipped indices."""
@@ -18,6 +26,7 @@ def flip_labels(data, fraction, seed):
     return set(flipped.tolist())
 
 
+@needs_cleanlab
 @pytest.mark.parametrize("seed,model", [(1, "features"), (2, "features"), (1, "ensemble")])
 def test_flipped_labels_found_with_recall_and_precision_above_0_7(seed, model):
     data = make_dataset(n_per_class=60, seed=seed)
@@ -29,6 +38,7 @@ def test_flipped_labels_found_with_recall_and_precision_above_0_7(seed, model):
     assert precision >= 0.7, (recall, precision)
 
 
+@needs_cleanlab
 def test_candidates_name_id_group_and_time_span():
     data = make_dataset(n_per_class=30, seed=3)
     flip_labels(data, 0.10, seed=4)
@@ -39,6 +49,7 @@ def test_candidates_name_id_group_and_time_span():
     assert row["suggested_label"] != row["label"]
 
 
+@needs_cleanlab
 def test_injected_leakage_and_duplicates_reported(tmp_path):
     train = make_dataset(n_per_class=30, seed=1, prefix="tr")
     test = make_dataset(n_per_class=8, seed=2, prefix="te", n_groups=12)
@@ -60,6 +71,7 @@ def test_injected_leakage_and_duplicates_reported(tmp_path):
     assert "tr3" in md_path.read_text() and "te0" in md_path.read_text()
 
 
+@needs_cleanlab
 def test_duplicates_within_one_file_across_groups():
     data = make_dataset(n_per_class=20, seed=5)
     other = int(np.flatnonzero(data.groups != data.groups[0])[0])
@@ -69,6 +81,7 @@ def test_duplicates_within_one_file_across_groups():
     assert pairs == [("s0", f"s{other}")]
 
 
+@needs_cleanlab
 def test_constant_nan_channels_imbalance_and_lengths():
     data = make_dataset(n_per_class=20, seed=6)
     data.X[:, :, 1] = 2.0
@@ -83,6 +96,7 @@ def test_constant_nan_channels_imbalance_and_lengths():
     assert result["lengths"]["max"] == int(data.lengths.max())
 
 
+@needs_cleanlab
 def test_bad_inputs_raise_one_line_errors():
     data = make_dataset(n_per_class=10, seed=7)
     with pytest.raises(ConfigError, match="noise model"):
@@ -92,6 +106,7 @@ def test_bad_inputs_raise_one_line_errors():
         audit_dataset(data)
 
 
+@needs_cleanlab
 def test_cli_audit_then_report(tmp_path):
     from typer.testing import CliRunner
 
@@ -109,6 +124,7 @@ def test_cli_audit_then_report(tmp_path):
     assert "Data audit: findings" in (tmp_path / "audit" / "report.html").read_text()
 
 
+@needs_cleanlab
 def test_empty_samples_reported_not_paired_as_duplicates():
     data = make_dataset(n_per_class=20, seed=9)
     data.X[[0, 30, 60]] = np.nan  # three windows where the detector saw nothing, in different groups

@@ -90,7 +90,8 @@ def test_cli_compare_writes_tables_and_reuses_cache(data, tmp_path):
     first = CliRunner().invoke(app, args)
     assert first.exit_code == 0, first.output
     second = CliRunner().invoke(app, args)
-    assert "0 run(s) trained" in second.output.replace("\n", " ")
+    assert "1 configuration(s), 0 run(s) trained" in second.stdout
+    assert "top-1" in second.stdout and "top-5" not in second.stdout  # 3 classes: top-5 is always 1
     assert (tmp_path / "out" / "summary.csv").is_file()
     bad = CliRunner().invoke(app, ["compare", "--data", str(tmp_path / "data.npz"), "--model", "nonet", "--out", str(tmp_path / "bad")])
     assert bad.exit_code == 2 and "unknown model 'nonet'" in bad.output

@@ -24,6 +24,7 @@ TINY = {"model": "gru", "model_options": {"hidden_sizes": [8], "dense": []}, "ep
 @pytest.fixture(scope="module")
 def run_folder(tmp_path_factory):
     """A real `actrec train` RUN folder with an audit of the same data beside it."""
+    pytest.importorskip("cleanlab", reason="cleanlab is not installed (the audit needs it): pip install 'actrec[audit]'")
     folder = tmp_path_factory.mktemp("run")
     data = make_dataset(n_per_class=20, n_classes=3, steps=16, seed=0)
     train_run(data, folder, TrainConfig(**TINY))

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from actrec.evaluation.metrics import compute_metrics
+from actrec.evaluation.metrics import compute_metrics, near_chance_note
 
 
 def test_metrics_on_a_hand_computed_case():
@@ -31,3 +31,25 @@ def test_top5_counts_the_five_most_probable_classes():
     ])
     m = compute_metrics(np.array([0, 6]), proba, list("abcdefg"))
     assert m["top1"] == 0.0 and m["top5"] == 0.5
+
+
+def metrics_with(top1: float, support: list[int]) -> dict:
+    return {"top1": top1, "per_class": {f"c{i}": {"support": n} for i, n in enumerate(support)}}
+
+
+@pytest.mark.parametrize(
+    "top1, support, near",
+    [
+        (0.30, [10, 10, 10], True),  # the seed user's 5-epoch run: 3 classes, chance 0.33
+        (0.42, [10, 10, 10], True),  # within 15% of the way from 0.33 to 1
+        (0.45, [10, 10, 10], False),
+        (0.80, [80, 10, 10], True),  # always naming the common class scores 0.80 already
+        (0.55, [50, 50], True),
+        (0.60, [50, 50], False),
+    ],
+)
+def test_a_near_chance_score_is_named_with_what_to_try(top1, support, near):
+    note = near_chance_note(metrics_with(top1, support))
+    assert (note is not None) == near
+    if near:
+        assert f"top-1 {top1:.2f} is near chance" in note and "--epochs" in note and "labels" in note

@@ -21,7 +21,16 @@ from actrec.run import load_config_file
 
 torch.set_num_threads(1)
 
+# sweep() runs an Optuna study, an optional extra
+needs_optuna = pytest.mark.usefixtures("optuna")
 
+
+@pytest.fixture
+def optuna():
+    return pytest.importorskip("optuna", reason="optuna is not installed: pip install 'actrec[search]'")
+
+
+@needs_optuna
 def test_front_holds_a_model_twice_as_fast_as_the_largest_and_as_accurate(tmp_path):
     data = make_dataset(n_per_class=40, n_classes=3, steps=24, noise=0.2, seed=0)
     space = parse_space(
@@ -48,6 +57,7 @@ def test_front_holds_a_model_twice_as_fast_as_the_largest_and_as_accurate(tmp_pa
     assert "Pareto front" in page and "Configuration (best_config.yaml)" in page
 
 
+@needs_optuna
 def test_space_file_with_choices_floats_window_length(tmp_path):
     path = tmp_path / "space.yaml"
     path.write_text(
@@ -140,6 +150,7 @@ def postgres_url():
         shutil.rmtree(root, ignore_errors=True)
 
 
+@needs_optuna
 def test_two_workers_share_one_study_on_postgresql(postgres_url, tmp_path):
     """Two workers (the CLI and the API, as two machines would) add trials to one stored study."""
     from typer.testing import CliRunner
@@ -179,6 +190,7 @@ class Guesser:
         return np.eye(2)[guess] * 0.9 + 0.05
 
 
+@needs_optuna
 def test_single_objective_prunes_weak_trials_over_folds(tmp_path):
     data = make_dataset(n_per_class=20, n_classes=2, steps=12, seed=4)
     space = parse_space({"base": {"model": "gru"}, "params": {"lr": {"float": [0.0, 1.0]}}})

@@ -15,7 +15,7 @@ from actrec.evaluation.metrics import compute_metrics
 from actrec.models import build_model
 from actrec.models.rocket import fit_dilations, longest_run, pool
 from actrec.recognizer import Recognizer
-from tests.conftest import make_waves
+from tests.waves import make_waves
 
 SMALL = {
     "minirocket": {"num_features": 840},

@@ -17,7 +17,6 @@ from actrec.stream.live import FrameQueue, run_stream, stream_source
 from actrec.stream.sources import SourceFrame
 
 torch.set_num_threads(1)
-cv2 = pytest.importorskip("cv2")
 NAMES = ["acc_x", "acc_y", "acc_z", "gyro_x"]
 
 
@@ -41,14 +40,20 @@ def pose_model():
     return Recognizer(model="gru", model_options={"hidden_sizes": [8], "dense": []}, epochs=1, seed=0).fit(dataset)
 
 
-def write_video(path, n_frames, fps=10.0):
+@pytest.fixture
+def cv2():
+    """OpenCV, which only the video tests need: the CSV tests run without it."""
+    return pytest.importorskip("cv2", reason="OpenCV is not installed (scripts/install-video.sh installs it)")
+
+
+def write_video(cv2, path, n_frames, fps=10.0):
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (64, 48))
     for i in range(n_frames):
         writer.write(np.full((48, 64, 3), (i * 5) % 255, np.uint8))
     writer.release()
 
 
-def count_frames(path):
+def count_frames(cv2, path):
     capture = cv2.VideoCapture(str(path))
     count = 0
     while capture.read()[0]:
@@ -87,7 +92,7 @@ def test_csv_source_cannot_draw_a_video(tmp_path, sensor_model):
         stream_source(sensor_model, f"csv:{tmp_path / 'one.csv'}", out=str(tmp_path / "x.mp4"))
 
 
-def test_annotated_video_has_every_input_frame_even_when_recognition_drops(tmp_path, pose_model):
+def test_annotated_video_has_every_input_frame_even_when_recognition_drops(tmp_path, cv2, pose_model):
     from actrec.skeletons import get_schema
     from actrec.stream.sinks import AnnotatedVideo
 
@@ -103,12 +108,12 @@ def test_annotated_video_has_every_input_frame_even_when_recognition_drops(tmp_p
     video = AnnotatedVideo(tmp_path / "out.mp4", 10.0, pose_model.label_names, get_schema("mediapipe_pose").bones)
     report = run_stream(Streamer(pose_model), frames, extract=slow_extract, video=video, queue_size=2)
     video.close()
-    assert count_frames(tmp_path / "out.mp4") == n_frames == report.frames
+    assert count_frames(cv2, tmp_path / "out.mp4") == n_frames == report.frames
     assert report.dropped > 0 and report.recognized + report.dropped == n_frames
 
 
-def test_fast_replay_of_a_video_file_drops_nothing(tmp_path, pose_model):
-    write_video(tmp_path / "in.mp4", 25)
+def test_fast_replay_of_a_video_file_drops_nothing(tmp_path, cv2, pose_model):
+    write_video(cv2, tmp_path / "in.mp4", 25)
     from actrec.stream.sources import VideoSource
 
     source = VideoSource(str(tmp_path / "in.mp4"))
@@ -118,15 +123,15 @@ def test_fast_replay_of_a_video_file_drops_nothing(tmp_path, pose_model):
     assert report.frames == report.recognized == 25 and report.dropped == 0
 
 
-def test_stream_command_path_on_a_video_with_mediapipe(tmp_path, pose_model):
-    pytest.importorskip("mediapipe")
-    write_video(tmp_path / "in.mp4", 20)
+def test_stream_command_path_on_a_video_with_mediapipe(tmp_path, cv2, pose_model):
+    pytest.importorskip("mediapipe", reason="MediaPipe is not installed (scripts/install-video.sh installs it)")
+    write_video(cv2, tmp_path / "in.mp4", 20)
     out, events = tmp_path / "annotated.mp4", tmp_path / "events.jsonl"
     try:
         report, _ = stream_source(pose_model, str(tmp_path / "in.mp4"), out=str(out), events=str(events), fast=True)
     except ConfigError as error:  # MediaPipe present but unusable here
         pytest.skip(str(error))
-    assert count_frames(out) == count_frames(tmp_path / "in.mp4") == report.frames
+    assert count_frames(cv2, out) == count_frames(cv2, tmp_path / "in.mp4") == report.frames
     assert events.exists()
     assert set(report.labels) <= {"unknown", "no one"}  # a blank video has nobody in it
 
@@ -142,3 +147,19 @@ def test_frame_queue_drops_oldest_or_blocks():
     keeping.close()
     keeping.put(3)  # a closed queue never blocks the producer
     assert keeping.get() == 2 and keeping.dropped == 1
+
+
+def test_a_model_trained_from_arrays_streams_a_csv_by_column_order(tmp_path):
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(20, 6, 3)).astype(np.float32)
+    model = Recognizer(model="gru", model_options={"hidden_sizes": [4], "dense": []}, epochs=1, seed=0).fit(X, np.arange(20) % 2)
+    assert not model.feature_names
+    values = rng.normal(size=(12, 3)).astype(np.float32)
+    pd.DataFrame({"time": np.arange(12) / 10.0, "a": values[:, 0], "b": values[:, 1], "c": values[:, 2]}).to_csv(tmp_path / "s.csv", index=False)
+    seen = []
+    report, _ = stream_source(model, f"csv:{tmp_path / 's.csv'}", fast=True, on_decision=lambda d: seen.append(d.probabilities))
+    reference = Streamer(model)
+    np.testing.assert_allclose(np.stack(seen), np.stack([reference.push(row).probabilities for row in values]), atol=1e-6)
+    pd.DataFrame({"time": [0.0, 0.1], "a": [1, 2], "b": [1, 2]}).to_csv(tmp_path / "narrow.csv", index=False)
+    with pytest.raises(DataError, match="2 feature columns .* but the model takes 3"):
+        stream_source(model, f"csv:{tmp_path / 'narrow.csv'}", fast=True)

@@ -25,8 +25,8 @@ def test_missing_joints_give_no_mapping():
 
 
 def test_coco17_model_streams_a_real_video_through_mediapipe_pose(tmp_path):
-    pytest.importorskip("mediapipe")
-    cv2 = pytest.importorskip("cv2")
+    pytest.importorskip("mediapipe", reason="MediaPipe is not installed (scripts/install-video.sh installs it)")
+    cv2 = pytest.importorskip("cv2", reason="OpenCV is not installed (scripts/install-video.sh installs it)")
     if not VTEST.is_file():
         pytest.skip(f"{VTEST} is absent (scripts/install-video.sh unpacks it from Debian's opencv-doc)")
     from actrec.stream.live import stream_source

@@ -1,0 +1,105 @@
+"""Import a folder of keypoint files people already have into one recording `.npz` per video.
+
+`actrec import` drives this: OpenPose writes one JSON per frame, so a folder of them is one
+video; COCO-17 and MediaPipe files hold a whole video each. A file that cannot be read is reported
+in one line and the import goes on with the next.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from actrec.errors import ActrecError, ConfigError, DataError
+from actrec.io.keypoints import read_coco_json, read_mediapipe, read_openpose_json
+from actrec.io.recording import Recording, save_recording
+
+KINDS = ("openpose", "coco", "mediapipe")
+
+
+@dataclass
+class ImportOutcome:
+    """One video: where it came from, the recording written (None if it failed) and why not."""
+
+    source: Path
+    out: Path
+    frames: int = 0
+    detected: int = 0
+    error: str | None = None
+
+
+def plan_imports(kind: str, source: str | Path, out: str | Path) -> list[tuple[Path, Path]]:
+    """(source, output .npz) per video, sorted; the folder layout under `source` is kept in `out`.
+
+    openpose: every folder at or under `source` that directly holds `.json` files is one video.
+    coco: `source` is one `.json` or a folder searched for them. mediapipe: the same with `.csv` too.
+    """
+    if kind not in KINDS:
+        raise ConfigError(f"unknown format '{kind}'; choose one of: {', '.join(KINDS)}")
+    source, out = Path(source), Path(out)
+    if not source.exists():
+        raise DataError(f"{source}: not found; give a file or a folder of {kind} keypoint files")
+    if kind == "openpose":
+        if not source.is_dir():
+            raise DataError(f"{source}: OpenPose writes one JSON per frame; give the --write_json folder (or a folder of them)")
+        units = sorted({path.parent for path in source.rglob("*.json")})
+        targets = [out / (f"{source.name}.npz" if unit == source else unit.relative_to(source).with_suffix(".npz")) for unit in units]
+    else:
+        suffixes = {".json"} if kind == "coco" else {".json", ".csv"}
+        if source.is_file():
+            units = [source]
+            targets = [out / f"{source.stem}.npz"]
+        else:
+            units = sorted(path for path in source.rglob("*") if path.is_file() and path.suffix.lower() in suffixes)
+            targets = [out / unit.relative_to(source).with_suffix(".npz") for unit in units]
+    if not units:
+        raise DataError(f"{source}: holds no {kind} keypoint files ({'*.json' if kind != 'mediapipe' else '*.json, *.csv'})")
+    clashes = sorted({str(t) for t in targets if targets.count(t) > 1})
+    if clashes:
+        raise ConfigError(f"two inputs would both be written to {clashes[0]}; rename one of them")
+    return list(zip(units, targets))
+
+
+def import_keypoints(
+    kind: str,
+    source: str | Path,
+    out: str | Path,
+    fps: float | None = None,
+    schema: str | None = None,
+    on_done: Callable[[int, int, ImportOutcome], None] | None = None,
+) -> list[ImportOutcome]:
+    """Read each video of `source` with the `kind` importer and save it as `out/<name>.npz`.
+
+    fps: the videos' frame rate (OpenPose and COCO JSON hold none; default 30; MediaPipe JSON may).
+    schema: openpose_137 (default) or openpose_body25; a MediaPipe schema (default mediapipe_pose).
+    on_done(i, n, outcome) is called after each video, for progress. Bad files do not stop the rest.
+    """
+    if schema is not None and kind == "coco" and schema != "coco17":
+        raise ConfigError(f"COCO keypoints are coco17; --schema {schema} does not apply")
+    if fps is not None and fps <= 0:
+        raise ConfigError(f"--fps {fps}: give the videos' frame rate (> 0)")
+    plan = plan_imports(kind, source, out)
+    outcomes = []
+    for number, (unit, target) in enumerate(plan, start=1):
+        outcome = ImportOutcome(unit, target)
+        try:
+            recording = _read(kind, unit, fps, schema)
+            save_recording(target, recording)
+            outcome.frames, outcome.detected = recording.n_frames, int(recording.present.sum())
+        except ActrecError as error:
+            outcome.error = str(error)
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError) as error:
+            outcome.error = f"{unit}: not a readable {kind} keypoint file ({type(error).__name__}: {' '.join(str(error).split())})"
+        outcomes.append(outcome)
+        if on_done is not None:
+            on_done(number, len(plan), outcome)
+    return outcomes
+
+
+def _read(kind: str, unit: Path, fps: float | None, schema: str | None) -> Recording:
+    if kind == "openpose":
+        return read_openpose_json(unit, fps=fps or 30.0, schema=schema or "openpose_137")
+    if kind == "coco":
+        return read_coco_json(unit, fps=fps or 30.0)
+    return read_mediapipe(unit, schema=schema or "mediapipe_pose", fps=fps)
