@@ -17,12 +17,15 @@ def stream(
     events: str = typer.Option(None, "--events", help="events JSONL: one start/end object per line"),
     fast: bool = typer.Option(False, "--fast", help="replay files as fast as possible (no dropped frames)"),
     runtime: str = typer.Option("auto", "--runtime", help="auto | numpy | torch | onnx"),
+    server: str = typer.Option(None, "--server", help="stream to `actrec serve` at this URL; RUN is then the served model's name"),
+    token: str = typer.Option(None, "--token", envvar="ACTREC_SERVE_TOKEN", help="bearer token for --server"),
 ) -> None:
     """Recognize actions frame by frame and emit start/end events."""
     from actrec.recognizer import Recognizer
     from actrec.stream.live import stream_source
 
     def action() -> None:
+        model, remote = (None, None) if server is None else remote_session(server, run, token)
         shown: list[Any] = []
 
         def show(decision: Any) -> None:
@@ -30,8 +33,8 @@ def stream(
                 typer.echo(event.to_json())
                 shown.append(event)
 
-        report, streamer = stream_source(Recognizer.load(run), source, out=out, events=events, fast=fast,
-                                         runtime=runtime, on_decision=show)
+        report, streamer = stream_source(model or Recognizer.load(run), source, out=out, events=events, fast=fast,
+                                         runtime=runtime, on_decision=show, streamer=remote)
         for event in report.events[len(shown):]:  # closed when the source ended
             typer.echo(event.to_json())
         console.print(f"{streamer.describe()}\n{report.frames} frames, {report.recognized} recognized, "
@@ -39,6 +42,12 @@ def stream(
                       highlight=False)
 
     run_cli(action)
+
+
+def remote_session(server: str, name: str, token: str | None) -> tuple[Any, Any]:
+    from actrec.client import RemoteStreamer, StreamClient, remote_model
+
+    return remote_model(server, name, token), RemoteStreamer(StreamClient(server, name, token), server)
 
 
 @app.command("export")

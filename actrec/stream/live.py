@@ -222,9 +222,12 @@ def stream_source(
     fast: bool = False,
     runtime: str = "numpy",
     on_decision: Callable[[Decision], None] | None = None,
+    streamer: Any = None,
 ) -> tuple[StreamReport, Streamer]:
     """What `actrec stream` does: open `source` (`FILE`, `webcam:N`, `csv:FILE`), stream it
-    through `recognizer`, write events JSONL to `events` and an annotated video to `out`."""
+    through `recognizer`, write events JSONL to `events` and an annotated video to `out`.
+    streamer: something with Streamer's `push`/`finish` (e.g. `actrec.client.RemoteStreamer`)
+      instead of a local Streamer over `recognizer`."""
     from actrec.errors import ConfigError
     from actrec.stream.sinks import AnnotatedVideo
     from actrec.stream.sources import VideoSource, extractor_for, open_source
@@ -236,7 +239,7 @@ def stream_source(
         raise ConfigError("--out draws on video frames; a csv: source has none, so use --events only")
     try:
         extract = extractor_for(recognizer) if is_video else None
-        streamer = Streamer(recognizer, runtime=runtime)
+        streamer = streamer or Streamer(recognizer, runtime=runtime)
         video = None
         if out is not None:
             skeleton = recognizer.skeleton()

@@ -48,3 +48,34 @@ def session_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("session") / "session.csv"
     table.to_csv(path, index=False)
     return path
+
+
+@pytest.fixture(scope="session")
+def live_server(gru_run: Path):
+    """`actrec serve` on a free loopback port in a thread (uvicorn, as the command runs it);
+    yields (base URL, token) and stops the server afterwards."""
+    import socket
+    import threading
+    import time
+
+    uvicorn = pytest.importorskip("uvicorn")
+    pytest.importorskip("websockets")
+    from actrec.serve import ServeSettings, create_app
+
+    token = "live-token"
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    app = create_app({"gru": Recognizer.load(gru_run)}, ServeSettings(token=token, idle_timeout_s=20))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", ws_max_size=1 << 22))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            pytest.fail("the test server did not start within 20 s")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}", token
+    server.should_exit = True
+    thread.join(timeout=10)
+    listener.close()
