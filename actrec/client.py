@@ -94,7 +94,8 @@ class StreamClient:
         self.closed: dict[str, Any] | None = None
         try:
             # entered here, closed by `close`/`__exit__` (websockets 17 wants connect() entered)
-            self._socket = connect(url, additional_headers=_headers(token), open_timeout=timeout_s, max_size=None).__enter__()
+            self._socket = connect(url, additional_headers=_headers(token), open_timeout=timeout_s, max_size=None,
+                                   compression=None).__enter__()
         except OSError as error:
             raise ConfigError(f"{url}: cannot connect ({error}); is `actrec serve` running?") from None
         self._socket.send(json.dumps({"type": "open", "rules": rules or {}, "probabilities": probabilities}))
