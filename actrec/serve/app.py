@@ -280,6 +280,8 @@ class Pump:
         self.session: Session | None = None
         self.wake = asyncio.Event()
         self.ending = False
+        self.idle = False  # set by `watch_idle` when the client went silent
+        self.last_message = 0.0
         self.send_lock = asyncio.Lock()
 
     async def send(self, message: Any) -> None:
@@ -301,15 +303,14 @@ class Pump:
         await self.send(self.session.opened())
 
     async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        self.last_message = loop.time()
+        watchdog = asyncio.create_task(self.watch_idle(asyncio.current_task()))
         worker: asyncio.Task | None = None
         try:
             while True:
-                try:
-                    message = await asyncio.wait_for(self.websocket.receive(), self.settings.idle_timeout_s)
-                except (asyncio.TimeoutError, TimeoutError):
-                    await self.error("idle_timeout", f"no message for {self.settings.idle_timeout_s:g} s; session closed")
-                    await self.websocket.close(CLOSE_GOING_AWAY)
-                    return
+                message = await self.websocket.receive()
+                self.last_message = loop.time()
                 if message["type"] == "websocket.disconnect":
                     return
                 outcome = await self.handle(message)
@@ -319,6 +320,7 @@ class Pump:
                     worker = asyncio.create_task(self.decide_loop())
                 if outcome == "end":
                     break
+            watchdog.cancel()
             self.ending = True
             self.wake.set()
             if worker is not None:
@@ -327,11 +329,27 @@ class Pump:
                 await self.open({}, False)
             await self.send(self.session.finish())
             await self.websocket.close(CLOSE_NORMAL)
+        except asyncio.CancelledError:
+            if not self.idle:
+                raise
+            asyncio.current_task().uncancel()
+            await self.error("idle_timeout", f"no message for {self.settings.idle_timeout_s:g} s; session closed")
+            await self.websocket.close(CLOSE_GOING_AWAY)
         except WebSocketDisconnect:
             return
         finally:
+            watchdog.cancel()
             if worker is not None and not worker.done():
                 worker.cancel()
+
+    async def watch_idle(self, receiving: asyncio.Task) -> None:
+        """Cancel the receive loop once no message came for `idle_timeout_s` (one timer per
+        session instead of a timeout task per message)."""
+        loop = asyncio.get_running_loop()
+        while (remaining := self.last_message + self.settings.idle_timeout_s - loop.time()) > 0:
+            await asyncio.sleep(remaining)
+        self.idle = True
+        receiving.cancel()
 
     async def handle(self, message: dict[str, Any]) -> str | None:
         """Check one message and queue its frame; returns "end", "close" or None."""
@@ -420,7 +438,8 @@ class Pump:
                 await self.send(decision)
                 frames.inc()
                 latency.observe(clock.perf_counter() - received_at)
-                await asyncio.sleep(0)  # let the receive loop read (and drop) while we are behind
+                if session.queue:
+                    await asyncio.sleep(0)  # behind: let the receive loop read (and drop the oldest)
             if self.ending:
                 return
 

@@ -38,6 +38,9 @@ def source(session_csv, recognizer):
 
 
 def client_for(recognizer, **settings):
+    # These tests send whole files at once, faster than the app decides; a queue longer than any
+    # file keeps every frame (dropping is tested on its own, below and in test_client.py).
+    settings.setdefault("queue_frames", 100_000)
     return fastapi_testclient.TestClient(create_app({"gru": recognizer}, ServeSettings(**settings)))
 
 

@@ -38,24 +38,28 @@ def test_stream_to_a_server_with_a_wrong_token_or_model_is_one_line(live_server,
     assert wrong_model.exit_code == 2 and "no model 'lstm'; it serves: gru" in wrong_model.output
 
 
-def test_pipelined_frames_come_back_in_order_with_rules_and_probabilities(live_server):
+def test_a_burst_of_pipelined_frames_is_decided_in_order_and_every_drop_is_counted(live_server):
     url, token = live_server
     model = remote_model(url, "gru", token)
-    rng = np.random.default_rng(0)
-    frames = rng.normal(size=(40, len(model.feature_names))).astype(np.float32)
+    frames = np.random.default_rng(0).normal(size=(80, len(model.feature_names))).astype(np.float32)
+    frames[79, 1] = np.nan  # an undetected value travels as null
     with StreamClient(url, "gru", token=token, rules={"enter": 0.7, "exit": 0.5}, probabilities=True) as client:
         assert client.opened["rules"]["enter"] == 0.7
-        for index, frame in enumerate(frames):
+        for index, frame in enumerate(frames):  # faster than 30 fps: the session queue (32) may overflow
             client.send(frame, index / 30.0)
-        frames_with_nan = frames[0].copy()
-        frames_with_nan[1] = np.nan
-        client.send(frames_with_nan, 40 / 30.0)
-        replies = [client.receive() for _ in range(41)]
-        with pytest.raises(DataError, match="frame 41: 'x' has shape"):
-            client.push([1.0, 2.0], 2.0)
-    assert [reply["seq"] for reply in replies] == list(range(41))
+        replies = []
+        while not replies or replies[-1]["seq"] != 79:
+            replies.append(client.receive())
+            assert replies[-1]["type"] == "decision"
+        with pytest.raises(DataError, match="frame 80: 'x' has shape"):
+            client.push([1.0, 2.0], 3.0)
+    seqs = [reply["seq"] for reply in replies]
+    assert seqs == sorted(seqs) and seqs[-1] == 79  # in order; the newest frame is never the one dropped
+    assert all(reply["dropped"] == reply["seq"] - index for index, reply in enumerate(replies))
+    assert [reply["frame"] for reply in replies] == list(range(len(replies)))
     assert all(len(reply["probabilities"]) == len(model.label_names) for reply in replies)
-    assert client.closed is not None and client.closed["frames"] == 41 and client.closed["errors"] == 1
+    assert client.closed == {"type": "closed", "events": client.closed["events"], "frames": len(replies),
+                             "dropped": 80 - len(replies), "errors": 1}
 
 
 def test_a_client_for_an_unreachable_server_says_so():
