@@ -182,7 +182,7 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=64)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--fps", type=float, default=30.0)
-    parser.add_argument("--queue-frames", type=int, default=32)
+    parser.add_argument("--queue-frames", type=int, default=16)
     parser.add_argument("--binary", action="store_true", help="send float32 binary frames instead of JSON")
     args = parser.parse_args()
     torch.set_num_threads(1)

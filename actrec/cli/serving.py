@@ -15,7 +15,7 @@ def serve(
     token: str = typer.Option(None, "--token", envvar="ACTREC_SERVE_TOKEN",
                               help="bearer token clients must send (default: $ACTREC_SERVE_TOKEN; none: open)"),
     max_sessions: int = typer.Option(256, "--max-sessions", help="streams open at once; more are refused"),
-    queue_frames: int = typer.Option(32, "--queue-frames", help="frames a session may have waiting; older ones are dropped"),
+    queue_frames: int = typer.Option(16, "--queue-frames", help="frames a session may have waiting; older ones are dropped"),
     max_message_bytes: int = typer.Option(1 << 20, "--max-message-bytes", help="largest WebSocket message"),
     idle_timeout: float = typer.Option(30.0, "--idle-timeout", help="seconds of silence before a session is closed"),
     runtime: str = typer.Option("numpy", "--runtime", help="numpy | torch | onnx (per-session Streamer)"),

@@ -57,7 +57,7 @@ class ServeSettings:
 
     token: str | None = None
     max_sessions: int = 256
-    queue_frames: int = 32
+    queue_frames: int = 16  # about half a second at 30 fps: older frames are stale for live use
     max_message_bytes: int = 1 << 20
     max_body_bytes: int = 64 << 20
     idle_timeout_s: float = 30.0

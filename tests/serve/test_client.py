@@ -45,7 +45,7 @@ def test_a_burst_of_pipelined_frames_is_decided_in_order_and_every_drop_is_count
     frames[79, 1] = np.nan  # an undetected value travels as null
     with StreamClient(url, "gru", token=token, rules={"enter": 0.7, "exit": 0.5}, probabilities=True) as client:
         assert client.opened["rules"]["enter"] == 0.7
-        for index, frame in enumerate(frames):  # faster than 30 fps: the session queue (32) may overflow
+        for index, frame in enumerate(frames):  # faster than 30 fps: the session queue (16) may overflow
             client.send(frame, index / 30.0)
         replies = []
         while not replies or replies[-1]["seq"] != 79:
