@@ -43,6 +43,7 @@ from actrec.stream.recurrent import incremental_blocker
 
 log = logging.getLogger("actrec.serve")
 TOKEN_ENV = "ACTREC_SERVE_TOKEN"
+CONFIG_ENV = "ACTREC_SERVE_CONFIG"  # models and settings for `--workers` processes
 CLOSE_INTERNAL = 1011
 
 
@@ -139,7 +140,8 @@ def create_app(models: dict[str, Any], settings: ServeSettings | None = None) ->
 
     @app.get("/healthz")
     def healthz() -> dict[str, Any]:
-        return {"status": "ok", "models": list(models), "sessions": len(registry.sessions)}
+        # pid: which worker answered, when `--workers` runs several processes on one port
+        return {"status": "ok", "models": list(models), "sessions": len(registry.sessions), "pid": os.getpid()}
 
     @app.get("/metrics", dependencies=[Depends(require_token)])
     def prometheus() -> Response:
@@ -444,11 +446,30 @@ class Pump:
                 return
 
 
-def run_server(models: dict[str, Any], settings: ServeSettings, host: str, port: int, log_level: str = "info") -> None:
-    """Serve `models` with uvicorn until interrupted. The protocol-level limit is a multiple of
-    `max_message_bytes`, so a moderately oversized message still gets the app's readable error.
-    Per-message deflate is off: it costs more CPU per frame than deciding it."""
+def app_from_environment() -> FastAPI:
+    """The uvicorn factory behind `--workers N`: each worker process loads the models itself, from
+    the model specs and settings the parent put in `ACTREC_SERVE_CONFIG` (JSON)."""
+    config = json.loads(os.environ[CONFIG_ENV])
+    return create_app(load_models(config["models"]), ServeSettings(**config["settings"]))
+
+
+def run_server(specs: list[str], settings: ServeSettings, host: str, port: int, workers: int = 1,
+               log_level: str = "info") -> None:
+    """Serve the models `specs` name (see `load_models`) with uvicorn until interrupted.
+
+    workers > 1 runs that many processes on one port (the kernel spreads connections; a session
+    stays in the process that accepted it); each has its own session cap, metrics and page.
+    The protocol-level limit is a multiple of `max_message_bytes`, so a moderately oversized
+    message still gets the app's readable error. Per-message deflate is off: it costs more CPU
+    per frame than deciding it."""
     import uvicorn
 
-    uvicorn.run(create_app(models, settings), host=host, port=port, log_level=log_level,
-                ws_max_size=4 * settings.max_message_bytes, ws_per_message_deflate=False)
+    settings.check()
+    models = load_models(specs)  # in the parent too: a bad RUN fails here, as one line
+    options: dict[str, Any] = dict(host=host, port=port, log_level=log_level, ws_per_message_deflate=False,
+                                   ws_max_size=4 * settings.max_message_bytes)
+    if workers <= 1:
+        uvicorn.run(create_app(models, settings), **options)
+        return
+    os.environ[CONFIG_ENV] = json.dumps({"models": specs, "settings": asdict(settings)})
+    uvicorn.run("actrec.serve.app:app_from_environment", factory=True, workers=workers, **options)

@@ -3,7 +3,7 @@ tests, never collide in the global one). Frames per second is `rate(actrec_frame
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector
 
 # Added latency per frame: from the message arriving to its decision being sent.
 LATENCY_BUCKETS_S = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1.0)
@@ -12,6 +12,7 @@ LATENCY_BUCKETS_S = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02, 
 class ServeMetrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        ProcessCollector(registry=self.registry)  # process_resident_memory_bytes, process_cpu_seconds_total
         self.sessions = Gauge("actrec_sessions", "Open streaming sessions", ["model"], registry=self.registry)
         self.sessions_opened = Counter("actrec_sessions_opened", "Streaming sessions opened", ["model"],
                                        registry=self.registry)
