@@ -10,6 +10,7 @@ refused frames, server CPU and memory, and how many sessions decided exactly wha
     python bench/serve.py                         # 64 sessions x 30 fps x 60 s
     python bench/serve.py --sessions 16 --seconds 20
     python bench/serve.py --seconds 300           # the soak: server memory every 10 s
+    python bench/serve.py --workers 2             # actrec serve --workers 2
 
 The client runs in this process (asyncio), on the same machine as the server: on a small box the
 two share the CPU, so the latency includes waiting for it.
@@ -83,7 +84,9 @@ def histogram_percentiles(url: str, percents: tuple[int, ...]) -> list[float]:
         if line.startswith("actrec_frame_latency_seconds_bucket"):
             bound = line.split('le="')[1].split('"')[0]
             buckets.append((float(bound), float(line.rsplit(" ", 1)[1])))
-    total = buckets[-1][1] or 1.0
+    total = buckets[-1][1]
+    if total == 0:  # with --workers, the worker that answered may have served no session
+        return [float("nan")] * len(percents)
     return [next(bound * 1e3 for bound, count in buckets if count >= total * percent / 100) for percent in percents]
 
 
@@ -93,9 +96,23 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_server(run: Path, port: int, sessions: int, queue_frames: int) -> subprocess.Popen:
+def server_processes(pid: int) -> list[psutil.Process]:
+    """The server and, with --workers, its worker processes."""
+    parent = psutil.Process(pid)
+    return [parent, *parent.children(recursive=True)]
+
+
+def server_cpu_s(pid: int) -> float:
+    return sum(sum(process.cpu_times()[:2]) for process in server_processes(pid))
+
+
+def server_rss_mib(pid: int) -> float:
+    return sum(process.memory_info().rss for process in server_processes(pid)) / 2**20
+
+
+def start_server(run: Path, port: int, sessions: int, queue_frames: int, workers: int) -> subprocess.Popen:
     command = [sys.executable, "-m", "actrec.cli", "serve", f"model={run}", "--port", str(port), "--max-sessions",
-               str(sessions), "--queue-frames", str(queue_frames), "--idle-timeout", "60"]
+               str(sessions), "--queue-frames", str(queue_frames), "--idle-timeout", "60", "--workers", str(workers)]
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=os.pathsep.join(sys.path))
     server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60
@@ -157,9 +174,8 @@ async def load(url: str, streams: list[list[str | bytes]], n_sessions: int, fps:
 
 
 async def watch_memory(pid: int, every_s: float, samples: list[float], stop: asyncio.Event) -> None:
-    process = psutil.Process(pid)
     while not stop.is_set():
-        samples.append(process.memory_info().rss / 2**20)
+        samples.append(server_rss_mib(pid))
         try:
             await asyncio.wait_for(stop.wait(), every_s)
         except asyncio.TimeoutError:
@@ -173,7 +189,7 @@ async def run_load(url: str, streams: list, n_sessions: int, fps: float, pid: in
     results, streaming_s = await load(url, streams, n_sessions, fps)
     stop.set()
     await watcher
-    memory.append(psutil.Process(pid).memory_info().rss / 2**20)
+    memory.append(server_rss_mib(pid))
     return results, streaming_s, memory
 
 
@@ -183,6 +199,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--fps", type=float, default=30.0)
     parser.add_argument("--queue-frames", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=1, help="server processes (actrec serve --workers)")
     parser.add_argument("--binary", action="store_true", help="send float32 binary frames instead of JSON")
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -197,21 +214,20 @@ def main() -> None:
         else:
             streams = [[json.dumps({"t": i / RATE_HZ, "x": f.tolist()}) for i, f in enumerate(s)] for s in raw]
         port = free_port()
-        server = start_server(Path(folder), port, args.sessions, args.queue_frames)
+        server = start_server(Path(folder), port, args.sessions, args.queue_frames, args.workers)
         try:
-            process = psutil.Process(server.pid)
-            cpu_before, wall_before = process.cpu_times(), time.perf_counter()
+            cpu_before, wall_before = server_cpu_s(server.pid), time.perf_counter()
             client_cpu_before = psutil.Process().cpu_times()
             results, streaming_s, memory = asyncio.run(run_load(f"ws://127.0.0.1:{port}/v1/stream/model", streams,
                                                    args.sessions, args.fps, server.pid))
             wall = time.perf_counter() - wall_before
-            cpu_after, client_cpu_after = process.cpu_times(), psutil.Process().cpu_times()
+            cpu_after, client_cpu_after = server_cpu_s(server.pid), psutil.Process().cpu_times()
             server_latency = histogram_percentiles(f"http://127.0.0.1:{port}/metrics", (50, 99))
         finally:
             server.terminate()
             server.wait(timeout=20)
     report(args, results, expected, push_seconds, memory, streaming_s, server_latency,
-           (cpu_after.user + cpu_after.system - cpu_before.user - cpu_before.system) / wall,
+           (cpu_after - cpu_before) / wall,
            (client_cpu_after.user + client_cpu_after.system - client_cpu_before.user - client_cpu_before.system) / wall,
            frames)
 
@@ -238,14 +254,14 @@ def report(args: argparse.Namespace, results: list[dict], expected: tuple, push_
         ("frames per session", f"{frames} at {args.fps:g} fps ({'binary' if args.binary else 'JSON'})"),
         ("frames/s served", f"{decided / streaming_s:.0f} (asked {len(served) * args.fps:.0f})"),
         ("added latency p50 / p99", f"{p50:.2f} / {p99:.2f} ms (client send -> decision received)"),
-        ("server-side latency p50 / p99", f"<= {server_latency[0]:g} / <= {server_latency[1]:g} ms (message read -> "
+        ("server-side latency p50 / p99" + (" (one worker)" if args.workers > 1 else ""), f"<= {server_latency[0]:g} / <= {server_latency[1]:g} ms (message read -> "
                                           "decision sent; histogram bucket bounds)"),
         ("baseline Streamer.push p50", f"{base50:.0f} us in-process; served p50 = {p50 * 1e3 / base50:.0f}x that"),
         ("dropped frames", f"{dropped}"),
         ("refused frames (errors)", f"{errors}"),
         ("unanswered frames", f"{unanswered}"),
         ("decisions identical to offline", f"{identical} / {checked} sessions without drops"),
-        ("server CPU", f"{100 * server_cpu:.0f}% of one core (client: {100 * client_cpu:.0f}%), {psutil.cpu_count()} cores"),
+        ("server CPU", f"{100 * server_cpu:.0f}% of one core over {args.workers} process(es) (client: {100 * client_cpu:.0f}%), {psutil.cpu_count()} cores"),
         ("server RSS over the run", " ".join(f"{value:.0f}" for value in memory) + " MiB"),
     ]
     width = max(len(name) for name, _ in rows)
