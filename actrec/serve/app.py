@@ -20,7 +20,7 @@ import logging
 import os
 import tempfile
 import time as clock
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -108,12 +108,11 @@ def create_app(models: dict[str, Any], settings: ServeSettings | None = None) ->
     settings = settings or ServeSettings()
     settings.check()
     if settings.token is None and os.environ.get(TOKEN_ENV):
-        settings.token = os.environ[TOKEN_ENV]
+        settings = replace(settings, token=os.environ[TOKEN_ENV])
     infos = {name: model_info(name, recognizer) for name, recognizer in models.items()}
     metrics = ServeMetrics()
     registry = SessionRegistry(settings.max_sessions)
     app = FastAPI(title="actrec", summary="Live action recognition")
-    app.state.settings, app.state.metrics, app.state.registry = settings, metrics, registry
 
     def authorized(header: str | None) -> bool:
         if settings.token is None:
@@ -162,10 +161,8 @@ def create_app(models: dict[str, Any], settings: ServeSettings | None = None) ->
         recognizer = recognizer_for(model)
         body = await read_body(request, settings.max_body_bytes, metrics)
         try:
-            if request.headers.get("content-type", "").startswith("application/json"):
-                dataset = json_dataset(body, recognizer)
-            else:
-                dataset = await run_in_threadpool(npz_dataset, body, recognizer)
+            is_json = request.headers.get("content-type", "").startswith("application/json")
+            dataset = await run_in_threadpool(json_dataset if is_json else npz_dataset, body, recognizer)
             proba = await run_in_threadpool(recognizer.predict_proba, dataset)
         except ActrecError as error:
             metrics.errors.labels("bad_request").inc()
@@ -265,7 +262,10 @@ def npz_dataset(body: bytes, recognizer: Any) -> Any:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "request.npz"
         path.write_bytes(body)
-        dataset = load_npz(path, label_names=recognizer.label_names)
+        try:
+            dataset = load_npz(path, label_names=recognizer.label_names)
+        except DataError as error:  # name the body, not the temporary file
+            raise DataError(str(error).replace(str(path), "request body (.npz; send JSON as application/json)")) from None
     dataset.source = "request body"
     return dataset
 

@@ -244,6 +244,7 @@ def test_predict_gives_the_columns_and_values_of_actrec_predict(gru_run, recogni
                                headers={"content-type": "application/octet-stream"}).json()
         as_csv = client.post("/v1/predict/gru", json=body, headers={"accept": "text/csv"})
         bad = client.post("/v1/predict/gru", json={"sequences": [[[1.0, 2.0]]]})
+        not_npz = client.post("/v1/predict/gru", content=b"id,x\n1,2\n", headers={"content-type": "text/csv"})
         unknown = client.post("/v1/predict/nope", json=body)
     for response in (from_json, from_npz):
         table = pd.DataFrame(response["rows"], columns=response["columns"])
@@ -252,6 +253,7 @@ def test_predict_gives_the_columns_and_values_of_actrec_predict(gru_run, recogni
         np.testing.assert_allclose(table.iloc[:, 2:].to_numpy(float), expected.iloc[:, 2:].to_numpy(float), atol=1e-6)
     assert as_csv.headers["content-type"].startswith("text/csv") and as_csv.text.splitlines()[0] == ",".join(expected.columns)
     assert bad.status_code == 422 and "the model was trained on [4]" in bad.json()["detail"]
+    assert not_npz.status_code == 422 and not_npz.json()["detail"].startswith("request body (.npz")
     assert unknown.status_code == 404 and "this server has: gru" in unknown.json()["detail"]
 
 
