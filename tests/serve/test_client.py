@@ -4,7 +4,6 @@ become one-line errors."""
 
 from __future__ import annotations
 
-import json
 
 import numpy as np
 import pytest
