@@ -37,4 +37,4 @@ def run_cli(action: Callable[[], Any]) -> Any:
 
 
 # importing the command modules registers their commands on `app`
-from actrec.cli import comparison, core, keypoints, streaming  # noqa: E402,F401
+from actrec.cli import comparison, core, keypoints, serving, streaming  # noqa: E402,F401

@@ -31,6 +31,8 @@ def stream(
     vote_n: int = typer.Option(None, help="... of the last n frames"),
     min_event_s: float = typer.Option(None, help="seconds a label must hold before its event starts"),
     no_one_after_s: float = typer.Option(None, help="seconds without input before 'no one'"),
+    server: str = typer.Option(None, "--server", help="stream to `actrec serve` at this URL; RUN is then the served model's name"),
+    token: str = typer.Option(None, "--token", envvar="ACTREC_SERVE_TOKEN", help="bearer token for --server"),
 ) -> None:
     """Recognize actions frame by frame and emit start/end events; or, with --calibrate, fit the
     decision rules to a session with known segments."""
@@ -59,6 +61,8 @@ def stream(
             return calibrate_rules(run, calibrate, segments, sequence_id, resample)
         if not source:
             raise ConfigError("give --source FILE|webcam:N|csv:FILE to stream, or --calibrate SESSION.csv --segments FILE")
+        settings = rule_settings()
+        model, remote = (None, None) if server is None else remote_session(server, run, token, settings)
         shown: list[Any] = []
 
         def show(decision: Any) -> None:
@@ -66,11 +70,13 @@ def stream(
                 typer.echo(event.to_json())
                 shown.append(event)
 
-        report, streamer = stream_source(Recognizer.load(run), source, out=out, events=events, fast=fast, runtime=runtime,
-                                         on_decision=show, sequence_id=sequence_id, resample=resample, rule_settings=rule_settings())
+        report, streamer = stream_source(model or Recognizer.load(run), source, out=out, events=events, fast=fast, runtime=runtime,
+                                         on_decision=show, sequence_id=sequence_id, resample=resample, rule_settings=settings,
+                                         streamer=remote)
         for event in report.events[len(shown):]:  # closed when the source ended
             typer.echo(event.to_json())
-        console.print(f"{streamer.describe()}\n{streamer.rules.summary()}\n{report.frames} frames, {report.recognized} recognized, "
+        rules_line = streamer.rules.summary() if hasattr(streamer, "rules") else "rules: the served session's"
+        console.print(f"{streamer.describe()}\n{rules_line}\n{report.frames} frames, {report.recognized} recognized, "
                       f"{report.dropped} dropped under load, {len(report.events)} events in {report.seconds:.1f} s",
                       highlight=False)
 
@@ -108,6 +114,12 @@ def calibrate_rules(run: str, session: str, segments: str | None, sequence_id: s
     console.print(f"segment F1 at IoU >= 0.5: default rules {before['f1']:.3f} ({before['predicted']} segments for "
                   f"{before['true']}), fitted {after['f1']:.3f} ({after['predicted']} segments); "
                   f"{report['rules_tried']} rule sets tried; saved in {path}", highlight=False, soft_wrap=True)
+
+
+def remote_session(server: str, name: str, token: str | None, rules: dict[str, Any]) -> tuple[Any, Any]:
+    from actrec.client import RemoteStreamer, StreamClient, remote_model
+
+    return remote_model(server, name, token), RemoteStreamer(StreamClient(server, name, token, rules=rules), server)
 
 
 @app.command("export")

@@ -10,9 +10,13 @@ import pandas as pd
 from actrec.io.atomic import atomic_path
 
 
-def write_predictions(path: str | Path, ids: np.ndarray, proba: np.ndarray, label_names: list[str]) -> None:
+def predictions_table(ids: np.ndarray, proba: np.ndarray, label_names: list[str]) -> pd.DataFrame:
     """Columns are named by class in label order: the submission layout competitions ask for."""
     table = pd.DataFrame({"id": ids, "pred": np.asarray(label_names, dtype=object)[proba.argmax(1)], "confidence": proba.max(1)})
-    table = pd.concat([table, pd.DataFrame(proba, columns=label_names)], axis=1)
+    return pd.concat([table, pd.DataFrame(proba, columns=label_names)], axis=1)
+
+
+def write_predictions(path: str | Path, ids: np.ndarray, proba: np.ndarray, label_names: list[str]) -> None:
+    table = predictions_table(ids, proba, label_names)
     with atomic_path(path) as tmp:
         table.to_csv(tmp, index=False)

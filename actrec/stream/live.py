@@ -225,12 +225,15 @@ def stream_source(
     sequence_id: str | None = None,
     resample: bool = False,
     rule_settings: dict[str, Any] | None = None,
+    streamer: Any = None,
 ) -> tuple[StreamReport, Streamer]:
     """What `actrec stream` does: open `source` (`FILE`, `webcam:N`, `csv:FILE`), stream it
     through `recognizer`, write events JSONL to `events` and an annotated video to `out`.
 
     sequence_id: one sequence of a long CSV; resample: bring a CSV at another rate to the model's;
-    rule_settings: decision-rule values over the defaults scaled to the model (`DecisionRules.from_settings`)."""
+    rule_settings: decision-rule values over the defaults scaled to the model (`DecisionRules.from_settings`);
+    streamer: something with Streamer's `push`/`finish` (e.g. `actrec.client.RemoteStreamer`)
+      instead of a local Streamer over `recognizer`."""
     from actrec.errors import ConfigError
     from actrec.stream.sinks import AnnotatedVideo
     from actrec.stream.sources import VideoSource, extractor_for, open_source
@@ -242,7 +245,7 @@ def stream_source(
         raise ConfigError("--out draws on video frames; a csv: source has none, so use --events only")
     try:
         extract = extractor_for(recognizer) if is_video else None
-        streamer = Streamer(recognizer, runtime=runtime, rule_settings=rule_settings)
+        streamer = streamer or Streamer(recognizer, runtime=runtime, rule_settings=rule_settings)
         video = None
         if out is not None:
             skeleton = recognizer.skeleton()

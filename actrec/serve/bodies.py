@@ -1,0 +1,83 @@
+"""HTTP request bodies for `POST /v1/predict/{model}`: read under a size limit, then turned into a
+SequenceDataset from JSON (`PredictRequest`) or from the `.npz` layout `actrec predict` reads."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from fastapi import HTTPException, Request
+from pydantic import ValidationError
+
+from actrec.errors import DataError
+from actrec.serve.metrics import ServeMetrics
+from actrec.serve.protocol import PredictRequest
+
+
+async def read_body(request: Request, limit: int, metrics: ServeMetrics) -> bytes:
+    """The request body, refused with 413 as soon as it passes `limit` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        metrics.errors.labels("too_big").inc()
+        raise HTTPException(413, f"body of {declared} bytes is over the {limit}-byte limit; send fewer sequences per request")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            metrics.errors.labels("too_big").inc()
+            raise HTTPException(413, f"body is over the {limit}-byte limit; send fewer sequences per request")
+    return bytes(body)
+
+
+def json_dataset(body: bytes, recognizer: Any) -> Any:
+    """A `PredictRequest` -> SequenceDataset padded to the longest sequence."""
+    from actrec.data.dataset import SequenceDataset
+
+    try:
+        request = PredictRequest.model_validate_json(body)
+    except ValidationError as error:
+        raise DataError(f"request body: {error.errors()[0]['msg']} at {error.errors()[0]['loc']}; send "
+                        '{"sequences": [[frame, ...], ...], "ids": [...]}') from None
+    if not request.sequences:
+        raise DataError("request body: 'sequences' is empty; send at least one sequence")
+    frame_shape = tuple(recognizer.frame_shape)
+    arrays = []
+    for index, sequence in enumerate(request.sequences):
+        try:
+            values = np.asarray(sequence, dtype=np.float32)
+        except ValueError:
+            raise DataError(f"sequence {index}: ragged; every frame needs {list(frame_shape)} values") from None
+        if values.ndim < 2 or len(values) == 0:
+            raise DataError(f"sequence {index}: needs at least one frame of {list(frame_shape)} values")
+        if values.shape[1:] != frame_shape and values[0].size == int(np.prod(frame_shape)):
+            values = values.reshape((len(values),) + frame_shape)
+        arrays.append(values)
+    ids = request.ids if request.ids is not None else [str(index) for index in range(len(arrays))]
+    if len(ids) != len(arrays):
+        raise DataError(f"request body: {len(ids)} ids for {len(arrays)} sequences; give one id per sequence")
+    shapes = {values.shape[1:] for values in arrays}
+    if len(shapes) > 1:
+        raise DataError(f"sequences have different frame shapes {sorted(map(list, shapes))}; the model takes "
+                        f"{list(frame_shape)}")
+    lengths = np.array([len(values) for values in arrays], dtype=np.int64)
+    X = np.zeros((len(arrays), int(lengths.max())) + arrays[0].shape[1:], np.float32)
+    for index, values in enumerate(arrays):
+        X[index, : len(values)] = values
+    return SequenceDataset(X=X, lengths=lengths, ids=np.array(ids), schema=recognizer.schema, source="request body")
+
+
+def npz_dataset(body: bytes, recognizer: Any) -> Any:
+    """An `.npz` body (the layout `actrec predict --data` reads) -> SequenceDataset."""
+    from actrec.io.npz import load_npz
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "request.npz"
+        path.write_bytes(body)
+        try:
+            dataset = load_npz(path, label_names=recognizer.label_names)
+        except DataError as error:  # name the body, not the temporary file
+            raise DataError(str(error).replace(str(path), "request body (.npz; send JSON as application/json)")) from None
+    dataset.source = "request body"
+    return dataset

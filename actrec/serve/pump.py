@@ -1,0 +1,209 @@
+"""One WebSocket connection's messages, moved between the socket and its `Session`.
+
+The receive loop checks and queues frames; a worker task decides them in order and sends the
+decisions; a timer closes a silent session. Frames already buffered are read before any is
+decided, so a session that falls behind drops its oldest frames instead of answering late.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time as clock
+from typing import Any
+
+from fastapi import WebSocket, WebSocketDisconnect
+from pydantic import ValidationError
+
+from actrec.errors import ActrecError, DataError
+from actrec.serve.metrics import ServeMetrics
+from actrec.serve.protocol import (
+    CLOSE_GOING_AWAY, CLOSE_NORMAL, CLOSE_POLICY, CLOSE_TOO_BIG, ErrorMessage, FrameMessage, OpenMessage,
+)
+from actrec.serve.sessions import Session, SessionRegistry, frame_from_bytes, frame_from_json, session_rules
+from actrec.serve.settings import ServeSettings
+
+log = logging.getLogger("actrec.serve")
+CLOSE_INTERNAL = 1011
+
+
+async def refuse(websocket: WebSocket, code: str, message: str, close_code: int) -> None:
+    await websocket.send_text(ErrorMessage(code=code, message=message).model_dump_json())
+    await websocket.close(close_code)
+
+
+class Pump:
+    """Moves one connection's messages: the receive loop checks and queues frames, a worker task
+    decides them in order and sends the decisions. The worker yields after each frame, so while
+    it is behind the receive loop keeps reading and the session queue drops the oldest frames."""
+
+    def __init__(self, websocket: WebSocket, model: str, recognizer: Any, settings: ServeSettings,
+                 metrics: ServeMetrics, registry: SessionRegistry) -> None:
+        self.websocket, self.model, self.recognizer = websocket, model, recognizer
+        self.settings, self.metrics, self.registry = settings, metrics, registry
+        self.session: Session | None = None
+        self.wake = asyncio.Event()
+        self.ending = False
+        self.idle = False  # set by `watch_idle` when the client went silent
+        self.last_message = 0.0
+        self.send_lock = asyncio.Lock()
+
+    async def send(self, message: Any) -> None:
+        async with self.send_lock:
+            await self.websocket.send_text(message.model_dump_json())
+
+    async def error(self, code: str, message: str, seq: int | None = None) -> None:
+        self.metrics.errors.labels(code).inc()
+        if self.session is not None:
+            self.session.errors += 1
+        await self.send(ErrorMessage(code=code, message=message, seq=seq))
+
+    async def open(self, rules: dict[str, Any], probabilities: bool) -> None:
+        self.session = Session(self.model, self.recognizer, session_rules(self.recognizer, rules), self.settings.runtime,
+                               self.settings.queue_frames, probabilities)
+        self.registry.add(self.session)
+        self.metrics.sessions.labels(self.model).inc()
+        self.metrics.sessions_opened.labels(self.model).inc()
+        await self.send(self.session.opened())
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        self.last_message = loop.time()
+        watchdog = asyncio.create_task(self.watch_idle(asyncio.current_task()))
+        worker: asyncio.Task | None = None
+        try:
+            while True:
+                message = await self.websocket.receive()
+                self.last_message = loop.time()
+                if message["type"] == "websocket.disconnect":
+                    return
+                outcome = await self.handle(message)
+                if outcome == "close":
+                    return
+                if self.session is not None and worker is None:
+                    worker = asyncio.create_task(self.decide_loop())
+                if outcome == "end":
+                    break
+            watchdog.cancel()
+            self.ending = True
+            self.wake.set()
+            if worker is not None:
+                await worker
+            if self.session is None:
+                await self.open({}, False)
+            await self.send(self.session.finish())
+            await self.websocket.close(CLOSE_NORMAL)
+        except asyncio.CancelledError:
+            if not self.idle:
+                raise
+            asyncio.current_task().uncancel()
+            await self.error("idle_timeout", f"no message for {self.settings.idle_timeout_s:g} s; session closed")
+            await self.websocket.close(CLOSE_GOING_AWAY)
+        except WebSocketDisconnect:
+            return
+        finally:
+            watchdog.cancel()
+            if worker is not None and not worker.done():
+                worker.cancel()
+
+    async def watch_idle(self, receiving: asyncio.Task) -> None:
+        """Cancel the receive loop once no message came for `idle_timeout_s` (one timer per
+        session instead of a timeout task per message)."""
+        loop = asyncio.get_running_loop()
+        while (remaining := self.last_message + self.settings.idle_timeout_s - loop.time()) > 0:
+            await asyncio.sleep(remaining)
+        self.idle = True
+        receiving.cancel()
+
+    async def handle(self, message: dict[str, Any]) -> str | None:
+        """Check one message and queue its frame; returns "end", "close" or None."""
+        text, data = message.get("text"), message.get("bytes")
+        size = len(text) if text is not None else len(data or b"")
+        if size > self.settings.max_message_bytes:
+            await self.error("too_big", f"message of {size} bytes is over the {self.settings.max_message_bytes}-byte "
+                             "limit; send one frame per message")
+            await self.websocket.close(CLOSE_TOO_BIG)
+            return "close"
+        received_at = clock.perf_counter()
+        if text is not None:
+            try:
+                payload = json.loads(text)
+                kind = payload.get("type", "frame") if isinstance(payload, dict) else None
+            except ValueError:
+                kind = None
+            if kind == "open":
+                return await self.handle_open(payload)
+            if kind == "end":
+                return "end"
+        if self.session is None:
+            await self.open({}, False)
+        session = self.session
+        seq = session.new_seq()
+        try:
+            if text is None:
+                frame, time = frame_from_bytes(data or b"", session.frame_shape, seq)
+            elif kind != "frame":
+                raise DataError(f"frame {seq}: not a JSON object with 'x' (or 'type' open/end); see actrec.serve.protocol")
+            else:
+                try:
+                    parsed = FrameMessage.model_validate(payload)
+                except ValidationError as error:
+                    first = error.errors()[0]
+                    raise DataError(f"frame {seq}: {first['msg']} at {'.'.join(map(str, first['loc']))}") from None
+                frame, time = frame_from_json(parsed, session.frame_shape, seq), parsed.t
+        except DataError as error:
+            await self.error("bad_frame", str(error), seq)
+            return None
+        dropped = session.offer(seq, frame, time, received_at)
+        if dropped:
+            self.metrics.dropped.labels(self.model).inc(dropped)
+        self.wake.set()
+        return None
+
+    async def handle_open(self, payload: dict[str, Any]) -> str | None:
+        if self.session is not None:
+            await self.error("bad_message", "'open' must be the first message of a session")
+            return None
+        try:
+            request = OpenMessage.model_validate(payload)
+            await self.open(request.rules, request.probabilities)
+        except (ValidationError, ActrecError) as error:
+            text = str(error) if isinstance(error, ActrecError) else error.errors()[0]["msg"]
+            await self.error("bad_open", f"open: {text}")
+            await self.websocket.close(CLOSE_POLICY)
+            return "close"
+        return None
+
+    async def decide_loop(self) -> None:
+        try:
+            await self._decide_loop()
+        except WebSocketDisconnect:  # the client left; the receive loop ends the session
+            return
+
+    async def _decide_loop(self) -> None:
+        session = self.session
+        assert session is not None
+        frames, latency = self.metrics.frames.labels(self.model), self.metrics.latency
+        while True:
+            await self.wake.wait()
+            self.wake.clear()
+            while session.queue:
+                seq, frame, time, received_at = session.take()
+                try:
+                    decision = session.decide(seq, frame, time)
+                except ActrecError as error:
+                    await self.error("bad_frame", str(error), seq)
+                    continue
+                except Exception:  # a bug must end this session only, with a word to its client
+                    log.exception("session %s: frame %d failed", session.id, seq)
+                    await self.error("internal", f"frame {seq}: internal error; the session is closed")
+                    await self.websocket.close(CLOSE_INTERNAL)
+                    return
+                await self.send(decision)
+                frames.inc()
+                latency.observe(clock.perf_counter() - received_at)
+                if session.queue:
+                    await asyncio.sleep(0)  # behind: let the receive loop read (and drop the oldest)
+            if self.ending:
+                return

@@ -1,0 +1,32 @@
+"""The limits and options of one server (`actrec serve` flags)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from actrec.errors import ConfigError
+
+
+@dataclass
+class ServeSettings:
+    """Limits and options of one server.
+
+    token: bearer token every `/v1/*` and `/metrics` request and stream must carry (None: open).
+    runtime: the Streamer runtime per session; "numpy" (the NumPy state bank, torch for window
+      models) builds a session in about a millisecond, where "onnx" exports a graph per session.
+    """
+
+    token: str | None = None
+    max_sessions: int = 256
+    queue_frames: int = 16  # about half a second at 30 fps: older frames are stale for live use
+    max_message_bytes: int = 1 << 20
+    max_body_bytes: int = 64 << 20
+    idle_timeout_s: float = 30.0
+    runtime: str = "numpy"
+
+    def check(self) -> None:
+        for name in ("max_sessions", "queue_frames", "max_message_bytes", "max_body_bytes"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if not self.idle_timeout_s > 0:
+            raise ConfigError(f"idle_timeout_s must be positive, got {self.idle_timeout_s}")

@@ -1,0 +1,273 @@
+"""Load on `actrec serve`: N concurrent WebSocket sessions at a fixed frame rate against one server
+(uvicorn in a subprocess on a loopback port), a GRU64+GRU32 on 99-feature frames, window 30.
+
+Prints sessions, frames/s served, p50/p99 added latency per frame (client send -> decision
+received, so it includes both JSON encodings and the loopback), dropped and unanswered frames,
+refused frames, server CPU and memory, and how many sessions decided exactly what an offline
+`Streamer` decides on the same frames. The baseline, measured in the same run, is the in-process
+`Streamer.push` per frame (what a local `actrec stream` pays); the ratio says what serving adds.
+
+    python bench/serve.py                         # 64 sessions x 30 fps x 60 s
+    python bench/serve.py --sessions 16 --seconds 20
+    python bench/serve.py --seconds 300           # the soak: server memory every 10 s
+    python bench/serve.py --workers 2             # actrec serve --workers 2
+
+The client runs in this process (asyncio), on the same machine as the server: on a small box the
+two share the CPU, so the latency includes waiting for it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import psutil
+import torch
+from websockets.asyncio.client import connect
+
+from actrec.recognizer import Recognizer
+from actrec.stream.engine import Streamer
+
+N_FEATURES, WINDOW, N_CLASSES, RATE_HZ, DISTINCT_INPUTS = 99, 30, 10, 30.0, 8
+
+
+def gru_run(folder: Path, rng: np.random.Generator) -> Recognizer:
+    """GRU64+GRU32 fitted for one epoch on random windows: real pipeline and file, untrained weights
+    (latency does not depend on them); classes are told apart by a per-class offset so decisions vary."""
+    y = np.arange(128) % N_CLASSES
+    X = rng.normal(size=(128, WINDOW, N_FEATURES)).astype(np.float32) + y[:, None, None] * 0.3
+    recognizer = Recognizer(model="gru", model_options={"hidden_sizes": [64, 32], "dense": []}, epochs=1, seed=0)
+    recognizer.fit(X, y)
+    recognizer.sample_rate_hz = RATE_HZ
+    recognizer.save(folder)
+    return Recognizer.load(folder)
+
+
+def inputs(rng: np.random.Generator, frames: int) -> list[np.ndarray]:
+    """Distinct input streams whose class drifts every 2 s (sessions share them round-robin)."""
+    streams = []
+    for _ in range(DISTINCT_INPUTS):
+        classes = np.repeat(rng.integers(0, N_CLASSES, size=frames // 60 + 1), 60)[:frames]
+        streams.append((rng.normal(size=(frames, N_FEATURES)) + classes[:, None] * 0.3).astype(np.float32))
+    return streams
+
+
+def offline(recognizer: Recognizer, stream: np.ndarray) -> tuple[list[tuple[str, float, str]], list[float]]:
+    """Per frame (label, confidence, events) as a local Streamer decides them, and push seconds."""
+    streamer = Streamer(recognizer, runtime="numpy")
+    decided, seconds = [], []
+    for index, frame in enumerate(stream):
+        start = time.perf_counter()
+        decision = streamer.push(frame, index / RATE_HZ)
+        seconds.append(time.perf_counter() - start)
+        events = json.dumps([json.loads(event.to_json()) for event in decision.events])
+        decided.append((decision.label, round(float(decision.confidence), 6), events))
+    return decided, seconds
+
+
+def histogram_percentiles(url: str, percents: tuple[int, ...]) -> list[float]:
+    """Upper bucket bounds (ms) holding the given percentiles of the server's latency histogram."""
+    with urllib.request.urlopen(url, timeout=10) as response:
+        lines = response.read().decode().splitlines()
+    buckets = []
+    for line in lines:
+        if line.startswith("actrec_frame_latency_seconds_bucket"):
+            bound = line.split('le="')[1].split('"')[0]
+            buckets.append((float(bound), float(line.rsplit(" ", 1)[1])))
+    total = buckets[-1][1]
+    if total == 0:  # with --workers, the worker that answered may have served no session
+        return [float("nan")] * len(percents)
+    return [next(bound * 1e3 for bound, count in buckets if count >= total * percent / 100) for percent in percents]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def server_processes(pid: int) -> list[psutil.Process]:
+    """The server and, with --workers, its worker processes."""
+    parent = psutil.Process(pid)
+    return [parent, *parent.children(recursive=True)]
+
+
+def server_cpu_s(pid: int) -> float:
+    return sum(sum(process.cpu_times()[:2]) for process in server_processes(pid))
+
+
+def server_rss_mib(pid: int) -> float:
+    return sum(process.memory_info().rss for process in server_processes(pid)) / 2**20
+
+
+def start_server(run: Path, port: int, sessions: int, queue_frames: int, workers: int) -> subprocess.Popen:
+    command = [sys.executable, "-m", "actrec.cli", "serve", f"model={run}", "--port", str(port), "--max-sessions",
+               str(sessions), "--queue-frames", str(queue_frames), "--idle-timeout", "60", "--workers", str(workers)]
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=os.pathsep.join(sys.path))
+    server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
+                return server
+        except OSError:
+            if server.poll() is not None:
+                raise SystemExit(f"the server exited: {server.stderr.read().decode()[-2000:]}")
+            time.sleep(0.2)
+    server.kill()
+    raise SystemExit("the server did not answer /healthz within 60 s")
+
+
+async def session(url: str, messages: list[str | bytes], start_at: float, fps: float, result: dict) -> None:
+    """Send `messages` at `fps` from `start_at`; record each decision's latency and label."""
+    sent_at: dict[int, float] = {}
+    result.update(decisions={}, latency=[], errors=0, dropped=0, refused=None)
+    async with connect(url, max_size=None, compression=None) as ws:
+        await ws.send(json.dumps({"type": "open"}))
+        opened = json.loads(await ws.recv())
+        if opened["type"] != "opened":
+            result["refused"] = opened.get("message")
+            return
+
+        async def receive() -> None:
+            async for raw in ws:
+                message = json.loads(raw)
+                if message["type"] == "decision":
+                    result["latency"].append(time.perf_counter() - sent_at[message["seq"]])
+                    events = json.dumps(message["events"])
+                    result["decisions"][message["seq"]] = (message["label"], message["confidence"], events)
+                elif message["type"] == "error":
+                    result["errors"] += 1
+                elif message["type"] == "closed":
+                    result["dropped"] = message["dropped"]
+                    return
+
+        reader = asyncio.create_task(receive())
+        for seq, message in enumerate(messages):
+            delay = start_at + seq / fps - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            sent_at[seq] = time.perf_counter()
+            await ws.send(message)
+        await ws.send(json.dumps({"type": "end"}))
+        await asyncio.wait_for(reader, timeout=60)
+
+
+async def load(url: str, streams: list[list[str | bytes]], n_sessions: int, fps: float) -> tuple[list[dict], float]:
+    """Results per session, and the seconds from the first frame sent to the last session closed."""
+    # a 1 s head start for connecting, then sessions start spread over one frame interval
+    results: list[dict] = [{} for _ in range(n_sessions)]
+    first = time.perf_counter() + 1.0
+    await asyncio.gather(*(session(url, streams[i % len(streams)], first + (i / n_sessions) / fps, fps, results[i])
+                           for i in range(n_sessions)))
+    return results, time.perf_counter() - first
+
+
+async def watch_memory(pid: int, every_s: float, samples: list[float], stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        samples.append(server_rss_mib(pid))
+        try:
+            await asyncio.wait_for(stop.wait(), every_s)
+        except asyncio.TimeoutError:
+            pass
+
+
+async def run_load(url: str, streams: list, n_sessions: int, fps: float, pid: int) -> tuple[list[dict], float, list[float]]:
+    memory: list[float] = []
+    stop = asyncio.Event()
+    watcher = asyncio.create_task(watch_memory(pid, 10.0, memory, stop))
+    results, streaming_s = await load(url, streams, n_sessions, fps)
+    stop.set()
+    await watcher
+    memory.append(server_rss_mib(pid))
+    return results, streaming_s, memory
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sessions", type=int, default=64)
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--fps", type=float, default=30.0)
+    parser.add_argument("--queue-frames", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=1, help="server processes (actrec serve --workers)")
+    parser.add_argument("--binary", action="store_true", help="send float32 binary frames instead of JSON")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    rng = np.random.default_rng(0)
+    frames = int(args.seconds * args.fps)
+    with tempfile.TemporaryDirectory() as folder:
+        recognizer = gru_run(Path(folder), rng)
+        raw = inputs(rng, frames)
+        expected, push_seconds = zip(*(offline(recognizer, stream) for stream in raw))
+        if args.binary:  # values only: the server dates frame i at i / 30 s, as offline (a float32 time would not)
+            streams = [[f.astype("<f4").tobytes() for f in s] for s in raw]
+        else:
+            streams = [[json.dumps({"t": i / RATE_HZ, "x": f.tolist()}) for i, f in enumerate(s)] for s in raw]
+        port = free_port()
+        server = start_server(Path(folder), port, args.sessions, args.queue_frames, args.workers)
+        try:
+            cpu_before, wall_before = server_cpu_s(server.pid), time.perf_counter()
+            client_cpu_before = psutil.Process().cpu_times()
+            results, streaming_s, memory = asyncio.run(run_load(f"ws://127.0.0.1:{port}/v1/stream/model", streams,
+                                                   args.sessions, args.fps, server.pid))
+            wall = time.perf_counter() - wall_before
+            cpu_after, client_cpu_after = server_cpu_s(server.pid), psutil.Process().cpu_times()
+            server_latency = histogram_percentiles(f"http://127.0.0.1:{port}/metrics", (50, 99))
+        finally:
+            server.terminate()
+            server.wait(timeout=20)
+    report(args, results, expected, push_seconds, memory, streaming_s, server_latency,
+           (cpu_after - cpu_before) / wall,
+           (client_cpu_after.user + client_cpu_after.system - client_cpu_before.user - client_cpu_before.system) / wall,
+           frames)
+
+
+def report(args: argparse.Namespace, results: list[dict], expected: tuple, push_seconds: tuple, memory: list[float],
+           streaming_s: float, server_latency: list[float], server_cpu: float, client_cpu: float, frames: int) -> None:
+    served = [result for result in results if result.get("refused") is None]
+    decided = sum(len(result["decisions"]) for result in served)
+    dropped = sum(result["dropped"] for result in served)
+    errors = sum(result["errors"] for result in served)
+    unanswered = len(served) * frames - decided - dropped - errors
+    latency_ms = np.concatenate([result["latency"] for result in served]) * 1e3 if decided else np.zeros(1)
+    baseline_us = np.concatenate([np.asarray(s[WINDOW:]) for s in push_seconds]) * 1e6
+    identical = checked = 0
+    for index, result in enumerate(served):
+        if result["dropped"] == 0:
+            checked += 1
+            want = expected[index % len(expected)]
+            identical += all(result["decisions"].get(seq) == decision for seq, decision in enumerate(want))
+    p50, p99 = np.percentile(latency_ms, [50, 99])
+    base50 = float(np.median(baseline_us))
+    rows = [
+        ("sessions (served / asked)", f"{len(served)} / {args.sessions}"),
+        ("frames per session", f"{frames} at {args.fps:g} fps ({'binary' if args.binary else 'JSON'})"),
+        ("frames/s served", f"{decided / streaming_s:.0f} (asked {len(served) * args.fps:.0f})"),
+        ("added latency p50 / p99", f"{p50:.2f} / {p99:.2f} ms (client send -> decision received)"),
+        ("server-side latency p50 / p99" + (" (one worker)" if args.workers > 1 else ""), f"<= {server_latency[0]:g} / <= {server_latency[1]:g} ms (message read -> "
+                                          "decision sent; histogram bucket bounds)"),
+        ("baseline Streamer.push p50", f"{base50:.0f} us in-process; served p50 = {p50 * 1e3 / base50:.0f}x that"),
+        ("dropped frames", f"{dropped}"),
+        ("refused frames (errors)", f"{errors}"),
+        ("unanswered frames", f"{unanswered}"),
+        ("decisions identical to offline", f"{identical} / {checked} sessions without drops"),
+        ("server CPU", f"{100 * server_cpu:.0f}% of one core over {args.workers} process(es) (client: {100 * client_cpu:.0f}%), {psutil.cpu_count()} cores"),
+        ("server RSS over the run", " ".join(f"{value:.0f}" for value in memory) + " MiB"),
+    ]
+    width = max(len(name) for name, _ in rows)
+    for name, value in rows:
+        print(f"{name:<{width}}  {value}")
+
+
+if __name__ == "__main__":
+    main()
