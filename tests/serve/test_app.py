@@ -34,7 +34,7 @@ def recognizer(gru_run):
 
 @pytest.fixture(scope="module")
 def source(session_csv, recognizer):
-    return CsvSource(session_csv, recognizer.feature_names)
+    return CsvSource(session_csv, recognizer)
 
 
 def client_for(recognizer, **settings):

@@ -10,7 +10,7 @@ import pytest
 
 pytest.importorskip("websockets")
 from actrec.client import StreamClient  # noqa: E402
-from actrec.stream.sources import CsvSource  # noqa: E402
+from actrec.io.session import read_session  # noqa: E402
 
 CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="no /usr/bin/chromium for the headless page test")
@@ -26,7 +26,7 @@ def chromium(url: str, profile: Path, *output: str) -> subprocess.CompletedProce
 def test_page_lists_open_sessions_with_their_timeline_and_events(live_server, session_csv, tmp_path):
     matplotlib_image = pytest.importorskip("matplotlib.image")
     url, token = live_server
-    source = CsvSource(session_csv, ["f0", "f1", "f2", "f3"])
+    source = read_session(session_csv, ["f0", "f1", "f2", "f3"])
     page = f"{url}/#token={token}"
     with StreamClient(url, "gru", token=token) as client:
         events = []
