@@ -42,7 +42,7 @@ def train(
     test: str = typer.Option(None, help="separate test data; default: hold out a group-aware 20%"),
     test_labels: str = typer.Option(None, help="labels.csv for a long-CSV --test"),
     config: str = typer.Option(None, help="YAML of training options (e.g. best_config.yaml from sweep)"),
-    model: str = typer.Option(None, help="inception (default), gru, lstm, stgcn"),
+    model: str = typer.Option(None, help="auto (default), minirocket, multirocket, inception, gru, lstm, stgcn"),
     option: list[str] = typer.Option([], "--option", "-o", help="model option key=value, repeatable"),
     epochs: int = typer.Option(None),
     batch_size: int = typer.Option(None),
@@ -56,6 +56,7 @@ def train(
     seed: int = typer.Option(None, help="fixes splits, initialisation and order"),
     devices: int = typer.Option(None, help="processes/GPUs on this node (DDP when > 1)"),
     num_nodes: int = typer.Option(None, help="machines (DDP)"),
+    time_budget: float = typer.Option(None, "--time-budget", help="seconds: what auto may spend (default 120); caps a neural model's training"),
     resume: str = typer.Option(None, help="Lightning checkpoint to resume from"),
     progress: bool = typer.Option(True, help="a live bar on a terminal, one line per epoch into a file or pipe"),
 ) -> None:
@@ -72,7 +73,7 @@ def train(
         flags = {
             "model": model, "epochs": epochs, "batch_size": batch_size, "lr": lr, "optimizer": optimizer,
             "scheduler": scheduler, "patience": patience, "sampler": sampler, "seed": seed,
-            "devices": devices, "num_nodes": num_nodes,
+            "devices": devices, "num_nodes": num_nodes, "time_budget": time_budget,
         }
         values |= {k: v for k, v in flags.items() if v is not None}
         if option:
