@@ -95,3 +95,12 @@ def test_cli_compare_writes_tables_and_reuses_cache(data, tmp_path):
     assert (tmp_path / "out" / "summary.csv").is_file()
     bad = CliRunner().invoke(app, ["compare", "--data", str(tmp_path / "data.npz"), "--model", "nonet", "--out", str(tmp_path / "bad")])
     assert bad.exit_code == 2 and "unknown model 'nonet'" in bad.output
+
+
+def test_kernel_models_and_auto_compare_beside_a_gru(data, tmp_path):
+    specs = [ModelSpec("tiny", TINY), ModelSpec("minirocket", {"model": "minirocket", "model_options": {"num_features": 840}}),
+             ModelSpec("auto", {"model": "auto", "epochs": 1, "time_budget": 30})]
+    summary = compare(data, specs, tmp_path, seeds=[0, 1], use_cache=False).summary.set_index("config")
+    assert summary.loc["minirocket", "top1_mean"] > 0.8
+    assert summary.loc["minirocket", "param_count"] > 0 and summary.loc["auto", "latency_us_mean"] > 0
+    assert summary.loc["minirocket", "runs"] == 2 and summary.loc["auto", "runs"] == 2
