@@ -217,7 +217,8 @@ class Recognizer:
             why.append(f"{AUTO_NEURAL_MODEL} skipped: {remaining:.0f} s of the {budget:.0f} s budget left (--time-budget)")
         else:
             neural_options = {k: getattr(self.config, k) for k in ("augment", "epochs", "batch_size", "optimizer", "lr", "weight_decay", "scheduler", "patience", "monitor", "sampler", "devices", "num_nodes")}
-            neural = Recognizer(AUTO_NEURAL_MODEL, **shared, **neural_options, time_budget=remaining)
+            # a tenth of what is left stays for loading the best epoch and weighing the members
+            neural = Recognizer(AUTO_NEURAL_MODEL, **shared, **neural_options, time_budget=0.9 * remaining)
             neural.fit(train, validation=validation, work_dir=work_dir, progress=progress)
             members.append(neural)
             self.is_main_process, self.world_size = neural.is_main_process, neural.world_size
