@@ -253,7 +253,8 @@ def demo(
         result = run_demo(out, recordings=recordings, epochs=epochs, seed=seed, progress=progress)
         if result is not None:
             print_metrics(result.splits(), f"default model on synthetic skeletons -> {out}/run", len(result.test["per_class"]))
-            print_note(near_chance_note(result.test))
+            for note in [*result.notes, near_chance_note(result.test)]:
+                print_note(note)
             console.print(f"done in {time.perf_counter() - start:.0f} s; report: {out}/run/report.md, model: {out}/run/model.actrec")
 
     run_cli(action)
