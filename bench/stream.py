@@ -1,11 +1,12 @@
 """Per-frame latency of live recognition: the naive full-window forward against actrec streaming.
 
-For the default model (inception) and a GRU64+GRU32 stack on 99-feature frames (21 hand joints x
+For the default model (auto: multirocket + inception), multirocket, inception and a GRU64+GRU32
+stack on 99-feature frames (21 hand joints x
 4 + 15 angles, the sign-language layout), window 30, one CPU thread: median and p99 microseconds
 per frame of
   naive        eager PyTorch forward of the whole 30-frame window at every frame,
   actrec       `Streamer.push` with its default runtime (features, model, decision rules; the
-               NumPy state bank for the GRU, onnxruntime on the window for inception),
+               NumPy state bank for the GRU, onnxruntime on the window for the others),
   actrec-torch `Streamer(runtime="torch")`, actrec-onnx `Streamer(runtime="onnx")`,
 and the ratio naive / actrec. Weights are untrained (latency does not depend on them).
 
@@ -28,7 +29,9 @@ from actrec.stream.engine import Streamer
 
 N_FEATURES, WINDOW, N_CLASSES = 99, 30, 10
 MODELS = {
-    "inception (default)": ("inception", {}),
+    "auto (default)": ("auto", {}),
+    "multirocket": ("multirocket", {}),
+    "inception": ("inception", {}),
     "gru64+gru32": ("gru", {"hidden_sizes": [64, 32], "dense": []}),
 }
 
