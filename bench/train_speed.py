@@ -2,7 +2,7 @@
 7 classes): the old default batch of 16 against today's default (64 at this size), and the
 `auto` default (kernel model + time-budgeted neural member), in one run.
 
-    python bench/train_speed.py [--epochs 60] [--threads 2]
+    python bench/train_speed.py [--epochs 60] [--threads 2] [--runs batch16 default auto]
 
 The data are generated (noisy oscillations whose frequency mix is the class, one subject's
 quirks per group), so the figures are about speed and stopping; accuracy is a sanity check.
@@ -49,12 +49,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=60)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--runs", nargs="+", default=list(RUNS), choices=list(RUNS))
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     train, test = imu_like(1185, 0), imu_like(600, 1)
-    run("inception, batch 16 (old default)", {"model": "inception", "batch_size": 16, "epochs": args.epochs, "seed": 0}, train, test)
-    run("inception, default batch", {"model": "inception", "epochs": args.epochs, "seed": 0}, train, test)
-    run("auto (default, 120 s budget)", {"model": "auto", "epochs": args.epochs, "seed": 0}, train, test)
+    for name in args.runs:
+        label, options = RUNS[name]
+        run(label, options | {"epochs": args.epochs, "seed": 0}, train, test)
+
+
+RUNS = {
+    "batch16": ("inception, batch 16 (old default)", {"model": "inception", "batch_size": 16}),
+    "default": ("inception, default batch (64 here)", {"model": "inception"}),
+    "auto": ("auto (default, 120 s budget)", {"model": "auto"}),
+}
 
 
 if __name__ == "__main__":
