@@ -10,7 +10,7 @@ from rich.console import Console
 from actrec.cli import app, console, run_cli
 
 
-DataOption = typer.Option(..., "--data", help="Data file: .npz, .npy (--label-last), long .csv (--labels) or .ts")
+DataOption = typer.Option(..., "--data", help="Data file: .npz, .npy (--label-last), long .csv (--labels) or .ts; or clips: a folder per class of videos, or a CSV path,label[,group][,start,end]")
 
 
 def parse_options(pairs: list[str]) -> dict[str, Any]:
@@ -56,11 +56,14 @@ def train(
     devices: int = typer.Option(None, help="processes/GPUs on this node (DDP when > 1)"),
     num_nodes: int = typer.Option(None, help="machines (DDP)"),
     resume: str = typer.Option(None, help="Lightning checkpoint to resume from"),
+    init: str = typer.Option(None, "--init", help="clips: torchvision-named weights (.safetensors or .pt, weights only) to start from"),
+    on_bad_video: str = typer.Option(None, "--on-bad-video", help="clips: skip (default) or stop at a corrupt, empty or too-short video"),
     progress: bool = typer.Option(True, help="show a progress bar"),
 ) -> None:
     """Train a recognizer, evaluate it on validation and test data, and save everything in OUT."""
 
     from actrec.io import load_dataset
+    from actrec.io.clips import is_clip_spec
     from actrec.recognizer import TrainConfig
     from actrec.run import load_config_file, train_run
 
@@ -78,6 +81,14 @@ def train(
             values["joints"] = split_list(joints)
         if augment:
             values["augment"] = split_list(augment)
+        if is_clip_spec(data):
+            from actrec.cli.clips import train_clips
+
+            result = train_clips(data, out, test, values, parse_options(option), init, on_bad_video, progress)
+            print_metrics(result.splits(), f"{result_model(values)} -> {out}")
+            for note in result.notes:
+                console.print(f"[yellow]note:[/yellow] {note}", highlight=False)
+            return
         train_config = TrainConfig(**values)
         train_config.check()
         dataset = load_dataset(data, labels=labels, label_last=label_last)
@@ -91,6 +102,10 @@ def train(
                 console.print(f"trained with DDP over {result.processes} processes")
 
     run_cli(action)
+
+
+def result_model(values: dict[str, Any]) -> str:
+    return str(values.get("model") or "tsm")
 
 
 def print_metrics(result: dict[str, dict[str, Any]], title: str) -> None:
@@ -118,12 +133,18 @@ def evaluate(
     from actrec.evaluation.metrics import compute_metrics, headline
     from actrec.io import load_dataset
     from actrec.io.atomic import write_text_atomic
-    from actrec.recognizer import Recognizer
+    from actrec.video.recognizer import load_recognizer
 
     def action() -> None:
-        recognizer = Recognizer.load(run)
-        dataset = load_dataset(data, labels=labels, label_last=label_last, label_names=recognizer.label_names)
-        metrics = compute_metrics(dataset.y, recognizer.predict_proba(dataset), recognizer.label_names)
+        recognizer = load_recognizer(run)
+        if getattr(recognizer, "kind", "") == "video":
+            from actrec.cli.clips import probabilities
+
+            clips, proba = probabilities(recognizer, data)
+            metrics = compute_metrics(clips.y, proba, recognizer.label_names)
+        else:
+            dataset = load_dataset(data, labels=labels, label_last=label_last, label_names=recognizer.label_names)
+            metrics = compute_metrics(dataset.y, recognizer.predict_proba(dataset), recognizer.label_names)
         if out:
             write_text_atomic(out, json.dumps(metrics, indent=2))
         print_metrics({"eval": headline(metrics)}, f"{run} on {data}")
@@ -141,13 +162,20 @@ def predict(
     """Predict every sample of a file; writes the submission layout competitions ask for."""
     from actrec.io import load_dataset
     from actrec.io.predictions import write_predictions
-    from actrec.recognizer import Recognizer
+    from actrec.video.recognizer import load_recognizer
 
     def action() -> None:
-        recognizer = Recognizer.load(run)
-        dataset = load_dataset(data, label_last=label_last, label_names=recognizer.label_names)
-        write_predictions(out, dataset.ids, recognizer.predict_proba(dataset), recognizer.label_names)
-        console.print(f"wrote {dataset.n_samples} predictions to {out}")
+        recognizer = load_recognizer(run)
+        if getattr(recognizer, "kind", "") == "video":
+            from actrec.cli.clips import probabilities
+
+            clips, proba = probabilities(recognizer, data)
+            ids, count = clips.ids, clips.n_samples
+        else:
+            dataset = load_dataset(data, label_last=label_last, label_names=recognizer.label_names)
+            ids, count, proba = dataset.ids, dataset.n_samples, recognizer.predict_proba(dataset)
+        write_predictions(out, ids, proba, recognizer.label_names)
+        console.print(f"wrote {count} predictions to {out}")
 
     run_cli(action)
 
@@ -158,13 +186,14 @@ def info(run: str = typer.Argument(..., help="RUN folder or model.actrec")) -> N
     import json
     from pathlib import Path
 
-    from actrec.recognizer import Recognizer
+    from actrec.video.recognizer import load_recognizer
 
     def action() -> None:
-        recognizer = Recognizer.load(run)
+        recognizer = load_recognizer(run)
         meta = recognizer.metadata()
         meta["parameters"] = sum(p.numel() for p in recognizer.network.parameters())
-        meta["pipeline"] = [step["name"] for step in meta["pipeline"]]
+        if "pipeline" in meta:
+            meta["pipeline"] = [step["name"] for step in meta["pipeline"]]
         metrics = Path(run) / "metrics.json"
         if metrics.is_file():
             meta["metrics"] = json.loads(metrics.read_text())

@@ -30,7 +30,7 @@ def background(size: int, rng: np.random.Generator) -> np.ndarray:
     ramp = (ramp - ramp.min()) / max(1e-6, np.ptp(ramp))
     low, high = rng.uniform(0, 255, 3), rng.uniform(0, 255, 3)
     image = low + ramp[..., None] * (high - low)
-    coarse = rng.normal(0, 25, (4, 4, 3))
+    coarse = rng.normal(0, 12, (4, 4, 3))
     blotches = np.kron(coarse, np.ones((size // 4 + 1, size // 4 + 1, 1)))[:size, :size]
     return np.clip(image + blotches, 0, 255)
 
@@ -59,7 +59,7 @@ def trajectory(label: str, frames: int, size: int, radius: float, rng: np.random
         across = rng.uniform(margin, size - margin)
         start = np.where(step != 0, along if step.sum() > 0 else size - along, across)
         return start + step * speed * np.arange(frames)[:, None]
-    orbit = rng.uniform(0.18, 0.3) * size
+    orbit = rng.uniform(0.17, 0.26) * size
     centre = rng.uniform(margin + orbit, size - margin - orbit, 2)
     turn = rng.uniform(0.6, 1.0) * 2 * np.pi / frames  # most of a full turn per clip
     sign = 1.0 if label == "clockwise" else -1.0  # image y points down: +angle is clockwise on screen
@@ -70,7 +70,7 @@ def trajectory(label: str, frames: int, size: int, radius: float, rng: np.random
 def render_clip(label: str, frames: int, size: int, rng: np.random.Generator, noise: float = 8.0) -> np.ndarray:
     """uint8 RGB `[frames, size, size, 3]` of one clip of class `label`."""
     scene = background(size, rng)
-    radius = rng.uniform(0.1, 0.16) * size
+    radius = rng.uniform(0.12, 0.18) * size
     shape = SHAPES[rng.integers(len(SHAPES))]
     colour = np.where(scene.mean((0, 1)) > 128, rng.uniform(0, 90, 3), rng.uniform(165, 255, 3))
     clip = np.empty((frames, size, size, 3), dtype=np.uint8)

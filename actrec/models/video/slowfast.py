@@ -58,6 +58,7 @@ class SlowFast(nn.Module):
         slow_width, fast_width = config.width, max(1, config.width // config.beta_inv)
         self.slow_stem = nn.Sequential(nn.Conv3d(3, slow_width, (1, 7, 7), (1, 2, 2), (0, 3, 3), bias=False), nn.BatchNorm3d(slow_width), nn.ReLU(inplace=True))
         self.fast_stem = nn.Sequential(nn.Conv3d(3, fast_width, (5, 7, 7), (1, 2, 2), (2, 3, 3), bias=False), nn.BatchNorm3d(fast_width), nn.ReLU(inplace=True))
+        self.pool = nn.MaxPool3d((1, 3, 3), (1, 2, 2), (0, 1, 1))  # the paper's pool1, on both pathways
         self.laterals = nn.ModuleList()
         self.slow_layers = nn.ModuleList()
         self.fast_layers = nn.ModuleList()
@@ -78,8 +79,8 @@ class SlowFast(nn.Module):
         init_weights(self)
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
-        slow = self.slow_stem(x[:, :, :: self.alpha])
-        fast = self.fast_stem(x)
+        slow = self.pool(self.slow_stem(x[:, :, :: self.alpha]))
+        fast = self.pool(self.fast_stem(x))
         for fuse, slow_layer, fast_layer in zip(self.laterals, self.slow_layers, self.fast_layers):
             slow = slow_layer(torch.cat([slow, fuse(fast)], 1))
             fast = fast_layer(fast)
