@@ -6,6 +6,8 @@ random textured background with sensor noise. The class is how it moves: `left`,
 random centre, radius, speed and phase). Any single frame is an object somewhere on a background,
 so a model must compare frames: an appearance-only model (TSN with one frame, the single-frame
 baseline) stays near chance. Written as `OUT/<class>/<class>_<i>.mp4`, what `--data OUT` reads.
+With `cue="shape"` the class is the object's shape instead (any motion): a set one frame solves,
+to check that an appearance model such as TSN learns at all.
 """
 
 from __future__ import annotations
@@ -68,10 +70,13 @@ def trajectory(label: str, frames: int, size: int, radius: float, rng: np.random
 
 
 def render_clip(label: str, frames: int, size: int, rng: np.random.Generator, noise: float = 8.0) -> np.ndarray:
-    """uint8 RGB `[frames, size, size, 3]` of one clip of class `label`."""
+    """uint8 RGB `[frames, size, size, 3]` of one clip of class `label` (a motion, or a shape that
+    then moves in a random one of the motions)."""
     scene = background(size, rng)
     radius = rng.uniform(0.12, 0.18) * size
     shape = SHAPES[rng.integers(len(SHAPES))]
+    if label in SHAPES:
+        shape, label = label, CLASSES[rng.integers(len(CLASSES))]
     colour = np.where(scene.mean((0, 1)) > 128, rng.uniform(0, 90, 3), rng.uniform(165, 255, 3))
     clip = np.empty((frames, size, size, 3), dtype=np.uint8)
     for t, (cx, cy) in enumerate(trajectory(label, frames, size, radius, rng)):
@@ -100,11 +105,11 @@ def write_video(path: Path, clip: np.ndarray, fps: float) -> None:
         video_tmp.replace(tmp)
 
 
-def write_synthetic_clips(out: str | Path, per_class: int = 30, frames: int = 16, size: int = 32, fps: float = 10.0, seed: int = 0, classes: tuple[str, ...] = CLASSES, suffix: str = ".mp4") -> Path:
-    """Write `per_class` clips of each class into `out/<class>/`; returns `out`."""
-    unknown = sorted(set(classes) - set(CLASSES))
+def write_synthetic_clips(out: str | Path, per_class: int = 60, frames: int = 16, size: int = 32, fps: float = 10.0, seed: int = 0, classes: tuple[str, ...] = CLASSES, suffix: str = ".mp4") -> Path:
+    """Write `per_class` clips of each class (motions, or shapes) into `out/<class>/`; returns `out`."""
+    unknown = sorted(set(classes) - set(CLASSES) - set(SHAPES))
     if unknown:
-        raise ConfigError(f"unknown clip class '{unknown[0]}'; choose among: {', '.join(CLASSES)}")
+        raise ConfigError(f"unknown clip class '{unknown[0]}'; choose among: {', '.join(CLASSES + SHAPES)}")
     if per_class < 1 or frames < 2 or size < 16:
         raise ConfigError("generated clips need per_class >= 1, frames >= 2 and size >= 16")
     out = Path(out)
