@@ -21,8 +21,11 @@ def stream(
     """Recognize actions frame by frame and emit start/end events."""
     from actrec.recognizer import Recognizer
     from actrec.stream.live import stream_source
+    from actrec.video.recognizer import is_video_model_file
 
     def action() -> None:
+        if is_video_model_file(run):
+            return stream_clip_model(run, source, out, events)
         shown: list[Any] = []
 
         def show(decision: Any) -> None:
@@ -41,6 +44,25 @@ def stream(
     run_cli(action)
 
 
+def stream_clip_model(run: str, source: str, out: str | None, events: str | None) -> None:
+    """`stream` for a clip model: a rolling clip buffer through the same decision rules."""
+    from actrec.errors import ConfigError
+    from actrec.video.recognizer import VideoRecognizer
+    from actrec.video.stream import stream_clips
+
+    if out:
+        raise ConfigError("--out (annotated video) is not available for clip models yet; use --events")
+    recognizer = VideoRecognizer.load(run)
+
+    def show(new: list[Any]) -> None:
+        for event in new:
+            typer.echo(event.to_json())
+
+    report = stream_clips(recognizer, source, events=events, on_events=show)
+    console.print(f"clip model {recognizer.model_name}: {report.frames} frames, {report.predictions} clip predictions, "
+                  f"{len(report.events)} events in {report.seconds:.1f} s", highlight=False)
+
+
 @app.command("export")
 def export_model(
     run: str = typer.Argument(..., help="RUN folder or model.actrec"),
@@ -53,6 +75,7 @@ def export_model(
 
     from actrec.errors import ConfigError
     from actrec.recognizer import Recognizer
+    from actrec.video.recognizer import is_video_model_file
 
     def action() -> None:
         if format != "onnx":
@@ -60,8 +83,17 @@ def export_model(
         from actrec.export.onnx import export_onnx
         from actrec.io import load_dataset
 
-        recognizer = Recognizer.load(run)
         folder = Path(run) if Path(run).is_dir() else Path(run).parent
+        if is_video_model_file(run):
+            from actrec.io.clips import load_clips
+            from actrec.video.export import export_clip_onnx
+            from actrec.video.recognizer import VideoRecognizer
+
+            recognizer = VideoRecognizer.load(run)
+            clips = load_clips(data, label_names=recognizer.label_names) if data else None
+            typer.echo(export_clip_onnx(recognizer, out or folder / "model.onnx", data=clips).summary().replace("windows", "clips"))
+            return
+        recognizer = Recognizer.load(run)
         samples = load_dataset(data) if data else None
         typer.echo(export_onnx(recognizer, out or folder / "model.onnx", data=samples).summary())
 
