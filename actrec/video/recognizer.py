@@ -128,7 +128,10 @@ class VideoRecognizer:
         return FrameCache(self._scratch.name, self.clip.stored_side)
 
     def prepare(self, clips: ClipList, on_bad_video: str | None = None) -> tuple[ClipList, list[str]]:
-        """Decode `clips` into the cache; (usable clips, one line per bad video)."""
+        """Decode `clips` into the cache; (usable clips, one line per bad video). The first call
+        fixes an automatic crop size (`size=0`) from the first readable video."""
+        if not self.clip.size:
+            self.clip.size = _automatic_size(clips)
         return prepare_clips(clips, self.frame_cache(), self.clip.frames, on_bad_video or self.clip.on_bad_video, self.clip.workers)
 
     def _dataset(self, clips: ClipList, train: bool, views: int | None = None) -> ClipDataset:
@@ -356,6 +359,20 @@ def load_init(network: torch.nn.Module, path: str | Path) -> str:
     skipped = sorted(k for k in target if k not in matched and not k.endswith("num_batches_tracked"))
     more = f"; kept initial values for {len(skipped)} ({', '.join(skipped[:3])}{', ...' if len(skipped) > 3 else ''})" if skipped else ""
     return f"--init {path}: loaded {len(matched)} tensors{more}"
+
+
+def _automatic_size(clips: ClipList, largest: int = 112) -> int:
+    """`largest`, or the short side of the first readable video when that is smaller."""
+    from actrec.io.video import video_info
+
+    for path in clips.paths:
+        try:
+            info = video_info(path)
+        except DataError:
+            continue
+        if min(info.width, info.height) > 0:
+            return max(8, min(largest, info.width, info.height))
+    return largest
 
 
 def _median_fps(paths: list[Path]) -> float:

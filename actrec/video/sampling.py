@@ -32,7 +32,8 @@ class ClipConfig:
     """How clips are read and served (the `-o` options that are not the network's).
 
     frames: T frames per clip; stride: frames between them (dense); sampling: segments | dense
-    (default: the model's); size: crop side in pixels; short_side: frames are stored with this
+    (default: the model's); size: crop side in pixels (0: 112, or the first training video's short
+    side when that is smaller, so small videos are never blown up); short_side: frames are stored with this
     short side (default: size); min_scale: smallest area fraction of the random resized crop;
     jitter: colour jitter strength (0: none); flip: random horizontal flips, swapping the labels
     of each `flip_pairs` entry ("left:right"); test_clips: clips averaged per video at test;
@@ -43,7 +44,7 @@ class ClipConfig:
     frames: int = 8
     stride: int = 2
     sampling: str = ""
-    size: int = 112
+    size: int = 0
     short_side: int = 0
     min_scale: float = 0.5
     jitter: float = 0.2
@@ -57,8 +58,8 @@ class ClipConfig:
     def check(self, label_names: list[str] | None = None) -> None:
         if self.sampling and self.sampling not in SAMPLINGS:
             raise ConfigError(f"sampling '{self.sampling}' is not one of: {', '.join(SAMPLINGS)}")
-        if self.frames < 1 or self.stride < 1 or self.size < 8 or self.test_clips < 1:
-            raise ConfigError("clips need frames >= 1, stride >= 1, size >= 8 and test_clips >= 1")
+        if self.frames < 1 or self.stride < 1 or 0 < self.size < 8 or self.test_clips < 1:
+            raise ConfigError("clips need frames >= 1, stride >= 1, size >= 8 (or 0: automatic) and test_clips >= 1")
         if not 0.0 < self.min_scale <= 1.0:
             raise ConfigError(f"min_scale must be in (0, 1], got {self.min_scale}")
         if self.on_bad_video not in BAD_VIDEO_CHOICES:
