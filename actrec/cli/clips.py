@@ -33,11 +33,14 @@ def clip_train_config(values: dict[str, Any], options: dict[str, Any], init: str
     return config
 
 
-def train_clips(data: str, out: str, test: str | None, values: dict[str, Any], options: dict[str, Any], init: str | None, on_bad_video: str | None, progress: bool) -> Any:
+def train_clips(data: str, out: str, test: str | None, values: dict[str, Any], init: str | None, on_bad_video: str | None, progress: bool) -> Any:
+    """values: `actrec train`'s options (config file and flags); `model_options` holds the `-o`
+    pairs, which are split between the clip and the network."""
     from actrec.io.clips import load_clips
     from actrec.video.run import train_clip_run
 
-    values = {k: v for k, v in values.items() if k != "model_options"}
+    values = dict(values)
+    options = dict(values.pop("model_options", None) or {})
     values.setdefault("model", "tsm")
     config = clip_train_config(values, options, init, on_bad_video)
     clips = load_clips(data)

@@ -84,7 +84,7 @@ def train(
         if is_clip_spec(data):
             from actrec.cli.clips import train_clips
 
-            result = train_clips(data, out, test, values, parse_options(option), init, on_bad_video, progress)
+            result = train_clips(data, out, test, values, init, on_bad_video, progress)
             print_metrics(result.splits(), f"{result_model(values)} -> {out}")
             for note in result.notes:
                 console.print(f"[yellow]note:[/yellow] {note}", highlight=False)

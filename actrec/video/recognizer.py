@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import warnings
 import tempfile
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -148,6 +149,8 @@ class VideoRecognizer:
         self.label_names = list(clips.label_names)
         self.clip.check(self.label_names)
         clips, self.bad_videos = self.prepare(clips)
+        for line in self.bad_videos:
+            warnings.warn(line, stacklevel=2)
         if validation is None:
             keep, hold = holdout_split(clips, self.config.val_fraction, self.config.seed)  # type: ignore[arg-type]
             clips, validation = clips.subset(keep), clips.subset(hold)
