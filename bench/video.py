@@ -80,7 +80,7 @@ def accuracy(data: Path, model: str, options: dict, clip: dict, epochs: int) -> 
     quarter = clips.n_samples // 4
     train, test = clips.subset(np.sort(order[quarter:])), clips.subset(np.sort(order[:quarter]))
     recognizer = VideoRecognizer(model, model_options=options | {"dropout": 0.0}, clip={"size": 32, "frames": 8, "stride": 2, "jitter": 0.0} | clip,
-                                 epochs=epochs, batch_size=8, lr=2e-3, patience=epochs, seed=0)
+                                 epochs=epochs, batch_size=4, lr=2e-3, patience=epochs, seed=0)
     start = time.perf_counter()
     recognizer.fit(train)
     seconds = time.perf_counter() - start
@@ -109,7 +109,7 @@ def main() -> None:
             print(f"done: {name}", flush=True)
     n_classes = 6
     print(f"\nspeed at {args.frames} x {args.size} x {args.size} (single frame: 1 x {args.size} x {args.size}), batch {args.batch}, {args.threads} thread(s), "
-          f"ResNet depth 18 width 64 / X3D-S; accuracy at 8 x 32 x 32, width 16, depth 10, {args.epochs} epochs, "
+          f"ResNet depth 18 width 64 / X3D-S; accuracy at 8 x 32 x 32, width 16, depth 10, {args.epochs} epochs of batch 4, "
           f"{6 * args.per_class} generated motion-only clips (6 classes, chance {1 / n_classes:.3f}), held-out quarter")
     print("| model | frames | train clips/s | inference clips/s | params | GFLOPs/clip (2 x MACs) | top-1 (tiny) | vs single frame | fit s (tiny) |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
