@@ -287,8 +287,9 @@ class VideoRecognizer:
         return rec
 
 
-def read_model_file(path: str | Path) -> tuple[dict[str, Any], dict[str, torch.Tensor], Path]:
-    """(actrec metadata, tensors, file path) of a model file or RUN folder; never unpickles."""
+def read_model_file(path: str | Path, with_tensors: bool = True) -> tuple[dict[str, Any], dict[str, torch.Tensor], Path]:
+    """(actrec metadata, tensors (empty unless `with_tensors`), file path) of a model file or RUN
+    folder; never unpickles."""
     from safetensors import safe_open
 
     path = Path(path)
@@ -299,7 +300,7 @@ def read_model_file(path: str | Path) -> tuple[dict[str, Any], dict[str, torch.T
     try:
         with safe_open(str(path), framework="pt") as handle:
             header = handle.metadata() or {}
-            tensors = {key: handle.get_tensor(key) for key in handle.keys()}
+            tensors = {key: handle.get_tensor(key) for key in handle.keys()} if with_tensors else {}
         meta = json.loads(header["actrec"])
     except Exception as error:  # noqa: BLE001  safetensors raises several types for foreign or cut files
         raise ModelFileError(f"{path}: not a readable actrec model ({type(error).__name__}); the file is truncated or foreign; re-save it with actrec") from None
@@ -311,7 +312,7 @@ def read_model_file(path: str | Path) -> tuple[dict[str, Any], dict[str, torch.T
 def is_video_model_file(path: str | Path) -> bool:
     """True when the model file (or RUN folder) holds a clip model."""
     try:
-        return read_model_file(path)[0].get("kind") == "video"
+        return read_model_file(path, with_tensors=False)[0].get("kind") == "video"
     except ModelFileError:
         return False
 
