@@ -60,7 +60,7 @@ def stream_clip_model(run: str, source: str, out: str | None, events: str | None
 
     report = stream_clips(recognizer, source, events=events, on_events=show)
     console.print(f"clip model {recognizer.model_name}: {report.frames} frames, {report.predictions} clip predictions, "
-                  f"{len(report.events)} events in {report.seconds:.1f} s", highlight=False)
+                  f"{len(report.events)} events in {report.seconds:.1f} s", highlight=False, soft_wrap=True)
 
 
 @app.command("export")
