@@ -122,7 +122,8 @@ def _from_csv(path: Path, label_names: Sequence[str] | None) -> ClipList:
 
 
 # -------------------------------------------------------------------------------------- decoding
-def _cv2() -> Any:
+def quiet_cv2() -> Any:
+    """The `cv2` module with FFmpeg's own log silenced (or a ConfigError saying how to install it)."""
     # FFmpeg inside OpenCV prints its own complaints ("moov atom not found") on stderr; the one
     # line actrec prints is enough, so keep FFmpeg quiet (read when OpenCV opens a file).
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
@@ -132,7 +133,7 @@ def _cv2() -> Any:
 
 
 def resize_short_side(frame: np.ndarray, short_side: int) -> np.ndarray:
-    cv2 = _cv2()
+    cv2 = quiet_cv2()
     height, width = frame.shape[:2]
     scale = short_side / min(height, width)
     if scale == 1.0:
@@ -144,7 +145,7 @@ def resize_short_side(frame: np.ndarray, short_side: int) -> np.ndarray:
 def decode_video(path: Path, short_side: int, start_s: float | None = None, end_s: float | None = None) -> tuple[np.ndarray, float]:
     """(uint8 RGB frames `[L, H, W, 3]` with short side `short_side`, fps); DataError when the file
     is missing, empty, unreadable or yields no frame in [start_s, end_s)."""
-    cv2 = _cv2()
+    cv2 = quiet_cv2()
     if not path.is_file():
         raise DataError(f"{path}: video file not found")
     if path.stat().st_size == 0:

@@ -135,7 +135,9 @@ class VideoRecognizer:
             self.clip.size = _automatic_size(clips)
         return prepare_clips(clips, self.frame_cache(), self.clip.frames, on_bad_video or self.clip.on_bad_video, self.clip.workers)
 
-    def _dataset(self, clips: ClipList, train: bool, views: int | None = None) -> ClipDataset:
+    def clip_dataset(self, clips: ClipList, train: bool, views: int | None = None) -> ClipDataset:
+        """Clips of prepared `clips` as the network takes them: augmented (`train`) or test-time
+        views (`views` overrides `test_clips`)."""
         config = self.clip if views is None else ClipConfig(**(asdict(self.clip) | {"test_clips": views}))
         flips = flip_table(self.label_names, config.flip_pairs) if config.flip else None
         return ClipDataset(CachedFrames(self.frame_cache(), clips), clips.n_samples, clips.y, config, config.sampling, train, self.config.seed, flips)
@@ -186,11 +188,11 @@ class VideoRecognizer:
             weights_np = np.zeros_like(counts)
             weights_np[present] = counts[present].sum() / (present.sum() * counts[present])
             weights = torch.tensor(weights_np, dtype=torch.float32)
-        train_set = self._dataset(train, train=True)
+        train_set = self.clip_dataset(train, train=True)
         workers = self.clip.workers
         loaders = dict(num_workers=workers, persistent_workers=workers > 0)
         train_loader = DataLoader(train_set, batch_size=config.batch_size, shuffle=True, generator=torch.Generator().manual_seed(config.seed), drop_last=train.n_samples > config.batch_size, **loaders)
-        val_loader = DataLoader(self._dataset(validation, train=False, views=1), batch_size=config.batch_size, **loaders)
+        val_loader = DataLoader(self.clip_dataset(validation, train=False, views=1), batch_size=config.batch_size, **loaders)
         assert self.network is not None
         module = ClassifierModule(self.network, OptimConfig(config.optimizer, config.lr, config.weight_decay, config.scheduler), weights, config.epochs)
         mode = "min" if config.monitor == "val_loss" else "max"
@@ -218,7 +220,7 @@ class VideoRecognizer:
         if self.network is None:
             raise ConfigError("this VideoRecognizer is not fitted; call fit or VideoRecognizer.load first")
         clips, _ = self.prepare(clips, on_bad_video="stop")
-        dataset = self._dataset(clips, train=False)
+        dataset = self.clip_dataset(clips, train=False)
         out = []
         with torch.inference_mode():
             for start in range(0, len(dataset), batch_size or self.config.batch_size):

@@ -35,9 +35,9 @@ class ClipStreamReport:
 
 def read_frames(source: str) -> tuple[Iterator[np.ndarray], float]:
     """(BGR frames, fps) of a video file or `webcam:N`."""
-    from actrec.io.clips import _cv2
+    from actrec.io.clips import quiet_cv2
 
-    cv2 = _cv2()
+    cv2 = quiet_cv2()
     if source.startswith("webcam:"):
         capture = cv2.VideoCapture(int(source.split(":", 1)[1]))
         if not capture.isOpened():
@@ -66,9 +66,9 @@ def read_frames(source: str) -> tuple[Iterator[np.ndarray], float]:
 def stream_clips(recognizer: Any, source: str, events: str | None = None, hop: int | None = None, rules: DecisionRules | None = None, on_events: Callable[[list[Event]], None] | None = None) -> ClipStreamReport:
     """Run a VideoRecognizer over `source`, writing start/end events to `events` (JSONL) and
     passing them to `on_events` as they happen."""
-    from actrec.io.clips import _cv2
+    from actrec.io.clips import quiet_cv2
 
-    cv2 = _cv2()
+    cv2 = quiet_cv2()
     clip = recognizer.clip
     window = max(clip.frames, int(recognizer.window_frames))
     hop = hop or max(1, window // 4)
