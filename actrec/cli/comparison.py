@@ -37,13 +37,29 @@ def compare(
     labels: str = typer.Option(None, help="labels.csv for a long CSV"),
     label_last: bool = typer.Option(False, "--label-last"),
 ) -> None:
-    """Evaluate several model configurations on the same data: mean ± std table, latency, plot."""
+    """Evaluate several model configurations on the same data: mean ± std table, latency, plot.
+
+    On clips (a folder of class folders of videos), clip options go in the model's JSON:
+    --model 'tsm:{"depth": 18, "size": 64}'."""
+    from actrec.errors import ConfigError
     from actrec.evaluation.compare import compare as run_compare, display_table, load_specs, spec_from_option
     from actrec.io import load_dataset
+    from actrec.io.clips import is_clip_spec
 
     def action() -> None:
         defaults = {"epochs": epochs} if epochs else {}
         specs = (load_specs(config, defaults) if config else []) + [spec_from_option(text, defaults) for text in model]
+        if is_clip_spec(data):
+            from actrec.cli.clips import report_bad_video
+            from actrec.io.clips import load_clips
+            from actrec.video.compare import clip_display_table, compare_clips
+
+            if folds:
+                raise ConfigError("--folds is not available for clips yet; compare them over --seeds")
+            report = lambda name, run, cached: console.print(f"{name} {run}: {'cached' if cached else 'trained'}")  # noqa: E731
+            result = compare_clips(load_clips(data), specs, out, seeds=parse_seeds(seeds), split_seed=split_seed, use_cache=cache, on_run=report, on_bad_video=report_bad_video)
+            print_frame(clip_display_table(result.summary), f"{data}: {len(specs)} configuration(s), {result.fits} run(s) trained -> {out}")
+            return
         dataset = load_dataset(data, labels=labels, label_last=label_last)
         report = lambda name, run, cached: console.print(f"{name} {run}: {'cached' if cached else 'trained'}")  # noqa: E731
         result = run_compare(dataset, specs, out, seeds=parse_seeds(seeds), folds=folds, split_seed=split_seed, use_cache=cache, on_run=report)

@@ -9,7 +9,7 @@ import typer
 from actrec.cli import app, console, results_console, run_cli
 
 
-DataOption = typer.Option(..., "--data", help="Data file: .npz, .npy (--label-last), long .csv (--labels) or .ts")
+DataOption = typer.Option(..., "--data", help="Data file: .npz, .npy (--label-last), long .csv (--labels) or .ts; or clips: a folder per class of videos, or a CSV path,label[,group][,start,end]")
 
 
 def parse_options(pairs: list[str]) -> dict[str, Any]:
@@ -58,6 +58,8 @@ def train(
     num_nodes: int = typer.Option(None, help="machines (DDP)"),
     time_budget: float = typer.Option(None, "--time-budget", help="seconds: what auto may spend (default 120); caps a neural model's training"),
     resume: str = typer.Option(None, help="Lightning checkpoint to resume from"),
+    init: str = typer.Option(None, "--init", help="clips: torchvision-named weights (.safetensors or .pt, weights only) to start from"),
+    on_bad_video: str = typer.Option(None, "--on-bad-video", help="clips: skip (default) or stop at a corrupt, empty or too-short video"),
     progress: bool = typer.Option(True, help="a live bar on a terminal, one line per epoch into a file or pipe"),
 ) -> None:
     """Train a recognizer, evaluate it on validation and test data, and save everything in OUT."""
@@ -65,6 +67,7 @@ def train(
     from actrec.data.splits import no_groups_note
     from actrec.evaluation.metrics import near_chance_note
     from actrec.io import load_dataset
+    from actrec.io.clips import is_clip_spec
     from actrec.recognizer import TrainConfig
     from actrec.run import load_config_file, train_run
 
@@ -82,6 +85,14 @@ def train(
             values["joints"] = split_list(joints)
         if augment:
             values["augment"] = split_list(augment)
+        if is_clip_spec(data):
+            from actrec.cli.clips import train_clips
+
+            result = train_clips(data, out, test, values, init, on_bad_video, progress)
+            print_metrics(result.splits(), f"{result_model(values)} -> {out}", len(result.test["per_class"]))
+            for note in result.notes:
+                console.print(f"[yellow]note:[/yellow] {note}", highlight=False)
+            return
         train_config = TrainConfig(**values)
         train_config.check()
         names = read_names(label_names)
@@ -113,6 +124,10 @@ def read_names(value: str | None) -> list[str] | None:
 def print_note(note: str | None) -> None:
     if note:
         console.print(f"[yellow]note:[/yellow] {note}", highlight=False)
+
+
+def result_model(values: dict[str, Any]) -> str:
+    return str(values.get("model") or "tsm")
 
 
 def print_metrics(result: dict[str, dict[str, Any]], title: str, n_classes: int) -> None:
@@ -147,15 +162,21 @@ def evaluate(
     from actrec.evaluation.metrics import compute_metrics, headline
     from actrec.io import load_dataset
     from actrec.io.atomic import write_text_atomic
-    from actrec.recognizer import Recognizer
+    from actrec.video.recognizer import load_recognizer
 
     def action() -> None:
-        recognizer = Recognizer.load(run)
-        dataset = load_dataset(data, labels=labels, label_last=label_last, label_names=recognizer.label_names, class_names=read_names(label_names))
-        check_label_last(data, dataset, recognizer.frame_shape, label_last)
-        if dataset.y is None:
-            raise DataError(f"{data}: holds no labels to evaluate against; a long CSV needs --labels, a .npy --label-last")
-        metrics = compute_metrics(dataset.y, recognizer.predict_proba(dataset), recognizer.label_names)
+        recognizer = load_recognizer(run)
+        if getattr(recognizer, "kind", "") == "video":
+            from actrec.cli.clips import probabilities
+
+            clips, proba = probabilities(recognizer, data)
+            metrics = compute_metrics(clips.y, proba, recognizer.label_names)
+        else:
+            dataset = load_dataset(data, labels=labels, label_last=label_last, label_names=recognizer.label_names, class_names=read_names(label_names))
+            check_label_last(data, dataset, recognizer.frame_shape, label_last)
+            if dataset.y is None:
+                raise DataError(f"{data}: holds no labels to evaluate against; a long CSV needs --labels, a .npy --label-last")
+            metrics = compute_metrics(dataset.y, recognizer.predict_proba(dataset), recognizer.label_names)
         if out:
             write_text_atomic(out, json.dumps(metrics, indent=2))
         print_metrics({"eval": headline(metrics)}, f"{run} on {data}", len(recognizer.label_names))
@@ -173,14 +194,21 @@ def predict(
     """Predict every sample of a file; writes the submission layout competitions ask for."""
     from actrec.io import load_dataset
     from actrec.io.predictions import write_predictions
-    from actrec.recognizer import Recognizer
+    from actrec.video.recognizer import load_recognizer
 
     def action() -> None:
-        recognizer = Recognizer.load(run)
-        dataset = load_dataset(data, label_last=label_last, label_names=recognizer.label_names)
-        check_label_last(data, dataset, recognizer.frame_shape, label_last)
-        write_predictions(out, dataset.ids, recognizer.predict_proba(dataset), recognizer.label_names)
-        console.print(f"wrote {dataset.n_samples} predictions to {out}")
+        recognizer = load_recognizer(run)
+        if getattr(recognizer, "kind", "") == "video":
+            from actrec.cli.clips import probabilities
+
+            clips, proba = probabilities(recognizer, data)
+            ids, count = clips.ids, clips.n_samples
+        else:
+            dataset = load_dataset(data, label_last=label_last, label_names=recognizer.label_names)
+            check_label_last(data, dataset, recognizer.frame_shape, label_last)
+            ids, count, proba = dataset.ids, dataset.n_samples, recognizer.predict_proba(dataset)
+        write_predictions(out, ids, proba, recognizer.label_names)
+        console.print(f"wrote {count} predictions to {out}")
 
     run_cli(action)
 
@@ -202,13 +230,14 @@ def info(run: str = typer.Argument(..., help="RUN folder or model.actrec")) -> N
     import json
     from pathlib import Path
 
-    from actrec.recognizer import Recognizer
+    from actrec.video.recognizer import load_recognizer
 
     def action() -> None:
-        recognizer = Recognizer.load(run)
+        recognizer = load_recognizer(run)
         meta = recognizer.metadata()
         meta["parameters"] = sum(p.numel() for p in recognizer.network.parameters())
-        meta["pipeline"] = [step["name"] for step in meta["pipeline"]]
+        if "pipeline" in meta:
+            meta["pipeline"] = [step["name"] for step in meta["pipeline"]]
         metrics = Path(run) / "metrics.json"
         if metrics.is_file():
             meta["metrics"] = json.loads(metrics.read_text())

@@ -16,14 +16,32 @@ app.add_typer(dataset_app, name="dataset")
 
 @dataset_app.command("generate")
 def dataset_generate(
-    out: str = typer.Option(..., "--out", help="Folder for recordings/*.npz and segments.csv."),
+    out: str = typer.Option(..., "--out", help="Folder for recordings/*.npz and segments.csv (or clips/<class>/*.mp4)."),
     recordings: int = typer.Option(40, help="Number of simulated recordings (about 60 s each)."),
     seed: int = typer.Option(0, help="Random seed; the same seed gives the same data."),
+    kind: str = typer.Option("skeletons", help="skeletons (keypoint recordings) or clips (videos whose class is their motion)"),
+    per_class: int = typer.Option(60, help="clips: videos per class"),
+    size: int = typer.Option(32, help="clips: frame side in pixels"),
+    frames: int = typer.Option(16, help="clips: frames per video"),
 ) -> None:
-    """Simulate coco17 people standing, walking, sitting, falling and waving, with segment labels."""
+    """Simulate coco17 people standing, walking, sitting, falling and waving, with segment labels;
+    or, with --kind clips, short videos of an object moving left/right/up/down/(counter)clockwise."""
     from actrec.data.synthetic import write_synthetic
+    from actrec.errors import ConfigError
 
-    folder = run_cli(lambda: write_synthetic(out, recordings, seed))
+    if kind == "clips":
+        from actrec.video.synthetic import CLASSES, write_synthetic_clips
+
+        folder = run_cli(lambda: write_synthetic_clips(out, per_class=per_class, frames=frames, size=size, seed=seed))
+        console.print(f"wrote {per_class * len(CLASSES)} clips ({frames} frames of {size}x{size}) to {folder}/<class>/; train with: actrec train --data {folder} --model tsm")
+        return
+
+    def skeletons() -> Any:
+        if kind != "skeletons":
+            raise ConfigError(f"--kind '{kind}' is not one of: skeletons, clips")
+        return write_synthetic(out, recordings, seed)
+
+    folder = run_cli(skeletons)
     console.print(f"wrote {recordings} recordings to {folder / 'recordings'} and labels to {folder / 'segments.csv'}")
 
 

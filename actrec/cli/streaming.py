@@ -40,6 +40,7 @@ def stream(
     from actrec.recognizer import Recognizer
     from actrec.stream.decisions import load_rules
     from actrec.stream.live import stream_source
+    from actrec.video.recognizer import is_video_model_file
 
     def rule_settings() -> dict[str, Any]:
         """The rules file, then the flags over it."""
@@ -57,6 +58,10 @@ def stream(
         return settings
 
     def action() -> None:
+        if is_video_model_file(run):
+            if not source:
+                raise ConfigError("give --source FILE to stream a clip model")
+            return stream_clip_model(run, source, out, events)
         if calibrate:
             return calibrate_rules(run, calibrate, segments, sequence_id, resample)
         if not source:
@@ -122,6 +127,25 @@ def remote_session(server: str, name: str, token: str | None, rules: dict[str, A
     return remote_model(server, name, token), RemoteStreamer(StreamClient(server, name, token, rules=rules), server)
 
 
+def stream_clip_model(run: str, source: str, out: str | None, events: str | None) -> None:
+    """`stream` for a clip model: a rolling clip buffer through the same decision rules."""
+    from actrec.errors import ConfigError
+    from actrec.video.recognizer import VideoRecognizer
+    from actrec.video.stream import stream_clips
+
+    if out:
+        raise ConfigError("--out (annotated video) is not available for clip models yet; use --events")
+    recognizer = VideoRecognizer.load(run)
+
+    def show(new: list[Any]) -> None:
+        for event in new:
+            typer.echo(event.to_json())
+
+    report = stream_clips(recognizer, source, events=events, on_events=show)
+    console.print(f"clip model {recognizer.model_name}: {report.frames} frames, {report.predictions} clip predictions, "
+                  f"{len(report.events)} events in {report.seconds:.1f} s", highlight=False, soft_wrap=True)
+
+
 @app.command("export")
 def export_model(
     run: str = typer.Argument(..., help="RUN folder or model.actrec"),
@@ -134,6 +158,7 @@ def export_model(
 
     from actrec.errors import ConfigError
     from actrec.recognizer import Recognizer
+    from actrec.video.recognizer import is_video_model_file
 
     def action() -> None:
         if format != "onnx":
@@ -141,8 +166,17 @@ def export_model(
         from actrec.export.onnx import export_onnx
         from actrec.io import load_dataset
 
-        recognizer = Recognizer.load(run)
         folder = Path(run) if Path(run).is_dir() else Path(run).parent
+        if is_video_model_file(run):
+            from actrec.io.clips import load_clips
+            from actrec.video.export import export_clip_onnx
+            from actrec.video.recognizer import VideoRecognizer
+
+            recognizer = VideoRecognizer.load(run)
+            clips = load_clips(data, label_names=recognizer.label_names) if data else None
+            typer.echo(export_clip_onnx(recognizer, out or folder / "model.onnx", data=clips).summary().replace("windows", "clips"))
+            return
+        recognizer = Recognizer.load(run)
         samples = load_dataset(data) if data else None
         typer.echo(export_onnx(recognizer, out or folder / "model.onnx", data=samples).summary())
 

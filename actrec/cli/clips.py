@@ -1,0 +1,59 @@
+"""The clip side of the core commands: when `--data` is a folder of videos or a clips CSV,
+train / eval / predict / compare route here (no commands of their own, so one CLI serves both)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from actrec.cli import console
+
+
+def report_bad_video(line: str) -> None:
+    console.print(f"[yellow]{line}[/yellow]", highlight=False, soft_wrap=True)
+
+
+def clip_train_config(values: dict[str, Any], options: dict[str, Any], init: str | None, on_bad_video: str | None) -> Any:
+    """`actrec train` flags -> VideoTrainConfig; `-o` options split between the clip and the network."""
+    from dataclasses import fields
+
+    from actrec.errors import ConfigError
+    from actrec.video.recognizer import VideoTrainConfig
+    from actrec.video.sampling import split_options
+
+    known = {f.name for f in fields(VideoTrainConfig)}
+    ignored = sorted(k for k, v in values.items() if k not in known and v not in (None, [], {}, 1))
+    if ignored:
+        raise ConfigError(f"option '{ignored[0]}' does not apply to clip data; clip options are: {', '.join(sorted(known))}")
+    values = {k: v for k, v in values.items() if k in known}
+    clip, network = split_options(options)
+    if on_bad_video:
+        clip["on_bad_video"] = on_bad_video
+    config = VideoTrainConfig(**(values | {"model_options": network, "clip": clip, "init": init}))
+    config.check()
+    return config
+
+
+def train_clips(data: str, out: str, test: str | None, values: dict[str, Any], init: str | None, on_bad_video: str | None, progress: bool) -> Any:
+    """values: `actrec train`'s options (config file and flags); `model_options` holds the `-o`
+    pairs, which are split between the clip and the network."""
+    from actrec.io.clips import load_clips
+    from actrec.video.run import train_clip_run
+
+    values = dict(values)
+    options = dict(values.pop("model_options", None) or {})
+    values.setdefault("model", "tsm")
+    config = clip_train_config(values, options, init, on_bad_video)
+    clips = load_clips(data)
+    test_set = load_clips(test, label_names=clips.label_names) if test else None
+    return train_clip_run(clips, out, config, test=test_set, progress=progress, on_bad_video=report_bad_video)
+
+
+def probabilities(recognizer: Any, data: str) -> tuple[Any, Any]:
+    """(usable clips, probabilities `[N, C]`) of a clip folder/CSV; bad videos are reported."""
+    from actrec.io.clips import load_clips
+
+    clips = load_clips(data, label_names=recognizer.label_names)
+    clips, bad = recognizer.prepare(clips)
+    for line in bad:
+        report_bad_video(line)
+    return clips, recognizer.predict_proba(clips)

@@ -1,0 +1,242 @@
+"""Clip datasets: a folder per class of video files, or a CSV `path,label[,group][,start,end]`.
+
+Videos are decoded once (OpenCV, in DataLoader workers when asked) into uint8 RGB frames
+`[L, H, W, 3]` resized so the short side is `short_side`, and kept as `.npy` files memory-mapped
+on later reads, so epochs after the first never decode again. A corrupt, empty or too-short video
+becomes one line naming the file (skipped, or raised as a DataError with `stop`), never a
+decoder traceback.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from actrec.errors import ConfigError, DataError
+from actrec.io.labels import encode_labels
+from actrec.io.video import VIDEO_SUFFIXES, find_videos
+
+BAD_VIDEO_CHOICES = ("skip", "stop")
+
+
+@dataclass
+class ClipList:
+    """Labelled video files.
+
+    paths: `[N]` video files; y: int64 `[N]` into `label_names` (None when unlabelled); groups:
+    `[N]` strings that never straddle a split, or None; start_s / end_s: `[N]` seconds to cut
+    from each video (NaN: from the start / to the end), or None; source: quoted in messages.
+    Has `y`, `groups`, `label_names`, `n_samples`, `n_classes` and `source` like SequenceDataset,
+    so the shared stratified, group-aware splits work on it.
+    """
+
+    paths: list[Path]
+    y: np.ndarray | None
+    label_names: list[str]
+    groups: np.ndarray | None = None
+    start_s: np.ndarray | None = None
+    end_s: np.ndarray | None = None
+    source: str = "<clips>"
+
+    @property
+    def n_samples(self) -> int:
+        return len(self.paths)
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.label_names)
+
+    @property
+    def ids(self) -> np.ndarray:
+        return np.array([str(path) for path in self.paths], dtype=object)
+
+    def subset(self, index: Sequence[int] | np.ndarray) -> "ClipList":
+        index = np.asarray(index, dtype=np.int64)
+        pick = lambda values: None if values is None else np.asarray(values)[index]  # noqa: E731
+        return replace(self, paths=[self.paths[i] for i in index], y=pick(self.y), groups=pick(self.groups), start_s=pick(self.start_s), end_s=pick(self.end_s))
+
+    def span(self, index: int) -> tuple[float | None, float | None]:
+        def value(values: np.ndarray | None) -> float | None:
+            return None if values is None or not np.isfinite(values[index]) else float(values[index])
+
+        return value(self.start_s), value(self.end_s)
+
+
+def is_clip_spec(spec: str | Path) -> bool:
+    """True for a folder holding videos, a single video file, or a CSV whose first column is `path`."""
+    path = Path(spec)
+    if path.is_dir():
+        return True
+    if path.suffix.lower() in VIDEO_SUFFIXES:
+        return True
+    if path.suffix.lower() == ".csv" and path.is_file():
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            header = handle.readline().strip().lower().split(",")
+        return bool(header) and header[0].strip() == "path"
+    return False
+
+
+def load_clips(spec: str | Path, label_names: Sequence[str] | None = None) -> ClipList:
+    """A clip folder (`class/video.mp4`; videos directly in the folder are unlabelled), a single
+    video, or a clips CSV (`path,label[,group][,start,end]`, paths relative to the CSV)."""
+    path = Path(spec)
+    if path.suffix.lower() == ".csv":
+        return _from_csv(path, label_names)
+    videos = find_videos(path)
+    source = str(path)
+    if path.is_file() or all(video.parent == path for video in videos):
+        return ClipList(videos, None, list(label_names or []), source=source)
+    loose = [video for video in videos if video.parent == path]
+    if loose:
+        raise DataError(f"{loose[0]}: video outside a class folder; put every video in a folder named after its class")
+    raw = np.array([video.relative_to(path).parts[0] for video in videos], dtype=object)
+    y, names = encode_labels(raw, source, [str(v) for v in videos], label_names)
+    return ClipList(videos, y, names, source=source)
+
+
+def _from_csv(path: Path, label_names: Sequence[str] | None) -> ClipList:
+    import pandas as pd
+
+    if not path.is_file():
+        raise DataError(f"{path}: file not found; check the --data path")
+    table = pd.read_csv(path, dtype={"path": str, "label": str, "group": str})
+    if "path" not in table.columns:
+        raise DataError(f"{path}: a clips CSV needs a 'path' column (path,label[,group][,start,end])")
+    if table.empty:
+        raise DataError(f"{path}: no rows; list one video per row")
+    paths = [Path(p) if Path(p).is_absolute() else path.parent / p for p in table["path"]]
+    for row, video in enumerate(paths, start=2):
+        if not video.is_file():
+            raise DataError(f"{path} row {row}: video {video} not found; fix the path or remove the row")
+    y, names = (None, list(label_names or []))
+    if "label" in table.columns:
+        y, names = encode_labels(table["label"].to_numpy(dtype=object), str(path), [f"row {i + 2}" for i in range(len(table))], label_names)
+    seconds = lambda column: table[column].astype(float).to_numpy() if column in table.columns else None  # noqa: E731
+    groups = table["group"].astype(str).to_numpy(dtype=object) if "group" in table.columns else None
+    return ClipList(paths, y, names, groups, seconds("start"), seconds("end"), source=str(path))
+
+
+# -------------------------------------------------------------------------------------- decoding
+def quiet_cv2() -> Any:
+    """The `cv2` module with FFmpeg's own log silenced (or a ConfigError saying how to install it)."""
+    # FFmpeg inside OpenCV prints its own complaints ("moov atom not found") on stderr; the one
+    # line actrec prints is enough, so keep FFmpeg quiet (read when OpenCV opens a file).
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+    from actrec.io.video import import_cv2
+
+    return import_cv2()
+
+
+def resize_short_side(frame: np.ndarray, short_side: int) -> np.ndarray:
+    cv2 = quiet_cv2()
+    height, width = frame.shape[:2]
+    scale = short_side / min(height, width)
+    if scale == 1.0:
+        return frame
+    size = (max(short_side, round(width * scale)), max(short_side, round(height * scale)))
+    return cv2.resize(frame, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+
+
+def decode_video(path: Path, short_side: int, start_s: float | None = None, end_s: float | None = None) -> tuple[np.ndarray, float]:
+    """(uint8 RGB frames `[L, H, W, 3]` with short side `short_side`, fps); DataError when the file
+    is missing, empty, unreadable or yields no frame in [start_s, end_s)."""
+    cv2 = quiet_cv2()
+    if not path.is_file():
+        raise DataError(f"{path}: video file not found")
+    if path.stat().st_size == 0:
+        raise DataError(f"{path}: video file is empty (0 bytes)")
+    capture = cv2.VideoCapture(str(path))
+    try:
+        if not capture.isOpened():
+            raise DataError(f"{path}: cannot be opened as a video (corrupt or unsupported codec)")
+        fps = float(capture.get(cv2.CAP_PROP_FPS) or 0.0)
+        fps = fps if np.isfinite(fps) and fps > 0 else 25.0
+        first = 0 if start_s is None else int(round(start_s * fps))
+        last = None if end_s is None else int(round(end_s * fps))
+        frames, index = [], 0
+        while last is None or index < last:
+            ok, frame = capture.read()
+            if not ok or frame is None:
+                break
+            if index >= first:
+                frames.append(resize_short_side(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB), short_side))
+            index += 1
+    finally:
+        capture.release()
+    if not frames:
+        raise DataError(f"{path}: no frame could be decoded (empty, corrupt or a cut outside the video)")
+    return np.stack(frames), fps
+
+
+class FrameCache:
+    """Decoded clips as `.npy` files in `folder`, keyed by file, size, mtime, short side and cut."""
+
+    def __init__(self, folder: str | Path, short_side: int) -> None:
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.short_side = short_side
+
+    def path_for(self, video: Path, span: tuple[float | None, float | None]) -> Path:
+        stat = video.stat()
+        key = f"{video.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{self.short_side}|{span}"
+        return self.folder / f"{hashlib.sha1(key.encode()).hexdigest()[:24]}.npy"
+
+    def frames(self, video: Path, span: tuple[float | None, float | None] = (None, None)) -> np.ndarray:
+        """`[L, H, W, 3]` uint8, memory-mapped; decoded (and stored) on first use."""
+        target = self.path_for(video, span)
+        if not target.is_file():
+            frames, _ = decode_video(video, self.short_side, *span)
+            tmp = target.with_name(f".{target.stem}.{os.getpid()}.tmp.npy")
+            np.save(tmp, frames)
+            os.replace(tmp, target)
+        return np.load(target, mmap_mode="r")
+
+
+class _DecodeAll:
+    """Torch-style dataset: item i decodes clip i into the cache and returns (i, frames or error)."""
+
+    def __init__(self, clips: ClipList, cache: FrameCache) -> None:
+        self.clips, self.cache = clips, cache
+
+    def __len__(self) -> int:
+        return self.clips.n_samples
+
+    def __getitem__(self, index: int) -> tuple[int, int, str]:
+        try:
+            return index, len(self.cache.frames(self.clips.paths[index], self.clips.span(index))), ""
+        except DataError as error:
+            return index, 0, str(error)
+        except Exception as error:  # noqa: BLE001  any decoder failure becomes one line, not a traceback
+            return index, 0, f"{self.clips.paths[index]}: cannot be decoded ({type(error).__name__}: {error})"
+
+
+def prepare_clips(clips: ClipList, cache: FrameCache, min_frames: int, on_bad_video: str = "skip", workers: int = 0) -> tuple[ClipList, list[str]]:
+    """Decode every clip into `cache` (in `workers` DataLoader processes) and check it.
+
+    Returns the good clips and one message per bad one (corrupt, empty, fewer than `min_frames`
+    frames). `on_bad_video="stop"` raises the first message as a DataError instead.
+    """
+    if on_bad_video not in BAD_VIDEO_CHOICES:
+        raise ConfigError(f"on_bad_video '{on_bad_video}' is not one of: {', '.join(BAD_VIDEO_CHOICES)}")
+    from torch.utils.data import DataLoader
+
+    results = list(DataLoader(_DecodeAll(clips, cache), batch_size=None, num_workers=workers))  # type: ignore[arg-type]
+    messages = []
+    keep = []
+    for index, length, error in sorted((int(i), int(n), e) for i, n, e in results):
+        if not error and length < min_frames:
+            error = f"{clips.paths[index]}: only {length} frame(s), the model samples {min_frames} per clip (too short)"
+        if error:
+            if on_bad_video == "stop":
+                raise DataError(f"{error}; fix or remove it, or pass --on-bad-video skip")
+            messages.append(f"skipped bad video {error}")
+        else:
+            keep.append(index)
+    if not keep:
+        raise DataError(f"{clips.source}: none of the {clips.n_samples} videos could be used; the first: {messages[0]}")
+    return clips.subset(keep), messages

@@ -1,0 +1,66 @@
+"""Name -> (typed config, network, capabilities) table for the clip models.
+
+Every clip network takes `x [B, 3, T, H, W]` float32 (normalised RGB) and an ignored `lengths`
+(so the shared LightningModule drives it like the sequence models) and returns logits `[B, C]`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from torch import nn
+
+from actrec.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class VideoCapabilities:
+    """sampling: how clips are drawn by default (`segments`: one frame from each of T equal parts,
+    TSN-style; `dense`: T consecutive frames `stride` apart). min_frames: the smallest T the
+    network accepts. onnx: exports with a parity check."""
+
+    sampling: str
+    min_frames: int = 1
+    onnx: bool = True
+
+
+VIDEO_MODELS: dict[str, tuple[type, type[nn.Module], VideoCapabilities]] = {}
+
+
+def register_video_model(name: str, config_class: type, capabilities: VideoCapabilities) -> Callable[[type[nn.Module]], type[nn.Module]]:
+    def decorate(network_class: type[nn.Module]) -> type[nn.Module]:
+        VIDEO_MODELS[name] = (config_class, network_class, capabilities)
+        network_class.capabilities = capabilities  # type: ignore[attr-defined]
+        return network_class
+
+    return decorate
+
+
+def is_video_model(name: str) -> bool:
+    return name in VIDEO_MODELS
+
+
+def make_video_config(name: str, options: dict[str, Any] | None) -> Any:
+    """The typed config of clip model `name`; unknown names or fields fail with the choices."""
+    if name not in VIDEO_MODELS:
+        raise ConfigError(f"unknown clip model '{name}'; choose one of: {', '.join(sorted(VIDEO_MODELS))}")
+    config_class = VIDEO_MODELS[name][0]
+    known = {f.name for f in dataclasses.fields(config_class)}
+    unknown = sorted(set(options or {}) - known)
+    if unknown:
+        raise ConfigError(f"clip model '{name}' has no option '{unknown[0]}'; its options are: {', '.join(sorted(known))}")
+    config = config_class(**(options or {}))
+    if hasattr(config, "check"):
+        config.check()
+    return config
+
+
+def build_video_model(name: str, n_classes: int, frames: int, options: dict[str, Any] | None = None) -> nn.Module:
+    """Network `name` for clips of `frames` frames and `n_classes` logits."""
+    config = make_video_config(name, options)
+    capabilities = VIDEO_MODELS[name][2]
+    if frames < capabilities.min_frames:
+        raise ConfigError(f"clip model '{name}' needs at least {capabilities.min_frames} frames per clip, got frames={frames}")
+    return VIDEO_MODELS[name][1](n_classes=n_classes, frames=frames, config=config)

@@ -1,0 +1,394 @@
+"""`VideoRecognizer`: fit / predict_proba / save / load for clip models, like `Recognizer`.
+
+Input is a `ClipList` (video files and labels). Videos are decoded once into a frame cache, bad
+ones are reported by name (and skipped or stopped on), and the shared LightningModule, callbacks
+and metrics run the training. The saved model is one safetensors file whose JSON header holds
+the config and label names (`kind: video`), so `load_recognizer` can tell it from a sequence
+model and nothing is ever unpickled.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import warnings
+import tempfile
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from actrec import __version__
+from actrec.data.splits import holdout_split
+from actrec.errors import ConfigError, DataError, ModelFileError
+from actrec.io.atomic import atomic_path
+from actrec.io.clips import ClipList, FrameCache, prepare_clips
+from actrec.models.video import VIDEO_MODELS, build_video_model, make_video_config
+from actrec.video.sampling import ClipConfig, ClipDataset, flip_table
+
+MODEL_FILE = "model.actrec"
+
+
+@dataclass
+class VideoTrainConfig:
+    """Everything `fit` needs besides the clips; saved with the model and in RUN/config.json.
+
+    model_options: the network's options (depth, width, ...); clip: `ClipConfig` fields (frames,
+    size, sampling, augmentation, cache). init: a torchvision-named state dict (.safetensors, or
+    .pt/.pth read with weights_only) to start from; tensors whose shapes differ are skipped.
+    """
+
+    model: str = "tsm"
+    model_options: dict[str, Any] = field(default_factory=dict)
+    clip: dict[str, Any] = field(default_factory=dict)
+    epochs: int = 30
+    batch_size: int = 8
+    optimizer: str = "adamw"
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    scheduler: str = "cosine"
+    patience: int = 10
+    monitor: str = "val_loss"
+    class_weight: str | None = "balanced"
+    val_fraction: float = 0.2
+    seed: int = 0
+    init: str | None = None
+
+    def clip_config(self) -> ClipConfig:
+        known = ClipConfig.field_names()
+        unknown = sorted(set(self.clip) - known)
+        if unknown:
+            raise ConfigError(f"unknown clip option '{unknown[0]}'; clip options are: {', '.join(sorted(known))}")
+        config = ClipConfig(**self.clip)
+        if not config.sampling:
+            config.sampling = VIDEO_MODELS[self.model][2].sampling
+        return config
+
+    def check(self) -> None:
+        make_video_config(self.model, self.model_options)
+        self.clip_config().check()
+        if self.monitor not in ("val_loss", "val_acc"):
+            raise ConfigError(f"unknown monitor '{self.monitor}'; choose val_loss or val_acc")
+        if self.class_weight not in (None, "balanced"):
+            raise ConfigError(f"unknown class_weight '{self.class_weight}'; choose balanced or none")
+        if self.epochs < 1 or self.batch_size < 1:
+            raise ConfigError("epochs and batch_size must be at least 1")
+
+
+class CachedFrames:
+    """`frames_of(i)` for ClipDataset: clip i's frames from the cache (picklable for workers)."""
+
+    def __init__(self, cache: FrameCache, clips: ClipList) -> None:
+        self.cache, self.clips = cache, clips
+
+    def __call__(self, index: int) -> np.ndarray:
+        return self.cache.frames(self.clips.paths[index], self.clips.span(index))
+
+
+class VideoRecognizer:
+    """Clip classifier: `VideoRecognizer(model="tsm", epochs=20, clip={"size": 64}).fit(clips)`.
+
+    Keyword arguments are the fields of `VideoTrainConfig`. After `fit` or `load`: `network`
+    (eval mode), `label_names`, `clip` (ClipConfig), `window_frames` (frames of video one
+    prediction looks at), `sample_rate_hz`, `history`, `bad_videos` (messages of skipped files).
+    """
+
+    kind = "video"
+
+    def __init__(self, model: str = "tsm", **options: Any) -> None:
+        known = {f.name for f in fields(VideoTrainConfig)}
+        unknown = sorted(set(options) - known)
+        if unknown:
+            raise ConfigError(f"VideoRecognizer has no option '{unknown[0]}'; options are: {', '.join(sorted(known))}")
+        self.config = VideoTrainConfig(model=model, **options)
+        self.config.check()
+        self.clip = self.config.clip_config()
+        self.network: torch.nn.Module | None = None
+        self.label_names: list[str] = []
+        self.window_frames = 0
+        self.sample_rate_hz: float | None = None
+        self.history = pd.DataFrame()
+        self.bad_videos: list[str] = []
+        self.init_report = ""
+        self._scratch: tempfile.TemporaryDirectory | None = None
+
+    @property
+    def model_name(self) -> str:
+        return self.config.model
+
+    # ------------------------------------------------------------------ frames
+    def frame_cache(self) -> FrameCache:
+        """The cache of decoded frames: `clip.cache` if given, else a folder removed with this object."""
+        if self.clip.cache:
+            return FrameCache(self.clip.cache, self.clip.stored_side)
+        if self._scratch is None:
+            self._scratch = tempfile.TemporaryDirectory(prefix="actrec-frames-")
+        return FrameCache(self._scratch.name, self.clip.stored_side)
+
+    def prepare(self, clips: ClipList, on_bad_video: str | None = None) -> tuple[ClipList, list[str]]:
+        """Decode `clips` into the cache; (usable clips, one line per bad video). The first call
+        fixes an automatic crop size (`size=0`) from the first readable video."""
+        if not self.clip.size:
+            self.clip.size = _automatic_size(clips)
+        return prepare_clips(clips, self.frame_cache(), self.clip.frames, on_bad_video or self.clip.on_bad_video, self.clip.workers)
+
+    def clip_dataset(self, clips: ClipList, train: bool, views: int | None = None) -> ClipDataset:
+        """Clips of prepared `clips` as the network takes them: augmented (`train`) or test-time
+        views (`views` overrides `test_clips`)."""
+        config = self.clip if views is None else ClipConfig(**(asdict(self.clip) | {"test_clips": views}))
+        flips = flip_table(self.label_names, config.flip_pairs) if config.flip else None
+        return ClipDataset(CachedFrames(self.frame_cache(), clips), clips.n_samples, clips.y, config, config.sampling, train, self.config.seed, flips)
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, clips: ClipList, validation: ClipList | None = None, work_dir: str | Path | None = None, progress: bool = False) -> "VideoRecognizer":
+        """Train on labelled clips; a stratified, group-aware `val_fraction` picks the best epoch
+        unless `validation` is given. Bad videos are skipped (listed in `bad_videos`) or stop."""
+        if clips.y is None:
+            raise DataError(f"{clips.source}: has no labels; put each video in a folder named after its class")
+        self.label_names = list(clips.label_names)
+        self.clip.check(self.label_names)
+        clips, self.bad_videos = self.prepare(clips)
+        for line in self.bad_videos:
+            warnings.warn(line, stacklevel=2)
+        if validation is None:
+            keep, hold = holdout_split(clips, self.config.val_fraction, self.config.seed)  # type: ignore[arg-type]
+            clips, validation = clips.subset(keep), clips.subset(hold)
+        else:
+            validation, more = self.prepare(validation)
+            self.bad_videos += more
+        cache = self.frame_cache()
+        lengths = [len(cache.frames(path, clips.span(i))) for i, path in enumerate(clips.paths)]
+        self.window_frames = int(np.median(lengths)) if self.clip.sampling == "segments" else (self.clip.frames - 1) * self.clip.stride + 1
+        self.sample_rate_hz = _median_fps(clips.paths[:5])
+        self.network = build_video_model(self.config.model, len(self.label_names), self.clip.frames, self.config.model_options)
+        if self.config.init:
+            self.init_report = load_init(self.network, self.config.init)
+        self._train(clips, validation, work_dir, progress)
+        return self
+
+    def _train(self, train: ClipList, validation: ClipList, work_dir: str | Path | None, progress: bool) -> None:
+        import lightning as L
+        from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint, RichProgressBar
+        from torch.utils.data import DataLoader
+
+        from actrec.training.callbacks import EpochSeed, History
+        from actrec.training.module import ClassifierModule, OptimConfig
+        from actrec.training.quiet import quiet_lightning
+
+        quiet_lightning()
+        config = self.config
+        L.seed_everything(config.seed, workers=True, verbose=False)
+        weights = None
+        if config.class_weight == "balanced":
+            counts = np.bincount(train.y, minlength=len(self.label_names)).astype(np.float64)
+            present = counts > 0
+            weights_np = np.zeros_like(counts)
+            weights_np[present] = counts[present].sum() / (present.sum() * counts[present])
+            weights = torch.tensor(weights_np, dtype=torch.float32)
+        train_set = self.clip_dataset(train, train=True)
+        workers = self.clip.workers
+        loaders = dict(num_workers=workers, persistent_workers=workers > 0)
+        train_loader = DataLoader(train_set, batch_size=config.batch_size, shuffle=True, generator=torch.Generator().manual_seed(config.seed), drop_last=train.n_samples > config.batch_size, **loaders)
+        val_loader = DataLoader(self.clip_dataset(validation, train=False, views=1), batch_size=config.batch_size, **loaders)
+        assert self.network is not None
+        module = ClassifierModule(self.network, OptimConfig(config.optimizer, config.lr, config.weight_decay, config.scheduler), weights, config.epochs)
+        mode = "min" if config.monitor == "val_loss" else "max"
+        scratch = Path(tempfile.mkdtemp(prefix=".checkpoints-", dir=work_dir))
+        checkpoint = ModelCheckpoint(dirpath=scratch, filename="best", monitor=config.monitor, mode=mode, save_last=True)
+        history = History()
+        callbacks: list[Any] = [history, EpochSeed(train_set), checkpoint, EarlyStopping(monitor=config.monitor, mode=mode, patience=config.patience)]
+        if progress:
+            callbacks.append(RichProgressBar())
+        trainer = L.Trainer(max_epochs=config.epochs, accelerator="cpu" if not torch.cuda.is_available() else "auto", devices=1, callbacks=callbacks,
+                            logger=False, enable_progress_bar=progress, enable_model_summary=False, num_sanity_val_steps=0)
+        try:
+            trainer.fit(module, train_loader, val_loader)
+            best = checkpoint.best_model_path or checkpoint.last_model_path
+            state = torch.load(best, map_location="cpu", weights_only=True)["state_dict"]
+            self.network.load_state_dict({k.removeprefix("network."): v for k, v in state.items() if k.startswith("network.")})
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        self.network.eval()
+        self.history = pd.DataFrame(history.rows)
+
+    # ------------------------------------------------------------------ predict
+    def predict_proba(self, clips: ClipList, batch_size: int | None = None) -> np.ndarray:
+        """Probabilities float32 `[N, C]` (averaged over `test_clips` views); a bad video raises."""
+        if self.network is None:
+            raise ConfigError("this VideoRecognizer is not fitted; call fit or VideoRecognizer.load first")
+        clips, _ = self.prepare(clips, on_bad_video="stop")
+        dataset = self.clip_dataset(clips, train=False)
+        out = []
+        with torch.inference_mode():
+            for start in range(0, len(dataset), batch_size or self.config.batch_size):
+                batch = torch.stack([dataset[i][0] for i in range(start, min(len(dataset), start + (batch_size or self.config.batch_size)))])
+                out.append(self.proba_from_clips(batch))
+        return np.concatenate(out)
+
+    def proba_from_clips(self, batch: torch.Tensor) -> np.ndarray:
+        """`[B, 3, T, S, S]` or views `[B, V, 3, T, S, S]` normalised clips -> `[B, C]` float32."""
+        assert self.network is not None
+        with torch.inference_mode():
+            if batch.dim() == 6:
+                views = batch.shape[1]
+                proba = torch.softmax(self.network(batch.flatten(0, 1)), 1).reshape(batch.shape[0], views, -1).mean(1)
+            else:
+                proba = torch.softmax(self.network(batch), 1)
+        return proba.numpy().astype(np.float32)
+
+    def predict(self, clips: ClipList) -> np.ndarray:
+        return np.asarray(self.label_names, dtype=object)[self.predict_proba(clips).argmax(1)]
+
+    # ------------------------------------------------------------------ save / load
+    def metadata(self) -> dict[str, Any]:
+        config = asdict(self.config)
+        config["clip"] = {k: v for k, v in asdict(self.clip).items() if k != "cache"}  # a scratch path means nothing later
+        return {
+            "format": "actrec-model",
+            "kind": "video",
+            "actrec_version": __version__,
+            "config": config,
+            "label_names": self.label_names,
+            "window_frames": self.window_frames,
+            "sample_rate_hz": self.sample_rate_hz,
+        }
+
+    def save(self, path: str | Path) -> Path:
+        from safetensors.torch import save_file
+
+        if self.network is None:
+            raise ConfigError("nothing to save: this VideoRecognizer is not fitted")
+        path = Path(path)
+        if path.is_dir():
+            path = path / MODEL_FILE
+        tensors = {k: v.detach().contiguous().clone() for k, v in self.network.state_dict().items()}
+        with atomic_path(path) as tmp:
+            save_file(tensors, tmp, metadata={"actrec": json.dumps(self.metadata())})
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> "VideoRecognizer":
+        meta, tensors, path = read_model_file(path)
+        if meta.get("kind") != "video":
+            raise ModelFileError(f"{path}: a sequence model, not a clip model; use actrec.recognizer.Recognizer.load")
+        config = dict(meta["config"])
+        config.pop("init", None)
+        rec = cls(**config)
+        rec.label_names = meta["label_names"]
+        rec.window_frames = int(meta["window_frames"])
+        rec.sample_rate_hz = meta["sample_rate_hz"]
+        rec.network = build_video_model(rec.config.model, len(rec.label_names), rec.clip.frames, rec.config.model_options)
+        try:
+            rec.network.load_state_dict(tensors)
+        except RuntimeError as error:
+            raise ModelFileError(f"{path}: weights do not fit the saved model config ({str(error).splitlines()[0]}); the file is damaged") from None
+        rec.network.eval()
+        return rec
+
+
+def read_model_file(path: str | Path, with_tensors: bool = True) -> tuple[dict[str, Any], dict[str, torch.Tensor], Path]:
+    """(actrec metadata, tensors (empty unless `with_tensors`), file path) of a model file or RUN
+    folder; never unpickles."""
+    from safetensors import safe_open
+
+    path = Path(path)
+    if path.is_dir():
+        path = path / MODEL_FILE
+    if not path.is_file():
+        raise ModelFileError(f"{path}: no such model file; give a RUN folder from 'actrec train' or its {MODEL_FILE}")
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            header = handle.metadata() or {}
+            tensors = {key: handle.get_tensor(key) for key in handle.keys()} if with_tensors else {}
+        meta = json.loads(header["actrec"])
+    except Exception as error:  # noqa: BLE001  safetensors raises several types for foreign or cut files
+        raise ModelFileError(f"{path}: not a readable actrec model ({type(error).__name__}); the file is truncated or foreign; re-save it with actrec") from None
+    if meta.get("format") != "actrec-model":
+        raise ModelFileError(f"{path}: safetensors file without actrec metadata; save models with actrec")
+    return meta, tensors, path
+
+
+def is_video_model_file(path: str | Path) -> bool:
+    """True when the model file (or RUN folder) holds a clip model."""
+    try:
+        return read_model_file(path, with_tensors=False)[0].get("kind") == "video"
+    except ModelFileError:
+        return False
+
+
+def load_recognizer(path: str | Path) -> Any:
+    """`VideoRecognizer` or `Recognizer`, whichever the file holds."""
+    if is_video_model_file(path):
+        return VideoRecognizer.load(path)
+    from actrec.recognizer import Recognizer
+
+    return Recognizer.load(path)
+
+
+def load_init(network: torch.nn.Module, path: str | Path) -> str:
+    """Copy a torchvision-named state dict into `network` where names and shapes match.
+
+    `.safetensors` is read with safetensors, anything else with `torch.load(weights_only=True)`
+    (a `state_dict` entry and `module.` prefixes are unwrapped). A 2D ResNet checkpoint given to
+    an inflated 3D ResNet is inflated I3D-style. Returns a one-line summary; ConfigError if
+    nothing matches.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"--init {path}: file not found")
+    try:
+        if path.suffix == ".safetensors":
+            from safetensors.torch import load_file
+
+            state = load_file(str(path))
+        else:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # noqa: BLE001  foreign pickles, truncated files
+        raise ConfigError(f"--init {path}: not a weights-only state dict ({type(error).__name__}); save it with torch.save(model.state_dict()) or safetensors") from None
+    if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
+        state = state["state_dict"]
+    if not isinstance(state, dict):
+        raise ConfigError(f"--init {path}: holds no state dict (name -> tensor mapping)")
+    state = {k.removeprefix("module."): v for k, v in state.items() if isinstance(v, torch.Tensor)}
+    target = network.state_dict()
+    if "stem.0.weight" in target and "conv1.weight" in state and state["conv1.weight"].dim() == 4:
+        from actrec.models.video.r3d import inflate_resnet2d
+
+        state = inflate_resnet2d(state, target)
+    matched = {k: v for k, v in state.items() if k in target and target[k].shape == v.shape}
+    if not matched:
+        raise ConfigError(f"--init {path}: none of its {len(state)} tensors matches this network's names and shapes")
+    network.load_state_dict(matched, strict=False)
+    skipped = sorted(k for k in target if k not in matched and not k.endswith("num_batches_tracked"))
+    more = f"; kept initial values for {len(skipped)} ({', '.join(skipped[:3])}{', ...' if len(skipped) > 3 else ''})" if skipped else ""
+    return f"--init {path}: loaded {len(matched)} tensors{more}"
+
+
+def _automatic_size(clips: ClipList, largest: int = 112) -> int:
+    """`largest`, or the short side of the first readable video when that is smaller."""
+    from actrec.io.video import video_info
+
+    for path in clips.paths:
+        try:
+            info = video_info(path)
+        except DataError:
+            continue
+        if min(info.width, info.height) > 0:
+            return max(8, min(largest, info.width, info.height))
+    return largest
+
+
+def _median_fps(paths: list[Path]) -> float:
+    from actrec.io.video import video_info
+
+    rates = []
+    for path in paths:
+        try:
+            rates.append(video_info(path).fps)
+        except DataError:
+            continue
+    rates = [rate for rate in rates if rate > 0]
+    return float(np.median(rates)) if rates else 25.0

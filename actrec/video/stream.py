@@ -1,0 +1,113 @@
+"""Clip models on a live or recorded video: a rolling buffer of recent frames, a prediction every
+`hop` frames, and the decision rules streaming already has (smoothing, voting, hysteresis,
+start/end events).
+
+The buffer holds the frames one prediction looks at in training (`window_frames`: the clip span
+for dense sampling, the median training video length for TSN-style segments); each prediction
+samples the clip from it exactly as at test time (centre sampling, centre crop). Every frame
+after the first prediction updates the decision maker with the newest probabilities.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import numpy as np
+
+from actrec.errors import ConfigError, DataError
+from actrec.io.clips import resize_short_side
+from actrec.stream.decisions import DecisionMaker, DecisionRules
+from actrec.stream.events import Event, EventWriter
+from actrec.video.sampling import centre_crop, frame_indices, to_tensor
+
+
+@dataclass
+class ClipStreamReport:
+    frames: int = 0
+    predictions: int = 0
+    events: list[Event] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def read_frames(source: str) -> tuple[Iterator[np.ndarray], float]:
+    """(BGR frames, fps) of a video file or `webcam:N`."""
+    from actrec.io.clips import quiet_cv2
+
+    cv2 = quiet_cv2()
+    if source.startswith("webcam:"):
+        capture = cv2.VideoCapture(int(source.split(":", 1)[1]))
+        if not capture.isOpened():
+            raise DataError(f"{source}: camera cannot be opened; check the index and that no other program uses it")
+    else:
+        if not Path(source).is_file():
+            raise DataError(f"{source}: video file not found; check the --source path")
+        capture = cv2.VideoCapture(source)
+        if not capture.isOpened():
+            raise DataError(f"{source}: cannot be opened as a video (corrupt or unsupported codec)")
+    fps = float(capture.get(cv2.CAP_PROP_FPS) or 0.0)
+
+    def frames() -> Iterator[np.ndarray]:
+        try:
+            while True:
+                ok, frame = capture.read()
+                if not ok or frame is None:
+                    return
+                yield frame
+        finally:
+            capture.release()
+
+    return frames(), fps if np.isfinite(fps) and fps > 0 else 25.0
+
+
+def stream_clips(recognizer: Any, source: str, events: str | None = None, hop: int | None = None, rules: DecisionRules | None = None, on_events: Callable[[list[Event]], None] | None = None) -> ClipStreamReport:
+    """Run a VideoRecognizer over `source`, writing start/end events to `events` (JSONL) and
+    passing them to `on_events` as they happen."""
+    from actrec.io.clips import quiet_cv2
+
+    cv2 = quiet_cv2()
+    clip = recognizer.clip
+    window = max(clip.frames, int(recognizer.window_frames))
+    hop = hop or max(1, window // 4)
+    if hop < 1:
+        raise ConfigError("hop must be at least 1 frame")
+    frames, fps = read_frames(source)
+    rules = rules or DecisionRules.for_model(window, fps)
+    maker = DecisionMaker(rules, recognizer.label_names, fps)
+    buffer: deque[np.ndarray] = deque(maxlen=window)
+    report = ClipStreamReport()
+    writer = EventWriter(events) if events else None
+    start = time.perf_counter()
+    latest: np.ndarray | None = None
+    try:
+        for index, frame in enumerate(frames):
+            rgb = resize_short_side(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB), clip.stored_side)
+            buffer.append(centre_crop(rgb[None], clip.size)[0])
+            report.frames += 1
+            if len(buffer) == window and (latest is None or index % hop == 0):
+                stacked = np.stack(buffer)
+                picks = frame_indices(len(stacked), clip.frames, clip.sampling, clip.stride, None)
+                latest = recognizer.proba_from_clips(to_tensor(stacked[picks])[None])[0]
+                report.predictions += 1
+            if latest is None:
+                continue
+            _emit(maker.update(index, index / fps, latest).events, report, writer, on_events)
+        _emit(maker.finish(report.frames - 1, (report.frames - 1) / fps), report, writer, on_events)
+    finally:
+        if writer:
+            writer.close()
+    report.seconds = time.perf_counter() - start
+    return report
+
+
+def _emit(new: list[Event], report: ClipStreamReport, writer: EventWriter | None, on_events: Callable[[list[Event]], None] | None) -> None:
+    if not new:
+        return
+    report.events += new
+    if writer:
+        writer.write(new)
+    if on_events:
+        on_events(new)

@@ -1,0 +1,123 @@
+"""Clip models on CPU: speed, size and cost at a stated clip size, accuracy on generated clips.
+
+Part 1, at the real size (default 8 x 112 x 112, ResNet depth 18 width 64, X3D-S): training and
+inference clips/s of the network alone (batches of random clips, `--threads` threads, median of
+repeats), parameters, and forward FLOPs per clip counted by torch.utils.flop_counter.
+Part 2, at a tiny size (default 32 px, width 16 (R3D 8), depth 10): top-1 on a held-out quarter of the
+generated motion-only clips (`actrec dataset generate --kind clips`, 6 classes), next to a
+single-frame baseline (TSN with one frame) that sees appearance only. One run, one seed.
+
+    python bench/video.py [--size 112] [--frames 8] [--per-class 60] [--epochs 12]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from actrec.evaluation.metrics import compute_metrics
+from actrec.io.clips import load_clips
+from actrec.models.video import build_video_model
+from actrec.video.recognizer import VideoRecognizer
+from actrec.video.synthetic import write_synthetic_clips
+
+# (row name, model, options at the real size, options at the tiny size, clip options)
+FAMILIES = [
+    ("single frame", "tsn", {}, {"width": 16, "depth": 10}, {"frames": 1}),
+    ("tsn", "tsn", {}, {"width": 16, "depth": 10}, {}),
+    ("tsm", "tsm", {}, {"width": 16, "depth": 10, "shift_div": 4}, {}),
+    # at width 16 the tiny R3D stayed at chance in two runs (batch 8 and 4); width 8 learns
+    ("r3d", "r3d", {}, {"width": 8, "depth": 10}, {}),
+    ("r2plus1d", "r3d", {"conv": "r2plus1d"}, {"width": 8, "depth": 10, "conv": "r2plus1d"}, {}),
+    ("slowfast", "slowfast", {}, {"width": 16, "depth": 10, "beta_inv": 4, "alpha": 2}, {}),
+    ("x3d", "x3d", {}, {"width": 12, "depths": [1, 2, 2, 1], "head_width": 128}, {}),
+]
+
+
+def median_seconds(action, repeats: int) -> float:
+    action()  # warm-up
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def speed(model: str, options: dict, frames: int, size: int, batch: int, repeats: int) -> tuple[float, float, int, float]:
+    """(train clips/s, inference clips/s, parameters, GFLOPs per clip) of the bare network."""
+    network = build_video_model(model, 10, frames, options)
+    x = torch.randn(batch, 3, frames, size, size)
+    y = torch.arange(batch) % 10
+    optimizer = torch.optim.SGD(network.parameters(), lr=1e-3)
+
+    def train_step() -> None:
+        optimizer.zero_grad()
+        torch.nn.functional.cross_entropy(network(x), y).backward()
+        optimizer.step()
+
+    network.train()
+    train_s = median_seconds(train_step, repeats)
+    network.eval()
+    with torch.inference_mode():
+        infer_s = median_seconds(lambda: network(x), repeats)
+        counter = FlopCounterMode(display=False)
+        with counter:
+            network(x[:1])
+    params = sum(p.numel() for p in network.parameters())
+    return batch / train_s, batch / infer_s, params, counter.get_total_flops() / 1e9
+
+
+def accuracy(data: Path, model: str, options: dict, clip: dict, epochs: int) -> tuple[float, float]:
+    """(held-out top-1, fit seconds) at the tiny size."""
+    clips = load_clips(data)
+    order = np.random.default_rng(0).permutation(clips.n_samples)
+    quarter = clips.n_samples // 4
+    train, test = clips.subset(np.sort(order[quarter:])), clips.subset(np.sort(order[:quarter]))
+    recognizer = VideoRecognizer(model, model_options=options | {"dropout": 0.0}, clip={"size": 32, "frames": 8, "stride": 2, "jitter": 0.0} | clip,
+                                 epochs=epochs, batch_size=8, lr=2e-3, patience=epochs, seed=0)
+    start = time.perf_counter()
+    recognizer.fit(train)
+    seconds = time.perf_counter() - start
+    return compute_metrics(test.y, recognizer.predict_proba(test), recognizer.label_names)["top1"], seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--size", type=int, default=112)
+    parser.add_argument("--frames", type=int, default=8)
+    parser.add_argument("--batch", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--per-class", type=int, default=60)
+    parser.add_argument("--epochs", type=int, default=12)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    rows = []
+    with tempfile.TemporaryDirectory() as folder:
+        data = write_synthetic_clips(Path(folder) / "clips", per_class=args.per_class, size=32, seed=0)
+        for name, model, real, tiny, clip in FAMILIES:
+            frames = clip.get("frames", args.frames)
+            train_cps, infer_cps, params, gflops = speed(model, real, frames, args.size, args.batch, args.repeats)
+            top1, fit_s = accuracy(data, model, tiny, clip, args.epochs)
+            rows.append((name, frames, train_cps, infer_cps, params, gflops, top1, fit_s))
+            print(f"done: {name}", flush=True)
+    n_classes = 6
+    print(f"\nspeed at {args.frames} x {args.size} x {args.size} (single frame: 1 x {args.size} x {args.size}), batch {args.batch}, {args.threads} thread(s), "
+          f"ResNet depth 18 width 64 / X3D-S; accuracy at 8 x 32 x 32, width 16 (R3D 8), depth 10, {args.epochs} epochs of batch 8, "
+          f"{6 * args.per_class} generated motion-only clips (6 classes, chance {1 / n_classes:.3f}), held-out quarter")
+    print("| model | frames | train clips/s | inference clips/s | params | GFLOPs/clip (2 x MACs) | top-1 (tiny) | vs single frame | fit s (tiny) |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    baseline = rows[0][6]
+    for name, frames, train_cps, infer_cps, params, gflops, top1, fit_s in rows:
+        print(f"| {name} | {frames} | {train_cps:.2f} | {infer_cps:.2f} | {params / 1e6:.2f} M | {gflops:.2f} | {top1:.3f} | {top1 - baseline:+.3f} | {fit_s:.0f} |")
+
+
+if __name__ == "__main__":
+    main()

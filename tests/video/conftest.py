@@ -1,0 +1,30 @@
+"""Generated clip folders shared by the clip tests (tiny: 24 px, 16 frames)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("cv2", reason="clip tests decode video with OpenCV (pip install 'actrec[clips]')")
+
+from actrec.video.synthetic import write_synthetic_clips  # noqa: E402
+
+MOTIONS = ("left", "right")
+# what every tiny network trains with in the tests: about 5-10 s each on one thread; small
+# batches matter more than epochs here (more optimiser steps from the same 90 clips)
+TINY = {"width": 8, "depth": 10, "dropout": 0.0}
+TINY_CLIP = {"size": 24, "frames": 8, "stride": 2, "jitter": 0.0}
+TINY_TRAINING = {"epochs": 10, "batch_size": 4, "lr": 2e-3, "patience": 10}
+
+
+@pytest.fixture(scope="session")
+def motion_clips(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """2 motion-only classes (left, right) x 60 clips."""
+    return write_synthetic_clips(tmp_path_factory.mktemp("clips") / "motion", per_class=60, size=24, classes=MOTIONS, seed=1)
+
+
+@pytest.fixture(scope="session")
+def shape_clips(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """2 shape classes x 24 clips (random motions): one frame tells the class."""
+    return write_synthetic_clips(tmp_path_factory.mktemp("clips") / "shape", per_class=24, size=24, classes=("square", "triangle"), seed=2)

@@ -1,0 +1,38 @@
+"""Clip lists from folders and CSVs, cuts, and decoding in worker processes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from actrec.errors import DataError
+from actrec.io.clips import FrameCache, is_clip_spec, load_clips, prepare_clips
+
+
+def test_a_clips_csv_gives_labels_groups_and_cuts(motion_clips: Path, tmp_path: Path) -> None:
+    videos = sorted(motion_clips.rglob("*.mp4"))[:6]
+    rows = ["path,label,group,start,end"] + [f"{video},{video.parent.name},g{i // 2},0.2,1.0" for i, video in enumerate(videos)]
+    csv = tmp_path / "clips.csv"
+    csv.write_text("\n".join(rows) + "\n")
+    assert is_clip_spec(csv) and is_clip_spec(motion_clips) and not is_clip_spec(tmp_path / "windows.npz")
+    clips = load_clips(csv)
+    assert clips.groups is not None and clips.groups.tolist()[:2] == ["g0", "g0"]
+    frames = FrameCache(tmp_path / "cache", 24).frames(clips.paths[0], clips.span(0))
+    assert len(frames) == 8  # 0.2 s to 1.0 s at 10 fps of a 16-frame video
+
+
+def test_a_missing_video_in_the_csv_names_its_row(tmp_path: Path) -> None:
+    csv = tmp_path / "clips.csv"
+    csv.write_text("path,label\nnowhere.mp4,left\n")
+    with pytest.raises(DataError, match="row 2"):
+        load_clips(csv)
+
+
+def test_workers_decode_the_same_frames(motion_clips: Path, tmp_path: Path) -> None:
+    clips = load_clips(motion_clips).subset(np.arange(4))
+    usable, messages = prepare_clips(clips, FrameCache(tmp_path / "cache", 24), min_frames=8, workers=2)
+    assert usable.n_samples == 4 and not messages
+    direct = FrameCache(tmp_path / "other", 24).frames(clips.paths[3])
+    assert np.array_equal(np.asarray(FrameCache(tmp_path / "cache", 24).frames(clips.paths[3])), np.asarray(direct))

@@ -1,0 +1,100 @@
+"""The CLI on clips: train (with a corrupt file), eval, predict, info, compare, export, stream."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from actrec.cli import app
+from actrec.io.clips import decode_video
+from actrec.video.synthetic import write_video
+
+runner = CliRunner()
+TINY_FLAGS = ["-o", "depth=10", "-o", "width=8", "-o", "size=24", "-o", "jitter=0", "--epochs", "8", "--batch-size", "4", "--lr", "2e-3", "--no-progress"]
+
+
+def invoke(*args: str) -> str:
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+@pytest.fixture(scope="module")
+def clips_with_a_corrupt_file(motion_clips: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("bad") / "clips"
+    shutil.copytree(motion_clips, folder)
+    (folder / "left" / "broken.mp4").write_bytes(b"\x00not a video" * 50)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def clip_run(clips_with_a_corrupt_file: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    run = tmp_path_factory.mktemp("run") / "run"
+    output = invoke("train", "--data", str(clips_with_a_corrupt_file), "--out", str(run), "--model", "r3d", *TINY_FLAGS)
+    return run, output
+
+
+def test_a_corrupt_video_is_one_line_and_the_rest_train(clip_run: tuple[Path, str]) -> None:
+    run, output = clip_run
+    lines = [line for line in output.splitlines() if "broken.mp4" in line]
+    assert len(lines) == 1 and "skipped" in lines[0] and "Traceback" not in output
+    config = json.loads((run / "config.json").read_text())
+    assert config["n_train"] + config["n_val"] + config["n_test"] == 120  # every good clip, not the broken one
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert set(metrics["test"]) == {"top1", "top5", "macro_f1", "log_loss", "n"}
+    assert {"model.actrec", "report.md", "history.csv", "confusion.csv"} <= {p.name for p in run.iterdir()}
+
+
+def test_stop_on_bad_video_names_the_file(clips_with_a_corrupt_file: Path, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["train", "--data", str(clips_with_a_corrupt_file), "--out", str(tmp_path / "run"), "--model", "tsn", "--on-bad-video", "stop", "--epochs", "1", "--no-progress"])
+    assert result.exit_code == 2
+    assert "broken.mp4" in result.output and "Traceback" not in result.output
+
+
+def test_too_short_videos_are_reported(motion_clips: Path, tmp_path: Path) -> None:
+    from actrec.io.clips import FrameCache, load_clips, prepare_clips
+
+    folder = tmp_path / "clips"
+    shutil.copytree(motion_clips, folder)
+    write_video(folder / "right" / "short.mp4", decode_video(next((folder / "right").glob("*.mp4")), 24)[0][:3], 10)
+    usable, messages = prepare_clips(load_clips(folder), FrameCache(tmp_path / "cache", 24), min_frames=8)
+    assert usable.n_samples == 120 and len(messages) == 1 and "short.mp4" in messages[0] and "too short" in messages[0]
+
+
+def test_eval_predict_and_info_read_the_clip_model(clip_run: tuple[Path, str], motion_clips: Path, tmp_path: Path) -> None:
+    run, _ = clip_run
+    assert "eval" in invoke("eval", str(run), "--data", str(motion_clips))
+    out = tmp_path / "pred.csv"
+    invoke("predict", str(run), "--data", str(motion_clips / "left"), "--out", str(out))
+    table = pd.read_csv(out)
+    assert len(table) == 60 and list(table.columns[3:]) == ["left", "right"]
+    assert np.allclose(table[["left", "right"]].sum(1), 1.0, atol=1e-4)
+    assert '"kind": "video"' in invoke("info", str(run))
+
+
+def test_compare_prints_mean_std_and_clips_per_second(motion_clips: Path, tmp_path: Path) -> None:
+    model = 'tsn:{"width": 4, "depth": 10, "size": 24}'
+    result = runner.invoke(app, ["compare", "--data", str(motion_clips), "--out", str(tmp_path / "cmp"), "--model", model, "--seeds", "2", "--epochs", "1"], env={"COLUMNS": "250"})
+    assert result.exit_code == 0, result.output
+    assert "clips/s" in result.output and "±" in result.output
+    summary = pd.read_csv(tmp_path / "cmp" / "summary.csv")
+    assert summary["runs"].tolist() == [2] and summary["clips_per_s_mean"].iloc[0] > 0
+
+
+def test_stream_on_a_video_writes_events(clip_run: tuple[Path, str], motion_clips: Path, tmp_path: Path) -> None:
+    run, _ = clip_run
+    video = tmp_path / "session.mp4"
+    parts = sorted((motion_clips / "left").glob("*.mp4"))[:3] + sorted((motion_clips / "right").glob("*.mp4"))[:3]
+    write_video(video, np.concatenate([decode_video(path, 24)[0] for path in parts]), 10)
+    events = tmp_path / "events.jsonl"
+    output = invoke("stream", str(run), "--source", str(video), "--events", str(events))
+    lines = [json.loads(line) for line in events.read_text().splitlines()]
+    assert lines and {line["type"] for line in lines} <= {"start", "end"}
+    assert lines[0]["type"] == "start" and lines[-1]["type"] == "end"
+    assert "clip predictions" in output
