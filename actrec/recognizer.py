@@ -43,7 +43,6 @@ class TrainConfig:
     augmentations (`mirror`, `rotate`, ...). class_weight `balanced` weighs the loss by inverse
     class frequency; sampler `balanced` draws classes equally instead (for heavy imbalance).
     monitor: the validation metric that picks the best checkpoint and stops early.
-    batch_size None: 16, 32 or 64, whichever gives about 16 optimiser steps per epoch.
     """
 
     model: str = "auto"
@@ -51,7 +50,7 @@ class TrainConfig:
     joints: list[str] = field(default_factory=list)
     augment: list[Any] = field(default_factory=list)
     epochs: int = 60
-    batch_size: int | None = None
+    batch_size: int = 16
     optimizer: str = "adamw"
     lr: float = 1e-3
     weight_decay: float = 1e-4
@@ -74,19 +73,10 @@ class TrainConfig:
             raise ConfigError(f"unknown sampler '{self.sampler}'; choose shuffle or balanced")
         if self.class_weight not in (None, "balanced"):
             raise ConfigError(f"unknown class_weight '{self.class_weight}'; choose balanced or none")
-        if self.epochs < 1 or (self.batch_size is not None and self.batch_size < 1):
+        if self.epochs < 1 or self.batch_size < 1:
             raise ConfigError("epochs and batch_size must be at least 1")
         if self.time_budget is not None and self.time_budget <= 0:
             raise ConfigError(f"time_budget must be a positive number of seconds, got {self.time_budget}")
-
-
-def default_batch_size(n_train: int) -> int:
-    """16, 32 or 64: whichever gives about 16 optimiser steps per epoch.
-
-    Batch 64 trains InceptionTime ~2.6x faster per epoch than 16 on 1185 x 250 x 6 windows
-    (bench/train_speed.py); on 40-50-sample sets it leaves one step per epoch and GunPoint
-    collapsed on one seed in 3, so small sets keep 16."""
-    return int(np.clip(2 ** np.round(np.log2(max(n_train, 1) / 16)), 16, 64))
 
 
 def as_dataset(X: Any, y: Any = None, groups: Any = None, lengths: Any = None, label_names: Sequence[str] | None = None, source: str = "<memory>") -> SequenceDataset:
@@ -328,8 +318,7 @@ class Recognizer:
             if augmenter is not None:
                 train_set = AugmentedDataset(train.X, train.lengths, train.y, augmenter, self.pipeline.transform, config.seed)
                 callbacks.append(EpochSeed(train_set))
-        batch_size = config.batch_size or default_batch_size(train.n_samples)
-        data = SequenceDataModule(train_set, ArrayDataset(val_features, validation.lengths, validation.y), batch_size, config.seed, config.sampler == "balanced", train.y)
+        data = SequenceDataModule(train_set, ArrayDataset(val_features, validation.lengths, validation.y), config.batch_size, config.seed, config.sampler == "balanced", train.y)
         module = ClassifierModule(self.network, OptimConfig(config.optimizer, config.lr, config.weight_decay, config.scheduler), weights, config.epochs)
         mode = "min" if config.monitor == "val_loss" else "max"
         scratch = Path(tempfile.mkdtemp(prefix=".checkpoints-", dir=work_dir))
