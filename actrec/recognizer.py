@@ -374,7 +374,7 @@ class Recognizer:
         start = time.perf_counter()
         self.validation_proba_ = fit_kernel_model(
             self.network, (train_features, train.lengths, train.y), (val_features, validation.lengths, validation.y),
-            len(self.label_names), self.config.class_weight, self.config.seed,
+            len(self.label_names), self.config.class_weight, self.config.seed, grouped=train.groups is not None,
         )
         self.network.eval()
         row: dict[str, Any] = {"epoch": 0, "seconds": time.perf_counter() - start}
