@@ -65,8 +65,13 @@ def test_sensor_export_matches_predict_proba_on_random_and_real_windows(tmp_path
 
 @pytest.mark.parametrize("model", ["gru", "inception"])
 def test_keypoint_export_matches_predict_proba_with_missing_joints(tmp_path, hand_models, model):
+    import onnxruntime as ort
+
     result = export_onnx(hand_models[model], tmp_path / "model.onnx", data=hand_data(2, 8))
     assert result.max_abs_diff_random < 1e-4 and result.max_abs_diff_real < 1e-4
+    session = ort.InferenceSession(str(tmp_path / "model.onnx"), providers=["CPUExecutionProvider"])
+    assert [(node.name, node.shape[2:]) for node in session.get_inputs()] == [
+        ("keypoints", [21, 3]), ("present", [21]), ("lengths", [])]
 
 
 FRESH_PROCESS = textwrap.dedent(
