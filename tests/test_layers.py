@@ -19,6 +19,7 @@ FORBIDDEN = {
     "evaluation": ("actrec.recognizer", "actrec.run", "actrec.experiments", "actrec.training", "actrec.cli"),
     "training": ("actrec.recognizer", "actrec.run", "actrec.experiments", "actrec.cli"),
     "experiments": ("actrec.cli", "actrec.serve"),
+    "export": ("actrec.stream", "actrec.serve", "actrec.experiments", "actrec.cli"),
 }
 
 
