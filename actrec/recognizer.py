@@ -384,9 +384,11 @@ class Recognizer:
         self.history = pd.DataFrame([row])
 
     # ------------------------------------------------------------------ predict
-    def _check_values(self, dataset: SequenceDataset) -> None:
-        """Sensor/feature data must be finite; keypoint NaNs are handled by the keypoint steps."""
-        if not dataset.is_keypoints or not dataset.schema:
+    def _check_values(self, dataset: SequenceDataset, trained_schema: str | None = None) -> None:
+        """Sensor/feature data must be finite; keypoint NaNs (joints the detector missed) are
+        handled by the keypoint steps of a model with a skeleton: the data's own schema, or at
+        predict time the model's, so a bare `[N, T, J, C]` array with gaps predicts as well."""
+        if not (dataset.is_keypoints and (dataset.schema or trained_schema)):
             dataset.check_finite()
 
     def _features(self, dataset: SequenceDataset) -> np.ndarray:
@@ -398,7 +400,7 @@ class Recognizer:
                 f"{dataset.source}: each step has shape {list(shape)} but the model was trained on "
                 f"{list(self.frame_shape)}; give the same features (and joints) as in training"
             )
-        self._check_values(dataset)
+        self._check_values(dataset, self.schema)
         features = self.pipeline.transform(dataset.X, dataset.lengths)
         if not np.isfinite(features).all():
             sample = int(np.argwhere(~np.isfinite(features))[0][0])
