@@ -32,7 +32,8 @@ def test_switch_count_sees_a_swap() -> None:
 
 def test_constant_velocity_keeps_a_fast_person_whose_boxes_no_longer_overlap() -> None:
     tracker = Tracker(TrackerConfig(min_iou=0.1))
-    ids = [tracker.update([Detection(np.array([x, 0.0, x + 10, 30]))])[0] for x in range(0, 120, 12)]
+    xs = [0, 6, 12] + list(range(24, 150, 12))  # speeds up from 6 to 12 px per frame
+    ids = [tracker.update([Detection(np.array([x, 0.0, x + 10, 30]))])[0] for x in xs]
     assert set(ids) == {1}  # 12 px steps on a 10 px wide box: matched only through the prediction
     assert box_iou(np.array([0, 0, 10, 30]), np.array([12, 0, 22, 30]))[0, 0] == 0
 
