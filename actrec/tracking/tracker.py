@@ -27,8 +27,8 @@ class TrackerConfig:
     velocity_smoothing: weight of the newest displacement in the velocity estimate (0-1]."""
 
     max_missed: int = 10
-    min_iou: float = 0.1
-    max_keypoint_distance: float = 0.5
+    min_iou: float = 0.3
+    max_keypoint_distance: float = 0.3
     velocity_smoothing: float = 0.5
 
     def __post_init__(self) -> None:
@@ -49,19 +49,19 @@ class Detection:
 
 @dataclass
 class Track:
-    """A followed person: last box and keypoints, velocity `[4]` (box change per frame),
-    frames since the last match."""
+    """A followed person: last box and keypoints, velocity `[2]` (box centre change per frame;
+    the size is held, as a person's size changes slowly and noisily), frames since the last match."""
 
     track_id: int
     box: np.ndarray
     keypoints: np.ndarray | None
-    velocity: np.ndarray = field(default_factory=lambda: np.zeros(4))
+    velocity: np.ndarray = field(default_factory=lambda: np.zeros(2))
     missed: int = 0
     hits: int = 1
 
     def predicted_box(self) -> np.ndarray:
         """The box where the person should be this frame, moving at constant velocity."""
-        return self.box + self.velocity * (self.missed + 1)
+        return self.box + np.tile(self.velocity * (self.missed + 1), 2)
 
 
 def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -123,10 +123,11 @@ class Tracker:
                 if cost[row, col] >= UNMATCHABLE:
                     continue
                 track, detection = self.tracks[row], detections[col]
-                step = (detection.box - track.box) / (track.missed + 1)
+                box = np.asarray(detection.box, float)
+                step = (box[:2] + box[2:] - track.box[:2] - track.box[2:]) / 2 / (track.missed + 1)
                 alpha = config.velocity_smoothing
                 track.velocity = step if track.hits == 1 else alpha * step + (1 - alpha) * track.velocity
-                track.box, track.keypoints = np.asarray(detection.box, float), detection.keypoints
+                track.box, track.keypoints = box, detection.keypoints
                 track.missed, track.hits = 0, track.hits + 1
                 ids[col] = track.track_id
                 matched_tracks.add(row)
@@ -161,7 +162,7 @@ class Tracker:
         cost = np.full(iou.shape, UNMATCHABLE)
         for row, track in enumerate(self.tracks):
             height = max(predicted[row, 3] - predicted[row, 1], 1.0)
-            shift = track.velocity[:2] * (track.missed + 1)
+            shift = track.velocity * (track.missed + 1)
             expected = None
             if track.keypoints is not None:
                 expected = track.keypoints.copy()
