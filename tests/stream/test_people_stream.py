@@ -102,3 +102,29 @@ def test_people_mode_needs_a_video_source(tmp_path, pose_model):
     (tmp_path / "s.csv").write_text("time,a\n0,1\n")
     with pytest.raises(ConfigError, match="--people work on video frames"):
         stream_source(pose_model, f"csv:{tmp_path / 's.csv'}", people=True)
+
+
+def test_stream_people_on_real_video_frames(tmp_path, pose_model):
+    cv2 = pytest.importorskip("cv2", reason="OpenCV is not installed (scripts/install-video.sh installs it)")
+    pytest.importorskip("mediapipe", reason="MediaPipe is not installed (scripts/install-video.sh installs it)")
+    from pathlib import Path
+
+    from actrec.stream.live import stream_source
+
+    vtest = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")
+    if not vtest.is_file():
+        pytest.skip(f"{vtest} not found (Debian's opencv-doc ships it)")
+    capture = cv2.VideoCapture(str(vtest))
+    writer = cv2.VideoWriter(str(tmp_path / "hall.avi"), cv2.VideoWriter_fourcc(*"MJPG"), FPS, (768, 576))
+    for _ in range(20):
+        writer.write(capture.read()[1])
+    writer.release()
+    capture.release()
+    out, events = tmp_path / "annotated.mp4", tmp_path / "events.jsonl"
+    report, streamer = stream_source(pose_model, str(tmp_path / "hall.avi"), out=str(out), events=str(events), fast=True, people=True)
+    assert report.frames == report.recognized == 20
+    assert any(label.count(":") >= 2 for label in report.labels)  # two or more people followed at once
+    assert all(event.track is not None for event in read_events(events))
+    check = cv2.VideoCapture(str(out))
+    assert int(check.get(cv2.CAP_PROP_FRAME_COUNT)) == 20
+    check.release()
