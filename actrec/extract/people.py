@@ -136,8 +136,9 @@ class PeoplePoser:
         return {track: keypoints for track, (_, keypoints) in zip(ids, people)}
 
     def _proposals(self, frame_bgr: np.ndarray) -> np.ndarray:
-        """Motion boxes and the predicted boxes of live tracks (padded: a pose box is tighter
-        than the body) first, then motion boxes that are not near-duplicates, at most `max_proposals`."""
+        """`[N, 4]` boxes to pose: the predicted boxes of live tracks (padded: a pose box is
+        tighter than the body) first, then motion boxes that are not near-duplicates of earlier
+        ones, at most `max_proposals`."""
         motion = self.proposals(frame_bgr)
         predicted = [box for _, box in self.tracker.predicted_boxes()]
         if predicted:
