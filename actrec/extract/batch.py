@@ -6,10 +6,11 @@ the command is run again. A video that cannot be read is reported and the others
 
 from __future__ import annotations
 
+import copy
 import multiprocessing
 import queue
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Literal
 
@@ -74,6 +75,7 @@ def extract_videos(
     max_frames: int | None = None,
     console: Console | None = None,
     people: bool = False,
+    ray_address: str | None = None,
 ) -> list[VideoOutcome]:
     """Extract keypoints from a video or every video under a folder into `out_dir`.
 
@@ -81,6 +83,8 @@ def extract_videos(
     separate processes. Unreadable videos come back as `failed` outcomes with a one-line message.
     With a `console`, a progress bar (frames/s) and one line per finished video are printed.
     `people`: find, pose and track every person (`extract.people`; pose detector, no crop).
+    `ray_address`: run the videos as tasks on that Ray cluster instead (`actrec.cluster`); the
+    files written are the same as a local run's.
     """
     detector_spec(detector)
     if people and (detector != "pose" or crop is not None):
@@ -106,7 +110,9 @@ def extract_videos(
             report.finished(outcome)
         report.start({video: expected for video, _, expected in todo})
         jobs = [(video, output, detector, crop, max_frames, people) for video, output, _ in todo]
-        if workers == 1 or len(jobs) <= 1:
+        if ray_address is not None and jobs:
+            outcomes += _run_on_ray(jobs, ray_address, report)
+        elif workers == 1 or len(jobs) <= 1:
             for job in jobs:
                 outcomes.append(report.finished(_extract_one(*job, on_frames=report.advance)))
         else:
@@ -164,6 +170,45 @@ def _run_parallel(jobs: list[tuple[Any, ...]], workers: int, report: "_Report") 
                 outcomes.append(report.finished(outcome))
         while not frames_done.empty():
             report.advance(frames_done.get())
+    return outcomes
+
+
+def _extract_bytes(content: bytes, name: str, detector: str, crop: Crop | None, max_frames: int | None, people: bool) -> Any:
+    """Ray task: extract a video given as bytes (workers need not see the driver's files).
+    Returns the Recording, or the one-line error text of an unreadable video."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / Path(name).name
+        path.write_bytes(content)
+        try:
+            if people:
+                return extract_people_video(path, max_frames=max_frames)
+            return extract_video(path, detector, crop=crop, max_frames=max_frames)
+        except ActrecError as error:
+            return str(error).replace(str(path), name)
+
+
+def _run_on_ray(jobs: list[tuple[Any, ...]], address: str, report: "_Report") -> list[VideoOutcome]:
+    """Each video a Ray task; the driver saves what comes back, so outputs match a local run."""
+    from actrec.cluster import run_on_ray
+
+    tasks = [(video.read_bytes(), str(video), detector, crop, max_frames, people) for video, _, detector, crop, max_frames, people in jobs]
+    outcomes = []
+    for index, result, error in run_on_ray(address, _extract_bytes, tasks):
+        video, output = jobs[index][:2]
+        if error is not None:
+            outcome = VideoOutcome(video, output, "failed", message=f"{video}: extraction crashed on Ray ({type(error).__name__})")
+        elif isinstance(result, str):
+            outcome = VideoOutcome(video, output, "failed", message=result)
+        else:
+            # arrays from Ray's object store are read-only views: give the writer its own copies
+            recording = replace(copy.deepcopy(result), source=str(video))
+            save_recording(output, recording)
+            detected = recording.present.any(axis=1) if recording.has_people_axis else recording.present
+            outcome = VideoOutcome(video, output, "done", recording.n_frames, int(detected.sum()))
+            report.advance(recording.n_frames)
+        outcomes.append(report.finished(outcome))
     return outcomes
 
 

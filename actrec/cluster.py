@@ -1,0 +1,60 @@
+"""Batch jobs on a Ray cluster (the optional extra `actrec[cluster]`): connect, run, collect.
+
+Only the connection and the fan-out live here; what a job does stays in its own module (e.g.
+`extract.batch`), so a run on Ray gives the same outputs, progress and per-file errors as a local
+run. Jobs receive their input as bytes, so workers need no shared file system; the driver writes
+every output itself (atomically), which keeps a Ray run resumable like a local one.
+"""
+
+from __future__ import annotations
+
+import socket
+from typing import Any, Callable, Iterator, Sequence
+
+from actrec.errors import ConfigError
+
+
+def connect(address: str) -> Any:
+    """The `ray` module, connected to the cluster at `address` (`auto`: the one this machine
+    belongs to, or `ray://host:10001`); one line when Ray is missing or unreachable."""
+    try:
+        import ray
+    except ImportError:
+        raise ConfigError("--ray needs Ray: pip install 'actrec[cluster]'") from None
+    if ray.is_initialized():
+        return ray
+    _check_reachable(address)
+    try:
+        ray.init(address=address, log_to_driver=False, logging_level="ERROR")
+    except (ConnectionError, RuntimeError, ValueError) as error:
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ConfigError(f"--ray {address}: cannot connect ({first}); start a head with `ray start --head` or give its address") from None
+    return ray
+
+
+def _check_reachable(address: str) -> None:
+    """A `host:port` head that does not answer is refused at once: Ray itself retries for
+    minutes before giving up."""
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        return  # `auto`, `local` or a form Ray resolves itself
+    try:
+        socket.create_connection((host, int(port)), timeout=5).close()
+    except OSError as error:
+        raise ConfigError(f"--ray {address}: nothing answers there ({error.strerror or error}); start a head with `ray start --head` or give its address") from None
+
+
+def run_on_ray(address: str, function: Callable[..., Any], jobs: Sequence[tuple[Any, ...]]) -> Iterator[tuple[int, Any, BaseException | None]]:
+    """Run `function(*job)` for every job as Ray tasks; yield `(job index, result, None)` as each
+    finishes, or `(job index, None, error)` when its task failed (the others go on)."""
+    ray = connect(address)
+    task = ray.remote(max_retries=1)(function)
+    pending = {task.remote(*job): index for index, job in enumerate(jobs)}
+    while pending:
+        done, _ = ray.wait(list(pending), num_returns=1)
+        for ref in done:
+            index = pending.pop(ref)
+            try:
+                yield index, ray.get(ref), None
+            except Exception as error:  # a task or worker that died fails only its own job
+                yield index, None, error
