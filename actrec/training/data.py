@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Iterator
 
 import lightning as L
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset, WeightedRandomSampler
+from torch.utils.data import DataLoader, Dataset, Sampler
 
 
 class ArrayDataset(Dataset):
@@ -59,8 +59,41 @@ def pad_collate(batch: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]) ->
     return x, lengths, torch.stack([item[2] for item in batch])
 
 
+class EpochSampler(Sampler[int]):
+    """Shuffled (or, given `weights`, drawn with replacement in proportion to them) indices from a
+    generator seeded by (seed, epoch).
+
+    A sampler drawing from one generator across epochs cannot be resumed: after a restart epoch
+    k would get epoch 1's order. Seeding per epoch gives epoch k the same order in a straight
+    run and in one resumed at k; Lightning calls `set_epoch` before each epoch.
+    """
+
+    def __init__(self, size: int, seed: int, weights: np.ndarray | None = None) -> None:
+        self.size, self.seed, self.epoch = size, seed, 0
+        self.weights = None if weights is None else torch.as_tensor(weights, dtype=torch.double)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __iter__(self) -> Iterator[int]:
+        seed = int(np.random.SeedSequence([self.seed, self.epoch]).generate_state(1, np.uint64)[0])
+        generator = torch.Generator().manual_seed(seed)
+        if self.weights is None:
+            order = torch.randperm(self.size, generator=generator)
+        else:
+            order = torch.multinomial(self.weights, self.size, replacement=True, generator=generator)
+        return iter(order.tolist())
+
+
 class SequenceDataModule(L.LightningDataModule):
-    """Train and validation loaders; `balanced` swaps shuffling for class-balanced sampling."""
+    """Train and validation loaders; `balanced` swaps shuffling for class-balanced sampling.
+
+    The loaders get generators of their own, so making them draws nothing from torch's global
+    generator, whose state (dropout's) a resumed run restores from the checkpoint.
+    """
 
     def __init__(self, train: Dataset, val: Dataset, batch_size: int, seed: int, balanced: bool, train_labels: np.ndarray) -> None:
         super().__init__()
@@ -69,13 +102,12 @@ class SequenceDataModule(L.LightningDataModule):
         self.train_labels = train_labels
 
     def train_dataloader(self) -> DataLoader:
-        generator = torch.Generator().manual_seed(self.seed)
+        weights = None
         if self.balanced:
             counts = np.bincount(self.train_labels)
             weights = 1.0 / counts[self.train_labels]
-            sampler = WeightedRandomSampler(torch.as_tensor(weights, dtype=torch.double), len(weights), generator=generator)
-            return DataLoader(self.train, batch_size=self.batch_size, sampler=sampler, collate_fn=pad_collate)
-        return DataLoader(self.train, batch_size=self.batch_size, shuffle=True, generator=generator, collate_fn=pad_collate)
+        sampler = EpochSampler(len(self.train_labels), self.seed, weights)
+        return DataLoader(self.train, batch_size=self.batch_size, sampler=sampler, generator=torch.Generator().manual_seed(self.seed), collate_fn=pad_collate)
 
     def val_dataloader(self) -> DataLoader:
-        return DataLoader(self.val, batch_size=max(self.batch_size, 256), collate_fn=pad_collate)
+        return DataLoader(self.val, batch_size=max(self.batch_size, 256), generator=torch.Generator().manual_seed(self.seed), collate_fn=pad_collate)
