@@ -6,9 +6,10 @@ callbacks' state. What it lacks, added here:
 - `SafeCheckpointIO` writes each file beside its target and renames it into place (a kill
   mid-write leaves the previous checkpoint whole) and reads with `torch.load(weights_only=True)`:
   tensors and plain values only, never arbitrary objects.
-- `RunState` stores the run's settings (model, options, data facts) and the torch / NumPy /
-  Python RNG states in every checkpoint and puts the RNG states back when training resumes, so
-  the epochs after a resume draw the same dropout masks as a straight run.
+- `RunState` stores the run's settings (model, options, data facts), the torch / NumPy / Python
+  RNG states and the batch-order generator's state in every checkpoint and puts the states back
+  when training resumes, so the epochs after a resume draw the same batches and dropout masks as
+  a straight run.
 - `RunCheckpoint` is Lightning's ModelCheckpoint whose best/last bookkeeping follows the folder
   when it moves (RUN/partial -> RUN on publishing, or a copied run).
 - `check_same_run` refuses, in one line naming the fields, to resume with other settings.
@@ -88,27 +89,28 @@ def set_rng_state(state: dict[str, Any]) -> None:
 
 
 class RunState(L.Callback):
-    """Writes `run` (the settings that define the run, JSON-able) and the RNG states into every
-    checkpoint; on resume restores the RNG states when training starts (after Lightning has
-    restored everything else) and remembers how many epochs the checkpoint holds."""
+    """Writes `run` (the settings that define the run, JSON-able), the global RNG states and
+    that of `sampling` (the generator drawing each epoch's batch order) into every checkpoint,
+    and puts the states back when Lightning loads a checkpoint to resume.
 
-    def __init__(self, run: dict[str, Any]) -> None:
+    Restoring happens on load, not when training starts: Lightning creates the first epoch's
+    batch iterator (which draws from these generators) before `on_train_start`. Nothing draws
+    from them between the checkpoint's load and that iterator, as nothing does in a straight run
+    between the checkpoint's save and the next epoch's iterator."""
+
+    def __init__(self, run: dict[str, Any], sampling: torch.Generator) -> None:
         self.run = json.dumps(run, sort_keys=True)
+        self.sampling = sampling
         self.epochs_saved = 0
-        self._restored_rng: dict[str, Any] | None = None
 
     def on_save_checkpoint(self, trainer: L.Trainer, module: L.LightningModule, checkpoint: dict[str, Any]) -> None:
-        checkpoint[RUN_KEY] = {"run": self.run, "rng": rng_state()}
+        checkpoint[RUN_KEY] = {"run": self.run, "rng": rng_state(), "sampling": self.sampling.get_state()}
         self.epochs_saved = trainer.current_epoch + 1
 
     def on_load_checkpoint(self, trainer: L.Trainer, module: L.LightningModule, checkpoint: dict[str, Any]) -> None:
-        self._restored_rng = checkpoint[RUN_KEY]["rng"]
+        set_rng_state(checkpoint[RUN_KEY]["rng"])
+        self.sampling.set_state(checkpoint[RUN_KEY]["sampling"])
         self.epochs_saved = int(checkpoint["epoch"]) + 1
-
-    def on_train_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
-        if self._restored_rng is not None:
-            set_rng_state(self._restored_rng)
-            self._restored_rng = None
 
 
 class RunCheckpoint(ModelCheckpoint):

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Callable, Iterator
+from typing import Callable
 
 import lightning as L
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset, Sampler
+from torch.utils.data import DataLoader, Dataset, WeightedRandomSampler
 
 
 class ArrayDataset(Dataset):
@@ -59,40 +59,11 @@ def pad_collate(batch: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]) ->
     return x, lengths, torch.stack([item[2] for item in batch])
 
 
-class EpochSampler(Sampler[int]):
-    """Shuffled (or, given `weights`, drawn with replacement in proportion to them) indices from a
-    generator seeded by (seed, epoch).
-
-    A sampler drawing from one generator across epochs cannot be resumed: after a restart epoch
-    k would get epoch 1's order. Seeding per epoch gives epoch k the same order in a straight
-    run and in one resumed at k; Lightning calls `set_epoch` before each epoch.
-    """
-
-    def __init__(self, size: int, seed: int, weights: np.ndarray | None = None) -> None:
-        self.size, self.seed, self.epoch = size, seed, 0
-        self.weights = None if weights is None else torch.as_tensor(weights, dtype=torch.double)
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def __len__(self) -> int:
-        return self.size
-
-    def __iter__(self) -> Iterator[int]:
-        seed = int(np.random.SeedSequence([self.seed, self.epoch]).generate_state(1, np.uint64)[0])
-        generator = torch.Generator().manual_seed(seed)
-        if self.weights is None:
-            order = torch.randperm(self.size, generator=generator)
-        else:
-            order = torch.multinomial(self.weights, self.size, replacement=True, generator=generator)
-        return iter(order.tolist())
-
-
 class SequenceDataModule(L.LightningDataModule):
     """Train and validation loaders; `balanced` swaps shuffling for class-balanced sampling.
 
-    The loaders get generators of their own, so making them draws nothing from torch's global
-    generator, whose state (dropout's) a resumed run restores from the checkpoint.
+    `generator` draws every epoch's order; its state travels in the checkpoint (`RunState`), so
+    a resumed run draws the epochs a straight run would have.
     """
 
     def __init__(self, train: Dataset, val: Dataset, batch_size: int, seed: int, balanced: bool, train_labels: np.ndarray) -> None:
@@ -100,14 +71,15 @@ class SequenceDataModule(L.LightningDataModule):
         self.train, self.val = train, val
         self.batch_size, self.seed, self.balanced = batch_size, seed, balanced
         self.train_labels = train_labels
+        self.generator = torch.Generator().manual_seed(seed)
 
     def train_dataloader(self) -> DataLoader:
-        weights = None
         if self.balanced:
             counts = np.bincount(self.train_labels)
             weights = 1.0 / counts[self.train_labels]
-        sampler = EpochSampler(len(self.train_labels), self.seed, weights)
-        return DataLoader(self.train, batch_size=self.batch_size, sampler=sampler, generator=torch.Generator().manual_seed(self.seed), collate_fn=pad_collate)
+            sampler = WeightedRandomSampler(torch.as_tensor(weights, dtype=torch.double), len(weights), generator=self.generator)
+            return DataLoader(self.train, batch_size=self.batch_size, sampler=sampler, collate_fn=pad_collate)
+        return DataLoader(self.train, batch_size=self.batch_size, shuffle=True, generator=self.generator, collate_fn=pad_collate)
 
     def val_dataloader(self) -> DataLoader:
-        return DataLoader(self.val, batch_size=max(self.batch_size, 256), generator=torch.Generator().manual_seed(self.seed), collate_fn=pad_collate)
+        return DataLoader(self.val, batch_size=max(self.batch_size, 256), collate_fn=pad_collate)

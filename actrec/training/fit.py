@@ -96,14 +96,17 @@ def fit_network(
     if resume_from is not None:
         check_same_run(resume_from, run)
     weights = balanced_class_weights(train_labels, n_classes) if options.class_weight == "balanced" else None
-    history, state = History(), RunState(run)
+    data = SequenceDataModule(train_set, val_set, options.batch_size, options.seed, options.sampler == "balanced", train_labels)
+    history, state = History(), RunState(run, data.generator)
     callbacks: list[Any] = [history, state]
     if isinstance(train_set, AugmentedDataset):
         callbacks.append(EpochSeed(train_set))
-    data = SequenceDataModule(train_set, val_set, options.batch_size, options.seed, options.sampler == "balanced", train_labels)
     module = ClassifierModule(network, OptimConfig(options.optimizer, options.lr, options.weight_decay, options.scheduler), weights, options.epochs)
     mode = "min" if options.monitor == "val_loss" else "max"
     scratch = None if checkpoint_dir is not None else Path(tempfile.mkdtemp(prefix="actrec-checkpoints-"))
+    if checkpoint_dir is not None and resume_from is None:  # an earlier fit's files would get -v1 names beside them
+        for stale in Path(checkpoint_dir).glob("*.ckpt"):
+            stale.unlink()
     checkpoint = RunCheckpoint(dirpath=checkpoint_dir or scratch, filename=Path(BEST).stem, monitor=options.monitor, mode=mode, save_last=True)
     callbacks += [checkpoint, EarlyStopping(monitor=options.monitor, mode=mode, patience=options.patience)]
     if progress:

@@ -16,7 +16,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 from safetensors.torch import load_file
@@ -148,15 +147,18 @@ def test_resume_needs_something_to_resume(waves_npz: Path, tmp_path: Path):
     assert "nothing to resume" in result.output
 
 
-def test_epoch_sampler_orders_depend_on_seed_and_epoch_only():
-    from actrec.training.data import EpochSampler
+def test_extending_a_run_equals_training_it_longer_with_balanced_sampling(tmp_path: Path):
+    """In-process check of the same promise through the Python API: 2 epochs, then 2 more from the
+    checkpoint, give the weights of 4 epochs in one go (class-balanced sampling draws the order)."""
+    from actrec.recognizer import Recognizer
+    from tests.waves import make_waves
 
-    sampler = EpochSampler(20, seed=5)
-    sampler.set_epoch(3)
-    fresh = EpochSampler(20, seed=5)
-    fresh.set_epoch(3)
-    assert list(sampler) == list(fresh) == list(sampler)
-    sampler.set_epoch(4)
-    assert list(sampler) != list(fresh)
-    balanced = EpochSampler(20, seed=5, weights=np.r_[np.ones(10), np.zeros(10)])
-    assert max(balanced) < 10
+    data = make_waves(n=60)
+    options = dict(model_options={"hidden_sizes": [8], "dense": [8]}, sampler="balanced", scheduler="none", lr=0.01, seed=1, patience=50)
+    straight = Recognizer("gru", epochs=4, **options).fit(data, work_dir=tmp_path / "straight")
+    Recognizer("gru", epochs=2, **options).fit(data, work_dir=tmp_path / "split")
+    resumed = Recognizer("gru", epochs=4, **options).fit(data, work_dir=tmp_path / "split", resume_from=tmp_path / "split" / "checkpoints" / "last.ckpt")
+    assert list(resumed.history["epoch"]) == [1, 2, 3, 4]
+    assert resumed.history.equals(straight.history)
+    for name, tensor in straight.network.state_dict().items():
+        torch.testing.assert_close(resumed.network.state_dict()[name], tensor, rtol=0, atol=0, msg=name)
