@@ -21,7 +21,7 @@ from actrec.evaluation.report import write_run
 from actrec.io.labels import encode_labels
 from actrec.io.yaml_file import read_yaml
 from actrec.recognizer import Recognizer, TrainConfig
-from actrec.training import BEST, LAST
+from actrec.training import BEST, LAST, is_launching_process
 
 PARTIAL = "partial"  # RUN/partial: the run being built; its checkpoints outlive a crash
 
@@ -68,7 +68,7 @@ def train_run(data: SequenceDataset, out: str | Path, config: TrainConfig, test:
     out = Path(out)
     partial = out / PARTIAL
     resume = resume_checkpoint(resume_from) if resume_from is not None else None
-    if not _is_launching_process():  # a DDP worker: rank 0 owns the folder
+    if not is_launching_process():  # a DDP worker: rank 0 owns the folder
         return _train_into(data, partial, config, test, test_fraction, progress, resume)
     out.mkdir(parents=True, exist_ok=True)
     continuing = resume is not None and resume.resolve().parent == (partial / "checkpoints").resolve()
@@ -124,12 +124,6 @@ def _prepare_partial(partial: Path, resume: Path | None) -> Path | None:
     if (source / BEST).is_file():
         shutil.copy2(source / BEST, checkpoints / BEST)
     return checkpoints / LAST
-
-
-def _is_launching_process() -> bool:
-    """False in the worker processes a DDP launcher (Lightning's, torchrun, SLURM) starts: they
-    announce a non-zero rank in the environment and must leave the run folder to rank 0."""
-    return all(int(os.environ.get(key, "0") or 0) == 0 for key in ("RANK", "LOCAL_RANK", "NODE_RANK", "GROUP_RANK", "SLURM_PROCID"))
 
 
 def publish(staging: Path, out: Path) -> None:

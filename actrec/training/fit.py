@@ -23,7 +23,7 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from actrec.errors import TrainingInterrupted
-from actrec.training import BEST, LAST
+from actrec.training import BEST, LAST, is_launching_process
 from actrec.training.checkpoint import RunCheckpoint, RunState, SafeCheckpointIO, check_same_run, read_checkpoint
 
 
@@ -104,7 +104,7 @@ def fit_network(
     module = ClassifierModule(network, OptimConfig(options.optimizer, options.lr, options.weight_decay, options.scheduler), weights, options.epochs)
     mode = "min" if options.monitor == "val_loss" else "max"
     scratch = None if checkpoint_dir is not None else Path(tempfile.mkdtemp(prefix="actrec-checkpoints-"))
-    if checkpoint_dir is not None and resume_from is None:  # an earlier fit's files would get -v1 names beside them
+    if checkpoint_dir is not None and resume_from is None and is_launching_process():  # else ModelCheckpoint names ours best-v1
         for stale in Path(checkpoint_dir).glob("*.ckpt"):
             stale.unlink()
     checkpoint = RunCheckpoint(dirpath=checkpoint_dir or scratch, filename=Path(BEST).stem, monitor=options.monitor, mode=mode, save_last=True)
