@@ -72,7 +72,7 @@ def train_run(data: SequenceDataset, out: str | Path, config: TrainConfig, test:
         return _train_into(data, partial, config, test, test_fraction, progress, resume)
     out.mkdir(parents=True, exist_ok=True)
     continuing = resume is not None and resume.resolve().parent == (partial / "checkpoints").resolve()
-    resume = _prepare_partial(partial, resume)
+    _prepare_partial(partial, resume)
     try:
         result = _train_into(data, partial, config, test, test_fraction, progress, resume)
     except BaseException as error:
@@ -102,28 +102,28 @@ def resume_checkpoint(path: str | Path) -> Path:
     )
 
 
-def _prepare_partial(partial: Path, resume: Path | None) -> Path | None:
-    """Empty `partial` for this run, keeping the checkpoints a resume continues (a checkpoint from
-    elsewhere is copied in, with its folder's best epoch); returns the checkpoint to resume."""
+def _prepare_partial(partial: Path, resume: Path | None) -> None:
+    """Empty `partial` for this run, keeping the checkpoints a resume continues; resuming from
+    another folder, that folder's best epoch is copied in (later epochs must beat it)."""
     checkpoints = partial / "checkpoints"
     if resume is not None and resume.resolve().parent == checkpoints.resolve():
         for entry in partial.iterdir():
-            if entry.name != "checkpoints":
-                shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
+            if entry.name == "checkpoints":
+                continue
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
         for stray in checkpoints.glob(".*.tmp"):  # a write cut short by a kill
             stray.unlink()
-        return resume
+        return
     source = None if resume is None else resume.resolve().parent
-    if source is not None and partial.resolve() in source.parents:
+    if source is not None and (source == partial.resolve() or partial.resolve() in source.parents):
         raise ConfigError(f"{resume}: resume from {checkpoints / LAST} or give the RUN folder")
     shutil.rmtree(partial, ignore_errors=True)
     checkpoints.mkdir(parents=True)
-    if resume is None:
-        return None
-    shutil.copy2(resume, checkpoints / LAST)
-    if (source / BEST).is_file():
+    if source is not None and (source / BEST).is_file():
         shutil.copy2(source / BEST, checkpoints / BEST)
-    return checkpoints / LAST
 
 
 def publish(staging: Path, out: Path) -> None:
