@@ -82,7 +82,9 @@ def train_run(data: SequenceDataset, out: str | Path, config: TrainConfig, test:
         if clean_failure or not resumable:
             shutil.rmtree(partial, ignore_errors=True)
         raise
-    publish(partial, out)
+    if result is not None:
+        publish(partial, out)
+        shutil.rmtree(partial)
     return result
 
 
@@ -127,14 +129,12 @@ def _prepare_partial(partial: Path, resume: Path | None) -> None:
 
 
 def publish(staging: Path, out: Path) -> None:
-    """Move a finished run's files over the old ones and remove the emptied `staging` folder;
-    until this point the old run is untouched."""
+    """Move a finished run's files over the old ones; until this point the old run is untouched."""
     for entry in staging.iterdir():
         target = out / entry.name
         if target.is_dir() and not target.is_symlink():
             shutil.rmtree(target)
         os.replace(entry, target)
-    staging.rmdir()
 
 
 def _train_into(data: SequenceDataset, out: Path, config: TrainConfig, test: SequenceDataset | None, test_fraction: float, progress: bool, resume_from: Path | None) -> RunResult | None:
