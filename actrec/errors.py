@@ -19,3 +19,15 @@ class ConfigError(ActrecError, ValueError):
 
 class ModelFileError(ActrecError):
     """A saved model is missing, truncated, foreign, or tries to carry code."""
+
+
+class TrainingInterrupted(ActrecError):
+    """A fit stopped by SIGINT (Ctrl-C) or SIGTERM before its last epoch. The run is not published;
+    `checkpoint` (None if no epoch had finished) is where `--resume` picks it up. `exit_code`
+    follows the shell's convention: 128 + the signal's number."""
+
+    def __init__(self, message: str, signal_name: str, checkpoint: str | None) -> None:
+        super().__init__(message)
+        self.signal_name = signal_name
+        self.checkpoint = checkpoint
+        self.exit_code = 130 if signal_name == "SIGINT" else 143

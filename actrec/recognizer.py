@@ -9,8 +9,6 @@ label names and the fitted feature pipeline: loading never executes code from th
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Sequence
@@ -152,11 +150,13 @@ class Recognizer:
         return self.config.model_options
 
     # ------------------------------------------------------------------ fit
-    def fit(self, X: Any, y: Any = None, groups: Any = None, lengths: Any = None, label_names: Sequence[str] | None = None, validation: SequenceDataset | None = None, work_dir: str | Path | None = None, progress: bool = False, resume_from: str | None = None) -> "Recognizer":
+    def fit(self, X: Any, y: Any = None, groups: Any = None, lengths: Any = None, label_names: Sequence[str] | None = None, validation: SequenceDataset | None = None, work_dir: str | Path | None = None, progress: bool = False, resume_from: str | Path | None = None) -> "Recognizer":
         """Train on `X` (array `[N, T, F]` / `[N, T, J, C]` or a SequenceDataset).
 
         A stratified, group-aware `val_fraction` of the data picks the best epoch unless
-        `validation` is given. Checkpoints go to `work_dir/checkpoints` when given.
+        `validation` is given. Checkpoints go to `work_dir/checkpoints` when given, after every
+        epoch, and stay there if the fit is stopped; `resume_from` (such a `last.ckpt`) continues
+        that fit, with the same settings and data, to the weights a straight run reaches.
         """
         dataset = as_dataset(X, y, groups, lengths, label_names)
         if dataset.y is None:
@@ -178,7 +178,7 @@ class Recognizer:
         self.frame_shape = tuple(int(s) for s in dataset.X.shape[2:])
         self.window_length = dataset.n_steps
         if self.config.model == "auto":
-            self._fit_auto(train, validation, work_dir, progress)
+            self._fit_auto(train, validation, work_dir, progress, resume_from)
             return self
         self.pipeline = FeaturePipeline(self._default_steps(dataset))
         train_features = self.pipeline.fit_transform(train.X, train.lengths)
@@ -187,7 +187,7 @@ class Recognizer:
         self._train(train, train_features, validation, val_features, work_dir, progress, resume_from)
         return self
 
-    def _fit_auto(self, train: SequenceDataset, validation: SequenceDataset, work_dir: str | Path | None, progress: bool) -> None:
+    def _fit_auto(self, train: SequenceDataset, validation: SequenceDataset, work_dir: str | Path | None, progress: bool, resume_from: str | Path | None = None) -> None:
         """Kernel model first (seconds); then, if the budget leaves time, a neural model; their
         probabilities are averaged with weights inversely proportional to validation log-loss."""
         import time
@@ -209,7 +209,7 @@ class Recognizer:
             neural_options = {k: getattr(self.config, k) for k in ("augment", "epochs", "batch_size", "optimizer", "lr", "weight_decay", "scheduler", "patience", "monitor", "sampler", "devices", "num_nodes")}
             # a tenth of what is left stays for loading the best epoch and weighing the members
             neural = Recognizer(AUTO_NEURAL_MODEL, **shared, **neural_options, time_budget=0.9 * remaining)
-            neural.fit(train, validation=validation, work_dir=work_dir, progress=progress)
+            neural.fit(train, validation=validation, work_dir=work_dir, progress=progress, resume_from=resume_from)
             members.append(neural)
             self.is_main_process, self.world_size = neural.is_main_process, neural.world_size
             epochs = len(neural.history)
@@ -279,37 +279,22 @@ class Recognizer:
             self.config.model_options = options
         return build_model(self.config.model, self.n_features, len(self.label_names), options, self._graph_schema())
 
-    def _train(self, train: SequenceDataset, train_features: np.ndarray, validation: SequenceDataset, val_features: np.ndarray, work_dir: str | Path | None, progress: bool, resume_from: str | None) -> None:
+    def _train(self, train: SequenceDataset, train_features: np.ndarray, validation: SequenceDataset, val_features: np.ndarray, work_dir: str | Path | None, progress: bool, resume_from: str | Path | None) -> None:
+        """Build the network and fit it: kernel models in closed form, the others by
+        `actrec.training.fit` (checkpoints in `work_dir/checkpoints`, resumable)."""
         import lightning as L
-        from lightning.pytorch.callbacks import (
-            EarlyStopping,
-            ModelCheckpoint,
-        )
 
-        from actrec.training.callbacks import EpochSeed, History, progress_bar
-        from actrec.training.data import (
-            ArrayDataset,
-            AugmentedDataset,
-            SequenceDataModule,
-        )
-        from actrec.training.module import ClassifierModule, OptimConfig
-        from actrec.training.quiet import quiet_lightning
+        from actrec.training.data import ArrayDataset, AugmentedDataset
+        from actrec.training.fit import fit_network
 
-        quiet_lightning()
         config = self.config
         L.seed_everything(config.seed, workers=True, verbose=False)
         self.network = self._build_network()
         if self.is_kernel_model:
+            if resume_from is not None:
+                raise ConfigError(f"model '{config.model}' is fitted in closed form in seconds and keeps no checkpoints; train it without --resume")
             self._fit_closed_form(train, train_features, validation, val_features)
             return
-        weights = None
-        if config.class_weight == "balanced":
-            counts = np.bincount(train.y, minlength=len(self.label_names)).astype(np.float64)
-            present = counts > 0
-            weights_np = np.zeros_like(counts)
-            weights_np[present] = counts[present].sum() / (present.sum() * counts[present])
-            weights = torch.tensor(weights_np, dtype=torch.float32)
-        callbacks: list[Any] = [History()]
         train_set: Any = ArrayDataset(train_features, train.lengths, train.y)
         if config.augment:
             from actrec.features.augment import build_augmenter
@@ -317,53 +302,15 @@ class Recognizer:
             augmenter = build_augmenter(config.augment, self.schema)
             if augmenter is not None:
                 train_set = AugmentedDataset(train.X, train.lengths, train.y, augmenter, self.pipeline.transform, config.seed)
-                callbacks.append(EpochSeed(train_set))
-        data = SequenceDataModule(train_set, ArrayDataset(val_features, validation.lengths, validation.y), config.batch_size, config.seed, config.sampler == "balanced", train.y)
-        module = ClassifierModule(self.network, OptimConfig(config.optimizer, config.lr, config.weight_decay, config.scheduler), weights, config.epochs)
-        mode = "min" if config.monitor == "val_loss" else "max"
-        scratch = Path(tempfile.mkdtemp(prefix=".checkpoints-", dir=work_dir))
-        checkpoint = ModelCheckpoint(dirpath=scratch, filename="best", monitor=config.monitor, mode=mode, save_last=True)
-        callbacks += [checkpoint, EarlyStopping(monitor=config.monitor, mode=mode, patience=config.patience)]
-        if progress:
-            callbacks.append(progress_bar())
-        distributed = config.devices * config.num_nodes > 1
-        on_gpu = torch.cuda.is_available()
-        trainer = L.Trainer(
-            max_epochs=config.epochs,
-            accelerator="auto" if on_gpu else "cpu",
-            devices=config.devices,
-            num_nodes=config.num_nodes,
-            strategy="ddp" if distributed else "auto",
-            callbacks=callbacks,
-            logger=False,
-            # CPU kernels are already deterministic for a given seed and thread count; forcing
-            # deterministic algorithms there only slows recurrent backward passes (~18% measured by
-            # bench/train_throughput.py --model gru) and leaks a global torch flag into the caller
-            deterministic=on_gpu,
-            max_time={"seconds": config.time_budget} if config.time_budget else None,
-            enable_progress_bar=progress,
-            enable_model_summary=False,
-            num_sanity_val_steps=0,
+        # what a checkpoint must share with the run resuming it (after _build_network, which may
+        # complete model_options)
+        run = {"config": asdict(config), "label_names": self.label_names, "n_features": self.n_features, "n_train": train.n_samples}
+        fitted = fit_network(
+            self.network, config, train_set, ArrayDataset(val_features, validation.lengths, validation.y), train.y, len(self.label_names), run,
+            checkpoint_dir=None if work_dir is None else Path(work_dir) / "checkpoints", resume_from=resume_from, progress=progress,
         )
-        try:
-            trainer.fit(module, datamodule=data, ckpt_path=resume_from)
-            self.is_main_process = trainer.global_rank == 0
-            self.world_size = trainer.world_size
-            if not self.is_main_process:  # rank 0 alone holds the checkpoints and writes results
-                return
-            best = checkpoint.best_model_path
-            if not best or not Path(best).is_file():  # a resumed run may name a best file from the old run
-                best = checkpoint.last_model_path
-            state = torch.load(best, map_location="cpu", weights_only=True)["state_dict"]
-            self.network.load_state_dict({k.removeprefix("network."): v for k, v in state.items() if k.startswith("network.")})
-            if work_dir is not None:
-                final = Path(work_dir) / "checkpoints"
-                shutil.rmtree(final, ignore_errors=True)
-                scratch.rename(final)
-        finally:
-            shutil.rmtree(scratch, ignore_errors=True)
-        self.network.eval()
-        self.history = pd.DataFrame(callbacks[0].rows)
+        self.history = fitted.history
+        self.is_main_process, self.world_size = fitted.is_main_process, fitted.world_size
 
     def _fit_closed_form(self, train: SequenceDataset, train_features: np.ndarray, validation: SequenceDataset, val_features: np.ndarray) -> None:
         import time

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
@@ -16,12 +15,15 @@ import numpy as np
 
 from actrec.data.dataset import SequenceDataset
 from actrec.data.splits import holdout_split
-from actrec.errors import ConfigError
+from actrec.errors import ActrecError, ConfigError, TrainingInterrupted
 from actrec.evaluation.metrics import compute_metrics
 from actrec.evaluation.report import write_run
 from actrec.io.labels import encode_labels
 from actrec.io.yaml_file import read_yaml
 from actrec.recognizer import Recognizer, TrainConfig
+from actrec.training import BEST, LAST, is_launching_process
+
+PARTIAL = "partial"  # RUN/partial: the run being built; its checkpoints outlive a crash
 
 
 def load_config_file(path: str | Path) -> dict[str, Any]:
@@ -50,23 +52,80 @@ class RunResult:
         return {"val": self.val, "test": self.test}
 
 
-def train_run(data: SequenceDataset, out: str | Path, config: TrainConfig, test: SequenceDataset | None = None, test_fraction: float = 0.2, progress: bool = False, resume_from: str | None = None) -> RunResult | None:
+def train_run(data: SequenceDataset, out: str | Path, config: TrainConfig, test: SequenceDataset | None = None, test_fraction: float = 0.2, progress: bool = False, resume_from: str | Path | None = None) -> RunResult | None:
     """Fit on `data`, evaluate on validation and test, save model and reports into `out`.
 
     Without `test`, a stratified, group-aware `test_fraction` of `data` is held out first (before
     validation is carved), so no group is in two splits. Returns the metrics, or None on the
     non-zero ranks of a distributed run (rank 0 writes everything).
+
+    The run is built in `out/partial` and published into `out` only when it has finished, so a
+    failed or stopped run never replaces an earlier result. Its checkpoints (one per epoch) stay
+    in `out/partial/checkpoints` when training is stopped (SIGINT, SIGTERM, SIGKILL, a crash);
+    `resume_from` (see `resume_checkpoint`) continues from them, or extends a finished run.
+    An `ActrecError` (bad input or options) removes a new run's partial folder.
     """
     out = Path(out)
+    partial = out / PARTIAL
+    resume = resume_checkpoint(resume_from) if resume_from is not None else None
+    if not is_launching_process():  # a DDP worker: rank 0 owns the folder
+        return _train_into(data, partial, config, test, test_fraction, progress, resume)
     out.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=out))
+    continuing = resume is not None and resume.resolve().parent == (partial / "checkpoints").resolve()
+    _prepare_partial(partial, resume)
     try:
-        result = _train_into(data, staging, config, test, test_fraction, progress, resume_from)
-        if result is not None:
-            publish(staging, out)
-        return result
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        result = _train_into(data, partial, config, test, test_fraction, progress, resume)
+    except BaseException as error:
+        resumable = (partial / "checkpoints" / LAST).is_file()
+        # bad input or options: nothing worth resuming, unless the checkpoints were there before
+        clean_failure = isinstance(error, ActrecError) and not isinstance(error, TrainingInterrupted) and not continuing
+        if clean_failure or not resumable:
+            shutil.rmtree(partial, ignore_errors=True)
+        raise
+    if result is not None:
+        publish(partial, out)
+        shutil.rmtree(partial)
+    return result
+
+
+def resume_checkpoint(path: str | Path) -> Path:
+    """What `--resume` names: a .ckpt file, or a RUN folder: its stopped run
+    (RUN/partial/checkpoints/last.ckpt) if there is one, else its finished run's last epoch
+    (RUN/checkpoints/last.ckpt), which further epochs extend."""
+    path = Path(path)
+    if path.is_file():
+        return path
+    for candidate in (path / PARTIAL / "checkpoints" / LAST, path / "checkpoints" / LAST, path / LAST):
+        if candidate.is_file():
+            return candidate
+    raise ConfigError(
+        f"{path}: nothing to resume (no {PARTIAL}/checkpoints/{LAST} nor checkpoints/{LAST}); give the RUN folder of a "
+        "stopped or finished neural run, or one of its .ckpt files"
+    )
+
+
+def _prepare_partial(partial: Path, resume: Path | None) -> None:
+    """Empty `partial` for this run, keeping the checkpoints a resume continues; resuming from
+    another folder, that folder's best epoch is copied in (later epochs must beat it)."""
+    checkpoints = partial / "checkpoints"
+    if resume is not None and resume.resolve().parent == checkpoints.resolve():
+        for entry in partial.iterdir():
+            if entry.name == "checkpoints":
+                continue
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+        for stray in checkpoints.glob(".*.tmp"):  # a write cut short by a kill
+            stray.unlink()
+        return
+    source = None if resume is None else resume.resolve().parent
+    if source is not None and (source == partial.resolve() or partial.resolve() in source.parents):
+        raise ConfigError(f"{resume}: resume from {checkpoints / LAST} or give the RUN folder")
+    shutil.rmtree(partial, ignore_errors=True)
+    checkpoints.mkdir(parents=True)
+    if source is not None and (source / BEST).is_file():
+        shutil.copy2(source / BEST, checkpoints / BEST)
 
 
 def publish(staging: Path, out: Path) -> None:
@@ -78,7 +137,7 @@ def publish(staging: Path, out: Path) -> None:
         os.replace(entry, target)
 
 
-def _train_into(data: SequenceDataset, out: Path, config: TrainConfig, test: SequenceDataset | None, test_fraction: float, progress: bool, resume_from: str | None) -> RunResult | None:
+def _train_into(data: SequenceDataset, out: Path, config: TrainConfig, test: SequenceDataset | None, test_fraction: float, progress: bool, resume_from: Path | None) -> RunResult | None:
     if test is None:
         keep, hold = holdout_split(data, test_fraction, config.seed)
         data, test = data.subset(keep), data.subset(hold)

@@ -138,7 +138,8 @@ def test_resume_from_checkpoint_continues_training(waves_npz: Path, trained: Pat
     assert checkpoint.is_file()
     train(waves_npz, tmp_path / "resumed", "--seed", "7", "--epochs", "6", "--resume", str(checkpoint))
     history = pd.read_csv(tmp_path / "resumed" / "history.csv")
-    assert list(history["epoch"]) == [5, 6]
+    assert list(history["epoch"]) == [1, 2, 3, 4, 5, 6]  # the first four from the checkpoint
+    assert history.iloc[:4].equals(pd.read_csv(trained / "history.csv"))
 
 
 def test_ddp_with_two_cpu_processes(waves_npz: Path, tmp_path: Path):

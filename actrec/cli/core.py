@@ -57,7 +57,7 @@ def train(
     devices: int = typer.Option(None, help="processes/GPUs on this node (DDP when > 1)"),
     num_nodes: int = typer.Option(None, help="machines (DDP)"),
     time_budget: float = typer.Option(None, "--time-budget", help="seconds: what auto may spend (default 120); caps a neural model's training"),
-    resume: str = typer.Option(None, help="Lightning checkpoint to resume from"),
+    resume: str = typer.Option(None, help="RUN folder: continue its stopped run (RUN/partial) or extend its finished one to --epochs; or a .ckpt file"),
     init: str = typer.Option(None, "--init", help="clips: torchvision-named weights (.safetensors or .pt, weights only) to start from"),
     on_bad_video: str = typer.Option(None, "--on-bad-video", help="clips: skip (default) or stop at a corrupt, empty or too-short video"),
     progress: bool = typer.Option(True, help="a live bar on a terminal, one line per epoch into a file or pipe"),
@@ -65,6 +65,7 @@ def train(
     """Train a recognizer, evaluate it on validation and test data, and save everything in OUT."""
 
     from actrec.data.splits import no_groups_note
+    from actrec.errors import TrainingInterrupted
     from actrec.evaluation.metrics import near_chance_note
     from actrec.io import load_dataset
     from actrec.io.clips import is_clip_spec
@@ -99,7 +100,12 @@ def train(
         dataset = load_dataset(data, labels=labels, label_last=label_last, groups=groups, class_names=names)
         test_set = load_dataset(test, labels=test_labels, label_last=label_last, label_names=dataset.label_names, class_names=names) if test else None
         print_note(no_groups_note(dataset))
-        result = train_run(dataset, out, train_config, test=test_set, progress=progress, resume_from=resume)
+        try:
+            result = train_run(dataset, out, train_config, test=test_set, progress=progress, resume_from=resume)
+        except TrainingInterrupted as stop:
+            how = f"; to resume, run the same command with --resume {out}" if stop.checkpoint else ""
+            console.print(f"[red]interrupted:[/red] {stop}; nothing published in {out}{how}", highlight=False, soft_wrap=True)
+            raise typer.Exit(stop.exit_code) from None
         if result is not None:
             print_metrics(result.splits(), f"{train_config.model} -> {out}", len(result.test["per_class"]))
             for note in [*result.notes, near_chance_note(result.test)]:

@@ -12,10 +12,18 @@ from lightning.pytorch.callbacks import ProgressBar, RichProgressBar
 
 
 class History(L.Callback):
-    """Collects epoch, learning rate and the logged train/val loss and accuracy, one row per epoch."""
+    """Collects epoch, learning rate and the logged train/val loss and accuracy, one row per epoch.
+
+    The rows travel in the checkpoint, so a resumed run's history starts at epoch 1."""
 
     def __init__(self) -> None:
         self.rows: list[dict[str, float]] = []
+
+    def state_dict(self) -> dict[str, list[dict[str, float]]]:
+        return {"rows": [dict(row) for row in self.rows]}
+
+    def load_state_dict(self, state_dict: dict[str, list[dict[str, float]]]) -> None:
+        self.rows = [dict(row) for row in state_dict["rows"]]
 
     def on_validation_epoch_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
         if trainer.sanity_checking:

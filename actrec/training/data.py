@@ -60,22 +60,26 @@ def pad_collate(batch: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]) ->
 
 
 class SequenceDataModule(L.LightningDataModule):
-    """Train and validation loaders; `balanced` swaps shuffling for class-balanced sampling."""
+    """Train and validation loaders; `balanced` swaps shuffling for class-balanced sampling.
+
+    `generator` draws every epoch's order; its state travels in the checkpoint (`RunState`), so
+    a resumed run draws the epochs a straight run would have.
+    """
 
     def __init__(self, train: Dataset, val: Dataset, batch_size: int, seed: int, balanced: bool, train_labels: np.ndarray) -> None:
         super().__init__()
         self.train, self.val = train, val
         self.batch_size, self.seed, self.balanced = batch_size, seed, balanced
         self.train_labels = train_labels
+        self.generator = torch.Generator().manual_seed(seed)
 
     def train_dataloader(self) -> DataLoader:
-        generator = torch.Generator().manual_seed(self.seed)
         if self.balanced:
             counts = np.bincount(self.train_labels)
             weights = 1.0 / counts[self.train_labels]
-            sampler = WeightedRandomSampler(torch.as_tensor(weights, dtype=torch.double), len(weights), generator=generator)
+            sampler = WeightedRandomSampler(torch.as_tensor(weights, dtype=torch.double), len(weights), generator=self.generator)
             return DataLoader(self.train, batch_size=self.batch_size, sampler=sampler, collate_fn=pad_collate)
-        return DataLoader(self.train, batch_size=self.batch_size, shuffle=True, generator=generator, collate_fn=pad_collate)
+        return DataLoader(self.train, batch_size=self.batch_size, shuffle=True, generator=self.generator, collate_fn=pad_collate)
 
     def val_dataloader(self) -> DataLoader:
         return DataLoader(self.val, batch_size=max(self.batch_size, 256), collate_fn=pad_collate)

@@ -13,3 +13,5 @@ def quiet_lightning() -> None:
     warnings.filterwarnings("ignore", message=".*does not have many workers.*")
     warnings.filterwarnings("ignore", message=".*LeafSpec.*")
     warnings.filterwarnings("ignore", message=".*litlogger.*")
+    # a resumed run writes on into the checkpoint folder it continues, on purpose
+    warnings.filterwarnings("ignore", message="Checkpoint directory .* exists and is not empty")
