@@ -18,8 +18,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from actrec.errors import DataError
+from actrec.errors import ConfigError, DataError
 from actrec.io.atomic import atomic_path
+from actrec.models.registry import network_capabilities
 from actrec.stream.engine import model_metadata
 from actrec.stream.features import feature_count
 from actrec.stream.recurrent import TorchBankStep, incremental_blocker
@@ -55,6 +56,8 @@ def export_onnx(recognizer: Any, path: str | os.PathLike, data: Any = None, seed
     windows; random feature windows are always checked.
     """
     network = recognizer.network.eval()
+    if not network_capabilities(network).onnx:  # checked at the door, before any tracing
+        raise ConfigError(f"model '{recognizer.config.model}' does not export to ONNX")
     window_length = int(recognizer.window_length)
     n_features = feature_count(recognizer.pipeline)
     kind = "bank" if incremental_blocker(network) is None else "window"
