@@ -198,3 +198,27 @@ def test_single_objective_prunes_weak_trials_over_folds(tmp_path):
     states = set(result.trials["state"])
     assert "PRUNED" in states and "COMPLETE" in states
     assert json.loads((tmp_path / "sweep.json").read_text())["pruned"] >= 1
+
+
+@needs_optuna
+def test_train_with_best_config_reproduces_a_trial_whose_window_length_was_searched(tmp_path):
+    from typer.testing import CliRunner
+
+    from actrec.cli import app
+
+    data = make_dataset(n_per_class=12, n_classes=3, steps=24, seed=3)
+    space = parse_space({
+        "base": {"model": "minirocket", "model_options": {"num_features": 168, "max_dilations": 4}},
+        "params": {"window_length": {"int": [8, 16], "step": 8}},
+    })
+    result = sweep(data, space, tmp_path / "sweep", trials=2, seed=0, objective="accuracy")
+    trial = result.front.iloc[0]
+    window = json.loads(trial["params"])["window_length"]
+    assert result.best_config["last_steps"] == window
+    data.to_npz(str(tmp_path / "data.npz"))
+    run = tmp_path / "run"
+    outcome = CliRunner().invoke(app, ["train", "--data", str(tmp_path / "data.npz"), "--config", str(tmp_path / "sweep" / "best_config.yaml"), "--out", str(run), "--no-progress"])
+    assert outcome.exit_code == 0, outcome.output
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["test"]["top1"] == pytest.approx(trial["top1"], abs=1e-9)
+    assert json.loads((run / "config.json").read_text())["last_steps"] == window
