@@ -53,7 +53,7 @@ def with_config_flags(command: Any) -> Any:
     import inspect
     import typing
 
-    from actrec.recognizer import FIELD_HELP, TrainConfig
+    from actrec.config import FIELD_HELP, TrainConfig
 
     hints = typing.get_type_hints(TrainConfig)
     signature = inspect.signature(command)
@@ -75,7 +75,7 @@ def config_from_flags(flags: dict[str, Any]) -> dict[str, Any]:
     import dataclasses
     import typing
 
-    from actrec.recognizer import TrainConfig
+    from actrec.config import TrainConfig
 
     hints = typing.get_type_hints(TrainConfig)
     values: dict[str, Any] = {}
@@ -120,7 +120,7 @@ def train(
     from actrec.evaluation.metrics import near_chance_note
     from actrec.io import load_dataset
     from actrec.io.clips import is_clip_spec
-    from actrec.recognizer import TrainConfig
+    from actrec.config import TrainConfig
     from actrec.run import load_config_file, train_run
 
     def action() -> None:
