@@ -461,7 +461,7 @@ class Recognizer(ClassifierMixin, BaseEstimator):
         start = time.perf_counter()
         self.validation_proba_ = fit_kernel_model(
             self.network, (train_features, train.lengths, train.y), (val_features, validation.lengths, validation.y),
-            len(self.label_names), self.config.class_weight, self.config.seed,
+            len(self.label_names), self.config.class_weight, self.config.seed, grouped=train.groups is not None,
         )
         self.network.eval()
         row: dict[str, Any] = {"epoch": 0, "seconds": time.perf_counter() - start}
@@ -471,9 +471,11 @@ class Recognizer(ClassifierMixin, BaseEstimator):
         self.history = pd.DataFrame([row])
 
     # ------------------------------------------------------------------ predict
-    def _check_values(self, dataset: SequenceDataset) -> None:
-        """Sensor/feature data must be finite; keypoint NaNs are handled by the keypoint steps."""
-        if not dataset.is_keypoints or not dataset.schema:
+    def _check_values(self, dataset: SequenceDataset, trained_schema: str | None = None) -> None:
+        """Sensor/feature data must be finite; keypoint NaNs (joints the detector missed) are
+        handled by the keypoint steps of a model with a skeleton: the data's own schema, or at
+        predict time the model's, so a bare `[N, T, J, C]` array with gaps predicts as well."""
+        if not (dataset.is_keypoints and (dataset.schema or trained_schema)):
             dataset.check_finite()
 
     def _features(self, dataset: SequenceDataset) -> np.ndarray:
@@ -485,7 +487,7 @@ class Recognizer(ClassifierMixin, BaseEstimator):
                 f"{dataset.source}: each step has shape {list(shape)} but the model was trained on "
                 f"{list(self.frame_shape)}; give the same features (and joints) as in training"
             )
-        self._check_values(dataset)
+        self._check_values(dataset, self.schema)
         features = self.pipeline.transform(dataset.X, dataset.lengths)
         if not np.isfinite(features).all():
             sample = int(np.argwhere(~np.isfinite(features))[0][0])

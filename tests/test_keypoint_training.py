@@ -34,6 +34,9 @@ def test_keypoint_models_learn_well_above_chance(windows, model, options, tmp_pa
     # the saved model carries the skeleton and the fitted keypoint pipeline
     again = Recognizer.load(recognizer.save(tmp_path / "m.actrec"))
     assert np.array_equal(again.predict_proba(test), recognizer.predict_proba(test))
+    # a bare array with the detector's gaps (NaN) predicts like the dataset: the model knows its skeleton
+    assert np.isnan(test.X).any()
+    np.testing.assert_allclose(again.predict_proba(test.X, test.lengths), again.predict_proba(test), atol=1e-6)
 
 
 def test_mirror_augmentation_trains(windows):

@@ -20,7 +20,7 @@ BARE_PYTEST = (
 
 def test_without_optional_parts_tests_skip_with_a_reason_and_csv_streaming_still_runs(tmp_path: Path):
     env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"} | {"COLUMNS": "40"}
-    files = ["tests/stream/test_live.py", "tests/evaluation/test_audit.py", "tests/data/test_dataset_and_splits.py"]
+    files = ["tests/stream/test_live.py", "tests/experiments/test_audit.py", "tests/data/test_dataset_and_splits.py"]
     result = subprocess.run(
         [sys.executable, "-P", "-c", BARE_PYTEST, *files, "-p", "no:cacheprovider", f"--junitxml={tmp_path / 'junit.xml'}"],
         cwd=ROOT, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True,

@@ -42,7 +42,8 @@ def compare(
     On clips (a folder of class folders of videos), clip options go in the model's JSON:
     --model 'tsm:{"depth": 18, "size": 64}'."""
     from actrec.errors import ConfigError
-    from actrec.evaluation.compare import compare as run_compare, display_table, load_specs, spec_from_option
+    from actrec.evaluation.tables import display_table
+    from actrec.experiments.compare import compare as run_compare, load_specs, spec_from_option
     from actrec.io import load_dataset
     from actrec.io.clips import is_clip_spec
 
@@ -100,7 +101,7 @@ def sweep(
     label_last: bool = typer.Option(False, "--label-last"),
 ) -> None:
     """Search hyperparameters with Optuna; show the Pareto front; write best_config.yaml."""
-    from actrec.evaluation.sweep import load_space, sweep as run_sweep
+    from actrec.experiments.sweep import load_space, sweep as run_sweep
     from actrec.io import load_dataset
 
     def action() -> None:
@@ -128,7 +129,7 @@ def audit(
     label_last: bool = typer.Option(False, "--label-last"),
 ) -> None:
     """Check a dataset: balance, lengths, bad channels, duplicates, leakage, label-noise candidates."""
-    from actrec.evaluation.audit import audit_dataset, write_audit
+    from actrec.experiments.audit import audit_dataset, write_audit
     from actrec.io import load_dataset
 
     def action() -> None:

@@ -86,12 +86,13 @@ def extract(
     workers: int = typer.Option(1, help="Videos processed at once, each in its own process."),
     crop: str = typer.Option(None, help="X,Y,WIDTH,HEIGHT pixel region to detect in (people small in a wide shot)."),
     max_frames: int = typer.Option(None, help="Stop each video after this many frames."),
+    people: bool = typer.Option(False, "--people", help="Every person: found by motion, posed on their crop, tracked (keypoints [T, P, 33, 4], track_id [P])."),
 ) -> None:
     """Extract MediaPipe keypoints from videos; finished videos are skipped when run again."""
     from actrec.extract.batch import extract_videos
     from actrec.extract.core import Crop
 
-    outcomes = run_cli(lambda: extract_videos(video, out, detector, workers, Crop.parse(crop) if crop else None, max_frames, console))
+    outcomes = run_cli(lambda: extract_videos(video, out, detector, workers, Crop.parse(crop) if crop else None, max_frames, console, people))
     failed = sum(outcome.status == "failed" for outcome in outcomes)
     console.print(f"{len(outcomes) - failed} of {len(outcomes)} videos extracted or already done; {failed} failed")
     if failed:

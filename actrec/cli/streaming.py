@@ -33,6 +33,7 @@ def stream(
     no_one_after_s: float = typer.Option(None, help="seconds without input before 'no one'"),
     server: str = typer.Option(None, "--server", help="stream to `actrec serve` at this URL; RUN is then the served model's name"),
     token: str = typer.Option(None, "--token", envvar="ACTREC_SERVE_TOKEN", help="bearer token for --server"),
+    people: bool = typer.Option(False, "--people", help="video: every person found, tracked and recognized on their own; events carry the track id"),
 ) -> None:
     """Recognize actions frame by frame and emit start/end events; or, with --calibrate, fit the
     decision rules to a session with known segments."""
@@ -77,7 +78,7 @@ def stream(
 
         report, streamer = stream_source(model or Recognizer.load(run), source, out=out, events=events, fast=fast, runtime=runtime,
                                          on_decision=show, sequence_id=sequence_id, resample=resample, rule_settings=settings,
-                                         streamer=remote)
+                                         streamer=remote, people=people)
         for event in report.events[len(shown):]:  # closed when the source ended
             typer.echo(event.to_json())
         rules_line = streamer.rules.summary() if hasattr(streamer, "rules") else "rules: the served session's"

@@ -1,7 +1,9 @@
 """Keypoint datasets from annotations: labelled segments -> sliding windows, or one clip per file.
 
 Windows never mix recordings, and `groups` holds the recording name, so group-aware splits keep
-every video wholly in train or in test.
+every video wholly in train or in test. A recording of several tracked people is cut per person:
+its windows' group is `name#track<id>`, and a segments row with a `track` column value labels only
+that person (rows without one label everyone in the video).
 """
 
 from __future__ import annotations
@@ -40,7 +42,13 @@ def load_segments(path: str | Path, unit: str = "seconds", session: str | None =
         raise DataError(
             f"{path}: missing column(s) {', '.join(missing)}; the header must be video,start,end,label"
         )
-    table = table[list(SEGMENT_COLUMNS)].copy()
+    table = table[list(SEGMENT_COLUMNS) + (["track"] if "track" in table.columns else [])].copy()
+    if "track" in table.columns:
+        tracks = pd.to_numeric(table["track"], errors="coerce")
+        bad = np.flatnonzero(table["track"].notna() & (tracks.isna() | (tracks % 1 != 0)))
+        if len(bad):
+            raise DataError(f"{path} row {bad[0] + 2}: track '{table['track'].iloc[bad[0]]}' is not a whole number; give the person's track id or leave it empty")
+        table["track"] = tracks
     table["row"] = np.arange(len(table)) + 2
     for column in ("start", "end"):
         values = pd.to_numeric(table[column], errors="coerce")
@@ -107,20 +115,26 @@ def windows_from_segments(
                 f"{segments} row {rows['row'].iloc[0]}: video '{rows['video'].iloc[0]}' has no recording {name}.npz "
                 f"in {recordings}; extract it or fix the name"
             )
-        recording = load_recording(files[name])
-        first = _check_same_layout(first, recording)
-        frame_labels = _frame_labels(recording, rows, label_names, unit)
-        for start, length, label in _label_windows(frame_labels, window, stride, min_fraction, label_names, background):
-            samples.append(recording.keypoints[start : start + length])
-            labels.append(label)
-            start_frame = int(recording.frame_index[start])
-            end_frame = int(recording.frame_index[start + length - 1]) + 1
-            meta["start_frame"].append(start_frame)
-            meta["end_frame"].append(end_frame)
-            meta["start_time"].append(start_frame / recording.fps)
-            meta["end_time"].append(end_frame / recording.fps)
-            groups.append(name)
-            ids.append(f"{name}@{start_frame}")
+        for track, recording in load_recording(files[name]).people():
+            first = _check_same_layout(first, recording)
+            group = name if track is None else f"{name}#track{track}"
+            person_rows = rows if track is None or "track" not in rows else rows[rows["track"].isna() | (rows["track"] == track)]
+            frame_labels = _frame_labels(recording, person_rows, label_names, unit)
+            if track is not None:  # a person's windows lie where they are seen, never in frames before or after
+                frame_labels[~recording.present] = -1
+            for start, length, label in _label_windows(frame_labels, window, stride, min_fraction, label_names, background):
+                if track is not None and not recording.present[start : start + length].any():
+                    continue
+                samples.append(recording.keypoints[start : start + length])
+                labels.append(label)
+                start_frame = int(recording.frame_index[start])
+                end_frame = int(recording.frame_index[start + length - 1]) + 1
+                meta["start_frame"].append(start_frame)
+                meta["end_frame"].append(end_frame)
+                meta["start_time"].append(start_frame / recording.fps)
+                meta["end_time"].append(end_frame / recording.fps)
+                groups.append(group)
+                ids.append(f"{group}@{start_frame}")
     if not samples:
         raise DataError(
             f"{segments}: no window has a label covering {min_fraction:.0%} of its {window} frames; "

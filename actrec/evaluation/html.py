@@ -81,7 +81,7 @@ def run_sections(folder: Path) -> list[str]:
 
 
 def compare_sections(folder: Path) -> list[str]:
-    from actrec.evaluation.compare import display_table
+    from actrec.evaluation.tables import display_table
 
     record = json.loads((folder / "compare.json").read_text())
     summary = pd.DataFrame(record["summary"])

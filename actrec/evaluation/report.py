@@ -10,26 +10,29 @@ import json
 from pathlib import Path
 from typing import Any
 
-import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from actrec.evaluation.metrics import headline  # noqa: E402
-from actrec.io.atomic import atomic_path, write_text_atomic  # noqa: E402
+from actrec.evaluation.metrics import headline
+from actrec.io.atomic import atomic_path, write_text_atomic
 
 
-def save_figure(figure: plt.Figure, path: Path) -> None:
+def new_figure(rows: int = 1, columns: int = 1, figsize: tuple[float, float] = (7, 4.5)) -> tuple[Figure, Any]:
+    """A figure and its axes without pyplot: no global backend switch and no figure registry,
+    so importing actrec never changes how the user's own matplotlib code displays."""
+    figure = Figure(figsize=figsize)
+    return figure, figure.subplots(rows, columns)
+
+
+def save_figure(figure: Figure, path: Path) -> None:
     with atomic_path(path) as tmp:
         figure.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
-    plt.close(figure)
 
 
 def plot_curves(history: pd.DataFrame, path: Path) -> None:
     """Loss and accuracy per epoch, train and validation."""
-    figure, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    figure, axes = new_figure(1, 2, figsize=(10, 3.6))
     for axis, metric in zip(axes, ("loss", "acc")):
         for stage in ("train", "val"):
             column = f"{stage}_{metric}"
@@ -47,7 +50,7 @@ def plot_confusion(confusion: list[list[int]], label_names: list[str], path: Pat
     counts = np.asarray(confusion, dtype=np.float64)
     rates = counts / np.maximum(counts.sum(1, keepdims=True), 1)
     size = max(4.0, 0.35 * len(label_names) + 2)
-    figure, axis = plt.subplots(figsize=(size, size))
+    figure, axis = new_figure(figsize=(size, size))
     axis.imshow(rates, cmap="Blues", vmin=0, vmax=1)
     ticks = np.arange(len(label_names))
     axis.set_xticks(ticks, label_names, rotation=90 if len(label_names) > 6 else 0)

@@ -21,6 +21,7 @@ from rich.text import Text
 from actrec.errors import ActrecError, ConfigError, DataError
 from actrec.extract.core import Crop, extract_video
 from actrec.extract.detectors import detector_spec, import_solutions
+from actrec.extract.people import extract_people_video
 from actrec.io.recording import save_recording
 from actrec.io.video import find_videos, video_info
 
@@ -72,14 +73,18 @@ def extract_videos(
     crop: Crop | None = None,
     max_frames: int | None = None,
     console: Console | None = None,
+    people: bool = False,
 ) -> list[VideoOutcome]:
     """Extract keypoints from a video or every video under a folder into `out_dir`.
 
     Videos whose output exists are skipped; with `workers > 1` that many videos run at once in
     separate processes. Unreadable videos come back as `failed` outcomes with a one-line message.
     With a `console`, a progress bar (frames/s) and one line per finished video are printed.
+    `people`: find, pose and track every person (`extract.people`; pose detector, no crop).
     """
     detector_spec(detector)
+    if people and (detector != "pose" or crop is not None):
+        raise ConfigError("--people runs the pose detector on every person it finds; leave out --detector and --crop")
     if workers < 1:
         raise ConfigError(f"--workers {workers}: use 1 or more processes")
     import_solutions()
@@ -100,7 +105,7 @@ def extract_videos(
         for outcome in outcomes:
             report.finished(outcome)
         report.start({video: expected for video, _, expected in todo})
-        jobs = [(video, output, detector, crop, max_frames) for video, output, _ in todo]
+        jobs = [(video, output, detector, crop, max_frames, people) for video, output, _ in todo]
         if workers == 1 or len(jobs) <= 1:
             for job in jobs:
                 outcomes.append(report.finished(_extract_one(*job, on_frames=report.advance)))
@@ -115,15 +120,20 @@ def _extract_one(
     detector: str,
     crop: Crop | None,
     max_frames: int | None,
+    people: bool = False,
     on_frames: Callable[[int], None] | None = None,
 ) -> VideoOutcome:
     """Extract and save one video; actrec errors become a `failed` outcome, not an exception."""
     try:
-        recording = extract_video(video, detector, crop=crop, max_frames=max_frames, on_frames=on_frames)
+        if people:
+            recording = extract_people_video(video, max_frames=max_frames, on_frames=on_frames)
+        else:
+            recording = extract_video(video, detector, crop=crop, max_frames=max_frames, on_frames=on_frames)
         save_recording(output, recording)
     except ActrecError as error:
         return VideoOutcome(video, output, "failed", message=str(error))
-    return VideoOutcome(video, output, "done", recording.n_frames, int(recording.present.sum()))
+    detected = recording.present.any(axis=1) if recording.has_people_axis else recording.present
+    return VideoOutcome(video, output, "done", recording.n_frames, int(detected.sum()))
 
 
 def _queued_extract_one(job: tuple[Any, ...], frames_done: Any) -> VideoOutcome:

@@ -99,13 +99,14 @@ def _landmarks(landmark_list: Any, with_visibility: bool) -> np.ndarray:
 
 
 class MediaPipeDetector:
-    """One MediaPipe graph, stateful across frames (it tracks the person): use one per video.
+    """One MediaPipe graph, stateful across frames (it tracks the person): use one per video;
+    `static_image_mode` makes every call independent (pose on crops of different people).
 
     `detect(frame_rgb)` returns float32 `[J, 4]` in normalised image units with NaN rows for
     joints not seen (a missing hand in holistic), or None when nothing was detected.
     """
 
-    def __init__(self, name: str, min_detection_confidence: float = 0.5) -> None:
+    def __init__(self, name: str, min_detection_confidence: float = 0.5, static_image_mode: bool = False) -> None:
         self.spec = detector_spec(name)
         self._first_frame = True
         solutions = import_solutions()
@@ -113,7 +114,8 @@ class MediaPipeDetector:
         with _quiet_stderr(), warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
             if name == "pose":
-                self._graph = solutions.pose.Pose(model_complexity=1, min_detection_confidence=min_detection_confidence)
+                self._graph = solutions.pose.Pose(static_image_mode=static_image_mode, model_complexity=1,
+                                                   min_detection_confidence=min_detection_confidence)
             elif name == "hands":
                 self._graph = solutions.hands.Hands(max_num_hands=1, min_detection_confidence=min_detection_confidence)
             else:

@@ -3,6 +3,10 @@
 One `.npz` per video holds `keypoints [T, J, C]` (NaN where the detector saw nothing), `present [T]`
 (frames with a detection), `fps`, `frame_index [T]` (the video frame each row came from; 0..T-1
 when a file leaves it out) and the skeleton `schema` name. Frames without a detection stay as NaN rows: never dropped, never zeroed.
+
+Several people (`actrec extract --people`) add a person axis: `keypoints [T, P, J, C]`,
+`present [T, P]` and `track_id [P]` (the tracker's id of each person column). Single-person files
+keep the layout above; `Recording.people()` gives one single-person Recording per track either way.
 """
 
 from __future__ import annotations
@@ -24,13 +28,16 @@ REQUIRED_KEYS = ("keypoints", "present", "fps", "schema")
 class Recording:
     """Keypoints of one video.
 
-    keypoints: float32 `[T, J, C]`, C = coordinates (+ confidence/visibility); NaN where undetected.
-    present: bool `[T]`, False on frames with no detection (their keypoints are all NaN).
+    keypoints: float32 `[T, J, C]`, C = coordinates (+ confidence/visibility); NaN where undetected;
+      or `[T, P, J, C]` for P tracked people.
+    present: bool `[T]` (`[T, P]` with people), False on frames with no detection (their keypoints
+      are all NaN).
     fps: frames per second of `frame_index` (the video's rate).
     frame_index: int64 `[T]`, the video frame each row was read from (rows may skip frames).
     schema: skeleton schema name (`coco17`, `openpose_137`, ...) or a schema .yaml path (in the
         file, relative to the file's folder: see `io.schema_path`).
     source: the video or file this came from, quoted in messages.
+    track_id: int64 `[P]` with a person axis (the track of each person column), else None.
     """
 
     keypoints: np.ndarray
@@ -39,17 +46,31 @@ class Recording:
     frame_index: np.ndarray
     schema: str
     source: str = "<memory>"
+    track_id: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.keypoints = np.asarray(self.keypoints, dtype=np.float32)
-        if self.keypoints.ndim != 3:
+        if self.keypoints.ndim not in (3, 4) or (self.keypoints.ndim == 4) != (self.track_id is not None):
             raise DataError(
-                f"{self.source}: keypoints have shape {self.keypoints.shape}; expected [frames, joints, channels]"
+                f"{self.source}: keypoints have shape {self.keypoints.shape}; expected [frames, joints, channels], "
+                "or [frames, people, joints, channels] with a track_id per person"
             )
         n_frames = self.keypoints.shape[0]
         if n_frames == 0:
             raise DataError(f"{self.source}: recording holds no frames; re-extract the video or remove the file")
-        self.present = np.asarray(self.present, dtype=bool).reshape(-1)
+        if self.track_id is None:
+            self.present = np.asarray(self.present, dtype=bool).reshape(-1)
+        else:
+            self.track_id = np.asarray(self.track_id, dtype=np.int64).reshape(-1)
+            self.present = np.asarray(self.present, dtype=bool)
+            n_people = self.keypoints.shape[1]
+            if self.track_id.shape[0] != n_people or self.present.shape != (n_frames, n_people):
+                raise DataError(
+                    f"{self.source}: {n_people} people need track_id [{n_people}] and present [{n_frames}, {n_people}]; "
+                    f"got {self.track_id.shape} and {self.present.shape}"
+                )
+            if len(set(self.track_id.tolist())) != n_people:
+                raise DataError(f"{self.source}: track ids {self.track_id.tolist()} repeat; give each person column its own id")
         self.frame_index = np.asarray(self.frame_index, dtype=np.int64).reshape(-1)
         for name, values in (("present", self.present), ("frame_index", self.frame_index)):
             if values.shape[0] != n_frames:
@@ -65,6 +86,21 @@ class Recording:
     @property
     def n_frames(self) -> int:
         return int(self.keypoints.shape[0])
+
+    @property
+    def has_people_axis(self) -> bool:
+        return self.track_id is not None
+
+    def people(self) -> list[tuple[int | None, "Recording"]]:
+        """(track id, single-person Recording `[T, J, C]`) per person; `[(None, self)]` without a
+        person axis. A person's rows cover the whole video, NaN where they are not seen."""
+        if self.track_id is None:
+            return [(None, self)]
+        return [
+            (int(track), Recording(self.keypoints[:, column], self.present[:, column], self.fps, self.frame_index,
+                                   self.schema, f"{self.source}#track{int(track)}"))
+            for column, track in enumerate(self.track_id)
+        ]
 
     @property
     def times(self) -> np.ndarray:
@@ -84,6 +120,7 @@ def save_recording(path: str | Path, recording: Recording) -> None:
                 frame_index=recording.frame_index,
                 schema=np.asarray(schema_to_write(recording.schema, path)),
                 source=np.asarray(str(recording.source)),
+                **({} if recording.track_id is None else {"track_id": recording.track_id}),
             )
 
 
@@ -103,6 +140,7 @@ def load_recording(path: str | Path) -> Recording:
             arrays = {key: data[key] for key in REQUIRED_KEYS}
             # a recording written by other tools may leave out frame_index: rows are then frames 0..T-1
             frame_index = data["frame_index"] if "frame_index" in data.files else np.arange(len(arrays["keypoints"]))
+            track_id = data["track_id"] if "track_id" in data.files else None
     except DataError:
         raise
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
@@ -114,4 +152,5 @@ def load_recording(path: str | Path) -> Recording:
         frame_index=frame_index,
         schema=schema_as_read(str(arrays["schema"]), path),
         source=str(path),
+        track_id=track_id,
     )

@@ -43,7 +43,8 @@ class RocketConfig:
     differences: also transform the first-difference series (MultiRocket). hydra_groups:
     0 turns Hydra off; otherwise groups of `hydra_kernels` competing kernels per dilation and
     representation (MultiRocket-Hydra). input_length: set from the training data by `fit`.
-    alphas: ridge penalties tried by leave-one-out cross-validation.
+    alphas: ridge penalties to choose from (by leave-one-out, or on the validation split when the
+    data has groups: `actrec.training.kernels.fit_ridge`).
     """
 
     num_features: int = 10_000

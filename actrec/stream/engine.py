@@ -21,9 +21,9 @@ from actrec.stream.decisions import Decision, DecisionMaker, DecisionRules
 from actrec.stream.events import Event
 from actrec.stream.features import FrameFeatures, feature_count
 from actrec.stream.recurrent import NumpyBank, TorchBankStep, incremental_blocker
+from actrec.export.graphs import bank_onnx_bytes, model_metadata, onnx_session, window_onnx_bytes
 from actrec.stream.runtimes import (
-    GraphBank, WindowRunner, bank_onnx_bytes, onnx_bank_fn, onnx_session, onnx_window_fn,
-    resolve_runtime, torch_bank_fn, torch_window_fn, window_onnx_bytes,
+    GraphBank, WindowRunner, onnx_bank_fn, onnx_window_fn, resolve_runtime, torch_bank_fn, torch_window_fn,
 )
 
 log = logging.getLogger("actrec.stream")
@@ -37,16 +37,6 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     shifted = np.exp(logits - max(logits.tolist()))
     shifted /= math.fsum(shifted.tolist())
     return shifted
-
-
-def model_metadata(recognizer: Any, window_length: int) -> dict:
-    """What a runtime outside actrec needs to drive an exported graph."""
-    return {
-        "label_names": list(recognizer.label_names),
-        "window_length": window_length,
-        "sample_rate_hz": recognizer.sample_rate_hz,
-        "model_name": getattr(recognizer, "model_name", None),
-    }
 
 
 class Streamer:

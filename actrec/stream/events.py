@@ -1,7 +1,7 @@
 """Start/end events, the thing a fall alarm or a gesture UI consumes, as JSON lines.
 
 One event is one line: `{"type": "start"|"end", "label": ..., "time": seconds, "frame": index,
-"confidence": peak}`. A live consumer tails the file, so lines are written whole and flushed one
+"confidence": peak}`, plus `"track": id` when several people are followed (`actrec stream --people`). A live consumer tails the file, so lines are written whole and flushed one
 by one instead of renaming a finished file into place (which would hide events until the end).
 """
 
@@ -16,18 +16,23 @@ from types import TracebackType
 
 @dataclass(frozen=True)
 class Event:
-    """An activity starting or ending; `confidence` is the peak smoothed probability so far."""
+    """An activity starting or ending; `confidence` is the peak smoothed probability so far;
+    `track` the person's track id when several people are followed (else None, and left out of
+    the JSON line)."""
 
     type: str
     label: str
     time: float
     frame: int
     confidence: float
+    track: int | None = None
 
     def to_json(self) -> str:
         record = asdict(self)
         record["time"] = round(float(self.time), 6)
         record["confidence"] = round(float(self.confidence), 6)
+        if self.track is None:
+            del record["track"]
         return json.dumps(record)
 
 
@@ -68,13 +73,15 @@ def read_events(path: str | os.PathLike) -> list[Event]:
 
 
 def event_segments(events: list[Event]) -> list[tuple[str, float, float]]:
-    """Pair start/end events into `(label, start_s, end_s)` segments, in start order."""
-    open_starts: dict[str, Event] = {}
+    """Pair start/end events into `(label, start_s, end_s)` segments, in start order (a start is
+    paired with the next end of the same label and track)."""
+    open_starts: dict[tuple[int | None, str], Event] = {}
     segments = []
     for event in events:
+        key = (event.track, event.label)
         if event.type == "start":
-            open_starts[event.label] = event
-        elif event.label in open_starts:
-            start = open_starts.pop(event.label)
+            open_starts[key] = event
+        elif key in open_starts:
+            start = open_starts.pop(key)
             segments.append((event.label, start.time, event.time))
     return sorted(segments, key=lambda segment: segment[1])

@@ -129,7 +129,8 @@ def run_stream(
 ) -> StreamReport:
     """Stream `frames` through `streamer`; returns the report once the source ends.
 
-    extract: image -> raw model frame (keypoints), for video sources.
+    extract: image -> raw model frame (keypoints), for video sources; with a `PeopleStreamer`,
+      image -> `{track_id: keypoints}`.
     live: the source is a camera (paced by itself); otherwise frames are replayed at their own
       pace (each frame's `time`) unless `fast`. Live or paced replay drops the oldest waiting
       frame under overload.
@@ -226,6 +227,7 @@ def stream_source(
     resample: bool = False,
     rule_settings: dict[str, Any] | None = None,
     streamer: Any = None,
+    people: bool = False,
 ) -> tuple[StreamReport, Streamer]:
     """What `actrec stream` does: open `source` (`FILE`, `webcam:N`, `csv:FILE`), stream it
     through `recognizer`, write events JSONL to `events` and an annotated video to `out`.
@@ -233,18 +235,27 @@ def stream_source(
     sequence_id: one sequence of a long CSV; resample: bring a CSV at another rate to the model's;
     rule_settings: decision-rule values over the defaults scaled to the model (`DecisionRules.from_settings`);
     streamer: something with Streamer's `push`/`finish` (e.g. `actrec.client.RemoteStreamer`)
-      instead of a local Streamer over `recognizer`."""
+      instead of a local Streamer over `recognizer`;
+    people: every person in a video, tracked, with a Streamer each (`stream.people`); events
+      carry the track id."""
     from actrec.errors import ConfigError
     from actrec.stream.sinks import AnnotatedVideo
     from actrec.stream.sources import VideoSource, extractor_for, open_source
 
     opened = open_source(source, recognizer, sequence_id, resample)
     is_video = isinstance(opened, VideoSource)
-    if out is not None and not is_video:
+    if (out is not None or people) and not is_video:
         opened.close()
-        raise ConfigError("--out draws on video frames; a csv: source has none, so use --events only")
+        raise ConfigError("--out and --people work on video frames; a csv: source has none")
+    if people and streamer is not None:
+        opened.close()
+        raise ConfigError("--people streams each person through a local model; leave out --server")
     try:
-        extract = extractor_for(recognizer) if is_video else None
+        extract = extractor_for(recognizer, people) if is_video else None
+        if people:
+            from actrec.stream.people import people_streamer
+
+            streamer = people_streamer(recognizer, runtime=runtime, rule_settings=rule_settings)
         streamer = streamer or Streamer(recognizer, runtime=runtime, rule_settings=rule_settings)
         video = None
         if out is not None:

@@ -2,13 +2,12 @@
 
 Two shapes of work: a *bank* (recurrent models, O(1) per frame, see `recurrent.py`) and a
 *window* (every other model: the whole window through the network at each frame, on a ring
-buffer). Both return the logits of the window that ends at the newest frame.
+buffer). Both return the logits of the window that ends at the newest frame. The ONNX graphs
+are built by `actrec.export.graphs`; this module only drives them.
 """
 
 from __future__ import annotations
 
-import io
-import json
 from typing import Callable
 
 import numpy as np
@@ -132,52 +131,6 @@ def torch_bank_fn(step: TorchBankStep) -> LogitsFn:
         return tuple(output.numpy() for output in outputs)
 
     return run
-
-
-def window_onnx_bytes(network: nn.Module, n_features: int, window_length: int, metadata: dict) -> bytes:
-    """The window model as ONNX: `features [B, T, F]`, `lengths [B]` int64 -> `logits [B, C]`."""
-    example = (torch.zeros(1, window_length, n_features), torch.full((1,), window_length, dtype=torch.long))
-    return _export(network, example, ["features", "lengths"], ["logits"],
-                   {"features": {0: "batch", 1: "time"}, "lengths": {0: "batch"}, "logits": {0: "batch"}}, metadata)
-
-
-def bank_onnx_bytes(step: TorchBankStep, n_features: int, window_length: int, metadata: dict) -> bytes:
-    """One state-bank step as ONNX; inputs/outputs as in `TorchBankStep.forward`, outputs of the
-    states named `<input>_out`; `features` may have one row, shared by every window."""
-    rows = window_length
-    sizes = [cell.hidden_size for cell in step.cells]
-    states = [torch.zeros(rows, size) for size in sizes] * (2 if step.lstm else 1)
-    example = (torch.zeros(rows, n_features), torch.ones(rows, 1), torch.zeros(rows, sizes[-1]), *states)
-    inputs = ["features", "steps", "sums", *step.state_names]
-    outputs = ["logits", "sums_out", *(f"{name}_out" for name in step.state_names)]
-    axes = {name: {0: "rows"} for name in inputs + outputs}
-    axes["features"] = {0: "feature_rows"}  # 1 (broadcast to every row) or rows
-    return _export(step, example, inputs, outputs, axes, metadata)
-
-
-def _export(module: nn.Module, example: tuple, inputs: list[str], outputs: list[str], axes: dict, metadata: dict) -> bytes:
-    import onnx  # the export extra; imported here so numpy/torch streaming never needs it
-
-    buffer = io.BytesIO()
-    module.eval()
-    torch.onnx.export(module, example, buffer, input_names=inputs, output_names=outputs,
-                      dynamic_axes=axes, opset_version=17, dynamo=False)
-    model = onnx.load_from_string(buffer.getvalue())
-    for key, value in metadata.items():
-        entry = model.metadata_props.add()
-        entry.key, entry.value = key, json.dumps(value)
-    return model.SerializeToString()
-
-
-def onnx_session(model_bytes: bytes, threads: int = 1):  # -> onnxruntime.InferenceSession
-    try:
-        import onnxruntime
-    except ImportError:
-        raise ConfigError("runtime 'onnx' needs onnxruntime: pip install 'actrec[export]'") from None
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    return onnxruntime.InferenceSession(model_bytes, options, providers=["CPUExecutionProvider"])
 
 
 def onnx_window_fn(session) -> Callable[[np.ndarray], np.ndarray]:

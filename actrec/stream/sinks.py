@@ -1,7 +1,8 @@
 """Where decisions go: the events JSONL (`events.EventWriter`) and an annotated video.
 
 The annotated video draws, on every input frame, the skeleton, the stable label, a confidence
-bar and a timeline of the labels so far; it is written through a temporary file renamed into
+bar and a timeline of the labels so far (with several people: each one's skeleton in the colour
+of their label, with their track id and label above their head); it is written through a temporary file renamed into
 place when the stream ends, and has exactly one output frame per input frame.
 """
 
@@ -37,8 +38,10 @@ class AnnotatedVideo:
         self.timeline: list[tuple[int, int, int]] = []
         self._writer: Any = None
 
-    def write(self, image: np.ndarray, decision: Decision | None, keypoints: np.ndarray | None) -> None:
-        """Annotate a copy of BGR `image` with `decision` (None before the first one) and write it."""
+    def write(self, image: np.ndarray, decision: Any, keypoints: np.ndarray | dict[int, np.ndarray] | None) -> None:
+        """Annotate a copy of BGR `image` with `decision` (None before the first one) and write it.
+
+        With people, `decision` is a `stream.people.PeopleDecision` and `keypoints` `{track: [J, C]}`."""
         cv2 = self.cv2
         if self._writer is None:
             height, width = image.shape[:2]
@@ -49,10 +52,13 @@ class AnnotatedVideo:
             self._writer = cv2.VideoWriter(self._video_tmp, cv2.VideoWriter_fourcc(*"mp4v"), self.fps, (width, height))
         canvas = image.copy()
         label = "..." if decision is None else decision.label
-        color = self.colors.get(label, GREY)
+        if isinstance(keypoints, dict):
+            label, color = self._people(canvas, decision, keypoints)
+        else:
+            color = self.colors.get(label, GREY)
+            if keypoints is not None:
+                self._skeleton(canvas, keypoints, color)
         self.timeline.append(color)
-        if keypoints is not None:
-            self._skeleton(canvas, keypoints, color)
         height, width = canvas.shape[:2]
         panel = min(width - 10, 320)
         canvas[5:58, 5 : 5 + panel] //= 3  # darken behind the text so it reads on any scene
@@ -63,6 +69,24 @@ class AnnotatedVideo:
         cv2.rectangle(canvas, (12, 40), (12 + bar, 52), color, -1)
         self._timeline(canvas)
         self._writer.write(canvas)
+
+    def _people(self, canvas: np.ndarray, decision: Any, people: dict[int, np.ndarray]) -> tuple[str, tuple[int, int, int]]:
+        """Each person's skeleton, id and label; returns the panel's text (people count) and the
+        timeline colour (the first class label among the people, grey if none)."""
+        decisions = {} if decision is None else decision.people
+        timeline_color = GREY
+        for track, keypoints in sorted(people.items()):
+            label = decisions[track].label if track in decisions else "..."
+            color = self.colors.get(label, GREY)
+            if timeline_color == GREY and label in self.colors:
+                timeline_color = color
+            self._skeleton(canvas, keypoints, color)
+            seen = keypoints[np.isfinite(keypoints[:, :2]).all(axis=1), :2]
+            if len(seen):
+                x, y = int(seen[:, 0].min()), int(seen[:, 1].min()) - 6
+                self.cv2.putText(canvas, f"{track} {label}", (x, max(y, 12)), self.cv2.FONT_HERSHEY_SIMPLEX, 0.45, color, 1, self.cv2.LINE_AA)
+        count = len(people)
+        return f"{count} {'person' if count == 1 else 'people'}", timeline_color
 
     def _skeleton(self, canvas: np.ndarray, keypoints: np.ndarray, color: tuple[int, int, int]) -> None:
         points = keypoints[:, :2]

@@ -107,10 +107,13 @@ def open_source(spec: str, recognizer: Any, sequence_id: str | None = None, resa
     return VideoSource(spec)
 
 
-def extractor_for(recognizer: Any) -> Callable[[np.ndarray], np.ndarray | None]:
+def extractor_for(recognizer: Any, people: bool = False) -> Callable[[np.ndarray], Any]:
     """BGR image -> keypoints `[J, C]` in pixels (None when nobody is detected) in the skeleton the
     model was trained on: the smallest MediaPipe detector whose joints include the model's joints
-    by name (so a COCO-17 model runs on MediaPipe pose), keeping the model's C channels."""
+    by name (so a COCO-17 model runs on MediaPipe pose), keeping the model's C channels.
+
+    people: every person, found, posed and tracked (`extract.people.PeoplePoser`):
+    image -> `{track_id: [J, C]}`, for `stream.people.PeopleStreamer`."""
     from actrec.extract.detectors import DETECTORS, MediaPipeDetector
     from actrec.io.video import import_cv2
     from actrec.skeletons import get_schema
@@ -128,9 +131,16 @@ def extractor_for(recognizer: Any) -> Callable[[np.ndarray], np.ndarray | None]:
     if chosen is None:
         raise ConfigError(f"no MediaPipe detector gives every joint of the model's skeleton '{model_schema.name}'; "
                           f"stream keypoints you extract yourself as csv: instead")
+    index, channels = chosen[1], int(recognizer.frame_shape[-1])
+    if people:
+        from actrec.extract.people import PeoplePoser
+
+        if chosen[0] != "pose":
+            raise ConfigError(f"--people poses each person with MediaPipe pose, which lacks joints of '{model_schema.name}'")
+        poser = PeoplePoser()
+        return lambda image: {track: found[index, :channels] for track, found in poser(image).items()}
     cv2 = import_cv2()
     detector = MediaPipeDetector(chosen[0])
-    index, channels = chosen[1], int(recognizer.frame_shape[-1])
 
     def extract(image: np.ndarray) -> np.ndarray | None:
         found = detector.detect(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))

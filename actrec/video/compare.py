@@ -1,7 +1,7 @@
 """Clip models compared over seeds on one fixed split: the table `actrec compare` prints for
 sequence data (mean ± std of top-1, top-5, macro-F1, log-loss), plus clips per second.
 
-Reuses `actrec.evaluation.compare` for specs, run keys, summaries and the written files; what
+Reuses `actrec.experiments.compare` for specs, run keys, summaries and the written files; what
 differs is the data (video files, decoded once into a shared frame cache) and the costs: training
 and inference throughput in clips/s and one clip's single-thread latency instead of a window's.
 """
@@ -21,7 +21,8 @@ import torch
 
 from actrec.data.splits import holdout_split
 from actrec.errors import ConfigError
-from actrec.evaluation.compare import CompareResult, ModelSpec, display_table, run_key, summarize, write_outputs
+from actrec.evaluation.tables import display_table
+from actrec.experiments.compare import CompareResult, ModelSpec, run_key, summarize, write_outputs
 from actrec.evaluation.latency import parameter_count
 from actrec.evaluation.metrics import compute_metrics, headline
 from actrec.io.atomic import write_text_atomic

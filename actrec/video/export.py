@@ -17,9 +17,9 @@ import numpy as np
 import torch
 
 from actrec.errors import ConfigError
+from actrec.export.graphs import onnx_session
 from actrec.export.onnx import ExportResult
 from actrec.io.atomic import atomic_path
-from actrec.stream.runtimes import onnx_session
 from actrec.video.sampling import MEAN, STD
 
 

@@ -7,11 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from generated import make_dataset
+from tests.generated import make_dataset
 
 from actrec.errors import ConfigError
-from actrec.evaluation.audit import audit_dataset, write_audit
-from actrec.evaluation.compare import ModelSpec, compare
+from actrec.experiments.audit import audit_dataset, write_audit
+from actrec.experiments.compare import ModelSpec, compare
 from actrec.evaluation.html import render_html, write_html_report
 from actrec.recognizer import TrainConfig
 from actrec.run import train_run

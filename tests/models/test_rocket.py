@@ -15,6 +15,7 @@ from actrec.evaluation.metrics import compute_metrics
 from actrec.models import build_model
 from actrec.models.rocket import fit_dilations, longest_run, pool
 from actrec.recognizer import Recognizer
+from actrec.training import kernels
 from tests.waves import make_waves
 
 SMALL = {
@@ -72,9 +73,13 @@ def test_extra_padding_never_changes_a_sample(name):
 
 
 @pytest.mark.parametrize("name", list(SMALL))
-def test_kernel_models_learn_in_closed_form_with_calibrated_probabilities(name):
+@pytest.mark.parametrize("head", ["ridge", "logistic"])
+def test_kernel_models_learn_in_closed_form_with_calibrated_probabilities(name, head, monkeypatch):
+    # the logistic head is what sets larger than DUAL_MAX_SAMPLES get; forced here on a small one
+    monkeypatch.setattr(kernels, "DUAL_MAX_SAMPLES", 10_000 if head == "ridge" else 10)
     train, test = make_waves(n=90, seed=0), make_waves(n=60, seed=1)
     recognizer = Recognizer(name, model_options=SMALL[name], seed=0).fit(train)
+    assert recognizer.network.fitted_summary["head"] == head
     proba = recognizer.predict_proba(test)
     metrics = compute_metrics(test.y, proba, recognizer.label_names)
     assert metrics["top1"] > 0.9
@@ -83,6 +88,43 @@ def test_kernel_models_learn_in_closed_form_with_calibrated_probabilities(name):
     assert 0.05 < np.median(proba.max(1)) < 0.999 or metrics["log_loss"] < 0.3
     assert len(recognizer.history) == 1 and recognizer.validation_proba_ is not None
     assert recognizer.network.head.weight.abs().sum() > 0
+
+
+def test_ridge_with_a_given_penalty_solves_the_same_system_as_the_penalty_search():
+    rng = np.random.default_rng(0)
+    X, Y, weight = rng.normal(size=(40, 200)), np.sign(rng.normal(size=(40, 3))), rng.uniform(0.5, 2.0, 40)
+    searched, intercept, alpha = kernels.fit_ridge(X, Y, weight, np.array([0.1, 0.7, 5.0]))
+    given, given_intercept, _ = kernels.fit_ridge(X, Y, weight, np.array([alpha]))
+    np.testing.assert_allclose(given, searched, atol=1e-10)
+    np.testing.assert_allclose(given_intercept, intercept, atol=1e-10)
+    # and it is the weighted ridge solution: the gradient of the penalised loss vanishes
+    mean = weight @ X / weight.sum()
+    residual = (Y - weight @ Y / weight.sum()) - (X - mean) @ given
+    gradient = -(X - mean).T @ (weight[:, None] * residual) / weight.mean() + alpha * given
+    assert np.abs(gradient).max() < 1e-8
+
+
+def test_with_groups_the_penalty_is_the_one_with_the_least_validation_log_loss():
+    # near copies inside each group (overlapping windows): leave-one-out would see its neighbours
+    rng = np.random.default_rng(0)
+    groups = np.repeat(np.arange(16), 8)
+    y = np.repeat(np.arange(16) % 3, 8)
+    patterns = rng.normal(size=(3, 300))
+    X = 2.0 * rng.normal(size=(16, 300))[groups] + 0.05 * rng.normal(size=(128, 300)) + 0.5 * patterns[y]
+    train, val = groups < 10, groups >= 10
+    Y = np.where(np.eye(3, dtype=bool)[y], 1.0, -1.0)
+    alphas = np.logspace(-3, 6, 10)
+    _, _, chosen = kernels.fit_ridge(X[train], Y[train], None, alphas, (X[val], y[val]))
+
+    def validation_loss(alpha: float) -> float:
+        coef, intercept, _ = kernels.fit_ridge(X[train], Y[train], None, np.array([alpha]))
+        scores = X[val] @ coef + intercept
+        return kernels.log_loss_at(scores, y[val], kernels.fit_temperature(scores, y[val]))
+
+    losses = [validation_loss(alpha) for alpha in alphas]
+    assert chosen == alphas[int(np.argmin(losses))]
+    _, _, by_loo = kernels.fit_ridge(X[train], Y[train], None, alphas)
+    assert validation_loss(chosen) < validation_loss(by_loo)
 
 
 def test_same_seed_same_model_other_seed_other_kernels():

@@ -50,7 +50,7 @@ def test_export_command_prints_parity_and_writes_the_file(run_dir):
     result = CliRunner().invoke(app, ["export", str(run_dir), "--format", "onnx"])
     assert result.exit_code == 0, result.output
     assert (run_dir / "model.onnx").stat().st_size > 0
-    assert "max |onnx - torch| logits" in result.output
+    assert "max |onnx - predict_proba|" in result.output
 
 
 def test_stream_picks_one_sequence_of_the_training_long_csv(run_dir, tmp_path):

@@ -29,8 +29,10 @@ from actrec.data.splits import holdout_split, kfold_splits
 from actrec.errors import ConfigError
 from actrec.evaluation.latency import parameter_count, window_latency_us
 from actrec.evaluation.metrics import compute_metrics, headline
+from actrec.evaluation.tables import display_table, markdown_table
 from actrec.io.atomic import write_text_atomic
 from actrec.io.yaml_file import read_yaml
+from actrec.recognizer import Recognizer
 
 METRICS = ("top1", "top5", "macro_f1", "log_loss")
 COSTS = ("param_count", "train_time_s", "latency_us")
@@ -51,8 +53,6 @@ FitFunction = Callable[[dict[str, Any], SequenceDataset, int], Fitted]
 
 def fit_recognizer(config: dict[str, Any], train: SequenceDataset, seed: int) -> Fitted:
     """The default fit function: `Recognizer(**config, seed=seed).fit(train)`."""
-    from actrec.recognizer import Recognizer
-
     return Recognizer(**(config | {"seed": seed})).fit(train)
 
 
@@ -100,8 +100,6 @@ def load_specs(path: str | Path, defaults: dict[str, Any] | None = None) -> list
 
 def check_specs(specs: Sequence[ModelSpec]) -> None:
     """Every configuration builds a Recognizer (unknown options fail now, not after hours)."""
-    from actrec.recognizer import Recognizer
-
     if not specs:
         raise ConfigError("nothing to compare: give --config models.yaml or at least one --model")
     names = [spec.name for spec in specs]
@@ -223,30 +221,11 @@ def summarize(runs: pd.DataFrame, order: Sequence[str]) -> pd.DataFrame:
     return summary.reset_index()
 
 
-DISPLAY = [("top1", "top-1", 4), ("top5", "top-5", 4), ("macro_f1", "macro-F1", 4), ("log_loss", "log-loss", 4), ("train_time_s", "train s", 2), ("latency_us", "latency µs", 1)]
-
-
-def display_table(summary: pd.DataFrame) -> pd.DataFrame:
-    """Strings `mean ± std` per metric, for the terminal and Markdown."""
-    table = pd.DataFrame({"config": summary["config"], "runs": summary["runs"]})
-    for column, title, digits in DISPLAY:
-        table[title] = [f"{m:.{digits}f} ± {s:.{digits}f}" for m, s in zip(summary[f"{column}_mean"], summary[f"{column}_std"])]
-    table["params"] = [f"{int(p):,}" for p in summary["param_count"]]
-    return table
-
-
-def markdown_table(table: pd.DataFrame) -> str:
-    header = "| " + " | ".join(table.columns) + " |"
-    rule = "|" + "|".join("---" if i == 0 else "---:" for i in range(len(table.columns))) + "|"
-    rows = ["| " + " | ".join(str(value) for value in row) + " |" for row in table.itertuples(index=False)]
-    return "\n".join([header, rule, *rows]) + "\n"
-
-
 def plot_accuracy_latency(summary: pd.DataFrame, path: Path, title: str = "accuracy vs latency") -> None:
     """Top-1 (mean ± std) against single-window latency, one labelled point per configuration."""
-    from actrec.evaluation.report import plt, save_figure
+    from actrec.evaluation.report import new_figure, save_figure
 
-    figure, axis = plt.subplots(figsize=(7, 4.5))
+    figure, axis = new_figure()
     axis.errorbar(summary["latency_us_mean"], summary["top1_mean"], xerr=summary["latency_us_std"], yerr=summary["top1_std"], fmt="o", capsize=3)
     for row in summary.itertuples():
         axis.annotate(row.config, (row.latency_us_mean, row.top1_mean), textcoords="offset points", xytext=(5, 5), fontsize=8)

@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 import torch
 import yaml
-from generated import make_dataset
+from tests.generated import make_dataset
 
 from actrec.errors import ConfigError
 from actrec.evaluation.html import render_html
-from actrec.evaluation.sweep import load_space, parse_space, sweep
+from actrec.experiments.sweep import load_space, parse_space, sweep
 from actrec.run import load_config_file
 
 torch.set_num_threads(1)

@@ -41,11 +41,11 @@ import yaml
 
 from actrec.data.dataset import SequenceDataset
 from actrec.errors import ConfigError
-from actrec.evaluation.compare import (
+from actrec.evaluation.tables import markdown_table
+from actrec.experiments.compare import (
     FitFunction,
     evaluate_run,
     fit_recognizer,
-    markdown_table,
     split_plan,
 )
 from actrec.io.atomic import write_text_atomic
@@ -310,10 +310,10 @@ def write_sweep(study: Any, out: Path, multi: bool, tolerance: float, space: Spa
 
 def plot_front(every: pd.DataFrame, front: pd.DataFrame, chosen: int, path: Path) -> None:
     """All complete trials in grey, the front as a line, the chosen trial starred."""
-    from actrec.evaluation.report import plt, save_figure
+    from actrec.evaluation.report import new_figure, save_figure
 
     done = every[every["state"] == "COMPLETE"]
-    figure, axis = plt.subplots(figsize=(7, 4.5))
+    figure, axis = new_figure()
     axis.scatter(done["latency_us"], done["top1"], color="0.7", label="trials")
     axis.plot(front["latency_us"], front["top1"], "o-", color="C0", label="Pareto front")
     pick = front[front["trial"] == chosen]

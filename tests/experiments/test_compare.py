@@ -2,10 +2,10 @@ import json
 
 import pytest
 import torch
-from generated import make_dataset
+from tests.generated import make_dataset
 
 from actrec.errors import ConfigError
-from actrec.evaluation.compare import ModelSpec, compare, fit_recognizer, load_specs, spec_from_option
+from actrec.experiments.compare import ModelSpec, compare, fit_recognizer, load_specs, spec_from_option
 
 torch.set_num_threads(1)
 

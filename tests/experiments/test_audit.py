@@ -2,10 +2,10 @@ import json
 
 import numpy as np
 import pytest
-from generated import make_dataset
+from tests.generated import make_dataset
 
 from actrec.errors import ConfigError, DataError
-from actrec.evaluation.audit import audit_dataset, label_issues, write_audit
+from actrec.experiments.audit import audit_dataset, label_issues, write_audit
 
 # label_issues (and so every audit) ranks suspect labels with cleanlab, an optional extra
 needs_cleanlab = pytest.mark.usefixtures("cleanlab")
@@ -138,7 +138,7 @@ def test_empty_samples_reported_not_paired_as_duplicates():
 def test_recognizer_noise_model_gives_out_of_fold_probabilities():
     import torch
 
-    from actrec.evaluation.audit import out_of_fold_proba
+    from actrec.experiments.audit import out_of_fold_proba
 
     torch.set_num_threads(1)
     data = make_dataset(n_per_class=12, n_classes=2, steps=12, n_groups=4, seed=10)

@@ -21,6 +21,7 @@ from actrec.data.dataset import SequenceDataset
 from actrec.data.splits import kfold_splits
 from actrec.errors import ConfigError, DataError
 from actrec.io.atomic import write_text_atomic
+from actrec.recognizer import Recognizer
 
 NEAR_STEPS = 16  # every sample is resampled to this many steps before near-duplicate search
 MAX_LISTED = 50  # rows listed per finding in audit.md / audit.json
@@ -348,8 +349,6 @@ def recognizer_oof(data: SequenceDataset, splits: list[tuple[np.ndarray, np.ndar
     out of the model that scores it. Values a sensor never gave (NaN) are read as 0.
     """
     from dataclasses import replace
-
-    from actrec.recognizer import Recognizer
 
     options = {"model_options": {"hidden_sizes": [32], "dense": []}, "epochs": 15} if model == "gru" else {}
     if not (data.is_keypoints and data.schema):

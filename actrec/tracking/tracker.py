@@ -1,0 +1,175 @@
+"""A small multi-person tracker: constant-velocity boxes, IoU + keypoint-distance costs, Hungarian
+matching (scipy's `linear_sum_assignment`), stable ids, tracks that end after N missed frames.
+
+People in a fixed camera move a few pixels per frame, so predicting each box one step ahead with
+its smoothed velocity and matching on overlap is enough to keep identities through crossings of
+short length; the keypoint term separates two people whose boxes overlap. Ids are never reused.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from actrec.errors import ConfigError
+
+UNMATCHABLE = 1e6
+
+
+@dataclass(frozen=True)
+class TrackerConfig:
+    """max_missed: frames a track lives on without a match before it ends.
+    min_iou: least overlap of predicted and detected boxes for a match on boxes alone.
+    max_keypoint_distance: mean joint distance, in heights of the predicted box, below which a
+      detection can match even without enough overlap (people small and fast).
+    velocity_smoothing: weight of the newest displacement in the velocity estimate (0-1]."""
+
+    max_missed: int = 10
+    min_iou: float = 0.3
+    max_keypoint_distance: float = 0.3
+    velocity_smoothing: float = 0.5
+
+    def __post_init__(self) -> None:
+        if self.max_missed < 0:
+            raise ConfigError(f"max_missed is {self.max_missed}; use 0 or more frames")
+        if not 0 < self.velocity_smoothing <= 1:
+            raise ConfigError(f"velocity_smoothing is {self.velocity_smoothing}; use a weight in (0, 1]")
+
+
+@dataclass
+class Detection:
+    """One person in one frame: `box` float `[4]` (x0, y0, x1, y1) pixels; `keypoints` `[J, C]`
+    (x, y first; NaN where unseen) or None."""
+
+    box: np.ndarray
+    keypoints: np.ndarray | None = None
+
+
+@dataclass
+class Track:
+    """A followed person: last box and keypoints, velocity `[2]` (box centre change per frame;
+    the size is held, as a person's size changes slowly and noisily), frames since the last match."""
+
+    track_id: int
+    box: np.ndarray
+    keypoints: np.ndarray | None
+    velocity: np.ndarray = field(default_factory=lambda: np.zeros(2))
+    missed: int = 0
+    hits: int = 1
+
+    def predicted_box(self) -> np.ndarray:
+        """The box where the person should be this frame, moving at constant velocity."""
+        return self.box + np.tile(self.velocity * (self.missed + 1), 2)
+
+
+def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """IoU `[len(a), len(b)]` of boxes `[N, 4]` and `[M, 4]` (x0, y0, x1, y1)."""
+    a, b = np.asarray(a, float).reshape(-1, 4), np.asarray(b, float).reshape(-1, 4)
+    x0 = np.maximum(a[:, None, 0], b[None, :, 0])
+    y0 = np.maximum(a[:, None, 1], b[None, :, 1])
+    x1 = np.minimum(a[:, None, 2], b[None, :, 2])
+    y1 = np.minimum(a[:, None, 3], b[None, :, 3])
+    inter = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
+    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    union = area_a[:, None] + area_b[None, :] - inter
+    return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
+
+
+def keypoint_box(keypoints: np.ndarray, min_confidence: float = 0.0) -> np.ndarray | None:
+    """float `[4]` box around the seen joints of `[J, C]` keypoints (channel 3, when present, is a
+    visibility that must exceed `min_confidence`); None if fewer than two joints are seen."""
+    points = keypoints[:, :2]
+    seen = np.isfinite(points).all(axis=1)
+    if keypoints.shape[1] > 3:
+        seen &= np.nan_to_num(keypoints[:, 3]) > min_confidence
+    if seen.sum() < 2:
+        return None
+    x0, y0 = points[seen].min(axis=0)
+    x1, y1 = points[seen].max(axis=0)
+    return np.array([x0, y0, x1, y1], dtype=float)
+
+
+def _keypoint_distance(a: np.ndarray | None, b: np.ndarray | None) -> float:
+    """Mean distance between joints seen in both (pixels); inf if none are."""
+    if a is None or b is None or a.shape != b.shape:
+        return np.inf
+    gap = np.linalg.norm(a[:, :2] - b[:, :2], axis=1)
+    gap = gap[np.isfinite(gap)]
+    return float(gap.mean()) if len(gap) else np.inf
+
+
+class Tracker:
+    """`update(detections)` once per frame -> the track id of each detection (new people get new
+    ids); `ended` lists ids that ran out of `max_missed` frames since the last update."""
+
+    def __init__(self, config: TrackerConfig | None = None) -> None:
+        self.config = config or TrackerConfig()
+        self.tracks: list[Track] = []
+        self.ended: list[int] = []
+        self._next_id = 1
+
+    def update(self, detections: list[Detection]) -> list[int]:
+        """Match this frame's detections to the live tracks; returns one id per detection."""
+        config = self.config
+        ids = [0] * len(detections)
+        matched_tracks: set[int] = set()
+        if self.tracks and detections:
+            cost = self._costs(detections)
+            rows, cols = linear_sum_assignment(cost)
+            for row, col in zip(rows, cols):
+                if cost[row, col] >= UNMATCHABLE:
+                    continue
+                track, detection = self.tracks[row], detections[col]
+                box = np.asarray(detection.box, float)
+                step = (box[:2] + box[2:] - track.box[:2] - track.box[2:]) / 2 / (track.missed + 1)
+                alpha = config.velocity_smoothing
+                track.velocity = step if track.hits == 1 else alpha * step + (1 - alpha) * track.velocity
+                track.box, track.keypoints = box, detection.keypoints
+                track.missed, track.hits = 0, track.hits + 1
+                ids[col] = track.track_id
+                matched_tracks.add(row)
+        self.ended = []
+        survivors = []
+        for index, track in enumerate(self.tracks):
+            if index not in matched_tracks:
+                track.missed += 1
+                if track.missed > config.max_missed:
+                    self.ended.append(track.track_id)
+                    continue
+            survivors.append(track)
+        self.tracks = survivors
+        for col, detection in enumerate(detections):
+            if not ids[col]:
+                self.tracks.append(Track(self._next_id, np.asarray(detection.box, float), detection.keypoints))
+                ids[col] = self._next_id
+                self._next_id += 1
+        return ids
+
+    def predicted_boxes(self) -> list[tuple[int, np.ndarray]]:
+        """(id, box expected in the next frame) of every live track: where to look for people
+        a detector may miss (someone standing still is no longer seen as moving)."""
+        return [(track.track_id, track.predicted_box()) for track in self.tracks]
+
+    def _costs(self, detections: list[Detection]) -> np.ndarray:
+        """`[tracks, detections]`: (1 - IoU + scaled keypoint distance) / 2, UNMATCHABLE where
+        neither the overlap nor the keypoints are close enough."""
+        config = self.config
+        predicted = np.stack([track.predicted_box() for track in self.tracks])
+        iou = box_iou(predicted, np.stack([d.box for d in detections]))
+        cost = np.full(iou.shape, UNMATCHABLE)
+        for row, track in enumerate(self.tracks):
+            height = max(predicted[row, 3] - predicted[row, 1], 1.0)
+            shift = track.velocity * (track.missed + 1)
+            expected = None
+            if track.keypoints is not None:
+                expected = track.keypoints.copy()
+                expected[:, :2] += shift
+            for col, detection in enumerate(detections):
+                distance = _keypoint_distance(expected, detection.keypoints) / height
+                if iou[row, col] < config.min_iou and not distance <= config.max_keypoint_distance:
+                    continue
+                cost[row, col] = (1 - iou[row, col] + min(distance / config.max_keypoint_distance, 1.0)) / 2
+        return cost

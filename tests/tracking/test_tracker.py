@@ -1,0 +1,63 @@
+"""The tracker: stable ids for people who walk, cross and miss detections; tracks end after N
+missed frames; ids are never reused."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from actrec.tracking import Detection, Tracker, TrackerConfig, box_iou
+from actrec.tracking.synthetic import identity_switches, walking_people
+
+
+def track_all(people, config=None):
+    tracker = Tracker(config)
+    return [tracker.update(frame) for frame in people.detections]
+
+
+def test_walking_people_keep_their_ids_through_crossings_and_missed_frames() -> None:
+    people = walking_people(n_people=4, frames=150, miss_rate=0.1, seed=3)
+    predicted = track_all(people)
+    assert identity_switches(people.truth, predicted) <= 1
+    # each true person is followed by one track id for most of their frames
+    for person in range(4):
+        ids = [track for truth, frame in zip(people.truth, predicted) for p, track in zip(truth, frame) if p == person]
+        assert np.bincount(ids).max() >= 0.9 * len(ids)
+
+
+def test_switch_count_sees_a_swap() -> None:
+    truth = [[0, 1], [0, 1], [0, 1]]
+    assert identity_switches(truth, [[1, 2], [1, 2], [1, 2]]) == 0
+    assert identity_switches(truth, [[1, 2], [2, 1], [2, 1]]) == 2
+
+
+def test_constant_velocity_keeps_a_fast_person_whose_boxes_no_longer_overlap() -> None:
+    tracker = Tracker(TrackerConfig(min_iou=0.1))
+    xs = [0, 6, 12] + list(range(24, 150, 12))  # speeds up from 6 to 12 px per frame
+    ids = [tracker.update([Detection(np.array([x, 0.0, x + 10, 30]))])[0] for x in xs]
+    assert set(ids) == {1}  # 12 px steps on a 10 px wide box: matched only through the prediction
+    assert box_iou(np.array([0, 0, 10, 30]), np.array([12, 0, 22, 30]))[0, 0] == 0
+
+
+def test_a_track_ends_after_max_missed_frames_and_its_id_is_not_reused() -> None:
+    tracker = Tracker(TrackerConfig(max_missed=3))
+    box = np.array([10.0, 10, 20, 40])
+    assert tracker.update([Detection(box)]) == [1]
+    for _ in range(3):
+        assert tracker.update([]) == [] and tracker.ended == []
+    tracker.update([])
+    assert tracker.ended == [1] and tracker.tracks == []
+    assert tracker.update([Detection(box)]) == [2]
+
+
+def test_keypoints_separate_two_people_whose_boxes_overlap() -> None:
+    rng = np.random.default_rng(0)
+    layout_a, layout_b = rng.uniform(0, 1, (17, 2)), rng.uniform(0, 1, (17, 2))
+    box = np.array([0.0, 0, 40, 100])
+
+    def person(layout, shift):
+        return Detection(box + [shift, 0, shift, 0], np.c_[layout * [40, 100] + [shift, 0], np.ones(17)])
+
+    tracker = Tracker()
+    first = tracker.update([person(layout_a, 0), person(layout_b, 4)])
+    second = tracker.update([person(layout_b, 5), person(layout_a, 1)])
+    assert second == first[::-1]
