@@ -9,72 +9,30 @@ label names and the fitted feature pipeline: loading never executes code from th
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
 import torch
+from sklearn.base import BaseEstimator, ClassifierMixin
 
 from actrec import __version__
+from actrec.config import TrainConfig
 from actrec.data.dataset import SequenceDataset
 from actrec.data.splits import holdout_split
 from actrec.errors import ConfigError, DataError, ModelFileError
 from actrec.features.pipeline import FeaturePipeline, Flatten, Standardize, Step
 from actrec.io.atomic import atomic_path
 from actrec.io.labels import encode_labels
-from actrec.models import build_model, make_config
+from actrec.models import Capabilities, build_model, model_capabilities
 
 MODEL_FILE = "model.actrec"
 DEFAULT_TIME_BUDGET_S = 120.0  # what `auto` may spend on its members when no budget is given
 AUTO_KERNEL_MODEL = "multirocket"
 AUTO_NEURAL_MODEL = "inception"
 MIN_NEURAL_SECONDS = 20.0  # below this, a neural member would not get past its first epochs
-
-
-@dataclass
-class TrainConfig:
-    """Everything `fit` needs besides the data; saved with the model and in RUN/config.json.
-
-    joints: skeleton groups or joint names to keep (keypoint data). augment: training-only
-    augmentations (`mirror`, `rotate`, ...). class_weight `balanced` weighs the loss by inverse
-    class frequency; sampler `balanced` draws classes equally instead (for heavy imbalance).
-    monitor: the validation metric that picks the best checkpoint and stops early.
-    """
-
-    model: str = "auto"
-    model_options: dict[str, Any] = field(default_factory=dict)
-    joints: list[str] = field(default_factory=list)
-    augment: list[Any] = field(default_factory=list)
-    epochs: int = 60
-    batch_size: int = 16
-    optimizer: str = "adamw"
-    lr: float = 1e-3
-    weight_decay: float = 1e-4
-    scheduler: str = "cosine"
-    patience: int = 15
-    monitor: str = "val_loss"
-    class_weight: str | None = "balanced"
-    sampler: str = "shuffle"
-    val_fraction: float = 0.2
-    seed: int = 0
-    devices: int = 1
-    num_nodes: int = 1
-    time_budget: float | None = None
-
-    def check(self) -> None:
-        make_config(self.model, self.model_options)
-        if self.monitor not in ("val_loss", "val_acc"):
-            raise ConfigError(f"unknown monitor '{self.monitor}'; choose val_loss or val_acc")
-        if self.sampler not in ("shuffle", "balanced"):
-            raise ConfigError(f"unknown sampler '{self.sampler}'; choose shuffle or balanced")
-        if self.class_weight not in (None, "balanced"):
-            raise ConfigError(f"unknown class_weight '{self.class_weight}'; choose balanced or none")
-        if self.epochs < 1 or self.batch_size < 1:
-            raise ConfigError("epochs and batch_size must be at least 1")
-        if self.time_budget is not None and self.time_budget <= 0:
-            raise ConfigError(f"time_budget must be a positive number of seconds, got {self.time_budget}")
 
 
 def as_dataset(X: Any, y: Any = None, groups: Any = None, lengths: Any = None, label_names: Sequence[str] | None = None, source: str = "<memory>") -> SequenceDataset:
@@ -98,24 +56,67 @@ def as_dataset(X: Any, y: Any = None, groups: Any = None, lengths: Any = None, l
     return SequenceDataset(X=X, lengths=lengths, y=y, label_names=names, groups=groups, source=source)
 
 
-class Recognizer:
+class Recognizer(ClassifierMixin, BaseEstimator):
     """Sequence classifier: `Recognizer(model="gru", epochs=30).fit(X, y).predict(X_new)`.
 
-    Keyword arguments are the fields of `TrainConfig`. After `fit` or `load`: `network` (eval
-    mode), `pipeline`, `label_names`, `window_length`, `sample_rate_hz`, `feature_names`,
-    `schema`, `history`.
+    Keyword arguments are the fields of `TrainConfig` (same names and defaults, `model="auto"` as
+    in the CLI), stored as given, so scikit-learn's `get_params`/`set_params`, `clone`,
+    `cross_validate` and `GridSearchCV` work on it. After `fit` or `load`: `classes_`,
+    `network` (eval mode), `pipeline`, `label_names`, `window_length`, `sample_rate_hz`,
+    `feature_names`, `schema`, `history` (also as `network_`, `pipeline_`, `window_length_`,
+    `history_`), and `config`, the TrainConfig the model was fitted with.
     """
 
-    def __init__(self, model: str = "inception", **options: Any) -> None:
-        known = {f.name for f in fields(TrainConfig)}
-        unknown = sorted(set(options) - known)
-        if unknown:
-            raise ConfigError(f"Recognizer has no option '{unknown[0]}'; options are: {', '.join(sorted(known))}")
-        self.config = TrainConfig(model=model, **options)
-        self.config.check()
+    def __init__(
+        self,
+        model: str = TrainConfig.model,
+        model_options: dict[str, Any] | None = None,
+        joints: list[str] | None = None,
+        augment: list[Any] | None = None,
+        epochs: int = TrainConfig.epochs,
+        batch_size: int = TrainConfig.batch_size,
+        optimizer: str = TrainConfig.optimizer,
+        lr: float = TrainConfig.lr,
+        weight_decay: float = TrainConfig.weight_decay,
+        scheduler: str = TrainConfig.scheduler,
+        patience: int = TrainConfig.patience,
+        monitor: str = TrainConfig.monitor,
+        class_weight: str | None = TrainConfig.class_weight,
+        sampler: str = TrainConfig.sampler,
+        val_fraction: float = TrainConfig.val_fraction,
+        seed: int = TrainConfig.seed,
+        devices: int = TrainConfig.devices,
+        num_nodes: int = TrainConfig.num_nodes,
+        time_budget: float | None = TrainConfig.time_budget,
+        last_steps: int | None = TrainConfig.last_steps,
+    ) -> None:
+        # scikit-learn's contract: every argument stored unchanged under its own name
+        self.model = model
+        self.model_options = model_options
+        self.joints = joints
+        self.augment = augment
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.optimizer = optimizer
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.scheduler = scheduler
+        self.patience = patience
+        self.monitor = monitor
+        self.class_weight = class_weight
+        self.sampler = sampler
+        self.val_fraction = val_fraction
+        self.seed = seed
+        self.devices = devices
+        self.num_nodes = num_nodes
+        self.time_budget = time_budget
+        self.last_steps = last_steps
+        # a bad option fails here, before any data is given
+        self.config = self._config_from_params()
         self.network: torch.nn.Module | None = None
         self.pipeline: FeaturePipeline | None = None
         self.label_names: list[str] = []
+        self.class_values: np.ndarray | None = None  # the non-string labels fit was given, in label order
         self.window_length = 0
         self.sample_rate_hz: float | None = None
         self.feature_names: list[str] | None = None
@@ -132,42 +133,131 @@ class Recognizer:
         self.is_main_process = True
         self.world_size = 1
 
+    def _config_from_params(self) -> TrainConfig:
+        """A checked TrainConfig from the constructor arguments (copied: fit fills in options)."""
+        import copy
+
+        params = copy.deepcopy({f.name: getattr(self, f.name) for f in fields(TrainConfig)})
+        for name in ("model_options", "joints", "augment"):
+            if params[name] is None:
+                params.pop(name)
+        config = TrainConfig(**params)
+        config.check()
+        return config
+
+    # ------------------------------------------------------------------ scikit-learn names
+    def __sklearn_is_fitted__(self) -> bool:
+        return self.network is not None
+
+    @property
+    def classes_(self) -> np.ndarray:
+        """Class labels in `predict_proba`'s column order: the values `fit` was given (names, or
+        the integers of an integer `y`)."""
+        if self.class_values is not None:
+            return self.class_values
+        return np.asarray(self.label_names, dtype=object)
+
+    @property
+    def network_(self) -> torch.nn.Module | None:
+        return self.network
+
+    @property
+    def pipeline_(self) -> FeaturePipeline | None:
+        return self.pipeline
+
+    @property
+    def window_length_(self) -> int:
+        return self.window_length
+
+    @property
+    def history_(self) -> pd.DataFrame:
+        return self.history
+
     # ------------------------------------------------------------------ public names
     @property
     def model_name(self) -> str:
         return self.config.model
 
     @property
-    def is_kernel_model(self) -> bool:
-        """True for families fitted in closed form (random kernels + ridge head)."""
-        from actrec.models import MODELS
-
-        capabilities = getattr(MODELS[self.config.model][1], "capabilities", None)
-        return bool(capabilities and capabilities.closed_form)
+    def capabilities(self) -> Capabilities:
+        """What the model can do (`actrec.models.Capabilities`), from its fitted config."""
+        return model_capabilities(self.config.model, self.config.model_options)
 
     @property
-    def model_options(self) -> dict[str, Any]:
-        return self.config.model_options
+    def is_kernel_model(self) -> bool:
+        """True for families fitted in closed form (random kernels + ridge head)."""
+        return self.capabilities.closed_form
+
+    # ------------------------------------------------------------------ the door
+    def check_data(self, dataset: SequenceDataset) -> None:
+        """Refuse data this configuration cannot train on, before any split or fitting: a model
+        or augmentation that needs a skeleton given sensor data, unknown joints, NaN features."""
+        config = self.config
+        keypoints = dataset.is_keypoints and bool(dataset.schema)
+        shape = "x".join(str(s) for s in dataset.X.shape[2:])
+        if self.capabilities.needs_skeleton and not keypoints:
+            raise ConfigError(
+                f"model '{config.model}' needs keypoint data with a skeleton schema (X [N, T, J, C] and a schema); "
+                f"{dataset.source} has {shape} values per step: choose another model, e.g. auto or inception"
+            )
+        if config.joints:
+            if not keypoints:
+                raise ConfigError(f"joints {config.joints} select skeleton joints, but {dataset.source} has {shape} values per step and no skeleton schema; drop --joints")
+            from actrec.features.keypoints import SelectJoints
+            from actrec.skeletons.schema import get_schema
+
+            SelectJoints.from_schema(get_schema(dataset.schema), config.joints)
+        if config.augment:
+            from actrec.features.augment import build_augmenter
+
+            build_augmenter(config.augment, dataset.schema if keypoints else None)
+        self._check_values(dataset)
+
+    def check_length(self, n_steps: int, source: str) -> None:
+        """Refuse, in one line, sequences longer than a fixed-length model takes (`pooling=all`
+        lays every step of the training window out in its head): never cut them silently."""
+        if not self.capabilities.fixed_length or n_steps <= self.window_length:
+            return
+        w = self.window_length
+        raise DataError(
+            f"{source}: sequences of up to {n_steps} steps, but this '{self.config.model}' model takes at most {w} "
+            f"(its training window, fixed by its options); cut them into {w}-step windows first (actrec dataset build "
+            f"--window {w}, or actrec stream), or train with last_steps={w}"
+        )
 
     # ------------------------------------------------------------------ fit
     def fit(self, X: Any, y: Any = None, groups: Any = None, lengths: Any = None, label_names: Sequence[str] | None = None, validation: SequenceDataset | None = None, work_dir: str | Path | None = None, progress: bool = False, resume_from: str | Path | None = None) -> "Recognizer":
         """Train on `X` (array `[N, T, F]` / `[N, T, J, C]` or a SequenceDataset).
 
-        A stratified, group-aware `val_fraction` of the data picks the best epoch unless
-        `validation` is given. Checkpoints go to `work_dir/checkpoints` when given, after every
-        epoch, and stay there if the fit is stopped; `resume_from` (such a `last.ckpt`) continues
-        that fit, with the same settings and data, to the weights a straight run reaches.
+        Options and data are checked first (`TrainConfig.check`, `check_data`), before any work.
+        An integer (or other non-string) `y` without `label_names` becomes `classes_` as given, the
+        way scikit-learn classifiers do. A stratified, group-aware `val_fraction` of the data picks
+        the best epoch unless `validation` is given. Checkpoints go to `work_dir/checkpoints` when
+        given, after every epoch, and stay there if the fit is stopped; `resume_from` (such a
+        `last.ckpt`) continues that fit, with the same settings and data, to the weights a straight
+        run reaches.
         """
+        self.config = self._config_from_params()  # set_params may have changed the arguments
+        self.class_values = None
+        if not isinstance(X, SequenceDataset) and y is not None and label_names is None:
+            y = np.asarray(y)
+            if y.dtype.kind not in "USO":
+                self.class_values, y = np.unique(y, return_inverse=True)
+                label_names = [str(value) for value in self.class_values]
         dataset = as_dataset(X, y, groups, lengths, label_names)
         if dataset.y is None:
             raise DataError(f"{dataset.source}: has no labels; fit needs one label per sample")
-        self._check_values(dataset)
+        self.check_data(dataset)
+        if validation is not None:
+            self.check_data(validation)
+        if self.config.last_steps:
+            dataset = dataset.keep_last(self.config.last_steps)
+            validation = validation.keep_last(self.config.last_steps) if validation is not None else None
         if validation is None:
             keep, hold = holdout_split(dataset, self.config.val_fraction, self.config.seed)
             train, validation = dataset.subset(keep), dataset.subset(hold)
         else:
             train = dataset
-            self._check_values(validation)
         self.label_names = list(dataset.label_names)
         self.sample_rate_hz = dataset.sample_rate_hz
         self.feature_names = dataset.feature_names
@@ -244,16 +334,14 @@ class Recognizer:
                 from actrec.features.keypoints import keypoint_steps
 
                 options: dict[str, Any] = {"joints": self.config.joints} if self.config.joints else {}
-                steps = keypoint_steps(dataset.schema, graph=self.config.model == "stgcn", **options)
+                steps = keypoint_steps(dataset.schema, graph=self.capabilities.needs_skeleton, **options)
             else:
                 steps = [Flatten()]
         return steps + [Standardize()]
 
     def _graph_schema(self) -> Any:
-        if self.config.model != "stgcn":
+        if not self.capabilities.needs_skeleton:
             return None
-        if not self.schema:
-            raise ConfigError("model 'stgcn' needs keypoint data with a skeleton schema (X [N, T, J, C] and schema)")
         from actrec.features.keypoints import pipeline_schema
 
         return pipeline_schema(self.skeleton(), self.pipeline)
@@ -355,8 +443,14 @@ class Recognizer:
         return features
 
     def predict_proba(self, X: Any, lengths: Any = None, batch_size: int = 256) -> np.ndarray:
-        """Class probabilities float32 `[N, C]`, columns in `label_names` order."""
+        """Class probabilities float32 `[N, C]`, columns in `classes_` (`label_names`) order.
+
+        With `last_steps`, each sequence's last steps are used, as in training; a fixed-length
+        model refuses longer sequences (`check_length`)."""
         dataset = as_dataset(X, lengths=lengths)
+        if self.config.last_steps:
+            dataset = dataset.keep_last(self.config.last_steps)
+        self.check_length(int(dataset.lengths.max(initial=0)), dataset.source)
         features = self._features(dataset)
         return self.proba_from_features(features, dataset.lengths, batch_size)
 
@@ -373,9 +467,9 @@ class Recognizer:
         return np.concatenate(out).astype(np.float32)
 
     def predict(self, X: Any, lengths: Any = None) -> np.ndarray:
-        """Label names `[N]` of the most probable class."""
+        """The most probable class `[N]`, as in `classes_` (label names, or fit's integer labels)."""
         proba = self.predict_proba(X, lengths)
-        return np.asarray(self.label_names, dtype=object)[proba.argmax(1)]
+        return self.classes_[proba.argmax(1)]
 
     # ------------------------------------------------------------------ save / load
     def metadata(self) -> dict[str, Any]:
@@ -393,6 +487,7 @@ class Recognizer:
             "n_features": self.n_features,
             "pipeline": self.pipeline.get_state() if self.pipeline else [],
             "decision_rules": self.decision_rules,
+            "class_values": None if self.class_values is None else self.class_values.tolist(),
         }
 
     def save(self, path: str | Path) -> Path:
@@ -442,6 +537,8 @@ class Recognizer:
         rec.n_features = int(meta["n_features"])
         rec.pipeline = FeaturePipeline.from_state(meta["pipeline"])
         rec.decision_rules = meta.get("decision_rules")
+        if meta.get("class_values") is not None:
+            rec.class_values = np.asarray(meta["class_values"])
         rec.network = rec._build_network()
         try:
             rec.network.load_state_dict(tensors)

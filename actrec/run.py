@@ -138,13 +138,13 @@ def publish(staging: Path, out: Path) -> None:
 
 
 def _train_into(data: SequenceDataset, out: Path, config: TrainConfig, test: SequenceDataset | None, test_fraction: float, progress: bool, resume_from: Path | None) -> RunResult | None:
+    recognizer = Recognizer(**asdict(config))
+    recognizer.check_data(data)  # at the door: before any split or fitting
     if test is None:
         keep, hold = holdout_split(data, test_fraction, config.seed)
         data, test = data.subset(keep), data.subset(hold)
     keep, hold = holdout_split(data, config.val_fraction, config.seed)
     train, validation = data.subset(keep), data.subset(hold)
-    options = asdict(config)
-    recognizer = Recognizer(**options)
     recognizer.fit(train, validation=validation, work_dir=out, progress=progress, resume_from=resume_from)
     if not recognizer.is_main_process:
         return None

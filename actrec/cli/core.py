@@ -31,7 +31,69 @@ def split_list(value: str | None) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()] if value else []
 
 
+def config_flag_type(annotation: Any) -> type:
+    """The command-line type of a TrainConfig field: lists are comma-separated text, an optional
+    field takes its inner type (`--class-weight none` gives None)."""
+    import types
+    import typing
+
+    if typing.get_origin(annotation) is list:
+        return str
+    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
+        inner = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
+        return config_flag_type(inner[0])
+    return annotation
+
+
+def with_config_flags(command: Any) -> Any:
+    """Give `command` (which takes `**flags`) one `--flag` per TrainConfig field, typed and
+    documented from the dataclass (`FIELD_HELP`), so a new field reaches `actrec train` by itself.
+    `model_options` is the exception: `-o key=value` pairs fill it."""
+    import dataclasses
+    import inspect
+    import typing
+
+    from actrec.config import FIELD_HELP, TrainConfig
+
+    hints = typing.get_type_hints(TrainConfig)
+    signature = inspect.signature(command)
+    parameters = [p for p in signature.parameters.values() if p.kind is not p.VAR_KEYWORD]
+    for config_field in dataclasses.fields(TrainConfig):
+        if config_field.name == "model_options":
+            continue
+        flag = "--" + config_field.name.replace("_", "-")
+        default = config_field.default
+        shown = str(default) if default is not dataclasses.MISSING and default is not None else False
+        option = typer.Option(None, flag, help=FIELD_HELP[config_field.name], show_default=shown)
+        parameters.append(inspect.Parameter(config_field.name, inspect.Parameter.KEYWORD_ONLY, default=option, annotation=config_flag_type(hints[config_field.name])))
+    command.__signature__ = signature.replace(parameters=parameters)
+    return command
+
+
+def config_from_flags(flags: dict[str, Any]) -> dict[str, Any]:
+    """The TrainConfig values given as flags (None = not given), converted from their text form."""
+    import dataclasses
+    import typing
+
+    from actrec.config import TrainConfig
+
+    hints = typing.get_type_hints(TrainConfig)
+    values: dict[str, Any] = {}
+    for config_field in dataclasses.fields(TrainConfig):
+        value = flags.get(config_field.name)
+        if value is None:
+            continue
+        annotation = hints[config_field.name]
+        if typing.get_origin(annotation) is list:
+            value = split_list(value)
+        elif isinstance(value, str) and value.lower() == "none" and type(None) in typing.get_args(annotation):
+            value = None
+        values[config_field.name] = value
+    return values
+
+
 @app.command()
+@with_config_flags
 def train(
     data: str = DataOption,
     out: str = typer.Option(..., "--out", help="RUN folder for the model, metrics and plots"),
@@ -41,51 +103,32 @@ def train(
     label_names: str = typer.Option(None, "--label-names", help="for a .npy: names of classes 0, 1, ... (comma list or a file, one per line)"),
     test: str = typer.Option(None, help="separate test data; default: hold out a group-aware 20%"),
     test_labels: str = typer.Option(None, help="labels.csv for a long-CSV --test"),
-    config: str = typer.Option(None, help="YAML of training options (e.g. best_config.yaml from sweep)"),
-    model: str = typer.Option(None, help="auto (default), minirocket, multirocket, inception, gru, lstm, stgcn"),
-    option: list[str] = typer.Option([], "--option", "-o", help="model option key=value, repeatable"),
-    epochs: int = typer.Option(None),
-    batch_size: int = typer.Option(None),
-    lr: float = typer.Option(None),
-    optimizer: str = typer.Option(None, help="adam | adamw | rmsprop"),
-    scheduler: str = typer.Option(None, help="none | step | plateau | cosine | onecycle"),
-    patience: int = typer.Option(None, help="early-stopping patience in epochs"),
-    sampler: str = typer.Option(None, help="shuffle | balanced"),
-    joints: str = typer.Option(None, help="skeleton groups or joints to keep, comma separated"),
-    augment: str = typer.Option(None, help="training augmentations, comma separated (mirror,rotate,...)"),
-    seed: int = typer.Option(None, help="fixes splits, initialisation and order"),
-    devices: int = typer.Option(None, help="processes/GPUs on this node (DDP when > 1)"),
-    num_nodes: int = typer.Option(None, help="machines (DDP)"),
-    time_budget: float = typer.Option(None, "--time-budget", help="seconds: what auto may spend (default 120); caps a neural model's training"),
+    config: str = typer.Option(None, help="YAML of training options (e.g. best_config.yaml from sweep); flags go over it"),
+    option: list[str] = typer.Option([], "--option", "-o", help="model option key=value, repeatable (TrainConfig.model_options)"),
     resume: str = typer.Option(None, help="RUN folder: continue its stopped run (RUN/partial) or extend its finished one to --epochs; or a .ckpt file"),
     init: str = typer.Option(None, "--init", help="clips: torchvision-named weights (.safetensors or .pt, weights only) to start from"),
     on_bad_video: str = typer.Option(None, "--on-bad-video", help="clips: skip (default) or stop at a corrupt, empty or too-short video"),
     progress: bool = typer.Option(True, help="a live bar on a terminal, one line per epoch into a file or pipe"),
+    **flags: Any,
 ) -> None:
-    """Train a recognizer, evaluate it on validation and test data, and save everything in OUT."""
+    """Train a recognizer, evaluate it on validation and test data, and save everything in OUT.
+
+    Every training option (a TrainConfig field) is a flag; all are checked before the data is read.
+    """
 
     from actrec.data.splits import no_groups_note
     from actrec.errors import TrainingInterrupted
     from actrec.evaluation.metrics import near_chance_note
     from actrec.io import load_dataset
     from actrec.io.clips import is_clip_spec
-    from actrec.recognizer import TrainConfig
+    from actrec.config import TrainConfig
     from actrec.run import load_config_file, train_run
 
     def action() -> None:
         values = load_config_file(config) if config else {}
-        flags = {
-            "model": model, "epochs": epochs, "batch_size": batch_size, "lr": lr, "optimizer": optimizer,
-            "scheduler": scheduler, "patience": patience, "sampler": sampler, "seed": seed,
-            "devices": devices, "num_nodes": num_nodes, "time_budget": time_budget,
-        }
-        values |= {k: v for k, v in flags.items() if v is not None}
+        values |= config_from_flags(flags)
         if option:
             values["model_options"] = dict(values.get("model_options") or {}) | parse_options(option)
-        if joints:
-            values["joints"] = split_list(joints)
-        if augment:
-            values["augment"] = split_list(augment)
         if is_clip_spec(data):
             from actrec.cli.clips import train_clips
 

@@ -107,6 +107,16 @@ class SequenceDataset:
     def is_keypoints(self) -> bool:
         return self.X.ndim == 4
 
+    def keep_last(self, n_steps: int) -> "SequenceDataset":
+        """Each sample cut to its last `n_steps` valid steps: X `[N, n_steps, ...]` (shorter
+        samples keep their length). `TrainConfig.last_steps` and sweeps' `window_length` use it."""
+        lengths = np.minimum(self.lengths, n_steps)
+        X = np.zeros((self.n_samples, n_steps, *self.X.shape[2:]), dtype=np.float32)
+        for index in range(self.n_samples):
+            end = int(self.lengths[index])
+            X[index, : lengths[index]] = self.X[index, end - lengths[index] : end]
+        return replace(self, X=X, lengths=lengths)
+
     def subset(self, index: Sequence[int] | np.ndarray) -> "SequenceDataset":
         """Samples at `index`, with every per-sample field cut alike."""
         index = np.asarray(index, dtype=np.int64)

@@ -12,7 +12,7 @@ params:                    # dotted paths into those arguments
   model_options.activation: {choice: [relu, tanh]}
   lr: {float: [0.0003, 0.01], log: true}
   joints: {choice: [[hands], [hands, face]]}
-  window_length: {int: [16, 48], step: 8}   # keeps the last N steps of every sample
+  last_steps: {int: [16, 48], step: 8}      # keeps the last N steps of every sample (alias: window_length)
 enqueue:                   # optional: points tried first (e.g. your current model)
   - {model_options.hidden_sizes: [128, 128]}
 ```
@@ -126,8 +126,8 @@ def suggest(trial: Any, space: Space) -> tuple[dict[str, Any], dict[str, Any]]:
             unit_low, unit_high = spec["units"]
             value = [trial.suggest_int(f"{name}.{i}", int(unit_low), int(unit_high), log=log) for i in range(count)]
         chosen[name] = value
-        if name != "window_length":
-            set_dotted(config, name, value)
+        # `window_length` is the older name of TrainConfig.last_steps
+        set_dotted(config, "last_steps" if name == "window_length" else name, value)
     return config, chosen
 
 
@@ -154,18 +154,6 @@ def set_dotted(config: dict[str, Any], name: str, value: Any) -> None:
         if not isinstance(target, dict):
             raise ConfigError(f"param '{name}': '{key}' is not a mapping in base")
     target[keys[-1]] = value
-
-
-def last_steps(data: SequenceDataset, window_length: int) -> SequenceDataset:
-    """Each sample cut to its last `window_length` valid steps: `[N, window_length, ...]`."""
-    if window_length < 1:
-        raise ConfigError(f"window_length must be at least 1, got {window_length}")
-    lengths = np.minimum(data.lengths, window_length)
-    X = np.zeros((data.n_samples, window_length, *data.X.shape[2:]), dtype=np.float32)
-    for index in range(data.n_samples):
-        end = int(data.lengths[index])
-        X[index, : lengths[index]] = data.X[index, end - lengths[index] : end]
-    return SequenceDataset(X=X, lengths=lengths, y=data.y, label_names=data.label_names, groups=data.groups, ids=data.ids, feature_names=data.feature_names, sample_rate_hz=data.sample_rate_hz, schema=data.schema, meta=data.meta, source=data.source)
 
 
 def default_storage(out: str | Path) -> str:
@@ -231,11 +219,12 @@ def sweep(
 
     def run_trial(trial: Any) -> Any:
         config, chosen = suggest(trial, space)
-        dataset = last_steps(data, int(chosen["window_length"])) if "window_length" in chosen else data
-        _, plan = split_plan(dataset, [split_seed], folds, split_seed, 0.2)
+        # the split does not depend on the steps, so `last_steps` cuts inside the Recognizer, as in
+        # `actrec train --config best_config.yaml`
+        _, plan = split_plan(data, [split_seed], folds, split_seed, 0.2)
         records = []
         for step, (_, run_seed, train, test) in enumerate(plan):
-            records.append(evaluate_run(fit, config, dataset.subset(train), dataset.subset(test), run_seed))
+            records.append(evaluate_run(fit, config, data.subset(train), data.subset(test), run_seed))
             if not multi and len(plan) > 1:
                 trial.report(float(np.mean([r["top1"] for r in records])), step)
                 if trial.should_prune():
@@ -301,10 +290,7 @@ def write_sweep(study: Any, out: Path, multi: bool, tolerance: float, space: Spa
     title = "Pareto front (accuracy up, latency down)" if multi else "Best trial (accuracy)"
     write_text_atomic(out / "pareto.md", f"# {title}\n\nChosen: trial {int(chosen['trial'])}\n\n" + markdown_table(shown))
     plot_front(every, front, int(chosen["trial"]), out / "pareto.png")
-    window = trial.user_attrs.get("chosen", {}).get("window_length")
     header = f"# actrec sweep: trial {trial.number} of study '{study.study_name}' (top-1 {chosen['top1']:.4f}, {chosen['latency_us']:.0f} µs/window)\n"
-    if window is not None:
-        header += f"# window_length: {window} (cut windows to this many steps when building the dataset)\n"
     write_text_atomic(out / "best_config.yaml", header + yaml.safe_dump(best_config, sort_keys=False))
     record = {
         "kind": "sweep",

@@ -28,6 +28,7 @@ from actrec.data.dataset import SequenceDataset
 from actrec.errors import ConfigError, DataError
 from actrec.export.graphs import RawWindowModel, model_metadata, onnx_session, raw_input_names, raw_window_onnx_bytes
 from actrec.io.atomic import atomic_path
+from actrec.models.registry import network_capabilities
 
 
 @dataclass
@@ -54,6 +55,8 @@ def export_onnx(recognizer: Any, path: str | os.PathLike, data: Any = None, seed
     """
     if recognizer.network is None or recognizer.pipeline is None:
         raise ConfigError("this Recognizer is not fitted; call fit or Recognizer.load first")
+    if not network_capabilities(recognizer.network).onnx:  # checked at the door, before any tracing
+        raise ConfigError(f"model '{recognizer.config.model}' does not export to ONNX")
     frame_shape = tuple(int(s) for s in recognizer.frame_shape)
     keypoints = len(frame_shape) == 2
     window_length = int(recognizer.window_length)

@@ -234,14 +234,10 @@ class Augmenter:
         return x.astype(np.float32, copy=False), len(x)
 
 
-def build_augmenter(specs: list[str | dict[str, Any]], schema_name: str | Schema | None) -> Augmenter | None:
-    """An `Augmenter` from names or `{"name": ..., options}` dicts; None when `specs` is empty.
-
-    Unknown names or options, or keypoint-only augmentations without a schema, raise ConfigError.
-    """
-    if not specs:
-        return None
-    schema = get_schema(schema_name) if schema_name else None
+def parse_augmentations(specs: list[str | dict[str, Any]]) -> list[Augmentation]:
+    """Augmentations from names or `{"name": ..., options}` dicts, checked without any data (so
+    `TrainConfig.check` can refuse a typo before the data is read): unknown names or options and
+    chances outside [0, 1] raise ConfigError."""
     augmentations = []
     for spec in specs:
         options = dict(spec) if isinstance(spec, dict) else {"name": spec}
@@ -253,10 +249,23 @@ def build_augmenter(specs: list[str | dict[str, Any]], schema_name: str | Schema
         unknown = sorted(set(options) - known)
         if unknown:
             raise ConfigError(f"augmentation '{name}' has no option '{unknown[0]}'; options: {', '.join(sorted(known))}")
-        if cls.keypoints_only and schema is None:
-            raise ConfigError(f"augmentation '{name}' needs keypoint data with a skeleton schema; use jitter, scale or speed")
         augmentation = cls(**options)
         if not 0 <= augmentation.p <= 1:
             raise ConfigError(f"augmentation '{name}' p is {augmentation.p}; use a chance in [0, 1]")
         augmentations.append(augmentation)
+    return augmentations
+
+
+def build_augmenter(specs: list[str | dict[str, Any]], schema_name: str | Schema | None) -> Augmenter | None:
+    """An `Augmenter` from names or `{"name": ..., options}` dicts; None when `specs` is empty.
+
+    Unknown names or options, or keypoint-only augmentations without a schema, raise ConfigError.
+    """
+    if not specs:
+        return None
+    schema = get_schema(schema_name) if schema_name else None
+    augmentations = parse_augmentations(specs)
+    for augmentation in augmentations:
+        if augmentation.keypoints_only and schema is None:
+            raise ConfigError(f"augmentation '{augmentation.name}' needs keypoint data with a skeleton schema; use jitter, scale or speed")
     return Augmenter(augmentations, schema)

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from actrec.errors import ConfigError
-from actrec.models.registry import build_model, register_model
+from actrec.models.registry import Capabilities, build_model, model_capabilities, register_model
 
 
 @dataclass
@@ -40,6 +40,18 @@ class EnsembleConfig:
 @register_model("auto", EnsembleConfig)
 class EnsembleNet(nn.Module):
     """Members' probabilities averaged with fixed weights; `[B, T, F]` -> log-probabilities `[B, C]`."""
+
+    @classmethod
+    def capabilities_for(cls, config: EnsembleConfig) -> Capabilities:
+        """What every member can do; the ensemble runs whole windows (no per-frame state)."""
+        members = [model_capabilities(m["model"], m.get("options") or {}) for m in config.members]
+        return Capabilities(
+            needs_skeleton=any(c.needs_skeleton for c in members),
+            fixed_length=any(c.fixed_length for c in members),
+            per_frame_streaming=False,
+            streaming_note="an ensemble averages whole-window members",
+            onnx=all(c.onnx for c in members),
+        )
 
     def __init__(self, n_features: int, n_classes: int, config: EnsembleConfig, schema: Any = None) -> None:
         super().__init__()

@@ -30,6 +30,15 @@ class InceptionConfig:
     bottleneck: int = 32
     dropout: float = 0.1
 
+    def __post_init__(self) -> None:
+        """Checked when the config is made (`TrainConfig.check`), before any data is read."""
+        if not self.kernel_sizes or any(k < 1 or k % 2 == 0 for k in self.kernel_sizes):
+            raise ConfigError(f"kernel_sizes must be positive odd numbers, got {self.kernel_sizes}")
+        if self.depth < 1 or self.filters < 1:
+            raise ConfigError(f"depth and filters must be at least 1, got depth {self.depth}, filters {self.filters}")
+        if not 0 <= self.dropout < 1:
+            raise ConfigError(f"dropout {self.dropout}: use a fraction in [0, 1)")
+
 
 class InceptionModule(nn.Module):
     def __init__(self, in_channels: int, config: InceptionConfig) -> None:
@@ -59,10 +68,6 @@ class InceptionNet(nn.Module):
 
     def __init__(self, n_features: int, n_classes: int, config: InceptionConfig, schema: Any = None) -> None:
         super().__init__()
-        if any(k % 2 == 0 for k in config.kernel_sizes):
-            raise ConfigError(f"kernel_sizes must be odd, got {config.kernel_sizes}")
-        if config.depth < 1:
-            raise ConfigError("depth must be at least 1")
         self.config = config
         width = config.filters * (len(config.kernel_sizes) + 1)
         self.modules_list = nn.ModuleList()

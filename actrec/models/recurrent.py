@@ -15,7 +15,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from actrec.errors import ConfigError
-from actrec.models.registry import register_model
+from actrec.models.registry import Capabilities, register_model
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "tanh": nn.Tanh, "gelu": nn.GELU, "elu": nn.ELU, "selu": nn.SELU}
 POOLINGS = ("last", "mean", "attention", "all")
@@ -39,11 +39,23 @@ class RecurrentConfig:
     pooling: str = "last"
     steps: int | None = None
 
+    def __post_init__(self) -> None:
+        """Checked when the config is made (`TrainConfig.check`), before any data is read."""
+        if not self.hidden_sizes or min(self.hidden_sizes) < 1:
+            raise ConfigError(f"hidden_sizes {self.hidden_sizes}: give one positive width per layer, e.g. [64]")
+        if self.dense and min(self.dense) < 1:
+            raise ConfigError(f"dense {self.dense}: give positive widths, e.g. [32], or [] for none")
+        if self.pooling not in POOLINGS:
+            raise ConfigError(f"unknown pooling '{self.pooling}'; choose one of: {', '.join(POOLINGS)}")
+        if self.activation not in ACTIVATIONS:
+            raise ConfigError(f"unknown activation '{self.activation}'; choose one of: {', '.join(ACTIVATIONS)}")
+        if not 0 <= self.dropout < 1:
+            raise ConfigError(f"dropout {self.dropout}: use a fraction in [0, 1)")
+
 
 def head_layers(in_features: int, dense: list[int], activation: str, dropout: float, n_classes: int) -> nn.Sequential:
-    """Dense layers with activation and dropout, then the output layer."""
-    if activation not in ACTIVATIONS:
-        raise ConfigError(f"unknown activation '{activation}'; choose one of: {', '.join(ACTIVATIONS)}")
+    """Dense layers with activation and dropout, then the output layer (`activation` is a key of
+    ACTIVATIONS, checked by RecurrentConfig)."""
     layers: list[nn.Module] = []
     for units in dense:
         layers += [nn.Linear(in_features, units), ACTIVATIONS[activation](), nn.Dropout(dropout)]
@@ -57,12 +69,19 @@ class RecurrentNet(nn.Module):
 
     cell: type[nn.RNNBase] = nn.GRU
 
+    @classmethod
+    def capabilities_for(cls, config: RecurrentConfig) -> Capabilities:
+        """`pooling=all` fixes the window length; a unidirectional stack with last or mean pooling
+        streams in O(1) per frame (`actrec.stream.recurrent`)."""
+        note = ""
+        if config.bidirectional:
+            note = "a bidirectional layer reads each window backwards from its end"
+        elif config.pooling not in ("last", "mean"):
+            note = f"'{config.pooling}' pooling weighs every step of the window"
+        return Capabilities(fixed_length=config.pooling == "all", per_frame_streaming=not note, streaming_note=note)
+
     def __init__(self, n_features: int, n_classes: int, config: RecurrentConfig, schema: Any = None) -> None:
         super().__init__()
-        if not config.hidden_sizes:
-            raise ConfigError("hidden_sizes needs at least one layer, e.g. [64]")
-        if config.pooling not in POOLINGS:
-            raise ConfigError(f"unknown pooling '{config.pooling}'; choose one of: {', '.join(POOLINGS)}")
         if config.pooling == "all" and not config.steps:
             raise ConfigError("pooling 'all' needs the window length: set option steps")
         self.config = config

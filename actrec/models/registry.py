@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from torch import nn
@@ -10,6 +11,38 @@ from torch import nn
 from actrec.errors import ConfigError
 
 MODELS: dict[str, tuple[type, type[nn.Module]]] = {}
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a model family can do, read by the Recognizer, the Streamer and export before any work
+    (like aeon's classifier tags), so nothing downstream asks which class a network is.
+
+    needs_skeleton: takes keypoint data with a skeleton schema only (graph models).
+    fixed_length: every input is laid out on exactly the training window (e.g. `pooling=all`); a
+        longer sequence cannot be predicted whole.
+    per_frame_streaming: can be updated in O(1) per frame (a recurrent state bank) instead of
+        re-running the whole window; `streaming_note` says why not when it cannot.
+    onnx: exports to ONNX. closed_form: fitted by `actrec.training.kernels` (biases + linear
+        head), not by gradient steps.
+    """
+
+    needs_skeleton: bool = False
+    fixed_length: bool = False
+    per_frame_streaming: bool = False
+    streaming_note: str = "it looks at the whole window at once"
+    onnx: bool = True
+    closed_form: bool = False
+
+
+def model_capabilities(name: str, options: dict[str, Any] | None = None) -> Capabilities:
+    """The capabilities of model `name` with `options`: a network class declares `capabilities`,
+    or a classmethod `capabilities_for(config)` when they depend on its options."""
+    config = make_config(name, options)
+    network_class = MODELS[name][1]
+    if hasattr(network_class, "capabilities_for"):
+        return network_class.capabilities_for(config)
+    return getattr(network_class, "capabilities", Capabilities())
 
 
 def register_model(name: str, config_class: type) -> Callable[[type[nn.Module]], type[nn.Module]]:
@@ -43,3 +76,10 @@ def build_model(name: str, n_features: int, n_classes: int, options: dict[str, A
     """
     config = make_config(name, options)
     return MODELS[name][1](n_features=n_features, n_classes=n_classes, config=config, schema=schema)
+
+
+def network_capabilities(network: nn.Module) -> Capabilities:
+    """The capabilities of a built network (from its class and its `config`)."""
+    if hasattr(network, "capabilities_for"):
+        return network.capabilities_for(network.config)
+    return getattr(network, "capabilities", Capabilities())

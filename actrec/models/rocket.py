@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from actrec.errors import ConfigError
-from actrec.models.registry import register_model
+from actrec.models.registry import Capabilities, register_model
 
 KERNEL_LENGTH = 9
 # the 84 kernels: positions of the three weights equal to 2 (the other six are -1)
@@ -33,16 +33,6 @@ KERNEL_POSITIONS = np.array(list(combinations(range(KERNEL_LENGTH), 3)), dtype=n
 N_KERNELS = len(KERNEL_POSITIONS)
 POOLS = ("ppv", "mpv", "mipv", "lspv")
 CACHE_ELEMENTS = 600_000  # float32 elements of one pooling chunk (a few MB: inside L2/L3)
-
-
-@dataclass(frozen=True)
-class Capabilities:
-    """What a model family can do, checked by the Recognizer before any work.
-
-    closed_form: fitted by `actrec.training.kernels` (biases + linear head), not by gradient steps.
-    """
-
-    closed_form: bool = False
 
 
 @dataclass

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
 from torch import nn
 
 from actrec.errors import ConfigError
-from actrec.models.registry import register_model
+from actrec.models.registry import Capabilities, register_model
 
 PARTITIONS = ("uniform", "spatial")
 
@@ -40,6 +40,15 @@ class STGCNConfig:
     dropout: float = 0.2
     partition: str = "spatial"
     edge_importance: bool = True
+
+    def __post_init__(self) -> None:
+        """Checked when the config is made (`TrainConfig.check`), before any data is read."""
+        if not self.channels or min(self.channels) < 1:
+            raise ConfigError(f"stgcn channels {self.channels}: give one positive width per block, e.g. [64, 64, 128]")
+        if self.temporal_kernel < 1 or self.temporal_kernel % 2 == 0:
+            raise ConfigError(f"stgcn temporal_kernel {self.temporal_kernel}: use an odd number of steps, e.g. 9")
+        if self.partition not in PARTITIONS:
+            raise ConfigError(f"unknown partition '{self.partition}'; choose one of: {', '.join(PARTITIONS)}")
 
 
 def hop_distance(n_joints: int, bones: list[tuple[int, int]], root: int) -> np.ndarray:
@@ -135,6 +144,8 @@ class STGCNBlock(nn.Module):
 class STGCN(nn.Module):
     """`[B, T, J * C]` joint-major keypoint features -> logits `[B, n_classes]` over the schema's graph."""
 
+    capabilities: ClassVar[Capabilities] = Capabilities(needs_skeleton=True)
+
     def __init__(self, n_features: int, n_classes: int, config: STGCNConfig, schema: Any) -> None:
         super().__init__()
         if schema is None:
@@ -149,10 +160,6 @@ class STGCN(nn.Module):
                 f"model 'stgcn': {n_features} features per step do not split over the {n_joints} joints of "
                 f"schema '{schema.name}'; give joint-major features (joints x channels per joint)"
             )
-        if not config.channels or min(config.channels) < 1:
-            raise ConfigError(f"stgcn channels {config.channels}: give one positive width per block, e.g. [64, 64, 128]")
-        if config.temporal_kernel < 1 or config.temporal_kernel % 2 == 0:
-            raise ConfigError(f"stgcn temporal_kernel {config.temporal_kernel}: use an odd number of steps, e.g. 9")
         self.config = config
         self.n_joints = n_joints
         self.joint_channels = n_features // n_joints

@@ -55,6 +55,9 @@ class Streamer:
         self.window_length = int(window or recognizer.window_length)
         if self.window_length < 1:
             raise ConfigError(f"window must be at least 1 frame, got {self.window_length}")
+        check_length = getattr(recognizer, "check_length", None)  # fixed-length models refuse a longer window
+        if check_length is not None:
+            check_length(self.window_length, f"a stream window of {self.window_length} frames")
         self.sample_rate_hz = float(recognizer.sample_rate_hz or DEFAULT_SAMPLE_RATE_HZ)
         self.label_names = list(recognizer.label_names)
         network = recognizer.network.eval()

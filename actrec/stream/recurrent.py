@@ -23,17 +23,16 @@ from scipy.special import erf
 from torch import nn
 
 from actrec.models.recurrent import RecurrentNet
+from actrec.models.registry import network_capabilities
 
 
 def incremental_blocker(network: nn.Module) -> str | None:
-    """Why `network` cannot be updated frame by frame, or None when the state bank applies."""
-    if not isinstance(network, RecurrentNet):
-        return f"{type(network).__name__} looks at the whole window at once"
-    if network.config.bidirectional:
-        return "a bidirectional layer reads each window backwards from its end"
-    if network.config.pooling not in ("last", "mean"):
-        return f"'{network.config.pooling}' pooling weighs every step of the window"
-    return None
+    """Why `network` cannot be updated frame by frame, or None when the state bank applies
+    (read from the model's declared `Capabilities`)."""
+    capabilities = network_capabilities(network)
+    if capabilities.per_frame_streaming:
+        return None
+    return f"{type(network).__name__}: {capabilities.streaming_note}"
 
 
 def _numpy_activation(module: nn.Module) -> Callable[[np.ndarray], np.ndarray] | None:

@@ -16,7 +16,6 @@ from typing import Any
 import numpy as np
 
 from actrec.io.atomic import atomic_path
-from actrec.stream.decisions import Decision
 
 PALETTE = [(66, 135, 245), (67, 160, 71), (229, 57, 53), (251, 140, 0), (142, 36, 170), (0, 172, 193),
            (216, 27, 96), (124, 179, 66), (94, 53, 177), (255, 179, 0)]  # BGR

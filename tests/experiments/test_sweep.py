@@ -16,7 +16,7 @@ from tests.generated import make_dataset
 
 from actrec.errors import ConfigError
 from actrec.evaluation.html import render_html
-from actrec.experiments.sweep import last_steps, load_space, parse_space, sweep
+from actrec.experiments.sweep import load_space, parse_space, sweep
 from actrec.run import load_config_file
 
 torch.set_num_threads(1)
@@ -74,15 +74,15 @@ def test_space_file_with_choices_floats_window_length(tmp_path):
     chosen = json.loads(result.front.iloc[0]["params"])
     assert chosen["window_length"] in (12, 16, 20)
     assert chosen["model_options.hidden_sizes"] in ([8], [8, 8])
-    assert "window_length" not in result.best_config
-    assert "window_length" in (tmp_path / "best_config.yaml").read_text()
+    # the searched window is a real training option of best_config.yaml, not a comment
+    assert result.best_config["last_steps"] == chosen["window_length"]
     again = sweep(data, load_space(path), tmp_path, trials=1, seed=1, objective="accuracy", folds=2)
     assert len(again.study.trials) == 3  # the stored study is joined, not started again
 
 
-def test_last_steps_keeps_the_end_of_each_sample():
+def test_keep_last_keeps_the_end_of_each_sample():
     data = make_dataset(n_per_class=5, n_classes=2, steps=10, seed=2)
-    cut = last_steps(data, 4)
+    cut = data.keep_last(4)
     assert cut.X.shape[1] == 4 and (cut.lengths == 4).all()
     end = int(data.lengths[0])
     np.testing.assert_array_equal(cut.X[0], data.X[0, end - 4 : end])
@@ -198,3 +198,27 @@ def test_single_objective_prunes_weak_trials_over_folds(tmp_path):
     states = set(result.trials["state"])
     assert "PRUNED" in states and "COMPLETE" in states
     assert json.loads((tmp_path / "sweep.json").read_text())["pruned"] >= 1
+
+
+@needs_optuna
+def test_train_with_best_config_reproduces_a_trial_whose_window_length_was_searched(tmp_path):
+    from typer.testing import CliRunner
+
+    from actrec.cli import app
+
+    data = make_dataset(n_per_class=12, n_classes=3, steps=24, seed=3)
+    space = parse_space({
+        "base": {"model": "minirocket", "model_options": {"num_features": 168, "max_dilations": 4}},
+        "params": {"window_length": {"int": [8, 16], "step": 8}},
+    })
+    result = sweep(data, space, tmp_path / "sweep", trials=2, seed=0, objective="accuracy")
+    trial = result.front.iloc[0]
+    window = json.loads(trial["params"])["window_length"]
+    assert result.best_config["last_steps"] == window
+    data.to_npz(str(tmp_path / "data.npz"))
+    run = tmp_path / "run"
+    outcome = CliRunner().invoke(app, ["train", "--data", str(tmp_path / "data.npz"), "--config", str(tmp_path / "sweep" / "best_config.yaml"), "--out", str(run), "--no-progress"])
+    assert outcome.exit_code == 0, outcome.output
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["test"]["top1"] == pytest.approx(trial["top1"], abs=1e-9)
+    assert json.loads((run / "config.json").read_text())["last_steps"] == window

@@ -6,7 +6,6 @@ import numpy as np
 
 from actrec.features.augment import build_augmenter
 from actrec.skeletons import builtin_names, get_schema
-from actrec.skeletons.schema import Schema
 
 def test_ap10k_pairs_every_left_joint_with_its_right_and_links_all_joints() -> None:
     schema = get_schema("ap10k")

@@ -1,0 +1,103 @@
+"""`TrainConfig`: everything `fit` needs besides the data, as one typed dataclass.
+
+Kept free of heavy imports (torch, Lightning) so the CLI can build its flags from the fields and
+check options at once; `check` imports the model registry only when called.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from actrec.errors import ConfigError
+
+
+@dataclass
+class TrainConfig:
+    """Everything `fit` needs besides the data; saved with the model and in RUN/config.json.
+
+    joints: skeleton groups or joint names to keep (keypoint data). augment: training-only
+    augmentations (`mirror`, `rotate`, ...). class_weight `balanced` weighs the loss by inverse
+    class frequency; sampler `balanced` draws classes equally instead (for heavy imbalance).
+    monitor: the validation metric that picks the best checkpoint and stops early.
+    last_steps: keep only the last N valid steps of every sample, in training and prediction
+    (what `actrec sweep` searches as `window_length`); None keeps them all.
+    `FIELD_HELP` below gives each field's one-line help for `actrec train --help`.
+    """
+
+    model: str = "auto"
+    model_options: dict[str, Any] = field(default_factory=dict)
+    joints: list[str] = field(default_factory=list)
+    augment: list[Any] = field(default_factory=list)
+    epochs: int = 60
+    batch_size: int = 16
+    optimizer: str = "adamw"
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    scheduler: str = "cosine"
+    patience: int = 15
+    monitor: str = "val_loss"
+    class_weight: str | None = "balanced"
+    sampler: str = "shuffle"
+    val_fraction: float = 0.2
+    seed: int = 0
+    devices: int = 1
+    num_nodes: int = 1
+    time_budget: float | None = None
+    last_steps: int | None = None
+
+    def check(self) -> None:
+        """Every option checked before any data is read, each failure one line naming the option
+        and its valid choices. What depends on the data (a skeleton for `stgcn` or `mirror`, joint
+        names) is checked by `Recognizer.check_data`, still before any split or fitting."""
+        from actrec.features.augment import parse_augmentations
+        from actrec.models import make_config
+        from actrec.training.optim import OptimConfig
+
+        make_config(self.model, self.model_options)
+        OptimConfig(self.optimizer, self.lr, self.weight_decay, self.scheduler).check()
+        if not isinstance(self.augment, list):
+            raise ConfigError(f"augment must be a list of names, e.g. [mirror, rotate]; got {self.augment!r}")
+        parse_augmentations(self.augment)
+        if not isinstance(self.joints, list) or not all(isinstance(j, (str, int)) for j in self.joints):
+            raise ConfigError(f"joints must be a list of skeleton groups or joint names, e.g. [body, left_hand]; got {self.joints!r}")
+        if not 0 <= self.val_fraction < 1:
+            raise ConfigError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
+        if self.lr <= 0:
+            raise ConfigError(f"lr must be positive, got {self.lr}")
+        if self.last_steps is not None and self.last_steps < 1:
+            raise ConfigError(f"last_steps must be at least 1 (or unset to keep every step), got {self.last_steps}")
+        if self.monitor not in ("val_loss", "val_acc"):
+            raise ConfigError(f"unknown monitor '{self.monitor}'; choose val_loss or val_acc")
+        if self.sampler not in ("shuffle", "balanced"):
+            raise ConfigError(f"unknown sampler '{self.sampler}'; choose shuffle or balanced")
+        if self.class_weight not in (None, "balanced"):
+            raise ConfigError(f"unknown class_weight '{self.class_weight}'; choose balanced or none")
+        if self.epochs < 1 or self.batch_size < 1:
+            raise ConfigError("epochs and batch_size must be at least 1")
+        if self.time_budget is not None and self.time_budget <= 0:
+            raise ConfigError(f"time_budget must be a positive number of seconds, got {self.time_budget}")
+
+
+FIELD_HELP: dict[str, str] = {
+    "model": "auto, minirocket, multirocket, inception, gru, lstm, stgcn",
+    "model_options": "model options as a mapping (on the command line: -o key=value, repeatable)",
+    "joints": "skeleton groups or joints to keep, comma separated",
+    "augment": "training augmentations, comma separated (mirror,rotate,scale,translate,jitter)",
+    "epochs": "most epochs to train",
+    "batch_size": "samples per gradient step",
+    "optimizer": "adam | adamw | rmsprop",
+    "lr": "learning rate",
+    "weight_decay": "L2 penalty of the optimizer",
+    "scheduler": "none | step | plateau | cosine | onecycle",
+    "patience": "early-stopping patience in epochs",
+    "monitor": "val_loss | val_acc: picks the best epoch and stops early",
+    "class_weight": "balanced | none: loss weights by inverse class frequency",
+    "sampler": "shuffle | balanced",
+    "val_fraction": "share of the training groups held out for validation",
+    "seed": "fixes splits, initialisation and order",
+    "devices": "processes/GPUs on this node (DDP when > 1)",
+    "num_nodes": "machines (DDP)",
+    "time_budget": "seconds: what auto may spend (default 120); caps a neural model's training",
+    "last_steps": "keep the last N steps of every sample (train and predict), e.g. a sweep's window_length",
+}
