@@ -135,10 +135,12 @@ class VideoRecognizer:
             self.clip.size = _automatic_size(clips)
         return prepare_clips(clips, self.frame_cache(), self.clip.frames, on_bad_video or self.clip.on_bad_video, self.clip.workers)
 
-    def clip_dataset(self, clips: ClipList, train: bool, views: int | None = None) -> ClipDataset:
+    def clip_dataset(self, clips: ClipList, train: bool, test_clips: int | None = None, test_crops: int | None = None) -> ClipDataset:
         """Clips of prepared `clips` as the network takes them: augmented (`train`) or test-time
-        views (`views` overrides `test_clips`)."""
-        config = self.clip if views is None else ClipConfig(**(asdict(self.clip) | {"test_clips": views}))
+        views (`test_clips` / `test_crops` override the saved ones)."""
+        overrides = {k: v for k, v in (("test_clips", test_clips), ("test_crops", test_crops)) if v is not None}
+        config = ClipConfig(**(asdict(self.clip) | overrides)) if overrides else self.clip
+        config.check()
         flips = flip_table(self.label_names, config.flip_pairs) if config.flip else None
         return ClipDataset(CachedFrames(self.frame_cache(), clips), clips.n_samples, clips.y, config, config.sampling, train, self.config.seed, flips)
 
@@ -192,7 +194,7 @@ class VideoRecognizer:
         workers = self.clip.workers
         loaders = dict(num_workers=workers, persistent_workers=workers > 0)
         train_loader = DataLoader(train_set, batch_size=config.batch_size, shuffle=True, generator=torch.Generator().manual_seed(config.seed), drop_last=train.n_samples > config.batch_size, **loaders)
-        val_loader = DataLoader(self.clip_dataset(validation, train=False, views=1), batch_size=config.batch_size, **loaders)
+        val_loader = DataLoader(self.clip_dataset(validation, train=False, test_clips=1, test_crops=1), batch_size=config.batch_size, **loaders)
         assert self.network is not None
         module = ClassifierModule(self.network, OptimConfig(config.optimizer, config.lr, config.weight_decay, config.scheduler), weights, config.epochs)
         mode = "min" if config.monitor == "val_loss" else "max"
@@ -215,12 +217,13 @@ class VideoRecognizer:
         self.history = pd.DataFrame(history.rows)
 
     # ------------------------------------------------------------------ predict
-    def predict_proba(self, clips: ClipList, batch_size: int | None = None) -> np.ndarray:
-        """Probabilities float32 `[N, C]` (averaged over `test_clips` views); a bad video raises."""
+    def predict_proba(self, clips: ClipList, batch_size: int | None = None, test_clips: int | None = None, test_crops: int | None = None) -> np.ndarray:
+        """Probabilities float32 `[N, C]`, averaged over `test_clips` x `test_crops` views per
+        video (default: the saved clip options); a bad video raises."""
         if self.network is None:
             raise ConfigError("this VideoRecognizer is not fitted; call fit or VideoRecognizer.load first")
         clips, _ = self.prepare(clips, on_bad_video="stop")
-        dataset = self.clip_dataset(clips, train=False)
+        dataset = self.clip_dataset(clips, train=False, test_clips=test_clips, test_crops=test_crops)
         out = []
         with torch.inference_mode():
             for start in range(0, len(dataset), batch_size or self.config.batch_size):
