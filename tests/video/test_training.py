@@ -25,16 +25,17 @@ def held_out_top1(data: Path, model: str, options: dict, clip: dict | None = Non
     return compute_metrics(test.y, recognizer.predict_proba(test), recognizer.label_names)["top1"]
 
 
-def test_tsn_fits_its_training_clips(shape_clips: Path) -> None:
-    """TSN averages per-frame scores, so on motion-only clips it is an appearance baseline; from
-    36 clips it memorises more than it generalises, so this checks that it learns at all."""
-    recognizer = VideoRecognizer("tsn", model_options=TINY, clip=TINY_CLIP, **TINY_TRAINING)
-    recognizer.fit(load_clips(shape_clips))
-    assert recognizer.history["train_acc"].iloc[-1] > 0.8  # chance: 0.5
+def test_tsn_learns_what_one_frame_shows(shape_clips: Path) -> None:
+    """TSN averages per-frame scores: on clips whose class is the object's shape it beats chance
+    (0.5) on held-out clips like any family on motion."""
+    assert held_out_top1(shape_clips, "tsn", TINY) >= 0.8
 
 
-def test_single_frame_baseline_cannot_tell_motions(motion_clips: Path) -> None:
-    assert held_out_top1(motion_clips, "tsn", TINY, clip={"frames": 1}) < 0.75  # chance: 0.5
+@pytest.mark.parametrize("frames", [1, 8], ids=["single-frame", "tsn-8-segments"])
+def test_appearance_models_cannot_tell_motions(motion_clips: Path, frames: int) -> None:
+    """No single frame tells a motion: the single-frame baseline and TSN, whose consensus is an
+    average of per-frame scores, stay near chance (0.5) where the temporal models reach 0.8."""
+    assert held_out_top1(motion_clips, "tsn", TINY, clip={"frames": frames}) < 0.75
 
 
 @pytest.mark.parametrize(
