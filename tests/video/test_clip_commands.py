@@ -58,14 +58,17 @@ def test_stop_on_bad_video_names_the_file(clips_with_a_corrupt_file: Path, tmp_p
     assert "broken.mp4" in result.output and "Traceback" not in result.output
 
 
-def test_too_short_videos_are_reported(motion_clips: Path, tmp_path: Path) -> None:
+def test_too_short_and_empty_videos_are_reported(motion_clips: Path, tmp_path: Path) -> None:
     from actrec.io.clips import FrameCache, load_clips, prepare_clips
 
     folder = tmp_path / "clips"
     shutil.copytree(motion_clips, folder)
     write_video(folder / "right" / "short.mp4", decode_video(next((folder / "right").glob("*.mp4")), 24)[0][:3], 10)
+    (folder / "left" / "empty.mp4").write_bytes(b"")
     usable, messages = prepare_clips(load_clips(folder), FrameCache(tmp_path / "cache", 24), min_frames=8)
-    assert usable.n_samples == 120 and len(messages) == 1 and "short.mp4" in messages[0] and "too short" in messages[0]
+    assert usable.n_samples == 120 and len(messages) == 2
+    assert "empty.mp4" in messages[0] and "empty" in messages[0].split("empty.mp4")[1]
+    assert "short.mp4" in messages[1] and "too short" in messages[1]
 
 
 def test_eval_predict_and_info_read_the_clip_model(clip_run: tuple[Path, str], motion_clips: Path, tmp_path: Path) -> None:
