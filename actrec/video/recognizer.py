@@ -165,6 +165,11 @@ class VideoRecognizer:
         lengths = [len(cache.frames(path, clips.span(i))) for i, path in enumerate(clips.paths)]
         self.window_frames = int(np.median(lengths)) if self.clip.sampling == "segments" else (self.clip.frames - 1) * self.clip.stride + 1
         self.sample_rate_hz = _median_fps(clips.paths[:5])
+        import lightning as L
+
+        # seeded before the network is built, so `seed` fixes its initial weights too (torch
+        # draws a random default seed per process)
+        L.seed_everything(self.config.seed, workers=True, verbose=False)
         self.network = build_video_model(self.config.model, len(self.label_names), self.clip.frames, self.config.model_options)
         if self.config.init:
             self.init_report = load_init(self.network, self.config.init)
@@ -182,7 +187,6 @@ class VideoRecognizer:
 
         quiet_lightning()
         config = self.config
-        L.seed_everything(config.seed, workers=True, verbose=False)
         weights = None
         if config.class_weight == "balanced":
             counts = np.bincount(train.y, minlength=len(self.label_names)).astype(np.float64)

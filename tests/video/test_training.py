@@ -43,13 +43,16 @@ def test_appearance_models_cannot_tell_motions(motion_clips: Path, frames: int) 
     [
         # TSM's default TSN-style segments jitter the gap between frames; at this size the
         # evenly spaced (dense) frames it is also used with learn faster
-        ("tsm", TINY | {"width": 16, "shift_div": 4}, {"sampling": "dense"}, {}),
-        ("r3d", TINY, {}, {}),
+        # now that `seed` also fixes the initial weights: 10 epochs held out 0.67 / 0.60 (TSM) and
+        # 0.67 / 0.70 (R3D) for seeds 0 / 1 but 0.77-0.90 for seeds 2-4; 20 epochs gave 1.0 / 1.0
+        # and 0.93 / 0.90 for seeds 0 / 1
+        ("tsm", TINY | {"width": 16, "shift_div": 4}, {"sampling": "dense"}, {"epochs": 20, "patience": 20}),
+        ("r3d", TINY, {}, {"epochs": 20, "patience": 20}),
         ("r3d", TINY | {"conv": "r2plus1d"}, {}, {}),
         ("slowfast", TINY | {"beta_inv": 4, "alpha": 2}, {}, {}),
-        # the tiny X3D reached 0.63-0.77 in 10 epochs at lr 2e-3 (depending on the machine);
-        # 20 epochs at 5e-3 gave 0.87
-        ("x3d", {"width": 8, "depths": [1, 1, 1, 1], "head_width": 64, "dropout": 0.0}, {}, {"epochs": 20, "lr": 5e-3}),
+        # X3D at width 8 held out 0.57 / 0.43 (20 epochs at 2e-3) and 0.57 / 0.90 (20 at 5e-3) for
+        # seeds 0 / 1; width 16 gave 0.97 / 1.0 at 20 epochs of 2e-3
+        ("x3d", {"width": 16, "depths": [1, 1, 1, 1], "head_width": 64, "dropout": 0.0}, {}, {"epochs": 20, "patience": 20}),
     ],
     ids=["tsm", "r3d", "r2plus1d", "slowfast", "x3d"],
 )
