@@ -48,12 +48,21 @@ def train_clips(data: str, out: str, test: str | None, values: dict[str, Any], i
     return train_clip_run(clips, out, config, test=test_set, progress=progress, on_bad_video=report_bad_video)
 
 
-def probabilities(recognizer: Any, data: str) -> tuple[Any, Any]:
-    """(usable clips, probabilities `[N, C]`) of a clip folder/CSV; bad videos are reported."""
+def probabilities(recognizer: Any, data: str, test_clips: int | None = None, test_crops: int | None = None) -> tuple[Any, Any]:
+    """(usable clips, probabilities `[N, C]`) of a clip folder/CSV, averaged over `test_clips` x
+    `test_crops` views per video (None: as saved with the model); bad videos are reported."""
     from actrec.io.clips import load_clips
 
     clips = load_clips(data, label_names=recognizer.label_names)
     clips, bad = recognizer.prepare(clips)
     for line in bad:
         report_bad_video(line)
-    return clips, recognizer.predict_proba(clips)
+    return clips, recognizer.predict_proba(clips, test_clips=test_clips, test_crops=test_crops)
+
+
+def check_not_clip_options(recognizer: Any, test_clips: int | None, test_crops: int | None) -> None:
+    """--test-clips / --test-crops only mean something for a clip model: say so for another."""
+    from actrec.errors import ConfigError
+
+    if getattr(recognizer, "kind", "") != "video" and (test_clips is not None or test_crops is not None):
+        raise ConfigError("--test-clips and --test-crops apply to clip models only; drop them for this model")

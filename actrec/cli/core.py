@@ -203,6 +203,8 @@ def evaluate(
     label_last: bool = typer.Option(False, "--label-last"),
     label_names: str = typer.Option(None, "--label-names", help="for a .npy: names of classes 0, 1, ... as given to train"),
     out: str = typer.Option(None, help="write the metrics as JSON here"),
+    test_clips: int = typer.Option(None, "--test-clips", help="clips: average this many clips per video, evenly spaced in time (default: as trained)"),
+    test_crops: int = typer.Option(None, "--test-crops", help="clips: 1 (centre) or 3 crops per clip averaged (default: as trained)"),
 ) -> None:
     """Evaluate a saved model on labelled data: top-1, top-5, macro-F1, log-loss."""
     import json
@@ -215,10 +217,13 @@ def evaluate(
 
     def action() -> None:
         recognizer = load_recognizer(run)
+        from actrec.cli.clips import check_not_clip_options
+
+        check_not_clip_options(recognizer, test_clips, test_crops)
         if getattr(recognizer, "kind", "") == "video":
             from actrec.cli.clips import probabilities
 
-            clips, proba = probabilities(recognizer, data)
+            clips, proba = probabilities(recognizer, data, test_clips, test_crops)
             metrics = compute_metrics(clips.y, proba, recognizer.label_names)
         else:
             dataset = load_dataset(data, labels=labels, label_last=label_last, label_names=recognizer.label_names, class_names=read_names(label_names))
@@ -239,6 +244,8 @@ def predict(
     data: str = DataOption,
     out: str = typer.Option(..., "--out", help="CSV: id, pred, confidence, one probability column per class"),
     label_last: bool = typer.Option(False, "--label-last"),
+    test_clips: int = typer.Option(None, "--test-clips", help="clips: average this many clips per video, evenly spaced in time (default: as trained)"),
+    test_crops: int = typer.Option(None, "--test-crops", help="clips: 1 (centre) or 3 crops per clip averaged (default: as trained)"),
 ) -> None:
     """Predict every sample of a file; writes the submission layout competitions ask for."""
     from actrec.io import load_dataset
@@ -247,10 +254,13 @@ def predict(
 
     def action() -> None:
         recognizer = load_recognizer(run)
+        from actrec.cli.clips import check_not_clip_options
+
+        check_not_clip_options(recognizer, test_clips, test_crops)
         if getattr(recognizer, "kind", "") == "video":
             from actrec.cli.clips import probabilities
 
-            clips, proba = probabilities(recognizer, data)
+            clips, proba = probabilities(recognizer, data, test_clips, test_crops)
             ids, count = clips.ids, clips.n_samples
         else:
             dataset = load_dataset(data, label_last=label_last, label_names=recognizer.label_names)

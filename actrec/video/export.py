@@ -60,7 +60,7 @@ def export_clip_onnx(recognizer: Any, path: str | os.PathLike, data: Any = None,
     if data is not None:
         subset = data.subset(np.arange(min(8, data.n_samples)))
         usable, _ = recognizer.prepare(subset)
-        dataset = recognizer.clip_dataset(usable, train=False, views=1)
+        dataset = recognizer.clip_dataset(usable, train=False, test_clips=1, test_crops=1)
         real_diff = _diff(session, recognizer.network, torch.stack([dataset[i][0] for i in range(len(dataset))]))
     with atomic_path(path) as tmp:
         Path(tmp).write_bytes(model_bytes)

@@ -135,10 +135,12 @@ class VideoRecognizer:
             self.clip.size = _automatic_size(clips)
         return prepare_clips(clips, self.frame_cache(), self.clip.frames, on_bad_video or self.clip.on_bad_video, self.clip.workers)
 
-    def clip_dataset(self, clips: ClipList, train: bool, views: int | None = None) -> ClipDataset:
+    def clip_dataset(self, clips: ClipList, train: bool, test_clips: int | None = None, test_crops: int | None = None) -> ClipDataset:
         """Clips of prepared `clips` as the network takes them: augmented (`train`) or test-time
-        views (`views` overrides `test_clips`)."""
-        config = self.clip if views is None else ClipConfig(**(asdict(self.clip) | {"test_clips": views}))
+        views (`test_clips` / `test_crops` override the saved ones)."""
+        overrides = {k: v for k, v in (("test_clips", test_clips), ("test_crops", test_crops)) if v is not None}
+        config = ClipConfig(**(asdict(self.clip) | overrides)) if overrides else self.clip
+        config.check()
         flips = flip_table(self.label_names, config.flip_pairs) if config.flip else None
         return ClipDataset(CachedFrames(self.frame_cache(), clips), clips.n_samples, clips.y, config, config.sampling, train, self.config.seed, flips)
 
@@ -163,6 +165,11 @@ class VideoRecognizer:
         lengths = [len(cache.frames(path, clips.span(i))) for i, path in enumerate(clips.paths)]
         self.window_frames = int(np.median(lengths)) if self.clip.sampling == "segments" else (self.clip.frames - 1) * self.clip.stride + 1
         self.sample_rate_hz = _median_fps(clips.paths[:5])
+        import lightning as L
+
+        # seeded before the network is built, so `seed` fixes its initial weights too (torch
+        # draws a random default seed per process)
+        L.seed_everything(self.config.seed, workers=True, verbose=False)
         self.network = build_video_model(self.config.model, len(self.label_names), self.clip.frames, self.config.model_options)
         if self.config.init:
             self.init_report = load_init(self.network, self.config.init)
@@ -180,7 +187,6 @@ class VideoRecognizer:
 
         quiet_lightning()
         config = self.config
-        L.seed_everything(config.seed, workers=True, verbose=False)
         weights = None
         if config.class_weight == "balanced":
             counts = np.bincount(train.y, minlength=len(self.label_names)).astype(np.float64)
@@ -192,7 +198,7 @@ class VideoRecognizer:
         workers = self.clip.workers
         loaders = dict(num_workers=workers, persistent_workers=workers > 0)
         train_loader = DataLoader(train_set, batch_size=config.batch_size, shuffle=True, generator=torch.Generator().manual_seed(config.seed), drop_last=train.n_samples > config.batch_size, **loaders)
-        val_loader = DataLoader(self.clip_dataset(validation, train=False, views=1), batch_size=config.batch_size, **loaders)
+        val_loader = DataLoader(self.clip_dataset(validation, train=False, test_clips=1, test_crops=1), batch_size=config.batch_size, **loaders)
         assert self.network is not None
         module = ClassifierModule(self.network, OptimConfig(config.optimizer, config.lr, config.weight_decay, config.scheduler), weights, config.epochs)
         mode = "min" if config.monitor == "val_loss" else "max"
@@ -215,12 +221,13 @@ class VideoRecognizer:
         self.history = pd.DataFrame(history.rows)
 
     # ------------------------------------------------------------------ predict
-    def predict_proba(self, clips: ClipList, batch_size: int | None = None) -> np.ndarray:
-        """Probabilities float32 `[N, C]` (averaged over `test_clips` views); a bad video raises."""
+    def predict_proba(self, clips: ClipList, batch_size: int | None = None, test_clips: int | None = None, test_crops: int | None = None) -> np.ndarray:
+        """Probabilities float32 `[N, C]`, averaged over `test_clips` x `test_crops` views per
+        video (default: the saved clip options); a bad video raises."""
         if self.network is None:
             raise ConfigError("this VideoRecognizer is not fitted; call fit or VideoRecognizer.load first")
         clips, _ = self.prepare(clips, on_bad_video="stop")
-        dataset = self.clip_dataset(clips, train=False)
+        dataset = self.clip_dataset(clips, train=False, test_clips=test_clips, test_crops=test_crops)
         out = []
         with torch.inference_mode():
             for start in range(0, len(dataset), batch_size or self.config.batch_size):

@@ -25,6 +25,7 @@ from actrec.io.clips import BAD_VIDEO_CHOICES
 MEAN = torch.tensor([0.485, 0.456, 0.406]).view(3, 1, 1, 1)  # ImageNet, as torchvision's weights expect
 STD = torch.tensor([0.229, 0.224, 0.225]).view(3, 1, 1, 1)
 SAMPLINGS = ("segments", "dense")
+TEST_CROPS = (1, 3)
 
 
 @dataclass
@@ -36,8 +37,10 @@ class ClipConfig:
     side when that is smaller, so small videos are never blown up); short_side: frames are stored with this
     short side (default: size); min_scale: smallest area fraction of the random resized crop;
     jitter: colour jitter strength (0: none); flip: random horizontal flips, swapping the labels
-    of each `flip_pairs` entry ("left:right"); test_clips: clips averaged per video at test;
-    cache: folder to keep decoded frames in across runs (default: a temporary one); workers:
+    of each `flip_pairs` entry ("left:right"); test_clips: clips averaged per video at test
+    (evenly spaced in time); test_crops: 1 (centre) or 3 crops per clip averaged at test (start,
+    centre and end of the frame's long side; the diagonal of a square frame larger than `size`,
+    so 3 crops only differ when `short_side` > `size` or the video is not square); cache: folder to keep decoded frames in across runs (default: a temporary one); workers:
     DataLoader processes that decode and augment; on_bad_video: skip | stop.
     """
 
@@ -51,6 +54,7 @@ class ClipConfig:
     flip: bool = False
     flip_pairs: list[str] = field(default_factory=list)
     test_clips: int = 1
+    test_crops: int = 1
     cache: str | None = None
     workers: int = 0
     on_bad_video: str = "skip"
@@ -60,6 +64,8 @@ class ClipConfig:
             raise ConfigError(f"sampling '{self.sampling}' is not one of: {', '.join(SAMPLINGS)}")
         if self.frames < 1 or self.stride < 1 or 0 < self.size < 8 or self.test_clips < 1:
             raise ConfigError("clips need frames >= 1, stride >= 1, size >= 8 (or 0: automatic) and test_clips >= 1")
+        if self.test_crops not in TEST_CROPS:
+            raise ConfigError(f"test_crops {self.test_crops} is not one of: {', '.join(map(str, TEST_CROPS))}")
         if not 0.0 < self.min_scale <= 1.0:
             raise ConfigError(f"min_scale must be in (0, 1], got {self.min_scale}")
         if self.on_bad_video not in BAD_VIDEO_CHOICES:
@@ -115,10 +121,18 @@ def to_tensor(frames: np.ndarray) -> torch.Tensor:
 
 def centre_crop(frames: np.ndarray, size: int) -> np.ndarray:
     """`[T, H, W, 3]` -> the central `size x size` (resized up first if a side is shorter)."""
+    return view_crop(frames, size, 0, 1)
+
+
+def view_crop(frames: np.ndarray, size: int, crop: int, crops: int) -> np.ndarray:
+    """`[T, H, W, 3]` -> crop `crop` of `crops` (1: the centre; 3: start, centre, end along the
+    long side, mmaction2's ThreeCrop, or along the diagonal of a square frame), `size x size`.
+    A frame with a side shorter than `size` is resized up to `size x size` instead."""
     height, width = frames.shape[1:3]
     if min(height, width) < size:
         return resize_frames(frames, size)
-    top, left = (height - size) // 2, (width - size) // 2
+    position = crop if crops == 3 else 1  # 0: start, 1: centre, 2: end
+    top, left = (height - size) * position // 2, (width - size) * position // 2
     return frames[:, top : top + size, left : left + size]
 
 
@@ -155,7 +169,8 @@ def colour_jitter(x: torch.Tensor, strength: float, rng: np.random.Generator) ->
 
 class ClipDataset(Dataset):
     """Items `(clip [3, T, S, S] float32, T, label)`; training ones are freshly sampled and
-    augmented per (seed, epoch, index), test ones stacked views `[V, 3, T, S, S]` when V > 1.
+    augmented per (seed, epoch, index), test ones stacked views `[V, 3, T, S, S]` when there are
+    V = test_clips x test_crops > 1 (clip-major: the crops of clip 0 first).
 
     frames_of(i) -> uint8 `[L, H, W, 3]` (memory-mapped from the frame cache).
     """
@@ -174,7 +189,10 @@ class ClipDataset(Dataset):
         config, video = self.config, self.frames_of(index)
         label = int(self.y[index])
         if not self.train:
-            views = [to_tensor(centre_crop(video[frame_indices(len(video), config.frames, self.sampling, config.stride, None, c, config.test_clips)], config.size)) for c in range(config.test_clips)]
+            views = []
+            for index_clip in range(config.test_clips):
+                frames = np.asarray(video[frame_indices(len(video), config.frames, self.sampling, config.stride, None, index_clip, config.test_clips)])
+                views += [to_tensor(view_crop(frames, config.size, crop, config.test_crops)) for crop in range(config.test_crops)]
             clip = views[0] if len(views) == 1 else torch.stack(views)
             return clip, torch.tensor(config.frames), torch.tensor(label)
         rng = np.random.default_rng([self.seed, self.epoch, index])

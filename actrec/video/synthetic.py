@@ -6,8 +6,10 @@ random textured background with sensor noise. The class is how it moves: `left`,
 random centre, radius, speed and phase). Any single frame is an object somewhere on a background,
 so a model must compare frames: an appearance-only model (TSN with one frame, the single-frame
 baseline) stays near chance. Written as `OUT/<class>/<class>_<i>.mp4`, what `--data OUT` reads.
-With `cue="shape"` the class is the object's shape instead (any motion): a set one frame solves,
-to check that an appearance model such as TSN learns at all.
+With shape classes (`classes=("disc", "ring")`) the class is the object's shape instead (a
+larger object, moving straight in a random direction): a set one frame solves, on which an
+appearance model such as TSN beats chance. TSN stays at chance on the motions whatever the
+trajectories: its consensus averages per-frame scores, a sum of what each frame shows alone.
 """
 
 from __future__ import annotations
@@ -76,7 +78,9 @@ def render_clip(label: str, frames: int, size: int, rng: np.random.Generator, no
     radius = rng.uniform(0.12, 0.18) * size
     shape = SHAPES[rng.integers(len(SHAPES))]
     if label in SHAPES:
-        shape, label = label, CLASSES[rng.integers(len(CLASSES))]
+        # larger objects, so the shape survives the 4x downsampling of a ResNet stem at tiny
+        # sizes, moving straight (a circle of that size would not fit the image)
+        shape, label, radius = label, tuple(STEPS)[rng.integers(len(STEPS))], rng.uniform(0.22, 0.3) * size
     colour = np.where(scene.mean((0, 1)) > 128, rng.uniform(0, 90, 3), rng.uniform(165, 255, 3))
     clip = np.empty((frames, size, size, 3), dtype=np.uint8)
     for t, (cx, cy) in enumerate(trajectory(label, frames, size, radius, rng)):

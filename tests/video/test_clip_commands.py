@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -57,14 +58,17 @@ def test_stop_on_bad_video_names_the_file(clips_with_a_corrupt_file: Path, tmp_p
     assert "broken.mp4" in result.output and "Traceback" not in result.output
 
 
-def test_too_short_videos_are_reported(motion_clips: Path, tmp_path: Path) -> None:
+def test_too_short_and_empty_videos_are_reported(motion_clips: Path, tmp_path: Path) -> None:
     from actrec.io.clips import FrameCache, load_clips, prepare_clips
 
     folder = tmp_path / "clips"
     shutil.copytree(motion_clips, folder)
     write_video(folder / "right" / "short.mp4", decode_video(next((folder / "right").glob("*.mp4")), 24)[0][:3], 10)
+    (folder / "left" / "empty.mp4").write_bytes(b"")
     usable, messages = prepare_clips(load_clips(folder), FrameCache(tmp_path / "cache", 24), min_frames=8)
-    assert usable.n_samples == 120 and len(messages) == 1 and "short.mp4" in messages[0] and "too short" in messages[0]
+    assert usable.n_samples == 120 and len(messages) == 2
+    assert "empty.mp4" in messages[0] and "empty" in messages[0].split("empty.mp4")[1]
+    assert "short.mp4" in messages[1] and "too short" in messages[1]
 
 
 def test_eval_predict_and_info_read_the_clip_model(clip_run: tuple[Path, str], motion_clips: Path, tmp_path: Path) -> None:
@@ -78,13 +82,34 @@ def test_eval_predict_and_info_read_the_clip_model(clip_run: tuple[Path, str], m
     assert '"kind": "video"' in invoke("info", str(run))
 
 
+def test_eval_and_predict_average_test_clips_and_crops(clip_run: tuple[Path, str], motion_clips: Path, tmp_path: Path) -> None:
+    run, _ = clip_run
+    out = tmp_path / "pred.csv"
+    invoke("predict", str(run), "--data", str(motion_clips / "right"), "--out", str(out), "--test-clips", "3", "--test-crops", "3")
+    assert len(pd.read_csv(out)) == 60
+    assert "eval" in invoke("eval", str(run), "--data", str(motion_clips), "--test-clips", "2", "--test-crops", "3")
+    result = runner.invoke(app, ["eval", str(run), "--data", str(motion_clips), "--test-crops", "2"])
+    assert result.exit_code == 2 and "test_crops 2" in result.output and "Traceback" not in result.output
+
+
+def test_export_of_the_clip_model_matches_torch(clip_run: tuple[Path, str], motion_clips: Path, tmp_path: Path) -> None:
+    pytest.importorskip("onnxruntime", reason="ONNX export needs the export extra")
+    run, _ = clip_run
+    output = invoke("export", str(run), "--data", str(motion_clips / "left"), "--out", str(tmp_path / "model.onnx"))
+    differences = [float(value) for value in re.findall(r"= ?([0-9.]+e[-+][0-9]+) on random|([0-9.]+e[-+][0-9]+) on real", output.replace("\n", " ")) for value in value if value]
+    assert (tmp_path / "model.onnx").is_file() and len(differences) == 2 and max(differences) < 1e-4
+
+
 def test_compare_prints_mean_std_and_clips_per_second(motion_clips: Path, tmp_path: Path) -> None:
-    model = 'tsn:{"width": 4, "depth": 10, "size": 24}'
-    result = runner.invoke(app, ["compare", "--data", str(motion_clips), "--out", str(tmp_path / "cmp"), "--model", model, "--seeds", "2", "--epochs", "1"], env={"COLUMNS": "250"})
+    """The acceptance command (`--model tsn --model tsm --model r3d --model slowfast --seeds 3`) at tiny widths."""
+    tiny = '{"width": 4, "depth": 10, "size": 24}'
+    models = [arg for name in ("tsn", "tsm", "r3d", "slowfast") for arg in ("--model", f"{name}:{tiny}")]
+    result = runner.invoke(app, ["compare", "--data", str(motion_clips), "--out", str(tmp_path / "cmp"), *models, "--seeds", "3", "--epochs", "1"], env={"COLUMNS": "250"})
     assert result.exit_code == 0, result.output
-    assert "clips/s" in result.output and "±" in result.output
+    assert "clips/s" in result.output and result.output.count("±") >= 4 * 4
     summary = pd.read_csv(tmp_path / "cmp" / "summary.csv")
-    assert summary["runs"].tolist() == [2] and summary["clips_per_s_mean"].iloc[0] > 0
+    assert [name.split()[0] for name in summary["config"]] == ["tsn", "tsm", "r3d", "slowfast"]
+    assert summary["runs"].tolist() == [3, 3, 3, 3] and (summary["clips_per_s_mean"] > 0).all()
 
 
 def test_stream_on_a_video_writes_events(clip_run: tuple[Path, str], motion_clips: Path, tmp_path: Path) -> None:

@@ -36,3 +36,20 @@ def test_workers_decode_the_same_frames(motion_clips: Path, tmp_path: Path) -> N
     assert usable.n_samples == 4 and not messages
     direct = FrameCache(tmp_path / "other", 24).frames(clips.paths[3])
     assert np.array_equal(np.asarray(FrameCache(tmp_path / "cache", 24).frames(clips.paths[3])), np.asarray(direct))
+
+
+def test_each_video_is_decoded_once_and_later_runs_read_the_cache(motion_clips: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from actrec.io import clips as clips_module
+    from actrec.video.recognizer import VideoRecognizer
+
+    decoded: list[Path] = []
+    decode = clips_module.decode_video
+    monkeypatch.setattr(clips_module, "decode_video", lambda path, *args: decoded.append(path) or decode(path, *args))
+    subset = load_clips(motion_clips).subset(np.arange(0, 120, 10))
+    options = dict(model_options={"width": 4, "depth": 10}, clip={"size": 24, "frames": 4, "cache": str(tmp_path / "cache")}, epochs=2, batch_size=4)
+    VideoRecognizer("tsn", **options).fit(subset)
+    assert sorted(decoded) == sorted(subset.paths)  # once each over two epochs and validation
+    decoded.clear()
+    VideoRecognizer("tsn", **options).fit(subset).predict_proba(subset)
+    assert decoded == []
+    assert isinstance(FrameCache(tmp_path / "cache", 24).frames(subset.paths[0]), np.memmap)

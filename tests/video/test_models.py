@@ -18,7 +18,8 @@ TINY = {"width": 8, "depth": 10}
 @pytest.mark.parametrize(
     ("name", "options"),
     [("tsn", TINY), ("tsm", TINY), ("r3d", TINY), ("r3d", TINY | {"conv": "r2plus1d"}), ("slowfast", TINY | {"beta_inv": 4}),
-     ("x3d", {"width": 4, "depths": [1, 1], "head_width": 16}), ("tsn", {"width": 4, "depth": 50})],
+     ("x3d", {"width": 4, "depths": [1, 1], "head_width": 16}), ("tsn", {"width": 4, "depth": 50}),
+     ("tsm", {"width": 4, "depth": 34}), ("r3d", {"width": 4, "depth": 50}), ("slowfast", {"width": 8, "depth": 50, "beta_inv": 4})],
 )
 def test_every_family_maps_a_clip_batch_to_logits(name: str, options: dict) -> None:
     network = build_video_model(name, 5, 8, options).eval()

@@ -52,3 +52,19 @@ def test_test_time_views_are_stacked() -> None:
     config = ClipConfig(frames=4, size=24, test_clips=3)
     clip, _, _ = ClipDataset(still_video, 1, None, config, "dense", train=False)[0]
     assert clip.shape == (3, 3, 4, 24, 24)
+
+
+def wide_video(index: int) -> np.ndarray:
+    """12 frames of 24 x 48 whose red value is the column index: a crop shows where it starts."""
+    columns = np.broadcast_to(np.arange(48, dtype=np.uint8)[None, None, :, None], (12, 24, 48, 1))
+    return np.concatenate([columns, np.zeros((12, 24, 48, 2), dtype=np.uint8)], axis=3)
+
+
+def test_three_crops_take_start_centre_and_end_of_the_long_side_for_every_clip() -> None:
+    config = ClipConfig(frames=4, size=24, test_clips=2, test_crops=3)
+    views, _, _ = ClipDataset(wide_video, 1, None, config, "dense", train=False)[0]
+    assert views.shape == (6, 3, 4, 24, 24)
+    red = views[:, 0, 0, 0, 0] * 0.229 + 0.485  # undo the normalisation: column / 255
+    assert np.allclose(red.numpy() * 255, [0, 12, 24, 0, 12, 24], atol=1e-3)  # clip-major, crops in order
+    with pytest.raises(ConfigError, match="test_crops"):
+        ClipConfig(test_crops=2).check()

@@ -25,16 +25,17 @@ def held_out_top1(data: Path, model: str, options: dict, clip: dict | None = Non
     return compute_metrics(test.y, recognizer.predict_proba(test), recognizer.label_names)["top1"]
 
 
-def test_tsn_fits_its_training_clips(shape_clips: Path) -> None:
-    """TSN averages per-frame scores, so on motion-only clips it is an appearance baseline; from
-    36 clips it memorises more than it generalises, so this checks that it learns at all."""
-    recognizer = VideoRecognizer("tsn", model_options=TINY, clip=TINY_CLIP, **TINY_TRAINING)
-    recognizer.fit(load_clips(shape_clips))
-    assert recognizer.history["train_acc"].iloc[-1] > 0.8  # chance: 0.5
+def test_tsn_learns_what_one_frame_shows(shape_clips: Path) -> None:
+    """TSN averages per-frame scores: on clips whose class is the object's shape it beats chance
+    (0.5) on held-out clips like any family on motion."""
+    assert held_out_top1(shape_clips, "tsn", TINY) >= 0.8
 
 
-def test_single_frame_baseline_cannot_tell_motions(motion_clips: Path) -> None:
-    assert held_out_top1(motion_clips, "tsn", TINY, clip={"frames": 1}) < 0.75  # chance: 0.5
+@pytest.mark.parametrize("frames", [1, 8], ids=["single-frame", "tsn-8-segments"])
+def test_appearance_models_cannot_tell_motions(motion_clips: Path, frames: int) -> None:
+    """No single frame tells a motion: the single-frame baseline and TSN, whose consensus is an
+    average of per-frame scores, stay near chance (0.5) where the temporal models reach 0.8."""
+    assert held_out_top1(motion_clips, "tsn", TINY, clip={"frames": frames}) < 0.75
 
 
 @pytest.mark.parametrize(
@@ -42,13 +43,16 @@ def test_single_frame_baseline_cannot_tell_motions(motion_clips: Path) -> None:
     [
         # TSM's default TSN-style segments jitter the gap between frames; at this size the
         # evenly spaced (dense) frames it is also used with learn faster
-        ("tsm", TINY | {"width": 16, "shift_div": 4}, {"sampling": "dense"}, {}),
-        ("r3d", TINY, {}, {}),
+        # now that `seed` also fixes the initial weights: 10 epochs held out 0.67 / 0.60 (TSM) and
+        # 0.67 / 0.70 (R3D) for seeds 0 / 1 but 0.77-0.90 for seeds 2-4; 20 epochs gave 1.0 / 1.0
+        # and 0.93 / 0.90 for seeds 0 / 1
+        ("tsm", TINY | {"width": 16, "shift_div": 4}, {"sampling": "dense"}, {"epochs": 20, "patience": 20}),
+        ("r3d", TINY, {}, {"epochs": 20, "patience": 20}),
         ("r3d", TINY | {"conv": "r2plus1d"}, {}, {}),
         ("slowfast", TINY | {"beta_inv": 4, "alpha": 2}, {}, {}),
-        # the tiny X3D reached 0.63-0.77 in 10 epochs at lr 2e-3 (depending on the machine);
-        # 20 epochs at 5e-3 gave 0.87
-        ("x3d", {"width": 8, "depths": [1, 1, 1, 1], "head_width": 64, "dropout": 0.0}, {}, {"epochs": 20, "lr": 5e-3}),
+        # X3D at width 8 held out 0.57 / 0.43 (20 epochs at 2e-3) and 0.57 / 0.90 (20 at 5e-3) for
+        # seeds 0 / 1; width 16 gave 0.97 / 1.0 at 20 epochs of 2e-3
+        ("x3d", {"width": 16, "depths": [1, 1, 1, 1], "head_width": 64, "dropout": 0.0}, {}, {"epochs": 20, "patience": 20}),
     ],
     ids=["tsm", "r3d", "r2plus1d", "slowfast", "x3d"],
 )
