@@ -21,7 +21,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from actrec import __version__
 from actrec.config import TrainConfig
 from actrec.data.dataset import SequenceDataset
-from actrec.data.splits import holdout_split
+from actrec.data.splits import plan_splits
 from actrec.errors import ConfigError, DataError, ModelFileError
 from actrec.features.pipeline import FeaturePipeline, Flatten, Standardize, Step
 from actrec.io.atomic import atomic_path
@@ -254,8 +254,7 @@ class Recognizer(ClassifierMixin, BaseEstimator):
             dataset = dataset.keep_last(self.config.last_steps)
             validation = validation.keep_last(self.config.last_steps) if validation is not None else None
         if validation is None:
-            keep, hold = holdout_split(dataset, self.config.val_fraction, self.config.seed)
-            train, validation = dataset.subset(keep), dataset.subset(hold)
+            train, validation, _ = plan_splits(dataset, self.config.seed, self.config.val_fraction).parts(dataset)
         else:
             train = dataset
         self.label_names = list(dataset.label_names)

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from actrec.data.dataset import SequenceDataset
-from actrec.data.splits import holdout_split
+from actrec.data.splits import plan_splits
 from actrec.errors import ActrecError, ConfigError, TrainingInterrupted
 from actrec.evaluation.metrics import compute_metrics
 from actrec.evaluation.report import write_run
@@ -140,11 +140,9 @@ def publish(staging: Path, out: Path) -> None:
 def _train_into(data: SequenceDataset, out: Path, config: TrainConfig, test: SequenceDataset | None, test_fraction: float, progress: bool, resume_from: Path | None) -> RunResult | None:
     recognizer = Recognizer(**asdict(config))
     recognizer.check_data(data)  # at the door: before any split or fitting
-    if test is None:
-        keep, hold = holdout_split(data, test_fraction, config.seed)
-        data, test = data.subset(keep), data.subset(hold)
-    keep, hold = holdout_split(data, config.val_fraction, config.seed)
-    train, validation = data.subset(keep), data.subset(hold)
+    plan = plan_splits(data, config.seed, config.val_fraction, test_fraction if test is None else 0.0)
+    train, validation, held_out = plan.parts(data)
+    test = held_out if test is None else test
     recognizer.fit(train, validation=validation, work_dir=out, progress=progress, resume_from=resume_from)
     if not recognizer.is_main_process:
         return None

@@ -17,3 +17,14 @@ def test_test_set_in_another_label_order_is_scored_by_name(tmp_path):
     proba = Recognizer.load(tmp_path / "run").predict_proba(test)
     assert result.test["top1"] == float(np.mean(proba.argmax(1) == test.y))
     assert reordered.label_names == ["class2", "class1", "class0"]  # the caller's dataset is left as it was
+
+
+def test_a_run_cuts_its_splits_once_and_passes_validation_down(tmp_path, monkeypatch):
+    import actrec.data.splits as splits
+
+    calls = []
+    original = splits.holdout_split
+    monkeypatch.setattr(splits, "holdout_split", lambda *a, **k: calls.append(a[1]) or original(*a, **k))
+    data = make_waves(n=80, seed=4)
+    train_run(data, tmp_path / "run", TrainConfig(model="minirocket", model_options={"num_features": 840}, seed=1), test_fraction=0.25)
+    assert calls == [0.25, 0.2]  # test, then validation: the recognizer does not cut again

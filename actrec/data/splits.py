@@ -6,6 +6,9 @@ when groups exist every split here keeps each group whole.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold, train_test_split
 
@@ -65,3 +68,34 @@ def kfold_splits(dataset: SequenceDataset, folds: int, seed: int) -> list[tuple[
         splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
         return list(splitter.split(index, dataset.y, dataset.groups))
     return list(StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed).split(index, dataset.y))
+
+
+@dataclass(frozen=True)
+class SplitPlan:
+    """Index arrays of one dataset's training, validation and test parts (test may be empty).
+
+    Made once by `plan_splits` where a run starts and passed down as datasets, so the part that
+    picks the best epoch is never cut a second time further down; each part keeps whole groups.
+    """
+
+    train: np.ndarray
+    validation: np.ndarray
+    test: np.ndarray
+
+    def parts(self, dataset: Any) -> tuple[Any, Any, Any]:
+        """`(train, validation, test)` subsets of `dataset` (anything with `.subset(index)`);
+        test is None when the plan holds none out."""
+        test = dataset.subset(self.test) if len(self.test) else None
+        return dataset.subset(self.train), dataset.subset(self.validation), test
+
+
+def plan_splits(dataset: Any, seed: int, val_fraction: float, test_fraction: float = 0.0) -> SplitPlan:
+    """Hold out `test_fraction` for test first (none when 0: the caller has its own test set),
+    then `val_fraction` of the rest for validation; stratified and group-aware, fixed by `seed`.
+    Works on anything `holdout_split` takes (sequence and clip datasets)."""
+    keep = np.arange(dataset.n_samples)
+    test = np.empty(0, dtype=np.int64)
+    if test_fraction > 0:
+        keep, test = holdout_split(dataset, test_fraction, seed)
+    train, validation = holdout_split(dataset.subset(keep), val_fraction, seed)
+    return SplitPlan(train=keep[train], validation=keep[validation], test=test)

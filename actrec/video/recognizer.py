@@ -22,7 +22,7 @@ import pandas as pd
 import torch
 
 from actrec import __version__
-from actrec.data.splits import holdout_split
+from actrec.data.splits import plan_splits
 from actrec.errors import ConfigError, DataError, ModelFileError
 from actrec.io.atomic import atomic_path
 from actrec.io.clips import ClipList, FrameCache, prepare_clips
@@ -156,8 +156,7 @@ class VideoRecognizer:
         for line in self.bad_videos:
             warnings.warn(line, stacklevel=2)
         if validation is None:
-            keep, hold = holdout_split(clips, self.config.val_fraction, self.config.seed)  # type: ignore[arg-type]
-            clips, validation = clips.subset(keep), clips.subset(hold)
+            clips, validation, _ = plan_splits(clips, self.config.seed, self.config.val_fraction).parts(clips)
         else:
             validation, more = self.prepare(validation)
             self.bad_videos += more

@@ -9,7 +9,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Callable
 
-from actrec.data.splits import holdout_split
+from actrec.data.splits import plan_splits
 from actrec.evaluation.metrics import compute_metrics
 from actrec.evaluation.report import write_run
 from actrec.io.clips import ClipList
@@ -36,11 +36,9 @@ def train_clip_run(clips: ClipList, out: str | Path, config: VideoTrainConfig, t
         for line in bad:
             if on_bad_video:
                 on_bad_video(line)
-        if test is None:
-            keep, hold = holdout_split(clips, test_fraction, config.seed)  # type: ignore[arg-type]
-            clips, test = clips.subset(keep), clips.subset(hold)
-        keep, hold = holdout_split(clips, config.val_fraction, config.seed)  # type: ignore[arg-type]
-        train, validation = clips.subset(keep), clips.subset(hold)
+        plan = plan_splits(clips, config.seed, config.val_fraction, test_fraction if test is None else 0.0)
+        train, validation, held_out = plan.parts(clips)
+        test = held_out if test is None else test
         recognizer.fit(train, validation=validation, work_dir=staging, progress=progress)
         val_metrics = compute_metrics(validation.y, recognizer.predict_proba(validation), recognizer.label_names)
         test_metrics = compute_metrics(test.y, recognizer.predict_proba(test), recognizer.label_names)

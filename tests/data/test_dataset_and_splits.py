@@ -66,3 +66,20 @@ def test_npz_round_trip_keeps_every_field(tmp_path):
     assert np.array_equal(back.X, data.X) and np.array_equal(back.lengths, data.lengths)
     assert back.label_names == data.label_names and list(back.groups) == list(data.groups)
     assert list(back.meta["start_frame"]) == list(range(12))
+
+
+def test_one_split_plan_cuts_test_then_validation_keeping_groups_whole():
+    from actrec.data.splits import plan_splits
+
+    data = make_waves(n=120, seed=3)
+    data.groups = np.repeat(np.arange(24), 5)
+    plan = plan_splits(data, seed=2, val_fraction=0.2, test_fraction=0.25)
+    parts = [plan.train, plan.validation, plan.test]
+    assert sorted(np.concatenate(parts).tolist()) == list(range(120))
+    for a in range(3):
+        for b in range(a + 1, 3):
+            assert set(data.groups[parts[a]]).isdisjoint(data.groups[parts[b]])
+    again = plan_splits(data, seed=2, val_fraction=0.2, test_fraction=0.25)
+    assert all(np.array_equal(x, y) for x, y in zip(parts, [again.train, again.validation, again.test]))
+    train, validation, test = plan_splits(data, seed=2, val_fraction=0.2).parts(data)
+    assert test is None and train.n_samples + validation.n_samples == 120
