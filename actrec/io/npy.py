@@ -53,6 +53,8 @@ def _split_label_column(array: np.ndarray, source: str) -> tuple[np.ndarray, np.
     """`[N, T, F+1]` -> features `[N, T, F]` and one label per window (checked constant over T)."""
     if array.shape[-1] < 2:
         raise DataError(f"{source}: shape {array.shape} leaves no feature columns beside the label")
+    if array.shape[0] == 0 or array.shape[1] == 0:
+        raise DataError(f"{source}: shape {array.shape} holds no windows or no steps; save [N, T, F+1] with N, T >= 1")
     labels = array[:, :, -1]
     differs = labels != labels[:, :1]
     if differs.any():
