@@ -20,6 +20,7 @@ import numpy as np
 
 from actrec.data.dataset import SequenceDataset
 from actrec.errors import DataError
+from actrec.io.archive import ARRAY_FILE_ERRORS
 from actrec.io.labels import encode_labels
 from actrec.io.schema_path import schema_as_read
 
@@ -37,7 +38,7 @@ def _read_arrays(path: Path) -> dict[str, np.ndarray]:
                 "(actrec.data.dataset.pad_sequences does the padding)"
             ) from None
         raise DataError(f"{path}: not a readable .npz file ({error}); save it with numpy.savez") from None
-    except (zipfile.BadZipFile, OSError, EOFError) as error:
+    except ARRAY_FILE_ERRORS as error:
         raise DataError(f"{path}: not a readable .npz file ({error}); save it with numpy.savez") from None
 
 

@@ -24,6 +24,7 @@ import pytest
 hypothesis = pytest.importorskip("hypothesis", reason="hypothesis is not installed (pip install actrec[test])")
 from hypothesis import HealthCheck, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
+from hypothesis.extra import numpy as hnp  # noqa: E402
 
 from actrec.errors import ActrecError  # noqa: E402
 
@@ -120,3 +121,40 @@ def corrupted(draw: st.DrawFn, content: bytes) -> bytes:
     if how == "bom":
         return b"\xef\xbb\xbf" + content
     return content + draw(st.binary(min_size=1, max_size=16))
+
+
+DTYPES = st.sampled_from(["float32", "float64", "float16", "int64", "int8", "uint8", "bool", "complex64", "<U3", "S2", "datetime64[s]"])
+ANY_SHAPE = hnp.array_shapes(min_dims=0, max_dims=5, min_side=0, max_side=3)
+
+
+def array_of(dtypes: st.SearchStrategy[str], shape: st.SearchStrategy[tuple[int, ...]]) -> st.SearchStrategy[np.ndarray]:
+    return st.tuples(dtypes, shape).flatmap(lambda pair: hnp.arrays(pair[0], pair[1]))
+
+
+def csv_text(header: list[str], rows: list[list[str]]) -> bytes:
+    return ("\n".join(",".join(row) for row in [header, *rows]) + "\n").encode("utf-8", "surrogatepass")
+
+
+@st.composite
+def mutated(draw: st.DrawFn, rows: list[list[str]], cells: st.SearchStrategy[str]) -> list[list[str]]:
+    """`rows` as they are (half the time) or with 1-3 defects: a cell replaced by a hostile one, a
+    row cut short or made longer, a row repeated or dropped."""
+    rows = [list(row) for row in rows]
+    if draw(st.booleans()):
+        return rows
+    for _ in range(draw(st.integers(1, 3))):
+        if not rows:
+            break
+        i = draw(st.integers(0, len(rows) - 1))
+        how = draw(st.sampled_from(["cell", "cell", "cut", "extend", "repeat", "drop"]))
+        if how == "cell" and rows[i]:
+            rows[i][draw(st.integers(0, len(rows[i]) - 1))] = draw(cells)
+        elif how == "cut":
+            rows[i] = rows[i][: draw(st.integers(0, max(len(rows[i]) - 1, 0)))]
+        elif how == "extend":
+            rows[i].append(draw(cells))
+        elif how == "repeat":
+            rows.insert(i, list(rows[i]))
+        elif how == "drop":
+            rows.pop(i)
+    return rows

@@ -15,15 +15,9 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from actrec.io import load_dataset
-from tests.fuzz.fuzzing import TEXT, check_dataset, corrupted, fuzz_settings, loads_or_fails_cleanly, scratch
+from tests.fuzz.fuzzing import ANY_SHAPE, DTYPES, TEXT, array_of, check_dataset, corrupted, fuzz_settings, loads_or_fails_cleanly, scratch
 
-DTYPES = st.sampled_from(["float32", "float64", "float16", "int64", "int8", "uint8", "bool", "complex64", "<U3", "S2", "datetime64[s]"])
 NUMERIC = st.sampled_from(["float32", "float64", "int64", "uint8", "bool"])
-ANY_SHAPE = hnp.array_shapes(min_dims=0, max_dims=5, min_side=0, max_side=3)
-
-
-def array_of(dtypes: st.SearchStrategy[str], shape: st.SearchStrategy[tuple[int, ...]]) -> st.SearchStrategy[np.ndarray]:
-    return st.tuples(dtypes, shape).flatmap(lambda pair: hnp.arrays(pair[0], pair[1]))
 
 
 def per_sample(n: int) -> st.SearchStrategy[np.ndarray]:
@@ -51,16 +45,16 @@ def npz_arrays(draw: st.DrawFn) -> dict[str, np.ndarray]:
     return arrays
 
 
-def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
+def npz_bytes(arrays: dict[str, np.ndarray], compressed: bool) -> bytes:
     buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
+    (np.savez_compressed if compressed else np.savez)(buffer, **arrays)
     return buffer.getvalue()
 
 
 @fuzz_settings(500)
 @given(arrays=npz_arrays(), data=st.data())
 def test_npz_loads_or_fails_in_one_line(arrays, data):
-    content = data.draw(corrupted(npz_bytes(arrays)))
+    content = data.draw(corrupted(npz_bytes(arrays, compressed=data.draw(st.booleans()))))
     with scratch() as folder:
         path = folder / "data.npz"
         path.write_bytes(content)

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from actrec.io import load_dataset
 from actrec.io.session import read_session
-from tests.fuzz.fuzzing import CELLS, FLOATS, TEXT, check_dataset, corrupted, fuzz_settings, loads_or_fails_cleanly, scratch
+from tests.fuzz.fuzzing import CELLS, csv_text, mutated, FLOATS, TEXT, check_dataset, corrupted, fuzz_settings, loads_or_fails_cleanly, scratch
 
 IDS = st.sampled_from(["1", "2", "007", "a", "", " ", "x y", "1.0"])
 TIMES = st.one_of(
@@ -22,36 +22,9 @@ TIMES = st.one_of(
     FLOATS.map(repr),
     TEXT,
 )
+CLEAN_VALUE = st.floats(-1e3, 1e3).map(repr)
+TS_VALUE = st.one_of(CLEAN_VALUE, CLEAN_VALUE, CLEAN_VALUE, st.just("?"))
 VALUES = st.one_of(FLOATS.map(repr), FLOATS.map(repr), st.integers(-5, 5).map(str), CELLS)
-
-
-def csv_text(header: list[str], rows: list[list[str]]) -> bytes:
-    return ("\n".join(",".join(row) for row in [header, *rows]) + "\n").encode("utf-8", "surrogatepass")
-
-
-@st.composite
-def mutated(draw: st.DrawFn, rows: list[list[str]], cells: st.SearchStrategy[str]) -> list[list[str]]:
-    """`rows` as they are (half the time) or with 1-3 defects: a cell replaced by a hostile one, a
-    row cut short or made longer, a row repeated or dropped."""
-    rows = [list(row) for row in rows]
-    if draw(st.booleans()):
-        return rows
-    for _ in range(draw(st.integers(1, 3))):
-        if not rows:
-            break
-        i = draw(st.integers(0, len(rows) - 1))
-        how = draw(st.sampled_from(["cell", "cell", "cut", "extend", "repeat", "drop"]))
-        if how == "cell" and rows[i]:
-            rows[i][draw(st.integers(0, len(rows[i]) - 1))] = draw(cells)
-        elif how == "cut":
-            rows[i] = rows[i][: draw(st.integers(0, max(len(rows[i]) - 1, 0)))]
-        elif how == "extend":
-            rows[i].append(draw(cells))
-        elif how == "repeat":
-            rows.insert(i, list(rows[i]))
-        elif how == "drop":
-            rows.pop(i)
-    return rows
 
 
 @st.composite
@@ -68,7 +41,7 @@ def features_csv(draw: st.DrawFn) -> tuple[bytes, list[str]]:
         for step in range(draw(st.integers(1, 4))):
             time = {"steps": str(step), "seconds": repr(step * 0.02), "iso": f"2024-05-01 10:00:{step:02d}.5"}[clock]
             cells = {"id": id_, "time": time}
-            rows.append([cells.get(name) or repr(draw(st.floats(-1e3, 1e3))) for name in header])
+            rows.append([cells.get(name) or draw(CLEAN_VALUE) for name in header])
     rows = draw(st.permutations(rows)) if draw(st.booleans()) else rows
     rows = draw(mutated(rows, st.one_of(IDS, TIMES, VALUES)))
     return csv_text(header, rows), ids
@@ -132,7 +105,7 @@ def ts_text(draw: st.DrawFn) -> bytes:
     cases = []
     for _ in range(draw(st.integers(1, 4))):
         steps = draw(st.integers(1, 4))
-        dims = [",".join(draw(st.one_of(*[FLOATS.filter(lambda v: v == v).map(repr)] * 5, st.just("?"))) for _ in range(steps)) for _ in range(n_dims)]
+        dims = [",".join(draw(TS_VALUE) for _ in range(steps)) for _ in range(n_dims)]
         cases.append(dims + ([draw(st.sampled_from(labels))] if labelled else []))
     header_pool = st.one_of(
         st.sampled_from(["@timeStamps true", "@targetLabel true", "@classLabel", "@", "@ ", "# comment", "", "@classLabel true"]), TEXT.map(lambda t: "@" + t), TEXT)
