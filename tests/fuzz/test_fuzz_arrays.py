@@ -51,7 +51,7 @@ def npz_bytes(arrays: dict[str, np.ndarray], compressed: bool) -> bytes:
     return buffer.getvalue()
 
 
-@fuzz_settings(500)
+@fuzz_settings(300)
 @given(arrays=npz_arrays(), data=st.data())
 def test_npz_loads_or_fails_in_one_line(arrays, data):
     content = data.draw(corrupted(npz_bytes(arrays, compressed=data.draw(st.booleans()))))
@@ -81,7 +81,7 @@ def npy_bytes(array: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-@fuzz_settings(500)
+@fuzz_settings(300)
 @given(array=npy_array(), data=st.data())
 def test_npy_loads_or_fails_in_one_line(array, data):
     content = data.draw(corrupted(npy_bytes(array)))

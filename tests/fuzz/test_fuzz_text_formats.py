@@ -61,7 +61,7 @@ def labels_csv(draw: st.DrawFn, ids: list[str]) -> bytes:
     return draw(corrupted(csv_text(header, rows)))
 
 
-@fuzz_settings(500)
+@fuzz_settings(300)
 @given(features=features_csv(), data=st.data())
 def test_long_csv_with_labels_loads_or_fails_in_one_line(features, data):
     content, ids = features
@@ -77,7 +77,7 @@ def test_long_csv_with_labels_loads_or_fails_in_one_line(features, data):
             check_dataset(dataset)
 
 
-@fuzz_settings(200)
+@fuzz_settings(150)
 @given(features=features_csv(), data=st.data())
 def test_streamed_csv_session_reads_or_fails_in_one_line(features, data):
     content, ids = features
@@ -115,7 +115,7 @@ def ts_text(draw: st.DrawFn) -> bytes:
     return ("\n".join(lines) + "\n").encode("utf-8", "surrogatepass")
 
 
-@fuzz_settings(500)
+@fuzz_settings(300)
 @given(content=ts_text(), data=st.data())
 def test_ts_loads_or_fails_in_one_line(content, data):
     label_names = data.draw(st.one_of(st.none(), st.none(), st.lists(st.sampled_from(["a", "b", "Walk"]), max_size=3)))
