@@ -248,6 +248,8 @@ def load_schema_yaml(path: str | Path) -> Schema:
         if str(path) in str(error):
             raise
         raise DataError(f"{path}: {error}") from None
+    except RecursionError:
+        raise DataError(f"{path}: its 'parts' include the file itself (directly or through another schema); remove the loop") from None
 
 
 def schema_from_dict(data: Any, source: str = "<schema>", base_dir: Path | None = None) -> Schema:

@@ -17,7 +17,7 @@ from actrec.run import load_config_file
 from actrec.skeletons import load_schema_yaml
 from tests.fuzz.fuzzing import TEXT, corrupted, fuzz_settings, loads_or_fails_cleanly, scratch
 
-SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-3, 40), st.floats(allow_nan=True), TEXT, st.sampled_from(["nose", "neck", "a", 1, -1, 99]))
+SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-3, 40), st.floats(allow_nan=True), TEXT, st.sampled_from(["nose", "neck", "a", 1, -1, 99, "pet.yaml", "mediapipe_hand"]))
 VALUES = st.recursive(SCALARS, lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.one_of(TEXT, st.integers(0, 3)), inner, max_size=3)), max_leaves=8)
 
 SCHEMA = {
@@ -100,3 +100,9 @@ def test_sweep_space_loads_or_fails_in_one_line(data):
         path = folder / "space.yaml"
         path.write_bytes(data.draw(document(SPACE)))
         loads_or_fails_cleanly(lambda: load_space(path), path)
+
+
+def test_a_schema_whose_parts_include_itself_is_refused_in_one_line(tmp_path):
+    path = tmp_path / "loop.yaml"
+    path.write_text("name: loop\njoints: [a]\nscale_bone: [a, a]\nparts:\n  - {schema: loop.yaml}\n")
+    assert loads_or_fails_cleanly(lambda: load_schema_yaml(path), path) is None
