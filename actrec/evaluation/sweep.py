@@ -74,7 +74,7 @@ def load_space(path: str | Path) -> Space:
 
 
 def parse_space(raw: dict[str, Any], source: str = "<memory>") -> Space:
-    unknown = sorted(set(raw) - {"base", "params", "enqueue"})
+    unknown = sorted(set(raw) - {"base", "params", "enqueue"}, key=str)
     if unknown:
         raise ConfigError(f"{source}: unknown key '{unknown[0]}'; a space has base, params and enqueue")
     params = raw.get("params") or {}

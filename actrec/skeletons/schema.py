@@ -242,6 +242,8 @@ def load_schema_yaml(path: str | Path) -> Schema:
         raise DataError(f"{path}{where}: not valid YAML; fix the syntax") from None
     except UnicodeDecodeError:
         raise DataError(f"{path}: not UTF-8 text; save the schema as UTF-8") from None
+    except ValueError as error:  # the scanner's own, e.g. an escape beyond the last code point
+        raise DataError(f"{path}: not valid YAML ({error}); fix the syntax") from None
     try:
         return schema_from_dict(data, source=str(path), base_dir=path.parent)
     except DataError as error:  # a part's or the Schema's own check: say which file holds it
