@@ -6,7 +6,13 @@ the CLI can print it without a traceback.
 
 
 class ActrecError(Exception):
-    """Base of every error actrec raises on purpose."""
+    """Base of every error actrec raises on purpose.
+
+    Messages quote what users wrote (labels, cells, ids); a line break in it is shown escaped, so
+    the message stays one line whatever the file held."""
+
+    def __init__(self, message: object = "") -> None:
+        super().__init__(str(message).replace("\r", "\\r").replace("\n", "\\n"))
 
 
 class DataError(ActrecError, ValueError):

@@ -32,7 +32,7 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
     if not isinstance(values, dict):
         raise ConfigError(f"{path}: expected a mapping of training options, e.g. 'model: gru'")
     known = {f.name for f in fields(TrainConfig)}
-    unknown = sorted(set(values) - known)
+    unknown = sorted(set(values) - known, key=str)
     if unknown:
         raise ConfigError(f"{path}: unknown option '{unknown[0]}'; options are: {', '.join(sorted(known))}")
     return values

@@ -87,7 +87,7 @@ def load_specs(path: str | Path, defaults: dict[str, Any] | None = None) -> list
     if isinstance(raw, dict) and "models" in raw:
         raw = raw["models"]
     if isinstance(raw, dict):
-        raw = [dict(value or {}, name=key) for key, value in raw.items()]
+        raw = [dict(value or {}, name=key) if isinstance(value or {}, dict) else value for key, value in raw.items()]
     if not isinstance(raw, list) or not raw or not all(isinstance(entry, dict) for entry in raw):
         raise ConfigError(f"{path}: expected a list of model configurations, e.g. '- {{name: gru64, model: gru}}'")
     specs = []

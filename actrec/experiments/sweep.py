@@ -74,7 +74,7 @@ def load_space(path: str | Path) -> Space:
 
 
 def parse_space(raw: dict[str, Any], source: str = "<memory>") -> Space:
-    unknown = sorted(set(raw) - {"base", "params", "enqueue"})
+    unknown = sorted(set(raw) - {"base", "params", "enqueue"}, key=str)
     if unknown:
         raise ConfigError(f"{source}: unknown key '{unknown[0]}'; a space has base, params and enqueue")
     params = raw.get("params") or {}
@@ -88,7 +88,8 @@ def parse_space(raw: dict[str, Any], source: str = "<memory>") -> Space:
         value = spec[kind]
         if kind == "choice" and (not isinstance(value, list) or not value):
             raise ConfigError(f"{source}: param '{name}': choice needs a non-empty list")
-        if kind in ("int", "float", "layers") and not (isinstance(value, list) and len(value) == 2 and value[0] <= value[1]):
+        numbers = isinstance(value, list) and len(value) == 2 and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+        if kind in ("int", "float", "layers") and not (numbers and value[0] <= value[1]):
             raise ConfigError(f"{source}: param '{name}': {kind} needs [low, high] with low <= high")
         if kind == "layers" and not (isinstance(spec.get("units"), list) and len(spec["units"]) == 2):
             raise ConfigError(f"{source}: param '{name}': layers needs units: [low, high]")

@@ -27,7 +27,10 @@ def label_strings(raw: np.ndarray, source: str, ids: Sequence[str]) -> np.ndarra
     if raw.dtype.kind in "iu":
         return raw.astype(str).astype(object)
     if raw.dtype.kind in "USO":
-        strings = raw.astype(str).astype(object)
+        try:
+            strings = raw.astype(str).astype(object)
+        except UnicodeDecodeError:
+            raise DataError(f"{source}: labels hold bytes that are not ASCII text; save them as str") from None
         empty = np.flatnonzero((strings == "") | (strings == "nan") | (strings == "None"))
         if empty.size:
             raise DataError(f"{source}: sample {ids[empty[0]]} has no label; give every sample a label")

@@ -59,12 +59,18 @@ def _read_arrow(path: Path, required: Sequence[str] = ("id", "time")) -> pyarrow
     options = pyarrow.csv.ConvertOptions(column_types={"id": pyarrow.string()})
     try:
         table = pyarrow.csv.read_csv(path, convert_options=options)
+        columns = table.column_names  # decoded here: a header that is not UTF-8 fails now
     except pyarrow.ArrowInvalid as error:
         message = str(error).splitlines()[0]
         if message == "Empty CSV file":
             raise DataError(f"{path}: file is empty; it needs a header line {','.join(required)},<features> and rows") from None
         raise DataError(f"{path}: not a readable CSV ({message})") from None
-    _check_columns(path, table.column_names, list(required))
+    except UnicodeDecodeError:
+        raise DataError(f"{path}: not UTF-8 text; save the CSV as UTF-8") from None
+    _check_columns(path, columns, list(required))
+    repeated = sorted({name for name in columns if columns.count(name) > 1})
+    if repeated:
+        raise DataError(f"{path}: column '{repeated[0]}' appears twice in the header; give every column its own name")
     if table.num_rows == 0:
         raise DataError(f"{path}: has a header but no rows")
     return table

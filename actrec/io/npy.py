@@ -24,6 +24,7 @@ import numpy as np
 
 from actrec.data.dataset import SequenceDataset
 from actrec.errors import DataError
+from actrec.io.archive import ARRAY_FILE_ERRORS
 from actrec.io.labels import encode_labels
 
 
@@ -42,8 +43,8 @@ def _read_array(path: Path) -> np.ndarray:
                 "array [N, T, F+1] (np.stack the windows first)"
             ) from None
         raise DataError(f"{path}: not a readable .npy file ({error}); save it with numpy.save") from None
-    except (OSError, EOFError) as error:
-        raise DataError(f"{path}: not a readable .npy file ({error}); save it with numpy.save") from None
+    except ARRAY_FILE_ERRORS as error:
+        raise DataError(f"{path}: not a readable .npy file ({type(error).__name__}); save it with numpy.save") from None
     if array.dtype.kind not in "fiub":
         raise DataError(f"{path}: array has type {array.dtype}; it must hold numbers")
     return array
@@ -53,6 +54,8 @@ def _split_label_column(array: np.ndarray, source: str) -> tuple[np.ndarray, np.
     """`[N, T, F+1]` -> features `[N, T, F]` and one label per window (checked constant over T)."""
     if array.shape[-1] < 2:
         raise DataError(f"{source}: shape {array.shape} leaves no feature columns beside the label")
+    if array.shape[0] == 0 or array.shape[1] == 0:
+        raise DataError(f"{source}: shape {array.shape} holds no windows or no steps; save [N, T, F+1] with N, T >= 1")
     labels = array[:, :, -1]
     differs = labels != labels[:, :1]
     if differs.any():

@@ -20,6 +20,7 @@ import numpy as np
 
 from actrec.data.dataset import SequenceDataset
 from actrec.errors import DataError
+from actrec.io.archive import ARRAY_FILE_ERRORS
 from actrec.io.labels import encode_labels
 from actrec.io.schema_path import schema_as_read
 
@@ -37,12 +38,58 @@ def _read_arrays(path: Path) -> dict[str, np.ndarray]:
                 "(actrec.data.dataset.pad_sequences does the padding)"
             ) from None
         raise DataError(f"{path}: not a readable .npz file ({error}); save it with numpy.savez") from None
-    except (zipfile.BadZipFile, OSError, EOFError) as error:
+    except ARRAY_FILE_ERRORS as error:
         raise DataError(f"{path}: not a readable .npz file ({error}); save it with numpy.savez") from None
 
 
-def _scalar_string(value: np.ndarray | None) -> str | None:
-    return None if value is None else str(np.asarray(value).reshape(-1)[0])
+def _scalar(arrays: dict[str, np.ndarray], key: str, kinds: str, source: str, hint: str) -> np.generic | None:
+    """The one value of a scalar entry (e.g. `sample_rate_hz`), None when absent."""
+    if key not in arrays:
+        return None
+    value = arrays[key]
+    if value.size != 1 or value.dtype.kind not in kinds:
+        raise DataError(f"{source}: '{key}' is {value.dtype} of shape {value.shape}; {hint}")
+    return value.reshape(-1)[0]
+
+
+def _as_text(value: np.ndarray, key: str, source: str) -> np.ndarray:
+    """Names or ids as a str array; bytes that are not ASCII are refused (numpy decodes them as ASCII)."""
+    try:
+        return value.astype(str)
+    except UnicodeDecodeError:
+        raise DataError(f"{source}: '{key}' holds bytes that are not ASCII text; save names as str arrays") from None
+
+
+def _per_sample(arrays: dict[str, np.ndarray], key: str, n: int, source: str) -> np.ndarray | None:
+    """`arrays[key]` as `[n]` (None when absent); its count must match X's samples."""
+    if key not in arrays:
+        return None
+    value = arrays[key]
+    if value.ndim == 0 or value.shape[0] != n or value.size != n:
+        raise DataError(f"{source}: '{key}' has {value.size} entries for {n} samples in X; give one entry per sample")
+    return value.reshape(-1)
+
+
+def _sample_rate_hz(arrays: dict[str, np.ndarray], source: str) -> float | None:
+    hint = "save the steps per second as one positive number"
+    rate = _scalar(arrays, "sample_rate_hz", "fiu", source, hint)
+    if rate is not None and not (np.isfinite(rate) and rate > 0):
+        raise DataError(f"{source}: 'sample_rate_hz' is {rate}; {hint}")
+    return None if rate is None else float(rate)
+
+
+def _lengths(arrays: dict[str, np.ndarray], ids: np.ndarray, n_steps: int, source: str) -> np.ndarray:
+    """`[N]` int64 valid steps per sample (default: all of X's steps)."""
+    lengths = _per_sample(arrays, "lengths", len(ids), source)
+    if lengths is None:
+        return np.full(len(ids), n_steps, dtype=np.int64)
+    whole = lengths.dtype.kind in "iu" or (lengths.dtype.kind == "f" and np.all(np.isfinite(lengths) & (lengths == np.round(lengths))))
+    if not whole:
+        raise DataError(f"{source}: 'lengths' holds {lengths.dtype} values; save whole step counts, one per sample")
+    too_long = np.flatnonzero(lengths > n_steps)  # before the cast, where 1e20 steps would wrap around
+    if too_long.size:
+        raise DataError(f"{source}: sample {ids[too_long[0]]} claims {lengths[too_long[0]]:g} steps but X holds {n_steps}")
+    return lengths.astype(np.int64)
 
 
 def load_npz(path: str | Path, label_names: Sequence[str] | None = None) -> SequenceDataset:
@@ -61,15 +108,15 @@ def load_npz(path: str | Path, label_names: Sequence[str] | None = None) -> Sequ
             "(add a step axis with X[:, None] for one-frame samples)"
         )
     n = X.shape[0]
-    ids = arrays["ids"].astype(str) if "ids" in arrays else np.array([str(i) for i in range(n)])
-    for key in ("y", "lengths", "groups", "ids"):
-        if key in arrays and arrays[key].reshape(-1).shape[0] != n:
-            raise DataError(f"{source}: '{key}' has {arrays[key].reshape(-1).shape[0]} entries for {n} samples in X")
-    lengths = arrays.get("lengths", np.full(n, X.shape[1], dtype=np.int64))
+    ids = _per_sample(arrays, "ids", n, source)
+    ids = _as_text(ids, "ids", source) if ids is not None else np.array([str(i) for i in range(n)])
+    unique, counts = np.unique(ids, return_counts=True)
+    if (counts > 1).any():
+        raise DataError(f"{source}: id '{unique[counts > 1][0]}' names {counts.max()} samples; give every sample its own id")
     y, names = None, []
     if "y" in arrays:
-        raw = arrays["y"].reshape(-1)
-        file_names = arrays["label_names"].astype(str) if "label_names" in arrays else None
+        raw = _per_sample(arrays, "y", n, source)
+        file_names = _as_text(arrays["label_names"].reshape(-1), "label_names", source) if "label_names" in arrays else None
         if file_names is not None and raw.dtype.kind in "iu":
             out = np.flatnonzero((raw < 0) | (raw >= len(file_names)))
             if out.size:
@@ -81,17 +128,26 @@ def load_npz(path: str | Path, label_names: Sequence[str] | None = None) -> Sequ
         if label_names is None and file_names is not None:
             label_names = list(file_names)
         y, names = encode_labels(raw, source, ids, label_names)
-    sample_rate = arrays.get("sample_rate_hz")
+    feature_names = list(_as_text(arrays["feature_names"].reshape(-1), "feature_names", source)) if "feature_names" in arrays else None
+    if feature_names is not None and X.ndim == 3 and len(feature_names) != X.shape[2]:
+        raise DataError(f"{source}: {len(feature_names)} feature_names for the {X.shape[2]} features of X; give one name per feature")
+    groups = _per_sample(arrays, "groups", n, source)
+    schema = _scalar(arrays, "schema", "US", source, "save the skeleton schema's name or .yaml path as one string")
+    schema_text = None if schema is None else str(_as_text(schema, "schema", source)) or None
+    meta = {key[len("meta_"):]: value for key, value in arrays.items() if key.startswith("meta_")}
+    for key, value in meta.items():
+        if value.ndim == 0 or value.shape[0] != n:
+            raise DataError(f"{source}: 'meta_{key}' has shape {value.shape} for {n} samples in X; give one entry per sample")
     return SequenceDataset(
         X=X,
-        lengths=lengths,
+        lengths=_lengths(arrays, ids, X.shape[1], source),
         y=y,
         label_names=names,
-        groups=arrays.get("groups"),
+        groups=None if groups is None else _as_text(groups, "groups", source),
         ids=ids,
-        feature_names=list(arrays["feature_names"].astype(str)) if "feature_names" in arrays else None,
-        sample_rate_hz=None if sample_rate is None else float(np.asarray(sample_rate).reshape(-1)[0]),
-        schema=schema_as_read(_scalar_string(arrays.get("schema")), path),
-        meta={key[len("meta_"):]: value for key, value in arrays.items() if key.startswith("meta_")},
+        feature_names=feature_names,
+        sample_rate_hz=_sample_rate_hz(arrays, source),
+        schema=schema_as_read(schema_text, path),
+        meta=meta,
         source=source,
     )

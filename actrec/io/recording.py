@@ -11,13 +11,13 @@ keep the layout above; `Recording.people()` gives one single-person Recording pe
 
 from __future__ import annotations
 
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from actrec.errors import DataError
+from actrec.io.archive import ARRAY_FILE_ERRORS
 from actrec.io.atomic import atomic_path
 from actrec.io.schema_path import schema_as_read, schema_to_write
 
@@ -49,8 +49,8 @@ class Recording:
     track_id: np.ndarray | None = None
 
     def __post_init__(self) -> None:
-        self.keypoints = np.asarray(self.keypoints, dtype=np.float32)
-        if self.keypoints.ndim not in (3, 4) or (self.keypoints.ndim == 4) != (self.track_id is not None):
+        self.keypoints = _numbers(self.keypoints, "keypoints", self.source).astype(np.float32)
+        if self.keypoints.ndim not in (3, 4) or (self.keypoints.ndim == 4) != (self.track_id is not None) or 0 in self.keypoints.shape[1:]:
             raise DataError(
                 f"{self.source}: keypoints have shape {self.keypoints.shape}; expected [frames, joints, channels], "
                 "or [frames, people, joints, channels] with a track_id per person"
@@ -59,10 +59,10 @@ class Recording:
         if n_frames == 0:
             raise DataError(f"{self.source}: recording holds no frames; re-extract the video or remove the file")
         if self.track_id is None:
-            self.present = np.asarray(self.present, dtype=bool).reshape(-1)
+            self.present = _numbers(self.present, "present", self.source).astype(bool).reshape(-1)
         else:
-            self.track_id = np.asarray(self.track_id, dtype=np.int64).reshape(-1)
-            self.present = np.asarray(self.present, dtype=bool)
+            self.track_id = _numbers(self.track_id, "track_id", self.source).astype(np.int64).reshape(-1)
+            self.present = _numbers(self.present, "present", self.source).astype(bool)
             n_people = self.keypoints.shape[1]
             if self.track_id.shape[0] != n_people or self.present.shape != (n_frames, n_people):
                 raise DataError(
@@ -71,11 +71,19 @@ class Recording:
                 )
             if len(set(self.track_id.tolist())) != n_people:
                 raise DataError(f"{self.source}: track ids {self.track_id.tolist()} repeat; give each person column its own id")
-        self.frame_index = np.asarray(self.frame_index, dtype=np.int64).reshape(-1)
+        frame_index = _numbers(self.frame_index, "frame_index", self.source).reshape(-1)
+        if frame_index.dtype.kind == "f" and not np.all(np.isfinite(frame_index) & (frame_index == np.round(frame_index))):
+            raise DataError(f"{self.source}: frame_index holds values that are not whole frame numbers; give each row's video frame")
+        if np.abs(frame_index).max(initial=0) > 2**53:  # beyond this, frame / fps loses whole frames
+            raise DataError(f"{self.source}: frame_index holds {np.abs(frame_index).max():g}; give each row's video frame")
+        self.frame_index = frame_index.astype(np.int64)
         for name, values in (("present", self.present), ("frame_index", self.frame_index)):
             if values.shape[0] != n_frames:
                 raise DataError(f"{self.source}: {name} has {values.shape[0]} rows for {n_frames} frames")
-        self.fps = float(self.fps)
+        fps = _numbers(self.fps, "fps", self.source)
+        if fps.size != 1 or fps.dtype.kind == "b":
+            raise DataError(f"{self.source}: fps has shape {fps.shape}; give the video's frame rate as one number")
+        self.fps = float(fps.reshape(-1)[0])
         if not np.isfinite(self.fps) or self.fps <= 0:
             raise DataError(f"{self.source}: fps is {self.fps}; give the video's frame rate (> 0)")
         if not self.schema:
@@ -106,6 +114,23 @@ class Recording:
     def times(self) -> np.ndarray:
         """float64 `[T]`: seconds of each row from the start of the video."""
         return self.frame_index / self.fps
+
+
+def _numbers(value: object, name: str, source: str) -> np.ndarray:
+    array = np.asarray(value)
+    if array.dtype.kind not in "fiub":
+        raise DataError(f"{source}: {name} has type {array.dtype}; it must hold numbers")
+    return array
+
+
+def _schema_name(value: np.ndarray, source: str) -> str:
+    """The one string a recording stores as its schema (name or .yaml path)."""
+    if value.size != 1 or value.dtype.kind not in "US":
+        raise DataError(f"{source}: schema is {value.dtype} of shape {value.shape}; store the skeleton schema's name as one string")
+    try:
+        return str(value.reshape(-1).astype(str)[0])
+    except UnicodeDecodeError:
+        raise DataError(f"{source}: schema holds bytes that are not ASCII text; store it as a str") from None
 
 
 def save_recording(path: str | Path, recording: Recording) -> None:
@@ -139,18 +164,18 @@ def load_recording(path: str | Path) -> Recording:
                 )
             arrays = {key: data[key] for key in REQUIRED_KEYS}
             # a recording written by other tools may leave out frame_index: rows are then frames 0..T-1
-            frame_index = data["frame_index"] if "frame_index" in data.files else np.arange(len(arrays["keypoints"]))
+            frame_index = data["frame_index"] if "frame_index" in data.files else np.arange(arrays["keypoints"].shape[0] if arrays["keypoints"].ndim else 0)
             track_id = data["track_id"] if "track_id" in data.files else None
     except DataError:
         raise
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
+    except ARRAY_FILE_ERRORS as error:
         raise DataError(f"{path}: cannot read as .npz ({type(error).__name__}); the file may be truncated") from None
     return Recording(
         keypoints=arrays["keypoints"],
         present=arrays["present"],
-        fps=float(arrays["fps"]),
+        fps=arrays["fps"],
         frame_index=frame_index,
-        schema=schema_as_read(str(arrays["schema"]), path),
+        schema=schema_as_read(_schema_name(arrays["schema"], str(path)), path),
         source=str(path),
         track_id=track_id,
     )

@@ -25,6 +25,8 @@ from actrec.io.labels import encode_labels
 
 
 def _parse_header(line: str, header: dict[str, list[str]], source: str, line_number: int) -> None:
+    if not line[1:].strip():
+        raise DataError(f"{source} line {line_number}: '@' names no header; write e.g. @problemName or @data")
     key, *words = line[1:].split()
     key = key.lower()
     if key == "timestamps" and words and words[0].lower() == "true":

@@ -240,7 +240,18 @@ def load_schema_yaml(path: str | Path) -> Schema:
         line = getattr(getattr(error, "problem_mark", None), "line", None)
         where = f" line {line + 1}" if line is not None else ""
         raise DataError(f"{path}{where}: not valid YAML; fix the syntax") from None
-    return schema_from_dict(data, source=str(path), base_dir=path.parent)
+    except UnicodeDecodeError:
+        raise DataError(f"{path}: not UTF-8 text; save the schema as UTF-8") from None
+    except ValueError as error:  # the scanner's own, e.g. an escape beyond the last code point
+        raise DataError(f"{path}: not valid YAML ({error}); fix the syntax") from None
+    try:
+        return schema_from_dict(data, source=str(path), base_dir=path.parent)
+    except DataError as error:  # a part's or the Schema's own check: say which file holds it
+        if str(path) in str(error):
+            raise
+        raise DataError(f"{path}: {error}") from None
+    except RecursionError:
+        raise DataError(f"{path}: its 'parts' include the file itself (directly or through another schema); remove the loop") from None
 
 
 def schema_from_dict(data: Any, source: str = "<schema>", base_dir: Path | None = None) -> Schema:
@@ -252,9 +263,9 @@ def schema_from_dict(data: Any, source: str = "<schema>", base_dir: Path | None 
     bones: list[tuple[int, int]] = []
     pairs: list[tuple[int, int]] = []
     groups: dict[str, list[int]] = {}
-    for part in data.get("parts", []) or []:
+    for part in _listed(data, "parts", source):
         _append_part(part, joints, bones, pairs, groups, source, base_dir)
-    joints += [str(j) for j in data.get("joints", []) or []]
+    joints += [str(j) for j in _listed(data, "joints", source)]
     if not joints:
         raise DataError(f"{source}: schema '{name}' has no joints; list them under 'joints'")
 
@@ -266,7 +277,7 @@ def schema_from_dict(data: Any, source: str = "<schema>", base_dir: Path | None 
         raise DataError(f"{source}: '{key}' names joint {item!r}, which is not in the schema's joints")
 
     def idx_pairs(key: str) -> list[tuple[int, int]]:
-        items = data.get(key, []) or []
+        items = _listed(data, key, source)
         if any(not isinstance(p, (list, tuple)) or len(p) != 2 for p in items):
             raise DataError(f"{source}: every entry of '{key}' must be a pair [a, b]")
         return [(idx(a, key), idx(b, key)) for a, b in items]
@@ -276,12 +287,15 @@ def schema_from_dict(data: Any, source: str = "<schema>", base_dir: Path | None 
     if data.get("mirror") == "auto":
         pairs += _auto_mirror_pairs(joints)
     pairs = _unique_pairs(pairs)
-    for group, members in (data.get("groups", {}) or {}).items():
-        groups[str(group)] = [idx(m, f"groups.{group}") for m in members]
+    named_groups = data.get("groups") or {}
+    if not isinstance(named_groups, dict):
+        raise DataError(f"{source}: 'groups' must map group names to lists of joints")
+    for group, members in named_groups.items():
+        groups[str(group)] = [idx(m, f"groups.{group}") for m in _listed(named_groups, group, source)]
     root = idx(data.get("root", 0), "root")
-    centre = [idx(c, "centre") for c in data.get("centre", []) or []]
+    centre = [idx(c, "centre") for c in _listed(data, "centre", source)]
     scale = data.get("scale_bone")
-    if scale is None or len(scale) != 2:
+    if not isinstance(scale, list) or len(scale) != 2:
         raise DataError(f"{source}: 'scale_bone' must be a pair of joints whose distance is the body length")
     dims = data.get("coordinate_dims", 2)
     if dims not in (2, 3):
@@ -297,6 +311,14 @@ def schema_from_dict(data: Any, source: str = "<schema>", base_dir: Path | None 
         scale_bone=(idx(scale[0], "scale_bone"), idx(scale[1], "scale_bone")),
         coordinate_dims=int(dims),
     )
+
+
+def _listed(data: dict, key: Any, source: str) -> list:
+    """`data[key]` as a list (absent or empty: []); anything else is a one-line error."""
+    value = data.get(key) or []
+    if not isinstance(value, list):
+        raise DataError(f"{source}: '{key}' must be a list, not {type(value).__name__}")
+    return value
 
 
 def _append_part(
