@@ -26,7 +26,7 @@ from actrec.errors import ConfigError, DataError, ModelFileError
 from actrec.features.pipeline import FeaturePipeline, Flatten, Standardize, Step
 from actrec.io.atomic import atomic_path
 from actrec.io.labels import encode_labels
-from actrec.models import build_model, make_config
+from actrec.models import MODELS, build_model, make_config
 
 MODEL_FILE = "model.actrec"
 DEFAULT_TIME_BUDGET_S = 120.0  # what `auto` may spend on its members when no budget is given
@@ -43,6 +43,8 @@ class TrainConfig:
     augmentations (`mirror`, `rotate`, ...). class_weight `balanced` weighs the loss by inverse
     class frequency; sampler `balanced` draws classes equally instead (for heavy imbalance).
     monitor: the validation metric that picks the best checkpoint and stops early.
+    streams: skeleton streams (`joint`, `bone`, `joint_motion`, `bone_motion`), one `model` each,
+    fused by averaging their probabilities; empty: the model's own keypoint features.
     """
 
     model: str = "auto"
@@ -64,9 +66,17 @@ class TrainConfig:
     devices: int = 1
     num_nodes: int = 1
     time_budget: float | None = None
+    streams: list[str] = field(default_factory=list)
 
     def check(self) -> None:
         make_config(self.model, self.model_options)
+        if self.streams:
+            from actrec.models.streams import check_streams
+
+            check_streams(self.streams)
+            capabilities = getattr(MODELS[self.model][1], "capabilities", None)
+            if self.model == "auto" or (capabilities and capabilities.closed_form):
+                raise ConfigError(f"streams train one network per stream by gradient steps; model '{self.model}' cannot, use e.g. ctrgcn or stgcn")
         if self.monitor not in ("val_loss", "val_acc"):
             raise ConfigError(f"unknown monitor '{self.monitor}'; choose val_loss or val_acc")
         if self.sampler not in ("shuffle", "balanced"):
@@ -180,6 +190,9 @@ class Recognizer:
         if self.config.model == "auto":
             self._fit_auto(train, validation, work_dir, progress)
             return self
+        if len(self.config.streams) > 1:
+            self._fit_streams(train, validation, progress)
+            return self
         self.pipeline = FeaturePipeline(self._default_steps(dataset))
         train_features = self.pipeline.fit_transform(train.X, train.lengths)
         self.n_features = int(train_features.shape[-1])
@@ -237,23 +250,67 @@ class Recognizer:
         self.history = members[-1].history
         self.notes = [f"auto: {'; '.join(why)}"]
 
+    def _fit_streams(self, train: SequenceDataset, validation: SequenceDataset, progress: bool) -> None:
+        """One network per stream, trained alone; their probabilities are averaged with weights
+        inversely proportional to validation log-loss (equal without validation samples)."""
+        from actrec.evaluation.metrics import compute_metrics
+
+        member_config = asdict(self.config)
+        if self.config.time_budget:
+            member_config["time_budget"] = self.config.time_budget / len(self.config.streams)
+        members = []
+        for stream in self.config.streams:
+            member = Recognizer(**(member_config | {"streams": [stream]}))
+            members.append(member.fit(train, validation=validation, progress=progress))
+            self.is_main_process, self.world_size = member.is_main_process, member.world_size
+        self.pipeline, self.n_features = members[0].pipeline, members[0].n_features
+        self.network = self._build_network()
+        for slot, member in zip(self.network.members, members):
+            slot.load_state_dict(member.network.members[0].state_dict())
+        if validation.n_samples:
+            probas = [member.predict_proba(validation) for member in members]
+            losses = [compute_metrics(validation.y, p, self.label_names)["log_loss"] for p in probas]
+            weights = np.array([1.0 / max(loss, 1e-6) for loss in losses])
+            weights /= weights.sum()
+            self.validation_proba_ = sum(w * p for w, p in zip(weights, probas)).astype(np.float32)
+            chosen = ", ".join(f"{s} {w:.2f} (val log-loss {loss:.3f})" for s, w, loss in zip(self.config.streams, weights, losses))
+        else:
+            weights = np.full(len(members), 1.0 / len(members))
+            chosen = "equal (no validation samples)"
+        self.network.weights.copy_(torch.as_tensor(weights, dtype=torch.float32))
+        self.network.eval()
+        self.history = members[0].history
+        self.notes = [f"streams: one {self.config.model} per stream; weights {chosen}"]
+
+    @property
+    def needs_skeleton(self) -> bool:
+        """True for graph networks, which take a joint-major keypoint layout and the schema."""
+        capabilities = getattr(MODELS[self.config.model][1], "capabilities", None)
+        return bool(capabilities and capabilities.needs_skeleton)
+
     def _default_steps(self, dataset: SequenceDataset) -> list[Step]:
         steps: list[Step] = []
+        if self.config.streams and not (dataset.is_keypoints and dataset.schema):
+            raise ConfigError(f"{dataset.source}: streams need keypoint data with a skeleton schema (X [N, T, J, C] and schema)")
         if dataset.is_keypoints:
             if dataset.schema:
                 from actrec.features.keypoints import keypoint_steps
+                from actrec.features.streams import stream_steps
 
                 options: dict[str, Any] = {"joints": self.config.joints} if self.config.joints else {}
-                steps = keypoint_steps(dataset.schema, graph=self.config.model == "stgcn", **options)
+                if self.config.streams:
+                    steps = stream_steps(dataset.schema, **options)
+                else:
+                    steps = keypoint_steps(dataset.schema, graph=self.needs_skeleton, **options)
             else:
                 steps = [Flatten()]
         return steps + [Standardize()]
 
     def _graph_schema(self) -> Any:
-        if self.config.model != "stgcn":
+        if not self.needs_skeleton and not self.config.streams:
             return None
         if not self.schema:
-            raise ConfigError("model 'stgcn' needs keypoint data with a skeleton schema (X [N, T, J, C] and schema)")
+            raise ConfigError(f"model '{self.config.model}' needs keypoint data with a skeleton schema (X [N, T, J, C] and schema)")
         from actrec.features.keypoints import pipeline_schema
 
         return pipeline_schema(self.skeleton(), self.pipeline)
@@ -277,6 +334,12 @@ class Recognizer:
         if self.is_kernel_model and not options.get("input_length"):
             options["input_length"] = self.window_length
             self.config.model_options = options
+        if self.config.streams:
+            from actrec.features.streams import stream_channels
+            from actrec.models.streams import MultiStreamConfig, MultiStreamNet
+
+            streams = MultiStreamConfig(self.config.model, options, self.config.streams, stream_channels(self.pipeline, self.config.streams))
+            return MultiStreamNet(self.n_features, len(self.label_names), streams, self._graph_schema())
         return build_model(self.config.model, self.n_features, len(self.label_names), options, self._graph_schema())
 
     def _train(self, train: SequenceDataset, train_features: np.ndarray, validation: SequenceDataset, val_features: np.ndarray, work_dir: str | Path | None, progress: bool, resume_from: str | None) -> None:

@@ -40,9 +40,11 @@ class Capabilities:
     """What a model family can do, checked by the Recognizer before any work.
 
     closed_form: fitted by `actrec.training.kernels` (biases + linear head), not by gradient steps.
+    needs_skeleton: a graph network: keypoint data with a schema, features in a joint-major layout.
     """
 
     closed_form: bool = False
+    needs_skeleton: bool = False
 
 
 @dataclass

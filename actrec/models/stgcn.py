@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -18,6 +18,7 @@ from torch import nn
 
 from actrec.errors import ConfigError
 from actrec.models.registry import register_model
+from actrec.models.rocket import Capabilities
 
 PARTITIONS = ("uniform", "spatial")
 
@@ -134,6 +135,8 @@ class STGCNBlock(nn.Module):
 @register_model("stgcn", STGCNConfig)
 class STGCN(nn.Module):
     """`[B, T, J * C]` joint-major keypoint features -> logits `[B, n_classes]` over the schema's graph."""
+
+    capabilities: ClassVar[Capabilities] = Capabilities(needs_skeleton=True)
 
     def __init__(self, n_features: int, n_classes: int, config: STGCNConfig, schema: Any) -> None:
         super().__init__()
