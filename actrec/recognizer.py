@@ -191,6 +191,8 @@ class Recognizer:
             self._fit_auto(train, validation, work_dir, progress)
             return self
         if len(self.config.streams) > 1:
+            if resume_from:
+                raise ConfigError("resuming is for one network; several streams train one each, so start the run again")
             self._fit_streams(train, validation, progress)
             return self
         self.pipeline = FeaturePipeline(self._default_steps(dataset))

@@ -42,7 +42,7 @@ def train(
     test: str = typer.Option(None, help="separate test data; default: hold out a group-aware 20%"),
     test_labels: str = typer.Option(None, help="labels.csv for a long-CSV --test"),
     config: str = typer.Option(None, help="YAML of training options (e.g. best_config.yaml from sweep)"),
-    model: str = typer.Option(None, help="auto (default), minirocket, multirocket, inception, gru, lstm, stgcn"),
+    model: str = typer.Option(None, help="auto (default), minirocket, multirocket, inception, gru, lstm, stgcn, ctrgcn"),
     option: list[str] = typer.Option([], "--option", "-o", help="model option key=value, repeatable"),
     epochs: int = typer.Option(None),
     batch_size: int = typer.Option(None),
@@ -53,6 +53,7 @@ def train(
     sampler: str = typer.Option(None, help="shuffle | balanced"),
     joints: str = typer.Option(None, help="skeleton groups or joints to keep, comma separated"),
     augment: str = typer.Option(None, help="training augmentations, comma separated (mirror,rotate,...)"),
+    streams: str = typer.Option(None, help="skeleton streams, one model each, probabilities fused: joint,bone,joint_motion,bone_motion"),
     seed: int = typer.Option(None, help="fixes splits, initialisation and order"),
     devices: int = typer.Option(None, help="processes/GPUs on this node (DDP when > 1)"),
     num_nodes: int = typer.Option(None, help="machines (DDP)"),
@@ -85,6 +86,8 @@ def train(
             values["joints"] = split_list(joints)
         if augment:
             values["augment"] = split_list(augment)
+        if streams:
+            values["streams"] = split_list(streams)
         if is_clip_spec(data):
             from actrec.cli.clips import train_clips
 
