@@ -22,6 +22,8 @@ class TrainConfig:
     monitor: the validation metric that picks the best checkpoint and stops early.
     last_steps: keep only the last N valid steps of every sample, in training and prediction
     (what `actrec sweep` searches as `window_length`); None keeps them all.
+    streams: skeleton streams (`joint`, `bone`, `joint_motion`, `bone_motion`), one `model` each,
+    fused by averaging their probabilities; empty: the model's own keypoint features.
     `FIELD_HELP` below gives each field's one-line help for `actrec train --help`.
     """
 
@@ -45,16 +47,25 @@ class TrainConfig:
     num_nodes: int = 1
     time_budget: float | None = None
     last_steps: int | None = None
+    streams: list[str] = field(default_factory=list)
 
     def check(self) -> None:
         """Every option checked before any data is read, each failure one line naming the option
         and its valid choices. What depends on the data (a skeleton for `stgcn` or `mirror`, joint
         names) is checked by `Recognizer.check_data`, still before any split or fitting."""
         from actrec.features.augment import parse_augmentations
-        from actrec.models import make_config
+        from actrec.models import make_config, model_capabilities
         from actrec.training.optim import OptimConfig
 
         make_config(self.model, self.model_options)
+        if self.streams:
+            from actrec.models.streams import check_streams
+
+            if not isinstance(self.streams, list):
+                raise ConfigError(f"streams must be a list of names, e.g. [joint, bone]; got {self.streams!r}")
+            check_streams(self.streams)
+            if self.model == "auto" or model_capabilities(self.model, self.model_options).closed_form:
+                raise ConfigError(f"streams train one network per stream by gradient steps; model '{self.model}' cannot, use e.g. ctrgcn or stgcn")
         OptimConfig(self.optimizer, self.lr, self.weight_decay, self.scheduler).check()
         if not isinstance(self.augment, list):
             raise ConfigError(f"augment must be a list of names, e.g. [mirror, rotate]; got {self.augment!r}")
@@ -80,7 +91,7 @@ class TrainConfig:
 
 
 FIELD_HELP: dict[str, str] = {
-    "model": "auto, minirocket, multirocket, inception, gru, lstm, stgcn",
+    "model": "auto, minirocket, multirocket, inception, gru, lstm, stgcn, ctrgcn",
     "model_options": "model options as a mapping (on the command line: -o key=value, repeatable)",
     "joints": "skeleton groups or joints to keep, comma separated",
     "augment": "training augmentations, comma separated (mirror,rotate,scale,translate,jitter)",
@@ -100,4 +111,5 @@ FIELD_HELP: dict[str, str] = {
     "num_nodes": "machines (DDP)",
     "time_budget": "seconds: what auto may spend (default 120); caps a neural model's training",
     "last_steps": "keep the last N steps of every sample (train and predict), e.g. a sweep's window_length",
+    "streams": "skeleton streams, one model each, probabilities fused: joint,bone,joint_motion,bone_motion",
 }

@@ -89,6 +89,7 @@ class Recognizer(ClassifierMixin, BaseEstimator):
         num_nodes: int = TrainConfig.num_nodes,
         time_budget: float | None = TrainConfig.time_budget,
         last_steps: int | None = TrainConfig.last_steps,
+        streams: list[str] | None = None,
     ) -> None:
         # scikit-learn's contract: every argument stored unchanged under its own name
         self.model = model
@@ -111,6 +112,7 @@ class Recognizer(ClassifierMixin, BaseEstimator):
         self.num_nodes = num_nodes
         self.time_budget = time_budget
         self.last_steps = last_steps
+        self.streams = streams
         # a bad option fails here, before any data is given
         self.config = self._config_from_params()
         self.network: torch.nn.Module | None = None
@@ -138,7 +140,7 @@ class Recognizer(ClassifierMixin, BaseEstimator):
         import copy
 
         params = copy.deepcopy({f.name: getattr(self, f.name) for f in fields(TrainConfig)})
-        for name in ("model_options", "joints", "augment"):
+        for name in ("model_options", "joints", "augment", "streams"):
             if params[name] is None:
                 params.pop(name)
         config = TrainConfig(**params)
@@ -200,6 +202,8 @@ class Recognizer(ClassifierMixin, BaseEstimator):
                 f"model '{config.model}' needs keypoint data with a skeleton schema (X [N, T, J, C] and a schema); "
                 f"{dataset.source} has {shape} values per step: choose another model, e.g. auto or inception"
             )
+        if config.streams and not keypoints:
+            raise ConfigError(f"{dataset.source}: streams need keypoint data with a skeleton schema (X [N, T, J, C] and schema)")
         if config.joints:
             if not keypoints:
                 raise ConfigError(f"joints {config.joints} select skeleton joints, but {dataset.source} has {shape} values per step and no skeleton schema; drop --joints")
@@ -269,6 +273,11 @@ class Recognizer(ClassifierMixin, BaseEstimator):
         if self.config.model == "auto":
             self._fit_auto(train, validation, work_dir, progress, resume_from)
             return self
+        if len(self.config.streams) > 1:
+            if resume_from:
+                raise ConfigError("resuming is for one network; several streams train one each, so start the run again")
+            self._fit_streams(train, validation, progress)
+            return self
         self.pipeline = FeaturePipeline(self._default_steps(dataset))
         train_features = self.pipeline.fit_transform(train.X, train.lengths)
         self.n_features = int(train_features.shape[-1])
@@ -326,20 +335,56 @@ class Recognizer(ClassifierMixin, BaseEstimator):
         self.history = members[-1].history
         self.notes = [f"auto: {'; '.join(why)}"]
 
+    def _fit_streams(self, train: SequenceDataset, validation: SequenceDataset, progress: bool) -> None:
+        """One network per stream, trained alone; their probabilities are averaged with weights
+        inversely proportional to validation log-loss (equal without validation samples)."""
+        from actrec.evaluation.metrics import compute_metrics
+
+        member_config = asdict(self.config)
+        if self.config.time_budget:
+            member_config["time_budget"] = self.config.time_budget / len(self.config.streams)
+        members = []
+        for stream in self.config.streams:
+            member = Recognizer(**(member_config | {"streams": [stream]}))
+            members.append(member.fit(train, validation=validation, progress=progress))
+            self.is_main_process, self.world_size = member.is_main_process, member.world_size
+        self.pipeline, self.n_features = members[0].pipeline, members[0].n_features
+        self.network = self._build_network()
+        for slot, member in zip(self.network.members, members):
+            slot.load_state_dict(member.network.members[0].state_dict())
+        if validation.n_samples:
+            probas = [member.predict_proba(validation) for member in members]
+            losses = [compute_metrics(validation.y, p, self.label_names)["log_loss"] for p in probas]
+            weights = np.array([1.0 / max(loss, 1e-6) for loss in losses])
+            weights /= weights.sum()
+            self.validation_proba_ = sum(w * p for w, p in zip(weights, probas)).astype(np.float32)
+            chosen = ", ".join(f"{s} {w:.2f} (val log-loss {loss:.3f})" for s, w, loss in zip(self.config.streams, weights, losses))
+        else:
+            weights = np.full(len(members), 1.0 / len(members))
+            chosen = "equal (no validation samples)"
+        self.network.weights.copy_(torch.as_tensor(weights, dtype=torch.float32))
+        self.network.eval()
+        self.history = members[0].history
+        self.notes = [f"streams: one {self.config.model} per stream; weights {chosen}"]
+
     def _default_steps(self, dataset: SequenceDataset) -> list[Step]:
         steps: list[Step] = []
         if dataset.is_keypoints:
             if dataset.schema:
                 from actrec.features.keypoints import keypoint_steps
+                from actrec.features.streams import stream_steps
 
                 options: dict[str, Any] = {"joints": self.config.joints} if self.config.joints else {}
-                steps = keypoint_steps(dataset.schema, graph=self.capabilities.needs_skeleton, **options)
+                if self.config.streams:
+                    steps = stream_steps(dataset.schema, **options)
+                else:
+                    steps = keypoint_steps(dataset.schema, graph=self.capabilities.needs_skeleton, **options)
             else:
                 steps = [Flatten()]
         return steps + [Standardize()]
 
     def _graph_schema(self) -> Any:
-        if not self.capabilities.needs_skeleton:
+        if not self.capabilities.needs_skeleton and not self.config.streams:
             return None
         from actrec.features.keypoints import pipeline_schema
 
@@ -364,6 +409,12 @@ class Recognizer(ClassifierMixin, BaseEstimator):
         if self.is_kernel_model and not options.get("input_length"):
             options["input_length"] = self.window_length
             self.config.model_options = options
+        if self.config.streams:
+            from actrec.features.streams import stream_channels
+            from actrec.models.streams import MultiStreamConfig, MultiStreamNet
+
+            streams = MultiStreamConfig(self.config.model, options, self.config.streams, stream_channels(self.pipeline, self.config.streams))
+            return MultiStreamNet(self.n_features, len(self.label_names), streams, self._graph_schema())
         return build_model(self.config.model, self.n_features, len(self.label_names), options, self._graph_schema())
 
     def _train(self, train: SequenceDataset, train_features: np.ndarray, validation: SequenceDataset, val_features: np.ndarray, work_dir: str | Path | None, progress: bool, resume_from: str | Path | None) -> None:

@@ -37,6 +37,7 @@ GIVEN = {
     "num_nodes": (["--num-nodes", "3"], 3),
     "time_budget": (["--time-budget", "9"], 9.0),
     "last_steps": (["--last-steps", "12"], 12),
+    "streams": (["--streams", "joint,bone"], ["joint", "bone"]),
 }
 
 

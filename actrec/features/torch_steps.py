@@ -21,6 +21,7 @@ from actrec.features.keypoints import (
     BoneVectors, CentreScale, FillGaps, JointAngles, MaskMissing, SelectJoints, Velocity,
 )
 from actrec.features.pipeline import FeaturePipeline, Flatten, Standardize, Step
+from actrec.features.streams import SkeletonStreams
 
 
 def valid_steps(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
@@ -150,6 +151,24 @@ class TorchBoneVectors(nn.Module):
         return torch.cat([x, coords - coords.index_select(2, self.parents)], dim=-1)
 
 
+def _motion(values: torch.Tensor) -> torch.Tensor:
+    """Change since the previous frame along time (0 on the first frame), as `streams._motion`."""
+    return torch.cat([torch.zeros_like(values[:, :1]), values[:, 1:] - values[:, :-1]], dim=1)
+
+
+class TorchSkeletonStreams(nn.Module):
+    def __init__(self, step: SkeletonStreams) -> None:
+        super().__init__()
+        self.coordinate_dims = step.coordinate_dims
+        parents = [p if p >= 0 else joint for joint, p in enumerate(step.parents)]
+        self.register_buffer("parents", torch.tensor(parents, dtype=torch.long), persistent=False)
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        coords = x[..., : min(self.coordinate_dims, x.shape[-1])]
+        bones = coords - coords.index_select(2, self.parents)
+        return torch.cat([x, _motion(coords), bones, _motion(bones)], dim=-1)
+
+
 def angle_between(cross: torch.Tensor, dot: torch.Tensor) -> torch.Tensor:
     """`atan2(cross, dot)` for `cross >= 0`, NumPy's value including signed zeros, from `atan`
     (ONNX has no atan2)."""
@@ -229,6 +248,7 @@ TORCH_STEPS: dict[type[Step], Callable[[Step], nn.Module]] = {
     CentreScale: TorchCentreScale,
     Velocity: TorchVelocity,
     BoneVectors: TorchBoneVectors,
+    SkeletonStreams: TorchSkeletonStreams,
     JointAngles: TorchJointAngles,
     MaskMissing: TorchMaskMissing,
     Flatten: TorchFlatten,

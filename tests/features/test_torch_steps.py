@@ -61,6 +61,19 @@ def test_each_torch_step_keeps_the_numpy_steps_nan_pattern():
         np.testing.assert_allclose(got.numpy(), expected, rtol=0, atol=1e-5, err_msg=step.name)
 
 
+@pytest.mark.parametrize("schema, channels", [("coco17", 3), ("mediapipe_hand", 2)])
+def test_torch_skeleton_streams_give_the_numpy_stream_features(schema, channels):
+    from actrec.features.streams import stream_steps
+
+    X, lengths = keypoints_with_gaps(JOINTS[schema], channels, seed=2)
+    pipeline = FeaturePipeline(stream_steps(schema) + [Standardize()])
+    expected = pipeline.fit_transform(X, lengths)
+    with torch.no_grad():
+        got = TorchPipeline(pipeline)(torch.from_numpy(X), torch.from_numpy(lengths)).numpy()
+    assert got.shape == expected.shape and np.isfinite(got).all()
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-5)
+
+
 def test_angles_without_atan2_equal_numpys_including_signed_zeros():
     values = np.array([0.0, -0.0, 1.0, -1.0, 1e-8, 3.0, np.nan], dtype=np.float32)
     cross, dot = (a.ravel() for a in np.meshgrid(np.abs(values), values))

@@ -1,0 +1,83 @@
+"""The four skeleton streams as channels of one joint-major layout, for multi-stream models.
+
+`stream_steps` is the graph feature chain (`keypoint_steps(graph=True)`) with `SkeletonStreams`
+in place of the velocity step, so each joint's channels are
+
+    [coordinates (d), other input channels (e.g. score), joint motion (d), bone (d), bone motion (d), presence]
+
+and `stream_channels` says which of them each stream reads: its own d channels plus the other
+input channels and the presence flag (as pyskl keeps the score in every stream).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from actrec.errors import ConfigError
+from actrec.features.keypoints import MaskMissing, _coordinate_dims, _check_joints, keypoint_steps, pipeline_schema
+from actrec.features.pipeline import FeaturePipeline, Step
+from actrec.skeletons.schema import Schema
+
+
+def _motion(values: np.ndarray) -> np.ndarray:
+    """Change since the previous frame along axis 1 (0 on the first frame)."""
+    motion = np.zeros_like(values)
+    motion[:, 1:] = values[:, 1:] - values[:, :-1]
+    return motion
+
+
+class SkeletonStreams(Step):
+    """`[N, T, J, C] -> [N, T, J, C + 3d]`: appends joint motion, bone vectors (joint minus its
+    parent along the schema's bones; 0 for roots) and bone motion of the d coordinate channels.
+    Motion is 0 on a sample's first frame and NaN where either frame misses a joint."""
+
+    name = "skeleton_streams"
+    context_frames = 1
+
+    def __init__(self, parents: Sequence[int], coordinate_dims: int = 2, in_channels: int | None = None, schema: str = "") -> None:
+        self.parents = [int(p) for p in parents]
+        self.coordinate_dims = int(coordinate_dims)
+        self.in_channels = None if in_channels is None else int(in_channels)
+        self.schema = schema
+
+    def fit(self, X: np.ndarray, lengths: np.ndarray) -> "SkeletonStreams":
+        _check_joints(X, len(self.parents), self.name, self.schema)
+        self.in_channels = int(X.shape[-1])
+        return self
+
+    def transform(self, X: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        _check_joints(X, len(self.parents), self.name, self.schema)
+        coords = X[..., : _coordinate_dims(X, self.coordinate_dims)]
+        parents = np.asarray(self.parents)
+        bones = coords - coords[:, :, np.where(parents >= 0, parents, np.arange(len(parents)))]
+        return np.concatenate([X, _motion(coords), bones, _motion(bones)], axis=-1)
+
+    def out_channels(self, channels: int) -> int:
+        return channels + 3 * min(self.coordinate_dims, channels)
+
+    def get_state(self) -> dict[str, Any]:
+        return {"parents": self.parents, "coordinate_dims": self.coordinate_dims, "in_channels": self.in_channels, "schema": self.schema}
+
+
+def stream_steps(schema: str | Schema, joints: str | Sequence[str | int] | None = None) -> list[Step]:
+    """The keypoint chain for multi-stream models, without the final `standardize`."""
+    steps = keypoint_steps(schema, graph=True, joints=joints, velocity=False)
+    sub = pipeline_schema(schema, steps)
+    steps.insert(len(steps) - 1, SkeletonStreams(sub.parents().tolist(), sub.coordinate_dims, schema=sub.name))
+    return steps
+
+
+def stream_channels(pipeline: FeaturePipeline, streams: Sequence[str]) -> list[list[int]]:
+    """Per stream, the indices of its channels among each joint's output channels of `pipeline`
+    (fitted, built by `stream_steps`)."""
+    found = [step for step in pipeline.steps if isinstance(step, SkeletonStreams)]
+    masks = [step for step in pipeline.steps if isinstance(step, MaskMissing)]
+    if not found or found[0].in_channels is None or not masks or masks[0].presence != "joint":
+        raise ConfigError("skeleton streams need the fitted feature chain of actrec.features.streams.stream_steps")
+    channels = found[0].in_channels
+    dims = min(found[0].coordinate_dims, channels)
+    shared = list(range(dims, channels)) + [channels + 3 * dims]  # other input channels, presence
+    first = {"joint": 0, "joint_motion": channels, "bone": channels + dims, "bone_motion": channels + 2 * dims}
+    return [list(range(first[stream], first[stream] + dims)) + shared for stream in streams]
