@@ -11,8 +11,8 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from actrec.evaluation.compare import load_specs
-from actrec.evaluation.sweep import load_space
+from actrec.experiments.compare import load_specs
+from actrec.experiments.sweep import load_space
 from actrec.run import load_config_file
 from actrec.skeletons import load_schema_yaml
 from tests.fuzz.fuzzing import TEXT, corrupted, fuzz_settings, loads_or_fails_cleanly, scratch
