@@ -6,7 +6,10 @@ check options at once; `check` imports the model registry only when called.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from numbers import Integral, Real
+
+import numpy as np
 from typing import Any
 
 from actrec.errors import ConfigError
@@ -57,6 +60,7 @@ class TrainConfig:
         from actrec.models import make_config, model_capabilities
         from actrec.training.optim import OptimConfig
 
+        self._check_types()
         make_config(self.model, self.model_options)
         if self.streams:
             from actrec.models.streams import check_streams
@@ -89,6 +93,34 @@ class TrainConfig:
         if self.time_budget is not None and self.time_budget <= 0:
             raise ConfigError(f"time_budget must be a positive number of seconds, got {self.time_budget}")
 
+    def _check_types(self) -> None:
+        """Each field holds its annotated kind (a YAML config can hold anything: a list for
+        `model`, a string for `epochs`), so the checks below compare like with like."""
+        for item in fields(self):
+            value = getattr(self, item.name)
+            kinds = FIELD_KINDS[str(item.type)]
+            if value is None and type(None) in kinds:
+                continue
+            if isinstance(value, (bool, np.bool_)) or not isinstance(value, kinds):
+                wanted = " or ".join(KIND_NAMES[kind] for kind in kinds)
+                raise ConfigError(f"{item.name} must be {wanted}, got {value!r}")
+
+
+# the kinds a field's annotation allows: any integer (NumPy's too) where an int is asked, any
+# real number where a float is
+FIELD_KINDS: dict[str, tuple[type, ...]] = {
+    "str": (str,),
+    "int": (Integral,),
+    "float": (Real,),
+    "dict[str, Any]": (dict,),
+    "list[str]": (list,),
+    "list[Any]": (list,),
+    "str | None": (str, type(None)),
+    "int | None": (Integral, type(None)),
+    "float | None": (Real, type(None)),
+}
+
+KIND_NAMES = {str: "text", Integral: "a whole number", Real: "a number", dict: "a mapping", list: "a list", type(None): "unset"}
 
 FIELD_HELP: dict[str, str] = {
     "model": "auto, minirocket, multirocket, inception, gru, lstm, stgcn, ctrgcn",

@@ -22,15 +22,13 @@ runner = CliRunner()
 def refuse_data_work(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make reading or splitting data fail loudly, so a config error that comes later shows."""
     import actrec.io
-    import actrec.recognizer
-    import actrec.run
+    import actrec.data.splits
 
     def boom(*args, **kwargs):
         raise AssertionError("data work started before the options were checked")
 
     monkeypatch.setattr(actrec.io, "load_dataset", boom)
-    monkeypatch.setattr(actrec.run, "holdout_split", boom)
-    monkeypatch.setattr(actrec.recognizer, "holdout_split", boom)
+    monkeypatch.setattr(actrec.data.splits, "holdout_split", boom)
 
 
 def one_line_error(result) -> str:
@@ -65,14 +63,12 @@ def test_a_bad_option_fails_before_the_data_is_read(monkeypatch, tmp_path, flags
     (["--joints", "body"], "joints"),
 ])
 def test_what_needs_a_skeleton_fails_on_sensor_data_before_any_split(monkeypatch, waves_npz, tmp_path, flags, named):
-    import actrec.recognizer
-    import actrec.run
+    import actrec.data.splits
 
     def boom(*args, **kwargs):
         raise AssertionError("the data was split before its fit with the model was checked")
 
-    monkeypatch.setattr(actrec.run, "holdout_split", boom)
-    monkeypatch.setattr(actrec.recognizer, "holdout_split", boom)
+    monkeypatch.setattr(actrec.data.splits, "holdout_split", boom)
     result = runner.invoke(app, ["train", "--data", str(waves_npz), "--out", str(tmp_path / "run"), "--no-progress", *flags])
     line = one_line_error(result)
     assert named in line and "skeleton" in line
@@ -140,3 +136,13 @@ def test_train_config_check_names_the_option(tmp_path: Path):
         TrainConfig(last_steps=0).check()
     with pytest.raises(ConfigError, match="augmentation 'mirror' has no option 'angle'"):
         TrainConfig(augment=[{"name": "mirror", "angle": 3}]).check()
+
+
+@pytest.mark.parametrize("text,named", [("model: [gru]", "model must be text"), ("epochs: three", "epochs must be a whole number"),
+                                        ("model: gru\nmodel_options: {hidden_sizes: 7}", "model 'gru'")])
+def test_a_config_file_value_of_the_wrong_kind_is_one_line_naming_the_file(tmp_path, waves_npz, text, named):
+    config = tmp_path / "config.yaml"
+    config.write_text(text)
+    result = runner.invoke(app, ["train", "--data", str(waves_npz), "--out", str(tmp_path / "run"), "--config", str(config)])
+    line = one_line_error(result)
+    assert str(config) in line and named in line

@@ -117,7 +117,7 @@ def train(
     """
 
     from actrec.data.splits import no_groups_note
-    from actrec.errors import TrainingInterrupted
+    from actrec.errors import ConfigError, TrainingInterrupted
     from actrec.evaluation.metrics import near_chance_note
     from actrec.io import load_dataset
     from actrec.io.clips import is_clip_spec
@@ -137,8 +137,11 @@ def train(
             for note in result.notes:
                 console.print(f"[yellow]note:[/yellow] {note}", highlight=False)
             return
-        train_config = TrainConfig(**values)
-        train_config.check()
+        try:
+            train_config = TrainConfig(**values)
+            train_config.check()
+        except ConfigError as error:  # the value may come from the file: say which file
+            raise ConfigError(f"{config} (with the flags given): {error}" if config else error) from None
         names = read_names(label_names)
         dataset = load_dataset(data, labels=labels, label_last=label_last, groups=groups, class_names=names)
         test_set = load_dataset(test, labels=test_labels, label_last=label_last, label_names=dataset.label_names, class_names=names) if test else None

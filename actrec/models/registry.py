@@ -66,7 +66,12 @@ def make_config(name: str, options: dict[str, Any] | None) -> Any:
         raise ConfigError(
             f"model '{name}' has no option '{unknown[0]}'; its options are: {', '.join(sorted(fields))}"
         )
-    return config_class(**(options or {}))
+    try:
+        return config_class(**(options or {}))
+    except (TypeError, ValueError) as error:  # a value of the wrong kind, e.g. from a YAML file
+        if isinstance(error, ConfigError):
+            raise
+        raise ConfigError(f"model '{name}': options {options} do not fit ({error}); see its options' types in the README") from None
 
 
 def build_model(name: str, n_features: int, n_classes: int, options: dict[str, Any] | None = None, schema: Any = None) -> nn.Module:
