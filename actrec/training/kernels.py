@@ -4,7 +4,8 @@
 2. features standardised on the training split;
 3. ridge regression on one-vs-rest +-1 targets with the penalty picked by exact
    leave-one-out error (one eigendecomposition of the N x N Gram matrix serves every penalty:
-   the features outnumber the samples), class-balanced sample weights;
+   the features outnumber the samples), or by validation log-loss when the samples come in
+   groups (see `fit_ridge`), class-balanced sample weights;
 4. a softmax temperature fitted on the validation split by log-loss, so probabilities are
    calibrated and log-loss is honest (ridge scores are not probabilities);
 5. the head refitted on train + validation with the chosen penalty and temperature, so no
@@ -14,7 +15,7 @@
 Above `DUAL_MAX_SAMPLES` training samples the N x N Gram matrix is the problem (for 20,000
 windows and 22,560 MultiRocket features: 3.2 GB and about 10^13 multiply-adds), so the head is a
 multinomial logistic regression trained by minibatch Adam on float32 features with early
-stopping on validation log-loss, as the MiniRocket authors do for large sets; steps 4 applies
+stopping on validation log-loss, as the MiniRocket authors do for large sets; step 4 applies
 as above, and the head is not refitted (validation decided when to stop).
 """
 
@@ -139,7 +140,8 @@ def fit_logistic(Z: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None,
     torch.nn.init.zeros_(head.bias)
     optimizer = torch.optim.Adam(head.parameters(), lr=1e-3)
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=1)
-    best, best_state, waited = np.inf, None, 0
+    best, waited = np.inf, 0
+    best_state = (np.zeros((features.shape[1], n_classes)), np.zeros(n_classes))  # if no epoch ever scores
     for _ in range(LOGISTIC_MAX_EPOCHS):
         total = 0.0
         for index in torch.randperm(len(labels), generator=generator).split(LOGISTIC_BATCH):
