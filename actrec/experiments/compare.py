@@ -125,6 +125,17 @@ def data_fingerprint(data: SequenceDataset) -> str:
     return digest.hexdigest()
 
 
+def cached_run(path: Path, use_cache: bool, evaluate: Callable[[], dict[str, Any]]) -> tuple[dict[str, Any], bool]:
+    """One run's record from its cache file when there is one, else `evaluate()` written there
+    atomically; and whether it came from the cache."""
+    if use_cache and path.is_file():
+        return json.loads(path.read_text()), True
+    record = evaluate()
+    if use_cache:
+        write_text_atomic(path, json.dumps(record))
+    return record, False
+
+
 def run_key(fingerprint: str, options: dict[str, Any], split: dict[str, Any], seed: int) -> str:
     payload = json.dumps({"data": fingerprint, "config": options, "split": split, "seed": seed, "version": __version__}, sort_keys=True, default=str)
     return hashlib.sha256(payload.encode()).hexdigest()[:32]
@@ -191,15 +202,11 @@ def compare(
     for spec in specs:
         for label, seed, train_index, test_index in plan:
             key = run_key(fingerprint, spec.options, split | {"run": label}, seed)
-            path = cache / f"{key}.json"
-            cached = use_cache and path.is_file()
-            if cached:
-                record = json.loads(path.read_text())
-            else:
-                record = evaluate_run(fit, spec.options, data.subset(train_index), data.subset(test_index), seed)
-                fits += 1
-                if use_cache:
-                    write_text_atomic(path, json.dumps(record))
+            record, cached = cached_run(
+                cache / f"{key}.json", use_cache,
+                lambda: evaluate_run(fit, spec.options, data.subset(train_index), data.subset(test_index), seed),
+            )
+            fits += not cached
             if on_run:
                 on_run(spec.name, label, cached)
             rows.append({"config": spec.name, "run": label, "seed": seed} | record)

@@ -128,6 +128,11 @@ class TorchCentreScale(nn.Module):
         return torch.cat([scaled, x[..., dims:]], dim=-1)
 
 
+def _motion(values: torch.Tensor) -> torch.Tensor:
+    """Change since the previous frame along time (0 on the first frame), as `streams._motion`."""
+    return torch.cat([torch.zeros_like(values[:, :1]), values[:, 1:] - values[:, :-1]], dim=1)
+
+
 class TorchVelocity(nn.Module):
     def __init__(self, step: Velocity) -> None:
         super().__init__()
@@ -135,12 +140,11 @@ class TorchVelocity(nn.Module):
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         coords = x[..., : min(self.coordinate_dims, x.shape[-1])]
-        velocity = torch.cat([torch.zeros_like(coords[:, :1]), coords[:, 1:] - coords[:, :-1]], dim=1)
-        return torch.cat([x, velocity], dim=-1)
+        return torch.cat([x, _motion(coords)], dim=-1)
 
 
 class TorchBoneVectors(nn.Module):
-    def __init__(self, step: BoneVectors) -> None:
+    def __init__(self, step: BoneVectors | SkeletonStreams) -> None:
         super().__init__()
         self.coordinate_dims = step.coordinate_dims
         parents = [p if p >= 0 else joint for joint, p in enumerate(step.parents)]
@@ -151,17 +155,8 @@ class TorchBoneVectors(nn.Module):
         return torch.cat([x, coords - coords.index_select(2, self.parents)], dim=-1)
 
 
-def _motion(values: torch.Tensor) -> torch.Tensor:
-    """Change since the previous frame along time (0 on the first frame), as `streams._motion`."""
-    return torch.cat([torch.zeros_like(values[:, :1]), values[:, 1:] - values[:, :-1]], dim=1)
-
-
-class TorchSkeletonStreams(nn.Module):
-    def __init__(self, step: SkeletonStreams) -> None:
-        super().__init__()
-        self.coordinate_dims = step.coordinate_dims
-        parents = [p if p >= 0 else joint for joint, p in enumerate(step.parents)]
-        self.register_buffer("parents", torch.tensor(parents, dtype=torch.long), persistent=False)
+class TorchSkeletonStreams(TorchBoneVectors):
+    """Bones as `TorchBoneVectors`, plus the motion of joints and of bones."""
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         coords = x[..., : min(self.coordinate_dims, x.shape[-1])]

@@ -23,7 +23,7 @@ from torch import nn
 
 from actrec.errors import ConfigError
 from actrec.models.registry import Capabilities, register_model
-from actrec.models.stgcn import step_mask
+from actrec.models.stgcn import skeleton_of, step_mask
 
 
 @dataclass
@@ -193,18 +193,7 @@ class CTRGCN(nn.Module):
 
     def __init__(self, n_features: int, n_classes: int, config: CTRGCNConfig, schema: Any) -> None:
         super().__init__()
-        if schema is None:
-            raise ConfigError("model 'ctrgcn' needs a skeleton schema (keypoint data [N, T, J, C] with a schema name)")
-        if isinstance(schema, str):
-            from actrec.skeletons import get_schema
-
-            schema = get_schema(schema)
-        n_joints = len(schema.joints)
-        if n_features % n_joints:
-            raise ConfigError(
-                f"model 'ctrgcn': {n_features} features per step do not split over the {n_joints} joints of "
-                f"schema '{schema.name}'; give joint-major features (joints x channels per joint)"
-            )
+        schema, n_joints = skeleton_of("ctrgcn", schema, n_features)
         self.config = config
         self.n_joints = n_joints
         self.joint_channels = n_features // n_joints

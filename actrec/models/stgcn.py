@@ -140,6 +140,25 @@ class STGCNBlock(nn.Module):
         return torch.relu(self.temporal(graph) + self.residual(x))
 
 
+
+def skeleton_of(model: str, schema: Any, n_features: int) -> tuple[Any, int]:
+    """The graph model's Schema (from a name or as given) and its joint count, checking that the
+    `n_features` per step are joint-major (joints x channels); shared by stgcn and ctrgcn."""
+    if schema is None:
+        raise ConfigError(f"model '{model}' needs a skeleton schema (keypoint data [N, T, J, C] with a schema name)")
+    if isinstance(schema, str):
+        from actrec.skeletons import get_schema
+
+        schema = get_schema(schema)
+    n_joints = len(schema.joints)
+    if n_features % n_joints:
+        raise ConfigError(
+            f"model '{model}': {n_features} features per step do not split over the {n_joints} joints of "
+            f"schema '{schema.name}'; give joint-major features (joints x channels per joint)"
+        )
+    return schema, n_joints
+
+
 @register_model("stgcn", STGCNConfig)
 class STGCN(nn.Module):
     """`[B, T, J * C]` joint-major keypoint features -> logits `[B, n_classes]` over the schema's graph."""
@@ -148,18 +167,7 @@ class STGCN(nn.Module):
 
     def __init__(self, n_features: int, n_classes: int, config: STGCNConfig, schema: Any) -> None:
         super().__init__()
-        if schema is None:
-            raise ConfigError("model 'stgcn' needs a skeleton schema (keypoint data [N, T, J, C] with a schema name)")
-        if isinstance(schema, str):
-            from actrec.skeletons import get_schema
-
-            schema = get_schema(schema)
-        n_joints = len(schema.joints)
-        if n_features % n_joints:
-            raise ConfigError(
-                f"model 'stgcn': {n_features} features per step do not split over the {n_joints} joints of "
-                f"schema '{schema.name}'; give joint-major features (joints x channels per joint)"
-            )
+        schema, n_joints = skeleton_of("stgcn", schema, n_features)
         self.config = config
         self.n_joints = n_joints
         self.joint_channels = n_features // n_joints

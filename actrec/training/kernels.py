@@ -174,6 +174,15 @@ def fit_temperature(scores: np.ndarray, y: np.ndarray) -> float:
     return float(np.exp(best.x))
 
 
+@torch.no_grad()
+def set_head(network: RocketNet, mean: np.ndarray, scale: np.ndarray, coef: np.ndarray, intercept: np.ndarray, temperature: float) -> None:
+    """Write the fitted scaling and the temperature-scaled linear head into the network's buffers."""
+    network.mean.copy_(torch.from_numpy(mean))
+    network.scale.copy_(torch.from_numpy(scale))
+    network.head.weight.copy_(torch.from_numpy(coef.T * temperature))
+    network.head.bias.copy_(torch.from_numpy(intercept * temperature))
+
+
 def fit_kernel_model(network: RocketNet, train: tuple[np.ndarray, np.ndarray, np.ndarray], validation: tuple[np.ndarray, np.ndarray, np.ndarray], n_classes: int, class_weight: str | None, seed: int, grouped: bool = False) -> np.ndarray:
     """Fit `network` in place from featurised `(X, lengths, y)` splits; return the validation
     probabilities `[N_val, C]` of the model fitted on the training split alone.
@@ -218,11 +227,7 @@ def _fit_kernel_model(network: RocketNet, train: tuple[np.ndarray, np.ndarray, n
     y_all = np.concatenate([y_train, y_val])
     mean, scale = fit_scaling(raw_all, sparse)
     coef, intercept, _ = fit_ridge(standardise(raw_all, mean, scale, sparse), targets(y_all), weight(y_all), np.array([alpha]))
-    with torch.no_grad():
-        network.mean.copy_(torch.from_numpy(mean))
-        network.scale.copy_(torch.from_numpy(scale))
-        network.head.weight.copy_(torch.from_numpy(coef.T * temperature))
-        network.head.bias.copy_(torch.from_numpy(intercept * temperature))
+    set_head(network, mean, scale, coef, intercept, temperature)
     network.fitted_summary = {"head": "ridge", "alpha": alpha, "temperature": temperature, "features": int(raw_train.shape[1])}
     return val_proba.astype(np.float32)
 
@@ -239,10 +244,6 @@ def _fit_logistic_head(network: RocketNet, train: tuple[np.ndarray, np.ndarray, 
     coef, intercept = fit_logistic(z_train, y_train, weight(y_train), z_val, y_val, n_classes, seed)
     val_scores = z_val.astype(np.float64) @ coef + intercept
     temperature = fit_temperature(val_scores, y_val) if len(y_val) else 1.0
-    with torch.no_grad():
-        network.mean.copy_(torch.from_numpy(mean))
-        network.scale.copy_(torch.from_numpy(scale))
-        network.head.weight.copy_(torch.from_numpy(coef.T * temperature))
-        network.head.bias.copy_(torch.from_numpy(intercept * temperature))
+    set_head(network, mean, scale, coef, intercept, temperature)
     network.fitted_summary = {"head": "logistic", "temperature": temperature, "features": int(z_train.shape[1])}
     return np.exp(log_softmax(val_scores * temperature, axis=1)).astype(np.float32)

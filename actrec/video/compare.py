@@ -22,10 +22,9 @@ import torch
 from actrec.data.splits import holdout_split
 from actrec.errors import ConfigError
 from actrec.evaluation.tables import display_table
-from actrec.experiments.compare import CompareResult, ModelSpec, run_key, summarize, write_outputs
+from actrec.experiments.compare import CompareResult, ModelSpec, cached_run, run_key, summarize, write_outputs
 from actrec.evaluation.latency import parameter_count
 from actrec.evaluation.metrics import compute_metrics, headline
-from actrec.io.atomic import write_text_atomic
 from actrec.io.clips import ClipList
 from actrec.video.recognizer import VideoRecognizer
 from actrec.video.sampling import split_options
@@ -112,14 +111,8 @@ def compare_clips(clips: ClipList, specs: Sequence[ModelSpec], out: str | Path, 
             for seed in seeds:
                 label = f"seed{seed}"
                 path = out / "cache" / f"{run_key(fingerprint, keyed, split | {'run': label}, seed)}.json"
-                cached = use_cache and path.is_file()
-                if cached:
-                    record = json.loads(path.read_text())
-                else:
-                    record = evaluate_clip_run(options, usable.subset(keep), usable.subset(hold), seed)
-                    fits += 1
-                    if use_cache:
-                        write_text_atomic(path, json.dumps(record))
+                record, cached = cached_run(path, use_cache, lambda: evaluate_clip_run(options, usable.subset(keep), usable.subset(hold), seed))
+                fits += not cached
                 if on_run:
                     on_run(spec.name, label, cached)
                 rows.append({"config": spec.name, "run": label, "seed": seed} | record)
