@@ -93,14 +93,18 @@ def write_run(run_dir: str | Path, history: pd.DataFrame, val: dict[str, Any], t
 
 
 def markdown_report(val: dict[str, Any], test: dict[str, Any], label_names: list[str], config: dict[str, Any], table: pd.DataFrame) -> str:
+    """The run's report.md. top-5 is shown only with more than 5 classes: with fewer it is 1 by definition."""
+    keys = [("top1", "top-1"), ("top5", "top-5"), ("macro_f1", "macro-F1"), ("log_loss", "log-loss")]
+    if len(label_names) <= 5:
+        keys = [key for key in keys if key[0] != "top5"]
     lines = [
         f"# actrec run: {config.get('model', '?')}",
         "",
-        "| split | n | top-1 | top-5 | macro-F1 | log-loss |",
-        "|---|---|---|---|---|---|",
+        "| split | n | " + " | ".join(header for _, header in keys) + " |",
+        "|---|---|" + "---|" * len(keys),
     ]
     for name, metrics in (("val", val), ("test", test)):
-        lines.append(f"| {name} | {metrics['n']} | {metrics['top1']:.4f} | {metrics['top5']:.4f} | {metrics['macro_f1']:.4f} | {metrics['log_loss']:.4f} |")
+        lines.append(f"| {name} | {metrics['n']} | " + " | ".join(f"{metrics[key]:.4f}" for key, _ in keys) + " |")
     lines += ["", "## Per class (test)", "", table.to_markdown(index=False, floatfmt=".3f") if _has_tabulate() else table.to_string(index=False), ""]
     mistakes = worst_confusions(test["confusion"], label_names)
     if mistakes:

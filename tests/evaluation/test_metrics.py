@@ -53,3 +53,19 @@ def test_a_near_chance_score_is_named_with_what_to_try(top1, support, near):
     assert (note is not None) == near
     if near:
         assert f"top-1 {top1:.2f} is near chance" in note and "--epochs" in note and "labels" in note
+
+
+@pytest.mark.parametrize("n_classes, shows_top5", [(3, False), (5, False), (7, True)])
+def test_the_run_report_shows_top5_only_with_more_than_five_classes(n_classes, shows_top5):
+    import pandas as pd
+
+    from actrec.evaluation.report import markdown_report
+
+    names = [f"c{i}" for i in range(n_classes)]
+    y = np.arange(n_classes)
+    proba = np.full((n_classes, n_classes), 0.5 / (n_classes - 1)) + np.eye(n_classes) * (0.5 - 0.5 / (n_classes - 1))
+    metrics = compute_metrics(y, proba, names)
+    text = markdown_report(metrics, metrics, names, {"model": "gru"}, pd.DataFrame({"class": names}))
+    header = text.splitlines()[2]
+    assert ("top-5" in header) == shows_top5
+    assert text.splitlines()[4].count("|") == header.count("|")  # each row has as many cells as the header
