@@ -27,8 +27,7 @@ import pandas as pd
 
 from actrec import __version__
 from actrec.data.dataset import SequenceDataset
-from actrec.config import TrainConfig
-from actrec.data.splits import SplitPlan, holdout_split, kfold_splits, plan_splits
+from actrec.data.splits import SplitPlan, kfold_splits, plan_splits
 from actrec.errors import ConfigError
 from actrec.evaluation.latency import parameter_count, window_latency_us
 from actrec.evaluation.metrics import compute_metrics, headline
@@ -51,8 +50,8 @@ class Fitted(Protocol):
     def predict_proba(self, X: Any) -> np.ndarray: ...
 
 
-# fit(config, train, seed, validation): validation picks the best epoch; None lets the fit cut its own
-FitFunction = Callable[[dict[str, Any], SequenceDataset, int, SequenceDataset | None], Fitted]
+# fit(config, train, seed, validation): the validation part of the run's SplitPlan picks the best epoch
+FitFunction = Callable[[dict[str, Any], SequenceDataset, int, SequenceDataset], Fitted]
 
 
 def fit_recognizer(config: dict[str, Any], train: SequenceDataset, seed: int, validation: SequenceDataset | None = None) -> Fitted:
@@ -146,7 +145,7 @@ def run_key(fingerprint: str, options: dict[str, Any], split: dict[str, Any], se
 
 
 def evaluate_run(
-    fit: FitFunction, options: dict[str, Any], train: SequenceDataset, test: SequenceDataset, seed: int, validation: SequenceDataset | None = None
+    fit: FitFunction, options: dict[str, Any], train: SequenceDataset, test: SequenceDataset, seed: int, validation: SequenceDataset
 ) -> dict[str, Any]:
     """Train once (`validation` picks the epoch), score on `test`, time training and measure the network's latency."""
     start = time.perf_counter()
@@ -160,18 +159,9 @@ def evaluate_run(
     }
 
 
-def split_plan(data: SequenceDataset, seeds: Sequence[int] | None, folds: int | None, split_seed: int, test_fraction: float) -> tuple[dict[str, Any], list[tuple[str, int, np.ndarray, np.ndarray]]]:
-    """(split description for the cache key, [(run label, training seed, train idx, test idx)])."""
-    if folds:
-        if folds < 2:
-            raise ConfigError(f"--folds must be at least 2, got {folds}")
-        seed = int(seeds[0]) if seeds else 0
-        plan = [(f"fold{i}", seed, train, test) for i, (train, test) in enumerate(kfold_splits(data, folds, split_seed))]
-        return {"mode": "kfold", "folds": folds, "split_seed": split_seed}, plan
-    seeds = list(seeds) if seeds else [0, 1, 2]
-    keep, hold = holdout_split(data, test_fraction, split_seed)
-    plan = [(f"seed{seed}", int(seed), keep, hold) for seed in seeds]
-    return {"mode": "holdout", "test_fraction": test_fraction, "split_seed": split_seed}, plan
+def validation_fraction(options: dict[str, Any]) -> float:
+    """The `val_fraction` a configuration asks for (checked as `Recognizer` checks it)."""
+    return Recognizer(**{key: value for key, value in options.items() if key != "seed"}).config.val_fraction
 
 
 def plan_runs(
@@ -229,7 +219,7 @@ def compare(
     fingerprint = data_fingerprint(data)
     rows, fits = [], 0
     for spec in specs:
-        val_fraction = float(spec.options.get("val_fraction", TrainConfig.val_fraction))
+        val_fraction = validation_fraction(spec.options)
         if val_fraction not in plans:
             plans[val_fraction] = plan_runs(data, seeds, folds, split_seed, test_fraction, val_fraction)
         split, runs = plans[val_fraction]

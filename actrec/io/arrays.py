@@ -21,7 +21,8 @@ class SequenceArrays:
 
     X: `[N, T, F]` or `[N, T, J, C]` numbers as stored (padded past `lengths`).
     lengths: int64 `[N]` valid steps per sample.
-    labels: `[N]` raw labels as the file holds them (names or class numbers), None if unlabelled.
+    labels: `[N]` raw labels as the file holds them (names or class numbers; `.npz` and long CSV
+        labels already checked as text by `labels.label_strings`), None if unlabelled.
     label_order: the label names the file declares, in order (a `.ts` `@classLabel` line, a `.npz`
         `label_names`), or None when it declares none.
     labels_source: the file the labels came from (labels.csv for a long CSV), quoted in label errors.

@@ -34,6 +34,7 @@ import pyarrow.csv
 
 from actrec.errors import DataError
 from actrec.io.arrays import SequenceArrays
+from actrec.io.labels import label_strings
 
 _HEADER_LINES = 1  # a table's row i sits on file line i + 2
 
@@ -215,7 +216,7 @@ def read_long_csv(path: str | Path, labels: str | Path | None = None) -> Sequenc
         if not labels.is_file():
             raise DataError(f"{labels}: labels file not found; check the --labels path")
         table = read_labels(labels, ids, str(path))
-        raw = table["label"].to_numpy(dtype=object)
+        raw = label_strings(table["label"].to_numpy(dtype=object), str(labels), ids)
         if "group" in table.columns:
             no_group = np.flatnonzero(table["group"].isna().to_numpy())
             if no_group.size:

@@ -20,6 +20,7 @@ import numpy as np
 from actrec.errors import DataError
 from actrec.io.archive import ARRAY_FILE_ERRORS
 from actrec.io.arrays import SequenceArrays
+from actrec.io.labels import label_strings
 from actrec.io.schema_path import schema_as_read
 
 
@@ -124,6 +125,7 @@ def read_npz(path: str | Path) -> SequenceArrays:
                     f"{len(file_names)} label_names; fix y or label_names"
                 )
             raw = file_names[raw]
+        raw = label_strings(raw, source, ids)
     feature_names = list(_as_text(arrays["feature_names"].reshape(-1), "feature_names", source)) if "feature_names" in arrays else None
     if feature_names is not None and X.ndim == 3 and len(feature_names) != X.shape[2]:
         raise DataError(f"{source}: {len(feature_names)} feature_names for the {X.shape[2]} features of X; give one name per feature")
