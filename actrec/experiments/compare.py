@@ -4,10 +4,11 @@
 stratified, group-aware split plan (`data.splits.plan_splits`: test held out, validation cut from
 the rest, both once, and passed down to the Recognizer as datasets, as `run.py` does);
 `compare(data, configs, folds=5)` runs k-fold CV instead (StratifiedGroupKFold when the data has
-groups), each fold's validation cut once from its training part. Each run is scored on its held-out part (top-1,
-top-5, macro-F1, log-loss), timed, and its network's single-window CPU latency measured. Runs are
-cached in `out/cache/<key>.json`, the key hashing the data's content, the configuration, the seed
-or fold, the split and the actrec version, so a re-run only trains what changed.
+groups), each fold's validation cut once from its training part. Each run is scored on its
+held-out part (top-1, top-5, macro-F1, log-loss), timed, and its network's single-window CPU
+latency measured. Runs are cached in `out/cache/<key>.json`, the key hashing the data's content,
+the configuration, the seed or fold, the split and the actrec version, so a re-run only trains
+what changed.
 
 A configuration is a mapping of `Recognizer` keyword arguments (the format of `actrec train
 --config` and of sweep's best_config.yaml) plus an optional `name`.
@@ -145,7 +146,7 @@ def run_key(fingerprint: str, options: dict[str, Any], split: dict[str, Any], se
 
 
 def evaluate_run(
-    fit: FitFunction, options: dict[str, Any], train: SequenceDataset, test: SequenceDataset, seed: int, validation: SequenceDataset
+    fit: FitFunction, options: dict[str, Any], train: SequenceDataset, validation: SequenceDataset, test: SequenceDataset, seed: int
 ) -> dict[str, Any]:
     """Train once (`validation` picks the epoch), score on `test`, time training and measure the network's latency."""
     start = time.perf_counter()
@@ -227,7 +228,7 @@ def compare(
             key = run_key(fingerprint, spec.options, split | {"run": label}, seed)
             record, cached = cached_run(
                 cache / f"{key}.json", use_cache,
-                lambda: evaluate_run(fit, spec.options, *_train_test(data, plan), seed, data.subset(plan.validation)),
+                lambda: evaluate_run(fit, spec.options, *plan.parts(data), seed),
             )
             fits += not cached
             if on_run:
@@ -238,10 +239,6 @@ def compare(
     split = next(iter(plans.values()))[0] | ({"val_fraction": sorted(plans)} if len(plans) > 1 else {})
     write_outputs(out, table, summary, specs, split, data.source)
     return CompareResult(table, summary, fits)
-
-
-def _train_test(data: SequenceDataset, plan: SplitPlan) -> tuple[SequenceDataset, SequenceDataset]:
-    return data.subset(plan.train), data.subset(plan.test)
 
 
 def summarize(runs: pd.DataFrame, order: Sequence[str]) -> pd.DataFrame:

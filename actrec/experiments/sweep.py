@@ -227,7 +227,7 @@ def sweep(
         _, runs = plan_runs(data, [split_seed], folds, split_seed, 0.2, validation_fraction(config))
         records = []
         for step, (_, run_seed, plan) in enumerate(runs):
-            records.append(evaluate_run(fit, config, data.subset(plan.train), data.subset(plan.test), run_seed, data.subset(plan.validation)))
+            records.append(evaluate_run(fit, config, *plan.parts(data), run_seed))
             if not multi and len(runs) > 1:
                 trial.report(float(np.mean([r["top1"] for r in records])), step)
                 if trial.should_prune():
