@@ -6,7 +6,7 @@ and MultiRocketHydra on public benchmarks, in one run.
 
 Each dataset is a UEA/UCR archive problem shipped inside aeon (no download), trained on its
 official TRAIN split and scored on its TEST split. actrec runs `Recognizer(model, seed=s)` with
-its defaults (what users get), fed through `actrec.io.load_dataset`, so ragged series keep their
+its defaults (what users get), fed through `actrec.data.loading.load_dataset`, so ragged series keep their
 own lengths and are masked. The baselines are aeon's classifiers with their defaults. They need
 equal-length input, so on ragged sets each runs twice, once zero-padded (aeon `Padder`) and once
 resampled (aeon `Resizer`) to the longest series, and the better mean accuracy is kept: any doubt
@@ -31,7 +31,7 @@ import numpy as np
 import torch
 
 from actrec.data.dataset import SequenceDataset
-from actrec.io import load_dataset
+from actrec.data.loading import load_dataset
 from actrec.recognizer import Recognizer
 
 MOTION_SETS = ["BasicMotions", "PickupGestureWiimoteZ", "GunPoint", "JapaneseVowels"]

@@ -1,4 +1,4 @@
-"""How long `actrec.io.load_dataset` takes on a sensor-competition long CSV, against a notebook baseline.
+"""How long `actrec.data.loading.load_dataset` takes on a sensor-competition long CSV, against a notebook baseline.
 
 Writes a long table of IDS ids x STEPS steps x 6 channels (`id,time,acc_x,...,gyr_z`) plus a labels
 CSV with 61 classes, `label_desc` and `group`, into a temporary folder, then times in this run:
@@ -25,7 +25,7 @@ import pandas as pd
 import pyarrow
 import pyarrow.csv
 
-from actrec.io import load_dataset
+from actrec.data.loading import load_dataset
 
 CHANNELS = ["acc_x", "acc_y", "acc_z", "gyr_x", "gyr_y", "gyr_z"]
 N_CLASSES = 61

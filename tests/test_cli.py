@@ -48,7 +48,7 @@ def test_same_seed_gives_identical_metrics(waves_npz: Path, trained: Path, tmp_p
 
 
 def test_saved_model_predicts_identically_in_a_fresh_process(trained: Path, waves_npz: Path, tmp_path: Path):
-    from actrec.io import load_dataset
+    from actrec.data.loading import load_dataset
     from actrec.recognizer import Recognizer
 
     expected = Recognizer.load(trained).predict_proba(load_dataset(waves_npz))

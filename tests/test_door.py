@@ -21,13 +21,13 @@ runner = CliRunner()
 
 def refuse_data_work(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make reading or splitting data fail loudly, so a config error that comes later shows."""
-    import actrec.io
+    import actrec.data.loading
     import actrec.data.splits
 
     def boom(*args, **kwargs):
         raise AssertionError("data work started before the options were checked")
 
-    monkeypatch.setattr(actrec.io, "load_dataset", boom)
+    monkeypatch.setattr(actrec.data.loading, "load_dataset", boom)
     monkeypatch.setattr(actrec.data.splits, "holdout_split", boom)
 
 

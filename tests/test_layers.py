@@ -15,6 +15,13 @@ PACKAGE = Path(__file__).resolve().parents[1] / "actrec"
 
 # folder -> modules it must never import (directly or lazily): the layers above it
 FORBIDDEN = {
+    "io": tuple(f"actrec.{layer}" for layer in (
+        "data", "skeletons", "features", "models", "training", "evaluation", "experiments", "stream", "serve", "export", "video",
+    )),
+    "skeletons": tuple(f"actrec.{layer}" for layer in ("data", "features", "models", "training", "evaluation", "experiments", "stream", "serve", "video")),
+    "data": tuple(f"actrec.{layer}" for layer in (
+        "features", "models", "training", "evaluation", "experiments", "stream", "serve", "export", "video", "recognizer", "run", "cli",
+    )),
     "models": ("actrec.training", "actrec.recognizer", "actrec.run", "actrec.experiments", "actrec.stream", "actrec.cli"),
     "evaluation": ("actrec.recognizer", "actrec.run", "actrec.experiments", "actrec.training", "actrec.cli"),
     "training": ("actrec.recognizer", "actrec.run", "actrec.experiments", "actrec.cli"),

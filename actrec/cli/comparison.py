@@ -41,10 +41,10 @@ def compare(
 
     On clips (a folder of class folders of videos), clip options go in the model's JSON:
     --model 'tsm:{"depth": 18, "size": 64}'."""
+    from actrec.data.loading import load_dataset
     from actrec.errors import ConfigError
     from actrec.evaluation.tables import display_table
     from actrec.experiments.compare import compare as run_compare, load_specs, spec_from_option
-    from actrec.io import load_dataset
     from actrec.io.clips import is_clip_spec
 
     def action() -> None:
@@ -101,8 +101,8 @@ def sweep(
     label_last: bool = typer.Option(False, "--label-last"),
 ) -> None:
     """Search hyperparameters with Optuna; show the Pareto front; write best_config.yaml."""
+    from actrec.data.loading import load_dataset
     from actrec.experiments.sweep import load_space, sweep as run_sweep
-    from actrec.io import load_dataset
 
     def action() -> None:
         search_space = load_space(space)
@@ -129,8 +129,8 @@ def audit(
     label_last: bool = typer.Option(False, "--label-last"),
 ) -> None:
     """Check a dataset: balance, lengths, bad channels, duplicates, leakage, label-noise candidates."""
+    from actrec.data.loading import load_dataset
     from actrec.experiments.audit import audit_dataset, write_audit
-    from actrec.io import load_dataset
 
     def action() -> None:
         dataset = load_dataset(data, labels=labels, label_last=label_last)

@@ -116,10 +116,10 @@ def train(
     Every training option (a TrainConfig field) is a flag; all are checked before the data is read.
     """
 
+    from actrec.data.loading import load_dataset
     from actrec.data.splits import no_groups_note
     from actrec.errors import ConfigError, TrainingInterrupted
     from actrec.evaluation.metrics import near_chance_note
-    from actrec.io import load_dataset
     from actrec.io.clips import is_clip_spec
     from actrec.config import TrainConfig
     from actrec.run import load_config_file, train_run
@@ -212,9 +212,9 @@ def evaluate(
     """Evaluate a saved model on labelled data: top-1, top-5, macro-F1, log-loss."""
     import json
 
+    from actrec.data.loading import load_dataset
     from actrec.errors import DataError
     from actrec.evaluation.metrics import compute_metrics, headline
-    from actrec.io import load_dataset
     from actrec.io.atomic import write_text_atomic
     from actrec.video.recognizer import load_recognizer
 
@@ -251,7 +251,7 @@ def predict(
     test_crops: int = typer.Option(None, "--test-crops", help="clips: 1 (centre) or 3 crops per clip averaged (default: as trained)"),
 ) -> None:
     """Predict every sample of a file; writes the submission layout competitions ask for."""
-    from actrec.io import load_dataset
+    from actrec.data.loading import load_dataset
     from actrec.io.predictions import write_predictions
     from actrec.video.recognizer import load_recognizer
 

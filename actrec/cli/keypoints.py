@@ -111,7 +111,8 @@ def import_files(
     """Turn keypoint files from OpenPose, COCO-17 tools or MediaPipe into recordings for `dataset build`."""
     from rich.markup import escape
 
-    from actrec.io.imports import import_keypoints
+    from actrec.io.imports import import_keypoints, import_schema
+    from actrec.skeletons import get_schema
 
     def report(number: int, total: int, outcome: Any) -> None:
         if outcome.error:
@@ -119,7 +120,11 @@ def import_files(
         else:
             console.print(f"[{number}/{total}] {outcome.source} -> {outcome.out} ({outcome.frames} frames, {outcome.detected} with a person)", highlight=False, markup=False)
 
-    outcomes = run_cli(lambda: import_keypoints(kind, source, out, fps, schema, report))
+    def run() -> list:
+        name = import_schema(kind, schema, fps)
+        return import_keypoints(kind, source, out, get_schema(name), name, fps, report)
+
+    outcomes = run_cli(run)
     failed = sum(outcome.error is not None for outcome in outcomes)
     console.print(f"{len(outcomes) - failed} of {len(outcomes)} recordings written to {out}; {failed} failed", highlight=False, markup=False)
     if failed:

@@ -164,8 +164,8 @@ def export_model(
     def action() -> None:
         if format != "onnx":
             raise ConfigError(f"unknown export format '{format}'; choose onnx")
+        from actrec.data.loading import load_dataset
         from actrec.export.onnx import export_onnx
-        from actrec.io import load_dataset
 
         folder = Path(run) if Path(run).is_dir() else Path(run).parent
         if is_video_model_file(run):

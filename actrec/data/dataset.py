@@ -176,20 +176,3 @@ class SequenceDataset:
             with open(tmp, "wb") as handle:
                 np.savez_compressed(handle, **arrays)
 
-
-def pad_sequences(sequences: Sequence[np.ndarray], source: str = "<memory>", ids: Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Stack ragged `[T_i, ...]` arrays into a zero-padded `[N, max T, ...]` array and lengths."""
-    if len(sequences) == 0:
-        raise DataError(f"{source}: no sequences")
-    tails = {np.shape(s)[1:] for s in sequences}
-    if len(tails) != 1:
-        raise DataError(f"{source}: sequences have different per-step shapes {sorted(tails)}; all steps need the same features")
-    lengths = np.array([len(s) for s in sequences], dtype=np.int64)
-    empty = np.flatnonzero(lengths == 0)
-    if empty.size:
-        name = ids[empty[0]] if ids is not None else empty[0]
-        raise DataError(f"{source}: sample {name} is empty (0 steps); remove it or give it data")
-    out = np.zeros((len(sequences), int(lengths.max()), *tails.pop()), dtype=np.float32)
-    for i, seq in enumerate(sequences):
-        out[i, : lengths[i]] = seq
-    return out, lengths

@@ -13,8 +13,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from actrec.data.dataset import SequenceDataset, pad_sequences
+from actrec.data.dataset import SequenceDataset
 from actrec.errors import ConfigError, DataError
+from actrec.io.arrays import pad_sequences
 from actrec.io.recording import Recording, load_recording
 
 SEGMENT_COLUMNS = ("video", "start", "end", "label")

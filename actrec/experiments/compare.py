@@ -1,11 +1,14 @@
 """Several model configurations on the same data, judged by more than one lucky run.
 
 `compare(data, configs, seeds=[0, 1, 2])` trains every configuration once per seed on one fixed,
-stratified, group-aware holdout split; `compare(data, configs, folds=5)` runs k-fold CV instead
-(StratifiedGroupKFold when the data has groups). Each run is scored on its held-out part (top-1,
-top-5, macro-F1, log-loss), timed, and its network's single-window CPU latency measured. Runs are
-cached in `out/cache/<key>.json`, the key hashing the data's content, the configuration, the seed
-or fold, the split and the actrec version, so a re-run only trains what changed.
+stratified, group-aware split plan (`data.splits.plan_splits`: test held out, validation cut from
+the rest, both once, and passed down to the Recognizer as datasets, as `run.py` does);
+`compare(data, configs, folds=5)` runs k-fold CV instead (StratifiedGroupKFold when the data has
+groups), each fold's validation cut once from its training part. Each run is scored on its
+held-out part (top-1, top-5, macro-F1, log-loss), timed, and its network's single-window CPU
+latency measured. Runs are cached in `out/cache/<key>.json`, the key hashing the data's content,
+the configuration, the seed or fold, the split and the actrec version, so a re-run only trains
+what changed.
 
 A configuration is a mapping of `Recognizer` keyword arguments (the format of `actrec train
 --config` and of sweep's best_config.yaml) plus an optional `name`.
@@ -25,7 +28,7 @@ import pandas as pd
 
 from actrec import __version__
 from actrec.data.dataset import SequenceDataset
-from actrec.data.splits import holdout_split, kfold_splits
+from actrec.data.splits import SplitPlan, kfold_splits, plan_splits
 from actrec.errors import ConfigError
 from actrec.evaluation.latency import parameter_count, window_latency_us
 from actrec.evaluation.metrics import compute_metrics, headline
@@ -48,12 +51,13 @@ class Fitted(Protocol):
     def predict_proba(self, X: Any) -> np.ndarray: ...
 
 
-FitFunction = Callable[[dict[str, Any], SequenceDataset, int], Fitted]
+# fit(config, train, seed, validation): the validation part of the run's SplitPlan picks the best epoch
+FitFunction = Callable[[dict[str, Any], SequenceDataset, int, SequenceDataset], Fitted]
 
 
-def fit_recognizer(config: dict[str, Any], train: SequenceDataset, seed: int) -> Fitted:
-    """The default fit function: `Recognizer(**config, seed=seed).fit(train)`."""
-    return Recognizer(**(config | {"seed": seed})).fit(train)
+def fit_recognizer(config: dict[str, Any], train: SequenceDataset, seed: int, validation: SequenceDataset | None = None) -> Fitted:
+    """The default fit function: `Recognizer(**config, seed=seed).fit(train, validation=validation)`."""
+    return Recognizer(**(config | {"seed": seed})).fit(train, validation=validation)
 
 
 @dataclass
@@ -141,10 +145,12 @@ def run_key(fingerprint: str, options: dict[str, Any], split: dict[str, Any], se
     return hashlib.sha256(payload.encode()).hexdigest()[:32]
 
 
-def evaluate_run(fit: FitFunction, options: dict[str, Any], train: SequenceDataset, test: SequenceDataset, seed: int) -> dict[str, Any]:
-    """Train once, score on `test`, time training and measure the network's latency."""
+def evaluate_run(
+    fit: FitFunction, options: dict[str, Any], train: SequenceDataset, validation: SequenceDataset, test: SequenceDataset, seed: int
+) -> dict[str, Any]:
+    """Train once (`validation` picks the epoch), score on `test`, time training and measure the network's latency."""
     start = time.perf_counter()
-    fitted = fit(options, train, seed)
+    fitted = fit(options, train, seed, validation)
     train_time = time.perf_counter() - start
     metrics = compute_metrics(test.y, fitted.predict_proba(test), test.label_names)
     return headline(metrics) | {
@@ -154,18 +160,32 @@ def evaluate_run(fit: FitFunction, options: dict[str, Any], train: SequenceDatas
     }
 
 
-def split_plan(data: SequenceDataset, seeds: Sequence[int] | None, folds: int | None, split_seed: int, test_fraction: float) -> tuple[dict[str, Any], list[tuple[str, int, np.ndarray, np.ndarray]]]:
-    """(split description for the cache key, [(run label, training seed, train idx, test idx)])."""
+def validation_fraction(options: dict[str, Any]) -> float:
+    """The `val_fraction` a configuration asks for (checked as `Recognizer` checks it)."""
+    return Recognizer(**{key: value for key, value in options.items() if key != "seed"}).config.val_fraction
+
+
+def plan_runs(
+    data: SequenceDataset, seeds: Sequence[int] | None, folds: int | None, split_seed: int, test_fraction: float, val_fraction: float
+) -> tuple[dict[str, Any], list[tuple[str, int, SplitPlan]]]:
+    """(split description for the cache key, [(run label, training seed, SplitPlan)]).
+
+    Holdout: one `plan_splits` plan shared by every seed. Folds: each fold's training part split
+    once more for validation. All by `split_seed`, so every configuration and seed trains, picks its
+    epoch and is scored on the same samples.
+    """
     if folds:
         if folds < 2:
             raise ConfigError(f"--folds must be at least 2, got {folds}")
         seed = int(seeds[0]) if seeds else 0
-        plan = [(f"fold{i}", seed, train, test) for i, (train, test) in enumerate(kfold_splits(data, folds, split_seed))]
-        return {"mode": "kfold", "folds": folds, "split_seed": split_seed}, plan
-    seeds = list(seeds) if seeds else [0, 1, 2]
-    keep, hold = holdout_split(data, test_fraction, split_seed)
-    plan = [(f"seed{seed}", int(seed), keep, hold) for seed in seeds]
-    return {"mode": "holdout", "test_fraction": test_fraction, "split_seed": split_seed}, plan
+        runs = []
+        for number, (train, test) in enumerate(kfold_splits(data, folds, split_seed)):
+            part = plan_splits(data.subset(train), split_seed, val_fraction)
+            runs.append((f"fold{number}", seed, SplitPlan(train=train[part.train], validation=train[part.validation], test=test)))
+        return {"mode": "kfold", "folds": folds, "split_seed": split_seed, "val_fraction": val_fraction}, runs
+    plan = plan_splits(data, split_seed, val_fraction, test_fraction)
+    runs = [(f"seed{seed}", int(seed), plan) for seed in (list(seeds) if seeds else [0, 1, 2])]
+    return {"mode": "holdout", "test_fraction": test_fraction, "split_seed": split_seed, "val_fraction": val_fraction}, runs
 
 
 @dataclass
@@ -196,24 +216,29 @@ def compare(
     check_specs(specs)
     out = Path(out)
     cache = out / "cache"
-    split, plan = split_plan(data, seeds, folds, split_seed, test_fraction)
+    plans: dict[float, tuple[dict[str, Any], list[tuple[str, int, SplitPlan]]]] = {}  # one per validation fraction asked for
     fingerprint = data_fingerprint(data)
     rows, fits = [], 0
     for spec in specs:
-        for label, seed, train_index, test_index in plan:
+        val_fraction = validation_fraction(spec.options)
+        if val_fraction not in plans:
+            plans[val_fraction] = plan_runs(data, seeds, folds, split_seed, test_fraction, val_fraction)
+        split, runs = plans[val_fraction]
+        for label, seed, plan in runs:
             key = run_key(fingerprint, spec.options, split | {"run": label}, seed)
             record, cached = cached_run(
                 cache / f"{key}.json", use_cache,
-                lambda: evaluate_run(fit, spec.options, data.subset(train_index), data.subset(test_index), seed),
+                lambda: evaluate_run(fit, spec.options, *plan.parts(data), seed),
             )
             fits += not cached
             if on_run:
                 on_run(spec.name, label, cached)
             rows.append({"config": spec.name, "run": label, "seed": seed} | record)
-    runs = pd.DataFrame(rows)
-    summary = summarize(runs, [spec.name for spec in specs])
-    write_outputs(out, runs, summary, specs, split, data.source)
-    return CompareResult(runs, summary, fits)
+    table = pd.DataFrame(rows)
+    summary = summarize(table, [spec.name for spec in specs])
+    split = next(iter(plans.values()))[0] | ({"val_fraction": sorted(plans)} if len(plans) > 1 else {})
+    write_outputs(out, table, summary, specs, split, data.source)
+    return CompareResult(table, summary, fits)
 
 
 def summarize(runs: pd.DataFrame, order: Sequence[str]) -> pd.DataFrame:

@@ -46,7 +46,8 @@ from actrec.experiments.compare import (
     FitFunction,
     evaluate_run,
     fit_recognizer,
-    split_plan,
+    plan_runs,
+    validation_fraction,
 )
 from actrec.io.atomic import write_text_atomic
 from actrec.io.yaml_file import read_yaml
@@ -187,8 +188,9 @@ def sweep(
 ) -> SweepResult:
     """Run `trials` more trials of the study (created or joined) and write its reports into `out`.
 
-    Each trial trains on a fixed stratified, group-aware holdout split (or `folds`-fold CV) and is
-    scored by holdout top-1 and single-window latency. The chosen configuration is the fastest on
+    Each trial trains on a fixed stratified, group-aware split plan (`compare.plan_runs`: the test,
+    validation and training parts `actrec train` cuts with `--seed split_seed`), or `folds`-fold
+    CV, and is scored by holdout top-1 and single-window latency. The chosen configuration is the fastest on
     the Pareto front whose accuracy is within `tolerance` of the front's best (single objective:
     the best trial). `seed` fixes the sampler; leave it None when several workers share a study.
     Files: study.db (default storage), trials.csv, pareto.csv, pareto.md, pareto.png, sweep.json,
@@ -221,12 +223,12 @@ def sweep(
     def run_trial(trial: Any) -> Any:
         config, chosen = suggest(trial, space)
         # the split does not depend on the steps, so `last_steps` cuts inside the Recognizer, as in
-        # `actrec train --config best_config.yaml`
-        _, plan = split_plan(data, [split_seed], folds, split_seed, 0.2)
+        # `actrec train --config best_config.yaml` (whose run.py cuts this same plan)
+        _, runs = plan_runs(data, [split_seed], folds, split_seed, 0.2, validation_fraction(config))
         records = []
-        for step, (_, run_seed, train, test) in enumerate(plan):
-            records.append(evaluate_run(fit, config, data.subset(train), data.subset(test), run_seed))
-            if not multi and len(plan) > 1:
+        for step, (_, run_seed, plan) in enumerate(runs):
+            records.append(evaluate_run(fit, config, *plan.parts(data), run_seed))
+            if not multi and len(runs) > 1:
                 trial.report(float(np.mean([r["top1"] for r in records])), step)
                 if trial.should_prune():
                     raise optuna.TrialPruned()

@@ -2,7 +2,8 @@
 
 `actrec import` drives this: OpenPose writes one JSON per frame, so a folder of them is one
 video; COCO-17 and MediaPipe files hold a whole video each. A file that cannot be read is reported
-in one line and the import goes on with the next.
+in one line and the import goes on with the next. The skeleton schema the files are read in is
+named by `import_schema` and resolved by the caller (`actrec.skeletons.get_schema`).
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ from pathlib import Path
 from typing import Callable
 
 from actrec.errors import ActrecError, ConfigError, DataError
-from actrec.io.keypoints import read_coco_json, read_mediapipe, read_openpose_json
+from actrec.io.keypoints import JointTable, read_coco_json, read_mediapipe, read_openpose_json
 from actrec.io.recording import Recording, save_recording
 
 KINDS = ("openpose", "coco", "mediapipe")
+DEFAULT_SCHEMAS = {"openpose": "openpose_137", "coco": "coco17", "mediapipe": "mediapipe_pose"}
 
 
 @dataclass
@@ -35,8 +37,7 @@ def plan_imports(kind: str, source: str | Path, out: str | Path) -> list[tuple[P
     openpose: every folder at or under `source` that directly holds `.json` files is one video.
     coco: `source` is one `.json` or a folder searched for them. mediapipe: the same with `.csv` too.
     """
-    if kind not in KINDS:
-        raise ConfigError(f"unknown format '{kind}'; choose one of: {', '.join(KINDS)}")
+    _check_kind(kind)
     source, out = Path(source), Path(out)
     if not source.exists():
         raise DataError(f"{source}: not found; give a file or a folder of {kind} keypoint files")
@@ -61,30 +62,47 @@ def plan_imports(kind: str, source: str | Path, out: str | Path) -> list[tuple[P
     return list(zip(units, targets))
 
 
-def import_keypoints(
-    kind: str,
-    source: str | Path,
-    out: str | Path,
-    fps: float | None = None,
-    schema: str | None = None,
-    on_done: Callable[[int, int, ImportOutcome], None] | None = None,
-) -> list[ImportOutcome]:
-    """Read each video of `source` with the `kind` importer and save it as `out/<name>.npz`.
+def _check_kind(kind: str) -> None:
+    if kind not in KINDS:
+        raise ConfigError(f"unknown format '{kind}'; choose one of: {', '.join(KINDS)}")
 
-    fps: the videos' frame rate (OpenPose and COCO JSON hold none; default 30; MediaPipe JSON may).
+
+def import_schema(kind: str, schema: str | None = None, fps: float | None = None) -> str:
+    """The skeleton schema `kind`'s files are read in (`schema`, else the format's own), checked
+    with `fps` before any file is read.
+
     schema: openpose_137 (default) or openpose_body25; a MediaPipe schema (default mediapipe_pose).
-    on_done(i, n, outcome) is called after each video, for progress. Bad files do not stop the rest.
     """
+    _check_kind(kind)
     if schema is not None and kind == "coco" and schema != "coco17":
         raise ConfigError(f"COCO keypoints are coco17; --schema {schema} does not apply")
     if fps is not None and fps <= 0:
         raise ConfigError(f"--fps {fps}: give the videos' frame rate (> 0)")
+    return schema or DEFAULT_SCHEMAS[kind]
+
+
+def import_keypoints(
+    kind: str,
+    source: str | Path,
+    out: str | Path,
+    skeleton: JointTable,
+    schema: str,
+    fps: float | None = None,
+    on_done: Callable[[int, int, ImportOutcome], None] | None = None,
+) -> list[ImportOutcome]:
+    """Read each video of `source` with the `kind` importer and save it as `out/<name>.npz`.
+
+    skeleton: the schema named by `import_schema` (resolved by the caller); schema: that name or
+    .yaml path, stored in each recording. fps: the videos' frame rate (OpenPose and COCO JSON hold
+    none; default 30; MediaPipe JSON may). on_done(i, n, outcome) is called after each video, for
+    progress. Bad files do not stop the rest.
+    """
     plan = plan_imports(kind, source, out)
     outcomes = []
     for number, (unit, target) in enumerate(plan, start=1):
         outcome = ImportOutcome(unit, target)
         try:
-            recording = _read(kind, unit, fps, schema)
+            recording = _read(kind, unit, fps, skeleton, schema)
             save_recording(target, recording)
             outcome.frames, outcome.detected = recording.n_frames, int(recording.present.sum())
         except ActrecError as error:
@@ -97,9 +115,9 @@ def import_keypoints(
     return outcomes
 
 
-def _read(kind: str, unit: Path, fps: float | None, schema: str | None) -> Recording:
+def _read(kind: str, unit: Path, fps: float | None, skeleton: JointTable, schema: str) -> Recording:
     if kind == "openpose":
-        return read_openpose_json(unit, fps=fps or 30.0, schema=schema or "openpose_137")
+        return read_openpose_json(unit, skeleton, fps=fps or 30.0, schema=schema)
     if kind == "coco":
         return read_coco_json(unit, fps=fps or 30.0)
-    return read_mediapipe(unit, schema=schema or "mediapipe_pose", fps=fps)
+    return read_mediapipe(unit, skeleton, fps=fps, schema=schema)

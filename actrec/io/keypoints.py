@@ -2,7 +2,9 @@
 
 Each returns a `Recording` (keypoints `[T, J, C]`, NaN where undetected) ready for
 `save_recording` and the dataset builders. Frames without a person become NaN rows with
-`present = False`; they are never dropped.
+`present = False`; they are never dropped. The OpenPose and MediaPipe readers lay joints out in a
+skeleton's order: they take it as a `JointTable` (an `actrec.skeletons.Schema` is one), resolved
+by the caller, so io never imports the skeletons layer.
 """
 
 from __future__ import annotations
@@ -10,14 +12,24 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Protocol, Sequence
 
 import numpy as np
 import pandas as pd
 
 from actrec.errors import DataError
 from actrec.io.recording import Recording
-from actrec.skeletons.schema import get_schema
+
+
+class JointTable(Protocol):
+    """What the importers read of a skeleton schema: its name (stored in the recording), its joint
+    names in order and the position of a joint given by name or index (a DataError if unknown)."""
+
+    name: str
+    joints: list[str]
+
+    def index(self, joint: str | int) -> int: ...
+
 
 OPENPOSE_PARTS = (
     ("pose_keypoints_2d", 25),
@@ -43,15 +55,19 @@ def _recording(keypoints: np.ndarray, frame_index: Sequence[int], fps: float, sc
     return Recording(keypoints, present, fps, np.asarray(frame_index), schema, source)
 
 
-def read_openpose_json(folder: str | Path, fps: float = 30.0, schema: str = "openpose_137", person: str = "confident") -> Recording:
+def read_openpose_json(
+    folder: str | Path, skeleton: JointTable, fps: float = 30.0, person: str = "confident", schema: str | None = None
+) -> Recording:
     """An OpenPose `--write_json` folder (one `*_keypoints.json` per frame) -> `[T, 137, 3]`.
 
     Joints follow `pose_keypoints_2d` (BODY_25), `face_keypoints_2d` (70),
     `hand_left_keypoints_2d`, `hand_right_keypoints_2d` (21 each); channels x, y, confidence.
-    Confidence 0 means undetected and becomes NaN. `schema="openpose_body25"` keeps the body only.
+    Confidence 0 means undetected and becomes NaN. `skeleton`: the `openpose_137` schema, or
+    `openpose_body25` (any 25-joint schema) to keep the body only.
     person: "confident" (highest mean body confidence) or "first". Frame numbers come from the
     last number in each file name (OpenPose writes `<video>_000000000042_keypoints.json`);
-    OpenPose JSON holds no frame rate, so give `fps`.
+    OpenPose JSON holds no frame rate, so give `fps`. schema: what the recording stores as its
+    schema (default `skeleton.name`; give a schema .yaml path as such so the file can find it).
     """
     folder = Path(folder)
     if not folder.is_dir():
@@ -61,9 +77,9 @@ def read_openpose_json(folder: str | Path, fps: float = 30.0, schema: str = "ope
         raise DataError(f"{folder}: holds no .json files; point at OpenPose's --write_json folder")
     if person not in ("confident", "first"):
         raise DataError(f"person '{person}' is unknown; use confident or first")
-    n_joints = get_schema(schema).n_joints
+    n_joints = len(skeleton.joints)
     if n_joints not in (25, 137):
-        raise DataError(f"schema '{schema}' has {n_joints} joints; OpenPose JSON gives 25 (body) or 137 (all parts)")
+        raise DataError(f"schema '{schema or skeleton.name}' has {n_joints} joints; OpenPose JSON gives 25 (body) or 137 (all parts)")
     parts = OPENPOSE_PARTS[:1] if n_joints == 25 else OPENPOSE_PARTS
     numbers = [_FRAME_NUMBER.search(f.stem.replace("_keypoints", "")) for f in files]
     if all(numbers) and len({int(m.group(1)) for m in numbers}) == len(files):
@@ -79,7 +95,7 @@ def read_openpose_json(folder: str | Path, fps: float = 30.0, schema: str = "ope
             raise DataError(f"{files[i]}: no 'people' list; not an OpenPose keypoints file")
         if people:
             keypoints[row] = _openpose_person(people, parts, person, files[i])
-    return _recording(keypoints, frame_index, fps, schema, str(folder))
+    return _recording(keypoints, frame_index, fps, schema or skeleton.name, str(folder))
 
 
 def _openpose_person(people: list, parts: Sequence[tuple[str, int]], person: str, path: Path) -> np.ndarray:
@@ -165,8 +181,9 @@ def _coco_joints(joints: np.ndarray, path: Path, number: int) -> np.ndarray:
     return joints
 
 
-def read_mediapipe(path: str | Path, schema: str = "mediapipe_pose", fps: float | None = None) -> Recording:
-    """MediaPipe landmarks saved as JSON or CSV -> `[T, J, C]` in `schema`'s joint order.
+def read_mediapipe(path: str | Path, skeleton: JointTable, fps: float | None = None, schema: str | None = None) -> Recording:
+    """MediaPipe landmarks saved as JSON or CSV -> `[T, J, C]` in `skeleton`'s joint order
+    (the `mediapipe_pose`, `mediapipe_hand`, ... schema).
 
     JSON: a list of frames, or `{"fps": 30, "frames": [...]}`; each frame is a list of landmarks,
     or an object with `landmarks`/`landmark` (and optionally `frame`); a landmark is
@@ -174,11 +191,11 @@ def read_mediapipe(path: str | Path, schema: str = "mediapipe_pose", fps: float 
     CSV, long: `frame,landmark,x,y[,z][,visibility]` (landmark = index or joint name);
     CSV, wide: `frame,<joint>_x,<joint>_y[,<joint>_z][,<joint>_visibility]` (joint = name or index).
     Channels kept: x, y, then z and visibility where the file has them. fps defaults to 30.
+    schema: what the recording stores as its schema (default `skeleton.name`).
     """
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: MediaPipe landmark file not found")
-    skeleton = get_schema(schema)
     if path.suffix.lower() == ".csv":
         keypoints, frame_index = _mediapipe_csv(path, skeleton)
     else:
@@ -188,8 +205,8 @@ def read_mediapipe(path: str | Path, schema: str = "mediapipe_pose", fps: float 
             data = data.get("frames")
         if not isinstance(data, list):
             raise DataError(f"{path}: expected a list of frames or {{\"fps\", \"frames\"}}")
-        keypoints, frame_index = _mediapipe_frames(data, skeleton.n_joints, path)
-    return _recording(keypoints, frame_index, fps or 30.0, skeleton.name, str(path))
+        keypoints, frame_index = _mediapipe_frames(data, len(skeleton.joints), path)
+    return _recording(keypoints, frame_index, fps or 30.0, schema or skeleton.name, str(path))
 
 
 _CHANNELS = ("x", "y", "z", "visibility")
@@ -218,7 +235,7 @@ def _mediapipe_frames(frames: list, n_joints: int, path: Path) -> tuple[np.ndarr
     return _drop_empty_channels(keypoints), frame_index
 
 
-def _mediapipe_csv(path: Path, skeleton: Any) -> tuple[np.ndarray, list[int]]:
+def _mediapipe_csv(path: Path, skeleton: JointTable) -> tuple[np.ndarray, list[int]]:
     try:
         table = pd.read_csv(path)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
@@ -226,7 +243,7 @@ def _mediapipe_csv(path: Path, skeleton: Any) -> tuple[np.ndarray, list[int]]:
     if "frame" not in table.columns:
         raise DataError(f"{path}: no 'frame' column; expected frame,landmark,x,y,... or frame,<joint>_x,...")
     frames = np.sort(table["frame"].unique()).astype(int)
-    keypoints = np.full((len(frames), skeleton.n_joints, 4), np.nan, dtype=np.float32)
+    keypoints = np.full((len(frames), len(skeleton.joints), 4), np.nan, dtype=np.float32)
     row_of = {frame: row for row, frame in enumerate(frames)}
     rows = table["frame"].map(row_of).to_numpy()
     if "landmark" in table.columns:

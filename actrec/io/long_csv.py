@@ -11,9 +11,10 @@ nothing about seconds, so `sample_rate_hz` is None. Write seconds as decimals (0
 keep the rate. ISO date-times (`2024-05-01 10:00:00.02`) are turned into seconds.
 
 labels.csv: `id,label` plus optional `group` (subject/session, kept as `groups` so splits never
-cut a group) and any other columns such as `label_desc`, kept per sample in `meta`. `label_names`
-are the sorted unique labels (numeric order when all labels are numbers). Without a labels file the
-dataset is unlabelled (for predict).
+cut a group) and any other columns such as `label_desc`, kept per sample in `meta`. `read_long_csv`
+returns the raw labels; `actrec.data.loading` turns them into indexes (`label_names` are the sorted
+unique labels, numeric order when all labels are numbers). Without a labels file the data is
+unlabelled (for predict).
 
 The read is vectorised: pyarrow's multi-threaded CSV reader parses the file straight into columns
 (skipping the pandas frame, whose string-id conversion alone costs as much as the parse), ids are
@@ -31,9 +32,9 @@ import pandas as pd
 import pyarrow
 import pyarrow.csv
 
-from actrec.data.dataset import SequenceDataset
 from actrec.errors import DataError
-from actrec.io.labels import encode_labels
+from actrec.io.arrays import SequenceArrays
+from actrec.io.labels import label_strings
 
 _HEADER_LINES = 1  # a table's row i sits on file line i + 2
 
@@ -202,39 +203,35 @@ def _meta_array(column: pd.Series) -> np.ndarray:
     return column.astype(str).to_numpy(dtype=str)
 
 
-def load_long_csv(
-    path: str | Path,
-    labels: str | Path | None = None,
-    label_names: Sequence[str] | None = None,
-) -> SequenceDataset:
-    """Read features.csv (+ labels.csv) into a SequenceDataset `X [N, T, F]`, ids in file order.
+def read_long_csv(path: str | Path, labels: str | Path | None = None) -> SequenceArrays:
+    """Read features.csv (+ labels.csv) into padded `X [N, T, F]`, ids in file order.
 
-    `label_names` re-indexes labels to a training set's order.
+    With a labels file: raw `labels`, `groups` and the other columns as `meta`, aligned to the ids.
     """
     path = Path(path)
     X, lengths, ids, feature_names, sample_rate_hz = read_features(path)
-    y, names, groups, meta = None, [], None, {}
+    raw, groups, meta = None, None, {}
     if labels is not None:
         labels = Path(labels)
         if not labels.is_file():
             raise DataError(f"{labels}: labels file not found; check the --labels path")
         table = read_labels(labels, ids, str(path))
-        y, names = encode_labels(table["label"].to_numpy(dtype=object), str(labels), ids, label_names)
+        raw = label_strings(table["label"].to_numpy(dtype=object), str(labels), ids)
         if "group" in table.columns:
             no_group = np.flatnonzero(table["group"].isna().to_numpy())
             if no_group.size:
                 raise DataError(f"{labels}: id {ids[no_group[0]]} has no group; fill the group column for every id")
             groups = table["group"].to_numpy(dtype=object)
         meta = {str(c): _meta_array(table[c]) for c in table.columns if c not in ("label", "group")}
-    return SequenceDataset(
+    return SequenceArrays(
         X=X,
         lengths=lengths,
-        y=y,
-        label_names=names,
+        source=str(path),
+        labels=raw,
+        labels_source=None if labels is None else str(labels),
         groups=groups,
         ids=ids,
         feature_names=feature_names,
         sample_rate_hz=sample_rate_hz,
         meta=meta,
-        source=str(path),
     )

@@ -10,22 +10,20 @@ Accepted shapes:
   `[N, 1, F]`.
 - `[N, T, F]` or `[N, T, J, C]` without `label_last`: unlabelled samples (for predict).
 
-A `.npy` holds numbers only, so what else a dataset needs comes beside it: `groups` (a text file
-with one group id per window, e.g. the video it was cut from, or a 1-D `.npy`) keeps the windows
-of one video on one side of every split; `class_names` names the class numbers 0..K-1.
+A `.npy` holds numbers only, so what else a dataset needs comes beside it: a groups file (a text
+file with one group id per window, e.g. the video it was cut from, or a 1-D `.npy`, read by
+`read_group_ids`) keeps the windows of one video on one side of every split; class names name the
+class numbers 0..K-1 (both attached by `actrec.data.loading`).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
-
 import numpy as np
 
-from actrec.data.dataset import SequenceDataset
 from actrec.errors import DataError
 from actrec.io.archive import ARRAY_FILE_ERRORS
-from actrec.io.labels import encode_labels
+from actrec.io.arrays import SequenceArrays
 
 
 def _read_array(path: Path) -> np.ndarray:
@@ -67,51 +65,26 @@ def _split_label_column(array: np.ndarray, source: str) -> tuple[np.ndarray, np.
     return array[:, :, :-1], labels[:, 0]
 
 
-def read_groups(path: str | Path, n_samples: int, data_source: str) -> np.ndarray:
-    """`[N]` group ids from a text file (one per line) or a 1-D `.npy`; the count must match."""
+def read_group_ids(path: str | Path) -> np.ndarray:
+    """`[N]` group ids from a text file (one per line) or a 1-D `.npy`."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: groups file not found; give one group id per window, one per line")
     if path.suffix.lower() == ".npy":
-        groups = _read_array(path).reshape(-1).astype(str)
-    else:
-        try:
-            groups = np.array([line.strip() for line in path.read_text().splitlines() if line.strip()])
-        except (OSError, UnicodeDecodeError) as error:
-            raise DataError(f"{path}: cannot read as text ({type(error).__name__}); write one group id per line") from None
-    if groups.shape[0] != n_samples:
-        raise DataError(f"{path}: {groups.shape[0]} group ids for the {n_samples} windows of {data_source}; give one per window, in order")
-    return groups
+        return _read_array(path).reshape(-1).astype(str)
+    try:
+        return np.array([line.strip() for line in path.read_text().splitlines() if line.strip()])
+    except (OSError, UnicodeDecodeError) as error:
+        raise DataError(f"{path}: cannot read as text ({type(error).__name__}); write one group id per line") from None
 
 
-def _named_classes(raw: np.ndarray, class_names: Sequence[str], source: str) -> np.ndarray:
-    """Class numbers `[N]` -> their names; a number outside 0..K-1 is an error naming the sample."""
-    numbers = np.asarray(raw, dtype=np.float64)
-    bad = np.flatnonzero((numbers != np.round(numbers)) | (numbers < 0) | (numbers >= len(class_names)))
-    if bad.size:
-        raise DataError(
-            f"{source}: sample {bad[0]} has class {raw[bad[0]]:g} but --label-names gives {len(class_names)} names "
-            f"(classes 0..{len(class_names) - 1}); give one name per class number, in order"
-        )
-    return np.asarray(list(class_names), dtype=object)[numbers.astype(np.int64)]
-
-
-def load_npy(
-    path: str | Path,
-    label_last: bool = False,
-    label_names: Sequence[str] | None = None,
-    groups: str | Path | None = None,
-    class_names: Sequence[str] | None = None,
-) -> SequenceDataset:
-    """Read a `.npy` into a SequenceDataset (see the module docstring for the shapes).
-
-    label_names: a training set's label order (for test data). groups: a file of group ids.
-    class_names: names of the class numbers in the label column, in order (0, 1, ...).
-    """
+def read_npy(path: str | Path, label_last: bool = False) -> SequenceArrays:
+    """Read a `.npy`'s windows (see the module docstring for the shapes); with `label_last` the
+    label column comes back as `labels` (one raw class number per window)."""
     path = Path(path)
     source = str(path)
     array = _read_array(path)
-    y, names = None, []
+    raw = None
     if label_last:
         if array.ndim == 2:
             array = array[:, None, :]
@@ -120,23 +93,14 @@ def load_npy(
                 f"{source}: shape {array.shape} does not fit --label-last; expected [N, T, F+1] or [N, F+1]"
             )
         array, raw = _split_label_column(array, source)
-        ids = [str(i) for i in range(array.shape[0])]
-        if class_names:
-            raw = _named_classes(raw, class_names, source)
-            label_names = label_names or list(class_names)
-        y, names = encode_labels(raw, source, ids, label_names)
     elif array.ndim not in (3, 4):
         raise DataError(
             f"{source}: shape {array.shape}; expected [N, T, F] or [N, T, J, C] "
             "(pass --label-last if the last column holds the label)"
         )
-    elif class_names:
-        raise DataError(f"{source}: --label-names names the classes of the label column; add --label-last")
-    return SequenceDataset(
+    return SequenceArrays(
         X=array,
         lengths=np.full(array.shape[0], array.shape[1], dtype=np.int64),
-        y=y,
-        label_names=names,
-        groups=None if groups is None else read_groups(groups, array.shape[0], source),
         source=source,
+        labels=raw,
     )

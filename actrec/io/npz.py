@@ -6,23 +6,23 @@ T steps valid), `groups [N]`, `ids [N]`, `label_names [C]` (when `y` holds index
 `feature_names [F]`, `sample_rate_hz` (scalar), `schema` (scalar string) and `meta_<name> [N]`.
 
 The file is read with `allow_pickle=False`, so it can never run code. Ragged sequences saved as an
-object array therefore cannot be read: pad them (`actrec.data.dataset.pad_sequences`) and save the
-padded `X` with `lengths` instead.
+object array therefore cannot be read: pad them (`actrec.io.arrays.pad_sequences`) and save the
+padded `X` with `lengths` instead. `read_npz` returns the arrays; `actrec.data.loading` builds the dataset.
 """
 
 from __future__ import annotations
 
 import zipfile
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
-from actrec.data.dataset import SequenceDataset
 from actrec.errors import DataError
 from actrec.io.archive import ARRAY_FILE_ERRORS
-from actrec.io.labels import encode_labels
+from actrec.io.arrays import SequenceArrays
+from actrec.io.labels import label_strings
 from actrec.io.schema_path import schema_as_read
+
 
 def _read_arrays(path: Path) -> dict[str, np.ndarray]:
     if not zipfile.is_zipfile(path):
@@ -35,7 +35,7 @@ def _read_arrays(path: Path) -> dict[str, np.ndarray]:
             raise DataError(
                 f"{path}: holds an object array (ragged sequences or Python objects), which actrec "
                 "will not unpickle; save padded X [N, T, F] plus a 'lengths' array instead "
-                "(actrec.data.dataset.pad_sequences does the padding)"
+                "(actrec.io.arrays.pad_sequences does the padding)"
             ) from None
         raise DataError(f"{path}: not a readable .npz file ({error}); save it with numpy.savez") from None
     except ARRAY_FILE_ERRORS as error:
@@ -92,8 +92,8 @@ def _lengths(arrays: dict[str, np.ndarray], ids: np.ndarray, n_steps: int, sourc
     return lengths.astype(np.int64)
 
 
-def load_npz(path: str | Path, label_names: Sequence[str] | None = None) -> SequenceDataset:
-    """Read a `.npz` into a SequenceDataset; `label_names` re-indexes `y` to a training set's order."""
+def read_npz(path: str | Path) -> SequenceArrays:
+    """Read a `.npz`'s arrays; integer `y` with `label_names` comes back as those names."""
     path = Path(path)
     arrays = _read_arrays(path)
     source = str(path)
@@ -113,7 +113,7 @@ def load_npz(path: str | Path, label_names: Sequence[str] | None = None) -> Sequ
     unique, counts = np.unique(ids, return_counts=True)
     if (counts > 1).any():
         raise DataError(f"{source}: id '{unique[counts > 1][0]}' names {counts.max()} samples; give every sample its own id")
-    y, names = None, []
+    raw, file_names = None, None
     if "y" in arrays:
         raw = _per_sample(arrays, "y", n, source)
         file_names = _as_text(arrays["label_names"].reshape(-1), "label_names", source) if "label_names" in arrays else None
@@ -125,9 +125,7 @@ def load_npz(path: str | Path, label_names: Sequence[str] | None = None) -> Sequ
                     f"{len(file_names)} label_names; fix y or label_names"
                 )
             raw = file_names[raw]
-        if label_names is None and file_names is not None:
-            label_names = list(file_names)
-        y, names = encode_labels(raw, source, ids, label_names)
+        raw = label_strings(raw, source, ids)
     feature_names = list(_as_text(arrays["feature_names"].reshape(-1), "feature_names", source)) if "feature_names" in arrays else None
     if feature_names is not None and X.ndim == 3 and len(feature_names) != X.shape[2]:
         raise DataError(f"{source}: {len(feature_names)} feature_names for the {X.shape[2]} features of X; give one name per feature")
@@ -138,16 +136,16 @@ def load_npz(path: str | Path, label_names: Sequence[str] | None = None) -> Sequ
     for key, value in meta.items():
         if value.ndim == 0 or value.shape[0] != n:
             raise DataError(f"{source}: 'meta_{key}' has shape {value.shape} for {n} samples in X; give one entry per sample")
-    return SequenceDataset(
+    return SequenceArrays(
         X=X,
         lengths=_lengths(arrays, ids, X.shape[1], source),
-        y=y,
-        label_names=names,
+        source=source,
+        labels=raw,
+        label_order=None if file_names is None else list(file_names),
         groups=None if groups is None else _as_text(groups, "groups", source),
         ids=ids,
         feature_names=feature_names,
         sample_rate_hz=_sample_rate_hz(arrays, source),
         schema=schema_as_read(schema_text, path),
         meta=meta,
-        source=source,
     )

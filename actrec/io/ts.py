@@ -7,7 +7,8 @@ label last when `@classLabel true`. Univariate and multivariate, equal and unequ
 read; unequal cases are zero-padded with `lengths` (never truncated).
 
 Result: `X [N, T, D]` float32 (the archive's dimensions become features `dim_0..dim_{D-1}`) and
-`label_names` in `@classLabel` header order, so a `_TRAIN.ts` and its `_TEST.ts` share one order.
+the `@classLabel` names in header order (`label_order`), so a `_TRAIN.ts` and its `_TEST.ts`
+share one order once `actrec.data.loading` encodes them.
 Labels keep their case as written (aeon's own loader lower-cases them). Time-stamped
 (`@timeStamps true`) and regression (`@targetLabel`) files are refused.
 """
@@ -15,13 +16,10 @@ Labels keep their case as written (aeon's own loader lower-cases them). Time-sta
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
-
 import numpy as np
 
-from actrec.data.dataset import SequenceDataset, pad_sequences
 from actrec.errors import DataError
-from actrec.io.labels import encode_labels
+from actrec.io.arrays import SequenceArrays, pad_sequences
 
 
 def _parse_header(line: str, header: dict[str, list[str]], source: str, line_number: int) -> None:
@@ -65,8 +63,8 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def load_ts(path: str | Path, label_names: Sequence[str] | None = None) -> SequenceDataset:
-    """Read a `.ts` file; pass the training set's `label_names` when reading its `_TEST.ts`."""
+def read_ts(path: str | Path) -> SequenceArrays:
+    """Read a `.ts` file; its `@classLabel` names come back as `label_order`."""
     path = Path(path)
     source = str(path)
     try:
@@ -106,7 +104,7 @@ def load_ts(path: str | Path, label_names: Sequence[str] | None = None) -> Seque
         raise DataError(f"{source}: no cases after '@data'")
     ids = [str(i) for i in range(len(cases))]
     X, lengths = pad_sequences(cases, source=source, ids=ids)
-    y, names = None, []
+    declared = None
     if has_labels:
         declared = header["classlabel"][1:]
         undeclared = [i for i, label in enumerate(raw_labels) if declared and label not in declared]
@@ -116,14 +114,12 @@ def load_ts(path: str | Path, label_names: Sequence[str] | None = None) -> Seque
                 f"{source} line {lines_of_cases[first]}: label '{raw_labels[first]}' is not declared in "
                 "@classLabel; add it to the header or fix the label"
             )
-        names_in_order = label_names if label_names is not None else (declared or None)
-        y, names = encode_labels(np.array(raw_labels, dtype=object), source, ids, names_in_order)
-    return SequenceDataset(
+    return SequenceArrays(
         X=X,
         lengths=lengths,
-        y=y,
-        label_names=names,
+        source=source,
+        labels=np.array(raw_labels, dtype=object) if has_labels else None,
+        label_order=declared or None,
         ids=np.array(ids, dtype=object),
         feature_names=[f"dim_{d}" for d in range(X.shape[2])],
-        source=source,
     )

@@ -70,13 +70,13 @@ def json_dataset(body: bytes, recognizer: Any) -> Any:
 
 def npz_dataset(body: bytes, recognizer: Any) -> Any:
     """An `.npz` body (the layout `actrec predict --data` reads) -> SequenceDataset."""
-    from actrec.io.npz import load_npz
+    from actrec.data.loading import load_dataset
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "request.npz"
         path.write_bytes(body)
         try:
-            dataset = load_npz(path, label_names=recognizer.label_names)
+            dataset = load_dataset(path, label_names=recognizer.label_names)
         except DataError as error:  # name the body, not the temporary file
             raise DataError(str(error).replace(str(path), "request body (.npz; send JSON as application/json)")) from None
     dataset.source = "request body"

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from actrec.data.dataset import SequenceDataset, pad_sequences
+from actrec.data.dataset import SequenceDataset
 from actrec.data.splits import holdout_split, kfold_splits
 from actrec.errors import DataError
 from tests.waves import make_waves
@@ -37,17 +37,6 @@ def test_class_with_one_sample_is_refused_by_name():
         holdout_split(lonely, 0.2, seed=0)
 
 
-def test_empty_sequence_is_named():
-    with pytest.raises(DataError, match="sample b is empty"):
-        pad_sequences([np.ones((3, 2)), np.ones((0, 2))], ids=["a", "b"])
-
-
-def test_ragged_sequences_are_padded_not_truncated():
-    X, lengths = pad_sequences([np.ones((3, 2)), np.ones((5, 2))])
-    assert X.shape == (2, 5, 2) and lengths.tolist() == [3, 5]
-    assert X[0, 3:].sum() == 0
-
-
 def test_nan_is_reported_with_sample_step_and_feature():
     data = make_waves(n=12)
     data.X[5, 7, 2] = np.nan
@@ -60,7 +49,7 @@ def test_npz_round_trip_keeps_every_field(tmp_path):
     data = make_waves(n=12, ragged=True)
     data.meta = {"start_frame": np.arange(12)}
     data.to_npz(str(tmp_path / "d.npz"))
-    from actrec.io import load_dataset
+    from actrec.data.loading import load_dataset
 
     back = load_dataset(tmp_path / "d.npz")
     assert np.array_equal(back.X, data.X) and np.array_equal(back.lengths, data.lengths)

@@ -9,10 +9,10 @@ from sklearn.model_selection import GroupShuffleSplit, StratifiedGroupKFold
 from typer.testing import CliRunner
 
 from actrec.cli import app
+from actrec.data.loading import load_dataset
 from actrec.data.segments import clips_from_folders, windows_from_segments
 from actrec.data.synthetic import write_synthetic
 from actrec.errors import DataError
-from actrec.io import load_dataset
 from actrec.io.recording import Recording, save_recording
 
 

@@ -6,6 +6,7 @@ from tests.generated import make_dataset
 
 from actrec.errors import ConfigError
 from actrec.experiments.compare import ModelSpec, compare, fit_recognizer, load_specs, spec_from_option
+from actrec.recognizer import Recognizer
 
 torch.set_num_threads(1)
 
@@ -18,9 +19,9 @@ class CountingFit:
     def __init__(self):
         self.calls = 0
 
-    def __call__(self, config, train, seed):
+    def __call__(self, config, train, seed, validation):
         self.calls += 1
-        return fit_recognizer(config, train, seed)
+        return fit_recognizer(config, train, seed, validation)
 
 
 @pytest.fixture(scope="module")
@@ -71,6 +72,25 @@ def test_model_flag_and_yaml_formats(tmp_path):
     assert [(s.name, s.options.get("epochs")) for s in load_specs(path, {"epochs": 9})] == [("a", 9), ("lstm", 3)]
     with pytest.raises(ConfigError, match="JSON"):
         spec_from_option("gru:{hidden}")
+
+
+def test_a_compare_cuts_its_splits_once_and_passes_validation_down(data, tmp_path, monkeypatch):
+    import actrec.data.splits as splits
+
+    calls = []
+    original = splits.holdout_split
+    monkeypatch.setattr(splits, "holdout_split", lambda *a, **k: calls.append(a[1]) or original(*a, **k))
+    seen = []
+
+    def fit(config, train, seed, validation=None):
+        seen.append((train.ids.tolist(), None if validation is None else validation.ids.tolist()))
+        return Recognizer(**(config | {"seed": seed})).fit(train, validation=validation)
+
+    kernel = {"model": "minirocket", "model_options": {"num_features": 84}}
+    compare(data, [ModelSpec("a", kernel), ModelSpec("b", kernel | {"class_weight": None})], tmp_path, seeds=[0, 1], test_fraction=0.25, fit=fit, use_cache=False)
+    assert calls == [0.25, 0.2]  # test, then validation, once for all four runs: the recognizer does not cut again
+    assert len(seen) == 4 and all(run == seen[0] for run in seen)
+    assert set(seen[0][0]).isdisjoint(seen[0][1])
 
 
 def test_unknown_option_fails_before_training(data, tmp_path):

@@ -194,7 +194,7 @@ class Guesser:
 def test_single_objective_prunes_weak_trials_over_folds(tmp_path):
     data = make_dataset(n_per_class=20, n_classes=2, steps=12, seed=4)
     space = parse_space({"base": {"model": "gru"}, "params": {"lr": {"float": [0.0, 1.0]}}})
-    result = sweep(data, space, tmp_path, trials=14, seed=0, objective="accuracy", folds=4, fit=lambda config, train, seed: Guesser(config["lr"], seed))
+    result = sweep(data, space, tmp_path, trials=14, seed=0, objective="accuracy", folds=4, fit=lambda config, train, seed, validation: Guesser(config["lr"], seed))
     states = set(result.trials["state"])
     assert "PRUNED" in states and "COMPLETE" in states
     assert json.loads((tmp_path / "sweep.json").read_text())["pruned"] >= 1

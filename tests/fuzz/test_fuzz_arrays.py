@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from actrec.io import load_dataset
+from actrec.data.loading import load_dataset
 from tests.fuzz.fuzzing import ANY_SHAPE, DTYPES, TEXT, array_of, check_dataset, corrupted, fuzz_settings, loads_or_fails_cleanly, scratch
 
 NUMERIC = st.sampled_from(["float32", "float64", "int64", "uint8", "bool"])

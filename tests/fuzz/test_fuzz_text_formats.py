@@ -11,7 +11,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from actrec.io import load_dataset
+from actrec.data.loading import load_dataset
 from actrec.io.session import read_session
 from tests.fuzz.fuzzing import CELLS, csv_text, mutated, FLOATS, TEXT, check_dataset, corrupted, fuzz_settings, loads_or_fails_cleanly, scratch
 

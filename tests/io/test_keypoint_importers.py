@@ -42,7 +42,7 @@ def openpose_folder(tmp_path):
 
 
 def test_openpose_json_gives_137_joints_with_nan_where_undetected(openpose_folder) -> None:
-    recording = read_openpose_json(openpose_folder, fps=25)
+    recording = read_openpose_json(openpose_folder, get_schema("openpose_137"), fps=25)
     assert recording.keypoints.shape == (4, 137, 3)
     assert recording.schema == "openpose_137" and recording.fps == 25
     np.testing.assert_array_equal(recording.frame_index, [10, 11, 12, 13])
@@ -55,7 +55,7 @@ def test_openpose_json_gives_137_joints_with_nan_where_undetected(openpose_folde
 
 
 def test_openpose_first_person_and_47_joint_subset_by_group_names(openpose_folder) -> None:
-    recording = read_openpose_json(openpose_folder, person="first")
+    recording = read_openpose_json(openpose_folder, get_schema("openpose_137"), person="first")
     assert recording.keypoints[0, 0, 0] == 0
     step, sub = SelectJoints.from_schema(get_schema("openpose_137"), ["body", "left_hand_core", "right_hand_core"])
     selected = step.transform(recording.keypoints[None], np.array([4]))
@@ -67,7 +67,7 @@ def test_openpose_first_person_and_47_joint_subset_by_group_names(openpose_folde
 def test_openpose_broken_json_names_file_and_line(tmp_path) -> None:
     (tmp_path / "a_000000000000_keypoints.json").write_text('{"people": [')
     with pytest.raises(DataError, match=r"a_000000000000_keypoints.json line 1: not valid JSON"):
-        read_openpose_json(tmp_path)
+        read_openpose_json(tmp_path, get_schema("openpose_137"))
 
 
 def coco_keypoints(x0: float, score: float) -> list[float]:
@@ -109,7 +109,7 @@ def test_coco_wrong_keypoint_count(tmp_path) -> None:
 def test_mediapipe_json_frames_with_a_missing_frame(tmp_path) -> None:
     frame = {"landmark": [{"x": j / 100, "y": 0.5, "z": -0.1, "visibility": 0.9} for j in range(33)]}
     (tmp_path / "pose.json").write_text(json.dumps({"fps": 15, "frames": [frame, None, frame]}))
-    recording = read_mediapipe(tmp_path / "pose.json")
+    recording = read_mediapipe(tmp_path / "pose.json", get_schema("mediapipe_pose"))
     assert recording.keypoints.shape == (3, 33, 4) and recording.fps == 15
     np.testing.assert_array_equal(recording.present, [True, False, True])
     assert recording.keypoints[2, 7, 0] == pytest.approx(0.07)
@@ -122,13 +122,13 @@ def test_mediapipe_csv_long_and_wide(tmp_path) -> None:
         columns=["frame", "landmark", "x", "y", "z"],
     )
     long.to_csv(tmp_path / "long.csv", index=False)
-    recording = read_mediapipe(tmp_path / "long.csv", schema="mediapipe_hand", fps=30)
+    recording = read_mediapipe(tmp_path / "long.csv", hand, fps=30)
     assert recording.keypoints.shape == (2, 21, 3)
     assert recording.keypoints[1, 4, 0] == 5
     wide = pd.DataFrame({"frame": [0, 1], **{f"{name}_{c}": [1.0, 2.0] for name in hand.joints for c in "xy"}})
     wide.loc[1, "thumb_tip_x"] = np.nan
     wide.to_csv(tmp_path / "wide.csv", index=False)
-    recording = read_mediapipe(tmp_path / "wide.csv", schema="mediapipe_hand")
+    recording = read_mediapipe(tmp_path / "wide.csv", hand)
     assert recording.keypoints.shape == (2, 21, 2)
     assert np.isnan(recording.keypoints[1, 4, 0]) and recording.keypoints[1, 3, 0] == 2
 
@@ -136,4 +136,4 @@ def test_mediapipe_csv_long_and_wide(tmp_path) -> None:
 def test_mediapipe_wrong_landmark_count(tmp_path) -> None:
     (tmp_path / "hand.json").write_text(json.dumps([[[0.1, 0.2, 0.0]] * 20]))
     with pytest.raises(DataError, match="frame 0 has 20 landmarks; the schema has 21"):
-        read_mediapipe(tmp_path / "hand.json", schema="mediapipe_hand")
+        read_mediapipe(tmp_path / "hand.json", get_schema("mediapipe_hand"))

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from actrec.data.dataset import SequenceDataset
+from actrec.data.loading import load_dataset
 from actrec.errors import DataError
-from actrec.io import load_dataset
 
 
 def ragged_dataset(rng: np.random.Generator, keypoints: bool = False) -> SequenceDataset:

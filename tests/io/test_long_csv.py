@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from actrec.data.loading import load_dataset
 from actrec.errors import DataError
-from actrec.io import load_dataset
 
 CHANNELS = ["acc_x", "acc_y", "gyr_z"]
 LENGTHS = {"007": 5, "12": 3, "b3": 4}

@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from actrec.data.loading import load_dataset
 from actrec.data.splits import holdout_split, no_groups_note
 from actrec.errors import DataError
-from actrec.io import load_dataset
 
 
 def windows(tmp_path: Path, n: int = 24) -> Path:

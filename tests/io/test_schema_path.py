@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from actrec.data.loading import load_dataset
 from actrec.data.segments import windows_from_segments
-from actrec.io import load_dataset
 from actrec.io.recording import Recording, load_recording, save_recording
 from actrec.skeletons import get_schema
 

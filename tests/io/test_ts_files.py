@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from actrec.data.loading import load_dataset
 from actrec.errors import DataError
-from actrec.io import load_dataset
 
 UNIVARIATE = """# a comment
 @problemName Toy
