@@ -32,7 +32,6 @@ class LoopOptions(Protocol):
     `actrec.video.recognizer.VideoTrainConfig`)."""
 
     epochs: int
-    batch_size: int
     optimizer: str
     lr: float
     weight_decay: float
@@ -40,7 +39,6 @@ class LoopOptions(Protocol):
     patience: int
     monitor: str
     class_weight: str | None
-    seed: int
     devices: int
     num_nodes: int
     time_budget: float | None
@@ -49,6 +47,8 @@ class LoopOptions(Protocol):
 class FitOptions(LoopOptions, Protocol):
     """A sequence run's settings: the loop's, and how batches are drawn."""
 
+    batch_size: int
+    seed: int
     sampler: str
 
 
