@@ -14,6 +14,7 @@ import signal
 from pathlib import Path
 
 import pytest
+import torch
 from typer.testing import CliRunner
 
 from actrec.cli import app
@@ -91,3 +92,20 @@ def test_resuming_a_clip_run_with_other_settings_is_refused_in_one_line(clips: P
     assert "cannot resume, it was trained with other settings" in result.output
     assert "'width': 8" in result.output and "'frames': 8" in result.output, result.output
     assert (run / "checkpoints" / "last.ckpt").read_bytes() == last and not (run / "partial").exists()
+
+
+def test_resuming_with_augmenting_workers_draws_the_straight_runs_augmentation(clips: Path, tmp_path: Path):
+    """DataLoader workers copy the dataset when they start, before the resumed epoch's first hook:
+    the epoch number its augmentation is drawn from must already be set by then."""
+    from actrec.io.clips import load_clips
+    from actrec.video.recognizer import VideoRecognizer
+
+    data = load_clips(clips)
+    options = dict(model_options={"depth": 10, "width": 8}, clip={"size": 24, "frames": 8, "jitter": 0.5, "min_scale": 0.3, "workers": 1},
+                   batch_size=4, scheduler="none", patience=50, seed=3)
+    straight = VideoRecognizer("r3d", epochs=2, **options).fit(data, work_dir=tmp_path / "straight")
+    VideoRecognizer("r3d", epochs=1, **options).fit(data, work_dir=tmp_path / "split")
+    resumed = VideoRecognizer("r3d", epochs=2, **options).fit(data, work_dir=tmp_path / "split", resume_from=tmp_path / "split" / "checkpoints" / "last.ckpt")
+    assert resumed.history.equals(straight.history)
+    for name, tensor in straight.network.state_dict().items():
+        assert torch.equal(resumed.network.state_dict()[name], tensor), name
