@@ -9,7 +9,7 @@ import os
 import shutil
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 import numpy as np
 
@@ -24,6 +24,7 @@ from actrec.recognizer import Recognizer, TrainConfig
 from actrec.training import BEST, LAST, is_launching_process
 
 PARTIAL = "partial"  # RUN/partial: the run being built; its checkpoints outlive a crash
+ResultT = TypeVar("ResultT")
 
 
 def load_config_file(path: str | Path) -> dict[str, Any]:
@@ -65,16 +66,28 @@ def train_run(data: SequenceDataset, out: str | Path, config: TrainConfig, test:
     `resume_from` (see `resume_checkpoint`) continues from them, or extends a finished run.
     An `ActrecError` (bad input or options) removes a new run's partial folder.
     """
+    return build_in_partial(out, resume_from, lambda partial, resume: _train_into(data, partial, config, test, test_fraction, progress, resume))
+
+
+def build_in_partial(out: str | Path, resume_from: str | Path | None, train_into: Callable[[Path, Path | None], ResultT | None]) -> ResultT | None:
+    """Run `train_into(partial folder, checkpoint to resume or None)` in `out/partial` and publish
+    what it leaves there into `out` if it returns a result (None: a DDP worker, nothing to
+    publish); sequence and clip runs share this life cycle.
+
+    `train_into` writes its checkpoints to `partial/checkpoints`. When it raises, the partial
+    folder stays if it holds a checkpoint to resume (a stop, a crash), and is removed after an
+    `ActrecError` (bad input or options) of a new run, so a failed run never replaces anything.
+    """
     out = Path(out)
     partial = out / PARTIAL
     resume = resume_checkpoint(resume_from) if resume_from is not None else None
     if not is_launching_process():  # a DDP worker: rank 0 owns the folder
-        return _train_into(data, partial, config, test, test_fraction, progress, resume)
+        return train_into(partial, resume)
     out.mkdir(parents=True, exist_ok=True)
     continuing = resume is not None and resume.resolve().parent == (partial / "checkpoints").resolve()
     _prepare_partial(partial, resume)
     try:
-        result = _train_into(data, partial, config, test, test_fraction, progress, resume)
+        result = train_into(partial, resume)
     except BaseException as error:
         resumable = (partial / "checkpoints" / LAST).is_file()
         # bad input or options: nothing worth resuming, unless the checkpoints were there before

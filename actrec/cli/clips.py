@@ -33,9 +33,9 @@ def clip_train_config(values: dict[str, Any], options: dict[str, Any], init: str
     return config
 
 
-def train_clips(data: str, out: str, test: str | None, values: dict[str, Any], init: str | None, on_bad_video: str | None, progress: bool) -> Any:
+def train_clips(data: str, out: str, test: str | None, values: dict[str, Any], init: str | None, on_bad_video: str | None, progress: bool, resume: str | None = None) -> Any:
     """values: `actrec train`'s options (config file and flags); `model_options` holds the `-o`
-    pairs, which are split between the clip and the network."""
+    pairs, which are split between the clip and the network; `resume`: `--resume`."""
     from actrec.io.clips import load_clips
     from actrec.video.run import train_clip_run
 
@@ -45,7 +45,7 @@ def train_clips(data: str, out: str, test: str | None, values: dict[str, Any], i
     config = clip_train_config(values, options, init, on_bad_video)
     clips = load_clips(data)
     test_set = load_clips(test, label_names=clips.label_names) if test else None
-    return train_clip_run(clips, out, config, test=test_set, progress=progress, on_bad_video=report_bad_video)
+    return train_clip_run(clips, out, config, test=test_set, progress=progress, on_bad_video=report_bad_video, resume_from=resume)
 
 
 def probabilities(recognizer: Any, data: str, test_clips: int | None = None, test_crops: int | None = None) -> tuple[Any, Any]:

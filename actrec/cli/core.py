@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 
 from actrec.cli import app, console, results_console, run_cli
+
+if TYPE_CHECKING:
+    from actrec.errors import TrainingInterrupted
 
 
 DataOption = typer.Option(..., "--data", help="Data file: .npz, .npy (--label-last), long .csv (--labels) or .ts; or clips: a folder per class of videos, or a CSV path,label[,group][,start,end]")
@@ -132,7 +135,10 @@ def train(
         if is_clip_spec(data):
             from actrec.cli.clips import train_clips
 
-            result = train_clips(data, out, test, values, init, on_bad_video, progress)
+            try:
+                result = train_clips(data, out, test, values, init, on_bad_video, progress, resume)
+            except TrainingInterrupted as stop:
+                stopped(stop, out)
             print_metrics(result.splits(), f"{result_model(values)} -> {out}", len(result.test["per_class"]))
             for note in result.notes:
                 console.print(f"[yellow]note:[/yellow] {note}", highlight=False)
@@ -149,9 +155,7 @@ def train(
         try:
             result = train_run(dataset, out, train_config, test=test_set, progress=progress, resume_from=resume)
         except TrainingInterrupted as stop:
-            how = f"; to resume, run the same command with --resume {out}" if stop.checkpoint else ""
-            console.print(f"[red]interrupted:[/red] {stop}; nothing published in {out}{how}", highlight=False, soft_wrap=True)
-            raise typer.Exit(stop.exit_code) from None
+            stopped(stop, out)
         if result is not None:
             print_metrics(result.splits(), f"{train_config.model} -> {out}", len(result.test["per_class"]))
             for note in [*result.notes, near_chance_note(result.test)]:
@@ -160,6 +164,13 @@ def train(
                 console.print(f"trained with DDP over {result.processes} processes")
 
     run_cli(action)
+
+
+def stopped(stop: TrainingInterrupted, out: str) -> NoReturn:
+    """A training run stopped by SIGINT / SIGTERM (`TrainingInterrupted`): one line, exit 130 / 143."""
+    how = f"; to resume, run the same command with --resume {out}" if stop.checkpoint else ""
+    console.print(f"[red]interrupted:[/red] {stop}; nothing published in {out}{how}", highlight=False, soft_wrap=True)
+    raise typer.Exit(stop.exit_code) from None
 
 
 def read_names(value: str | None) -> list[str] | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import TextIO
+from typing import Any, TextIO
 
 import lightning as L
 from lightning.pytorch.callbacks import ProgressBar, RichProgressBar
@@ -51,6 +51,11 @@ class EpochSeed(L.Callback):
 
     def on_train_epoch_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
         self.dataset.epoch = trainer.current_epoch  # type: ignore[attr-defined]
+
+    def on_load_checkpoint(self, trainer: L.Trainer, module: L.LightningModule, checkpoint: dict[str, Any]) -> None:
+        # a resumed run's first batch iterator (and its DataLoader workers, which copy the
+        # dataset) is made before on_train_epoch_start: tell the dataset the epoch under way now
+        self.dataset.epoch = int(checkpoint["epoch"]) + 1  # type: ignore[attr-defined]
 
 
 class EpochLines(ProgressBar):

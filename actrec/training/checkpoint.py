@@ -114,9 +114,23 @@ class RunState(L.Callback):
 
 
 class RunCheckpoint(ModelCheckpoint):
-    """ModelCheckpoint whose restored paths point into its own folder, wherever the checkpoint was
-    written: Lightning would otherwise drop the best score when the folder has moved and name a
-    best file that is no longer there."""
+    """ModelCheckpoint that writes `last.ckpt` after every epoch, and whose restored paths point
+    into its own folder, wherever the checkpoint was written.
+
+    Lightning (2.6) writes the last checkpoint only in epochs that also wrote a best one, so a run
+    killed after epochs that did not improve would lose them all; and it would drop the best score
+    when the folder has moved and name a best file that is no longer there."""
+
+    def on_validation_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        super().on_validation_end(trainer, module)
+        # skipped when this step is saved already (an improving epoch), or saving is not due now
+        if not self._should_skip_saving_checkpoint(trainer) and not self._should_save_on_train_epoch_end(trainer):
+            self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
+
+    def on_train_epoch_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        super().on_train_epoch_end(trainer, module)
+        if not self._should_skip_saving_checkpoint(trainer) and self._should_save_on_train_epoch_end(trainer):
+            self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         here = Path(self.dirpath or ".")

@@ -83,3 +83,27 @@ class SequenceDataModule(L.LightningDataModule):
 
     def val_dataloader(self) -> DataLoader:
         return DataLoader(self.val, batch_size=max(self.batch_size, 256), collate_fn=pad_collate)
+
+
+class StackedDataModule(L.LightningDataModule):
+    """Train and validation loaders of items that share one shape (clips `[3, T, S, S]`),
+    stacked, decoded and augmented by `workers` DataLoader processes.
+
+    `generator` draws every epoch's order (its state travels in the checkpoint). Workers start
+    afresh each epoch, so they copy the epoch number an augmenting dataset draws its noise from
+    (persistent workers would keep the first epoch's). A last batch of one item is dropped: batch
+    norm cannot train on it.
+    """
+
+    def __init__(self, train: Dataset, val: Dataset, batch_size: int, seed: int, workers: int = 0) -> None:
+        super().__init__()
+        self.train, self.val = train, val
+        self.batch_size, self.workers = batch_size, workers
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def train_dataloader(self) -> DataLoader:
+        drop_last = len(self.train) > self.batch_size  # type: ignore[arg-type]
+        return DataLoader(self.train, batch_size=self.batch_size, shuffle=True, generator=self.generator, drop_last=drop_last, num_workers=self.workers)
+
+    def val_dataloader(self) -> DataLoader:
+        return DataLoader(self.val, batch_size=self.batch_size, num_workers=self.workers)

@@ -27,11 +27,11 @@ from actrec.training import BEST, LAST, is_launching_process
 from actrec.training.checkpoint import RunCheckpoint, RunState, SafeCheckpointIO, check_same_run, read_checkpoint
 
 
-class FitOptions(Protocol):
-    """The training settings the loop reads (fields of `actrec.recognizer.TrainConfig`)."""
+class LoopOptions(Protocol):
+    """The training settings the loop reads (fields of `actrec.recognizer.TrainConfig` and
+    `actrec.video.recognizer.VideoTrainConfig`)."""
 
     epochs: int
-    batch_size: int
     optimizer: str
     lr: float
     weight_decay: float
@@ -39,11 +39,26 @@ class FitOptions(Protocol):
     patience: int
     monitor: str
     class_weight: str | None
-    sampler: str
-    seed: int
     devices: int
     num_nodes: int
     time_budget: float | None
+
+
+class FitOptions(LoopOptions, Protocol):
+    """A sequence run's settings: the loop's, and how batches are drawn."""
+
+    batch_size: int
+    seed: int
+    sampler: str
+
+
+class TrainData(Protocol):
+    """A LightningDataModule for `fit_loop`: `train` is the training dataset (one with an `epoch`
+    attribute is told each epoch's number, for fresh augmentation) and `generator` draws every
+    epoch's batch order (its state travels in the checkpoints)."""
+
+    train: Dataset
+    generator: torch.Generator
 
 
 @dataclass
@@ -79,16 +94,38 @@ def fit_network(
 ) -> FitResult:
     """Train `network` in place and leave it in eval mode with the best epoch's weights.
 
-    train_set / val_set yield `(x [T, F] float32, length, label)`; `run` (JSON-able: the
-    TrainConfig fields and facts of the data) is stored in every checkpoint, and resuming from
-    `resume_from` is refused in one line when it differs in anything but RESUMABLE_CHANGES.
-    Without `checkpoint_dir` the checkpoints go to a temporary folder removed at the end.
+    train_set / val_set yield `(x [T, F] float32, length, label)`, batched with padding to the
+    longest; the rest is `fit_loop`'s.
+    """
+    from actrec.training.data import SequenceDataModule
+
+    data = SequenceDataModule(train_set, val_set, options.batch_size, options.seed, options.sampler == "balanced", train_labels)
+    return fit_loop(network, options, data, train_labels, n_classes, run, checkpoint_dir, resume_from, progress)
+
+
+def fit_loop(
+    network: nn.Module,
+    options: LoopOptions,
+    data: TrainData,
+    train_labels: np.ndarray,
+    n_classes: int,
+    run: dict[str, Any],
+    checkpoint_dir: Path | None = None,
+    resume_from: str | Path | None = None,
+    progress: bool = False,
+) -> FitResult:
+    """Train `network` in place on `data`'s batches `(x, lengths [B], y [B])` and leave it in
+    eval mode with the best epoch's weights (sequence and clip runs both train here).
+
+    `run` (JSON-able: the config fields and facts of the data) is stored in every checkpoint, and
+    resuming from `resume_from` is refused in one line when it differs in anything but
+    RESUMABLE_CHANGES. Without `checkpoint_dir` the checkpoints go to a temporary folder removed
+    at the end.
     """
     import lightning as L
     from lightning.pytorch.callbacks import EarlyStopping
 
     from actrec.training.callbacks import EpochSeed, History, progress_bar
-    from actrec.training.data import AugmentedDataset, SequenceDataModule
     from actrec.training.module import ClassifierModule, OptimConfig
     from actrec.training.quiet import quiet_lightning
 
@@ -96,11 +133,10 @@ def fit_network(
     if resume_from is not None:
         check_same_run(resume_from, run)
     weights = balanced_class_weights(train_labels, n_classes) if options.class_weight == "balanced" else None
-    data = SequenceDataModule(train_set, val_set, options.batch_size, options.seed, options.sampler == "balanced", train_labels)
     history, state = History(), RunState(run, data.generator)
     callbacks: list[Any] = [history, state]
-    if isinstance(train_set, AugmentedDataset):
-        callbacks.append(EpochSeed(train_set))
+    if hasattr(data.train, "epoch"):
+        callbacks.append(EpochSeed(data.train))
     module = ClassifierModule(network, OptimConfig(options.optimizer, options.lr, options.weight_decay, options.scheduler), weights, options.epochs)
     mode = "min" if options.monitor == "val_loss" else "max"
     scratch = None if checkpoint_dir is not None else Path(tempfile.mkdtemp(prefix="actrec-checkpoints-"))

@@ -10,12 +10,11 @@ model and nothing is ever unpickled.
 from __future__ import annotations
 
 import json
-import shutil
 import warnings
 import tempfile
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -56,6 +55,11 @@ class VideoTrainConfig:
     val_fraction: float = 0.2
     seed: int = 0
     init: str | None = None
+    # what the shared fit loop (actrec.training.fit) also reads: clip runs train in one process
+    # with no time limit
+    devices: ClassVar[int] = 1
+    num_nodes: ClassVar[int] = 1
+    time_budget: ClassVar[float | None] = None
 
     def clip_config(self) -> ClipConfig:
         known = ClipConfig.field_names()
@@ -145,9 +149,13 @@ class VideoRecognizer:
         return ClipDataset(CachedFrames(self.frame_cache(), clips), clips.n_samples, clips.y, config, config.sampling, train, self.config.seed, flips)
 
     # ------------------------------------------------------------------ fit
-    def fit(self, clips: ClipList, validation: ClipList | None = None, work_dir: str | Path | None = None, progress: bool = False) -> "VideoRecognizer":
+    def fit(self, clips: ClipList, validation: ClipList | None = None, work_dir: str | Path | None = None, progress: bool = False, resume_from: str | Path | None = None) -> "VideoRecognizer":
         """Train on labelled clips; a stratified, group-aware `val_fraction` picks the best epoch
-        unless `validation` is given. Bad videos are skipped (listed in `bad_videos`) or stop."""
+        unless `validation` is given. Bad videos are skipped (listed in `bad_videos`) or stop.
+
+        With `work_dir`, a checkpoint per epoch goes to `work_dir/checkpoints` (kept if the fit is
+        stopped); `resume_from` (one of them) continues that fit to the weights a straight one
+        reaches, and is refused in one line if it was trained with other settings or clips."""
         if clips.y is None:
             raise DataError(f"{clips.source}: has no labels; put each video in a folder named after its class")
         self.label_names = list(clips.label_names)
@@ -172,52 +180,28 @@ class VideoRecognizer:
         self.network = build_video_model(self.config.model, len(self.label_names), self.clip.frames, self.config.model_options)
         if self.config.init:
             self.init_report = load_init(self.network, self.config.init)
-        self._train(clips, validation, work_dir, progress)
+        self._train(clips, validation, work_dir, progress, resume_from)
         return self
 
-    def _train(self, train: ClipList, validation: ClipList, work_dir: str | Path | None, progress: bool) -> None:
-        import lightning as L
-        from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint, RichProgressBar
-        from torch.utils.data import DataLoader
+    def _train(self, train: ClipList, validation: ClipList, work_dir: str | Path | None, progress: bool, resume_from: str | Path | None) -> None:
+        """Fit by the shared loop (`actrec.training.fit.fit_loop`): checkpoints, resume and stops
+        work as for sequence models."""
+        from actrec.training.data import StackedDataModule
+        from actrec.training.fit import fit_loop
 
-        from actrec.training.callbacks import EpochSeed, History
-        from actrec.training.module import ClassifierModule, OptimConfig
-        from actrec.training.quiet import quiet_lightning
-
-        quiet_lightning()
-        config = self.config
-        weights = None
-        if config.class_weight == "balanced":
-            counts = np.bincount(train.y, minlength=len(self.label_names)).astype(np.float64)
-            present = counts > 0
-            weights_np = np.zeros_like(counts)
-            weights_np[present] = counts[present].sum() / (present.sum() * counts[present])
-            weights = torch.tensor(weights_np, dtype=torch.float32)
-        train_set = self.clip_dataset(train, train=True)
-        workers = self.clip.workers
-        loaders = dict(num_workers=workers, persistent_workers=workers > 0)
-        train_loader = DataLoader(train_set, batch_size=config.batch_size, shuffle=True, generator=torch.Generator().manual_seed(config.seed), drop_last=train.n_samples > config.batch_size, **loaders)
-        val_loader = DataLoader(self.clip_dataset(validation, train=False, test_clips=1, test_crops=1), batch_size=config.batch_size, **loaders)
         assert self.network is not None
-        module = ClassifierModule(self.network, OptimConfig(config.optimizer, config.lr, config.weight_decay, config.scheduler), weights, config.epochs)
-        mode = "min" if config.monitor == "val_loss" else "max"
-        scratch = Path(tempfile.mkdtemp(prefix=".checkpoints-", dir=work_dir))
-        checkpoint = ModelCheckpoint(dirpath=scratch, filename="best", monitor=config.monitor, mode=mode, save_last=True)
-        history = History()
-        callbacks: list[Any] = [history, EpochSeed(train_set), checkpoint, EarlyStopping(monitor=config.monitor, mode=mode, patience=config.patience)]
-        if progress:
-            callbacks.append(RichProgressBar())
-        trainer = L.Trainer(max_epochs=config.epochs, accelerator="cpu" if not torch.cuda.is_available() else "auto", devices=1, callbacks=callbacks,
-                            logger=False, enable_progress_bar=progress, enable_model_summary=False, num_sanity_val_steps=0)
-        try:
-            trainer.fit(module, train_loader, val_loader)
-            best = checkpoint.best_model_path or checkpoint.last_model_path
-            state = torch.load(best, map_location="cpu", weights_only=True)["state_dict"]
-            self.network.load_state_dict({k.removeprefix("network."): v for k, v in state.items() if k.startswith("network.")})
-        finally:
-            shutil.rmtree(scratch, ignore_errors=True)
-        self.network.eval()
-        self.history = pd.DataFrame(history.rows)
+        train_set = self.clip_dataset(train, train=True)
+        validation_set = self.clip_dataset(validation, train=False, test_clips=1, test_crops=1)
+        data = StackedDataModule(train_set, validation_set, self.config.batch_size, self.config.seed, self.clip.workers)
+        # what a checkpoint must share with the run resuming it: the settings (with the crop size
+        # fixed; not where frames are cached, how many processes decode them nor what to do with
+        # a bad video, none of which changes what is learnt) and the clips
+        settings = self.metadata()["config"]
+        settings["clip"] = {k: v for k, v in settings["clip"].items() if k not in ("workers", "on_bad_video")}
+        run = {"config": settings, "label_names": self.label_names, "n_train": train.n_samples, "train_clips": clips_digest(train)}
+        checkpoint_dir = None if work_dir is None else Path(work_dir) / "checkpoints"
+        fitted = fit_loop(self.network, self.config, data, train.y, len(self.label_names), run, checkpoint_dir, resume_from, progress)
+        self.history = fitted.history
 
     # ------------------------------------------------------------------ predict
     def predict_proba(self, clips: ClipList, batch_size: int | None = None, test_clips: int | None = None, test_crops: int | None = None) -> np.ndarray:
@@ -293,6 +277,16 @@ class VideoRecognizer:
             raise ModelFileError(f"{path}: weights do not fit the saved model config ({str(error).splitlines()[0]}); the file is damaged") from None
         rec.network.eval()
         return rec
+
+
+def clips_digest(clips: ClipList) -> str:
+    """A short fingerprint of which clips (folder/file, span, label) a fit trains on, for a
+    checkpoint to tell its clips from others; a moved dataset folder keeps it."""
+    import hashlib
+
+    assert clips.y is not None
+    rows = [f"{path.parent.name}/{path.name} {clips.span(i)} {clips.y[i]}" for i, path in enumerate(clips.paths)]
+    return hashlib.sha256("\n".join(rows).encode()).hexdigest()[:12]
 
 
 def read_model_file(path: str | Path, with_tensors: bool = True) -> tuple[dict[str, Any], dict[str, torch.Tensor], Path]:

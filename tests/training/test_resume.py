@@ -7,23 +7,19 @@ tests poll the run folder for the checkpoint of an epoch instead of sleeping a f
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import torch
-from safetensors.torch import load_file
 from typer.testing import CliRunner
 
 from actrec.cli import app
+from tests.stopping import assert_same_run, finish, start_train, wait_for_epochs
 
-ROOT = Path(__file__).resolve().parents[2]
 EPOCHS = 8
 OPTIONS = ["--model", "gru", "-o", "hidden_sizes=[8]", "-o", "dense=[8]", "--epochs", str(EPOCHS), "--patience", "50",
            "--lr", "0.01", "--seed", "3", "--no-progress"]
@@ -31,40 +27,7 @@ runner = CliRunner()
 
 
 def start(data: Path, out: Path, *extra: str) -> subprocess.Popen:
-    env = os.environ | {"PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
-    log = open(out.parent / f"{out.name}.log", "a")
-    return subprocess.Popen(
-        [sys.executable, "-m", "actrec.cli", "train", "--data", str(data), "--out", str(out), *OPTIONS, *extra],
-        stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env,
-    )
-
-
-def finish(process: subprocess.Popen, out: Path) -> tuple[int, str]:
-    code = process.wait(timeout=300)
-    return code, (out.parent / f"{out.name}.log").read_text()
-
-
-def wait_for_epochs(process: subprocess.Popen, out: Path, epochs: int) -> None:
-    """Return once `out`'s stopped-run checkpoint holds at least `epochs` finished epochs."""
-    last = out / "partial" / "checkpoints" / "last.ckpt"
-    seen = None
-    while process.poll() is None:
-        stamp = last.stat().st_mtime_ns if last.is_file() else None
-        if stamp is not None and stamp != seen:
-            seen = stamp
-            if torch.load(last, weights_only=True)["epoch"] + 1 >= epochs:  # written whole (renamed into place)
-                return
-        time.sleep(0.02)
-    pytest.fail(f"the run ended (exit {process.returncode}) before epoch {epochs} was checkpointed: {finish(process, out)[1][-1500:]}")
-
-
-def assert_same_run(run: Path, straight: Path) -> None:
-    assert json.loads((run / "metrics.json").read_text()) == json.loads((straight / "metrics.json").read_text())
-    assert (run / "history.csv").read_text() == (straight / "history.csv").read_text()
-    weights, expected = load_file(run / "model.actrec"), load_file(straight / "model.actrec")
-    assert weights.keys() == expected.keys()
-    for name in expected:
-        torch.testing.assert_close(weights[name], expected[name], rtol=0, atol=0, msg=name)
+    return start_train(data, out, [*OPTIONS, *extra])
 
 
 @pytest.fixture(scope="module")
