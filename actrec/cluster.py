@@ -13,6 +13,8 @@ from typing import Any, Callable, Iterator, Sequence
 
 from actrec.errors import ConfigError
 
+_connected_to: str | None = None  # the address this process's Ray driver was started for
+
 
 def connect(address: str) -> Any:
     """The `ray` module, connected to the cluster at `address` (`auto`: the one this machine
@@ -21,14 +23,18 @@ def connect(address: str) -> Any:
         import ray
     except ImportError:
         raise ConfigError("--ray needs Ray: pip install 'actrec[cluster]'") from None
+    global _connected_to
     if ray.is_initialized():
-        return ray
+        if _connected_to in (None, address):
+            return ray  # connected by us to this address, or by the caller's own ray.init
+        ray.shutdown()  # we connected to another cluster: a process holds one connection at a time
     _check_reachable(address)
     try:
         ray.init(address=address, log_to_driver=False, logging_level="ERROR")
     except (ConnectionError, RuntimeError, ValueError) as error:
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise ConfigError(f"--ray {address}: cannot connect ({first}); start a head with `ray start --head` or give its address") from None
+    _connected_to = address
     return ray
 
 

@@ -20,3 +20,12 @@ def waves_npz(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("data") / "waves.npz"
     make_waves().to_npz(str(path))
     return path
+
+
+@pytest.fixture(scope="module")
+def ray_head():
+    """A private Ray head for one test module (tests/ray_head.py); yields its address."""
+    from tests.ray_head import running_head
+
+    with running_head() as address:
+        yield address
