@@ -50,12 +50,15 @@ def _check_reachable(address: str) -> None:
         raise ConfigError(f"--ray {address}: nothing answers there ({error.strerror or error}); start a head with `ray start --head` or give its address") from None
 
 
-def run_on_ray(address: str, function: Callable[..., Any], jobs: Sequence[tuple[Any, ...]]) -> Iterator[tuple[int, Any, BaseException | None]]:
-    """Run `function(*job)` for every job as Ray tasks; yield `(job index, result, None)` as each
-    finishes, or `(job index, None, error)` when its task failed (the others go on)."""
+def run_on_ray(address: str, function: Callable[..., Any], jobs: Sequence[tuple[Any, ...]],
+               shared: tuple[Any, ...] = ()) -> Iterator[tuple[int, Any, BaseException | None]]:
+    """Run `function(*shared, *job)` for every job as Ray tasks; yield `(job index, result, None)`
+    as each finishes, or `(job index, None, error)` when its task failed (the others go on).
+    `shared` values (e.g. a model's bytes) go to the cluster's object store once, not once a job."""
     ray = connect(address)
     task = ray.remote(max_retries=1)(function)
-    pending = {task.remote(*job): index for index, job in enumerate(jobs)}
+    shared_refs = [ray.put(value) for value in shared]
+    pending = {task.remote(*shared_refs, *job): index for index, job in enumerate(jobs)}
     while pending:
         done, _ = ray.wait(list(pending), num_returns=1)
         for ref in done:
