@@ -22,9 +22,11 @@ def waves_npz(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def ray_head():
-    """A private Ray head for one test module (tests/ray_head.py); yields its address."""
+    """A private Ray head (tests/ray_head.py) shared by every Ray test of the run (extract, predict,
+    serve): started by the first that asks, stopped at the end; yields its address. One head, not
+    one per module: starting one takes 10-15 s on a loaded 2-core machine."""
     from tests.ray_head import running_head
 
     with running_head() as address:

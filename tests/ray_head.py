@@ -3,7 +3,7 @@ session (process group), with its own temp folder, ports and auth token, and sto
 that group only. Never `ray stop`: it kills every Ray process on the machine, including another
 test run's head.
 
-The `ray_head` fixture (tests/conftest.py) wraps `running_head` once per test module."""
+The `ray_head` fixture (tests/conftest.py) wraps `running_head` once per test session."""
 
 from __future__ import annotations
 
