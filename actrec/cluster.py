@@ -67,3 +67,12 @@ def run_on_ray(address: str, function: Callable[..., Any], jobs: Sequence[tuple[
                 yield index, ray.get(ref), None
             except Exception as error:  # a task or worker that died fails only its own job
                 yield index, None, error
+
+
+def failure_line(error: BaseException) -> str:
+    """One line for a task that failed on Ray: its original error's type and first sentence (e.g.
+    a worker that cannot import actrec says so), not Ray's multi-line traceback."""
+    cause = getattr(error, "cause", None) or error
+    lines = str(cause).strip().splitlines()
+    sentence = lines[0].split(". ")[0][:200] if lines else ""
+    return f"{type(cause).__name__}: {sentence}" if sentence else type(cause).__name__

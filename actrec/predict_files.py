@@ -146,13 +146,13 @@ def _predict_bytes(model: bytes, content: bytes, name: str, label_last: bool) ->
 def _run_on_ray(model: bytes, todo: list[tuple[Path, Path]], label_last: bool, address: str,
                 label_names: list[str]) -> Iterator[FileOutcome]:
     """Each file a Ray task; the driver writes what comes back, so outputs match a local run."""
-    from actrec.cluster import run_on_ray
+    from actrec.cluster import failure_line, run_on_ray
 
     jobs = [(file.read_bytes(), str(file), label_last) for file, _ in todo]
     for index, result, error in run_on_ray(address, _predict_bytes, jobs, shared=(model,)):
         file, output = todo[index]
         if error is not None:
-            yield FileOutcome(file, output, "failed", message=f"{file}: prediction crashed on Ray ({type(error).__name__})")
+            yield FileOutcome(file, output, "failed", message=f"{file}: prediction failed on Ray ({failure_line(error)})")
         elif isinstance(result, str):
             yield FileOutcome(file, output, "failed", message=result)
         else:
