@@ -70,4 +70,4 @@ def serve_on_ray(runs: list[str], settings: ServeSettings, address: str, replica
     except KeyboardInterrupt:
         pass
     finally:
-        undeploy()
+        undeploy(address)

@@ -81,8 +81,13 @@ def deploy(specs: list[str], settings: ServeSettings, address: str, replicas: in
     return f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
 
 
-def undeploy() -> None:
-    """Delete the app; Serve itself (its controller and proxies) stops too when it serves nothing else."""
+def undeploy(address: str) -> None:
+    """Delete the app from the cluster at `address`; Serve itself (its controller and proxies)
+    stops too when it serves nothing else. Connecting first matters: Serve's calls without a
+    connection would start a new local Ray instance instead."""
+    from actrec.cluster import connect
+
+    connect(address)
     serve.delete(APP_NAME)
     if not serve.status().applications:
         serve.shutdown()

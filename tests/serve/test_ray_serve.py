@@ -33,7 +33,7 @@ def served(ray_head: str, gru_run: Path):
     """The base URL of `gru` deployed with two replicas behind Serve's proxy on a free port."""
     url = deploy([f"gru={gru_run}"], ServeSettings(token=TOKEN), ray_head, replicas=2, port=free_port())
     yield url
-    undeploy()
+    undeploy(ray_head)
 
 
 def get(url: str, token: str | None = None) -> tuple[dict[str, str], object]:
@@ -93,9 +93,12 @@ def test_health_and_models_answer_through_the_proxy_from_both_replicas(served):
     assert refused.value.code == 401
 
 
-def test_replicas_without_ray_and_workers_with_ray_are_refused_in_one_line(gru_run):
+def test_replicas_without_ray_workers_with_ray_and_an_unreachable_cluster_are_one_line(gru_run):
     runner = CliRunner()
     replicas_alone = runner.invoke(cli, ["serve", str(gru_run), "--replicas", "2"])
     workers_on_ray = runner.invoke(cli, ["serve", str(gru_run), "--ray", "auto", "--workers", "2"])
+    unreachable = runner.invoke(cli, ["serve", str(gru_run), "--ray", f"127.0.0.1:{free_port()}", "--replicas", "2"])
     assert replicas_alone.exit_code == 2 and "--replicas goes with --ray" in replicas_alone.output
     assert workers_on_ray.exit_code == 2 and "with --ray give --replicas" in workers_on_ray.output
+    assert unreachable.exit_code == 2 and "nothing answers there" in unreachable.output
+    assert "Traceback" not in replicas_alone.output + workers_on_ray.output + unreachable.output
