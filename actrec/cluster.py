@@ -8,8 +8,9 @@ every output itself (atomically), which keeps a Ray run resumable like a local o
 
 from __future__ import annotations
 
+import itertools
 import socket
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator
 
 from actrec.errors import ConfigError
 
@@ -50,16 +51,25 @@ def _check_reachable(address: str) -> None:
         raise ConfigError(f"--ray {address}: nothing answers there ({error.strerror or error}); start a head with `ray start --head` or give its address") from None
 
 
-def run_on_ray(address: str, function: Callable[..., Any], jobs: Sequence[tuple[Any, ...]],
+def run_on_ray(address: str, function: Callable[..., Any], jobs: Iterable[tuple[Any, ...]],
                shared: tuple[Any, ...] = ()) -> Iterator[tuple[int, Any, BaseException | None]]:
     """Run `function(*shared, *job)` for every job as Ray tasks; yield `(job index, result, None)`
     as each finishes, or `(job index, None, error)` when its task failed (the others go on).
-    `shared` values (e.g. a model's bytes) go to the cluster's object store once, not once a job."""
+
+    `jobs` is read lazily, twice the cluster's CPUs ahead of the finished tasks, so a generator
+    that reads each file's bytes holds only those in memory, not the whole archive. `shared`
+    values (e.g. a model's bytes) go to the cluster's object store once, not once a job."""
     ray = connect(address)
     task = ray.remote(max_retries=1)(function)
     shared_refs = [ray.put(value) for value in shared]
-    pending = {task.remote(*shared_refs, *job): index for index, job in enumerate(jobs)}
-    while pending:
+    in_flight = max(2, 2 * int(ray.cluster_resources().get("CPU", 1)))
+    waiting = enumerate(jobs)
+    pending: dict[Any, int] = {}
+    while True:
+        for index, job in itertools.islice(waiting, in_flight - len(pending)):
+            pending[task.remote(*shared_refs, *job)] = index
+        if not pending:
+            return
         done, _ = ray.wait(list(pending), num_returns=1)
         for ref in done:
             index = pending.pop(ref)

@@ -148,7 +148,7 @@ def _run_on_ray(model: bytes, todo: list[tuple[Path, Path]], label_last: bool, a
     """Each file a Ray task; the driver writes what comes back, so outputs match a local run."""
     from actrec.cluster import failure_line, run_on_ray
 
-    jobs = [(file.read_bytes(), str(file), label_last) for file, _ in todo]
+    jobs = ((file.read_bytes(), str(file), label_last) for file, _ in todo)  # read as tasks are sent
     for index, result, error in run_on_ray(address, _predict_bytes, jobs, shared=(model,)):
         file, output = todo[index]
         if error is not None:

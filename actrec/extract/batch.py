@@ -193,7 +193,8 @@ def _run_on_ray(jobs: list[tuple[Any, ...]], address: str, report: "_Report") ->
     """Each video a Ray task; the driver saves what comes back, so outputs match a local run."""
     from actrec.cluster import failure_line, run_on_ray
 
-    tasks = [(video.read_bytes(), str(video), detector, crop, max_frames, people) for video, _, detector, crop, max_frames, people in jobs]
+    # read as tasks are sent
+    tasks = ((video.read_bytes(), str(video), detector, crop, max_frames, people) for video, _, detector, crop, max_frames, people in jobs)
     outcomes = []
     for index, result, error in run_on_ray(address, _extract_bytes, tasks):
         video, output = jobs[index][:2]
