@@ -74,7 +74,7 @@ def running_head(num_cpus: int = 2) -> Iterator[str]:
         log_path = Path(folder) / "head.log"
         with open(log_path, "wb") as log:
             head = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                    start_new_session=True)
+                                    start_new_session=True, preexec_fn=_stop_with_parent)
         try:
             _wait_until_ready(head, log_path)
             yield f"127.0.0.1:{port}"
@@ -84,6 +84,15 @@ def running_head(num_cpus: int = 2) -> Iterator[str]:
             ray.shutdown()
             _stop(head)
             shutil.rmtree(folder, ignore_errors=True)
+
+
+def _stop_with_parent() -> None:
+    """In the head's process, before `ray start` runs: on Linux, get SIGTERM when the test process
+    dies, so a killed test run leaves no head behind."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def _wait_until_ready(head: subprocess.Popen, log_path: Path) -> None:
