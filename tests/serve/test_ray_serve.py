@@ -102,3 +102,16 @@ def test_replicas_without_ray_workers_with_ray_and_an_unreachable_cluster_are_on
     assert workers_on_ray.exit_code == 2 and "with --ray give --replicas" in workers_on_ray.output
     assert unreachable.exit_code == 2 and "nothing answers there" in unreachable.output
     assert "Traceback" not in replicas_alone.output + workers_on_ray.output + unreachable.output
+
+
+def test_a_replica_holds_more_sessions_at_once_than_serves_default_request_limit(served):
+    # Serve lets a replica run 5 requests at once by default and a session is one long request:
+    # 12 open sessions put at least 6 on one of the two replicas
+    clients = [StreamClient(served, "gru", token=TOKEN, timeout_s=20) for _ in range(12)]
+    try:
+        decisions = [client.push([0.0, 0.1, 0.2, 0.3], 0.0) for client in clients]
+    finally:
+        for client in clients:
+            client.close()
+    assert [decision["seq"] for decision in decisions] == [0] * 12
+    assert len({client.opened["session"] for client in clients}) == 12
