@@ -8,10 +8,13 @@ every output itself (atomically), which keeps a Ray run resumable like a local o
 
 from __future__ import annotations
 
+import itertools
 import socket
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator
 
 from actrec.errors import ConfigError
+
+_connected_to: str | None = None  # the address this process's Ray driver was started for
 
 
 def connect(address: str) -> Any:
@@ -21,14 +24,18 @@ def connect(address: str) -> Any:
         import ray
     except ImportError:
         raise ConfigError("--ray needs Ray: pip install 'actrec[cluster]'") from None
+    global _connected_to
     if ray.is_initialized():
-        return ray
+        if _connected_to in (None, address):
+            return ray  # connected by us to this address, or by the caller's own ray.init
+        ray.shutdown()  # we connected to another cluster: a process holds one connection at a time
     _check_reachable(address)
     try:
         ray.init(address=address, log_to_driver=False, logging_level="ERROR")
     except (ConnectionError, RuntimeError, ValueError) as error:
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise ConfigError(f"--ray {address}: cannot connect ({first}); start a head with `ray start --head` or give its address") from None
+    _connected_to = address
     return ray
 
 
@@ -44,13 +51,25 @@ def _check_reachable(address: str) -> None:
         raise ConfigError(f"--ray {address}: nothing answers there ({error.strerror or error}); start a head with `ray start --head` or give its address") from None
 
 
-def run_on_ray(address: str, function: Callable[..., Any], jobs: Sequence[tuple[Any, ...]]) -> Iterator[tuple[int, Any, BaseException | None]]:
-    """Run `function(*job)` for every job as Ray tasks; yield `(job index, result, None)` as each
-    finishes, or `(job index, None, error)` when its task failed (the others go on)."""
+def run_on_ray(address: str, function: Callable[..., Any], jobs: Iterable[tuple[Any, ...]],
+               shared: tuple[Any, ...] = ()) -> Iterator[tuple[int, Any, BaseException | None]]:
+    """Run `function(*shared, *job)` for every job as Ray tasks; yield `(job index, result, None)`
+    as each finishes, or `(job index, None, error)` when its task failed (the others go on).
+
+    `jobs` is read lazily, twice the cluster's CPUs ahead of the finished tasks, so a generator
+    that reads each file's bytes holds only those in memory, not the whole archive. `shared`
+    values (e.g. a model's bytes) go to the cluster's object store once, not once a job."""
     ray = connect(address)
     task = ray.remote(max_retries=1)(function)
-    pending = {task.remote(*job): index for index, job in enumerate(jobs)}
-    while pending:
+    shared_refs = [ray.put(value) for value in shared]
+    in_flight = max(2, 2 * int(ray.cluster_resources().get("CPU", 1)))
+    waiting = enumerate(jobs)
+    pending: dict[Any, int] = {}
+    while True:
+        for index, job in itertools.islice(waiting, in_flight - len(pending)):
+            pending[task.remote(*shared_refs, *job)] = index
+        if not pending:
+            return
         done, _ = ray.wait(list(pending), num_returns=1)
         for ref in done:
             index = pending.pop(ref)
@@ -58,3 +77,12 @@ def run_on_ray(address: str, function: Callable[..., Any], jobs: Sequence[tuple[
                 yield index, ray.get(ref), None
             except Exception as error:  # a task or worker that died fails only its own job
                 yield index, None, error
+
+
+def failure_line(error: BaseException) -> str:
+    """One line for a task that failed on Ray: its original error's type and first sentence (e.g.
+    a worker that cannot import actrec says so), not Ray's multi-line traceback."""
+    cause = getattr(error, "cause", None) or error
+    lines = str(cause).strip().splitlines()
+    sentence = lines[0].split(". ")[0][:200] if lines else ""
+    return f"{type(cause).__name__}: {sentence}" if sentence else type(cause).__name__

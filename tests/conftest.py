@@ -20,3 +20,14 @@ def waves_npz(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("data") / "waves.npz"
     make_waves().to_npz(str(path))
     return path
+
+
+@pytest.fixture(scope="session")
+def ray_head():
+    """A private Ray head (tests/ray_head.py) shared by every Ray test of the run (extract, predict,
+    serve): started by the first that asks, stopped at the end; yields its address. One head, not
+    one per module: starting one takes 10-15 s on a loaded 2-core machine."""
+    from tests.ray_head import running_head
+
+    with running_head() as address:
+        yield address

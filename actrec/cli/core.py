@@ -227,6 +227,7 @@ def evaluate(
     from actrec.errors import DataError
     from actrec.evaluation.metrics import compute_metrics, headline
     from actrec.io.atomic import write_text_atomic
+    from actrec.predict_files import check_label_last
     from actrec.video.recognizer import load_recognizer
 
     def action() -> None:
@@ -255,46 +256,47 @@ def evaluate(
 @app.command()
 def predict(
     run: str = typer.Argument(..., help="RUN folder or model.actrec"),
-    data: str = DataOption,
-    out: str = typer.Option(..., "--out", help="CSV: id, pred, confidence, one probability column per class"),
+    data: list[str] = typer.Option(..., "--data", help="Data file (.npz, .npy, long .csv, .ts; repeat --data or quote a pattern like 'parts/*.npz' for many), or for a clip model one clip folder or CSV"),
+    out: str = typer.Option(..., "--out", help="CSV (id, pred, confidence, one probability column per class) for one --data; a folder for one <name>.csv per data file, finished files skipped when run again"),
     label_last: bool = typer.Option(False, "--label-last"),
     test_clips: int = typer.Option(None, "--test-clips", help="clips: average this many clips per video, evenly spaced in time (default: as trained)"),
     test_crops: int = typer.Option(None, "--test-crops", help="clips: 1 (centre) or 3 crops per clip averaged (default: as trained)"),
+    ray: str = typer.Option(None, "--ray", help="Predict the data files as tasks on a Ray cluster: its address, or auto (needs actrec[cluster])."),
 ) -> None:
-    """Predict every sample of a file; writes the submission layout competitions ask for."""
-    from actrec.data.loading import load_dataset
+    """Predict every sample of each data file; writes the submission layout competitions ask for."""
+    from actrec.video.recognizer import is_video_model_file
+
+    if is_video_model_file(run):
+        return predict_clips(run, data, out, test_clips, test_crops, ray)
+    from actrec.cli.clips import check_not_clip_options
+    from actrec.predict_files import predict_files
+
+    run_cli(lambda: check_not_clip_options(None, test_clips, test_crops))
+    outcomes = run_cli(lambda: predict_files(run, data, out, label_last, ray, console))
+    failed = sum(outcome.status == "failed" for outcome in outcomes)
+    if len(outcomes) > 1 or failed:
+        console.print(f"{len(outcomes) - failed} of {len(outcomes)} files predicted or already done; {failed} failed")
+    if failed:
+        raise typer.Exit(2)
+
+
+def predict_clips(run: str, data: list[str], out: str, test_clips: int | None, test_crops: int | None, ray: str | None) -> None:
+    """A clip model predicts one clip folder or CSV into one CSV, on this machine."""
+    from actrec.cli.clips import probabilities
     from actrec.io.predictions import write_predictions
     from actrec.video.recognizer import load_recognizer
 
     def action() -> None:
+        from actrec.errors import ConfigError
+
+        if len(data) != 1 or ray is not None:
+            raise ConfigError("a clip model predicts one clip folder or CSV per run, on this machine; give one --data and no --ray")
         recognizer = load_recognizer(run)
-        from actrec.cli.clips import check_not_clip_options
-
-        check_not_clip_options(recognizer, test_clips, test_crops)
-        if getattr(recognizer, "kind", "") == "video":
-            from actrec.cli.clips import probabilities
-
-            clips, proba = probabilities(recognizer, data, test_clips, test_crops)
-            ids, count = clips.ids, clips.n_samples
-        else:
-            dataset = load_dataset(data, label_last=label_last, label_names=recognizer.label_names)
-            check_label_last(data, dataset, recognizer.frame_shape, label_last)
-            ids, count, proba = dataset.ids, dataset.n_samples, recognizer.predict_proba(dataset)
-        write_predictions(out, ids, proba, recognizer.label_names)
-        console.print(f"wrote {count} predictions to {out}")
+        clips, proba = probabilities(recognizer, data[0], test_clips, test_crops)
+        write_predictions(out, clips.ids, proba, recognizer.label_names)
+        console.print(f"wrote {clips.n_samples} predictions to {out}")
 
     run_cli(action)
-
-
-def check_label_last(data: str, dataset: Any, frame_shape: tuple[int, ...], label_last: bool) -> None:
-    """A .npy read without --label-last whose frames are one column wider than the model's almost
-    surely carries its label last: say so instead of a shape mismatch."""
-    from actrec.errors import DataError
-
-    width = dataset.X.shape[2:]
-    if not label_last and data.lower().endswith(".npy") and len(frame_shape) == 1 and width == (frame_shape[0] + 1,):
-        raise DataError(f"{data}: each step has {width[0]} columns, one more than the model's {frame_shape[0]}; "
-                        "if the last column is the label, add --label-last")
 
 
 @app.command()

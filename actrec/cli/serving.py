@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
 from actrec.cli import app, console, run_cli
+
+if TYPE_CHECKING:
+    from actrec.serve.settings import ServeSettings
 
 
 @app.command()
@@ -20,18 +25,49 @@ def serve(
     idle_timeout: float = typer.Option(30.0, "--idle-timeout", help="seconds of silence before a session is closed"),
     runtime: str = typer.Option("numpy", "--runtime", help="numpy | torch | onnx (per-session Streamer)"),
     workers: int = typer.Option(1, "--workers", help="processes on this port, each with its own sessions and metrics"),
+    ray: str = typer.Option(None, "--ray", help="Deploy on Ray Serve instead: the cluster's address, or auto (needs actrec[cluster]); --host/--port are its proxy's"),
+    replicas: int = typer.Option(1, "--replicas", help="with --ray: replicas of the app, each with its own sessions and metrics"),
 ) -> None:
     """Serve models: WebSocket /v1/stream/{model}, POST /v1/predict/{model}, /metrics, a status page at /."""
     def action() -> None:
+        from actrec.errors import ConfigError
+
         try:
             from actrec.serve import ServeSettings, run_server
         except ImportError as error:
-            from actrec.errors import ConfigError
-
             raise ConfigError(f"serving needs the serve extra ({error.name} is missing): pip install 'actrec[serve]'") from None
         settings = ServeSettings(token=token, max_sessions=max_sessions, queue_frames=queue_frames,
                                  max_message_bytes=max_message_bytes, idle_timeout_s=idle_timeout, runtime=runtime)
+        if ray is not None:
+            return serve_on_ray(runs, settings, ray, replicas, host, port, workers)
+        if replicas != 1:
+            raise ConfigError("--replicas goes with --ray (Ray Serve); on this machine alone use --workers")
         console.print(f"serving {', '.join(runs)} on http://{host}:{port} (status page at /)", highlight=False)
         run_server(runs, settings, host, port, workers)
 
     run_cli(action)
+
+
+def serve_on_ray(runs: list[str], settings: ServeSettings, address: str, replicas: int, host: str, port: int, workers: int) -> None:
+    """Deploy on Ray Serve, wait for Ctrl-C (or SIGTERM), then delete the deployment."""
+    import signal
+    import sys
+
+    from actrec.errors import ConfigError
+
+    if workers != 1:
+        raise ConfigError("--workers runs processes on this machine; with --ray give --replicas instead")
+    try:
+        from actrec.serve.ray_serve import deploy, undeploy
+    except ImportError as error:
+        raise ConfigError(f"--ray needs Ray Serve ({error.name} is missing): pip install 'actrec[cluster]'") from None
+    url = deploy(runs, settings, address, replicas, host, port)
+    console.print(f"serving {', '.join(runs)} with {replicas} replicas on Ray Serve at {url} (status page at /); "
+                  "Ctrl-C deletes the deployment", highlight=False)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        signal.pause()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        undeploy(address)

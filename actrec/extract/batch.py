@@ -191,14 +191,15 @@ def _extract_bytes(content: bytes, name: str, detector: str, crop: Crop | None, 
 
 def _run_on_ray(jobs: list[tuple[Any, ...]], address: str, report: "_Report") -> list[VideoOutcome]:
     """Each video a Ray task; the driver saves what comes back, so outputs match a local run."""
-    from actrec.cluster import run_on_ray
+    from actrec.cluster import failure_line, run_on_ray
 
-    tasks = [(video.read_bytes(), str(video), detector, crop, max_frames, people) for video, _, detector, crop, max_frames, people in jobs]
+    # read as tasks are sent
+    tasks = ((video.read_bytes(), str(video), detector, crop, max_frames, people) for video, _, detector, crop, max_frames, people in jobs)
     outcomes = []
     for index, result, error in run_on_ray(address, _extract_bytes, tasks):
         video, output = jobs[index][:2]
         if error is not None:
-            outcome = VideoOutcome(video, output, "failed", message=f"{video}: extraction crashed on Ray ({type(error).__name__})")
+            outcome = VideoOutcome(video, output, "failed", message=f"{video}: extraction failed on Ray ({failure_line(error)})")
         elif isinstance(result, str):
             outcome = VideoOutcome(video, output, "failed", message=result)
         else:

@@ -40,24 +40,31 @@ TOKEN_ENV = "ACTREC_SERVE_TOKEN"
 CONFIG_ENV = "ACTREC_SERVE_CONFIG"  # models and settings for `--workers` processes
 
 
-def load_models(specs: list[str]) -> dict[str, Any]:
-    """`RUN`, `model.actrec` or `NAME=PATH` -> {name: Recognizer}; the name is the RUN folder's
+def model_paths(specs: list[str]) -> dict[str, Path]:
+    """`RUN`, `model.actrec` or `NAME=PATH` -> {name: path as given}; the name is the RUN folder's
     (or the file's stem when it is not `model.actrec`)."""
-    from actrec.recognizer import MODEL_FILE, Recognizer
+    from actrec.recognizer import MODEL_FILE
 
-    models: dict[str, Any] = {}
+    paths: dict[str, Path] = {}
     for spec in specs:
         name, sep, path = spec.partition("=")
         if not sep:
             path = spec
             file = Path(spec)
             name = file.resolve().parent.name if file.name == MODEL_FILE else file.stem if file.suffix else file.resolve().name
-        if name in models:
+        if name in paths:
             raise ConfigError(f"two models are named '{name}'; name them apart with NAME=PATH")
-        models[name] = Recognizer.load(path)
-    if not models:
+        paths[name] = Path(path)
+    if not paths:
         raise ConfigError("give at least one RUN folder or model file to serve")
-    return models
+    return paths
+
+
+def load_models(specs: list[str]) -> dict[str, Any]:
+    """{name: Recognizer} of the models `specs` name (see `model_paths`)."""
+    from actrec.recognizer import Recognizer
+
+    return {name: Recognizer.load(path) for name, path in model_paths(specs).items()}
 
 
 def model_info(name: str, recognizer: Any) -> ModelInfo:

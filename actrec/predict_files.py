@@ -1,0 +1,197 @@
+"""Many data files -> one predictions CSV each (`actrec predict --data A --data B --out FOLDER`),
+here or as tasks on a Ray cluster (`--ray`), with the same files either way.
+
+`--out x.csv` writes one file for one `--data`, replaced on every run. `--out FOLDER` writes
+`FOLDER/<name>.csv` per data file; an existing output means a finished file (outputs are written
+atomically, by this process only), so a run that stopped part-way resumes where it stopped. A file
+that cannot be read or predicted is reported in one line and the others go on.
+"""
+
+from __future__ import annotations
+
+import glob
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator, Literal, Sequence
+
+import numpy as np
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from actrec.errors import ActrecError, ConfigError, DataError
+
+Status = Literal["done", "skipped", "failed"]
+
+
+@dataclass(frozen=True)
+class FileOutcome:
+    """What happened to one data file: `predictions` rows written to `output`, or why not."""
+
+    data: Path
+    output: Path
+    status: Status
+    predictions: int = 0
+    message: str = ""
+
+
+def plan_predictions(data: Sequence[str], out: str | Path) -> list[tuple[Path, Path]]:
+    """(data file, output CSV) pairs. `out` ending in .csv takes exactly one data file; otherwise it
+    is a folder holding `<data file stem>.csv` each. Quoted patterns (`'parts/*.npz'`) are expanded
+    here, so a long list needs no shell; two files that would write one output raise a DataError."""
+    files: list[Path] = []
+    for spec in data:
+        matches = sorted(glob.glob(spec)) if glob.has_magic(spec) else [spec]
+        if not matches:
+            raise DataError(f"--data {spec}: no file matches the pattern")
+        files += [Path(match) for match in matches]
+    out = Path(out)
+    if out.suffix.lower() == ".csv":
+        if len(files) != 1:
+            raise ConfigError(f"--out {out} is one CSV but {len(files)} data files were given; give a folder to --out for one CSV per file")
+        return [(files[0], out)]
+    pairs = [(file, out / f"{file.stem}.csv") for file in files]
+    seen: dict[Path, Path] = {}
+    for file, output in pairs:
+        if output in seen:
+            raise DataError(f"{file} and {seen[output]} would both write {output}; rename one of them or predict them apart")
+        seen[output] = file
+    return pairs
+
+
+def check_label_last(data: str | Path, dataset: Any, frame_shape: tuple[int, ...], label_last: bool) -> None:
+    """A .npy read without --label-last whose frames are one column wider than the model's almost
+    surely carries its label last: say so instead of a shape mismatch."""
+    width = dataset.X.shape[2:]
+    if not label_last and str(data).lower().endswith(".npy") and len(frame_shape) == 1 and width == (frame_shape[0] + 1,):
+        raise DataError(f"{data}: each step has {width[0]} columns, one more than the model's {frame_shape[0]}; "
+                        "if the last column is the label, add --label-last")
+
+
+def predict_file(recognizer: Any, data: str | Path, label_last: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """(sample ids `[N]`, probabilities `[N, C]` float32) of one data file."""
+    from actrec.data.loading import load_dataset
+
+    dataset = load_dataset(data, label_last=label_last, label_names=recognizer.label_names)
+    check_label_last(data, dataset, recognizer.frame_shape, label_last)
+    return dataset.ids, recognizer.predict_proba(dataset)
+
+
+def predict_files(run: str | Path, data: Sequence[str], out: str | Path, label_last: bool = False,
+                  ray_address: str | None = None, console: Console | None = None) -> list[FileOutcome]:
+    """Predict every data file into its CSV (see the module docstring for the layout).
+
+    `ray_address`: each file a Ray task (`actrec.cluster`); workers get the model and the file as
+    bytes, so they need no shared file system. With a `console`, a progress bar and one line per
+    file are printed. Only sequence models: a clip model predicts one clip folder at a time.
+    """
+    from actrec.recognizer import MODEL_FILE, Recognizer
+
+    pairs = plan_predictions(data, out)
+    recognizer = Recognizer.load(run)
+    folder_mode = Path(out).suffix.lower() != ".csv"
+    outcomes: list[FileOutcome] = []
+    todo = []
+    for file, output in pairs:
+        if folder_mode and output.exists():
+            outcomes.append(FileOutcome(file, output, "skipped"))
+        else:
+            todo.append((file, output))
+    with _Report(console, len(pairs)) as report:
+        for outcome in outcomes:
+            report.finished(outcome)
+        if ray_address is not None and todo:
+            model_file = Path(run) / MODEL_FILE if Path(run).is_dir() else Path(run)
+            finished = _run_on_ray(model_file.read_bytes(), todo, label_last, ray_address, recognizer.label_names)
+        else:
+            finished = (_predict_here(recognizer, file, output, label_last) for file, output in todo)
+        for outcome in finished:
+            if outcome.status == "failed" and not folder_mode:
+                raise DataError(outcome.message)  # one file asked for: its error is the command's
+            outcomes.append(report.finished(outcome))
+    return outcomes
+
+
+def _predict_here(recognizer: Any, file: Path, output: Path, label_last: bool) -> FileOutcome:
+    try:
+        ids, proba = predict_file(recognizer, file, label_last)
+    except ActrecError as error:
+        return FileOutcome(file, output, "failed", message=str(error))
+    return _write(file, output, ids, proba, recognizer.label_names)
+
+
+def _write(file: Path, output: Path, ids: np.ndarray, proba: np.ndarray, label_names: list[str]) -> FileOutcome:
+    from actrec.io.predictions import write_predictions
+
+    write_predictions(output, ids, proba, label_names)
+    return FileOutcome(file, output, "done", len(proba))
+
+
+def _predict_bytes(model: bytes, content: bytes, name: str, label_last: bool) -> Any:
+    """Ray task: (ids, probabilities) of a data file given as bytes, with the model given as
+    bytes; or the one-line error text of a file that cannot be predicted."""
+    from actrec.recognizer import MODEL_FILE, Recognizer
+
+    with tempfile.TemporaryDirectory() as folder:
+        model_path, path = Path(folder) / MODEL_FILE, Path(folder) / Path(name).name
+        model_path.write_bytes(model)
+        path.write_bytes(content)
+        try:
+            return predict_file(Recognizer.load(model_path), path, label_last)
+        except ActrecError as error:
+            return str(error).replace(str(path), name)
+
+
+def _run_on_ray(model: bytes, todo: list[tuple[Path, Path]], label_last: bool, address: str,
+                label_names: list[str]) -> Iterator[FileOutcome]:
+    """Each file a Ray task; the driver writes what comes back, so outputs match a local run."""
+    from actrec.cluster import failure_line, run_on_ray
+
+    jobs = ((file.read_bytes(), str(file), label_last) for file, _ in todo)  # read as tasks are sent
+    for index, result, error in run_on_ray(address, _predict_bytes, jobs, shared=(model,)):
+        file, output = todo[index]
+        if error is not None:
+            yield FileOutcome(file, output, "failed", message=f"{file}: prediction failed on Ray ({failure_line(error)})")
+        elif isinstance(result, str):
+            yield FileOutcome(file, output, "failed", message=result)
+        else:
+            yield _write(file, output, *result, label_names)
+
+
+class _Report:
+    """A files progress bar and one line per finished file (a context manager); silent without
+    a console."""
+
+    def __init__(self, console: Console | None, n_files: int) -> None:
+        self.console = console
+        self.progress = None
+        self.task = None
+        if console is not None:
+            self.progress = Progress(TextColumn("[bold]files"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                                     console=console)
+            self.task = self.progress.add_task("files", total=n_files)
+
+    def finished(self, outcome: FileOutcome) -> FileOutcome:
+        if self.console is None:
+            return outcome
+        data, output = escape(str(outcome.data)), escape(str(outcome.output))
+        if outcome.status == "done":
+            line = f"[green]done[/green] {data}: {outcome.predictions} predictions -> {output}"
+        elif outcome.status == "skipped":
+            line = f"[dim]skip[/dim] {data}: {output} exists"
+        else:
+            line = f"[red]fail[/red] {escape(outcome.message)}"
+        self.console.print(line, highlight=False, soft_wrap=True)
+        if self.progress is not None and self.task is not None:
+            self.progress.advance(self.task)
+        return outcome
+
+    def __enter__(self) -> "_Report":
+        if self.progress is not None:
+            self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.progress is not None:
+            self.progress.stop()
