@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from actrec.data.splits import holdout_split
+from actrec.data.splits import SplitPlan, plan_splits
 from actrec.errors import ConfigError
 from actrec.evaluation.tables import display_table
 from actrec.experiments.compare import CompareResult, ModelSpec, cached_run, run_key, summarize, write_outputs
@@ -68,10 +68,11 @@ def clip_latency_us(network: torch.nn.Module, frames: int, size: int, repeats: i
     return float(np.median(times) / 1000.0)
 
 
-def evaluate_clip_run(options: dict[str, Any], train: ClipList, test: ClipList, seed: int) -> dict[str, Any]:
+def evaluate_clip_run(options: dict[str, Any], train: ClipList, validation: ClipList, test: ClipList, seed: int) -> dict[str, Any]:
+    """One seed of one spec: fitted on `train` (its epoch picked on `validation`), scored on `test`."""
     recognizer = VideoRecognizer(**(options | {"seed": seed}))
     start = time.perf_counter()
-    recognizer.fit(train)
+    recognizer.fit(train, validation=validation)
     train_time = time.perf_counter() - start
     start = time.perf_counter()
     proba = recognizer.predict_proba(test)
@@ -81,14 +82,16 @@ def evaluate_clip_run(options: dict[str, Any], train: ClipList, test: ClipList, 
     return headline(compute_metrics(test.y, proba, recognizer.label_names)) | {
         "param_count": parameter_count(recognizer.network),
         "train_time_s": train_time,
-        "train_clips_per_s": epochs * train.n_samples * (1 - recognizer.config.val_fraction) / train_time,
+        "train_clips_per_s": epochs * train.n_samples / train_time,
         "clips_per_s": test.n_samples / predict_time,
         "latency_us": clip_latency_us(recognizer.network, recognizer.clip.frames, recognizer.clip.size),
     }
 
 
 def compare_clips(clips: ClipList, specs: Sequence[ModelSpec], out: str | Path, seeds: Sequence[int] = (0, 1, 2), split_seed: int = 0, test_fraction: float = 0.2, use_cache: bool = True, on_run: Callable[[str, str, bool], None] | None = None, on_bad_video: Callable[[str], None] | None = None) -> CompareResult:
-    """Every spec trained once per seed on one stratified, group-aware holdout split of `clips`."""
+    """Every spec trained once per seed on one stratified, group-aware split of `clips`: test and
+    validation are cut once (`plan_splits`, by `split_seed`; one plan per distinct `val_fraction`)
+    and passed down, so every run of a spec picks its epoch and is scored on the same clips."""
     if not specs:
         raise ConfigError("nothing to compare: give at least one --model")
     names = [spec.name for spec in specs]
@@ -102,16 +105,20 @@ def compare_clips(clips: ClipList, specs: Sequence[ModelSpec], out: str | Path, 
         for line in bad:
             if on_bad_video:
                 on_bad_video(line)
-        keep, hold = holdout_split(usable, test_fraction, split_seed)  # type: ignore[arg-type]
+        plans: dict[float, SplitPlan] = {}
         split = {"mode": "holdout", "test_fraction": test_fraction, "split_seed": split_seed}
         fingerprint = clips_fingerprint(usable)
         rows, fits = [], 0
-        for spec, options in zip(specs, runs_options):
+        for spec, options, checker in zip(specs, runs_options, checkers):
+            val_fraction = checker.config.val_fraction
+            if val_fraction not in plans:
+                plans[val_fraction] = plan_splits(usable, split_seed, val_fraction, test_fraction)
+            train, validation, test = plans[val_fraction].parts(usable)
             keyed = options | {"clip": {k: v for k, v in options["clip"].items() if k != "cache"}}
             for seed in seeds:
                 label = f"seed{seed}"
-                path = out / "cache" / f"{run_key(fingerprint, keyed, split | {'run': label}, seed)}.json"
-                record, cached = cached_run(path, use_cache, lambda: evaluate_clip_run(options, usable.subset(keep), usable.subset(hold), seed))
+                path = out / "cache" / f"{run_key(fingerprint, keyed, split | {'run': label, 'val_fraction': val_fraction}, seed)}.json"
+                record, cached = cached_run(path, use_cache, lambda: evaluate_clip_run(options, train, validation, test, seed))
                 fits += not cached
                 if on_run:
                     on_run(spec.name, label, cached)

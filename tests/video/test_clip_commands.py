@@ -123,3 +123,24 @@ def test_stream_on_a_video_writes_events(clip_run: tuple[Path, str], motion_clip
     assert lines and {line["type"] for line in lines} <= {"start", "end"}
     assert lines[0]["type"] == "start" and lines[-1]["type"] == "end"
     assert "clip predictions" in output
+
+
+def test_a_clip_compare_cuts_its_splits_once_and_passes_validation_down(motion_clips: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import actrec.data.splits as splits
+    import actrec.video.compare as clip_compare
+    from actrec.experiments.compare import ModelSpec
+    from actrec.io.clips import load_clips
+
+    calls: list[float] = []
+    original = splits.holdout_split
+    monkeypatch.setattr(splits, "holdout_split", lambda *a, **k: calls.append(a[1]) or original(*a, **k))
+    seen: list[tuple[list[str], list[str], list[str]]] = []
+    monkeypatch.setattr(clip_compare, "evaluate_clip_run", lambda options, train, validation, test, seed: seen.append(
+        (train.ids.tolist(), validation.ids.tolist(), test.ids.tolist())) or {"top1": 1.0, "top5": 1.0, "macro_f1": 1.0, "log_loss": 0.0, "n": test.n_samples,
+                                                                           "param_count": 1, "train_time_s": 1.0, "train_clips_per_s": 1.0, "clips_per_s": 1.0, "latency_us": 1.0})
+    specs = [ModelSpec("a", {"model": "tsn", "epochs": 1}), ModelSpec("b", {"model": "tsm", "epochs": 1})]
+    clip_compare.compare_clips(load_clips(motion_clips), specs, tmp_path / "cmp", seeds=[0, 1], test_fraction=0.25, use_cache=False)
+    assert calls == [0.25, 0.2]  # test, then validation, once for all four runs
+    assert len(seen) == 4 and all(run == seen[0] for run in seen)
+    train, validation, test = (set(part) for part in seen[0])
+    assert validation and train.isdisjoint(validation) and test.isdisjoint(train | validation)
