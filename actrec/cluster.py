@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import itertools
 import socket
-from typing import Any, Callable, Iterable, Iterator
+import tempfile
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, TypeVar
 
-from actrec.errors import ConfigError
+from actrec.errors import ActrecError, ConfigError
+
+Result = TypeVar("Result")
 
 _connected_to: str | None = None  # the address this process's Ray driver was started for
 
@@ -86,3 +90,16 @@ def failure_line(error: BaseException) -> str:
     lines = str(cause).strip().splitlines()
     sentence = lines[0].split(". ")[0][:200] if lines else ""
     return f"{type(cause).__name__}: {sentence}" if sentence else type(cause).__name__
+
+
+def on_local_copy(content: bytes, name: str, work: Callable[[Path], Result]) -> Result | str:
+    """In a task: `work(path)` on a temporary file holding `content` under `name`'s file name (a
+    worker need not see the driver's files); an ActrecError comes back as its one-line text, with
+    the temporary path replaced by `name` so the message names the user's file."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / Path(name).name
+        path.write_bytes(content)
+        try:
+            return work(path)
+        except ActrecError as error:
+            return str(error).replace(str(path), name)

@@ -10,10 +10,9 @@ that cannot be read or predicted is reported in one line and the others go on.
 from __future__ import annotations
 
 import glob
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Literal, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 from rich.console import Console
@@ -21,9 +20,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from actrec.errors import ActrecError, ConfigError, DataError
-
-Status = Literal["done", "skipped", "failed"]
-
+from actrec.io.outputs import Status, check_distinct_outputs
 
 @dataclass(frozen=True)
 class FileOutcome:
@@ -52,11 +49,7 @@ def plan_predictions(data: Sequence[str], out: str | Path) -> list[tuple[Path, P
             raise ConfigError(f"--out {out} is one CSV but {len(files)} data files were given; give a folder to --out for one CSV per file")
         return [(files[0], out)]
     pairs = [(file, out / f"{file.stem}.csv") for file in files]
-    seen: dict[Path, Path] = {}
-    for file, output in pairs:
-        if output in seen:
-            raise DataError(f"{file} and {seen[output]} would both write {output}; rename one of them or predict them apart")
-        seen[output] = file
+    check_distinct_outputs(pairs, "rename one of them or predict them apart")
     return pairs
 
 
@@ -131,16 +124,13 @@ def _write(file: Path, output: Path, ids: np.ndarray, proba: np.ndarray, label_n
 def _predict_bytes(model: bytes, content: bytes, name: str, label_last: bool) -> Any:
     """Ray task: (ids, probabilities) of a data file given as bytes, with the model given as
     bytes; or the one-line error text of a file that cannot be predicted."""
+    from actrec.cluster import on_local_copy
     from actrec.recognizer import MODEL_FILE, Recognizer
 
-    with tempfile.TemporaryDirectory() as folder:
-        model_path, path = Path(folder) / MODEL_FILE, Path(folder) / Path(name).name
-        model_path.write_bytes(model)
-        path.write_bytes(content)
-        try:
-            return predict_file(Recognizer.load(model_path), path, label_last)
-        except ActrecError as error:
-            return str(error).replace(str(path), name)
+    recognizer = on_local_copy(model, MODEL_FILE, Recognizer.load)
+    if isinstance(recognizer, str):
+        return recognizer
+    return on_local_copy(content, name, lambda path: predict_file(recognizer, path, label_last))
 
 
 def _run_on_ray(model: bytes, todo: list[tuple[Path, Path]], label_last: bool, address: str,

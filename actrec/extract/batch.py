@@ -12,7 +12,7 @@ import queue
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable, Literal
+from typing import Any, Callable
 
 from rich.console import Console
 from rich.markup import escape
@@ -23,11 +23,9 @@ from actrec.errors import ActrecError, ConfigError, DataError
 from actrec.extract.core import Crop, extract_video
 from actrec.extract.detectors import detector_spec, import_solutions
 from actrec.extract.people import extract_people_video
+from actrec.io.outputs import Status, check_distinct_outputs
 from actrec.io.recording import save_recording
 from actrec.io.video import find_videos, video_info
-
-Status = Literal["done", "skipped", "failed"]
-
 
 @dataclass(frozen=True)
 class VideoOutcome:
@@ -58,11 +56,7 @@ def plan_outputs(source: str | Path, out_dir: str | Path) -> list[tuple[Path, Pa
     videos = find_videos(source)
     base = source if source.is_dir() else source.parent
     pairs = [(video, out_dir / video.relative_to(base).with_suffix(".npz")) for video in videos]
-    seen: dict[Path, Path] = {}
-    for video, output in pairs:
-        if output in seen:
-            raise DataError(f"{video} and {seen[output]} would both write {output}; rename one of them")
-        seen[output] = video
+    check_distinct_outputs(pairs)
     return pairs
 
 
@@ -174,19 +168,13 @@ def _run_parallel(jobs: list[tuple[Any, ...]], workers: int, report: "_Report") 
 
 
 def _extract_bytes(content: bytes, name: str, detector: str, crop: Crop | None, max_frames: int | None, people: bool) -> Any:
-    """Ray task: extract a video given as bytes (workers need not see the driver's files).
-    Returns the Recording, or the one-line error text of an unreadable video."""
-    import tempfile
+    """Ray task: extract a video given as bytes. Returns the Recording, or the one-line error
+    text of an unreadable video."""
+    from actrec.cluster import on_local_copy
 
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / Path(name).name
-        path.write_bytes(content)
-        try:
-            if people:
-                return extract_people_video(path, max_frames=max_frames)
-            return extract_video(path, detector, crop=crop, max_frames=max_frames)
-        except ActrecError as error:
-            return str(error).replace(str(path), name)
+    if people:
+        return on_local_copy(content, name, lambda path: extract_people_video(path, max_frames=max_frames))
+    return on_local_copy(content, name, lambda path: extract_video(path, detector, crop=crop, max_frames=max_frames))
 
 
 def _run_on_ray(jobs: list[tuple[Any, ...]], address: str, report: "_Report") -> list[VideoOutcome]:

@@ -1,0 +1,20 @@
+"""Batch commands (`extract`, `predict`) write one output file per input file: the plan of
+(input, output) pairs is checked for clashes before any work, and each input ends in one status."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal, Sequence
+
+from actrec.errors import DataError
+
+Status = Literal["done", "skipped", "failed"]
+
+
+def check_distinct_outputs(pairs: Sequence[tuple[Path, Path]], fix: str = "rename one of them") -> None:
+    """A DataError naming both inputs when two of `pairs` would write the same output file."""
+    seen: dict[Path, Path] = {}
+    for source, output in pairs:
+        if output in seen:
+            raise DataError(f"{source} and {seen[output]} would both write {output}; {fix}")
+        seen[output] = source
