@@ -16,11 +16,10 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from actrec.errors import ActrecError, ConfigError, DataError
-from actrec.io.outputs import Status, check_distinct_outputs
+from actrec.io.outputs import Status, check_distinct_outputs, outcome_line
 
 @dataclass(frozen=True)
 class FileOutcome:
@@ -165,13 +164,7 @@ class _Report:
     def finished(self, outcome: FileOutcome) -> FileOutcome:
         if self.console is None:
             return outcome
-        data, output = escape(str(outcome.data)), escape(str(outcome.output))
-        if outcome.status == "done":
-            line = f"[green]done[/green] {data}: {outcome.predictions} predictions -> {output}"
-        elif outcome.status == "skipped":
-            line = f"[dim]skip[/dim] {data}: {output} exists"
-        else:
-            line = f"[red]fail[/red] {escape(outcome.message)}"
+        line = outcome_line(outcome.status, outcome.data, outcome.output, f"{outcome.predictions} predictions", outcome.message)
         self.console.print(line, highlight=False, soft_wrap=True)
         if self.progress is not None and self.task is not None:
             self.progress.advance(self.task)

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any, Callable
 
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn, TimeRemainingColumn
 from rich.text import Text
 
@@ -23,7 +22,7 @@ from actrec.errors import ActrecError, ConfigError, DataError
 from actrec.extract.core import Crop, extract_video
 from actrec.extract.detectors import detector_spec, import_solutions
 from actrec.extract.people import extract_people_video
-from actrec.io.outputs import Status, check_distinct_outputs
+from actrec.io.outputs import Status, check_distinct_outputs, outcome_line
 from actrec.io.recording import save_recording
 from actrec.io.video import find_videos, video_info
 
@@ -237,13 +236,7 @@ class _Report:
         self.n_finished += 1
         if self.console is None:
             return outcome
-        video, output = escape(str(outcome.video)), escape(str(outcome.output))
-        if outcome.status == "done":
-            line = f"[green]done[/green] {video}: {outcome.detected}/{outcome.frames} frames with a detection -> {output}"
-        elif outcome.status == "skipped":
-            line = f"[dim]skip[/dim] {video}: {output} exists"
-        else:
-            line = f"[red]fail[/red] {escape(outcome.message)}"
+        line = outcome_line(outcome.status, outcome.video, outcome.output, f"{outcome.detected}/{outcome.frames} frames with a detection", outcome.message)
         self.console.print(line, highlight=False, soft_wrap=True)
         if self.progress is not None and self.task is not None:
             # containers' frame counts are estimates: settle the total on what was decoded

@@ -18,3 +18,14 @@ def check_distinct_outputs(pairs: Sequence[tuple[Path, Path]], fix: str = "renam
         if output in seen:
             raise DataError(f"{source} and {seen[output]} would both write {output}; {fix}")
         seen[output] = source
+
+
+def outcome_line(status: Status, source: Path, output: Path, done: str, message: str) -> str:
+    """The console line (rich markup) of one finished input: `done` says what was written."""
+    from rich.markup import escape
+
+    if status == "done":
+        return f"[green]done[/green] {escape(str(source))}: {escape(done)} -> {escape(str(output))}"
+    if status == "skipped":
+        return f"[dim]skip[/dim] {escape(str(source))}: {escape(str(output))} exists"
+    return f"[red]fail[/red] {escape(message)}"
