@@ -21,11 +21,11 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from actrec import __version__
 from actrec.config import TrainConfig
 from actrec.data.dataset import SequenceDataset
+from actrec.data.labels import encode_labels
 from actrec.data.splits import plan_splits
 from actrec.errors import ConfigError, DataError, ModelFileError
 from actrec.features.pipeline import FeaturePipeline, Flatten, Standardize, Step
 from actrec.io.atomic import atomic_path
-from actrec.io.labels import encode_labels
 from actrec.models import Capabilities, build_model, model_capabilities
 
 MODEL_FILE = "model.actrec"
@@ -37,7 +37,7 @@ MIN_NEURAL_SECONDS = 20.0  # below this, a neural member would not get past its 
 
 def as_dataset(X: Any, y: Any = None, groups: Any = None, lengths: Any = None, label_names: Sequence[str] | None = None, source: str = "<memory>") -> SequenceDataset:
     """Wrap arrays (or pass a SequenceDataset through); string labels are encoded the way every
-    loader encodes them (`actrec.io.labels.encode_labels`)."""
+    loader encodes them (`actrec.data.labels.encode_labels`)."""
     if isinstance(X, SequenceDataset):
         return X
     X = np.asarray(X, dtype=np.float32)

@@ -14,11 +14,11 @@ from typing import Any, Callable, TypeVar
 import numpy as np
 
 from actrec.data.dataset import SequenceDataset
+from actrec.data.labels import encode_labels
 from actrec.data.splits import plan_splits
 from actrec.errors import ActrecError, ConfigError, TrainingInterrupted
 from actrec.evaluation.metrics import compute_metrics
 from actrec.evaluation.report import write_run
-from actrec.io.labels import encode_labels
 from actrec.io.yaml_file import read_yaml
 from actrec.recognizer import Recognizer, TrainConfig
 from actrec.training import BEST, LAST, is_launching_process

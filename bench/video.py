@@ -25,8 +25,8 @@ import numpy as np
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from actrec.data.clips import load_clips
 from actrec.evaluation.metrics import compute_metrics
-from actrec.io.clips import load_clips
 from actrec.models.video import build_video_model
 from actrec.video.recognizer import VideoRecognizer
 from actrec.video.synthetic import write_synthetic_clips

@@ -67,3 +67,16 @@ print(matplotlib.get_backend(), "matplotlib.pyplot" in sys.modules)
 def test_importing_actrec_leaves_the_users_matplotlib_backend_alone():
     result = subprocess.run([sys.executable, "-c", IMPORT_EVERYTHING], capture_output=True, text=True, check=True)
     assert result.stdout.split() == ["svg", "False"]
+
+
+def test_io_returns_arrays_and_data_builds_datasets():
+    """A dataset (a class with `subset`: SequenceDataset, ClipList) or label encoding in io would
+    be io building datasets again."""
+    offences = []
+    for path in sorted((PACKAGE / "io").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, ast.ClassDef) and any(isinstance(item, ast.FunctionDef) and item.name == "subset" for item in node.body):
+                offences.append(f"{path.name}: class {node.name} is a dataset")
+            if isinstance(node, ast.FunctionDef) and node.name == "encode_labels":
+                offences.append(f"{path.name}: encode_labels")
+    assert not offences

@@ -36,7 +36,7 @@ def clip_train_config(values: dict[str, Any], options: dict[str, Any], init: str
 def train_clips(data: str, out: str, test: str | None, values: dict[str, Any], init: str | None, on_bad_video: str | None, progress: bool, resume: str | None = None) -> Any:
     """values: `actrec train`'s options (config file and flags); `model_options` holds the `-o`
     pairs, which are split between the clip and the network; `resume`: `--resume`."""
-    from actrec.io.clips import load_clips
+    from actrec.data.clips import load_clips
     from actrec.video.run import train_clip_run
 
     values = dict(values)
@@ -51,7 +51,7 @@ def train_clips(data: str, out: str, test: str | None, values: dict[str, Any], i
 def probabilities(recognizer: Any, data: str, test_clips: int | None = None, test_crops: int | None = None) -> tuple[Any, Any]:
     """(usable clips, probabilities `[N, C]`) of a clip folder/CSV, averaged over `test_clips` x
     `test_crops` views per video (None: as saved with the model); bad videos are reported."""
-    from actrec.io.clips import load_clips
+    from actrec.data.clips import load_clips
 
     clips = load_clips(data, label_names=recognizer.label_names)
     clips, bad = recognizer.prepare(clips)

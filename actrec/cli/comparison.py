@@ -44,7 +44,8 @@ def compare(
     from actrec.data.loading import load_dataset
     from actrec.errors import ConfigError
     from actrec.evaluation.tables import display_table
-    from actrec.experiments.compare import compare as run_compare, load_specs, spec_from_option
+    from actrec.experiments.compare import compare as run_compare
+    from actrec.experiments.compare import load_specs, spec_from_option
     from actrec.io.clips import is_clip_spec
 
     def action() -> None:
@@ -52,7 +53,7 @@ def compare(
         specs = (load_specs(config, defaults) if config else []) + [spec_from_option(text, defaults) for text in model]
         if is_clip_spec(data):
             from actrec.cli.clips import report_bad_video
-            from actrec.io.clips import load_clips
+            from actrec.data.clips import load_clips
             from actrec.video.compare import clip_display_table, compare_clips
 
             if folds:
@@ -102,7 +103,8 @@ def sweep(
 ) -> None:
     """Search hyperparameters with Optuna; show the Pareto front; write best_config.yaml."""
     from actrec.data.loading import load_dataset
-    from actrec.experiments.sweep import load_space, sweep as run_sweep
+    from actrec.experiments.sweep import load_space
+    from actrec.experiments.sweep import sweep as run_sweep
 
     def action() -> None:
         search_space = load_space(space)

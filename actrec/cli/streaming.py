@@ -169,7 +169,7 @@ def export_model(
 
         folder = Path(run) if Path(run).is_dir() else Path(run).parent
         if is_video_model_file(run):
-            from actrec.io.clips import load_clips
+            from actrec.data.clips import load_clips
             from actrec.video.export import export_clip_onnx
             from actrec.video.recognizer import VideoRecognizer
 

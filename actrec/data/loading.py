@@ -14,9 +14,9 @@ from typing import Sequence
 import numpy as np
 
 from actrec.data.dataset import SequenceDataset
+from actrec.data.labels import encode_labels
 from actrec.errors import DataError
 from actrec.io.arrays import SequenceArrays
-from actrec.io.labels import encode_labels
 
 LOADERS = {".npz": "npz", ".npy": "npy", ".csv": "long CSV", ".ts": "UEA/UCR .ts"}
 

@@ -1,4 +1,4 @@
-"""Clip datasets: a folder per class of video files, or a CSV `path,label[,group][,start,end]`.
+"""Clip files: a folder per class of video files, or a CSV `path,label[,group][,start,end]`.
 
 Videos are decoded once (OpenCV, in DataLoader workers when asked) into uint8 RGB frames
 `[L, H, W, 3]` resized so the short side is `short_side`, and kept as `.npy` files memory-mapped
@@ -11,60 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
-from actrec.errors import ConfigError, DataError
-from actrec.io.labels import encode_labels
+from actrec.errors import DataError
 from actrec.io.video import VIDEO_SUFFIXES, find_videos
-
-BAD_VIDEO_CHOICES = ("skip", "stop")
-
-
-@dataclass
-class ClipList:
-    """Labelled video files.
-
-    paths: `[N]` video files; y: int64 `[N]` into `label_names` (None when unlabelled); groups:
-    `[N]` strings that never straddle a split, or None; start_s / end_s: `[N]` seconds to cut
-    from each video (NaN: from the start / to the end), or None; source: quoted in messages.
-    Has `y`, `groups`, `label_names`, `n_samples`, `n_classes` and `source` like SequenceDataset,
-    so the shared stratified, group-aware splits work on it.
-    """
-
-    paths: list[Path]
-    y: np.ndarray | None
-    label_names: list[str]
-    groups: np.ndarray | None = None
-    start_s: np.ndarray | None = None
-    end_s: np.ndarray | None = None
-    source: str = "<clips>"
-
-    @property
-    def n_samples(self) -> int:
-        return len(self.paths)
-
-    @property
-    def n_classes(self) -> int:
-        return len(self.label_names)
-
-    @property
-    def ids(self) -> np.ndarray:
-        return np.array([str(path) for path in self.paths], dtype=object)
-
-    def subset(self, index: Sequence[int] | np.ndarray) -> "ClipList":
-        index = np.asarray(index, dtype=np.int64)
-        pick = lambda values: None if values is None else np.asarray(values)[index]  # noqa: E731
-        return replace(self, paths=[self.paths[i] for i in index], y=pick(self.y), groups=pick(self.groups), start_s=pick(self.start_s), end_s=pick(self.end_s))
-
-    def span(self, index: int) -> tuple[float | None, float | None]:
-        def value(values: np.ndarray | None) -> float | None:
-            return None if values is None or not np.isfinite(values[index]) else float(values[index])
-
-        return value(self.start_s), value(self.end_s)
 
 
 def is_clip_spec(spec: str | Path) -> bool:
@@ -81,25 +35,40 @@ def is_clip_spec(spec: str | Path) -> bool:
     return False
 
 
-def load_clips(spec: str | Path, label_names: Sequence[str] | None = None) -> ClipList:
+@dataclass(frozen=True)
+class ClipFiles:
+    """A clip spec as read: `paths [N]` video files, `labels [N]` raw label texts (None when
+    unlabelled), `row_ids [N]` how messages name each clip, `groups [N]` strings or None,
+    `start_s` / `end_s` `[N]` seconds to cut (NaN: whole) or None, `source` quoted in messages.
+    `actrec.data.clips.load_clips` turns it into a labelled `ClipList`."""
+
+    paths: list[Path]
+    labels: np.ndarray | None
+    row_ids: list[str]
+    source: str
+    groups: np.ndarray | None = None
+    start_s: np.ndarray | None = None
+    end_s: np.ndarray | None = None
+
+
+def read_clips(spec: str | Path) -> ClipFiles:
     """A clip folder (`class/video.mp4`; videos directly in the folder are unlabelled), a single
     video, or a clips CSV (`path,label[,group][,start,end]`, paths relative to the CSV)."""
     path = Path(spec)
     if path.suffix.lower() == ".csv":
-        return _from_csv(path, label_names)
+        return _from_csv(path)
     videos = find_videos(path)
     source = str(path)
+    ids = [str(video) for video in videos]
     if path.is_file() or all(video.parent == path for video in videos):
-        return ClipList(videos, None, list(label_names or []), source=source)
+        return ClipFiles(videos, None, ids, source)
     loose = [video for video in videos if video.parent == path]
     if loose:
         raise DataError(f"{loose[0]}: video outside a class folder; put every video in a folder named after its class")
-    raw = np.array([video.relative_to(path).parts[0] for video in videos], dtype=object)
-    y, names = encode_labels(raw, source, [str(v) for v in videos], label_names)
-    return ClipList(videos, y, names, source=source)
+    return ClipFiles(videos, np.array([video.relative_to(path).parts[0] for video in videos], dtype=object), ids, source)
 
 
-def _from_csv(path: Path, label_names: Sequence[str] | None) -> ClipList:
+def _from_csv(path: Path) -> ClipFiles:
     import pandas as pd
 
     if not path.is_file():
@@ -113,12 +82,10 @@ def _from_csv(path: Path, label_names: Sequence[str] | None) -> ClipList:
     for row, video in enumerate(paths, start=2):
         if not video.is_file():
             raise DataError(f"{path} row {row}: video {video} not found; fix the path or remove the row")
-    y, names = (None, list(label_names or []))
-    if "label" in table.columns:
-        y, names = encode_labels(table["label"].to_numpy(dtype=object), str(path), [f"row {i + 2}" for i in range(len(table))], label_names)
+    labels = table["label"].to_numpy(dtype=object) if "label" in table.columns else None
     seconds = lambda column: table[column].astype(float).to_numpy() if column in table.columns else None  # noqa: E731
     groups = table["group"].astype(str).to_numpy(dtype=object) if "group" in table.columns else None
-    return ClipList(paths, y, names, groups, seconds("start"), seconds("end"), source=str(path))
+    return ClipFiles(paths, labels, [f"row {i + 2}" for i in range(len(table))], str(path), groups, seconds("start"), seconds("end"))
 
 
 # -------------------------------------------------------------------------------------- decoding
@@ -195,48 +162,3 @@ class FrameCache:
             np.save(tmp, frames)
             os.replace(tmp, target)
         return np.load(target, mmap_mode="r")
-
-
-class _DecodeAll:
-    """Torch-style dataset: item i decodes clip i into the cache and returns (i, frames or error)."""
-
-    def __init__(self, clips: ClipList, cache: FrameCache) -> None:
-        self.clips, self.cache = clips, cache
-
-    def __len__(self) -> int:
-        return self.clips.n_samples
-
-    def __getitem__(self, index: int) -> tuple[int, int, str]:
-        try:
-            return index, len(self.cache.frames(self.clips.paths[index], self.clips.span(index))), ""
-        except DataError as error:
-            return index, 0, str(error)
-        except Exception as error:  # noqa: BLE001  any decoder failure becomes one line, not a traceback
-            return index, 0, f"{self.clips.paths[index]}: cannot be decoded ({type(error).__name__}: {error})"
-
-
-def prepare_clips(clips: ClipList, cache: FrameCache, min_frames: int, on_bad_video: str = "skip", workers: int = 0) -> tuple[ClipList, list[str]]:
-    """Decode every clip into `cache` (in `workers` DataLoader processes) and check it.
-
-    Returns the good clips and one message per bad one (corrupt, empty, fewer than `min_frames`
-    frames). `on_bad_video="stop"` raises the first message as a DataError instead.
-    """
-    if on_bad_video not in BAD_VIDEO_CHOICES:
-        raise ConfigError(f"on_bad_video '{on_bad_video}' is not one of: {', '.join(BAD_VIDEO_CHOICES)}")
-    from torch.utils.data import DataLoader
-
-    results = list(DataLoader(_DecodeAll(clips, cache), batch_size=None, num_workers=workers))  # type: ignore[arg-type]
-    messages = []
-    keep = []
-    for index, length, error in sorted((int(i), int(n), e) for i, n, e in results):
-        if not error and length < min_frames:
-            error = f"{clips.paths[index]}: only {length} frame(s), the model samples {min_frames} per clip (too short)"
-        if error:
-            if on_bad_video == "stop":
-                raise DataError(f"{error}; fix or remove it, or pass --on-bad-video skip")
-            messages.append(f"skipped bad video {error}")
-        else:
-            keep.append(index)
-    if not keep:
-        raise DataError(f"{clips.source}: none of the {clips.n_samples} videos could be used; the first: {messages[0]}")
-    return clips.subset(keep), messages

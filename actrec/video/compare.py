@@ -19,13 +19,20 @@ import numpy as np
 import pandas as pd
 import torch
 
+from actrec.data.clips import ClipList
 from actrec.data.splits import SplitPlan, plan_splits
 from actrec.errors import ConfigError
-from actrec.evaluation.tables import display_table
-from actrec.experiments.compare import CompareResult, ModelSpec, cached_run, run_key, summarize, write_outputs
 from actrec.evaluation.latency import parameter_count
 from actrec.evaluation.metrics import compute_metrics, headline
-from actrec.io.clips import ClipList
+from actrec.evaluation.tables import display_table
+from actrec.experiments.compare import (
+    CompareResult,
+    ModelSpec,
+    cached_run,
+    run_key,
+    summarize,
+    write_outputs,
+)
 from actrec.video.recognizer import VideoRecognizer
 from actrec.video.sampling import split_options
 

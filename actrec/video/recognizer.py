@@ -10,8 +10,8 @@ model and nothing is ever unpickled.
 from __future__ import annotations
 
 import json
-import warnings
 import tempfile
+import warnings
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, ClassVar
@@ -21,11 +21,13 @@ import pandas as pd
 import torch
 
 from actrec import __version__
+from actrec.data.clips import ClipList
 from actrec.data.splits import plan_splits
 from actrec.errors import ConfigError, DataError, ModelFileError
 from actrec.io.atomic import atomic_path
-from actrec.io.clips import ClipList, FrameCache, prepare_clips
+from actrec.io.clips import FrameCache
 from actrec.models.video import VIDEO_MODELS, build_video_model, make_video_config
+from actrec.video.prepare import prepare_clips
 from actrec.video.sampling import ClipConfig, ClipDataset, flip_table
 
 MODEL_FILE = "model.actrec"

@@ -8,10 +8,10 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Callable
 
+from actrec.data.clips import ClipList
 from actrec.data.splits import plan_splits
 from actrec.evaluation.metrics import compute_metrics
 from actrec.evaluation.report import write_run
-from actrec.io.clips import ClipList
 from actrec.run import RunResult, build_in_partial
 from actrec.video.recognizer import VideoRecognizer, VideoTrainConfig
 

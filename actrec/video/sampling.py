@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch.utils.data import Dataset
 
 from actrec.errors import ConfigError
-from actrec.io.clips import BAD_VIDEO_CHOICES
+from actrec.video.prepare import BAD_VIDEO_CHOICES
 
 MEAN = torch.tensor([0.485, 0.456, 0.406]).view(3, 1, 1, 1)  # ImageNet, as torchvision's weights expect
 STD = torch.tensor([0.229, 0.224, 0.225]).view(3, 1, 1, 1)

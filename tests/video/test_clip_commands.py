@@ -59,7 +59,9 @@ def test_stop_on_bad_video_names_the_file(clips_with_a_corrupt_file: Path, tmp_p
 
 
 def test_too_short_and_empty_videos_are_reported(motion_clips: Path, tmp_path: Path) -> None:
-    from actrec.io.clips import FrameCache, load_clips, prepare_clips
+    from actrec.data.clips import load_clips
+    from actrec.io.clips import FrameCache
+    from actrec.video.prepare import prepare_clips
 
     folder = tmp_path / "clips"
     shutil.copytree(motion_clips, folder)
@@ -128,8 +130,8 @@ def test_stream_on_a_video_writes_events(clip_run: tuple[Path, str], motion_clip
 def test_a_clip_compare_cuts_its_splits_once_and_passes_validation_down(motion_clips: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import actrec.data.splits as splits
     import actrec.video.compare as clip_compare
+    from actrec.data.clips import load_clips
     from actrec.experiments.compare import ModelSpec
-    from actrec.io.clips import load_clips
 
     calls: list[float] = []
     original = splits.holdout_split

@@ -7,8 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from actrec.data.clips import load_clips
 from actrec.errors import DataError
-from actrec.io.clips import FrameCache, is_clip_spec, load_clips, prepare_clips
+from actrec.io.clips import FrameCache, is_clip_spec
+from actrec.video.prepare import prepare_clips
 
 
 def test_a_clips_csv_gives_labels_groups_and_cuts(motion_clips: Path, tmp_path: Path) -> None:

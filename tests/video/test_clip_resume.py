@@ -19,7 +19,13 @@ from typer.testing import CliRunner
 
 from actrec.cli import app
 from actrec.video.synthetic import write_synthetic_clips
-from tests.stopping import assert_same_run, epochs_saved, finish, start_train, wait_for_epochs
+from tests.stopping import (
+    assert_same_run,
+    epochs_saved,
+    finish,
+    start_train,
+    wait_for_epochs,
+)
 
 EPOCHS = 6
 OPTIONS = ["--model", "r3d", "-o", "depth=10", "-o", "width=8", "-o", "size=24", "-o", "frames=8", "-o", "jitter=0",
@@ -97,7 +103,7 @@ def test_resuming_a_clip_run_with_other_settings_is_refused_in_one_line(clips: P
 def test_resuming_with_augmenting_workers_draws_the_straight_runs_augmentation(clips: Path, tmp_path: Path):
     """DataLoader workers copy the dataset when they start, before the resumed epoch's first hook:
     the epoch number its augmentation is drawn from must already be set by then."""
-    from actrec.io.clips import load_clips
+    from actrec.data.clips import load_clips
     from actrec.video.recognizer import VideoRecognizer
 
     data = load_clips(clips)

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from actrec.data.clips import load_clips
 from actrec.evaluation.metrics import compute_metrics
-from actrec.io.clips import load_clips
 from actrec.video.recognizer import VideoRecognizer
 from tests.video.conftest import TINY, TINY_CLIP, TINY_TRAINING
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from actrec.io.clips import load_clips
+from actrec.data.clips import load_clips
 from actrec.models.video import build_video_model
 from actrec.video.recognizer import VideoRecognizer
 from actrec.video.sampling import frame_indices, to_tensor
