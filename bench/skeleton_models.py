@@ -14,7 +14,7 @@ with the same epochs and otherwise default training options, and prints top-1 (m
 seeds), fit seconds and single-window latency, then whether ctrgcn and the fused streams each
 beat ST-GCN on the joint stream (issue 9's acceptance).
 
-    python bench/skeleton_models.py [--recordings 24] [--stride 60] [--epochs 5] [--seeds 3] [--out DIR]
+    python bench/skeleton_models.py [--recordings 24] [--stride 45] [--epochs 5] [--seeds 3] [--out DIR]
 
 The defaults keep the run near 20 minutes on a loaded 2-core machine (7 networks per seed).
 """
@@ -51,7 +51,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--recordings", type=int, default=24, help="generated recordings (make demo's 24)")
     parser.add_argument("--window", type=int, default=30)
-    parser.add_argument("--stride", type=int, default=60, help="frames between window starts")
+    parser.add_argument("--stride", type=int, default=45, help="frames between window starts")
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--out", type=Path, default=None, help="keep compare's tables and cache here (default: a temporary folder)")
