@@ -16,7 +16,9 @@ beat ST-GCN on the joint stream (issue 9's acceptance).
 
     python bench/skeleton_models.py [--recordings 24] [--stride 45] [--epochs 5] [--seeds 3] [--out DIR]
 
-The defaults keep the run near 20 minutes on a loaded 2-core machine (7 networks per seed).
+The defaults train 21 networks (7 per seed) in about 12 minutes on a 2-core machine at load
+average ~2.7 (2026-11-29); expect about twice that on a busier one. `--stride 30` doubles the
+windows and the time.
 """
 
 from __future__ import annotations
