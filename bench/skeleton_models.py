@@ -14,11 +14,11 @@ with the same epochs and otherwise default training options, and prints top-1 (m
 seeds), fit seconds and single-window latency, then whether ctrgcn and the fused streams each
 beat ST-GCN on the joint stream (issue 9's acceptance).
 
-    python bench/skeleton_models.py [--recordings 24] [--stride 45] [--epochs 5] [--seeds 3] [--out DIR]
+    python bench/skeleton_models.py [--recordings 24] [--stride 30] [--epochs 5] [--seeds 3] [--out DIR]
 
-The defaults train 21 networks (7 per seed) in about 12 minutes on a 2-core machine at load
-average ~2.7 (2026-11-29); expect about twice that on a busier one. `--stride 30` doubles the
-windows and the time.
+The defaults (1,440 windows) train 21 networks (7 per seed) in about 14 minutes on a 2-core
+machine at load average ~3 (2026-11-29); expect more on a busier one, or pass `--stride 45`
+(960 windows; 12 minutes at load ~2.7).
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--recordings", type=int, default=24, help="generated recordings (make demo's 24)")
     parser.add_argument("--window", type=int, default=30)
-    parser.add_argument("--stride", type=int, default=45, help="frames between window starts")
+    parser.add_argument("--stride", type=int, default=30, help="frames between window starts")
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--out", type=Path, default=None, help="keep compare's tables and cache here (default: a temporary folder)")
