@@ -8,12 +8,14 @@ from actrec.errors import ConfigError
 from actrec.models.ctrgcn import directed_partitions
 from actrec.models.registry import build_model
 from actrec.skeletons import get_schema
-from actrec.skeletons.schema import Schema
+from tests.graph_models import (
+    CHAIN,
+    assert_bad_inputs_raise_config_errors,
+    assert_learns_which_chain_end_moves,
+    assert_padding_is_ignored,
+)
 
 torch.set_num_threads(1)
-
-# a 5-joint tree rooted at c: c -> b -> a and c -> d -> e
-CHAIN = Schema(name="chain5", joints=["a", "b", "c", "d", "e"], bones=[(2, 1), (1, 0), (2, 3), (3, 4)], root=2)
 
 
 def tiny(schema, n_channels: int = 3, n_classes: int = 4, **options):
@@ -44,14 +46,22 @@ def test_appending_padding_beyond_length_does_not_change_logits():
     torch.manual_seed(0)
     model = trained_a_little(tiny(get_schema("coco17")), 51)
     assert all(block.graph.alpha.item() != 0 for block in model.blocks)
-    x = torch.randn(3, 12, 51)
-    lengths = torch.tensor([12, 7, 4])
-    for row, length in enumerate(lengths.tolist()):
-        x[row, length:] = 0.0
-    reference = model(x, lengths)
-    padded = torch.cat([x, torch.full((3, 9, 51), float("nan"))], dim=1)
-    padded[1, 7:12] = 50.0
-    assert torch.allclose(model(padded, lengths), reference, atol=1e-5)
+    assert_padding_is_ignored(model, 51)
+
+
+def test_graph_convolution_is_open_from_the_start():
+    """Each block's graph path starts at full scale (not the paper's 1e-6, which Adam takes
+    hundreds of steps to open), so the untrained network already mixes joints: moving one
+    joint changes the features of the others."""
+    torch.manual_seed(0)
+    model = tiny(CHAIN, n_channels=2).eval()
+    x = torch.randn(1, 12, 10)
+    moved = x.clone()
+    moved[..., 0] += 5.0  # joint a only
+    first = model.blocks[0]
+    lengths, mask = torch.tensor([12]), torch.ones(1, 1, 12, 1, dtype=torch.bool)
+    before, after = (first.graph(h.view(1, 12, 5, 2).permute(0, 3, 1, 2), mask, lengths) for h in (x, moved))
+    assert (after - before)[..., 1].abs().max() > 0.1  # joint b, a's neighbour, sees it
 
 
 def test_partitions_are_self_links_then_inward_and_outward_bones():
@@ -66,33 +76,11 @@ def test_partitions_are_self_links_then_inward_and_outward_bones():
 
 
 def test_bad_inputs_raise_config_errors():
-    with pytest.raises(ConfigError, match="needs a skeleton schema"):
-        build_model("ctrgcn", 15, 2, {}, None)
-    with pytest.raises(ConfigError, match="do not split over the 5 joints"):
-        build_model("ctrgcn", 16, 2, {}, CHAIN)
-    with pytest.raises(ConfigError, match="odd"):
-        build_model("ctrgcn", 15, 2, {"temporal_kernel": 4}, CHAIN)
+    assert_bad_inputs_raise_config_errors("ctrgcn")
     with pytest.raises(ConfigError, match="one per temporal branch"):
         build_model("ctrgcn", 15, 2, {"channels": [2, 8]}, CHAIN)
 
 
 def test_loss_falls_on_a_tiny_graph_task():
-    """Class = which end of the chain moves; only the graph and time mixing can tell."""
     torch.manual_seed(0)
-    n, steps = 32, 12
-    x = 0.1 * torch.randn(n, steps, 5, 2)
-    y = torch.arange(n) % 2
-    wave = torch.sin(torch.linspace(0, 6.28, steps))
-    x[y == 0, :, 0, 0] += wave
-    x[y == 1, :, 4, 0] += wave
-    x = x.reshape(n, steps, 10)
-    model = tiny(CHAIN, n_channels=2, n_classes=2)
-    optimiser = torch.optim.Adam(model.parameters(), lr=1e-2)
-    losses = []
-    for _ in range(15):
-        optimiser.zero_grad()
-        loss = torch.nn.functional.cross_entropy(model(x, None), y)
-        loss.backward()
-        optimiser.step()
-        losses.append(loss.item())
-    assert losses[-1] < 0.5 * losses[0]
+    assert_learns_which_chain_end_moves(tiny(CHAIN, n_channels=2, n_classes=2))

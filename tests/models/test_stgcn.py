@@ -5,16 +5,17 @@ import pytest
 import torch
 
 from actrec.errors import ConfigError
-from actrec.models import stgcn  # noqa: F401  (registers "stgcn" until models/__init__ imports it)
 from actrec.models.registry import build_model
 from actrec.models.stgcn import graph_partitions, hop_distance
 from actrec.skeletons import get_schema
-from actrec.skeletons.schema import Schema
+from tests.graph_models import (
+    CHAIN,
+    assert_bad_inputs_raise_config_errors,
+    assert_learns_which_chain_end_moves,
+    assert_padding_is_ignored,
+)
 
 torch.set_num_threads(1)
-
-# a 5-joint chain 0-1-2-3-4 with the root in the middle
-CHAIN = Schema(name="chain5", joints=["a", "b", "c", "d", "e"], bones=[(2, 1), (1, 0), (2, 3), (3, 4)], root=2)
 
 
 def tiny(schema, n_channels: int = 3, n_classes: int = 4, **options):
@@ -39,16 +40,7 @@ def test_lengths_none_means_every_step_is_valid():
 @pytest.mark.parametrize("partition", ["spatial", "uniform"])
 def test_appending_padding_beyond_length_does_not_change_logits(partition):
     torch.manual_seed(0)
-    model = tiny(get_schema("mediapipe_hand"), partition=partition).eval()
-    x = torch.randn(3, 12, 63)
-    lengths = torch.tensor([12, 7, 4])
-    for row, length in enumerate(lengths.tolist()):
-        x[row, length:] = 0.0
-    reference = model(x, lengths)
-    # padding of a different length and content (even NaN) must be ignored
-    padded = torch.cat([x, torch.full((3, 9, 63), float("nan"))], dim=1)
-    padded[1, 7:12] = 50.0
-    assert torch.allclose(model(padded, lengths), reference, atol=1e-5)
+    assert_padding_is_ignored(tiny(get_schema("mediapipe_hand"), partition=partition).eval(), 63)
 
 
 def test_partitions_sum_to_a_symmetric_normalised_adjacency_with_self_loops():
@@ -77,33 +69,11 @@ def test_spatial_partitions_split_neighbours_by_distance_to_the_root():
 
 
 def test_bad_inputs_raise_config_errors():
-    with pytest.raises(ConfigError, match="needs a skeleton schema"):
-        build_model("stgcn", 15, 2, {}, None)
-    with pytest.raises(ConfigError, match="do not split over the 5 joints"):
-        build_model("stgcn", 16, 2, {}, CHAIN)
-    with pytest.raises(ConfigError, match="odd"):
-        build_model("stgcn", 15, 2, {"temporal_kernel": 4}, CHAIN)
+    assert_bad_inputs_raise_config_errors("stgcn")
     with pytest.raises(ConfigError, match="partition"):
         build_model("stgcn", 15, 2, {"partition": "distance"}, CHAIN)
 
 
 def test_loss_falls_on_a_tiny_graph_task():
-    """Class = which end of the chain moves; only the graph and time mixing can tell."""
     torch.manual_seed(0)
-    n, steps = 32, 12
-    x = 0.1 * torch.randn(n, steps, 5, 2)
-    y = torch.arange(n) % 2
-    wave = torch.sin(torch.linspace(0, 6.28, steps))
-    x[y == 0, :, 0, 0] += wave
-    x[y == 1, :, 4, 0] += wave
-    x = x.reshape(n, steps, 10)
-    model = tiny(CHAIN, n_channels=2, n_classes=2)
-    optimiser = torch.optim.Adam(model.parameters(), lr=1e-2)
-    losses = []
-    for _ in range(15):
-        optimiser.zero_grad()
-        loss = torch.nn.functional.cross_entropy(model(x, None), y)
-        loss.backward()
-        optimiser.step()
-        losses.append(loss.item())
-    assert losses[-1] < 0.5 * losses[0]
+    assert_learns_which_chain_end_moves(tiny(CHAIN, n_channels=2, n_classes=2))
