@@ -7,13 +7,14 @@ import sys
 import torch
 from typer.testing import CliRunner
 
+import actrec
 from actrec.cli import app
 
 
 def test_doctor_reports_versions_threads_and_parts():
     result = CliRunner().invoke(app, ["doctor"])
     assert result.exit_code == 0, result.output
-    assert f"torch {torch.__version__}" in result.stdout and "actrec 0.1.0" in result.stdout
+    assert f"torch {torch.__version__}" in result.stdout and f"actrec {actrec.__version__}" in result.stdout
     assert f"torch threads: {torch.get_num_threads()}" in result.stdout
     parts = [line.split()[0] for line in result.stdout.splitlines() if line.startswith("  ")]
     assert len(parts) == 9 and set(parts) <= {"ok", "missing", "broken"}
