@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold, train_test_split
+from sklearn.model_selection import GroupKFold, GroupShuffleSplit, StratifiedGroupKFold, StratifiedKFold, train_test_split
 
 from actrec.data.dataset import SequenceDataset
 from actrec.errors import DataError
@@ -53,6 +53,12 @@ def holdout_split(dataset: SequenceDataset, fraction: float, seed: int) -> tuple
         n_splits = min(max(2, int(round(1.0 / fraction))), n_groups)
         if n_splits < 2:
             raise DataError(f"{dataset.source}: only one group ({dataset.groups[0]}); a group-aware split needs at least 2")
+        if _every_class_smaller_than(dataset.y, n_splits):
+            # StratifiedGroupKFold refuses this (many classes, few samples each): whole groups
+            # are still held out, at random instead of stratified
+            splitter = GroupShuffleSplit(n_splits=1, test_size=fraction, random_state=seed)
+            keep, hold = next(splitter.split(index, groups=dataset.groups))
+            return np.sort(keep), np.sort(hold)
         folds = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
         keep, hold = next(folds.split(index, dataset.y, dataset.groups))
         return keep, hold
@@ -60,11 +66,20 @@ def holdout_split(dataset: SequenceDataset, fraction: float, seed: int) -> tuple
     return np.sort(keep), np.sort(hold)
 
 
+def _every_class_smaller_than(y: np.ndarray, n_splits: int) -> bool:
+    counts = np.bincount(y)
+    return bool(counts[counts > 0].max() < n_splits)
+
+
 def kfold_splits(dataset: SequenceDataset, folds: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
     """(train, test) index pairs of stratified k-fold CV, group-aware when groups exist."""
     check_stratifiable(dataset, parts=folds if dataset.groups is None else 1)
     index = np.arange(dataset.n_samples)
     if dataset.groups is not None:
+        if len(np.unique(dataset.groups)) < folds:
+            raise DataError(f"{dataset.source}: {len(np.unique(dataset.groups))} groups cannot make {folds} group-aware folds; use fewer folds")
+        if _every_class_smaller_than(dataset.y, folds):  # as in holdout_split: groups kept whole, not stratified
+            return list(GroupKFold(n_splits=folds, shuffle=True, random_state=seed).split(index, groups=dataset.groups))
         splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
         return list(splitter.split(index, dataset.y, dataset.groups))
     return list(StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed).split(index, dataset.y))
