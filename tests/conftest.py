@@ -9,7 +9,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.waves import make_waves
+# helper modules that assert: pytest rewrites their asserts too, so a failure shows the values
+pytest.register_assert_rewrite("tests.stopping", "tests.graph_models")
+
+from tests.waves import make_waves  # noqa: E402
 
 torch.set_num_threads(1)
 os.environ.setdefault("OMP_NUM_THREADS", "1")
