@@ -32,15 +32,15 @@ left out of every time mean, so logits do not depend on what follows a sample's 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
 from actrec.errors import ConfigError
-from actrec.models.registry import Capabilities, register_model
-from actrec.models.stgcn import skeleton_of, step_mask
+from actrec.models.registry import register_model
+from actrec.models.stgcn import SkeletonGraphNet, zero_padding
 
 
 @dataclass
@@ -102,10 +102,6 @@ def masked_time_mean(x: torch.Tensor, mask: torch.Tensor, lengths: torch.Tensor)
     """`[B, C, T, J]` -> `[B, C, 1, J]`: the mean over each sample's valid steps."""
     total = torch.where(mask, x, torch.zeros((), dtype=x.dtype, device=x.device)).sum(dim=2, keepdim=True)
     return total / lengths.to(x.dtype)[:, None, None, None]
-
-
-def zero_padding(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    return torch.where(mask, x, torch.zeros((), dtype=x.dtype, device=x.device))
 
 
 class RefinedGraphConv(nn.Module):
@@ -208,40 +204,14 @@ class CTRGCNBlock(nn.Module):
 
 
 @register_model("ctrgcn", CTRGCNConfig)
-class CTRGCN(nn.Module):
-    """`[B, T, J * C]` joint-major keypoint features -> logits `[B, n_classes]`."""
+class CTRGCN(SkeletonGraphNet):
+    """CTR-GCN: its blocks refine a learned topology per sample (`directed_partitions` to start),
+    and the first block has no residual, as in the paper."""
 
-    capabilities: ClassVar[Capabilities] = Capabilities(needs_skeleton=True)
+    model = "ctrgcn"
 
-    def __init__(self, n_features: int, n_classes: int, config: CTRGCNConfig, schema: Any) -> None:
-        super().__init__()
-        schema, n_joints = skeleton_of("ctrgcn", schema, n_features)
-        self.config = config
-        self.n_joints = n_joints
-        self.joint_channels = n_features // n_joints
-        partitions = torch.from_numpy(directed_partitions(schema))
-        self.blocks = nn.ModuleList()
-        in_channels = self.joint_channels
-        for index, out_channels in enumerate(config.channels):
-            stride = 2 if index > 0 and out_channels > in_channels else 1
-            self.blocks.append(CTRGCNBlock(in_channels, out_channels, partitions, config, stride, residual=index > 0))
-            in_channels = out_channels
-        self.dropout = nn.Dropout(config.dropout)
-        self.head = nn.Linear(in_channels, n_classes)
+    def graph(self, schema: Any) -> torch.Tensor:
+        return torch.from_numpy(directed_partitions(schema))
 
-    def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
-        batch, steps, _ = x.shape
-        if lengths is None:
-            lengths = torch.full((batch,), steps, dtype=torch.long, device=x.device)
-        lengths = lengths.to(x.device).clamp(1, steps)
-        h = x.reshape(batch, steps, self.n_joints, self.joint_channels).permute(0, 3, 1, 2)
-        mask = step_mask(lengths, steps)
-        h = zero_padding(h, mask)
-        for block in self.blocks:
-            h = block(h, mask, lengths)
-            if block.stride > 1:
-                lengths = torch.div(lengths + block.stride - 1, block.stride, rounding_mode="floor")
-            mask = step_mask(lengths, h.shape[2])
-            h = zero_padding(h, mask)
-        pooled = h.sum(dim=(2, 3)) / (lengths[:, None].to(h.dtype) * self.n_joints)
-        return self.head(self.dropout(pooled))
+    def block(self, index: int, in_channels: int, out_channels: int, partitions: torch.Tensor, stride: int) -> nn.Module:
+        return CTRGCNBlock(in_channels, out_channels, partitions, self.config, stride, residual=index > 0)

@@ -101,6 +101,11 @@ def step_mask(lengths: torch.Tensor, steps: int) -> torch.Tensor:
     return (torch.arange(steps, device=lengths.device)[None, :] < lengths[:, None])[:, None, :, None]
 
 
+def zero_padding(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """`x` with the steps outside `mask` (bool, broadcast over `x`) set to zero."""
+    return torch.where(mask, x, torch.zeros((), dtype=x.dtype, device=x.device))
+
+
 class STGCNBlock(nn.Module):
     """`[B, C_in, T, J]` -> `[B, C_out, ceil(T / stride), J]`: graph conv, temporal conv, residual."""
 
@@ -126,8 +131,9 @@ class STGCNBlock(nn.Module):
             )
         self.stride = stride
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """x `[B, C_in, T, J]` zero on padding steps; mask bool `[B, 1, T, 1]` of valid steps."""
+    def forward(self, x: torch.Tensor, mask: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        """x `[B, C_in, T, J]` zero on padding steps; mask bool `[B, 1, T, 1]` of valid steps.
+        lengths: unused (the graph is fixed); taken so every graph block is called alike."""
         adjacency = self.partitions if self.edge_importance is None else self.partitions * self.edge_importance
         batch, _, steps, joints = x.shape
         mixed = self.spatial(x).view(batch, self.n_partitions, -1, steps, joints)
@@ -136,7 +142,7 @@ class STGCNBlock(nn.Module):
         mixed = mixed.permute(0, 2, 3, 1, 4).reshape(batch, -1, steps, self.n_partitions * joints)
         graph = self.spatial_norm(mixed @ adjacency.transpose(1, 2).reshape(self.n_partitions * joints, joints))
         # padding must stay zero before the temporal conv, or it would leak into the last valid steps
-        graph = torch.where(mask, graph, torch.zeros((), dtype=graph.dtype, device=graph.device))
+        graph = zero_padding(graph, mask)
         return torch.relu(self.temporal(graph) + self.residual(x))
 
 
@@ -159,27 +165,42 @@ def skeleton_of(model: str, schema: Any, n_features: int) -> tuple[Any, int]:
     return schema, n_joints
 
 
-@register_model("stgcn", STGCNConfig)
-class STGCN(nn.Module):
-    """`[B, T, J * C]` joint-major keypoint features -> logits `[B, n_classes]` over the schema's graph."""
+class SkeletonGraphNet(nn.Module):
+    """`[B, T, J * C]` joint-major keypoint features -> logits `[B, n_classes]`: the frame ST-GCN
+    and CTR-GCN share. Features become `[B, C, T, J]`; blocks run in order, a block that widens
+    the channels (after the first) halves the time steps; padding steps are zeroed after every
+    block, so logits do not depend on what follows a sample's last step; the pooled mean over
+    valid steps and joints goes through dropout to a linear head.
+
+    Subclasses set `model` (the registry name, quoted in errors) and build `graph(schema)` (the
+    partitions `[K, J, J]`) and `block(index, in_channels, out_channels, partitions, stride)`, a
+    module called as `block(h, mask, lengths)` with a `stride` attribute.
+    """
 
     capabilities: ClassVar[Capabilities] = Capabilities(needs_skeleton=True)
+    model: ClassVar[str]
 
-    def __init__(self, n_features: int, n_classes: int, config: STGCNConfig, schema: Any) -> None:
+    def __init__(self, n_features: int, n_classes: int, config: Any, schema: Any) -> None:
         super().__init__()
-        schema, n_joints = skeleton_of("stgcn", schema, n_features)
+        schema, n_joints = skeleton_of(self.model, schema, n_features)
         self.config = config
         self.n_joints = n_joints
         self.joint_channels = n_features // n_joints
-        partitions = torch.from_numpy(graph_partitions(schema, config.partition))
+        partitions = self.graph(schema)
         self.blocks = nn.ModuleList()
         in_channels = self.joint_channels
         for index, out_channels in enumerate(config.channels):
             stride = 2 if index > 0 and out_channels > in_channels else 1
-            self.blocks.append(STGCNBlock(in_channels, out_channels, partitions.clone(), config, stride))
+            self.blocks.append(self.block(index, in_channels, out_channels, partitions, stride))
             in_channels = out_channels
         self.dropout = nn.Dropout(config.dropout)
         self.head = nn.Linear(in_channels, n_classes)
+
+    def graph(self, schema: Any) -> torch.Tensor:
+        raise NotImplementedError
+
+    def block(self, index: int, in_channels: int, out_channels: int, partitions: torch.Tensor, stride: int) -> nn.Module:
+        raise NotImplementedError
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         batch, steps, _ = x.shape
@@ -188,12 +209,25 @@ class STGCN(nn.Module):
         lengths = lengths.to(x.device).clamp(1, steps)
         h = x.reshape(batch, steps, self.n_joints, self.joint_channels).permute(0, 3, 1, 2)
         mask = step_mask(lengths, steps)
-        h = torch.where(mask, h, torch.zeros((), dtype=h.dtype, device=h.device))
+        h = zero_padding(h, mask)
         for block in self.blocks:
-            h = block(h, mask)
+            h = block(h, mask, lengths)
             if block.stride > 1:
                 lengths = torch.div(lengths + block.stride - 1, block.stride, rounding_mode="floor")
             mask = step_mask(lengths, h.shape[2])
-            h = torch.where(mask, h, torch.zeros((), dtype=h.dtype, device=h.device))
+            h = zero_padding(h, mask)
         pooled = h.sum(dim=(2, 3)) / (lengths[:, None].to(h.dtype) * self.n_joints)
         return self.head(self.dropout(pooled))
+
+
+@register_model("stgcn", STGCNConfig)
+class STGCN(SkeletonGraphNet):
+    """ST-GCN over the schema's graph: one fixed adjacency per partition (`graph_partitions`)."""
+
+    model = "stgcn"
+
+    def graph(self, schema: Any) -> torch.Tensor:
+        return torch.from_numpy(graph_partitions(schema, self.config.partition))
+
+    def block(self, index: int, in_channels: int, out_channels: int, partitions: torch.Tensor, stride: int) -> nn.Module:
+        return STGCNBlock(in_channels, out_channels, partitions.clone(), self.config, stride)
