@@ -422,8 +422,8 @@ class Recognizer(ClassifierMixin, BaseEstimator):
         `actrec.training.fit` (checkpoints in `work_dir/checkpoints`, resumable)."""
         import lightning as L
 
-        from actrec.training.data import ArrayDataset, AugmentedDataset
-        from actrec.training.fit import fit_network
+        from actrec.training.data import ArrayDataset, AugmentedDataset, SequenceDataModule
+        from actrec.training.fit import fit_loop
 
         config = self.config
         L.seed_everything(config.seed, workers=True, verbose=False)
@@ -443,8 +443,10 @@ class Recognizer(ClassifierMixin, BaseEstimator):
         # what a checkpoint must share with the run resuming it (after _build_network, which may
         # complete model_options)
         run = {"config": asdict(config), "label_names": self.label_names, "n_features": self.n_features, "n_train": train.n_samples}
-        fitted = fit_network(
-            self.network, config, train_set, ArrayDataset(val_features, validation.lengths, validation.y), train.y, len(self.label_names), run,
+        val_set = ArrayDataset(val_features, validation.lengths, validation.y)
+        data = SequenceDataModule(train_set, val_set, config.batch_size, config.seed, config.sampler == "balanced", train.y)
+        fitted = fit_loop(
+            self.network, config, data, train.y, len(self.label_names), run,
             checkpoint_dir=None if work_dir is None else Path(work_dir) / "checkpoints", resume_from=resume_from, progress=progress,
         )
         self.history = fitted.history

@@ -44,14 +44,6 @@ class LoopOptions(Protocol):
     time_budget: float | None
 
 
-class FitOptions(LoopOptions, Protocol):
-    """A sequence run's settings: the loop's, and how batches are drawn."""
-
-    batch_size: int
-    seed: int
-    sampler: str
-
-
 class TrainData(Protocol):
     """A LightningDataModule for `fit_loop`: `train` is the training dataset (one with an `epoch`
     attribute is told each epoch's number, for fresh augmentation) and `generator` draws every
@@ -78,29 +70,6 @@ def balanced_class_weights(labels: np.ndarray, n_classes: int) -> torch.Tensor:
     weights = np.zeros_like(counts)
     weights[present] = counts[present].sum() / (present.sum() * counts[present])
     return torch.tensor(weights, dtype=torch.float32)
-
-
-def fit_network(
-    network: nn.Module,
-    options: FitOptions,
-    train_set: Dataset,
-    val_set: Dataset,
-    train_labels: np.ndarray,
-    n_classes: int,
-    run: dict[str, Any],
-    checkpoint_dir: Path | None = None,
-    resume_from: str | Path | None = None,
-    progress: bool = False,
-) -> FitResult:
-    """Train `network` in place and leave it in eval mode with the best epoch's weights.
-
-    train_set / val_set yield `(x [T, F] float32, length, label)`, batched with padding to the
-    longest; the rest is `fit_loop`'s.
-    """
-    from actrec.training.data import SequenceDataModule
-
-    data = SequenceDataModule(train_set, val_set, options.batch_size, options.seed, options.sampler == "balanced", train_labels)
-    return fit_loop(network, options, data, train_labels, n_classes, run, checkpoint_dir, resume_from, progress)
 
 
 def fit_loop(
