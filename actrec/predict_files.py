@@ -21,6 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from actrec.errors import ActrecError, ConfigError, DataError
 from actrec.io.outputs import Status, check_distinct_outputs, outcome_line
 
+
 @dataclass(frozen=True)
 class FileOutcome:
     """What happened to one data file: `predictions` rows written to `output`, or why not."""

@@ -26,6 +26,7 @@ from actrec.io.outputs import Status, check_distinct_outputs, outcome_line
 from actrec.io.recording import save_recording
 from actrec.io.video import find_videos, video_info
 
+
 @dataclass(frozen=True)
 class VideoOutcome:
     """What happened to one video: `frames` decoded, `detected` of them with a skeleton."""

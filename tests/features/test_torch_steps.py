@@ -40,7 +40,11 @@ def keypoints_with_gaps(n_joints: int, channels: int, seed: int = 0) -> tuple[np
 ])
 def test_torch_pipeline_gives_the_numpy_features_on_keypoints_with_gaps(schema, channels, options):
     X, lengths = keypoints_with_gaps(JOINTS[schema], channels)
-    pipeline = FeaturePipeline(keypoint_steps(schema, **options) + [Standardize()])
+    assert_torch_pipeline_equals_numpy(FeaturePipeline(keypoint_steps(schema, **options) + [Standardize()]), X, lengths)
+
+
+def assert_torch_pipeline_equals_numpy(pipeline: FeaturePipeline, X: np.ndarray, lengths: np.ndarray) -> None:
+    """`pipeline` fitted on `X`: its TorchPipeline gives the NumPy features, finite, to 1e-5."""
     expected = pipeline.fit_transform(X, lengths)
     with torch.no_grad():
         got = TorchPipeline(pipeline)(torch.from_numpy(X), torch.from_numpy(lengths)).numpy()
@@ -66,12 +70,7 @@ def test_torch_skeleton_streams_give_the_numpy_stream_features(schema, channels)
     from actrec.features.streams import stream_steps
 
     X, lengths = keypoints_with_gaps(JOINTS[schema], channels, seed=2)
-    pipeline = FeaturePipeline(stream_steps(schema) + [Standardize()])
-    expected = pipeline.fit_transform(X, lengths)
-    with torch.no_grad():
-        got = TorchPipeline(pipeline)(torch.from_numpy(X), torch.from_numpy(lengths)).numpy()
-    assert got.shape == expected.shape and np.isfinite(got).all()
-    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-5)
+    assert_torch_pipeline_equals_numpy(FeaturePipeline(stream_steps(schema) + [Standardize()]), X, lengths)
 
 
 def test_angles_without_atan2_equal_numpys_including_signed_zeros():
