@@ -9,6 +9,7 @@ that cannot be read or predicted is reported in one line and the others go on.
 
 from __future__ import annotations
 
+import functools
 import glob
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,13 +122,22 @@ def _write(file: Path, output: Path, ids: np.ndarray, proba: np.ndarray, label_n
     return FileOutcome(file, output, "done", len(proba))
 
 
+@functools.lru_cache(maxsize=1)
+def _recognizer_from_bytes(model: bytes) -> Any:
+    """The model a worker was sent, loaded once per worker process rather than once per file (a
+    worker runs many tasks of one predict run); or the one-line error text of a bad model file."""
+    from actrec.cluster import on_local_copy
+    from actrec.recognizer import MODEL_FILE, Recognizer
+
+    return on_local_copy(model, MODEL_FILE, Recognizer.load)
+
+
 def _predict_bytes(model: bytes, content: bytes, name: str, label_last: bool) -> Any:
     """Ray task: (ids, probabilities) of a data file given as bytes, with the model given as
     bytes; or the one-line error text of a file that cannot be predicted."""
     from actrec.cluster import on_local_copy
-    from actrec.recognizer import MODEL_FILE, Recognizer
 
-    recognizer = on_local_copy(model, MODEL_FILE, Recognizer.load)
+    recognizer = _recognizer_from_bytes(model)
     if isinstance(recognizer, str):
         return recognizer
     return on_local_copy(content, name, lambda path: predict_file(recognizer, path, label_last))
