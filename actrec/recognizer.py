@@ -407,7 +407,9 @@ class Recognizer(ClassifierMixin, BaseEstimator):
             options["steps"] = self.window_length
             self.config.model_options = options
         if self.is_kernel_model and not options.get("input_length"):
-            options["input_length"] = self.window_length
+            # the first context frames of the feature pipeline are never read (actrec.models.rocket)
+            options["skip_steps"] = self.pipeline.context_frames
+            options["input_length"] = max(1, self.window_length - options["skip_steps"])
             self.config.model_options = options
         if self.config.streams:
             from actrec.features.streams import stream_channels
