@@ -76,11 +76,14 @@ def worst_confusions(confusion: list[list[int]], label_names: list[str], top: in
     return sorted(pairs, key=lambda pair: -pair[2])[:top]
 
 
-def write_run(run_dir: str | Path, history: pd.DataFrame, val: dict[str, Any], test: dict[str, Any], label_names: list[str], config: dict[str, Any]) -> None:
-    """Write every report file of a finished training run."""
+def write_run(run_dir: str | Path, history: pd.DataFrame, val: dict[str, Any], test: dict[str, Any], label_names: list[str], config: dict[str, Any],
+              cut_by_time_budget: bool = False) -> None:
+    """Write every report file of a finished training run. `cut_by_time_budget`: the time budget
+    ended training, so the run depends on the machine's load (metrics.json says so)."""
     run = Path(run_dir)
     run.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(run / "metrics.json", json.dumps({"val": headline(val), "test": headline(test)}, indent=2))
+    metrics = {"val": headline(val), "test": headline(test), "cut_by_time_budget": cut_by_time_budget}
+    write_text_atomic(run / "metrics.json", json.dumps(metrics, indent=2))
     write_text_atomic(run / "config.json", json.dumps(config, indent=2))
     write_text_atomic(run / "history.csv", history.to_csv(index=False))
     table = per_class_table(test)

@@ -367,7 +367,7 @@ class RocketNet(nn.Module):
         """Sliding pools stream in O(features) per frame (`actrec.stream.kernels`); lspv does not."""
         sliding = all(p in SLIDING_POOLS for p in config.pooling)
         if sliding:
-            return Capabilities(closed_form=True, per_frame_streaming=True)
+            return Capabilities(closed_form=True, per_frame_streaming=True, frame_state="kernel")
         return Capabilities(closed_form=True, streaming_note="the longest-stretch pool (lspv) needs the whole window")
 
     def __init__(self, n_features: int, n_classes: int, config: RocketConfig, schema: Any = None) -> None:
