@@ -411,6 +411,10 @@ class RocketNet(nn.Module):
         square root)."""
         if lengths is None:
             lengths = torch.full((x.shape[0],), x.shape[1], dtype=torch.long, device=x.device)
+        if torch.onnx.is_in_onnx_export():
+            # a graph is traced at one length but run on shorter windows too (a stream warming
+            # up): zero steps past every length change no feature and keep each slice non-empty
+            x = F.pad(x, (0, 0, 0, self.config.input_length + self.config.skip_steps))
         representations = self.representations(x, lengths)
         parts = [bank(*representations[i]) for i, bank in enumerate(self.banks)]
         parts += [bank(*representations[i]).clamp(min=0).sqrt() for i, bank in enumerate(self.hydra)]
