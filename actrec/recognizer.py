@@ -64,6 +64,8 @@ class Recognizer(ClassifierMixin, BaseEstimator):
     `history_`), and `config`, the TrainConfig the model was fitted with.
     """
 
+    kind = "sequence"  # what `actrec.video.recognizer.load_recognizer` tells apart in a model file
+
     def __init__(
         self,
         model: str = TrainConfig.model,
