@@ -511,6 +511,19 @@ class Recognizer(ClassifierMixin, BaseEstimator):
         return self.classes_[proba.argmax(1)]
 
     # ------------------------------------------------------------------ save / load
+    def describe(self) -> dict[str, str]:
+        """What the model is and takes, one short line each, for a person (`actrec info`)."""
+        rate = f" at {self.sample_rate_hz:g} Hz" if self.sample_rate_hz else ""
+        if len(self.frame_shape) == 2:
+            joints, channels = self.frame_shape
+            inputs = f"keypoints [T, {joints}, {channels}]" + (f" ({self.schema})" if self.schema else "")
+        else:
+            names = self.feature_names or []
+            shown = ", ".join(names[:6]) + (f", ... ({len(names)} in all)" if len(names) > 6 else "")
+            inputs = f"features [T, {self.frame_shape[0] if self.frame_shape else '?'}]" + (f": {shown}" if names else "")
+        steps = " -> ".join(step.name for step in self.pipeline.steps) if self.pipeline else ""
+        return {"model": self.config.model, "kind": self.kind, "window": f"{self.window_length} steps{rate}", "input": inputs, "features": steps}
+
     def metadata(self) -> dict[str, Any]:
         return {
             "format": "actrec-model",

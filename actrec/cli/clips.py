@@ -64,5 +64,5 @@ def check_not_clip_options(recognizer: Any, test_clips: int | None, test_crops: 
     """--test-clips / --test-crops only mean something for a clip model: say so for another."""
     from actrec.errors import ConfigError
 
-    if getattr(recognizer, "kind", "") != "video" and (test_clips is not None or test_crops is not None):
+    if recognizer.kind != "video" and (test_clips is not None or test_crops is not None):
         raise ConfigError("--test-clips and --test-crops apply to clip models only; drop them for this model")

@@ -235,7 +235,7 @@ def evaluate(
         from actrec.cli.clips import check_not_clip_options
 
         check_not_clip_options(recognizer, test_clips, test_crops)
-        if getattr(recognizer, "kind", "") == "video":
+        if recognizer.kind == "video":
             from actrec.cli.clips import probabilities
 
             clips, proba = probabilities(recognizer, data, test_clips, test_crops)
@@ -264,14 +264,14 @@ def predict(
     ray: str = typer.Option(None, "--ray", help="Predict the data files as tasks on a Ray cluster: its address, or auto (needs actrec[cluster])."),
 ) -> None:
     """Predict every sample of each data file; writes the submission layout competitions ask for."""
-    from actrec.video.recognizer import is_video_model_file
-
-    if is_video_model_file(run):
-        return predict_clips(run, data, out, test_clips, test_crops, ray)
     from actrec.cli.clips import check_not_clip_options
     from actrec.predict_files import predict_files
+    from actrec.video.recognizer import load_recognizer
 
-    run_cli(lambda: check_not_clip_options(None, test_clips, test_crops))
+    recognizer = run_cli(lambda: load_recognizer(run))
+    if recognizer.kind == "video":
+        return predict_clips(recognizer, data, out, test_clips, test_crops, ray)
+    run_cli(lambda: check_not_clip_options(recognizer, test_clips, test_crops))
     outcomes = run_cli(lambda: predict_files(run, data, out, label_last, ray, console))
     failed = sum(outcome.status == "failed" for outcome in outcomes)
     if len(outcomes) > 1 or failed:
@@ -280,18 +280,16 @@ def predict(
         raise typer.Exit(2)
 
 
-def predict_clips(run: str, data: list[str], out: str, test_clips: int | None, test_crops: int | None, ray: str | None) -> None:
+def predict_clips(recognizer: Any, data: list[str], out: str, test_clips: int | None, test_crops: int | None, ray: str | None) -> None:
     """A clip model predicts one clip folder or CSV into one CSV, on this machine."""
     from actrec.cli.clips import probabilities
     from actrec.io.predictions import write_predictions
-    from actrec.video.recognizer import load_recognizer
 
     def action() -> None:
         from actrec.errors import ConfigError
 
         if len(data) != 1 or ray is not None:
             raise ConfigError("a clip model predicts one clip folder or CSV per run, on this machine; give one --data and no --ray")
-        recognizer = load_recognizer(run)
         clips, proba = probabilities(recognizer, data[0], test_clips, test_crops)
         write_predictions(out, clips.ids, proba, recognizer.label_names)
         console.print(f"wrote {clips.n_samples} predictions to {out}")
@@ -300,25 +298,59 @@ def predict_clips(run: str, data: list[str], out: str, test_clips: int | None, t
 
 
 @app.command()
-def info(run: str = typer.Argument(..., help="RUN folder or model.actrec")) -> None:
-    """Show what a saved model expects and how it was trained."""
+def info(
+    run: str = typer.Argument(..., help="RUN folder or model.actrec"),
+    as_json: bool = typer.Option(False, "--json", help="print the model file's whole metadata (and the run's metrics) as JSON"),
+) -> None:
+    """Show what a saved model is, what it expects and how well it did: a short summary, or --json."""
     import json
-    from pathlib import Path
 
     from actrec.video.recognizer import load_recognizer
 
     def action() -> None:
         recognizer = load_recognizer(run)
-        meta = recognizer.metadata()
-        meta["parameters"] = sum(p.numel() for p in recognizer.network.parameters())
-        if "pipeline" in meta:
-            meta["pipeline"] = [step["name"] for step in meta["pipeline"]]
-        metrics = Path(run) / "metrics.json"
-        if metrics.is_file():
-            meta["metrics"] = json.loads(metrics.read_text())
-        results_console().print_json(json.dumps(meta))
+        path = model_file_path(run)
+        metrics_file = path.parent / "metrics.json"
+        metrics = json.loads(metrics_file.read_text()) if metrics_file.is_file() else None
+        parameters = sum(p.numel() for p in recognizer.network.parameters())
+        if as_json:
+            meta = recognizer.metadata() | {"parameters": parameters}
+            if metrics is not None:
+                meta["metrics"] = metrics
+            results_console().print_json(json.dumps(meta))
+            return
+        names = list(recognizer.label_names)
+        rows = recognizer.describe() | {
+            "classes": f"{len(names)}: {', '.join(names[:8])}" + (", ..." if len(names) > 8 else ""),
+            "size": f"{parameters:,} parameters; {path} ({path.stat().st_size / 1e6:.1f} MB)",
+        }
+        if metrics is not None:
+            rows["metrics"] = metrics_line(metrics)
+        out = results_console()
+        width = max(len(key) for key in rows)
+        for key, value in rows.items():
+            out.print(f"{key:<{width}}  {value}", highlight=False, markup=False, soft_wrap=True)
 
     run_cli(action)
+
+
+def model_file_path(run: str) -> Any:
+    """The model file `run` names: the file itself, or RUN/model.actrec."""
+    from pathlib import Path
+
+    from actrec.recognizer import MODEL_FILE
+
+    return Path(run) / MODEL_FILE if Path(run).is_dir() else Path(run)
+
+
+def metrics_line(metrics: dict[str, Any]) -> str:
+    """`RUN/metrics.json` as one line: each split's n, top-1, macro-F1 and log-loss."""
+    parts = []
+    for split, values in metrics.items():
+        if isinstance(values, dict) and "top1" in values:
+            parts.append(f"{split} (n={values.get('n', '?')}) top-1 {values['top1']:.3f}, macro-F1 {values['macro_f1']:.3f}, log-loss {values['log_loss']:.3f}")
+    return "; ".join(parts) or "none recorded"
+
 
 @app.command()
 def doctor() -> None:
