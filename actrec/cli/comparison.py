@@ -43,7 +43,6 @@ def compare(
     --model 'tsm:{"depth": 18, "size": 64}'."""
     from actrec.data.loading import load_dataset
     from actrec.errors import ConfigError
-    from actrec.evaluation.tables import display_table
     from actrec.experiments.compare import compare as run_compare
     from actrec.experiments.compare import load_specs, spec_from_option
     from actrec.io.clips import is_clip_spec
@@ -51,24 +50,19 @@ def compare(
     def action() -> None:
         defaults = {"epochs": epochs} if epochs else {}
         specs = (load_specs(config, defaults) if config else []) + [spec_from_option(text, defaults) for text in model]
+        report = lambda name, run, cached: console.print(f"{name} {run}: {'cached' if cached else 'trained'}")  # noqa: E731
         if is_clip_spec(data):
             from actrec.cli.clips import report_bad_video
             from actrec.data.clips import load_clips
-            from actrec.video.compare import clip_display_table, compare_clips
+            from actrec.video.compare import compare_clips
 
             if folds:
                 raise ConfigError("--folds is not available for clips yet; compare them over --seeds")
-            report = lambda name, run, cached: console.print(f"{name} {run}: {'cached' if cached else 'trained'}")  # noqa: E731
             result = compare_clips(load_clips(data), specs, out, seeds=parse_seeds(seeds), split_seed=split_seed, use_cache=cache, on_run=report, on_bad_video=report_bad_video)
-            print_frame(clip_display_table(result.summary), f"{data}: {len(specs)} configuration(s), {result.fits} run(s) trained -> {out}")
-            return
-        dataset = load_dataset(data, labels=labels, label_last=label_last)
-        report = lambda name, run, cached: console.print(f"{name} {run}: {'cached' if cached else 'trained'}")  # noqa: E731
-        result = run_compare(dataset, specs, out, seeds=parse_seeds(seeds), folds=folds, split_seed=split_seed, use_cache=cache, on_run=report)
-        table = display_table(result.summary)
-        if dataset.n_classes <= 5:  # top-5 of 5 or fewer classes is always 1
-            table = table.drop(columns="top-5")
-        print_frame(table, f"{data}: {len(specs)} configuration(s), {result.fits} run(s) trained -> {out}")
+        else:
+            dataset = load_dataset(data, labels=labels, label_last=label_last)
+            result = run_compare(dataset, specs, out, seeds=parse_seeds(seeds), folds=folds, split_seed=split_seed, use_cache=cache, on_run=report)
+        print_frame(result.display(), f"{data}: {len(specs)} configuration(s), {result.fits} run(s) trained -> {out}")
 
     run_cli(action)
 

@@ -136,28 +136,25 @@ def train(
             from actrec.cli.clips import train_clips
 
             try:
-                result = train_clips(data, out, test, values, init, on_bad_video, progress, resume)
+                model, result = train_clips(data, out, test, values, init, on_bad_video, progress, resume)
             except TrainingInterrupted as stop:
                 stopped(stop, out)
-            print_metrics(result.splits(), f"{result_model(values)} -> {out}", len(result.test["per_class"]))
-            for note in result.notes:
-                console.print(f"[yellow]note:[/yellow] {note}", highlight=False)
-            return
-        try:
-            train_config = TrainConfig(**values)
-            train_config.check()
-        except ConfigError as error:  # the value may come from the file: say which file
-            raise ConfigError(f"{config} (with the flags given): {error}" if config else error) from None
-        names = read_names(label_names)
-        dataset = load_dataset(data, labels=labels, label_last=label_last, groups=groups, class_names=names)
-        test_set = load_dataset(test, labels=test_labels, label_last=label_last, label_names=dataset.label_names, class_names=names) if test else None
-        print_note(no_groups_note(dataset))
-        try:
-            result = train_run(dataset, out, train_config, test=test_set, progress=progress, resume_from=resume)
-        except TrainingInterrupted as stop:
-            stopped(stop, out)
+        else:
+            try:
+                train_config = TrainConfig(**values)
+                train_config.check()
+            except ConfigError as error:  # the value may come from the file: say which file
+                raise ConfigError(f"{config} (with the flags given): {error}" if config else error) from None
+            names = read_names(label_names)
+            dataset = load_dataset(data, labels=labels, label_last=label_last, groups=groups, class_names=names)
+            test_set = load_dataset(test, labels=test_labels, label_last=label_last, label_names=dataset.label_names, class_names=names) if test else None
+            print_note(no_groups_note(dataset))
+            try:
+                model, result = train_config.model, train_run(dataset, out, train_config, test=test_set, progress=progress, resume_from=resume)
+            except TrainingInterrupted as stop:
+                stopped(stop, out)
         if result is not None:
-            print_metrics(result.splits(), f"{train_config.model} -> {out}", len(result.test["per_class"]))
+            print_metrics(result.splits(), f"{model} -> {out}", len(result.test["per_class"]))
             for note in [*result.notes, near_chance_note(result.test)]:
                 print_note(note)
             if result.processes > 1:
@@ -187,10 +184,6 @@ def read_names(value: str | None) -> list[str] | None:
 def print_note(note: str | None) -> None:
     if note:
         console.print(f"[yellow]note:[/yellow] {note}", highlight=False)
-
-
-def result_model(values: dict[str, Any]) -> str:
-    return str(values.get("model") or "tsm")
 
 
 def print_metrics(result: dict[str, dict[str, Any]], title: str, n_classes: int) -> None:
