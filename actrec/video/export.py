@@ -43,7 +43,9 @@ class LogitsAndProbabilities(torch.nn.Module):
 def clip_onnx_bytes(recognizer: Any) -> bytes:
     import onnx
 
-    network = LogitsAndProbabilities(recognizer.network.eval())
+    # eval() on the wrapper too: the exporter restores the module's mode afterwards, and a new
+    # module is in training mode, which would leave the recognizer's BatchNorm layers training
+    network = LogitsAndProbabilities(recognizer.network).eval()
     clip = recognizer.clip
     example = torch.zeros(1, 3, clip.frames, clip.size, clip.size)
     buffer = io.BytesIO()

@@ -115,3 +115,14 @@ def test_onnx_has_probabilities_and_readme_numpy_input_gives_predict_proba(model
     expected = VideoRecognizer.load(run).predict_proba(load_clips(video))[0]
     assert labels == LABELS and proba.shape == (3,)
     assert np.abs(proba - expected).max() < 1e-5
+
+
+def test_exporting_leaves_the_recognizer_in_eval_mode(tmp_path: Path) -> None:
+    """The exporter restores its module's mode; BatchNorm left training would change every later prediction."""
+    pytest.importorskip("onnxruntime", reason="ONNX export needs the export extra")
+    from actrec.video.export import export_clip_onnx
+
+    recognizer = VideoRecognizer.load(save_tiny_clip_model(tmp_path / "run", "r3d"))
+    result = export_clip_onnx(recognizer, tmp_path / "model.onnx")
+    assert not any(module.training for module in recognizer.network.modules())
+    assert result.max_abs_diff_random < 1e-5
