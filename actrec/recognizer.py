@@ -522,7 +522,12 @@ class Recognizer(ClassifierMixin, BaseEstimator):
             shown = ", ".join(names[:6]) + (f", ... ({len(names)} in all)" if len(names) > 6 else "")
             inputs = f"features [T, {self.frame_shape[0] if self.frame_shape else '?'}]" + (f": {shown}" if names else "")
         steps = " -> ".join(step.name for step in self.pipeline.steps) if self.pipeline else ""
-        return {"model": self.config.model, "kind": self.kind, "window": f"{self.window_length} steps{rate}", "input": inputs, "features": steps}
+        rows = {"model": self.config.model, "kind": self.kind, "window": f"{self.window_length} steps{rate}", "input": inputs, "features": steps}
+        options = self.config.model_options or {}
+        if options.get("members"):  # an ensemble (`auto`): its members and their weights
+            weights = options.get("weights") or [1.0 / len(options["members"])] * len(options["members"])
+            rows["members"] = ", ".join(f"{member['model']} (weight {weight:.2f})" for member, weight in zip(options["members"], weights))
+        return rows
 
     def metadata(self) -> dict[str, Any]:
         return {

@@ -228,3 +228,14 @@ def test_npy_windows_get_groups_and_names_and_the_notes_a_user_needs(tmp_path: P
     assert "each step has 5 columns, one more than the model's 4; if the last column is the label, add --label-last" in result.output
     result = runner.invoke(app, ["eval", str(tmp_path / "b"), "--data", str(tmp_path / "signs.npy"), "--label-last", "--label-names", "hello,thanks,yes"])
     assert result.exit_code == 0, result.output
+
+
+def test_info_lists_the_members_of_an_ensemble():
+    from actrec.recognizer import Recognizer
+
+    recognizer = Recognizer(model="auto")
+    recognizer.window_length, recognizer.frame_shape, recognizer.sample_rate_hz = 30, (17, 2), 30.0
+    recognizer.config.model_options = {"members": [{"model": "multirocket", "options": {}}, {"model": "gru", "options": {}}], "weights": [0.75, 0.25]}
+    rows = recognizer.describe()
+    assert rows["members"] == "multirocket (weight 0.75), gru (weight 0.25)"
+    assert rows["window"] == "30 steps at 30 Hz" and rows["input"] == "keypoints [T, 17, 2]"
