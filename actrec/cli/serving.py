@@ -23,6 +23,7 @@ def serve(
     queue_frames: int = typer.Option(16, "--queue-frames", help="frames a session may have waiting; older ones are dropped"),
     max_message_bytes: int = typer.Option(1 << 20, "--max-message-bytes", help="largest WebSocket message"),
     idle_timeout: float = typer.Option(30.0, "--idle-timeout", help="seconds of silence before a session is closed"),
+    max_array_bytes: int = typer.Option(256 << 20, "--max-array-bytes", help="what the arrays of one .npz predict body may declare, checked before inflating"),
     runtime: str = typer.Option("numpy", "--runtime", help="numpy | torch | onnx (per-session Streamer)"),
     workers: int = typer.Option(1, "--workers", help="processes on this port, each with its own sessions and metrics"),
     ray: str = typer.Option(None, "--ray", help="Deploy on Ray Serve instead: the cluster's address, or auto (needs actrec[cluster]); --host/--port are its proxy's"),
@@ -37,7 +38,8 @@ def serve(
         except ImportError as error:
             raise ConfigError(f"serving needs the serve extra ({error.name} is missing): pip install 'actrec[serve]'") from None
         settings = ServeSettings(token=token, max_sessions=max_sessions, queue_frames=queue_frames,
-                                 max_message_bytes=max_message_bytes, idle_timeout_s=idle_timeout, runtime=runtime)
+                                 max_message_bytes=max_message_bytes, idle_timeout_s=idle_timeout, runtime=runtime,
+                                 max_array_bytes=max_array_bytes, max_array_elements=max_array_bytes // 4)
         if ray is not None:
             return serve_on_ray(runs, settings, ray, replicas, host, port, workers)
         if replicas != 1:

@@ -137,7 +137,10 @@ def create_app(models: dict[str, Any], settings: ServeSettings | None = None) ->
         body = await read_body(request, settings.max_body_bytes, metrics)
         try:
             is_json = request.headers.get("content-type", "").startswith("application/json")
-            dataset = await run_in_threadpool(json_dataset if is_json else npz_dataset, body, recognizer)
+            if is_json:
+                dataset = await run_in_threadpool(json_dataset, body, recognizer)
+            else:
+                dataset = await run_in_threadpool(npz_dataset, body, recognizer, settings.array_limits())
             proba = await run_in_threadpool(recognizer.predict_proba, dataset)
         except ActrecError as error:
             metrics.errors.labels("bad_request").inc()

@@ -12,6 +12,7 @@ from fastapi import HTTPException, Request
 from pydantic import ValidationError
 
 from actrec.errors import DataError
+from actrec.io.array_limits import ArrayLimits
 from actrec.serve.metrics import ServeMetrics
 from actrec.serve.protocol import PredictRequest
 
@@ -68,15 +69,16 @@ def json_dataset(body: bytes, recognizer: Any) -> Any:
     return SequenceDataset(X=X, lengths=lengths, ids=np.array(ids), schema=recognizer.schema, source="request body")
 
 
-def npz_dataset(body: bytes, recognizer: Any) -> Any:
-    """An `.npz` body (the layout `actrec predict --data` reads) -> SequenceDataset."""
+def npz_dataset(body: bytes, recognizer: Any, limits: ArrayLimits) -> Any:
+    """An `.npz` body (the layout `actrec predict --data` reads) -> SequenceDataset; its declared
+    sizes are checked against `limits` before anything is inflated."""
     from actrec.data.loading import load_dataset
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "request.npz"
         path.write_bytes(body)
         try:
-            dataset = load_dataset(path, label_names=recognizer.label_names)
+            dataset = load_dataset(path, label_names=recognizer.label_names, limits=limits)
         except DataError as error:  # name the body, not the temporary file
             raise DataError(str(error).replace(str(path), "request body (.npz; send JSON as application/json)")) from None
     dataset.source = "request body"
