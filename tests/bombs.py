@@ -28,7 +28,8 @@ def npz_of(path: Path, members: dict[str, bytes]) -> Path:
 
 
 def zero_bomb(path: Path, n_bytes: int, n_samples: int = 2) -> Path:
-    """An `.npz` whose `X [n_samples, T, 4]` float32 zeros inflate to about `n_bytes`, with labels."""
+    """An `.npz` whose `X [n_samples, T, 4]` float32 zeros inflate to about `n_bytes` (no labels:
+    data to predict)."""
     steps = max(1, n_bytes // (16 * n_samples))
     chunk = bytes(1 << 20)
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
@@ -38,7 +39,4 @@ def zero_bomb(path: Path, n_bytes: int, n_samples: int = 2) -> Path:
             while left > 0:
                 member.write(chunk[: min(left, len(chunk))])
                 left -= len(chunk)
-        buffer = io.BytesIO()
-        np.save(buffer, np.arange(n_samples) % 2)
-        archive.writestr("y.npy", buffer.getvalue())
     return path
