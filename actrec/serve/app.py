@@ -134,7 +134,7 @@ def create_app(models: dict[str, Any], settings: ServeSettings | None = None) ->
         from actrec.io.predictions import predictions_table
 
         recognizer = recognizer_for(model)
-        body = await read_body(request, settings.max_body_bytes, metrics)
+        body = await read_body(request, settings.max_body_bytes, settings.body_timeout_s, metrics)
         try:
             is_json = request.headers.get("content-type", "").startswith("application/json")
             if is_json:
@@ -183,6 +183,15 @@ def app_from_environment() -> FastAPI:
     return create_app(load_models(config["models"]), ServeSettings(**config["settings"]))
 
 
+def server_options(settings: ServeSettings) -> dict[str, Any]:
+    """uvicorn's options for `settings`: the WebSocket frame limit, no per-message deflate, and
+    HTTP connections closed when a request head does not arrive within `header_timeout_s`."""
+    from actrec.serve.connections import head_timeout_protocol  # uvicorn: not needed to build the app
+
+    return dict(ws_per_message_deflate=False, ws_max_size=4 * settings.max_message_bytes,
+                http=head_timeout_protocol(settings.header_timeout_s))
+
+
 def run_server(specs: list[str], settings: ServeSettings, host: str, port: int, workers: int = 1,
                log_level: str = "info") -> None:
     """Serve the models `specs` name (see `load_models`) with uvicorn until interrupted.
@@ -191,13 +200,12 @@ def run_server(specs: list[str], settings: ServeSettings, host: str, port: int, 
     stays in the process that accepted it); each has its own session cap, metrics and page.
     The protocol-level limit is a multiple of `max_message_bytes`, so a moderately oversized
     message still gets the app's readable error. Per-message deflate is off: it costs more CPU
-    per frame than deciding it."""
+    per frame than deciding it. See `server_options`."""
     import uvicorn
 
     settings.check()
     models = load_models(specs)  # in the parent too: a bad RUN fails here, as one line
-    options: dict[str, Any] = dict(host=host, port=port, log_level=log_level, ws_per_message_deflate=False,
-                                   ws_max_size=4 * settings.max_message_bytes)
+    options = server_options(settings) | dict(host=host, port=port, log_level=log_level)
     if workers <= 1:
         uvicorn.run(create_app(models, settings), **options)
         return

@@ -3,6 +3,7 @@ SequenceDataset from JSON (`PredictRequest`) or from the `.npz` layout `actrec p
 
 from __future__ import annotations
 
+import asyncio
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -17,18 +18,24 @@ from actrec.serve.metrics import ServeMetrics
 from actrec.serve.protocol import PredictRequest
 
 
-async def read_body(request: Request, limit: int, metrics: ServeMetrics) -> bytes:
-    """The request body, refused with 413 as soon as it passes `limit` bytes."""
+async def read_body(request: Request, limit: int, timeout_s: float, metrics: ServeMetrics) -> bytes:
+    """The request body, refused with 413 as soon as it passes `limit` bytes, and with 408 when it
+    has not all arrived within `timeout_s` (a client trickling a body holds a socket and a task)."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         metrics.errors.labels("too_big").inc()
         raise HTTPException(413, f"body of {declared} bytes is over the {limit}-byte limit; send fewer sequences per request")
     body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            metrics.errors.labels("too_big").inc()
-            raise HTTPException(413, f"body is over the {limit}-byte limit; send fewer sequences per request")
+    try:
+        async with asyncio.timeout(timeout_s):
+            async for chunk in request.stream():
+                body += chunk
+                if len(body) > limit:
+                    metrics.errors.labels("too_big").inc()
+                    raise HTTPException(413, f"body is over the {limit}-byte limit; send fewer sequences per request")
+    except TimeoutError:
+        metrics.errors.labels("too_slow").inc()
+        raise HTTPException(408, f"the body did not arrive within {timeout_s:g} s; send it at once") from None
     return bytes(body)
 
 

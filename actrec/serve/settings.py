@@ -15,6 +15,9 @@ class ServeSettings:
     token: bearer token every `/v1/*` and `/metrics` request and stream must carry (None: open).
     runtime: the Streamer runtime per session; "numpy" (the NumPy state bank, torch for window
       models) builds a session in about a millisecond, where "onnx" exports a graph per session.
+    header_timeout_s: seconds an HTTP connection has to send each whole request head (the first,
+      and the next after a response) before it is closed; a half-open connection holds a socket.
+    body_timeout_s: seconds a predict request has to send its whole body.
     max_array_elements / max_array_bytes: what the arrays of one `.npz` request body may declare,
       checked before anything is inflated (an .npz body of zeros inflates ~1000-fold).
     """
@@ -27,6 +30,8 @@ class ServeSettings:
     max_array_elements: int = 64 << 20
     max_array_bytes: int = 256 << 20
     idle_timeout_s: float = 30.0
+    header_timeout_s: float = 10.0
+    body_timeout_s: float = 60.0
     runtime: str = "numpy"
 
     def check(self) -> None:
@@ -34,8 +39,9 @@ class ServeSettings:
                      "max_array_bytes"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if not self.idle_timeout_s > 0:
-            raise ConfigError(f"idle_timeout_s must be positive, got {self.idle_timeout_s}")
+        for name in ("idle_timeout_s", "header_timeout_s", "body_timeout_s"):
+            if not getattr(self, name) > 0:
+                raise ConfigError(f"{name} must be positive, got {getattr(self, name)}")
 
     def array_limits(self) -> ArrayLimits:
         """What the arrays of one `.npz` request body may declare."""
