@@ -8,7 +8,6 @@ label names and the fitted feature pipeline: loading never executes code from th
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any, Sequence
@@ -25,7 +24,7 @@ from actrec.data.labels import encode_labels
 from actrec.data.splits import plan_splits
 from actrec.errors import ConfigError, DataError, ModelFileError
 from actrec.features.pipeline import FeaturePipeline, Flatten, Standardize, Step
-from actrec.io.atomic import atomic_path
+from actrec.io.model_file import read_model_file, write_model_file
 from actrec.models import Capabilities, build_model, model_capabilities
 
 MODEL_FILE = "model.actrec"
@@ -543,41 +542,24 @@ class Recognizer(ClassifierMixin, BaseEstimator):
         }
 
     def save(self, path: str | Path) -> Path:
-        """Write one self-contained `.actrec` file (safetensors; a RUN folder gets model.actrec)."""
-        from safetensors.torch import save_file
-
+        """Write one self-contained `.actrec` file (safetensors + metadata + checksum,
+        `io/model_file.py`; a RUN folder gets model.actrec)."""
         if self.network is None:
             raise ConfigError("nothing to save: this Recognizer is not fitted")
         path = Path(path)
         if path.is_dir():
             path = path / MODEL_FILE
         tensors = {k: v.detach().contiguous().clone() for k, v in self.network.state_dict().items()}
-        with atomic_path(path) as tmp:
-            save_file(tensors, tmp, metadata={"actrec": json.dumps(self.metadata())})
+        write_model_file(path, tensors, self.metadata())
         return path
 
     @classmethod
     def load(cls, path: str | Path) -> "Recognizer":
         """Load a model saved by `save` or `actrec train` (the file, or the RUN folder holding it)."""
-        from safetensors import safe_open
-
         path = Path(path)
         if path.is_dir():
             path = path / MODEL_FILE
-        if not path.is_file():
-            raise ModelFileError(f"{path}: no such model file; give a RUN folder from 'actrec train' or its {MODEL_FILE}")
-        try:
-            with safe_open(str(path), framework="pt") as handle:
-                header = handle.metadata() or {}
-                tensors = {key: handle.get_tensor(key) for key in handle.keys()}
-            meta = json.loads(header["actrec"])
-        except Exception as error:  # safetensors raises several types for foreign or cut files
-            raise ModelFileError(
-                f"{path}: not a readable actrec model ({type(error).__name__}); the file is truncated or "
-                "foreign (actrec never unpickles); re-save it with actrec"
-            ) from None
-        if meta.get("format") != "actrec-model":
-            raise ModelFileError(f"{path}: safetensors file without actrec metadata; save models with Recognizer.save")
+        meta, tensors = read_model_file(path)
         rec = cls(**meta["config"])
         rec.label_names = meta["label_names"]
         rec.window_length = int(meta["window_length"])
