@@ -22,7 +22,7 @@ from actrec.config import TrainConfig
 from actrec.data.dataset import SequenceDataset
 from actrec.data.labels import encode_labels
 from actrec.data.splits import plan_splits
-from actrec.errors import ConfigError, DataError, ModelFileError
+from actrec.errors import ActrecError, ConfigError, DataError, ModelFileError
 from actrec.features.pipeline import FeaturePipeline, Flatten, Standardize, Step
 from actrec.io.model_file import read_model_file, write_model_file
 from actrec.models import Capabilities, build_model, model_capabilities
@@ -554,12 +554,8 @@ class Recognizer(ClassifierMixin, BaseEstimator):
         return path
 
     @classmethod
-    def load(cls, path: str | Path) -> "Recognizer":
-        """Load a model saved by `save` or `actrec train` (the file, or the RUN folder holding it)."""
-        path = Path(path)
-        if path.is_dir():
-            path = path / MODEL_FILE
-        meta, tensors = read_model_file(path)
+    def _from_metadata(cls, meta: dict[str, Any]) -> "Recognizer":
+        """An unfitted Recognizer with everything but the network set from a model file's metadata."""
         rec = cls(**meta["config"])
         rec.label_names = meta["label_names"]
         rec.window_length = int(meta["window_length"])
@@ -573,7 +569,47 @@ class Recognizer(ClassifierMixin, BaseEstimator):
         rec.decision_rules = meta.get("decision_rules")
         if meta.get("class_values") is not None:
             rec.class_values = np.asarray(meta["class_values"])
-        rec.network = rec._build_network()
+        return rec
+
+    def _network_for(self, tensors: dict[str, torch.Tensor], path: Path) -> torch.nn.Module:
+        """The network the metadata describes, once a build on the meta device (no memory) has
+        shown its tensors have the file's shapes: an edited config such as `hidden_sizes: [200000]`
+        would otherwise allocate hundreds of GB before the mismatch shows. Kernel models compute
+        their kernels while being built, which the meta device cannot; they are built directly."""
+        try:
+            with torch.device("meta"):
+                planned = {name: tuple(value.shape) for name, value in self._build_network().state_dict().items()}
+        except (RuntimeError, NotImplementedError):
+            planned = None
+        given = {name: tuple(value.shape) for name, value in tensors.items()}
+        if planned is not None and planned != given:
+            name = next(name for name in sorted(planned.keys() | given.keys()) if planned.get(name) != given.get(name))
+            raise ModelFileError(
+                f"{path}: its config describes a network whose '{name}' has shape {list(planned.get(name, ()))}, but "
+                f"the file holds {list(given.get(name, ())) if name in given else 'no such tensor'}; the file was edited or "
+                "damaged; re-save it with actrec"
+            )
+        return self._build_network()
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Recognizer":
+        """Load a model saved by `save` or `actrec train` (the file, or the RUN folder holding it)."""
+        path = Path(path)
+        if path.is_dir():
+            path = path / MODEL_FILE
+        meta, tensors = read_model_file(path)
+        try:
+            rec = cls._from_metadata(meta)
+            rec.network = rec._network_for(tensors, path)
+        except ModelFileError:
+            raise
+        except ActrecError as error:
+            raise ModelFileError(f"{path}: {error}") from None
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as error:
+            raise ModelFileError(
+                f"{path}: its metadata is not what actrec writes ({type(error).__name__}: {str(error)[:120]}); the file "
+                "was edited or written by another tool; re-save it with actrec"
+            ) from None
         try:
             rec.network.load_state_dict(tensors)
         except RuntimeError as error:
