@@ -36,11 +36,13 @@ def model_checksum(metadata_text: str, tensors: dict[str, torch.Tensor]) -> str:
 
 def write_model_file(path: Path, tensors: dict[str, torch.Tensor], metadata: dict[str, Any]) -> None:
     """Write `tensors` and `metadata` (JSON-able) with their checksum, atomically (temp + rename)."""
-    from safetensors.torch import save_file
+    from safetensors.torch import save
 
     text = json.dumps(metadata)
+    # serialised in memory, written by Python: a full disk is an OSError with its errno, not a SafetensorError
+    content = save(tensors, metadata={METADATA_KEY: text, CHECKSUM_KEY: model_checksum(text, tensors)})
     with atomic_path(path) as tmp:
-        save_file(tensors, tmp, metadata={METADATA_KEY: text, CHECKSUM_KEY: model_checksum(text, tensors)})
+        Path(tmp).write_bytes(content)
 
 
 def read_model_file(path: Path, with_tensors: bool = True) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
