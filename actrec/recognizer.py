@@ -24,10 +24,9 @@ from actrec.data.labels import encode_labels
 from actrec.data.splits import plan_splits
 from actrec.errors import ActrecError, ConfigError, DataError, ModelFileError
 from actrec.features.pipeline import FeaturePipeline, Flatten, Standardize, Step
-from actrec.io.model_file import read_model_file, write_model_file
+from actrec.io.model_file import MODEL_FILE, model_path, read_model_file, write_model_file
 from actrec.models import Capabilities, build_model, model_capabilities
 
-MODEL_FILE = "model.actrec"
 DEFAULT_TIME_BUDGET_S = 120.0  # what `auto` may spend on its members when no budget is given
 AUTO_KERNEL_MODEL = "multirocket"
 AUTO_NEURAL_MODEL = "inception"
@@ -594,9 +593,7 @@ class Recognizer(ClassifierMixin, BaseEstimator):
     @classmethod
     def load(cls, path: str | Path) -> "Recognizer":
         """Load a model saved by `save` or `actrec train` (the file, or the RUN folder holding it)."""
-        path = Path(path)
-        if path.is_dir():
-            path = path / MODEL_FILE
+        path = model_path(Path(path))
         meta, tensors = read_model_file(path)
         try:
             rec = cls._from_metadata(meta)

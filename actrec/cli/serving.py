@@ -35,7 +35,7 @@ def serve(
         from actrec.errors import ConfigError
 
         try:
-            from actrec.serve import ServeSettings, run_server
+            from actrec.serve import ServeSettings, load_models, run_server
         except ImportError as error:
             raise ConfigError(f"serving needs the serve extra ({error.name} is missing): pip install 'actrec[serve]'") from None
         settings = ServeSettings(token=token, max_sessions=max_sessions, queue_frames=queue_frames,
@@ -46,8 +46,10 @@ def serve(
             return serve_on_ray(runs, settings, ray, replicas, host, port, workers)
         if replicas != 1:
             raise ConfigError("--replicas goes with --ray (Ray Serve); on this machine alone use --workers")
+        settings.check()
+        models = load_models(runs)  # a bad model file is refused before the server says it is serving
         console.print(f"serving {', '.join(runs)} on http://{host}:{port} (status page at /)", highlight=False)
-        run_server(runs, settings, host, port, workers)
+        run_server(runs, settings, host, port, workers, models=models)
 
     run_cli(action)
 

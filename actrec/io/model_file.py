@@ -20,8 +20,22 @@ import torch
 from actrec.errors import ModelFileError
 from actrec.io.atomic import atomic_path
 
+MODEL_FILE = "model.actrec"  # a RUN folder's model
 METADATA_KEY = "actrec"
 CHECKSUM_KEY = "actrec_sha256"
+
+
+def model_path(path: Path) -> Path:
+    """The model file `path` names: the file itself, or a RUN folder's `model.actrec`. A RUN's
+    model that is a link leading out of the folder is refused: the folder would silently stand for
+    a model that is not in it (give the file itself to load it)."""
+    if not path.is_dir():
+        return path
+    file = path / MODEL_FILE
+    if file.is_symlink() and path.resolve() not in file.resolve().parents:
+        raise ModelFileError(f"{file}: a link to {file.resolve()}, outside the RUN folder; give that file itself, "
+                             f"or copy it into the folder")
+    return file
 
 
 def model_checksum(metadata_text: str, tensors: dict[str, torch.Tensor]) -> str:

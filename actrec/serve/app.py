@@ -193,18 +193,19 @@ def server_options(settings: ServeSettings) -> dict[str, Any]:
 
 
 def run_server(specs: list[str], settings: ServeSettings, host: str, port: int, workers: int = 1,
-               log_level: str = "info") -> None:
+               log_level: str = "info", models: dict[str, Any] | None = None) -> None:
     """Serve the models `specs` name (see `load_models`) with uvicorn until interrupted.
 
     workers > 1 runs that many processes on one port (the kernel spreads connections; a session
     stays in the process that accepted it); each has its own session cap, metrics and page.
     The protocol-level limit is a multiple of `max_message_bytes`, so a moderately oversized
     message still gets the app's readable error. Per-message deflate is off: it costs more CPU
-    per frame than deciding it. See `server_options`."""
+    per frame than deciding it. See `server_options`. `models`: `load_models(specs)` done
+    already (the command loads them before it says it is serving)."""
     import uvicorn
 
     settings.check()
-    models = load_models(specs)  # in the parent too: a bad RUN fails here, as one line
+    models = models if models is not None else load_models(specs)  # in the parent too: a bad RUN fails here, as one line
     options = server_options(settings) | dict(host=host, port=port, log_level=log_level)
     if workers <= 1:
         uvicorn.run(create_app(models, settings), **options)

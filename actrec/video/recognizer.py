@@ -24,12 +24,12 @@ from actrec.data.clips import ClipList
 from actrec.data.splits import plan_splits
 from actrec.errors import ConfigError, DataError, ModelFileError
 from actrec.io import model_file as io_model_file
+from actrec.io.model_file import MODEL_FILE
 from actrec.io.clips import FrameCache
 from actrec.models.video import VIDEO_MODELS, build_video_model, make_video_config
 from actrec.video.prepare import prepare_clips
 from actrec.video.sampling import ClipConfig, ClipDataset, flip_table
 
-MODEL_FILE = "model.actrec"
 
 
 @dataclass
@@ -290,9 +290,7 @@ def clips_digest(clips: ClipList) -> str:
 def read_model_file(path: str | Path, with_tensors: bool = True) -> tuple[dict[str, Any], dict[str, torch.Tensor], Path]:
     """(actrec metadata, tensors (empty unless `with_tensors`), file path) of a model file or RUN
     folder; the checksum is verified when the tensors are read; never unpickles."""
-    path = Path(path)
-    if path.is_dir():
-        path = path / MODEL_FILE
+    path = io_model_file.model_path(Path(path))
     meta, tensors = io_model_file.read_model_file(path, with_tensors)
     return meta, tensors, path
 

@@ -86,3 +86,19 @@ def test_commands_refuse_a_damaged_model_in_one_line(saved, tmp_path, waves_npz,
     errors = [line for line in result.output.splitlines() if line.startswith("error:")]
     assert result.exit_code == 2 and len(errors) == 1 and "checksum mismatch" in errors[0], result.output
     assert not (tmp_path / "out.csv").exists()
+
+
+def test_a_run_folders_model_linking_out_of_the_folder_is_refused(saved, tmp_path):
+    outside, run = tmp_path / "elsewhere.actrec", tmp_path / "run"
+    outside.write_bytes(saved.read_bytes())
+    run.mkdir()
+    (run / "model.actrec").symlink_to(outside)
+    with pytest.raises(ModelFileError) as error:
+        Recognizer.load(run)
+    assert str(error.value).startswith(f"{run / 'model.actrec'}: a link to {outside}, outside the RUN folder")
+    assert Recognizer.load(outside).label_names == Recognizer.load(saved).label_names  # the file itself loads
+    inside = tmp_path / "versioned"
+    (inside / "v1").mkdir(parents=True)
+    (inside / "v1" / "model.actrec").write_bytes(saved.read_bytes())
+    (inside / "model.actrec").symlink_to(inside / "v1" / "model.actrec")
+    assert Recognizer.load(inside).label_names == Recognizer.load(saved).label_names
