@@ -212,7 +212,7 @@ async def attacker(port: int, index: int, bomb: bytes, stop: asyncio.Event, tall
     """Until `stop`: hostile WebSocket messages, a half-open HTTP connection, a compression bomb,
     an abrupt disconnect, in turn. `tally` counts attacks and the server's answers; `broken` counts
     what should never happen (a 500, close codes 1006/1011 from the server)."""
-    held: list[tuple[float, socket.socket]] = []  # half-open connections, checked for being closed at the end
+    held: list[tuple[float, asyncio.StreamReader, asyncio.StreamWriter]] = []  # half-open connections, checked for being closed at the end
     attempt = index
     while not stop.is_set():
         kind = ("message", "message", "half_open", "bomb", "disconnect")[attempt % 5]
@@ -229,9 +229,9 @@ async def attacker(port: int, index: int, bomb: bytes, stop: asyncio.Event, tall
                         if reply["type"] == "error" and reply["code"] == "internal":
                             tally["broken"] = tally.get("broken", 0) + 1
             elif kind == "half_open":
-                connection = socket.create_connection(("127.0.0.1", port))
-                connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
-                held.append((time.monotonic(), connection))
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+                held.append((time.monotonic(), reader, writer))
             elif kind == "bomb":
                 reader, writer = await asyncio.open_connection("127.0.0.1", port)
                 writer.write(f"POST /v1/predict/model HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\n"
@@ -249,16 +249,12 @@ async def attacker(port: int, index: int, bomb: bytes, stop: asyncio.Event, tall
         except (TimeoutError, OSError) as error:  # the server too busy to answer in time
             tally[f"{kind} {type(error).__name__}"] = tally.get(f"{kind} {type(error).__name__}", 0) + 1
         await asyncio.sleep(0.05)
-    for opened, connection in held:  # those older than the server's 10 s header timeout must be closed
-        connection.setblocking(False)
+    for opened, reader, writer in held:  # those older than the server's 10 s header timeout must be closed
         if time.monotonic() - opened > 15:
             tally["half_open >15 s checked"] = tally.get("half_open >15 s checked", 0) + 1
-            try:
-                still_open = connection.recv(1) != b""
-            except BlockingIOError:
-                still_open = True
-            tally["half_open >15 s still open"] = tally.get("half_open >15 s still open", 0) + still_open
-        connection.close()
+            closed = reader.at_eof() or (await asyncio.wait_for(reader.read(1), 1.0) == b"" if not reader.at_eof() else True)
+            tally["half_open >15 s still open"] = tally.get("half_open >15 s still open", 0) + (not closed)
+        writer.close()
 
 
 async def run_load(url: str, streams: list, n_sessions: int, fps: float, pid: int, port: int,
