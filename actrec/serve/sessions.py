@@ -47,7 +47,8 @@ def frame_from_json(message: FrameMessage, frame_shape: tuple[int, ...], seq: in
     if message.x is None:
         return None
     try:
-        values = np.asarray(message.x, dtype=np.float32)  # None -> NaN
+        with np.errstate(over="ignore"):  # a number beyond float32 becomes inf, refused by `_shaped`
+            values = np.asarray(message.x, dtype=np.float32)  # None -> NaN
     except ValueError:
         raise DataError(f"frame {seq}: 'x' is ragged; send {list(frame_shape)} values") from None
     return _shaped(values, frame_shape, seq)
@@ -75,7 +76,8 @@ def _shaped(values: np.ndarray, frame_shape: tuple[int, ...], seq: int) -> np.nd
                             f"{list(frame_shape)}; send the features (or joints) it was trained on")
         values = values.reshape(frame_shape)
     if np.isinf(values).any():
-        raise DataError(f"frame {seq}: 'x' holds an infinite value; send finite numbers (null for missing)")
+        raise DataError(f"frame {seq}: 'x' holds an infinite value or one beyond float32's range; send finite "
+                        "numbers (null for missing)")
     return values
 
 
