@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import os
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO
 
@@ -30,28 +30,38 @@ import numpy as np
 from actrec.errors import DataError
 
 MAX_BYTES_ENV = "ACTREC_MAX_ARRAY_BYTES"
+MAX_RATIO_ENV = "ACTREC_MAX_ARRAY_RATIO"
 RATIO_FREE_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
 class ArrayLimits:
-    """What one data file may declare. `remedy` ends a refusal: what the reader of the message
-    can do (the CLI names the environment variable, the server says to send less)."""
+    """What one data file may declare. `remedy` / `ratio_remedy` end a refusal over the size /
+    the ratio: what the reader of the message can do (the CLI names the environment variables,
+    the server says what to send instead)."""
 
     max_elements: int = 4 << 30  # 16 GiB as float32, where every reader converts to
     max_bytes: int = 16 << 30
     max_ratio: float = 100.0  # deflate reaches ~1000 on zeros; real sequences compress < 20x
     remedy: str = f"if the file is genuine, raise the limit with {MAX_BYTES_ENV}=BYTES"
+    ratio_remedy: str = f"if the file is genuine, save it uncompressed (numpy.savez) or raise the limit with {MAX_RATIO_ENV}=N"
 
     @classmethod
     def default(cls) -> "ArrayLimits":
-        """The limits of a reader given none: these defaults, with `ACTREC_MAX_ARRAY_BYTES` (bytes; elements follow as float32) over them."""
+        """The limits of a reader given none: these defaults, with `ACTREC_MAX_ARRAY_BYTES` (bytes;
+        elements follow as float32) and `ACTREC_MAX_ARRAY_RATIO` over them."""
+        limits = cls()
         given = os.environ.get(MAX_BYTES_ENV, "").strip()
-        if not given:
-            return cls()
-        if not given.isdigit() or int(given) < 1:
-            raise DataError(f"{MAX_BYTES_ENV}={given!r}: give a whole number of bytes, e.g. {cls.max_bytes}")
-        return cls(max_elements=int(given) // 4, max_bytes=int(given))
+        if given:
+            if not given.isdigit() or int(given) < 1:
+                raise DataError(f"{MAX_BYTES_ENV}={given!r}: give a whole number of bytes, e.g. {cls.max_bytes}")
+            limits = replace(limits, max_elements=int(given) // 4, max_bytes=int(given))
+        ratio = os.environ.get(MAX_RATIO_ENV, "").strip()
+        if ratio:
+            if not ratio.isdigit() or int(ratio) < 1:
+                raise DataError(f"{MAX_RATIO_ENV}={ratio!r}: give a whole number, e.g. {cls.max_ratio:g}")
+            limits = replace(limits, max_ratio=float(ratio))
+        return limits
 
 
 def _size_text(n_bytes: int) -> str:
@@ -127,7 +137,7 @@ def _check_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo, tally: _Tal
     if inflated > RATIO_FREE_BYTES and inflated > limits.max_ratio * packed:
         raise DataError(f"{source}: {name} inflates {inflated / packed:.0f}-fold ({_size_text(packed)} to "
                         f"{_size_text(inflated)}), over the {limits.max_ratio:g}-fold limit; a compression bomb "
-                        f"or padding only; {limits.remedy}")
+                        f"or padding only; {limits.ratio_remedy}")
     with archive.open(member) as handle:
         if handle.read(6) != b"\x93NUMPY":
             tally.add(name, (inflated,), np.dtype(np.uint8), inflated)  # numpy hands it back as raw bytes

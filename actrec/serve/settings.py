@@ -46,4 +46,5 @@ class ServeSettings:
     def array_limits(self) -> ArrayLimits:
         """What the arrays of one `.npz` request body may declare."""
         return ArrayLimits(max_elements=self.max_array_elements, max_bytes=self.max_array_bytes,
-                           remedy="send fewer or shorter sequences per request")
+                           remedy="send fewer or shorter sequences per request",
+                           ratio_remedy="send it uncompressed (numpy.savez) or as JSON")

@@ -50,6 +50,13 @@ def test_a_compression_bomb_is_refused_from_its_sizes_alone(tmp_path):
     with pytest.raises(DataError) as error:
         load_dataset(path)
     assert "-fold" in one_line_naming(error, path) and "compression bomb" in str(error.value)
+    assert str(error.value).endswith("ACTREC_MAX_ARRAY_RATIO=N")
+
+
+def test_the_ratio_limit_comes_from_the_environment_too(tmp_path, monkeypatch):
+    path = zero_bomb(tmp_path / "padded.npz", 2 << 20)
+    monkeypatch.setenv("ACTREC_MAX_ARRAY_RATIO", "5000")
+    assert load_dataset(path).X.shape[0] == 2
 
 
 def test_a_recording_that_is_a_bomb_is_refused(tmp_path):
