@@ -1,6 +1,10 @@
 """One recorded session, for streaming: `time` plus feature columns, parsed exactly as the long
 CSV of training is (`io.long_csv`: pyarrow, seconds or ISO date-times, the same one-line errors).
 
+A keypoint model's session has one column per joint coordinate (`J * C` columns, in the model's
+joint order): an empty cell there is a joint the detector missed, read as NaN (`allow_missing`),
+as recordings store it; the time column is never allowed to be empty.
+
 A session file may be the training long CSV itself: with an `id` column, `sequence_id` picks one
 sequence (required when the file holds several). Columns are matched to the model's feature
 names; a model trained from arrays has none, so then the columns after `id`/`time` are taken in
@@ -39,8 +43,10 @@ def read_session(
     feature_names: Sequence[str] | None,
     n_features: int | None = None,
     sequence_id: str | None = None,
+    allow_missing: bool = False,
 ) -> Session:
-    """Read one sequence of `path` (see the module docstring)."""
+    """Read one sequence of `path` (see the module docstring). allow_missing: empty feature cells
+    are NaN (undetected joints) instead of an error."""
     path = Path(path)
     source = str(path)
     if not path.is_file():
@@ -56,10 +62,11 @@ def read_session(
     values = np.empty((table.num_rows, len(columns)), dtype=np.float32)
     for j, name in enumerate(columns):
         values[:, j] = _numeric_column(table.column(name), name, source)
-    bad = np.flatnonzero(~np.isfinite(time) | ~np.isfinite(values).all(axis=1))
+    bad_values = np.isinf(values) if allow_missing else ~np.isfinite(values)
+    bad = np.flatnonzero(~np.isfinite(time) | bad_values.any(axis=1))
     if bad.size:
-        raise DataError(f"{source} line {bad[0] + _HEADER_LINES + 1}: a time or feature value is missing or not finite; "
-                        "fill or drop that row")
+        what = "the time is missing or a value is infinite" if allow_missing else "a time or feature value is missing or not finite"
+        raise DataError(f"{source} line {bad[0] + _HEADER_LINES + 1}: {what}; fill or drop that row")
     order = np.argsort(time, kind="stable")
     time, values = time[order], values[order]
     repeated = np.flatnonzero(time[1:] == time[:-1])

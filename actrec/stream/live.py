@@ -246,7 +246,7 @@ def stream_source(
     is_video = isinstance(opened, VideoSource)
     if (out is not None or people) and not is_video:
         opened.close()
-        raise ConfigError("--out and --people work on video frames; a csv: source has none")
+        raise ConfigError("--out and --people work on video frames; a recorded session has none")
     if people and streamer is not None:
         opened.close()
         raise ConfigError("--people streams each person through a local model; leave out --server")
