@@ -5,13 +5,17 @@ here or as tasks on a Ray cluster (`--ray`), with the same files either way.
 `FOLDER/<name>.csv` per data file; an existing output means a finished file (outputs are written
 atomically, by this process only), so a run that stopped part-way resumes where it stopped. A file
 that cannot be read or predicted is reported in one line and the others go on.
+
+A data file may be unlabelled, or labelled with names the model never saw: only its samples are
+read. Keypoint recordings (a recording `.npz` or a folder of them) are cut into the model's window
+(`ReadOptions.window`, `stride`), one row per window with its start and end time.
 """
 
 from __future__ import annotations
 
 import functools
 import glob
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
@@ -21,6 +25,25 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from actrec.errors import ActrecError, ConfigError, DataError
 from actrec.io.outputs import Status, check_distinct_outputs, outcome_line
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How every data file of one predict run is read (sent as is to Ray tasks).
+
+    label_last, class_names: a `.npy`'s label column and the names of its class numbers.
+    window, stride: frames per window and between window starts when a file is a keypoint
+    recording (default: the model's window, half of it)."""
+
+    label_last: bool = False
+    class_names: tuple[str, ...] | None = None
+    window: int | None = None
+    stride: int | None = None
+
+    def for_model(self, window_length: int) -> "ReadOptions":
+        """These options with the window and stride filled in from the model's window."""
+        window = self.window or int(window_length)
+        return replace(self, window=window, stride=self.stride or max(1, window // 2))
 
 
 @dataclass(frozen=True)
@@ -63,16 +86,22 @@ def check_label_last(data: str | Path, dataset: Any, frame_shape: tuple[int, ...
                         "if the last column is the label, add --label-last")
 
 
-def predict_file(recognizer: Any, data: str | Path, label_last: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """(sample ids `[N]`, probabilities `[N, C]` float32) of one data file."""
-    from actrec.data.loading import load_dataset
-
-    dataset = load_dataset(data, label_last=label_last, label_names=recognizer.label_names)
-    check_label_last(data, dataset, recognizer.frame_shape, label_last)
-    return dataset.ids, recognizer.predict_proba(dataset)
+Where = dict[str, np.ndarray]
 
 
-def predict_files(run: str | Path, data: Sequence[str], out: str | Path, label_last: bool = False,
+def predict_file(recognizer: Any, data: str | Path, options: ReadOptions = ReadOptions()) -> tuple[np.ndarray, np.ndarray, Where]:
+    """(sample ids `[N]`, probabilities `[N, C]` float32, `{start_time, end_time}` `[N]` seconds
+    when the samples are windows of recordings, else empty) of one data file."""
+    from actrec.data.loading import load_for_prediction
+
+    options = options.for_model(recognizer.window_length)
+    dataset = load_for_prediction(data, options.window, options.stride, options.label_last, options.class_names)
+    check_label_last(data, dataset, recognizer.frame_shape, options.label_last)
+    where = {key: dataset.meta[key] for key in ("start_time", "end_time") if key in dataset.meta}
+    return dataset.ids, recognizer.predict_proba(dataset), where
+
+
+def predict_files(run: str | Path, data: Sequence[str], out: str | Path, options: ReadOptions = ReadOptions(),
                   ray_address: str | None = None, console: Console | None = None) -> list[FileOutcome]:
     """Predict every data file into its CSV (see the module docstring for the layout).
 
@@ -97,9 +126,12 @@ def predict_files(run: str | Path, data: Sequence[str], out: str | Path, label_l
             report.finished(outcome)
         if ray_address is not None and todo:
             model_file = Path(run) / MODEL_FILE if Path(run).is_dir() else Path(run)
-            finished = _run_on_ray(model_file.read_bytes(), todo, label_last, ray_address, recognizer.label_names)
+            folders = [str(file) for file, _ in todo if file.is_dir()]
+            if folders:
+                raise ConfigError(f"--data {folders[0]} is a folder; --ray sends files to the workers: give its recordings as files ('{folders[0]}/*.npz')")
+            finished = _run_on_ray(model_file.read_bytes(), todo, options, ray_address, recognizer.label_names)
         else:
-            finished = (_predict_here(recognizer, file, output, label_last) for file, output in todo)
+            finished = (_predict_here(recognizer, file, output, options) for file, output in todo)
         for outcome in finished:
             if outcome.status == "failed" and not folder_mode:
                 raise DataError(outcome.message)  # one file asked for: its error is the command's
@@ -107,18 +139,18 @@ def predict_files(run: str | Path, data: Sequence[str], out: str | Path, label_l
     return outcomes
 
 
-def _predict_here(recognizer: Any, file: Path, output: Path, label_last: bool) -> FileOutcome:
+def _predict_here(recognizer: Any, file: Path, output: Path, options: ReadOptions) -> FileOutcome:
     try:
-        ids, proba = predict_file(recognizer, file, label_last)
+        ids, proba, where = predict_file(recognizer, file, options)
     except ActrecError as error:
         return FileOutcome(file, output, "failed", message=str(error))
-    return _write(file, output, ids, proba, recognizer.label_names)
+    return _write(file, output, ids, proba, where, recognizer.label_names)
 
 
-def _write(file: Path, output: Path, ids: np.ndarray, proba: np.ndarray, label_names: list[str]) -> FileOutcome:
+def _write(file: Path, output: Path, ids: np.ndarray, proba: np.ndarray, where: Where, label_names: list[str]) -> FileOutcome:
     from actrec.io.predictions import write_predictions
 
-    write_predictions(output, ids, proba, label_names)
+    write_predictions(output, ids, proba, label_names, where)
     return FileOutcome(file, output, "done", len(proba))
 
 
@@ -132,7 +164,7 @@ def _recognizer_from_bytes(model: bytes) -> Any:
     return on_local_copy(model, MODEL_FILE, Recognizer.load)
 
 
-def _predict_bytes(model: bytes, content: bytes, name: str, label_last: bool) -> Any:
+def _predict_bytes(model: bytes, content: bytes, name: str, options: ReadOptions) -> Any:
     """Ray task: (ids, probabilities) of a data file given as bytes, with the model given as
     bytes; or the one-line error text of a file that cannot be predicted."""
     from actrec.cluster import on_local_copy
@@ -140,15 +172,15 @@ def _predict_bytes(model: bytes, content: bytes, name: str, label_last: bool) ->
     recognizer = _recognizer_from_bytes(model)
     if isinstance(recognizer, str):
         return recognizer
-    return on_local_copy(content, name, lambda path: predict_file(recognizer, path, label_last))
+    return on_local_copy(content, name, lambda path: predict_file(recognizer, path, options))
 
 
-def _run_on_ray(model: bytes, todo: list[tuple[Path, Path]], label_last: bool, address: str,
+def _run_on_ray(model: bytes, todo: list[tuple[Path, Path]], options: ReadOptions, address: str,
                 label_names: list[str]) -> Iterator[FileOutcome]:
     """Each file a Ray task; the driver writes what comes back, so outputs match a local run."""
     from actrec.cluster import failure_line, run_on_ray
 
-    jobs = ((file.read_bytes(), str(file), label_last) for file, _ in todo)  # read as tasks are sent
+    jobs = ((file.read_bytes(), str(file), options) for file, _ in todo)  # read as tasks are sent
     for index, result, error in run_on_ray(address, _predict_bytes, jobs, shared=(model,)):
         file, output = todo[index]
         if error is not None:

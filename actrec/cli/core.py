@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import typer
 
 from actrec.cli import app, console, results_console, run_cli
+from actrec.cli.layout import GroupColumnOption, GroupsOption, LabelLastOption, LabelNamesOption, LabelsOption, read_names
 
 if TYPE_CHECKING:
     from actrec.errors import TrainingInterrupted
@@ -100,10 +101,10 @@ def config_from_flags(flags: dict[str, Any]) -> dict[str, Any]:
 def train(
     data: str = DataOption,
     out: str = typer.Option(..., "--out", help="RUN folder for the model, metrics and plots"),
-    labels: str = typer.Option(None, help="labels.csv (id,label[,group]) for a long CSV"),
-    label_last: bool = typer.Option(False, "--label-last", help="the .npy's last feature column is the label"),
-    groups: str = typer.Option(None, "--groups", help="for a .npy: file of group ids (e.g. the video), one per window"),
-    label_names: str = typer.Option(None, "--label-names", help="for a .npy: names of classes 0, 1, ... (comma list or a file, one per line)"),
+    labels: str = LabelsOption,
+    label_last: bool = LabelLastOption,
+    groups: str = GroupsOption,
+    label_names: str = LabelNamesOption,
     test: str = typer.Option(None, help="separate test data; default: hold out a group-aware 20%"),
     test_labels: str = typer.Option(None, help="labels.csv for a long-CSV --test"),
     config: str = typer.Option(None, help="YAML of training options (e.g. best_config.yaml from sweep); flags go over it"),
@@ -173,17 +174,6 @@ def stopped(stop: TrainingInterrupted, out: str) -> NoReturn:
     raise typer.Exit(stop.exit_code) from None
 
 
-def read_names(value: str | None) -> list[str] | None:
-    """`--label-names`: a file with one name per line, or a comma list."""
-    from pathlib import Path
-
-    if not value:
-        return None
-    if Path(value).is_file():
-        return [line.strip() for line in Path(value).read_text().splitlines() if line.strip()]
-    return split_list(value)
-
-
 def print_note(note: str | None) -> None:
     if note:
         console.print(f"[yellow]note:[/yellow] {note}", highlight=False)
@@ -213,9 +203,9 @@ def print_metrics(result: dict[str, dict[str, Any]], title: str, n_classes: int)
 def evaluate(
     run: str = typer.Argument(..., help="RUN folder or model.actrec"),
     data: str = DataOption,
-    labels: str = typer.Option(None, help="labels.csv for a long CSV"),
-    label_last: bool = typer.Option(False, "--label-last"),
-    label_names: str = typer.Option(None, "--label-names", help="for a .npy: names of classes 0, 1, ... as given to train"),
+    labels: str = LabelsOption,
+    label_last: bool = LabelLastOption,
+    label_names: str = LabelNamesOption,
     out: str = typer.Option(None, help="write the metrics as JSON here"),
     test_clips: int = typer.Option(None, "--test-clips", help="clips: average this many clips per video, evenly spaced in time (default: as trained)"),
     test_crops: int = typer.Option(None, "--test-crops", help="clips: 1 (centre) or 3 crops per clip averaged (default: as trained)"),
@@ -256,9 +246,12 @@ def evaluate(
 @app.command()
 def predict(
     run: str = typer.Argument(..., help="RUN folder or model.actrec"),
-    data: list[str] = typer.Option(..., "--data", help="Data file (.npz, .npy, long .csv, .ts; repeat --data or quote a pattern like 'parts/*.npz' for many), or for a clip model one clip folder or CSV"),
+    data: list[str] = typer.Option(..., "--data", help="Data file (.npz, .npy, long .csv, .ts, a keypoint recording .npz or a folder of them, labelled or not; repeat --data or quote a pattern like 'parts/*.npz' for many), or for a clip model one clip folder or CSV"),
     out: str = typer.Option(..., "--out", help="CSV (id, pred, confidence, one probability column per class) for one --data; a folder for one <name>.csv per data file, finished files skipped when run again"),
-    label_last: bool = typer.Option(False, "--label-last"),
+    label_last: bool = LabelLastOption,
+    label_names: str = LabelNamesOption,
+    window: int = typer.Option(None, "--window", help="keypoint recordings (a recording .npz or a folder of them): frames per window (default: the model's)"),
+    stride: int = typer.Option(None, "--stride", help="keypoint recordings: frames between window starts (default: half the window)"),
     test_clips: int = typer.Option(None, "--test-clips", help="clips: average this many clips per video, evenly spaced in time (default: as trained)"),
     test_crops: int = typer.Option(None, "--test-crops", help="clips: 1 (centre) or 3 crops per clip averaged (default: as trained)"),
     ray: str = typer.Option(None, "--ray", help="Predict the data files as tasks on a Ray cluster: its address, or auto (needs actrec[cluster])."),
@@ -269,10 +262,12 @@ def predict(
     if is_video_model_file(run):
         return predict_clips(run, data, out, test_clips, test_crops, ray)
     from actrec.cli.clips import check_not_clip_options
-    from actrec.predict_files import predict_files
+    from actrec.predict_files import ReadOptions, predict_files
 
     run_cli(lambda: check_not_clip_options(None, test_clips, test_crops))
-    outcomes = run_cli(lambda: predict_files(run, data, out, label_last, ray, console))
+    names = read_names(label_names)
+    options = ReadOptions(label_last=label_last, class_names=tuple(names) if names else None, window=window, stride=stride)
+    outcomes = run_cli(lambda: predict_files(run, data, out, options, ray, console))
     failed = sum(outcome.status == "failed" for outcome in outcomes)
     if len(outcomes) > 1 or failed:
         console.print(f"{len(outcomes) - failed} of {len(outcomes)} files predicted or already done; {failed} failed")

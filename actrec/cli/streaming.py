@@ -7,6 +7,7 @@ from typing import Any
 import typer
 
 from actrec.cli import app, console, run_cli
+from actrec.cli.layout import LabelLastOption, LabelNamesOption, read_names
 
 
 @app.command()
@@ -152,7 +153,9 @@ def export_model(
     run: str = typer.Argument(..., help="RUN folder or model.actrec"),
     format: str = typer.Option("onnx", "--format", help="onnx"),
     out: str = typer.Option(None, "--out", help="output file (default: RUN/model.onnx)"),
-    data: str = typer.Option(None, "--data", help="real samples for the parity check (any --data file)"),
+    data: str = typer.Option(None, "--data", help="real samples for the parity check (any --data file, or keypoint recordings)"),
+    label_last: bool = LabelLastOption,
+    label_names: str = LabelNamesOption,
 ) -> None:
     """Export the model to ONNX and check it against PyTorch."""
     from pathlib import Path
@@ -164,8 +167,9 @@ def export_model(
     def action() -> None:
         if format != "onnx":
             raise ConfigError(f"unknown export format '{format}'; choose onnx")
-        from actrec.data.loading import load_dataset
+        from actrec.data.loading import load_for_prediction
         from actrec.export.onnx import export_onnx
+        from actrec.predict_files import check_label_last
 
         folder = Path(run) if Path(run).is_dir() else Path(run).parent
         if is_video_model_file(run):
@@ -178,7 +182,11 @@ def export_model(
             typer.echo(export_clip_onnx(recognizer, out or folder / "model.onnx", data=clips).summary().replace("windows", "clips"))
             return
         recognizer = Recognizer.load(run)
-        samples = load_dataset(data) if data else None
+        samples = None
+        if data:
+            window = int(recognizer.window_length)
+            samples = load_for_prediction(data, window, max(1, window // 2), label_last, read_names(label_names))
+            check_label_last(data, samples, recognizer.frame_shape, label_last)
         typer.echo(export_onnx(recognizer, out or folder / "model.onnx", data=samples).summary())
 
     run_cli(action)

@@ -70,6 +70,27 @@ def load_dataset(
     return _dataset(arrays, y, names, arrays.groups)
 
 
+def load_for_prediction(
+    spec: str | Path,
+    window: int,
+    stride: int,
+    label_last: bool = False,
+    class_names: Sequence[str] | None = None,
+) -> SequenceDataset:
+    """Data to predict, labelled or not: keypoint recordings (one recording `.npz`, or a folder of
+    them) are cut into `window`-frame windows every `stride` frames (`segments.unlabelled_windows`);
+    any other `--data` spec is read by `load_dataset`. Labels a file carries are kept under its own
+    names, never checked against the training labels (a window labelled `unknown` is new data
+    too); `label_last` and `class_names` read a `.npy` as for training."""
+    from actrec.data.segments import unlabelled_windows
+    from actrec.io.recording import is_recording_file
+
+    path = Path(spec)
+    if path.is_dir() or is_recording_file(path):
+        return unlabelled_windows(path, window, stride)
+    return load_dataset(path, label_last=label_last, class_names=class_names)
+
+
 def _encoded(arrays: SequenceArrays, label_names: Sequence[str] | None) -> tuple[np.ndarray | None, list[str]]:
     """The raw labels as indexes into `label_names` (default: the file's own order, else sorted)."""
     if arrays.labels is None:
