@@ -99,13 +99,14 @@ def config_from_flags(flags: dict[str, Any]) -> dict[str, Any]:
 @app.command()
 @with_config_flags
 def train(
-    data: str = DataOption,
+    data: list[str] = typer.Option(..., "--data", help="Data file(s): .npz, .npy (--label-last), long .csv (--labels) or .ts; repeat --data or quote a pattern like 'seq_*.npy' for many (each file without groups is one group); or clips: a folder per class of videos, or a CSV path,label[,group][,start,end]"),
     out: str = typer.Option(..., "--out", help="RUN folder for the model, metrics and plots"),
     labels: str = LabelsOption,
     label_last: bool = LabelLastOption,
     groups: str = GroupsOption,
     label_names: str = LabelNamesOption,
-    test: str = typer.Option(None, help="separate test data; default: hold out a group-aware 20%"),
+    group_column: str = GroupColumnOption,
+    test: str = typer.Option(None, help="separate test data (a file or a quoted pattern); default: hold out a group-aware 20%"),
     test_labels: str = typer.Option(None, help="labels.csv for a long-CSV --test"),
     config: str = typer.Option(None, help="YAML of training options (e.g. best_config.yaml from sweep); flags go over it"),
     option: list[str] = typer.Option([], "--option", "-o", help="model option key=value, repeatable (TrainConfig.model_options)"),
@@ -120,7 +121,7 @@ def train(
     Every training option (a TrainConfig field) is a flag; all are checked before the data is read.
     """
 
-    from actrec.data.loading import load_dataset
+    from actrec.data.loading import load_data
     from actrec.data.splits import no_groups_note
     from actrec.errors import ConfigError, TrainingInterrupted
     from actrec.evaluation.metrics import near_chance_note
@@ -133,11 +134,11 @@ def train(
         values |= config_from_flags(flags)
         if option:
             values["model_options"] = dict(values.get("model_options") or {}) | parse_options(option)
-        if is_clip_spec(data):
+        if len(data) == 1 and is_clip_spec(data[0]):
             from actrec.cli.clips import train_clips
 
             try:
-                result = train_clips(data, out, test, values, init, on_bad_video, progress, resume)
+                result = train_clips(data[0], out, test, values, init, on_bad_video, progress, resume)
             except TrainingInterrupted as stop:
                 stopped(stop, out)
             print_metrics(result.splits(), f"{result_model(values)} -> {out}", len(result.test["per_class"]))
@@ -150,9 +151,11 @@ def train(
         except ConfigError as error:  # the value may come from the file: say which file
             raise ConfigError(f"{config} (with the flags given): {error}" if config else error) from None
         names = read_names(label_names)
-        dataset = load_dataset(data, labels=labels, label_last=label_last, groups=groups, class_names=names)
-        test_set = load_dataset(test, labels=test_labels, label_last=label_last, label_names=dataset.label_names, class_names=names) if test else None
-        print_note(no_groups_note(dataset))
+        dataset = load_data(data, labels=labels, label_last=label_last, groups=groups, class_names=names, group_column=group_column)
+        test_set = load_data(test, labels=test_labels, label_last=label_last, label_names=dataset.label_names, class_names=names,
+                             group_column=group_column if test_labels else None) if test else None
+        for note in [*dataset.notes, no_groups_note(dataset)]:
+            print_note(note)
         try:
             result = train_run(dataset, out, train_config, test=test_set, progress=progress, resume_from=resume)
         except TrainingInterrupted as stop:
@@ -213,7 +216,7 @@ def evaluate(
     """Evaluate a saved model on labelled data: top-1, top-5, macro-F1, log-loss."""
     import json
 
-    from actrec.data.loading import load_dataset
+    from actrec.data.loading import load_data
     from actrec.errors import DataError
     from actrec.evaluation.metrics import compute_metrics, headline
     from actrec.io.atomic import write_text_atomic
@@ -231,7 +234,7 @@ def evaluate(
             clips, proba = probabilities(recognizer, data, test_clips, test_crops)
             metrics = compute_metrics(clips.y, proba, recognizer.label_names)
         else:
-            dataset = load_dataset(data, labels=labels, label_last=label_last, label_names=recognizer.label_names, class_names=read_names(label_names))
+            dataset = load_data(data, labels=labels, label_last=label_last, label_names=recognizer.label_names, class_names=read_names(label_names))
             check_label_last(data, dataset, recognizer.frame_shape, label_last)
             if dataset.y is None:
                 raise DataError(f"{data}: holds no labels to evaluate against; a long CSV needs --labels, a .npy --label-last")
