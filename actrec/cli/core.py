@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import typer
 
 from actrec.cli import app, console, results_console, run_cli
-from actrec.cli.layout import GroupColumnOption, GroupsOption, LabelLastOption, LabelNamesOption, LabelsOption, read_names
+from actrec.cli.layout import DataLayout, with_data_layout
 
 if TYPE_CHECKING:
     from actrec.errors import TrainingInterrupted
@@ -98,14 +98,10 @@ def config_from_flags(flags: dict[str, Any]) -> dict[str, Any]:
 
 @app.command()
 @with_config_flags
+@with_data_layout
 def train(
     data: list[str] = typer.Option(..., "--data", help="Data file(s): .npz, .npy (--label-last), long .csv (--labels) or .ts; repeat --data or quote a pattern like 'seq_*.npy' for many (each file without groups is one group); or clips: a folder per class of videos, or a CSV path,label[,group][,start,end]"),
     out: str = typer.Option(..., "--out", help="RUN folder for the model, metrics and plots"),
-    labels: str = LabelsOption,
-    label_last: bool = LabelLastOption,
-    groups: str = GroupsOption,
-    label_names: str = LabelNamesOption,
-    group_column: str = GroupColumnOption,
     test: str = typer.Option(None, help="separate test data (a file or a quoted pattern); default: hold out a group-aware 20%"),
     test_labels: str = typer.Option(None, help="labels.csv for a long-CSV --test"),
     config: str = typer.Option(None, help="YAML of training options (e.g. best_config.yaml from sweep); flags go over it"),
@@ -114,6 +110,7 @@ def train(
     init: str = typer.Option(None, "--init", help="clips: torchvision-named weights (.safetensors or .pt, weights only) to start from"),
     on_bad_video: str = typer.Option(None, "--on-bad-video", help="clips: skip (default) or stop at a corrupt, empty or too-short video"),
     progress: bool = typer.Option(True, help="a live bar on a terminal, one line per epoch into a file or pipe"),
+    layout: DataLayout = DataLayout(),
     **flags: Any,
 ) -> None:
     """Train a recognizer, evaluate it on validation and test data, and save everything in OUT.
@@ -121,7 +118,6 @@ def train(
     Every training option (a TrainConfig field) is a flag; all are checked before the data is read.
     """
 
-    from actrec.data.loading import load_data
     from actrec.data.splits import no_groups_note
     from actrec.errors import ConfigError, TrainingInterrupted
     from actrec.evaluation.metrics import near_chance_note
@@ -150,10 +146,8 @@ def train(
             train_config.check()
         except ConfigError as error:  # the value may come from the file: say which file
             raise ConfigError(f"{config} (with the flags given): {error}" if config else error) from None
-        names = read_names(label_names)
-        dataset = load_data(data, labels=labels, label_last=label_last, groups=groups, class_names=names, group_column=group_column)
-        test_set = load_data(test, labels=test_labels, label_last=label_last, label_names=dataset.label_names, class_names=names,
-                             group_column=group_column if test_labels else None) if test else None
+        dataset = layout.load(data)
+        test_set = layout.load_test(test, test_labels, dataset.label_names) if test else None
         for note in [*dataset.notes, no_groups_note(dataset)]:
             print_note(note)
         try:
@@ -203,20 +197,18 @@ def print_metrics(result: dict[str, dict[str, Any]], title: str, n_classes: int)
 
 
 @app.command("eval")
+@with_data_layout
 def evaluate(
     run: str = typer.Argument(..., help="RUN folder or model.actrec"),
     data: str = DataOption,
-    labels: str = LabelsOption,
-    label_last: bool = LabelLastOption,
-    label_names: str = LabelNamesOption,
     out: str = typer.Option(None, help="write the metrics as JSON here"),
     test_clips: int = typer.Option(None, "--test-clips", help="clips: average this many clips per video, evenly spaced in time (default: as trained)"),
     test_crops: int = typer.Option(None, "--test-crops", help="clips: 1 (centre) or 3 crops per clip averaged (default: as trained)"),
+    layout: DataLayout = DataLayout(),
 ) -> None:
     """Evaluate a saved model on labelled data: top-1, top-5, macro-F1, log-loss."""
     import json
 
-    from actrec.data.loading import load_data
     from actrec.errors import DataError
     from actrec.evaluation.metrics import compute_metrics, headline
     from actrec.io.atomic import write_text_atomic
@@ -234,8 +226,8 @@ def evaluate(
             clips, proba = probabilities(recognizer, data, test_clips, test_crops)
             metrics = compute_metrics(clips.y, proba, recognizer.label_names)
         else:
-            dataset = load_data(data, labels=labels, label_last=label_last, label_names=recognizer.label_names, class_names=read_names(label_names))
-            check_label_last(data, dataset, recognizer.frame_shape, label_last)
+            dataset = layout.load(data, label_names=recognizer.label_names)
+            check_label_last(data, dataset, recognizer.frame_shape, layout.label_last)
             if dataset.y is None:
                 raise DataError(f"{data}: holds no labels to evaluate against; a long CSV needs --labels, a .npy --label-last")
             metrics = compute_metrics(dataset.y, recognizer.predict_proba(dataset), recognizer.label_names)
@@ -247,17 +239,17 @@ def evaluate(
 
 
 @app.command()
+@with_data_layout
 def predict(
     run: str = typer.Argument(..., help="RUN folder or model.actrec"),
     data: list[str] = typer.Option(..., "--data", help="Data file (.npz, .npy, long .csv, .ts, a keypoint recording .npz or a folder of them, labelled or not; repeat --data or quote a pattern like 'parts/*.npz' for many), or for a clip model one clip folder or CSV"),
     out: str = typer.Option(..., "--out", help="CSV (id, pred, confidence, one probability column per class) for one --data; a folder for one <name>.csv per data file, finished files skipped when run again"),
-    label_last: bool = LabelLastOption,
-    label_names: str = LabelNamesOption,
     window: int = typer.Option(None, "--window", help="keypoint recordings (a recording .npz or a folder of them): frames per window (default: the model's)"),
     stride: int = typer.Option(None, "--stride", help="keypoint recordings: frames between window starts (default: half the window)"),
     test_clips: int = typer.Option(None, "--test-clips", help="clips: average this many clips per video, evenly spaced in time (default: as trained)"),
     test_crops: int = typer.Option(None, "--test-crops", help="clips: 1 (centre) or 3 crops per clip averaged (default: as trained)"),
     ray: str = typer.Option(None, "--ray", help="Predict the data files as tasks on a Ray cluster: its address, or auto (needs actrec[cluster])."),
+    layout: DataLayout = DataLayout(),
 ) -> None:
     """Predict every sample of each data file; writes the submission layout competitions ask for."""
     from actrec.video.recognizer import is_video_model_file
@@ -268,8 +260,8 @@ def predict(
     from actrec.predict_files import ReadOptions, predict_files
 
     run_cli(lambda: check_not_clip_options(None, test_clips, test_crops))
-    names = read_names(label_names)
-    options = ReadOptions(label_last=label_last, class_names=tuple(names) if names else None, window=window, stride=stride)
+    names = layout.class_names
+    options = ReadOptions(label_last=layout.label_last, class_names=tuple(names) if names else None, window=window, stride=stride)
     outcomes = run_cli(lambda: predict_files(run, data, out, options, ray, console))
     failed = sum(outcome.status == "failed" for outcome in outcomes)
     if len(outcomes) > 1 or failed:

@@ -7,7 +7,7 @@ from typing import Any
 import typer
 
 from actrec.cli import app, console, run_cli
-from actrec.cli.layout import LabelLastOption, LabelNamesOption, read_names
+from actrec.cli.layout import DataLayout, with_data_layout
 
 
 @app.command()
@@ -149,13 +149,13 @@ def stream_clip_model(run: str, source: str, out: str | None, events: str | None
 
 
 @app.command("export")
+@with_data_layout
 def export_model(
     run: str = typer.Argument(..., help="RUN folder or model.actrec"),
     format: str = typer.Option("onnx", "--format", help="onnx"),
     out: str = typer.Option(None, "--out", help="output file (default: RUN/model.onnx)"),
     data: str = typer.Option(None, "--data", help="real samples for the parity check (any --data file, or keypoint recordings)"),
-    label_last: bool = LabelLastOption,
-    label_names: str = LabelNamesOption,
+    layout: DataLayout = DataLayout(),
 ) -> None:
     """Export the model to ONNX and check it against PyTorch."""
     from pathlib import Path
@@ -185,8 +185,8 @@ def export_model(
         samples = None
         if data:
             window = int(recognizer.window_length)
-            samples = load_for_prediction(data, window, max(1, window // 2), label_last, read_names(label_names))
-            check_label_last(data, samples, recognizer.frame_shape, label_last)
+            samples = load_for_prediction(data, window, max(1, window // 2), layout.label_last, layout.class_names)
+            check_label_last(data, samples, recognizer.frame_shape, layout.label_last)
         typer.echo(export_onnx(recognizer, out or folder / "model.onnx", data=samples).summary())
 
     run_cli(action)
