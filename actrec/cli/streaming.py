@@ -82,7 +82,7 @@ def stream(
                                          streamer=remote, people=people)
         for event in report.events[len(shown):]:  # closed when the source ended
             typer.echo(event.to_json())
-        rules_line = streamer.rules.summary() if hasattr(streamer, "rules") else "rules: the served session's"
+        rules_line = streamer.rules.summary() + (" (the served session's, with the flags given)" if server else "")
         console.print(f"{streamer.describe()}\n{rules_line}\n{report.frames} frames, {report.recognized} recognized, "
                       f"{report.dropped} dropped under load, {len(report.events)} events in {report.seconds:.1f} s",
                       highlight=False)
