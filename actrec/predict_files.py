@@ -102,8 +102,9 @@ def predict_file(recognizer: Any, data: str | Path, options: ReadOptions = ReadO
 
 
 def predict_files(run: str | Path, data: Sequence[str], out: str | Path, options: ReadOptions = ReadOptions(),
-                  ray_address: str | None = None, console: Console | None = None) -> list[FileOutcome]:
-    """Predict every data file into its CSV (see the module docstring for the layout).
+                  ray_address: str | None = None, console: Console | None = None, submission: bool = False) -> list[FileOutcome]:
+    """Predict every data file into its CSV (see the module docstring for the layout; `submission`:
+    `id` and one probability column per class only).
 
     `ray_address`: each file a Ray task (`actrec.cluster`); workers get the model and the file as
     bytes, so they need no shared file system. With a `console`, a progress bar and one line per
@@ -129,9 +130,9 @@ def predict_files(run: str | Path, data: Sequence[str], out: str | Path, options
             folders = [str(file) for file, _ in todo if file.is_dir()]
             if folders:
                 raise ConfigError(f"--data {folders[0]} is a folder; --ray sends files to the workers: give its recordings as files ('{folders[0]}/*.npz')")
-            finished = _run_on_ray(model_file.read_bytes(), todo, options, ray_address, recognizer.label_names)
+            finished = _run_on_ray(model_file.read_bytes(), todo, options, ray_address, recognizer.label_names, submission)
         else:
-            finished = (_predict_here(recognizer, file, output, options) for file, output in todo)
+            finished = (_predict_here(recognizer, file, output, options, submission) for file, output in todo)
         for outcome in finished:
             if outcome.status == "failed" and not folder_mode:
                 raise DataError(outcome.message)  # one file asked for: its error is the command's
@@ -139,18 +140,19 @@ def predict_files(run: str | Path, data: Sequence[str], out: str | Path, options
     return outcomes
 
 
-def _predict_here(recognizer: Any, file: Path, output: Path, options: ReadOptions) -> FileOutcome:
+def _predict_here(recognizer: Any, file: Path, output: Path, options: ReadOptions, submission: bool) -> FileOutcome:
     try:
         ids, proba, where = predict_file(recognizer, file, options)
     except ActrecError as error:
         return FileOutcome(file, output, "failed", message=str(error))
-    return _write(file, output, ids, proba, where, recognizer.label_names)
+    return _write(file, output, ids, proba, where, recognizer.label_names, submission)
 
 
-def _write(file: Path, output: Path, ids: np.ndarray, proba: np.ndarray, where: Where, label_names: list[str]) -> FileOutcome:
+def _write(file: Path, output: Path, ids: np.ndarray, proba: np.ndarray, where: Where, label_names: list[str],
+           submission: bool) -> FileOutcome:
     from actrec.io.predictions import write_predictions
 
-    write_predictions(output, ids, proba, label_names, where)
+    write_predictions(output, ids, proba, label_names, where, submission)
     return FileOutcome(file, output, "done", len(proba))
 
 
@@ -176,7 +178,7 @@ def _predict_bytes(model: bytes, content: bytes, name: str, options: ReadOptions
 
 
 def _run_on_ray(model: bytes, todo: list[tuple[Path, Path]], options: ReadOptions, address: str,
-                label_names: list[str]) -> Iterator[FileOutcome]:
+                label_names: list[str], submission: bool) -> Iterator[FileOutcome]:
     """Each file a Ray task; the driver writes what comes back, so outputs match a local run."""
     from actrec.cluster import failure_line, run_on_ray
 
@@ -188,7 +190,7 @@ def _run_on_ray(model: bytes, todo: list[tuple[Path, Path]], options: ReadOption
         elif isinstance(result, str):
             yield FileOutcome(file, output, "failed", message=result)
         else:
-            yield _write(file, output, *result, label_names)
+            yield _write(file, output, *result, label_names, submission)
 
 
 class _Report:

@@ -68,8 +68,12 @@ def test_eval_and_info(trained: Path, waves_npz: Path, tmp_path: Path):
     result = runner.invoke(app, ["eval", str(trained), "--data", str(waves_npz), "--out", str(tmp_path / "m.json")])
     assert result.exit_code == 0, result.output
     assert json.loads((tmp_path / "m.json").read_text())["n"] == 120
-    result = runner.invoke(app, ["info", str(trained)])
+    result = runner.invoke(app, ["info", str(trained), "--json"])
     assert result.exit_code == 0 and '"label_names"' in result.output and '"parameters"' in result.output
+    summary = runner.invoke(app, ["info", str(trained)])  # a short summary by default
+    assert summary.exit_code == 0 and len(summary.stdout.splitlines()) <= 10, summary.output
+    assert "classes (3): class0, class1, class2" in summary.stdout and "test: top-1" in summary.stdout
+    assert f"everything: actrec info {trained} --json" in summary.stdout
 
 
 class Payload:
@@ -176,7 +180,7 @@ def test_printed_results_are_not_wrapped_whatever_the_terminal_width(trained: Pa
     assert f"{trained} on {waves_npz}" in result.stdout.splitlines()
     row = next(line for line in result.stdout.splitlines() if "eval" in line and "120" in line)
     assert row.count(".") == 3  # top-1, macro-F1 and log-loss (no top-5 with 3 classes) on one line
-    result = runner.invoke(app, ["info", str(trained)])
+    result = runner.invoke(app, ["info", str(trained), "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["label_names"] == ["class0", "class1", "class2"]
 
@@ -202,7 +206,7 @@ def test_npy_windows_get_groups_and_names_and_the_notes_a_user_needs(tmp_path: P
     result = runner.invoke(app, [*args, "--out", str(tmp_path / "b"), "--groups", str(tmp_path / "videos.txt")])
     assert result.exit_code == 0, result.output
     assert "has no groups" not in result.output
-    assert json.loads(runner.invoke(app, ["info", str(tmp_path / "b")]).stdout)["label_names"] == ["hello", "thanks", "yes"]
+    assert json.loads(runner.invoke(app, ["info", str(tmp_path / "b"), "--json"]).stdout)["label_names"] == ["hello", "thanks", "yes"]
 
     result = runner.invoke(app, ["eval", str(tmp_path / "b"), "--data", str(tmp_path / "signs.npy")])
     assert result.exit_code == 2

@@ -249,20 +249,22 @@ def predict(
     test_clips: int = typer.Option(None, "--test-clips", help="clips: average this many clips per video, evenly spaced in time (default: as trained)"),
     test_crops: int = typer.Option(None, "--test-crops", help="clips: 1 (centre) or 3 crops per clip averaged (default: as trained)"),
     ray: str = typer.Option(None, "--ray", help="Predict the data files as tasks on a Ray cluster: its address, or auto (needs actrec[cluster])."),
+    submission: bool = typer.Option(False, "--submission", help="write only id and one probability column per class (a competition's sample_submission layout)"),
     layout: DataLayout = DataLayout(),
 ) -> None:
-    """Predict every sample of each data file; writes the submission layout competitions ask for."""
+    """Predict every sample of each data file: id, pred, confidence and one probability column per
+    class (with --submission only id and the class columns, as competitions ask)."""
     from actrec.video.recognizer import is_video_model_file
 
     if is_video_model_file(run):
-        return predict_clips(run, data, out, test_clips, test_crops, ray)
+        return predict_clips(run, data, out, test_clips, test_crops, ray, submission)
     from actrec.cli.clips import check_not_clip_options
     from actrec.predict_files import ReadOptions, predict_files
 
     run_cli(lambda: check_not_clip_options(None, test_clips, test_crops))
     names = layout.class_names
     options = ReadOptions(label_last=layout.label_last, class_names=tuple(names) if names else None, window=window, stride=stride)
-    outcomes = run_cli(lambda: predict_files(run, data, out, options, ray, console))
+    outcomes = run_cli(lambda: predict_files(run, data, out, options, ray, console, submission))
     failed = sum(outcome.status == "failed" for outcome in outcomes)
     if len(outcomes) > 1 or failed:
         console.print(f"{len(outcomes) - failed} of {len(outcomes)} files predicted or already done; {failed} failed")
@@ -270,7 +272,8 @@ def predict(
         raise typer.Exit(2)
 
 
-def predict_clips(run: str, data: list[str], out: str, test_clips: int | None, test_crops: int | None, ray: str | None) -> None:
+def predict_clips(run: str, data: list[str], out: str, test_clips: int | None, test_crops: int | None, ray: str | None,
+                  submission: bool = False) -> None:
     """A clip model predicts one clip folder or CSV into one CSV, on this machine."""
     from actrec.cli.clips import probabilities
     from actrec.io.predictions import write_predictions
@@ -283,15 +286,18 @@ def predict_clips(run: str, data: list[str], out: str, test_clips: int | None, t
             raise ConfigError("a clip model predicts one clip folder or CSV per run, on this machine; give one --data and no --ray")
         recognizer = load_recognizer(run)
         clips, proba = probabilities(recognizer, data[0], test_clips, test_crops)
-        write_predictions(out, clips.ids, proba, recognizer.label_names)
+        write_predictions(out, clips.ids, proba, recognizer.label_names, submission=submission)
         console.print(f"wrote {clips.n_samples} predictions to {out}")
 
     run_cli(action)
 
 
 @app.command()
-def info(run: str = typer.Argument(..., help="RUN folder or model.actrec")) -> None:
-    """Show what a saved model expects and how it was trained."""
+def info(
+    run: str = typer.Argument(..., help="RUN folder or model.actrec"),
+    as_json: bool = typer.Option(False, "--json", help="the model's whole metadata as JSON (config, schema, pipeline state, metrics)"),
+) -> None:
+    """Show what a saved model expects and how it was trained: a short summary, or --json for everything."""
     import json
     from pathlib import Path
 
@@ -306,9 +312,49 @@ def info(run: str = typer.Argument(..., help="RUN folder or model.actrec")) -> N
         metrics = Path(run) / "metrics.json"
         if metrics.is_file():
             meta["metrics"] = json.loads(metrics.read_text())
-        results_console().print_json(json.dumps(meta))
+        if as_json:
+            results_console().print_json(json.dumps(meta))
+            return
+        out = results_console()
+        for line in info_summary(run, meta):
+            out.print(line, highlight=False, markup=False)
 
     run_cli(action)
+
+
+def info_summary(run: str, meta: dict[str, Any]) -> list[str]:
+    """A few lines on a model from its metadata: kind and size, classes, input, features, rules, scores."""
+    config = meta.get("config") or {}
+    options = ", ".join(f"{key}={value}" for key, value in (config.get("model_options") or {}).items() if key != "members")
+    members = (config.get("model_options") or {}).get("members")
+    model = f"{config.get('model', '?')}" + (f" ({options})" if options else "")
+    if members:
+        model += f", members: {', '.join(str(member.get('model', member)) if isinstance(member, dict) else str(member) for member in members)}"
+    names = list(meta.get("label_names") or [])
+    shown = ", ".join(names[:12]) + (f", ... ({len(names) - 12} more)" if len(names) > 12 else "")
+    rate = meta.get("sample_rate_hz")
+    at = f" at {rate:g} Hz" if rate else ""
+    if meta.get("kind") == "video":
+        source = f"input: clips of {meta.get('window_frames')} frames{at}"
+    else:
+        shape = meta.get("frame_shape") or []
+        what = f"skeleton {meta['schema']}" if meta.get("schema") else (
+            f"features {', '.join((meta.get('feature_names') or [])[:6])}{' ...' if len(meta.get('feature_names') or []) > 6 else ''}"
+            if meta.get("feature_names") else "features by column order")
+        source = f"input: frames {list(shape)} ({what}), window {meta.get('window_length')} steps{at}"
+    lines = [f"{run}: {model}, {meta.get('parameters', 0):,} parameters (actrec {meta.get('actrec_version', '?')})",
+             f"classes ({len(names)}): {shown}", source]
+    if meta.get("pipeline"):
+        lines.append(f"features: {' -> '.join(meta['pipeline'])}")
+    rules = meta.get("decision_rules")
+    lines.append("stream rules: fitted by stream --calibrate" + (f" (enter {rules.get('enter')}, smoothing {rules.get('smoothing_frames')} frames)" if rules else "")
+                 if rules else "stream rules: defaults scaled to the window (actrec stream prints them)")
+    for split, scores in (meta.get("metrics") or {}).items():
+        if isinstance(scores, dict) and "top1" in scores:
+            lines.append(f"{split}: top-1 {scores['top1']:.4f}, macro-F1 {scores.get('macro_f1', float('nan')):.4f} on {scores.get('n', '?')} samples")
+    lines.append(f"everything: actrec info {run} --json")
+    return lines
+
 
 @app.command()
 def doctor() -> None:

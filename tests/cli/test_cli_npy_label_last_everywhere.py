@@ -54,3 +54,13 @@ def test_export_checks_parity_on_label_last_windows(signs, tmp_path):
 def test_export_without_label_last_says_to_add_it(signs, tmp_path):
     result = invoke("export", signs, "--data", signs / "mp.npy", "--out", tmp_path / "m.onnx")
     assert result.exit_code == 2 and "add --label-last" in result.output
+
+
+def test_predict_submission_writes_id_and_the_class_columns_only(signs, tmp_path):
+    """Issue 19, item 7: a competition's `id,<classes>` layout."""
+    out = tmp_path / "submission.csv"
+    result = invoke("predict", signs, "--data", signs / "mp.npy", "--label-last", "--submission", "--out", out)
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(out)
+    assert list(table.columns) == ["id", *NAMES] and len(table) == 18
+    assert np.allclose(table[NAMES].sum(axis=1), 1.0, atol=1e-5)
