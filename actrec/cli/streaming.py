@@ -13,7 +13,7 @@ from actrec.cli.layout import DataLayout, with_data_layout
 @app.command()
 def stream(
     run: str = typer.Argument(..., help="RUN folder or model.actrec"),
-    source: str = typer.Option(None, "--source", help="video FILE, webcam:N, or csv:FILE (time + feature columns)"),
+    source: str = typer.Option(None, "--source", help="video FILE, webcam:N, csv:FILE (time + feature columns, or J*C keypoint columns), a recording .npz, or a folder of OpenPose JSON"),
     out: str = typer.Option(None, "--out", help="annotated video (skeleton, label, confidence, timeline)"),
     events: str = typer.Option(None, "--events", help="events JSONL: one start/end object per line"),
     fast: bool = typer.Option(False, "--fast", help="replay files as fast as possible (no dropped frames)"),
