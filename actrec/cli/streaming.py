@@ -121,6 +121,8 @@ def calibrate_rules(run: str, session: str, segments: str | None, sequence_id: s
     console.print(f"segment F1 at IoU >= 0.5: default rules {before['f1']:.3f} ({before['predicted']} segments for "
                   f"{before['true']}), fitted {after['f1']:.3f} ({after['predicted']} segments); "
                   f"{report['rules_tried']} rule sets tried; saved in {path}", highlight=False, soft_wrap=True)
+    if "why" in report:
+        console.print(f"[yellow]note:[/yellow] {report['why']}", highlight=False, soft_wrap=True)
 
 
 def remote_session(server: str, name: str, token: str | None, rules: dict[str, Any]) -> tuple[Any, Any]:
