@@ -42,7 +42,9 @@ def test_keypoint_recordings_from_generation_to_onnx(tmp_path):
     predictions = pd.read_csv(tmp_path / "new.csv")
     n_frames = np.load(first)["keypoints"].shape[0]
     assert predictions["end_time"].iloc[-1] == pytest.approx(n_frames / float(np.load(first)["fps"]))
-    assert set(predictions["pred"]) <= set(json.loads((run / "config.json").read_text()).get("label_names", predictions["pred"]))
+    classes = json.loads(invoke("info", run, "--json").stdout)["label_names"]
+    assert list(predictions.columns) == ["id", "start_time", "end_time", "pred", "confidence", *classes]
+    assert set(predictions["pred"]) <= set(classes)
 
     streamed = invoke("stream", run, "--source", first, "--fast", "--events", tmp_path / "events.jsonl")
     assert f"{n_frames} frames, {n_frames} recognized" in streamed.output
@@ -52,5 +54,5 @@ def test_keypoint_recordings_from_generation_to_onnx(tmp_path):
     keypoints = np.load(first)["keypoints"][None, :20].astype(np.float32)
     proba = session.run(["probabilities"], {"keypoints": keypoints, "present": np.isfinite(keypoints).all(-1),
                                             "lengths": np.array([20], dtype=np.int64)})[0]
-    assert proba.shape == (1, len(predictions.columns) - 5) and np.isclose(proba.sum(), 1.0, atol=1e-4)
+    assert proba.shape == (1, len(classes)) and np.isclose(proba.sum(), 1.0, atol=1e-4)
     assert np.allclose(proba[0], predictions.iloc[0, 5:].to_numpy(np.float32), atol=1e-4)
