@@ -61,8 +61,9 @@ def model_frame_shape(recognizer: Any) -> tuple[int, ...]:
 
 class CsvSource(SessionSource):
     """A recorded session CSV read by `io.session` (the training long CSV's parser): columns
-    matched by name (by order for a model trained from arrays, `J * C` of them for a keypoint
-    model, whose empty cells are undetected joints), one sequence picked by `sequence_id`."""
+    matched by name (by order for a model trained from arrays); for a keypoint model named
+    `<joint>_<channel>` or `J * C` in its order, empty cells being undetected joints; one sequence
+    picked by `sequence_id`."""
 
     def __init__(self, path: str | Path, recognizer: Any, sequence_id: str | None = None, resample: bool = False) -> None:
         from actrec.io.session import read_session
@@ -70,7 +71,9 @@ class CsvSource(SessionSource):
         frame_shape = model_frame_shape(recognizer)
         keypoints = len(frame_shape) > 1
         n_features = int(np.prod(frame_shape)) if frame_shape else None
-        session = read_session(path, recognizer.feature_names, n_features, sequence_id, allow_missing=keypoints)
+        skeleton = recognizer.skeleton() if keypoints else None
+        joints = (skeleton.joints, frame_shape[-1]) if skeleton is not None and len(skeleton.joints) == frame_shape[0] else None
+        session = read_session(path, recognizer.feature_names, n_features, sequence_id, allow_missing=keypoints, joints=joints)
         super().__init__(session, recognizer, resample)
 
 

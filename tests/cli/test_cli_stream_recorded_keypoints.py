@@ -89,3 +89,23 @@ def test_a_recording_into_a_sensor_model_is_refused_in_one_line(tmp_path):
     save_recording(tmp_path / "rec.npz", Recording(session_keypoints(), np.ones(N_FRAMES, bool), FPS, np.arange(N_FRAMES), "coco17"))
     result = stream(tmp_path, tmp_path / "rec.npz")
     assert result.exit_code == 2 and "rec.npz" in result.output and "keypoint model" in result.output
+
+
+def test_keypoint_csv_columns_named_by_joint_are_taken_in_the_model_order(run_dir, tmp_path):
+    from actrec.recognizer import Recognizer
+    from actrec.stream.sources import CsvSource
+
+    recognizer = Recognizer.load(run_dir)
+    joints = recognizer.skeleton().joints
+    keypoints = session_keypoints()
+    table = pd.DataFrame({f"{joint}_{channel}": keypoints[:, j, c] for j, joint in enumerate(joints) for c, channel in enumerate("xys")})
+    table = table[list(reversed(table.columns))]  # any column order
+    table.insert(0, "time", np.arange(N_FRAMES) / FPS)
+    table["frame_note"] = 1.0  # a column that is no joint's is ignored
+    table.to_csv(tmp_path / "named.csv", index=False)
+    source = CsvSource(tmp_path / "named.csv", recognizer)
+    assert source.values.shape == (N_FRAMES, 17, 3)
+    assert np.allclose(source.values, keypoints)
+    table.drop(columns=["nose_x"]).to_csv(tmp_path / "no_nose.csv", index=False)
+    result = stream(run_dir, f"csv:{tmp_path / 'no_nose.csv'}")
+    assert result.exit_code == 2 and "joint column(s) missing for nose" in result.output
