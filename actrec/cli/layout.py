@@ -34,7 +34,7 @@ class DataLayout:
         from actrec.data.loading import load_data
 
         return load_data(data, labels=self.labels, label_last=self.label_last, label_names=label_names, groups=self.groups,
-                         class_names=self.class_names, group_column=self.group_column if self.labels else None)
+                         class_names=self.class_names, group_column=self.group_column)
 
     def load_test(self, test: str, test_labels: str | None, label_names: Sequence[str]) -> Any:
         """A separate `--test` in the same layout, with its own labels file (`--test-labels`) and

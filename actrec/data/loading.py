@@ -125,8 +125,8 @@ def load_data(
     files = expand_data_specs(specs)
     if len(files) == 1:
         return load_dataset(files[0], labels, label_last, label_names, groups, class_names, group_column)
-    if labels is not None or groups is not None:
-        raise DataError(f"--labels and --groups describe one data file, but {len(files)} were given "
+    if labels is not None or groups is not None or group_column is not None:
+        raise DataError(f"--labels, --groups and --group-column describe one data file, but {len(files)} were given "
                         f"({files[0]}, {files[1]}, ...); give one file, or groups inside each file")
     parts = [load_dataset(file, label_last=label_last, class_names=class_names) for file in files]
     return _stacked(parts, files, label_names or class_names)

@@ -184,6 +184,12 @@ class VideoSource:
             self._capture.release()
 
 
+def is_recorded_session(spec: str) -> bool:
+    """True for a source replayed from recorded values (csv:, a recording .npz, a JSON folder),
+    False for video frames (a video file or a camera)."""
+    return spec.startswith("csv:") or spec.lower().endswith(".npz") or Path(spec).is_dir()
+
+
 def open_source(spec: str, recognizer: Any, sequence_id: str | None = None, resample: bool = False) -> SessionSource | VideoSource:
     """`csv:FILE`, a recording `.npz`, a folder of OpenPose JSON, `webcam:N` or a video file path;
     `sequence_id` applies to csv: only, `resample` to recorded sessions."""
@@ -191,7 +197,7 @@ def open_source(spec: str, recognizer: Any, sequence_id: str | None = None, resa
         return CsvSource(spec[4:], recognizer, sequence_id, resample)
     if sequence_id is not None:
         raise ConfigError("--id picks a sequence of a csv: source; give the session as csv:FILE")
-    if spec.lower().endswith(".npz") or Path(spec).is_dir():
+    if is_recorded_session(spec):
         return RecordingSource(spec, recognizer, resample)
     if resample:
         raise ConfigError("--resample goes with a recorded session (csv:, .npz); a video plays at its own frame rate")
