@@ -76,7 +76,7 @@ def test_mediapipe_npy_windows_with_the_label_last_from_training_to_onnx(tmp_pat
         np.save(tmp_path / f"seq_{video}.npy", np.concatenate([X, np.broadcast_to(y[:, None, None], (6, 10, 1))], axis=2).astype(np.float32))
     run = tmp_path / "run"
     trained = invoke("train", "--data", tmp_path / "seq_*.npy", "--label-last", "--label-names", "hello,thanks,yes", "--out", run, *TINY)
-    assert "each of 8 file(s) without groups is one group" in trained.output
+    assert "each of 8 file(s) without groups (seq_0, seq_1, seq_2 ...) is one group" in trained.output
     invoke("eval", run, "--data", tmp_path / "seq_0.npy", "--label-last", "--label-names", "hello,thanks,yes", "--out", tmp_path / "eval.json")
     assert json.loads((tmp_path / "eval.json").read_text())["n"] == 6
     invoke("predict", run, "--data", tmp_path / "seq_7.npy", "--label-last", "--label-names", "hello,thanks,yes", "--out", tmp_path / "p.csv")
