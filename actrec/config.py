@@ -141,7 +141,7 @@ FIELD_HELP: dict[str, str] = {
     "seed": "fixes splits, initialisation and order",
     "devices": "processes/GPUs on this node (DDP when > 1)",
     "num_nodes": "machines (DDP)",
-    "time_budget": "seconds: what auto may spend (default 120); caps a neural model's training",
+    "time_budget": "seconds: a guard on a neural model's training; a run it cuts short says so (cut_by_time_budget) and is not reproducible",
     "last_steps": "keep the last N steps of every sample (train and predict), e.g. a sweep's window_length",
     "streams": "skeleton streams, one model each, probabilities fused: joint,bone,joint_motion,bone_motion",
 }

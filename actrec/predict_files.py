@@ -110,10 +110,11 @@ def predict_files(run: str | Path, data: Sequence[str], out: str | Path, options
     bytes, so they need no shared file system. With a `console`, a progress bar and one line per
     file are printed. Only sequence models: a clip model predicts one clip folder at a time.
     """
-    from actrec.recognizer import MODEL_FILE, Recognizer
+    from actrec.recognizer import MODEL_FILE
+    from actrec.video.recognizer import load_recognizer
 
     pairs = plan_predictions(data, out)
-    recognizer = Recognizer.load(run)
+    recognizer = load_recognizer(run)
     folder_mode = Path(out).suffix.lower() != ".csv"
     outcomes: list[FileOutcome] = []
     todo = []
@@ -161,9 +162,10 @@ def _recognizer_from_bytes(model: bytes) -> Any:
     """The model a worker was sent, loaded once per worker process rather than once per file (a
     worker runs many tasks of one predict run); or the one-line error text of a bad model file."""
     from actrec.cluster import on_local_copy
-    from actrec.recognizer import MODEL_FILE, Recognizer
+    from actrec.recognizer import MODEL_FILE
+    from actrec.video.recognizer import load_recognizer
 
-    return on_local_copy(model, MODEL_FILE, Recognizer.load)
+    return on_local_copy(model, MODEL_FILE, load_recognizer)
 
 
 def _predict_bytes(model: bytes, content: bytes, name: str, options: ReadOptions) -> Any:

@@ -29,10 +29,7 @@ from actrec.io.atomic import atomic_path
 from actrec.models import Capabilities, build_model, model_capabilities
 
 MODEL_FILE = "model.actrec"
-DEFAULT_TIME_BUDGET_S = 120.0  # what `auto` may spend on its members when no budget is given
 AUTO_KERNEL_MODEL = "multirocket"
-AUTO_NEURAL_MODEL = "inception"
-MIN_NEURAL_SECONDS = 20.0  # below this, a neural member would not get past its first epochs
 
 
 def as_dataset(X: Any, y: Any = None, groups: Any = None, lengths: Any = None, label_names: Sequence[str] | None = None, source: str = "<memory>") -> SequenceDataset:
@@ -66,6 +63,8 @@ class Recognizer(ClassifierMixin, BaseEstimator):
     `feature_names`, `schema`, `history` (also as `network_`, `pipeline_`, `window_length_`,
     `history_`), and `config`, the TrainConfig the model was fitted with.
     """
+
+    kind = "sequence"  # what `actrec.video.recognizer.load_recognizer` tells apart in a model file
 
     def __init__(
         self,
@@ -130,6 +129,7 @@ class Recognizer(ClassifierMixin, BaseEstimator):
         # out-of-sample validation probabilities of models refitted on train + validation
         self.validation_proba_: np.ndarray | None = None
         self.notes: list[str] = []  # what fit chose and why, for the person reading the run
+        self.cut_by_time_budget_ = False  # the time budget, a guard, stopped a neural fit early
         # streaming decision rules fitted to a session with known segments (`actrec.stream.calibrate`)
         self.decision_rules: dict[str, Any] | None = None
         self.is_main_process = True
@@ -243,6 +243,7 @@ class Recognizer(ClassifierMixin, BaseEstimator):
         """
         self.config = self._config_from_params()  # set_params may have changed the arguments
         self.class_values = None
+        self.notes, self.cut_by_time_budget_ = [], False
         if not isinstance(X, SequenceDataset) and y is not None and label_names is None:
             y = np.asarray(y)
             if y.dtype.kind not in "USO":
@@ -271,7 +272,7 @@ class Recognizer(ClassifierMixin, BaseEstimator):
         self.frame_shape = tuple(int(s) for s in dataset.X.shape[2:])
         self.window_length = dataset.n_steps
         if self.config.model == "auto":
-            self._fit_auto(train, validation, work_dir, progress, resume_from)
+            self._fit_auto(train, validation, resume_from)
             return self
         if len(self.config.streams) > 1:
             if resume_from:
@@ -285,54 +286,33 @@ class Recognizer(ClassifierMixin, BaseEstimator):
         self._train(train, train_features, validation, val_features, work_dir, progress, resume_from)
         return self
 
-    def _fit_auto(self, train: SequenceDataset, validation: SequenceDataset, work_dir: str | Path | None, progress: bool, resume_from: str | Path | None = None) -> None:
-        """Kernel model first (seconds); then, if the budget leaves time, a neural model; their
-        probabilities are averaged with weights inversely proportional to validation log-loss."""
-        import time
+    def _fit_auto(self, train: SequenceDataset, validation: SequenceDataset, resume_from: str | Path | None = None) -> None:
+        """The default: MultiRocket-Hydra with the pools a stream keeps as running sums, fitted in
+        closed form, saved as a one-member ensemble (the file format for several members).
 
-        from actrec.evaluation.metrics import compute_metrics
-
-        start = time.perf_counter()
-        budget = self.config.time_budget or DEFAULT_TIME_BUDGET_S
+        Chosen from the data alone, never from the clock, so the same seed gives the same model on a
+        busy machine as on an idle one; and it streams every frame at a cost that does not grow
+        with the window (`actrec.stream.kernels`). A neural member used to take what a time budget
+        left, which made the result depend on the machine's load and the stream re-run whole
+        windows; `--model inception|gru` trains one on purpose."""
+        if resume_from is not None:
+            raise ConfigError("model 'auto' is fitted in closed form and keeps no checkpoints; train it without --resume")
         shared = {k: getattr(self.config, k) for k in ("joints", "class_weight", "seed", "val_fraction")}
-        members = [Recognizer(AUTO_KERNEL_MODEL, **shared).fit(train, validation=validation)]
-        kernel_seconds = time.perf_counter() - start
-        remaining = budget - kernel_seconds
-        why = [f"{AUTO_KERNEL_MODEL} fitted in {kernel_seconds:.1f} s"]
-        if validation.n_samples == 0:
-            why.append(f"{AUTO_NEURAL_MODEL} skipped: no validation samples to weigh it against")
-        elif remaining < MIN_NEURAL_SECONDS:
-            why.append(f"{AUTO_NEURAL_MODEL} skipped: {remaining:.0f} s of the {budget:.0f} s budget left (--time-budget)")
-        else:
-            neural_options = {k: getattr(self.config, k) for k in ("augment", "epochs", "batch_size", "optimizer", "lr", "weight_decay", "scheduler", "patience", "monitor", "sampler", "devices", "num_nodes")}
-            # a tenth of what is left stays for loading the best epoch and weighing the members
-            neural = Recognizer(AUTO_NEURAL_MODEL, **shared, **neural_options, time_budget=0.9 * remaining)
-            neural.fit(train, validation=validation, work_dir=work_dir, progress=progress, resume_from=resume_from)
-            members.append(neural)
-            self.is_main_process, self.world_size = neural.is_main_process, neural.world_size
-            epochs = len(neural.history)
-            why.append(f"{AUTO_NEURAL_MODEL} trained {epochs} epochs in {time.perf_counter() - start - kernel_seconds:.0f} s")
-        probas = [m.validation_proba_ if m.validation_proba_ is not None else m.predict_proba(validation) for m in members]
-        if len(members) > 1:
-            losses = [compute_metrics(validation.y, p, self.label_names)["log_loss"] for p in probas]
-            weights = [1.0 / max(loss, 1e-6) for loss in losses]
-            weights = [w / sum(weights) for w in weights]
-            why.append("weights " + ", ".join(f"{m.config.model} {w:.2f} (val log-loss {loss:.3f})" for m, w, loss in zip(members, weights, losses)))
-        else:
-            weights = [1.0]
+        kernel = Recognizer(AUTO_KERNEL_MODEL, **shared).fit(train, validation=validation)
+        pools = ", ".join(kernel.network.config.pooling)
+        why = [f"{AUTO_KERNEL_MODEL} ({pools} on the series and its differences, plus Hydra), fitted in closed form; "
+               "it streams frame by frame at a cost independent of the window"]
         self.config.model_options = {
-            "members": [{"model": m.config.model, "options": m.config.model_options} for m in members],
-            "weights": weights,
+            "members": [{"model": kernel.config.model, "options": kernel.config.model_options}],
+            "weights": [1.0],
             "why": why,
         }
-        kernel = members[0]
         self.pipeline, self.n_features = kernel.pipeline, kernel.n_features
         self.network = self._build_network()
-        for slot, member in zip(self.network.members, members):
-            slot.load_state_dict(member.network.state_dict())
+        self.network.members[0].load_state_dict(kernel.network.state_dict())
         self.network.eval()
-        self.validation_proba_ = sum(w * p for w, p in zip(weights, probas)).astype(np.float32)
-        self.history = members[-1].history
+        self.validation_proba_ = kernel.validation_proba_
+        self.history = kernel.history
         self.notes = [f"auto: {'; '.join(why)}"]
 
     def _fit_streams(self, train: SequenceDataset, validation: SequenceDataset, progress: bool) -> None:
@@ -365,7 +345,8 @@ class Recognizer(ClassifierMixin, BaseEstimator):
         self.network.weights.copy_(torch.as_tensor(weights, dtype=torch.float32))
         self.network.eval()
         self.history = members[0].history
-        self.notes = [f"streams: one {self.config.model} per stream; weights {chosen}"]
+        self.notes = [f"streams: one {self.config.model} per stream; weights {chosen}"] + [note for m in members for note in m.notes]
+        self.cut_by_time_budget_ = any(m.cut_by_time_budget_ for m in members)
 
     def _default_steps(self, dataset: SequenceDataset) -> list[Step]:
         steps: list[Step] = []
@@ -407,7 +388,9 @@ class Recognizer(ClassifierMixin, BaseEstimator):
             options["steps"] = self.window_length
             self.config.model_options = options
         if self.is_kernel_model and not options.get("input_length"):
-            options["input_length"] = self.window_length
+            # the first context frames of the feature pipeline are never read (actrec.models.rocket)
+            options["skip_steps"] = self.pipeline.context_frames
+            options["input_length"] = max(1, self.window_length - options["skip_steps"])
             self.config.model_options = options
         if self.config.streams:
             from actrec.features.streams import stream_channels
@@ -451,6 +434,10 @@ class Recognizer(ClassifierMixin, BaseEstimator):
         )
         self.history = fitted.history
         self.is_main_process, self.world_size = fitted.is_main_process, fitted.world_size
+        if fitted.cut_by_time_budget:
+            self.cut_by_time_budget_ = True
+            self.notes.append(f"--time-budget stopped training after {len(fitted.history)} of {config.epochs} epochs; "
+                              "a run cut by the clock is not reproducible (drop the budget, or lower --epochs)")
 
     def _fit_closed_form(self, train: SequenceDataset, train_features: np.ndarray, validation: SequenceDataset, val_features: np.ndarray) -> None:
         import time
@@ -524,6 +511,24 @@ class Recognizer(ClassifierMixin, BaseEstimator):
         return self.classes_[proba.argmax(1)]
 
     # ------------------------------------------------------------------ save / load
+    def describe(self) -> dict[str, str]:
+        """What the model is and takes, one short line each, for a person (`actrec info`)."""
+        rate = f" at {self.sample_rate_hz:g} Hz" if self.sample_rate_hz else ""
+        if len(self.frame_shape) == 2:
+            joints, channels = self.frame_shape
+            inputs = f"keypoints [T, {joints}, {channels}]" + (f" ({self.schema})" if self.schema else "")
+        else:
+            names = self.feature_names or []
+            shown = ", ".join(names[:6]) + (f", ... ({len(names)} in all)" if len(names) > 6 else "")
+            inputs = f"features [T, {self.frame_shape[0] if self.frame_shape else '?'}]" + (f": {shown}" if names else "")
+        steps = " -> ".join(step.name for step in self.pipeline.steps) if self.pipeline else ""
+        rows = {"model": self.config.model, "kind": self.kind, "window": f"{self.window_length} steps{rate}", "input": inputs, "features": steps}
+        options = self.config.model_options or {}
+        if options.get("members"):  # an ensemble (`auto`): its members and their weights
+            weights = options.get("weights") or [1.0 / len(options["members"])] * len(options["members"])
+            rows["members"] = ", ".join(f"{member['model']} (weight {weight:.2f})" for member, weight in zip(options["members"], weights))
+        return rows
+
     def metadata(self) -> dict[str, Any]:
         return {
             "format": "actrec-model",

@@ -178,7 +178,7 @@ def _train_into(data: SequenceDataset, out: Path, config: TrainConfig, test: Seq
         "n_test": test.n_samples,
         "notes": notes,
     }
-    write_run(out, recognizer.history, val_metrics, test_metrics, recognizer.label_names, run_config)
+    write_run(out, recognizer.history, val_metrics, test_metrics, recognizer.label_names, run_config, recognizer.cut_by_time_budget_)
     return RunResult(val=val_metrics, test=test_metrics, processes=recognizer.world_size, notes=notes)
 
 

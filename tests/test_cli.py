@@ -70,10 +70,25 @@ def test_eval_and_info(trained: Path, waves_npz: Path, tmp_path: Path):
     assert json.loads((tmp_path / "m.json").read_text())["n"] == 120
     result = runner.invoke(app, ["info", str(trained), "--json"])
     assert result.exit_code == 0 and '"label_names"' in result.output and '"parameters"' in result.output
-    summary = runner.invoke(app, ["info", str(trained)])  # a short summary by default
-    assert summary.exit_code == 0 and len(summary.stdout.splitlines()) <= 10, summary.output
-    assert "classes (3): class0, class1, class2" in summary.stdout and "test: top-1" in summary.stdout
-    assert f"everything: actrec info {trained} --json" in summary.stdout
+
+
+def test_info_is_a_short_summary_and_json_the_whole_metadata(trained: Path):
+    """A person reads a dozen lines (not the metadata's every joint and pipeline value); --json is
+    for scripts and keeps everything the file holds."""
+    summary = runner.invoke(app, ["info", str(trained)])
+    assert summary.exit_code == 0, summary.output
+    lines = summary.stdout.splitlines()
+    assert len(lines) <= 12 and not summary.stdout.lstrip().startswith("{")
+    fields = {line.split()[0]: line.split(None, 1)[1] for line in lines}
+    assert fields["model"] == "gru" and fields["kind"] == "sequence"
+    assert fields["classes"] == "3: class0, class1, class2"
+    assert fields["window"].startswith("32 steps") and "features [T, 4]" in fields["input"]
+    assert "standardize" in fields["features"] and "parameters" in fields["size"] and "MB" in fields["size"]
+    test = json.loads((trained / "metrics.json").read_text())["test"]
+    assert f"test (n={test['n']}) top-1 {test['top1']:.3f}" in fields["metrics"]
+    whole = json.loads(runner.invoke(app, ["info", str(trained), "--json"]).stdout)
+    assert whole["pipeline"][-1]["name"] == "standardize" and "mean" in json.dumps(whole["pipeline"][-1])
+    assert whole["metrics"]["test"] == test and whole["parameters"] > 0
 
 
 class Payload:
@@ -213,3 +228,14 @@ def test_npy_windows_get_groups_and_names_and_the_notes_a_user_needs(tmp_path: P
     assert "each step has 5 columns, one more than the model's 4; if the last column is the label, add --label-last" in result.output
     result = runner.invoke(app, ["eval", str(tmp_path / "b"), "--data", str(tmp_path / "signs.npy"), "--label-last", "--label-names", "hello,thanks,yes"])
     assert result.exit_code == 0, result.output
+
+
+def test_info_lists_the_members_of_an_ensemble():
+    from actrec.recognizer import Recognizer
+
+    recognizer = Recognizer(model="auto")
+    recognizer.window_length, recognizer.frame_shape, recognizer.sample_rate_hz = 30, (17, 2), 30.0
+    recognizer.config.model_options = {"members": [{"model": "multirocket", "options": {}}, {"model": "gru", "options": {}}], "weights": [0.75, 0.25]}
+    rows = recognizer.describe()
+    assert rows["members"] == "multirocket (weight 0.75), gru (weight 0.25)"
+    assert rows["window"] == "30 steps at 30 Hz" and rows["input"] == "keypoints [T, 17, 2]"

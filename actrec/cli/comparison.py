@@ -43,7 +43,6 @@ def compare(
     On clips (a folder of class folders of videos), clip options go in the model's JSON:
     --model 'tsm:{"depth": 18, "size": 64}'."""
     from actrec.errors import ConfigError
-    from actrec.evaluation.tables import display_table
     from actrec.experiments.compare import compare as run_compare
     from actrec.experiments.compare import load_specs, spec_from_option
     from actrec.io.clips import is_clip_spec
@@ -51,25 +50,22 @@ def compare(
     def action() -> None:
         defaults = {"epochs": epochs} if epochs else {}
         specs = (load_specs(config, defaults) if config else []) + [spec_from_option(text, defaults) for text in model]
+        report = lambda name, run, cached: console.print(f"{name} {run}: {'cached' if cached else 'trained'}")  # noqa: E731
         if len(data) == 1 and is_clip_spec(data[0]):
             from actrec.cli.clips import report_bad_video
             from actrec.data.clips import load_clips
-            from actrec.video.compare import clip_display_table, compare_clips
+            from actrec.video.compare import compare_clips
 
             if folds:
                 raise ConfigError("--folds is not available for clips yet; compare them over --seeds")
-            report = lambda name, run, cached: console.print(f"{name} {run}: {'cached' if cached else 'trained'}")  # noqa: E731
             result = compare_clips(load_clips(data[0]), specs, out, seeds=parse_seeds(seeds), split_seed=split_seed, use_cache=cache, on_run=report, on_bad_video=report_bad_video)
-            print_frame(clip_display_table(result.summary), f"{data[0]}: {len(specs)} configuration(s), {result.fits} run(s) trained -> {out}")
-            return
-        dataset = layout.load(data)
-        print_notes(dataset)
-        report = lambda name, run, cached: console.print(f"{name} {run}: {'cached' if cached else 'trained'}")  # noqa: E731
-        result = run_compare(dataset, specs, out, seeds=parse_seeds(seeds), folds=folds, split_seed=split_seed, use_cache=cache, on_run=report)
-        table = display_table(result.summary)
-        if dataset.n_classes <= 5:  # top-5 of 5 or fewer classes is always 1
-            table = table.drop(columns="top-5")
-        print_frame(table, f"{dataset.source}: {len(specs)} configuration(s), {result.fits} run(s) trained -> {out}")
+            source = data[0]
+        else:
+            dataset = layout.load(data)
+            print_notes(dataset)
+            result = run_compare(dataset, specs, out, seeds=parse_seeds(seeds), folds=folds, split_seed=split_seed, use_cache=cache, on_run=report)
+            source = dataset.source
+        print_frame(result.display(), f"{source}: {len(specs)} configuration(s), {result.fits} run(s) trained -> {out}")
 
     run_cli(action)
 

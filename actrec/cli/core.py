@@ -134,28 +134,25 @@ def train(
             from actrec.cli.clips import train_clips
 
             try:
-                result = train_clips(data[0], out, test, values, init, on_bad_video, progress, resume)
+                model, result = train_clips(data[0], out, test, values, init, on_bad_video, progress, resume)
             except TrainingInterrupted as stop:
                 stopped(stop, out)
-            print_metrics(result.splits(), f"{result_model(values)} -> {out}", len(result.test["per_class"]))
-            for note in result.notes:
-                console.print(f"[yellow]note:[/yellow] {note}", highlight=False)
-            return
-        try:
-            train_config = TrainConfig(**values)
-            train_config.check()
-        except ConfigError as error:  # the value may come from the file: say which file
-            raise ConfigError(f"{config} (with the flags given): {error}" if config else error) from None
-        dataset = layout.load(data)
-        test_set = layout.load_test(test, test_labels, dataset.label_names) if test else None
-        for note in [*dataset.notes, no_groups_note(dataset)]:
-            print_note(note)
-        try:
-            result = train_run(dataset, out, train_config, test=test_set, progress=progress, resume_from=resume)
-        except TrainingInterrupted as stop:
-            stopped(stop, out)
+        else:
+            try:
+                train_config = TrainConfig(**values)
+                train_config.check()
+            except ConfigError as error:  # the value may come from the file: say which file
+                raise ConfigError(f"{config} (with the flags given): {error}" if config else error) from None
+            dataset = layout.load(data)
+            test_set = layout.load_test(test, test_labels, dataset.label_names) if test else None
+            for note in [*dataset.notes, no_groups_note(dataset)]:
+                print_note(note)
+            try:
+                model, result = train_config.model, train_run(dataset, out, train_config, test=test_set, progress=progress, resume_from=resume)
+            except TrainingInterrupted as stop:
+                stopped(stop, out)
         if result is not None:
-            print_metrics(result.splits(), f"{train_config.model} -> {out}", len(result.test["per_class"]))
+            print_metrics(result.splits(), f"{model} -> {out}", len(result.test["per_class"]))
             for note in [*result.notes, near_chance_note(result.test)]:
                 print_note(note)
             if result.processes > 1:
@@ -174,10 +171,6 @@ def stopped(stop: TrainingInterrupted, out: str) -> NoReturn:
 def print_note(note: str | None) -> None:
     if note:
         console.print(f"[yellow]note:[/yellow] {note}", highlight=False)
-
-
-def result_model(values: dict[str, Any]) -> str:
-    return str(values.get("model") or "tsm")
 
 
 def print_metrics(result: dict[str, dict[str, Any]], title: str, n_classes: int) -> None:
@@ -220,7 +213,7 @@ def evaluate(
         from actrec.cli.clips import check_not_clip_options
 
         check_not_clip_options(recognizer, test_clips, test_crops)
-        if getattr(recognizer, "kind", "") == "video":
+        if recognizer.kind == "video":
             from actrec.cli.clips import probabilities
 
             clips, proba = probabilities(recognizer, data, test_clips, test_crops)
@@ -254,14 +247,14 @@ def predict(
 ) -> None:
     """Predict every sample of each data file: id, pred, confidence and one probability column per
     class (with --submission only id and the class columns, as competitions ask)."""
-    from actrec.video.recognizer import is_video_model_file
-
-    if is_video_model_file(run):
-        return predict_clips(run, data, out, test_clips, test_crops, ray, submission)
     from actrec.cli.clips import check_not_clip_options
     from actrec.predict_files import ReadOptions, predict_files
+    from actrec.video.recognizer import load_recognizer
 
-    run_cli(lambda: check_not_clip_options(None, test_clips, test_crops))
+    recognizer = run_cli(lambda: load_recognizer(run))
+    if recognizer.kind == "video":
+        return predict_clips(recognizer, data, out, test_clips, test_crops, ray, submission)
+    run_cli(lambda: check_not_clip_options(recognizer, test_clips, test_crops))
     names = layout.class_names
     options = ReadOptions(label_last=layout.label_last, class_names=tuple(names) if names else None, window=window, stride=stride)
     outcomes = run_cli(lambda: predict_files(run, data, out, options, ray, console, submission))
@@ -272,19 +265,17 @@ def predict(
         raise typer.Exit(2)
 
 
-def predict_clips(run: str, data: list[str], out: str, test_clips: int | None, test_crops: int | None, ray: str | None,
+def predict_clips(recognizer: Any, data: list[str], out: str, test_clips: int | None, test_crops: int | None, ray: str | None,
                   submission: bool = False) -> None:
     """A clip model predicts one clip folder or CSV into one CSV, on this machine."""
     from actrec.cli.clips import probabilities
     from actrec.io.predictions import write_predictions
-    from actrec.video.recognizer import load_recognizer
 
     def action() -> None:
         from actrec.errors import ConfigError
 
         if len(data) != 1 or ray is not None:
             raise ConfigError("a clip model predicts one clip folder or CSV per run, on this machine; give one --data and no --ray")
-        recognizer = load_recognizer(run)
         clips, proba = probabilities(recognizer, data[0], test_clips, test_crops)
         write_predictions(out, clips.ids, proba, recognizer.label_names, submission=submission)
         console.print(f"wrote {clips.n_samples} predictions to {out}")
@@ -295,65 +286,56 @@ def predict_clips(run: str, data: list[str], out: str, test_clips: int | None, t
 @app.command()
 def info(
     run: str = typer.Argument(..., help="RUN folder or model.actrec"),
-    as_json: bool = typer.Option(False, "--json", help="the model's whole metadata as JSON (config, schema, pipeline state, metrics)"),
+    as_json: bool = typer.Option(False, "--json", help="print the model file's whole metadata (and the run's metrics) as JSON"),
 ) -> None:
-    """Show what a saved model expects and how it was trained: a short summary, or --json for everything."""
+    """Show what a saved model is, what it expects and how well it did: a short summary, or --json."""
     import json
-    from pathlib import Path
 
     from actrec.video.recognizer import load_recognizer
 
     def action() -> None:
         recognizer = load_recognizer(run)
-        meta = recognizer.metadata()
-        meta["parameters"] = sum(p.numel() for p in recognizer.network.parameters())
-        if "pipeline" in meta:
-            meta["pipeline"] = [step["name"] for step in meta["pipeline"]]
-        metrics = Path(run) / "metrics.json"
-        if metrics.is_file():
-            meta["metrics"] = json.loads(metrics.read_text())
+        path = model_file_path(run)
+        metrics_file = path.parent / "metrics.json"
+        metrics = json.loads(metrics_file.read_text()) if metrics_file.is_file() else None
+        parameters = sum(p.numel() for p in recognizer.network.parameters())
         if as_json:
+            meta = recognizer.metadata() | {"parameters": parameters}
+            if metrics is not None:
+                meta["metrics"] = metrics
             results_console().print_json(json.dumps(meta))
             return
+        names = list(recognizer.label_names)
+        rows = recognizer.describe() | {
+            "classes": f"{len(names)}: {', '.join(names[:8])}" + (", ..." if len(names) > 8 else ""),
+            "size": f"{parameters:,} parameters; {path} ({path.stat().st_size / 1e6:.1f} MB)",
+        }
+        if metrics is not None:
+            rows["metrics"] = metrics_line(metrics)
         out = results_console()
-        for line in info_summary(run, meta):
-            out.print(line, highlight=False, markup=False)
+        width = max(len(key) for key in rows)
+        for key, value in rows.items():
+            out.print(f"{key:<{width}}  {value}", highlight=False, markup=False, soft_wrap=True)
 
     run_cli(action)
 
 
-def info_summary(run: str, meta: dict[str, Any]) -> list[str]:
-    """A few lines on a model from its metadata: kind and size, classes, input, features, rules, scores."""
-    config = meta.get("config") or {}
-    options = ", ".join(f"{key}={value}" for key, value in (config.get("model_options") or {}).items() if key != "members")
-    members = (config.get("model_options") or {}).get("members")
-    model = f"{config.get('model', '?')}" + (f" ({options})" if options else "")
-    if members:
-        model += f", members: {', '.join(str(member.get('model', member)) if isinstance(member, dict) else str(member) for member in members)}"
-    names = list(meta.get("label_names") or [])
-    shown = ", ".join(names[:12]) + (f", ... ({len(names) - 12} more)" if len(names) > 12 else "")
-    rate = meta.get("sample_rate_hz")
-    at = f" at {rate:g} Hz" if rate else ""
-    if meta.get("kind") == "video":
-        source = f"input: clips of {meta.get('window_frames')} frames{at}"
-    else:
-        shape = meta.get("frame_shape") or []
-        what = f"skeleton {meta['schema']}" if meta.get("schema") else (
-            f"features {', '.join((meta.get('feature_names') or [])[:6])}{' ...' if len(meta.get('feature_names') or []) > 6 else ''}"
-            if meta.get("feature_names") else "features by column order")
-        source = f"input: frames {list(shape)} ({what}), window {meta.get('window_length')} steps{at}"
-    lines = [f"{run}: {model}, {meta.get('parameters', 0):,} parameters (actrec {meta.get('actrec_version', '?')})",
-             f"classes ({len(names)}): {shown}", source]
-    if meta.get("pipeline"):
-        lines.append(f"features: {' -> '.join(meta['pipeline'])}")
-    rules = meta.get("decision_rules")
-    lines.append("stream rules: fitted by stream --calibrate" + (f" (enter {rules.get('enter')}, smoothing {rules.get('smoothing_frames')} frames)" if rules else "")
-                 if rules else "stream rules: defaults scaled to the window (actrec stream prints them)")
-    for split, scores in (meta.get("metrics") or {}).items():
-        if isinstance(scores, dict) and "top1" in scores:
-            lines.append(f"{split}: top-1 {scores['top1']:.4f}, macro-F1 {scores.get('macro_f1', float('nan')):.4f} on {scores.get('n', '?')} samples")
-    lines.append(f"everything: actrec info {run} --json")
-    return lines
+def model_file_path(run: str) -> Any:
+    """The model file `run` names: the file itself, or RUN/model.actrec."""
+    from pathlib import Path
+
+    from actrec.recognizer import MODEL_FILE
+
+    return Path(run) / MODEL_FILE if Path(run).is_dir() else Path(run)
+
+
+def metrics_line(metrics: dict[str, Any]) -> str:
+    """`RUN/metrics.json` as one line: each split's n, top-1, macro-F1 and log-loss."""
+    parts = []
+    for split, values in metrics.items():
+        if isinstance(values, dict) and "top1" in values:
+            parts.append(f"{split} (n={values.get('n', '?')}) top-1 {values['top1']:.3f}, macro-F1 {values['macro_f1']:.3f}, log-loss {values['log_loss']:.3f}")
+    return "; ".join(parts) or "none recorded"
 
 
 @app.command()

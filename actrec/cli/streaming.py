@@ -39,10 +39,9 @@ def stream(
     """Recognize actions frame by frame and emit start/end events; or, with --calibrate, fit the
     decision rules to a session with known segments."""
     from actrec.errors import ConfigError
-    from actrec.recognizer import Recognizer
     from actrec.stream.decisions import load_rules
     from actrec.stream.live import stream_source
-    from actrec.video.recognizer import is_video_model_file
+    from actrec.video.recognizer import load_recognizer
 
     def rule_settings() -> dict[str, Any]:
         """The rules file, then the flags over it."""
@@ -60,16 +59,20 @@ def stream(
         return settings
 
     def action() -> None:
-        if is_video_model_file(run):
+        # with --server, RUN names the served model: nothing to load here
+        local = load_recognizer(run) if server is None else None
+        if local is not None and local.kind == "video":
+            if calibrate:
+                raise ConfigError("--calibrate fits decision rules on a sensor or keypoint session; a clip model streams with its default rules")
             if not source:
                 raise ConfigError("give --source FILE to stream a clip model")
-            return stream_clip_model(run, source, out, events)
+            return stream_clip_model(local, source, out, events)
         if calibrate:
             return calibrate_rules(run, calibrate, segments, sequence_id, resample)
         if not source:
             raise ConfigError("give --source FILE|webcam:N|csv:FILE to stream, or --calibrate SESSION.csv --segments FILE")
         settings = rule_settings()
-        model, remote = (None, None) if server is None else remote_session(server, run, token, settings)
+        model, remote = (local, None) if server is None else remote_session(server, run, token, settings)
         shown: list[Any] = []
 
         def show(decision: Any) -> None:
@@ -77,7 +80,7 @@ def stream(
                 typer.echo(event.to_json())
                 shown.append(event)
 
-        report, streamer = stream_source(model or Recognizer.load(run), source, out=out, events=events, fast=fast, runtime=runtime,
+        report, streamer = stream_source(model, source, out=out, events=events, fast=fast, runtime=runtime,
                                          on_decision=show, sequence_id=sequence_id, resample=resample, rule_settings=settings,
                                          streamer=remote, people=people)
         for event in report.events[len(shown):]:  # closed when the source ended
@@ -99,13 +102,14 @@ def calibrate_rules(run: str, session: str, segments: str | None, sequence_id: s
     from actrec.data.segments import load_segments
     from actrec.errors import ConfigError
     from actrec.io.atomic import write_text_atomic
-    from actrec.recognizer import MODEL_FILE, Recognizer
+    from actrec.recognizer import MODEL_FILE
     from actrec.stream.calibrate import calibrate
     from actrec.stream.sources import CsvSource
+    from actrec.video.recognizer import load_recognizer
 
     if not segments:
         raise ConfigError("--calibrate needs --segments FILE (start,end,label in seconds) with the session's true segments")
-    recognizer = Recognizer.load(run)
+    recognizer = load_recognizer(run)
     csv = CsvSource(session.removeprefix("csv:"), recognizer, sequence_id, resample)
     table = load_segments(segments, session=Path(session).stem)
     truth = [(row.label, row.start, row.end) for row in table.itertuples()]
@@ -131,21 +135,15 @@ def remote_session(server: str, name: str, token: str | None, rules: dict[str, A
     return remote_model(server, name, token), RemoteStreamer(StreamClient(server, name, token, rules=rules), server)
 
 
-def stream_clip_model(run: str, source: str, out: str | None, events: str | None) -> None:
+def stream_clip_model(recognizer: Any, source: str, out: str | None, events: str | None) -> None:
     """`stream` for a clip model: a rolling clip buffer through the same decision rules."""
-    from actrec.errors import ConfigError
-    from actrec.video.recognizer import VideoRecognizer
     from actrec.video.stream import stream_clips
-
-    if out:
-        raise ConfigError("--out (annotated video) is not available for clip models yet; use --events")
-    recognizer = VideoRecognizer.load(run)
 
     def show(new: list[Any]) -> None:
         for event in new:
             typer.echo(event.to_json())
 
-    report = stream_clips(recognizer, source, events=events, on_events=show)
+    report = stream_clips(recognizer, source, events=events, on_events=show, out=out)
     console.print(f"clip model {recognizer.model_name}: {report.frames} frames, {report.predictions} clip predictions, "
                   f"{len(report.events)} events in {report.seconds:.1f} s", highlight=False, soft_wrap=True)
 
@@ -163,8 +161,7 @@ def export_model(
     from pathlib import Path
 
     from actrec.errors import ConfigError
-    from actrec.recognizer import Recognizer
-    from actrec.video.recognizer import is_video_model_file
+    from actrec.video.recognizer import load_recognizer
 
     def action() -> None:
         if format != "onnx":
@@ -174,16 +171,14 @@ def export_model(
         from actrec.predict_files import check_label_last
 
         folder = Path(run) if Path(run).is_dir() else Path(run).parent
-        if is_video_model_file(run):
+        recognizer = load_recognizer(run)
+        if recognizer.kind == "video":
             from actrec.data.clips import load_clips
             from actrec.video.export import export_clip_onnx
-            from actrec.video.recognizer import VideoRecognizer
 
-            recognizer = VideoRecognizer.load(run)
             clips = load_clips(data, label_names=recognizer.label_names) if data else None
             typer.echo(export_clip_onnx(recognizer, out or folder / "model.onnx", data=clips).summary().replace("windows", "clips"))
             return
-        recognizer = Recognizer.load(run)
         samples = None
         if data:
             window = int(recognizer.window_length)

@@ -87,7 +87,7 @@ def compare_sections(folder: Path) -> list[str]:
     summary = pd.DataFrame(record["summary"])
     text = f"<p>Data: {html.escape(str(record['data']))}; split: {html.escape(json.dumps(record['split']))}</p>"
     return [
-        "<h2>Comparison (mean ± std)</h2>\n" + text + table_html(display_table(summary)),
+        "<h2>Comparison (mean ± std)</h2>\n" + text + table_html(display_table(summary, record.get("n_classes"))),
         pre_html("Configurations", as_yaml(record["configs"])),
     ]
 

@@ -15,6 +15,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from actrec.evaluation.metrics import headline
+from actrec.evaluation.tables import markdown_table
 from actrec.io.atomic import atomic_path, write_text_atomic
 
 
@@ -28,6 +29,23 @@ def new_figure(rows: int = 1, columns: int = 1, figsize: tuple[float, float] = (
 def save_figure(figure: Figure, path: Path) -> None:
     with atomic_path(path) as tmp:
         figure.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
+
+
+def has_curves(history: pd.DataFrame) -> bool:
+    """True when the fit went through two or more epochs, so loss and accuracy per epoch draw a
+    curve; a closed-form fit (one row at epoch 0) or a single epoch would be one dot."""
+    return "epoch" in history and history["epoch"].nunique() >= 2
+
+
+def no_curves_text(history: pd.DataFrame, model: str) -> str:
+    """What report.md says instead of the curves figure: why there is none, and the one fit step's
+    validation scores and time when the history has them."""
+    closed_form = len(history) > 0 and "epoch" in history and int(history["epoch"].max()) == 0
+    why = (f"`{model}` was fitted without epochs (its kernel model in one closed-form step: random convolution "
+           "features and a ridge penalty chosen on held-out data)") if closed_form else "the fit ran fewer than two epochs"
+    row = history.iloc[-1] if len(history) else pd.Series(dtype=float)
+    facts = [f"{label} {row[column]:{fmt}}" for column, label, fmt in (("val_loss", "validation log-loss", ".3f"), ("val_acc", "validation top-1", ".3f"), ("seconds", "fit seconds", ".1f")) if column in row and pd.notna(row[column])]
+    return f"No training curves: {why}, so there is nothing to draw over epochs" + (f" ({', '.join(facts)})." if facts else ".")
 
 
 def plot_curves(history: pd.DataFrame, path: Path) -> None:
@@ -69,6 +87,19 @@ def per_class_table(metrics: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame.from_dict(metrics["per_class"], orient="index").rename_axis("class").reset_index()
 
 
+def per_class_markdown(table: pd.DataFrame) -> str:
+    """The per-class table as a Markdown table, scores with 3 decimals and support as a count.
+
+    `tables.markdown_table` writes it, not `DataFrame.to_markdown`, which needs the optional
+    `tabulate` package (without it the report fell back to a text dump that Markdown renders as
+    one paragraph)."""
+    shown = table.copy()
+    for column in shown.columns:
+        if column != "class" and pd.api.types.is_float_dtype(shown[column]):
+            shown[column] = shown[column].map(lambda value: f"{value:.3f}")
+    return markdown_table(shown)
+
+
 def worst_confusions(confusion: list[list[int]], label_names: list[str], top: int = 5) -> list[tuple[str, str, int]]:
     """The most frequent (true, predicted) mistakes."""
     counts = np.asarray(confusion)
@@ -76,24 +107,30 @@ def worst_confusions(confusion: list[list[int]], label_names: list[str], top: in
     return sorted(pairs, key=lambda pair: -pair[2])[:top]
 
 
-def write_run(run_dir: str | Path, history: pd.DataFrame, val: dict[str, Any], test: dict[str, Any], label_names: list[str], config: dict[str, Any]) -> None:
-    """Write every report file of a finished training run."""
+def write_run(run_dir: str | Path, history: pd.DataFrame, val: dict[str, Any], test: dict[str, Any], label_names: list[str], config: dict[str, Any],
+              cut_by_time_budget: bool = False) -> None:
+    """Write every report file of a finished training run. `cut_by_time_budget`: the time budget
+    ended training, so the run depends on the machine's load (metrics.json says so)."""
     run = Path(run_dir)
     run.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(run / "metrics.json", json.dumps({"val": headline(val), "test": headline(test)}, indent=2))
+    metrics = {"val": headline(val), "test": headline(test), "cut_by_time_budget": cut_by_time_budget}
+    write_text_atomic(run / "metrics.json", json.dumps(metrics, indent=2))
     write_text_atomic(run / "config.json", json.dumps(config, indent=2))
     write_text_atomic(run / "history.csv", history.to_csv(index=False))
     table = per_class_table(test)
     write_text_atomic(run / "per_class.csv", table.to_csv(index=False))
     write_text_atomic(run / "confusion.csv", pd.DataFrame(test["confusion"], index=label_names, columns=label_names).to_csv())
-    if len(history):
+    curves = has_curves(history)
+    if curves:
         plot_curves(history, run / "curves.png")
     plot_confusion(test["confusion"], label_names, run / "confusion.png")
-    write_text_atomic(run / "report.md", markdown_report(val, test, label_names, config, table))
+    curves_text = "![curves](curves.png)" if curves else no_curves_text(history, str(config.get("model", "?")))
+    write_text_atomic(run / "report.md", markdown_report(val, test, label_names, config, table, curves_text))
 
 
-def markdown_report(val: dict[str, Any], test: dict[str, Any], label_names: list[str], config: dict[str, Any], table: pd.DataFrame) -> str:
-    """The run's report.md. top-5 is shown only with more than 5 classes: with fewer it is 1 by definition."""
+def markdown_report(val: dict[str, Any], test: dict[str, Any], label_names: list[str], config: dict[str, Any], table: pd.DataFrame, curves_text: str = "![curves](curves.png)") -> str:
+    """The run's report.md. top-5 is shown only with more than 5 classes: with fewer it is 1 by
+    definition. `curves_text`: the curves figure, or why the fit has none (`no_curves_text`)."""
     keys = [("top1", "top-1"), ("top5", "top-5"), ("macro_f1", "macro-F1"), ("log_loss", "log-loss")]
     if len(label_names) <= 5:
         keys = [key for key in keys if key[0] != "top5"]
@@ -105,17 +142,11 @@ def markdown_report(val: dict[str, Any], test: dict[str, Any], label_names: list
     ]
     for name, metrics in (("val", val), ("test", test)):
         lines.append(f"| {name} | {metrics['n']} | " + " | ".join(f"{metrics[key]:.4f}" for key, _ in keys) + " |")
-    lines += ["", "## Per class (test)", "", table.to_markdown(index=False, floatfmt=".3f") if _has_tabulate() else table.to_string(index=False), ""]
+    lines += ["", "## Per class (test)", "", per_class_markdown(table)]
     mistakes = worst_confusions(test["confusion"], label_names)
     if mistakes:
         lines += ["## Worst confusions (test)", ""] + [f"- {t} -> {p}: {n}" for t, p, n in mistakes] + [""]
-    lines += ["![curves](curves.png)", "", "![confusion](confusion.png)", "", "## Config", "", "```json", json.dumps(config, indent=2), "```", ""]
+    if config.get("notes"):
+        lines += ["## How the model was fitted", ""] + [f"- {note}" for note in config["notes"]] + [""]
+    lines += [curves_text, "", "![confusion](confusion.png)", "", "## Config", "", "```json", json.dumps(config, indent=2), "```", ""]
     return "\n".join(lines)
-
-
-def _has_tabulate() -> bool:
-    try:
-        import tabulate  # noqa: F401
-    except ImportError:
-        return False
-    return True

@@ -193,6 +193,11 @@ class CompareResult:
     runs: pd.DataFrame  # one row per (configuration, seed or fold)
     summary: pd.DataFrame  # one row per configuration: <metric>_mean, <metric>_std, costs
     fits: int  # how many runs were trained (not read from the cache)
+    n_classes: int  # of the data compared on (top-5 is shown only above 5)
+
+    def display(self) -> pd.DataFrame:
+        """The summary as `mean ± std` strings (`evaluation.tables.display_table`)."""
+        return display_table(self.summary, self.n_classes)
 
 
 def compare(
@@ -237,8 +242,8 @@ def compare(
     table = pd.DataFrame(rows)
     summary = summarize(table, [spec.name for spec in specs])
     split = next(iter(plans.values()))[0] | ({"val_fraction": sorted(plans)} if len(plans) > 1 else {})
-    write_outputs(out, table, summary, specs, split, data.source)
-    return CompareResult(table, summary, fits)
+    write_outputs(out, table, summary, specs, split, data.source, data.n_classes)
+    return CompareResult(table, summary, fits, data.n_classes)
 
 
 def summarize(runs: pd.DataFrame, order: Sequence[str]) -> pd.DataFrame:
@@ -268,12 +273,13 @@ def plot_accuracy_latency(summary: pd.DataFrame, path: Path, title: str = "accur
     save_figure(figure, path)
 
 
-def write_outputs(out: Path, runs: pd.DataFrame, summary: pd.DataFrame, specs: Sequence[ModelSpec], split: dict[str, Any], source: str) -> None:
+def write_outputs(out: Path, runs: pd.DataFrame, summary: pd.DataFrame, specs: Sequence[ModelSpec], split: dict[str, Any], source: str, n_classes: int) -> None:
     out.mkdir(parents=True, exist_ok=True)
     write_text_atomic(out / "runs.csv", runs.to_csv(index=False))
     write_text_atomic(out / "summary.csv", summary.to_csv(index=False))
-    text = f"# Model comparison\n\nData: `{source}`; split: {json.dumps(split)}\n\n" + markdown_table(display_table(summary))
+    text = f"# Model comparison\n\nData: `{source}`; split: {json.dumps(split)}\n\n" + markdown_table(display_table(summary, n_classes))
     write_text_atomic(out / "summary.md", text)
     configs = {spec.name: spec.options for spec in specs}
-    write_text_atomic(out / "compare.json", json.dumps({"kind": "compare", "data": source, "split": split, "configs": configs, "summary": summary.to_dict(orient="records")}, indent=2, default=str))
+    record = {"kind": "compare", "data": source, "n_classes": n_classes, "split": split, "configs": configs, "summary": summary.to_dict(orient="records")}
+    write_text_atomic(out / "compare.json", json.dumps(record, indent=2, default=str))
     plot_accuracy_latency(summary, out / "accuracy_vs_latency.png")

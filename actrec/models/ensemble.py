@@ -43,13 +43,15 @@ class EnsembleNet(nn.Module):
 
     @classmethod
     def capabilities_for(cls, config: EnsembleConfig) -> Capabilities:
-        """What every member can do; the ensemble runs whole windows (no per-frame state)."""
+        """What every member can do; it streams per frame when every member does."""
         members = [model_capabilities(m["model"], m.get("options") or {}) for m in config.members]
+        blockers = [f"member {m['model']}: {c.streaming_note}" for m, c in zip(config.members, members) if not c.per_frame_streaming]
         return Capabilities(
             needs_skeleton=any(c.needs_skeleton for c in members),
             fixed_length=any(c.fixed_length for c in members),
-            per_frame_streaming=False,
-            streaming_note="an ensemble averages whole-window members",
+            per_frame_streaming=not blockers,
+            frame_state="" if blockers else "ensemble",
+            streaming_note="; ".join(blockers) or Capabilities.streaming_note,
             onnx=all(c.onnx for c in members),
         )
 

@@ -78,7 +78,8 @@ class RecurrentNet(nn.Module):
             note = "a bidirectional layer reads each window backwards from its end"
         elif config.pooling not in ("last", "mean"):
             note = f"'{config.pooling}' pooling weighs every step of the window"
-        return Capabilities(fixed_length=config.pooling == "all", per_frame_streaming=not note, streaming_note=note)
+        return Capabilities(fixed_length=config.pooling == "all", per_frame_streaming=not note,
+                            frame_state="" if note else "recurrent", streaming_note=note)
 
     def __init__(self, n_features: int, n_classes: int, config: RecurrentConfig, schema: Any = None) -> None:
         super().__init__()

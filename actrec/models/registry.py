@@ -21,8 +21,10 @@ class Capabilities:
     needs_skeleton: takes keypoint data with a skeleton schema only (graph models).
     fixed_length: every input is laid out on exactly the training window (e.g. `pooling=all`); a
         longer sequence cannot be predicted whole.
-    per_frame_streaming: can be updated in O(1) per frame (a recurrent state bank) instead of
-        re-running the whole window; `streaming_note` says why not when it cannot.
+    per_frame_streaming: can be updated per frame at a cost that does not grow with the window
+        instead of re-running the whole window; `frame_state` names the state that does it
+        (`actrec.stream.states`: recurrent, kernel, ensemble) and `streaming_note` says why not
+        when it cannot.
     onnx: exports to ONNX. closed_form: fitted by `actrec.training.kernels` (biases + linear
         head), not by gradient steps.
     """
@@ -30,6 +32,7 @@ class Capabilities:
     needs_skeleton: bool = False
     fixed_length: bool = False
     per_frame_streaming: bool = False
+    frame_state: str = ""
     streaming_note: str = "it looks at the whole window at once"
     onnx: bool = True
     closed_form: bool = False

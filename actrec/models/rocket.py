@@ -1,4 +1,5 @@
-"""Random-convolution-kernel classifiers: MiniRocket, MultiRocket and Hydra (Dempster et al.).
+"""Random-convolution-kernel classifiers: MiniRocket, MultiRocket and Hydra (Dempster et al.),
+defined so that a live stream updates them in O(features) per frame.
 
 The kernels are fixed: MiniRocket's 84 length-9 kernels with weights in {-1, 2} at dilations
 spread over the series length, each on a random combination of channels, and Hydra's groups of
@@ -8,7 +9,24 @@ so a model trains in seconds on CPU and beats most neural nets on a few hundred 
 thousand labelled sequences. Everything fitted is a buffer, so the model is an ordinary
 `nn.Module`: saved as safetensors, predicted, streamed and exported like the others.
 
-Every pooling reads only each sample's valid steps: padding never changes a sample's features.
+Three choices make the features of a sliding window cheap to update (`actrec.stream.kernels`)
+and exactly equal to batch predict on that window:
+- *Valid convolutions only.* A kernel at dilation d gives an output at step p only when its whole
+  receptive field [p - 4d, p + 4d] lies inside the sequence. (MiniRocket zero-pads half its
+  kernels; a padded output changes as the window slides, so it cannot be kept.) A new frame then
+  adds one output per kernel and dilation and one leaves; PPV, MPV and MIPV are sums and counts
+  over the outputs in the window, Hydra's win and loss counts too. Sequences too short for a
+  dilation have no output there (PPV and MPV 0, MIPV -1).
+- *float64 convolution outputs.* Inputs are float32 and MiniRocket's weights -1 and 2, so every
+  sum is exact in float64 whatever order it is added in: a stream computes bit for bit the values
+  batch predict compares with the biases (a float32 sum in another order can land on the other
+  side of a bias and move a probability by 1e-3).
+- *`skip_steps`*: the first steps of each sequence (the feature pipeline's context, e.g. the
+  velocity of a window's first frame) are never read, so a window's features depend only on frame
+  features a stream computes once.
+
+The longest-stretch pool (LSPV) has no cheap sliding form; it remains an option that streams by
+re-running the window (its capabilities say so).
 Shapes: `x [B, T, F]` float32, `lengths [B]` int64 -> logits `[B, C]`.
 """
 
@@ -17,7 +35,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from itertools import combinations
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import torch
@@ -28,21 +46,25 @@ from actrec.errors import ConfigError
 from actrec.models.registry import Capabilities, register_model
 
 KERNEL_LENGTH = 9
+HALF = KERNEL_LENGTH // 2
 # the 84 kernels: positions of the three weights equal to 2 (the other six are -1)
 KERNEL_POSITIONS = np.array(list(combinations(range(KERNEL_LENGTH), 3)), dtype=np.int64)
 N_KERNELS = len(KERNEL_POSITIONS)
 POOLS = ("ppv", "mpv", "mipv", "lspv")
-CACHE_ELEMENTS = 600_000  # float32 elements of one pooling chunk (a few MB: inside L2/L3)
+SLIDING_POOLS = ("ppv", "mpv", "mipv")  # pools a stream keeps as running sums (module docstring)
+HYDRA_GRID = 2.0**20  # see on_grid
+CACHE_ELEMENTS = 600_000  # float64 elements of one pooling chunk (a few MB: inside L2/L3)
 
 
 @dataclass
 class RocketConfig:
-    """num_features: features per series representation (MiniRocket's 10,000 by default).
+    """num_features: features per series representation and pool (MiniRocket's 10,000 by default).
 
-    pooling: `ppv` (MiniRocket) or any of ppv, mpv, mipv, lspv (MultiRocket uses all four).
+    pooling: `ppv` (MiniRocket) or any of ppv, mpv, mipv, lspv (lspv cannot stream frame by frame).
     differences: also transform the first-difference series (MultiRocket). hydra_groups:
     0 turns Hydra off; otherwise groups of `hydra_kernels` competing kernels per dilation and
     representation (MultiRocket-Hydra). input_length: set from the training data by `fit`.
+    skip_steps: leading steps never read (set by `fit` to the feature pipeline's context frames).
     alphas: ridge penalties to choose from (by leave-one-out, or on the validation split when the
     data has groups: `actrec.training.kernels.fit_ridge`).
     """
@@ -54,35 +76,34 @@ class RocketConfig:
     hydra_groups: int = 0
     hydra_kernels: int = 8
     input_length: int = 0
+    skip_steps: int = 0
     alphas: list[float] | None = None
 
     def __post_init__(self) -> None:
-        pools = [self.pooling] if isinstance(self.pooling, str) else list(self.pooling)
+        if isinstance(self.pooling, str):
+            self.pooling = [p.strip() for p in self.pooling.split(",")]
+        pools = list(self.pooling)
         unknown = [p for p in pools if p not in POOLS]
         if unknown or not pools:
             raise ConfigError(f"unknown pooling {unknown or pools}; choose from {', '.join(POOLS)}")
         self.pooling = pools
         if self.num_features < N_KERNELS:
             raise ConfigError(f"num_features must be at least {N_KERNELS} (one per kernel), got {self.num_features}")
-        if self.max_dilations < 1 or self.hydra_groups < 0 or self.hydra_kernels < 2:
-            raise ConfigError("max_dilations must be >= 1, hydra_groups >= 0 and hydra_kernels >= 2")
+        if self.max_dilations < 1 or self.hydra_groups < 0 or self.hydra_kernels < 2 or self.skip_steps < 0:
+            raise ConfigError("max_dilations must be >= 1, hydra_groups >= 0, hydra_kernels >= 2 and skip_steps >= 0")
         if self.hydra_groups % 2:
             raise ConfigError(f"hydra_groups must be even (half per representation), got {self.hydra_groups}")
 
 
 @dataclass
 class MultiRocketConfig(RocketConfig):
-    """MultiRocket-Hydra: four poolings on the series and its differences, plus Hydra counts."""
+    """MultiRocket-Hydra: PPV, MPV and MIPV on the series and its differences, plus Hydra counts
+    (the paper's fourth pool, lspv, is an option: `pooling=ppv,mpv,mipv,lspv`)."""
 
     num_features: int = 2_500
-    pooling: list[str] | str = "ppv,mpv,mipv,lspv"
+    pooling: list[str] | str = "ppv,mpv,mipv"
     differences: bool = True
     hydra_groups: int = 64
-
-    def __post_init__(self) -> None:
-        if isinstance(self.pooling, str) and "," in self.pooling:
-            self.pooling = [p.strip() for p in self.pooling.split(",")]
-        super().__post_init__()
 
 
 def fit_dilations(input_length: int, features_per_kernel: int, max_dilations: int) -> tuple[list[int], list[int]]:
@@ -98,6 +119,12 @@ def fit_dilations(input_length: int, features_per_kernel: int, max_dilations: in
     for i in range(remainder):
         counts[i % len(counts)] += 1
     return [int(d) for d in dilations], [int(c) for c in counts]
+
+
+def hydra_dilations(input_length: int) -> list[int]:
+    """Powers of two up to the length over a kernel's span (the Hydra paper's choice)."""
+    max_exponent = math.log2(max(input_length - 1, 1) / (KERNEL_LENGTH - 1))
+    return [2**e for e in range(int(max(max_exponent, 0.0)) + 1)]
 
 
 def bias_quantiles(n: int) -> np.ndarray:
@@ -118,15 +145,35 @@ def row_quantiles(values: np.ndarray, lengths: np.ndarray, quantiles: np.ndarray
     return below + (position - low) * (above - below)
 
 
-def step_mask(lengths: torch.Tensor, steps: int, margin: int = 0) -> torch.Tensor:
-    """bool `[B, T]`: steps in [margin, length - margin); all valid steps where that is empty."""
-    t = torch.arange(steps, device=lengths.device)[None, :]
-    full = t < lengths[:, None]
-    if margin == 0:
-        return full
-    inner = (t >= margin) & (t < lengths[:, None] - margin)
-    long_enough = (lengths > 2 * margin)[:, None]
-    return (long_enough & inner) | (~long_enough & full)  # logic, not where: ORT has no bool Where
+def step_mask(lengths: torch.Tensor, steps: int) -> torch.Tensor:
+    """bool `[B, T]`: the steps before each length."""
+    return torch.arange(steps, device=lengths.device)[None, :] < lengths[:, None]
+
+
+def valid_outputs(lengths: torch.Tensor, dilation: int) -> torch.Tensor:
+    """How many valid convolution outputs a sequence of `lengths` steps has at `dilation`."""
+    return (lengths - (KERNEL_LENGTH - 1) * dilation).clamp(min=0)
+
+
+def dilated_taps(series: torch.Tensor, dilation: int) -> list[torch.Tensor]:
+    """The nine shifted views `series[..., j*d : j*d + T - 8d]` whose weighted sum is the valid
+    convolution (slices and adds: one float64 code path that ONNX can export as well)."""
+    outputs = series.shape[-1] - (KERNEL_LENGTH - 1) * dilation
+    return [series[..., j * dilation : j * dilation + outputs] for j in range(KERNEL_LENGTH)]
+
+
+def on_grid(response: torch.Tensor) -> torch.Tensor:
+    """Hydra's winning responses rounded to multiples of 2^-20: sums of them are exact in float64
+    in any order, so a stream's running sum is exactly zero when batch predict's is (Hydra keeps
+    zero counts at zero, a jump a rounding residue would cross)."""
+    return torch.round(response * HYDRA_GRID) / HYDRA_GRID
+
+
+def minirocket_weights() -> torch.Tensor:
+    """`[84, 9]` float64: -1 everywhere, 2 at each kernel's three positions."""
+    weights = -torch.ones(N_KERNELS, KERNEL_LENGTH, dtype=torch.float64)
+    weights[torch.arange(N_KERNELS)[:, None], torch.from_numpy(KERNEL_POSITIONS)] = 2.0
+    return weights
 
 
 def longest_run(positive: torch.Tensor) -> torch.Tensor:
@@ -137,10 +184,10 @@ def longest_run(positive: torch.Tensor) -> torch.Tensor:
     runs and takes the widest gap between neighbours. Both give the same integers."""
     steps = positive.shape[-1]
     if not torch.onnx.is_in_onnx_export():
-        t = np.arange(steps, dtype=np.float32)
+        t = np.arange(steps, dtype=np.float64)
         breaks = t - (t + 1) * positive.detach().cpu().numpy()  # -1 inside a run, t elsewhere
         np.maximum.accumulate(breaks, axis=-1, out=breaks)
-        return torch.from_numpy((t - breaks).max(-1)).to(positive.device)
+        return torch.from_numpy((t - breaks).max(-1, initial=0.0)).to(positive.device, positive.dtype)
     t = torch.arange(steps, device=positive.device, dtype=positive.dtype)
     breaks = t - (t - steps) * positive  # `steps` inside a run, t elsewhere
     ordered = torch.sort(breaks, dim=-1).values
@@ -149,12 +196,34 @@ def longest_run(positive: torch.Tensor) -> torch.Tensor:
     return gaps.amax(-1)
 
 
+def pool(conv: torch.Tensor, bias: torch.Tensor, mask: torch.Tensor, pools: list[str], first_centre: int = 0) -> list[torch.Tensor]:
+    """Pooled values `[B, K, b]` per pool of `conv [B, K, T]` (float64) against `bias [K, b]`, on
+    the outputs where `mask [B, T]` is True. MIPV is the mean step of the positive outputs, output
+    t being centred on step `first_centre + t` of the series."""
+    steps = conv.shape[-1]
+    above = conv.masked_fill(~mask[:, None, :], -math.inf)[:, :, None, :] - bias[None, :, :, None]  # [B, K, b, T]
+    positive = (above > 0).to(conv.dtype)
+    count = positive.sum(-1)
+    out = []
+    for name in pools:
+        if name == "ppv":
+            out.append(count / mask.sum(-1).to(conv.dtype).clamp(min=1)[:, None, None])
+        elif name == "mpv":
+            out.append(above.clamp(min=0).sum(-1) / count.clamp(min=1))
+        elif name == "mipv":
+            centres = torch.arange(steps, device=conv.device, dtype=conv.dtype) + first_centre
+            out.append(torch.where(count > 0, (positive @ centres) / count.clamp(min=1), torch.full_like(count, -1.0)))
+        else:
+            out.append(longest_run(positive))
+    return out
+
+
 class KernelBank(nn.Module):
     """MiniRocket kernels at every dilation over one representation of the series.
 
-    Buffers per dilation i: `weight_i [84, F, 9]` (the kernel on its channel combination) and
-    `bias_i [84, B_i]`. Kernel k at dilation i is zero-padded when (i + k) is even, and pooled
-    over the steps its receptive field covers otherwise (MiniRocket's alternating padding).
+    Buffers per dilation i: `combination_i [84, F]` (which channels kernel k sums, 0/1) and
+    `bias_i [84, b_i]` float64. Output layout, dilation-major: for each dilation, for each pool,
+    `[84, b_i]` flattened.
     """
 
     def __init__(self, n_channels: int, input_length: int, config: RocketConfig, generator: torch.Generator) -> None:
@@ -162,126 +231,125 @@ class KernelBank(nn.Module):
         self.pools = list(config.pooling)
         per_kernel = max(1, config.num_features // N_KERNELS)
         self.dilations, counts = fit_dilations(input_length, per_kernel, config.max_dilations)
-        base = -torch.ones(N_KERNELS, KERNEL_LENGTH)
-        base[torch.arange(N_KERNELS)[:, None], torch.from_numpy(KERNEL_POSITIONS)] = 2.0
         max_channels = min(n_channels, 9)
         for i, count in enumerate(counts):
             # each kernel reads the sum of 1..9 random channels, weighted towards few channels
             n_used = (2 ** (torch.rand(N_KERNELS, generator=generator) * math.log2(max_channels + 1))).long().clamp(1, max_channels)
-            combination = torch.zeros(N_KERNELS, n_channels)
+            combination = torch.zeros(N_KERNELS, n_channels, dtype=torch.float64)
             for k in range(N_KERNELS):
                 combination[k, torch.randperm(n_channels, generator=generator)[: n_used[k]]] = 1.0
-            self.register_buffer(f"weight_{i}", base[:, None, :] * combination[:, :, None])
-            self.register_buffer(f"bias_{i}", torch.zeros(N_KERNELS, count))
-        padded = (torch.arange(len(counts))[:, None] + torch.arange(N_KERNELS)[None, :]) % 2 == 0
-        self.register_buffer("padded", padded)
+            self.register_buffer(f"combination_{i}", combination)
+            self.register_buffer(f"bias_{i}", torch.zeros(N_KERNELS, count, dtype=torch.float64))
+        self.register_buffer("weights", minirocket_weights(), persistent=False)
 
     @property
     def n_outputs(self) -> int:
         return sum(getattr(self, f"bias_{i}").shape[1] for i in range(len(self.dilations))) * N_KERNELS * len(self.pools)
 
-    def _convolve(self, x: torch.Tensor, i: int) -> torch.Tensor:
-        d = self.dilations[i]
-        return F.conv1d(x, getattr(self, f"weight_{i}"), padding=(KERNEL_LENGTH // 2) * d, dilation=d)
+    def convolve(self, series: torch.Tensor, i: int) -> torch.Tensor:
+        """Valid outputs `[B, 84, T - 8d]` of `series [B, F, T]` (float64) at dilation i."""
+        mixed = torch.einsum("kf,bft->bkt", getattr(self, f"combination_{i}"), series)
+        return self.apply_kernels(mixed, i)
+
+    def apply_kernels(self, mixed: torch.Tensor, i: int) -> torch.Tensor:
+        """Kernel k over its own mixed channel `mixed [B, 84, T]` -> `[B, 84, T - 8d]`."""
+        taps = dilated_taps(mixed, self.dilations[i])
+        conv = self.weights[:, 0, None] * taps[0]
+        for j in range(1, KERNEL_LENGTH):
+            conv = conv + self.weights[:, j, None] * taps[j]
+        return conv
 
     @torch.no_grad()
-    def fit_biases(self, x: torch.Tensor, lengths: torch.Tensor, generator: torch.Generator) -> None:
-        """Biases = quantiles of one random training example's convolution output per kernel."""
-        channels, steps = x.shape[1], x.shape[2]
+    def fit_biases(self, series: torch.Tensor, lengths: torch.Tensor, generator: torch.Generator) -> None:
+        """Biases = quantiles of one random training example's valid outputs per kernel (drawn
+        among the examples long enough to have outputs at that dilation)."""
         for i, d in enumerate(self.dilations):
             bias = getattr(self, f"bias_{i}")
+            valid = valid_outputs(lengths, d)
+            eligible = torch.nonzero(valid > 0).flatten()
+            if series.shape[-1] <= (KERNEL_LENGTH - 1) * d or len(eligible) == 0:
+                bias.zero_()
+                continue
             quantiles = bias_quantiles(N_KERNELS * bias.shape[1]).reshape(N_KERNELS, -1)
-            examples = torch.randint(len(x), (N_KERNELS,), generator=generator)
-            # kernel k on example k only: one grouped convolution
-            stacked = x[examples].reshape(1, N_KERNELS * channels, steps)
-            outputs = F.conv1d(stacked, getattr(self, f"weight_{i}"), padding=(KERNEL_LENGTH // 2) * d, dilation=d, groups=N_KERNELS)[0]
-            values = row_quantiles(outputs.double().numpy(), lengths[examples].numpy(), quantiles)
-            bias.copy_(torch.from_numpy(values))
+            examples = eligible[torch.randint(len(eligible), (N_KERNELS,), generator=generator)]
+            # kernel k on example k only
+            mixed = torch.einsum("kf,kft->kt", getattr(self, f"combination_{i}"), series[examples])
+            outputs = self.apply_kernels(mixed[None], i)[0]
+            bias.copy_(torch.from_numpy(row_quantiles(outputs.numpy(), valid[examples].numpy(), quantiles)))
 
-    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """`x [B, F, T]` (zero beyond each length) -> pooled features `[B, n_outputs]`."""
-        steps = x.shape[-1]
-        full = step_mask(lengths, steps)
+    def forward(self, series: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """`series [B, F, T]` float64 -> pooled features `[B, n_outputs]` float64."""
+        batch, steps = series.shape[0], series.shape[-1]
         features = []
         for i, d in enumerate(self.dilations):
-            conv = self._convolve(x, i)  # [B, 84, T]
-            inner = step_mask(lengths, steps, (KERNEL_LENGTH // 2) * d)
-            padded = self.padded[i][None, :, None]
-            mask = (padded & full[:, None, :]) | (~padded & inner[:, None, :])  # [B, 84, T]
             bias = getattr(self, f"bias_{i}")
-            # the [B, 84, b, T] intermediates are memory-bound: chunks that stay in cache run ~8x
-            # faster on CPU; export traces one chunk so the graph keeps its dynamic batch axis
-            batch = conv.shape[0]
-            chunk = batch if torch.onnx.is_in_onnx_export() else max(1, CACHE_ELEMENTS // (N_KERNELS * bias.shape[1] * steps))
-            pooled = [pool(conv[s : s + chunk], bias, mask[s : s + chunk], self.pools) for s in range(0, batch, chunk)]
+            if steps <= (KERNEL_LENGTH - 1) * d:  # no sequence in this batch reaches this dilation
+                empty = torch.zeros(batch, N_KERNELS * bias.shape[1], dtype=series.dtype, device=series.device)
+                features += [empty - 1.0 if name == "mipv" else empty for name in self.pools]
+                continue
+            conv = self.convolve(series, i)  # [B, 84, T - 8d]
+            mask = step_mask(valid_outputs(lengths, d), conv.shape[-1])
+            # the [B, 84, b, T] intermediates are memory-bound: chunks that stay in cache run
+            # several times faster on CPU; export traces one chunk so the graph keeps a dynamic batch
+            chunk = batch if torch.onnx.is_in_onnx_export() else max(1, CACHE_ELEMENTS // (N_KERNELS * bias.shape[1] * conv.shape[-1]))
+            pooled = [pool(conv[s : s + chunk], bias, mask[s : s + chunk], self.pools, HALF * d) for s in range(0, batch, chunk)]
             features += [torch.cat(values).flatten(1) for values in zip(*pooled)]
         return torch.cat(features, dim=1)
 
 
-def pool(conv: torch.Tensor, bias: torch.Tensor, mask: torch.Tensor, pools: list[str]) -> list[torch.Tensor]:
-    """Pooled values `[B, K, b]` per pool of `conv [B, K, T]` against `bias [K, b]`, on the
-    steps where `mask [B, K, T]` is True.
-
-    Float arithmetic throughout (a sign instead of a boolean comparison, a matmul for the index
-    sum): about 8x faster on CPU than comparisons reduced as booleans or than sorting."""
-    steps = conv.shape[-1]
-    above = conv.masked_fill(~mask, -math.inf)[:, :, None, :] - bias[None, :, :, None]  # [B, K, b, T]
-    positive = above.sign().clamp_(min=0)
-    count = positive.sum(-1)
-    out = []
-    for name in pools:
-        if name == "ppv":
-            out.append(count / mask.sum(-1, keepdim=True).to(conv.dtype).clamp(min=1))
-        elif name == "mpv":
-            out.append(torch.relu(above).sum(-1) / count.clamp(min=1))
-        elif name == "mipv":
-            index_sum = positive @ torch.arange(steps, device=conv.device, dtype=conv.dtype)
-            out.append(torch.where(count > 0, index_sum / count.clamp(min=1), torch.full_like(count, -1.0)))
-        else:
-            out.append(longest_run(positive))
-    return out
-
-
 class HydraBank(nn.Module):
-    """Hydra: per dilation, groups of `k` random kernels compete at every step; a group's
+    """Hydra: per dilation, groups of `k` random kernels compete at every valid step; a group's
     features count how often each kernel wins (summing its response) and loses.
 
-    Each group reads the sum of a few random channels (`selection_i [g, F]`, counts).
+    Buffers per dilation i: `selection_i [g, F]` (how often each channel is summed into the
+    group's input) and `weight_i [g, k, 9]`. Output layout: per dilation, wins `[g, k]` then
+    losses `[g, k]`, flattened.
     """
 
     def __init__(self, n_channels: int, input_length: int, groups: int, kernels: int, generator: torch.Generator) -> None:
         super().__init__()
         self.groups, self.kernels = groups, kernels
-        max_exponent = math.log2(max(input_length - 1, 1) / (KERNEL_LENGTH - 1))
-        self.dilations = [2**e for e in range(int(max(max_exponent, 0.0)) + 1)]
+        self.dilations = hydra_dilations(input_length)
         per_group = int(np.clip(n_channels // 2, 2, 8)) if n_channels > 1 else 1
         for i in range(len(self.dilations)):
-            weight = torch.randn(groups * kernels, 1, KERNEL_LENGTH, generator=generator)
+            weight = torch.randn(groups * kernels, KERNEL_LENGTH, generator=generator)
             weight = weight - weight.mean(-1, keepdim=True)
-            self.register_buffer(f"weight_{i}", weight / weight.abs().sum(-1, keepdim=True))
+            weight = (weight / weight.abs().sum(-1, keepdim=True)).double()
+            self.register_buffer(f"weight_{i}", weight.reshape(groups, kernels, KERNEL_LENGTH))
             chosen = torch.randint(n_channels, (groups, per_group), generator=generator)
-            selection = torch.zeros(groups, n_channels).scatter_add_(1, chosen, torch.ones(groups, per_group))
+            selection = torch.zeros(groups, n_channels, dtype=torch.float64).scatter_add_(1, chosen, torch.ones(groups, per_group, dtype=torch.float64))
             self.register_buffer(f"selection_{i}", selection)
 
     @property
     def n_outputs(self) -> int:
         return len(self.dilations) * 2 * self.groups * self.kernels
 
-    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """`x [B, F, T]` -> `[B, n_outputs]` (soft win counts, then hard loss counts)."""
-        batch, _, steps = x.shape
-        mask = step_mask(lengths, steps).to(x.dtype)[:, None, :]
+    def responses(self, mixed: torch.Tensor, i: int) -> torch.Tensor:
+        """`mixed [B, g, T]` (each group's input) -> valid responses `[B, g, k, T - 8d]`."""
+        weight = getattr(self, f"weight_{i}")
+        taps = dilated_taps(mixed[:, :, None, :], self.dilations[i])
+        z = weight[None, :, :, 0, None] * taps[0]
+        for j in range(1, KERNEL_LENGTH):
+            z = z + weight[None, :, :, j, None] * taps[j]
+        return z
+
+    def forward(self, series: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """`series [B, F, T]` float64 -> `[B, n_outputs]` (soft win counts, then hard loss counts)."""
+        batch, steps = series.shape[0], series.shape[-1]
         features = []
         for i, d in enumerate(self.dilations):
-            mixed = torch.einsum("gf,bft->bgt", getattr(self, f"selection_{i}"), x)
-            z = F.conv1d(mixed, getattr(self, f"weight_{i}"), padding=(KERNEL_LENGTH // 2) * d, dilation=d, groups=self.groups)
-            z = z.view(batch, self.groups, self.kernels, steps).transpose(2, 3).contiguous()  # [B, g, T, k]
-            best = z.amax(-1)
-            worst = z.amin(-1)
-            # comparisons instead of argmax + one-hot: ~10x faster on CPU and plain ONNX ops;
-            # exact ties (a constant input) count for every tied kernel
-            wins = torch.einsum("bgtk,bgt->bgk", (z == best[..., None]).to(x.dtype), best * mask)
-            losses = torch.einsum("bgtk,bgt->bgk", (z == worst[..., None]).to(x.dtype), mask.expand_as(worst))
+            if steps <= (KERNEL_LENGTH - 1) * d:
+                features.append(torch.zeros(batch, 2 * self.groups * self.kernels, dtype=series.dtype, device=series.device))
+                continue
+            mixed = torch.einsum("gf,bft->bgt", getattr(self, f"selection_{i}"), series)
+            z = self.responses(mixed, i)  # [B, g, k, T']
+            mask = step_mask(valid_outputs(lengths, d), z.shape[-1]).to(z.dtype)[:, None, None, :]
+            best = z.amax(2, keepdim=True)
+            worst = z.amin(2, keepdim=True)
+            # comparisons instead of argmax + one-hot: plain ONNX ops; exact ties (a constant
+            # input) count for every tied kernel
+            wins = ((z == best).to(z.dtype) * on_grid(best) * mask).sum(-1)
+            losses = ((z == worst).to(z.dtype) * mask).sum(-1)
             features += [wins.flatten(1), losses.flatten(1)]
         return torch.cat(features, dim=1)
 
@@ -289,12 +357,18 @@ class HydraBank(nn.Module):
 class RocketNet(nn.Module):
     """Fixed random kernels -> pooled features -> standardise -> linear head (closed form).
 
-    Buffers `mean`, `scale` and `sparse` standardise the features (Hydra's counts go through
-    a square root and keep zeros at zero, as in the Hydra paper); `head` holds the ridge
+    Buffers `mean`, `scale` (float64) and `sparse` standardise the features (Hydra's counts go
+    through a square root and keep zeros at zero, as in the Hydra paper); `head` holds the ridge
     coefficients already multiplied by the temperature fitted on validation data.
     """
 
-    capabilities: ClassVar[Capabilities] = Capabilities(closed_form=True)
+    @classmethod
+    def capabilities_for(cls, config: RocketConfig) -> Capabilities:
+        """Sliding pools stream in O(features) per frame (`actrec.stream.kernels`); lspv does not."""
+        sliding = all(p in SLIDING_POOLS for p in config.pooling)
+        if sliding:
+            return Capabilities(closed_form=True, per_frame_streaming=True, frame_state="kernel")
+        return Capabilities(closed_form=True, streaming_note="the longest-stretch pool (lspv) needs the whole window")
 
     def __init__(self, n_features: int, n_classes: int, config: RocketConfig, schema: Any = None) -> None:
         super().__init__()
@@ -312,31 +386,36 @@ class RocketNet(nn.Module):
                 self.hydra.append(HydraBank(n_features, representation_length, config.hydra_groups // 2, config.hydra_kernels, generator))
         n_rocket = sum(bank.n_outputs for bank in self.banks)
         n_hydra = sum(bank.n_outputs for bank in self.hydra)
-        self.register_buffer("mean", torch.zeros(n_rocket + n_hydra))
-        self.register_buffer("scale", torch.ones(n_rocket + n_hydra))
+        self.register_buffer("mean", torch.zeros(n_rocket + n_hydra, dtype=torch.float64))
+        self.register_buffer("scale", torch.ones(n_rocket + n_hydra, dtype=torch.float64))
         self.register_buffer("sparse", torch.cat([torch.zeros(n_rocket, dtype=torch.bool), torch.ones(n_hydra, dtype=torch.bool)]))
         self.head = nn.Linear(n_rocket + n_hydra, n_classes)
         nn.init.zeros_(self.head.weight)
         nn.init.zeros_(self.head.bias)
 
-    def _representations(self, x: torch.Tensor, lengths: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        """The series `[B, F, T]` zeroed beyond each length, and (if asked) its differences."""
-        series = x.transpose(1, 2) * step_mask(lengths, x.shape[1]).to(x.dtype)[:, None, :]
+    def representations(self, x: torch.Tensor, lengths: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """The series `[B, F, T']` float64 from step `skip_steps` on, zero beyond each length,
+        and (when asked) its first differences, each with its lengths."""
+        skip = self.config.skip_steps
+        lengths = (lengths - skip).clamp(min=0)
+        x = x[:, skip:]
+        valid = step_mask(lengths, x.shape[1])
+        series = torch.where(valid[:, None, :], x.transpose(1, 2).to(torch.float64), torch.zeros((), dtype=torch.float64))
         out = [(series, lengths)]
         if self.config.differences or self.config.hydra_groups:
-            short = (lengths - 1).clamp(min=1)
-            diff = (series[..., 1:] - series[..., :-1]) * step_mask(short, series.shape[-1] - 1).to(x.dtype)[:, None, :]
-            out.append((diff, short))
+            out.append((series[..., 1:] - series[..., :-1], (lengths - 1).clamp(min=0)))
         return out
 
     def raw_features(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
-        """Pooled kernel features `[B, n]` before standardisation (Hydra's after the square root)."""
+        """Pooled kernel features `[B, n]` float64 before standardisation (Hydra's after the
+        square root)."""
         if lengths is None:
             lengths = torch.full((x.shape[0],), x.shape[1], dtype=torch.long, device=x.device)
-        # one zero step more, so a stream's first frame still has a difference series; steps past
-        # each length never count, so this changes no feature (and the exported graph does the same)
-        x = F.pad(x, (0, 0, 0, 1))
-        representations = self._representations(x, lengths)
+        if torch.onnx.is_in_onnx_export():
+            # a graph is traced at one length but run on shorter windows too (a stream warming
+            # up): zero steps past every length change no feature and keep each slice non-empty
+            x = F.pad(x, (0, 0, 0, self.config.input_length + self.config.skip_steps))
+        representations = self.representations(x, lengths)
         parts = [bank(*representations[i]) for i, bank in enumerate(self.banks)]
         parts += [bank(*representations[i]).clamp(min=0).sqrt() for i, bank in enumerate(self.hydra)]
         return torch.cat(parts, dim=1)
@@ -346,15 +425,19 @@ class RocketNet(nn.Module):
         return torch.where(self.sparse & (raw == 0), torch.zeros_like(z), z)
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
-        return self.head(self.standardise(self.raw_features(x, lengths)))
+        # float64 head: a stream's logits (`actrec.stream.kernels`) then agree to ~1e-12, where two
+        # float32 sums of 20,000 terms in different orders differ by ~1e-5
+        z = self.standardise(self.raw_features(x, lengths))
+        return F.linear(z, self.head.weight.double(), self.head.bias.double()).to(self.head.weight.dtype)
 
 
 @register_model("minirocket", RocketConfig)
 class MiniRocket(RocketNet):
-    """MiniRocket (Dempster et al., KDD 2021): PPV of 84 kernels x dilations x biases."""
+    """MiniRocket (Dempster et al., KDD 2021): PPV of 84 kernels x dilations x biases, valid
+    convolutions only (module docstring)."""
 
 
 @register_model("multirocket", MultiRocketConfig)
 class MultiRocket(RocketNet):
-    """MultiRocket-Hydra (Tan et al. 2022; Dempster et al. 2023): four poolings on the series and
-    its first differences, plus Hydra's competing-kernel counts."""
+    """MultiRocket-Hydra (Tan et al. 2022; Dempster et al. 2023): PPV, MPV and MIPV on the series
+    and its first differences, plus Hydra's competing-kernel counts."""

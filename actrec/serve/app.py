@@ -28,7 +28,7 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from actrec.errors import ActrecError, ConfigError
-from actrec.serve.bodies import json_dataset, npz_dataset, read_body
+from actrec.serve.bodies import json_dataset, npz_dataset, read_body, video_proba
 from actrec.serve.metrics import ServeMetrics
 from actrec.serve.protocol import CLOSE_POLICY, CLOSE_TRY_LATER, ModelInfo, PredictResponse
 from actrec.serve.pump import Pump, refuse
@@ -61,13 +61,20 @@ def model_paths(specs: list[str]) -> dict[str, Path]:
 
 
 def load_models(specs: list[str]) -> dict[str, Any]:
-    """{name: Recognizer} of the models `specs` name (see `model_paths`)."""
-    from actrec.recognizer import Recognizer
+    """{name: recognizer} of the models `specs` name (see `model_paths`), sequence or clip models
+    alike (`load_recognizer` reads the kind from the file)."""
+    from actrec.video.recognizer import load_recognizer
 
-    return {name: Recognizer.load(path) for name, path in model_paths(specs).items()}
+    return {name: load_recognizer(path) for name, path in model_paths(specs).items()}
 
 
 def model_info(name: str, recognizer: Any) -> ModelInfo:
+    if recognizer.kind == "video":
+        return ModelInfo(
+            name=name, kind="video", label_names=list(recognizer.label_names), window_length=recognizer.window_frames,
+            sample_rate_hz=recognizer.sample_rate_hz, frame_shape=[], feature_names=None, schema_name=None,
+            schema_definition=None, streaming_mode=f"none: POST one video file to /v1/predict/{name}", default_rules={},
+        )
     blocker = incremental_blocker(recognizer.network)
     return ModelInfo(
         name=name, label_names=list(recognizer.label_names), window_length=recognizer.window_length,
@@ -79,7 +86,8 @@ def model_info(name: str, recognizer: Any) -> ModelInfo:
 
 
 def create_app(models: dict[str, Any], settings: ServeSettings | None = None) -> FastAPI:
-    """The service over `models` ({name: fitted Recognizer})."""
+    """The service over `models` ({name: fitted sequence or clip recognizer}). A clip model
+    predicts one posted video per request; its WebSocket stream is refused in one line."""
     settings = settings or ServeSettings()
     settings.check()
     if settings.token is None and os.environ.get(TOKEN_ENV):
@@ -135,15 +143,18 @@ def create_app(models: dict[str, Any], settings: ServeSettings | None = None) ->
 
         recognizer = recognizer_for(model)
         body = await read_body(request, settings.max_body_bytes, metrics)
+        content_type = request.headers.get("content-type", "")
         try:
-            is_json = request.headers.get("content-type", "").startswith("application/json")
-            dataset = await run_in_threadpool(json_dataset if is_json else npz_dataset, body, recognizer)
-            proba = await run_in_threadpool(recognizer.predict_proba, dataset)
+            if recognizer.kind == "video":
+                ids, proba = await run_in_threadpool(video_proba, body, content_type, recognizer)
+            else:
+                dataset = await run_in_threadpool(json_dataset if content_type.startswith("application/json") else npz_dataset, body, recognizer)
+                ids, proba = dataset.ids, await run_in_threadpool(recognizer.predict_proba, dataset)
         except ActrecError as error:
             metrics.errors.labels("bad_request").inc()
             raise HTTPException(422, str(error)) from None
         metrics.predictions.labels(model).inc(len(proba))
-        table = predictions_table(dataset.ids, proba, list(recognizer.label_names))
+        table = predictions_table(ids, proba, list(recognizer.label_names))
         if "text/csv" in request.headers.get("accept", ""):
             return PlainTextResponse(table.to_csv(index=False), media_type="text/csv")
         return PredictResponse(columns=list(table.columns), rows=table.astype(object).values.tolist())
@@ -158,6 +169,10 @@ def create_app(models: dict[str, Any], settings: ServeSettings | None = None) ->
             metrics.errors.labels("unknown_model").inc()
             return await refuse(websocket, "unknown_model", f"no model '{model}'; this server has: {', '.join(models)}",
                                 CLOSE_POLICY)
+        if models[model].kind == "video":
+            metrics.errors.labels("not_streamable").inc()
+            return await refuse(websocket, "not_streamable", f"'{model}' is a clip model: POST one video file to "
+                                f"/v1/predict/{model}, or stream a video with 'actrec stream RUN --source VIDEO'", CLOSE_POLICY)
         if not registry.admit():
             metrics.refused.labels("server_full").inc()
             return await refuse(websocket, "server_full", f"the server has {registry.max_sessions} sessions open, its "

@@ -1,5 +1,6 @@
 """HTTP request bodies for `POST /v1/predict/{model}`: read under a size limit, then turned into a
-SequenceDataset from JSON (`PredictRequest`) or from the `.npz` layout `actrec predict` reads."""
+SequenceDataset from JSON (`PredictRequest`) or from the `.npz` layout `actrec predict` reads, or,
+for a clip model, predicted as one video file (`video_proba`)."""
 
 from __future__ import annotations
 
@@ -81,3 +82,31 @@ def npz_dataset(body: bytes, recognizer: Any) -> Any:
             raise DataError(str(error).replace(str(path), "request body (.npz; send JSON as application/json)")) from None
     dataset.source = "request body"
     return dataset
+
+
+def video_proba(body: bytes, content_type: str, recognizer: Any) -> tuple[list[str], np.ndarray]:
+    """One video file (the body) through a clip model -> (["request body"], probabilities `[1, C]`).
+
+    The file lives in a temporary folder for the request only, and its decoded frames are dropped
+    from the model's frame cache afterwards, so a long-running server does not fill its disk."""
+    import mimetypes
+
+    from actrec.data.clips import load_clips
+    from actrec.io.video import VIDEO_SUFFIXES
+
+    if not body:
+        raise DataError("request body: empty; send one video file (e.g. Content-Type: video/mp4)")
+    suffix = mimetypes.guess_extension(content_type.split(";")[0].strip()) or ".mp4"
+    suffix = suffix if suffix in VIDEO_SUFFIXES else ".mp4"  # OpenCV reads the container, not the name
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"request{suffix}"
+        path.write_bytes(body)
+        clips = load_clips(path)
+        cached = recognizer.frame_cache().path_for(path, clips.span(0))
+        try:
+            proba = recognizer.predict_proba(clips)
+        except DataError as error:  # name the body, not the temporary file
+            raise DataError(str(error).replace(str(path), "request body (one video file)")) from None
+        finally:
+            cached.unlink(missing_ok=True)
+    return ["request body"], proba

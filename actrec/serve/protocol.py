@@ -88,7 +88,7 @@ class DecisionMessage(BaseModel):
 
 class ErrorMessage(BaseModel):
     """A refused message or session. code: bad_frame, bad_message, too_big, unauthorized,
-    server_full, bad_open, unknown_model, idle_timeout. `seq` names the refused frame, if any."""
+    server_full, bad_open, unknown_model, not_streamable, idle_timeout. `seq` names the refused frame, if any."""
 
     type: Literal["error"] = "error"
     code: str
@@ -107,9 +107,12 @@ class ClosedMessage(BaseModel):
 
 
 class ModelInfo(BaseModel):
-    """What a client needs to send frames: shape, feature names or skeleton, rate, window."""
+    """What a client needs to send frames: shape, feature names or skeleton, rate, window. `kind`
+    is the model file's: `sequence` (frames of features or keypoints), or `video` (a clip model:
+    one video file per POST, `window_length` in video frames, no WebSocket stream)."""
 
     name: str
+    kind: Literal["sequence", "video"] = "sequence"
     label_names: list[str]
     window_length: int
     sample_rate_hz: float | None

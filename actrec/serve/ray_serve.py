@@ -37,8 +37,9 @@ class ActrecService:
         self.settings = ServeSettings(**settings)
 
     def __serve_build_asgi_app__(self) -> Any:
-        from actrec.recognizer import MODEL_FILE, Recognizer
+        from actrec.recognizer import MODEL_FILE
         from actrec.serve.app import create_app
+        from actrec.video.recognizer import load_recognizer
 
         models = {}
         with tempfile.TemporaryDirectory() as folder:
@@ -46,7 +47,7 @@ class ActrecService:
                 path = Path(folder) / name / MODEL_FILE
                 path.parent.mkdir()
                 path.write_bytes(content)
-                models[name] = Recognizer.load(path)
+                models[name] = load_recognizer(path)
         app = create_app(models, self.settings)
         replica = serve.get_replica_context().replica_id.unique_id
 

@@ -2,8 +2,9 @@
 
 `push(frame)` applies the saved feature pipeline incrementally and asks the model for the window
 ending at this frame (the last `window` frames, or all frames so far while warming up), which
-equals `Recognizer.predict_proba` on that window. Unidirectional GRU/LSTM stacks with last or
-mean pooling update in O(1) per frame through a staggered state bank (`recurrent.py`); other
+equals `Recognizer.predict_proba` on that window. Models whose capabilities declare a per-frame
+state update at a cost that does not grow with the window (`states.py`: GRU/LSTM stacks through a
+staggered state bank, random-kernel models through running sums, ensembles of those); other
 models (convolutional, attention, bidirectional, graph) run the window on a ring buffer, and
 `mode` / `mode_reason` say so.
 """
@@ -20,7 +21,9 @@ from actrec.errors import ConfigError, DataError
 from actrec.stream.decisions import Decision, DecisionMaker, DecisionRules
 from actrec.stream.events import Event
 from actrec.stream.features import FrameFeatures, feature_count
+from actrec.models.registry import network_capabilities
 from actrec.stream.recurrent import NumpyBank, TorchBankStep, incremental_blocker
+from actrec.stream.states import FrameState, frame_state
 from actrec.export.graphs import bank_onnx_bytes, model_metadata, onnx_session, window_onnx_bytes
 from actrec.stream.runtimes import (
     GraphBank, WindowRunner, onnx_bank_fn, onnx_window_fn, resolve_runtime, torch_bank_fn, torch_window_fn,
@@ -65,7 +68,10 @@ class Streamer:
         self._centred_input: np.ndarray | None = None  # set when frames go straight into the bank
         metadata = model_metadata(recognizer, self.window_length)
         n_features = feature_count(recognizer.pipeline)
+        self.state_kind = network_capabilities(network).frame_state
         self.mode_reason = incremental_blocker(network)
+        if self.mode_reason is None and self.state_kind != "recurrent" and runtime in ("torch", "onnx"):
+            self.mode_reason = f"the {self.state_kind} state runs in NumPy, so runtime '{runtime}' runs the whole window"
         self.mode = "incremental" if self.mode_reason is None else "window"
         self.runtime = resolve_runtime(runtime, self.mode == "incremental")
         if self.mode == "incremental":
@@ -83,7 +89,9 @@ class Streamer:
         self.frame_index = 0
         self.last_time = 0.0
 
-    def _state_bank(self, network: Any, n_features: int, metadata: dict) -> NumpyBank | GraphBank:
+    def _state_bank(self, network: Any, n_features: int, metadata: dict) -> FrameState | GraphBank:
+        if self.state_kind != "recurrent":
+            return frame_state(network, self.window_length)
         if self.runtime == "numpy":
             bank = NumpyBank(network, self.window_length)
             if self.features.standardize_only:
@@ -104,7 +112,8 @@ class Streamer:
     def describe(self) -> str:
         """One line for logs and the CLI: how each frame is computed."""
         if self.mode == "incremental":
-            return f"incremental: O(1) per frame through a staggered state bank ({self.runtime})"
+            how = "a staggered state bank" if self.state_kind == "recurrent" else f"the {self.state_kind} model's running sums"
+            return f"incremental: per-frame cost independent of the window, through {how} ({self.runtime})"
         return f"window: {self.mode_reason}, so each frame runs the {self.window_length}-frame window ({self.runtime})"
 
     def push(self, frame: np.ndarray | None, time: float | None = None) -> Decision:

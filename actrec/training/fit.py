@@ -61,6 +61,7 @@ class FitResult:
     history: pd.DataFrame
     is_main_process: bool
     world_size: int
+    cut_by_time_budget: bool = False
 
 
 def balanced_class_weights(labels: np.ndarray, n_classes: int) -> torch.Tensor:
@@ -149,8 +150,20 @@ def fit_loop(
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)
     network.eval()
-    return FitResult(pd.DataFrame(history.rows), is_main, trainer.world_size)
+    return FitResult(pd.DataFrame(history.rows), is_main, trainer.world_size, _stopped_by_timer(trainer))
 
+
+
+def _stopped_by_timer(trainer: Any) -> bool:
+    """Whether `max_time` (the time budget, a guard) ended training: such a run depends on the
+    machine's load, so the run says so."""
+    from lightning.pytorch.callbacks import Timer
+
+    for callback in trainer.callbacks:
+        if isinstance(callback, Timer):
+            remaining = callback.time_remaining("train")
+            return remaining is not None and remaining <= 0
+    return False
 
 
 def _fit(trainer: Any, module: Any, data: Any, resume_from: str | Path | None, state: RunState, checkpoint: RunCheckpoint) -> None:

@@ -202,7 +202,7 @@ def _fit_kernel_model(network: RocketNet, train: tuple[np.ndarray, np.ndarray, n
     generator = torch.Generator().manual_seed(seed)
     x_train = torch.from_numpy(np.ascontiguousarray(train[0], dtype=np.float32))
     len_train = torch.from_numpy(np.asarray(train[1], dtype=np.int64))
-    representations = network._representations(x_train, len_train)
+    representations = network.representations(x_train, len_train)
     for index, bank in enumerate(network.banks):
         bank.fit_biases(*representations[index], generator)
     sparse = network.sparse.numpy()

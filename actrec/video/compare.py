@@ -24,7 +24,6 @@ from actrec.data.splits import SplitPlan, plan_splits
 from actrec.errors import ConfigError
 from actrec.evaluation.latency import parameter_count
 from actrec.evaluation.metrics import compute_metrics, headline
-from actrec.evaluation.tables import display_table
 from actrec.experiments.compare import (
     CompareResult,
     ModelSpec,
@@ -136,13 +135,6 @@ def compare_clips(clips: ClipList, specs: Sequence[ModelSpec], out: str | Path, 
     for column in ("clips_per_s", "train_clips_per_s"):
         summary[f"{column}_mean"] = summary["config"].map(grouped[column].mean())
         summary[f"{column}_std"] = summary["config"].map(grouped[column].std(ddof=1).fillna(0.0))
-    write_outputs(out, runs, summary, specs, split, clips.source)
-    return CompareResult(runs, summary, fits)
-
-
-def clip_display_table(summary: pd.DataFrame) -> pd.DataFrame:
-    """`display_table` plus training and inference clips/s (mean ± std)."""
-    table = display_table(summary)
-    for column, title in (("train_clips_per_s", "train clips/s"), ("clips_per_s", "clips/s")):
-        table[title] = [f"{m:.1f} ± {s:.1f}" for m, s in zip(summary[f"{column}_mean"], summary[f"{column}_std"])]
-    return table.rename(columns={"latency µs": "clip latency µs"})
+    n_classes = len(clips.label_names)
+    write_outputs(out, runs, summary, specs, split, clips.source, n_classes)
+    return CompareResult(runs, summary, fits, n_classes)

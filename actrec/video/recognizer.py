@@ -235,6 +235,18 @@ class VideoRecognizer:
         return np.asarray(self.label_names, dtype=object)[self.predict_proba(clips).argmax(1)]
 
     # ------------------------------------------------------------------ save / load
+    def describe(self) -> dict[str, str]:
+        """What the model is and takes, one short line each, for a person (`actrec info`)."""
+        clip = self.clip
+        rate = f" at {self.sample_rate_hz:g} fps" if self.sample_rate_hz else ""
+        spacing = f", stride {clip.stride}" if clip.sampling == "dense" else ""
+        return {
+            "model": self.config.model, "kind": self.kind, "window": f"{self.window_frames} video frames{rate}",
+            "input": "RGB video, any size",
+            "features": f"{clip.frames} frames ({clip.sampling} sampling{spacing}), short side {clip.stored_side} px, "
+                        f"centre {clip.size}x{clip.size} crop, ImageNet mean/std",
+        }
+
     def metadata(self) -> dict[str, Any]:
         config = asdict(self.config)
         config["clip"] = {k: v for k, v in asdict(self.clip).items() if k != "cache"}  # a scratch path means nothing later

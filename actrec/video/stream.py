@@ -5,7 +5,9 @@ start/end events).
 The buffer holds the frames one prediction looks at in training (`window_frames`: the clip span
 for dense sampling, the median training video length for TSN-style segments); each prediction
 samples the clip from it exactly as at test time (centre sampling, centre crop). Every frame
-after the first prediction updates the decision maker with the newest probabilities.
+after the first prediction updates the decision maker with the newest probabilities. With `out`,
+every input frame is also written to an annotated video (label, confidence bar, timeline; the
+sink `actrec stream --out` uses for sequence models), one output frame per input frame.
 """
 
 from __future__ import annotations
@@ -63,10 +65,12 @@ def read_frames(source: str) -> tuple[Iterator[np.ndarray], float]:
     return frames(), fps if np.isfinite(fps) and fps > 0 else 25.0
 
 
-def stream_clips(recognizer: Any, source: str, events: str | None = None, hop: int | None = None, rules: DecisionRules | None = None, on_events: Callable[[list[Event]], None] | None = None) -> ClipStreamReport:
+def stream_clips(recognizer: Any, source: str, events: str | None = None, hop: int | None = None, rules: DecisionRules | None = None, on_events: Callable[[list[Event]], None] | None = None, out: str | Path | None = None) -> ClipStreamReport:
     """Run a VideoRecognizer over `source`, writing start/end events to `events` (JSONL) and
-    passing them to `on_events` as they happen."""
+    passing them to `on_events` as they happen; `out`: an annotated copy of the video (written
+    to a temporary name and renamed when the source ends; removed if streaming fails)."""
     from actrec.io.clips import quiet_cv2
+    from actrec.stream.sinks import AnnotatedVideo
 
     cv2 = quiet_cv2()
     clip = recognizer.clip
@@ -80,6 +84,7 @@ def stream_clips(recognizer: Any, source: str, events: str | None = None, hop: i
     buffer: deque[np.ndarray] = deque(maxlen=window)
     report = ClipStreamReport()
     writer = EventWriter(events) if events else None
+    video = AnnotatedVideo(out, fps, list(recognizer.label_names), bones=[]) if out is not None else None
     start = time.perf_counter()
     latest: np.ndarray | None = None
     try:
@@ -92,13 +97,21 @@ def stream_clips(recognizer: Any, source: str, events: str | None = None, hop: i
                 picks = frame_indices(len(stacked), clip.frames, clip.sampling, clip.stride, None)
                 latest = recognizer.proba_from_clips(to_tensor(stacked[picks])[None])[0]
                 report.predictions += 1
-            if latest is None:
-                continue
-            _emit(maker.update(index, index / fps, latest).events, report, writer, on_events)
+            decision = None if latest is None else maker.update(index, index / fps, latest)
+            if video is not None:
+                video.write(frame, decision, None)
+            if decision is not None:
+                _emit(decision.events, report, writer, on_events)
         _emit(maker.finish(report.frames - 1, (report.frames - 1) / fps), report, writer, on_events)
+    except BaseException:
+        if video is not None:
+            video.abort()
+        raise
     finally:
         if writer:
             writer.close()
+    if video is not None:
+        video.close()
     report.seconds = time.perf_counter() - start
     return report
 

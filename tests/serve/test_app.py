@@ -264,7 +264,7 @@ def test_models_and_metrics_describe_what_was_served(recognizer, source):
         models = client.get("/v1/models").json()
         metrics = client.get("/metrics").text
     assert models[0] | {"default_rules": None} == {
-        "name": "gru", "label_names": recognizer.label_names, "window_length": recognizer.window_length,
+        "name": "gru", "kind": "sequence", "label_names": recognizer.label_names, "window_length": recognizer.window_length,
         "sample_rate_hz": 30.0, "frame_shape": [4], "feature_names": FEATURES, "schema_name": None,
         "schema_definition": None, "streaming_mode": "incremental", "default_rules": None}
     assert 'actrec_frames_total{model="gru"} 50.0' in metrics

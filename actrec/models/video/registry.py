@@ -27,6 +27,9 @@ class VideoCapabilities:
 
 
 VIDEO_MODELS: dict[str, tuple[type, type[nn.Module], VideoCapabilities]] = {}
+# well-known clip architectures that are options of a registered model, for the unknown-name message
+KNOWN_AS = {"i3d": "r3d -o conv=inflated (I3D's inflated 3D ResNet)", "r2plus1d": "r3d -o conv=r2plus1d",
+            "r(2+1)d": "r3d -o conv=r2plus1d"}
 
 
 def register_video_model(name: str, config_class: type, capabilities: VideoCapabilities) -> Callable[[type[nn.Module]], type[nn.Module]]:
@@ -45,7 +48,8 @@ def is_video_model(name: str) -> bool:
 def make_video_config(name: str, options: dict[str, Any] | None) -> Any:
     """The typed config of clip model `name`; unknown names or fields fail with the choices."""
     if name not in VIDEO_MODELS:
-        raise ConfigError(f"unknown clip model '{name}'; choose one of: {', '.join(sorted(VIDEO_MODELS))}")
+        hint = f"; {name} is {KNOWN_AS[name.lower()]}" if name.lower() in KNOWN_AS else ""
+        raise ConfigError(f"unknown clip model '{name}'{hint}; choose one of: {', '.join(sorted(VIDEO_MODELS))}")
     config_class = VIDEO_MODELS[name][0]
     known = {f.name for f in dataclasses.fields(config_class)}
     unknown = sorted(set(options or {}) - known)
