@@ -35,7 +35,7 @@ def test_train_writes_the_run_folder(trained: Path):
     for name in ("model.actrec", "metrics.json", "history.csv", "curves.png", "confusion.png", "report.md", "per_class.csv"):
         assert (trained / name).is_file(), name
     metrics = json.loads((trained / "metrics.json").read_text())
-    assert set(metrics) == {"val", "test"}
+    assert set(metrics) == {"val", "test", "cut_by_time_budget"} and metrics["cut_by_time_budget"] is False
     assert set(metrics["test"]) == {"top1", "top5", "macro_f1", "log_loss", "n"}
     history = pd.read_csv(trained / "history.csv")
     assert list(history["epoch"]) == [1, 2, 3, 4]

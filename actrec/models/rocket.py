@@ -17,10 +17,13 @@ and exactly equal to batch predict on that window:
   adds one output per kernel and dilation and one leaves; PPV, MPV and MIPV are sums and counts
   over the outputs in the window, Hydra's win and loss counts too. Sequences too short for a
   dilation have no output there (PPV and MPV 0, MIPV -1).
-- *float64 convolution outputs.* Inputs are float32 and MiniRocket's weights -1 and 2, so every
-  sum is exact in float64 whatever order it is added in: a stream computes bit for bit the values
-  batch predict compares with the biases (a float32 sum in another order can land on the other
-  side of a bias and move a probability by 1e-3).
+- *Exact convolution outputs.* Inputs are rounded to multiples of 2^-8 within +-32 (a standardised
+  feature loses nothing a classifier sees), biases and Hydra's weights lie on grids too, so every
+  convolution output is a short binary fraction that float32 holds exactly, whatever order a
+  convolution adds its terms in; sums over steps are taken in float64, also exact. A stream then
+  computes bit for bit the values batch predict compares with the biases (a rounded sum in another
+  order can land on the other side of a bias and move a probability by 1e-3), while batch
+  predict keeps float32 convolutions (several times faster on CPU than float64).
 - *`skip_steps`*: the first steps of each sequence (the feature pipeline's context, e.g. the
   velocity of a window's first frame) are never read, so a window's features depend only on frame
   features a stream computes once.
@@ -52,8 +55,10 @@ KERNEL_POSITIONS = np.array(list(combinations(range(KERNEL_LENGTH), 3)), dtype=n
 N_KERNELS = len(KERNEL_POSITIONS)
 POOLS = ("ppv", "mpv", "mipv", "lspv")
 SLIDING_POOLS = ("ppv", "mpv", "mipv")  # pools a stream keeps as running sums (module docstring)
-HYDRA_GRID = 2.0**20  # see on_grid
-CACHE_ELEMENTS = 600_000  # float64 elements of one pooling chunk (a few MB: inside L2/L3)
+INPUT_GRID = 2.0**8  # inputs are multiples of 2^-8 ...
+INPUT_LIMIT = 32.0  # ... within +-32: MiniRocket outputs then need 21 bits and Hydra's 23 (float32 has 24)
+HYDRA_WEIGHT_GRID = 2.0**6
+CACHE_ELEMENTS = 600_000  # float32 elements of one pooling chunk (a few MB: inside L2/L3)
 
 
 @dataclass
@@ -155,23 +160,14 @@ def valid_outputs(lengths: torch.Tensor, dilation: int) -> torch.Tensor:
     return (lengths - (KERNEL_LENGTH - 1) * dilation).clamp(min=0)
 
 
-def dilated_taps(series: torch.Tensor, dilation: int) -> list[torch.Tensor]:
-    """The nine shifted views `series[..., j*d : j*d + T - 8d]` whose weighted sum is the valid
-    convolution (slices and adds: one float64 code path that ONNX can export as well)."""
-    outputs = series.shape[-1] - (KERNEL_LENGTH - 1) * dilation
-    return [series[..., j * dilation : j * dilation + outputs] for j in range(KERNEL_LENGTH)]
-
-
-def on_grid(response: torch.Tensor) -> torch.Tensor:
-    """Hydra's winning responses rounded to multiples of 2^-20: sums of them are exact in float64
-    in any order, so a stream's running sum is exactly zero when batch predict's is (Hydra keeps
-    zero counts at zero, a jump a rounding residue would cross)."""
-    return torch.round(response * HYDRA_GRID) / HYDRA_GRID
+def on_input_grid(x: torch.Tensor) -> torch.Tensor:
+    """Inputs as the kernels read them (module docstring): multiples of 2^-8 within +-32."""
+    return torch.clamp(torch.round(x * INPUT_GRID) / INPUT_GRID, -INPUT_LIMIT, INPUT_LIMIT)
 
 
 def minirocket_weights() -> torch.Tensor:
-    """`[84, 9]` float64: -1 everywhere, 2 at each kernel's three positions."""
-    weights = -torch.ones(N_KERNELS, KERNEL_LENGTH, dtype=torch.float64)
+    """`[84, 9]` float32: -1 everywhere, 2 at each kernel's three positions."""
+    weights = -torch.ones(N_KERNELS, KERNEL_LENGTH)
     weights[torch.arange(N_KERNELS)[:, None], torch.from_numpy(KERNEL_POSITIONS)] = 2.0
     return weights
 
@@ -197,22 +193,26 @@ def longest_run(positive: torch.Tensor) -> torch.Tensor:
 
 
 def pool(conv: torch.Tensor, bias: torch.Tensor, mask: torch.Tensor, pools: list[str], first_centre: int = 0) -> list[torch.Tensor]:
-    """Pooled values `[B, K, b]` per pool of `conv [B, K, T]` (float64) against `bias [K, b]`, on
+    """Pooled values `[B, K, b]` float64 per pool of `conv [B, K, T]` against `bias [K, b]`, on
     the outputs where `mask [B, T]` is True. MIPV is the mean step of the positive outputs, output
-    t being centred on step `first_centre + t` of the series."""
+    t being centred on step `first_centre + t` of the series. Sums are float64 (exact for
+    outputs and biases on their grids)."""
     steps = conv.shape[-1]
     above = conv.masked_fill(~mask[:, None, :], -math.inf)[:, :, None, :] - bias[None, :, :, None]  # [B, K, b, T]
     positive = (above > 0).to(conv.dtype)
-    count = positive.sum(-1)
+    count = positive.sum(-1).to(torch.float64)  # float32 counts are exact below 2^24
     out = []
     for name in pools:
         if name == "ppv":
-            out.append(count / mask.sum(-1).to(conv.dtype).clamp(min=1)[:, None, None])
+            out.append(count / mask.sum(-1).to(torch.float64).clamp(min=1)[:, None, None])
         elif name == "mpv":
-            out.append(above.clamp(min=0).sum(-1) / count.clamp(min=1))
+            out.append(above.clamp(min=0).sum(-1, dtype=torch.float64) / count.clamp(min=1))
         elif name == "mipv":
-            centres = torch.arange(steps, device=conv.device, dtype=conv.dtype) + first_centre
-            out.append(torch.where(count > 0, (positive @ centres) / count.clamp(min=1), torch.full_like(count, -1.0)))
+            # float32 sums of steps are exact while they stay below 2^24
+            exact = conv.dtype if steps * (steps + first_centre) < 2**24 else torch.float64
+            centres = torch.arange(steps, device=conv.device, dtype=exact) + first_centre
+            index_sum = (positive.to(exact) @ centres).to(torch.float64)
+            out.append(torch.where(count > 0, index_sum / count.clamp(min=1), torch.full_like(count, -1.0)))
         else:
             out.append(longest_run(positive))
     return out
@@ -222,7 +222,7 @@ class KernelBank(nn.Module):
     """MiniRocket kernels at every dilation over one representation of the series.
 
     Buffers per dilation i: `combination_i [84, F]` (which channels kernel k sums, 0/1) and
-    `bias_i [84, b_i]` float64. Output layout, dilation-major: for each dilation, for each pool,
+    `bias_i [84, b_i]` (on the input grid). Output layout, dilation-major: for each dilation, for each pool,
     `[84, b_i]` flattened.
     """
 
@@ -235,11 +235,11 @@ class KernelBank(nn.Module):
         for i, count in enumerate(counts):
             # each kernel reads the sum of 1..9 random channels, weighted towards few channels
             n_used = (2 ** (torch.rand(N_KERNELS, generator=generator) * math.log2(max_channels + 1))).long().clamp(1, max_channels)
-            combination = torch.zeros(N_KERNELS, n_channels, dtype=torch.float64)
+            combination = torch.zeros(N_KERNELS, n_channels)
             for k in range(N_KERNELS):
                 combination[k, torch.randperm(n_channels, generator=generator)[: n_used[k]]] = 1.0
             self.register_buffer(f"combination_{i}", combination)
-            self.register_buffer(f"bias_{i}", torch.zeros(N_KERNELS, count, dtype=torch.float64))
+            self.register_buffer(f"bias_{i}", torch.zeros(N_KERNELS, count))
         self.register_buffer("weights", minirocket_weights(), persistent=False)
 
     @property
@@ -247,17 +247,10 @@ class KernelBank(nn.Module):
         return sum(getattr(self, f"bias_{i}").shape[1] for i in range(len(self.dilations))) * N_KERNELS * len(self.pools)
 
     def convolve(self, series: torch.Tensor, i: int) -> torch.Tensor:
-        """Valid outputs `[B, 84, T - 8d]` of `series [B, F, T]` (float64) at dilation i."""
-        mixed = torch.einsum("kf,bft->bkt", getattr(self, f"combination_{i}"), series)
-        return self.apply_kernels(mixed, i)
-
-    def apply_kernels(self, mixed: torch.Tensor, i: int) -> torch.Tensor:
-        """Kernel k over its own mixed channel `mixed [B, 84, T]` -> `[B, 84, T - 8d]`."""
-        taps = dilated_taps(mixed, self.dilations[i])
-        conv = self.weights[:, 0, None] * taps[0]
-        for j in range(1, KERNEL_LENGTH):
-            conv = conv + self.weights[:, j, None] * taps[j]
-        return conv
+        """Valid outputs `[B, 84, T - 8d]` of `series [B, F, T]` at dilation i: one dense
+        convolution whose weights are the kernel on its channels (exact on the input grid)."""
+        weight = self.weights[:, None, :] * getattr(self, f"combination_{i}")[:, :, None]  # [84, F, 9]
+        return F.conv1d(series, weight, dilation=self.dilations[i])
 
     @torch.no_grad()
     def fit_biases(self, series: torch.Tensor, lengths: torch.Tensor, generator: torch.Generator) -> None:
@@ -272,19 +265,21 @@ class KernelBank(nn.Module):
                 continue
             quantiles = bias_quantiles(N_KERNELS * bias.shape[1]).reshape(N_KERNELS, -1)
             examples = eligible[torch.randint(len(eligible), (N_KERNELS,), generator=generator)]
-            # kernel k on example k only
-            mixed = torch.einsum("kf,kft->kt", getattr(self, f"combination_{i}"), series[examples])
-            outputs = self.apply_kernels(mixed[None], i)[0]
-            bias.copy_(torch.from_numpy(row_quantiles(outputs.numpy(), valid[examples].numpy(), quantiles)))
+            # kernel k on example k only: one grouped convolution
+            weight = self.weights[:, None, :] * getattr(self, f"combination_{i}")[:, :, None]  # [84, F, 9]
+            stacked = series[examples].reshape(1, -1, series.shape[-1])
+            outputs = F.conv1d(stacked, weight, dilation=d, groups=N_KERNELS)[0]
+            values = row_quantiles(outputs.double().numpy(), valid[examples].numpy(), quantiles)
+            bias.copy_(torch.from_numpy(np.round(values * INPUT_GRID) / INPUT_GRID))
 
     def forward(self, series: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """`series [B, F, T]` float64 -> pooled features `[B, n_outputs]` float64."""
+        """`series [B, F, T]` (on the input grid) -> pooled features `[B, n_outputs]` float64."""
         batch, steps = series.shape[0], series.shape[-1]
         features = []
         for i, d in enumerate(self.dilations):
             bias = getattr(self, f"bias_{i}")
             if steps <= (KERNEL_LENGTH - 1) * d:  # no sequence in this batch reaches this dilation
-                empty = torch.zeros(batch, N_KERNELS * bias.shape[1], dtype=series.dtype, device=series.device)
+                empty = torch.zeros(batch, N_KERNELS * bias.shape[1], dtype=torch.float64, device=series.device)
                 features += [empty - 1.0 if name == "mipv" else empty for name in self.pools]
                 continue
             conv = self.convolve(series, i)  # [B, 84, T - 8d]
@@ -302,7 +297,8 @@ class HydraBank(nn.Module):
     features count how often each kernel wins (summing its response) and loses.
 
     Buffers per dilation i: `selection_i [g, F]` (how often each channel is summed into the
-    group's input) and `weight_i [g, k, 9]`. Output layout: per dilation, wins `[g, k]` then
+    group's input) and `weight_i [g, k, 9]` (on a 2^-6 grid, so responses are exact: module
+    docstring). Output layout: per dilation, wins `[g, k]` then
     losses `[g, k]`, flattened.
     """
 
@@ -314,43 +310,51 @@ class HydraBank(nn.Module):
         for i in range(len(self.dilations)):
             weight = torch.randn(groups * kernels, KERNEL_LENGTH, generator=generator)
             weight = weight - weight.mean(-1, keepdim=True)
-            weight = (weight / weight.abs().sum(-1, keepdim=True)).double()
+            weight = torch.round(weight / weight.abs().sum(-1, keepdim=True) * HYDRA_WEIGHT_GRID) / HYDRA_WEIGHT_GRID
             self.register_buffer(f"weight_{i}", weight.reshape(groups, kernels, KERNEL_LENGTH))
             chosen = torch.randint(n_channels, (groups, per_group), generator=generator)
-            selection = torch.zeros(groups, n_channels, dtype=torch.float64).scatter_add_(1, chosen, torch.ones(groups, per_group, dtype=torch.float64))
+            selection = torch.zeros(groups, n_channels).scatter_add_(1, chosen, torch.ones(groups, per_group))
             self.register_buffer(f"selection_{i}", selection)
 
     @property
     def n_outputs(self) -> int:
         return len(self.dilations) * 2 * self.groups * self.kernels
 
-    def responses(self, mixed: torch.Tensor, i: int) -> torch.Tensor:
-        """`mixed [B, g, T]` (each group's input) -> valid responses `[B, g, k, T - 8d]`."""
-        weight = getattr(self, f"weight_{i}")
-        taps = dilated_taps(mixed[:, :, None, :], self.dilations[i])
-        z = weight[None, :, :, 0, None] * taps[0]
-        for j in range(1, KERNEL_LENGTH):
-            z = z + weight[None, :, :, j, None] * taps[j]
-        return z
+    def responses(self, series: torch.Tensor, i: int) -> torch.Tensor:
+        """`series [B, F, T]` -> valid responses `[B, g, k, T - 8d]`: one dense convolution whose
+        weights are each kernel on its group's channels (exact on the grids)."""
+        weight = getattr(self, f"weight_{i}")[:, :, None, :] * getattr(self, f"selection_{i}")[:, None, :, None]  # [g, k, F, 9]
+        z = F.conv1d(series, weight.flatten(0, 1), dilation=self.dilations[i])
+        return z.view(z.shape[0], self.groups, self.kernels, z.shape[-1])
+
+    def _counts(self, series: torch.Tensor, valid: torch.Tensor, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Soft win counts and hard loss counts `[B, g * k]` over the `valid` outputs."""
+        z = self.responses(series, i)  # [B, g, k, T']
+        mask = step_mask(valid, z.shape[-1]).to(z.dtype)[:, None, None, :]
+        best = z.amax(2, keepdim=True)
+        worst = z.amin(2, keepdim=True)
+        # comparisons instead of argmax + one-hot: plain ONNX ops; exact ties (a constant input)
+        # count for every tied kernel
+        wins = ((z == best).to(z.dtype) * best * mask).sum(-1, dtype=torch.float64)
+        losses = ((z == worst).to(z.dtype) * mask).sum(-1, dtype=torch.float64)
+        return wins.flatten(1), losses.flatten(1)
 
     def forward(self, series: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """`series [B, F, T]` float64 -> `[B, n_outputs]` (soft win counts, then hard loss counts)."""
+        """`series [B, F, T]` (on the input grid) -> `[B, n_outputs]` float64 (soft win counts,
+        then hard loss counts)."""
         batch, steps = series.shape[0], series.shape[-1]
         features = []
         for i, d in enumerate(self.dilations):
             if steps <= (KERNEL_LENGTH - 1) * d:
-                features.append(torch.zeros(batch, 2 * self.groups * self.kernels, dtype=series.dtype, device=series.device))
+                features.append(torch.zeros(batch, 2 * self.groups * self.kernels, dtype=torch.float64, device=series.device))
                 continue
-            mixed = torch.einsum("gf,bft->bgt", getattr(self, f"selection_{i}"), series)
-            z = self.responses(mixed, i)  # [B, g, k, T']
-            mask = step_mask(valid_outputs(lengths, d), z.shape[-1]).to(z.dtype)[:, None, None, :]
-            best = z.amax(2, keepdim=True)
-            worst = z.amin(2, keepdim=True)
-            # comparisons instead of argmax + one-hot: plain ONNX ops; exact ties (a constant
-            # input) count for every tied kernel
-            wins = ((z == best).to(z.dtype) * on_grid(best) * mask).sum(-1)
-            losses = ((z == worst).to(z.dtype) * mask).sum(-1)
-            features += [wins.flatten(1), losses.flatten(1)]
+            valid = valid_outputs(lengths, d)
+            outputs = steps - (KERNEL_LENGTH - 1) * d
+            # [B, g, k, T'] responses are memory-bound: batch chunks that stay in cache (one chunk
+            # in export, which keeps the batch axis dynamic)
+            chunk = batch if torch.onnx.is_in_onnx_export() else max(1, 4 * CACHE_ELEMENTS // (self.groups * self.kernels * outputs))
+            counted = [self._counts(series[s : s + chunk], valid[s : s + chunk], i) for s in range(0, batch, chunk)]
+            features += [torch.cat(values) for values in zip(*counted)]
         return torch.cat(features, dim=1)
 
 
@@ -394,13 +398,13 @@ class RocketNet(nn.Module):
         nn.init.zeros_(self.head.bias)
 
     def representations(self, x: torch.Tensor, lengths: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        """The series `[B, F, T']` float64 from step `skip_steps` on, zero beyond each length,
-        and (when asked) its first differences, each with its lengths."""
+        """The series `[B, F, T']` on the input grid from step `skip_steps` on, zero beyond each
+        length, and (when asked) its first differences, each with its lengths."""
         skip = self.config.skip_steps
         lengths = (lengths - skip).clamp(min=0)
         x = x[:, skip:]
         valid = step_mask(lengths, x.shape[1])
-        series = torch.where(valid[:, None, :], x.transpose(1, 2).to(torch.float64), torch.zeros((), dtype=torch.float64))
+        series = torch.where(valid[:, None, :], on_input_grid(x.transpose(1, 2)), torch.zeros((), dtype=x.dtype)).contiguous()
         out = [(series, lengths)]
         if self.config.differences or self.config.hydra_groups:
             out.append((series[..., 1:] - series[..., :-1], (lengths - 1).clamp(min=0)))

@@ -10,9 +10,9 @@ centred 4d frames after the old window start. So the window's features are runni
 A frame costs one gather of channel sums, one gather of the nine taps of every kernel, and a few
 vector operations over the biases; nothing grows with the window but the ring buffers.
 
-Every convolution output is computed in float64 from float32 features, where the MiniRocket sums are
-exact, so the comparisons with the biases are the ones batch predict makes, bit for bit; both heads
-run in float64. `KernelStream.step` takes the feature rows of `actrec.stream.features.FrameFeatures`
+Frames are put on the kernels' input grid (`rocket.on_input_grid`), where every convolution output
+is exact, so the comparisons with the biases are the ones batch predict makes, bit for bit, and the
+running sums (float64) stay exact; both heads run in float64. `KernelStream.step` takes the feature rows of `actrec.stream.features.FrameFeatures`
 and reads the last one (the row of a frame whose window started long ago): the model never reads
 the first `skip_steps` steps of a window, where rows differ.
 
@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from actrec.models.rocket import HALF, HYDRA_GRID, KERNEL_LENGTH, KERNEL_POSITIONS, N_KERNELS, RocketNet
+from actrec.models.rocket import HALF, INPUT_GRID, INPUT_LIMIT, KERNEL_LENGTH, KERNEL_POSITIONS, N_KERNELS, RocketNet
 
 
 class KernelStream:
@@ -117,7 +117,8 @@ class KernelStream:
         series_length = frames_in_window - self.skip
         series_start = self.count - frames_in_window + self.skip
 
-        sums = self.mixing @ variants[-1].astype(np.float64)  # [mixes] channel sums
+        row = np.clip(np.round(variants[-1].astype(np.float64) * INPUT_GRID) / INPUT_GRID, -INPUT_LIMIT, INPUT_LIMIT)
+        sums = self.mixing @ row  # [mixes] channel sums
         current = sums.copy()
         for part in self.difference_slices:  # the difference series: this frame's sums minus the last
             sums[part] -= self.previous_sums[part]
@@ -148,10 +149,10 @@ class KernelStream:
         return self._logits(series_length, series_start)
 
     def _hydra_shares(self, z: np.ndarray, out: np.ndarray) -> None:
-        """Per kernel `[k, groups]`: its response (on the grid of `rocket.on_grid`) where it wins
-        its group, ties counting for every tied kernel; and 1 where it loses."""
+        """Per kernel `[k, groups]`: its response where it wins its group, ties counting for every
+        tied kernel; and 1 where it loses."""
         best = z.max(0)
-        np.multiply(z == best, np.rint(best * HYDRA_GRID) / HYDRA_GRID, out=out[0])
+        np.multiply(z == best, best, out=out[0])
         np.equal(z, z.min(0), out=out[1])
 
     def _pool(self, conv: np.ndarray, frame: int | np.ndarray, sign: int, on: np.ndarray | None) -> None:

@@ -1,0 +1,65 @@
+"""The default model (MultiRocket-Hydra) streams frame by frame with the probabilities batch
+predict gives on the same window: at every frame of long random sessions, from the first frame
+(short windows while warming up) on, after a restart, and with a keypoint pipeline whose first
+frames differ by window start (velocities)."""
+
+import numpy as np
+import pytest
+import torch
+
+from actrec.data.dataset import SequenceDataset
+from actrec.recognizer import Recognizer
+from actrec.stream.engine import Streamer
+from actrec.stream.windows import trailing_windows
+
+torch.set_num_threads(1)
+
+
+def default_model(window: int, n_features: int, seed: int = 0) -> Recognizer:
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(48, window, n_features)).astype(np.float32)
+    y = np.arange(48) % 4
+    X[y == 1] += 0.5
+    X[y == 2, :, 0] += np.sin(np.arange(window))[None, :]
+    return Recognizer(seed=seed).fit(X, y)
+
+
+@pytest.mark.parametrize("window, n_features", [(30, 99), (250, 6)])
+def test_default_model_streams_exactly_what_batch_predict_gives(window, n_features):
+    recognizer = default_model(window, n_features)
+    streamer = Streamer(recognizer)
+    assert streamer.mode == "incremental", streamer.describe()
+    session = np.random.default_rng(1).normal(size=(3000, n_features)).astype(np.float32)
+    session[1500:] *= 2.0  # a second regime, so the windows' features move through the biases
+    got = np.stack([streamer.push(frame).probabilities for frame in session])
+    windows, lengths = trailing_windows(session, window)
+    expected = np.concatenate([recognizer.predict_proba(windows[s : s + 500], lengths=lengths[s : s + 500]) for s in range(0, len(windows), 500)])
+    assert np.abs(got - expected).max() <= 1e-5
+
+
+def test_a_restarted_stream_warms_up_again_exactly():
+    recognizer = default_model(20, 3)
+    streamer = Streamer(recognizer)
+    session = np.random.default_rng(2).normal(size=(60, 3)).astype(np.float32)
+    for frame in session:
+        streamer.push(frame)
+    streamer.reset()
+    got = np.stack([streamer.push(frame).probabilities for frame in session[:25]])
+    windows, lengths = trailing_windows(session[:25], 20)
+    np.testing.assert_allclose(got, recognizer.predict_proba(windows, lengths=lengths), atol=1e-5)
+
+
+def test_keypoint_context_frames_are_never_read_so_streaming_stays_exact():
+    rng = np.random.default_rng(3)
+    base = rng.normal(size=(21, 3)).astype(np.float32)
+    X = base + 0.05 * rng.normal(size=(32, 16, 21, 3)).astype(np.float32)
+    dataset = SequenceDataset(X=X, lengths=np.full(32, 16), y=np.arange(32) % 2, label_names=["a", "b"], schema="mediapipe_hand")
+    recognizer = Recognizer(seed=0).fit(dataset)
+    member = recognizer.network.members[0]
+    assert member.config.skip_steps == recognizer.pipeline.context_frames >= 1
+    session = base + 0.05 * rng.normal(size=(80, 21, 3)).astype(np.float32)
+    streamer = Streamer(recognizer)
+    got = np.stack([streamer.push(frame).probabilities for frame in session])
+    windows, lengths = trailing_windows(session, recognizer.window_length)
+    expected = recognizer.predict_proba(SequenceDataset(X=windows, lengths=lengths, schema="mediapipe_hand"))
+    np.testing.assert_allclose(got, expected, atol=1e-5)
