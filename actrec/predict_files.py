@@ -8,7 +8,8 @@ that cannot be read or predicted is reported in one line and the others go on.
 
 A data file may be unlabelled, or labelled with names the model never saw: only its samples are
 read. Keypoint recordings (a recording `.npz` or a folder of them) are cut into the model's window
-(`ReadOptions.window`, `stride`), one row per window with its start and end time.
+(`ReadOptions.window`, `stride`), one row per window with its start and end time, or with
+`per_frame` one row per frame with its time.
 """
 
 from __future__ import annotations
@@ -33,12 +34,15 @@ class ReadOptions:
 
     label_last, class_names: a `.npy`'s label column and the names of its class numbers.
     window, stride: frames per window and between window starts when a file is a keypoint
-    recording (default: the model's window, half of it)."""
+    recording (default: the model's window, half of it).
+    per_frame: keypoint recordings get one row per frame instead (the window ending there, as
+    streaming gives it)."""
 
     label_last: bool = False
     class_names: tuple[str, ...] | None = None
     window: int | None = None
     stride: int | None = None
+    per_frame: bool = False
 
     def for_model(self, window_length: int) -> "ReadOptions":
         """These options with the window and stride filled in from the model's window."""
@@ -94,11 +98,54 @@ def predict_file(recognizer: Any, data: str | Path, options: ReadOptions = ReadO
     when the samples are windows of recordings, else empty) of one data file."""
     from actrec.data.loading import load_for_prediction
 
+    if options.per_frame:
+        return _per_frame(recognizer, Path(data))
     options = options.for_model(recognizer.window_length)
     dataset = load_for_prediction(data, options.window, options.stride, options.label_last, options.class_names)
     check_label_last(data, dataset, recognizer.frame_shape, options.label_last)
     where = {key: dataset.meta[key] for key in ("start_time", "end_time") if key in dataset.meta}
     return dataset.ids, recognizer.predict_proba(dataset), where
+
+
+PER_FRAME_BATCH = 512  # trailing windows predicted at once
+
+
+def _per_frame(recognizer: Any, data: Path) -> tuple[np.ndarray, np.ndarray, Where]:
+    """Every frame of keypoint recordings (a recording `.npz` or a folder): ids `name@frame`, the
+    probabilities of the window ending at each frame (shorter at the start, as a stream warms up:
+    what `Streamer` gives), and each frame's `time` in seconds."""
+    from actrec.data.segments import load_recordings_dir
+    from actrec.io.recording import is_recording_file, load_recording
+
+    if not (data.is_dir() or is_recording_file(data)):
+        raise ConfigError(f"{data}: --per-frame goes with keypoint recordings (a recording .npz or a folder of them)")
+    files = load_recordings_dir(data) if data.is_dir() else {data.stem: data}
+    ids, probabilities, times = [], [], []
+    for name, file in files.items():
+        for track, recording in load_recording(file).people():
+            if recording.keypoints.shape[1:] != tuple(recognizer.frame_shape):
+                raise DataError(f"{file}: frames of shape {list(recording.keypoints.shape[1:])} but the model takes "
+                                f"{list(recognizer.frame_shape)}; predict recordings of its skeleton")
+            group = name if track is None else f"{name}#track{track}"
+            ids += [f"{group}@{frame}" for frame in recording.frame_index]
+            probabilities.append(_trailing_window_proba(recognizer, recording.keypoints))
+            times.append(recording.times)
+    return np.asarray(ids, dtype=object), np.concatenate(probabilities), {"time": np.concatenate(times)}
+
+
+def _trailing_window_proba(recognizer: Any, frames: np.ndarray) -> np.ndarray:
+    """float32 `[T, C]`: `predict_proba` of the window of `recognizer.window_length` frames ending
+    at each frame of `frames [T, ...]`, in batches of `PER_FRAME_BATCH` windows."""
+    width = int(recognizer.window_length)
+    out = []
+    for start in range(0, len(frames), PER_FRAME_BATCH):
+        ends = np.arange(start, min(len(frames), start + PER_FRAME_BATCH))
+        windows = np.zeros((len(ends), width, *frames.shape[1:]), dtype=np.float32)
+        lengths = np.minimum(ends + 1, width)
+        for row, (end, length) in enumerate(zip(ends, lengths)):
+            windows[row, :length] = frames[end - length + 1 : end + 1]
+        out.append(recognizer.predict_proba(windows, lengths=lengths))
+    return np.concatenate(out)
 
 
 def predict_files(run: str | Path, data: Sequence[str], out: str | Path, options: ReadOptions = ReadOptions(),

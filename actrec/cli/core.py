@@ -239,6 +239,7 @@ def predict(
     out: str = typer.Option(..., "--out", help="CSV (id, pred, confidence, one probability column per class) for one --data; a folder for one <name>.csv per data file, finished files skipped when run again"),
     window: int = typer.Option(None, "--window", help="keypoint recordings (a recording .npz or a folder of them): frames per window (default: the model's)"),
     stride: int = typer.Option(None, "--stride", help="keypoint recordings: frames between window starts (default: half the window)"),
+    per_frame: bool = typer.Option(False, "--per-frame", help="keypoint recordings: one row per frame (id name@frame, time), from the window ending there, as streaming gives it"),
     test_clips: int = typer.Option(None, "--test-clips", help="clips: average this many clips per video, evenly spaced in time (default: as trained)"),
     test_crops: int = typer.Option(None, "--test-crops", help="clips: 1 (centre) or 3 crops per clip averaged (default: as trained)"),
     ray: str = typer.Option(None, "--ray", help="Predict the data files as tasks on a Ray cluster: its address, or auto (needs actrec[cluster])."),
@@ -256,7 +257,8 @@ def predict(
         return predict_clips(recognizer, data, out, test_clips, test_crops, ray, submission)
     run_cli(lambda: check_not_clip_options(recognizer, test_clips, test_crops))
     names = layout.class_names
-    options = ReadOptions(label_last=layout.label_last, class_names=tuple(names) if names else None, window=window, stride=stride)
+    options = ReadOptions(label_last=layout.label_last, class_names=tuple(names) if names else None, window=window, stride=stride,
+                          per_frame=per_frame)
     outcomes = run_cli(lambda: predict_files(run, data, out, options, ray, console, submission))
     failed = sum(outcome.status == "failed" for outcome in outcomes)
     if len(outcomes) > 1 or failed:

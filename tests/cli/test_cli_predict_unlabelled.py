@@ -79,3 +79,18 @@ def test_windows_labelled_unknown_are_predicted_not_refused(run_dir, recordings,
     result = invoke("predict", run_dir, "--data", windows, "--out", tmp_path / "preds.csv")
     assert result.exit_code == 0, result.output
     assert set(pd.read_csv(tmp_path / "preds.csv")["pred"]) <= {"still", "wave"}
+
+
+def test_predict_per_frame_gives_every_frame_the_window_ending_there(run_dir, recordings, tmp_path):
+    out = tmp_path / "frames.csv"
+    result = invoke("predict", run_dir, "--data", recordings / "new_b.npz", "--per-frame", "--out", out)
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(out)
+    assert list(table.columns) == ["id", "time", "pred", "confidence", "still", "wave"]
+    assert table["id"].tolist() == [f"new_b@{frame}" for frame in range(N_FRAMES)]
+    assert np.allclose(table["time"], np.arange(N_FRAMES) / FPS)
+    from actrec.stream.engine import Streamer
+
+    streamer = Streamer(Recognizer.load(run_dir))
+    streamed = [streamer.push(frame).probabilities for frame in np.load(recordings / "new_b.npz")["keypoints"]]
+    assert np.allclose(table[["still", "wave"]].to_numpy(), np.stack(streamed), atol=2e-5)
