@@ -8,7 +8,6 @@ label names and the fitted feature pipeline: loading never executes code from th
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any, Sequence
@@ -23,12 +22,11 @@ from actrec.config import TrainConfig
 from actrec.data.dataset import SequenceDataset
 from actrec.data.labels import encode_labels
 from actrec.data.splits import plan_splits
-from actrec.errors import ConfigError, DataError, ModelFileError
+from actrec.errors import ActrecError, ConfigError, DataError, ModelFileError
 from actrec.features.pipeline import FeaturePipeline, Flatten, Standardize, Step
-from actrec.io.atomic import atomic_path
+from actrec.io.model_file import MODEL_FILE, model_path, read_model_file, write_model_file
 from actrec.models import Capabilities, build_model, model_capabilities
 
-MODEL_FILE = "model.actrec"
 AUTO_KERNEL_MODEL = "multirocket"
 
 
@@ -548,41 +546,20 @@ class Recognizer(ClassifierMixin, BaseEstimator):
         }
 
     def save(self, path: str | Path) -> Path:
-        """Write one self-contained `.actrec` file (safetensors; a RUN folder gets model.actrec)."""
-        from safetensors.torch import save_file
-
+        """Write one self-contained `.actrec` file (safetensors + metadata + checksum,
+        `io/model_file.py`; a RUN folder gets model.actrec)."""
         if self.network is None:
             raise ConfigError("nothing to save: this Recognizer is not fitted")
         path = Path(path)
         if path.is_dir():
             path = path / MODEL_FILE
         tensors = {k: v.detach().contiguous().clone() for k, v in self.network.state_dict().items()}
-        with atomic_path(path) as tmp:
-            save_file(tensors, tmp, metadata={"actrec": json.dumps(self.metadata())})
+        write_model_file(path, tensors, self.metadata())
         return path
 
     @classmethod
-    def load(cls, path: str | Path) -> "Recognizer":
-        """Load a model saved by `save` or `actrec train` (the file, or the RUN folder holding it)."""
-        from safetensors import safe_open
-
-        path = Path(path)
-        if path.is_dir():
-            path = path / MODEL_FILE
-        if not path.is_file():
-            raise ModelFileError(f"{path}: no such model file; give a RUN folder from 'actrec train' or its {MODEL_FILE}")
-        try:
-            with safe_open(str(path), framework="pt") as handle:
-                header = handle.metadata() or {}
-                tensors = {key: handle.get_tensor(key) for key in handle.keys()}
-            meta = json.loads(header["actrec"])
-        except Exception as error:  # safetensors raises several types for foreign or cut files
-            raise ModelFileError(
-                f"{path}: not a readable actrec model ({type(error).__name__}); the file is truncated or "
-                "foreign (actrec never unpickles); re-save it with actrec"
-            ) from None
-        if meta.get("format") != "actrec-model":
-            raise ModelFileError(f"{path}: safetensors file without actrec metadata; save models with Recognizer.save")
+    def _from_metadata(cls, meta: dict[str, Any]) -> "Recognizer":
+        """An unfitted Recognizer with everything but the network set from a model file's metadata."""
         rec = cls(**meta["config"])
         rec.label_names = meta["label_names"]
         rec.window_length = int(meta["window_length"])
@@ -596,7 +573,45 @@ class Recognizer(ClassifierMixin, BaseEstimator):
         rec.decision_rules = meta.get("decision_rules")
         if meta.get("class_values") is not None:
             rec.class_values = np.asarray(meta["class_values"])
-        rec.network = rec._build_network()
+        return rec
+
+    def _network_for(self, tensors: dict[str, torch.Tensor], path: Path) -> torch.nn.Module:
+        """The network the metadata describes, once a build on the meta device (no memory) has
+        shown its tensors have the file's shapes: an edited config such as `hidden_sizes: [200000]`
+        would otherwise allocate hundreds of GB before the mismatch shows. Kernel models compute
+        their kernels while being built, which the meta device cannot; they are built directly."""
+        try:
+            with torch.device("meta"):
+                planned = {name: tuple(value.shape) for name, value in self._build_network().state_dict().items()}
+        except (RuntimeError, NotImplementedError):
+            planned = None
+        given = {name: tuple(value.shape) for name, value in tensors.items()}
+        if planned is not None and planned != given:
+            name = next(name for name in sorted(planned.keys() | given.keys()) if planned.get(name) != given.get(name))
+            raise ModelFileError(
+                f"{path}: its config describes a network whose '{name}' has shape {list(planned.get(name, ()))}, but "
+                f"the file holds {list(given.get(name, ())) if name in given else 'no such tensor'}; the file was edited or "
+                "damaged; re-save it with actrec"
+            )
+        return self._build_network()
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Recognizer":
+        """Load a model saved by `save` or `actrec train` (the file, or the RUN folder holding it)."""
+        path = model_path(Path(path))
+        meta, tensors = read_model_file(path)
+        try:
+            rec = cls._from_metadata(meta)
+            rec.network = rec._network_for(tensors, path)
+        except ModelFileError:
+            raise
+        except ActrecError as error:
+            raise ModelFileError(f"{path}: {error}") from None
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as error:
+            raise ModelFileError(
+                f"{path}: its metadata is not what actrec writes ({type(error).__name__}: {str(error)[:120]}); the file "
+                "was edited or written by another tool; re-save it with actrec"
+            ) from None
         try:
             rec.network.load_state_dict(tensors)
         except RuntimeError as error:

@@ -19,6 +19,7 @@ from actrec.data.splits import missing_class_note, plan_splits
 from actrec.errors import ActrecError, ConfigError, TrainingInterrupted
 from actrec.evaluation.metrics import compute_metrics
 from actrec.evaluation.report import write_run
+from actrec.io.folder_lock import exclusive_folder
 from actrec.io.yaml_file import read_yaml
 from actrec.recognizer import Recognizer, TrainConfig
 from actrec.training import BEST, LAST, is_launching_process
@@ -77,6 +78,7 @@ def build_in_partial(out: str | Path, resume_from: str | Path | None, train_into
     `train_into` writes its checkpoints to `partial/checkpoints`. When it raises, the partial
     folder stays if it holds a checkpoint to resume (a stop, a crash), and is removed after an
     `ActrecError` (bad input or options) of a new run, so a failed run never replaces anything.
+    The folder is locked meanwhile (`io/folder_lock.py`): a second run on it is refused in one line.
     """
     out = Path(out)
     partial = out / PARTIAL
@@ -84,21 +86,22 @@ def build_in_partial(out: str | Path, resume_from: str | Path | None, train_into
     if not is_launching_process():  # a DDP worker: rank 0 owns the folder
         return train_into(partial, resume)
     out.mkdir(parents=True, exist_ok=True)
-    continuing = resume is not None and resume.resolve().parent == (partial / "checkpoints").resolve()
-    _prepare_partial(partial, resume)
-    try:
-        result = train_into(partial, resume)
-    except BaseException as error:
-        resumable = (partial / "checkpoints" / LAST).is_file()
-        # bad input or options: nothing worth resuming, unless the checkpoints were there before
-        clean_failure = isinstance(error, ActrecError) and not isinstance(error, TrainingInterrupted) and not continuing
-        if clean_failure or not resumable:
-            shutil.rmtree(partial, ignore_errors=True)
-        raise
-    if result is not None:
-        publish(partial, out)
-        shutil.rmtree(partial)
-    return result
+    with exclusive_folder(out):  # a second run on this --out is refused, naming this one
+        continuing = resume is not None and resume.resolve().parent == (partial / "checkpoints").resolve()
+        _prepare_partial(partial, resume)
+        try:
+            result = train_into(partial, resume)
+        except BaseException as error:
+            resumable = (partial / "checkpoints" / LAST).is_file()
+            # bad input or options: nothing worth resuming, unless the checkpoints were there before
+            clean_failure = isinstance(error, ActrecError) and not isinstance(error, TrainingInterrupted) and not continuing
+            if clean_failure or not resumable:
+                shutil.rmtree(partial, ignore_errors=True)
+            raise
+        if result is not None:
+            publish(partial, out)
+            shutil.rmtree(partial)
+        return result
 
 
 def resume_checkpoint(path: str | Path) -> Path:

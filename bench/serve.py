@@ -11,6 +11,8 @@ refused frames, server CPU and memory, and how many sessions decided exactly wha
     python bench/serve.py --sessions 16 --seconds 20
     python bench/serve.py --seconds 300           # the soak: server memory every 10 s
     python bench/serve.py --workers 2             # actrec serve --workers 2
+    python bench/serve.py --hostile 4             # and 4 attackers meanwhile (hostile messages, half-open
+                                                  # connections, compression bombs, abrupt disconnects)
 
 The client runs in this process (asyncio), on the same machine as the server: on a small box the
 two share the CPU, so the latency includes waiting for it.
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import json
 import os
 import socket
@@ -34,6 +37,7 @@ import numpy as np
 import psutil
 import torch
 from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
 
 from actrec.recognizer import Recognizer
 from actrec.stream.engine import Streamer
@@ -182,15 +186,92 @@ async def watch_memory(pid: int, every_s: float, samples: list[float], stop: asy
             pass
 
 
-async def run_load(url: str, streams: list, n_sessions: int, fps: float, pid: int) -> tuple[list[dict], float, list[float]]:
+HOSTILE_MESSAGES = [
+    "[" * 100_000 + "]" * 100_000, '{"type": "open", "rules": {"enter": "x"}}', '{"type": "open", "rules": {"vote_n": 1000000000}}',
+    '{"t": NaN, "x": [1]}', '{"t": Infinity, "x": [1]}', '{"x": ["1", true]}', "not json", b"\x00\x01\x02",
+    '{"t": 5, "x": null}\n{"t": 1, "x": null}', "x" * (2 << 20),
+]
+
+
+def npz_bomb(n_bytes: int) -> bytes:
+    """An .npz of zeros declaring `n_bytes` of X: a few KiB on the wire, refused before inflating."""
+    import zipfile
+
+    buffer = io.BytesIO()
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "<f4", "fortran_order": False, "shape": (1, n_bytes // (4 * N_FEATURES), N_FEATURES)})
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive, archive.open("X.npy", "w", force_zip64=True) as member:
+        member.write(header.getvalue())
+        chunk = bytes(1 << 20)
+        for _ in range(n_bytes // len(chunk)):
+            member.write(chunk)
+    return buffer.getvalue()
+
+
+async def attacker(port: int, index: int, bomb: bytes, stop: asyncio.Event, tally: dict) -> None:
+    """Until `stop`: hostile WebSocket messages, a half-open HTTP connection, a compression bomb,
+    an abrupt disconnect, in turn. `tally` counts attacks and the server's answers; `broken` counts
+    what should never happen (a 500, close codes 1006/1011 from the server)."""
+    held: list[tuple[float, asyncio.StreamReader, asyncio.StreamWriter]] = []  # half-open connections, checked for being closed at the end
+    attempt = index
+    while not stop.is_set():
+        kind = ("message", "message", "half_open", "bomb", "disconnect")[attempt % 5]
+        message = HOSTILE_MESSAGES[attempt % len(HOSTILE_MESSAGES)]
+        attempt += 1
+        tally[kind] = tally.get(kind, 0) + 1
+        try:
+            if kind == "message":
+                async with connect(f"ws://127.0.0.1:{port}/v1/stream/model", max_size=None, compression=None) as ws:
+                    await ws.send(message)
+                    await ws.send(json.dumps({"type": "end"}))
+                    async for raw in ws:
+                        reply = json.loads(raw)
+                        if reply["type"] == "error" and reply["code"] == "internal":
+                            tally["broken"] = tally.get("broken", 0) + 1
+            elif kind == "half_open":
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+                held.append((time.monotonic(), reader, writer))
+            elif kind == "bomb":
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                writer.write(f"POST /v1/predict/model HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\n"
+                             f"Content-Length: {len(bomb)}\r\nConnection: close\r\n\r\n".encode() + bomb)
+                status = (await reader.read(100)).split(b" ")[1:2]
+                writer.close()
+                tally[f"bomb {status[0].decode() if status else 'no answer'}"] = tally.get(f"bomb {status[0].decode() if status else 'no answer'}", 0) + 1
+            else:
+                ws = await connect(f"ws://127.0.0.1:{port}/v1/stream/model", compression=None)
+                await ws.send(json.dumps({"t": 0.0, "x": [0.0] * N_FEATURES}))
+                ws.transport.abort()  # gone without a close frame
+        except ConnectionClosed as closed:
+            if closed.rcvd is None or closed.rcvd.code in (1006, 1011):
+                tally["broken"] = tally.get("broken", 0) + 1
+        except (TimeoutError, OSError) as error:  # the server too busy to answer in time
+            tally[f"{kind} {type(error).__name__}"] = tally.get(f"{kind} {type(error).__name__}", 0) + 1
+        await asyncio.sleep(0.05)
+    for opened, reader, writer in held:  # those older than the server's 10 s header timeout must be closed
+        if time.monotonic() - opened > 15:
+            tally["half_open >15 s checked"] = tally.get("half_open >15 s checked", 0) + 1
+            closed = reader.at_eof() or (await asyncio.wait_for(reader.read(1), 1.0) == b"" if not reader.at_eof() else True)
+            tally["half_open >15 s still open"] = tally.get("half_open >15 s still open", 0) + (not closed)
+        writer.close()
+
+
+async def run_load(url: str, streams: list, n_sessions: int, fps: float, pid: int, port: int,
+                   hostile: int) -> tuple[list[dict], float, list[float], dict]:
     memory: list[float] = []
-    stop = asyncio.Event()
+    stop, attacks_over = asyncio.Event(), asyncio.Event()
+    tally: dict = {}
     watcher = asyncio.create_task(watch_memory(pid, 10.0, memory, stop))
+    bomb = npz_bomb(64 << 20)
+    attackers = [asyncio.create_task(attacker(port, index, bomb, attacks_over, tally)) for index in range(hostile)]
     results, streaming_s = await load(url, streams, n_sessions, fps)
+    attacks_over.set()
+    await asyncio.gather(*attackers)
     stop.set()
     await watcher
     memory.append(server_rss_mib(pid))
-    return results, streaming_s, memory
+    return results, streaming_s, memory, tally
 
 
 def main() -> None:
@@ -201,6 +282,7 @@ def main() -> None:
     parser.add_argument("--queue-frames", type=int, default=16)
     parser.add_argument("--workers", type=int, default=1, help="server processes (actrec serve --workers)")
     parser.add_argument("--binary", action="store_true", help="send float32 binary frames instead of JSON")
+    parser.add_argument("--hostile", type=int, default=0, help="attackers running beside the sessions (see attacker)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     rng = np.random.default_rng(0)
@@ -214,12 +296,12 @@ def main() -> None:
         else:
             streams = [[json.dumps({"t": i / RATE_HZ, "x": f.tolist()}) for i, f in enumerate(s)] for s in raw]
         port = free_port()
-        server = start_server(Path(folder), port, args.sessions, args.queue_frames, args.workers)
+        server = start_server(Path(folder), port, args.sessions + args.hostile, args.queue_frames, args.workers)
         try:
             cpu_before, wall_before = server_cpu_s(server.pid), time.perf_counter()
             client_cpu_before = psutil.Process().cpu_times()
-            results, streaming_s, memory = asyncio.run(run_load(f"ws://127.0.0.1:{port}/v1/stream/model", streams,
-                                                   args.sessions, args.fps, server.pid))
+            results, streaming_s, memory, tally = asyncio.run(run_load(f"ws://127.0.0.1:{port}/v1/stream/model", streams,
+                                                          args.sessions, args.fps, server.pid, port, args.hostile))
             wall = time.perf_counter() - wall_before
             cpu_after, client_cpu_after = server_cpu_s(server.pid), psutil.Process().cpu_times()
             server_latency = histogram_percentiles(f"http://127.0.0.1:{port}/metrics", (50, 99))
@@ -229,11 +311,12 @@ def main() -> None:
     report(args, results, expected, push_seconds, memory, streaming_s, server_latency,
            (cpu_after - cpu_before) / wall,
            (client_cpu_after.user + client_cpu_after.system - client_cpu_before.user - client_cpu_before.system) / wall,
-           frames)
+           frames, tally)
 
 
 def report(args: argparse.Namespace, results: list[dict], expected: tuple, push_seconds: tuple, memory: list[float],
-           streaming_s: float, server_latency: list[float], server_cpu: float, client_cpu: float, frames: int) -> None:
+           streaming_s: float, server_latency: list[float], server_cpu: float, client_cpu: float, frames: int,
+           tally: dict) -> None:
     served = [result for result in results if result.get("refused") is None]
     decided = sum(len(result["decisions"]) for result in served)
     dropped = sum(result["dropped"] for result in served)
@@ -264,6 +347,8 @@ def report(args: argparse.Namespace, results: list[dict], expected: tuple, push_
         ("server CPU", f"{100 * server_cpu:.0f}% of one core over {args.workers} process(es) (client: {100 * client_cpu:.0f}%), {psutil.cpu_count()} cores"),
         ("server RSS over the run", " ".join(f"{value:.0f}" for value in memory) + " MiB"),
     ]
+    if tally:
+        rows.append(("hostile attempts and answers", ", ".join(f"{name} {count}" for name, count in sorted(tally.items()))))
     width = max(len(name) for name, _ in rows)
     for name, value in rows:
         print(f"{name:<{width}}  {value}")

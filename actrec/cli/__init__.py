@@ -6,6 +6,8 @@ exit code 2 instead of a traceback.
 
 from __future__ import annotations
 
+import errno
+import os
 import sys
 from typing import Any, Callable
 
@@ -26,12 +28,42 @@ def results_console() -> Console:
     return Console(soft_wrap=True, width=None if sys.stdout.isatty() else 10_000)
 
 
+# the machine failing under a command: what to do about each (the OSError names the file)
+MACHINE_ERRORS = {
+    errno.ENOSPC: "the disk is full; free space or write elsewhere, then run again",
+    errno.EDQUOT: "the disk quota is used up; free space or write elsewhere, then run again",
+    errno.EFBIG: "the file size limit stopped the write (ulimit -f, or the file system's largest file); raise it or write elsewhere",
+    errno.EROFS: "the file system is read-only; write elsewhere (e.g. another --out)",
+    errno.EACCES: "permission denied; check the folder's owner and mode, or write elsewhere",
+    errno.EPERM: "operation not permitted; check the folder's owner and mode, or write elsewhere",
+    errno.EMFILE: "too many open files for this process; raise the limit (ulimit -n) or work on fewer files at once",
+    errno.ENFILE: "too many open files on this machine; close other programs or work on fewer files at once",
+}
+
+
+def machine_error_line(error: OSError) -> str | None:
+    """One line for an OSError of the machine (disk full, limits, read-only, permissions), naming
+    the path and the fix; None for any other OSError."""
+    fix = MACHINE_ERRORS.get(error.errno or 0)
+    if fix is None:
+        return None
+    return f"{error.filename or 'a file'}: {error.strerror or os.strerror(error.errno or 0)}; {fix}"
+
+
 def run_cli(action: Callable[[], Any]) -> Any:
-    """Run `action`, turning actrec's own errors into one line on stderr and exit code 2."""
+    """Run `action`, turning actrec's own errors, and the machine's (`MACHINE_ERRORS`), into one
+    line on stderr and exit code 2. What was written before stays: outputs are written to a
+    temporary file and renamed, and a run publishes only when it has finished."""
     try:
         return action()
     except ActrecError as error:
         console.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2)
+    except OSError as error:
+        line = machine_error_line(error)
+        if line is None:
+            raise
+        console.print(f"[red]error:[/red] {line}", highlight=False, soft_wrap=True)
         raise typer.Exit(2)
 
 

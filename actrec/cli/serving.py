@@ -23,6 +23,8 @@ def serve(
     queue_frames: int = typer.Option(16, "--queue-frames", help="frames a session may have waiting; older ones are dropped"),
     max_message_bytes: int = typer.Option(1 << 20, "--max-message-bytes", help="largest WebSocket message"),
     idle_timeout: float = typer.Option(30.0, "--idle-timeout", help="seconds of silence before a session is closed"),
+    header_timeout: float = typer.Option(10.0, "--header-timeout", help="seconds an HTTP connection has to send a whole request head; half-open ones are closed"),
+    max_array_bytes: int = typer.Option(256 << 20, "--max-array-bytes", help="what the arrays of one .npz predict body may declare, checked before inflating"),
     runtime: str = typer.Option("numpy", "--runtime", help="numpy | torch | onnx (per-session Streamer)"),
     workers: int = typer.Option(1, "--workers", help="processes on this port, each with its own sessions and metrics"),
     ray: str = typer.Option(None, "--ray", help="Deploy on Ray Serve instead: the cluster's address, or auto (needs actrec[cluster]); --host/--port are its proxy's"),
@@ -33,17 +35,21 @@ def serve(
         from actrec.errors import ConfigError
 
         try:
-            from actrec.serve import ServeSettings, run_server
+            from actrec.serve import ServeSettings, load_models, run_server
         except ImportError as error:
             raise ConfigError(f"serving needs the serve extra ({error.name} is missing): pip install 'actrec[serve]'") from None
         settings = ServeSettings(token=token, max_sessions=max_sessions, queue_frames=queue_frames,
-                                 max_message_bytes=max_message_bytes, idle_timeout_s=idle_timeout, runtime=runtime)
+                                 max_message_bytes=max_message_bytes, idle_timeout_s=idle_timeout, runtime=runtime,
+                                 max_array_bytes=max_array_bytes, max_array_elements=max_array_bytes // 4,
+                                 header_timeout_s=header_timeout)
         if ray is not None:
             return serve_on_ray(runs, settings, ray, replicas, host, port, workers)
         if replicas != 1:
             raise ConfigError("--replicas goes with --ray (Ray Serve); on this machine alone use --workers")
+        settings.check()
+        models = load_models(runs)  # a bad model file is refused before the server says it is serving
         console.print(f"serving {', '.join(runs)} on http://{host}:{port} (status page at /)", highlight=False)
-        run_server(runs, settings, host, port, workers)
+        run_server(runs, settings, host, port, workers, models=models)
 
     run_cli(action)
 

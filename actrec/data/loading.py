@@ -16,6 +16,7 @@ import numpy as np
 from actrec.data.dataset import SequenceDataset
 from actrec.data.labels import encode_labels
 from actrec.errors import DataError
+from actrec.io.array_limits import ArrayLimits
 from actrec.io.arrays import SequenceArrays
 
 LOADERS = {".npz": "npz", ".npy": "npy", ".csv": "long CSV", ".ts": "UEA/UCR .ts"}
@@ -29,6 +30,7 @@ def load_dataset(
     groups: str | Path | None = None,
     class_names: Sequence[str] | None = None,
     group_column: str | None = None,
+    limits: ArrayLimits | None = None,
 ) -> SequenceDataset:
     """Read `spec` with the reader its extension names (.npz, .npy, .csv, .ts).
 
@@ -40,6 +42,8 @@ def load_dataset(
         it raises a DataError naming the sample.
     groups: for a .npy, a file of group ids (one per window, e.g. the video), see `io.npy`.
     class_names: for a .npy, the names of its class numbers 0..K-1.
+    limits: what a .npy / .npz header may declare (default `ArrayLimits.default()`); the server
+        passes its own, so a request cannot make it allocate or inflate more.
     """
     path = Path(spec)
     suffix = path.suffix.lower()
@@ -58,11 +62,11 @@ def load_dataset(
         raise DataError(f"{path}: --groups and --label-names go with a .npy file; {LOADERS[suffix]} files carry their own groups and labels")
     # Readers are imported here, not at the top: .npz users never pay for pandas/pyarrow.
     if suffix == ".npy":
-        return _npy_dataset(path, label_last, label_names, groups, class_names)
+        return _npy_dataset(path, label_last, label_names, groups, class_names, limits)
     if suffix == ".npz":
         from actrec.io.npz import read_npz
 
-        arrays = read_npz(path)
+        arrays = read_npz(path, limits)
     elif suffix == ".csv":
         from actrec.io.long_csv import read_long_csv
 
@@ -223,11 +227,12 @@ def _npy_dataset(
     label_names: Sequence[str] | None,
     groups: str | Path | None,
     class_names: Sequence[str] | None,
+    limits: ArrayLimits | None,
 ) -> SequenceDataset:
     """A `.npy`'s windows with their class names and groups file, both given beside the array."""
     from actrec.io.npy import read_npy
 
-    arrays = read_npy(path, label_last=label_last)
+    arrays = read_npy(path, label_last=label_last, limits=limits)
     if class_names and not label_last:
         raise DataError(f"{arrays.source}: --label-names names the classes of the label column; add --label-last")
     if class_names:

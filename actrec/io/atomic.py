@@ -16,7 +16,8 @@ from typing import Iterator
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[str]:
-    """Yield a temporary path beside `path`; rename it onto `path` only if the block succeeds."""
+    """Yield a temporary path beside `path`; rename it onto `path` only if the block succeeds (the
+    temporary file is removed otherwise, and an OSError that names no file names `path`)."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
@@ -25,9 +26,12 @@ def atomic_path(path: str | os.PathLike) -> Iterator[str]:
         yield tmp
         os.chmod(tmp, _plain_write_mode(target))
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as error:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if isinstance(error, OSError) and error.filename is None and error.errno is not None:
+            # a write on an open file (disk full, file size limit) names no file: name the target
+            raise OSError(error.errno, error.strerror, str(target)) from None
         raise
 
 

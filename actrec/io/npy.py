@@ -23,15 +23,17 @@ import numpy as np
 
 from actrec.errors import DataError
 from actrec.io.archive import ARRAY_FILE_ERRORS
+from actrec.io.array_limits import ArrayLimits, check_npy
 from actrec.io.arrays import SequenceArrays
 
 
-def _read_array(path: Path) -> np.ndarray:
+def _read_array(path: Path, limits: ArrayLimits) -> np.ndarray:
     with open(path, "rb") as handle:
         magic = handle.read(6)
     if magic != b"\x93NUMPY":
         hint = "it is an .npz archive, rename it" if magic.startswith(b"PK") else "save it with numpy.save"
         raise DataError(f"{path}: not a .npy file; {hint}")
+    check_npy(path, limits)  # before numpy allocates what the header declares
     try:
         array = np.load(path, allow_pickle=False)
     except ValueError as error:
@@ -71,19 +73,20 @@ def read_group_ids(path: str | Path) -> np.ndarray:
     if not path.is_file():
         raise DataError(f"{path}: groups file not found; give one group id per window, one per line")
     if path.suffix.lower() == ".npy":
-        return _read_array(path).reshape(-1).astype(str)
+        return _read_array(path, ArrayLimits.default()).reshape(-1).astype(str)
     try:
         return np.array([line.strip() for line in path.read_text().splitlines() if line.strip()])
     except (OSError, UnicodeDecodeError) as error:
         raise DataError(f"{path}: cannot read as text ({type(error).__name__}); write one group id per line") from None
 
 
-def read_npy(path: str | Path, label_last: bool = False) -> SequenceArrays:
+def read_npy(path: str | Path, label_last: bool = False, limits: ArrayLimits | None = None) -> SequenceArrays:
     """Read a `.npy`'s windows (see the module docstring for the shapes); with `label_last` the
-    label column comes back as `labels` (one raw class number per window)."""
+    label column comes back as `labels` (one raw class number per window). `limits` (default
+    `ArrayLimits.default()`) bound what its header may declare."""
     path = Path(path)
     source = str(path)
-    array = _read_array(path)
+    array = _read_array(path, limits or ArrayLimits.default())
     raw = None
     if label_last:
         if array.ndim == 2:

@@ -19,14 +19,16 @@ import numpy as np
 
 from actrec.errors import DataError
 from actrec.io.archive import ARRAY_FILE_ERRORS
+from actrec.io.array_limits import ArrayLimits, check_npz
 from actrec.io.arrays import SequenceArrays
 from actrec.io.labels import label_strings
 from actrec.io.schema_path import schema_as_read
 
 
-def _read_arrays(path: Path) -> dict[str, np.ndarray]:
+def _read_arrays(path: Path, limits: ArrayLimits) -> dict[str, np.ndarray]:
     if not zipfile.is_zipfile(path):
         raise DataError(f"{path}: not a readable .npz file (not a zip archive); save it with numpy.savez")
+    check_npz(path, limits)  # before numpy allocates or inflates what the headers declare
     try:
         with np.load(path, allow_pickle=False) as archive:
             return {key: archive[key] for key in archive.files}
@@ -92,10 +94,11 @@ def _lengths(arrays: dict[str, np.ndarray], ids: np.ndarray, n_steps: int, sourc
     return lengths.astype(np.int64)
 
 
-def read_npz(path: str | Path) -> SequenceArrays:
-    """Read a `.npz`'s arrays; integer `y` with `label_names` comes back as those names."""
+def read_npz(path: str | Path, limits: ArrayLimits | None = None) -> SequenceArrays:
+    """Read a `.npz`'s arrays; integer `y` with `label_names` comes back as those names.
+    `limits` (default `ArrayLimits.default()`) bound what its headers may declare."""
     path = Path(path)
-    arrays = _read_arrays(path)
+    arrays = _read_arrays(path, limits or ArrayLimits.default())
     source = str(path)
     if "X" not in arrays:
         raise DataError(f"{source}: no 'X' array (found {', '.join(sorted(arrays)) or 'none'}); save X [N, T, F] as 'X'")

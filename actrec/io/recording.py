@@ -18,6 +18,7 @@ import numpy as np
 
 from actrec.errors import DataError
 from actrec.io.archive import ARRAY_FILE_ERRORS
+from actrec.io.array_limits import ArrayLimits, check_npz
 from actrec.io.atomic import atomic_path
 from actrec.io.schema_path import schema_as_read, schema_to_write
 
@@ -168,6 +169,7 @@ def load_recording(path: str | Path) -> Recording:
     if not path.is_file():
         raise DataError(f"{path}: recording not found; check the path or run `actrec extract` first")
     try:
+        check_npz(path, ArrayLimits.default())  # before numpy allocates or inflates what it declares
         with np.load(path, allow_pickle=False) as data:
             missing = [key for key in REQUIRED_KEYS if key not in data.files]
             if missing:

@@ -142,13 +142,16 @@ def create_app(models: dict[str, Any], settings: ServeSettings | None = None) ->
         from actrec.io.predictions import predictions_table
 
         recognizer = recognizer_for(model)
-        body = await read_body(request, settings.max_body_bytes, metrics)
+        body = await read_body(request, settings.max_body_bytes, settings.body_timeout_s, metrics)
         content_type = request.headers.get("content-type", "")
         try:
             if recognizer.kind == "video":
                 ids, proba = await run_in_threadpool(video_proba, body, content_type, recognizer)
+            elif content_type.startswith("application/json"):
+                dataset = await run_in_threadpool(json_dataset, body, recognizer)
+                ids, proba = dataset.ids, await run_in_threadpool(recognizer.predict_proba, dataset)
             else:
-                dataset = await run_in_threadpool(json_dataset if content_type.startswith("application/json") else npz_dataset, body, recognizer)
+                dataset = await run_in_threadpool(npz_dataset, body, recognizer, settings.array_limits())
                 ids, proba = dataset.ids, await run_in_threadpool(recognizer.predict_proba, dataset)
         except ActrecError as error:
             metrics.errors.labels("bad_request").inc()
@@ -195,21 +198,30 @@ def app_from_environment() -> FastAPI:
     return create_app(load_models(config["models"]), ServeSettings(**config["settings"]))
 
 
+def server_options(settings: ServeSettings) -> dict[str, Any]:
+    """uvicorn's options for `settings`: the WebSocket frame limit, no per-message deflate, and
+    HTTP connections closed when a request head does not arrive within `header_timeout_s`."""
+    from actrec.serve.connections import head_timeout_protocol  # uvicorn: not needed to build the app
+
+    return dict(ws_per_message_deflate=False, ws_max_size=4 * settings.max_message_bytes,
+                http=head_timeout_protocol(settings.header_timeout_s))
+
+
 def run_server(specs: list[str], settings: ServeSettings, host: str, port: int, workers: int = 1,
-               log_level: str = "info") -> None:
+               log_level: str = "info", models: dict[str, Any] | None = None) -> None:
     """Serve the models `specs` name (see `load_models`) with uvicorn until interrupted.
 
     workers > 1 runs that many processes on one port (the kernel spreads connections; a session
     stays in the process that accepted it); each has its own session cap, metrics and page.
     The protocol-level limit is a multiple of `max_message_bytes`, so a moderately oversized
     message still gets the app's readable error. Per-message deflate is off: it costs more CPU
-    per frame than deciding it."""
+    per frame than deciding it. See `server_options`. `models`: `load_models(specs)` done
+    already (the command loads them before it says it is serving)."""
     import uvicorn
 
     settings.check()
-    models = load_models(specs)  # in the parent too: a bad RUN fails here, as one line
-    options: dict[str, Any] = dict(host=host, port=port, log_level=log_level, ws_per_message_deflate=False,
-                                   ws_max_size=4 * settings.max_message_bytes)
+    models = models if models is not None else load_models(specs)  # in the parent too: a bad RUN fails here, as one line
+    options = server_options(settings) | dict(host=host, port=port, log_level=log_level)
     if workers <= 1:
         uvicorn.run(create_app(models, settings), **options)
         return

@@ -4,6 +4,7 @@ for a clip model, predicted as one video file (`video_proba`)."""
 
 from __future__ import annotations
 
+import asyncio
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -13,22 +14,29 @@ from fastapi import HTTPException, Request
 from pydantic import ValidationError
 
 from actrec.errors import DataError
+from actrec.io.array_limits import ArrayLimits
 from actrec.serve.metrics import ServeMetrics
 from actrec.serve.protocol import PredictRequest
 
 
-async def read_body(request: Request, limit: int, metrics: ServeMetrics) -> bytes:
-    """The request body, refused with 413 as soon as it passes `limit` bytes."""
+async def read_body(request: Request, limit: int, timeout_s: float, metrics: ServeMetrics) -> bytes:
+    """The request body, refused with 413 as soon as it passes `limit` bytes, and with 408 when it
+    has not all arrived within `timeout_s` (a client trickling a body holds a socket and a task)."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         metrics.errors.labels("too_big").inc()
         raise HTTPException(413, f"body of {declared} bytes is over the {limit}-byte limit; send fewer sequences per request")
     body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            metrics.errors.labels("too_big").inc()
-            raise HTTPException(413, f"body is over the {limit}-byte limit; send fewer sequences per request")
+    try:
+        async with asyncio.timeout(timeout_s):
+            async for chunk in request.stream():
+                body += chunk
+                if len(body) > limit:
+                    metrics.errors.labels("too_big").inc()
+                    raise HTTPException(413, f"body is over the {limit}-byte limit; send fewer sequences per request")
+    except TimeoutError:
+        metrics.errors.labels("too_slow").inc()
+        raise HTTPException(408, f"the body did not arrive within {timeout_s:g} s; send it at once") from None
     return bytes(body)
 
 
@@ -69,15 +77,16 @@ def json_dataset(body: bytes, recognizer: Any) -> Any:
     return SequenceDataset(X=X, lengths=lengths, ids=np.array(ids), schema=recognizer.schema, source="request body")
 
 
-def npz_dataset(body: bytes, recognizer: Any) -> Any:
-    """An `.npz` body (the layout `actrec predict --data` reads) -> SequenceDataset."""
+def npz_dataset(body: bytes, recognizer: Any, limits: ArrayLimits) -> Any:
+    """An `.npz` body (the layout `actrec predict --data` reads) -> SequenceDataset; its declared
+    sizes are checked against `limits` before anything is inflated."""
     from actrec.data.loading import load_dataset
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "request.npz"
         path.write_bytes(body)
         try:
-            dataset = load_dataset(path, label_names=recognizer.label_names)
+            dataset = load_dataset(path, label_names=recognizer.label_names, limits=limits)
         except DataError as error:  # name the body, not the temporary file
             raise DataError(str(error).replace(str(path), "request body (.npz; send JSON as application/json)")) from None
     dataset.source = "request body"

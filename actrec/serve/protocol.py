@@ -9,15 +9,20 @@ WebSocket `/v1/stream/{model}`, client -> server (text JSON, or binary):
   binary: little-endian float32, either the frame's values (`prod(frame_shape)` numbers) or `t`
       followed by them (one more number)
   `{"type": "end"}`  drain the queue, close open events, close the session
+Text messages are parsed and checked strictly (`STRICT`): JSON numbers only, finite, known fields;
+a frame's `t` may not go back before the previous dated frame's (`Session.check_time`).
 Server -> client (text JSON): `opened` once, then one `decision` per accepted frame in order (the
 events it starts or ends inside it), `error` for a message that was refused, `closed` at the end.
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from dataclasses import MISSING, fields
+from typing import Annotated, Any, Literal, Union, get_type_hints
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Discriminator, Tag, TypeAdapter, ValidationError, create_model
+
+from actrec.stream.decisions import DecisionRules
 
 # WebSocket close codes (RFC 6455 section 7.4.1)
 CLOSE_NORMAL = 1000
@@ -26,16 +31,32 @@ CLOSE_POLICY = 1008  # missing or wrong token, bad `open`
 CLOSE_TOO_BIG = 1009
 CLOSE_TRY_LATER = 1013  # session cap reached
 
+# What a client sends is checked strictly: numbers are JSON numbers (no "1" strings, no booleans),
+# finite (no NaN / Infinity literals; null is a missing value), and no unknown fields. The JSON is
+# parsed by pydantic's parser, whose nesting limit (200) refuses `[[[[...` before it recurses.
+STRICT = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+
 
 class _Message(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT
+
+
+def _rules_message() -> type[BaseModel]:
+    """`DecisionRules`' fields as a strict model, so a client's rules are checked by type before
+    any reaches the rules (their bounds are `DecisionRules.check`'s); one field list, the dataclass's."""
+    hints = get_type_hints(DecisionRules)
+    defaults = {field.name: field.default if field.default is not MISSING else field.default_factory() for field in fields(DecisionRules)}  # type: ignore[misc]
+    return create_model("RulesMessage", __config__=STRICT, **{name: (hints[name], value) for name, value in defaults.items()})
+
+
+RulesMessage = _rules_message()
 
 
 class OpenMessage(_Message):
     """Start a session with its own decision rules; omit it to take the model's defaults."""
 
     type: Literal["open"]
-    rules: dict[str, Any] = {}
+    rules: RulesMessage = RulesMessage()  # type: ignore[valid-type]  only the fields given override the model's
     probabilities: bool = False  # also send the model's per-class probabilities with each decision
 
 
@@ -45,6 +66,47 @@ class FrameMessage(_Message):
     type: Literal["frame"] = "frame"
     t: float | None = None
     x: list[float | None] | list[list[float | None]] | None
+
+
+class EndMessage(_Message):
+    type: Literal["end"]
+
+
+def _message_kind(value: Any) -> str | None:
+    """The `type` of a client message (a frame may leave it out); None for anything else."""
+    if isinstance(value, dict):
+        kind = value.get("type", "frame")
+        return kind if kind in ("open", "frame", "end") else None
+    return None
+
+
+CLIENT_MESSAGE = TypeAdapter(Annotated[
+    Union[Annotated[OpenMessage, Tag("open")], Annotated[FrameMessage, Tag("frame")], Annotated[EndMessage, Tag("end")]],
+    Discriminator(_message_kind, custom_error_type="not_a_message",
+                  custom_error_message="not a JSON object with 'x' (or 'type' open/end); see actrec.serve.protocol"),
+])
+
+
+def parse_client_message(text: str | bytes) -> OpenMessage | FrameMessage | EndMessage:
+    """One text message as its model; ValidationError for anything else (`error_kind` and
+    `error_text` say which kind it tried and why)."""
+    return CLIENT_MESSAGE.validate_json(text)
+
+
+def error_kind(error: ValidationError) -> str | None:
+    """The message kind a refused message claimed ("open", "frame", "end"), None when unparsable."""
+    location = error.errors()[0]["loc"]
+    return str(location[0]) if location else None
+
+
+def error_text(error: ValidationError, skip: int = 0) -> str:
+    """The first problem as one line: what is wrong and where (`x.3`), leaving out pydantic's
+    names of union members and the first `skip` parts of the location."""
+    first = error.errors(include_url=False)[0]
+    parts = [str(part) for part in first["loc"][skip:] if not (isinstance(part, str) and "[" in part)]
+    if first["type"] == "extra_forbidden" and parts:
+        return f"unknown field '{parts[-1]}'{f' in {chr(46).join(parts[:-1])}' if parts[:-1] else ''}"
+    return f"{first['msg']}{f' at {chr(46).join(parts)}' if parts else ''}"
 
 
 class EventOut(BaseModel):
@@ -127,7 +189,7 @@ class ModelInfo(BaseModel):
 class PredictRequest(_Message):
     """Whole sequences or windows, each `[T, F]` or `[T, J, C]` (T may differ; null is NaN)."""
 
-    sequences: list[list[Any]]
+    sequences: list[list[list[float | None]] | list[list[list[float | None]]]]
     ids: list[str] | None = None
 
 

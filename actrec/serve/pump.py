@@ -8,7 +8,6 @@ decided, so a session that falls behind drops its oldest frames instead of answe
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time as clock
 from typing import Any
@@ -19,7 +18,8 @@ from pydantic import ValidationError
 from actrec.errors import ActrecError, DataError
 from actrec.serve.metrics import ServeMetrics
 from actrec.serve.protocol import (
-    CLOSE_GOING_AWAY, CLOSE_NORMAL, CLOSE_POLICY, CLOSE_TOO_BIG, ErrorMessage, FrameMessage, OpenMessage,
+    CLOSE_GOING_AWAY, CLOSE_NORMAL, CLOSE_POLICY, CLOSE_TOO_BIG, EndMessage, ErrorMessage, FrameMessage, OpenMessage,
+    error_kind, error_text, parse_client_message,
 )
 from actrec.serve.sessions import Session, SessionRegistry, frame_from_bytes, frame_from_json, session_rules
 from actrec.serve.settings import ServeSettings
@@ -126,32 +126,35 @@ class Pump:
             await self.websocket.close(CLOSE_TOO_BIG)
             return "close"
         received_at = clock.perf_counter()
+        parsed: OpenMessage | FrameMessage | EndMessage | None = None
+        refusal = None
         if text is not None:
             try:
-                payload = json.loads(text)
-                kind = payload.get("type", "frame") if isinstance(payload, dict) else None
-            except ValueError:
-                kind = None
-            if kind == "open":
-                return await self.handle_open(payload)
-            if kind == "end":
+                parsed = parse_client_message(text)
+            except ValidationError as error:
+                kind = error_kind(error)
+                if kind == "open":
+                    return await self.refuse_open(error_text(error, skip=1))
+                if kind == "end":
+                    await self.error("bad_message", f"end: {error_text(error, skip=1)}; send {{\"type\": \"end\"}}")
+                    return None
+                refusal = error_text(error, skip=1 if kind else 0)
+            if isinstance(parsed, OpenMessage):
+                return await self.handle_open(parsed)
+            if isinstance(parsed, EndMessage):
                 return "end"
         if self.session is None:
             await self.open({}, False)
         session = self.session
         seq = session.new_seq()
         try:
-            if text is None:
-                frame, time = frame_from_bytes(data or b"", session.frame_shape, seq)
-            elif kind != "frame":
-                raise DataError(f"frame {seq}: not a JSON object with 'x' (or 'type' open/end); see actrec.serve.protocol")
-            else:
-                try:
-                    parsed = FrameMessage.model_validate(payload)
-                except ValidationError as error:
-                    first = error.errors()[0]
-                    raise DataError(f"frame {seq}: {first['msg']} at {'.'.join(map(str, first['loc']))}") from None
+            if refusal is not None:
+                raise DataError(f"frame {seq}: {refusal}")
+            if isinstance(parsed, FrameMessage):
                 frame, time = frame_from_json(parsed, session.frame_shape, seq), parsed.t
+            else:
+                frame, time = frame_from_bytes(data or b"", session.frame_shape, seq)
+            session.check_time(seq, time)
         except DataError as error:
             await self.error("bad_frame", str(error), seq)
             return None
@@ -161,19 +164,21 @@ class Pump:
         self.wake.set()
         return None
 
-    async def handle_open(self, payload: dict[str, Any]) -> str | None:
+    async def handle_open(self, request: OpenMessage) -> str | None:
         if self.session is not None:
             await self.error("bad_message", "'open' must be the first message of a session")
             return None
         try:
-            request = OpenMessage.model_validate(payload)
-            await self.open(request.rules, request.probabilities)
-        except (ValidationError, ActrecError) as error:
-            text = str(error) if isinstance(error, ActrecError) else error.errors()[0]["msg"]
-            await self.error("bad_open", f"open: {text}")
-            await self.websocket.close(CLOSE_POLICY)
-            return "close"
+            await self.open(request.rules.model_dump(exclude_unset=True), request.probabilities)
+        except ActrecError as error:
+            return await self.refuse_open(str(error))
         return None
+
+    async def refuse_open(self, reason: str) -> str:
+        """A bad `open`: say why, and close the connection (the session never started)."""
+        await self.error("bad_open", f"open: {reason}")
+        await self.websocket.close(CLOSE_POLICY)
+        return "close"
 
     async def decide_loop(self) -> None:
         try:

@@ -47,7 +47,8 @@ def frame_from_json(message: FrameMessage, frame_shape: tuple[int, ...], seq: in
     if message.x is None:
         return None
     try:
-        values = np.asarray(message.x, dtype=np.float32)  # None -> NaN
+        with np.errstate(over="ignore"):  # a number beyond float32 becomes inf, refused by `_shaped`
+            values = np.asarray(message.x, dtype=np.float32)  # None -> NaN
     except ValueError:
         raise DataError(f"frame {seq}: 'x' is ragged; send {list(frame_shape)} values") from None
     return _shaped(values, frame_shape, seq)
@@ -75,7 +76,8 @@ def _shaped(values: np.ndarray, frame_shape: tuple[int, ...], seq: int) -> np.nd
                             f"{list(frame_shape)}; send the features (or joints) it was trained on")
         values = values.reshape(frame_shape)
     if np.isinf(values).any():
-        raise DataError(f"frame {seq}: 'x' holds an infinite value; send finite numbers (null for missing)")
+        raise DataError(f"frame {seq}: 'x' holds an infinite value or one beyond float32's range; send finite "
+                        "numbers (null for missing)")
     return values
 
 
@@ -98,6 +100,7 @@ class Session:
         self.send_probabilities = probabilities
         self.queue: deque[tuple[int, np.ndarray | None, float | None, float]] = deque()
         self.received = 0  # frame messages received, refused ones included
+        self.last_time: float | None = None  # the latest time a client gave, so none goes back before it
         self.dropped = 0
         self.errors = 0
         self.opened_at = clock.time()
@@ -116,6 +119,17 @@ class Session:
         """Number the next frame message (a refused one too, so each gets exactly one answer)."""
         self.received += 1
         return self.received - 1
+
+    def check_time(self, seq: int, time: float | None) -> None:
+        """Times a client gives must not go back (offline, a session's rows are sorted by time):
+        a frame dated before the previous dated one is refused; frames without a time are not
+        compared (their time is the frame index over the model's rate)."""
+        if time is None:
+            return
+        if self.last_time is not None and time < self.last_time:
+            raise DataError(f"frame {seq}: time {time:g} s is before the previous frame's {self.last_time:g} s; "
+                            "send frames in time order")
+        self.last_time = time
 
     def offer(self, seq: int, frame: np.ndarray | None, time: float | None, received_at: float) -> int:
         """Queue a checked frame; returns how many waiting frames were dropped to make room."""

@@ -22,6 +22,11 @@ from actrec.errors import ConfigError
 from actrec.stream.events import Event
 
 
+MAX_RULE_FRAMES = 10_000  # smoothing and voting windows: over 5 minutes at 30 fps
+MAX_RULE_SECONDS = 3600.0
+MAX_LABEL_CHARS = 100  # the state labels go out with every decision
+
+
 @dataclass
 class DecisionRules:
     """How probabilities become a stable label and events.
@@ -72,10 +77,21 @@ class DecisionRules:
         """Raise ConfigError for thresholds that cannot work with these classes."""
         if self.smoothing not in ("ema", "mean", "none"):
             raise ConfigError(f"smoothing '{self.smoothing}' is not one of: ema, mean, none")
-        if not 1 <= self.vote_k <= self.vote_n:
-            raise ConfigError(f"voting needs 1 <= k <= n, got k={self.vote_k}, n={self.vote_n}")
-        if self.smoothing_frames < 1:
-            raise ConfigError("smoothing_frames must be at least 1")
+        if not 1 <= self.vote_k <= self.vote_n <= MAX_RULE_FRAMES:
+            raise ConfigError(f"voting needs 1 <= k <= n <= {MAX_RULE_FRAMES}, got k={self.vote_k}, n={self.vote_n}")
+        if not 1 <= self.smoothing_frames <= MAX_RULE_FRAMES:
+            raise ConfigError(f"smoothing_frames must be 1 to {MAX_RULE_FRAMES}, got {self.smoothing_frames}")
+        probabilities = {"enter": self.enter, "exit": self.exit} | {f"thresholds.{name}": value for name, value in self.thresholds.items()} | {
+            f"exit_thresholds.{name}": value for name, value in self.exit_thresholds.items()}
+        for name, value in probabilities.items():
+            if not 0.0 <= value <= 1.0:
+                raise ConfigError(f"rule '{name}' is {value}; give a probability from 0 to 1")
+        for name in ("min_event_s", "no_one_after_s"):
+            if not 0.0 <= getattr(self, name) <= MAX_RULE_SECONDS:
+                raise ConfigError(f"rule '{name}' is {getattr(self, name)}; give 0 to {MAX_RULE_SECONDS:g} seconds")
+        for name in ("unknown_label", "no_one_label"):
+            if not 0 < len(getattr(self, name)) <= MAX_LABEL_CHARS:
+                raise ConfigError(f"rule '{name}' must have 1 to {MAX_LABEL_CHARS} characters")
         unknown = sorted((set(self.thresholds) | set(self.exit_thresholds)) - set(label_names))
         if unknown:
             raise ConfigError(f"threshold given for '{unknown[0]}', which is not a class: {', '.join(label_names)}")

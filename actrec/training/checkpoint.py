@@ -17,6 +17,7 @@ callbacks' state. What it lacks, added here:
 
 from __future__ import annotations
 
+import io
 import json
 import random
 from pathlib import Path
@@ -57,8 +58,12 @@ class SafeCheckpointIO(TorchCheckpointIO):
     """Atomic writes, weights-only reads (whatever `weights_only` Lightning passes)."""
 
     def save_checkpoint(self, checkpoint: dict[str, Any], path: Any, storage_options: Any = None) -> None:
+        # serialised in memory, written by Python: a full disk or a file size limit is then an
+        # OSError with its errno (torch's own file writer turns it into "unexpected pos" / basic_ios)
+        buffer = io.BytesIO()
+        torch.save(checkpoint, buffer)
         with atomic_path(path) as tmp:
-            torch.save(checkpoint, tmp)
+            Path(tmp).write_bytes(buffer.getbuffer())
 
     def load_checkpoint(self, path: Any, map_location: Any = None, weights_only: bool | None = None) -> dict[str, Any]:
         return read_checkpoint(path)

@@ -9,7 +9,6 @@ model and nothing is ever unpickled.
 
 from __future__ import annotations
 
-import json
 import tempfile
 import warnings
 from dataclasses import asdict, dataclass, field, fields
@@ -24,13 +23,13 @@ from actrec import __version__
 from actrec.data.clips import ClipList
 from actrec.data.splits import plan_splits
 from actrec.errors import ConfigError, DataError, ModelFileError
-from actrec.io.atomic import atomic_path
+from actrec.io import model_file as io_model_file
+from actrec.io.model_file import MODEL_FILE
 from actrec.io.clips import FrameCache
 from actrec.models.video import VIDEO_MODELS, build_video_model, make_video_config
 from actrec.video.prepare import prepare_clips
 from actrec.video.sampling import ClipConfig, ClipDataset, flip_table
 
-MODEL_FILE = "model.actrec"
 
 
 @dataclass
@@ -261,16 +260,13 @@ class VideoRecognizer:
         }
 
     def save(self, path: str | Path) -> Path:
-        from safetensors.torch import save_file
-
         if self.network is None:
             raise ConfigError("nothing to save: this VideoRecognizer is not fitted")
         path = Path(path)
         if path.is_dir():
             path = path / MODEL_FILE
         tensors = {k: v.detach().contiguous().clone() for k, v in self.network.state_dict().items()}
-        with atomic_path(path) as tmp:
-            save_file(tensors, tmp, metadata={"actrec": json.dumps(self.metadata())})
+        io_model_file.write_model_file(path, tensors, self.metadata())
         return path
 
     @classmethod
@@ -305,23 +301,9 @@ def clips_digest(clips: ClipList) -> str:
 
 def read_model_file(path: str | Path, with_tensors: bool = True) -> tuple[dict[str, Any], dict[str, torch.Tensor], Path]:
     """(actrec metadata, tensors (empty unless `with_tensors`), file path) of a model file or RUN
-    folder; never unpickles."""
-    from safetensors import safe_open
-
-    path = Path(path)
-    if path.is_dir():
-        path = path / MODEL_FILE
-    if not path.is_file():
-        raise ModelFileError(f"{path}: no such model file; give a RUN folder from 'actrec train' or its {MODEL_FILE}")
-    try:
-        with safe_open(str(path), framework="pt") as handle:
-            header = handle.metadata() or {}
-            tensors = {key: handle.get_tensor(key) for key in handle.keys()} if with_tensors else {}
-        meta = json.loads(header["actrec"])
-    except Exception as error:  # noqa: BLE001  safetensors raises several types for foreign or cut files
-        raise ModelFileError(f"{path}: not a readable actrec model ({type(error).__name__}); the file is truncated or foreign; re-save it with actrec") from None
-    if meta.get("format") != "actrec-model":
-        raise ModelFileError(f"{path}: safetensors file without actrec metadata; save models with actrec")
+    folder; the checksum is verified when the tensors are read; never unpickles."""
+    path = io_model_file.model_path(Path(path))
+    meta, tensors = io_model_file.read_model_file(path, with_tensors)
     return meta, tensors, path
 
 

@@ -28,6 +28,13 @@ def test_serving_a_missing_run_is_one_line_and_exit_2(tmp_path):
     assert result.exit_code == 2 and "no such model file" in result.output
 
 
+def test_a_bad_model_file_is_refused_before_serving_is_announced(tmp_path):
+    (tmp_path / "broken.actrec").write_bytes(b"not a model")
+    result = CliRunner().invoke(cli, ["serve", str(tmp_path / "broken.actrec")])
+    assert result.exit_code == 2 and "not a readable actrec model" in result.output
+    assert "serving" not in result.output
+
+
 def test_two_worker_processes_serve_streams_on_one_port(gru_run: Path):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -1,0 +1,60 @@
+"""HTTP connections that must send a whole request head in time, or are closed.
+
+uvicorn starts its keep-alive timeout only after a first response, so a client that connects and
+sends part of a request head (or nothing) holds its socket for ever; a thousand such use up the
+process's file descriptors and `/healthz` fails for everyone. `HeadTimeoutProtocol` (uvicorn's
+own HTTP protocol, httptools or h11) arms a timer when a connection is made and again after each
+response, and closes the connection if no new request head has arrived when it fires. Requests
+being answered are not touched (slow bodies are bounded where they are read, `bodies.read_body`),
+nor is a connection upgraded to a WebSocket: its protocol is then another object, and the
+session's idle timeout closes a silent client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from functools import partial
+from typing import Any, Callable
+
+from uvicorn.protocols.http.auto import AutoHTTPProtocol
+
+
+class HeadTimeoutProtocol(AutoHTTPProtocol):  # type: ignore[misc, valid-type]
+    """uvicorn's HTTP protocol with a deadline of `header_timeout_s` for each request head."""
+
+    def __init__(self, *args: Any, header_timeout_s: float, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.header_timeout_s = header_timeout_s
+        self.head_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._arm()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.head_timer is not None:
+            self.head_timer.cancel()
+        super().connection_lost(exc)
+
+    def _arm(self) -> None:
+        if self.head_timer is not None:
+            self.head_timer.cancel()
+        self.head_timer = self.loop.call_later(self.header_timeout_s, self._close_if_no_new_request, self.cycle)
+
+    def _close_if_no_new_request(self, cycle_when_armed: Any) -> None:
+        self.head_timer = None
+        if self.transport.is_closing() or self.transport.get_protocol() is not self:
+            return  # closed already, or now a WebSocket
+        waiting = self.cycle is None or self.cycle.response_complete
+        if waiting and self.cycle is cycle_when_armed:
+            self.transport.close()
+
+
+def head_timeout_protocol(header_timeout_s: float) -> Callable[..., HeadTimeoutProtocol]:
+    """What uvicorn's `http=` takes; a partial of a module-level class, so `--workers` processes
+    can receive it pickled."""
+    return partial(HeadTimeoutProtocol, header_timeout_s=header_timeout_s)
