@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from actrec.errors import ConfigError, DataError
-from actrec.stream.decisions import Decision
+from actrec.stream.decisions import Decision, DecisionRules
 from actrec.stream.events import Event
 
 
@@ -183,3 +183,8 @@ class RemoteStreamer:
     def describe(self) -> str:
         opened = self.client.opened
         return f"served by {self.server}: model {opened['model']}, session {opened['session']}"
+
+    @property
+    def rules(self) -> DecisionRules:
+        """The rules the served session runs (the server's defaults with the ones this client sent)."""
+        return DecisionRules(**self.client.opened["rules"])

@@ -5,13 +5,18 @@ here or as tasks on a Ray cluster (`--ray`), with the same files either way.
 `FOLDER/<name>.csv` per data file; an existing output means a finished file (outputs are written
 atomically, by this process only), so a run that stopped part-way resumes where it stopped. A file
 that cannot be read or predicted is reported in one line and the others go on.
+
+A data file may be unlabelled, or labelled with names the model never saw: only its samples are
+read. Keypoint recordings (a recording `.npz` or a folder of them) are cut into the model's window
+(`ReadOptions.window`, `stride`), one row per window with its start and end time, or with
+`per_frame` one row per frame with its time.
 """
 
 from __future__ import annotations
 
 import functools
 import glob
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
@@ -21,6 +26,28 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from actrec.errors import ActrecError, ConfigError, DataError
 from actrec.io.outputs import Status, check_distinct_outputs, outcome_line
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How every data file of one predict run is read (sent as is to Ray tasks).
+
+    label_last, class_names: a `.npy`'s label column and the names of its class numbers.
+    window, stride: frames per window and between window starts when a file is a keypoint
+    recording (default: the model's window, half of it).
+    per_frame: keypoint recordings get one row per frame instead (the window ending there, as
+    streaming gives it)."""
+
+    label_last: bool = False
+    class_names: tuple[str, ...] | None = None
+    window: int | None = None
+    stride: int | None = None
+    per_frame: bool = False
+
+    def for_model(self, window_length: int) -> "ReadOptions":
+        """These options with the window and stride filled in from the model's window."""
+        window = self.window or int(window_length)
+        return replace(self, window=window, stride=self.stride or max(1, window // 2))
 
 
 @dataclass(frozen=True)
@@ -63,18 +90,68 @@ def check_label_last(data: str | Path, dataset: Any, frame_shape: tuple[int, ...
                         "if the last column is the label, add --label-last")
 
 
-def predict_file(recognizer: Any, data: str | Path, label_last: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """(sample ids `[N]`, probabilities `[N, C]` float32) of one data file."""
-    from actrec.data.loading import load_dataset
-
-    dataset = load_dataset(data, label_last=label_last, label_names=recognizer.label_names)
-    check_label_last(data, dataset, recognizer.frame_shape, label_last)
-    return dataset.ids, recognizer.predict_proba(dataset)
+Where = dict[str, np.ndarray]
 
 
-def predict_files(run: str | Path, data: Sequence[str], out: str | Path, label_last: bool = False,
-                  ray_address: str | None = None, console: Console | None = None) -> list[FileOutcome]:
-    """Predict every data file into its CSV (see the module docstring for the layout).
+def predict_file(recognizer: Any, data: str | Path, options: ReadOptions = ReadOptions()) -> tuple[np.ndarray, np.ndarray, Where]:
+    """(sample ids `[N]`, probabilities `[N, C]` float32, `{start_time, end_time}` `[N]` seconds
+    when the samples are windows of recordings, else empty) of one data file."""
+    from actrec.data.loading import load_for_prediction
+
+    if options.per_frame:
+        return _per_frame(recognizer, Path(data))
+    options = options.for_model(recognizer.window_length)
+    dataset = load_for_prediction(data, options.window, options.stride, options.label_last, options.class_names)
+    check_label_last(data, dataset, recognizer.frame_shape, options.label_last)
+    where = {key: dataset.meta[key] for key in ("start_time", "end_time") if key in dataset.meta}
+    return dataset.ids, recognizer.predict_proba(dataset), where
+
+
+PER_FRAME_BATCH = 512  # trailing windows predicted at once
+
+
+def _per_frame(recognizer: Any, data: Path) -> tuple[np.ndarray, np.ndarray, Where]:
+    """Every frame of keypoint recordings (a recording `.npz` or a folder): ids `name@frame`, the
+    probabilities of the window ending at each frame (shorter at the start, as a stream warms up:
+    what `Streamer` gives), and each frame's `time` in seconds."""
+    from actrec.data.segments import load_recordings_dir
+    from actrec.io.recording import is_recording_file, load_recording
+
+    if not (data.is_dir() or is_recording_file(data)):
+        raise ConfigError(f"{data}: --per-frame goes with keypoint recordings (a recording .npz or a folder of them)")
+    files = load_recordings_dir(data) if data.is_dir() else {data.stem: data}
+    ids, probabilities, times = [], [], []
+    for name, file in files.items():
+        for track, recording in load_recording(file).people():
+            if recording.keypoints.shape[1:] != tuple(recognizer.frame_shape):
+                raise DataError(f"{file}: frames of shape {list(recording.keypoints.shape[1:])} but the model takes "
+                                f"{list(recognizer.frame_shape)}; predict recordings of its skeleton")
+            group = name if track is None else f"{name}#track{track}"
+            ids += [f"{group}@{frame}" for frame in recording.frame_index]
+            probabilities.append(_trailing_window_proba(recognizer, recording.keypoints))
+            times.append(recording.times)
+    return np.asarray(ids, dtype=object), np.concatenate(probabilities), {"time": np.concatenate(times)}
+
+
+def _trailing_window_proba(recognizer: Any, frames: np.ndarray) -> np.ndarray:
+    """float32 `[T, C]`: `predict_proba` of the window of `recognizer.window_length` frames ending
+    at each frame of `frames [T, ...]`, in batches of `PER_FRAME_BATCH` windows."""
+    width = int(recognizer.window_length)
+    out = []
+    for start in range(0, len(frames), PER_FRAME_BATCH):
+        ends = np.arange(start, min(len(frames), start + PER_FRAME_BATCH))
+        windows = np.zeros((len(ends), width, *frames.shape[1:]), dtype=np.float32)
+        lengths = np.minimum(ends + 1, width)
+        for row, (end, length) in enumerate(zip(ends, lengths)):
+            windows[row, :length] = frames[end - length + 1 : end + 1]
+        out.append(recognizer.predict_proba(windows, lengths=lengths))
+    return np.concatenate(out)
+
+
+def predict_files(run: str | Path, data: Sequence[str], out: str | Path, options: ReadOptions = ReadOptions(),
+                  ray_address: str | None = None, console: Console | None = None, submission: bool = False) -> list[FileOutcome]:
+    """Predict every data file into its CSV (see the module docstring for the layout; `submission`:
+    `id` and one probability column per class only).
 
     `ray_address`: each file a Ray task (`actrec.cluster`); workers get the model and the file as
     bytes, so they need no shared file system. With a `console`, a progress bar and one line per
@@ -98,9 +175,12 @@ def predict_files(run: str | Path, data: Sequence[str], out: str | Path, label_l
             report.finished(outcome)
         if ray_address is not None and todo:
             model_file = Path(run) / MODEL_FILE if Path(run).is_dir() else Path(run)
-            finished = _run_on_ray(model_file.read_bytes(), todo, label_last, ray_address, recognizer.label_names)
+            folders = [str(file) for file, _ in todo if file.is_dir()]
+            if folders:
+                raise ConfigError(f"--data {folders[0]} is a folder; --ray sends files to the workers: give its recordings as files ('{folders[0]}/*.npz')")
+            finished = _run_on_ray(model_file.read_bytes(), todo, options, ray_address, recognizer.label_names, submission)
         else:
-            finished = (_predict_here(recognizer, file, output, label_last) for file, output in todo)
+            finished = (_predict_here(recognizer, file, output, options, submission) for file, output in todo)
         for outcome in finished:
             if outcome.status == "failed" and not folder_mode:
                 raise DataError(outcome.message)  # one file asked for: its error is the command's
@@ -108,18 +188,19 @@ def predict_files(run: str | Path, data: Sequence[str], out: str | Path, label_l
     return outcomes
 
 
-def _predict_here(recognizer: Any, file: Path, output: Path, label_last: bool) -> FileOutcome:
+def _predict_here(recognizer: Any, file: Path, output: Path, options: ReadOptions, submission: bool) -> FileOutcome:
     try:
-        ids, proba = predict_file(recognizer, file, label_last)
+        ids, proba, where = predict_file(recognizer, file, options)
     except ActrecError as error:
         return FileOutcome(file, output, "failed", message=str(error))
-    return _write(file, output, ids, proba, recognizer.label_names)
+    return _write(file, output, ids, proba, where, recognizer.label_names, submission)
 
 
-def _write(file: Path, output: Path, ids: np.ndarray, proba: np.ndarray, label_names: list[str]) -> FileOutcome:
+def _write(file: Path, output: Path, ids: np.ndarray, proba: np.ndarray, where: Where, label_names: list[str],
+           submission: bool) -> FileOutcome:
     from actrec.io.predictions import write_predictions
 
-    write_predictions(output, ids, proba, label_names)
+    write_predictions(output, ids, proba, label_names, where, submission)
     return FileOutcome(file, output, "done", len(proba))
 
 
@@ -134,7 +215,7 @@ def _recognizer_from_bytes(model: bytes) -> Any:
     return on_local_copy(model, MODEL_FILE, load_recognizer)
 
 
-def _predict_bytes(model: bytes, content: bytes, name: str, label_last: bool) -> Any:
+def _predict_bytes(model: bytes, content: bytes, name: str, options: ReadOptions) -> Any:
     """Ray task: (ids, probabilities) of a data file given as bytes, with the model given as
     bytes; or the one-line error text of a file that cannot be predicted."""
     from actrec.cluster import on_local_copy
@@ -142,15 +223,15 @@ def _predict_bytes(model: bytes, content: bytes, name: str, label_last: bool) ->
     recognizer = _recognizer_from_bytes(model)
     if isinstance(recognizer, str):
         return recognizer
-    return on_local_copy(content, name, lambda path: predict_file(recognizer, path, label_last))
+    return on_local_copy(content, name, lambda path: predict_file(recognizer, path, options))
 
 
-def _run_on_ray(model: bytes, todo: list[tuple[Path, Path]], label_last: bool, address: str,
-                label_names: list[str]) -> Iterator[FileOutcome]:
+def _run_on_ray(model: bytes, todo: list[tuple[Path, Path]], options: ReadOptions, address: str,
+                label_names: list[str], submission: bool) -> Iterator[FileOutcome]:
     """Each file a Ray task; the driver writes what comes back, so outputs match a local run."""
     from actrec.cluster import failure_line, run_on_ray
 
-    jobs = ((file.read_bytes(), str(file), label_last) for file, _ in todo)  # read as tasks are sent
+    jobs = ((file.read_bytes(), str(file), options) for file, _ in todo)  # read as tasks are sent
     for index, result, error in run_on_ray(address, _predict_bytes, jobs, shared=(model,)):
         file, output = todo[index]
         if error is not None:
@@ -158,7 +239,7 @@ def _run_on_ray(model: bytes, todo: list[tuple[Path, Path]], label_last: bool, a
         elif isinstance(result, str):
             yield FileOutcome(file, output, "failed", message=result)
         else:
-            yield _write(file, output, *result, label_names)
+            yield _write(file, output, *result, label_names, submission)
 
 
 class _Report:

@@ -15,7 +15,7 @@ import numpy as np
 
 from actrec.data.dataset import SequenceDataset
 from actrec.data.labels import encode_labels
-from actrec.data.splits import plan_splits
+from actrec.data.splits import missing_class_note, plan_splits
 from actrec.errors import ActrecError, ConfigError, TrainingInterrupted
 from actrec.evaluation.metrics import compute_metrics
 from actrec.evaluation.report import write_run
@@ -170,7 +170,9 @@ def _train_into(data: SequenceDataset, out: Path, config: TrainConfig, test: Seq
     test_metrics = compute_metrics(test.y, recognizer.predict_proba(test), recognizer.label_names)
     recognizer.save(out)
     splits = {"validation": validation, "test": test}
-    notes = recognizer.notes + [note for name, split in splits.items() if (note := _missing_classes(name, split, recognizer.label_names))]
+    parts_of = {"validation": data, "test": data if held_out is not None else None}
+    notes = recognizer.notes + [note for name, split in splits.items()
+                                if (note := missing_class_note(name, split, parts_of[name], recognizer.label_names))]
     run_config = asdict(recognizer.config) | {
         "data": data.source,
         "test": test.source,
@@ -181,17 +183,6 @@ def _train_into(data: SequenceDataset, out: Path, config: TrainConfig, test: Seq
     }
     write_run(out, recognizer.history, val_metrics, test_metrics, recognizer.label_names, run_config, recognizer.cut_by_time_budget_)
     return RunResult(val=val_metrics, test=test_metrics, processes=recognizer.world_size, notes=notes)
-
-
-def _missing_classes(name: str, split: SequenceDataset, label_names: list[str]) -> str | None:
-    """Whole groups go to one side of a split, so with few groups per class a split can lack a
-    class entirely; say so, since its metrics then cover fewer classes."""
-    absent = [label_names[i] for i in np.setdiff1d(np.arange(len(label_names)), split.y)]
-    if not absent:
-        return None
-    more = f" (nor {len(absent) - 1} more classes)" if len(absent) > 1 else ""
-    return (f"the {name} split ({split.n_samples} samples of {split.source}) has no '{absent[0]}'{more}; "
-            "its metrics cover the other classes only (few groups per class? give --test or more groups)")
 
 
 def _with_model_labels(dataset: SequenceDataset, recognizer: Recognizer) -> SequenceDataset:

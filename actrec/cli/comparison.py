@@ -7,6 +7,7 @@ from typing import Any
 import typer
 
 from actrec.cli import app, console, results_console, run_cli
+from actrec.cli.layout import DataLayout, with_data_layout
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -24,8 +25,9 @@ def parse_seeds(text: str) -> list[int]:
 
 
 @app.command()
+@with_data_layout
 def compare(
-    data: str = typer.Option(..., "--data", help="Data file: .npz, .npy (--label-last), long .csv (--labels) or .ts"),
+    data: list[str] = typer.Option(..., "--data", help="Data file(s): .npz, .npy (--label-last), long .csv (--labels) or .ts; repeat --data or quote a pattern for many"),
     out: str = typer.Option(..., "--out", help="folder for the tables, plot and run cache"),
     config: str = typer.Option(None, help="YAML list of configurations (Recognizer arguments + name)"),
     model: list[str] = typer.Option([], "--model", help='NAME or NAME:{json model options}, repeatable'),
@@ -34,14 +36,12 @@ def compare(
     epochs: int = typer.Option(None, help="epochs for configurations that do not set them"),
     split_seed: int = typer.Option(0, help="fixes the holdout split or the folds"),
     cache: bool = typer.Option(True, help="reuse runs from OUT/cache"),
-    labels: str = typer.Option(None, help="labels.csv for a long CSV"),
-    label_last: bool = typer.Option(False, "--label-last"),
+    layout: DataLayout = DataLayout(),
 ) -> None:
     """Evaluate several model configurations on the same data: mean ± std table, latency, plot.
 
     On clips (a folder of class folders of videos), clip options go in the model's JSON:
     --model 'tsm:{"depth": 18, "size": 64}'."""
-    from actrec.data.loading import load_dataset
     from actrec.errors import ConfigError
     from actrec.experiments.compare import compare as run_compare
     from actrec.experiments.compare import load_specs, spec_from_option
@@ -51,20 +51,29 @@ def compare(
         defaults = {"epochs": epochs} if epochs else {}
         specs = (load_specs(config, defaults) if config else []) + [spec_from_option(text, defaults) for text in model]
         report = lambda name, run, cached: console.print(f"{name} {run}: {'cached' if cached else 'trained'}")  # noqa: E731
-        if is_clip_spec(data):
+        if len(data) == 1 and is_clip_spec(data[0]):
             from actrec.cli.clips import report_bad_video
             from actrec.data.clips import load_clips
             from actrec.video.compare import compare_clips
 
             if folds:
                 raise ConfigError("--folds is not available for clips yet; compare them over --seeds")
-            result = compare_clips(load_clips(data), specs, out, seeds=parse_seeds(seeds), split_seed=split_seed, use_cache=cache, on_run=report, on_bad_video=report_bad_video)
+            result = compare_clips(load_clips(data[0]), specs, out, seeds=parse_seeds(seeds), split_seed=split_seed, use_cache=cache, on_run=report, on_bad_video=report_bad_video)
+            source = data[0]
         else:
-            dataset = load_dataset(data, labels=labels, label_last=label_last)
+            dataset = layout.load(data)
+            print_notes(dataset)
             result = run_compare(dataset, specs, out, seeds=parse_seeds(seeds), folds=folds, split_seed=split_seed, use_cache=cache, on_run=report)
-        print_frame(result.display(), f"{data}: {len(specs)} configuration(s), {result.fits} run(s) trained -> {out}")
+            source = dataset.source
+        print_frame(result.display(), f"{source}: {len(specs)} configuration(s), {result.fits} run(s) trained -> {out}")
 
     run_cli(action)
+
+
+def print_notes(dataset: Any) -> None:
+    """What loading decided from the files' layout (groups from a `subject` column, ...)."""
+    for note in dataset.notes:
+        console.print(f"[yellow]note:[/yellow] {note}", highlight=False)
 
 
 def print_frame(frame: Any, title: str) -> None:
@@ -81,8 +90,9 @@ def print_frame(frame: Any, title: str) -> None:
 
 
 @app.command()
+@with_data_layout
 def sweep(
-    data: str = typer.Option(..., "--data", help="Data file: .npz, .npy (--label-last), long .csv (--labels) or .ts"),
+    data: list[str] = typer.Option(..., "--data", help="Data file(s): .npz, .npy (--label-last), long .csv (--labels) or .ts; repeat --data or quote a pattern for many"),
     space: str = typer.Option(..., "--space", help="space.yaml: base arguments, params to search, enqueue"),
     trials: int = typer.Option(..., "--trials", help="trials this worker runs"),
     out: str = typer.Option(..., "--out", help="folder for the front, plot and best_config.yaml"),
@@ -92,17 +102,16 @@ def sweep(
     folds: int = typer.Option(None, help="score each trial by k-fold CV instead of one holdout split"),
     seed: int = typer.Option(None, help="sampler seed (leave unset when several workers share a study)"),
     tolerance: float = typer.Option(0.01, help="choose the fastest front trial within this top-1 of the best"),
-    labels: str = typer.Option(None, help="labels.csv for a long CSV"),
-    label_last: bool = typer.Option(False, "--label-last"),
+    layout: DataLayout = DataLayout(),
 ) -> None:
     """Search hyperparameters with Optuna; show the Pareto front; write best_config.yaml."""
-    from actrec.data.loading import load_dataset
     from actrec.experiments.sweep import load_space
     from actrec.experiments.sweep import sweep as run_sweep
 
     def action() -> None:
         search_space = load_space(space)
-        dataset = load_dataset(data, labels=labels, label_last=label_last)
+        dataset = layout.load(data)
+        print_notes(dataset)
         report = lambda row: console.print(f"trial {row['number']}: top-1 {row['top1']:.4f}, {row['latency_us']:.0f} µs, {row['params']}")  # noqa: E731
         result = run_sweep(dataset, search_space, out, trials, storage=storage, study_name=study, objective=objective, folds=folds, seed=seed, tolerance=tolerance, on_trial=report)
         shown = result.front[["trial", "top1", "latency_us", "param_count", "params"]].round({"top1": 4, "latency_us": 1})
@@ -113,24 +122,24 @@ def sweep(
 
 
 @app.command()
+@with_data_layout
 def audit(
-    data: str = typer.Option(..., "--data", help="Data file: .npz, .npy (--label-last), long .csv (--labels) or .ts"),
+    data: list[str] = typer.Option(..., "--data", help="Data file(s): .npz, .npy (--label-last), long .csv (--labels) or .ts; repeat --data or quote a pattern for many"),
     out: str = typer.Option(..., "--out", help="folder for audit.json and audit.md"),
     test: str = typer.Option(None, help="test data, for duplicates and group leakage across the split"),
     noise_model: str = typer.Option("ensemble", help="out-of-fold model for label noise: ensemble (minirocket x features) | minirocket | features | recognizer"),
     folds: int = typer.Option(5, help="folds for the out-of-fold probabilities"),
     seed: int = typer.Option(0),
-    labels: str = typer.Option(None, help="labels.csv for a long CSV"),
     test_labels: str = typer.Option(None, help="labels.csv for a long-CSV --test"),
-    label_last: bool = typer.Option(False, "--label-last"),
+    layout: DataLayout = DataLayout(),
 ) -> None:
     """Check a dataset: balance, lengths, bad channels, duplicates, leakage, label-noise candidates."""
-    from actrec.data.loading import load_dataset
     from actrec.experiments.audit import audit_dataset, write_audit
 
     def action() -> None:
-        dataset = load_dataset(data, labels=labels, label_last=label_last)
-        test_set = load_dataset(test, labels=test_labels, label_last=label_last, label_names=dataset.label_names) if test else None
+        dataset = layout.load(data)
+        print_notes(dataset)
+        test_set = layout.load_test(test, test_labels, dataset.label_names) if test else None
         result = audit_dataset(dataset, test_set, noise_model=noise_model, folds=folds, seed=seed)
         _, md_path = write_audit(result, out)
         for text in result["findings"] or ["nothing found"]:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import typer
 
 from actrec.cli import app, console, results_console, run_cli
+from actrec.cli.layout import DataLayout, with_data_layout
 
 if TYPE_CHECKING:
     from actrec.errors import TrainingInterrupted
@@ -97,14 +98,11 @@ def config_from_flags(flags: dict[str, Any]) -> dict[str, Any]:
 
 @app.command()
 @with_config_flags
+@with_data_layout
 def train(
-    data: str = DataOption,
+    data: list[str] = typer.Option(..., "--data", help="Data file(s): .npz, .npy (--label-last), long .csv (--labels) or .ts; repeat --data or quote a pattern like 'seq_*.npy' for many (each file without groups is one group); or clips: a folder per class of videos, or a CSV path,label[,group][,start,end]"),
     out: str = typer.Option(..., "--out", help="RUN folder for the model, metrics and plots"),
-    labels: str = typer.Option(None, help="labels.csv (id,label[,group]) for a long CSV"),
-    label_last: bool = typer.Option(False, "--label-last", help="the .npy's last feature column is the label"),
-    groups: str = typer.Option(None, "--groups", help="for a .npy: file of group ids (e.g. the video), one per window"),
-    label_names: str = typer.Option(None, "--label-names", help="for a .npy: names of classes 0, 1, ... (comma list or a file, one per line)"),
-    test: str = typer.Option(None, help="separate test data; default: hold out a group-aware 20%"),
+    test: str = typer.Option(None, help="separate test data (a file or a quoted pattern); default: hold out a group-aware 20%"),
     test_labels: str = typer.Option(None, help="labels.csv for a long-CSV --test"),
     config: str = typer.Option(None, help="YAML of training options (e.g. best_config.yaml from sweep); flags go over it"),
     option: list[str] = typer.Option([], "--option", "-o", help="model option key=value, repeatable (TrainConfig.model_options)"),
@@ -112,6 +110,7 @@ def train(
     init: str = typer.Option(None, "--init", help="clips: torchvision-named weights (.safetensors or .pt, weights only) to start from"),
     on_bad_video: str = typer.Option(None, "--on-bad-video", help="clips: skip (default) or stop at a corrupt, empty or too-short video"),
     progress: bool = typer.Option(True, help="a live bar on a terminal, one line per epoch into a file or pipe"),
+    layout: DataLayout = DataLayout(),
     **flags: Any,
 ) -> None:
     """Train a recognizer, evaluate it on validation and test data, and save everything in OUT.
@@ -119,7 +118,6 @@ def train(
     Every training option (a TrainConfig field) is a flag; all are checked before the data is read.
     """
 
-    from actrec.data.loading import load_dataset
     from actrec.data.splits import no_groups_note
     from actrec.errors import ConfigError, TrainingInterrupted
     from actrec.evaluation.metrics import near_chance_note
@@ -132,11 +130,11 @@ def train(
         values |= config_from_flags(flags)
         if option:
             values["model_options"] = dict(values.get("model_options") or {}) | parse_options(option)
-        if is_clip_spec(data):
+        if len(data) == 1 and is_clip_spec(data[0]):
             from actrec.cli.clips import train_clips
 
             try:
-                model, result = train_clips(data, out, test, values, init, on_bad_video, progress, resume)
+                model, result = train_clips(data[0], out, test, values, init, on_bad_video, progress, resume)
             except TrainingInterrupted as stop:
                 stopped(stop, out)
         else:
@@ -145,10 +143,10 @@ def train(
                 train_config.check()
             except ConfigError as error:  # the value may come from the file: say which file
                 raise ConfigError(f"{config} (with the flags given): {error}" if config else error) from None
-            names = read_names(label_names)
-            dataset = load_dataset(data, labels=labels, label_last=label_last, groups=groups, class_names=names)
-            test_set = load_dataset(test, labels=test_labels, label_last=label_last, label_names=dataset.label_names, class_names=names) if test else None
-            print_note(no_groups_note(dataset))
+            dataset = layout.load(data)
+            test_set = layout.load_test(test, test_labels, dataset.label_names) if test else None
+            for note in [*dataset.notes, no_groups_note(dataset)]:
+                print_note(note)
             try:
                 model, result = train_config.model, train_run(dataset, out, train_config, test=test_set, progress=progress, resume_from=resume)
             except TrainingInterrupted as stop:
@@ -168,17 +166,6 @@ def stopped(stop: TrainingInterrupted, out: str) -> NoReturn:
     how = f"; to resume, run the same command with --resume {out}" if stop.checkpoint else ""
     console.print(f"[red]interrupted:[/red] {stop}; nothing published in {out}{how}", highlight=False, soft_wrap=True)
     raise typer.Exit(stop.exit_code) from None
-
-
-def read_names(value: str | None) -> list[str] | None:
-    """`--label-names`: a file with one name per line, or a comma list."""
-    from pathlib import Path
-
-    if not value:
-        return None
-    if Path(value).is_file():
-        return [line.strip() for line in Path(value).read_text().splitlines() if line.strip()]
-    return split_list(value)
 
 
 def print_note(note: str | None) -> None:
@@ -203,20 +190,18 @@ def print_metrics(result: dict[str, dict[str, Any]], title: str, n_classes: int)
 
 
 @app.command("eval")
+@with_data_layout
 def evaluate(
     run: str = typer.Argument(..., help="RUN folder or model.actrec"),
     data: str = DataOption,
-    labels: str = typer.Option(None, help="labels.csv for a long CSV"),
-    label_last: bool = typer.Option(False, "--label-last"),
-    label_names: str = typer.Option(None, "--label-names", help="for a .npy: names of classes 0, 1, ... as given to train"),
     out: str = typer.Option(None, help="write the metrics as JSON here"),
     test_clips: int = typer.Option(None, "--test-clips", help="clips: average this many clips per video, evenly spaced in time (default: as trained)"),
     test_crops: int = typer.Option(None, "--test-crops", help="clips: 1 (centre) or 3 crops per clip averaged (default: as trained)"),
+    layout: DataLayout = DataLayout(),
 ) -> None:
     """Evaluate a saved model on labelled data: top-1, top-5, macro-F1, log-loss."""
     import json
 
-    from actrec.data.loading import load_dataset
     from actrec.errors import DataError
     from actrec.evaluation.metrics import compute_metrics, headline
     from actrec.io.atomic import write_text_atomic
@@ -234,8 +219,8 @@ def evaluate(
             clips, proba = probabilities(recognizer, data, test_clips, test_crops)
             metrics = compute_metrics(clips.y, proba, recognizer.label_names)
         else:
-            dataset = load_dataset(data, labels=labels, label_last=label_last, label_names=recognizer.label_names, class_names=read_names(label_names))
-            check_label_last(data, dataset, recognizer.frame_shape, label_last)
+            dataset = layout.load(data, label_names=recognizer.label_names)
+            check_label_last(data, dataset, recognizer.frame_shape, layout.label_last)
             if dataset.y is None:
                 raise DataError(f"{data}: holds no labels to evaluate against; a long CSV needs --labels, a .npy --label-last")
             metrics = compute_metrics(dataset.y, recognizer.predict_proba(dataset), recognizer.label_names)
@@ -247,25 +232,34 @@ def evaluate(
 
 
 @app.command()
+@with_data_layout
 def predict(
     run: str = typer.Argument(..., help="RUN folder or model.actrec"),
-    data: list[str] = typer.Option(..., "--data", help="Data file (.npz, .npy, long .csv, .ts; repeat --data or quote a pattern like 'parts/*.npz' for many), or for a clip model one clip folder or CSV"),
+    data: list[str] = typer.Option(..., "--data", help="Data file (.npz, .npy, long .csv, .ts, a keypoint recording .npz or a folder of them, labelled or not; repeat --data or quote a pattern like 'parts/*.npz' for many), or for a clip model one clip folder or CSV"),
     out: str = typer.Option(..., "--out", help="CSV (id, pred, confidence, one probability column per class) for one --data; a folder for one <name>.csv per data file, finished files skipped when run again"),
-    label_last: bool = typer.Option(False, "--label-last"),
+    window: int = typer.Option(None, "--window", help="keypoint recordings (a recording .npz or a folder of them): frames per window (default: the model's)"),
+    stride: int = typer.Option(None, "--stride", help="keypoint recordings: frames between window starts (default: half the window)"),
+    per_frame: bool = typer.Option(False, "--per-frame", help="keypoint recordings: one row per frame (id name@frame, time), from the window ending there, as streaming gives it"),
     test_clips: int = typer.Option(None, "--test-clips", help="clips: average this many clips per video, evenly spaced in time (default: as trained)"),
     test_crops: int = typer.Option(None, "--test-crops", help="clips: 1 (centre) or 3 crops per clip averaged (default: as trained)"),
     ray: str = typer.Option(None, "--ray", help="Predict the data files as tasks on a Ray cluster: its address, or auto (needs actrec[cluster])."),
+    submission: bool = typer.Option(False, "--submission", help="write only id and one probability column per class (a competition's sample_submission layout)"),
+    layout: DataLayout = DataLayout(),
 ) -> None:
-    """Predict every sample of each data file; writes the submission layout competitions ask for."""
+    """Predict every sample of each data file: id, pred, confidence and one probability column per
+    class (with --submission only id and the class columns, as competitions ask)."""
     from actrec.cli.clips import check_not_clip_options
-    from actrec.predict_files import predict_files
+    from actrec.predict_files import ReadOptions, predict_files
     from actrec.video.recognizer import load_recognizer
 
     recognizer = run_cli(lambda: load_recognizer(run))
     if recognizer.kind == "video":
-        return predict_clips(recognizer, data, out, test_clips, test_crops, ray)
+        return predict_clips(recognizer, data, out, test_clips, test_crops, ray, submission)
     run_cli(lambda: check_not_clip_options(recognizer, test_clips, test_crops))
-    outcomes = run_cli(lambda: predict_files(run, data, out, label_last, ray, console))
+    names = layout.class_names
+    options = ReadOptions(label_last=layout.label_last, class_names=tuple(names) if names else None, window=window, stride=stride,
+                          per_frame=per_frame)
+    outcomes = run_cli(lambda: predict_files(run, data, out, options, ray, console, submission))
     failed = sum(outcome.status == "failed" for outcome in outcomes)
     if len(outcomes) > 1 or failed:
         console.print(f"{len(outcomes) - failed} of {len(outcomes)} files predicted or already done; {failed} failed")
@@ -273,7 +267,8 @@ def predict(
         raise typer.Exit(2)
 
 
-def predict_clips(recognizer: Any, data: list[str], out: str, test_clips: int | None, test_crops: int | None, ray: str | None) -> None:
+def predict_clips(recognizer: Any, data: list[str], out: str, test_clips: int | None, test_crops: int | None, ray: str | None,
+                  submission: bool = False) -> None:
     """A clip model predicts one clip folder or CSV into one CSV, on this machine."""
     from actrec.cli.clips import probabilities
     from actrec.io.predictions import write_predictions
@@ -284,7 +279,7 @@ def predict_clips(recognizer: Any, data: list[str], out: str, test_clips: int | 
         if len(data) != 1 or ray is not None:
             raise ConfigError("a clip model predicts one clip folder or CSV per run, on this machine; give one --data and no --ray")
         clips, proba = probabilities(recognizer, data[0], test_clips, test_crops)
-        write_predictions(out, clips.ids, proba, recognizer.label_names)
+        write_predictions(out, clips.ids, proba, recognizer.label_names, submission=submission)
         console.print(f"wrote {clips.n_samples} predictions to {out}")
 
     run_cli(action)

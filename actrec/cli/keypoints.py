@@ -49,7 +49,7 @@ def dataset_generate(
 def dataset_build(
     recordings: str = typer.Option(..., "--recordings", help="Folder of recording .npz files (per class sub-folders with --clips)."),
     out: str = typer.Option(..., "--out", help="Dataset .npz to write (what actrec train --data reads)."),
-    segments: str = typer.Option(None, help="CSV video,start,end,label for sliding windows."),
+    segments: str = typer.Option(None, help="CSV video,start,end,label for labelled sliding windows; without it (and --clips) the windows are unlabelled, for predict."),
     unit: str = typer.Option("seconds", help="Unit of start/end in the segments CSV: seconds or frames."),
     window: int = typer.Option(30, help="Window length in frames."),
     stride: int = typer.Option(10, help="Frames between window starts."),
@@ -57,23 +57,30 @@ def dataset_build(
     background: str = typer.Option(None, help="Label for windows no segment covers enough (default: drop them)."),
     clips: bool = typer.Option(False, "--clips", help="One sample per file, labelled by its folder."),
 ) -> None:
-    """Turn keypoint recordings plus annotations into a labelled dataset .npz."""
+    """Turn keypoint recordings plus annotations into a labelled dataset .npz; without annotations,
+    into unlabelled windows for `actrec predict`."""
     import numpy as np
 
-    from actrec.data.segments import clips_from_folders, windows_from_segments
+    from actrec.data.segments import clips_from_folders, unlabelled_windows, windows_from_segments
     from actrec.errors import ConfigError
 
     def action() -> Any:
-        if clips == (segments is not None):
-            raise ConfigError("give either --segments CSV (sliding windows) or --clips (one label per file)")
-        dataset = clips_from_folders(recordings) if clips else windows_from_segments(
-            recordings, segments, window, stride, unit, min_fraction, background
-        )
+        if clips and segments is not None:
+            raise ConfigError("give either --segments CSV (sliding windows) or --clips (one label per file), not both")
+        if clips:
+            dataset = clips_from_folders(recordings)
+        elif segments is not None:
+            dataset = windows_from_segments(recordings, segments, window, stride, unit, min_fraction, background)
+        else:
+            dataset = unlabelled_windows(recordings, window, stride)
         dataset.to_npz(out)
         return dataset
 
     dataset = run_cli(action)
-    counts = ", ".join(f"{name} {count}" for name, count in zip(dataset.label_names, np.bincount(dataset.y, minlength=dataset.n_classes)))
+    if dataset.y is None:
+        counts = "unlabelled: for actrec predict; add --segments or --clips to train on them"
+    else:
+        counts = ", ".join(f"{name} {count}" for name, count in zip(dataset.label_names, np.bincount(dataset.y, minlength=dataset.n_classes)))
     console.print(f"{out}: {dataset.n_samples} samples x {dataset.n_steps} frames from {len(set(dataset.groups))} recordings ({counts})")
 
 

@@ -7,12 +7,13 @@ from typing import Any
 import typer
 
 from actrec.cli import app, console, run_cli
+from actrec.cli.layout import DataLayout, with_data_layout
 
 
 @app.command()
 def stream(
     run: str = typer.Argument(..., help="RUN folder or model.actrec"),
-    source: str = typer.Option(None, "--source", help="video FILE, webcam:N, or csv:FILE (time + feature columns)"),
+    source: str = typer.Option(None, "--source", help="video FILE, webcam:N, csv:FILE (time + feature columns, or J*C keypoint columns), a recording .npz, or a folder of OpenPose JSON"),
     out: str = typer.Option(None, "--out", help="annotated video (skeleton, label, confidence, timeline)"),
     events: str = typer.Option(None, "--events", help="events JSONL: one start/end object per line"),
     fast: bool = typer.Option(False, "--fast", help="replay files as fast as possible (no dropped frames)"),
@@ -84,7 +85,7 @@ def stream(
                                          streamer=remote, people=people)
         for event in report.events[len(shown):]:  # closed when the source ended
             typer.echo(event.to_json())
-        rules_line = streamer.rules.summary() if hasattr(streamer, "rules") else "rules: the served session's"
+        rules_line = streamer.rules.summary() + (" (the served session's, with the flags given)" if server else "")
         console.print(f"{streamer.describe()}\n{rules_line}\n{report.frames} frames, {report.recognized} recognized, "
                       f"{report.dropped} dropped under load, {len(report.events)} events in {report.seconds:.1f} s",
                       highlight=False)
@@ -124,6 +125,8 @@ def calibrate_rules(run: str, session: str, segments: str | None, sequence_id: s
     console.print(f"segment F1 at IoU >= 0.5: default rules {before['f1']:.3f} ({before['predicted']} segments for "
                   f"{before['true']}), fitted {after['f1']:.3f} ({after['predicted']} segments); "
                   f"{report['rules_tried']} rule sets tried; saved in {path}", highlight=False, soft_wrap=True)
+    if "why" in report:
+        console.print(f"[yellow]note:[/yellow] {report['why']}", highlight=False, soft_wrap=True)
 
 
 def remote_session(server: str, name: str, token: str | None, rules: dict[str, Any]) -> tuple[Any, Any]:
@@ -146,11 +149,13 @@ def stream_clip_model(recognizer: Any, source: str, out: str | None, events: str
 
 
 @app.command("export")
+@with_data_layout
 def export_model(
     run: str = typer.Argument(..., help="RUN folder or model.actrec"),
     format: str = typer.Option("onnx", "--format", help="onnx"),
     out: str = typer.Option(None, "--out", help="output file (default: RUN/model.onnx)"),
-    data: str = typer.Option(None, "--data", help="real samples for the parity check (any --data file)"),
+    data: str = typer.Option(None, "--data", help="real samples for the parity check (any --data file, or keypoint recordings)"),
+    layout: DataLayout = DataLayout(),
 ) -> None:
     """Export the model to ONNX and check it against PyTorch."""
     from pathlib import Path
@@ -161,8 +166,9 @@ def export_model(
     def action() -> None:
         if format != "onnx":
             raise ConfigError(f"unknown export format '{format}'; choose onnx")
-        from actrec.data.loading import load_dataset
+        from actrec.data.loading import load_for_prediction
         from actrec.export.onnx import export_onnx
+        from actrec.predict_files import check_label_last
 
         folder = Path(run) if Path(run).is_dir() else Path(run).parent
         recognizer = load_recognizer(run)
@@ -173,7 +179,11 @@ def export_model(
             clips = load_clips(data, label_names=recognizer.label_names) if data else None
             typer.echo(export_clip_onnx(recognizer, out or folder / "model.onnx", data=clips).summary().replace("windows", "clips"))
             return
-        samples = load_dataset(data) if data else None
+        samples = None
+        if data:
+            window = int(recognizer.window_length)
+            samples = load_for_prediction(data, window, max(1, window // 2), layout.label_last, layout.class_names)
+            check_label_last(data, samples, recognizer.frame_shape, layout.label_last)
         typer.echo(export_onnx(recognizer, out or folder / "model.onnx", data=samples).summary())
 
     run_cli(action)

@@ -30,6 +30,8 @@ class SequenceDataset:
     schema: name of the skeleton schema for `[N, T, J, C]` data.
     meta: per-sample arrays of length N that travel with subsets (e.g. window start/end times).
     source: where the data came from, quoted in error messages.
+    notes: what loading decided from the files' layout (groups from a `subject` column, class names
+       from `label_desc`, one group per file), for the command to print.
     """
 
     X: np.ndarray
@@ -43,6 +45,7 @@ class SequenceDataset:
     schema: str | None = None
     meta: dict[str, np.ndarray] = field(default_factory=dict)
     source: str = "<memory>"
+    notes: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.X = np.asarray(self.X, dtype=np.float32)

@@ -29,11 +29,14 @@ def load_dataset(
     label_names: Sequence[str] | None = None,
     groups: str | Path | None = None,
     class_names: Sequence[str] | None = None,
+    group_column: str | None = None,
     limits: ArrayLimits | None = None,
 ) -> SequenceDataset:
     """Read `spec` with the reader its extension names (.npz, .npy, .csv, .ts).
 
     labels: labels.csv for a long CSV (`id,label[,group,...]`); without it the CSV is unlabelled.
+    group_column: the labels.csv column holding groups (default: group, subject, session, video
+        or recording, the first found).
     label_last: a .npy's last feature column holds the label.
     label_names: a training set's label order, so a test set gets the same indexes; a label outside
         it raises a DataError naming the sample.
@@ -53,6 +56,8 @@ def load_dataset(
         raise DataError(f"{path}: --labels goes with a long CSV; {LOADERS[suffix]} files carry their own labels")
     if label_last and suffix != ".npy":
         raise DataError(f"{path}: --label-last goes with a .npy file, not {LOADERS[suffix]}")
+    if group_column is not None and labels is None:
+        raise DataError(f"{path}: --group-column names a column of the --labels file; give --labels too")
     if (groups is not None or class_names) and suffix != ".npy":
         raise DataError(f"{path}: --groups and --label-names go with a .npy file; {LOADERS[suffix]} files carry their own groups and labels")
     # Readers are imported here, not at the top: .npz users never pay for pandas/pyarrow.
@@ -65,13 +70,129 @@ def load_dataset(
     elif suffix == ".csv":
         from actrec.io.long_csv import read_long_csv
 
-        arrays = read_long_csv(path, labels=labels)
+        arrays = read_long_csv(path, labels=labels, group_column=group_column)
     else:
         from actrec.io.ts import read_ts
 
         arrays = read_ts(path)
+    arrays, notes = _described(arrays, label_names)
     y, names = _encoded(arrays, label_names)
-    return _dataset(arrays, y, names, arrays.groups)
+    return _dataset(replace(arrays, notes=(*arrays.notes, *notes)), y, names, arrays.groups)
+
+
+def _described(arrays: SequenceArrays, label_names: Sequence[str] | None) -> tuple[SequenceArrays, list[str]]:
+    """Labels named by the labels file's `label_desc` (classes in label order), unless a training
+    label order is given that holds more of the labels themselves than of their descriptions (a
+    model trained before descriptions were read)."""
+    descriptions = arrays.label_descriptions
+    if not descriptions or arrays.labels is None:
+        return arrays, []
+    names = list(descriptions.values())
+    if label_names is not None and len(set(descriptions) & set(label_names)) > len(set(names) & set(label_names)):
+        return arrays, []
+    named = np.array([descriptions[label] for label in arrays.labels], dtype=object)
+    note = f"class names: {arrays.labels_source} column label_desc ({', '.join(names[:4])}{' ...' if len(names) > 4 else ''})"
+    return replace(arrays, labels=named, label_order=names), [note]
+
+
+def expand_data_specs(specs: str | Sequence[str]) -> list[Path]:
+    """`--data` values (repeated, or quoted patterns like `'seq_*.npy'`) -> the files, in order;
+    a pattern matching nothing is a DataError."""
+    import glob
+
+    files: list[Path] = []
+    for spec in [specs] if isinstance(specs, (str, Path)) else specs:
+        matches = sorted(glob.glob(str(spec))) if glob.has_magic(str(spec)) else [str(spec)]
+        if not matches:
+            raise DataError(f"--data {spec}: no file matches the pattern")
+        files += [Path(match) for match in matches]
+    return files
+
+
+def load_data(
+    specs: str | Sequence[str],
+    labels: str | Path | None = None,
+    label_last: bool = False,
+    label_names: Sequence[str] | None = None,
+    groups: str | Path | None = None,
+    class_names: Sequence[str] | None = None,
+    group_column: str | None = None,
+) -> SequenceDataset:
+    """One dataset from one or many `--data` specs (patterns expanded, see `expand_data_specs`),
+    each read by `load_dataset` with the same layout options and stacked.
+
+    Several files: their steps are padded to the longest, ids become `<file stem>/<id>`, and a
+    file without groups has its stem as its samples' group (a file is one recording or session,
+    so its windows never straddle two splits; a note says so). Every file needs the same frame
+    layout, rate and skeleton; labels are indexed over the union of their names (in
+    `label_names` / `class_names` order when given)."""
+    files = expand_data_specs(specs)
+    if len(files) == 1:
+        return load_dataset(files[0], labels, label_last, label_names, groups, class_names, group_column)
+    if labels is not None or groups is not None or group_column is not None:
+        raise DataError(f"--labels, --groups and --group-column describe one data file, but {len(files)} were given "
+                        f"({files[0]}, {files[1]}, ...); give one file, or groups inside each file")
+    parts = [load_dataset(file, label_last=label_last, class_names=class_names) for file in files]
+    return _stacked(parts, files, label_names or class_names)
+
+
+def _stacked(parts: list[SequenceDataset], files: list[Path], label_names: Sequence[str] | None) -> SequenceDataset:
+    from actrec.io.arrays import pad_sequences
+
+    first = parts[0]
+    for part in parts[1:]:
+        if part.X.shape[2:] != first.X.shape[2:]:
+            raise DataError(f"{part.source}: frames of shape {part.X.shape[2:]} differ from {first.source}'s {first.X.shape[2:]}; "
+                            "give files of one layout")
+        if (part.y is None) != (first.y is None):
+            raise DataError(f"{part.source}: {'un' if part.y is None else ''}labelled while {first.source} is not; give files that all carry labels, or none")
+        for name in ("schema", "feature_names", "sample_rate_hz"):
+            if getattr(part, name) != getattr(first, name):
+                raise DataError(f"{part.source}: {name} {getattr(part, name)} differs from {first.source}'s {getattr(first, name)}; "
+                                "give files of one layout")
+    source = f"{files[0]} and {len(files) - 1} more file(s)"
+    stems = [file.stem for file in files]
+    ids = np.concatenate([[f"{stem}/{sample}" for sample in part.ids] for stem, part in zip(stems, parts)])
+    without = [stem for stem, part in zip(stems, parts) if part.groups is None]
+    groups = np.concatenate([part.groups if part.groups is not None else np.full(part.n_samples, stem, dtype=object)
+                             for stem, part in zip(stems, parts)])
+    notes = [note for part in parts for note in part.notes]
+    if without:
+        notes.append(f"groups: each of {len(without)} file(s) without groups ({', '.join(without[:3])}{' ...' if len(without) > 3 else ''}) "
+                     "is one group, so its samples stay on one side of every split")
+    y, names = None, []
+    if first.y is not None:
+        raw = np.concatenate([part.labels_as_names() for part in parts])
+        y, names = encode_labels(raw, source, ids, label_names)
+    samples = [x[:n] for part in parts for x, n in zip(part.X, part.lengths)]
+    X, lengths = pad_sequences(samples, source=source, ids=ids)
+    shared = set.intersection(*(set(part.meta) for part in parts))
+    return SequenceDataset(
+        X=X, lengths=lengths, y=y, label_names=names, groups=groups, ids=ids, feature_names=first.feature_names,
+        sample_rate_hz=first.sample_rate_hz, schema=first.schema, source=source, notes=notes,
+        meta={key: np.concatenate([np.asarray(part.meta[key]) for part in parts]) for key in sorted(shared)},
+    )
+
+
+def load_for_prediction(
+    spec: str | Path,
+    window: int,
+    stride: int,
+    label_last: bool = False,
+    class_names: Sequence[str] | None = None,
+) -> SequenceDataset:
+    """Data to predict, labelled or not: keypoint recordings (one recording `.npz`, or a folder of
+    them) are cut into `window`-frame windows every `stride` frames (`segments.unlabelled_windows`);
+    any other `--data` spec is read by `load_dataset`. Labels a file carries are kept under its own
+    names, never checked against the training labels (a window labelled `unknown` is new data
+    too); `label_last` and `class_names` read a `.npy` as for training."""
+    from actrec.data.segments import unlabelled_windows
+    from actrec.io.recording import is_recording_file
+
+    path = Path(spec)
+    if path.is_dir() or is_recording_file(path):
+        return unlabelled_windows(path, window, stride)
+    return load_dataset(path, label_last=label_last, class_names=class_names)
 
 
 def _encoded(arrays: SequenceArrays, label_names: Sequence[str] | None) -> tuple[np.ndarray | None, list[str]]:
@@ -96,6 +217,7 @@ def _dataset(arrays: SequenceArrays, y: np.ndarray | None, names: list[str], gro
         schema=arrays.schema,
         meta=arrays.meta,
         source=arrays.source,
+        notes=list(arrays.notes),
     )
 
 

@@ -156,6 +156,54 @@ def windows_from_segments(
     )
 
 
+def unlabelled_windows(recordings: str | Path, window: int = 30, stride: int = 10) -> SequenceDataset:
+    """Windows of `window` frames every `stride` frames over every recording of `recordings` (a
+    folder of recording .npz files, or one file), without labels: new data to predict.
+
+    Laid out as `windows_from_segments` lays them out (groups = recording or person, ids =
+    `name@start_frame`, meta start/end frame and time), with `y` None; the last window of a
+    recording ends at its last frame, so no frame is left out.
+    """
+    if window < 1 or stride < 1:
+        raise ConfigError(f"window ({window}) and stride ({stride}) must be at least 1 frame")
+    path = Path(recordings)
+    files = {path.stem: path} if path.is_file() else load_recordings_dir(path)
+    samples: list[np.ndarray] = []
+    meta: dict[str, list] = {"start_frame": [], "end_frame": [], "start_time": [], "end_time": []}
+    groups, ids, first = [], [], None
+    for name, file in files.items():
+        for track, recording in load_recording(file).people():
+            first = _check_same_layout(first, recording)
+            group = name if track is None else f"{name}#track{track}"
+            length = min(window, recording.n_frames)
+            starts = list(range(0, recording.n_frames - length + 1, stride))
+            if starts[-1] != recording.n_frames - length:
+                starts.append(recording.n_frames - length)
+            for start in starts:
+                if track is not None and not recording.present[start : start + length].any():
+                    continue
+                samples.append(recording.keypoints[start : start + length])
+                start_frame = int(recording.frame_index[start])
+                end_frame = int(recording.frame_index[start + length - 1]) + 1
+                meta["start_frame"].append(start_frame)
+                meta["end_frame"].append(end_frame)
+                meta["start_time"].append(start_frame / recording.fps)
+                meta["end_time"].append(end_frame / recording.fps)
+                groups.append(group)
+                ids.append(f"{group}@{start_frame}")
+    X, lengths = pad_sequences(samples, source=str(recordings), ids=ids)
+    return SequenceDataset(
+        X=X,
+        lengths=lengths,
+        groups=np.asarray(groups),
+        ids=np.asarray(ids),
+        sample_rate_hz=first.fps,
+        schema=first.schema,
+        meta={key: np.asarray(value) for key, value in meta.items()},
+        source=str(recordings),
+    )
+
+
 def clips_from_folders(root: str | Path) -> SequenceDataset:
     """One sample per recording file, labelled by its folder: `root/<label>/<clip>.npz`.
 

@@ -30,6 +30,10 @@ class SequenceArrays:
     sample_rate_hz: steps per second when the file says. schema: the skeleton schema's name or
         `.yaml` path as stored (paths made absolute against the file's folder, see `schema_path`).
     meta: per-sample `[N]` arrays. source: the file read, quoted in messages.
+    notes: what the reader decided from the file's layout, for the user to see (groups taken from a
+        `subject` column).
+    label_descriptions: raw label -> class name, from a labels file's `label_desc` column, in the
+        labels' order (numeric when they are numbers); None without one.
     """
 
     X: np.ndarray
@@ -44,6 +48,8 @@ class SequenceArrays:
     sample_rate_hz: float | None = None
     schema: str | None = None
     meta: dict[str, np.ndarray] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+    label_descriptions: dict[str, str] | None = None
 
 
 def pad_sequences(sequences: Sequence[np.ndarray], source: str = "<memory>", ids: Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray]:

@@ -10,8 +10,10 @@ any order; each id's steps are sorted by `time`. Ids with fewer steps are zero-p
 nothing about seconds, so `sample_rate_hz` is None. Write seconds as decimals (0.0, 0.02, ...) to
 keep the rate. ISO date-times (`2024-05-01 10:00:00.02`) are turned into seconds.
 
-labels.csv: `id,label` plus optional `group` (subject/session, kept as `groups` so splits never
-cut a group) and any other columns such as `label_desc`, kept per sample in `meta`. `read_long_csv`
+labels.csv: `id,label` plus an optional group column (kept as `groups` so splits never cut a
+group): `group`, else the first of `subject`, `session`, `video`, `recording`, or the column named
+by `group_column`; a `label_desc` column names the classes (one description per label, in the
+labels' order); every other column is kept per sample in `meta`. `read_long_csv`
 returns the raw labels; `actrec.data.loading` turns them into indexes (`label_names` are the sorted
 unique labels, numeric order when all labels are numbers). Without a labels file the data is
 unlabelled (for predict).
@@ -37,6 +39,7 @@ from actrec.io.arrays import SequenceArrays
 from actrec.io.labels import label_strings
 
 _HEADER_LINES = 1  # a table's row i sits on file line i + 2
+GROUP_COLUMNS = ("group", "subject", "session", "video", "recording")  # labels.csv columns read as groups, first found
 
 
 def _few(values: Sequence[str], limit: int = 3) -> str:
@@ -203,26 +206,34 @@ def _meta_array(column: pd.Series) -> np.ndarray:
     return column.astype(str).to_numpy(dtype=str)
 
 
-def read_long_csv(path: str | Path, labels: str | Path | None = None) -> SequenceArrays:
+def read_long_csv(path: str | Path, labels: str | Path | None = None, group_column: str | None = None) -> SequenceArrays:
     """Read features.csv (+ labels.csv) into padded `X [N, T, F]`, ids in file order.
 
-    With a labels file: raw `labels`, `groups` and the other columns as `meta`, aligned to the ids.
+    With a labels file: raw `labels` (named by `label_desc` when it has one), `groups` (from
+    `group_column`, else the first of `GROUP_COLUMNS` found) and the other columns as `meta`,
+    aligned to the ids; `notes` say which column gave the groups or the names.
     """
     path = Path(path)
     X, lengths, ids, feature_names, sample_rate_hz = read_features(path)
-    raw, groups, meta = None, None, {}
+    raw, groups, meta, descriptions, notes = None, None, {}, None, []
     if labels is not None:
         labels = Path(labels)
         if not labels.is_file():
             raise DataError(f"{labels}: labels file not found; check the --labels path")
         table = read_labels(labels, ids, str(path))
         raw = label_strings(table["label"].to_numpy(dtype=object), str(labels), ids)
-        if "group" in table.columns:
-            no_group = np.flatnonzero(table["group"].isna().to_numpy())
+        column = _group_column(table, labels, group_column)
+        if column is not None:
+            no_group = np.flatnonzero(table[column].isna().to_numpy())
             if no_group.size:
-                raise DataError(f"{labels}: id {ids[no_group[0]]} has no group; fill the group column for every id")
-            groups = table["group"].to_numpy(dtype=object)
-        meta = {str(c): _meta_array(table[c]) for c in table.columns if c not in ("label", "group")}
+                raise DataError(f"{labels}: id {ids[no_group[0]]} has no {column}; fill the {column} column for every id")
+            groups = table[column].astype(str).to_numpy(dtype=object)
+            if column != "group":
+                notes.append(f"groups: {labels} column '{column}' ({len(set(groups))} distinct), so splits keep each {column} whole"
+                             + ("" if group_column else "; --group-column NAME picks another column"))
+        if "label_desc" in table.columns:
+            descriptions = _label_descriptions(raw, table["label_desc"], labels, ids)
+        meta = {str(c): _meta_array(table[c]) for c in table.columns if c not in ("label", column)}
     return SequenceArrays(
         X=X,
         lengths=lengths,
@@ -234,4 +245,40 @@ def read_long_csv(path: str | Path, labels: str | Path | None = None) -> Sequenc
         feature_names=feature_names,
         sample_rate_hz=sample_rate_hz,
         meta=meta,
+        notes=tuple(notes),
+        label_descriptions=descriptions,
     )
+
+
+def _group_column(table: pd.DataFrame, path: Path, group_column: str | None) -> str | None:
+    """The labels column holding groups: `group_column` (which must exist), else the first of
+    `GROUP_COLUMNS` present, else None."""
+    if group_column is not None:
+        if group_column not in table.columns:
+            raise DataError(f"{path}: no column '{group_column}' for --group-column; its columns are id, {', '.join(map(str, table.columns))}")
+        if group_column == "label":
+            raise DataError(f"{path}: --group-column label would put every class in one split; name the subject, session or video column")
+        return group_column
+    return next((name for name in GROUP_COLUMNS if name in table.columns), None)
+
+
+def _label_descriptions(raw: np.ndarray, descriptions: pd.Series, path: Path, ids: np.ndarray) -> dict[str, str]:
+    """label -> its `label_desc`, in the labels' order (numeric when the labels are numbers); a
+    label with two descriptions (or the reverse) is an error."""
+    text = descriptions.astype(str).str.strip().to_numpy(dtype=object)
+    empty = np.flatnonzero(descriptions.isna().to_numpy() | (text == ""))
+    if empty.size:
+        raise DataError(f"{path}: id {ids[empty[0]]} has no label_desc; fill it for every id or drop the column")
+    pairs = pd.DataFrame({"label": raw, "desc": text}).drop_duplicates()
+    for key, other in (("label", "desc"), ("desc", "label")):
+        clash = pairs[pairs[key].duplicated(keep=False)]
+        if len(clash):
+            values = clash[other].tolist()
+            raise DataError(f"{path}: {key} '{clash[key].iloc[0]}' goes with both '{values[0]}' and '{values[1]}'; "
+                            "give each label one label_desc")
+    lookup = dict(zip(pairs["label"], pairs["desc"]))
+    try:
+        order = sorted(lookup, key=float)
+    except ValueError:
+        order = sorted(lookup)
+    return {label: lookup[label] for label in order}

@@ -150,6 +150,19 @@ def save_recording(path: str | Path, recording: Recording) -> None:
             )
 
 
+def is_recording_file(path: str | Path) -> bool:
+    """A `.npz` holding a recording's keypoints and no dataset `X` (so a dataset is never mistaken
+    for one); False for anything unreadable, which the dataset reader then reports."""
+    path = Path(path)
+    if path.suffix.lower() != ".npz" or not path.is_file():
+        return False
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return "keypoints" in data.files and "X" not in data.files
+    except ARRAY_FILE_ERRORS:
+        return False
+
+
 def load_recording(path: str | Path) -> Recording:
     """Read a recording `.npz`; one-line DataError naming the file if it is not one."""
     path = Path(path)

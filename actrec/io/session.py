@@ -1,6 +1,12 @@
 """One recorded session, for streaming: `time` plus feature columns, parsed exactly as the long
 CSV of training is (`io.long_csv`: pyarrow, seconds or ISO date-times, the same one-line errors).
 
+A keypoint model's session has one column per joint coordinate: named `<joint>_<channel>` after
+the model's joints (`nose_x, nose_y, nose_score, ...`; taken in the model's joint order, the first
+C of each joint, other columns ignored), or else exactly `J * C` columns in the model's order. An
+empty cell there is a joint the detector missed, read as NaN (`allow_missing`),
+as recordings store it; the time column is never allowed to be empty.
+
 A session file may be the training long CSV itself: with an `id` column, `sequence_id` picks one
 sequence (required when the file holds several). Columns are matched to the model's feature
 names; a model trained from arrays has none, so then the columns after `id`/`time` are taken in
@@ -20,6 +26,7 @@ import pyarrow.compute
 from actrec.errors import ConfigError, DataError
 from actrec.io.long_csv import _HEADER_LINES, _numeric_column, _read_arrow, _sample_rate_hz
 
+AXES = {"x": 0, "y": 1, "z": 2}  # coordinate channels come first, in this order
 RATE_TOLERANCE = 0.02  # rates within 2% are the same rate (clock jitter, rounding of time stamps)
 
 
@@ -39,8 +46,12 @@ def read_session(
     feature_names: Sequence[str] | None,
     n_features: int | None = None,
     sequence_id: str | None = None,
+    allow_missing: bool = False,
+    joints: tuple[Sequence[str], int] | None = None,
 ) -> Session:
-    """Read one sequence of `path` (see the module docstring)."""
+    """Read one sequence of `path` (see the module docstring). allow_missing: empty feature cells
+    are NaN (undetected joints) instead of an error. joints: a keypoint model's joint names and
+    channels per joint, for columns named after the joints."""
     path = Path(path)
     source = str(path)
     if not path.is_file():
@@ -50,16 +61,17 @@ def read_session(
         table, source = _one_sequence(table, path, sequence_id)
     elif sequence_id is not None:
         raise ConfigError(f"{path}: --id {sequence_id} picks a sequence, but the file has no 'id' column")
-    columns = _feature_columns(table.column_names, path, feature_names, n_features)
+    columns = (_joint_columns(table.column_names, path, *joints) if joints else None) or _feature_columns(table.column_names, path, feature_names, n_features)
     integer_time = pyarrow.types.is_integer(table.column("time").type)
     time = _numeric_column(table.column("time"), "time", source)
     values = np.empty((table.num_rows, len(columns)), dtype=np.float32)
     for j, name in enumerate(columns):
         values[:, j] = _numeric_column(table.column(name), name, source)
-    bad = np.flatnonzero(~np.isfinite(time) | ~np.isfinite(values).all(axis=1))
+    bad_values = np.isinf(values) if allow_missing else ~np.isfinite(values)
+    bad = np.flatnonzero(~np.isfinite(time) | bad_values.any(axis=1))
     if bad.size:
-        raise DataError(f"{source} line {bad[0] + _HEADER_LINES + 1}: a time or feature value is missing or not finite; "
-                        "fill or drop that row")
+        what = "the time is missing or a value is infinite" if allow_missing else "a time or feature value is missing or not finite"
+        raise DataError(f"{source} line {bad[0] + _HEADER_LINES + 1}: {what}; fill or drop that row")
     order = np.argsort(time, kind="stable")
     time, values = time[order], values[order]
     repeated = np.flatnonzero(time[1:] == time[:-1])
@@ -81,6 +93,33 @@ def _one_sequence(table: pyarrow.Table, path: Path, sequence_id: str | None) -> 
     if sequence_id not in unique:
         raise DataError(f"{path}: no rows with id {sequence_id}; ids in the file include {', '.join(map(str, unique[:3]))}")
     return table.filter(pyarrow.compute.equal(ids, sequence_id)), f"{path} id {sequence_id}"
+
+
+def _joint_channel(column: str, joint: str) -> str | None:
+    """`x` for column `nose_x` of joint `nose`; None when the column is not one of the joint's."""
+    prefix = f"{joint.lower()}_"
+    rest = column[len(prefix):].lower() if column.lower().startswith(prefix) else ""
+    return rest if rest and "_" not in rest else None
+
+
+def _joint_columns(columns: list[str], path: Path, joint_names: Sequence[str], channels: int) -> list[str] | None:
+    """The columns `<joint>_<channel>` of every joint, in the model's joint order, channels x, y, z
+    first and the rest (score, visibility) in file order, the first `channels` of each; None when
+    no column is named after a joint (then they go by order). The channel is one word, so
+    `left_eye_inner_x` is not a column of `left_eye`."""
+    found: dict[str, list[str]] = {}
+    for joint in joint_names:
+        named = [(AXES.get(channel, len(AXES)), index, name) for index, name in enumerate(columns)
+                 if (channel := _joint_channel(name, joint))]
+        found[joint] = [name for *_, name in sorted(named)]
+    if not any(found.values()):
+        return None
+    short = [joint for joint, names in found.items() if len(names) < channels]
+    if short:
+        raise DataError(f"{path}: joint column(s) missing for {', '.join(short[:5])}{' ...' if len(short) > 5 else ''}; "
+                        f"columns named after joints need {channels} per joint (e.g. {short[0]}_x, {short[0]}_y), "
+                        "or give all columns unnamed in the model's joint order")
+    return [name for joint in joint_names for name in found[joint][:channels]]
 
 
 def _feature_columns(columns: list[str], path: Path, feature_names: Sequence[str] | None, n_features: int | None) -> list[str]:

@@ -6,7 +6,10 @@ back) then splits one action into several events or merges neighbours. Here the 
 per-frame probabilities are computed once (batch prediction of every trailing window, which
 equals what `Streamer` computes frame by frame), then `DecisionMaker` replays them under
 candidate rules, searched one parameter at a time for the best segment F1 (a predicted segment
-matches a true one of the same label at intersection-over-union >= 0.5).
+matches a true one of the same label at intersection-over-union >= 0.5). When that search cannot
+leave F1 0 (no single change gives a segment: a moderately confident model under a high enter
+threshold, actions shorter than the default minimum event), enter threshold, minimum event and
+smoothing span are searched jointly; when nothing gives a segment, the report says why.
 """
 
 from __future__ import annotations
@@ -103,26 +106,71 @@ def with_value(rules: DecisionRules, name: str, value: Any) -> DecisionRules:
 
 def fit_rules(probabilities: np.ndarray, times: np.ndarray, truth: Sequence[Segment], label_names: list[str], sample_rate_hz: float, window_length: int, start: DecisionRules | None = None, passes: int = 2) -> tuple[DecisionRules, dict[str, Any]]:
     """Rules maximising segment F1 on one or more concatenated sessions; coordinate search from
-    `start` (default: the model's default rules). Returns the rules and a report with the F1
-    before and after."""
+    `start` (default: the model's default rules), and a joint search of enter threshold, minimum
+    event and smoothing when that stays at F1 0. Returns the rules and a report with the F1
+    before and after (and `why`, one line, when no rules gave a matching segment)."""
     rules = start or DecisionRules.for_model(window_length, sample_rate_hz)
-    score = lambda candidate: segment_scores(replay(probabilities, times, candidate, label_names, sample_rate_hz), truth)  # noqa: E731
+    counter = [0]
+
+    def score(candidate: DecisionRules) -> dict[str, float]:
+        counter[0] += 1
+        return segment_scores(replay(probabilities, times, candidate, label_names, sample_rate_hz), truth)
+
     before = score(rules)
-    best, best_score = rules, before
-    tried = 1
+    best, best_score = _one_at_a_time(rules, before, score, window_length, sample_rate_hz, passes)
+    if best_score["f1"] == 0.0:  # flat at zero one parameter at a time: try them together, then refine
+        candidates = candidate_values(best, window_length, sample_rate_hz)
+        for enter in candidates["enter"]:
+            for min_event_s in candidates["min_event_s"]:
+                for frames in candidates["smoothing_frames"]:
+                    candidate = with_value(with_value(replace(best, min_event_s=min_event_s), "enter", enter), "smoothing_frames", frames)
+                    result = score(candidate)
+                    if result["f1"] > best_score["f1"] + 1e-9:
+                        best, best_score = candidate, result
+        if best_score["f1"] > 0.0:
+            best, best_score = _one_at_a_time(best, best_score, score, window_length, sample_rate_hz, passes)
+    report = {"before": before, "after": best_score, "rules_tried": counter[0], "rules": asdict(best)}
+    if best_score["f1"] == 0.0:
+        report["why"] = why_no_segments(probabilities, times, truth, label_names, counter[0])
+    return best, report
+
+
+def _one_at_a_time(best: DecisionRules, best_score: dict[str, float], score: Any, window_length: int, sample_rate_hz: float,
+                   passes: int) -> tuple[DecisionRules, dict[str, float]]:
+    """Coordinate search: each parameter's candidate values in turn, keeping any that raise F1."""
     for _ in range(passes):
         improved = False
         for name, values in candidate_values(best, window_length, sample_rate_hz).items():
             for value in values:
                 candidate = with_value(best, name, value)
                 result = score(candidate)
-                tried += 1
                 if result["f1"] > best_score["f1"] + 1e-9:
                     best, best_score, improved = candidate, result, True
         if not improved:
             break
-    report = {"before": before, "after": best_score, "rules_tried": tried, "rules": asdict(best)}
-    return best, report
+    return best, best_score
+
+
+def why_no_segments(probabilities: np.ndarray, times: np.ndarray, truth: Sequence[Segment], label_names: list[str], tried: int) -> str:
+    """One line on why no rules matched a true segment: how the model's own probabilities look
+    inside the true segments (its probability of their class, and how often that class leads)."""
+    index = {name: i for i, name in enumerate(label_names)}
+    peaks, leading, frames = [], 0, 0
+    for label, start, end in truth:
+        inside = (times >= start) & (times < end)
+        if label not in index or not inside.any():
+            continue
+        rows = probabilities[inside]
+        peaks.append((float(rows[:, index[label]].max()), label, start, end))
+        leading += int((rows.argmax(1) == index[label]).sum())
+        frames += int(inside.sum())
+    if not peaks:
+        return (f"none of the {len(truth)} true segments lies inside the session's {times[-1]:.1f} s with a class of the model "
+                f"({', '.join(label_names)}); check the segments' times and labels")
+    peak, label, start, end = min(peaks)
+    return (f"{tried} rule sets tried, none gives a segment at IoU >= {MIN_IOU}: inside the true segments the model's class leads on "
+            f"{leading / max(frames, 1):.0%} of the frames, and its probability of '{label}' ({start:g}-{end:g} s) peaks at {peak:.2f}; "
+            "the model does not recognise this session: check its columns, rate and segments, or retrain")
 
 
 def calibrate(recognizer: Any, frames: np.ndarray, times: np.ndarray, truth: Sequence[Segment]) -> dict[str, Any]:

@@ -240,16 +240,14 @@ def stream_source(
       carry the track id."""
     from actrec.errors import ConfigError
     from actrec.stream.sinks import AnnotatedVideo
-    from actrec.stream.sources import VideoSource, extractor_for, open_source
+    from actrec.stream.sources import extractor_for, is_recorded_session, open_source
 
-    opened = open_source(source, recognizer, sequence_id, resample)
-    is_video = isinstance(opened, VideoSource)
+    is_video = not is_recorded_session(source)
     if (out is not None or people) and not is_video:
-        opened.close()
-        raise ConfigError("--out and --people work on video frames; a csv: source has none")
+        raise ConfigError("--out and --people work on video frames; a recorded session has none")
     if people and streamer is not None:
-        opened.close()
         raise ConfigError("--people streams each person through a local model; leave out --server")
+    opened = open_source(source, recognizer, sequence_id, resample)
     try:
         extract = extractor_for(recognizer, people) if is_video else None
         if people:

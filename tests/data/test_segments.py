@@ -120,5 +120,6 @@ def test_cli_generate_then_build_writes_a_trainable_npz(tmp_path) -> None:
     assert result.exit_code == 0, result.output
     dataset = load_dataset(str(out))
     assert dataset.X.shape[1:] == (30, 17, 2) and dataset.schema == "coco17" and len(set(dataset.groups)) == 3
-    result = runner.invoke(app, ["dataset", "build", "--recordings", str(tmp_path), "--out", str(out)])
+    result = runner.invoke(app, ["dataset", "build", "--recordings", str(tmp_path / "syn" / "recordings"), "--segments",
+                                 str(tmp_path / "syn" / "segments.csv"), "--clips", "--out", str(out)])
     assert result.exit_code == 2 and "give either --segments" in result.output

@@ -58,11 +58,11 @@ def test_long_csv_sorts_by_time_pads_ragged_ids_and_reads_labels(tmp_path):
         assert not data.X[i, LENGTHS[sample]:].any()
     assert data.feature_names == CHANNELS
     assert data.sample_rate_hz == 50.0
-    assert data.label_names == ["2", "10"]
+    assert data.label_names == ["clap", "wave"]  # label_desc names the classes, in label number order (2, 10)
     by_id = {sample: (label, desc, group) for sample, label, desc, group in LABEL_ROWS}
     for i, sample in enumerate(order):
         label, desc, group = by_id[sample]
-        assert data.labels_as_names()[i] == str(label)
+        assert data.labels_as_names()[i] == desc
         assert data.groups[i] == group
         assert data.meta["label_desc"][i] == desc
 

@@ -29,6 +29,15 @@ def test_stream_to_a_server_gives_the_events_of_a_local_stream(live_server, gru_
     assert f"served by {url}" in summary and "300 frames, 300 recognized, 0 dropped" in summary
 
 
+def test_stream_to_a_server_prints_the_rules_the_session_runs_with_the_flags_given(live_server, session_csv):
+    url, token = live_server
+    result = CliRunner().invoke(cli, ["stream", "gru", "--server", url, "--token", token, "--source", f"csv:{session_csv}", "--fast",
+                                      "--enter", "0.55", "--vote-k", "2", "--vote-n", "4"])
+    assert result.exit_code == 0, result.output
+    summary = " ".join(result.output.split())
+    assert "rules: enter 0.55" in summary and "vote 2 of 4" in summary and "the served session's, with the flags given" in summary
+
+
 def test_stream_to_a_server_with_a_wrong_token_or_model_is_one_line(live_server, session_csv):
     url, token = live_server
     runner = CliRunner()
