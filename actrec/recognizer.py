@@ -616,6 +616,10 @@ class Recognizer(ClassifierMixin, BaseEstimator):
             rec.network.load_state_dict(tensors)
         except RuntimeError as error:
             first = str(error).splitlines()[0]
+            saved = str(meta.get("actrec_version", "?"))
+            if saved.startswith(("0.1.", "0.2.")) and "combination_0" in first:
+                raise ModelFileError(f"{path}: a kernel model made by actrec {saved}; version 0.3 redefined these models "
+                                     "so they stream frame by frame (README: Models); train it again") from None
             raise ModelFileError(f"{path}: weights do not fit the saved model config ({first}); the file is damaged") from None
         rec.network.eval()
         return rec
