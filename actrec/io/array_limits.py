@@ -28,6 +28,7 @@ from typing import IO
 import numpy as np
 
 from actrec.errors import DataError
+from actrec.io.archive import ARRAY_FILE_ERRORS
 
 MAX_BYTES_ENV = "ACTREC_MAX_ARRAY_BYTES"
 MAX_RATIO_ENV = "ACTREC_MAX_ARRAY_RATIO"
@@ -81,7 +82,7 @@ def _read_header(handle: IO[bytes], source: str) -> tuple[tuple[int, ...], np.dt
             shape, _, dtype = np.lib.format.read_array_header_2_0(handle)
         else:
             raise ValueError(f"format version {version}")
-    except (ValueError, EOFError, SyntaxError, OSError, zipfile.BadZipFile, RuntimeError) as error:
+    except ARRAY_FILE_ERRORS as error:
         raise DataError(f"{source}: not a readable .npy header ({str(error).splitlines()[0][:120]}); save it with numpy") from None
     return tuple(int(n) for n in shape), dtype, handle.tell()
 
@@ -124,7 +125,7 @@ def check_npz(path: Path, limits: ArrayLimits) -> None:
                 _check_member(archive, member, tally, limits, source)
     except DataError:
         raise
-    except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError, ValueError) as error:
+    except ARRAY_FILE_ERRORS as error:  # a corrupt deflate stream raises zlib.error
         raise DataError(f"{source}: not a readable .npz file ({str(error).splitlines()[0][:120]}); save it with numpy.savez") from None
 
 

@@ -42,19 +42,16 @@ class KernelStream:
         self.n_channels = int(network.banks[0].combination_0.shape[1])
         layout = _Layout(network, self.n_channels, len(self.pools))
         mixes, rep, dilation = layout.mixes, np.asarray(layout.mix_rep), np.asarray(layout.mix_dilation)
-        # channel sums as one dense product: 0/1 (or 2) weights on float32 values, exact in float64
-        self.mixing = np.zeros((len(mixes), self.n_channels))
+        width = max(1, max(len(p) for p in mixes))
+        self.picks = np.full((len(mixes), width), -1, np.int64)  # channels each mix sums, -1 padded
         for m, picks in enumerate(mixes):
-            np.add.at(self.mixing[m], picks, 1.0)
+            self.picks[m, : len(picks)] = picks
         self.n_mixes, self.n_kernel = len(mixes), layout.n_kernel
         self.n_groups = self.n_mixes - self.n_kernel
-        is_difference = np.flatnonzero(rep == 1)
-        # the differences' mixes are two runs (kernel, Hydra): slices, not fancy indexes
-        runs = np.split(is_difference, np.flatnonzero(np.diff(is_difference) > 1) + 1) if len(is_difference) else []
-        self.difference_slices = [slice(int(r[0]), int(r[-1]) + 1) for r in runs]
+        self.is_difference = rep == 1
         self.history = int((KERNEL_LENGTH - 1) * dilation.max()) + 1
         lags = (KERNEL_LENGTH - 1 - np.arange(KERNEL_LENGTH))[None, :] * dilation[:, None]
-        self.tap_offsets = -lags * self.n_mixes + np.arange(self.n_mixes)[:, None]
+        self.lags = np.ascontiguousarray(lags)
         # series steps a mix's kernels need for one valid output, and the frame of their first
         # output counted from the series start
         self.need = (KERNEL_LENGTH - 1) * dilation + 1 + rep
@@ -68,15 +65,12 @@ class KernelStream:
         self.bias_outputs_less = self.need[owner] - 1  # valid outputs = series length - this
         self.bias_span = self.span[owner]
         self.bias_centre = (HALF * dilation + rep)[owner]  # output frame - this = centre step + series start
-        self.leaving_units = np.arange(self.n_kernel)
         self.all_active = np.ones(self.n_mixes, bool)
         self.pool_codes = np.array([SLIDING_CODES[name] for name in self.pools], np.int64)
 
-        self.hydra_weights = np.stack(layout.group_weights, axis=1) if self.n_groups else np.zeros((1, 0, KERNEL_LENGTH))
-        self.hydra_kernels = self.hydra_weights.shape[0]
-        cells = 2 * self.hydra_kernels * self.n_groups
-        self.share_cells = np.arange(cells).reshape(2, self.hydra_kernels, self.n_groups)
-        hydra_columns = np.stack(layout.group_columns, axis=-1) if self.n_groups else np.zeros((2, self.hydra_kernels, 0), np.int64)
+        self.hydra_weights = np.stack(layout.group_weights) if self.n_groups else np.zeros((0, 1, KERNEL_LENGTH))  # [G, k, 9]
+        self.hydra_kernels = self.hydra_weights.shape[1]
+        hydra_columns = np.stack(layout.group_columns) if self.n_groups else np.zeros((0, 2, self.hydra_kernels), np.int64)
         pooled_columns = np.concatenate(layout.bias_columns, axis=1) if self.n_bias else np.zeros((len(self.pools), 0), np.int64)
         self.batch_index = np.concatenate([pooled_columns.reshape(-1), hydra_columns.reshape(-1)])
         self._fold_head(network)
@@ -85,31 +79,28 @@ class KernelStream:
 
     def _fold_head(self, network: RocketNet) -> None:
         """The standardisation folded into the float64 head for the pooled features; Hydra's stays
-        explicit (a zero count stays zero)."""
+        explicit (a zero count stays zero), so the head is one product over both."""
         mean = network.mean.double().numpy()[self.batch_index]
         scale = network.scale.double().numpy()[self.batch_index]
         weight = network.head.weight.detach().double().numpy()[:, self.batch_index]
         n_pooled = len(self.pools) * self.n_bias
-        self.pooled_weight = np.ascontiguousarray(weight[:, :n_pooled] / scale[:n_pooled])
-        self.head_bias = network.head.bias.detach().double().numpy() - self.pooled_weight @ mean[:n_pooled]
+        weight[:, :n_pooled] /= scale[:n_pooled]
+        self.head_weight = np.ascontiguousarray(weight)
+        self.head_bias = network.head.bias.detach().double().numpy() - weight[:, :n_pooled] @ mean[:n_pooled]
         self.hydra_mean, self.hydra_scale = mean[n_pooled:], scale[n_pooled:]
-        self.hydra_weight = np.ascontiguousarray(weight[:, n_pooled:])
-        self.pooled = np.zeros(n_pooled)
+        self.features = np.zeros(len(self.batch_index))
 
     def reset(self) -> None:
         """Forget every frame: the next one starts a new window."""
         self.count = 0
         self.mix = np.zeros((2 * self.history, self.n_mixes))  # each row twice: taps never wrap
-        self.flat_mix = self.mix.reshape(-1)
         self.previous_sums = np.zeros(self.n_mixes)
         self.kernel_conv = np.zeros((self.ring, self.n_kernel))
-        self.flat_conv = self.kernel_conv.reshape(-1)
-        self.hydra_shares = np.zeros((self.ring, 2, self.hydra_kernels, self.n_groups))
-        self.flat_shares = self.hydra_shares.reshape(-1)
+        self.hydra_shares = np.zeros((self.ring, self.n_groups, 2, self.hydra_kernels))
         self.above = np.zeros(self.n_bias)  # PPV counts
         self.excess = np.zeros(self.n_bias)  # MPV sums
         self.frames = np.zeros(self.n_bias)  # MIPV: sums of the frames positive outputs came at
-        self.hydra = np.zeros((2, self.hydra_kernels, self.n_groups))  # wins, losses
+        self.hydra = np.zeros((self.n_groups, 2, self.hydra_kernels))  # wins, losses
 
     def step(self, variants: np.ndarray) -> np.ndarray:
         """Logits `[C]` float32 of the window ending at this frame; `variants [V, F]` as given by
@@ -120,56 +111,21 @@ class KernelStream:
         series_length = frames_in_window - self.skip
         series_start = self.count - frames_in_window + self.skip
 
-        row = np.clip(np.round(variants[-1].astype(np.float64) * INPUT_GRID) / INPUT_GRID, -INPUT_LIMIT, INPUT_LIMIT)
-        sums = self.mixing @ row  # [mixes] channel sums
-        current = sums.copy()
-        for part in self.difference_slices:  # the difference series: this frame's sums minus the last
-            sums[part] -= self.previous_sums[part]
-        self.previous_sums = current
-        slot = t % self.history
-        self.mix[slot] = sums
-        self.mix[slot + self.history] = sums
-        taps = self.flat_mix[(slot + self.history) * self.n_mixes + self.tap_offsets]  # [mixes, 9]
-
         ring = t % self.ring
-        conv = self.kernel_conv[ring]
-        np.einsum("uj,uj->u", taps[: self.n_kernel], self.kernel_weights, out=conv)
-        shares = self.hydra_shares[ring]
-        if self.n_groups:
-            self._hydra_shares(np.einsum("kgj,gj->kg", self.hydra_weights, taps[self.n_kernel :]), shares)
-
-        active = None if series_length >= self.max_need else series_length >= self.need
-        if active is not None:  # warming up (or a window too short for some dilations)
-            shares *= active[self.n_kernel :]
-        self.hydra += shares
+        active = self.all_active if series_length >= self.max_need else series_length >= self.need
         slid = self.count > self.window_length and series_length > 0  # one output per kernel leaves
         old_start = series_start - 1
-        rows = (old_start + self.span) % self.ring
-        leaving = self.flat_conv[rows[: self.n_kernel] * self.n_kernel + self.leaving_units]
-        everything = active is None
-        slide(conv, leaving, slid, float(t), float(old_start), self.all_active if everything else active, self.bias_owner,
-              self.bias, self.bias_span, self.above, self.excess, self.frames)
-        if slid:
-            self.hydra -= self.flat_shares[self.share_cells + rows[self.n_kernel :] * self.share_cells.size]
+        convolve_frame(variants[-1], self.picks, self.is_difference, self.previous_sums, self.mix, t % self.history, self.history,
+                       self.lags, self.kernel_weights, self.hydra_weights, active, self.kernel_conv[ring], self.hydra_shares[ring])
+        slide(self.kernel_conv, ring, slid, float(t), old_start, self.span, active, self.bias_owner, self.bias, self.bias_span,
+              self.above, self.excess, self.frames)
+        slide_hydra(self.hydra_shares, ring, slid, old_start, self.span[self.n_kernel :], self.hydra)
         return self._logits(series_length, series_start)
 
-    def _hydra_shares(self, z: np.ndarray, out: np.ndarray) -> None:
-        """Per kernel `[k, groups]`: its response where it wins its group, ties counting for every
-        tied kernel; and 1 where it loses."""
-        best = z.max(0)
-        np.multiply(z == best, best, out=out[0])
-        np.equal(z, z.min(0), out=out[1])
-
     def _logits(self, series_length: int, series_start: int) -> np.ndarray:
-        pooled_features(self.above, self.excess, self.frames, self._inverse_outputs(series_length), self.bias_centre,
-                        float(series_start), self.pool_codes, self.pooled)
-        logits = self.pooled_weight @ self.pooled + self.head_bias
-        if self.n_groups:
-            raw = np.sqrt(np.maximum(self.hydra.reshape(-1), 0.0))
-            z = (raw - self.hydra_mean) / self.hydra_scale
-            z *= raw != 0
-            logits += self.hydra_weight @ z
-        return logits.astype(np.float32)
+        features(self.above, self.excess, self.frames, self._inverse_outputs(series_length), self.bias_centre, float(series_start),
+                 self.pool_codes, self.hydra.reshape(-1), self.hydra_mean, self.hydra_scale, self.features)
+        return (self.head_weight @ self.features + self.head_bias).astype(np.float32)
 
     def _inverse_outputs(self, series_length: int) -> np.ndarray:
         """1 / (valid outputs per bias), cached: constant once the window is full."""
@@ -234,34 +190,96 @@ SLIDING_CODES = {name: code for code, name in enumerate(SLIDING_POOLS)}
 
 
 @numba.njit(cache=True, nogil=True)
-def slide(conv: np.ndarray, leaving: np.ndarray, slid: bool, frame: float, old_start: float, active: np.ndarray, owner: np.ndarray,
-          bias: np.ndarray, span: np.ndarray, above: np.ndarray, excess: np.ndarray, frames: np.ndarray) -> None:
-    """Per bias: add the newest output of its kernel (computed at `frame`) and, when the window
-    slid, remove the leaving one (computed at `old_start + span`). One pass in compiled code: as
-    NumPy vector operations this took a dozen calls over every bias per frame. Values on the input
-    grid keep every sum exact, so the order of additions does not matter."""
+def convolve_frame(frame: np.ndarray, picks: np.ndarray, is_difference: np.ndarray, previous: np.ndarray, mix: np.ndarray, slot: int,
+                   history: int, lags: np.ndarray, kernel_weights: np.ndarray, hydra_weights: np.ndarray, active: np.ndarray,
+                   conv: np.ndarray, shares: np.ndarray) -> None:
+    """One frame in: its channel sums on the input grid (the difference series' as this frame's sums
+    minus the last), written twice into the `mix` ring; the newest output of every kernel into
+    `conv`; each Hydra kernel's share (its response where it wins its group, ties counting for
+    every tied kernel; 1 where it loses; 0 for groups not `active` yet) into `shares [G, 2, k]`."""
+    n_channels = frame.shape[0]
+    row = np.empty(n_channels)
+    for c in range(n_channels):
+        row[c] = min(max(np.rint(np.float64(frame[c]) * INPUT_GRID) / INPUT_GRID, -INPUT_LIMIT), INPUT_LIMIT)
+    for m in range(picks.shape[0]):
+        total = 0.0
+        for p in range(picks.shape[1]):
+            if picks[m, p] < 0:
+                break
+            total += row[picks[m, p]]
+        value = total - previous[m] if is_difference[m] else total
+        previous[m] = total
+        mix[slot, m] = value
+        mix[slot + history, m] = value
+    newest = slot + history
+    n_kernel = conv.shape[0]
+    for u in range(n_kernel):
+        total = 0.0
+        for j in range(lags.shape[1]):
+            total += kernel_weights[u, j] * mix[newest - lags[u, j], u]
+        conv[u] = total
+    kernels = hydra_weights.shape[1]
+    z = np.empty(kernels)
+    for g in range(hydra_weights.shape[0]):
+        m = n_kernel + g
+        best, worst = -np.inf, np.inf
+        for q in range(kernels):
+            total = 0.0
+            for j in range(lags.shape[1]):
+                total += hydra_weights[g, q, j] * mix[newest - lags[m, j], m]
+            z[q] = total
+            best = max(best, total)
+            worst = min(worst, total)
+        for q in range(kernels):
+            shares[g, 0, q] = best if (active[m] and z[q] == best) else 0.0
+            shares[g, 1, q] = 1.0 if (active[m] and z[q] == worst) else 0.0
+
+
+@numba.njit(cache=True, nogil=True)
+def slide(conv: np.ndarray, ring: int, slid: bool, frame: float, old_start: int, span: np.ndarray, active: np.ndarray, owner: np.ndarray,
+          bias: np.ndarray, bias_span: np.ndarray, above: np.ndarray, excess: np.ndarray, frames: np.ndarray) -> None:
+    """Per bias: add the newest output of its kernel (`conv[ring]`, computed at `frame`) and, when
+    the window slid, remove the leaving one (computed at `old_start + span`, still in the `conv`
+    ring). Values on the input grid keep every sum exact, so the order of additions does not
+    matter (batch predict sums in another order)."""
+    size = conv.shape[0]
     for b in range(owner.shape[0]):
         unit = owner[b]
         if not active[unit]:
             continue
-        over = conv[unit] - bias[b]
+        over = conv[ring, unit] - bias[b]
         if over > 0.0:
             above[b] += 1.0
             excess[b] += over
             frames[b] += frame
         if slid:
-            over = leaving[unit] - bias[b]
+            over = conv[(old_start + span[unit]) % size, unit] - bias[b]
             if over > 0.0:
                 above[b] -= 1.0
                 excess[b] -= over
-                frames[b] -= old_start + span[b]
+                frames[b] -= old_start + bias_span[b]
 
 
 @numba.njit(cache=True, nogil=True)
-def pooled_features(above: np.ndarray, excess: np.ndarray, frames: np.ndarray, inverse_outputs: np.ndarray, centre: np.ndarray,
-                    series_start: float, pools: np.ndarray, out: np.ndarray) -> None:
-    """PPV, MPV and MIPV (codes 0, 1, 2 in `pools` order) of every bias into `out [pools * n]`, as
-    `actrec.models.rocket.pool` defines them."""
+def slide_hydra(shares: np.ndarray, ring: int, slid: bool, old_start: int, span: np.ndarray, sums: np.ndarray) -> None:
+    """Add the newest frame's Hydra shares; when the window slid, remove each group's leaving share."""
+    size = shares.shape[0]
+    for g in range(shares.shape[1]):
+        leaving = (old_start + span[g]) % size
+        for w in range(2):
+            for q in range(shares.shape[3]):
+                sums[g, w, q] += shares[ring, g, w, q]
+                if slid:
+                    sums[g, w, q] -= shares[leaving, g, w, q]
+
+
+@numba.njit(cache=True, nogil=True)
+def features(above: np.ndarray, excess: np.ndarray, frames: np.ndarray, inverse_outputs: np.ndarray, centre: np.ndarray,
+             series_start: float, pools: np.ndarray, hydra: np.ndarray, hydra_mean: np.ndarray, hydra_scale: np.ndarray,
+             out: np.ndarray) -> None:
+    """The head's input: PPV, MPV and MIPV (codes 0, 1, 2 in `pools` order) of every bias, as
+    `actrec.models.rocket.pool` defines them, then Hydra's standardised counts (a zero count stays
+    zero)."""
     n = above.shape[0]
     for b in range(n):
         count = above[b]
@@ -277,3 +295,7 @@ def pooled_features(above: np.ndarray, excess: np.ndarray, frames: np.ndarray, i
             else:
                 value = -1.0
             out[p * n + b] = value
+    start = pools.shape[0] * n
+    for i in range(hydra.shape[0]):
+        raw = np.sqrt(max(hydra[i], 0.0))
+        out[start + i] = 0.0 if raw == 0.0 else (raw - hydra_mean[i]) / hydra_scale[i]
