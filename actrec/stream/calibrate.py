@@ -7,6 +7,9 @@ per-frame probabilities are computed once (batch prediction of every trailing wi
 equals what `Streamer` computes frame by frame), then `DecisionMaker` replays them under
 candidate rules, searched one parameter at a time for the best segment F1 (a predicted segment
 matches a true one of the same label at intersection-over-union >= 0.5).
+
+The session is a labelled recording (`actrec stream --calibrate`), or, at training time
+(`rules_from_windows`, called by `run.py`), the recordings the validation windows were cut from.
 """
 
 from __future__ import annotations
@@ -16,13 +19,20 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from actrec.data.dataset import SequenceDataset
+from actrec.data.sessions import LabelledSession, sessions_from_windows
 from actrec.stream.decisions import DecisionMaker, DecisionRules
+from actrec.stream.engine import DEFAULT_SAMPLE_RATE_HZ
 from actrec.stream.events import event_segments
 from actrec.stream.windows import trailing_windows
 
 Segment = tuple[str, float, float]  # label, start_s, end_s
+ScoredSession = tuple[np.ndarray, np.ndarray, Sequence[Segment]]  # probabilities [T, C], times [T] from 0, true segments
 MIN_IOU = 0.5
 BATCH_WINDOWS = 512
+# frames of rebuilt sessions a training-time fit replays per split (the first sessions by group
+# name): every candidate rule set replays them all, at a few microseconds per frame
+MAX_SESSION_FRAMES = 60_000
 
 
 def segment_scores(predicted: Sequence[Segment], truth: Sequence[Segment], min_iou: float = MIN_IOU) -> dict[str, float]:
@@ -101,12 +111,25 @@ def with_value(rules: DecisionRules, name: str, value: Any) -> DecisionRules:
     return replace(rules, **{name: value})
 
 
-def fit_rules(probabilities: np.ndarray, times: np.ndarray, truth: Sequence[Segment], label_names: list[str], sample_rate_hz: float, window_length: int, start: DecisionRules | None = None, passes: int = 2) -> tuple[DecisionRules, dict[str, Any]]:
-    """Rules maximising segment F1 on one or more concatenated sessions; coordinate search from
-    `start` (default: the model's default rules). Returns the rules and a report with the F1
-    before and after."""
+def pooled_scores(sessions: Sequence[ScoredSession], rules: DecisionRules, label_names: list[str], sample_rate_hz: float) -> dict[str, float]:
+    """`segment_scores` over several sessions at once (each replayed from a fresh state): their
+    segments are laid end to end in time, so a prediction only ever matches its own session."""
+    predicted: list[Segment] = []
+    truth: list[Segment] = []
+    offset = 0.0
+    for probabilities, times, true_segments in sessions:
+        predicted += [(label, start + offset, end + offset) for label, start, end in replay(probabilities, times, rules, label_names, sample_rate_hz)]
+        truth += [(label, start + offset, end + offset) for label, start, end in true_segments]
+        offset += max([float(times[-1])] + [end for _, _, end in true_segments]) + 1.0
+    return segment_scores(predicted, truth)
+
+
+def fit_rules(sessions: Sequence[ScoredSession], label_names: list[str], sample_rate_hz: float, window_length: int, start: DecisionRules | None = None, passes: int = 2) -> tuple[DecisionRules, dict[str, Any]]:
+    """Rules maximising segment F1 pooled over `sessions` (per-frame probabilities, times from
+    0, true segments); coordinate search from `start` (default: the model's default rules).
+    Returns the rules and a report with the F1 before and after."""
     rules = start or DecisionRules.for_model(window_length, sample_rate_hz)
-    score = lambda candidate: segment_scores(replay(probabilities, times, candidate, label_names, sample_rate_hz), truth)  # noqa: E731
+    score = lambda candidate: pooled_scores(sessions, candidate, label_names, sample_rate_hz)  # noqa: E731
     before = score(rules)
     best, best_score = rules, before
     tried = 1
@@ -132,6 +155,58 @@ def calibrate(recognizer: Any, frames: np.ndarray, times: np.ndarray, truth: Seq
     steps = np.diff(times)
     rate = float(1.0 / np.median(steps)) if steps.size else float(recognizer.sample_rate_hz or 30.0)
     probabilities = session_probabilities(recognizer, frames)
-    rules, report = fit_rules(probabilities, times - times[0], truth, list(recognizer.label_names), rate, int(recognizer.window_length))
+    rules, report = fit_rules([(probabilities, times - times[0], truth)], list(recognizer.label_names), rate, int(recognizer.window_length))
     recognizer.decision_rules = asdict(rules)
     return report
+
+
+def scored_sessions(recognizer: Any, sessions: Sequence[LabelledSession], sample_rate_hz: float, max_frames: int = MAX_SESSION_FRAMES) -> list[ScoredSession]:
+    """The model's per-frame probabilities, times and true segments (seconds) of `sessions`,
+    taken in order until `max_frames` frames are in."""
+    scored: list[ScoredSession] = []
+    frames = 0
+    for session in sessions:
+        if frames >= max_frames:
+            break
+        frames += len(session.frames)
+        truth = [(label, start / sample_rate_hz, end / sample_rate_hz) for label, start, end in session.segments]
+        scored.append((session_probabilities(recognizer, session.frames), np.arange(len(session.frames)) / sample_rate_hz, truth))
+    return scored
+
+
+def rules_from_windows(recognizer: Any, validation: SequenceDataset, test: SequenceDataset | None = None) -> dict[str, Any] | None:
+    """Decision rules fitted when training: the continuous sessions the validation windows were
+    cut from (`data.sessions`, which needs groups and `meta["start_frame"]`) are streamed through
+    the fitted model and the rules searched for segment F1 on them; they go into
+    `recognizer.decision_rules` (saved with the model, the Streamer's default) when they beat the
+    default rules there. The test windows' sessions, when they have order too, score both rule
+    sets on data neither the model nor the search saw.
+
+    Returns metrics.json's `segments` entry (None when the validation windows have no order):
+    `min_iou`, `rules` (None if not better than the defaults) and per split `segment_f1`,
+    `segment_f1_default_rules`, precision, recall, segment counts, `sessions` and `frames`.
+    Raises DataError when windows of one group do not copy the same recording.
+    """
+    sessions = sessions_from_windows(validation)
+    if not sessions:
+        return None
+    rate = float(recognizer.sample_rate_hz or DEFAULT_SAMPLE_RATE_HZ)
+    label_names, window = list(recognizer.label_names), int(recognizer.window_length)
+    on_validation = scored_sessions(recognizer, sessions, rate)
+    rules, report = fit_rules(on_validation, label_names, rate, window)
+    better = report["after"]["f1"] > report["before"]["f1"]
+    if better:
+        recognizer.decision_rules = asdict(rules)
+    result: dict[str, Any] = {"min_iou": MIN_IOU, "rules": asdict(rules) if better else None,
+                              "val": _split_scores(report["after"], report["before"], on_validation)}
+    on_test = scored_sessions(recognizer, sessions_from_windows(test), rate) if test is not None else []
+    if on_test:
+        default = DecisionRules.for_model(window, rate)
+        result["test"] = _split_scores(pooled_scores(on_test, rules, label_names, rate), pooled_scores(on_test, default, label_names, rate), on_test)
+    return result
+
+
+def _split_scores(fitted: dict[str, float], default: dict[str, float], sessions: Sequence[ScoredSession]) -> dict[str, Any]:
+    return {"segment_f1": fitted["f1"], "segment_f1_default_rules": default["f1"], "precision": fitted["precision"],
+            "recall": fitted["recall"], "predicted_segments": fitted["predicted"], "true_segments": fitted["true"],
+            "sessions": len(sessions), "frames": int(sum(len(times) for _, times, _ in sessions))}

@@ -9,24 +9,13 @@ from actrec.recognizer import Recognizer
 from actrec.stream.calibrate import calibrate, replay, segment_scores, session_probabilities
 from actrec.stream.decisions import DecisionRules
 from actrec.stream.engine import Streamer
+from tests.waves import sine_session
 
 RATE, WINDOW, CLASSES = 20.0, 20, ["slow", "medium", "fast"]
 
 
 def session(seed: int, n_segments: int = 14) -> tuple[np.ndarray, np.ndarray, list[tuple[str, float, float]]]:
-    """Back-to-back actions 3-7 s long: noisy sines whose frequency is the class."""
-    rng = np.random.default_rng(seed)
-    frames, truth, t0 = [], [], 0.0
-    for _ in range(n_segments):
-        label = int(rng.integers(len(CLASSES)))
-        steps = int(rng.uniform(3, 7) * RATE)
-        t = np.arange(steps) / RATE
-        signal = np.sin(2 * np.pi * (0.8 + 1.2 * label) * t + rng.uniform(0, 6.3))
-        frames.append(np.stack([signal, np.cos(2 * np.pi * (0.8 + 1.2 * label) * t)], 1) + rng.normal(scale=0.9, size=(steps, 2)))
-        truth.append((CLASSES[label], t0, t0 + steps / RATE))
-        t0 += steps / RATE
-    values = np.concatenate(frames).astype(np.float32)
-    return values, np.arange(len(values)) / RATE, truth
+    return sine_session(seed, n_segments, RATE, tuple(CLASSES))
 
 
 def windows(values: np.ndarray, truth: list) -> SequenceDataset:
