@@ -3,8 +3,8 @@ best event segments on a session whose true segments are known.
 
 Default rules are scaled to the window only; a real session (a noisy sensor, exercises back to
 back) then splits one action into several events or merges neighbours. Here the model's
-per-frame probabilities are computed once (batch prediction of every trailing window, which
-equals what `Streamer` computes frame by frame), then `DecisionMaker` replays them under
+per-frame probabilities are computed once (the session streamed through `Streamer`, as it
+would run live), then `DecisionMaker` replays them under
 candidate rules, searched one parameter at a time for the best segment F1 (a predicted segment
 matches a true one of the same label at intersection-over-union >= 0.5).
 
@@ -22,17 +22,16 @@ import numpy as np
 from actrec.data.dataset import SequenceDataset
 from actrec.data.sessions import LabelledSession, sessions_from_windows
 from actrec.stream.decisions import DecisionMaker, DecisionRules
-from actrec.stream.engine import DEFAULT_SAMPLE_RATE_HZ
+from actrec.stream.engine import DEFAULT_SAMPLE_RATE_HZ, Streamer
 from actrec.stream.events import event_segments
-from actrec.stream.windows import trailing_windows
 
 Segment = tuple[str, float, float]  # label, start_s, end_s
 ScoredSession = tuple[np.ndarray, np.ndarray, Sequence[Segment]]  # probabilities [T, C], times [T] from 0, true segments
 MIN_IOU = 0.5
-BATCH_WINDOWS = 512
-# frames of rebuilt sessions a training-time fit replays per split (the first sessions by group
-# name): every candidate rule set replays them all, at a few microseconds per frame
-MAX_SESSION_FRAMES = 60_000
+# frames of rebuilt sessions a training-time fit streams and replays per split (the first
+# sessions by group name; about 8 minutes at 30 Hz): each is streamed once, then replayed under
+# every candidate rule set (about 40)
+MAX_SESSION_FRAMES = 15_000
 
 
 def segment_scores(predicted: Sequence[Segment], truth: Sequence[Segment], min_iou: float = MIN_IOU) -> dict[str, float]:
@@ -60,27 +59,27 @@ def segment_scores(predicted: Sequence[Segment], truth: Sequence[Segment], min_i
 
 
 def session_probabilities(recognizer: Any, frames: np.ndarray, window: int | None = None) -> np.ndarray:
-    """float32 `[T, C]`: the model's probabilities at every frame of a session `frames [T, ...]`,
-    each from the window ending there (shorter while the stream warms up), as `Streamer` gives."""
-    width = int(window or recognizer.window_length)
-    features = recognizer.pipeline.transform(frames[None].astype(np.float32), np.array([len(frames)]))[0]
-    features = np.nan_to_num(features)
-    out = []
-    for start in range(0, len(features), BATCH_WINDOWS):
-        # windows ending in this batch need the `width - 1` frames before it
-        first = max(0, start - width + 1)
-        windows, lengths = trailing_windows(features[first : start + BATCH_WINDOWS], width)
-        skip = start - first
-        out.append(recognizer.proba_from_features(windows[skip:], lengths[skip:]))
-    return np.concatenate(out)
+    """float32 `[T, C]`: what `Streamer` gives at every frame of a session `frames [T, ...]` (the
+    window ending there, shorter while the stream warms up), so rules are fitted to the
+    probabilities a live stream sees, missing keypoints filled as it fills them; a NaN row where
+    the frame is missing (all NaN: no person, a dropped sample), which `replay` passes on as such."""
+    streamer = Streamer(recognizer, window=window)
+    out = np.full((len(frames), len(streamer.label_names)), np.nan, dtype=np.float32)
+    for index, frame in enumerate(frames):
+        probabilities = streamer.push(frame).probabilities
+        if probabilities is not None:
+            out[index] = probabilities
+    return out
 
 
 def replay(probabilities: np.ndarray, times: np.ndarray, rules: DecisionRules, label_names: list[str], sample_rate_hz: float) -> list[Segment]:
-    """The event segments `DecisionMaker` gives under `rules` for these per-frame probabilities."""
+    """The event segments `DecisionMaker` gives under `rules` for these per-frame probabilities
+    (a NaN row is a missing frame)."""
     maker = DecisionMaker(rules, label_names, sample_rate_hz)
     events = []
-    for frame, (time, row) in enumerate(zip(times.tolist(), probabilities)):
-        events += maker.update(frame, time, row).events
+    missing = np.isnan(probabilities[:, 0]).tolist()
+    for frame, (time, row, absent) in enumerate(zip(times.tolist(), probabilities, missing)):
+        events += maker.update(frame, time, None if absent else row).events
     events += maker.finish(len(times) - 1, float(times[-1]))
     return event_segments(events)
 

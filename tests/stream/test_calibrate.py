@@ -41,11 +41,17 @@ def test_segment_scores_match_by_label_and_overlap():
     assert segment_scores([], truth)["f1"] == 0.0
 
 
-def test_batch_session_probabilities_equal_what_the_streamer_sees(model):
+def test_session_probabilities_are_the_streamers_and_missing_frames_stay_gaps(model):
     values, times, _ = session(3, n_segments=2)
+    values[100:160] = np.nan  # 3 s without a sample
     streamer = Streamer(model, runtime="torch")
-    streamed = np.stack([streamer.push(frame, time).probabilities for frame, time in zip(values, times)])
-    np.testing.assert_allclose(session_probabilities(model, values), streamed, atol=1e-5)
+    streamed = [streamer.push(frame, time).probabilities for frame, time in zip(values, times)]
+    probabilities = session_probabilities(model, values)
+    assert np.isnan(probabilities[100:160]).all()
+    for part in (slice(0, 100), slice(160, None)):
+        np.testing.assert_allclose(probabilities[part], np.stack(streamed[part]), atol=1e-5)
+    segments = replay(probabilities, times, DecisionRules.for_model(WINDOW, RATE), CLASSES, RATE)
+    assert segments and not any(start < 100 / RATE and end > 160 / RATE for _, start, end in segments)
 
 
 def test_fitted_rules_beat_the_defaults_on_another_session_and_are_saved(model, tmp_path):
