@@ -42,22 +42,50 @@ def has_order(dataset: SequenceDataset) -> bool:
 def sessions_from_windows(dataset: SequenceDataset) -> list[LabelledSession]:
     """The continuous sessions `dataset`'s windows were cut from, in group order ([] without order).
 
-    Raises DataError when two windows of one group disagree on a frame they share: then
-    `start_frame` does not place them in one recording.
+    Raises DataError when `start_frame` holds something other than whole numbers, or when two
+    windows of one group disagree on a frame they share (then `start_frame` does not place them
+    in one recording).
     """
     if not has_order(dataset):
         return []
-    starts = np.asarray(dataset.meta[ORDER_KEY]).astype(np.int64)
+    starts = _start_frames(dataset)
     sessions = []
     for group in sorted(set(dataset.groups.tolist())):
         members = np.flatnonzero(dataset.groups == group)
         members = members[np.argsort(starts[members], kind="stable")]
-        sessions += _rebuild(dataset, group, members, starts[members])
+        ends = starts[members] + dataset.lengths[members]
+        # a new stretch starts where a window begins after every earlier one has ended
+        breaks = np.flatnonzero(starts[members][1:] > np.maximum.accumulate(ends)[:-1]) + 1
+        for stretch in np.split(members, breaks):
+            sessions.append(_rebuild(dataset, group, stretch, starts[stretch]))
     return sessions
 
 
-def _rebuild(dataset: SequenceDataset, group: str, members: np.ndarray, starts: np.ndarray) -> list[LabelledSession]:
-    """One group's windows (sorted by start) laid back on the recording's timeline, cut at gaps."""
+def _start_frames(dataset: SequenceDataset) -> np.ndarray:
+    """int64 `[N]` from meta start_frame; DataError naming the first sample that has no whole number."""
+    values = np.asarray(dataset.meta[ORDER_KEY])
+    if values.dtype.kind in "iuf":
+        numbers = values.astype(np.float64)
+    else:
+        numbers = np.array([float(v) if _is_number(v) else np.nan for v in values.tolist()])
+    bad = np.flatnonzero(~np.isfinite(numbers) | (numbers != np.round(numbers)) | (np.abs(numbers) > 2**53))
+    if bad.size:
+        raise DataError(f"{dataset.source}: sample {dataset.ids[bad[0]]} has meta {ORDER_KEY} {values[bad[0]]!r}; "
+                        "give the frame each window starts at in its recording, a whole number")
+    return numbers.astype(np.int64)
+
+
+def _is_number(value: object) -> bool:
+    try:
+        float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _rebuild(dataset: SequenceDataset, group: str, members: np.ndarray, starts: np.ndarray) -> LabelledSession:
+    """One unbroken stretch of a group's windows (sorted by start) laid back on the recording's
+    timeline: at most the sum of their lengths, whatever `start_frame` says."""
     ends = starts + dataset.lengths[members]
     first, last = int(starts.min()), int(ends.max())
     frames = np.zeros((last - first, *dataset.X.shape[2:]), dtype=np.float32)
@@ -81,18 +109,8 @@ def _rebuild(dataset: SequenceDataset, group: str, members: np.ndarray, starts: 
     left = (right - 1).clip(0)
     nearest = np.where(np.abs(centres[left] - positions) <= np.abs(centres[right] - positions), left, right)
     labels = window_labels[nearest]
-    sessions = []
-    for piece_start, piece_end in _runs(covered):
-        piece = labels[piece_start:piece_end]
-        segments = [(dataset.label_names[int(piece[a])], a, b) for a, b in _label_runs(piece)]
-        sessions.append(LabelledSession(f"{group}@{first + piece_start}", frames[piece_start:piece_end], segments))
-    return sessions
-
-
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    """(start, end) of each run of True in `mask`."""
-    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
-    return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist()))
+    segments = [(dataset.label_names[int(labels[a])], a, b) for a, b in _label_runs(labels)]
+    return LabelledSession(f"{group}@{first}", frames, segments)
 
 
 def _label_runs(labels: np.ndarray) -> list[tuple[int, int]]:

@@ -49,3 +49,17 @@ def test_windows_that_disagree_on_a_shared_frame_are_refused_by_name(windows):
     X[3, 0, 0, 0] += 1.0  # window 3 starts inside window 2
     with pytest.raises(DataError, match="window cam1@15 differs"):
         sessions_from_windows(replace(windows, X=X))
+
+
+def test_start_frames_that_are_not_whole_numbers_are_refused_by_sample(windows):
+    starts = windows.meta["start_frame"].astype(object)
+    starts[2] = "soon"
+    with pytest.raises(DataError, match="sample cam1@10 has meta start_frame 'soon'"):
+        sessions_from_windows(replace(windows, meta={"start_frame": starts}))
+
+
+def test_a_far_start_frame_makes_its_own_session_without_filling_the_distance(windows):
+    starts = windows.meta["start_frame"].copy()
+    starts[-1] = 10**12  # a frame index no recording reaches: the span in between is never allocated
+    sessions = sessions_from_windows(replace(windows, meta={"start_frame": starts}))
+    assert sessions[-1].name == f"cam1@{10**12}" and len(sessions[-1].frames) == 20 and len(sessions) == 3
