@@ -16,7 +16,7 @@ import numpy as np
 from actrec.data.dataset import SequenceDataset
 from actrec.data.labels import encode_labels
 from actrec.data.splits import plan_splits
-from actrec.errors import ActrecError, ConfigError, DataError, TrainingInterrupted
+from actrec.errors import ActrecError, ConfigError, TrainingInterrupted
 from actrec.evaluation.metrics import compute_metrics
 from actrec.evaluation.report import write_run
 from actrec.io.folder_lock import exclusive_folder
@@ -192,7 +192,7 @@ def _fit_decision_rules(recognizer: Recognizer, validation: SequenceDataset, tes
     the windows have no order (groups and meta start_frame) to rebuild recordings from."""
     try:
         segments = rules_from_windows(recognizer, validation, test)
-    except DataError as error:
+    except ActrecError as error:  # windows that do not rebuild recordings, a model that cannot stream them
         return None, f"decision rules not fitted: {error}"
     if segments is None:
         return None, None

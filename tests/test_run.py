@@ -78,3 +78,11 @@ def test_windows_without_order_leave_the_default_rules(tmp_path):
     train_run(make_waves(n=80, seed=4), tmp_path / "run", TrainConfig(model="minirocket", model_options={"num_features": 840}))
     assert "segments" not in json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert Recognizer.load(tmp_path / "run").decision_rules is None
+
+
+def test_windows_that_do_not_rebuild_recordings_leave_a_note_and_the_default_rules(tmp_path):
+    data = recorded_windows(6)
+    data.meta = {"start_frame": np.zeros(data.n_samples, dtype=np.int64)}  # every window claims frame 0
+    result = train_run(data, tmp_path / "run", TrainConfig(model="minirocket", model_options={"num_features": 840}))
+    assert any(note.startswith("decision rules not fitted: recorded windows: window") for note in result.notes), result.notes
+    assert Recognizer.load(tmp_path / "run").decision_rules is None
