@@ -22,6 +22,7 @@ from actrec.evaluation.report import write_run
 from actrec.io.folder_lock import exclusive_folder
 from actrec.io.yaml_file import read_yaml
 from actrec.recognizer import Recognizer, TrainConfig
+from actrec.stream.calibrate import rules_from_windows
 from actrec.training import BEST, LAST, is_launching_process
 
 PARTIAL = "partial"  # RUN/partial: the run being built; its checkpoints outlive a crash
@@ -168,11 +169,13 @@ def _train_into(data: SequenceDataset, out: Path, config: TrainConfig, test: Seq
     val_proba = recognizer.validation_proba_ if recognizer.validation_proba_ is not None else recognizer.predict_proba(validation)
     val_metrics = compute_metrics(validation.y, val_proba, recognizer.label_names)
     test_metrics = compute_metrics(test.y, recognizer.predict_proba(test), recognizer.label_names)
+    segments, segments_note = _fit_decision_rules(recognizer, validation, test)
     recognizer.save(out)
     splits = {"validation": validation, "test": test}
     parts_of = {"validation": data, "test": data if held_out is not None else None}
     notes = recognizer.notes + [note for name, split in splits.items()
                                 if (note := missing_class_note(name, split, parts_of[name], recognizer.label_names))]
+    notes += [segments_note] if segments_note else []
     run_config = asdict(recognizer.config) | {
         "data": data.source,
         "test": test.source,
@@ -181,8 +184,27 @@ def _train_into(data: SequenceDataset, out: Path, config: TrainConfig, test: Seq
         "n_test": test.n_samples,
         "notes": notes,
     }
-    write_run(out, recognizer.history, val_metrics, test_metrics, recognizer.label_names, run_config, recognizer.cut_by_time_budget_)
+    write_run(out, recognizer.history, val_metrics, test_metrics, recognizer.label_names, run_config, recognizer.cut_by_time_budget_, segments)
     return RunResult(val=val_metrics, test=test_metrics, processes=recognizer.world_size, notes=notes)
+
+
+def _fit_decision_rules(recognizer: Recognizer, validation: SequenceDataset, test: SequenceDataset) -> tuple[dict[str, Any] | None, str | None]:
+    """Streaming decision rules fitted on the recordings the validation windows were cut from
+    (`stream.calibrate.rules_from_windows`), and a note saying how they score; (None, None) when
+    the windows have no order (groups and meta start_frame) to rebuild recordings from."""
+    try:
+        segments = rules_from_windows(recognizer, validation, test)
+    except ActrecError as error:  # windows that do not rebuild recordings, a model that cannot stream them
+        return None, f"decision rules not fitted: {error}"
+    if segments is None:
+        return None, None
+    val = segments["val"]
+    saved = "saved in the model" if segments["rules"] else "not better than the default rules, which stay"
+    line = (f"decision rules fitted on {val['sessions']} validation sessions ({val['frames']} frames): segment F1 "
+            f"{val['segment_f1']:.3f} (default rules {val['segment_f1_default_rules']:.3f}), {saved}")
+    if "test" in segments:
+        line += f"; on test {segments['test']['segment_f1']:.3f} (default rules {segments['test']['segment_f1_default_rules']:.3f})"
+    return segments, line
 
 
 def _with_model_labels(dataset: SequenceDataset, recognizer: Recognizer) -> SequenceDataset:

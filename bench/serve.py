@@ -1,5 +1,7 @@
 """Load on `actrec serve`: N concurrent WebSocket sessions at a fixed frame rate against one server
-(uvicorn in a subprocess on a loopback port), a GRU64+GRU32 on 99-feature frames, window 30.
+(uvicorn in a subprocess on a loopback port), serving any trained model: a RUN folder (`--run`), or
+one this script trains on generated windows (`--model NAME`, default a GRU64+GRU32; `--model auto`
+is the default model of `actrec train`) on 99-feature frames, window 30 (`--features`, `--window`).
 
 Prints sessions, frames/s served, p50/p99 added latency per frame (client send -> decision
 received, so it includes both JSON encodings and the loopback), dropped and unanswered frames,
@@ -7,7 +9,10 @@ refused frames, server CPU and memory, and how many sessions decided exactly wha
 `Streamer` decides on the same frames. The baseline, measured in the same run, is the in-process
 `Streamer.push` per frame (what a local `actrec stream` pays); the ratio says what serving adds.
 
-    python bench/serve.py                         # 64 sessions x 30 fps x 60 s
+    python bench/serve.py                         # 64 sessions x 30 fps x 60 s, GRU64+GRU32
+    python bench/serve.py --model auto            # the default model (trained here on generated windows)
+    python bench/serve.py --model auto --window 250 --features 6 --rate 50 --fps 50   # wrist-IMU shape
+    python bench/serve.py --run runs/a            # a model you trained (frames: random, its shape)
     python bench/serve.py --sessions 16 --seconds 20
     python bench/serve.py --seconds 300           # the soak: server memory every 10 s
     python bench/serve.py --workers 2             # actrec serve --workers 2
@@ -15,7 +20,9 @@ refused frames, server CPU and memory, and how many sessions decided exactly wha
                                                   # connections, compression bombs, abrupt disconnects)
 
 The client runs in this process (asyncio), on the same machine as the server: on a small box the
-two share the CPU, so the latency includes waiting for it.
+two share the CPU, so the latency includes waiting for it. Frames are random (the model's frame
+shape, classes drifting every 2 s for a generated model): latency does not depend on what they
+show, and the decisions are compared with an offline Streamer on the same frames.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ import argparse
 import asyncio
 import io
 import json
+import math
 import os
 import socket
 import subprocess
@@ -40,39 +48,45 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from actrec.recognizer import Recognizer
-from actrec.stream.engine import Streamer
+from actrec.stream.engine import DEFAULT_SAMPLE_RATE_HZ, Streamer
 
-N_FEATURES, WINDOW, N_CLASSES, RATE_HZ, DISTINCT_INPUTS = 99, 30, 10, 30.0, 8
+N_CLASSES, DISTINCT_INPUTS = 10, 8
+RECURRENT_OPTIONS = {"hidden_sizes": [64, 32], "dense": []}  # the GRU/LSTM stack the README's table measured
 
 
-def gru_run(folder: Path, rng: np.random.Generator) -> Recognizer:
-    """GRU64+GRU32 fitted for one epoch on random windows: real pipeline and file, untrained weights
-    (latency does not depend on them); classes are told apart by a per-class offset so decisions vary."""
+def trained_model(folder: Path, model: str, window: int, n_features: int, rate_hz: float, rng: np.random.Generator) -> Recognizer:
+    """`model` fitted on random windows `[128, window, n_features]` (one epoch for a neural model):
+    the real pipeline and file, weights that barely matter for latency; classes differ by a
+    per-class offset so decisions vary. Saved into `folder`, which the server then serves."""
     y = np.arange(128) % N_CLASSES
-    X = rng.normal(size=(128, WINDOW, N_FEATURES)).astype(np.float32) + y[:, None, None] * 0.3
-    recognizer = Recognizer(model="gru", model_options={"hidden_sizes": [64, 32], "dense": []}, epochs=1, seed=0)
+    X = rng.normal(size=(128, window, n_features)).astype(np.float32) + y[:, None, None] * 0.3
+    options = RECURRENT_OPTIONS if model in ("gru", "lstm") else None
+    recognizer = Recognizer(model=model, model_options=options, epochs=1, seed=0)
     recognizer.fit(X, y)
-    recognizer.sample_rate_hz = RATE_HZ
+    recognizer.sample_rate_hz = rate_hz
     recognizer.save(folder)
     return Recognizer.load(folder)
 
 
-def inputs(rng: np.random.Generator, frames: int) -> list[np.ndarray]:
-    """Distinct input streams whose class drifts every 2 s (sessions share them round-robin)."""
+def inputs(rng: np.random.Generator, frames: int, frame_shape: tuple[int, ...], rate_hz: float) -> list[np.ndarray]:
+    """Distinct input streams `[frames, *frame_shape]` whose class offset drifts every 2 s
+    (sessions share them round-robin)."""
     streams = []
+    hold = max(1, round(2 * rate_hz))
     for _ in range(DISTINCT_INPUTS):
-        classes = np.repeat(rng.integers(0, N_CLASSES, size=frames // 60 + 1), 60)[:frames]
-        streams.append((rng.normal(size=(frames, N_FEATURES)) + classes[:, None] * 0.3).astype(np.float32))
+        classes = np.repeat(rng.integers(0, N_CLASSES, size=frames // hold + 1), hold)[:frames]
+        offset = classes.reshape(-1, *[1] * len(frame_shape)) * 0.3
+        streams.append((rng.normal(size=(frames, *frame_shape)) + offset).astype(np.float32))
     return streams
 
 
-def offline(recognizer: Recognizer, stream: np.ndarray) -> tuple[list[tuple[str, float, str]], list[float]]:
+def offline(recognizer: Recognizer, stream: np.ndarray, rate_hz: float) -> tuple[list[tuple[str, float, str]], list[float]]:
     """Per frame (label, confidence, events) as a local Streamer decides them, and push seconds."""
     streamer = Streamer(recognizer, runtime="numpy")
     decided, seconds = [], []
     for index, frame in enumerate(stream):
         start = time.perf_counter()
-        decision = streamer.push(frame, index / RATE_HZ)
+        decision = streamer.push(frame, index / rate_hz)
         seconds.append(time.perf_counter() - start)
         events = json.dumps([json.loads(event.to_json()) for event in decision.events])
         decided.append((decision.label, round(float(decision.confidence), 6), events))
@@ -193,13 +207,14 @@ HOSTILE_MESSAGES = [
 ]
 
 
-def npz_bomb(n_bytes: int) -> bytes:
-    """An .npz of zeros declaring `n_bytes` of X: a few KiB on the wire, refused before inflating."""
+def npz_bomb(n_bytes: int, frame_size: int) -> bytes:
+    """An .npz of zeros declaring `n_bytes` of X (frames of `frame_size` values): a few KiB on the
+    wire, refused before inflating."""
     import zipfile
 
     buffer = io.BytesIO()
     header = io.BytesIO()
-    np.lib.format.write_array_header_1_0(header, {"descr": "<f4", "fortran_order": False, "shape": (1, n_bytes // (4 * N_FEATURES), N_FEATURES)})
+    np.lib.format.write_array_header_1_0(header, {"descr": "<f4", "fortran_order": False, "shape": (1, n_bytes // (4 * frame_size), frame_size)})
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive, archive.open("X.npy", "w", force_zip64=True) as member:
         member.write(header.getvalue())
         chunk = bytes(1 << 20)
@@ -208,7 +223,7 @@ def npz_bomb(n_bytes: int) -> bytes:
     return buffer.getvalue()
 
 
-async def attacker(port: int, index: int, bomb: bytes, stop: asyncio.Event, tally: dict) -> None:
+async def attacker(port: int, index: int, bomb: bytes, frame_size: int, stop: asyncio.Event, tally: dict) -> None:
     """Until `stop`: hostile WebSocket messages, a half-open HTTP connection, a compression bomb,
     an abrupt disconnect, in turn. `tally` counts attacks and the server's answers; `broken` counts
     what should never happen (a 500, close codes 1006/1011 from the server)."""
@@ -241,7 +256,7 @@ async def attacker(port: int, index: int, bomb: bytes, stop: asyncio.Event, tall
                 tally[f"bomb {status[0].decode() if status else 'no answer'}"] = tally.get(f"bomb {status[0].decode() if status else 'no answer'}", 0) + 1
             else:
                 ws = await connect(f"ws://127.0.0.1:{port}/v1/stream/model", compression=None)
-                await ws.send(json.dumps({"t": 0.0, "x": [0.0] * N_FEATURES}))
+                await ws.send(json.dumps({"t": 0.0, "x": [0.0] * frame_size}))
                 ws.transport.abort()  # gone without a close frame
         except ConnectionClosed as closed:
             if closed.rcvd is None or closed.rcvd.code in (1006, 1011):
@@ -258,13 +273,13 @@ async def attacker(port: int, index: int, bomb: bytes, stop: asyncio.Event, tall
 
 
 async def run_load(url: str, streams: list, n_sessions: int, fps: float, pid: int, port: int,
-                   hostile: int) -> tuple[list[dict], float, list[float], dict]:
+                   hostile: int, frame_size: int) -> tuple[list[dict], float, list[float], dict]:
     memory: list[float] = []
     stop, attacks_over = asyncio.Event(), asyncio.Event()
     tally: dict = {}
     watcher = asyncio.create_task(watch_memory(pid, 10.0, memory, stop))
-    bomb = npz_bomb(64 << 20)
-    attackers = [asyncio.create_task(attacker(port, index, bomb, attacks_over, tally)) for index in range(hostile)]
+    bomb = npz_bomb(64 << 20, frame_size)
+    attackers = [asyncio.create_task(attacker(port, index, bomb, frame_size, attacks_over, tally)) for index in range(hostile)]
     results, streaming_s = await load(url, streams, n_sessions, fps)
     attacks_over.set()
     await asyncio.gather(*attackers)
@@ -276,9 +291,15 @@ async def run_load(url: str, streams: list, n_sessions: int, fps: float, pid: in
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--run", type=Path, help="serve this trained model (RUN folder or model.actrec)")
+    source.add_argument("--model", default="gru", help="train this model family on generated windows and serve it (default gru: GRU64+GRU32)")
+    parser.add_argument("--window", type=int, default=30, help="with --model: window length of the generated training windows")
+    parser.add_argument("--features", type=int, default=99, help="with --model: features per frame")
+    parser.add_argument("--rate", type=float, default=30.0, help="with --model: the model's sample rate (Hz), which dates the frames")
     parser.add_argument("--sessions", type=int, default=64)
     parser.add_argument("--seconds", type=float, default=60.0)
-    parser.add_argument("--fps", type=float, default=30.0)
+    parser.add_argument("--fps", type=float, default=None, help="frames sent per second per session (default: the model's sample rate)")
     parser.add_argument("--queue-frames", type=int, default=16)
     parser.add_argument("--workers", type=int, default=1, help="server processes (actrec serve --workers)")
     parser.add_argument("--binary", action="store_true", help="send float32 binary frames instead of JSON")
@@ -286,36 +307,51 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     rng = np.random.default_rng(0)
-    frames = int(args.seconds * args.fps)
     with tempfile.TemporaryDirectory() as folder:
-        recognizer = gru_run(Path(folder), rng)
-        raw = inputs(rng, frames)
-        expected, push_seconds = zip(*(offline(recognizer, stream) for stream in raw))
-        if args.binary:  # values only: the server dates frame i at i / 30 s, as offline (a float32 time would not)
+        if args.run:
+            served = args.run
+            recognizer = Recognizer.load(served)
+        else:
+            served = Path(folder)
+            recognizer = trained_model(served, args.model, args.window, args.features, args.rate, rng)
+        rate_hz = float(recognizer.sample_rate_hz or DEFAULT_SAMPLE_RATE_HZ)
+        args.fps = args.fps or rate_hz
+        frames = int(args.seconds * args.fps)
+        raw = inputs(rng, frames, tuple(recognizer.frame_shape), rate_hz)
+        expected, push_seconds = zip(*(offline(recognizer, stream, rate_hz) for stream in raw))
+        if args.binary:  # values only: the server dates frame i at i / its sample rate, as offline (a float32 time would not)
             streams = [[f.astype("<f4").tobytes() for f in s] for s in raw]
         else:
-            streams = [[json.dumps({"t": i / RATE_HZ, "x": f.tolist()}) for i, f in enumerate(s)] for s in raw]
+            streams = [[json.dumps({"t": i / rate_hz, "x": f.tolist()}) for i, f in enumerate(s)] for s in raw]
         port = free_port()
-        server = start_server(Path(folder), port, args.sessions + args.hostile, args.queue_frames, args.workers)
+        server = start_server(served, port, args.sessions + args.hostile, args.queue_frames, args.workers)
         try:
             cpu_before, wall_before = server_cpu_s(server.pid), time.perf_counter()
             client_cpu_before = psutil.Process().cpu_times()
             results, streaming_s, memory, tally = asyncio.run(run_load(f"ws://127.0.0.1:{port}/v1/stream/model", streams,
-                                                          args.sessions, args.fps, server.pid, port, args.hostile))
+                                                          args.sessions, args.fps, server.pid, port, args.hostile,
+                                                          math.prod(recognizer.frame_shape)))
             wall = time.perf_counter() - wall_before
             cpu_after, client_cpu_after = server_cpu_s(server.pid), psutil.Process().cpu_times()
             server_latency = histogram_percentiles(f"http://127.0.0.1:{port}/metrics", (50, 99))
         finally:
             server.terminate()
             server.wait(timeout=20)
-    report(args, results, expected, push_seconds, memory, streaming_s, server_latency,
+    report(args, describe(recognizer), results, expected, push_seconds, memory, streaming_s, server_latency,
            (cpu_after - cpu_before) / wall,
            (client_cpu_after.user + client_cpu_after.system - client_cpu_before.user - client_cpu_before.system) / wall,
-           frames, tally)
+           frames, int(recognizer.window_length), tally)
 
 
-def report(args: argparse.Namespace, results: list[dict], expected: tuple, push_seconds: tuple, memory: list[float],
-           streaming_s: float, server_latency: list[float], server_cpu: float, client_cpu: float, frames: int,
+def describe(recognizer: Recognizer) -> str:
+    """The served model in one line: family, frame shape, window and how a frame is computed."""
+    shape = "x".join(str(size) for size in recognizer.frame_shape)
+    return (f"{recognizer.model_name}, frames of {shape} at {recognizer.sample_rate_hz or DEFAULT_SAMPLE_RATE_HZ:g} Hz, "
+            f"window {recognizer.window_length}; {Streamer(recognizer, runtime='numpy').describe()}")
+
+
+def report(args: argparse.Namespace, model: str, results: list[dict], expected: tuple, push_seconds: tuple, memory: list[float],
+           streaming_s: float, server_latency: list[float], server_cpu: float, client_cpu: float, frames: int, window: int,
            tally: dict) -> None:
     served = [result for result in results if result.get("refused") is None]
     decided = sum(len(result["decisions"]) for result in served)
@@ -323,7 +359,7 @@ def report(args: argparse.Namespace, results: list[dict], expected: tuple, push_
     errors = sum(result["errors"] for result in served)
     unanswered = len(served) * frames - decided - dropped - errors
     latency_ms = np.concatenate([result["latency"] for result in served]) * 1e3 if decided else np.zeros(1)
-    baseline_us = np.concatenate([np.asarray(s[WINDOW:]) for s in push_seconds]) * 1e6
+    baseline_us = np.concatenate([np.asarray(s[window:]) for s in push_seconds]) * 1e6  # after warm-up
     identical = checked = 0
     for index, result in enumerate(served):
         if result["dropped"] == 0:
@@ -333,6 +369,7 @@ def report(args: argparse.Namespace, results: list[dict], expected: tuple, push_
     p50, p99 = np.percentile(latency_ms, [50, 99])
     base50 = float(np.median(baseline_us))
     rows = [
+        ("model", model),
         ("sessions (served / asked)", f"{len(served)} / {args.sessions}"),
         ("frames per session", f"{frames} at {args.fps:g} fps ({'binary' if args.binary else 'JSON'})"),
         ("frames/s served", f"{decided / streaming_s:.0f} (asked {len(served) * args.fps:.0f})"),

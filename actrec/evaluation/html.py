@@ -66,9 +66,14 @@ def run_sections(folder: Path) -> list[str]:
 
     sections = []
     metrics = json.loads((folder / "metrics.json").read_text())
-    rows = [{"split": split} | values for split, values in metrics.items() if isinstance(values, dict)]
+    rows = [{"split": split} | values for split, values in metrics.items() if isinstance(values, dict) and "top1" in values]
     if rows:
         sections.append("<h2>Metrics</h2>\n" + table_html(pd.DataFrame(rows)))
+    segments = metrics.get("segments") or {}
+    rows = [{"split": split} | {key: value for key, value in segments[split].items()} for split in ("val", "test") if split in segments]
+    if rows:
+        sections.append(f"<h2>Streamed segments (F1 at IoU >= {segments['min_iou']:g}, decision rules fitted on the validation recordings)</h2>\n"
+                        + table_html(pd.DataFrame(rows)))
     if (folder / "per_class.csv").is_file():
         sections.append("<h2>Per class (test)</h2>\n" + table_html(pd.read_csv(folder / "per_class.csv"), 3))
     if (folder / "confusion.csv").is_file():

@@ -108,12 +108,15 @@ def worst_confusions(confusion: list[list[int]], label_names: list[str], top: in
 
 
 def write_run(run_dir: str | Path, history: pd.DataFrame, val: dict[str, Any], test: dict[str, Any], label_names: list[str], config: dict[str, Any],
-              cut_by_time_budget: bool = False) -> None:
+              cut_by_time_budget: bool = False, segments: dict[str, Any] | None = None) -> None:
     """Write every report file of a finished training run. `cut_by_time_budget`: the time budget
-    ended training, so the run depends on the machine's load (metrics.json says so)."""
+    ended training, so the run depends on the machine's load (metrics.json says so). `segments`:
+    the segment F1 of the streaming decision rules fitted at training time
+    (`stream.calibrate.rules_from_windows`)."""
     run = Path(run_dir)
     run.mkdir(parents=True, exist_ok=True)
     metrics = {"val": headline(val), "test": headline(test), "cut_by_time_budget": cut_by_time_budget}
+    metrics |= {"segments": segments} if segments else {}
     write_text_atomic(run / "metrics.json", json.dumps(metrics, indent=2))
     write_text_atomic(run / "config.json", json.dumps(config, indent=2))
     write_text_atomic(run / "history.csv", history.to_csv(index=False))
@@ -125,12 +128,13 @@ def write_run(run_dir: str | Path, history: pd.DataFrame, val: dict[str, Any], t
         plot_curves(history, run / "curves.png")
     plot_confusion(test["confusion"], label_names, run / "confusion.png")
     curves_text = "![curves](curves.png)" if curves else no_curves_text(history, str(config.get("model", "?")))
-    write_text_atomic(run / "report.md", markdown_report(val, test, label_names, config, table, curves_text))
+    write_text_atomic(run / "report.md", markdown_report(val, test, label_names, config, table, curves_text, segments))
 
 
-def markdown_report(val: dict[str, Any], test: dict[str, Any], label_names: list[str], config: dict[str, Any], table: pd.DataFrame, curves_text: str = "![curves](curves.png)") -> str:
+def markdown_report(val: dict[str, Any], test: dict[str, Any], label_names: list[str], config: dict[str, Any], table: pd.DataFrame, curves_text: str = "![curves](curves.png)", segments: dict[str, Any] | None = None) -> str:
     """The run's report.md. top-5 is shown only with more than 5 classes: with fewer it is 1 by
-    definition. `curves_text`: the curves figure, or why the fit has none (`no_curves_text`)."""
+    definition. `curves_text`: the curves figure, or why the fit has none (`no_curves_text`).
+    `segments`: the segment F1 of the decision rules fitted at training time."""
     keys = [("top1", "top-1"), ("top5", "top-5"), ("macro_f1", "macro-F1"), ("log_loss", "log-loss")]
     if len(label_names) <= 5:
         keys = [key for key in keys if key[0] != "top5"]
@@ -142,6 +146,10 @@ def markdown_report(val: dict[str, Any], test: dict[str, Any], label_names: list
     ]
     for name, metrics in (("val", val), ("test", test)):
         lines.append(f"| {name} | {metrics['n']} | " + " | ".join(f"{metrics[key]:.4f}" for key, _ in keys) + " |")
+    if segments:
+        lines += ["", f"Streamed segments (F1 at IoU >= {segments['min_iou']:g}; decision rules fitted on the validation recordings):", ""]
+        lines += [f"- {name}: {scores['segment_f1']:.3f} (default rules {scores['segment_f1_default_rules']:.3f}), "
+                  f"{scores['sessions']} sessions, {scores['frames']} frames" for name in ("val", "test") if (scores := segments.get(name))]
     lines += ["", "## Per class (test)", "", per_class_markdown(table)]
     mistakes = worst_confusions(test["confusion"], label_names)
     if mistakes:

@@ -28,14 +28,17 @@ RECENT_EVENTS = 20
 
 
 def session_rules(recognizer: Any, overrides: dict[str, Any]) -> DecisionRules:
-    """The model's default rules with a client's `overrides`; ConfigError names a bad field."""
+    """The model's default rules (those saved in it, fitted at training time or by `stream
+    --calibrate`, over the window-scaled defaults, as `Streamer` takes them) with a client's
+    `overrides`; ConfigError names a bad field."""
     known = {field.name for field in fields(DecisionRules)}
     unknown = sorted(set(overrides) - known)
     if unknown:
         raise ConfigError(f"rules field '{unknown[0]}' does not exist; fields are: {', '.join(sorted(known))}")
     rate = float(recognizer.sample_rate_hz or DEFAULT_SAMPLE_RATE_HZ)
     try:
-        rules = DecisionRules.for_model(recognizer.window_length, rate, **overrides)
+        saved = getattr(recognizer, "decision_rules", None) or {}
+        rules = DecisionRules.for_model(recognizer.window_length, rate, **(saved | overrides))
     except (TypeError, ValueError) as error:
         raise ConfigError(f"rules: {error}") from None
     rules.check(list(recognizer.label_names))

@@ -3,13 +3,16 @@ best event segments on a session whose true segments are known.
 
 Default rules are scaled to the window only; a real session (a noisy sensor, exercises back to
 back) then splits one action into several events or merges neighbours. Here the model's
-per-frame probabilities are computed once (batch prediction of every trailing window, which
-equals what `Streamer` computes frame by frame), then `DecisionMaker` replays them under
+per-frame probabilities are computed once (the session streamed through `Streamer`, as it
+would run live), then `DecisionMaker` replays them under
 candidate rules, searched one parameter at a time for the best segment F1 (a predicted segment
 matches a true one of the same label at intersection-over-union >= 0.5). When that search cannot
 leave F1 0 (no single change gives a segment: a moderately confident model under a high enter
 threshold, actions shorter than the default minimum event), enter threshold, minimum event and
 smoothing span are searched jointly; when nothing gives a segment, the report says why.
+
+The session is a labelled recording (`actrec stream --calibrate`), or, at training time
+(`rules_from_windows`, called by `run.py`), the recordings the validation windows were cut from.
 """
 
 from __future__ import annotations
@@ -19,13 +22,19 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from actrec.data.dataset import SequenceDataset
+from actrec.data.sessions import LabelledSession, sessions_from_windows
 from actrec.stream.decisions import DecisionMaker, DecisionRules
+from actrec.stream.engine import DEFAULT_SAMPLE_RATE_HZ, Streamer
 from actrec.stream.events import event_segments
-from actrec.stream.windows import trailing_windows
 
 Segment = tuple[str, float, float]  # label, start_s, end_s
+ScoredSession = tuple[np.ndarray, np.ndarray, Sequence[Segment]]  # probabilities [T, C], times [T] from 0, true segments
 MIN_IOU = 0.5
-BATCH_WINDOWS = 512
+# frames of rebuilt sessions a training-time fit streams and replays per split (the first
+# sessions by group name; about 8 minutes at 30 Hz): each is streamed once, then replayed under
+# every candidate rule set (about 40)
+MAX_SESSION_FRAMES = 15_000
 
 
 def segment_scores(predicted: Sequence[Segment], truth: Sequence[Segment], min_iou: float = MIN_IOU) -> dict[str, float]:
@@ -53,27 +62,27 @@ def segment_scores(predicted: Sequence[Segment], truth: Sequence[Segment], min_i
 
 
 def session_probabilities(recognizer: Any, frames: np.ndarray, window: int | None = None) -> np.ndarray:
-    """float32 `[T, C]`: the model's probabilities at every frame of a session `frames [T, ...]`,
-    each from the window ending there (shorter while the stream warms up), as `Streamer` gives."""
-    width = int(window or recognizer.window_length)
-    features = recognizer.pipeline.transform(frames[None].astype(np.float32), np.array([len(frames)]))[0]
-    features = np.nan_to_num(features)
-    out = []
-    for start in range(0, len(features), BATCH_WINDOWS):
-        # windows ending in this batch need the `width - 1` frames before it
-        first = max(0, start - width + 1)
-        windows, lengths = trailing_windows(features[first : start + BATCH_WINDOWS], width)
-        skip = start - first
-        out.append(recognizer.proba_from_features(windows[skip:], lengths[skip:]))
-    return np.concatenate(out)
+    """float32 `[T, C]`: what `Streamer` gives at every frame of a session `frames [T, ...]` (the
+    window ending there, shorter while the stream warms up), so rules are fitted to the
+    probabilities a live stream sees, missing keypoints filled as it fills them; a NaN row where
+    the frame is missing (all NaN: no person, a dropped sample), which `replay` passes on as such."""
+    streamer = Streamer(recognizer, window=window)
+    out = np.full((len(frames), len(streamer.label_names)), np.nan, dtype=np.float32)
+    for index, frame in enumerate(frames):
+        probabilities = streamer.push(frame).probabilities
+        if probabilities is not None:
+            out[index] = probabilities
+    return out
 
 
 def replay(probabilities: np.ndarray, times: np.ndarray, rules: DecisionRules, label_names: list[str], sample_rate_hz: float) -> list[Segment]:
-    """The event segments `DecisionMaker` gives under `rules` for these per-frame probabilities."""
+    """The event segments `DecisionMaker` gives under `rules` for these per-frame probabilities
+    (a NaN row is a missing frame)."""
     maker = DecisionMaker(rules, label_names, sample_rate_hz)
     events = []
-    for frame, (time, row) in enumerate(zip(times.tolist(), probabilities)):
-        events += maker.update(frame, time, row).events
+    missing = np.isnan(probabilities[:, 0]).tolist()
+    for frame, (time, row, absent) in enumerate(zip(times.tolist(), probabilities, missing)):
+        events += maker.update(frame, time, None if absent else row).events
     events += maker.finish(len(times) - 1, float(times[-1]))
     return event_segments(events)
 
@@ -104,17 +113,31 @@ def with_value(rules: DecisionRules, name: str, value: Any) -> DecisionRules:
     return replace(rules, **{name: value})
 
 
-def fit_rules(probabilities: np.ndarray, times: np.ndarray, truth: Sequence[Segment], label_names: list[str], sample_rate_hz: float, window_length: int, start: DecisionRules | None = None, passes: int = 2) -> tuple[DecisionRules, dict[str, Any]]:
-    """Rules maximising segment F1 on one or more concatenated sessions; coordinate search from
-    `start` (default: the model's default rules), and a joint search of enter threshold, minimum
-    event and smoothing when that stays at F1 0. Returns the rules and a report with the F1
-    before and after (and `why`, one line, when no rules gave a matching segment)."""
+def pooled_scores(sessions: Sequence[ScoredSession], rules: DecisionRules, label_names: list[str], sample_rate_hz: float) -> dict[str, float]:
+    """`segment_scores` over several sessions at once (each replayed from a fresh state): their
+    segments are laid end to end in time, so a prediction only ever matches its own session."""
+    predicted: list[Segment] = []
+    truth: list[Segment] = []
+    offset = 0.0
+    for probabilities, times, true_segments in sessions:
+        predicted += [(label, start + offset, end + offset) for label, start, end in replay(probabilities, times, rules, label_names, sample_rate_hz)]
+        truth += [(label, start + offset, end + offset) for label, start, end in true_segments]
+        offset += max([float(times[-1])] + [end for _, _, end in true_segments]) + 1.0
+    return segment_scores(predicted, truth)
+
+
+def fit_rules(sessions: Sequence[ScoredSession], label_names: list[str], sample_rate_hz: float, window_length: int, start: DecisionRules | None = None, passes: int = 2) -> tuple[DecisionRules, dict[str, Any]]:
+    """Rules maximising segment F1 pooled over `sessions` (per-frame probabilities, times from
+    0, true segments); coordinate search from `start` (default: the model's default rules), and a
+    joint search of enter threshold, minimum event and smoothing when that stays at F1 0. Returns
+    the rules and a report with the F1 before and after (and `why`, one line, when no rules gave
+    a matching segment)."""
     rules = start or DecisionRules.for_model(window_length, sample_rate_hz)
     counter = [0]
 
     def score(candidate: DecisionRules) -> dict[str, float]:
         counter[0] += 1
-        return segment_scores(replay(probabilities, times, candidate, label_names, sample_rate_hz), truth)
+        return pooled_scores(sessions, candidate, label_names, sample_rate_hz)
 
     before = score(rules)
     best, best_score = _one_at_a_time(rules, before, score, window_length, sample_rate_hz, passes)
@@ -131,7 +154,7 @@ def fit_rules(probabilities: np.ndarray, times: np.ndarray, truth: Sequence[Segm
             best, best_score = _one_at_a_time(best, best_score, score, window_length, sample_rate_hz, passes)
     report = {"before": before, "after": best_score, "rules_tried": counter[0], "rules": asdict(best)}
     if best_score["f1"] == 0.0:
-        report["why"] = why_no_segments(probabilities, times, truth, label_names, counter[0])
+        report["why"] = why_no_segments(sessions, label_names, counter[0])
     return best, report
 
 
@@ -151,21 +174,24 @@ def _one_at_a_time(best: DecisionRules, best_score: dict[str, float], score: Any
     return best, best_score
 
 
-def why_no_segments(probabilities: np.ndarray, times: np.ndarray, truth: Sequence[Segment], label_names: list[str], tried: int) -> str:
+def why_no_segments(sessions: Sequence[ScoredSession], label_names: list[str], tried: int) -> str:
     """One line on why no rules matched a true segment: how the model's own probabilities look
     inside the true segments (its probability of their class, and how often that class leads)."""
     index = {name: i for i, name in enumerate(label_names)}
-    peaks, leading, frames = [], 0, 0
-    for label, start, end in truth:
-        inside = (times >= start) & (times < end)
-        if label not in index or not inside.any():
-            continue
-        rows = probabilities[inside]
-        peaks.append((float(rows[:, index[label]].max()), label, start, end))
-        leading += int((rows.argmax(1) == index[label]).sum())
-        frames += int(inside.sum())
+    peaks, leading, frames, n_truth, seconds = [], 0, 0, 0, 0.0
+    for probabilities, times, truth in sessions:
+        n_truth += len(truth)
+        seconds += float(times[-1])
+        for label, start, end in truth:
+            inside = (times >= start) & (times < end)
+            if label not in index or not inside.any():
+                continue
+            rows = probabilities[inside]
+            peaks.append((float(rows[:, index[label]].max()), label, start, end))
+            leading += int((rows.argmax(1) == index[label]).sum())
+            frames += int(inside.sum())
     if not peaks:
-        return (f"none of the {len(truth)} true segments lies inside the session's {times[-1]:.1f} s with a class of the model "
+        return (f"none of the {n_truth} true segments lies inside the session's {seconds:.1f} s with a class of the model "
                 f"({', '.join(label_names)}); check the segments' times and labels")
     peak, label, start, end = min(peaks)
     return (f"{tried} rule sets tried, none gives a segment at IoU >= {MIN_IOU}: inside the true segments the model's class leads on "
@@ -180,6 +206,58 @@ def calibrate(recognizer: Any, frames: np.ndarray, times: np.ndarray, truth: Seq
     steps = np.diff(times)
     rate = float(1.0 / np.median(steps)) if steps.size else float(recognizer.sample_rate_hz or 30.0)
     probabilities = session_probabilities(recognizer, frames)
-    rules, report = fit_rules(probabilities, times - times[0], truth, list(recognizer.label_names), rate, int(recognizer.window_length))
+    rules, report = fit_rules([(probabilities, times - times[0], truth)], list(recognizer.label_names), rate, int(recognizer.window_length))
     recognizer.decision_rules = asdict(rules)
     return report
+
+
+def scored_sessions(recognizer: Any, sessions: Sequence[LabelledSession], sample_rate_hz: float, max_frames: int = MAX_SESSION_FRAMES) -> list[ScoredSession]:
+    """The model's per-frame probabilities, times and true segments (seconds) of `sessions`,
+    taken in order until `max_frames` frames are in."""
+    scored: list[ScoredSession] = []
+    frames = 0
+    for session in sessions:
+        if frames >= max_frames:
+            break
+        frames += len(session.frames)
+        truth = [(label, start / sample_rate_hz, end / sample_rate_hz) for label, start, end in session.segments]
+        scored.append((session_probabilities(recognizer, session.frames), np.arange(len(session.frames)) / sample_rate_hz, truth))
+    return scored
+
+
+def rules_from_windows(recognizer: Any, validation: SequenceDataset, test: SequenceDataset | None = None) -> dict[str, Any] | None:
+    """Decision rules fitted when training: the continuous sessions the validation windows were
+    cut from (`data.sessions`, which needs groups and `meta["start_frame"]`) are streamed through
+    the fitted model and the rules searched for segment F1 on them; they go into
+    `recognizer.decision_rules` (saved with the model, the Streamer's default) when they beat the
+    default rules there. The test windows' sessions, when they have order too, score both rule
+    sets on data neither the model nor the search saw.
+
+    Returns metrics.json's `segments` entry (None when the validation windows have no order):
+    `min_iou`, `rules` (None if not better than the defaults) and per split `segment_f1`,
+    `segment_f1_default_rules`, precision, recall, segment counts, `sessions` and `frames`.
+    Raises DataError when windows of one group do not copy the same recording.
+    """
+    sessions = sessions_from_windows(validation)
+    if not sessions:
+        return None
+    rate = float(recognizer.sample_rate_hz or DEFAULT_SAMPLE_RATE_HZ)
+    label_names, window = list(recognizer.label_names), int(recognizer.window_length)
+    on_validation = scored_sessions(recognizer, sessions, rate)
+    rules, report = fit_rules(on_validation, label_names, rate, window)
+    better = report["after"]["f1"] > report["before"]["f1"]
+    if better:
+        recognizer.decision_rules = asdict(rules)
+    result: dict[str, Any] = {"min_iou": MIN_IOU, "rules": asdict(rules) if better else None,
+                              "val": _split_scores(report["after"], report["before"], on_validation)}
+    on_test = scored_sessions(recognizer, sessions_from_windows(test), rate) if test is not None else []
+    if on_test:
+        default = DecisionRules.for_model(window, rate)
+        result["test"] = _split_scores(pooled_scores(on_test, rules, label_names, rate), pooled_scores(on_test, default, label_names, rate), on_test)
+    return result
+
+
+def _split_scores(fitted: dict[str, float], default: dict[str, float], sessions: Sequence[ScoredSession]) -> dict[str, Any]:
+    return {"segment_f1": fitted["f1"], "segment_f1_default_rules": default["f1"], "precision": fitted["precision"],
+            "recall": fitted["recall"], "predicted_segments": fitted["predicted"], "true_segments": fitted["true"],
+            "sessions": len(sessions), "frames": int(sum(len(times) for _, times, _ in sessions))}

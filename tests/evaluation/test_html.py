@@ -1,3 +1,4 @@
+import json
 import re
 import shutil
 import subprocess
@@ -51,6 +52,17 @@ def test_run_report_holds_metrics_images_per_class_confusions_audit_and_config(r
         confusion = np.loadtxt(run_folder / "confusion.csv", delimiter=",", skiprows=1, usecols=(1, 2, 3))
         assert np.count_nonzero(confusion - np.diag(np.diag(confusion))) == 0
     assert_self_contained(page)
+
+
+def test_segment_f1_of_training_time_rules_is_its_own_table_not_a_split_row(run_folder, tmp_path):
+    folder = Path(shutil.copytree(run_folder, tmp_path / "run"))
+    metrics = json.loads((folder / "metrics.json").read_text())
+    scores = {"segment_f1": 0.875, "segment_f1_default_rules": 0.5, "sessions": 2, "frames": 900}
+    metrics["segments"] = {"min_iou": 0.5, "rules": {"enter": 0.7}, "val": scores, "test": scores | {"segment_f1": 0.625}}
+    (folder / "metrics.json").write_text(json.dumps(metrics))
+    page = render_html(folder)
+    metrics_table, segments_table = page.split("<h2>Metrics</h2>")[1].split("<h2>Streamed segments")
+    assert "0.875" in segments_table and "0.625" in segments_table and "segments" not in metrics_table.split("<h2>")[0]
 
 
 def test_compare_folder_report(tmp_path):

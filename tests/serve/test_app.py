@@ -5,6 +5,7 @@ many) get a clear refusal while the server keeps serving everyone else."""
 
 from __future__ import annotations
 
+import copy
 import json
 import struct
 
@@ -110,6 +111,17 @@ def test_rules_set_at_open_apply_to_that_session_only(recognizer, source):
     assert events_of(strict_replies) == offline_events(recognizer, frames, session_rules(recognizer, strict))
     assert events_of(default_replies) == offline_events(recognizer, frames)
     assert events_of(strict_replies) != events_of(default_replies)
+
+
+def test_rules_saved_in_the_model_are_what_a_session_starts_with(recognizer, source):
+    fitted = copy.copy(recognizer)
+    fitted.decision_rules = {"enter": 0.9, "exit": 0.8, "min_event_s": 1.0}  # as training or --calibrate saves them
+    frames = list(zip((source.times - source.times[0]).tolist(), source.values))
+    with client_for(fitted) as client, client.websocket_connect("/v1/stream/gru") as ws:
+        replies = serve_frames(ws, json_frames(source))
+    assert replies[0]["rules"]["enter"] == 0.9
+    assert events_of(replies) == offline_events(fitted, frames)
+    assert events_of(replies) != offline_events(recognizer, frames)
 
 
 def test_a_bad_open_is_refused_with_the_reason(recognizer):

@@ -9,24 +9,13 @@ from actrec.recognizer import Recognizer
 from actrec.stream.calibrate import calibrate, replay, segment_scores, session_probabilities
 from actrec.stream.decisions import DecisionRules
 from actrec.stream.engine import Streamer
+from tests.waves import sine_session
 
 RATE, WINDOW, CLASSES = 20.0, 20, ["slow", "medium", "fast"]
 
 
 def session(seed: int, n_segments: int = 14) -> tuple[np.ndarray, np.ndarray, list[tuple[str, float, float]]]:
-    """Back-to-back actions 3-7 s long: noisy sines whose frequency is the class."""
-    rng = np.random.default_rng(seed)
-    frames, truth, t0 = [], [], 0.0
-    for _ in range(n_segments):
-        label = int(rng.integers(len(CLASSES)))
-        steps = int(rng.uniform(3, 7) * RATE)
-        t = np.arange(steps) / RATE
-        signal = np.sin(2 * np.pi * (0.8 + 1.2 * label) * t + rng.uniform(0, 6.3))
-        frames.append(np.stack([signal, np.cos(2 * np.pi * (0.8 + 1.2 * label) * t)], 1) + rng.normal(scale=0.9, size=(steps, 2)))
-        truth.append((CLASSES[label], t0, t0 + steps / RATE))
-        t0 += steps / RATE
-    values = np.concatenate(frames).astype(np.float32)
-    return values, np.arange(len(values)) / RATE, truth
+    return sine_session(seed, n_segments, RATE, tuple(CLASSES))
 
 
 def windows(values: np.ndarray, truth: list) -> SequenceDataset:
@@ -52,11 +41,17 @@ def test_segment_scores_match_by_label_and_overlap():
     assert segment_scores([], truth)["f1"] == 0.0
 
 
-def test_batch_session_probabilities_equal_what_the_streamer_sees(model):
+def test_session_probabilities_are_the_streamers_and_missing_frames_stay_gaps(model):
     values, times, _ = session(3, n_segments=2)
+    values[100:160] = np.nan  # 3 s without a sample
     streamer = Streamer(model, runtime="torch")
-    streamed = np.stack([streamer.push(frame, time).probabilities for frame, time in zip(values, times)])
-    np.testing.assert_allclose(session_probabilities(model, values), streamed, atol=1e-5)
+    streamed = [streamer.push(frame, time).probabilities for frame, time in zip(values, times)]
+    probabilities = session_probabilities(model, values)
+    assert np.isnan(probabilities[100:160]).all()
+    for part in (slice(0, 100), slice(160, None)):
+        np.testing.assert_allclose(probabilities[part], np.stack(streamed[part]), atol=1e-5)
+    segments = replay(probabilities, times, DecisionRules.for_model(WINDOW, RATE), CLASSES, RATE)
+    assert segments and not any(start < 100 / RATE and end > 160 / RATE for _, start, end in segments)
 
 
 def test_fitted_rules_beat_the_defaults_on_another_session_and_are_saved(model, tmp_path):

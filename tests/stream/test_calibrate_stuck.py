@@ -33,7 +33,7 @@ def test_calibration_leaves_zero_when_only_a_joint_change_gives_segments():
     probabilities, times, truth = session(0.5)
     defaults = DecisionRules.for_model(WINDOW, RATE)
     assert defaults.enter > 0.5 and defaults.min_event_s > 3.0  # neither alone can be met
-    rules, report = fit_rules(probabilities, times, truth, LABELS, RATE, WINDOW)
+    rules, report = fit_rules([(probabilities, times, truth)], LABELS, RATE, WINDOW)
     assert report["before"]["f1"] == 0.0
     assert report["after"]["f1"] >= 0.99 and report["after"]["predicted"] == 3
     assert rules.enter <= 0.5 and rules.min_event_s < 3.0
@@ -42,7 +42,7 @@ def test_calibration_leaves_zero_when_only_a_joint_change_gives_segments():
 def test_calibration_that_finds_nothing_says_why():
     _, times, truth = session(0.5)
     probabilities = np.tile(np.float32([0.05, 0.05, 0.9]), (len(times), 1))  # the model says 'c' all along
-    _, report = fit_rules(probabilities, times, truth[:2], LABELS, RATE, WINDOW)  # the session holds 'a' then 'b'
+    _, report = fit_rules([(probabilities, times, truth[:2])], LABELS, RATE, WINDOW)  # the session holds 'a' then 'b'
 
     assert report["after"]["f1"] == 0.0
     assert "inside the true segments" in report["why"] and "'a'" in report["why"]
