@@ -7,20 +7,22 @@ centred 4d frames after the old window start. So the window's features are runni
   frames at which the positive ones were computed (turned into mean centre steps when read);
 - Hydra: each kernel's summed winning response and its count of losses, kept per frame in a ring
   so the leaving frame's share is subtracted exactly as it was added.
-A frame costs one gather of channel sums, one gather of the nine taps of every kernel, and a few
-vector operations over the biases; nothing grows with the window but the ring buffers.
+Nothing grows with the window but the ring buffers. A frame is three compiled passes (numba: as
+NumPy vector calls the same work took about forty calls, each a microsecond of overhead) and one
+head product: `convolve_frame` (channel sums, every kernel's newest output, Hydra's shares),
+`slide` (the biases' running sums), `features` (the head's input).
 
 Frames are put on the kernels' input grid (`rocket.on_input_grid`), where every convolution output
 is exact, so the comparisons with the biases are the ones batch predict makes, bit for bit, and the
-running sums (float64) stay exact; both heads run in float64. `KernelStream.step` takes the feature rows of `actrec.stream.features.FrameFeatures`
-and reads the last one (the row of a frame whose window started long ago): the model never reads
-the first `skip_steps` steps of a window, where rows differ.
+running sums (float64) stay exact whatever order they are added in; both heads run in float64.
+`KernelStream.step` takes the feature rows of `actrec.stream.features.FrameFeatures` and reads the
+last one (the row of a frame whose window started long ago): the model never reads the first
+`skip_steps` steps of a window, where rows differ.
 
 Stream order: mixes (channel sums) are [kernel series, kernel differences, Hydra series, Hydra
-differences]; the pooled features are one vector per pool over every kernel bias, then Hydra's
-wins and losses kernel-major (`[k, groups]`: the group maximum is a reduction over rows).
-`batch_index` maps each to its column in `RocketNet.raw_features`; the standardisation and head
-are gathered into that order once.
+differences]; the head's input is one vector per pool over every kernel bias, then Hydra's wins
+and losses per group. `batch_index` maps each to its column in `RocketNet.raw_features`; the
+standardisation and head are gathered into that order once.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from actrec.models.rocket import HALF, INPUT_GRID, INPUT_LIMIT, KERNEL_LENGTH, KERNEL_POSITIONS, N_KERNELS, SLIDING_POOLS, RocketNet
+from actrec.models.rocket import HALF, INPUT_GRID, INPUT_LIMIT, KERNEL_LENGTH, N_KERNELS, SLIDING_POOLS, RocketNet, minirocket_weights
 
 
 class KernelStream:
@@ -148,8 +150,7 @@ class _Layout:
         self.bias_columns: list[np.ndarray] = []  # [pools, b] per kernel mix
         self.group_weights: list[np.ndarray] = []  # [k, 9] per Hydra mix
         self.group_columns: list[np.ndarray] = []  # [2, k] per Hydra mix (wins, losses)
-        weights = -np.ones((N_KERNELS, KERNEL_LENGTH))
-        weights[np.arange(N_KERNELS)[:, None], KERNEL_POSITIONS] = 2.0
+        weights = minirocket_weights().numpy()
         offset = 0
         for rep, bank in enumerate(network.banks):
             for i, d in enumerate(bank.dilations):
