@@ -22,7 +22,8 @@ def test_no_consumer_loads_a_model_file_but_through_load_recognizer() -> None:
         if relative in RECOGNIZER_MODULES:
             continue
         for number, line in enumerate(path.read_text().splitlines(), 1):
-            if KIND_SPECIFIC_LOADING.search(line) and "call fit or" not in line:
+            defines = line.lstrip().startswith("def ")  # io/model_file.py defines the reader the recognizers call
+            if KIND_SPECIFIC_LOADING.search(line) and "call fit or" not in line and not defines:
                 offences.append(f"actrec/{relative}:{number}: {line.strip()}")
     assert not offences, "load models with actrec.video.recognizer.load_recognizer:\n" + "\n".join(offences)
 

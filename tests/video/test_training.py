@@ -3,6 +3,9 @@ single-frame baseline cannot."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -57,5 +60,14 @@ def test_appearance_models_cannot_tell_motions(motion_clips: Path, frames: int) 
     ids=["tsm", "r3d", "r2plus1d", "slowfast", "x3d"],
 )
 def test_temporal_models_learn_motion(motion_clips: Path, model: str, options: dict, clip: dict, training: dict) -> None:
-    """Well above chance (0.5) and above what the single-frame baseline can reach (< 0.75)."""
-    assert held_out_top1(motion_clips, model, options, clip, training) >= 0.8
+    """Well above chance (0.5) and above what the single-frame baseline can reach (< 0.75).
+
+    Trained in a fresh process: in the full suite, state other tests leave in this one changed the
+    tiny X3D's numerics enough to hold out 0.43 instead of 0.97 (passing alone, in its file, with
+    one thread or two), as the clip resume tests found for their log-loss."""
+    args = json.dumps([str(motion_clips), model, options, clip, training])
+    code = ("import json, sys; from tests.video.test_training import held_out_top1; "
+            "print(held_out_top1(*[__import__('pathlib').Path(a) if i == 0 else a for i, a in enumerate(json.loads(sys.argv[1]))]))")
+    done = subprocess.run([sys.executable, "-c", code, args], capture_output=True, text=True, cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert float(done.stdout.strip().splitlines()[-1]) >= 0.8
