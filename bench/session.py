@@ -62,7 +62,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="actrec-session-") as folder:
         folder = Path(folder)
         train = sensor_windows(args.windows, range(20), 250, seed=0)
-        np.savez(folder / "train.npz", X=train.X, y=train.y, label_names=np.array(train.label_names), groups=train.groups)
+        np.savez(folder / "train.npz", X=train.X, y=train.y, label_names=np.asarray(train.label_names, dtype=str), groups=np.asarray(train.groups, dtype=str))
         fit_s = timed(ACTREC + ["train", "--data", str(folder / "train.npz"), "--out", str(folder / "run"), "--seed", "0"])
         rows = session_csv(folder / "session.csv", args.minutes, seed=1)
         stream_s = timed(ACTREC + ["stream", str(folder / "run"), "--source", f"csv:{folder / 'session.csv'}",
