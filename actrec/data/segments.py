@@ -126,16 +126,8 @@ def windows_from_segments(
             for start, length, label in _label_windows(frame_labels, window, stride, min_fraction, label_names, background):
                 if track is not None and not recording.present[start : start + length].any():
                     continue
-                samples.append(recording.keypoints[start : start + length])
                 labels.append(label)
-                start_frame = int(recording.frame_index[start])
-                end_frame = int(recording.frame_index[start + length - 1]) + 1
-                meta["start_frame"].append(start_frame)
-                meta["end_frame"].append(end_frame)
-                meta["start_time"].append(start_frame / recording.fps)
-                meta["end_time"].append(end_frame / recording.fps)
-                groups.append(group)
-                ids.append(f"{group}@{start_frame}")
+                _add_window(recording, start, length, group, samples, meta, groups, ids)
     if not samples:
         raise DataError(
             f"{segments}: no window has a label covering {min_fraction:.0%} of its {window} frames; "
@@ -182,15 +174,7 @@ def unlabelled_windows(recordings: str | Path, window: int = 30, stride: int = 1
             for start in starts:
                 if track is not None and not recording.present[start : start + length].any():
                     continue
-                samples.append(recording.keypoints[start : start + length])
-                start_frame = int(recording.frame_index[start])
-                end_frame = int(recording.frame_index[start + length - 1]) + 1
-                meta["start_frame"].append(start_frame)
-                meta["end_frame"].append(end_frame)
-                meta["start_time"].append(start_frame / recording.fps)
-                meta["end_time"].append(end_frame / recording.fps)
-                groups.append(group)
-                ids.append(f"{group}@{start_frame}")
+                _add_window(recording, start, length, group, samples, meta, groups, ids)
     X, lengths = pad_sequences(samples, source=str(recordings), ids=ids)
     return SequenceDataset(
         X=X,
@@ -291,3 +275,17 @@ def _label_windows(
         elif background is not None:
             kept.append((int(start), length, label_names.index(background)))
     return kept
+
+
+def _add_window(recording: Recording, start: int, length: int, group: str, samples: list, meta: dict[str, list], groups: list, ids: list) -> None:
+    """Append the window of `length` frames from `start`: its keypoints, its frame span and times
+    in `meta`, its group and its id (`group@first frame`), the same for labelled and unlabelled windows."""
+    samples.append(recording.keypoints[start : start + length])
+    start_frame = int(recording.frame_index[start])
+    end_frame = int(recording.frame_index[start + length - 1]) + 1
+    meta["start_frame"].append(start_frame)
+    meta["end_frame"].append(end_frame)
+    meta["start_time"].append(start_frame / recording.fps)
+    meta["end_time"].append(end_frame / recording.fps)
+    groups.append(group)
+    ids.append(f"{group}@{start_frame}")
