@@ -7,10 +7,10 @@ centred 4d frames after the old window start. So the window's features are runni
   frames at which the positive ones were computed (turned into mean centre steps when read);
 - Hydra: each kernel's summed winning response and its count of losses, kept per frame in a ring
   so the leaving frame's share is subtracted exactly as it was added.
-Nothing grows with the window but the ring buffers. A frame is three compiled passes (numba: as
-NumPy vector calls the same work took about forty calls, each a microsecond of overhead) and one
-head product: `convolve_frame` (channel sums, every kernel's newest output, Hydra's shares),
-`slide` (the biases' running sums), `features` (the head's input).
+Nothing grows with the window but the ring buffers. A frame is five compiled passes (numba: as
+NumPy vector calls the same work took about forty calls, each a microsecond of overhead):
+`convolve_frame` (channel sums, every kernel's newest output, Hydra's shares), `slide_sums` and
+`slide_hydra` (the running sums), `pooled_features` (the head's standardised input) and `head`.
 
 Frames are put on the kernels' input grid (`rocket.on_input_grid`), where every convolution output
 is exact, so the comparisons with the biases are the ones batch predict makes, bit for bit, and the
@@ -44,13 +44,19 @@ class KernelStream:
         self.n_channels = int(network.banks[0].combination_0.shape[1])
         layout = _Layout(network, self.n_channels, len(self.pools))
         mixes, rep, dilation = layout.mixes, np.asarray(layout.mix_rep), np.asarray(layout.mix_dilation)
+        # Mixes that sum the same channels of the same representation share one series: with few
+        # channels (a 6-axis IMU has 63 channel subsets) thousands of kernels read a hundred series.
+        # The ring is time-major: the 84 kernels of one dilation read the same nine rows.
+        keys = [(int(r), tuple(int(c) for c in sorted(p))) for r, p in zip(rep, mixes)]
+        unique = {key: i for i, key in enumerate(dict.fromkeys(keys))}
+        self.series_of = np.array([unique[key] for key in keys], np.int64)
         width = max(1, max(len(p) for p in mixes))
-        self.picks = np.full((len(mixes), width), -1, np.int64)  # channels each mix sums, -1 padded
-        for m, picks in enumerate(mixes):
-            self.picks[m, : len(picks)] = picks
+        self.picks = np.full((len(unique), width), -1, np.int64)  # channels each series sums, -1 padded
+        for (r, picks), i in unique.items():
+            self.picks[i, : len(picks)] = picks
+        self.is_difference = np.array([r == 1 for r, _ in unique], bool)
         self.n_mixes, self.n_kernel = len(mixes), layout.n_kernel
         self.n_groups = self.n_mixes - self.n_kernel
-        self.is_difference = rep == 1
         self.history = int((KERNEL_LENGTH - 1) * dilation.max()) + 1
         lags = (KERNEL_LENGTH - 1 - np.arange(KERNEL_LENGTH))[None, :] * dilation[:, None]
         self.lags = np.ascontiguousarray(lags)
@@ -59,44 +65,43 @@ class KernelStream:
         self.need = (KERNEL_LENGTH - 1) * dilation + 1 + rep
         self.span = (KERNEL_LENGTH - 1) * dilation + rep
         self.max_need = int(self.need.max())
+        self.hydra_span = np.ascontiguousarray(self.span[self.n_kernel :])
 
         self.kernel_weights = np.asarray(layout.kernel_weights, np.float64)
         owner = np.asarray(layout.bias_mix, np.int64)
-        self.bias_owner, self.bias = owner, np.asarray(layout.bias_values, np.float64)
+        self.bias = np.asarray(layout.bias_values, np.float64)
         self.n_bias = len(owner)
+        self.first_bias = np.searchsorted(owner, np.arange(self.n_kernel + 1))  # a kernel's biases are contiguous
         self.bias_outputs_less = self.need[owner] - 1  # valid outputs = series length - this
-        self.bias_span = self.span[owner]
         self.bias_centre = (HALF * dilation + rep)[owner]  # output frame - this = centre step + series start
         self.all_active = np.ones(self.n_mixes, bool)
-        self.pool_codes = np.array([SLIDING_CODES[name] for name in self.pools], np.int64)
+        self.pool_slots = np.array([self.pools.index(name) if name in self.pools else -1 for name in SLIDING_POOLS], np.int64)
 
         self.hydra_weights = np.stack(layout.group_weights) if self.n_groups else np.zeros((0, 1, KERNEL_LENGTH))  # [G, k, 9]
         self.hydra_kernels = self.hydra_weights.shape[1]
         hydra_columns = np.stack(layout.group_columns) if self.n_groups else np.zeros((0, 2, self.hydra_kernels), np.int64)
         pooled_columns = np.concatenate(layout.bias_columns, axis=1) if self.n_bias else np.zeros((len(self.pools), 0), np.int64)
         self.batch_index = np.concatenate([pooled_columns.reshape(-1), hydra_columns.reshape(-1)])
-        self._fold_head(network)
+        self._gather_head(network)
         self._outputs_for: tuple[int, np.ndarray] | None = None
         self.reset()
 
-    def _fold_head(self, network: RocketNet) -> None:
-        """The standardisation folded into the float64 head for the pooled features; Hydra's stays
-        explicit (a zero count stays zero), so the head is one product over both."""
+    def _gather_head(self, network: RocketNet) -> None:
+        """The standardisation and the head in stream order. The head keeps its float32 weights
+        (half the bytes a frame reads; converted exactly) and sums in float64 like batch predict."""
         mean = network.mean.double().numpy()[self.batch_index]
         scale = network.scale.double().numpy()[self.batch_index]
-        weight = network.head.weight.detach().double().numpy()[:, self.batch_index]
-        n_pooled = len(self.pools) * self.n_bias
-        weight[:, :n_pooled] /= scale[:n_pooled]
-        self.head_weight = np.ascontiguousarray(weight)
-        self.head_bias = network.head.bias.detach().double().numpy() - weight[:, :n_pooled] @ mean[:n_pooled]
-        self.hydra_mean, self.hydra_scale = mean[n_pooled:], scale[n_pooled:]
+        self.head_weight = np.ascontiguousarray(network.head.weight.detach().float().numpy()[:, self.batch_index])
+        self.head_bias = network.head.bias.detach().double().numpy()
+        self.mean, self.inverse_scale = mean, 1.0 / scale
         self.features = np.zeros(len(self.batch_index))
+        self.logits = np.zeros(len(self.head_bias))
 
     def reset(self) -> None:
         """Forget every frame: the next one starts a new window."""
         self.count = 0
-        self.mix = np.zeros((2 * self.history, self.n_mixes))  # each row twice: taps never wrap
-        self.previous_sums = np.zeros(self.n_mixes)
+        self.series = np.zeros((2 * self.history, len(self.picks)))  # each step twice: taps never wrap
+        self.previous_sums = np.zeros(len(self.picks))
         self.kernel_conv = np.zeros((self.ring, self.n_kernel))
         self.hydra_shares = np.zeros((self.ring, self.n_groups, 2, self.hydra_kernels))
         self.above = np.zeros(self.n_bias)  # PPV counts
@@ -117,17 +122,15 @@ class KernelStream:
         active = self.all_active if series_length >= self.max_need else series_length >= self.need
         slid = self.count > self.window_length and series_length > 0  # one output per kernel leaves
         old_start = series_start - 1
-        convolve_frame(variants[-1], self.picks, self.is_difference, self.previous_sums, self.mix, t % self.history, self.history,
-                       self.lags, self.kernel_weights, self.hydra_weights, active, self.kernel_conv[ring], self.hydra_shares[ring])
-        slide(self.kernel_conv, ring, slid, float(t), old_start, self.span, active, self.bias_owner, self.bias, self.bias_span,
-              self.above, self.excess, self.frames)
-        slide_hydra(self.hydra_shares, ring, slid, old_start, self.span[self.n_kernel :], self.hydra)
-        return self._logits(series_length, series_start)
-
-    def _logits(self, series_length: int, series_start: int) -> np.ndarray:
-        features(self.above, self.excess, self.frames, self._inverse_outputs(series_length), self.bias_centre, float(series_start),
-                 self.pool_codes, self.hydra.reshape(-1), self.hydra_mean, self.hydra_scale, self.features)
-        return (self.head_weight @ self.features + self.head_bias).astype(np.float32)
+        convolve_frame(variants[-1], self.picks, self.is_difference, self.previous_sums, self.series, self.series_of, t % self.history,
+                       self.history, self.lags, self.kernel_weights, self.hydra_weights, active, self.kernel_conv[ring], self.hydra_shares[ring])
+        slide_sums(self.kernel_conv, ring, slid, float(t), old_start, self.span, active, self.first_bias, self.bias,
+                   self.above, self.excess, self.frames)
+        slide_hydra(self.hydra_shares, ring, slid, old_start, self.hydra_span, self.hydra)
+        pooled_features(self.above, self.excess, self.frames, self._inverse_outputs(series_length), self.bias_centre, float(series_start),
+                        self.pool_slots, self.hydra.reshape(-1), self.mean, self.inverse_scale, self.features)
+        head(self.head_weight, self.head_bias, self.features, self.logits)
+        return self.logits.astype(np.float32)
 
     def _inverse_outputs(self, series_length: int) -> np.ndarray:
         """1 / (valid outputs per bias), cached: constant once the window is full."""
@@ -187,15 +190,12 @@ class _Layout:
         self.mix_dilation.append(dilation)
 
 
-SLIDING_CODES = {name: code for code, name in enumerate(SLIDING_POOLS)}
-
-
 @numba.njit(cache=True, nogil=True)
-def convolve_frame(frame: np.ndarray, picks: np.ndarray, is_difference: np.ndarray, previous: np.ndarray, mix: np.ndarray, slot: int,
-                   history: int, lags: np.ndarray, kernel_weights: np.ndarray, hydra_weights: np.ndarray, active: np.ndarray,
+def convolve_frame(frame: np.ndarray, picks: np.ndarray, is_difference: np.ndarray, previous: np.ndarray, series: np.ndarray,
+                   series_of: np.ndarray, slot: int, history: int, lags: np.ndarray, kernel_weights: np.ndarray, hydra_weights: np.ndarray, active: np.ndarray,
                    conv: np.ndarray, shares: np.ndarray) -> None:
     """One frame in: its channel sums on the input grid (the difference series' as this frame's sums
-    minus the last), written twice into the `mix` ring; the newest output of every kernel into
+    minus the last), written twice into the `series` ring (mix m reads series `series_of[m]`); the newest output of every kernel into
     `conv`; each Hydra kernel's share (its response where it wins its group, ties counting for
     every tied kernel; 1 where it loses; 0 for groups not `active` yet) into `shares [G, 2, k]`."""
     n_channels = frame.shape[0]
@@ -210,24 +210,26 @@ def convolve_frame(frame: np.ndarray, picks: np.ndarray, is_difference: np.ndarr
             total += row[picks[m, p]]
         value = total - previous[m] if is_difference[m] else total
         previous[m] = total
-        mix[slot, m] = value
-        mix[slot + history, m] = value
+        series[slot, m] = value
+        series[slot + history, m] = value
     newest = slot + history
     n_kernel = conv.shape[0]
     for u in range(n_kernel):
+        column = series_of[u]
         total = 0.0
         for j in range(lags.shape[1]):
-            total += kernel_weights[u, j] * mix[newest - lags[u, j], u]
+            total += kernel_weights[u, j] * series[newest - lags[u, j], column]
         conv[u] = total
     kernels = hydra_weights.shape[1]
     z = np.empty(kernels)
     for g in range(hydra_weights.shape[0]):
         m = n_kernel + g
+        column = series_of[m]
         best, worst = -np.inf, np.inf
         for q in range(kernels):
             total = 0.0
             for j in range(lags.shape[1]):
-                total += hydra_weights[g, q, j] * mix[newest - lags[m, j], m]
+                total += hydra_weights[g, q, j] * series[newest - lags[m, j], column]
             z[q] = total
             best = max(best, total)
             worst = min(worst, total)
@@ -237,28 +239,38 @@ def convolve_frame(frame: np.ndarray, picks: np.ndarray, is_difference: np.ndarr
 
 
 @numba.njit(cache=True, nogil=True)
-def slide(conv: np.ndarray, ring: int, slid: bool, frame: float, old_start: int, span: np.ndarray, active: np.ndarray, owner: np.ndarray,
-          bias: np.ndarray, bias_span: np.ndarray, above: np.ndarray, excess: np.ndarray, frames: np.ndarray) -> None:
-    """Per bias: add the newest output of its kernel (`conv[ring]`, computed at `frame`) and, when
-    the window slid, remove the leaving one (computed at `old_start + span`, still in the `conv`
-    ring). Values on the input grid keep every sum exact, so the order of additions does not
-    matter (batch predict sums in another order)."""
+def slide_sums(conv: np.ndarray, ring: int, slid: bool, frame: float, old_start: int, span: np.ndarray, active: np.ndarray,
+               first_bias: np.ndarray, bias: np.ndarray, above: np.ndarray, excess: np.ndarray, frames: np.ndarray) -> None:
+    """Per bias (kernel u owns biases `first_bias[u]` to `first_bias[u + 1]`): add the newest
+    output of its kernel (`conv[ring]`, computed at `frame`) and, when the window slid, remove the
+    leaving one (computed at `old_start + span`, still in the `conv` ring).
+
+    Values on the input grid keep every sum exact, so the order of additions does not matter
+    (batch predict sums in another order). The updates are arithmetic, not branches: whether an
+    output lies above a bias is a coin flip for the branch predictor, and branch-free inner loops
+    vectorise."""
     size = conv.shape[0]
-    for b in range(owner.shape[0]):
-        unit = owner[b]
+    base = old_start % size
+    for unit in range(first_bias.shape[0] - 1):
         if not active[unit]:
             continue
-        over = conv[ring, unit] - bias[b]
-        if over > 0.0:
-            above[b] += 1.0
-            excess[b] += over
-            frames[b] += frame
+        newest = conv[ring, unit]
+        for b in range(first_bias[unit], first_bias[unit + 1]):
+            over = newest - bias[b]
+            positive = 1.0 * (over > 0.0)
+            above[b] += positive
+            excess[b] += max(over, 0.0)
+            frames[b] += frame * positive
         if slid:
-            over = conv[(old_start + span[unit]) % size, unit] - bias[b]
-            if over > 0.0:
-                above[b] -= 1.0
-                excess[b] -= over
-                frames[b] -= old_start + bias_span[b]
+            row = base + span[unit]  # span < size: one subtraction instead of a modulo per kernel
+            leaving = conv[row - size if row >= size else row, unit]
+            leaving_frame = float(old_start + span[unit])
+            for b in range(first_bias[unit], first_bias[unit + 1]):
+                over = leaving - bias[b]
+                positive = 1.0 * (over > 0.0)
+                above[b] -= positive
+                excess[b] -= max(over, 0.0)
+                frames[b] -= leaving_frame * positive
 
 
 @numba.njit(cache=True, nogil=True)
@@ -275,28 +287,42 @@ def slide_hydra(shares: np.ndarray, ring: int, slid: bool, old_start: int, span:
 
 
 @numba.njit(cache=True, nogil=True)
-def features(above: np.ndarray, excess: np.ndarray, frames: np.ndarray, inverse_outputs: np.ndarray, centre: np.ndarray,
-             series_start: float, pools: np.ndarray, hydra: np.ndarray, hydra_mean: np.ndarray, hydra_scale: np.ndarray,
-             out: np.ndarray) -> None:
-    """The head's input: PPV, MPV and MIPV (codes 0, 1, 2 in `pools` order) of every bias, as
-    `actrec.models.rocket.pool` defines them, then Hydra's standardised counts (a zero count stays
-    zero)."""
+def pooled_features(above: np.ndarray, excess: np.ndarray, frames: np.ndarray, inverse_outputs: np.ndarray, centre: np.ndarray,
+                    series_start: float, slots: np.ndarray, hydra: np.ndarray, mean: np.ndarray, inverse_scale: np.ndarray,
+                    out: np.ndarray) -> None:
+    """The head's input, standardised: PPV, MPV and MIPV of every bias as
+    `actrec.models.rocket.pool` defines them, at `out[slots[pool] * n + b]` (slot -1: pool not
+    used), then Hydra's square-root counts (a zero count stays zero)."""
     n = above.shape[0]
-    for b in range(n):
-        count = above[b]
-        counted = count if count > 1.0 else 1.0
-        for p in range(pools.shape[0]):
-            code = pools[p]
-            if code == 0:
-                value = count * inverse_outputs[b]
-            elif code == 1:
-                value = excess[b] / counted
-            elif count > 0.0:
-                value = frames[b] / counted - centre[b] - series_start
-            else:
-                value = -1.0
-            out[p * n + b] = value
-    start = pools.shape[0] * n
-    for i in range(hydra.shape[0]):
-        raw = np.sqrt(max(hydra[i], 0.0))
-        out[start + i] = 0.0 if raw == 0.0 else (raw - hydra_mean[i]) / hydra_scale[i]
+    if slots[0] >= 0:
+        start = slots[0] * n
+        for b in range(n):
+            i = start + b
+            out[i] = (above[b] * inverse_outputs[b] - mean[i]) * inverse_scale[i]
+    if slots[1] >= 0:
+        start = slots[1] * n
+        for b in range(n):
+            i = start + b
+            out[i] = (excess[b] / max(above[b], 1.0) - mean[i]) * inverse_scale[i]
+    if slots[2] >= 0:
+        start = slots[2] * n
+        for b in range(n):
+            i = start + b
+            value = frames[b] / max(above[b], 1.0) - centre[b] - series_start if above[b] > 0.0 else -1.0
+            out[i] = (value - mean[i]) * inverse_scale[i]
+    start = out.shape[0] - hydra.shape[0]
+    for h in range(hydra.shape[0]):
+        i = start + h
+        raw = np.sqrt(max(hydra[h], 0.0))
+        out[i] = 0.0 if raw == 0.0 else (raw - mean[i]) * inverse_scale[i]
+
+
+@numba.njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+def head(weight: np.ndarray, bias: np.ndarray, features: np.ndarray, logits: np.ndarray) -> None:
+    """`logits = weight @ features + bias`, float32 weights summed in float64 (reassociated so it
+    vectorises: the order of a float64 sum moves the logits by about 1e-13)."""
+    for c in range(weight.shape[0]):
+        total = 0.0
+        for i in range(weight.shape[1]):
+            total += np.float64(weight[c, i]) * features[i]
+        logits[c] = total + bias[c]

@@ -53,8 +53,12 @@ STATES: dict[str, Callable[[nn.Module, int], FrameState]] = {
 
 
 def frame_state(network: nn.Module, window_length: int) -> FrameState:
-    """The state that streams `network` over windows of `window_length` frames."""
+    """The state that streams `network` over windows of `window_length` frames. A one-member
+    ensemble (the default model) streams as its member: the log of one member's probabilities
+    gives the same softmax as its logits, without two softmaxes and a log per frame."""
     kind = network_capabilities(network).frame_state
     if kind not in STATES:
         raise ValueError(f"{type(network).__name__} declares no per-frame state; stream it by window")
+    if kind == "ensemble" and len(network.members) == 1:
+        return frame_state(network.members[0], window_length)
     return STATES[kind](network, window_length)
