@@ -71,7 +71,8 @@ class KernelStream:
         owner = np.asarray(layout.bias_mix, np.int64)
         self.bias = np.asarray(layout.bias_values, np.float64)
         self.n_bias = len(owner)
-        self.first_bias = np.searchsorted(owner, np.arange(self.n_kernel + 1))  # a kernel's biases are contiguous
+        self.bias_owner = owner
+        self.moving = np.zeros((3, self.n_kernel))
         self.bias_outputs_less = self.need[owner] - 1  # valid outputs = series length - this
         self.bias_centre = (HALF * dilation + rep)[owner]  # output frame - this = centre step + series start
         self.all_active = np.ones(self.n_mixes, bool)
@@ -124,8 +125,8 @@ class KernelStream:
         old_start = series_start - 1
         convolve_frame(variants[-1], self.picks, self.is_difference, self.previous_sums, self.series, self.series_of, t % self.history,
                        self.history, self.lags, self.kernel_weights, self.hydra_weights, active, self.kernel_conv[ring], self.hydra_shares[ring])
-        slide_sums(self.kernel_conv, ring, slid, float(t), old_start, self.span, active, self.first_bias, self.bias,
-                   self.above, self.excess, self.frames)
+        slide_sums(self.kernel_conv, ring, slid, float(t), old_start, self.span, active, self.bias_owner, self.bias,
+                   self.above, self.excess, self.frames, self.moving)
         slide_hydra(self.hydra_shares, ring, slid, old_start, self.hydra_span, self.hydra)
         pooled_features(self.above, self.excess, self.frames, self._inverse_outputs(series_length), self.bias_centre, float(series_start),
                         self.pool_slots, self.hydra.reshape(-1), self.mean, self.inverse_scale, self.features)
@@ -240,37 +241,33 @@ def convolve_frame(frame: np.ndarray, picks: np.ndarray, is_difference: np.ndarr
 
 @numba.njit(cache=True, nogil=True)
 def slide_sums(conv: np.ndarray, ring: int, slid: bool, frame: float, old_start: int, span: np.ndarray, active: np.ndarray,
-               first_bias: np.ndarray, bias: np.ndarray, above: np.ndarray, excess: np.ndarray, frames: np.ndarray) -> None:
-    """Per bias (kernel u owns biases `first_bias[u]` to `first_bias[u + 1]`): add the newest
-    output of its kernel (`conv[ring]`, computed at `frame`) and, when the window slid, remove the
-    leaving one (computed at `old_start + span`, still in the `conv` ring).
+               owner: np.ndarray, bias: np.ndarray, above: np.ndarray, excess: np.ndarray, frames: np.ndarray,
+               moving: np.ndarray) -> None:
+    """Per bias b of kernel `owner[b]`: add the newest output of its kernel (`conv[ring]`,
+    computed at `frame`) and, when the window slid, remove the leaving one (computed at
+    `old_start + span`, still in the `conv` ring). `moving [3, kernels]` is scratch.
 
     Values on the input grid keep every sum exact, so the order of additions does not matter
     (batch predict sums in another order). The updates are arithmetic, not branches: whether an
-    output lies above a bias is a coin flip for the branch predictor, and branch-free inner loops
-    vectorise."""
+    output lies above a bias is a coin flip for the branch predictor, and the branch-free loop over
+    biases vectorises. An output that does not count (kernel not active yet, nothing left the
+    window) is -inf, which no bias lies below."""
     size = conv.shape[0]
     base = old_start % size
-    for unit in range(first_bias.shape[0] - 1):
-        if not active[unit]:
-            continue
-        newest = conv[ring, unit]
-        for b in range(first_bias[unit], first_bias[unit + 1]):
-            over = newest - bias[b]
-            positive = 1.0 * (over > 0.0)
-            above[b] += positive
-            excess[b] += max(over, 0.0)
-            frames[b] += frame * positive
-        if slid:
-            row = base + span[unit]  # span < size: one subtraction instead of a modulo per kernel
-            leaving = conv[row - size if row >= size else row, unit]
-            leaving_frame = float(old_start + span[unit])
-            for b in range(first_bias[unit], first_bias[unit + 1]):
-                over = leaving - bias[b]
-                positive = 1.0 * (over > 0.0)
-                above[b] -= positive
-                excess[b] -= max(over, 0.0)
-                frames[b] -= leaving_frame * positive
+    for unit in range(conv.shape[1]):
+        row = base + span[unit]  # span < size: one subtraction instead of a modulo per kernel
+        moving[0, unit] = conv[ring, unit] if active[unit] else -np.inf
+        moving[1, unit] = conv[row - size if row >= size else row, unit] if (slid and active[unit]) else -np.inf
+        moving[2, unit] = old_start + span[unit]
+    for b in range(owner.shape[0]):
+        unit = owner[b]
+        over = moving[0, unit] - bias[b]
+        positive = 1.0 * (over > 0.0)
+        gone = moving[1, unit] - bias[b]
+        leaving = 1.0 * (gone > 0.0)
+        above[b] += positive - leaving
+        excess[b] += max(over, 0.0) - max(gone, 0.0)
+        frames[b] += frame * positive - moving[2, unit] * leaving
 
 
 @numba.njit(cache=True, nogil=True)
