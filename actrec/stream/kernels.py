@@ -30,7 +30,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from actrec.models.rocket import HALF, INPUT_GRID, INPUT_LIMIT, KERNEL_LENGTH, N_KERNELS, SLIDING_POOLS, RocketNet, minirocket_weights
+from actrec.models.rocket import HALF, INPUT_GRID, INPUT_LIMIT, KERNEL_LENGTH, KERNEL_POSITIONS, N_KERNELS, SLIDING_POOLS, RocketNet
 
 
 class KernelStream:
@@ -58,8 +58,7 @@ class KernelStream:
         self.n_mixes, self.n_kernel = len(mixes), layout.n_kernel
         self.n_groups = self.n_mixes - self.n_kernel
         self.history = int((KERNEL_LENGTH - 1) * dilation.max()) + 1
-        lags = (KERNEL_LENGTH - 1 - np.arange(KERNEL_LENGTH))[None, :] * dilation[:, None]
-        self.lags = np.ascontiguousarray(lags)
+        self.dilation = np.ascontiguousarray(dilation, np.int64)
         # series steps a mix's kernels need for one valid output, and the frame of their first
         # output counted from the series start
         self.need = (KERNEL_LENGTH - 1) * dilation + 1 + rep
@@ -67,7 +66,7 @@ class KernelStream:
         self.max_need = int(self.need.max())
         self.hydra_span = np.ascontiguousarray(self.span[self.n_kernel :])
 
-        self.kernel_weights = np.asarray(layout.kernel_weights, np.float64)
+        self.kernel_positions = np.ascontiguousarray(KERNEL_POSITIONS[np.asarray(layout.kernel_pattern, np.int64)])  # [kernels, 3]
         owner = np.asarray(layout.bias_mix, np.int64)
         self.bias = np.asarray(layout.bias_values, np.float64)
         self.n_bias = len(owner)
@@ -124,7 +123,7 @@ class KernelStream:
         slid = self.count > self.window_length and series_length > 0  # one output per kernel leaves
         old_start = series_start - 1
         convolve_frame(variants[-1], self.picks, self.is_difference, self.previous_sums, self.series, self.series_of, t % self.history,
-                       self.history, self.lags, self.kernel_weights, self.hydra_weights, active, self.kernel_conv[ring], self.hydra_shares[ring])
+                       self.history, self.dilation, self.kernel_positions, self.hydra_weights, active, self.kernel_conv[ring], self.hydra_shares[ring])
         slide_sums(self.kernel_conv, ring, slid, float(t), old_start, self.span, active, self.bias_owner, self.bias,
                    self.above, self.excess, self.frames, self.moving)
         slide_hydra(self.hydra_shares, ring, slid, old_start, self.hydra_span, self.hydra)
@@ -148,13 +147,12 @@ class _Layout:
         self.mixes: list[np.ndarray] = []  # channel indexes summed, per mix
         self.mix_rep: list[int] = []
         self.mix_dilation: list[int] = []
-        self.kernel_weights: list[np.ndarray] = []
+        self.kernel_pattern: list[int] = []  # which of the 84 MiniRocket kernels
         self.bias_mix: list[np.ndarray] = []
         self.bias_values: list[np.ndarray] = []
         self.bias_columns: list[np.ndarray] = []  # [pools, b] per kernel mix
         self.group_weights: list[np.ndarray] = []  # [k, 9] per Hydra mix
         self.group_columns: list[np.ndarray] = []  # [2, k] per Hydra mix (wins, losses)
-        weights = minirocket_weights().numpy()
         offset = 0
         for rep, bank in enumerate(network.banks):
             for i, d in enumerate(bank.dilations):
@@ -163,7 +161,7 @@ class _Layout:
                 per_kernel = bias.shape[1]
                 for k in range(N_KERNELS):
                     self._mix(combination[k], n_channels, rep, d)
-                    self.kernel_weights.append(weights[k])
+                    self.kernel_pattern.append(k)
                     self.bias_mix.append(np.full(per_kernel, len(self.mixes) - 1))
                     self.bias_values.append(bias[k])
                     pools = np.arange(n_pools)[:, None] * N_KERNELS * per_kernel
@@ -193,7 +191,7 @@ class _Layout:
 
 @numba.njit(cache=True, nogil=True)
 def convolve_frame(frame: np.ndarray, picks: np.ndarray, is_difference: np.ndarray, previous: np.ndarray, series: np.ndarray,
-                   series_of: np.ndarray, slot: int, history: int, lags: np.ndarray, kernel_weights: np.ndarray, hydra_weights: np.ndarray, active: np.ndarray,
+                   series_of: np.ndarray, slot: int, history: int, dilation: np.ndarray, positions: np.ndarray, hydra_weights: np.ndarray, active: np.ndarray,
                    conv: np.ndarray, shares: np.ndarray) -> None:
     """One frame in: its channel sums on the input grid (the difference series' as this frame's sums
     minus the last), written twice into the `series` ring (mix m reads series `series_of[m]`); the newest output of every kernel into
@@ -215,12 +213,17 @@ def convolve_frame(frame: np.ndarray, picks: np.ndarray, is_difference: np.ndarr
         series[slot + history, m] = value
     newest = slot + history
     n_kernel = conv.shape[0]
+    last = KERNEL_LENGTH - 1
     for u in range(n_kernel):
-        column = series_of[u]
+        # MiniRocket's weights are -1 at six taps and 2 at three: 3 x (the three) - (all nine)
+        column, d = series_of[u], dilation[u]
         total = 0.0
-        for j in range(lags.shape[1]):
-            total += kernel_weights[u, j] * series[newest - lags[u, j], column]
-        conv[u] = total
+        for j in range(KERNEL_LENGTH):
+            total += series[newest - (last - j) * d, column]
+        chosen = 0.0
+        for j in range(3):
+            chosen += series[newest - (last - positions[u, j]) * d, column]
+        conv[u] = 3.0 * chosen - total
     kernels = hydra_weights.shape[1]
     z = np.empty(kernels)
     for g in range(hydra_weights.shape[0]):
@@ -229,8 +232,8 @@ def convolve_frame(frame: np.ndarray, picks: np.ndarray, is_difference: np.ndarr
         best, worst = -np.inf, np.inf
         for q in range(kernels):
             total = 0.0
-            for j in range(lags.shape[1]):
-                total += hydra_weights[g, q, j] * series[newest - lags[m, j], column]
+            for j in range(KERNEL_LENGTH):
+                total += hydra_weights[g, q, j] * series[newest - (last - j) * dilation[m], column]
             z[q] = total
             best = max(best, total)
             worst = min(worst, total)
