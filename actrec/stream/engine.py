@@ -112,7 +112,7 @@ class Streamer:
     def describe(self) -> str:
         """One line for logs and the CLI: how each frame is computed."""
         if self.mode == "incremental":
-            how = {"recurrent": "a staggered state bank", "kernel": "running sums of the kernel features"}.get(self.state_kind, "each member's per-frame state")
+            how = self.model.how
             return f"incremental: per-frame cost independent of the window, through {how} ({self.runtime})"
         return f"window: {self.mode_reason}, so each frame runs the {self.window_length}-frame window ({self.runtime})"
 

@@ -36,6 +36,8 @@ from actrec.models.rocket import HALF, INPUT_GRID, INPUT_LIMIT, KERNEL_LENGTH, K
 class KernelStream:
     """The running state of one `RocketNet` over a sliding window of `window_length` frames."""
 
+    how = "running sums of the kernel features"
+
     def __init__(self, network: RocketNet, window_length: int) -> None:
         self.window_length = window_length
         self.ring = window_length + 1  # frames a computed output is kept, until it leaves the window

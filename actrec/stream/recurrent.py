@@ -79,6 +79,8 @@ class NumpyBank:
     read and are cleared once per window.
     """
 
+    how = "a staggered state bank"
+
     def __init__(self, network: RecurrentNet, window_length: int) -> None:
         reason = incremental_blocker(network)
         if reason is not None:

@@ -46,6 +46,8 @@ class GraphBank:
     picks the row whose window ends now.
     """
 
+    how = "a staggered state bank"
+
     def __init__(self, step: TorchBankStep, window_length: int, run: LogitsFn) -> None:
         self.window_length = window_length
         self.run = run

@@ -20,6 +20,8 @@ from actrec.stream.recurrent import NumpyBank
 
 
 class FrameState(Protocol):
+    how: str  # one phrase for `Streamer.describe`
+
     def step(self, variants: np.ndarray) -> np.ndarray: ...
 
     def reset(self) -> None: ...
@@ -27,6 +29,8 @@ class FrameState(Protocol):
 
 class EnsembleStream:
     """Members streamed side by side; logits are the log of their weighted mean probabilities."""
+
+    how = "each member's per-frame state"
 
     def __init__(self, network: nn.Module, window_length: int) -> None:
         self.members = [frame_state(member, window_length) for member in network.members]
