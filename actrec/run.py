@@ -92,6 +92,13 @@ def build_in_partial(out: str | Path, resume_from: str | Path | None, train_into
         _prepare_partial(partial, resume)
         try:
             result = train_into(partial, resume)
+        except KeyboardInterrupt:  # Ctrl-C outside the fit (data, evaluation, report): same one line
+            checkpoint = partial / "checkpoints" / LAST
+            resumable = checkpoint.is_file()
+            if not resumable:
+                shutil.rmtree(partial, ignore_errors=True)
+            how = f"after its last epoch, before the run was published (checkpoint {checkpoint})" if resumable else "before its first epoch ended"
+            raise TrainingInterrupted(f"training stopped by SIGINT {how}", "SIGINT", str(checkpoint) if resumable else None) from None
         except BaseException as error:
             resumable = (partial / "checkpoints" / LAST).is_file()
             # bad input or options: nothing worth resuming, unless the checkpoints were there before

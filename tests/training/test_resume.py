@@ -18,6 +18,8 @@ import torch
 from typer.testing import CliRunner
 
 from actrec.cli import app
+from actrec.errors import TrainingInterrupted
+from actrec.run import build_in_partial
 from tests.stopping import assert_same_run, finish, start_train, wait_for_epochs
 
 EPOCHS = 8
@@ -60,7 +62,9 @@ def test_an_interrupted_run_exits_non_zero_and_keeps_the_earlier_result(stop: si
     run = tmp_path / "run"
     shutil.copytree(straight, run)  # an earlier finished result the stopped run must not replace
     before = {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()}
-    process = start(waves_npz, run, "--seed", "4")
+    # 400 epochs: the run cannot finish between the checkpoint this test sees and the signal (with
+    # 8, a busy machine let it publish first, and the signal found no process)
+    process = start(waves_npz, run, "--seed", "4", "--epochs", "400")
     wait_for_epochs(process, run, 1)
     process.send_signal(stop)
     code, log = finish(process, run)
@@ -68,6 +72,24 @@ def test_an_interrupted_run_exits_non_zero_and_keeps_the_earlier_result(stop: si
     lines = [line for line in log.splitlines() if line.startswith("interrupted:")]
     assert len(lines) == 1, log[-2000:]
     assert f"training stopped by {stop.name}" in lines[0] and f"run the same command with --resume {run}" in lines[0]
+    assert {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()} == before
+    assert (run / "partial" / "checkpoints" / "last.ckpt").is_file()
+
+
+def test_ctrl_c_after_the_last_epoch_is_one_line_and_publishes_nothing(straight: Path, tmp_path: Path):
+    """SIGINT outside Lightning's fit (evaluation, report) is a stop like any other."""
+    run = Path(shutil.copytree(straight, tmp_path / "run"))
+    before = {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()}
+
+    def evaluate_then_interrupted(partial: Path, resume: Path | None) -> None:
+        shutil.copy2(straight / "checkpoints" / "last.ckpt", partial / "checkpoints" / "last.ckpt")
+        (partial / "metrics.json").write_text("{}")
+        raise KeyboardInterrupt
+
+    with pytest.raises(TrainingInterrupted) as stop:
+        build_in_partial(run, None, evaluate_then_interrupted)
+    assert stop.value.exit_code == 130 and stop.value.checkpoint == str(run / "partial" / "checkpoints" / "last.ckpt")
+    assert "training stopped by SIGINT after its last epoch" in str(stop.value)
     assert {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()} == before
     assert (run / "partial" / "checkpoints" / "last.ckpt").is_file()
 
