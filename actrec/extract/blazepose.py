@@ -35,6 +35,7 @@ DETECTOR_SIDE = 224
 LANDMARK_SIDE = 256
 N_LANDMARKS = 33
 REGION_SCALE = 1.25  # MediaPipe's RectTransformationCalculator scale for the pose region
+SAME_PERSON = 0.2  # two detections whose hips are closer than this many region sides are one person
 
 
 def model_path(relative: str) -> Path:
@@ -169,14 +170,14 @@ class PersonDetector:
         return suppress(found)
 
 
-def suppress(found: list[Person], same_person: float = 0.2) -> list[Person]:
-    """Non-maximum suppression: of detections whose hips lie within `same_person` region sides of
+def suppress(found: list[Person]) -> list[Person]:
+    """Non-maximum suppression: of detections whose hips lie within `SAME_PERSON` region sides of
     each other (one person, from neighbouring anchors or overlapping tiles) the best-scoring is
     kept. Hips, not boxes: the regions of two people walking side by side overlap by half, and the
     face boxes this model returns have a fixed size (a fifth of its input), so neither separates them."""
     kept: list[Person] = []
     for person in sorted(found, key=lambda item: -item.score):
-        if all(np.hypot(*(person.region.centre - other.region.centre)) >= same_person * max(person.region.side, other.region.side)
+        if all(np.hypot(*(person.region.centre - other.region.centre)) >= SAME_PERSON * max(person.region.side, other.region.side)
                for other in kept):
             kept.append(person)
     return kept
