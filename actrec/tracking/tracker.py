@@ -29,6 +29,8 @@ class TrackerConfig:
     max_keypoint_distance: mean joint distance, in heights of the predicted box, below which a
       detection can match even without enough overlap (people small and fast).
     velocity_smoothing: weight of the newest displacement in the velocity estimate (0-1].
+    max_appearance_distance: appearance distance (Hellinger, 0-1) above which a detection is
+      never matched to a live track, however close (two people in different clothes crossing).
     reid_frames: frames an ended track can still be re-identified (0: never).
     reid_max_distance: largest appearance distance (Hellinger, 0-1) of a re-identified person.
     reid_drift: how far (box heights per frame of absence) a lost person may stray from where
@@ -38,6 +40,7 @@ class TrackerConfig:
     min_iou: float = 0.3
     max_keypoint_distance: float = 0.3
     velocity_smoothing: float = 0.5
+    max_appearance_distance: float = 0.6
     reid_frames: int = 60
     reid_max_distance: float = 0.35
     reid_drift: float = 0.05
@@ -235,7 +238,7 @@ class Tracker:
 
     def _costs(self, tracks: list[Track], detections: list[Detection]) -> np.ndarray:
         """`[tracks, detections]`: (1 - IoU + scaled keypoint distance) / 2, UNMATCHABLE where
-        neither the overlap nor the keypoints are close enough."""
+        neither the overlap nor the keypoints are close enough, or the clothes differ."""
         config = self.config
         predicted = np.stack([track.predicted_box() for track in tracks])
         iou = box_iou(predicted, np.stack([d.box for d in detections]))
@@ -248,6 +251,9 @@ class Tracker:
                 expected = track.keypoints.copy()
                 expected[:, :2] += shift
             for col, detection in enumerate(detections):
+                if track.appearance is not None and detection.appearance is not None and \
+                        appearance_distance(track.appearance, detection.appearance) > config.max_appearance_distance:
+                    continue
                 distance = _keypoint_distance(expected, detection.keypoints) / height
                 if iou[row, col] < config.min_iou and not distance <= config.max_keypoint_distance:
                     continue
