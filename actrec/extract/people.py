@@ -25,6 +25,7 @@ camera; no detector runs); each proposal is confirmed by the landmark model the 
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -38,7 +39,7 @@ from actrec.io.recording import Recording
 from actrec.tracking import Detection, Tracker, TrackerConfig, keypoint_box
 
 FINDERS = ("detector", "motion", "both")
-STAGES = ("detect", "pose", "track")
+STAGES = ("detect", "pose", "wait", "track")  # wait: for the finder's thread once the poses are done
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,8 @@ class PeopleConfig:
     min_person_px: shortest person (full-frame pixels) kept, and shortest motion blob proposed.
     motion_history: frames the background model remembers (finder "motion").
     min_track_frames: shorter tracks are dropped from recordings (a false pose for a moment).
-    threads: LiteRT threads per model."""
+    threads: LiteRT threads per model.
+    parallel: find new people in a second thread while the followed ones are posed."""
 
     finder: str = "detector"
     tile_px: int = 224
@@ -72,6 +74,7 @@ class PeopleConfig:
     motion_history: int = 300
     min_track_frames: int = 5
     threads: int = 1
+    parallel: bool = True
     tracking: TrackerConfig = field(default_factory=TrackerConfig)
 
     def __post_init__(self) -> None:
@@ -170,11 +173,15 @@ class PeoplePoser:
         self.seconds = dict.fromkeys(STAGES, 0.0)
         self._tiles: list[tuple[float, float, float]] = []
         self._next_tile = 0
+        # the finder runs beside the poses of followed people: they read the same frame, and
+        # LiteRT releases the GIL while a model runs, so two cores work at once
+        self._pool = ThreadPoolExecutor(max_workers=1) if self.config.parallel else None
 
     def __call__(self, frame_bgr: np.ndarray) -> dict[int, np.ndarray]:
         index = self.frame_index
         self.frame_index += 1
         rgb = self.cv2.cvtColor(frame_bgr, self.cv2.COLOR_BGR2RGB)
+        proposing = self._pool.submit(self._propose, frame_bgr, rgb) if self._pool is not None else None
         started = time.perf_counter()
         due = self._due(index)
         found = []
@@ -183,8 +190,9 @@ class PeoplePoser:
             followed.looked_at = index
             found.append(self._pose(rgb, followed.region.moved(followed.expected_shift(index))))
         posed = time.perf_counter()
-        candidates = self._new_people(frame_bgr, rgb, index, [pose.region for pose in found if pose is not None])
-        detected = time.perf_counter()
+        regions, detect_seconds = proposing.result() if proposing is not None else self._propose(frame_bgr, rgb)
+        waited = time.perf_counter()
+        candidates = self._new_people(regions, index, [pose.region for pose in found if pose is not None])
         found += [self._pose(rgb, region) for region in candidates[: self.config.max_new_per_frame]]
         people = _distinct([pose for pose in found if pose is not None])
         finished = time.perf_counter()
@@ -209,8 +217,9 @@ class PeoplePoser:
                 result[track.track_id] = keypoints
         for track_id in self.tracker.ended:
             del self.followed[track_id]
-        self.seconds["pose"] += (posed - started) + (finished - detected)
-        self.seconds["detect"] += detected - posed
+        self.seconds["pose"] += (posed - started) + (finished - waited)
+        self.seconds["detect"] += detect_seconds
+        self.seconds["wait"] += waited - posed
         self.seconds["track"] += time.perf_counter() - finished
         return result
 
@@ -234,11 +243,10 @@ class PeoplePoser:
             return None  # a head or a limb, not a whole body
         return _Pose(score, box, keypoints, next_region)
 
-    def _new_people(self, frame_bgr: np.ndarray, rgb: np.ndarray, index: int, posed: list[Region]) -> list[Region]:
-        """Regions of people proposed this frame who are not followed yet, best first: their hips
-        are not where a person posed this frame, or found at their last look, has theirs (within
-        a fifth of a region side, as the detector's own suppression counts one person). Hips, not
-        boxes: in a group, a followed person's box covers a neighbour's hips."""
+    def _propose(self, frame_bgr: np.ndarray, rgb: np.ndarray) -> tuple[list[Region], float]:
+        """Regions where the finder sees people this frame (the detector on this frame's tiles,
+        and/or motion blobs), and the seconds it took."""
+        started = time.perf_counter()
         regions = []
         if self.detector is not None:
             if not self._tiles:
@@ -249,10 +257,28 @@ class PeoplePoser:
             regions += [person.region for person in self.detector.detect(rgb, tiles)]
         if self.motion is not None:
             regions += [Region((box[:2] + box[2:]) / 2, 1.5 * max(box[3] - box[1], box[2] - box[0]), 0.0) for box in self.motion(frame_bgr)]
+        return regions, time.perf_counter() - started
+
+    def _new_people(self, regions: list[Region], index: int, posed: list[Region]) -> list[Region]:
+        """The proposed regions of people not followed yet, best first: their hips are not where
+        a person posed this frame, or found at their last look, has theirs (within a fifth of a
+        region side, as the detector's own suppression counts one person). Hips, not boxes: in a
+        group, a followed person's box covers a neighbour's hips."""
         taken = posed + [self.followed[track.track_id].region.moved(self.followed[track.track_id].expected_shift(index))
                          for track in self.tracker.tracks if track.missed == 0]
         return [region for region in regions
                 if all(np.hypot(*(region.centre - other.centre)) >= SAME_PERSON * max(region.side, other.side) for other in taken)]
+
+    def close(self) -> None:
+        """Stop the finder's thread."""
+        if self._pool is not None:
+            self._pool.shutdown()
+
+    def __enter__(self) -> "PeoplePoser":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def _distinct(found: list[_Pose]) -> list[_Pose]:
@@ -294,8 +320,7 @@ def extract_people_video(
     config = config or PeopleConfig()
     frames: list[dict[int, np.ndarray]] = []
     pending = 0
-    poser = PeoplePoser(config)
-    with VideoReader(path) as video:
+    with PeoplePoser(config) as poser, VideoReader(path) as video:
         if video.info.fps <= 0:
             raise DataError(f"{path}: the video reports no frame rate; re-encode it (e.g. ffmpeg -r 30)")
         for frame in video.frames(max_frames):
