@@ -51,11 +51,23 @@ def model_path(relative: str) -> Path:
     return path
 
 
-def _interpreter(path: Path, threads: int) -> Any:
+def check_runtime() -> None:
+    """ConfigError with the install command unless LiteRT and both model files are there."""
+    _interpreter_class()
+    model_path("pose_detection/pose_detection.tflite")
+    model_path("pose_landmark/pose_landmark_full.tflite")
+
+
+def _interpreter_class() -> Any:
     try:
         from ai_edge_litert.interpreter import Interpreter
     except ImportError:
         raise ConfigError(f"the BlazePose models run on LiteRT, which is not installed; install it with: {LITERT_INSTALL_HINT}") from None
+    return Interpreter
+
+
+def _interpreter(path: Path, threads: int) -> Any:
+    Interpreter = _interpreter_class()
     interpreter = Interpreter(model_path=str(path), num_threads=threads)
     interpreter.allocate_tensors()
     return interpreter
