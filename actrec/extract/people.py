@@ -58,6 +58,8 @@ class PeopleConfig:
     min_person_px: shortest person (full-frame pixels) kept, and shortest motion blob proposed.
     motion_history: frames the background model remembers (finder "motion").
     min_track_frames: shorter tracks are dropped from recordings (a false pose for a moment).
+    tracking: the tracker's settings; stricter than its defaults (made for generated walkers),
+      as in a crowd a neighbour's pose lies within 0.3 body heights of a lost person's.
     threads: LiteRT threads per model.
     parallel: find new people in a second thread while the followed ones are posed."""
 
@@ -68,14 +70,14 @@ class PeopleConfig:
     pose_every: int = 3
     min_pose_score: float = 0.5
     min_visibility: float = 0.5
-    max_hip_shift: float = 0.1
+    max_hip_shift: float = 0.15
     max_new_per_frame: int = 4
     min_person_px: int = 24
     motion_history: int = 300
     min_track_frames: int = 5
     threads: int = 1
     parallel: bool = True
-    tracking: TrackerConfig = field(default_factory=TrackerConfig)
+    tracking: TrackerConfig = field(default_factory=lambda: TrackerConfig(min_iou=0.4, max_keypoint_distance=0.15))
 
     def __post_init__(self) -> None:
         if self.finder not in FINDERS:
