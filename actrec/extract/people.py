@@ -147,7 +147,9 @@ class _Followed:
 
 @dataclass
 class _Pose:
-    score: float
+    """A whole body the landmark model found: its box, keypoints `[33, 4]`, and the region to
+    look in next (centred on its hips)."""
+
     box: np.ndarray
     keypoints: np.ndarray
     region: Region
@@ -243,7 +245,7 @@ class PeoplePoser:
         box = keypoint_box(keypoints, min_confidence=0.3)
         if box is None or box[3] - box[1] < max(self.config.min_person_px, 0.25 * region.side):
             return None  # a head or a limb, not a whole body
-        return _Pose(score, box, keypoints, next_region)
+        return _Pose(box, keypoints, next_region)
 
     def _propose(self, frame_bgr: np.ndarray, rgb: np.ndarray) -> tuple[list[Region], float]:
         """Regions where the finder sees people this frame (the detector on this frame's tiles,
