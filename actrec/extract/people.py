@@ -12,14 +12,18 @@ Measured on OpenCV's vtest.avi (768x576, people about 90 px tall; bench/people.p
 - A followed person is posed again only every `pose_every` frames (staggered across people, so the
   cost per frame is even), from the region their last pose gives, moved by the velocity of their
   hips (steadier than a box's, which a raised arm shifts); between poses their keypoints move with
-  that velocity. A followed person who is not found where
-  expected is looked for again every `pose_every` frames until the tracker ends them
-  (`TrackerConfig.max_missed` looks), then may be re-identified by their clothes' colours.
+  that velocity. A followed person who is not found where expected is looked for again every
+  `pose_every` frames until the tracker ends them (`TrackerConfig.max_missed` looks), then may be
+  re-identified by their clothes' colours.
+- A pose counts as the expected person only if its hips lie near the region's centre
+  (`max_hip_shift`): in a group the region also holds a neighbour, whom the model may pose instead.
 So the cost per frame is bounded: `tiles_per_frame` detector runs plus about people / pose_every
 landmark runs plus the new people confirmed (at most `max_new_per_frame`).
 
 `finder="motion"` proposes people by OpenCV's MOG2 background subtraction instead (a fixed
-camera; no detector runs); each proposal is confirmed by the landmark model the same way.
+camera; no detector runs), `finder="both"` by the two; each proposal is confirmed by the landmark
+model the same way. In one run on vtest.avi (bench/people.py) motion alone made 30 tracks where
+the detector made 13: every moving blob is posed, and a group's blob holds several people.
 """
 
 from __future__ import annotations
