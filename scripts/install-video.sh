@@ -16,7 +16,8 @@ PYTHON="${PYTHON:-$(command -v python || command -v python3)}"
 VTEST=/usr/share/doc/opencv-doc/examples/data/vtest.avi
 
 # --- Python packages -----------------------------------------------------------------------------
-"$PYTHON" -m pip install opencv-python-headless 'protobuf>=6.31.1,<7' attrs matplotlib
+# LiteRT runs MediaPipe's BlazePose detector and landmark model for `actrec extract --people`
+"$PYTHON" -m pip install opencv-python-headless 'protobuf>=6.31.1,<7' attrs matplotlib 'ai-edge-litert>=2.0,<3'
 if [ "$(uname -s)-$(uname -m)" = "Linux-x86_64" ] \
   && "$PYTHON" -c 'import sys; sys.exit(not (3, 9) <= sys.version_info[:2] <= (3, 12))'; then
   "$PYTHON" -m pip install --no-deps 'mediapipe==0.10.21'

@@ -93,14 +93,16 @@ def extract(
     workers: int = typer.Option(1, help="Videos processed at once, each in its own process."),
     crop: str = typer.Option(None, help="X,Y,WIDTH,HEIGHT pixel region to detect in (people small in a wide shot)."),
     max_frames: int = typer.Option(None, help="Stop each video after this many frames."),
-    people: bool = typer.Option(False, "--people", help="Every person: found by motion, posed on their crop, tracked (keypoints [T, P, 33, 4], track_id [P])."),
+    people: bool = typer.Option(False, "--people", help="Every person: found, posed on their region, tracked (keypoints [T, P, 33, 4], track_id [P])."),
+    people_finder: str = typer.Option("detector", help="With --people, how people are found: detector (any camera), motion (a fixed camera), both."),
     ray: str = typer.Option(None, "--ray", help="Run the videos as tasks on a Ray cluster: its address, or auto (needs actrec[cluster])."),
 ) -> None:
     """Extract MediaPipe keypoints from videos; finished videos are skipped when run again."""
     from actrec.extract.batch import extract_videos
     from actrec.extract.core import Crop
 
-    outcomes = run_cli(lambda: extract_videos(video, out, detector, workers, Crop.parse(crop) if crop else None, max_frames, console, people, ray))
+    outcomes = run_cli(lambda: extract_videos(video, out, detector, workers, Crop.parse(crop) if crop else None, max_frames, console, people, ray,
+                                                people_finder))
     failed = sum(outcome.status == "failed" for outcome in outcomes)
     console.print(f"{len(outcomes) - failed} of {len(outcomes)} videos extracted or already done; {failed} failed")
     if failed:

@@ -87,7 +87,8 @@ def stream(
             typer.echo(event.to_json())
         rules_line = streamer.rules.summary() + (" (the served session's, with the flags given)" if server else "")
         console.print(f"{streamer.describe()}\n{rules_line}\n{report.frames} frames, {report.recognized} recognized, "
-                      f"{report.dropped} dropped under load, {len(report.events)} events in {report.seconds:.1f} s",
+                      f"{report.dropped} dropped under load, {len(report.events)} events in {report.seconds:.1f} s; "
+                      f"{report.stage_line()}",
                       highlight=False)
 
     run_cli(action)

@@ -21,7 +21,8 @@ from rich.text import Text
 from actrec.errors import ActrecError, ConfigError, DataError
 from actrec.extract.core import Crop, extract_video
 from actrec.extract.detectors import detector_spec, import_solutions
-from actrec.extract.people import extract_people_video
+from actrec.extract.blazepose import check_runtime
+from actrec.extract.people import PeopleConfig, extract_people_video
 from actrec.io.outputs import Status, check_distinct_outputs, outcome_line
 from actrec.io.recording import save_recording
 from actrec.io.video import find_videos, video_info
@@ -70,13 +71,15 @@ def extract_videos(
     console: Console | None = None,
     people: bool = False,
     ray_address: str | None = None,
+    people_finder: str = "detector",
 ) -> list[VideoOutcome]:
     """Extract keypoints from a video or every video under a folder into `out_dir`.
 
     Videos whose output exists are skipped; with `workers > 1` that many videos run at once in
     separate processes. Unreadable videos come back as `failed` outcomes with a one-line message.
     With a `console`, a progress bar (frames/s) and one line per finished video are printed.
-    `people`: find, pose and track every person (`extract.people`; pose detector, no crop).
+    `people`: find, pose and track every person (`extract.people`; pose detector, no crop), found
+    by `people_finder` ("detector", "motion" for a fixed camera, or "both").
     `ray_address`: run the videos as tasks on that Ray cluster instead (`actrec.cluster`); the
     files written are the same as a local run's.
     """
@@ -85,6 +88,9 @@ def extract_videos(
         raise ConfigError("--people runs the pose detector on every person it finds; leave out --detector and --crop")
     if workers < 1:
         raise ConfigError(f"--workers {workers}: use 1 or more processes")
+    finder = PeopleConfig(finder=people_finder).finder if people else None
+    if people:
+        check_runtime()
     import_solutions()
     outcomes: list[VideoOutcome] = []
     todo: list[tuple[Path, Path, int]] = []
@@ -103,7 +109,7 @@ def extract_videos(
         for outcome in outcomes:
             report.finished(outcome)
         report.start({video: expected for video, _, expected in todo})
-        jobs = [(video, output, detector, crop, max_frames, people) for video, output, _ in todo]
+        jobs = [(video, output, detector, crop, max_frames, finder) for video, output, _ in todo]
         if ray_address is not None and jobs:
             outcomes += _run_on_ray(jobs, ray_address, report)
         elif workers == 1 or len(jobs) <= 1:
@@ -120,13 +126,14 @@ def _extract_one(
     detector: str,
     crop: Crop | None,
     max_frames: int | None,
-    people: bool = False,
+    people: str | None = None,
     on_frames: Callable[[int], None] | None = None,
 ) -> VideoOutcome:
-    """Extract and save one video; actrec errors become a `failed` outcome, not an exception."""
+    """Extract and save one video; actrec errors become a `failed` outcome, not an exception.
+    `people`: the people finder, or None for one person."""
     try:
         if people:
-            recording = extract_people_video(video, max_frames=max_frames, on_frames=on_frames)
+            recording = extract_people_video(video, max_frames=max_frames, on_frames=on_frames, config=PeopleConfig(finder=people))
         else:
             recording = extract_video(video, detector, crop=crop, max_frames=max_frames, on_frames=on_frames)
         save_recording(output, recording)
@@ -167,13 +174,13 @@ def _run_parallel(jobs: list[tuple[Any, ...]], workers: int, report: "_Report") 
     return outcomes
 
 
-def _extract_bytes(content: bytes, name: str, detector: str, crop: Crop | None, max_frames: int | None, people: bool) -> Any:
+def _extract_bytes(content: bytes, name: str, detector: str, crop: Crop | None, max_frames: int | None, people: str | None) -> Any:
     """Ray task: extract a video given as bytes. Returns the Recording, or the one-line error
     text of an unreadable video."""
     from actrec.cluster import on_local_copy
 
     if people:
-        return on_local_copy(content, name, lambda path: extract_people_video(path, max_frames=max_frames))
+        return on_local_copy(content, name, lambda path: extract_people_video(path, max_frames=max_frames, config=PeopleConfig(finder=people)))
     return on_local_copy(content, name, lambda path: extract_video(path, detector, crop=crop, max_frames=max_frames))
 
 

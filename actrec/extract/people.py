@@ -1,50 +1,94 @@
-"""Several people per frame: find them, run the pose model on each one's crop, follow them.
+"""Several people per frame: found by a learned person detector (or by motion, for a fixed
+camera), posed with a light landmark model on each person's region, followed by the tracker.
 
 Measured on OpenCV's vtest.avi (768x576, people about 90 px tall; bench/people.py):
-- OpenCV 5's Python wheel no longer has the HOG people detector (`cv2.HOGDescriptor` moved out
-  of the main modules), and MediaPipe 0.10.21's multi-person `PoseLandmarker` task needs a
-  `.task` bundle that is not shipped and whose graph fails to build beside protobuf 6.
-- MediaPipe's pose on the whole frame finds nobody (people are too small for its detector), but
-  on a square crop around one person, upscaled to 256 px, it finds the pose (~0.1 s a crop).
-So people are proposed by motion (OpenCV's MOG2 background subtraction at half resolution: the
-camera is fixed, people move) plus where each live track is expected (so someone standing still
-is still looked at), and the pose model on each crop confirms a person: proposals without a pose
-are dropped, and poses found twice (overlapping proposals) are kept once. Keypoints come back in
-full-frame pixels and the `Tracker` gives each person a stable id.
+- MediaPipe's `Pose` solution follows one person and finds nobody in this wide shot; posing a
+  crop through it costs a whole graph run (about 0.1 s a person).
+- MediaPipe's BlazePose person detector and landmark model, run directly through LiteRT
+  (`extract.blazepose`), cost about 15 ms each on one core. The detector needs people at least a
+  fifth of its 224 px input, so it looks at 224 px tiles of the frame, a few tiles per frame in
+  turn (the whole frame is covered every few frames), and independently of camera motion: a
+  person standing still or a panning camera are found as well as walkers.
+- A followed person is posed again only every `pose_every` frames (staggered across people, so the
+  cost per frame is even), from the region their last pose gives, moved by the velocity of their
+  hips (steadier than a box's, which a raised arm shifts); between poses their keypoints move with
+  that velocity. A followed person who is not found where expected is looked for again every
+  `pose_every` frames until the tracker ends them (`TrackerConfig.max_missed` looks), then may be
+  re-identified by their clothes' colours.
+- A pose counts as the expected person only if its hips lie near the region's centre
+  (`max_hip_shift`): in a group the region also holds a neighbour, whom the model may pose instead.
+So the cost per frame is bounded: `tiles_per_frame` detector runs plus about people / pose_every
+landmark runs plus the new people confirmed (at most `max_new_per_frame`).
+
+`finder="motion"` proposes people by OpenCV's MOG2 background subtraction instead (a fixed
+camera; no detector runs), `finder="both"` by the two; each proposal is confirmed by the landmark
+model the same way. In one run on vtest.avi (bench/people.py) motion alone made 30 tracks where
+the detector made 13: every moving blob is posed, and a group's blob holds several people.
 """
 
 from __future__ import annotations
 
+import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 
-from actrec.errors import DataError
-from actrec.extract.detectors import DETECTORS, N_CHANNELS, POSE_JOINTS, MediaPipeDetector
+from actrec.errors import ConfigError, DataError
+from actrec.extract.blazepose import SAME_PERSON, LandmarkModel, PersonDetector, Region, tile_grid
+from actrec.extract.detectors import DETECTORS, N_CHANNELS, POSE_JOINTS
 from actrec.io.recording import Recording
-from actrec.tracking import Detection, Tracker, TrackerConfig, box_iou, keypoint_box
+from actrec.tracking import Detection, Tracker, TrackerConfig, keypoint_box
+
+FINDERS = ("detector", "motion", "both")
+STAGES = ("detect", "pose", "wait", "track")  # wait: for the finder's thread once the poses are done
 
 
 @dataclass(frozen=True)
 class PeopleConfig:
-    """crop_side: pixels the square person crop is resized to for the pose model.
-    crop_margin: crop side as a multiple of the proposal's longer side.
+    """finder: "detector" (BlazePose's person detector on tiles; any camera) or "motion"
+      (background subtraction; a fixed camera).
+    tile_px: side of the square tiles the detector looks at (about three people tall).
+    tiles_per_frame: detector runs per frame; the tiles are visited in turn.
+    min_detection_score: least detector score of a person.
+    pose_every: frames between two poses of one followed person (1: every frame).
+    min_pose_score: least pose-present score of the landmark model for a person.
     min_visibility: mean joint visibility a pose needs to count as a person.
-    min_person_px: shortest foreground blob (full-frame pixels) proposed as a person.
-    max_proposals: most crops posed per frame (live tracks first), bounding the time per frame.
-    motion_history: frames the background model remembers.
-    min_track_frames: shorter tracks are dropped from recordings (a false pose for a moment)."""
+    max_hip_shift: farthest the posed hips may lie from the region's centre (where the detector or
+      the track put them), in region sides; farther, the pose is someone else's.
+    max_new_per_frame: most new people confirmed (posed) per frame, bounding the time per frame.
+    min_person_px: shortest person (full-frame pixels) kept, and shortest motion blob proposed.
+    motion_history: frames the background model remembers (finder "motion").
+    min_track_frames: shorter tracks are dropped from recordings (a false pose for a moment).
+    tracking: the tracker's settings; stricter than its defaults (made for generated walkers),
+      as in a crowd a neighbour's pose lies within 0.3 body heights of a lost person's.
+    threads: LiteRT threads per model.
+    parallel: find new people in a second thread while the followed ones are posed."""
 
-    crop_side: int = 256
-    crop_margin: float = 2.0
+    finder: str = "detector"
+    tile_px: int = 224
+    tiles_per_frame: int = 2
+    min_detection_score: float = 0.5
+    pose_every: int = 3
+    min_pose_score: float = 0.5
     min_visibility: float = 0.5
+    max_hip_shift: float = 0.15
+    max_new_per_frame: int = 4
     min_person_px: int = 24
-    max_proposals: int = 12
     motion_history: int = 300
     min_track_frames: int = 5
-    tracking: TrackerConfig = field(default_factory=TrackerConfig)
+    threads: int = 1
+    parallel: bool = True
+    tracking: TrackerConfig = field(default_factory=lambda: TrackerConfig(min_iou=0.4, max_keypoint_distance=0.15))
+
+    def __post_init__(self) -> None:
+        if self.finder not in FINDERS:
+            raise ConfigError(f"unknown people finder '{self.finder}'; choose one of: {', '.join(FINDERS)}")
+        for name in ("tiles_per_frame", "pose_every", "max_new_per_frame", "threads"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} is {getattr(self, name)}; use 1 or more")
 
 
 class MotionProposals:
@@ -73,99 +117,186 @@ class MotionProposals:
         return np.asarray(boxes, dtype=float).reshape(-1, 4)
 
 
-class CropPose:
-    """MediaPipe pose on a square crop around a box, mapped back to full-frame pixels."""
+def appearance_histogram(cv2: Any, frame_bgr: np.ndarray, box: np.ndarray) -> np.ndarray | None:
+    """float32 `[32]` hue x saturation histogram (8 x 4 bins, summing to 1) of the middle of a
+    person's box (their clothes, little background); None for a box outside the frame."""
+    x0, y0, x1, y1 = box
+    inner = np.array([x0 + 0.25 * (x1 - x0), y0 + 0.15 * (y1 - y0), x1 - 0.25 * (x1 - x0), y0 + 0.75 * (y1 - y0)])
+    height, width = frame_bgr.shape[:2]
+    left, top = int(max(inner[0], 0)), int(max(inner[1], 0))
+    right, bottom = int(min(inner[2], width)), int(min(inner[3], height))
+    if right - left < 2 or bottom - top < 2:
+        return None
+    hsv = cv2.cvtColor(frame_bgr[top:bottom, left:right], cv2.COLOR_BGR2HSV)
+    counts = cv2.calcHist([hsv], [0, 1], None, [8, 4], [0, 180, 0, 256]).ravel()
+    return (counts / max(counts.sum(), 1.0)).astype(np.float32)
 
-    def __init__(self, cv2: Any, config: PeopleConfig) -> None:
-        self.cv2 = cv2
-        self.config = config
-        self.detector = MediaPipeDetector("pose", min_detection_confidence=0.3, static_image_mode=True)
 
-    def __call__(self, frame_rgb: np.ndarray, box: np.ndarray) -> np.ndarray | None:
-        """float32 `[33, 4]` (x, y pixels, z scaled like x, visibility) or None."""
-        side = self.config.crop_side
-        centre = (box[:2] + box[2:]) / 2
-        extent = max(box[2] - box[0], box[3] - box[1], 8.0) * self.config.crop_margin
-        scale = side / extent
-        origin = centre - extent / 2
-        warp = np.float32([[scale, 0, -origin[0] * scale], [0, scale, -origin[1] * scale]])
-        crop = self.cv2.warpAffine(frame_rgb, warp, (side, side), flags=self.cv2.INTER_LINEAR, borderMode=self.cv2.BORDER_REPLICATE)
-        found = self.detector.detect(crop)
-        if found is None or float(np.nanmean(found[:, 3])) < self.config.min_visibility:
-            return None
-        return (found * np.float32([extent, extent, extent, 1.0]) + np.float32([origin[0], origin[1], 0, 0])).astype(np.float32)
+@dataclass
+class _Followed:
+    """What the poser keeps of a track between its poses: the region and keypoints of its last
+    pose, the frame of that pose, the frame it was last looked for, and the velocity of the hips
+    (pixels per frame, smoothed over poses)."""
 
-    def close(self) -> None:
-        self.detector.close()
+    region: Region
+    keypoints: np.ndarray
+    posed_at: int
+    looked_at: int
+    velocity: np.ndarray
+
+    def expected_shift(self, index: int) -> np.ndarray:
+        """How far the person has moved since their last pose, at frame `index`."""
+        return self.velocity * (index - self.posed_at)
+
+
+@dataclass
+class _Pose:
+    """A whole body the landmark model found: its box, keypoints `[33, 4]`, and the region to
+    look in next (centred on its hips)."""
+
+    box: np.ndarray
+    keypoints: np.ndarray
+    region: Region
 
 
 class PeoplePoser:
     """Frame by frame: people found, posed and tracked. `__call__(frame_bgr)` returns
-    `{track_id: keypoints [33, 4]}` for the people seen in that frame; `tracker.ended` then lists
-    the ids that left."""
+    `{track_id: keypoints [33, 4]}` for the people followed at that frame (posed this frame or
+    moved with their velocity since their last pose); `tracker.ended` then lists the ids that left.
+    `seconds` holds the time spent in each stage (`STAGES`), `poses` the landmark runs made."""
 
     def __init__(self, config: PeopleConfig | None = None) -> None:
         from actrec.io.video import import_cv2
 
         self.config = config or PeopleConfig()
         self.cv2 = import_cv2()
-        self.proposals = MotionProposals(self.cv2, self.config)
-        self.pose = CropPose(self.cv2, self.config)
+        self.landmarks = LandmarkModel(self.cv2, self.config.threads)
+        finder = self.config.finder
+        self.detector = PersonDetector(self.cv2, self.config.min_detection_score, self.config.threads) if finder != "motion" else None
+        self.motion = MotionProposals(self.cv2, self.config) if finder != "detector" else None
         self.tracker = Tracker(self.config.tracking)
-        self.crops_posed = 0
-        self.last_proposals = np.zeros((0, 4))
+        self.followed: dict[int, _Followed] = {}
+        self.frame_index = 0
+        self.poses = 0
+        self.seconds = dict.fromkeys(STAGES, 0.0)
+        self._tiles: list[tuple[float, float, float]] = []
+        self._next_tile = 0
+        # the finder runs beside the poses of followed people: they read the same frame, and
+        # LiteRT releases the GIL while a model runs, so two cores work at once
+        self._pool = ThreadPoolExecutor(max_workers=1) if self.config.parallel else None
 
     def __call__(self, frame_bgr: np.ndarray) -> dict[int, np.ndarray]:
-        self.last_proposals = self._proposals(frame_bgr)
+        index = self.frame_index
+        self.frame_index += 1
         rgb = self.cv2.cvtColor(frame_bgr, self.cv2.COLOR_BGR2RGB)
-        found: list[tuple[float, np.ndarray, np.ndarray]] = []
-        for box in self.last_proposals:
-            keypoints = self.pose(rgb, box)
-            self.crops_posed += 1
-            if keypoints is None:
-                continue
-            person_box = keypoint_box(keypoints, min_confidence=0.3)
-            if person_box is None:
-                continue
-            # a whole body, not a head or a limb found in the crop (nor a "person" in the grass)
-            height = person_box[3] - person_box[1]
-            if height >= max(self.config.min_person_px, 0.3 * (box[3] - box[1])):
-                found.append((float(np.nanmean(keypoints[:, 3])), person_box, keypoints))
-        people = _distinct(found)
-        ids = self.tracker.update([Detection(box, keypoints) for box, keypoints in people])
-        return {track: keypoints for track, (_, keypoints) in zip(ids, people)}
+        proposing = self._pool.submit(self._propose, frame_bgr, rgb) if self._pool is not None else None
+        started = time.perf_counter()
+        due = self._due(index)
+        found = []
+        for track_id in due:
+            followed = self.followed[track_id]
+            followed.looked_at = index
+            found.append(self._pose(rgb, followed.region.moved(followed.expected_shift(index))))
+        posed = time.perf_counter()
+        regions, detect_seconds = proposing.result() if proposing is not None else self._propose(frame_bgr, rgb)
+        waited = time.perf_counter()
+        candidates = self._new_people(regions, index, [pose.region for pose in found if pose is not None])
+        found += [self._pose(rgb, region) for region in candidates[: self.config.max_new_per_frame]]
+        people = _distinct([pose for pose in found if pose is not None])
+        finished = time.perf_counter()
+        detections = [Detection(pose.box, pose.keypoints, appearance_histogram(self.cv2, frame_bgr, pose.box)) for pose in people]
+        # a person not due for a pose but found anyway (a detector hit the expected box missed) is theirs to match
+        looked_at = set(due) | {track_id for track_id, box in self.tracker.predicted_boxes()
+                                if any(_overlap_of_smaller(pose.box, box[None])[0] > 0.5 for pose in people)}
+        ids = self.tracker.update(detections, looked_at=looked_at)
+        for track_id, pose in zip(ids, people):
+            before = self.followed.get(track_id)
+            velocity = np.zeros(2)
+            if before is not None and index > before.posed_at:
+                step = (pose.region.centre - before.region.centre) / (index - before.posed_at)
+                velocity = step if not before.velocity.any() else 0.5 * step + 0.5 * before.velocity
+            self.followed[track_id] = _Followed(pose.region, pose.keypoints, index, index, velocity)
+        result = {}
+        for track in self.tracker.tracks:
+            if track.missed == 0:
+                followed = self.followed[track.track_id]
+                keypoints = followed.keypoints.copy()
+                keypoints[:, :2] += followed.expected_shift(index)
+                result[track.track_id] = keypoints
+        for track_id in self.tracker.ended:
+            del self.followed[track_id]
+        self.seconds["pose"] += (posed - started) + (finished - waited)
+        self.seconds["detect"] += detect_seconds
+        self.seconds["wait"] += waited - posed
+        self.seconds["track"] += time.perf_counter() - finished
+        return result
 
-    def _proposals(self, frame_bgr: np.ndarray) -> np.ndarray:
-        """`[N, 4]` boxes to pose: the predicted boxes of live tracks (padded: a pose box is
-        tighter than the body) first, then motion boxes that are not near-duplicates of earlier
-        ones, at most `max_proposals`."""
-        motion = self.proposals(frame_bgr)
-        predicted = [box for _, box in self.tracker.predicted_boxes()]
-        if predicted:
-            tracked = np.asarray(predicted)
-            pad = (tracked[:, 2:] - tracked[:, :2]) * 0.15
-            tracked = np.concatenate([tracked[:, :2] - pad, tracked[:, 2:] + pad], axis=1)
-            boxes = np.concatenate([tracked, motion])  # tracks first: they win ties below
-        else:
-            boxes = motion
-        kept: list[np.ndarray] = []
-        for box in boxes:
-            if not kept or box_iou(box, np.asarray(kept)).max() < 0.6:
-                kept.append(box)
-        return np.asarray(kept[: self.config.max_proposals]).reshape(-1, 4)
+    def _due(self, index: int) -> set[int]:
+        """Ids of the followed people to pose this frame: those last looked for `pose_every`
+        frames ago, and every frame those followed for less than three poses (no velocity yet to
+        move their region by)."""
+        return {track.track_id for track in self.tracker.tracks
+                if track.hits < 3 or index - self.followed[track.track_id].looked_at >= self.config.pose_every}
+
+    def _pose(self, rgb: np.ndarray, region: Region) -> _Pose | None:
+        """The landmark model on `region`, if it finds a whole person there."""
+        self.poses += 1
+        score, keypoints, next_region = self.landmarks(rgb, region)
+        if score < self.config.min_pose_score or float(np.mean(keypoints[:, 3])) < self.config.min_visibility:
+            return None
+        if np.hypot(*(next_region.centre - region.centre)) > self.config.max_hip_shift * region.side:
+            return None  # the model took a neighbour in the region for the person expected at its centre
+        box = keypoint_box(keypoints, min_confidence=0.3)
+        if box is None or box[3] - box[1] < max(self.config.min_person_px, 0.25 * region.side):
+            return None  # a head or a limb, not a whole body
+        return _Pose(box, keypoints, next_region)
+
+    def _propose(self, frame_bgr: np.ndarray, rgb: np.ndarray) -> tuple[list[Region], float]:
+        """Regions where the finder sees people this frame (the detector on this frame's tiles,
+        and/or motion blobs), and the seconds it took."""
+        started = time.perf_counter()
+        regions = []
+        if self.detector is not None:
+            if not self._tiles:
+                height, width = rgb.shape[:2]
+                self._tiles = tile_grid(width, height, self.config.tile_px)
+            tiles = [self._tiles[(self._next_tile + n) % len(self._tiles)] for n in range(min(self.config.tiles_per_frame, len(self._tiles)))]
+            self._next_tile = (self._next_tile + len(tiles)) % len(self._tiles)
+            regions += [person.region for person in self.detector.detect(rgb, tiles)]
+        if self.motion is not None:
+            regions += [Region((box[:2] + box[2:]) / 2, 1.5 * max(box[3] - box[1], box[2] - box[0]), 0.0) for box in self.motion(frame_bgr)]
+        return regions, time.perf_counter() - started
+
+    def _new_people(self, regions: list[Region], index: int, posed: list[Region]) -> list[Region]:
+        """The proposed regions of people not followed yet, best first: their hips are not where
+        a person posed this frame, or found at their last look, has theirs (within a fifth of a
+        region side, as the detector's own suppression counts one person). Hips, not boxes: in a
+        group, a followed person's box covers a neighbour's hips."""
+        taken = posed + [self.followed[track.track_id].region.moved(self.followed[track.track_id].expected_shift(index))
+                         for track in self.tracker.tracks if track.missed == 0]
+        return [region for region in regions
+                if all(np.hypot(*(region.centre - other.centre)) >= SAME_PERSON * max(region.side, other.side) for other in taken)]
 
     def close(self) -> None:
-        self.pose.close()
+        """Stop the finder's thread."""
+        if self._pool is not None:
+            self._pool.shutdown()
+
+    def __enter__(self) -> "PeoplePoser":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
-def _distinct(found: list[tuple[float, np.ndarray, np.ndarray]]) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(box, keypoints) of each person once: of poses where half of the smaller box lies in the
-    other, the most visible is kept (two proposals around one person give its pose twice, one of
-    them sometimes only the upper body)."""
-    kept: list[tuple[np.ndarray, np.ndarray]] = []
-    for _, box, keypoints in sorted(found, key=lambda item: -item[0]):
-        if not kept or _overlap_of_smaller(box, np.stack([b for b, _ in kept])).max() < 0.5:
-            kept.append((box, keypoints))
+def _distinct(found: list[_Pose]) -> list[_Pose]:
+    """Each person once: of poses where half of the smaller box lies in the other, the most
+    visible is kept (two regions around one person, or one drifting onto a neighbour, give the
+    same pose twice)."""
+    kept: list[_Pose] = []
+    for pose in sorted(found, key=lambda item: -float(np.mean(item.keypoints[:, 3]))):
+        if not kept or _overlap_of_smaller(pose.box, np.stack([other.box for other in kept])).max() < 0.5:
+            kept.append(pose)
     return kept
 
 
@@ -197,20 +328,16 @@ def extract_people_video(
     config = config or PeopleConfig()
     frames: list[dict[int, np.ndarray]] = []
     pending = 0
-    poser = PeoplePoser(config)
-    try:
-        with VideoReader(path) as video:
-            if video.info.fps <= 0:
-                raise DataError(f"{path}: the video reports no frame rate; re-encode it (e.g. ffmpeg -r 30)")
-            for frame in video.frames(max_frames):
-                frames.append(poser(frame))
-                pending += 1
-                if on_frames is not None and pending == PROGRESS_EVERY:
-                    on_frames(pending)
-                    pending = 0
-            fps = video.info.fps
-    finally:
-        poser.close()
+    with PeoplePoser(config) as poser, VideoReader(path) as video:
+        if video.info.fps <= 0:
+            raise DataError(f"{path}: the video reports no frame rate; re-encode it (e.g. ffmpeg -r 30)")
+        for frame in video.frames(max_frames):
+            frames.append(poser(frame))
+            pending += 1
+            if on_frames is not None and pending == PROGRESS_EVERY:
+                on_frames(pending)
+                pending = 0
+        fps = video.info.fps
     if on_frames is not None and pending:
         on_frames(pending)
     seen: dict[int, int] = {}

@@ -81,6 +81,12 @@ class StreamReport:
     events: list[Event] = field(default_factory=list)
     labels: list[str] = field(default_factory=list)  # stable label per recognized frame
     seconds: float = 0.0
+    stage_seconds: dict[str, float] = field(default_factory=lambda: {"extract": 0.0, "recognize": 0.0})
+
+    def stage_line(self) -> str:
+        """`extract 41.2 ms, recognize 1.3 ms a recognized frame`."""
+        count = max(self.recognized, 1)
+        return ", ".join(f"{name} {1000 * seconds / count:.1f} ms" for name, seconds in self.stage_seconds.items()) + " a recognized frame"
 
 
 class _Decisions:
@@ -168,8 +174,12 @@ def run_stream(
                     frame = work.get()
                 except Closed:
                     break
+                started_frame = clock.perf_counter()
                 raw = frame.values if frame.image is None or extract is None else extract(frame.image)
+                extracted = clock.perf_counter()
                 decision = streamer.push(raw, frame.time)
+                report.stage_seconds["extract"] += extracted - started_frame
+                report.stage_seconds["recognize"] += clock.perf_counter() - extracted
                 report.recognized += 1
                 report.labels.append(decision.label)
                 report.events.extend(decision.events)

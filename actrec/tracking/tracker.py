@@ -1,9 +1,13 @@
 """A small multi-person tracker: constant-velocity boxes, IoU + keypoint-distance costs, Hungarian
-matching (scipy's `linear_sum_assignment`), stable ids, tracks that end after N missed frames.
+matching (scipy's `linear_sum_assignment`), stable ids, tracks that end after N missed frames, and
+re-identification of a person who was lost for a few seconds.
 
-People in a fixed camera move a few pixels per frame, so predicting each box one step ahead with
-its smoothed velocity and matching on overlap is enough to keep identities through crossings of
-short length; the keypoint term separates two people whose boxes overlap. Ids are never reused.
+People move a few pixels per frame, so predicting each box one step ahead with its smoothed
+velocity and matching on overlap is enough to keep identities through crossings of short length;
+the keypoint term separates two people whose boxes overlap. A person hidden for longer (behind a
+pillar, inside a group) ends their track; when someone appears who looks like them (a colour
+histogram of their clothes, `Detection.appearance`) near where they should be, they get their old
+id back. Ids are otherwise never reused.
 """
 
 from __future__ import annotations
@@ -24,16 +28,28 @@ class TrackerConfig:
     min_iou: least overlap of predicted and detected boxes for a match on boxes alone.
     max_keypoint_distance: mean joint distance, in heights of the predicted box, below which a
       detection can match even without enough overlap (people small and fast).
-    velocity_smoothing: weight of the newest displacement in the velocity estimate (0-1]."""
+    velocity_smoothing: weight of the newest displacement in the velocity estimate (0-1].
+    max_appearance_distance: appearance distance (Hellinger, 0-1) above which a detection is
+      never matched to a live track, however close (two people in different clothes crossing).
+    reid_frames: frames an ended track can still be re-identified (0: never).
+    reid_max_distance: largest appearance distance (Hellinger, 0-1) of a re-identified person.
+    reid_drift: how far (box heights per frame of absence) a lost person may stray from where
+      constant velocity puts them, beyond one box height."""
 
     max_missed: int = 10
     min_iou: float = 0.3
     max_keypoint_distance: float = 0.3
     velocity_smoothing: float = 0.5
+    max_appearance_distance: float = 0.6
+    reid_frames: int = 60
+    reid_max_distance: float = 0.35
+    reid_drift: float = 0.05
 
     def __post_init__(self) -> None:
         if self.max_missed < 0:
             raise ConfigError(f"max_missed is {self.max_missed}; use 0 or more frames")
+        if self.reid_frames < 0:
+            raise ConfigError(f"reid_frames is {self.reid_frames}; use 0 (no re-identification) or more frames")
         if not 0 < self.velocity_smoothing <= 1:
             raise ConfigError(f"velocity_smoothing is {self.velocity_smoothing}; use a weight in (0, 1]")
 
@@ -41,27 +57,33 @@ class TrackerConfig:
 @dataclass
 class Detection:
     """One person in one frame: `box` float `[4]` (x0, y0, x1, y1) pixels; `keypoints` `[J, C]`
-    (x, y first; NaN where unseen) or None."""
+    (x, y first; NaN where unseen) or None; `appearance` a float `[K]` histogram summing to 1
+    (`appearance_histogram`) or None."""
 
     box: np.ndarray
     keypoints: np.ndarray | None = None
+    appearance: np.ndarray | None = None
 
 
 @dataclass
 class Track:
     """A followed person: last box and keypoints, velocity `[2]` (box centre change per frame;
-    the size is held, as a person's size changes slowly and noisily), frames since the last match."""
+    the size is held, as a person's size changes slowly and noisily), `age` frames since the last
+    match, `missed` of those frames in which the person was looked for and not found, and a running
+    mean of their appearance."""
 
     track_id: int
     box: np.ndarray
     keypoints: np.ndarray | None
+    appearance: np.ndarray | None = None
     velocity: np.ndarray = field(default_factory=lambda: np.zeros(2))
+    age: int = 0
     missed: int = 0
     hits: int = 1
 
-    def predicted_box(self) -> np.ndarray:
-        """The box where the person should be this frame, moving at constant velocity."""
-        return self.box + np.tile(self.velocity * (self.missed + 1), 2)
+    def predicted_box(self, ahead: int = 1) -> np.ndarray:
+        """The box where the person should be `ahead` frames from now, moving at constant velocity."""
+        return self.box + np.tile(self.velocity * (self.age + ahead), 2)
 
 
 def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -92,6 +114,13 @@ def keypoint_box(keypoints: np.ndarray, min_confidence: float = 0.0) -> np.ndarr
     return np.array([x0, y0, x1, y1], dtype=float)
 
 
+def appearance_distance(a: np.ndarray | None, b: np.ndarray | None) -> float:
+    """Hellinger distance (0 same, 1 disjoint) of two histograms summing to 1; 1 if either is missing."""
+    if a is None or b is None:
+        return 1.0
+    return float(np.sqrt(max(0.0, 1.0 - np.sum(np.sqrt(a * b)))))
+
+
 def _keypoint_distance(a: np.ndarray | None, b: np.ndarray | None) -> float:
     """Mean distance between joints seen in both (pixels); inf if none are."""
     if a is None or b is None or a.shape != b.shape:
@@ -103,71 +132,128 @@ def _keypoint_distance(a: np.ndarray | None, b: np.ndarray | None) -> float:
 
 class Tracker:
     """`update(detections)` once per frame -> the track id of each detection (new people get new
-    ids); `ended` lists ids that ran out of `max_missed` frames since the last update."""
+    ids, or an ended track's id when re-identified); `ended` lists ids that ran out of
+    `max_missed` frames since the last update."""
 
     def __init__(self, config: TrackerConfig | None = None) -> None:
         self.config = config or TrackerConfig()
         self.tracks: list[Track] = []
+        self.lost: list[Track] = []  # ended tracks that may still be re-identified
         self.ended: list[int] = []
+        self.reidentified = 0
         self._next_id = 1
 
-    def update(self, detections: list[Detection]) -> list[int]:
-        """Match this frame's detections to the live tracks; returns one id per detection."""
+    def update(self, detections: list[Detection], looked_at: set[int] | None = None) -> list[int]:
+        """Match this frame's detections to the live tracks; returns one id per detection.
+
+        looked_at: ids of the tracks this frame's detections could have found (a detector that
+        refreshes each person only every few frames); the others coast on their velocity without
+        counting a miss. None: every track was looked for."""
         config = self.config
         ids = [0] * len(detections)
+        candidates = [row for row, track in enumerate(self.tracks) if looked_at is None or track.track_id in looked_at]
         matched_tracks: set[int] = set()
-        if self.tracks and detections:
-            cost = self._costs(detections)
+        if candidates and detections:
+            cost = self._costs([self.tracks[row] for row in candidates], detections)
             rows, cols = linear_sum_assignment(cost)
             for row, col in zip(rows, cols):
                 if cost[row, col] >= UNMATCHABLE:
                     continue
-                track, detection = self.tracks[row], detections[col]
-                box = np.asarray(detection.box, float)
-                step = (box[:2] + box[2:] - track.box[:2] - track.box[2:]) / 2 / (track.missed + 1)
-                alpha = config.velocity_smoothing
-                track.velocity = step if track.hits == 1 else alpha * step + (1 - alpha) * track.velocity
-                track.box, track.keypoints = box, detection.keypoints
-                track.missed, track.hits = 0, track.hits + 1
+                track = self.tracks[candidates[row]]
+                self._match(track, detections[col])
                 ids[col] = track.track_id
-                matched_tracks.add(row)
+                matched_tracks.add(candidates[row])
         self.ended = []
         survivors = []
         for index, track in enumerate(self.tracks):
             if index not in matched_tracks:
-                track.missed += 1
+                track.age += 1
+                if looked_at is None or track.track_id in looked_at:
+                    track.missed += 1
                 if track.missed > config.max_missed:
                     self.ended.append(track.track_id)
+                    self.lost.append(track)
                     continue
             survivors.append(track)
         self.tracks = survivors
+        self._reidentify(detections, ids)
         for col, detection in enumerate(detections):
             if not ids[col]:
-                self.tracks.append(Track(self._next_id, np.asarray(detection.box, float), detection.keypoints))
+                self.tracks.append(Track(self._next_id, np.asarray(detection.box, float), detection.keypoints, detection.appearance))
                 ids[col] = self._next_id
                 self._next_id += 1
         return ids
+
+    def _match(self, track: Track, detection: Detection) -> None:
+        """Move `track` to `detection`: velocity smoothed over the frames since the last match."""
+        box = np.asarray(detection.box, float)
+        step = (box[:2] + box[2:] - track.box[:2] - track.box[2:]) / 2 / (track.age + 1)
+        alpha = self.config.velocity_smoothing
+        track.velocity = step if track.hits == 1 else alpha * step + (1 - alpha) * track.velocity
+        track.box, track.keypoints = box, detection.keypoints
+        if detection.appearance is not None:
+            track.appearance = detection.appearance if track.appearance is None else 0.8 * track.appearance + 0.2 * detection.appearance
+        track.age, track.missed, track.hits = 0, 0, track.hits + 1
+
+    def _reidentify(self, detections: list[Detection], ids: list[int]) -> None:
+        """Give unmatched detections the id of a recently ended track that looks like them and is
+        near where it should be; tracks lost for longer than `reid_frames` are forgotten."""
+        config = self.config
+        for track in self.lost:
+            track.age += 1
+        self.lost = [track for track in self.lost if track.age <= config.reid_frames]
+        free = [col for col, track_id in enumerate(ids) if not track_id and detections[col].appearance is not None]
+        if not free or not self.lost:
+            return
+        cost = np.full((len(self.lost), len(free)), UNMATCHABLE)
+        for row, track in enumerate(self.lost):
+            expected = track.predicted_box(ahead=0)
+            height = max(expected[3] - expected[1], 1.0)
+            reach = height * (1 + config.reid_drift * track.age)
+            for slot, col in enumerate(free):
+                box = np.asarray(detections[col].box, float)
+                gap = np.hypot(*((box[:2] + box[2:] - expected[:2] - expected[2:]) / 2))
+                distance = appearance_distance(track.appearance, detections[col].appearance)
+                if gap <= reach and distance <= config.reid_max_distance:
+                    cost[row, slot] = distance + 0.1 * gap / reach
+        rows, slots = linear_sum_assignment(cost)
+        revived = set()
+        for row, slot in zip(rows, slots):
+            if cost[row, slot] >= UNMATCHABLE:
+                continue
+            track = self.lost[row]
+            track.velocity = np.zeros(2)  # where they went while hidden says little about where they go next
+            track.hits = 1
+            self._match(track, detections[free[slot]])
+            ids[free[slot]] = track.track_id
+            self.tracks.append(track)
+            revived.add(row)
+            self.reidentified += 1
+        self.lost = [track for row, track in enumerate(self.lost) if row not in revived]
 
     def predicted_boxes(self) -> list[tuple[int, np.ndarray]]:
         """(id, box expected in the next frame) of every live track: where to look for people
         a detector may miss (someone standing still is no longer seen as moving)."""
         return [(track.track_id, track.predicted_box()) for track in self.tracks]
 
-    def _costs(self, detections: list[Detection]) -> np.ndarray:
+    def _costs(self, tracks: list[Track], detections: list[Detection]) -> np.ndarray:
         """`[tracks, detections]`: (1 - IoU + scaled keypoint distance) / 2, UNMATCHABLE where
-        neither the overlap nor the keypoints are close enough."""
+        neither the overlap nor the keypoints are close enough, or the clothes differ."""
         config = self.config
-        predicted = np.stack([track.predicted_box() for track in self.tracks])
+        predicted = np.stack([track.predicted_box() for track in tracks])
         iou = box_iou(predicted, np.stack([d.box for d in detections]))
         cost = np.full(iou.shape, UNMATCHABLE)
-        for row, track in enumerate(self.tracks):
+        for row, track in enumerate(tracks):
             height = max(predicted[row, 3] - predicted[row, 1], 1.0)
-            shift = track.velocity * (track.missed + 1)
+            shift = track.velocity * (track.age + 1)
             expected = None
             if track.keypoints is not None:
                 expected = track.keypoints.copy()
                 expected[:, :2] += shift
             for col, detection in enumerate(detections):
+                if track.appearance is not None and detection.appearance is not None and \
+                        appearance_distance(track.appearance, detection.appearance) > config.max_appearance_distance:
+                    continue
                 distance = _keypoint_distance(expected, detection.keypoints) / height
                 if iou[row, col] < config.min_iou and not distance <= config.max_keypoint_distance:
                     continue

@@ -75,3 +75,8 @@ def test_people_mode_refuses_a_crop_or_another_detector(tmp_path):
         extract_videos(tmp_path, tmp_path / "out", "hands", people=True)
     with pytest.raises(ConfigError, match="leave out --detector and --crop"):
         extract_videos(tmp_path, tmp_path / "out", crop=Crop(0, 0, 10, 10), people=True)
+
+
+def test_people_mode_refuses_an_unknown_finder(tmp_path):
+    with pytest.raises(ConfigError, match="unknown people finder 'hog'; choose one of: detector, motion, both"):
+        extract_videos(tmp_path, tmp_path / "out", people=True, people_finder="hog")
