@@ -105,6 +105,20 @@ def test_ridge_with_a_given_penalty_solves_the_same_system_as_the_penalty_search
     assert np.abs(gradient).max() < 1e-8
 
 
+@pytest.mark.parametrize("signal", [0.0, 0.3, 3.0])
+def test_leave_one_out_picks_the_penalty_scikit_learn_picks(signal: float):
+    """More features than samples (every kernel fit): the intercept's leverage counts, or a vanishing
+    penalty looks like a perfect leave-one-out fit."""
+    from sklearn.linear_model import RidgeCV
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(60, 400))
+    Y = np.sign(signal * X[:, :3] + rng.normal(size=(60, 3)))
+    alphas = kernels.DEFAULT_ALPHAS
+    _, _, alpha = kernels.fit_ridge(X, Y, None, alphas)
+    assert alpha == pytest.approx(RidgeCV(alphas=alphas).fit(X, Y).alpha_)
+
+
 def test_with_groups_the_penalty_is_the_one_with_the_least_validation_log_loss():
     # near copies inside each group (overlapping windows): leave-one-out would see its neighbours
     rng = np.random.default_rng(0)
