@@ -23,7 +23,7 @@ from actrec.stream.events import Event
 from actrec.stream.features import FrameFeatures, feature_count
 from actrec.models.registry import network_capabilities
 from actrec.stream.recurrent import NumpyBank, TorchBankStep, incremental_blocker
-from actrec.stream.states import FrameState, frame_state
+from actrec.stream.states import FrameState, frame_state, graph_state
 from actrec.export.graphs import bank_onnx_bytes, model_metadata, onnx_session, window_onnx_bytes
 from actrec.stream.runtimes import (
     GraphBank, WindowRunner, onnx_bank_fn, onnx_window_fn, resolve_runtime, torch_bank_fn, torch_window_fn,
@@ -70,12 +70,17 @@ class Streamer:
         n_features = feature_count(recognizer.pipeline)
         self.state_kind = network_capabilities(network).frame_state
         self.mode_reason = incremental_blocker(network)
+        graph = None
         if self.mode_reason is None and self.state_kind != "recurrent" and runtime in ("torch", "onnx"):
-            self.mode_reason = f"the {self.state_kind} state runs in NumPy, so runtime '{runtime}' runs the whole window"
+            graph = graph_state(network, self.window_length, runtime, metadata)
+            if graph is None:
+                self.mode_reason = f"the {self.state_kind} state runs in NumPy, so runtime '{runtime}' runs the whole window"
         self.mode = "incremental" if self.mode_reason is None else "window"
         self.runtime = resolve_runtime(runtime, self.mode == "incremental")
-        if self.mode == "incremental":
-            self.model: Any = self._state_bank(network, n_features, metadata)
+        if graph is not None:
+            self.model: Any = graph
+        elif self.mode == "incremental":
+            self.model = self._state_bank(network, n_features, metadata)
         else:
             self.model = WindowRunner(self.features, self.window_length, self._window_fn(network, n_features, metadata))
         # rules fitted by `actrec stream --calibrate` (saved in the model), then rule_settings (a

@@ -14,7 +14,9 @@ from typing import Callable, Protocol
 import numpy as np
 from torch import nn
 
+from actrec.export.graphs import onnx_session
 from actrec.models.registry import network_capabilities
+from actrec.stream.kernel_graph import KernelGraphStream, KernelStep, kernel_step_onnx_bytes, onnx_step_fn, torch_step_fn
 from actrec.stream.kernels import KernelStream
 from actrec.stream.recurrent import NumpyBank
 
@@ -56,13 +58,32 @@ STATES: dict[str, Callable[[nn.Module, int], FrameState]] = {
 }
 
 
+def single(network: nn.Module) -> nn.Module:
+    """A one-member ensemble (the default model) streams as its member: the log of one member's
+    probabilities gives the same softmax as its logits, without two softmaxes and a log per frame."""
+    if network_capabilities(network).frame_state == "ensemble" and len(network.members) == 1:
+        return single(network.members[0])
+    return network
+
+
 def frame_state(network: nn.Module, window_length: int) -> FrameState:
-    """The state that streams `network` over windows of `window_length` frames. A one-member
-    ensemble (the default model) streams as its member: the log of one member's probabilities
-    gives the same softmax as its logits, without two softmaxes and a log per frame."""
+    """The state that streams `network` over windows of `window_length` frames."""
+    network = single(network)
     kind = network_capabilities(network).frame_state
     if kind not in STATES:
         raise ValueError(f"{type(network).__name__} declares no per-frame state; stream it by window")
-    if kind == "ensemble" and len(network.members) == 1:
-        return frame_state(network.members[0], window_length)
     return STATES[kind](network, window_length)
+
+
+def graph_state(network: nn.Module, window_length: int, runtime: str, metadata: dict) -> FrameState | None:
+    """The kernel state run as a graph by `runtime` ("torch" or "onnx": `kernel_graph.KernelStep`,
+    the step a non-Python runtime runs), or None where only NumPy streams it (ensembles of several
+    members)."""
+    network = single(network)
+    if network_capabilities(network).frame_state != "kernel":
+        return None
+    stream = KernelStream(network, window_length)
+    step = KernelStep(stream).eval()
+    if runtime == "torch":
+        return KernelGraphStream(stream, torch_step_fn(step))
+    return KernelGraphStream(stream, onnx_step_fn(onnx_session(kernel_step_onnx_bytes(step, stream, metadata))))

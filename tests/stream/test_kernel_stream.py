@@ -63,3 +63,17 @@ def test_keypoint_context_frames_are_never_read_so_streaming_stays_exact():
     windows, lengths = trailing_windows(session, recognizer.window_length)
     expected = recognizer.predict_proba(SequenceDataset(X=windows, lengths=lengths, schema="mediapipe_hand"))
     np.testing.assert_allclose(got, expected, atol=1e-5)
+
+
+@pytest.mark.parametrize("runtime", ["torch", "onnx"])
+def test_the_step_graph_streams_what_the_compiled_step_streams(runtime):
+    """Issue 17 item 7: the per-frame step as a graph (state in, state out), what a runtime that is
+    not Python runs; here through torch and onnxruntime, against the compiled NumPy stream."""
+    recognizer = default_model(24, 5)
+    graph, compiled = Streamer(recognizer, runtime=runtime), Streamer(recognizer)
+    assert graph.mode == "incremental" and "as a graph" in graph.describe() and graph.runtime == runtime
+    session = np.random.default_rng(4).normal(size=(120, 5)).astype(np.float32)
+    session[60:] *= 3.0
+    got = np.stack([graph.push(frame).probabilities for frame in session])
+    expected = np.stack([compiled.push(frame).probabilities for frame in session])
+    assert np.abs(got - expected).max() <= 1e-9
