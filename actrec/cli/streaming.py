@@ -185,6 +185,13 @@ def export_model(
             window = int(recognizer.window_length)
             samples = load_for_prediction(data, window, max(1, window // 2), layout.label_last, layout.class_names)
             check_label_last(data, samples, recognizer.frame_shape, layout.label_last)
-        typer.echo(export_onnx(recognizer, out or folder / "model.onnx", data=samples).summary())
+        path = Path(out) if out else folder / "model.onnx"
+        typer.echo(export_onnx(recognizer, path, data=samples).summary())
+        from actrec.stream.kernel_graph import export_kernel_step
+
+        step_path = path.with_suffix(".step.onnx")
+        worst = export_kernel_step(recognizer, step_path)
+        if worst is not None:
+            typer.echo(f"{step_path} (per-frame step: state in, state out): max |onnx - compiled stream| = {worst:.2e} logits over 300 random frames")
 
     run_cli(action)

@@ -12,13 +12,15 @@ frames, as `runtimes.GraphBank` does for recurrent stacks.
 
 from __future__ import annotations
 
-from typing import Callable
+from pathlib import Path
+from typing import Any, Callable
 
 import numpy as np
 import torch
 from torch import nn
 
 from actrec.export.graphs import onnx_bytes
+from actrec.models.registry import network_capabilities
 from actrec.models.rocket import INPUT_GRID, INPUT_LIMIT, KERNEL_LENGTH, SLIDING_POOLS
 from actrec.stream.kernels import KernelStream
 
@@ -183,3 +185,34 @@ def kernel_step_onnx_bytes(step: KernelStep, stream: KernelStream, metadata: dic
     example = (torch.zeros(stream.n_channels), torch.tensor(0), *(torch.from_numpy(state) for state in states))
     outputs = ["logits", *(f"{name}_out" for name in STATE_NAMES)]
     return onnx_bytes(step, example, ["features", "count", *STATE_NAMES], outputs, {}, metadata | {"kind": "kernel_step"})
+
+
+def export_kernel_step(recognizer: Any, path: Path, frames: int = 300, seed: int = 0) -> float | None:
+    """Write the default or another random-kernel model's per-frame step as ONNX to `path` and
+    return the largest |logit| difference from the compiled stream over `frames` random frames
+    (None, nothing written: the model has no kernel state, e.g. several ensemble members).
+
+    The graph takes one frame's row of the fitted feature pipeline (`FrameFeatures.push(...)[-1]`;
+    for sensor models `(raw - mean) / std` of the pipeline's `standardize` step, which the
+    metadata's `pipeline` holds) and `count`, the frames pushed before it."""
+    from actrec.export.graphs import model_metadata, onnx_session
+    from actrec.io.atomic import atomic_path
+    from actrec.stream.features import FrameFeatures
+    from actrec.stream.states import single
+
+    network = single(recognizer.network.eval())
+    if network_capabilities(network).frame_state != "kernel":
+        return None
+    window = int(recognizer.window_length)
+    stream = KernelStream(network, window)
+    metadata = model_metadata(recognizer, window) | {"pipeline": recognizer.pipeline.get_state(), "state_names": STATE_NAMES}
+    model_bytes = kernel_step_onnx_bytes(KernelStep(stream).eval(), stream, metadata)
+    graph, compiled, features = KernelGraphStream(stream, onnx_step_fn(onnx_session(model_bytes))), KernelStream(network, window), FrameFeatures(recognizer.pipeline)
+    rng = np.random.default_rng(seed)
+    worst = 0.0
+    for _ in range(frames):
+        rows = features.push(rng.normal(size=recognizer.frame_shape).astype(np.float32))
+        worst = max(worst, float(np.abs(graph.step(rows) - compiled.step(rows)).max()))
+    with atomic_path(path) as tmp:
+        Path(tmp).write_bytes(model_bytes)
+    return worst

@@ -77,3 +77,29 @@ def test_the_step_graph_streams_what_the_compiled_step_streams(runtime):
     got = np.stack([graph.push(frame).probabilities for frame in session])
     expected = np.stack([compiled.push(frame).probabilities for frame in session])
     assert np.abs(got - expected).max() <= 1e-9
+
+
+def test_the_exported_step_file_runs_frame_by_frame_in_onnxruntime_alone(tmp_path):
+    """What a non-Python runtime does with `model.step.onnx`: zero states, one feature row and the
+    frame count in, logits and states out, giving the Streamer's probabilities."""
+    ort = pytest.importorskip("onnxruntime")
+    import json
+
+    from actrec.stream.kernel_graph import export_kernel_step
+
+    recognizer = default_model(16, 3)
+    assert export_kernel_step(recognizer, tmp_path / "model.step.onnx") <= 1e-9
+    session = ort.InferenceSession(str(tmp_path / "model.step.onnx"))
+    meta = session.get_modelmeta().custom_metadata_map
+    names = json.loads(meta["state_names"])
+    shapes = {node.name: node.shape for node in session.get_inputs()}
+    states = {name: np.zeros(shapes[name]) for name in names}
+    standardize = recognizer.pipeline.steps[-1]  # a sensor model's pipeline: (raw - mean) / std
+    streamer = Streamer(recognizer)
+    for count, frame in enumerate(np.random.default_rng(5).normal(size=(50, 3)).astype(np.float32)):
+        row = ((frame - standardize.mean) / standardize.std).astype(np.float32)
+        logits, *outs = session.run(["logits", *(f"{n}_out" for n in names)], {"features": row, "count": np.array(count), **states})
+        states = dict(zip(names, outs))
+        expected = streamer.push(frame).probabilities
+        got = np.exp(logits - logits.max()) / np.exp(logits - logits.max()).sum()
+        assert np.abs(got - expected).max() <= 1e-6
