@@ -56,7 +56,7 @@ def clip_onnx_bytes(recognizer: Any) -> bytes:
     metadata = {
         "kind": "clip", "model_name": recognizer.model_name, "label_names": recognizer.label_names,
         "inputs": ["clips"], "outputs": ["logits", "probabilities"], "colour_order": "RGB", "frames": clip.frames, "stride": clip.stride, "sampling": clip.sampling, "size": clip.size,
-        "short_side": clip.stored_side, "mean": MEAN.flatten().tolist(), "std": STD.flatten().tolist(),
+        "short_side": clip.stored_side, "motion": clip.motion, "mean": MEAN.flatten().tolist(), "std": STD.flatten().tolist(),
         "sample_rate_hz": recognizer.sample_rate_hz, "window_frames": recognizer.window_frames,
     }
     for key, value in metadata.items():
