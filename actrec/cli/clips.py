@@ -14,8 +14,12 @@ def report_bad_video(line: str) -> None:
     console.print(f"[yellow]{line}[/yellow]", highlight=False, soft_wrap=True)
 
 
+CLIP_TRAINING_OPTIONS = ("label_smoothing", "mixup")  # VideoTrainConfig fields that are no TrainConfig flag
+
+
 def clip_train_config(values: dict[str, Any], options: dict[str, Any], init: str | None, on_bad_video: str | None) -> Any:
-    """`actrec train` flags -> VideoTrainConfig; `-o` options split between the clip and the network."""
+    """`actrec train` flags -> VideoTrainConfig; `-o` options split between the clip, the network
+    and the clip-only training options (`-o label_smoothing=0.1`, `-o mixup=0.2`)."""
     from dataclasses import fields
 
     from actrec.errors import ConfigError
@@ -26,7 +30,7 @@ def clip_train_config(values: dict[str, Any], options: dict[str, Any], init: str
     ignored = sorted(k for k, v in values.items() if k not in known and v not in (None, [], {}, 1))
     if ignored:
         raise ConfigError(f"option '{ignored[0]}' does not apply to clip data; clip options are: {', '.join(sorted(known))}")
-    values = {k: v for k, v in values.items() if k in known}
+    values = {k: v for k, v in values.items() if k in known} | {k: options.pop(k) for k in CLIP_TRAINING_OPTIONS if k in options}
     clip, network = split_options(options)
     if on_bad_video:
         clip["on_bad_video"] = on_bad_video

@@ -42,8 +42,10 @@ class VideoTrainConfig:
     model: a registered clip model, or `auto` (`video/sizing.py`: a network, size, frames and
     motion input chosen from the number of clips when they are first prepared; options given
     here win over its choices). model_options: the network's options (depth, width, ...); clip:
-    `ClipConfig` fields (frames, size, sampling, motion, augmentation, cache). init: a torchvision-named state dict (.safetensors, or
-    .pt/.pth read with weights_only) to start from; tensors whose shapes differ are skipped.
+    `ClipConfig` fields (frames, size, sampling, motion, augmentation, cache). init: a
+    torchvision-named state dict (.safetensors, or .pt/.pth read with weights_only) to start
+    from; tensors whose shapes differ are skipped.
+    label_smoothing, mixup: regularisation for small sets (`training/module.py`), 0: none.
     """
 
     model: str = "auto"
@@ -61,6 +63,8 @@ class VideoTrainConfig:
     val_fraction: float = 0.2
     seed: int = 0
     init: str | None = None
+    label_smoothing: float = 0.0
+    mixup: float = 0.0
     # what the shared fit loop (actrec.training.fit) also reads: clip runs train in one process
     # with no time limit
     devices: ClassVar[int] = 1
@@ -87,6 +91,8 @@ class VideoTrainConfig:
             raise ConfigError(f"unknown class_weight '{self.class_weight}'; choose balanced or none")
         if self.epochs < 1 or self.batch_size < 1:
             raise ConfigError("epochs and batch_size must be at least 1")
+        if not 0.0 <= self.label_smoothing < 1.0 or self.mixup < 0.0:
+            raise ConfigError(f"label_smoothing must be in [0, 1) and mixup (a Beta parameter) >= 0, got {self.label_smoothing} and {self.mixup}")
 
 
 class CachedFrames:
