@@ -103,3 +103,24 @@ def test_regularisation_options_are_checked_and_change_training(motion_clips: Pa
     again = VideoRecognizer("tsn", mixup=0.4, **options).fit(clips).history
     assert smoothed["train_loss"].iloc[0] != plain["train_loss"].iloc[0] != mixed["train_loss"].iloc[0]
     assert mixed["train_loss"].iloc[0] == again["train_loss"].iloc[0]  # seeded
+
+
+def test_a_diff_model_streams_the_probabilities_of_predict_proba(tmp_path: Path) -> None:
+    """The stream's rolling buffer feeds the same frames to the same network (the difference
+    step inside it): its prediction on a whole video equals predict_proba on that file."""
+    from actrec.video.stream import stream_clips
+    from actrec.video.synthetic import render_clip, write_video
+
+    clip = TINY_CLIP | {"frames": 9, "motion": "diff"}
+    recognizer = VideoRecognizer("tsm", model_options=FAMILIES["tsm"], clip=clip)
+    recognizer.label_names, recognizer.window_frames, recognizer.sample_rate_hz = ["left", "right"], 17, 10.0
+    recognizer.network = build_video_model("tsm", 2, 9, FAMILIES["tsm"], motion="diff").eval()
+    video = tmp_path / "clips" / "left" / "one.mp4"
+    write_video(video, render_clip("left", 17, 24, np.random.default_rng(3)), 10.0)
+    streamed: list[np.ndarray] = []
+    batch_proba = recognizer.proba_from_clips
+    recognizer.proba_from_clips = lambda clips: streamed.append(batch_proba(clips)) or streamed[-1]  # type: ignore[method-assign]
+    report = stream_clips(recognizer, str(video), hop=1)
+    recognizer.proba_from_clips = batch_proba  # type: ignore[method-assign]
+    assert report.predictions == 1 and report.frames == 17
+    np.testing.assert_allclose(streamed[0], recognizer.predict_proba(load_clips(tmp_path / "clips", label_names=["left", "right"])), atol=1e-6)
