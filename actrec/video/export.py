@@ -7,7 +7,8 @@ clip from a video: RGB frames resized to `short_side`, `frames` picked by `sampl
 apart when dense), the centre `size x size` crop, scaled to [0, 1] and normalised by `mean`/`std`
 per channel. README's "Clip models in ONNX" gives the NumPy reference of those steps (tested to
 reproduce `VideoRecognizer.predict_proba` through onnxruntime). Frame sampling and resizing
-depend on the video's length and size, so they stay outside the fixed-shape graph.
+depend on the video's length and size, so they stay outside the fixed-shape graph; a motion
+input (`motion=diff`) is a step of the network, so it is inside the graph and the input stays RGB.
 """
 
 from __future__ import annotations
