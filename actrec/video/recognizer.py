@@ -27,6 +27,7 @@ from actrec.io import model_file as io_model_file
 from actrec.io.model_file import MODEL_FILE
 from actrec.io.clips import FrameCache
 from actrec.models.video import VIDEO_MODELS, build_video_model, make_video_config
+from actrec.models.video.resnet import from_mmaction2, is_mmaction2_layout
 from actrec.video.prepare import prepare_clips
 from actrec.video.sampling import ClipConfig, ClipDataset, flip_table
 from actrec.video.sizing import first_video, plan_for_clips
@@ -355,8 +356,9 @@ def load_init(network: torch.nn.Module, path: str | Path) -> str:
     """Copy a torchvision-named state dict into `network` where names and shapes match.
 
     `.safetensors` is read with safetensors, anything else with `torch.load(weights_only=True)`
-    (a `state_dict` entry and `module.` prefixes are unwrapped). A 2D ResNet checkpoint given to
-    an inflated 3D ResNet is inflated I3D-style. Returns a one-line summary; ConfigError if
+    (a `state_dict` entry and `module.` prefixes are unwrapped). mmaction2's layout (`backbone.`,
+    `cls_head.fc_cls.`, ConvModule's `.conv`/`.bn`) is renamed to torchvision's first. A 2D ResNet
+    checkpoint given to an inflated 3D ResNet is inflated I3D-style. Returns a one-line summary; ConfigError if
     nothing matches.
     """
     path = Path(path)
@@ -376,8 +378,10 @@ def load_init(network: torch.nn.Module, path: str | Path) -> str:
     if not isinstance(state, dict):
         raise ConfigError(f"--init {path}: holds no state dict (name -> tensor mapping)")
     state = {k.removeprefix("module."): v for k, v in state.items() if isinstance(v, torch.Tensor)}
+    if is_mmaction2_layout(state):
+        state = from_mmaction2(state)
     target = network.state_dict()
-    if "stem.0.weight" in target and "conv1.weight" in state and state["conv1.weight"].dim() == 4:
+    if "stem.0.weight" in target and "conv1.weight" in state and state["conv1.weight"].dim() in (4, 5):
         from actrec.models.video.r3d import inflate_resnet2d
 
         state = inflate_resnet2d(state, target)
