@@ -16,7 +16,8 @@ One run, one seed.
 Few clips (`--few`, instead of parts 1 and 2): what a new user's few hundred clips give. 240
 training and 120 test clips of the 6 generated motions (no single frame tells the class), 112 px,
 36 frames at 15 fps, every clip on its own random background, train and test drawn from other
-seeds (no scene shared). Rows: `default` (`VideoRecognizer()` as it comes: `auto`, seeded),
+seeds (no scene shared). Rows: `default` (`VideoRecognizer()` as it comes: `auto`, seeded;
+`default+smoothing`, `default+mixup`: with label_smoothing=0.1 or mixup=0.2),
 `single frame` (TSN on one frame, the appearance-only baseline on the same split), and each family
 at the default's input (64 px, 9 frames 3 apart, the plan's training) with `-rgb` or `-diff`
 (frame differences). Top-1 on the test clips, mean ± std over `--seeds`; fit seconds; test
@@ -115,13 +116,15 @@ FEW_FAMILIES = {
     "slowfast": ("slowfast", {"width": 16, "depth": 10, "beta_inv": 4, "alpha": 2}),
     "x3d": ("x3d", {"width": 12, "depths": [1, 2, 2, 1], "head_width": 128}),
 }
-FEW_ROWS = ["default", "single frame"] + [f"{family}-{motion}" for family in FEW_FAMILIES for motion in ("rgb", "diff")]
+# the default with one regularisation option on, to measure their defaults (0)
+FEW_REGULARISED = {"default+smoothing": {"label_smoothing": 0.1}, "default+mixup": {"mixup": 0.2}}
+FEW_ROWS = ["default", "single frame", *FEW_REGULARISED] + [f"{family}-{motion}" for family in FEW_FAMILIES for motion in ("rgb", "diff")]
 
 
 def few_recognizer(row: str, seed: int, cache: str) -> VideoRecognizer:
     """The recognizer of a few-clip row: the default as it comes, or a family at its input."""
-    if row == "default":
-        return VideoRecognizer(seed=seed, clip={"cache": cache})
+    if row == "default" or row in FEW_REGULARISED:
+        return VideoRecognizer(seed=seed, clip={"cache": cache}, **FEW_REGULARISED.get(row, {}))
     plan = {"size": 64, "frames": 9, "stride": 3, "sampling": "dense", "cache": cache}
     if row == "single frame":
         return VideoRecognizer("tsn", model_options={"width": 16, "depth": 10, "dropout": 0.0}, clip=plan | {"frames": 1, "sampling": "segments"}, seed=seed)
