@@ -47,12 +47,14 @@ class VideoTrainConfig:
     torchvision-named state dict (.safetensors, or .pt/.pth read with weights_only) to start
     from; tensors whose shapes differ are skipped.
     label_smoothing, mixup: regularisation for small sets (`training/module.py`), 0: none.
+    epochs is a ceiling: training stops when the validation loss has not improved for `patience`
+    epochs, and the best epoch's weights are kept.
     """
 
     model: str = "auto"
     model_options: dict[str, Any] = field(default_factory=dict)
     clip: dict[str, Any] = field(default_factory=dict)
-    epochs: int = 30
+    epochs: int = 60
     batch_size: int = 8
     optimizer: str = "adamw"
     lr: float = 1e-3
