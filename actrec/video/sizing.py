@@ -82,7 +82,7 @@ def plan_for_clips(n_clips: int, video: FirstVideo | None) -> ClipPlan:
         clip["stride"] = max(1, min(3, (length - 1) // (frames - 1)))
     spacing = f", {clip['stride']} apart" if sampling == "dense" else " (segments)"
     motion_text = ", frame differences" if motion == "diff" else ", RGB"
-    note = (f"no --model given: chose tsm width {model_options.get('width', 64)} depth {model_options.get('depth', 18)}, "
+    note = (f"model auto (the default) chose tsm width {model_options.get('width', 64)} depth {model_options.get('depth', 18)}, "
             f"{size} px, {frames} frames{spacing}{motion_text}, because {why}; pick another with --model "
             "(tsn, tsm, r3d, slowfast, x3d) and -o motion=diff|none, size=..., frames=...")
     return ClipPlan("tsm", model_options, clip, note)
