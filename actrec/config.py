@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, fields
 from numbers import Integral, Real
 
 import numpy as np
-from typing import Any
+from typing import Any, ClassVar
 
 from actrec.errors import ConfigError
 
@@ -51,6 +51,10 @@ class TrainConfig:
     time_budget: float | None = None
     last_steps: int | None = None
     streams: list[str] = field(default_factory=list)
+    # what the shared fit loop (actrec.training.fit) also reads; clip runs set them
+    # (VideoTrainConfig), sequence runs train on hard labels of unmixed samples
+    label_smoothing: ClassVar[float] = 0.0
+    mixup: ClassVar[float] = 0.0
 
     def check(self) -> None:
         """Every option checked before any data is read, each failure one line naming the option

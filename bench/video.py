@@ -12,6 +12,18 @@ One run, one seed.
     python bench/video.py [--size 112] [--frames 8] [--per-class 60] [--epochs 12] [--models x3d r3d]
 
 `--models` keeps only the named rows (the single-frame baseline always runs), for a shorter run.
+
+Few clips (`--few`, instead of parts 1 and 2): what a new user's few hundred clips give. 240
+training and 120 test clips of the 6 generated motions (no single frame tells the class), 112 px,
+36 frames at 15 fps, every clip on its own random background, train and test drawn from other
+seeds (no scene shared). Rows: `default` (`VideoRecognizer()` as it comes: `auto`, seeded;
+`default+smoothing`, `default+mixup`: with label_smoothing=0.1 or mixup=0.2),
+`single frame` (TSN on one frame, the appearance-only baseline on the same split), and each family
+at the default's input (64 px, 9 frames 3 apart, the plan's training) with `-rgb` or `-diff`
+(frame differences). Top-1 on the test clips, mean ± std over `--seeds`; fit seconds; test
+clips/s of `predict_proba` (decoding cached). All on `--threads` threads.
+
+    python bench/video.py --few [--seeds 0 1 2] [--rows default "single frame" tsm-rgb r3d-diff]
 """
 
 from __future__ import annotations
@@ -95,6 +107,59 @@ def accuracy(data: Path, model: str, options: dict, clip: dict, epochs: int, lr:
     return compute_metrics(test.y, recognizer.predict_proba(test), recognizer.label_names)["top1"], seconds
 
 
+# few-clip rows: (model, options at the default's input, clip options besides the plan's)
+FEW_FAMILIES = {
+    "tsn": ("tsn", {"width": 16, "depth": 10}),
+    "tsm": ("tsm", {"width": 16, "depth": 10}),
+    "r3d": ("r3d", {"width": 8, "depth": 10}),
+    "r2plus1d": ("r3d", {"width": 8, "depth": 10, "conv": "r2plus1d"}),
+    "slowfast": ("slowfast", {"width": 16, "depth": 10, "beta_inv": 4, "alpha": 2}),
+    "x3d": ("x3d", {"width": 12, "depths": [1, 2, 2, 1], "head_width": 128}),
+}
+# the default with one regularisation option on, to measure their defaults (0)
+FEW_REGULARISED = {"default+smoothing": {"label_smoothing": 0.1}, "default+mixup": {"mixup": 0.2}}
+FEW_ROWS = ["default", "single frame", *FEW_REGULARISED] + [f"{family}-{motion}" for family in FEW_FAMILIES for motion in ("rgb", "diff")]
+
+
+def few_recognizer(row: str, seed: int, cache: str) -> VideoRecognizer:
+    """The recognizer of a few-clip row: the default as it comes, or a family at its input."""
+    if row == "default" or row in FEW_REGULARISED:
+        return VideoRecognizer(seed=seed, clip={"cache": cache}, **FEW_REGULARISED.get(row, {}))
+    plan = {"size": 64, "frames": 9, "stride": 3, "sampling": "dense", "cache": cache}
+    if row == "single frame":
+        return VideoRecognizer("tsn", model_options={"width": 16, "depth": 10, "dropout": 0.0}, clip=plan | {"frames": 1, "sampling": "segments"}, seed=seed)
+    family, motion = row.rsplit("-", 1)
+    model, options = FEW_FAMILIES[family]
+    return VideoRecognizer(model, model_options=options | {"dropout": 0.0}, clip=plan | {"motion": "diff" if motion == "diff" else "none"}, seed=seed)
+
+
+def few_clips(rows: list[str], seeds: list[int], folder: Path) -> None:
+    """The few-clip table (see the module's docstring)."""
+    train_dir = write_synthetic_clips(folder / "train", per_class=40, frames=36, size=112, fps=15, seed=100)
+    test_dir = write_synthetic_clips(folder / "test", per_class=20, frames=36, size=112, fps=15, seed=200)
+    train = load_clips(train_dir)
+    test = load_clips(test_dir, label_names=train.label_names)
+    print(f"| row | what it trains | top-1 mean ± std ({len(seeds)} seeds) | per seed | epochs | fit s | test clips/s |")
+    print("|---|---|---:|---|---:|---:|---:|")
+    for row in rows:
+        scores, fits, speeds, epochs, what = [], [], [], [], ""
+        for seed in seeds:
+            recognizer = few_recognizer(row, seed, str(folder / "cache"))
+            start = time.perf_counter()
+            recognizer.fit(train)
+            fits.append(time.perf_counter() - start)
+            recognizer.prepare(test)  # decoded before the clock starts
+            start = time.perf_counter()
+            proba = recognizer.predict_proba(test)
+            speeds.append(test.n_samples / (time.perf_counter() - start))
+            scores.append(compute_metrics(test.y, proba, recognizer.label_names)["top1"])
+            epochs.append(len(recognizer.history))
+            clip = recognizer.clip
+            what = f"{recognizer.model_name} {recognizer.config.model_options}, {clip.frames} x {clip.size} px {clip.sampling}, motion {clip.motion}"
+        print(f"| {row} | {what} | {np.mean(scores):.3f} ± {np.std(scores):.3f} | {' '.join(f'{s:.3f}' for s in scores)} | "
+              f"{' '.join(map(str, epochs))} | {np.mean(fits):.0f} | {np.mean(speeds):.1f} |", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", type=int, default=112)
@@ -105,7 +170,18 @@ def main() -> None:
     parser.add_argument("--per-class", type=int, default=60)
     parser.add_argument("--epochs", type=int, default=12)
     parser.add_argument("--models", nargs="*", default=None, help=f"rows to run besides the single frame: {', '.join(row[0] for row in FAMILIES[1:])}")
+    parser.add_argument("--few", action="store_true", help="the few-clip table instead of parts 1 and 2")
+    parser.add_argument("--rows", nargs="*", default=["default", "single frame"], help=f"few-clip rows: {', '.join(FEW_ROWS)}")
+    parser.add_argument("--seeds", nargs="*", type=int, default=[0, 1, 2], help="few-clip seeds")
     args = parser.parse_args()
+    if args.few:
+        unknown = sorted(set(args.rows) - set(FEW_ROWS))
+        if unknown:
+            parser.error(f"unknown row '{unknown[0]}'; rows: {', '.join(FEW_ROWS)}")
+        torch.set_num_threads(args.threads)
+        with tempfile.TemporaryDirectory() as folder:
+            few_clips(args.rows, args.seeds, Path(folder))
+        return
     families = [row for row in FAMILIES if row[0] == "single frame" or args.models is None or row[0] in args.models]
     torch.set_num_threads(args.threads)
     rows = []

@@ -3,6 +3,8 @@ train / eval / predict / compare route here (no commands of their own, so one CL
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 from actrec.cli import console
@@ -12,8 +14,12 @@ def report_bad_video(line: str) -> None:
     console.print(f"[yellow]{line}[/yellow]", highlight=False, soft_wrap=True)
 
 
+CLIP_TRAINING_OPTIONS = ("label_smoothing", "mixup")  # VideoTrainConfig fields that are no TrainConfig flag
+
+
 def clip_train_config(values: dict[str, Any], options: dict[str, Any], init: str | None, on_bad_video: str | None) -> Any:
-    """`actrec train` flags -> VideoTrainConfig; `-o` options split between the clip and the network."""
+    """`actrec train` flags -> VideoTrainConfig; `-o` options split between the clip, the network
+    and the clip-only training options (`-o label_smoothing=0.1`, `-o mixup=0.2`)."""
     from dataclasses import fields
 
     from actrec.errors import ConfigError
@@ -24,7 +30,7 @@ def clip_train_config(values: dict[str, Any], options: dict[str, Any], init: str
     ignored = sorted(k for k, v in values.items() if k not in known and v not in (None, [], {}, 1))
     if ignored:
         raise ConfigError(f"option '{ignored[0]}' does not apply to clip data; clip options are: {', '.join(sorted(known))}")
-    values = {k: v for k, v in values.items() if k in known}
+    values = {k: v for k, v in values.items() if k in known} | {k: options.pop(k) for k in CLIP_TRAINING_OPTIONS if k in options}
     clip, network = split_options(options)
     if on_bad_video:
         clip["on_bad_video"] = on_bad_video
@@ -33,32 +39,23 @@ def clip_train_config(values: dict[str, Any], options: dict[str, Any], init: str
     return config
 
 
-DEFAULT_MODEL_NOTE = (
-    "no --model given: trained tsm, the default clip model (a 2D ResNet whose temporal shift mixes neighbouring "
-    "frames, so it sees motion at a 2D network's cost); others: tsn (frames averaged, cheapest), r3d (3D ResNet; "
-    "I3D is r3d -o conv=inflated, R(2+1)D -o conv=r2plus1d), slowfast, x3d (smallest 3D net, for CPUs)"
-)
-
-
 def train_clips(data: str, out: str, test: str | None, values: dict[str, Any], init: str | None, on_bad_video: str | None, progress: bool, resume: str | None = None) -> tuple[str, Any]:
     """(model trained, RunResult). values: `actrec train`'s options (config file and flags);
     `model_options` holds the `-o` pairs, which are split between the clip and the network;
-    `resume`: `--resume`. Without a model, `tsm` is trained and the result's notes say so."""
+    `resume`: `--resume`. Without a model, `auto` sizes one to the clips and the result's notes
+    say what it chose and why."""
     from actrec.data.clips import load_clips
     from actrec.video.recognizer import VideoTrainConfig
     from actrec.video.run import train_clip_run
 
     values = dict(values)
     options = dict(values.pop("model_options", None) or {})
-    chosen_for_the_user = not values.get("model")
     values["model"] = values.get("model") or VideoTrainConfig.model
     config = clip_train_config(values, options, init, on_bad_video)
     clips = load_clips(data)
     test_set = load_clips(test, label_names=clips.label_names) if test else None
     result = train_clip_run(clips, out, config, test=test_set, progress=progress, on_bad_video=report_bad_video, resume_from=resume)
-    if chosen_for_the_user:
-        result.notes.insert(0, DEFAULT_MODEL_NOTE)
-    return config.model, result
+    return json.loads((Path(out) / "config.json").read_text())["model"], result  # what `auto` became
 
 
 def probabilities(recognizer: Any, data: str, test_clips: int | None = None, test_crops: int | None = None) -> tuple[Any, Any]:

@@ -42,6 +42,8 @@ class LoopOptions(Protocol):
     devices: int
     num_nodes: int
     time_budget: float | None
+    label_smoothing: float
+    mixup: float
 
 
 class TrainData(Protocol):
@@ -107,7 +109,8 @@ def fit_loop(
     callbacks: list[Any] = [history, state]
     if hasattr(data.train, "epoch"):
         callbacks.append(EpochSeed(data.train))
-    module = ClassifierModule(network, OptimConfig(options.optimizer, options.lr, options.weight_decay, options.scheduler), weights, options.epochs)
+    module = ClassifierModule(network, OptimConfig(options.optimizer, options.lr, options.weight_decay, options.scheduler), weights, options.epochs,
+                              options.label_smoothing, options.mixup)
     mode = "min" if options.monitor == "val_loss" else "max"
     scratch = None if checkpoint_dir is not None else Path(tempfile.mkdtemp(prefix="actrec-checkpoints-"))
     if checkpoint_dir is not None and resume_from is None and is_launching_process():  # else ModelCheckpoint names ours best-v1

@@ -7,7 +7,8 @@ clip from a video: RGB frames resized to `short_side`, `frames` picked by `sampl
 apart when dense), the centre `size x size` crop, scaled to [0, 1] and normalised by `mean`/`std`
 per channel. README's "Clip models in ONNX" gives the NumPy reference of those steps (tested to
 reproduce `VideoRecognizer.predict_proba` through onnxruntime). Frame sampling and resizing
-depend on the video's length and size, so they stay outside the fixed-shape graph.
+depend on the video's length and size, so they stay outside the fixed-shape graph; a motion
+input (`motion=diff`) is a step of the network, so it is inside the graph and the input stays RGB.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ def clip_onnx_bytes(recognizer: Any) -> bytes:
     metadata = {
         "kind": "clip", "model_name": recognizer.model_name, "label_names": recognizer.label_names,
         "inputs": ["clips"], "outputs": ["logits", "probabilities"], "colour_order": "RGB", "frames": clip.frames, "stride": clip.stride, "sampling": clip.sampling, "size": clip.size,
-        "short_side": clip.stored_side, "mean": MEAN.flatten().tolist(), "std": STD.flatten().tolist(),
+        "short_side": clip.stored_side, "motion": clip.motion, "mean": MEAN.flatten().tolist(), "std": STD.flatten().tolist(),
         "sample_rate_hz": recognizer.sample_rate_hz, "window_frames": recognizer.window_frames,
     }
     for key, value in metadata.items():

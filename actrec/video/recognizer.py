@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import tempfile
 import warnings
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -27,8 +27,12 @@ from actrec.io import model_file as io_model_file
 from actrec.io.model_file import MODEL_FILE
 from actrec.io.clips import FrameCache
 from actrec.models.video import VIDEO_MODELS, build_video_model, make_video_config
+from actrec.models.video.resnet import from_mmaction2, is_mmaction2_layout
 from actrec.video.prepare import prepare_clips
 from actrec.video.sampling import ClipConfig, ClipDataset, flip_table
+from actrec.video.sizing import first_video, plan_for_clips
+
+AUTO = "auto"
 
 
 
@@ -36,15 +40,21 @@ from actrec.video.sampling import ClipConfig, ClipDataset, flip_table
 class VideoTrainConfig:
     """Everything `fit` needs besides the clips; saved with the model and in RUN/config.json.
 
-    model_options: the network's options (depth, width, ...); clip: `ClipConfig` fields (frames,
-    size, sampling, augmentation, cache). init: a torchvision-named state dict (.safetensors, or
-    .pt/.pth read with weights_only) to start from; tensors whose shapes differ are skipped.
+    model: a registered clip model, or `auto` (`video/sizing.py`: a network, size, frames and
+    motion input chosen from the number of clips when they are first prepared; options given
+    here win over its choices). model_options: the network's options (depth, width, ...); clip:
+    `ClipConfig` fields (frames, size, sampling, motion, augmentation, cache). init: a
+    torchvision-named state dict (.safetensors, or .pt/.pth read with weights_only) to start
+    from; tensors whose shapes differ are skipped.
+    label_smoothing, mixup: regularisation for small sets (`training/module.py`), 0: none.
+    epochs is a ceiling: training stops when the validation loss has not improved for `patience`
+    epochs, and the best epoch's weights are kept.
     """
 
-    model: str = "tsm"
+    model: str = "auto"
     model_options: dict[str, Any] = field(default_factory=dict)
     clip: dict[str, Any] = field(default_factory=dict)
-    epochs: int = 30
+    epochs: int = 60
     batch_size: int = 8
     optimizer: str = "adamw"
     lr: float = 1e-3
@@ -56,6 +66,8 @@ class VideoTrainConfig:
     val_fraction: float = 0.2
     seed: int = 0
     init: str | None = None
+    label_smoothing: float = 0.0
+    mixup: float = 0.0
     # what the shared fit loop (actrec.training.fit) also reads: clip runs train in one process
     # with no time limit
     devices: ClassVar[int] = 1
@@ -68,12 +80,13 @@ class VideoTrainConfig:
         if unknown:
             raise ConfigError(f"unknown clip option '{unknown[0]}'; clip options are: {', '.join(sorted(known))}")
         config = ClipConfig(**self.clip)
-        if not config.sampling:
+        if not config.sampling and self.model != AUTO:
             config.sampling = VIDEO_MODELS[self.model][2].sampling
         return config
 
     def check(self) -> None:
-        make_video_config(self.model, self.model_options)
+        if self.model != AUTO:
+            make_video_config(self.model, self.model_options)
         self.clip_config().check()
         if self.monitor not in ("val_loss", "val_acc"):
             raise ConfigError(f"unknown monitor '{self.monitor}'; choose val_loss or val_acc")
@@ -81,6 +94,8 @@ class VideoTrainConfig:
             raise ConfigError(f"unknown class_weight '{self.class_weight}'; choose balanced or none")
         if self.epochs < 1 or self.batch_size < 1:
             raise ConfigError("epochs and batch_size must be at least 1")
+        if not 0.0 <= self.label_smoothing < 1.0 or self.mixup < 0.0:
+            raise ConfigError(f"label_smoothing must be in [0, 1) and mixup (a Beta parameter) >= 0, got {self.label_smoothing} and {self.mixup}")
 
 
 class CachedFrames:
@@ -103,7 +118,7 @@ class VideoRecognizer:
 
     kind = "video"
 
-    def __init__(self, model: str = "tsm", **options: Any) -> None:
+    def __init__(self, model: str = AUTO, **options: Any) -> None:
         known = {f.name for f in fields(VideoTrainConfig)}
         unknown = sorted(set(options) - known)
         if unknown:
@@ -118,6 +133,7 @@ class VideoRecognizer:
         self.history = pd.DataFrame()
         self.bad_videos: list[str] = []
         self.init_report = ""
+        self.notes: list[str] = []
         self._scratch: tempfile.TemporaryDirectory | None = None
 
     @property
@@ -135,10 +151,24 @@ class VideoRecognizer:
 
     def prepare(self, clips: ClipList, on_bad_video: str | None = None) -> tuple[ClipList, list[str]]:
         """Decode `clips` into the cache; (usable clips, one line per bad video). The first call
-        fixes an automatic crop size (`size=0`) from the first readable video."""
+        resolves `model="auto"` from these clips (the note saying why goes to `notes`) and fixes
+        an automatic crop size (`size=0`) from the first readable video."""
+        if self.config.model == AUTO:
+            self._choose_for(clips)
         if not self.clip.size:
             self.clip.size = _automatic_size(clips)
         return prepare_clips(clips, self.frame_cache(), self.clip.frames, on_bad_video or self.clip.on_bad_video, self.clip.workers)
+
+    def _choose_for(self, clips: ClipList) -> None:
+        """Replace `auto` by the plan for `clips`; the options given keep their values."""
+        plan = plan_for_clips(clips.n_samples, first_video(clips))
+        given_network, given_clip = self.config.model_options, self.config.clip
+        self.config = replace(self.config, model=plan.model, model_options=plan.model_options | given_network, clip=plan.clip | given_clip)
+        self.config.check()
+        self.clip = self.config.clip_config()
+        overridden = {**{k: v for k, v in given_clip.items() if k in plan.clip}, **given_network}
+        kept = f"; kept the options given ({', '.join(f'{k}={v}' for k, v in sorted(overridden.items()))})" if overridden else ""
+        self.notes.append(plan.note + kept)
 
     def clip_dataset(self, clips: ClipList, train: bool, test_clips: int | None = None, test_crops: int | None = None) -> ClipDataset:
         """Clips of prepared `clips` as the network takes them: augmented (`train`) or test-time
@@ -178,7 +208,7 @@ class VideoRecognizer:
         # seeded before the network is built, so `seed` fixes its initial weights too (torch
         # draws a random default seed per process)
         L.seed_everything(self.config.seed, workers=True, verbose=False)
-        self.network = build_video_model(self.config.model, len(self.label_names), self.clip.frames, self.config.model_options)
+        self.network = build_video_model(self.config.model, len(self.label_names), self.clip.frames, self.config.model_options, self.clip.motion)
         if self.config.init:
             self.init_report = load_init(self.network, self.config.init)
         self._train(clips, validation, work_dir, progress, resume_from)
@@ -243,7 +273,7 @@ class VideoRecognizer:
             "model": self.config.model, "kind": self.kind, "window": f"{self.window_frames} video frames{rate}",
             "input": "RGB video, any size",
             "features": f"{clip.frames} frames ({clip.sampling} sampling{spacing}), short side {clip.stored_side} px, "
-                        f"centre {clip.size}x{clip.size} crop, ImageNet mean/std",
+                        f"centre {clip.size}x{clip.size} crop, ImageNet mean/std" + (", differences of consecutive frames" if clip.motion == "diff" else ""),
         }
 
     def metadata(self) -> dict[str, Any]:
@@ -280,7 +310,7 @@ class VideoRecognizer:
         rec.label_names = meta["label_names"]
         rec.window_frames = int(meta["window_frames"])
         rec.sample_rate_hz = meta["sample_rate_hz"]
-        rec.network = build_video_model(rec.config.model, len(rec.label_names), rec.clip.frames, rec.config.model_options)
+        rec.network = build_video_model(rec.config.model, len(rec.label_names), rec.clip.frames, rec.config.model_options, rec.clip.motion)
         try:
             rec.network.load_state_dict(tensors)
         except RuntimeError as error:
@@ -328,8 +358,9 @@ def load_init(network: torch.nn.Module, path: str | Path) -> str:
     """Copy a torchvision-named state dict into `network` where names and shapes match.
 
     `.safetensors` is read with safetensors, anything else with `torch.load(weights_only=True)`
-    (a `state_dict` entry and `module.` prefixes are unwrapped). A 2D ResNet checkpoint given to
-    an inflated 3D ResNet is inflated I3D-style. Returns a one-line summary; ConfigError if
+    (a `state_dict` entry and `module.` prefixes are unwrapped). mmaction2's layout (`backbone.`,
+    `cls_head.fc_cls.`, ConvModule's `.conv`/`.bn`) is renamed to torchvision's first. A 2D ResNet
+    checkpoint given to an inflated 3D ResNet is inflated I3D-style. Returns a one-line summary; ConfigError if
     nothing matches.
     """
     path = Path(path)
@@ -349,8 +380,10 @@ def load_init(network: torch.nn.Module, path: str | Path) -> str:
     if not isinstance(state, dict):
         raise ConfigError(f"--init {path}: holds no state dict (name -> tensor mapping)")
     state = {k.removeprefix("module."): v for k, v in state.items() if isinstance(v, torch.Tensor)}
+    if is_mmaction2_layout(state):
+        state = from_mmaction2(state)
     target = network.state_dict()
-    if "stem.0.weight" in target and "conv1.weight" in state and state["conv1.weight"].dim() == 4:
+    if "stem.0.weight" in target and "conv1.weight" in state and state["conv1.weight"].dim() in (4, 5):
         from actrec.models.video.r3d import inflate_resnet2d
 
         state = inflate_resnet2d(state, target)
@@ -365,16 +398,8 @@ def load_init(network: torch.nn.Module, path: str | Path) -> str:
 
 def _automatic_size(clips: ClipList, largest: int = 112) -> int:
     """`largest`, or the short side of the first readable video when that is smaller."""
-    from actrec.io.video import video_info
-
-    for path in clips.paths:
-        try:
-            info = video_info(path)
-        except DataError:
-            continue
-        if min(info.width, info.height) > 0:
-            return max(8, min(largest, info.width, info.height))
-    return largest
+    video = first_video(clips)
+    return largest if video is None else max(8, min(largest, video.short_side))
 
 
 def _median_fps(paths: list[Path]) -> float:

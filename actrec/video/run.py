@@ -50,6 +50,7 @@ def _train_into(clips: ClipList, out: Path, config: VideoTrainConfig, test: Clip
     run_config = recognizer.metadata()["config"] | {
         "data": clips.source, "test": test.source, "n_train": train.n_samples, "n_val": validation.n_samples,
         "n_test": test.n_samples, "bad_videos": bad, "init": recognizer.init_report or None,
+        "notes": recognizer.notes,
     }
     write_run(out, recognizer.history, val_metrics, test_metrics, recognizer.label_names, run_config)
-    return RunResult(val=val_metrics, test=test_metrics, processes=1, notes=[recognizer.init_report] if recognizer.init_report else [])
+    return RunResult(val=val_metrics, test=test_metrics, processes=1, notes=recognizer.notes + ([recognizer.init_report] if recognizer.init_report else []))

@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from torch.utils.data import Dataset
 
 from actrec.errors import ConfigError
+from actrec.models.video.motion import MOTIONS
 from actrec.video.prepare import BAD_VIDEO_CHOICES
 
 MEAN = torch.tensor([0.485, 0.456, 0.406]).view(3, 1, 1, 1)  # ImageNet, as torchvision's weights expect
@@ -41,7 +42,9 @@ class ClipConfig:
     (evenly spaced in time); test_crops: 1 (centre) or 3 crops per clip averaged at test (start,
     centre and end of the frame's long side; the diagonal of a square frame larger than `size`,
     so 3 crops only differ when `short_side` > `size` or the video is not square); cache: folder to keep decoded frames in across runs (default: a temporary one); workers:
-    DataLoader processes that decode and augment; on_bad_video: skip | stop.
+    DataLoader processes that decode and augment; on_bad_video: skip | stop; motion: what the
+    network reads of the frames (`none`: the frames; `diff`: differences of consecutive ones, a
+    step inside the network, `models/video/motion.py`).
     """
 
     frames: int = 8
@@ -58,6 +61,7 @@ class ClipConfig:
     cache: str | None = None
     workers: int = 0
     on_bad_video: str = "skip"
+    motion: str = "none"
 
     def check(self, label_names: list[str] | None = None) -> None:
         if self.sampling and self.sampling not in SAMPLINGS:
@@ -68,6 +72,8 @@ class ClipConfig:
             raise ConfigError(f"test_crops {self.test_crops} is not one of: {', '.join(map(str, TEST_CROPS))}")
         if not 0.0 < self.min_scale <= 1.0:
             raise ConfigError(f"min_scale must be in (0, 1], got {self.min_scale}")
+        if self.motion not in MOTIONS:
+            raise ConfigError(f"motion '{self.motion}' is not one of: {', '.join(MOTIONS)}")
         if self.on_bad_video not in BAD_VIDEO_CHOICES:
             raise ConfigError(f"on_bad_video '{self.on_bad_video}' is not one of: {', '.join(BAD_VIDEO_CHOICES)}")
         for pair in self.flip_pairs:

@@ -52,7 +52,7 @@ def test_a_clip_run_at_chance_says_so_and_names_the_default_model(indistinguisha
                     "-o", "size=24", "-o", "jitter=0", "--epochs", "1", "--batch-size", "4", "--no-progress")
     notes = " ".join(output.split())
     assert "near chance" in notes and "--epochs" in notes
-    assert "no --model given: trained tsm" in notes and "tsm -> " in notes
+    assert "model auto (the default) chose tsm width 16 depth 10" in notes and "frame differences, because 24 clips are few" in notes and "tsm -> " in notes
     assert "top-5" not in output  # 3 classes
 
 

@@ -88,3 +88,41 @@ def test_unknown_options_and_depths_fail_with_the_choices() -> None:
         build_video_model("r3d", 2, 8, {"kernel": 3})
     with pytest.raises(ConfigError, match="at least 2 frames"):
         build_video_model("tsm", 2, 1, {})
+
+
+def mmaction2_layout(state: dict[str, torch.Tensor], shift: bool) -> dict[str, torch.Tensor]:
+    """torchvision's ResNet names as mmaction2's TSN / TSM (`shift`) recognizers store them."""
+    import re
+
+    rules = [
+        (r"^conv1\.weight$", "conv1.conv.weight"), (r"^bn1\.", "conv1.bn."),
+        (r"^(layer\d\.\d+)\.conv1\.", r"\1.conv1.conv.net." if shift else r"\1.conv1.conv."),  # TSM shifts the first conv
+        (r"^(layer\d\.\d+)\.conv([23])\.", r"\1.conv\2.conv."), (r"^(layer\d\.\d+)\.bn(\d)\.", r"\1.conv\2.bn."),
+        (r"\.downsample\.0\.", ".downsample.conv."), (r"\.downsample\.1\.", ".downsample.bn."),
+    ]
+    stored = {}
+    for key, value in state.items():
+        for pattern, replacement in rules:
+            key = re.sub(pattern, replacement, key)
+        stored["cls_head.fc_cls." + key[3:] if key.startswith("fc.") else "backbone." + key] = value
+    return stored
+
+
+@pytest.mark.parametrize(("model", "shift"), [("tsn", False), ("tsm", True)])
+def test_init_reads_an_mmaction2_checkpoint(model: str, shift: bool, tmp_path: Path) -> None:
+    """A checkpoint as mmaction2 saves it ({'meta', 'state_dict'}, `backbone.` ConvModule names,
+    TSM's `.net` wrapper, `cls_head.fc_cls`) starts TSN/TSM, and by inflation R3D."""
+    source = build_video_model("tsn", 3, 8, TINY).state_dict()
+    stored = mmaction2_layout(source, shift)
+    assert {"backbone.conv1.conv.weight", "backbone.conv1.bn.running_mean", "backbone.layer2.0.downsample.conv.weight",
+            "backbone.layer2.0.downsample.bn.weight", "backbone.layer1.0.conv2.bn.bias", "cls_head.fc_cls.weight"} <= set(stored)
+    assert ("backbone.layer1.0.conv1.conv.net.weight" in stored) == shift and "backbone.layer1.0.conv2.conv.weight" in stored
+    path = tmp_path / "mmaction2.pth"
+    torch.save({"meta": {"mmaction2_version": "1.2.0"}, "state_dict": stored}, path)
+    target = build_video_model(model, 3, 8, TINY)
+    summary = load_init(target, path)
+    assert "kept initial values" not in summary
+    assert all(torch.equal(target.state_dict()[key], value) for key, value in source.items())
+    inflated = build_video_model("r3d", 3, 8, TINY)
+    load_init(inflated, path)
+    assert torch.allclose(inflated.state_dict()["layer2.0.conv1.0.weight"].sum(2), source["layer2.0.conv1.weight"], atol=1e-6)

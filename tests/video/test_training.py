@@ -56,8 +56,10 @@ def test_appearance_models_cannot_tell_motions(motion_clips: Path, frames: int) 
         # X3D at width 8 held out 0.57 / 0.43 (20 epochs at 2e-3) and 0.57 / 0.90 (20 at 5e-3) for
         # seeds 0 / 1; width 16 gave 0.97 / 1.0 at 20 epochs of 2e-3
         ("x3d", {"width": 16, "depths": [1, 1, 1, 1], "head_width": 64, "dropout": 0.0}, {}, {"epochs": 20, "patience": 20}),
+        # the default (`auto`: TSM width 16 on frame differences), at the tiny clip size
+        ("auto", {}, {}, {}),
     ],
-    ids=["tsm", "r3d", "r2plus1d", "slowfast", "x3d"],
+    ids=["tsm", "r3d", "r2plus1d", "slowfast", "x3d", "auto"],
 )
 def test_temporal_models_learn_motion(motion_clips: Path, model: str, options: dict, clip: dict, training: dict) -> None:
     """Well above chance (0.5) and above what the single-frame baseline can reach (< 0.75).

@@ -66,10 +66,11 @@ class VideoResNet(nn.Module):
         self.avgpool = nn.AdaptiveAvgPool3d(1)
         self.dropout = nn.Dropout(config.dropout)
         self.fc = nn.Linear(channels, n_classes)
+        self.motion: nn.Module = nn.Identity()  # the input step (models/video/motion.py)
         init_weights(self)
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
-        x = self.layer4(self.layer3(self.layer2(self.layer1(self.stem(x)))))
+        x = self.layer4(self.layer3(self.layer2(self.layer1(self.stem(self.motion(x))))))
         return self.fc(self.dropout(torch.flatten(self.avgpool(x), 1)))
 
 

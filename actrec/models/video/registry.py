@@ -1,7 +1,8 @@
 """Name -> (typed config, network, capabilities) table for the clip models.
 
 Every clip network takes `x [B, 3, T, H, W]` float32 (normalised RGB) and an ignored `lengths`
-(so the shared LightningModule drives it like the sequence models) and returns logits `[B, C]`.
+(so the shared LightningModule drives it like the sequence models) and returns logits `[B, C]`;
+its forward reads `x` through its `motion` slot first (identity unless a motion input is asked).
 """
 
 from __future__ import annotations
@@ -61,10 +62,18 @@ def make_video_config(name: str, options: dict[str, Any] | None) -> Any:
     return config
 
 
-def build_video_model(name: str, n_classes: int, frames: int, options: dict[str, Any] | None = None) -> nn.Module:
-    """Network `name` for clips of `frames` frames and `n_classes` logits."""
+def build_video_model(name: str, n_classes: int, frames: int, options: dict[str, Any] | None = None, motion: str = "none") -> nn.Module:
+    """Network `name` for clips of `frames` sampled frames and `n_classes` logits, reading them
+    through the `motion` input step (`models/video/motion.py`) held in its `motion` slot."""
+    from actrec.models.video.motion import motion_input, network_frames
+
     config = make_video_config(name, options)
+    step = motion_input(motion)
     capabilities = VIDEO_MODELS[name][2]
-    if frames < capabilities.min_frames:
-        raise ConfigError(f"clip model '{name}' needs at least {capabilities.min_frames} frames per clip, got frames={frames}")
-    return VIDEO_MODELS[name][1](n_classes=n_classes, frames=frames, config=config)
+    seen = network_frames(frames, motion)
+    if seen < capabilities.min_frames:
+        needed = capabilities.min_frames + frames - seen
+        raise ConfigError(f"clip model '{name}' needs at least {needed} frames per clip{' with motion=' + motion if motion != 'none' else ''}, got frames={frames}")
+    network = VIDEO_MODELS[name][1](n_classes=n_classes, frames=seen, config=config)
+    network.motion = step
+    return network

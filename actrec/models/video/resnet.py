@@ -8,6 +8,7 @@ CPU toy) and depth 10 ([1, 1, 1, 1] basic blocks) exists for tests; names stay t
 
 from __future__ import annotations
 
+import re
 from typing import Callable
 
 import torch
@@ -120,6 +121,36 @@ class ResNet2d(nn.Module):
         x = self.maxpool(self.relu(self.bn1(self.conv1(images))))
         x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
         return torch.flatten(self.avgpool(x), 1)
+
+
+# mmaction2's ResNet / ResNet3d / ResNetTSM names (ConvModule: `.conv` + `.bn`; TSM wraps a block's
+# first conv in `.net`) -> torchvision's; its recognizer prefixes `backbone.` and `cls_head.fc_cls.`
+_MMACTION2_RENAMES = [
+    (r"^backbone\.", ""),
+    (r"^cls_head\.fc_cls\.", "fc."),
+    (r"\.conv\.net\.", ".conv."),
+    (r"^conv1\.conv\.", "conv1."),
+    (r"^conv1\.bn\.", "bn1."),
+    (r"^(layer\d\.\d+)\.conv(\d)\.conv\.", r"\1.conv\2."),
+    (r"^(layer\d\.\d+)\.conv(\d)\.bn\.", r"\1.bn\2."),
+    (r"^(layer\d\.\d+)\.downsample\.conv\.", r"\1.downsample.0."),
+    (r"^(layer\d\.\d+)\.downsample\.bn\.", r"\1.downsample.1."),
+]
+
+
+def is_mmaction2_layout(state: dict[str, torch.Tensor]) -> bool:
+    return any(key.startswith(("backbone.", "cls_head.")) for key in state)
+
+
+def from_mmaction2(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """An mmaction2 TSN / TSM / ResNet3d checkpoint's state dict renamed to torchvision's ResNet
+    names (what `ResNet2d` holds; a 3D one then goes through `r3d.inflate_resnet2d`'s renames)."""
+    renamed = {}
+    for key, value in state.items():
+        for pattern, replacement in _MMACTION2_RENAMES:
+            key = re.sub(pattern, replacement, key)
+        renamed[key] = value
+    return renamed
 
 
 # ---------------------------------------------------------------------------------------- 3D

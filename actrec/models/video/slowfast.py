@@ -76,9 +76,11 @@ class SlowFast(nn.Module):
         self.avgpool = nn.AdaptiveAvgPool3d(1)
         self.dropout = nn.Dropout(config.dropout)
         self.fc = nn.Linear(slow_channels + fast_channels, n_classes)
+        self.motion: nn.Module = nn.Identity()  # the input step (models/video/motion.py)
         init_weights(self)
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        x = self.motion(x)
         slow = self.pool(self.slow_stem(x[:, :, :: self.alpha]))
         fast = self.pool(self.fast_stem(x))
         for fuse, slow_layer, fast_layer in zip(self.laterals, self.slow_layers, self.fast_layers):

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+from torch import nn
 
 from actrec.models.video.registry import VideoCapabilities, register_video_model
 from actrec.models.video.resnet import ResNet2d, stage_plan
@@ -33,8 +34,10 @@ class TSN(ResNet2d):
     def __init__(self, n_classes: int, frames: int, config: TSNConfig) -> None:
         super().__init__(config.depth, config.width, n_classes, config.dropout)
         self.frames = frames
+        self.motion: nn.Module = nn.Identity()  # the input step (models/video/motion.py)
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        x = self.motion(x)
         batch, channels, steps, height, width = x.shape
         images = x.transpose(1, 2).reshape(batch * steps, channels, height, width)
         scores = self.fc(self.dropout(self.features(images)))

@@ -87,6 +87,7 @@ class X3D(nn.Module):
         self.avgpool = nn.AdaptiveAvgPool3d(1)
         self.head = nn.Sequential(nn.Linear(head_inner, config.head_width), nn.ReLU(inplace=True), nn.Dropout(config.dropout))
         self.fc = nn.Linear(config.head_width, n_classes)
+        self.motion: nn.Module = nn.Identity()  # the input step (models/video/motion.py)
         init_weights(self)
         # X3D's lin_5 is a 1x1x1 convolution followed by ReLU, initialised like the other
         # convolutions; init_weights' classifier init (std 0.01) made the head's features ~15x
@@ -94,5 +95,5 @@ class X3D(nn.Module):
         nn.init.kaiming_normal_(self.head[0].weight, mode="fan_out", nonlinearity="relu")
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
-        x = self.head_conv(self.stages(self.stem(x)))
+        x = self.head_conv(self.stages(self.stem(self.motion(x))))
         return self.fc(self.head(torch.flatten(self.avgpool(x), 1)))
