@@ -34,7 +34,7 @@ def _buffer(array: np.ndarray, dtype: torch.dtype) -> torch.Tensor:
 
 class KernelStep(nn.Module):
     """forward(features [F] float32, count [] int64 (frames before this one), *states) ->
-    (logits [C] float32, *states updated); states as `KernelGraphStream.initial_states`."""
+    (logits [C] float32, *states updated); states as `KernelStream.state()`."""
 
     def __init__(self, stream: KernelStream) -> None:
         super().__init__()
@@ -140,18 +140,10 @@ class KernelGraphStream:
         self.run = run
         self.reset()
 
-    @staticmethod
-    def initial_states(stream: KernelStream) -> list[np.ndarray]:
-        """Zero states in `STATE_NAMES` order for `stream`'s model."""
-        return [np.zeros(shape) for shape in (
-            (2 * stream.history, len(stream.picks)), (len(stream.picks),), (stream.ring, stream.n_kernel),
-            (stream.ring, stream.n_groups, 2, stream.hydra_kernels), (stream.n_bias,), (stream.n_bias,), (stream.n_bias,),
-            (stream.n_groups, 2, stream.hydra_kernels),
-        )]
-
     def reset(self) -> None:
-        self.count = 0
-        self.states = self.initial_states(self.template)
+        self.template.reset()
+        self.count = self.template.count
+        self.states = [np.copy(array) for array in self.template.state()]
 
     def step(self, variants: np.ndarray) -> np.ndarray:
         logits, *self.states = self.run(np.ascontiguousarray(variants[-1], np.float32), np.array(self.count, np.int64), *self.states)
@@ -181,7 +173,7 @@ def onnx_step_fn(session) -> StepFn:  # session: onnxruntime.InferenceSession
 def kernel_step_onnx_bytes(step: KernelStep, stream: KernelStream, metadata: dict) -> bytes:
     """`step` as ONNX: inputs `features`, `count` and `STATE_NAMES`, outputs `logits` and each
     state as `<name>_out`; `metadata` as in the window graph, with `kind` "kernel_step"."""
-    states = KernelGraphStream.initial_states(stream)
+    states = stream.state()
     example = (torch.zeros(stream.n_channels), torch.tensor(0), *(torch.from_numpy(state) for state in states))
     outputs = ["logits", *(f"{name}_out" for name in STATE_NAMES)]
     return onnx_bytes(step, example, ["features", "count", *STATE_NAMES], outputs, {}, metadata | {"kind": "kernel_step"})
@@ -194,7 +186,9 @@ def export_kernel_step(recognizer: Any, path: Path, frames: int = 300, seed: int
 
     The graph takes one frame's row of the fitted feature pipeline (`FrameFeatures.push(...)[-1]`;
     for sensor models `(raw - mean) / std` of the pipeline's `standardize` step, which the
-    metadata's `pipeline` holds) and `count`, the frames pushed before it."""
+    metadata's `pipeline` holds) and `count`, the frames pushed before it. A stream starts from
+    zero states and first pushes `zero_rows_first` (metadata) rows of zeros, as
+    `KernelStream.reset` does."""
     from actrec.export.graphs import model_metadata, onnx_session
     from actrec.io.atomic import atomic_path
     from actrec.stream.features import FrameFeatures
@@ -205,7 +199,8 @@ def export_kernel_step(recognizer: Any, path: Path, frames: int = 300, seed: int
         return None
     window = int(recognizer.window_length)
     stream = KernelStream(network, window)
-    metadata = model_metadata(recognizer, window) | {"pipeline": recognizer.pipeline.get_state(), "state_names": STATE_NAMES}
+    metadata = model_metadata(recognizer, window) | {"pipeline": recognizer.pipeline.get_state(), "state_names": STATE_NAMES,
+                                                    "zero_rows_first": window if network.config.left_pad else 0}
     model_bytes = kernel_step_onnx_bytes(KernelStep(stream).eval(), stream, metadata)
     graph, compiled, features = KernelGraphStream(stream, onnx_step_fn(onnx_session(model_bytes))), KernelStream(network, window), FrameFeatures(recognizer.pipeline)
     rng = np.random.default_rng(seed)

@@ -33,6 +33,9 @@ import numpy as np
 from actrec.models.rocket import HALF, INPUT_GRID, INPUT_LIMIT, KERNEL_LENGTH, KERNEL_POSITIONS, N_KERNELS, SLIDING_POOLS, RocketNet
 
 
+STATE_ARRAYS = ["series", "previous_sums", "kernel_conv", "hydra_shares", "above", "excess", "frames", "hydra"]
+
+
 class KernelStream:
     """The running state of one `RocketNet` over a sliding window of `window_length` frames."""
 
@@ -86,7 +89,7 @@ class KernelStream:
         self.batch_index = np.concatenate([pooled_columns.reshape(-1), hydra_columns.reshape(-1)])
         self._gather_head(network)
         self._outputs_for: tuple[int, np.ndarray] | None = None
-        self.reset()
+        self._prefill(network)
 
     def _gather_head(self, network: RocketNet) -> None:
         """The standardisation and the head in stream order. The head keeps its float32 weights
@@ -99,8 +102,29 @@ class KernelStream:
         self.features = np.zeros(len(self.batch_index))
         self.logits = np.zeros(len(self.head_bias))
 
+    def _prefill(self, network: RocketNet) -> None:
+        """The state a reset returns to. A model that left-pads short windows
+        (`RocketConfig.left_pad`) reads a warming-up window as zeros before its first frame: a
+        stream that has seen `window_length` zero rows (the input's mean) holds exactly that."""
+        self._clear()
+        if network.config.left_pad:
+            zero = np.zeros((1, self.n_channels), np.float32)
+            for _ in range(self.window_length):
+                self.step(zero)
+        self._start = {name: np.copy(getattr(self, name)) for name in STATE_ARRAYS}
+        self._start_count = self.count
+
     def reset(self) -> None:
         """Forget every frame: the next one starts a new window."""
+        for name, value in self._start.items():
+            setattr(self, name, np.copy(value))
+        self.count = self._start_count
+
+    def state(self) -> list[np.ndarray]:
+        """The state arrays, in `STATE_ARRAYS` order (`kernel_graph.STATE_NAMES`)."""
+        return [getattr(self, name) for name in STATE_ARRAYS]
+
+    def _clear(self) -> None:
         self.count = 0
         self.series = np.zeros((2 * self.history, len(self.picks)))  # each step twice: taps never wrap
         self.previous_sums = np.zeros(len(self.picks))

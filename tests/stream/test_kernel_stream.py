@@ -80,8 +80,9 @@ def test_the_step_graph_streams_what_the_compiled_step_streams(runtime):
 
 
 def test_the_exported_step_file_runs_frame_by_frame_in_onnxruntime_alone(tmp_path):
-    """What a non-Python runtime does with `model.step.onnx`: zero states, one feature row and the
-    frame count in, logits and states out, giving the Streamer's probabilities."""
+    """What a non-Python runtime does with `model.step.onnx`: zero states and `window` zero rows
+    (a short window reads as zeros before its first frame), then one feature row and the frame
+    count in, logits and states out, giving the Streamer's probabilities."""
     ort = pytest.importorskip("onnxruntime")
     import json
 
@@ -96,10 +97,15 @@ def test_the_exported_step_file_runs_frame_by_frame_in_onnxruntime_alone(tmp_pat
     states = {name: np.zeros(shapes[name]) for name in names}
     standardize = recognizer.pipeline.steps[-1]  # a sensor model's pipeline: (raw - mean) / std
     streamer = Streamer(recognizer)
-    for count, frame in enumerate(np.random.default_rng(5).normal(size=(50, 3)).astype(np.float32)):
-        row = ((frame - standardize.mean) / standardize.std).astype(np.float32)
+    window = int(meta["zero_rows_first"])
+    assert window == recognizer.window_length
+    frames = np.random.default_rng(5).normal(size=(50, 3)).astype(np.float32)
+    rows = np.concatenate([np.zeros((window, 3), np.float32), ((frames - standardize.mean) / standardize.std).astype(np.float32)])
+    for count, row in enumerate(rows):
         logits, *outs = session.run(["logits", *(f"{n}_out" for n in names)], {"features": row, "count": np.array(count), **states})
         states = dict(zip(names, outs))
-        expected = streamer.push(frame).probabilities
+        if count < window:
+            continue
+        expected = streamer.push(frames[count - window]).probabilities
         got = np.exp(logits - logits.max()) / np.exp(logits - logits.max()).sum()
         assert np.abs(got - expected).max() <= 1e-6
