@@ -312,6 +312,7 @@ class Recognizer(ClassifierMixin, BaseEstimator):
         self.pipeline, self.n_features = kernel.pipeline, kernel.n_features
         self.network = self._build_network()
         self.network.members[0].load_state_dict(kernel.network.state_dict())
+        self.network.members[0].fitted_summary = kernel.network.fitted_summary
         self.network.eval()
         self.validation_proba_ = kernel.validation_proba_
         self.history = kernel.history

@@ -139,16 +139,21 @@ class SequenceDataset:
         return np.arange(self.n_steps)[None, :] < self.lengths[:, None]
 
     def check_finite(self) -> None:
-        """Raise a DataError naming the first sample and step holding NaN or inf in its valid part."""
+        """Raise a DataError naming the first sample and step holding NaN or inf in its valid part
+        (read in chunks of samples: a memory-mapped X is never copied whole)."""
         values = self.X.reshape(self.n_samples, self.n_steps, -1)
-        bad = ~np.isfinite(values) & self.mask()[:, :, None]
-        if bad.any():
-            sample, step, feature = np.argwhere(bad)[0]
-            name = self.feature_names[feature] if self.feature_names else f"feature {feature}"
-            raise DataError(
-                f"{self.source}: sample {self.ids[sample]} step {step} {name} is "
-                f"{values[sample, step, feature]}; fill or drop missing values before training"
-            )
+        chunk = max(1, 2**24 // max(1, values.shape[1] * values.shape[2]))
+        for start in range(0, self.n_samples, chunk):
+            valid = np.arange(self.n_steps)[None, :] < self.lengths[start : start + chunk, None]
+            bad = ~np.isfinite(values[start : start + chunk]) & valid[:, :, None]
+            if bad.any():
+                sample, step, feature = np.argwhere(bad)[0]
+                sample += start
+                name = self.feature_names[feature] if self.feature_names else f"feature {feature}"
+                raise DataError(
+                    f"{self.source}: sample {self.ids[sample]} step {step} {name} is "
+                    f"{values[sample, step, feature]}; fill or drop missing values before training"
+                )
 
     def labels_as_names(self) -> np.ndarray:
         if self.y is None:
