@@ -10,7 +10,7 @@ generating a million windows never holds them all. Train subjects 0-39, test sub
 `Recognizer(model, seed=0)` (its own group-aware validation split) and scores the test windows;
 its peak RSS is what `os.wait4` reports for that process alone. aeon's MiniRocket (numba, one
 thread) runs on the same windows up to `--aeon-max` (it holds every feature in memory: 24,000
-windows did not finish in 15 minutes at 6.5 GiB).
+windows did not finish in 15 minutes at 6.5 GiB), stopped after `--aeon-timeout` seconds.
 
 Printed as one table: per model and N, the wall time, seconds per 1,000 windows and its ratio to
 the same model's 10,000-window run (the baseline of this run; the smallest N when 10,000 is not
@@ -26,6 +26,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -93,18 +94,25 @@ def child(model: str, train: str, test: str, threads: int) -> dict:
     return {"fit_s": fitted, "accuracy": float((np.asarray(predicted) == held_out.y).mean()), "head": head}
 
 
-def measure(model: str, train: Path, test: Path, threads: int) -> dict:
-    """Run `child` in a fresh process; its own peak RSS from wait4."""
+def measure(model: str, train: Path, test: Path, threads: int, timeout_s: float | None = None) -> dict:
+    """Run `child` in a fresh process; its own peak RSS from wait4. A run past `timeout_s` is
+    stopped and reported as such (aeon's, which may not finish)."""
     env = os.environ | {"OMP_NUM_THREADS": str(threads), "OPENBLAS_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads),
                         "NUMBA_NUM_THREADS": str(threads), "PYTHONPATH": str(HERE.parent)}
     start = time.perf_counter()
     process = subprocess.Popen([sys.executable, __file__, "--child", model, str(train), str(test), "--threads", str(threads)],
                                stdout=subprocess.PIPE, env=env, text=True)
+    timer = threading.Timer(timeout_s, process.kill) if timeout_s else None
+    if timer:
+        timer.start()
     output = process.stdout.read()
     _, status, usage = os.wait4(process.pid, 0)
     wall = time.perf_counter() - start
+    if timer:
+        timer.cancel()
     if status != 0:
-        return {"wall_s": wall, "rss_gib": usage.ru_maxrss * 1024 / GIB, "error": f"exit status {status}"}
+        stopped = timeout_s is not None and wall >= timeout_s
+        return {"wall_s": wall, "rss_gib": usage.ru_maxrss * 1024 / GIB, "error": f"stopped at {timeout_s:.0f} s" if stopped else f"exit status {status}"}
     return json.loads(output.strip().splitlines()[-1]) | {"wall_s": wall, "rss_gib": usage.ru_maxrss * 1024 / GIB}
 
 
@@ -114,6 +122,7 @@ def main() -> None:
     parser.add_argument("--models", nargs="+", default=["minirocket", "auto"])
     parser.add_argument("--default-max", type=int, default=200_000, help="largest N for auto (the default)")
     parser.add_argument("--aeon-max", type=int, default=10_000, help="largest N for aeon's MiniRocket (0: never)")
+    parser.add_argument("--aeon-timeout", type=float, default=900.0, help="seconds before an aeon run is stopped (reported as such)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--work", default="/tmp/actrec-bench-scale", help="where the generated array folders live (kept for reruns)")
     parser.add_argument("--child", nargs=3, metavar=("MODEL", "TRAIN", "TEST"), help=argparse.SUPPRESS)
@@ -130,7 +139,7 @@ def main() -> None:
         runs = [m for m in args.models if not (m == "auto" and n > args.default_max)]
         runs += ["aeon-minirocket"] if n <= args.aeon_max else []
         for model in runs:
-            result = measure(model, train, test, args.threads)
+            result = measure(model, train, test, args.threads, args.aeon_timeout if model.startswith("aeon") else None)
             rows.append({"model": model, "n": n} | result)
             print(f"  {model} n={n}: " + ", ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}" for k, v in result.items()), flush=True)
 
