@@ -26,6 +26,7 @@ from actrec.errors import ActrecError, ConfigError, DataError, ModelFileError
 from actrec.features.pipeline import FeaturePipeline, Flatten, Standardize, Step
 from actrec.io.model_file import MODEL_FILE, model_path, read_model_file, write_model_file
 from actrec.models import Capabilities, build_model, model_capabilities
+from actrec.training.feature_store import TransformedBatches, slices
 
 AUTO_KERNEL_MODEL = "multirocket"
 
@@ -278,6 +279,9 @@ class Recognizer(ClassifierMixin, BaseEstimator):
             self._fit_streams(train, validation, progress)
             return self
         self.pipeline = FeaturePipeline(self._default_steps(dataset))
+        if self.is_kernel_model:
+            self._fit_kernels(train, validation, resume_from)
+            return self
         train_features = self.pipeline.fit_transform(train.X, train.lengths)
         self.n_features = int(train_features.shape[-1])
         val_features = self._features(validation)
@@ -308,6 +312,7 @@ class Recognizer(ClassifierMixin, BaseEstimator):
         self.pipeline, self.n_features = kernel.pipeline, kernel.n_features
         self.network = self._build_network()
         self.network.members[0].load_state_dict(kernel.network.state_dict())
+        self.network.members[0].fitted_summary = kernel.network.fitted_summary
         self.network.eval()
         self.validation_proba_ = kernel.validation_proba_
         self.history = kernel.history
@@ -409,11 +414,6 @@ class Recognizer(ClassifierMixin, BaseEstimator):
         config = self.config
         L.seed_everything(config.seed, workers=True, verbose=False)
         self.network = self._build_network()
-        if self.is_kernel_model:
-            if resume_from is not None:
-                raise ConfigError(f"model '{config.model}' is fitted in closed form in seconds and keeps no checkpoints; train it without --resume")
-            self._fit_closed_form(train, train_features, validation, val_features)
-            return
         train_set: Any = ArrayDataset(train_features, train.lengths, train.y)
         if config.augment:
             from actrec.features.augment import build_augmenter
@@ -437,15 +437,26 @@ class Recognizer(ClassifierMixin, BaseEstimator):
             self.notes.append(f"--time-budget stopped training after {len(fitted.history)} of {config.epochs} epochs; "
                               "a run cut by the clock is not reproducible (drop the budget, or lower --epochs)")
 
-    def _fit_closed_form(self, train: SequenceDataset, train_features: np.ndarray, validation: SequenceDataset, val_features: np.ndarray) -> None:
+    def _fit_kernels(self, train: SequenceDataset, validation: SequenceDataset, resume_from: str | Path | None) -> None:
+        """Kernel models, in closed form: the pipeline is fitted on the training split, then
+        featurises a batch at a time as the fit reads it (`training/feature_store.py`), so
+        neither the featurised split nor its kernel features are ever held whole."""
         import time
+
+        import lightning as L
 
         from actrec.evaluation.metrics import compute_metrics
         from actrec.training.kernels import fit_kernel_model
 
+        if resume_from is not None:
+            raise ConfigError(f"model '{self.config.model}' is fitted in closed form in seconds and keeps no checkpoints; train it without --resume")
         start = time.perf_counter()
+        self.pipeline.fit(train.X, train.lengths)
+        self.n_features = int(self.pipeline.transform(train.X[:1], train.lengths[:1]).shape[-1])
+        L.seed_everything(self.config.seed, workers=True, verbose=False)
+        self.network = self._build_network()
         self.validation_proba_ = fit_kernel_model(
-            self.network, (train_features, train.lengths, train.y), (val_features, validation.lengths, validation.y),
+            self.network, self._batches(train), train.y, self._batches(validation), validation.y,
             len(self.label_names), self.config.class_weight, self.config.seed, grouped=train.groups is not None,
         )
         self.network.eval()
@@ -463,7 +474,8 @@ class Recognizer(ClassifierMixin, BaseEstimator):
         if not (dataset.is_keypoints and (dataset.schema or trained_schema)):
             dataset.check_finite()
 
-    def _features(self, dataset: SequenceDataset) -> np.ndarray:
+    def _check_input(self, dataset: SequenceDataset) -> None:
+        """Refuse data the fitted pipeline cannot featurise: another step shape, non-finite values."""
         if self.pipeline is None:
             raise ConfigError("this Recognizer is not fitted; call fit or Recognizer.load first")
         shape = tuple(dataset.X.shape[2:])
@@ -473,6 +485,14 @@ class Recognizer(ClassifierMixin, BaseEstimator):
                 f"{list(self.frame_shape)}; give the same features (and joints) as in training"
             )
         self._check_values(dataset, self.schema)
+
+    def _batches(self, dataset: SequenceDataset) -> TransformedBatches:
+        """The dataset featurised a batch at a time, when read (memory-mapped input stays on disk)."""
+        self._check_input(dataset)
+        return TransformedBatches(dataset.X, dataset.lengths, self.pipeline.transform, dataset.ids, dataset.source)
+
+    def _features(self, dataset: SequenceDataset) -> np.ndarray:
+        self._check_input(dataset)
         features = self.pipeline.transform(dataset.X, dataset.lengths)
         if not np.isfinite(features).all():
             sample = int(np.argwhere(~np.isfinite(features))[0][0])
@@ -488,20 +508,15 @@ class Recognizer(ClassifierMixin, BaseEstimator):
         if self.config.last_steps:
             dataset = dataset.keep_last(self.config.last_steps)
         self.check_length(int(dataset.lengths.max(initial=0)), dataset.source)
-        features = self._features(dataset)
-        return self.proba_from_features(features, dataset.lengths, batch_size)
-
-    def proba_from_features(self, features: np.ndarray, lengths: np.ndarray, batch_size: int = 256) -> np.ndarray:
-        """Probabilities for already featurised `[N, T, F]` input (used by streaming and export)."""
+        batches = self._batches(dataset)
         if self.network is None:
             raise ConfigError("this Recognizer is not fitted; call fit or Recognizer.load first")
-        out = []
+        out = np.empty((dataset.n_samples, len(self.label_names)), np.float32)
         with torch.inference_mode():
-            for start in range(0, len(features), batch_size):
-                x = torch.from_numpy(np.ascontiguousarray(features[start : start + batch_size]))
-                length = torch.from_numpy(np.asarray(lengths[start : start + batch_size], dtype=np.int64))
-                out.append(torch.softmax(self.network(x, length), dim=1).numpy())
-        return np.concatenate(out).astype(np.float32)
+            for index in slices(dataset.n_samples, batch_size):  # featurised a batch at a time: memory flat in N
+                x, length = torch.from_numpy(batches.rows(index)), torch.from_numpy(batches.lengths[index])
+                out[index] = torch.softmax(self.network(x, length), dim=1).numpy()
+        return out
 
     def predict(self, X: Any, lengths: Any = None) -> np.ndarray:
         """The most probable class `[N]`, as in `classes_` (label names, or fit's integer labels)."""

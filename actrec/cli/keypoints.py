@@ -56,15 +56,18 @@ def dataset_build(
     min_fraction: float = typer.Option(0.5, help="Share of a window its label must cover."),
     background: str = typer.Option(None, help="Label for windows no segment covers enough (default: drop them)."),
     clips: bool = typer.Option(False, "--clips", help="One sample per file, labelled by its folder."),
+    data_format: str = typer.Option("npz", "--format", help="npz (one compressed file, for small data) or folder (X.npy memory-mapped + samples.npz: read in chunks, for data larger than memory)."),
 ) -> None:
-    """Turn keypoint recordings plus annotations into a labelled dataset .npz; without annotations,
-    into unlabelled windows for `actrec predict`."""
+    """Turn keypoint recordings plus annotations into a labelled dataset .npz (or array folder);
+    without annotations, into unlabelled windows for `actrec predict`."""
     import numpy as np
 
     from actrec.data.segments import clips_from_folders, unlabelled_windows, windows_from_segments
     from actrec.errors import ConfigError
 
     def action() -> Any:
+        if data_format not in ("npz", "folder"):
+            raise ConfigError(f"--format '{data_format}' is not one of: npz, folder")
         if clips and segments is not None:
             raise ConfigError("give either --segments CSV (sliding windows) or --clips (one label per file), not both")
         if clips:
@@ -73,7 +76,7 @@ def dataset_build(
             dataset = windows_from_segments(recordings, segments, window, stride, unit, min_fraction, background)
         else:
             dataset = unlabelled_windows(recordings, window, stride)
-        dataset.to_npz(out)
+        dataset.to_npz(out) if data_format == "npz" else dataset.to_folder(out)
         return dataset
 
     dataset = run_cli(action)

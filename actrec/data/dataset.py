@@ -7,6 +7,7 @@ plus per-sample lengths, so ragged data is padded and masked, never silently tru
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
@@ -138,16 +139,21 @@ class SequenceDataset:
         return np.arange(self.n_steps)[None, :] < self.lengths[:, None]
 
     def check_finite(self) -> None:
-        """Raise a DataError naming the first sample and step holding NaN or inf in its valid part."""
+        """Raise a DataError naming the first sample and step holding NaN or inf in its valid part
+        (read in chunks of samples: a memory-mapped X is never copied whole)."""
         values = self.X.reshape(self.n_samples, self.n_steps, -1)
-        bad = ~np.isfinite(values) & self.mask()[:, :, None]
-        if bad.any():
-            sample, step, feature = np.argwhere(bad)[0]
-            name = self.feature_names[feature] if self.feature_names else f"feature {feature}"
-            raise DataError(
-                f"{self.source}: sample {self.ids[sample]} step {step} {name} is "
-                f"{values[sample, step, feature]}; fill or drop missing values before training"
-            )
+        chunk = max(1, 2**24 // max(1, values.shape[1] * values.shape[2]))
+        for start in range(0, self.n_samples, chunk):
+            valid = np.arange(self.n_steps)[None, :] < self.lengths[start : start + chunk, None]
+            bad = ~np.isfinite(values[start : start + chunk]) & valid[:, :, None]
+            if bad.any():
+                sample, step, feature = np.argwhere(bad)[0]
+                sample += start
+                name = self.feature_names[feature] if self.feature_names else f"feature {feature}"
+                raise DataError(
+                    f"{self.source}: sample {self.ids[sample]} step {step} {name} is "
+                    f"{values[sample, step, feature]}; fill or drop missing values before training"
+                )
 
     def labels_as_names(self) -> np.ndarray:
         if self.y is None:
@@ -157,9 +163,27 @@ class SequenceDataset:
     def to_npz(self, path: str) -> None:
         """Write the `.npz` layout `actrec train --data` reads (atomically)."""
         from actrec.io.atomic import atomic_path
+
+        arrays = {"X": self.X} | self._per_sample_arrays(path)
+        with atomic_path(path) as tmp:
+            with open(tmp, "wb") as handle:
+                np.savez_compressed(handle, **arrays)
+
+    def to_folder(self, path: str, chunk: int = 4096) -> None:
+        """Write an array folder (`io/array_folder.py`): X as a `.npy` that readers memory-map,
+        written `chunk` samples at a time; published whole or not at all."""
+        from actrec.io.array_folder import ArrayFolderWriter, SAMPLES_FILE
+
+        writer = ArrayFolderWriter(path, self.n_samples, tuple(self.X.shape[1:]))
+        for start in range(0, self.n_samples, chunk):
+            writer.write(self.X[start : start + chunk])
+        writer.finish(**self._per_sample_arrays(str(Path(path) / SAMPLES_FILE)))
+
+    def _per_sample_arrays(self, path: str) -> dict[str, Any]:
+        """Everything but X, under the `.npz` layout's keys (`path`: where a schema path is written from)."""
         from actrec.io.schema_path import schema_to_write
 
-        arrays: dict[str, Any] = {"X": self.X, "lengths": self.lengths, "ids": self.ids.astype(str)}
+        arrays: dict[str, Any] = {"lengths": self.lengths, "ids": self.ids.astype(str)}
         if self.y is not None:
             arrays["y"] = self.y
             arrays["label_names"] = np.asarray(self.label_names, dtype=str)
@@ -175,7 +199,5 @@ class SequenceDataset:
             value = np.asarray(value)
             # object arrays would need pickle, which the npz loader refuses: store them as text
             arrays[f"meta_{key}"] = value.astype(str) if value.dtype == object else value
-        with atomic_path(path) as tmp:
-            with open(tmp, "wb") as handle:
-                np.savez_compressed(handle, **arrays)
+        return arrays
 

@@ -16,6 +16,7 @@ import numpy as np
 from actrec.data.dataset import SequenceDataset
 from actrec.data.labels import encode_labels
 from actrec.errors import DataError
+from actrec.io.array_folder import is_array_folder
 from actrec.io.array_limits import ArrayLimits
 from actrec.io.arrays import SequenceArrays
 
@@ -32,7 +33,8 @@ def load_dataset(
     group_column: str | None = None,
     limits: ArrayLimits | None = None,
 ) -> SequenceDataset:
-    """Read `spec` with the reader its extension names (.npz, .npy, .csv, .ts).
+    """Read `spec` with the reader its extension names (.npz, .npy, .csv, .ts), or an array
+    folder (`io/array_folder.py`: X memory-mapped, read in chunks by whoever uses it).
 
     labels: labels.csv for a long CSV (`id,label[,group,...]`); without it the CSV is unlabelled.
     group_column: the labels.csv column holding groups (default: group, subject, session, video
@@ -47,6 +49,14 @@ def load_dataset(
     """
     path = Path(spec)
     suffix = path.suffix.lower()
+    if is_array_folder(path):
+        if labels is not None or label_last or groups is not None or class_names or group_column is not None:
+            raise DataError(f"{path}: an array folder carries its own labels and groups in samples.npz; drop --labels, --label-last, --groups, --label-names and --group-column")
+        from actrec.io.array_folder import read_array_folder
+
+        arrays, notes = _described(read_array_folder(path, limits), label_names)
+        y, names = _encoded(arrays, label_names)
+        return _dataset(replace(arrays, notes=(*arrays.notes, *notes)), y, names, arrays.groups)
     if suffix not in LOADERS:
         known = ", ".join(LOADERS)
         raise DataError(f"{path}: unknown data format '{suffix or path.name}'; use one of {known}")
@@ -190,7 +200,7 @@ def load_for_prediction(
     from actrec.io.recording import is_recording_file
 
     path = Path(spec)
-    if path.is_dir() or is_recording_file(path):
+    if not is_array_folder(path) and (path.is_dir() or is_recording_file(path)):
         return unlabelled_windows(path, window, stride)
     return load_dataset(path, label_last=label_last, class_names=class_names)
 

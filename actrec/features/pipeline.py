@@ -6,6 +6,7 @@ A pipeline is fitted on the training split only and saved inside the model as pl
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, ClassVar
 
 import numpy as np
@@ -66,17 +67,41 @@ class Standardize(Step):
     """
 
     name = "standardize"
+    FIT_CHUNK = 2**22  # float64 values per chunk of fit (32 MiB)
 
     def __init__(self, mean: list[float] | None = None, std: list[float] | None = None) -> None:
         self.mean = None if mean is None else np.asarray(mean, dtype=np.float32)
         self.std = None if std is None else np.asarray(std, dtype=np.float32)
 
     def fit(self, X: np.ndarray, lengths: np.ndarray) -> "Standardize":
-        values = X.reshape(X.shape[0], X.shape[1], -1)[valid_mask(X, lengths)].astype(np.float64)
-        self.mean = np.nanmean(values, axis=0).astype(np.float32)
-        std = np.nanstd(values, axis=0)
+        """NaN-aware moments over valid steps, in float64, `FIT_CHUNK` values at a time merged by
+        Chan et al.'s update: a float64 copy of a million windows would be larger than the data.
+        Data within one chunk gets exactly np.nanmean / np.nanstd."""
+        flat = X.reshape(X.shape[0], X.shape[1], -1)
+        per_sample = max(1, flat.shape[1] * flat.shape[2])
+        count = np.zeros(flat.shape[2])
+        mean, squares = np.zeros(flat.shape[2]), np.zeros(flat.shape[2])
+        chunk = max(1, self.FIT_CHUNK // per_sample)
+        for start in range(0, flat.shape[0], chunk):
+            part = flat[start : start + chunk]
+            values = part[valid_mask(part, lengths[start : start + chunk])].astype(np.float64)
+            n = (~np.isnan(values)).sum(0)
+            if not n.any():
+                continue
+            with np.errstate(invalid="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN column in this chunk
+                part_mean = np.nanmean(values, axis=0)
+                part_squares = np.nanvar(values, axis=0) * n
+            part_mean, part_squares = np.nan_to_num(part_mean), np.nan_to_num(part_squares)
+            total = count + n
+            share = np.divide(n, total, out=np.zeros_like(total), where=total > 0)
+            delta = part_mean - mean
+            mean = mean + delta * share
+            squares = squares + part_squares + delta**2 * count * share
+            count = total
+        std = np.sqrt(np.divide(squares, count, out=np.zeros_like(squares), where=count > 0))
+        self.mean = mean.astype(np.float32)
         self.std = np.where(std > 1e-8, std, 1.0).astype(np.float32)
-        self.mean = np.nan_to_num(self.mean)
         return self
 
     def transform(self, X: np.ndarray, lengths: np.ndarray) -> np.ndarray:
@@ -111,8 +136,12 @@ class FeaturePipeline:
         return sum(step.context_frames for step in self.steps)
 
     def fit(self, X: np.ndarray, lengths: np.ndarray) -> "FeaturePipeline":
-        for step in self.steps:
-            X = step.fit(X, lengths).transform(X, lengths)
+        """Fit each step on the output of the ones before; the last step's output is not
+        computed (a closed-form kernel fit transforms its input a batch at a time instead)."""
+        for index, step in enumerate(self.steps):
+            step.fit(X, lengths)
+            if index < len(self.steps) - 1:
+                X = step.transform(X, lengths)
         return self
 
     def transform(self, X: np.ndarray, lengths: np.ndarray) -> np.ndarray:

@@ -18,14 +18,15 @@ from typing import Any
 import numpy as np
 
 from actrec.errors import DataError
+from actrec.io.array_folder import is_array_folder
 from actrec.io.video import VIDEO_SUFFIXES, find_videos
 
 
 def is_clip_spec(spec: str | Path) -> bool:
-    """True for a folder holding videos, a single video file, or a CSV whose first column is `path`."""
+    """True for a folder holding videos (not an array folder of windows), a single video file, or a CSV whose first column is `path`."""
     path = Path(spec)
     if path.is_dir():
-        return True
+        return not is_array_folder(path)
     if path.suffix.lower() in VIDEO_SUFFIXES:
         return True
     if path.suffix.lower() == ".csv" and path.is_file():

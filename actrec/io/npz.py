@@ -25,7 +25,7 @@ from actrec.io.labels import label_strings
 from actrec.io.schema_path import schema_as_read
 
 
-def _read_arrays(path: Path, limits: ArrayLimits) -> dict[str, np.ndarray]:
+def read_npz_arrays(path: Path, limits: ArrayLimits) -> dict[str, np.ndarray]:
     if not zipfile.is_zipfile(path):
         raise DataError(f"{path}: not a readable .npz file (not a zip archive); save it with numpy.savez")
     check_npz(path, limits)  # before numpy allocates or inflates what the headers declare
@@ -98,8 +98,12 @@ def read_npz(path: str | Path, limits: ArrayLimits | None = None) -> SequenceArr
     """Read a `.npz`'s arrays; integer `y` with `label_names` comes back as those names.
     `limits` (default `ArrayLimits.default()`) bound what its headers may declare."""
     path = Path(path)
-    arrays = _read_arrays(path, limits or ArrayLimits.default())
-    source = str(path)
+    return sequence_arrays(read_npz_arrays(path, limits or ArrayLimits.default()), path, str(path))
+
+
+def sequence_arrays(arrays: dict[str, np.ndarray], path: Path, source: str) -> SequenceArrays:
+    """The `.npz` layout's arrays checked and read into `SequenceArrays` (X may be memory-mapped:
+    nothing here copies it); `path` locates a relative schema path."""
     if "X" not in arrays:
         raise DataError(f"{source}: no 'X' array (found {', '.join(sorted(arrays)) or 'none'}); save X [N, T, F] as 'X'")
     X = arrays["X"]

@@ -38,7 +38,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from itertools import combinations
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -71,7 +71,9 @@ class RocketConfig:
     representation (MultiRocket-Hydra). input_length: set from the training data by `fit`.
     skip_steps: leading steps never read (set by `fit` to the feature pipeline's context frames).
     alphas: ridge penalties to choose from (by leave-one-out, or on the validation split when the
-    data has groups: `actrec.training.kernels.fit_ridge`).
+    data has groups: `actrec.training.kernels.fit_ridge`). memory_mb: kernel features a fit holds
+    in memory at most; past it they go to a temporary file (`actrec.training.feature_store`), so
+    memory stays flat however many samples are trained on.
     """
 
     num_features: int = 10_000
@@ -83,6 +85,7 @@ class RocketConfig:
     input_length: int = 0
     skip_steps: int = 0
     alphas: list[float] | None = None
+    memory_mb: int = 2048
 
     def __post_init__(self) -> None:
         if isinstance(self.pooling, str):
@@ -96,6 +99,8 @@ class RocketConfig:
             raise ConfigError(f"num_features must be at least {N_KERNELS} (one per kernel), got {self.num_features}")
         if self.max_dilations < 1 or self.hydra_groups < 0 or self.hydra_kernels < 2 or self.skip_steps < 0:
             raise ConfigError("max_dilations must be >= 1, hydra_groups >= 0, hydra_kernels >= 2 and skip_steps >= 0")
+        if self.memory_mb < 0:
+            raise ConfigError(f"memory_mb must be >= 0 (0 keeps no features in memory), got {self.memory_mb}")
         if self.hydra_groups % 2:
             raise ConfigError(f"hydra_groups must be even (half per representation), got {self.hydra_groups}")
 
@@ -253,21 +258,25 @@ class KernelBank(nn.Module):
         return F.conv1d(series, weight, dilation=self.dilations[i])
 
     @torch.no_grad()
-    def fit_biases(self, series: torch.Tensor, lengths: torch.Tensor, generator: torch.Generator) -> None:
+    def fit_biases(self, lengths: torch.Tensor, steps: int, series_of: Callable[[torch.Tensor], torch.Tensor], generator: torch.Generator) -> None:
         """Biases = quantiles of one random training example's valid outputs per kernel (drawn
-        among the examples long enough to have outputs at that dilation)."""
+        among the examples long enough to have outputs at that dilation).
+
+        lengths: this representation's lengths `[N]` for every training example and `steps` its
+        padded length; `series_of(index)` gives the series `[k, F, steps]` of the examples drawn,
+        so only 84 examples per dilation are ever featurised, whatever N is."""
         for i, d in enumerate(self.dilations):
             bias = getattr(self, f"bias_{i}")
             valid = valid_outputs(lengths, d)
             eligible = torch.nonzero(valid > 0).flatten()
-            if series.shape[-1] <= (KERNEL_LENGTH - 1) * d or len(eligible) == 0:
+            if steps <= (KERNEL_LENGTH - 1) * d or len(eligible) == 0:
                 bias.zero_()
                 continue
             quantiles = bias_quantiles(N_KERNELS * bias.shape[1]).reshape(N_KERNELS, -1)
             examples = eligible[torch.randint(len(eligible), (N_KERNELS,), generator=generator)]
             # kernel k on example k only: one grouped convolution
             weight = self.weights[:, None, :] * getattr(self, f"combination_{i}")[:, :, None]  # [84, F, 9]
-            stacked = series[examples].reshape(1, -1, series.shape[-1])
+            stacked = series_of(examples).reshape(1, -1, steps)
             outputs = F.conv1d(stacked, weight, dilation=d, groups=N_KERNELS)[0]
             values = row_quantiles(outputs.double().numpy(), valid[examples].numpy(), quantiles)
             bias.copy_(torch.from_numpy(np.round(values * INPUT_GRID) / INPUT_GRID))
@@ -400,15 +409,22 @@ class RocketNet(nn.Module):
     def representations(self, x: torch.Tensor, lengths: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
         """The series `[B, F, T']` on the input grid from step `skip_steps` on, zero beyond each
         length, and (when asked) its first differences, each with its lengths."""
-        skip = self.config.skip_steps
-        lengths = (lengths - skip).clamp(min=0)
-        x = x[:, skip:]
-        valid = step_mask(lengths, x.shape[1])
+        lengths = self.representation_lengths(lengths)
+        x = x[:, self.config.skip_steps :]
+        valid = step_mask(lengths[0], x.shape[1])
         series = torch.where(valid[:, None, :], on_input_grid(x.transpose(1, 2)), torch.zeros((), dtype=x.dtype)).contiguous()
-        out = [(series, lengths)]
-        if self.config.differences or self.config.hydra_groups:
-            out.append((series[..., 1:] - series[..., :-1], (lengths - 1).clamp(min=0)))
+        out = [(series, lengths[0])]
+        if len(lengths) > 1:
+            out.append((series[..., 1:] - series[..., :-1], lengths[1]))
         return out
+
+    def representation_lengths(self, lengths: torch.Tensor) -> list[torch.Tensor]:
+        """The lengths of each representation `representations` gives (the series, then its
+        differences when asked), from the input lengths alone."""
+        lengths = (lengths - self.config.skip_steps).clamp(min=0)
+        if self.config.differences or self.config.hydra_groups:
+            return [lengths, (lengths - 1).clamp(min=0)]
+        return [lengths]
 
     def raw_features(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         """Pooled kernel features `[B, n]` float64 before standardisation (Hydra's after the

@@ -17,6 +17,12 @@ windows and 22,560 MultiRocket features: 3.2 GB and about 10^13 multiply-adds), 
 multinomial logistic regression trained by minibatch Adam on float32 features with early
 stopping on validation log-loss, as the MiniRocket authors do for large sets; step 4 applies
 as above, and the head is not refitted (validation decided when to stop).
+
+Memory stays flat as N grows (`feature_store.py`): input is read and featurised a batch at a
+time, biases come from the 84 examples per dilation they are drawn from, and the logistic head's
+features live in memory up to the model's `memory_mb` and in a temporary file beyond it, read
+back a minibatch at a time; the ridge head is only used up to `DUAL_MAX_SAMPLES`, where its
+N x N matrices are bounded by that constant.
 """
 
 from __future__ import annotations
@@ -30,38 +36,38 @@ from scipy.optimize import minimize_scalar
 from scipy.special import log_softmax
 
 from actrec.models.rocket import RocketNet
+from actrec.training.feature_store import FeatureBatches, FeatureStore, raw_batches
 
 DEFAULT_ALPHAS = np.logspace(-3, 3, 10)  # MiniRocket's grid, searched by leave-one-out
 # chosen on a group-aware validation split: overlapping windows want far stronger penalties (1e4
 # on generated keypoint windows), which MiniRocket's grid never reaches
 VALIDATION_ALPHAS = np.logspace(-3, 6, 10)
-BATCH = 64
 DUAL_MAX_SAMPLES = 6000  # above this, the logistic head (see the module docstring)
 LOGISTIC_BATCH = 256
 LOGISTIC_MAX_EPOCHS = 100
 LOGISTIC_PATIENCE = 5
 
 
-@torch.no_grad()
-def kernel_features(network: RocketNet, X: np.ndarray, lengths: np.ndarray, dtype: type = np.float64) -> np.ndarray:
-    """Raw pooled features `[N, n]` of featurised input `X [N, T, F]`, in batches, written into
-    one preallocated array (no list of chunks plus a concatenated copy)."""
-    out = np.empty((len(X), network.sparse.numel()), dtype=dtype)
-    for start in range(0, len(X), BATCH):
-        x = torch.from_numpy(np.ascontiguousarray(X[start : start + BATCH], dtype=np.float32))
-        n = torch.from_numpy(np.asarray(lengths[start : start + BATCH], dtype=np.int64))
-        out[start : start + BATCH] = network.raw_features(x, n).numpy()
+def kernel_features(network: RocketNet, batches: FeatureBatches) -> np.ndarray:
+    """Raw pooled features `[N, n]` float64, computed in batches and written into one
+    preallocated array (the ridge head's; bounded by `DUAL_MAX_SAMPLES`)."""
+    out = np.empty((len(batches), network.sparse.numel()))
+    start = 0
+    for raw in raw_batches(network, batches):
+        out[start : start + len(raw)] = raw
+        start += len(raw)
     return out
 
 
 def fit_scaling(raw: np.ndarray, sparse: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and scale per feature (accumulated in float64); sparse (Hydra) features get the
-    Hydra paper's epsilon."""
-    mean = raw.mean(0, dtype=np.float64)
-    scale = raw.std(0, dtype=np.float64)
-    zero_share = (raw == 0).mean(0)
-    scale = np.where(sparse, scale + zero_share**4 + 1e-8, np.where(scale > 1e-12, scale, 1.0))
-    return mean, scale
+    """Mean and scale per feature (accumulated in float64)."""
+    return scales(raw.mean(0, dtype=np.float64), raw.std(0, dtype=np.float64), (raw == 0).mean(0), sparse)
+
+
+def scales(mean: np.ndarray, std: np.ndarray, zero_share: np.ndarray, sparse: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and scale from per-feature moments; sparse (Hydra) features get the Hydra paper's
+    epsilon, constant features a scale of 1."""
+    return mean, np.where(sparse, std + zero_share**4 + 1e-8, np.where(std > 1e-12, std, 1.0))
 
 
 def standardise(raw: np.ndarray, mean: np.ndarray, scale: np.ndarray, sparse: np.ndarray) -> np.ndarray:
@@ -128,34 +134,42 @@ def fit_ridge(X: np.ndarray, Y: np.ndarray, sample_weight: np.ndarray | None, al
     return coef, y_mean - x_mean @ coef, best_alpha
 
 
-def fit_logistic(Z: np.ndarray, y: np.ndarray, sample_weight: np.ndarray | None, Z_val: np.ndarray, y_val: np.ndarray, n_classes: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Multinomial logistic regression on standardised float32 features by minibatch Adam:
-    coefficients `[F, C]` and intercept `[C]` of the epoch with the least validation log-loss
-    (training stops after `LOGISTIC_PATIENCE` epochs without improvement; without validation
-    samples, after `LOGISTIC_PATIENCE` epochs without a lower training loss)."""
+def fit_logistic(train: FeatureStore, y: np.ndarray, sample_weight: np.ndarray | None, validation: FeatureStore, y_val: np.ndarray, n_classes: int, seed: int, scaling: tuple[np.ndarray, np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Multinomial logistic regression by minibatch Adam on the stores' features, standardised
+    per minibatch with `scaling = (mean, scale, sparse)`: coefficients `[F, C]` and intercept `[C]`
+    of the epoch with the least validation log-loss (training stops after `LOGISTIC_PATIENCE`
+    epochs without improvement; without validation samples, after `LOGISTIC_PATIENCE` epochs
+    without a lower training loss). Only a minibatch of standardised features exists at a time."""
     generator = torch.Generator().manual_seed(seed)
-    features = torch.from_numpy(np.ascontiguousarray(Z, dtype=np.float32))
+    z = lambda rows: torch.from_numpy(standardise(rows, *scaling))  # noqa: E731
     labels = torch.from_numpy(np.asarray(y, dtype=np.int64))
     weight = torch.ones(len(y)) if sample_weight is None else torch.from_numpy((sample_weight / sample_weight.mean()).astype(np.float32))
-    val_features = torch.from_numpy(np.ascontiguousarray(Z_val, dtype=np.float32))
     val_labels = torch.from_numpy(np.asarray(y_val, dtype=np.int64))
-    head = torch.nn.Linear(features.shape[1], n_classes)
+    head = torch.nn.Linear(train.width, n_classes)
     torch.nn.init.zeros_(head.weight)
     torch.nn.init.zeros_(head.bias)
     optimizer = torch.optim.Adam(head.parameters(), lr=1e-3)
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=1)
     best, waited = np.inf, 0
-    best_state = (np.zeros((features.shape[1], n_classes)), np.zeros(n_classes))  # if no epoch ever scores
+    best_state = (np.zeros((train.width, n_classes)), np.zeros(n_classes))  # if no epoch ever scores
     for _ in range(LOGISTIC_MAX_EPOCHS):
         total = 0.0
         for index in torch.randperm(len(labels), generator=generator).split(LOGISTIC_BATCH):
-            loss = (torch.nn.functional.cross_entropy(head(features[index]), labels[index], reduction="none") * weight[index]).mean()
+            loss = (torch.nn.functional.cross_entropy(head(z(train.rows(index.numpy()))), labels[index], reduction="none") * weight[index]).mean()
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
             total += float(loss.detach()) * len(index)
         with torch.no_grad():
-            score = float(torch.nn.functional.cross_entropy(head(val_features), val_labels)) if len(val_labels) else total / len(labels)
+            if len(val_labels):
+                val_loss, start = 0.0, 0
+                for rows in validation.chunks():
+                    stop = start + len(rows)
+                    val_loss += float(torch.nn.functional.cross_entropy(head(z(rows)), val_labels[start:stop], reduction="sum"))
+                    start = stop
+                score = val_loss / len(val_labels)
+            else:
+                score = total / len(labels)
         scheduler.step(score)
         if score < best - 1e-4:
             best, waited = score, 0
@@ -187,35 +201,47 @@ def set_head(network: RocketNet, mean: np.ndarray, scale: np.ndarray, coef: np.n
     network.head.bias.copy_(torch.from_numpy(intercept * temperature))
 
 
-def fit_kernel_model(network: RocketNet, train: tuple[np.ndarray, np.ndarray, np.ndarray], validation: tuple[np.ndarray, np.ndarray, np.ndarray], n_classes: int, class_weight: str | None, seed: int, grouped: bool = False) -> np.ndarray:
-    """Fit `network` in place from featurised `(X, lengths, y)` splits; return the validation
-    probabilities `[N_val, C]` of the model fitted on the training split alone.
+def fit_kernel_model(network: RocketNet, train: FeatureBatches, y_train: np.ndarray, validation: FeatureBatches, y_val: np.ndarray, n_classes: int, class_weight: str | None, seed: int, grouped: bool = False, feature_directory: str | None = None) -> np.ndarray:
+    """Fit `network` in place from featurised splits (read a batch at a time) and their labels;
+    return the validation probabilities `[N_val, C]` of the model fitted on the training split alone.
 
     grouped: the samples come in groups (windows of one recording), so the ridge penalty is
     chosen on the group-aware validation split rather than by leave-one-out (see `fit_ridge`).
+    feature_directory: where features beyond the model's `memory_mb` are written (the system's
+    temporary directory when None).
 
     NumPy's BLAS gets torch's thread count: left to itself, OpenBLAS spins as many threads as
     cores, and on a busy machine one 1400 x 1400 eigendecomposition took 19 s instead of 0.8 s."""
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(limits=torch.get_num_threads(), user_api="blas"):
-        return _fit_kernel_model(network, train, validation, n_classes, class_weight, seed, grouped)
+        fit_biases(network, train, torch.Generator().manual_seed(seed))
+        y_train, y_val = np.asarray(y_train), np.asarray(y_val)
+        weight = (lambda y: balanced_weights(y, n_classes)) if class_weight == "balanced" else (lambda y: None)
+        if len(y_train) > DUAL_MAX_SAMPLES:
+            return _fit_logistic_head(network, train, y_train, validation, y_val, n_classes, weight, seed, feature_directory)
+        return _fit_ridge_head(network, train, y_train, validation, y_val, n_classes, weight, grouped)
 
 
-def _fit_kernel_model(network: RocketNet, train: tuple[np.ndarray, np.ndarray, np.ndarray], validation: tuple[np.ndarray, np.ndarray, np.ndarray], n_classes: int, class_weight: str | None, seed: int, grouped: bool) -> np.ndarray:
-    generator = torch.Generator().manual_seed(seed)
-    x_train = torch.from_numpy(np.ascontiguousarray(train[0], dtype=np.float32))
-    len_train = torch.from_numpy(np.asarray(train[1], dtype=np.int64))
-    representations = network.representations(x_train, len_train)
-    for index, bank in enumerate(network.banks):
-        bank.fit_biases(*representations[index], generator)
+def fit_biases(network: RocketNet, train: FeatureBatches, generator: torch.Generator) -> None:
+    """Each kernel bank's biases from the training examples it draws: only those are read and
+    turned into series, so this costs the same for 1,000 samples as for 1,000,000."""
+    lengths = torch.from_numpy(train.lengths)
+    steps = train.n_steps - network.config.skip_steps
+    for which, (bank, bank_lengths) in enumerate(zip(network.banks, network.representation_lengths(lengths))):
+
+        def series_of(index: torch.Tensor, which: int = which) -> torch.Tensor:
+            x = torch.from_numpy(train.rows(index.numpy()))
+            return network.representations(x, lengths[index])[which][0]
+
+        bank.fit_biases(bank_lengths, steps - which, series_of, generator)
+
+
+def _fit_ridge_head(network: RocketNet, train: FeatureBatches, y_train: np.ndarray, validation: FeatureBatches, y_val: np.ndarray, n_classes: int, weight: Any, grouped: bool) -> np.ndarray:
+    """The small-set head (module docstring): dual ridge, temperature, refit on train + validation."""
     sparse = network.sparse.numpy()
-    y_train, y_val = np.asarray(train[2]), np.asarray(validation[2])
-    weight = (lambda y: balanced_weights(y, n_classes)) if class_weight == "balanced" else (lambda y: None)
-    if len(y_train) > DUAL_MAX_SAMPLES:
-        return _fit_logistic_head(network, train, validation, n_classes, weight, seed)
-    raw_train = kernel_features(network, train[0], train[1])
-    raw_val = kernel_features(network, validation[0], validation[1])
+    raw_train = kernel_features(network, train)
+    raw_val = kernel_features(network, validation)
     targets = lambda y: np.where(np.eye(n_classes, dtype=bool)[y], 1.0, -1.0)  # noqa: E731
 
     mean, scale = fit_scaling(raw_train, sparse)
@@ -236,18 +262,19 @@ def _fit_kernel_model(network: RocketNet, train: tuple[np.ndarray, np.ndarray, n
     return val_proba.astype(np.float32)
 
 
-def _fit_logistic_head(network: RocketNet, train: tuple[np.ndarray, np.ndarray, np.ndarray], validation: tuple[np.ndarray, np.ndarray, np.ndarray], n_classes: int, weight: Any, seed: int) -> np.ndarray:
-    """The large-set head (module docstring): float32 features, logistic regression, temperature."""
+def _fit_logistic_head(network: RocketNet, train: FeatureBatches, y_train: np.ndarray, validation: FeatureBatches, y_val: np.ndarray, n_classes: int, weight: Any, seed: int, directory: str | None) -> np.ndarray:
+    """The large-set head (module docstring): features computed once into bounded stores (the
+    validation split's first, since every epoch reads all of it), logistic regression, temperature."""
     sparse = network.sparse.numpy()
-    y_train, y_val = np.asarray(train[2]), np.asarray(validation[2])
-    raw_train = kernel_features(network, train[0], train[1], np.float32)
-    mean, scale = fit_scaling(raw_train, sparse)
-    z_train = standardise(raw_train, mean, scale, sparse)
-    del raw_train
-    z_val = standardise(kernel_features(network, validation[0], validation[1], np.float32), mean, scale, sparse)
-    coef, intercept = fit_logistic(z_train, y_train, weight(y_train), z_val, y_val, n_classes, seed)
-    val_scores = z_val.astype(np.float64) @ coef + intercept
+    budget = int(network.config.memory_mb) * 2**20
+    with FeatureStore(network, validation, budget, directory) as val_store, \
+            FeatureStore(network, train, budget - val_store.memory_bytes, directory) as train_store:
+        moments = train_store.moments
+        mean, scale = scales(moments.mean, moments.std, moments.zero_share, sparse)
+        coef, intercept = fit_logistic(train_store, y_train, weight(y_train), val_store, y_val, n_classes, seed, (mean, scale, sparse))
+        val_scores = np.concatenate([standardise(rows, mean, scale, sparse).astype(np.float64) @ coef + intercept for rows in val_store.chunks()] or [np.zeros((0, n_classes))])
+        in_memory = train_store.in_memory and val_store.in_memory
     temperature = fit_temperature(val_scores, y_val) if len(y_val) else 1.0
     set_head(network, mean, scale, coef, intercept, temperature)
-    network.fitted_summary = {"head": "logistic", "temperature": temperature, "features": int(z_train.shape[1])}
+    network.fitted_summary = {"head": "logistic", "temperature": temperature, "features": int(len(mean)), "features_in_memory": in_memory}
     return np.exp(log_softmax(val_scores * temperature, axis=1)).astype(np.float32)

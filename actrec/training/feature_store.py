@@ -1,0 +1,184 @@
+"""Kernel features of a split held in bounded memory, for the closed-form fits (`kernels.py`).
+
+A MultiRocket-Hydra window of 60 steps has about 17,700 features (70 KB in float32), so
+holding them for every sample is what made memory grow with N: 200,000 windows need 14 GB.
+Here the input is read a batch at a time (`FeatureBatches`: an array, a memory-mapped `.npy`,
+or raw input passed through the feature pipeline per batch), each batch's kernel features are
+computed once, their moments accumulated (`RunningMoments`: the standardisation needs no second
+pass), and the rows are kept in memory while they fit the budget, else written to a temporary
+file and read back a minibatch at a time. The file is read with `os.pread`, not mapped: mapped
+pages that were read count in the process's resident memory, which is the figure this bounds.
+In memory or on disk, the rows read back are the same bytes, so a fit does not depend on where
+its features lived.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from typing import Callable, Iterator, Protocol
+
+import numpy as np
+import torch
+
+from actrec.errors import DataError
+
+BATCH = 64  # samples per kernel transform: the [B, 84, b, T] pooling intermediates stay small
+READ_ROWS = 4096  # rows per chunk when a whole split is read back (validation scores)
+
+
+class FeatureBatches(Protocol):
+    """Featurised input `[N, T, F]` float32 read some rows at a time, and every sample's length."""
+
+    lengths: np.ndarray
+    n_steps: int
+
+    def __len__(self) -> int: ...
+
+    def rows(self, index: np.ndarray) -> np.ndarray:
+        """float32 `[len(index), T, F]` for the samples at `index` (any order, repeats allowed)."""
+        ...
+
+
+class ArrayBatches:
+    """An array (or a memory-mapped one) that is already featurised."""
+
+    def __init__(self, X: np.ndarray, lengths: np.ndarray) -> None:
+        self.X, self.lengths, self.n_steps = X, np.asarray(lengths, dtype=np.int64), int(X.shape[1])
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+    def rows(self, index: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(self.X[index], dtype=np.float32)
+
+
+class TransformedBatches:
+    """Raw input (`[N, T, ...]`, possibly memory-mapped) featurised a batch at a time by a fitted
+    pipeline's `transform`, so the featurised copy of the whole split never exists. Non-finite
+    features are refused naming the sample, as `Recognizer._features` does for whole arrays."""
+
+    def __init__(self, X: np.ndarray, lengths: np.ndarray, transform: Callable[[np.ndarray, np.ndarray], np.ndarray], ids: np.ndarray, source: str) -> None:
+        self.X, self.lengths, self.n_steps = X, np.asarray(lengths, dtype=np.int64), int(X.shape[1])
+        self.transform, self.ids, self.source = transform, ids, source
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+    def rows(self, index: np.ndarray) -> np.ndarray:
+        features = self.transform(np.asarray(self.X[index], dtype=np.float32), self.lengths[index])
+        bad = ~np.isfinite(features).reshape(len(index), -1).all(1)
+        if bad.any():
+            raise DataError(f"{self.source}: sample {self.ids[index[np.argmax(bad)]]} gives non-finite features; check it for NaN or inf values")
+        return np.ascontiguousarray(features, dtype=np.float32)
+
+
+def slices(n: int, size: int) -> Iterator[np.ndarray]:
+    """Consecutive index ranges `[start, start + size)` covering `range(n)`."""
+    for start in range(0, n, size):
+        yield np.arange(start, min(start + size, n))
+
+
+@torch.no_grad()
+def raw_batches(network: torch.nn.Module, batches: FeatureBatches) -> Iterator[np.ndarray]:
+    """Raw kernel features `[b, n]` float64 of `BATCH` samples at a time, in order."""
+    for index in slices(len(batches), BATCH):
+        x = torch.from_numpy(batches.rows(index))
+        yield network.raw_features(x, torch.from_numpy(batches.lengths[index])).numpy()
+
+
+class RunningMoments:
+    """Per-feature count, mean, sum of squared deviations and zeros over batches (Chan et al.'s
+    pairwise update, float64): the mean and standard deviation of all rows without holding them."""
+
+    def __init__(self, width: int) -> None:
+        self.count = 0
+        self.mean = np.zeros(width)
+        self.squares = np.zeros(width)
+        self.zeros = np.zeros(width, dtype=np.int64)
+
+    def add(self, rows: np.ndarray) -> None:
+        n = len(rows)
+        if n == 0:
+            return
+        mean = rows.mean(0, dtype=np.float64)
+        squares = ((rows - mean) ** 2).sum(0, dtype=np.float64)
+        total = self.count + n
+        delta = mean - self.mean
+        self.mean = self.mean + delta * (n / total)
+        self.squares = self.squares + squares + delta**2 * (self.count * n / total)
+        self.zeros += (rows == 0).sum(0)
+        self.count = total
+
+    @property
+    def std(self) -> np.ndarray:
+        return np.sqrt(self.squares / max(self.count, 1))
+
+    @property
+    def zero_share(self) -> np.ndarray:
+        return self.zeros / max(self.count, 1)
+
+
+class FeatureStore:
+    """Raw kernel features `[N, n]` float32 of one split, computed once, batch by batch; in memory
+    when `N * n * 4` bytes fit `budget_bytes`, else in a float32 file under `directory`.
+    `moments` holds their running moments. Close it (or use it as a context manager) to delete the file."""
+
+    def __init__(self, network: torch.nn.Module, batches: FeatureBatches, budget_bytes: int, directory: str | None = None) -> None:
+        self.n, self.width = len(batches), int(network.sparse.numel())
+        self.row_bytes = self.width * 4
+        self.in_memory = self.n * self.row_bytes <= budget_bytes
+        self.moments = RunningMoments(self.width)
+        self._array: np.ndarray | None = np.empty((self.n, self.width), np.float32) if self.in_memory else None
+        self._file = None if self.in_memory else tempfile.TemporaryFile(prefix="actrec-features-", dir=directory)
+        start = 0
+        for raw in raw_batches(network, batches):
+            rows = raw.astype(np.float32)
+            self.moments.add(rows)
+            if self._array is not None:
+                self._array[start : start + len(rows)] = rows
+            else:
+                self._file.write(rows.tobytes())
+            start += len(rows)
+        if self._file is not None:
+            self._file.flush()
+
+    @property
+    def memory_bytes(self) -> int:
+        """Bytes of features this store holds in memory."""
+        return 0 if self._array is None else self._array.nbytes
+
+    def rows(self, index: np.ndarray) -> np.ndarray:
+        """float32 `[len(index), n]`: the rows at `index`, in that order."""
+        if self._array is not None:
+            return self._array[index]
+        out = np.empty((len(index), self.width), np.float32)
+        for slot, row in enumerate(np.asarray(index, dtype=np.int64)):
+            self._read(memoryview(out[slot]).cast("B"), int(row))
+        return out
+
+    def chunks(self) -> Iterator[np.ndarray]:
+        """All rows in order, `READ_ROWS` at a time (one read each from a file)."""
+        for index in slices(self.n, READ_ROWS):
+            if self._array is not None:
+                yield self._array[index[0] : index[-1] + 1]
+                continue
+            out = np.empty((len(index), self.width), np.float32)
+            self._read(memoryview(out).cast("B"), int(index[0]))
+            yield out
+
+    def _read(self, into: memoryview, row: int) -> None:
+        if os.preadv(self._file.fileno(), [into], row * self.row_bytes) != len(into):
+            raise OSError(f"feature file ended before row {row}; the temporary directory may be full")
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        self._array = None
+
+    def __enter__(self) -> "FeatureStore":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,86 @@
+"""Kernel fits in bounded memory: features computed a batch at a time, the logistic head's
+features in memory or in a file give the same model, and the moments that standardise them
+are the ones of all rows."""
+
+import numpy as np
+import pytest
+import torch
+
+from actrec.features.pipeline import Standardize
+from actrec.models.rocket import RocketNet
+from actrec.recognizer import Recognizer
+from actrec.training import feature_store, kernels
+from actrec.training.feature_store import FeatureStore, RunningMoments
+from tests.waves import make_waves
+
+SMALL = {"num_features": 420, "hydra_groups": 8}
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    torch.set_num_threads(1)
+
+
+def test_a_fit_whose_features_go_to_a_file_equals_the_fit_that_holds_them(monkeypatch):
+    monkeypatch.setattr(kernels, "DUAL_MAX_SAMPLES", 10)  # the large-set (logistic) head on a small set
+    train, test = make_waves(n=120, seed=0), make_waves(n=60, seed=1)
+    held = Recognizer("multirocket", model_options=SMALL, seed=0).fit(train)
+    filed = Recognizer("multirocket", model_options=SMALL | {"memory_mb": 0}, seed=0).fit(train)
+    assert held.network.fitted_summary["features_in_memory"] is True
+    assert filed.network.fitted_summary["features_in_memory"] is False
+    np.testing.assert_array_equal(filed.predict_proba(test), held.predict_proba(test))
+    np.testing.assert_array_equal(filed.validation_proba_, held.validation_proba_)
+    assert (held.predict(test) == np.asarray(held.label_names, dtype=object)[test.y]).mean() > 0.9
+
+
+def test_features_are_computed_a_batch_at_a_time_and_never_held_whole(monkeypatch):
+    monkeypatch.setattr(kernels, "DUAL_MAX_SAMPLES", 10)
+    monkeypatch.setattr(feature_store, "BATCH", 8)
+    seen, stores = [], []
+    raw_features = RocketNet.raw_features
+
+    def counting(self, x, lengths=None):
+        seen.append(len(x))
+        return raw_features(self, x, lengths)
+
+    class Recorded(FeatureStore):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            stores.append(self)
+
+    monkeypatch.setattr(RocketNet, "raw_features", counting)
+    monkeypatch.setattr(kernels, "FeatureStore", Recorded)
+    rows_read = []
+    rows = feature_store.TransformedBatches.rows
+    monkeypatch.setattr(feature_store.TransformedBatches, "rows", lambda self, index: rows_read.append(len(index)) or rows(self, index))
+    train = make_waves(n=100, seed=0)
+    Recognizer("multirocket", model_options=SMALL | {"memory_mb": 0}, seed=0).fit(train)
+    assert len(stores) == 2 and all(store.memory_bytes == 0 and not store.in_memory for store in stores)
+    assert max(seen) <= 8 and sum(seen) >= len(train.y)  # every sample featurised, 8 at a time
+    # the input too: batches of 8, or the 84 examples a kernel bank draws its biases from
+    assert all(size <= 8 or size == 84 for size in rows_read)
+
+
+def test_running_moments_over_batches_are_the_moments_of_all_rows():
+    rows = np.random.default_rng(0).gamma(2.0, size=(103, 7)).astype(np.float32)
+    rows[rows < 0.5] = 0.0
+    moments = RunningMoments(7)
+    for start in range(0, 103, 10):
+        moments.add(rows[start : start + 10])
+    np.testing.assert_allclose(moments.mean, rows.mean(0, dtype=np.float64), rtol=1e-12)
+    np.testing.assert_allclose(moments.std, rows.std(0, dtype=np.float64), rtol=1e-10)
+    np.testing.assert_array_equal(moments.zero_share, (rows == 0).mean(0))
+
+
+def test_standardize_fitted_in_chunks_equals_the_whole_fit_with_gaps(monkeypatch):
+    rng = np.random.default_rng(1)
+    X = rng.normal(3.0, 2.0, size=(40, 9, 5)).astype(np.float32)
+    X[rng.random(X.shape) < 0.2] = np.nan  # keypoints the detector missed
+    X[:, :, 4] = np.nan  # a feature never seen
+    lengths = rng.integers(3, 10, size=40)
+    whole = Standardize().fit(X, lengths)
+    monkeypatch.setattr(Standardize, "FIT_CHUNK", 20)  # a few samples per chunk
+    chunked = Standardize().fit(X, lengths)
+    np.testing.assert_allclose(chunked.mean, whole.mean, rtol=1e-6)
+    np.testing.assert_allclose(chunked.std, whole.std, rtol=1e-6)
+    assert chunked.mean[4] == 0.0 and chunked.std[4] == 1.0
