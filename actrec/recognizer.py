@@ -394,6 +394,7 @@ class Recognizer(ClassifierMixin, BaseEstimator):
             # the first context frames of the feature pipeline are never read (actrec.models.rocket)
             options["skip_steps"] = self.pipeline.context_frames
             options["input_length"] = max(1, self.window_length - options["skip_steps"])
+            options["left_pad"] = True  # short windows read as zeros before their first frame, as a stream warming up
             self.config.model_options = options
         if self.config.streams:
             from actrec.features.streams import stream_channels

@@ -227,7 +227,7 @@ def fit_biases(network: RocketNet, train: FeatureBatches, generator: torch.Gener
     """Each kernel bank's biases from the training examples it draws: only those are read and
     turned into series, so this costs the same for 1,000 samples as for 1,000,000."""
     lengths = torch.from_numpy(train.lengths)
-    steps = train.n_steps - network.config.skip_steps
+    steps = network.padded_steps(train.n_steps) - network.config.skip_steps
     for which, (bank, bank_lengths) in enumerate(zip(network.banks, network.representation_lengths(lengths))):
 
         def series_of(index: torch.Tensor, which: int = which) -> torch.Tensor:
