@@ -41,6 +41,7 @@ class KernelStep(nn.Module):
         s = stream
         self.window, self.skip, self.history, self.ring = s.window_length, s.skip, s.history, s.ring
         self.n_kernel, self.n_series = s.n_kernel, len(s.picks)
+        self.hydra_groups = s.n_groups  # 0 (MiniRocket, MultiRocket): no Hydra ops in the graph (empty tensors crash onnxruntime)
         counts = np.zeros((self.n_series, s.n_channels))
         for m, picks in enumerate(s.picks):
             np.add.at(counts[m], picks[picks >= 0], 1.0)
@@ -87,18 +88,21 @@ class KernelStep(nn.Module):
         kernel_taps = taps[: self.n_kernel]
         chosen = torch.gather(kernel_taps, 1, self.positions).sum(1)
         conv_new = 3.0 * chosen - kernel_taps.sum(1)
-        z = torch.matmul(self.hydra_weights, taps[self.n_kernel :, :, None])[..., 0]  # [G, k]
-        best, worst = z.max(1, keepdim=True).values, z.min(1, keepdim=True).values
-        hydra_active = active[self.n_kernel :, None]
         zero = torch.zeros((), dtype=torch.float64)
-        wins = torch.where(hydra_active & (z == best), best.expand_as(z), zero)
-        losses = torch.where(hydra_active & (z == worst), torch.ones((), dtype=torch.float64), zero)
         ring = torch.remainder(t, self.ring)
         ring_rows = (torch.arange(self.ring) == ring)
         conv = torch.where(ring_rows[:, None], conv_new[None, :], conv)
-        shares = torch.where(ring_rows[:, None, None, None], torch.stack([wins, losses], 1)[None], shares)
-
         leaving_row = torch.remainder(old_start + self.span, self.ring)  # [mixes]
+        if self.hydra_groups:
+            z = torch.matmul(self.hydra_weights, taps[self.n_kernel :, :, None])[..., 0]  # [G, k]
+            best, worst = z.max(1, keepdim=True).values, z.min(1, keepdim=True).values
+            hydra_active = active[self.n_kernel :, None]
+            wins = torch.where(hydra_active & (z == best), best.expand_as(z), zero)
+            losses = torch.where(hydra_active & (z == worst), torch.ones((), dtype=torch.float64), zero)
+            shares = torch.where(ring_rows[:, None, None, None], torch.stack([wins, losses], 1)[None], shares)
+            hydra_left = shares[leaving_row[self.n_kernel :], torch.arange(self.hydra_groups)]  # [G, 2, k]
+            hydra = hydra + shares[ring] - torch.where(slid, hydra_left, zero)
+
         kernel_active = active[: self.n_kernel]
         minus_inf = torch.full((), -float("inf"), dtype=torch.float64)
         arrived = torch.where(kernel_active, conv_new, minus_inf)
@@ -111,9 +115,6 @@ class KernelStep(nn.Module):
         above = above + positive - leaving
         excess = excess + torch.clamp(over, min=0.0) - torch.clamp(gone, min=0.0)
         frames = frames + t.double() * positive - leaving_frame[self.owner] * leaving
-        groups = torch.arange(shares.shape[1])
-        hydra_left = shares[leaving_row[self.n_kernel :], groups]  # [G, 2, k]
-        hydra = hydra + shares[ring] - torch.where(slid, hydra_left, zero)
 
         counted = torch.clamp(above, min=1.0)
         pooled = {
@@ -123,9 +124,10 @@ class KernelStep(nn.Module):
         }
         raw = torch.cat([pooled[name] for name in self.pools])
         n_pooled = raw.shape[0]
-        counts = torch.sqrt(torch.clamp(hydra.reshape(-1), min=0.0))
-        standard = torch.cat([(raw - self.mean[:n_pooled]) * self.inverse_scale[:n_pooled],
-                              torch.where(counts == 0, zero, (counts - self.mean[n_pooled:]) * self.inverse_scale[n_pooled:])])
+        standard = (raw - self.mean[:n_pooled]) * self.inverse_scale[:n_pooled]
+        if self.hydra_groups:
+            counts = torch.sqrt(torch.clamp(hydra.reshape(-1), min=0.0))
+            standard = torch.cat([standard, torch.where(counts == 0, zero, (counts - self.mean[n_pooled:]) * self.inverse_scale[n_pooled:])])
         logits = (self.head_weight @ standard + self.head_bias).float()
         return logits, series, total, conv, shares, above, excess, frames, hydra
 
