@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -24,8 +25,16 @@ def start_train(data: Path, out: Path, options: list[str]) -> subprocess.Popen:
     log = open(log_path(out), "a")
     return subprocess.Popen(
         [sys.executable, "-m", "actrec.cli", "train", "--data", str(data), "--out", str(out), *options],
-        stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env,
+        stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env, preexec_fn=default_sigint,
     )
+
+
+def default_sigint() -> None:
+    """SIGINT back to its default in the child: a test suite started in the background (`make test &`,
+    `nohup`, some CI runners) inherits SIGINT ignored, and Python then installs no Ctrl-C handler
+    in the children, so the signal these tests send would be lost (seen as a run that publishes
+    and exits 0 after its SIGINT)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def log_path(out: Path) -> Path:
