@@ -26,7 +26,7 @@ from actrec.stream.recurrent import NumpyBank, TorchBankStep, incremental_blocke
 from actrec.stream.states import FrameState, frame_state, graph_state
 from actrec.export.graphs import bank_onnx_bytes, model_metadata, onnx_session, window_onnx_bytes
 from actrec.stream.runtimes import (
-    GraphBank, WindowRunner, onnx_bank_fn, onnx_window_fn, resolve_runtime, torch_bank_fn, torch_window_fn,
+    GraphBank, WindowRunner, onnx_bank_fn, onnx_window_fn, resolve_runtime, torch_step_fn, torch_window_fn,
 )
 
 log = logging.getLogger("actrec.stream")
@@ -105,7 +105,7 @@ class Streamer:
             return bank
         step = TorchBankStep(network)
         if self.runtime == "torch":
-            return GraphBank(step, self.window_length, torch_bank_fn(step))
+            return GraphBank(step, self.window_length, torch_step_fn(step))
         session = onnx_session(bank_onnx_bytes(step, n_features, self.window_length, metadata))
         return GraphBank(step, self.window_length, onnx_bank_fn(session, step))
 

@@ -153,15 +153,6 @@ class KernelGraphStream:
         return logits
 
 
-def torch_step_fn(step: KernelStep) -> StepFn:
-    def run(*arrays: np.ndarray) -> tuple[np.ndarray, ...]:
-        with torch.inference_mode():
-            outputs = step(*(torch.from_numpy(np.asarray(array)) for array in arrays))
-        return tuple(output.numpy() for output in outputs)
-
-    return run
-
-
 def onnx_step_fn(session) -> StepFn:  # session: onnxruntime.InferenceSession
     names = ["features", "count", *STATE_NAMES]
     outputs = ["logits", *(f"{name}_out" for name in STATE_NAMES)]

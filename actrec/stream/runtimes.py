@@ -126,7 +126,8 @@ def torch_window_fn(network: nn.Module) -> Callable[[np.ndarray], np.ndarray]:
     return run
 
 
-def torch_bank_fn(step: TorchBankStep) -> LogitsFn:
+def torch_step_fn(step: nn.Module) -> LogitsFn:
+    """Any state step (`TorchBankStep`, `kernel_graph.KernelStep`) on NumPy arrays in eager torch."""
     def run(*arrays: np.ndarray) -> tuple[np.ndarray, ...]:
         with torch.inference_mode():
             outputs = step(*(torch.from_numpy(np.ascontiguousarray(array)) for array in arrays))

@@ -16,9 +16,10 @@ from torch import nn
 
 from actrec.export.graphs import onnx_session
 from actrec.models.registry import network_capabilities
-from actrec.stream.kernel_graph import KernelGraphStream, KernelStep, kernel_step_onnx_bytes, onnx_step_fn, torch_step_fn
+from actrec.stream.kernel_graph import KernelGraphStream, KernelStep, kernel_step_onnx_bytes, onnx_step_fn
 from actrec.stream.kernels import KernelStream
 from actrec.stream.recurrent import NumpyBank
+from actrec.stream.runtimes import torch_step_fn
 
 
 class FrameState(Protocol):

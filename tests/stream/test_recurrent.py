@@ -7,7 +7,7 @@ import torch
 
 from actrec.models import build_model
 from actrec.stream.recurrent import NumpyBank, TorchBankStep, incremental_blocker
-from actrec.stream.runtimes import GraphBank, torch_bank_fn
+from actrec.stream.runtimes import GraphBank, torch_step_fn
 
 torch.set_num_threads(1)
 
@@ -41,7 +41,7 @@ def test_torch_bank_step_equals_the_network():
     network = build_model("lstm", 5, 3, {"hidden_sizes": [8, 4], "dense": []}).eval()
     sequence = np.random.default_rng(1).normal(size=(25, 5)).astype(np.float32)
     step = TorchBankStep(network)
-    bank = GraphBank(step, 6, torch_bank_fn(step))
+    bank = GraphBank(step, 6, torch_step_fn(step))
     got = np.stack([bank.step(frame[None]) for frame in sequence])
     np.testing.assert_allclose(got, window_logits(network, sequence, 6), atol=2e-5)
 
