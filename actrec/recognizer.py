@@ -26,6 +26,7 @@ from actrec.errors import ActrecError, ConfigError, DataError, ModelFileError
 from actrec.features.pipeline import FeaturePipeline, Flatten, Standardize, Step
 from actrec.io.model_file import MODEL_FILE, model_path, read_model_file, write_model_file
 from actrec.models import Capabilities, build_model, model_capabilities
+from actrec.models.rocket import LEVEL_KERNELS
 from actrec.training.feature_store import TransformedBatches, slices
 
 AUTO_KERNEL_MODEL = "multirocket"
@@ -395,6 +396,7 @@ class Recognizer(ClassifierMixin, BaseEstimator):
             options["skip_steps"] = self.pipeline.context_frames
             options["input_length"] = max(1, self.window_length - options["skip_steps"])
             options["left_pad"] = True  # short windows read as zeros before their first frame, as a stream warming up
+            options.setdefault("level_kernels", LEVEL_KERNELS)  # kernels that see a channel's level (actrec.models.rocket)
             self.config.model_options = options
         if self.config.streams:
             from actrec.features.streams import stream_channels

@@ -24,6 +24,12 @@ and exactly equal to batch predict on that window:
   computes bit for bit the values batch predict compares with the biases (a rounded sum in another
   order can land on the other side of a bias and move a probability by 1e-3), while batch
   predict keeps float32 convolutions (several times faster on CPU than float64).
+- *Level kernels* (`level_kernels`): MiniRocket's weights sum to zero, so its valid outputs cannot
+  see where a channel sits, only how it moves (a wrist's orientation under gravity, a joint's
+  height, an appliance's power level). aeon's MiniRocket sees levels through the zeros it pads at
+  the edges, which a sliding window cannot keep; kernels that sum their nine taps (all weights 1)
+  give the level back with outputs that slide like the others. On generated wrist-IMU windows the
+  84 kernels alone reached top-1 0.59 and aeon's MiniRocket 0.80 (bench/accuracy.py).
 - *`skip_steps`*: the first steps of each sequence (the feature pipeline's context, e.g. the
   velocity of a window's first frame) are never read, so a window's features depend only on frame
   features a stream computes once.
@@ -58,6 +64,7 @@ SLIDING_POOLS = ("ppv", "mpv", "mipv")  # pools a stream keeps as running sums (
 INPUT_GRID = 2.0**8  # inputs are multiples of 2^-8 ...
 INPUT_LIMIT = 32.0  # ... within +-32: MiniRocket outputs then need 21 bits and Hydra's 23 (float32 has 24)
 HYDRA_WEIGHT_GRID = 2.0**6
+LEVEL_KERNELS = 12  # level kernels per dilation of a new fit (module docstring); 0 in older files
 CACHE_ELEMENTS = 600_000  # float32 elements of one pooling chunk (a few MB: inside L2/L3)
 
 
@@ -78,7 +85,9 @@ class RocketConfig:
     as a stream that has seen a window of zero rows reads its first frames; without it, valid
     convolutions over a 7-step sample of a 29-step set give no output at all (JapaneseVowels:
     top-1 0.87 against aeon MiniRocket's 0.98 on zero-padded input). Set by `fit` for new models;
-    model files from before it keep their masked short windows.
+    model files from before it keep their masked short windows. level_kernels: kernels per
+    dilation that sum their nine taps (module docstring), each on its own random channels, after
+    the 84 MiniRocket kernels; also set by `fit` for new models (0 in files from before them).
     """
 
     num_features: int = 10_000
@@ -92,6 +101,7 @@ class RocketConfig:
     alphas: list[float] | None = None
     memory_mb: int = 2048
     left_pad: bool = False
+    level_kernels: int = 0
 
     def __post_init__(self) -> None:
         if isinstance(self.pooling, str):
@@ -103,8 +113,8 @@ class RocketConfig:
         self.pooling = pools
         if self.num_features < N_KERNELS:
             raise ConfigError(f"num_features must be at least {N_KERNELS} (one per kernel), got {self.num_features}")
-        if self.max_dilations < 1 or self.hydra_groups < 0 or self.hydra_kernels < 2 or self.skip_steps < 0:
-            raise ConfigError("max_dilations must be >= 1, hydra_groups >= 0, hydra_kernels >= 2 and skip_steps >= 0")
+        if self.max_dilations < 1 or self.hydra_groups < 0 or self.hydra_kernels < 2 or self.skip_steps < 0 or self.level_kernels < 0:
+            raise ConfigError("max_dilations must be >= 1, hydra_groups >= 0, hydra_kernels >= 2, skip_steps >= 0 and level_kernels >= 0")
         if self.memory_mb < 0:
             raise ConfigError(f"memory_mb must be >= 0 (0 keeps no features in memory), got {self.memory_mb}")
         if self.hydra_groups % 2:
@@ -176,11 +186,22 @@ def on_input_grid(x: torch.Tensor) -> torch.Tensor:
     return torch.clamp(torch.round(x * INPUT_GRID) / INPUT_GRID, -INPUT_LIMIT, INPUT_LIMIT)
 
 
-def minirocket_weights() -> torch.Tensor:
-    """`[84, 9]` float32: -1 everywhere, 2 at each kernel's three positions."""
-    weights = -torch.ones(N_KERNELS, KERNEL_LENGTH)
-    weights[torch.arange(N_KERNELS)[:, None], torch.from_numpy(KERNEL_POSITIONS)] = 2.0
-    return weights
+def kernel_taps(level_kernels: int) -> tuple[np.ndarray, np.ndarray]:
+    """The kernels of a bank as `three x (the taps at positions) + nine x (all nine taps)`:
+    positions `[K, 3]` and the two coefficients `[K, 2]`. MiniRocket's 84 (-1 at six taps, 2 at
+    three) are (3, -1); level kernels (all weights 1) are (0, 1), their positions unused."""
+    positions = np.concatenate([KERNEL_POSITIONS, np.tile(np.arange(3), (level_kernels, 1))])
+    coefficients = np.concatenate([np.tile([3.0, -1.0], (N_KERNELS, 1)), np.tile([0.0, 1.0], (level_kernels, 1))])
+    return positions, coefficients
+
+
+def kernel_weights(level_kernels: int) -> torch.Tensor:
+    """`[84 + level_kernels, 9]` float32: MiniRocket's -1 everywhere and 2 at each kernel's three
+    positions, then the level kernels' nine ones."""
+    positions, coefficients = kernel_taps(level_kernels)
+    chosen = np.zeros((len(positions), KERNEL_LENGTH))
+    np.put_along_axis(chosen, positions, 1.0, axis=1)
+    return torch.from_numpy(coefficients[:, :1] * chosen + coefficients[:, 1:]).float()
 
 
 def longest_run(positive: torch.Tensor) -> torch.Tensor:
@@ -230,37 +251,39 @@ def pool(conv: torch.Tensor, bias: torch.Tensor, mask: torch.Tensor, pools: list
 
 
 class KernelBank(nn.Module):
-    """MiniRocket kernels at every dilation over one representation of the series.
+    """MiniRocket kernels (and level kernels) at every dilation over one representation of the series.
 
-    Buffers per dilation i: `combination_i [84, F]` (which channels kernel k sums, 0/1) and
-    `bias_i [84, b_i]` (on the input grid). Output layout, dilation-major: for each dilation, for each pool,
-    `[84, b_i]` flattened.
+    Buffers per dilation i: `combination_i [K, F]` (which channels kernel k sums, 0/1) and
+    `bias_i [K, b_i]` (on the input grid), K = 84 + level_kernels. Output layout, dilation-major:
+    for each dilation, for each pool, `[K, b_i]` flattened.
     """
 
-    def __init__(self, n_channels: int, input_length: int, config: RocketConfig, generator: torch.Generator) -> None:
+    def __init__(self, n_channels: int, input_length: int, config: RocketConfig, generator: torch.Generator, level_kernels: int = 0) -> None:
         super().__init__()
         self.pools = list(config.pooling)
         per_kernel = max(1, config.num_features // N_KERNELS)
         self.dilations, counts = fit_dilations(input_length, per_kernel, config.max_dilations)
+        self.level_kernels = level_kernels
+        self.n_kernels = N_KERNELS + level_kernels
         max_channels = min(n_channels, 9)
         for i, count in enumerate(counts):
             # each kernel reads the sum of 1..9 random channels, weighted towards few channels
-            n_used = (2 ** (torch.rand(N_KERNELS, generator=generator) * math.log2(max_channels + 1))).long().clamp(1, max_channels)
-            combination = torch.zeros(N_KERNELS, n_channels)
-            for k in range(N_KERNELS):
+            n_used = (2 ** (torch.rand(self.n_kernels, generator=generator) * math.log2(max_channels + 1))).long().clamp(1, max_channels)
+            combination = torch.zeros(self.n_kernels, n_channels)
+            for k in range(self.n_kernels):
                 combination[k, torch.randperm(n_channels, generator=generator)[: n_used[k]]] = 1.0
             self.register_buffer(f"combination_{i}", combination)
-            self.register_buffer(f"bias_{i}", torch.zeros(N_KERNELS, count))
-        self.register_buffer("weights", minirocket_weights(), persistent=False)
+            self.register_buffer(f"bias_{i}", torch.zeros(self.n_kernels, count))
+        self.register_buffer("weights", kernel_weights(level_kernels), persistent=False)
 
     @property
     def n_outputs(self) -> int:
-        return sum(getattr(self, f"bias_{i}").shape[1] for i in range(len(self.dilations))) * N_KERNELS * len(self.pools)
+        return sum(getattr(self, f"bias_{i}").shape[1] for i in range(len(self.dilations))) * self.n_kernels * len(self.pools)
 
     def convolve(self, series: torch.Tensor, i: int) -> torch.Tensor:
-        """Valid outputs `[B, 84, T - 8d]` of `series [B, F, T]` at dilation i: one dense
+        """Valid outputs `[B, K, T - 8d]` of `series [B, F, T]` at dilation i: one dense
         convolution whose weights are the kernel on its channels (exact on the input grid)."""
-        weight = self.weights[:, None, :] * getattr(self, f"combination_{i}")[:, :, None]  # [84, F, 9]
+        weight = self.weights[:, None, :] * getattr(self, f"combination_{i}")[:, :, None]  # [K, F, 9]
         return F.conv1d(series, weight, dilation=self.dilations[i])
 
     @torch.no_grad()
@@ -270,7 +293,7 @@ class KernelBank(nn.Module):
 
         lengths: this representation's lengths `[N]` for every training example and `steps` its
         padded length; `series_of(index)` gives the series `[k, F, steps]` of the examples drawn,
-        so only 84 examples per dilation are ever featurised, whatever N is."""
+        so only K examples per dilation are ever featurised, whatever N is."""
         for i, d in enumerate(self.dilations):
             bias = getattr(self, f"bias_{i}")
             valid = valid_outputs(lengths, d)
@@ -278,12 +301,12 @@ class KernelBank(nn.Module):
             if steps <= (KERNEL_LENGTH - 1) * d or len(eligible) == 0:
                 bias.zero_()
                 continue
-            quantiles = bias_quantiles(N_KERNELS * bias.shape[1]).reshape(N_KERNELS, -1)
-            examples = eligible[torch.randint(len(eligible), (N_KERNELS,), generator=generator)]
+            quantiles = bias_quantiles(self.n_kernels * bias.shape[1]).reshape(self.n_kernels, -1)
+            examples = eligible[torch.randint(len(eligible), (self.n_kernels,), generator=generator)]
             # kernel k on example k only: one grouped convolution
-            weight = self.weights[:, None, :] * getattr(self, f"combination_{i}")[:, :, None]  # [84, F, 9]
+            weight = self.weights[:, None, :] * getattr(self, f"combination_{i}")[:, :, None]  # [K, F, 9]
             stacked = series_of(examples).reshape(1, -1, steps)
-            outputs = F.conv1d(stacked, weight, dilation=d, groups=N_KERNELS)[0]
+            outputs = F.conv1d(stacked, weight, dilation=d, groups=self.n_kernels)[0]
             values = row_quantiles(outputs.double().numpy(), valid[examples].numpy(), quantiles)
             bias.copy_(torch.from_numpy(np.round(values * INPUT_GRID) / INPUT_GRID))
 
@@ -294,14 +317,14 @@ class KernelBank(nn.Module):
         for i, d in enumerate(self.dilations):
             bias = getattr(self, f"bias_{i}")
             if steps <= (KERNEL_LENGTH - 1) * d:  # no sequence in this batch reaches this dilation
-                empty = torch.zeros(batch, N_KERNELS * bias.shape[1], dtype=torch.float64, device=series.device)
+                empty = torch.zeros(batch, self.n_kernels * bias.shape[1], dtype=torch.float64, device=series.device)
                 features += [empty - 1.0 if name == "mipv" else empty for name in self.pools]
                 continue
-            conv = self.convolve(series, i)  # [B, 84, T - 8d]
+            conv = self.convolve(series, i)  # [B, K, T - 8d]
             mask = step_mask(valid_outputs(lengths, d), conv.shape[-1])
             # the [B, 84, b, T] intermediates are memory-bound: chunks that stay in cache run
             # several times faster on CPU; export traces one chunk so the graph keeps a dynamic batch
-            chunk = batch if torch.onnx.is_in_onnx_export() else max(1, CACHE_ELEMENTS // (N_KERNELS * bias.shape[1] * conv.shape[-1]))
+            chunk = batch if torch.onnx.is_in_onnx_export() else max(1, CACHE_ELEMENTS // (self.n_kernels * bias.shape[1] * conv.shape[-1]))
             pooled = [pool(conv[s : s + chunk], bias, mask[s : s + chunk], self.pools, HALF * d) for s in range(0, batch, chunk)]
             features += [torch.cat(values).flatten(1) for values in zip(*pooled)]
         return torch.cat(features, dim=1)
@@ -396,7 +419,8 @@ class RocketNet(nn.Module):
         self.config = config
         generator = torch.Generator().manual_seed(int(torch.initial_seed()) % (2**63))
         length = config.input_length
-        self.banks = nn.ModuleList([KernelBank(n_features, length, config, generator)])
+        # level kernels read the series only: on its differences they would sum a dilated velocity
+        self.banks = nn.ModuleList([KernelBank(n_features, length, config, generator, config.level_kernels)])
         if config.differences:
             self.banks.append(KernelBank(n_features, max(length - 1, 1), config, generator))
         self.hydra = nn.ModuleList()

@@ -51,6 +51,7 @@ class KernelStep(nn.Module):
         self.register_buffer("lags", _buffer(lags, torch.int64))  # [mixes, 9]
         self.register_buffer("series_of", _buffer(s.series_of, torch.int64))
         self.register_buffer("positions", _buffer(s.kernel_positions, torch.int64))
+        self.register_buffer("coefficients", _buffer(s.kernel_coefficients, torch.float64))  # [kernels, 2] (`rocket.kernel_taps`)
         self.register_buffer("hydra_weights", _buffer(s.hydra_weights, torch.float64))
         self.register_buffer("need", _buffer(s.need, torch.int64))
         self.register_buffer("span", _buffer(s.span, torch.int64))
@@ -87,7 +88,7 @@ class KernelStep(nn.Module):
 
         kernel_taps = taps[: self.n_kernel]
         chosen = torch.gather(kernel_taps, 1, self.positions).sum(1)
-        conv_new = 3.0 * chosen - kernel_taps.sum(1)
+        conv_new = self.coefficients[:, 0] * chosen + self.coefficients[:, 1] * kernel_taps.sum(1)
         zero = torch.zeros((), dtype=torch.float64)
         ring = torch.remainder(t, self.ring)
         ring_rows = (torch.arange(self.ring) == ring)

@@ -30,7 +30,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from actrec.models.rocket import HALF, INPUT_GRID, INPUT_LIMIT, KERNEL_LENGTH, KERNEL_POSITIONS, N_KERNELS, SLIDING_POOLS, RocketNet
+from actrec.models.rocket import HALF, INPUT_GRID, INPUT_LIMIT, KERNEL_LENGTH, SLIDING_POOLS, RocketNet, kernel_taps
 
 
 STATE_ARRAYS = ["series", "previous_sums", "kernel_conv", "hydra_shares", "above", "excess", "frames", "hydra"]
@@ -71,7 +71,8 @@ class KernelStream:
         self.max_need = int(self.need.max())
         self.hydra_span = np.ascontiguousarray(self.span[self.n_kernel :])
 
-        self.kernel_positions = np.ascontiguousarray(KERNEL_POSITIONS[np.asarray(layout.kernel_pattern, np.int64)])  # [kernels, 3]
+        self.kernel_positions = np.ascontiguousarray(np.concatenate(layout.kernel_positions) if self.n_kernel else np.zeros((0, 3), np.int64))
+        self.kernel_coefficients = np.ascontiguousarray(np.concatenate(layout.kernel_coefficients) if self.n_kernel else np.zeros((0, 2)))
         owner = np.asarray(layout.bias_mix, np.int64)
         self.bias = np.asarray(layout.bias_values, np.float64)
         self.n_bias = len(owner)
@@ -149,7 +150,7 @@ class KernelStream:
         slid = self.count > self.window_length and series_length > 0  # one output per kernel leaves
         old_start = series_start - 1
         convolve_frame(variants[-1], self.picks, self.is_difference, self.previous_sums, self.series, self.series_of, t % self.history,
-                       self.history, self.dilation, self.kernel_positions, self.hydra_weights, active, self.kernel_conv[ring], self.hydra_shares[ring])
+                       self.history, self.dilation, self.kernel_positions, self.kernel_coefficients, self.hydra_weights, active, self.kernel_conv[ring], self.hydra_shares[ring])
         slide_sums(self.kernel_conv, ring, slid, float(t), old_start, self.span, active, self.bias_owner, self.bias,
                    self.above, self.excess, self.frames, self.moving)
         slide_hydra(self.hydra_shares, ring, slid, old_start, self.hydra_span, self.hydra)
@@ -173,7 +174,8 @@ class _Layout:
         self.mixes: list[np.ndarray] = []  # channel indexes summed, per mix
         self.mix_rep: list[int] = []
         self.mix_dilation: list[int] = []
-        self.kernel_pattern: list[int] = []  # which of the 84 MiniRocket kernels
+        self.kernel_positions: list[np.ndarray] = []  # [K, 3] per bank and dilation (`rocket.kernel_taps`)
+        self.kernel_coefficients: list[np.ndarray] = []  # [K, 2]
         self.bias_mix: list[np.ndarray] = []
         self.bias_values: list[np.ndarray] = []
         self.bias_columns: list[np.ndarray] = []  # [pools, b] per kernel mix
@@ -185,14 +187,16 @@ class _Layout:
                 combination = getattr(bank, f"combination_{i}").numpy()
                 bias = getattr(bank, f"bias_{i}").numpy()
                 per_kernel = bias.shape[1]
-                for k in range(N_KERNELS):
+                positions, coefficients = kernel_taps(bank.level_kernels)
+                self.kernel_positions.append(positions)
+                self.kernel_coefficients.append(coefficients)
+                for k in range(bank.n_kernels):
                     self._mix(combination[k], n_channels, rep, d)
-                    self.kernel_pattern.append(k)
                     self.bias_mix.append(np.full(per_kernel, len(self.mixes) - 1))
                     self.bias_values.append(bias[k])
-                    pools = np.arange(n_pools)[:, None] * N_KERNELS * per_kernel
+                    pools = np.arange(n_pools)[:, None] * bank.n_kernels * per_kernel
                     self.bias_columns.append(offset + pools + k * per_kernel + np.arange(per_kernel))
-                offset += n_pools * N_KERNELS * per_kernel
+                offset += n_pools * bank.n_kernels * per_kernel
         self.n_kernel = len(self.mixes)
         for rep, bank in enumerate(network.hydra):
             for i, d in enumerate(bank.dilations):
@@ -217,7 +221,8 @@ class _Layout:
 
 @numba.njit(cache=True, nogil=True)
 def convolve_frame(frame: np.ndarray, picks: np.ndarray, is_difference: np.ndarray, previous: np.ndarray, series: np.ndarray,
-                   series_of: np.ndarray, slot: int, history: int, dilation: np.ndarray, positions: np.ndarray, hydra_weights: np.ndarray, active: np.ndarray,
+                   series_of: np.ndarray, slot: int, history: int, dilation: np.ndarray, positions: np.ndarray, coefficients: np.ndarray,
+                   hydra_weights: np.ndarray, active: np.ndarray,
                    conv: np.ndarray, shares: np.ndarray) -> None:
     """One frame in: its channel sums on the input grid (the difference series' as this frame's sums
     minus the last), written twice into the `series` ring (mix m reads series `series_of[m]`); the newest output of every kernel into
@@ -241,7 +246,8 @@ def convolve_frame(frame: np.ndarray, picks: np.ndarray, is_difference: np.ndarr
     n_kernel = conv.shape[0]
     last = KERNEL_LENGTH - 1
     for u in range(n_kernel):
-        # MiniRocket's weights are -1 at six taps and 2 at three: 3 x (the three) - (all nine)
+        # MiniRocket's weights are -1 at six taps and 2 at three: 3 x (the three) - (all nine);
+        # a level kernel's are 1 at all nine: 0 x (three) + (all nine)
         column, d = series_of[u], dilation[u]
         total = 0.0
         for j in range(KERNEL_LENGTH):
@@ -249,7 +255,7 @@ def convolve_frame(frame: np.ndarray, picks: np.ndarray, is_difference: np.ndarr
         chosen = 0.0
         for j in range(3):
             chosen += series[newest - (last - positions[u, j]) * d, column]
-        conv[u] = 3.0 * chosen - total
+        conv[u] = coefficients[u, 0] * chosen + coefficients[u, 1] * total
     kernels = hydra_weights.shape[1]
     z = np.empty(kernels)
     for g in range(hydra_weights.shape[0]):

@@ -13,8 +13,9 @@ import torch
 from actrec.errors import ConfigError
 from actrec.evaluation.metrics import compute_metrics
 from actrec.models import build_model
-from actrec.models.rocket import fit_dilations, longest_run, pool
-from actrec.recognizer import Recognizer
+from actrec.data.dataset import SequenceDataset
+from actrec.models.rocket import LEVEL_KERNELS, fit_dilations, longest_run, pool
+from actrec.recognizer import Recognizer, as_dataset
 from actrec.training import kernels
 from tests.waves import make_waves
 
@@ -89,6 +90,26 @@ def test_kernel_models_learn_in_closed_form_with_calibrated_probabilities(name, 
     assert 0.05 < np.median(proba.max(1)) < 0.999 or metrics["log_loss"] < 0.3
     assert len(recognizer.history) == 1 and recognizer.validation_proba_ is not None
     assert recognizer.network.head.weight.abs().sum() > 0
+
+
+def level_classes(n: int, seed: int) -> SequenceDataset:
+    """Two classes with the same random walks, one of them lifted by a constant on channel 0 (a wrist
+    held up or down): only a channel's level tells them apart."""
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % 2
+    X = np.cumsum(rng.normal(scale=0.2, size=(n, 40, 3)), axis=1) + rng.normal(size=(n, 1, 3))
+    X[:, :, 0] += np.where(y == 1, 2.5, -2.5)[:, None]
+    return as_dataset(X.astype(np.float32), y)
+
+
+def test_level_kernels_see_a_channel_level_that_minirocket_kernels_cannot():
+    train, test = level_classes(80, 0), level_classes(80, 1)
+    top1 = {}
+    for levels in (0, LEVEL_KERNELS):
+        recognizer = Recognizer("minirocket", model_options={"num_features": 840, "level_kernels": levels}, seed=0).fit(train)
+        top1[levels] = float((recognizer.predict_proba(test.X).argmax(1) == test.y).mean())
+    # weights that sum to zero give the same outputs for both classes: chance
+    assert top1[0] < 0.7 and top1[LEVEL_KERNELS] > 0.85, top1
 
 
 def test_ridge_with_a_given_penalty_solves_the_same_system_as_the_penalty_search():
