@@ -64,6 +64,10 @@ class Recognizer(ClassifierMixin, BaseEstimator):
     """
 
     kind = "sequence"  # what `actrec.video.recognizer.load_recognizer` tells apart in a model file
+    # what one prediction reads: frames (sensor rows or keypoints), also fed one at a time to a
+    # Streamer; the consumers that parse input (serve's bodies, stream's sources, export's graphs)
+    # read this tag, never `kind`
+    input_medium = "frames"
 
     def __init__(
         self,
@@ -523,6 +527,35 @@ class Recognizer(ClassifierMixin, BaseEstimator):
         """The most probable class `[N]`, as in `classes_` (label names, or fit's integer labels)."""
         proba = self.predict_proba(X, lengths)
         return self.classes_[proba.argmax(1)]
+
+    # ------------------------------------------------------------------ consumers' door
+    # what eval, predict and serve call on any recognizer (the clip recognizer has the same)
+    def prediction_options(self, test_clips: int | None = None, test_crops: int | None = None) -> dict[str, Any]:
+        """`predict_proba`'s keyword arguments for these command-line options: none apply here."""
+        if test_clips is not None or test_crops is not None:
+            raise ConfigError("--test-clips and --test-crops apply to clip models only; drop them for this model")
+        return {}
+
+    def read_data(self, data: Any, layout: Any) -> tuple[SequenceDataset, list[str]]:
+        """(`data` as a dataset in this model's label order, lines about skipped samples: none).
+        `layout`: how the user's files are laid out (`cli.layout.DataLayout`: `load`, `label_last`)."""
+        from actrec.data.loading import check_label_last
+
+        dataset = layout.load(data, label_names=self.label_names)
+        check_label_last(data, dataset, self.frame_shape, layout.label_last)
+        return dataset, []
+
+    def predict_data(self, data: str | Path, options: Any, on_note: Any = None) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+        """(ids, probabilities, `{start_time, end_time}` of windows of recordings) of one data file,
+        labelled or not; `options`: `predict_files.ReadOptions` (window and stride for recordings)."""
+        from actrec.data.loading import check_label_last, load_for_prediction
+
+        self.prediction_options(options.test_clips, options.test_crops)
+        options = options.for_model(self.window_length)
+        dataset = load_for_prediction(data, options.window, options.stride, options.label_last, options.class_names)
+        check_label_last(data, dataset, self.frame_shape, options.label_last)
+        where = {key: dataset.meta[key] for key in ("start_time", "end_time") if key in dataset.meta}
+        return dataset.ids, self.predict_proba(dataset), where
 
     # ------------------------------------------------------------------ save / load
     def describe(self) -> dict[str, str]:

@@ -1,9 +1,11 @@
 """Every consumer of a saved model (serve, eval, predict, stream, export, info, batch prediction)
 loads it through `load_recognizer`, which reads the kind from the file: a consumer calling one
-recognizer's own `load` is how `actrec serve` came to crash on clip models."""
+recognizer's own `load` is how `actrec serve` came to crash on clip models. Past the loader no
+consumer asks which kind it holds: both recognizers answer the same methods."""
 
 from __future__ import annotations
 
+import inspect
 import re
 from pathlib import Path
 
@@ -40,3 +42,57 @@ def test_load_recognizer_gives_each_kind(tmp_path: Path) -> None:
     clip, sequence = load_recognizer(clip_run), load_recognizer(tmp_path / "waves.actrec")
     assert isinstance(clip, VideoRecognizer) and clip.kind == "video"
     assert isinstance(sequence, Recognizer) and sequence.kind == "sequence"
+
+
+# asking which recognizer one holds: its kind compared (numpy's dtype.kind aside), its class
+# checked, the file's metadata read for it
+KIND_BRANCHING = re.compile(
+    r"(?<!dtype)\.kind\s*(==|!=|\bin\b|\bnot\s+in\b)|(==|!=)\s*\w[\w.\[\]]*(?<!dtype)\.kind\b|[=!]=\s*[\"'](video|sequence)[\"']"
+    r"|[\"'](video|sequence)[\"']\s*[=!]=|isinstance\([^)]*\b(Video)?Recognizer\b|\bis_video_model_file\b|\.get\(\s*[\"']kind[\"']|\[[\"']kind[\"']\]"
+)
+
+
+@pytest.mark.parametrize("line", [
+    'if recognizer.kind == "video":', "if local is not None and local.kind == 'video':", 'if models[model].kind == "video":',
+    'if recognizer.kind != "video" and test_clips:', 'if kind == "sequence":', "if isinstance(model, VideoRecognizer):",
+    'if meta.get("kind") != "video":', "if is_video_model_file(path):",
+])
+def test_the_kind_scan_sees_each_way_of_asking(line: str) -> None:
+    assert KIND_BRANCHING.search(line)
+
+
+@pytest.mark.parametrize("line", ['if y.dtype.kind in "USO":', "if p.kind is not p.VAR_KEYWORD", 'name=name, kind=recognizer.kind, label_names=names'])
+def test_the_kind_scan_lets_other_kinds_be(line: str) -> None:
+    assert not KIND_BRANCHING.search(line)
+
+
+def test_no_module_outside_the_recognizers_branches_on_the_kind() -> None:
+    offences = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        relative = path.relative_to(PACKAGE).as_posix()
+        if relative in RECOGNIZER_MODULES:
+            continue
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            if KIND_BRANCHING.search(line.split("#")[0]):
+                offences.append(f"actrec/{relative}:{number}: {line.strip()}")
+    assert not offences, "call a method both recognizers have (or read input_medium) instead:\n" + "\n".join(offences)
+
+
+# what consumers call on whatever load_recognizer gives; the first three take the same arguments
+DOOR_METHODS = ("prediction_options", "read_data", "predict_data", "predict_proba", "describe", "metadata", "save")
+DOOR_ATTRIBUTES = ("kind", "input_medium", "frame_shape", "feature_names", "schema", "schema_definition")
+
+
+def test_both_recognizers_answer_the_consumers_door() -> None:
+    pytest.importorskip("cv2", reason="clip models decode video with OpenCV")
+    from actrec.recognizer import Recognizer
+    from actrec.video.recognizer import VideoRecognizer
+
+    for name in DOOR_METHODS:
+        assert callable(getattr(Recognizer, name)) and callable(getattr(VideoRecognizer, name)), name
+    for name in DOOR_METHODS[:3]:
+        assert list(inspect.signature(getattr(Recognizer, name)).parameters) == list(inspect.signature(getattr(VideoRecognizer, name)).parameters), name
+    for name in DOOR_ATTRIBUTES:
+        assert hasattr(Recognizer(), name) and hasattr(VideoRecognizer("tsn"), name), name
+    assert isinstance(VideoRecognizer.window_length, property)
+    assert {Recognizer.input_medium, VideoRecognizer.input_medium} == {"frames", "video"}

@@ -117,6 +117,12 @@ class VideoRecognizer:
     """
 
     kind = "video"
+    input_medium = "video"  # what one prediction reads: RGB video files, cut into clips (see Recognizer)
+    # a clip model has no frame layout, features or skeleton: what serve's model list shows for them
+    frame_shape: tuple[int, ...] = ()
+    feature_names = None
+    schema = None
+    schema_definition = None
 
     def __init__(self, model: str = AUTO, **options: Any) -> None:
         known = {f.name for f in fields(VideoTrainConfig)}
@@ -139,6 +145,11 @@ class VideoRecognizer:
     @property
     def model_name(self) -> str:
         return self.config.model
+
+    @property
+    def window_length(self) -> int:
+        """Frames of video one prediction looks at (`window_frames`), under the name every recognizer has."""
+        return self.window_frames
 
     # ------------------------------------------------------------------ frames
     def frame_cache(self) -> FrameCache:
@@ -262,6 +273,30 @@ class VideoRecognizer:
 
     def predict(self, clips: ClipList) -> np.ndarray:
         return np.asarray(self.label_names, dtype=object)[self.predict_proba(clips).argmax(1)]
+
+    # ------------------------------------------------------------------ consumers' door
+    # what eval, predict and serve call on any recognizer (the sequence Recognizer has the same)
+    def prediction_options(self, test_clips: int | None = None, test_crops: int | None = None) -> dict[str, Any]:
+        """`predict_proba`'s keyword arguments: the views per video given (None: as saved)."""
+        return {k: v for k, v in (("test_clips", test_clips), ("test_crops", test_crops)) if v is not None}
+
+    def read_data(self, data: Any, layout: Any = None) -> tuple[ClipList, list[str]]:
+        """(the usable clips of a clip folder or CSV in this model's label order, one line per bad
+        video skipped). `layout` (the sequence files' layout flags) does not apply to clips."""
+        from actrec.data.clips import load_clips
+
+        return self.prepare(load_clips(data, label_names=self.label_names))
+
+    def predict_data(self, data: str | Path, options: Any, on_note: Any = None) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+        """(ids, probabilities, {}) of one clip folder or CSV; `options`: `predict_files.ReadOptions`
+        (its views per video; window, stride and label_last are for sequence files and refused)."""
+        if options.window is not None or options.stride is not None or options.label_last:
+            raise ConfigError("--window, --stride and --label-last apply to sequence data; a clip model reads a clip folder or CSV")
+        clips, bad = self.read_data(data)
+        for line in bad:
+            if on_note is not None:
+                on_note(line)
+        return np.asarray(clips.ids, dtype=object), self.predict_proba(clips, **self.prediction_options(options.test_clips, options.test_crops)), {}
 
     # ------------------------------------------------------------------ save / load
     def describe(self) -> dict[str, str]:
