@@ -149,7 +149,7 @@ def predict_files(run: str | Path, data: Sequence[str], out: str | Path, options
     bytes, so they need no shared file system. With a `console`, a progress bar and one line per
     file are printed. A clip model reads each `--data` as a clip folder or CSV.
     """
-    from actrec.recognizer import MODEL_FILE
+    from actrec.io.model_file import MODEL_FILE
     from actrec.video.recognizer import load_recognizer
 
     pairs = plan_predictions(data, out)
@@ -202,7 +202,7 @@ def _recognizer_from_bytes(model: bytes) -> Any:
     """The model a worker was sent, loaded once per worker process rather than once per file (a
     worker runs many tasks of one predict run); or the one-line error text of a bad model file."""
     from actrec.cluster import on_local_copy
-    from actrec.recognizer import MODEL_FILE
+    from actrec.io.model_file import MODEL_FILE
     from actrec.video.recognizer import load_recognizer
 
     return on_local_copy(model, MODEL_FILE, load_recognizer)

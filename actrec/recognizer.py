@@ -22,9 +22,9 @@ from actrec.config import TrainConfig
 from actrec.data.dataset import SequenceDataset
 from actrec.data.labels import encode_labels
 from actrec.data.splits import plan_splits
-from actrec.errors import ActrecError, ConfigError, DataError, ModelFileError
+from actrec.errors import ConfigError, DataError, ModelFileError
 from actrec.features.pipeline import FeaturePipeline, Flatten, Standardize, Step
-from actrec.io.model_file import MODEL_FILE, model_path, read_model_file, write_model_file
+from actrec.io.model_file import load_model, metadata_errors, save_model
 from actrec.models import Capabilities, build_model, model_capabilities
 from actrec.training.feature_store import TransformedBatches, slices
 
@@ -579,6 +579,7 @@ class Recognizer(ClassifierMixin, BaseEstimator):
     def metadata(self) -> dict[str, Any]:
         return {
             "format": "actrec-model",
+            "kind": self.kind,
             "actrec_version": __version__,
             "config": asdict(self.config),
             "label_names": self.label_names,
@@ -599,12 +600,7 @@ class Recognizer(ClassifierMixin, BaseEstimator):
         `io/model_file.py`; a RUN folder gets model.actrec)."""
         if self.network is None:
             raise ConfigError("nothing to save: this Recognizer is not fitted")
-        path = Path(path)
-        if path.is_dir():
-            path = path / MODEL_FILE
-        tensors = {k: v.detach().contiguous().clone() for k, v in self.network.state_dict().items()}
-        write_model_file(path, tensors, self.metadata())
-        return path
+        return save_model(path, self.kind, self.network, self.metadata())
 
     @classmethod
     def _from_metadata(cls, meta: dict[str, Any]) -> "Recognizer":
@@ -647,20 +643,10 @@ class Recognizer(ClassifierMixin, BaseEstimator):
     @classmethod
     def load(cls, path: str | Path) -> "Recognizer":
         """Load a model saved by `save` or `actrec train` (the file, or the RUN folder holding it)."""
-        path = model_path(Path(path))
-        meta, tensors = read_model_file(path)
-        try:
+        meta, tensors, path = load_model(path, cls.kind)
+        with metadata_errors(path):
             rec = cls._from_metadata(meta)
             rec.network = rec._network_for(tensors, path)
-        except ModelFileError:
-            raise
-        except ActrecError as error:
-            raise ModelFileError(f"{path}: {error}") from None
-        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as error:
-            raise ModelFileError(
-                f"{path}: its metadata is not what actrec writes ({type(error).__name__}: {str(error)[:120]}); the file "
-                "was edited or written by another tool; re-save it with actrec"
-            ) from None
         try:
             rec.network.load_state_dict(tensors)
         except RuntimeError as error:

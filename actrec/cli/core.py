@@ -295,7 +295,7 @@ def model_file_path(run: str) -> Any:
     """The model file `run` names: the file itself, or RUN/model.actrec."""
     from pathlib import Path
 
-    from actrec.recognizer import MODEL_FILE
+    from actrec.io.model_file import MODEL_FILE
 
     return Path(run) / MODEL_FILE if Path(run).is_dir() else Path(run)
 

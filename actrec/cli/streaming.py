@@ -103,7 +103,7 @@ def calibrate_rules(run: str, session: str, segments: str | None, sequence_id: s
     from actrec.data.segments import load_segments
     from actrec.errors import ConfigError
     from actrec.io.atomic import write_text_atomic
-    from actrec.recognizer import MODEL_FILE
+    from actrec.io.model_file import MODEL_FILE
     from actrec.stream.calibrate import calibrate
     from actrec.stream.sources import CsvSource
     from actrec.video.recognizer import load_recognizer

@@ -43,7 +43,7 @@ CONFIG_ENV = "ACTREC_SERVE_CONFIG"  # models and settings for `--workers` proces
 def model_paths(specs: list[str]) -> dict[str, Path]:
     """`RUN`, `model.actrec` or `NAME=PATH` -> {name: path as given}; the name is the RUN folder's
     (or the file's stem when it is not `model.actrec`)."""
-    from actrec.recognizer import MODEL_FILE
+    from actrec.io.model_file import MODEL_FILE
 
     paths: dict[str, Path] = {}
     for spec in specs:
