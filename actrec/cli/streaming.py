@@ -167,9 +167,8 @@ def export_model(
     def action() -> None:
         if format != "onnx":
             raise ConfigError(f"unknown export format '{format}'; choose onnx")
-        from actrec.data.loading import load_for_prediction
+        from actrec.data.loading import check_label_last, load_for_prediction
         from actrec.export.onnx import export_onnx
-        from actrec.data.loading import check_label_last
 
         folder = Path(run) if Path(run).is_dir() else Path(run).parent
         recognizer = load_recognizer(run)
