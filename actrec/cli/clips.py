@@ -1,5 +1,6 @@
-"""The clip side of the core commands: when `--data` is a folder of videos or a clips CSV,
-train and compare route here (eval and predict read through the recognizer's `read_data` / `predict_data`) (no commands of their own, so one CLI serves both)."""
+"""The clip side of the core commands: when `--data` is a folder of videos or a clips CSV, train
+and compare route here (no commands of their own, so one CLI serves both); eval and predict need
+no route, they call the loaded recognizer's `read_data` / `predict_data`."""
 
 from __future__ import annotations
 
@@ -7,11 +8,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+from rich.markup import escape
+
 from actrec.cli import console
 
 
 def report_bad_video(line: str) -> None:
-    console.print(f"[yellow]{line}[/yellow]", highlight=False, soft_wrap=True)
+    console.print(f"[yellow]{escape(line)}[/yellow]", highlight=False, soft_wrap=True)
 
 
 CLIP_TRAINING_OPTIONS = ("label_smoothing", "mixup")  # VideoTrainConfig fields that are no TrainConfig flag
