@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from pathlib import Path
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, Iterator
 
 import torch
