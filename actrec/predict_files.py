@@ -18,10 +18,11 @@ import functools
 import glob
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from actrec.errors import ActrecError, ConfigError, DataError
@@ -36,13 +37,17 @@ class ReadOptions:
     window, stride: frames per window and between window starts when a file is a keypoint
     recording (default: the model's window, half of it).
     per_frame: keypoint recordings get one row per frame instead (the window ending there, as
-    streaming gives it)."""
+    streaming gives it).
+    test_clips, test_crops: clip models average this many clips per video and crops per clip
+    (None: as saved with the model)."""
 
     label_last: bool = False
     class_names: tuple[str, ...] | None = None
     window: int | None = None
     stride: int | None = None
     per_frame: bool = False
+    test_clips: int | None = None
+    test_crops: int | None = None
 
     def for_model(self, window_length: int) -> "ReadOptions":
         """These options with the window and stride filled in from the model's window."""
@@ -81,30 +86,17 @@ def plan_predictions(data: Sequence[str], out: str | Path) -> list[tuple[Path, P
     return pairs
 
 
-def check_label_last(data: str | Path, dataset: Any, frame_shape: tuple[int, ...], label_last: bool) -> None:
-    """A .npy read without --label-last whose frames are one column wider than the model's almost
-    surely carries its label last: say so instead of a shape mismatch."""
-    width = dataset.X.shape[2:]
-    if not label_last and str(data).lower().endswith(".npy") and len(frame_shape) == 1 and width == (frame_shape[0] + 1,):
-        raise DataError(f"{data}: each step has {width[0]} columns, one more than the model's {frame_shape[0]}; "
-                        "if the last column is the label, add --label-last")
-
-
 Where = dict[str, np.ndarray]
 
 
-def predict_file(recognizer: Any, data: str | Path, options: ReadOptions = ReadOptions()) -> tuple[np.ndarray, np.ndarray, Where]:
+def predict_file(recognizer: Any, data: str | Path, options: ReadOptions = ReadOptions(),
+                 on_note: Callable[[str], None] | None = None) -> tuple[np.ndarray, np.ndarray, Where]:
     """(sample ids `[N]`, probabilities `[N, C]` float32, `{start_time, end_time}` `[N]` seconds
-    when the samples are windows of recordings, else empty) of one data file."""
-    from actrec.data.loading import load_for_prediction
-
+    when the samples are windows of recordings, else empty) of one data file, read by the
+    recognizer as its kind reads data (`predict_data`); `on_note` gets a line per skipped input."""
     if options.per_frame:
         return _per_frame(recognizer, Path(data))
-    options = options.for_model(recognizer.window_length)
-    dataset = load_for_prediction(data, options.window, options.stride, options.label_last, options.class_names)
-    check_label_last(data, dataset, recognizer.frame_shape, options.label_last)
-    where = {key: dataset.meta[key] for key in ("start_time", "end_time") if key in dataset.meta}
-    return dataset.ids, recognizer.predict_proba(dataset), where
+    return recognizer.predict_data(data, options, on_note)
 
 
 PER_FRAME_BATCH = 512  # trailing windows predicted at once
@@ -155,9 +147,9 @@ def predict_files(run: str | Path, data: Sequence[str], out: str | Path, options
 
     `ray_address`: each file a Ray task (`actrec.cluster`); workers get the model and the file as
     bytes, so they need no shared file system. With a `console`, a progress bar and one line per
-    file are printed. Only sequence models: a clip model predicts one clip folder at a time.
+    file are printed. A clip model reads each `--data` as a clip folder or CSV.
     """
-    from actrec.recognizer import MODEL_FILE
+    from actrec.io.model_file import MODEL_FILE
     from actrec.video.recognizer import load_recognizer
 
     pairs = plan_predictions(data, out)
@@ -180,7 +172,7 @@ def predict_files(run: str | Path, data: Sequence[str], out: str | Path, options
                 raise ConfigError(f"--data {folders[0]} is a folder; --ray sends files to the workers: give its recordings as files ('{folders[0]}/*.npz')")
             finished = _run_on_ray(model_file.read_bytes(), todo, options, ray_address, recognizer.label_names, submission)
         else:
-            finished = (_predict_here(recognizer, file, output, options, submission) for file, output in todo)
+            finished = (_predict_here(recognizer, file, output, options, submission, report.note) for file, output in todo)
         for outcome in finished:
             if outcome.status == "failed" and not folder_mode:
                 raise DataError(outcome.message)  # one file asked for: its error is the command's
@@ -188,9 +180,10 @@ def predict_files(run: str | Path, data: Sequence[str], out: str | Path, options
     return outcomes
 
 
-def _predict_here(recognizer: Any, file: Path, output: Path, options: ReadOptions, submission: bool) -> FileOutcome:
+def _predict_here(recognizer: Any, file: Path, output: Path, options: ReadOptions, submission: bool,
+                  on_note: Callable[[str], None]) -> FileOutcome:
     try:
-        ids, proba, where = predict_file(recognizer, file, options)
+        ids, proba, where = predict_file(recognizer, file, options, on_note)
     except ActrecError as error:
         return FileOutcome(file, output, "failed", message=str(error))
     return _write(file, output, ids, proba, where, recognizer.label_names, submission)
@@ -209,7 +202,7 @@ def _recognizer_from_bytes(model: bytes) -> Any:
     """The model a worker was sent, loaded once per worker process rather than once per file (a
     worker runs many tasks of one predict run); or the one-line error text of a bad model file."""
     from actrec.cluster import on_local_copy
-    from actrec.recognizer import MODEL_FILE
+    from actrec.io.model_file import MODEL_FILE
     from actrec.video.recognizer import load_recognizer
 
     return on_local_copy(model, MODEL_FILE, load_recognizer)
@@ -263,6 +256,11 @@ class _Report:
         if self.progress is not None and self.task is not None:
             self.progress.advance(self.task)
         return outcome
+
+    def note(self, line: str) -> None:
+        """A line about one input of a file (a bad video skipped), in yellow."""
+        if self.console is not None:
+            self.console.print(f"[yellow]{escape(line)}[/yellow]", highlight=False, soft_wrap=True)
 
     def __enter__(self) -> "_Report":
         if self.progress is not None:

@@ -22,9 +22,9 @@ from actrec.config import TrainConfig
 from actrec.data.dataset import SequenceDataset
 from actrec.data.labels import encode_labels
 from actrec.data.splits import plan_splits
-from actrec.errors import ActrecError, ConfigError, DataError, ModelFileError
+from actrec.errors import ConfigError, DataError, ModelFileError
 from actrec.features.pipeline import FeaturePipeline, Flatten, Standardize, Step
-from actrec.io.model_file import MODEL_FILE, model_path, read_model_file, write_model_file
+from actrec.io.model_file import load_model, metadata_errors, save_model
 from actrec.models import Capabilities, build_model, model_capabilities
 from actrec.models.rocket import LEVEL_KERNELS
 from actrec.training.feature_store import TransformedBatches, slices
@@ -65,6 +65,10 @@ class Recognizer(ClassifierMixin, BaseEstimator):
     """
 
     kind = "sequence"  # what `actrec.video.recognizer.load_recognizer` tells apart in a model file
+    # what one prediction reads: frames (sensor rows or keypoints), also fed one at a time to a
+    # Streamer; the consumers that parse input (serve's bodies, stream's sources, export's graphs)
+    # read this tag, never `kind`
+    input_medium = "frames"
 
     def __init__(
         self,
@@ -526,6 +530,35 @@ class Recognizer(ClassifierMixin, BaseEstimator):
         proba = self.predict_proba(X, lengths)
         return self.classes_[proba.argmax(1)]
 
+    # ------------------------------------------------------------------ consumers' door
+    # what eval, predict and serve call on any recognizer (the clip recognizer has the same)
+    def prediction_options(self, test_clips: int | None = None, test_crops: int | None = None) -> dict[str, Any]:
+        """`predict_proba`'s keyword arguments for these command-line options: none apply here."""
+        if test_clips is not None or test_crops is not None:
+            raise ConfigError("--test-clips and --test-crops apply to clip models only; drop them for this model")
+        return {}
+
+    def read_data(self, data: Any, layout: Any) -> tuple[SequenceDataset, list[str]]:
+        """(`data` as a dataset in this model's label order, lines about skipped samples: none).
+        `layout`: how the user's files are laid out (`cli.layout.DataLayout`: `load`, `label_last`)."""
+        from actrec.data.loading import check_label_last
+
+        dataset = layout.load(data, label_names=self.label_names)
+        check_label_last(data, dataset, self.frame_shape, layout.label_last)
+        return dataset, []
+
+    def predict_data(self, data: str | Path, options: Any, on_note: Any = None) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+        """(ids, probabilities, `{start_time, end_time}` of windows of recordings) of one data file,
+        labelled or not; `options`: `predict_files.ReadOptions` (window and stride for recordings)."""
+        from actrec.data.loading import check_label_last, load_for_prediction
+
+        self.prediction_options(options.test_clips, options.test_crops)
+        options = options.for_model(self.window_length)
+        dataset = load_for_prediction(data, options.window, options.stride, options.label_last, options.class_names)
+        check_label_last(data, dataset, self.frame_shape, options.label_last)
+        where = {key: dataset.meta[key] for key in ("start_time", "end_time") if key in dataset.meta}
+        return dataset.ids, self.predict_proba(dataset), where
+
     # ------------------------------------------------------------------ save / load
     def describe(self) -> dict[str, str]:
         """What the model is and takes, one short line each, for a person (`actrec info`)."""
@@ -548,6 +581,7 @@ class Recognizer(ClassifierMixin, BaseEstimator):
     def metadata(self) -> dict[str, Any]:
         return {
             "format": "actrec-model",
+            "kind": self.kind,
             "actrec_version": __version__,
             "config": asdict(self.config),
             "label_names": self.label_names,
@@ -568,12 +602,7 @@ class Recognizer(ClassifierMixin, BaseEstimator):
         `io/model_file.py`; a RUN folder gets model.actrec)."""
         if self.network is None:
             raise ConfigError("nothing to save: this Recognizer is not fitted")
-        path = Path(path)
-        if path.is_dir():
-            path = path / MODEL_FILE
-        tensors = {k: v.detach().contiguous().clone() for k, v in self.network.state_dict().items()}
-        write_model_file(path, tensors, self.metadata())
-        return path
+        return save_model(path, self.kind, self.network, self.metadata())
 
     @classmethod
     def _from_metadata(cls, meta: dict[str, Any]) -> "Recognizer":
@@ -616,20 +645,10 @@ class Recognizer(ClassifierMixin, BaseEstimator):
     @classmethod
     def load(cls, path: str | Path) -> "Recognizer":
         """Load a model saved by `save` or `actrec train` (the file, or the RUN folder holding it)."""
-        path = model_path(Path(path))
-        meta, tensors = read_model_file(path)
-        try:
+        meta, tensors, path = load_model(path, cls.kind)
+        with metadata_errors(path):
             rec = cls._from_metadata(meta)
             rec.network = rec._network_for(tensors, path)
-        except ModelFileError:
-            raise
-        except ActrecError as error:
-            raise ModelFileError(f"{path}: {error}") from None
-        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as error:
-            raise ModelFileError(
-                f"{path}: its metadata is not what actrec writes ({type(error).__name__}: {str(error)[:120]}); the file "
-                "was edited or written by another tool; re-save it with actrec"
-            ) from None
         try:
             rec.network.load_state_dict(tensors)
         except RuntimeError as error:

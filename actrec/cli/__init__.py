@@ -13,6 +13,7 @@ from typing import Any, Callable
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from actrec.errors import ActrecError
 
@@ -57,13 +58,13 @@ def run_cli(action: Callable[[], Any]) -> Any:
     try:
         return action()
     except ActrecError as error:
-        console.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
+        console.print(f"[red]error:[/red] {escape(str(error))}", highlight=False, soft_wrap=True)
         raise typer.Exit(2)
     except OSError as error:
         line = machine_error_line(error)
         if line is None:
             raise
-        console.print(f"[red]error:[/red] {line}", highlight=False, soft_wrap=True)
+        console.print(f"[red]error:[/red] {escape(line)}", highlight=False, soft_wrap=True)
         raise typer.Exit(2)
 
 

@@ -1,5 +1,6 @@
-"""The clip side of the core commands: when `--data` is a folder of videos or a clips CSV,
-train / eval / predict / compare route here (no commands of their own, so one CLI serves both)."""
+"""The clip side of the core commands: when `--data` is a folder of videos or a clips CSV, train
+and compare route here (no commands of their own, so one CLI serves both); eval and predict need
+no route, they call the loaded recognizer's `read_data` / `predict_data`."""
 
 from __future__ import annotations
 
@@ -7,11 +8,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+from rich.markup import escape
+
 from actrec.cli import console
 
 
 def report_bad_video(line: str) -> None:
-    console.print(f"[yellow]{line}[/yellow]", highlight=False, soft_wrap=True)
+    console.print(f"[yellow]{escape(line)}[/yellow]", highlight=False, soft_wrap=True)
 
 
 CLIP_TRAINING_OPTIONS = ("label_smoothing", "mixup")  # VideoTrainConfig fields that are no TrainConfig flag
@@ -56,23 +59,3 @@ def train_clips(data: str, out: str, test: str | None, values: dict[str, Any], i
     test_set = load_clips(test, label_names=clips.label_names) if test else None
     result = train_clip_run(clips, out, config, test=test_set, progress=progress, on_bad_video=report_bad_video, resume_from=resume)
     return json.loads((Path(out) / "config.json").read_text())["model"], result  # what `auto` became
-
-
-def probabilities(recognizer: Any, data: str, test_clips: int | None = None, test_crops: int | None = None) -> tuple[Any, Any]:
-    """(usable clips, probabilities `[N, C]`) of a clip folder/CSV, averaged over `test_clips` x
-    `test_crops` views per video (None: as saved with the model); bad videos are reported."""
-    from actrec.data.clips import load_clips
-
-    clips = load_clips(data, label_names=recognizer.label_names)
-    clips, bad = recognizer.prepare(clips)
-    for line in bad:
-        report_bad_video(line)
-    return clips, recognizer.predict_proba(clips, test_clips=test_clips, test_crops=test_crops)
-
-
-def check_not_clip_options(recognizer: Any, test_clips: int | None, test_crops: int | None) -> None:
-    """--test-clips / --test-crops only mean something for a clip model: say so for another."""
-    from actrec.errors import ConfigError
-
-    if recognizer.kind != "video" and (test_clips is not None or test_crops is not None):
-        raise ConfigError("--test-clips and --test-crops apply to clip models only; drop them for this model")

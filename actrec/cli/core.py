@@ -202,28 +202,21 @@ def evaluate(
     """Evaluate a saved model on labelled data: top-1, top-5, macro-F1, log-loss."""
     import json
 
+    from actrec.cli.clips import report_bad_video
     from actrec.errors import DataError
     from actrec.evaluation.metrics import compute_metrics, headline
     from actrec.io.atomic import write_text_atomic
-    from actrec.predict_files import check_label_last
     from actrec.video.recognizer import load_recognizer
 
     def action() -> None:
         recognizer = load_recognizer(run)
-        from actrec.cli.clips import check_not_clip_options
-
-        check_not_clip_options(recognizer, test_clips, test_crops)
-        if recognizer.kind == "video":
-            from actrec.cli.clips import probabilities
-
-            clips, proba = probabilities(recognizer, data, test_clips, test_crops)
-            metrics = compute_metrics(clips.y, proba, recognizer.label_names)
-        else:
-            dataset = layout.load(data, label_names=recognizer.label_names)
-            check_label_last(data, dataset, recognizer.frame_shape, layout.label_last)
-            if dataset.y is None:
-                raise DataError(f"{data}: holds no labels to evaluate against; a long CSV needs --labels, a .npy --label-last")
-            metrics = compute_metrics(dataset.y, recognizer.predict_proba(dataset), recognizer.label_names)
+        options = recognizer.prediction_options(test_clips, test_crops)
+        inputs, skipped = recognizer.read_data(data, layout)
+        for line in skipped:
+            report_bad_video(line)
+        if inputs.y is None:
+            raise DataError(f"{data}: holds no labels to evaluate against; a long CSV needs --labels, a .npy --label-last")
+        metrics = compute_metrics(inputs.y, recognizer.predict_proba(inputs, **options), recognizer.label_names)
         if out:
             write_text_atomic(out, json.dumps(metrics, indent=2))
         print_metrics({"eval": headline(metrics)}, f"{run} on {data}", len(recognizer.label_names))
@@ -248,41 +241,17 @@ def predict(
 ) -> None:
     """Predict every sample of each data file: id, pred, confidence and one probability column per
     class (with --submission only id and the class columns, as competitions ask)."""
-    from actrec.cli.clips import check_not_clip_options
     from actrec.predict_files import ReadOptions, predict_files
-    from actrec.video.recognizer import load_recognizer
 
-    recognizer = run_cli(lambda: load_recognizer(run))
-    if recognizer.kind == "video":
-        return predict_clips(recognizer, data, out, test_clips, test_crops, ray, submission)
-    run_cli(lambda: check_not_clip_options(recognizer, test_clips, test_crops))
     names = layout.class_names
     options = ReadOptions(label_last=layout.label_last, class_names=tuple(names) if names else None, window=window, stride=stride,
-                          per_frame=per_frame)
+                          per_frame=per_frame, test_clips=test_clips, test_crops=test_crops)
     outcomes = run_cli(lambda: predict_files(run, data, out, options, ray, console, submission))
     failed = sum(outcome.status == "failed" for outcome in outcomes)
     if len(outcomes) > 1 or failed:
         console.print(f"{len(outcomes) - failed} of {len(outcomes)} files predicted or already done; {failed} failed")
     if failed:
         raise typer.Exit(2)
-
-
-def predict_clips(recognizer: Any, data: list[str], out: str, test_clips: int | None, test_crops: int | None, ray: str | None,
-                  submission: bool = False) -> None:
-    """A clip model predicts one clip folder or CSV into one CSV, on this machine."""
-    from actrec.cli.clips import probabilities
-    from actrec.io.predictions import write_predictions
-
-    def action() -> None:
-        from actrec.errors import ConfigError
-
-        if len(data) != 1 or ray is not None:
-            raise ConfigError("a clip model predicts one clip folder or CSV per run, on this machine; give one --data and no --ray")
-        clips, proba = probabilities(recognizer, data[0], test_clips, test_crops)
-        write_predictions(out, clips.ids, proba, recognizer.label_names, submission=submission)
-        console.print(f"wrote {clips.n_samples} predictions to {out}")
-
-    run_cli(action)
 
 
 @app.command()
@@ -326,7 +295,7 @@ def model_file_path(run: str) -> Any:
     """The model file `run` names: the file itself, or RUN/model.actrec."""
     from pathlib import Path
 
-    from actrec.recognizer import MODEL_FILE
+    from actrec.io.model_file import MODEL_FILE
 
     return Path(run) / MODEL_FILE if Path(run).is_dir() else Path(run)
 

@@ -61,7 +61,7 @@ def stream(
     def action() -> None:
         # with --server, RUN names the served model: nothing to load here
         local = load_recognizer(run) if server is None else None
-        if local is not None and local.kind == "video":
+        if local is not None and local.input_medium != "frames":  # a video cut into clips, not fed frame by frame
             if calibrate:
                 raise ConfigError("--calibrate fits decision rules on a sensor or keypoint session; a clip model streams with its default rules")
             if not source:
@@ -103,7 +103,7 @@ def calibrate_rules(run: str, session: str, segments: str | None, sequence_id: s
     from actrec.data.segments import load_segments
     from actrec.errors import ConfigError
     from actrec.io.atomic import write_text_atomic
-    from actrec.recognizer import MODEL_FILE
+    from actrec.io.model_file import MODEL_FILE
     from actrec.stream.calibrate import calibrate
     from actrec.stream.sources import CsvSource
     from actrec.video.recognizer import load_recognizer
@@ -167,13 +167,12 @@ def export_model(
     def action() -> None:
         if format != "onnx":
             raise ConfigError(f"unknown export format '{format}'; choose onnx")
-        from actrec.data.loading import load_for_prediction
+        from actrec.data.loading import check_label_last, load_for_prediction
         from actrec.export.onnx import export_onnx
-        from actrec.predict_files import check_label_last
 
         folder = Path(run) if Path(run).is_dir() else Path(run).parent
         recognizer = load_recognizer(run)
-        if recognizer.kind == "video":
+        if recognizer.input_medium != "frames":  # a clip graph; no frame window or per-frame step graph
             from actrec.data.clips import load_clips
             from actrec.video.export import export_clip_onnx
 

@@ -273,3 +273,12 @@ def _named_classes(raw: np.ndarray, class_names: Sequence[str], source: str) -> 
             f"(classes 0..{len(class_names) - 1}); give one name per class number, in order"
         )
     return np.asarray(list(class_names), dtype=object)[numbers.astype(np.int64)]
+
+
+def check_label_last(data: str | Path, dataset: SequenceDataset, frame_shape: tuple[int, ...], label_last: bool) -> None:
+    """A .npy read without --label-last whose frames are one column wider than the model's almost
+    surely carries its label last: say so instead of a shape mismatch."""
+    width = dataset.X.shape[2:]
+    if not label_last and str(data).lower().endswith(".npy") and len(frame_shape) == 1 and width == (frame_shape[0] + 1,):
+        raise DataError(f"{data}: each step has {width[0]} columns, one more than the model's {frame_shape[0]}; "
+                        "if the last column is the label, add --label-last")

@@ -34,7 +34,8 @@ def save_figure(figure: Figure, path: Path) -> None:
 def has_curves(history: pd.DataFrame) -> bool:
     """True when the fit went through two or more epochs, so loss and accuracy per epoch draw a
     curve; a closed-form fit (one row at epoch 0) or a single epoch would be one dot."""
-    return "epoch" in history and history["epoch"].nunique() >= 2
+    columns = {f"{stage}_{metric}" for stage in ("train", "val") for metric in ("loss", "acc")}
+    return "epoch" in history and history["epoch"].nunique() >= 2 and bool(columns & set(history.columns))
 
 
 def no_curves_text(history: pd.DataFrame, model: str) -> str:
@@ -49,9 +50,11 @@ def no_curves_text(history: pd.DataFrame, model: str) -> str:
 
 
 def plot_curves(history: pd.DataFrame, path: Path) -> None:
-    """Loss and accuracy per epoch, train and validation."""
-    figure, axes = new_figure(1, 2, figsize=(10, 3.6))
-    for axis, metric in zip(axes, ("loss", "acc")):
+    """Loss and accuracy per epoch, train and validation: a panel for each the history has (a fit
+    that logged no accuracy gets no empty accuracy axes)."""
+    metrics = [metric for metric in ("loss", "acc") if any(f"{stage}_{metric}" in history for stage in ("train", "val"))]
+    figure, axes = new_figure(1, len(metrics), figsize=(5 * len(metrics), 3.6))
+    for axis, metric in zip(np.atleast_1d(axes), metrics):
         for stage in ("train", "val"):
             column = f"{stage}_{metric}"
             if column in history:
@@ -145,7 +148,7 @@ def markdown_report(val: dict[str, Any], test: dict[str, Any], label_names: list
         "|---|---|" + "---|" * len(keys),
     ]
     for name, metrics in (("val", val), ("test", test)):
-        lines.append(f"| {name} | {metrics['n']} | " + " | ".join(f"{metrics[key]:.4f}" for key, _ in keys) + " |")
+        lines.append(f"| {name} | {metrics['n']} | " + " | ".join(f"{metrics[key]:.3f}" for key, _ in keys) + " |")
     if segments:
         lines += ["", f"Streamed segments (F1 at IoU >= {segments['min_iou']:g}; decision rules fitted on the validation recordings):", ""]
         lines += [f"- {name}: {scores['segment_f1']:.3f} (default rules {scores['segment_f1_default_rules']:.3f}), "

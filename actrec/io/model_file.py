@@ -6,21 +6,27 @@ by every tensor in name order (its name, dtype, shape and raw bytes). `read_mode
 it and refuses a file whose weights or metadata changed after saving (a flipped bit on a disk or
 in a copy loads silently otherwise: the tensors are still valid floats). Files saved before the
 checksum existed carry none and load unchecked. Loading never unpickles.
+
+Every kind of recognizer is saved and read here (`save_model`, `load_model`): its metadata carries
+a `kind` ("sequence" or "video"; files written before kinds were recorded are sequence models),
+which `actrec.video.recognizer.load_recognizer` reads (`model_kind`) to pick the class that loads it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import torch
 
-from actrec.errors import ModelFileError
+from actrec.errors import ActrecError, ModelFileError
 from actrec.io.atomic import atomic_path
 
 MODEL_FILE = "model.actrec"  # a RUN folder's model
+KINDS_WORDS = {"sequence": "a sequence model", "video": "a clip model"}
 METADATA_KEY = "actrec"
 CHECKSUM_KEY = "actrec_sha256"
 
@@ -84,3 +90,48 @@ def read_model_file(path: Path, with_tensors: bool = True) -> tuple[dict[str, An
         raise ModelFileError(f"{path}: checksum mismatch: its weights or metadata changed after it was saved "
                              "(a damaged disk or copy, or an edit); restore the file from a good copy or retrain")
     return metadata, tensors
+
+
+def save_model(path: str | Path, kind: str, network: torch.nn.Module, metadata: dict[str, Any]) -> Path:
+    """Write a recognizer (`network`'s weights, `metadata` with its `kind`) as one model file; a
+    RUN folder gets `model.actrec`. Returns the file's path."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / MODEL_FILE
+    tensors = {name: value.detach().contiguous().clone() for name, value in network.state_dict().items()}
+    write_model_file(path, tensors, {"kind": kind} | metadata)
+    return path
+
+
+def model_kind(metadata: dict[str, Any]) -> str:
+    """The kind of recognizer a model file's metadata describes (files without one: sequence)."""
+    return str(metadata.get("kind", "sequence"))
+
+
+def load_model(path: str | Path, kind: str) -> tuple[dict[str, Any], dict[str, torch.Tensor], Path]:
+    """(metadata, tensors, file path) of a model file or RUN folder holding a `kind` recognizer;
+    a file of another kind is refused in one line pointing at `load_recognizer`."""
+    path = model_path(Path(path))
+    metadata, tensors = read_model_file(path)
+    found = model_kind(metadata)
+    if found != kind:
+        raise ModelFileError(f"{path}: {KINDS_WORDS.get(found, f'a {found} model')}, not {KINDS_WORDS.get(kind, kind)}; "
+                             "load it with actrec.video.recognizer.load_recognizer, which reads any kind")
+    return metadata, tensors, path
+
+
+@contextmanager
+def metadata_errors(path: Path) -> Iterator[None]:
+    """Inside: a metadata field missing, of the wrong type or refused by the config's checks is
+    one ModelFileError naming `path`."""
+    try:
+        yield
+    except ModelFileError:
+        raise
+    except ActrecError as error:
+        raise ModelFileError(f"{path}: {error}") from None
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as error:
+        raise ModelFileError(
+            f"{path}: its metadata is not what actrec writes ({type(error).__name__}: {str(error)[:120]}); the file "
+            "was edited or written by another tool; re-save it with actrec"
+        ) from None

@@ -28,7 +28,7 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from actrec.errors import ActrecError, ConfigError
-from actrec.serve.bodies import json_dataset, npz_dataset, read_body, video_proba
+from actrec.serve.bodies import body_proba, read_body
 from actrec.serve.metrics import ServeMetrics
 from actrec.serve.protocol import CLOSE_POLICY, CLOSE_TRY_LATER, ModelInfo, PredictResponse
 from actrec.serve.pump import Pump, refuse
@@ -43,7 +43,7 @@ CONFIG_ENV = "ACTREC_SERVE_CONFIG"  # models and settings for `--workers` proces
 def model_paths(specs: list[str]) -> dict[str, Path]:
     """`RUN`, `model.actrec` or `NAME=PATH` -> {name: path as given}; the name is the RUN folder's
     (or the file's stem when it is not `model.actrec`)."""
-    from actrec.recognizer import MODEL_FILE
+    from actrec.io.model_file import MODEL_FILE
 
     paths: dict[str, Path] = {}
     for spec in specs:
@@ -69,19 +69,17 @@ def load_models(specs: list[str]) -> dict[str, Any]:
 
 
 def model_info(name: str, recognizer: Any) -> ModelInfo:
-    if recognizer.kind == "video":
-        return ModelInfo(
-            name=name, kind="video", label_names=list(recognizer.label_names), window_length=recognizer.window_frames,
-            sample_rate_hz=recognizer.sample_rate_hz, frame_shape=[], feature_names=None, schema_name=None,
-            schema_definition=None, streaming_mode=f"none: POST one video file to /v1/predict/{name}", default_rules={},
-        )
-    blocker = incremental_blocker(recognizer.network)
+    """What `/v1/models` says of one model; a model whose input is video files is not streamed
+    frame by frame: it predicts one posted video."""
+    frames = recognizer.input_medium == "frames"
+    blocker = incremental_blocker(recognizer.network) if frames else None
     return ModelInfo(
-        name=name, label_names=list(recognizer.label_names), window_length=recognizer.window_length,
+        name=name, kind=recognizer.kind, label_names=list(recognizer.label_names), window_length=recognizer.window_length,
         sample_rate_hz=recognizer.sample_rate_hz, frame_shape=list(recognizer.frame_shape),
         feature_names=recognizer.feature_names, schema_name=recognizer.schema,
         schema_definition=recognizer.schema_definition,
-        streaming_mode="incremental" if blocker is None else "window", default_rules=asdict(session_rules(recognizer, {})),
+        streaming_mode=("incremental" if blocker is None else "window") if frames else f"none: POST one video file to /v1/predict/{name}",
+        default_rules=asdict(session_rules(recognizer, {})) if frames else {},
     )
 
 
@@ -145,14 +143,7 @@ def create_app(models: dict[str, Any], settings: ServeSettings | None = None) ->
         body = await read_body(request, settings.max_body_bytes, settings.body_timeout_s, metrics)
         content_type = request.headers.get("content-type", "")
         try:
-            if recognizer.kind == "video":
-                ids, proba = await run_in_threadpool(video_proba, body, content_type, recognizer)
-            elif content_type.startswith("application/json"):
-                dataset = await run_in_threadpool(json_dataset, body, recognizer)
-                ids, proba = dataset.ids, await run_in_threadpool(recognizer.predict_proba, dataset)
-            else:
-                dataset = await run_in_threadpool(npz_dataset, body, recognizer, settings.array_limits())
-                ids, proba = dataset.ids, await run_in_threadpool(recognizer.predict_proba, dataset)
+            ids, proba = await run_in_threadpool(body_proba, body, content_type, recognizer, settings.array_limits())
         except ActrecError as error:
             metrics.errors.labels("bad_request").inc()
             raise HTTPException(422, str(error)) from None
@@ -172,7 +163,7 @@ def create_app(models: dict[str, Any], settings: ServeSettings | None = None) ->
             metrics.errors.labels("unknown_model").inc()
             return await refuse(websocket, "unknown_model", f"no model '{model}'; this server has: {', '.join(models)}",
                                 CLOSE_POLICY)
-        if models[model].kind == "video":
+        if models[model].input_medium != "frames":
             metrics.errors.labels("not_streamable").inc()
             return await refuse(websocket, "not_streamable", f"'{model}' is a clip model: POST one video file to "
                                 f"/v1/predict/{model}, or stream a video with 'actrec stream RUN --source VIDEO'", CLOSE_POLICY)

@@ -1,13 +1,13 @@
-"""HTTP request bodies for `POST /v1/predict/{model}`: read under a size limit, then turned into a
-SequenceDataset from JSON (`PredictRequest`) or from the `.npz` layout `actrec predict` reads, or,
-for a clip model, predicted as one video file (`video_proba`)."""
+"""HTTP request bodies for `POST /v1/predict/{model}`: read under a size limit, then read as the
+model's input medium says (`body_proba`): frames as a SequenceDataset from JSON (`PredictRequest`)
+or from the `.npz` layout `actrec predict` reads; a video as one video file (`video_proba`)."""
 
 from __future__ import annotations
 
 import asyncio
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 from fastapi import HTTPException, Request
@@ -119,3 +119,21 @@ def video_proba(body: bytes, content_type: str, recognizer: Any) -> tuple[list[s
         finally:
             cached.unlink(missing_ok=True)
     return ["request body"], proba
+
+
+def frames_proba(body: bytes, content_type: str, recognizer: Any, limits: ArrayLimits) -> tuple[Any, np.ndarray]:
+    """(ids, probabilities) of sequences of frames sent as JSON (application/json) or as an `.npz`."""
+    dataset = json_dataset(body, recognizer) if content_type.startswith("application/json") else npz_dataset(body, recognizer, limits)
+    return dataset.ids, recognizer.predict_proba(dataset)
+
+
+# how a body is read for each input medium a recognizer declares (`input_medium`)
+BODY_READERS: dict[str, Callable[[bytes, str, Any, ArrayLimits], tuple[Any, np.ndarray]]] = {
+    "frames": frames_proba,
+    "video": lambda body, content_type, recognizer, _limits: video_proba(body, content_type, recognizer),
+}
+
+
+def body_proba(body: bytes, content_type: str, recognizer: Any, limits: ArrayLimits) -> tuple[Any, np.ndarray]:
+    """(ids, probabilities `[N, C]`) of a request body, read as `recognizer`'s input medium is read."""
+    return BODY_READERS[recognizer.input_medium](body, content_type, recognizer, limits)

@@ -37,7 +37,7 @@ class ActrecService:
         self.settings = ServeSettings(**settings)
 
     def __serve_build_asgi_app__(self) -> Any:
-        from actrec.recognizer import MODEL_FILE
+        from actrec.io.model_file import MODEL_FILE
         from actrec.serve.app import create_app
         from actrec.video.recognizer import load_recognizer
 
@@ -66,7 +66,7 @@ def deploy(specs: list[str], settings: ServeSettings, address: str, replicas: in
     `replicas` replicas; returns the proxy's base URL once every replica answers."""
     from actrec.cluster import connect
     from actrec.errors import ConfigError
-    from actrec.recognizer import MODEL_FILE
+    from actrec.io.model_file import MODEL_FILE
     from actrec.serve.app import load_models, model_paths
 
     if replicas < 1:

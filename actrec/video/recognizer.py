@@ -3,8 +3,8 @@
 Input is a `ClipList` (video files and labels). Videos are decoded once into a frame cache, bad
 ones are reported by name (and skipped or stopped on), and the shared LightningModule, callbacks
 and metrics run the training. The saved model is one safetensors file whose JSON header holds
-the config and label names (`kind: video`), so `load_recognizer` can tell it from a sequence
-model and nothing is ever unpickled.
+the config and label names (`kind: video`, written by `io/model_file.py` as for every kind), so
+`load_recognizer` can tell it from a sequence model and nothing is ever unpickled.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from actrec.data.clips import ClipList
 from actrec.data.splits import plan_splits
 from actrec.errors import ConfigError, DataError, ModelFileError
 from actrec.io import model_file as io_model_file
-from actrec.io.model_file import MODEL_FILE
 from actrec.io.clips import FrameCache
 from actrec.models.video import VIDEO_MODELS, build_video_model, make_video_config
 from actrec.models.video.resnet import from_mmaction2, is_mmaction2_layout
@@ -117,6 +116,12 @@ class VideoRecognizer:
     """
 
     kind = "video"
+    input_medium = "video"  # what one prediction reads: RGB video files, cut into clips (see Recognizer)
+    # a clip model has no frame layout, features or skeleton: what serve's model list shows for them
+    frame_shape: tuple[int, ...] = ()
+    feature_names = None
+    schema = None
+    schema_definition = None
 
     def __init__(self, model: str = AUTO, **options: Any) -> None:
         known = {f.name for f in fields(VideoTrainConfig)}
@@ -139,6 +144,11 @@ class VideoRecognizer:
     @property
     def model_name(self) -> str:
         return self.config.model
+
+    @property
+    def window_length(self) -> int:
+        """Frames of video one prediction looks at (`window_frames`), under the name every recognizer has."""
+        return self.window_frames
 
     # ------------------------------------------------------------------ frames
     def frame_cache(self) -> FrameCache:
@@ -263,6 +273,30 @@ class VideoRecognizer:
     def predict(self, clips: ClipList) -> np.ndarray:
         return np.asarray(self.label_names, dtype=object)[self.predict_proba(clips).argmax(1)]
 
+    # ------------------------------------------------------------------ consumers' door
+    # what eval, predict and serve call on any recognizer (the sequence Recognizer has the same)
+    def prediction_options(self, test_clips: int | None = None, test_crops: int | None = None) -> dict[str, Any]:
+        """`predict_proba`'s keyword arguments: the views per video given (None: as saved)."""
+        return {k: v for k, v in (("test_clips", test_clips), ("test_crops", test_crops)) if v is not None}
+
+    def read_data(self, data: Any, layout: Any = None) -> tuple[ClipList, list[str]]:
+        """(the usable clips of a clip folder or CSV in this model's label order, one line per bad
+        video skipped). `layout` (the sequence files' layout flags) does not apply to clips."""
+        from actrec.data.clips import load_clips
+
+        return self.prepare(load_clips(data, label_names=self.label_names))
+
+    def predict_data(self, data: str | Path, options: Any, on_note: Any = None) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+        """(ids, probabilities, {}) of one clip folder or CSV; `options`: `predict_files.ReadOptions`
+        (its views per video; window, stride and label_last are for sequence files and refused)."""
+        if options.window is not None or options.stride is not None or options.label_last:
+            raise ConfigError("--window, --stride and --label-last apply to sequence data; a clip model reads a clip folder or CSV")
+        clips, bad = self.read_data(data)
+        for line in bad:
+            if on_note is not None:
+                on_note(line)
+        return np.asarray(clips.ids, dtype=object), self.predict_proba(clips, **self.prediction_options(options.test_clips, options.test_crops)), {}
+
     # ------------------------------------------------------------------ save / load
     def describe(self) -> dict[str, str]:
         """What the model is and takes, one short line each, for a person (`actrec info`)."""
@@ -281,7 +315,7 @@ class VideoRecognizer:
         config["clip"] = {k: v for k, v in asdict(self.clip).items() if k != "cache"}  # a scratch path means nothing later
         return {
             "format": "actrec-model",
-            "kind": "video",
+            "kind": self.kind,
             "actrec_version": __version__,
             "config": config,
             "label_names": self.label_names,
@@ -292,25 +326,19 @@ class VideoRecognizer:
     def save(self, path: str | Path) -> Path:
         if self.network is None:
             raise ConfigError("nothing to save: this VideoRecognizer is not fitted")
-        path = Path(path)
-        if path.is_dir():
-            path = path / MODEL_FILE
-        tensors = {k: v.detach().contiguous().clone() for k, v in self.network.state_dict().items()}
-        io_model_file.write_model_file(path, tensors, self.metadata())
-        return path
+        return io_model_file.save_model(path, self.kind, self.network, self.metadata())
 
     @classmethod
     def load(cls, path: str | Path) -> "VideoRecognizer":
-        meta, tensors, path = read_model_file(path)
-        if meta.get("kind") != "video":
-            raise ModelFileError(f"{path}: a sequence model, not a clip model; use actrec.recognizer.Recognizer.load")
-        config = dict(meta["config"])
-        config.pop("init", None)
-        rec = cls(**config)
-        rec.label_names = meta["label_names"]
-        rec.window_frames = int(meta["window_frames"])
-        rec.sample_rate_hz = meta["sample_rate_hz"]
-        rec.network = build_video_model(rec.config.model, len(rec.label_names), rec.clip.frames, rec.config.model_options, rec.clip.motion)
+        meta, tensors, path = io_model_file.load_model(path, cls.kind)
+        with io_model_file.metadata_errors(path):
+            config = dict(meta["config"])
+            config.pop("init", None)
+            rec = cls(**config)
+            rec.label_names = meta["label_names"]
+            rec.window_frames = int(meta["window_frames"])
+            rec.sample_rate_hz = meta["sample_rate_hz"]
+            rec.network = build_video_model(rec.config.model, len(rec.label_names), rec.clip.frames, rec.config.model_options, rec.clip.motion)
         try:
             rec.network.load_state_dict(tensors)
         except RuntimeError as error:
@@ -329,29 +357,18 @@ def clips_digest(clips: ClipList) -> str:
     return hashlib.sha256("\n".join(rows).encode()).hexdigest()[:12]
 
 
-def read_model_file(path: str | Path, with_tensors: bool = True) -> tuple[dict[str, Any], dict[str, torch.Tensor], Path]:
-    """(actrec metadata, tensors (empty unless `with_tensors`), file path) of a model file or RUN
-    folder; the checksum is verified when the tensors are read; never unpickles."""
-    path = io_model_file.model_path(Path(path))
-    meta, tensors = io_model_file.read_model_file(path, with_tensors)
-    return meta, tensors, path
-
-
-def is_video_model_file(path: str | Path) -> bool:
-    """True when the model file (or RUN folder) holds a clip model."""
-    try:
-        return read_model_file(path, with_tensors=False)[0].get("kind") == "video"
-    except ModelFileError:
-        return False
-
-
 def load_recognizer(path: str | Path) -> Any:
-    """`VideoRecognizer` or `Recognizer`, whichever the file holds."""
-    if is_video_model_file(path):
-        return VideoRecognizer.load(path)
+    """The one loader of model files: the `Recognizer` or `VideoRecognizer` the file (or RUN
+    folder) holds, picked by the `kind` in its metadata."""
     from actrec.recognizer import Recognizer
 
-    return Recognizer.load(path)
+    classes = {recognizer.kind: recognizer for recognizer in (Recognizer, VideoRecognizer)}
+    file = io_model_file.model_path(Path(path))
+    kind = io_model_file.model_kind(io_model_file.read_model_file(file, with_tensors=False)[0])
+    if kind not in classes:
+        raise ModelFileError(f"{file}: a model of kind '{kind}', which actrec {__version__} does not know (it reads "
+                             f"{', '.join(sorted(classes))}); load it with the actrec version that saved it")
+    return classes[kind].load(path)
 
 
 def load_init(network: torch.nn.Module, path: str | Path) -> str:
