@@ -26,10 +26,10 @@ from actrec.errors import ConfigError, DataError, ModelFileError
 from actrec.features.pipeline import FeaturePipeline, Flatten, Standardize, Step
 from actrec.io.model_file import load_model, metadata_errors, save_model
 from actrec.models import Capabilities, build_model, model_capabilities
-from actrec.models.rocket import LEVEL_KERNELS
+from actrec.models.rocket import LEVEL_KERNELS, REACH
 from actrec.training.feature_store import TransformedBatches, slices
 
-AUTO_KERNEL_MODEL = "multirocket"
+AUTO_KERNEL_MODEL = "minirocket"
 
 
 def as_dataset(X: Any, y: Any = None, groups: Any = None, lengths: Any = None, label_names: Sequence[str] | None = None, source: str = "<memory>") -> SequenceDataset:
@@ -294,8 +294,13 @@ class Recognizer(ClassifierMixin, BaseEstimator):
         return self
 
     def _fit_auto(self, train: SequenceDataset, validation: SequenceDataset, resume_from: str | Path | None = None) -> None:
-        """The default: MultiRocket-Hydra with the pools a stream keeps as running sums, fitted in
-        closed form, saved as a one-member ensemble (the file format for several members).
+        """The default: MiniRocket with level kernels, fitted in closed form, saved as a
+        one-member ensemble (the file format for several members).
+
+        MiniRocket rather than MultiRocket-Hydra: with level kernels and half-window reach
+        (`actrec.models.rocket`) it had the better mean top-1 over bench/accuracy.py's 13 sets
+        (0.892 against 0.878, 2 seeds; aeon's MiniRocket 0.877), fits in about two thirds of the
+        time and streams one pool instead of three plus Hydra.
 
         Chosen from the data alone, never from the clock, so the same seed gives the same model on a
         busy machine as on an idle one; and it streams every frame at a cost that does not grow
@@ -306,9 +311,9 @@ class Recognizer(ClassifierMixin, BaseEstimator):
             raise ConfigError("model 'auto' is fitted in closed form and keeps no checkpoints; train it without --resume")
         shared = {k: getattr(self.config, k) for k in ("joints", "class_weight", "seed", "val_fraction")}
         kernel = Recognizer(AUTO_KERNEL_MODEL, **shared).fit(train, validation=validation)
-        pools = ", ".join(kernel.network.config.pooling)
-        why = [f"{AUTO_KERNEL_MODEL} ({pools} on the series and its differences, plus Hydra), fitted in closed form; "
-               "it streams frame by frame at a cost independent of the window"]
+        settings = kernel.network.config
+        why = [f"{AUTO_KERNEL_MODEL} ({', '.join(settings.pooling)} of 84 kernels and {settings.level_kernels} level kernels per dilation), "
+               "fitted in closed form; it streams frame by frame at a cost independent of the window"]
         self.config.model_options = {
             "members": [{"model": kernel.config.model, "options": kernel.config.model_options}],
             "weights": [1.0],
@@ -401,6 +406,7 @@ class Recognizer(ClassifierMixin, BaseEstimator):
             options["input_length"] = max(1, self.window_length - options["skip_steps"])
             options["left_pad"] = True  # short windows read as zeros before their first frame, as a stream warming up
             options.setdefault("level_kernels", LEVEL_KERNELS)  # kernels that see a channel's level (actrec.models.rocket)
+            options.setdefault("reach", REACH)  # no dilation pools fewer outputs than half the window
             self.config.model_options = options
         if self.config.streams:
             from actrec.features.streams import stream_channels

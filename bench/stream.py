@@ -1,6 +1,6 @@
 """Per-frame latency of live recognition: the naive full-window forward against actrec streaming.
 
-For the default model (auto: MultiRocket-Hydra), inception and a GRU64+GRU32 stack, at two
+For the default model (auto: MiniRocket with level kernels), inception and a GRU64+GRU32 stack, at two
 shapes: window 30 x 99 features (21 hand joints x 4 + 15 angles, the sign-language layout) and
 window 250 x 6 (a 5 s wrist IMU window at 50 Hz), one CPU thread: median and p99 microseconds per
 frame of

@@ -195,7 +195,7 @@ def test_auto_ensemble_saves_as_one_file_and_reloads_identically_in_a_fresh_proc
     train, test = make_waves(n=60, seed=0, ragged=True), make_waves(n=20, seed=1, ragged=True)
     recognizer = Recognizer("auto", seed=0).fit(train)
     members = [m["model"] for m in recognizer.config.model_options["members"]]
-    assert members == ["multirocket"] and recognizer.config.model_options["weights"] == [1.0]
+    assert members == ["minirocket"] and recognizer.config.model_options["weights"] == [1.0]
     assert "streams frame by frame" in recognizer.notes[0]
     path = recognizer.save(tmp_path / "model.actrec")
     assert [p.name for p in tmp_path.iterdir()] == ["model.actrec"]

@@ -1,4 +1,4 @@
-"""The default model (MultiRocket-Hydra) streams frame by frame with the probabilities batch
+"""The default model (MiniRocket with level kernels) streams frame by frame with the probabilities batch
 predict gives on the same window: at every frame of long random sessions, from the first frame
 (short windows while warming up) on, after a restart, and with a keypoint pipeline whose first
 frames differ by window start (velocities)."""
