@@ -65,6 +65,14 @@ def test_dilations_spread_up_to_the_length_and_share_the_features():
     assert fit_dilations(5, 4, 32) == ([1], [4])  # shorter than a kernel: dilation 1 only
 
 
+def test_kernels_reach_half_a_long_window_and_the_whole_of_a_short_one():
+    # valid outputs of the widest kernel: at least half of a long window
+    long_dilations, _ = fit_dilations(1460, 119, 32, reach=0.5)
+    assert 1460 - 8 * long_dilations[-1] >= 730 and 8 * long_dilations[-1] > 1460 // 4
+    assert fit_dilations(30, 119, 32, reach=0.5) == fit_dilations(30, 119, 32)
+    assert 8 * fit_dilations(100, 119, 32, reach=0.5)[0][-1] <= 64 < 8 * fit_dilations(100, 119, 32)[0][-1]
+
+
 @pytest.mark.parametrize("name", list(SMALL))
 def test_extra_padding_never_changes_a_sample(name):
     data = make_waves(n=24, steps=30, ragged=True, seed=3)
