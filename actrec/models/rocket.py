@@ -66,6 +66,7 @@ INPUT_LIMIT = 32.0  # ... within +-32: MiniRocket outputs then need 21 bits and 
 HYDRA_WEIGHT_GRID = 2.0**6
 LEVEL_KERNELS = 42  # level kernels per dilation of a new fit (module docstring); 0 in older files
 REACH = 0.5  # the widest kernel of a new fit spans half the window (`RocketConfig.reach`); 1 in older files
+LEVEL_EXAMPLES = 16  # training examples whose outputs place a level kernel's biases
 FULL_REACH_STEPS = 64  # ... or up to 64 steps: short windows keep kernels that see them whole
 CACHE_ELEMENTS = 600_000  # float32 elements of one pooling chunk (a few MB: inside L2/L3)
 
@@ -324,7 +325,21 @@ class KernelBank(nn.Module):
             stacked = series_of(examples).reshape(1, -1, steps)
             outputs = F.conv1d(stacked, weight, dilation=d, groups=self.n_kernels)[0]
             values = row_quantiles(outputs.double().numpy(), valid[examples].numpy(), quantiles)
+            if self.level_kernels:
+                values[N_KERNELS:] = self._level_biases(weight[N_KERNELS:], d, valid, eligible, series_of, quantiles[N_KERNELS:], generator)
             bias.copy_(torch.from_numpy(np.round(values * INPUT_GRID) / INPUT_GRID))
+
+    def _level_biases(self, weight: torch.Tensor, d: int, valid: torch.Tensor, eligible: torch.Tensor,
+                      series_of: Callable[[torch.Tensor], torch.Tensor], quantiles: np.ndarray, generator: torch.Generator) -> np.ndarray:
+        """Level kernels' biases: quantiles of their outputs over `LEVEL_EXAMPLES` examples together.
+        A level differs far more between examples (one person's wrist held higher) than within
+        one, so one example's quantiles would put every bias at that example's level."""
+        examples = eligible[torch.randint(len(eligible), (min(LEVEL_EXAMPLES, len(eligible)),), generator=generator)]
+        outputs = F.conv1d(series_of(examples), weight, dilation=d).double()  # [m, L, T']
+        inside = torch.arange(outputs.shape[-1])[None, :] < valid[examples][:, None]  # [m, T']
+        pooled = outputs.masked_fill(~inside[:, None, :], math.inf).transpose(0, 1).reshape(len(weight), -1).numpy()
+        pooled.sort(axis=1)  # valid outputs first
+        return row_quantiles(pooled, np.full(len(weight), int(inside.sum())), quantiles)
 
     def forward(self, series: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """`series [B, F, T]` (on the input grid) -> pooled features `[B, n_outputs]` float64."""

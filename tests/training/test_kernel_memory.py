@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from actrec.features.pipeline import Standardize
-from actrec.models.rocket import RocketNet
+from actrec.models.rocket import LEVEL_EXAMPLES, LEVEL_KERNELS, N_KERNELS, RocketNet
 from actrec.recognizer import Recognizer
 from actrec.training import feature_store, kernels
 from actrec.training.feature_store import FeatureStore, RunningMoments
@@ -57,8 +57,10 @@ def test_features_are_computed_a_batch_at_a_time_and_never_held_whole(monkeypatc
     Recognizer("multirocket", model_options=SMALL | {"memory_mb": 0}, seed=0).fit(train)
     assert len(stores) == 2 and all(store.memory_bytes == 0 and not store.in_memory for store in stores)
     assert max(seen) <= 8 and sum(seen) >= len(train.y)  # every sample featurised, 8 at a time
-    # the input too: batches of 8, or the 84 examples a kernel bank draws its biases from
-    assert all(size <= 8 or size == 84 for size in rows_read)
+    # the input too: batches of 8, or the examples a kernel bank draws its biases from (one per
+    # kernel, and LEVEL_EXAMPLES for the level kernels)
+    drawn = {N_KERNELS, N_KERNELS + LEVEL_KERNELS, LEVEL_EXAMPLES}
+    assert all(size <= 8 or size in drawn for size in rows_read), sorted(set(rows_read))
 
 
 def test_running_moments_over_batches_are_the_moments_of_all_rows():
