@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from actrec.cli import app
 from actrec.io.recording import Recording, save_recording
 from actrec.recognizer import Recognizer
-from tests.cli.keypoint_model import FPS, WINDOW, fit_keypoint_model
+from tests.helpers.keypoint_model import FPS, WINDOW, fit_keypoint_model
 
 N_FRAMES = 30
 

@@ -4,7 +4,7 @@ import pytest
 from actrec.data.dataset import SequenceDataset
 from actrec.data.splits import holdout_split, kfold_splits
 from actrec.errors import DataError
-from tests.waves import make_waves
+from tests.helpers.waves import make_waves
 
 
 def test_holdout_never_puts_one_group_on_both_sides():

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from tests.generated import make_dataset
+from tests.helpers.generated import make_dataset
 
 from actrec.errors import ConfigError
 from actrec.experiments.audit import audit_dataset, write_audit

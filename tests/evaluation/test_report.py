@@ -13,7 +13,7 @@ from actrec.config import TrainConfig
 from actrec.evaluation.metrics import compute_metrics
 from actrec.evaluation.report import write_run
 from actrec.run import train_run
-from tests.waves import make_waves
+from tests.helpers.waves import make_waves
 
 NAMES = ["walk", "sit", "fall"]
 

@@ -2,7 +2,7 @@ import json
 
 import numpy as np
 import pytest
-from tests.generated import make_dataset
+from tests.helpers.generated import make_dataset
 
 from actrec.errors import ConfigError, DataError
 from actrec.experiments.audit import audit_dataset, label_issues, write_audit

@@ -2,7 +2,7 @@ import json
 
 import pytest
 import torch
-from tests.generated import make_dataset
+from tests.helpers.generated import make_dataset
 
 from actrec.errors import ConfigError
 from actrec.experiments.compare import ModelSpec, compare, fit_recognizer, load_specs, spec_from_option

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 import yaml
-from tests.generated import make_dataset
+from tests.helpers.generated import make_dataset
 
 from actrec.errors import ConfigError
 from actrec.evaluation.html import render_html

@@ -1,4 +1,4 @@
-"""`actrec extract --ray`: videos spread over a private Ray head (tests/ray_head.py) give the same
+"""`actrec extract --ray`: videos spread over a private Ray head (tests/helpers/ray_head.py) give the same
 files as a local run, and a failing video is reported the same way."""
 
 import numpy as np
@@ -6,7 +6,7 @@ from typer.testing import CliRunner
 
 from actrec.cli import app
 from tests.extract.test_extract import needs_video, write_clip
-from tests.ray_head import free_port, skip_without_ray
+from tests.helpers.ray_head import free_port, skip_without_ray
 
 pytestmark = needs_video
 skip_without_ray()

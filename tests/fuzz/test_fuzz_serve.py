@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 
 from actrec.recognizer import Recognizer
 from actrec.stream.decisions import DecisionRules
-from tests.conftest import make_waves
+from tests.helpers.waves import make_waves
 from tests.fuzz.fuzzing import COUNTS, FLOATS, TEXT, corrupted, fuzz_settings, loads_or_fails_cleanly, scratch
 
 fastapi_testclient = pytest.importorskip("fastapi.testclient")

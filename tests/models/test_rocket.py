@@ -16,7 +16,7 @@ from actrec.models import build_model
 from actrec.models.rocket import fit_dilations, longest_run, pool
 from actrec.recognizer import Recognizer
 from actrec.training import kernels
-from tests.waves import make_waves
+from tests.helpers.waves import make_waves
 
 SMALL = {
     "minirocket": {"num_features": 840},

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from actrec.recognizer import Recognizer
-from tests.conftest import make_waves
+from tests.helpers.waves import make_waves
 
 pytest.importorskip("fastapi")
 pytest.importorskip("httpx2")

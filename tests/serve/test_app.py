@@ -241,7 +241,7 @@ def test_a_full_session_queue_drops_the_oldest_frames_and_says_how_many(recogniz
 
 
 def test_predict_gives_the_columns_and_values_of_actrec_predict(gru_run, recognizer, tmp_path):
-    from tests.conftest import make_waves
+    from tests.helpers.waves import make_waves
 
     data = make_waves(n=6, seed=3)
     data.to_npz(str(tmp_path / "windows.npz"))

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from actrec.cli import app as cli
 from actrec.recognizer import Recognizer
-from tests.bombs import TIB_36, npy_header, npz_of, zero_bomb
+from tests.helpers.bombs import TIB_36, npy_header, npz_of, zero_bomb
 
 fastapi_testclient = pytest.importorskip("fastapi.testclient")
 from actrec.serve import ServeSettings, create_app  # noqa: E402

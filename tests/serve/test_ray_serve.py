@@ -1,4 +1,4 @@
-"""The serving app on Ray Serve with two replicas on a private Ray head (tests/ray_head.py): two
+"""The serving app on Ray Serve with two replicas on a private Ray head (tests/helpers/ray_head.py): two
 clients streaming the same CSV at once get the decisions and events of offline `actrec stream`
 (a session stays on the replica that accepted it, or its Streamer state would be lost), /healthz
 and /v1/models answer through Serve's proxy, and requests reach both replicas."""
@@ -17,7 +17,7 @@ from actrec.cli import app as cli
 from actrec.recognizer import Recognizer
 from actrec.stream.engine import Streamer
 from actrec.stream.sources import CsvSource
-from tests.ray_head import free_port, skip_without_ray
+from tests.helpers.ray_head import free_port, skip_without_ray
 
 skip_without_ray(serve=True)
 pytest.importorskip("websockets")

@@ -9,7 +9,7 @@ from actrec.recognizer import Recognizer
 from actrec.stream.calibrate import calibrate, replay, segment_scores, session_probabilities
 from actrec.stream.decisions import DecisionRules
 from actrec.stream.engine import Streamer
-from tests.waves import sine_session
+from tests.helpers.waves import sine_session
 
 RATE, WINDOW, CLASSES = 20.0, 20, ["slow", "medium", "fast"]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 
 from actrec.recognizer import Recognizer
-from tests.waves import make_waves
+from tests.helpers.waves import make_waves
 
 
 def test_epochs_that_do_not_improve_are_checkpointed_too(tmp_path: Path):

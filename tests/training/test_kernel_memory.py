@@ -11,7 +11,7 @@ from actrec.models.rocket import RocketNet
 from actrec.recognizer import Recognizer
 from actrec.training import feature_store, kernels
 from actrec.training.feature_store import FeatureStore, RunningMoments
-from tests.waves import make_waves
+from tests.helpers.waves import make_waves
 
 SMALL = {"num_features": 420, "hydra_groups": 8}
 

@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 from actrec.cli import app
 from actrec.errors import TrainingInterrupted
 from actrec.run import build_in_partial
-from tests.stopping import assert_same_run, finish, start_train, wait_for_epochs
+from tests.helpers.stopping import assert_same_run, finish, start_train, wait_for_epochs
 
 EPOCHS = 8
 OPTIONS = ["--model", "gru", "-o", "hidden_sizes=[8]", "-o", "dense=[8]", "--epochs", str(EPOCHS), "--patience", "50",
@@ -138,7 +138,7 @@ def test_extending_a_run_equals_training_it_longer_with_balanced_sampling(tmp_pa
     """In-process check of the same promise through the Python API: 2 epochs, then 2 more from the
     checkpoint, give the weights of 4 epochs in one go (class-balanced sampling draws the order)."""
     from actrec.recognizer import Recognizer
-    from tests.waves import make_waves
+    from tests.helpers.waves import make_waves
 
     data = make_waves(n=60)
     options = dict(model_options={"hidden_sizes": [8], "dense": [8]}, sampler="balanced", scheduler="none", lr=0.01, seed=1, patience=50)

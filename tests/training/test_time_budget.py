@@ -6,7 +6,7 @@ import json
 from actrec.config import TrainConfig
 from actrec.recognizer import Recognizer
 from actrec.run import train_run
-from tests.waves import make_waves
+from tests.helpers.waves import make_waves
 
 GRU = {"hidden_sizes": [8], "dense": []}
 

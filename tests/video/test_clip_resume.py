@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 from actrec.cli import app
 from actrec.video.synthetic import write_synthetic_clips
-from tests.stopping import (
+from tests.helpers.stopping import (
     assert_same_run,
     epochs_saved,
     finish,

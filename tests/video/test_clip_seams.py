@@ -18,7 +18,7 @@ from actrec.data.clips import load_clips
 from actrec.io.clips import decode_video
 from actrec.video.recognizer import VideoRecognizer
 from actrec.video.synthetic import render_clip, write_video
-from tests.clip_models import LABELS, save_tiny_clip_model, write_session_video
+from tests.helpers.clip_models import LABELS, save_tiny_clip_model, write_session_video
 
 runner = CliRunner()
 README = Path(__file__).resolve().parents[2] / "README.md"

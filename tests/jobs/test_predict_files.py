@@ -8,7 +8,7 @@ from actrec.cli import app
 from actrec.errors import ConfigError, DataError
 from actrec.predict_files import plan_predictions
 from actrec.recognizer import Recognizer
-from tests.waves import make_waves
+from tests.helpers.waves import make_waves
 
 runner = CliRunner()
 

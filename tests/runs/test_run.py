@@ -11,7 +11,7 @@ from actrec.run import train_run
 from actrec.stream.calibrate import pooled_scores, session_probabilities
 from actrec.stream.decisions import DecisionRules
 from actrec.stream.engine import Streamer
-from tests.waves import make_waves, sine_session
+from tests.helpers.waves import make_waves, sine_session
 
 RATE, WINDOW, STRIDE, CLASSES = 20.0, 20, 5, ("slow", "medium", "fast")
 

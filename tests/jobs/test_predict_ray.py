@@ -1,4 +1,4 @@
-"""`actrec predict --ray`: data files spread over a private Ray head (tests/ray_head.py) give the
+"""`actrec predict --ray`: data files spread over a private Ray head (tests/helpers/ray_head.py) give the
 CSVs a local run writes, a corrupt file is one line while the others finish, and a second run
 skips what is done."""
 
@@ -9,8 +9,8 @@ from typer.testing import CliRunner
 
 from actrec.cli import app
 from actrec.recognizer import Recognizer
-from tests.ray_head import skip_without_ray
-from tests.waves import make_waves
+from tests.helpers.ray_head import skip_without_ray
+from tests.helpers.waves import make_waves
 
 skip_without_ray()
 

@@ -14,7 +14,7 @@ from actrec.cli import app
 from actrec.errors import ConfigError, DataError
 from actrec.models import model_capabilities
 from actrec.recognizer import Recognizer, TrainConfig
-from tests.waves import make_waves
+from tests.helpers.waves import make_waves
 
 runner = CliRunner()
 

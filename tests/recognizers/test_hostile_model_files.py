@@ -15,7 +15,7 @@ from actrec.cli import app as cli
 from actrec.errors import ModelFileError
 from actrec.io.model_file import CHECKSUM_KEY, METADATA_KEY, model_checksum
 from actrec.recognizer import Recognizer
-from tests.conftest import make_waves
+from tests.helpers.waves import make_waves
 
 
 def unknown_key(meta):

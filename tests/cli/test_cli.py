@@ -124,7 +124,7 @@ def test_unknown_model_is_one_line(waves_npz: Path, tmp_path: Path):
 
 
 def test_failed_run_keeps_existing_results(trained: Path, tmp_path: Path, waves_npz: Path):
-    from tests.waves import make_waves
+    from tests.helpers.waves import make_waves
 
     odd = make_waves(n=12)
     odd.label_names = ["class0", "class1", "never-seen"]
@@ -175,7 +175,7 @@ def test_ddp_with_two_cpu_processes(waves_npz: Path, tmp_path: Path):
 
 def test_a_split_lacking_a_class_is_pointed_out(tmp_path: Path):
     """With one class per subject and few subjects, whole-group splits can miss a class."""
-    from tests.waves import make_waves
+    from tests.helpers.waves import make_waves
 
     data = make_waves(n=36)
     data.groups = np.array([f"subject{i % 6}" for i in range(36)])  # 2 subjects per class

@@ -16,7 +16,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def start_train(data: Path, out: Path, options: list[str]) -> subprocess.Popen:

@@ -1,4 +1,4 @@
-"""A tiny clip model saved as a RUN folder without training (imported as `tests.clip_models`), for
+"""A tiny clip model saved as a RUN folder without training (imported as `tests.helpers.clip_models`), for
 tests of what consumers (serve, info, export, stream) do with a clip model file: random weights
 give every class some probability, which is all those tests compare."""
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parents[1] / "actrec"
+PACKAGE = Path(__file__).resolve().parents[2] / "actrec"
 # the recognizer modules: the only places that read a model file themselves
 RECOGNIZER_MODULES = {"recognizer.py", "video/recognizer.py"}
 KIND_SPECIFIC_LOADING = re.compile(r"\b(Recognizer\.load|VideoRecognizer\.load|is_video_model_file|read_model_file)\(|on_local_copy\([^)]*Recognizer\.load")
@@ -32,8 +32,8 @@ def test_load_recognizer_gives_each_kind(tmp_path: Path) -> None:
     pytest.importorskip("cv2", reason="clip models decode video with OpenCV")
     from actrec.recognizer import Recognizer
     from actrec.video.recognizer import VideoRecognizer, load_recognizer
-    from tests.clip_models import save_tiny_clip_model
-    from tests.waves import make_waves
+    from tests.helpers.clip_models import save_tiny_clip_model
+    from tests.helpers.waves import make_waves
 
     clip_run = save_tiny_clip_model(tmp_path / "clips")
     Recognizer(model="minirocket", model_options={"num_features": 84}).fit(make_waves(n=40)).save(tmp_path / "waves.actrec")
