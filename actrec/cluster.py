@@ -79,7 +79,7 @@ def run_on_ray(address: str, function: Callable[..., Any], jobs: Iterable[tuple[
             index = pending.pop(ref)
             try:
                 yield index, ray.get(ref), None
-            except Exception as error:  # a task or worker that died fails only its own job
+            except Exception as error:  # noqa: BLE001  a task or worker that died fails only its own job
                 yield index, None, error
 
 

@@ -11,7 +11,6 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
-import numpy as np
 
 from actrec.data.dataset import SequenceDataset
 from actrec.data.labels import encode_labels

@@ -92,7 +92,6 @@ def rotation(roll: np.ndarray | float, pitch: np.ndarray | float, yaw: np.ndarra
 
 def window(activity: Activity, wearer: Subject, steps: int, rng: np.random.Generator) -> np.ndarray:
     """One `(steps, 6)` window: accelerometer x, y, z (g) then gyroscope x, y, z (rad/s)."""
-    t = np.arange(steps) / RATE_HZ
     low, high = activity.cadence_hz
     cadence = rng.uniform(low, high) * wearer.cadence_scale
     cadence_drift = cadence * (1 + np.cumsum(rng.normal(scale=0.004, size=steps)))  # no two steps alike

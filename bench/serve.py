@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import io
 import json
 import math
@@ -140,7 +141,7 @@ def start_server(run: Path, port: int, sessions: int, queue_frames: int, workers
                 return server
         except OSError:
             if server.poll() is not None:
-                raise SystemExit(f"the server exited: {server.stderr.read().decode()[-2000:]}")
+                raise SystemExit(f"the server exited: {server.stderr.read().decode()[-2000:]}") from None
             time.sleep(0.2)
     server.kill()
     raise SystemExit("the server did not answer /healthz within 60 s")
@@ -194,10 +195,8 @@ async def load(url: str, streams: list[list[str | bytes]], n_sessions: int, fps:
 async def watch_memory(pid: int, every_s: float, samples: list[float], stop: asyncio.Event) -> None:
     while not stop.is_set():
         samples.append(server_rss_mib(pid))
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), every_s)
-        except asyncio.TimeoutError:
-            pass
 
 
 HOSTILE_MESSAGES = [

@@ -58,13 +58,13 @@ def run_cli(action: Callable[[], Any]) -> Any:
         return action()
     except ActrecError as error:
         console.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
     except OSError as error:
         line = machine_error_line(error)
         if line is None:
             raise
         console.print(f"[red]error:[/red] {line}", highlight=False, soft_wrap=True)
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
 
 
 

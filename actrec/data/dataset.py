@@ -165,9 +165,8 @@ class SequenceDataset:
         from actrec.io.atomic import atomic_path
 
         arrays = {"X": self.X} | self._per_sample_arrays(path)
-        with atomic_path(path) as tmp:
-            with open(tmp, "wb") as handle:
-                np.savez_compressed(handle, **arrays)
+        with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+            np.savez_compressed(handle, **arrays)
 
     def to_folder(self, path: str, chunk: int = 4096) -> None:
         """Write an array folder (`io/array_folder.py`): X as a `.npy` that readers memory-map,

@@ -119,7 +119,7 @@ def _trajectories(plan: list[tuple[str, int]], rng: np.random.Generator, fps: fl
         headings.append(path_heading)
         heading, position = path_heading[-1], path[-1]
     angles = {key: parts[0][key].copy() for key in _ANGLES}
-    for (label, n), previous_label, params in zip(plan[1:], [p[0] for p in plan], parts[1:]):
+    for (_, n), previous_label, params in zip(plan[1:], [p[0] for p in plan], parts[1:]):
         blend = int((1.0 if previous_label == "fall" else 0.4) * fps)
         ramp = np.clip(np.arange(n) / max(blend, 1), 0, 1)
         ramp = ramp * ramp * (3 - 2 * ramp)

@@ -6,6 +6,7 @@ the command is run again. A video that cannot be read is reported and the others
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import multiprocessing
 import queue
@@ -158,15 +159,13 @@ def _run_parallel(jobs: list[tuple[Any, ...]], workers: int, report: "_Report") 
             pool.submit(_queued_extract_one, job, frames_done): job for job in jobs
         }
         while pending:
-            try:
+            with contextlib.suppress(queue.Empty):
                 report.advance(frames_done.get(timeout=0.2))
-            except queue.Empty:
-                pass
             for future in [f for f in pending if f.done()]:
                 video, output = pending.pop(future)[:2]
                 try:
                     outcome = future.result()
-                except Exception as error:  # a worker that died (e.g. in native code) fails only its video
+                except Exception as error:  # noqa: BLE001  a worker that died (e.g. in native code) fails only its video
                     outcome = VideoOutcome(video, output, "failed", message=f"{video}: extraction crashed ({type(error).__name__}: {error})")
                 outcomes.append(report.finished(outcome))
         while not frames_done.empty():

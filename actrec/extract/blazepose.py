@@ -45,7 +45,7 @@ def model_path(relative: str) -> Path:
         from actrec.extract.detectors import MEDIAPIPE_INSTALL_HINT
 
         raise ConfigError(f"the BlazePose models ship with MediaPipe, which is not installed; install it with: {MEDIAPIPE_INSTALL_HINT}")
-    path = Path(list(spec.submodule_search_locations)[0]) / "modules" / relative
+    path = Path(next(iter(spec.submodule_search_locations))) / "modules" / relative
     if not path.is_file():
         raise ConfigError(f"{path} is missing from the MediaPipe install; reinstall mediapipe==0.10.21")
     return path

@@ -30,8 +30,7 @@ LOCK_FILE = ".actrec.lock"
 def exclusive_folder(folder: Path, what: str = "run") -> Iterator[None]:
     """Hold `folder`'s lock for the `with` block; ConfigError naming the holder if another has it."""
     path = folder / LOCK_FILE
-    handle = open(path, "a+", encoding="utf-8")  # "a+" never truncates: the holder's line stays readable
-    try:
+    with open(path, "a+", encoding="utf-8") as handle:  # "a+" never truncates: the holder's line stays readable
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -49,5 +48,3 @@ def exclusive_folder(folder: Path, what: str = "run") -> Iterator[None]:
             handle.seek(0)
             handle.truncate()
             fcntl.flock(handle, fcntl.LOCK_UN)
-    finally:
-        handle.close()

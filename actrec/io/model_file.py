@@ -69,7 +69,7 @@ def read_model_file(path: Path, with_tensors: bool = True) -> tuple[dict[str, An
     try:
         with safe_open(str(path), framework="pt") as handle:
             header = handle.metadata() or {}
-            tensors = {key: handle.get_tensor(key) for key in handle.keys()} if with_tensors else {}
+            tensors = {key: handle.get_tensor(key) for key in handle.keys()} if with_tensors else {}  # noqa: SIM118 (safe_open is not iterable)
         text = header[METADATA_KEY]
         metadata = json.loads(text)
     except Exception as error:  # noqa: BLE001  safetensors raises several types for foreign or cut files

@@ -136,18 +136,17 @@ def _schema_name(value: np.ndarray, source: str) -> str:
 
 def save_recording(path: str | Path, recording: Recording) -> None:
     """Write `recording` to `path` (.npz, compressed) atomically."""
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as handle:
-            np.savez_compressed(
-                handle,
-                keypoints=recording.keypoints,
-                present=recording.present,
-                fps=np.float64(recording.fps),
-                frame_index=recording.frame_index,
-                schema=np.asarray(schema_to_write(recording.schema, path)),
-                source=np.asarray(str(recording.source)),
-                **({} if recording.track_id is None else {"track_id": recording.track_id}),
-            )
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        np.savez_compressed(
+            handle,
+            keypoints=recording.keypoints,
+            present=recording.present,
+            fps=np.float64(recording.fps),
+            frame_index=recording.frame_index,
+            schema=np.asarray(schema_to_write(recording.schema, path)),
+            source=np.asarray(str(recording.source)),
+            **({} if recording.track_id is None else {"track_id": recording.track_id}),
+        )
 
 
 def is_recording_file(path: str | Path) -> bool:

@@ -18,7 +18,7 @@ events it starts or ends inside it), `error` for a message that was refused, `cl
 from __future__ import annotations
 
 from dataclasses import MISSING, fields
-from typing import Annotated, Any, Literal, Union, get_type_hints
+from typing import Annotated, Any, Literal, get_type_hints
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Tag, TypeAdapter, ValidationError, create_model
 
@@ -81,7 +81,7 @@ def _message_kind(value: Any) -> str | None:
 
 
 CLIENT_MESSAGE = TypeAdapter(Annotated[
-    Union[Annotated[OpenMessage, Tag("open")], Annotated[FrameMessage, Tag("frame")], Annotated[EndMessage, Tag("end")]],
+    Annotated[OpenMessage, Tag("open")] | Annotated[FrameMessage, Tag("frame")] | Annotated[EndMessage, Tag("end")],
     Discriminator(_message_kind, custom_error_type="not_a_message",
                   custom_error_message="not a JSON object with 'x' (or 'type' open/end); see actrec.serve.protocol"),
 ])

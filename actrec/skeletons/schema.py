@@ -25,7 +25,7 @@ parts:                  # optional: build from other schemas (joints appended in
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable, Sequence
@@ -218,7 +218,7 @@ def _builtin_folder() -> Any:
     return resources.files("actrec.skeletons") / "builtin"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _builtin(name: str) -> Schema:
     path = _builtin_folder() / f"{name}.yaml"
     if not path.is_file():
@@ -290,7 +290,7 @@ def schema_from_dict(data: Any, source: str = "<schema>", base_dir: Path | None 
     named_groups = data.get("groups") or {}
     if not isinstance(named_groups, dict):
         raise DataError(f"{source}: 'groups' must map group names to lists of joints")
-    for group, members in named_groups.items():
+    for group in named_groups:
         groups[str(group)] = [idx(m, f"groups.{group}") for m in _listed(named_groups, group, source)]
     root = idx(data.get("root", 0), "root")
     centre = [idx(c, "centre") for c in _listed(data, "centre", source)]

@@ -57,7 +57,7 @@ class KernelStream:
         self.series_of = np.array([unique[key] for key in keys], np.int64)
         width = max(1, max(len(p) for p in mixes))
         self.picks = np.full((len(unique), width), -1, np.int64)  # channels each series sums, -1 padded
-        for (r, picks), i in unique.items():
+        for (_, picks), i in unique.items():
             self.picks[i, : len(picks)] = picks
         self.is_difference = np.array([r == 1 for r, _ in unique], bool)
         self.n_mixes, self.n_kernel = len(mixes), layout.n_kernel

@@ -161,7 +161,7 @@ def run_stream(
                 work.put(frame)
                 if video is not None and frame.image is not None:
                     draw.put(frame)
-        except BaseException as error:  # surfaced by the main thread
+        except BaseException as error:  # noqa: BLE001  surfaced by the main thread
             failures.append(error)
         finally:
             work.close()
@@ -192,7 +192,7 @@ def run_stream(
             report.events.extend(closing)
             if events is not None:
                 events.write(closing)
-        except BaseException as error:
+        except BaseException as error:  # noqa: BLE001  surfaced by the main thread
             failures.append(error)
             work.close()
         finally:

@@ -71,9 +71,7 @@ def identity_switches(truth: list[list[int]], predicted: list[list[int]]) -> int
     switches = 0
     for people, ids in zip(truth, predicted):
         for person, track in zip(people, ids):
-            if person in last_id and last_id[person] != track:
-                switches += 1
-            elif track in last_person and last_person[track] != person:
+            if (person in last_id and last_id[person] != track) or (track in last_person and last_person[track] != person):
                 switches += 1
             last_id[person], last_person[track] = track, person
     return switches

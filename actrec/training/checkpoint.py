@@ -44,7 +44,7 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
         raise ModelFileError(f"{path}: no such checkpoint") from None
-    except Exception as error:  # UnpicklingError for objects, RuntimeError/EOFError for cut files
+    except Exception as error:  # noqa: BLE001  UnpicklingError for objects, RuntimeError/EOFError for cut files
         raise ModelFileError(
             f"{path}: not a readable training checkpoint ({type(error).__name__}); it is truncated or holds "
             "objects other than tensors and plain values (actrec never unpickles); train without --resume"

@@ -130,7 +130,7 @@ class FeatureStore:
         self.in_memory = self.n * self.row_bytes <= budget_bytes
         self.moments = RunningMoments(self.width)
         self._array: np.ndarray | None = np.empty((self.n, self.width), np.float32) if self.in_memory else None
-        self._file = None if self.in_memory else tempfile.TemporaryFile(prefix="actrec-features-", dir=directory)
+        self._file = None if self.in_memory else tempfile.TemporaryFile(prefix="actrec-features-", dir=directory)  # noqa: SIM115 (closed by close())
         start = 0
         for raw in raw_batches(network, batches):
             rows = raw.astype(np.float32)

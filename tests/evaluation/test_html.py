@@ -74,7 +74,7 @@ def test_compare_folder_report(tmp_path):
 
 
 def test_folder_without_results_is_a_config_error(tmp_path):
-    with pytest.raises(ConfigError, match="holds no metrics.json"):
+    with pytest.raises(ConfigError, match=r"holds no metrics\.json"):
         render_html(tmp_path)
     with pytest.raises(ConfigError, match="no such folder"):
         render_html(tmp_path / "missing")

@@ -144,7 +144,7 @@ def test_crop_outside_the_frame_and_clashing_outputs_are_refused(tmp_path):
 def test_missing_mediapipe_says_how_to_install_it(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "mediapipe", None)
     monkeypatch.setitem(sys.modules, "mediapipe.python", None)
-    with pytest.raises(ConfigError, match="pip install --no-deps mediapipe==0.10.21"):
+    with pytest.raises(ConfigError, match=r"pip install --no-deps mediapipe==0\.10\.21"):
         import_solutions()
     (tmp_path / "clip.avi").write_bytes(b"")
     result = CliRunner().invoke(app, ["extract", str(tmp_path / "clip.avi"), "--out", str(tmp_path / "out")])
@@ -157,5 +157,5 @@ def test_protobuf_7_is_reported_with_the_fix(monkeypatch):
     import google.protobuf
 
     monkeypatch.setattr(google.protobuf, "__version__", "7.36.2")
-    with pytest.raises(ConfigError, match="does not work with protobuf 7.36.2.*'protobuf>=6.31.1,<7'"):
+    with pytest.raises(ConfigError, match=r"does not work with protobuf 7\.36\.2.*'protobuf>=6\.31\.1,<7'"):
         import_solutions()

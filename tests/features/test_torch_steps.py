@@ -84,5 +84,5 @@ def test_a_step_without_a_torch_form_is_refused_in_one_line():
     class Custom(Step):
         name = "custom_for_test"
 
-    with pytest.raises(ConfigError, match="custom_for_test.*no torch form"):
+    with pytest.raises(ConfigError, match=r"custom_for_test.*no torch form"):
         TorchPipeline(FeaturePipeline([Custom()]))

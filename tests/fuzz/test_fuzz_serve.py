@@ -188,7 +188,7 @@ def saved_model(recognizer, tmp_path_factory):
 
     path = recognizer.save(tmp_path_factory.mktemp("model") / "model.actrec")
     with safe_open(str(path), framework="pt") as handle:
-        return json.loads(handle.metadata()[METADATA_KEY]), {key: handle.get_tensor(key) for key in handle.keys()}
+        return json.loads(handle.metadata()[METADATA_KEY]), {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118 (safe_open is not iterable)
 
 
 @fuzz_settings(200)

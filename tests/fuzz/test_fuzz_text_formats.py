@@ -80,7 +80,7 @@ def test_long_csv_with_labels_loads_or_fails_in_one_line(features, data):
 @fuzz_settings(150)
 @given(features=features_csv(), data=st.data())
 def test_streamed_csv_session_reads_or_fails_in_one_line(features, data):
-    content, ids = features
+    content, _ = features
     names = data.draw(st.one_of(st.none(), st.just(["a", "b"]), st.just(["x"])))
     n_features = data.draw(st.one_of(st.none(), st.integers(0, 3)))
     sequence_id = data.draw(st.one_of(st.none(), IDS))

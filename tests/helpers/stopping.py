@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def start_train(data: Path, out: Path, options: list[str]) -> subprocess.Popen:
     """`actrec train --data DATA --out OUT OPTIONS` in a new process, output into OUT.log."""
     env = os.environ | {"PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
-    log = open(log_path(out), "a")
+    log = open(log_path(out), "a")  # noqa: SIM115 (the child writes it; the file closes with this process)
     return subprocess.Popen(
         [sys.executable, "-m", "actrec.cli", "train", "--data", str(data), "--out", str(out), *options],
         stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env, preexec_fn=default_sigint,

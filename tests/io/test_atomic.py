@@ -28,8 +28,8 @@ def umask():
 def test_new_files_get_the_umask_mode(tmp_path: Path, umask, mask: int, expected: int):
     umask(mask)
     write_text_atomic(tmp_path / "metrics.json", "{}")
-    with atomic_path(tmp_path / "windows.npz") as tmp:
-        np.savez(open(tmp, "wb"), X=np.zeros(3))
+    with atomic_path(tmp_path / "windows.npz") as tmp, open(tmp, "wb") as handle:
+        np.savez(handle, X=np.zeros(3))
     assert mode(tmp_path / "metrics.json") == expected
     assert mode(tmp_path / "windows.npz") == expected
 

@@ -61,7 +61,7 @@ def test_long_csv_sorts_by_time_pads_ragged_ids_and_reads_labels(tmp_path):
     assert data.label_names == ["clap", "wave"]  # label_desc names the classes, in label number order (2, 10)
     by_id = {sample: (label, desc, group) for sample, label, desc, group in LABEL_ROWS}
     for i, sample in enumerate(order):
-        label, desc, group = by_id[sample]
+        _, desc, group = by_id[sample]
         assert data.labels_as_names()[i] == desc
         assert data.groups[i] == group
         assert data.meta["label_desc"][i] == desc

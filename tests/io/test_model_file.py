@@ -55,7 +55,7 @@ def test_an_edited_header_is_refused(saved, tmp_path):
 
     with safe_open(str(saved), framework="pt") as handle:
         header = handle.metadata()
-        tensors = {key: handle.get_tensor(key) for key in handle.keys()}
+        tensors = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118 (safe_open is not iterable)
     meta = json.loads(header[METADATA_KEY])
     meta["label_names"] = list(reversed(meta["label_names"]))  # swapped labels: every answer wrong
     save_file(tensors, tmp_path / "edited.actrec", metadata={METADATA_KEY: json.dumps(meta), CHECKSUM_KEY: header[CHECKSUM_KEY]})
@@ -71,7 +71,7 @@ def test_a_good_file_and_one_saved_before_checksums_load(saved, tmp_path):
     expected = Recognizer.load(saved).predict_proba(X)
     with safe_open(str(saved), framework="pt") as handle:
         header = handle.metadata()
-        tensors = {key: handle.get_tensor(key) for key in handle.keys()}
+        tensors = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118 (safe_open is not iterable)
     assert len(header[CHECKSUM_KEY]) == 64
     save_file(tensors, tmp_path / "old.actrec", metadata={METADATA_KEY: header[METADATA_KEY]})
     np.testing.assert_array_equal(Recognizer.load(tmp_path / "old.actrec").predict_proba(X), expected)

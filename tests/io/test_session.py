@@ -42,7 +42,7 @@ def test_without_feature_names_columns_are_read_in_order_with_their_count_checke
     pd.DataFrame({"time": [0.0, 0.1, 0.2], "c0": [1, 2, 3], "c1": [4, 5, 6]}).to_csv(path, index=False)
     session = read_session(path, None, n_features=2)
     np.testing.assert_array_equal(session.values[0], [1, 4])
-    with pytest.raises(DataError, match="2 feature columns .* but the model takes 3") as error:
+    with pytest.raises(DataError, match=r"2 feature columns .* but the model takes 3") as error:
         read_session(path, None, n_features=3)
     assert "\n" not in str(error.value)
 

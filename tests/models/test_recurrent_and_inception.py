@@ -29,7 +29,7 @@ def test_all_pooling_uses_every_step():
 
 
 def test_unknown_model_and_option_list_the_choices():
-    with pytest.raises(ConfigError, match="unknown model 'transformerxl'; choose one of: .*gru"):
+    with pytest.raises(ConfigError, match=r"unknown model 'transformerxl'; choose one of: .*gru"):
         build_model("transformerxl", 3, 2)
     with pytest.raises(ConfigError, match="model 'gru' has no option 'units'"):
         build_model("gru", 3, 2, {"units": 3})

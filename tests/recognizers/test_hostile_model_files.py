@@ -57,7 +57,7 @@ def crafted(saved: Path, folder: Path, edit) -> Path:
 
     with safe_open(str(saved), framework="pt") as handle:
         meta = json.loads(handle.metadata()[METADATA_KEY])
-        tensors = {key: handle.get_tensor(key) for key in handle.keys()}
+        tensors = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118 (safe_open is not iterable)
     edit(meta)
     text = json.dumps(meta)
     path = folder / "crafted.actrec"

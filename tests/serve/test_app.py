@@ -157,8 +157,7 @@ def test_a_flood_of_malformed_frames_gets_one_error_each_and_good_frames_are_sti
 
 
 def test_oversized_messages_close_that_session_only(recognizer, source):
-    with client_for(recognizer, max_message_bytes=200) as client:
-        with client.websocket_connect("/v1/stream/gru") as other:
+    with client_for(recognizer, max_message_bytes=200) as client, client.websocket_connect("/v1/stream/gru") as other:
             other.send_text(json_frames(source)[0])
             with client.websocket_connect("/v1/stream/gru") as ws:
                 ws.send_text(json.dumps({"t": 0.0, "x": [0.0] * 100}))

@@ -95,7 +95,7 @@ def test_partly_missing_sensor_frame_still_gives_a_decision(sensor_data):
 
 
 def test_wrong_frame_shape_and_unknown_runtime_fail_with_one_line(sensor_data):
-    X, y, sequence = sensor_data
+    X, y, _ = sensor_data
     recognizer = fitted("gru", X, y)
     streamer = Streamer(recognizer)
     with pytest.raises(DataError, match="frame 0 has shape"):

@@ -157,9 +157,9 @@ def test_a_model_trained_from_arrays_streams_a_csv_by_column_order(tmp_path):
     values = rng.normal(size=(12, 3)).astype(np.float32)
     pd.DataFrame({"time": np.arange(12) / 10.0, "a": values[:, 0], "b": values[:, 1], "c": values[:, 2]}).to_csv(tmp_path / "s.csv", index=False)
     seen = []
-    report, _ = stream_source(model, f"csv:{tmp_path / 's.csv'}", fast=True, on_decision=lambda d: seen.append(d.probabilities))
+    stream_source(model, f"csv:{tmp_path / 's.csv'}", fast=True, on_decision=lambda d: seen.append(d.probabilities))
     reference = Streamer(model)
     np.testing.assert_allclose(np.stack(seen), np.stack([reference.push(row).probabilities for row in values]), atol=1e-6)
     pd.DataFrame({"time": [0.0, 0.1], "a": [1, 2], "b": [1, 2]}).to_csv(tmp_path / "narrow.csv", index=False)
-    with pytest.raises(DataError, match="2 feature columns .* but the model takes 3"):
+    with pytest.raises(DataError, match=r"2 feature columns .* but the model takes 3"):
         stream_source(model, f"csv:{tmp_path / 'narrow.csv'}", fast=True)

@@ -121,7 +121,7 @@ def test_stream_people_on_real_video_frames(tmp_path, pose_model):
     writer.release()
     capture.release()
     out, events = tmp_path / "annotated.mp4", tmp_path / "events.jsonl"
-    report, streamer = stream_source(pose_model, str(tmp_path / "hall.avi"), out=str(out), events=str(events), fast=True, people=True)
+    report, _ = stream_source(pose_model, str(tmp_path / "hall.avi"), out=str(out), events=str(events), fast=True, people=True)
     assert report.frames == report.recognized == 20
     assert any(label.count(":") >= 2 for label in report.labels)  # two or more people followed at once
     assert all(event.track is not None for event in read_events(events))

@@ -35,7 +35,7 @@ def test_coco17_model_streams_a_real_video_through_mediapipe_pose(tmp_path):
     capture = cv2.VideoCapture(str(VTEST))
     writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (228, 256))
     for _ in range(24):  # people are small in the wide shot: keep the region where they walk
-        ok, frame = capture.read()
+        _, frame = capture.read()
         writer.write(frame[180:436, 540:768])
     writer.release()
     capture.release()

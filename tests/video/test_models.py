@@ -77,7 +77,7 @@ def test_init_inflates_a_2d_resnet_into_the_3d_one(tmp_path: Path) -> None:
 def test_init_refuses_pickled_objects_and_foreign_weights(tmp_path: Path) -> None:
     path = tmp_path / "model.pt"
     torch.save({"network": torch.nn.Linear(2, 2)}, path)  # a pickled module, not a state dict
-    with pytest.raises(ConfigError, match="weights-only|no state dict|none of its"):
+    with pytest.raises(ConfigError, match=r"weights-only|no state dict|none of its"):
         load_init(build_video_model("tsn", 2, 8, TINY), path)
 
 
