@@ -130,7 +130,7 @@ class SequenceDataset:
             lengths=self.lengths[index],
             y=None if self.y is None else self.y[index],
             groups=None if self.groups is None else self.groups[index],
-            ids=self.ids[index],
+            ids=None if self.ids is None else self.ids[index],
             meta={k: np.asarray(v)[index] for k, v in self.meta.items()},
         )
 
@@ -151,9 +151,20 @@ class SequenceDataset:
                 sample += start
                 name = self.feature_names[feature] if self.feature_names else f"feature {feature}"
                 raise DataError(
-                    f"{self.source}: sample {self.ids[sample]} step {step} {name} is "
+                    f"{self.source}: sample {self.sample_id(sample)} step {step} {name} is "
                     f"{values[sample, step, feature]}; fill or drop missing values before training"
                 )
+
+    def sample_id(self, index: int) -> str:
+        """Sample `index`'s id, for messages (`ids` is always filled by `__post_init__`)."""
+        return str(np.asarray(self.ids)[index])
+
+    @property
+    def labels(self) -> np.ndarray:
+        """`y` where labels are required (fitting, scoring): a DataError naming the data when it has none."""
+        if self.y is None:
+            raise DataError(f"{self.source}: has no labels")
+        return self.y
 
     def labels_as_names(self) -> np.ndarray:
         if self.y is None:
@@ -182,7 +193,7 @@ class SequenceDataset:
         """Everything but X, under the `.npz` layout's keys (`path`: where a schema path is written from)."""
         from actrec.io.schema_path import schema_to_write
 
-        arrays: dict[str, Any] = {"lengths": self.lengths, "ids": self.ids.astype(str)}
+        arrays: dict[str, Any] = {"lengths": self.lengths, "ids": np.asarray(self.ids).astype(str)}
         if self.y is not None:
             arrays["y"] = self.y
             arrays["label_names"] = np.asarray(self.label_names, dtype=str)

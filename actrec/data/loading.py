@@ -162,7 +162,7 @@ def _stacked(parts: list[SequenceDataset], files: list[Path], label_names: Seque
                                 "give files of one layout")
     source = f"{files[0]} and {len(files) - 1} more file(s)"
     stems = [file.stem for file in files]
-    ids = np.concatenate([[f"{stem}/{sample}" for sample in part.ids] for stem, part in zip(stems, parts)])
+    ids = np.concatenate([[f"{stem}/{sample}" for sample in np.asarray(part.ids)] for stem, part in zip(stems, parts)])
     without = [stem for stem, part in zip(stems, parts) if part.groups is None]
     groups = np.concatenate([part.groups if part.groups is not None else np.full(part.n_samples, stem, dtype=object)
                              for stem, part in zip(stems, parts)])
@@ -170,7 +170,7 @@ def _stacked(parts: list[SequenceDataset], files: list[Path], label_names: Seque
     if without:
         notes.append(f"groups: each of {len(without)} file(s) without groups ({', '.join(without[:3])}{' ...' if len(without) > 3 else ''}) "
                      "is one group, so its samples stay on one side of every split")
-    y, names = None, []
+    y, names = None, list[str]()
     if first.y is not None:
         raw = np.concatenate([part.labels_as_names() for part in parts])
         y, names = encode_labels(raw, source, ids, label_names)
@@ -245,7 +245,7 @@ def _npy_dataset(
     arrays = read_npy(path, label_last=label_last, limits=limits)
     if class_names and not label_last:
         raise DataError(f"{arrays.source}: --label-names names the classes of the label column; add --label-last")
-    if class_names:
+    if class_names and arrays.labels is not None:
         arrays = replace(arrays, labels=_named_classes(arrays.labels, class_names, arrays.source))
         label_names = label_names or list(class_names)
     y, names = _encoded(arrays, label_names)

@@ -53,18 +53,18 @@ def load_segments(path: str | Path, unit: str = "seconds", session: str | None =
     table["row"] = np.arange(len(table)) + 2
     for column in ("start", "end"):
         values = pd.to_numeric(table[column], errors="coerce")
-        bad = table["row"][values.isna()]
-        if len(bad):
-            raise DataError(f"{path} row {bad.iloc[0]}: {column} is not a number; give {unit}")
+        bad_rows = table["row"][values.isna()]
+        if len(bad_rows):
+            raise DataError(f"{path} row {bad_rows.iloc[0]}: {column} is not a number; give {unit}")
         table[column] = values.astype(float)
     for column in ("video", "label"):
-        bad = table["row"][table[column].isna() | (table[column].astype(str).str.strip() == "")]
-        if len(bad):
-            raise DataError(f"{path} row {bad.iloc[0]}: empty {column}; every segment needs a video and a label")
+        bad_rows = table["row"][table[column].isna() | (table[column].astype(str).str.strip() == "")]
+        if len(bad_rows):
+            raise DataError(f"{path} row {bad_rows.iloc[0]}: empty {column}; every segment needs a video and a label")
         table[column] = table[column].astype(str).str.strip()
-    bad = table["row"][table["end"] <= table["start"]]
-    if len(bad):
-        raise DataError(f"{path} row {bad.iloc[0]}: end is not after start; fix the segment times")
+    bad_rows = table["row"][table["end"] <= table["start"]]
+    if len(bad_rows):
+        raise DataError(f"{path} row {bad_rows.iloc[0]}: end is not after start; fix the segment times")
     if table.empty:
         raise DataError(f"{path}: no segments; add rows video,start,end,label")
     return table
@@ -108,9 +108,12 @@ def windows_from_segments(
     samples: list[np.ndarray] = []
     labels: list[int] = []
     meta: dict[str, list] = {"start_frame": [], "end_frame": [], "start_time": [], "end_time": []}
-    groups, ids, first = [], [], None
+    groups: list[str] = []
+    ids: list[str] = []
+    first: Recording | None = None
     table["name"] = [video if video in files else Path(video).stem for video in table["video"]]
-    for name, rows in table.groupby("name", sort=True):
+    for key, rows in table.groupby("name", sort=True):
+        name = str(key)
         if name not in files:
             raise DataError(
                 f"{segments} row {rows['row'].iloc[0]}: video '{rows['video'].iloc[0]}' has no recording {name}.npz "
@@ -133,6 +136,7 @@ def windows_from_segments(
             f"{segments}: no window has a label covering {min_fraction:.0%} of its {window} frames; "
             "use a shorter --window or give --background"
         )
+    assert first is not None  # a sample was read, so a recording was
     X, lengths = pad_sequences(samples, source=str(segments), ids=ids)
     return SequenceDataset(
         X=X,
@@ -162,7 +166,9 @@ def unlabelled_windows(recordings: str | Path, window: int = 30, stride: int = 1
     files = {path.stem: path} if path.is_file() else load_recordings_dir(path)
     samples: list[np.ndarray] = []
     meta: dict[str, list] = {"start_frame": [], "end_frame": [], "start_time": [], "end_time": []}
-    groups, ids, first = [], [], None
+    groups: list[str] = []
+    ids: list[str] = []
+    first: Recording | None = None
     for name, file in files.items():
         for track, recording in load_recording(file).people():
             first = _check_same_layout(first, recording)
@@ -175,6 +181,7 @@ def unlabelled_windows(recordings: str | Path, window: int = 30, stride: int = 1
                 if track is not None and not recording.present[start : start + length].any():
                     continue
                 _add_window(recording, start, length, group, samples, meta, groups, ids)
+    assert first is not None  # a sample was read, so a recording was
     X, lengths = pad_sequences(samples, source=str(recordings), ids=ids)
     return SequenceDataset(
         X=X,
@@ -199,7 +206,11 @@ def clips_from_folders(root: str | Path) -> SequenceDataset:
     classes = sorted(p.name for p in root.iterdir() if p.is_dir() and any(p.glob("*.npz")))
     if not classes:
         raise DataError(f"{root}: no class folders holding .npz recordings; expected {root}/<label>/<clip>.npz")
-    samples, labels, ids, groups, first = [], [], [], [], None
+    samples: list[np.ndarray] = []
+    labels: list[int] = []
+    ids: list[str] = []
+    groups: list[str] = []
+    first: Recording | None = None
     for label, name in enumerate(classes):
         for path in sorted((root / name).glob("*.npz")):
             recording = load_recording(path)
@@ -208,6 +219,7 @@ def clips_from_folders(root: str | Path) -> SequenceDataset:
             labels.append(label)
             ids.append(f"{name}/{path.stem}")
             groups.append(path.stem)
+    assert first is not None  # a sample was read, so a recording was
     X, lengths = pad_sequences(samples, source=str(root), ids=ids)
     return SequenceDataset(
         X=X,

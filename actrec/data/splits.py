@@ -83,7 +83,7 @@ def holdout_split(dataset: SequenceDataset, fraction: float, seed: int, min_keep
 def _group_holdouts(dataset: SequenceDataset, index: np.ndarray, fraction: float, n_splits: int, seed: int):
     """Candidate (keep, holdout) pairs keeping groups whole: every StratifiedGroupKFold fold; or,
     when every class has fewer samples than folds (which it refuses), one GroupShuffleSplit."""
-    if _every_class_smaller_than(dataset.y, n_splits):
+    if _every_class_smaller_than(dataset.labels, n_splits):
         yield from GroupShuffleSplit(n_splits=1, test_size=fraction, random_state=seed).split(index, groups=dataset.groups)
         return
     yield from StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed).split(index, dataset.y, dataset.groups)
@@ -136,7 +136,7 @@ def kfold_splits(dataset: SequenceDataset, folds: int, seed: int) -> list[tuple[
     if dataset.groups is not None:
         if len(np.unique(dataset.groups)) < folds:
             raise DataError(f"{dataset.source}: {len(np.unique(dataset.groups))} groups cannot make {folds} group-aware folds; use fewer folds")
-        if _every_class_smaller_than(dataset.y, folds):  # as in holdout_split: groups kept whole, not stratified
+        if _every_class_smaller_than(dataset.labels, folds):  # as in holdout_split: groups kept whole, not stratified
             return list(GroupKFold(n_splits=folds, shuffle=True, random_state=seed).split(index, groups=dataset.groups))
         splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
         return list(splitter.split(index, dataset.y, dataset.groups))

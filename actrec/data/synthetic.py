@@ -119,21 +119,25 @@ def _trajectories(plan: list[tuple[str, int]], rng: np.random.Generator, fps: fl
         headings.append(path_heading)
         heading, position = path_heading[-1], path[-1]
     angles = {key: parts[0][key].copy() for key in _ANGLES}
-    for (_, n), previous_label, params in zip(plan[1:], [p[0] for p in plan], parts[1:]):
+    for (_, n), previous_label, part in zip(plan[1:], [p[0] for p in plan], parts[1:]):
         blend = int((1.0 if previous_label == "fall" else 0.4) * fps)
         ramp = np.clip(np.arange(n) / max(blend, 1), 0, 1)
         ramp = ramp * ramp * (3 - 2 * ramp)
         for key in _ANGLES:
             last = angles[key][-1]
-            angles[key] = np.concatenate([angles[key], last + (params[key] - last) * ramp])
+            angles[key] = np.concatenate([angles[key], last + (part[key] - last) * ramp])
     return angles, np.concatenate(positions), np.concatenate(headings)
 
 
-def _base(n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+# joint angles of a segment (radians): one per frame, or one held for the whole segment
+Angles = dict[str, np.ndarray | float]
+
+
+def _base(n: int, rng: np.random.Generator) -> Angles:
     """Relaxed standing with slow sway: the start of every activity."""
     t = np.arange(n)
     sway = lambda amp: amp * _DEG * np.sin(2 * np.pi * t / rng.uniform(60, 150) + rng.uniform(0, 6.3))  # noqa: E731
-    params = {key: np.zeros(n) for key in _ANGLES}
+    params: Angles = {key: np.zeros(n) for key in _ANGLES}
     for side in "lr":
         params[f"shoulder_abd_{side}"] = rng.uniform(4, 14) * _DEG + sway(3)
         params[f"shoulder_flex_{side}"] = rng.uniform(-5, 10) * _DEG + sway(3)
@@ -146,7 +150,7 @@ def _base(n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
     return params
 
 
-def _stand(t: np.ndarray, rng: np.random.Generator) -> tuple[dict[str, np.ndarray], float]:
+def _stand(t: np.ndarray, rng: np.random.Generator) -> tuple[Angles, float]:
     params = _base(len(t), rng)
     if rng.random() < 0.3:  # shifting weight or gesturing a little: not every stand is still
         side = rng.choice(["l", "r"])
@@ -154,7 +158,7 @@ def _stand(t: np.ndarray, rng: np.random.Generator) -> tuple[dict[str, np.ndarra
     return params, 0.0
 
 
-def _walk(t: np.ndarray, rng: np.random.Generator) -> tuple[dict[str, np.ndarray], float]:
+def _walk(t: np.ndarray, rng: np.random.Generator) -> tuple[Angles, float]:
     params = _base(len(t), rng)
     cadence = rng.uniform(0.7, 1.1)  # strides per second
     stride = rng.uniform(12, 28) * _DEG
@@ -170,7 +174,7 @@ def _walk(t: np.ndarray, rng: np.random.Generator) -> tuple[dict[str, np.ndarray
     return params, float(speed)
 
 
-def _sit(t: np.ndarray, rng: np.random.Generator) -> tuple[dict[str, np.ndarray], float]:
+def _sit(t: np.ndarray, rng: np.random.Generator) -> tuple[Angles, float]:
     params = _base(len(t), rng)
     for side in "lr":
         params[f"hip_{side}"] = rng.uniform(70, 100) * _DEG + params[f"hip_{side}"] * 0.2
@@ -181,7 +185,7 @@ def _sit(t: np.ndarray, rng: np.random.Generator) -> tuple[dict[str, np.ndarray]
     return params, 0.0
 
 
-def _fall(t: np.ndarray, rng: np.random.Generator) -> tuple[dict[str, np.ndarray], float]:
+def _fall(t: np.ndarray, rng: np.random.Generator) -> tuple[Angles, float]:
     params = _base(len(t), rng)
     drop = np.clip(t / rng.uniform(0.5, 1.1), 0, 1) ** 2
     angle = rng.uniform(75, 92) * _DEG * rng.choice([-1, 1])
@@ -195,7 +199,7 @@ def _fall(t: np.ndarray, rng: np.random.Generator) -> tuple[dict[str, np.ndarray
     return params, 0.0
 
 
-def _wave(t: np.ndarray, rng: np.random.Generator) -> tuple[dict[str, np.ndarray], float]:
+def _wave(t: np.ndarray, rng: np.random.Generator) -> tuple[Angles, float]:
     params = _base(len(t), rng)
     sides = ["l", "r"] if rng.random() < 0.2 else [rng.choice(["l", "r"])]
     rate = rng.uniform(1.2, 2.5)
@@ -292,7 +296,7 @@ def _detector_noise(keypoints: np.ndarray, rng: np.random.Generator, fps: float)
     for _ in range(rng.poisson(n / 120)):
         start, joint = rng.integers(n), rng.integers(n_joints)
         missing[start : start + rng.integers(3, 25), joint] = True
-    missing |= (rng.random(n) < 0.005)[:, None]
+    missing |= np.asarray(rng.random(n) < 0.005)[:, None]
     for _ in range(rng.poisson(n / 900)):
         start = rng.integers(n)
         missing[start : start + rng.integers(5, int(1.5 * fps)), :] = True

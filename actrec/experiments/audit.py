@@ -55,7 +55,7 @@ def describe_sample(data: SequenceDataset, index: int) -> dict[str, Any]:
     `span` is read from `meta` (start_time/end_time, start_s/end_s, start/end or
     start_frame/end_frame, the first pair present); every start*/end* meta value is copied too.
     """
-    row: dict[str, Any] = {"id": str(data.ids[index])}
+    row: dict[str, Any] = {"id": data.sample_id(index)}
     row["group"] = None if data.groups is None else str(data.groups[index])
     if data.y is not None:
         row["label"] = data.label_names[int(data.y[index])]
@@ -72,7 +72,7 @@ def describe_sample(data: SequenceDataset, index: int) -> dict[str, Any]:
 
 def class_counts(data: SequenceDataset, test: SequenceDataset | None) -> dict[str, Any]:
     """Counts per label and imbalance ratio (largest class / smallest present class)."""
-    counts = np.bincount(data.y, minlength=data.n_classes)
+    counts = np.bincount(data.labels, minlength=data.n_classes)
     present = counts[counts > 0]
     result: dict[str, Any] = {
         "counts": {name: int(count) for name, count in zip(data.label_names, counts)},
@@ -335,7 +335,7 @@ def features_oof(data: SequenceDataset, splits: list[tuple[np.ndarray, np.ndarra
     proba = np.zeros((data.n_samples, data.n_classes))
     for train, test in splits:
         model = make_pipeline(SimpleImputer(), StandardScaler(), LogisticRegression(C=0.1, max_iter=500, random_state=seed))
-        model.fit(features[train], data.y[train])
+        model.fit(features[train], data.labels[train])
         proba[np.ix_(test, model.classes_)] = model.predict_proba(features[test])
     return proba
 
@@ -350,7 +350,7 @@ def recognizer_oof(data: SequenceDataset, splits: list[tuple[np.ndarray, np.ndar
     """
     from dataclasses import replace
 
-    options = {"model_options": {"hidden_sizes": [32], "dense": []}, "epochs": 15} if model == "gru" else {}
+    options: dict[str, Any] = {"model_options": {"hidden_sizes": [32], "dense": []}, "epochs": 15} if model == "gru" else {}
     if not (data.is_keypoints and data.schema):
         data = replace(data, X=np.nan_to_num(data.X, nan=0.0, posinf=0.0, neginf=0.0))
     proba = np.zeros((data.n_samples, data.n_classes))
@@ -359,7 +359,7 @@ def recognizer_oof(data: SequenceDataset, splits: list[tuple[np.ndarray, np.ndar
         recognizer.fit(replace(data.subset(train), groups=None))
         names = list(recognizer.label_names)
         columns = [data.label_names.index(name) for name in names]
-        proba[np.ix_(test, columns)] = recognizer.predict_proba(data.subset(test))
+        proba[np.ix_(test, np.asarray(columns))] = recognizer.predict_proba(data.subset(test))
     return proba
 
 
@@ -391,7 +391,7 @@ def out_of_fold_proba(data: SequenceDataset, model: str = "ensemble", folds: int
     """
     if model not in NOISE_MODELS:
         raise ConfigError(f"unknown noise model '{model}'; choose one of: {', '.join(NOISE_MODELS)}")
-    counts = np.bincount(data.y, minlength=data.n_classes)
+    counts = np.bincount(data.labels, minlength=data.n_classes)
     if data.groups is None:
         folds = min(folds, int(counts[counts > 0].min()))
         if folds < 2:
@@ -408,7 +408,7 @@ def label_issues(data: SequenceDataset, model: str = "ensemble", folds: int = 5,
     from cleanlab.filter import find_label_issues
 
     proba, folds = out_of_fold_proba(data, model, folds, seed)
-    present = np.unique(data.y)
+    present = np.unique(data.labels)
     # cleanlab wants every column to be a class with examples; drop classes absent from the data.
     remap = np.full(data.n_classes, -1)
     remap[present] = np.arange(len(present))
@@ -420,7 +420,7 @@ def label_issues(data: SequenceDataset, model: str = "ensemble", folds: int = 5,
         row = describe_sample(data, int(index))
         suggested = int(present[np.argmax(sub[index])])
         row["suggested_label"] = data.label_names[suggested]
-        row["given_label_probability"] = float(proba[index, data.y[index]])
+        row["given_label_probability"] = float(proba[index, data.labels[index]])
         row["suggested_label_probability"] = float(proba[index, suggested])
         rows.append(row)
     return {

@@ -152,7 +152,7 @@ def evaluate_run(
     start = time.perf_counter()
     fitted = fit(options, train, seed, validation)
     train_time = time.perf_counter() - start
-    metrics = compute_metrics(test.y, fitted.predict_proba(test), test.label_names)
+    metrics = compute_metrics(test.labels, fitted.predict_proba(test), test.label_names)
     return headline(metrics) | {
         "param_count": parameter_count(fitted.network),
         "train_time_s": train_time,

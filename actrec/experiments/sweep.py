@@ -308,7 +308,7 @@ def write_sweep(study: Any, out: Path, multi: bool, tolerance: float, space: Spa
         "front": front.to_dict(orient="records"),
     }
     write_text_atomic(out / "sweep.json", json.dumps(record, indent=2, default=str))
-    return SweepResult(study, every, front, chosen.to_dict(), best_config)
+    return SweepResult(study, every, front, {str(key): value for key, value in chosen.to_dict().items()}, best_config)
 
 
 def plot_front(every: pd.DataFrame, front: pd.DataFrame, chosen: int, path: Path) -> None:

@@ -75,7 +75,7 @@ def export_onnx(recognizer: Any, path: str | os.PathLike, data: Any = None, seed
 
 def onnx_feeds(dataset: SequenceDataset) -> dict[str, np.ndarray]:
     """The graph's inputs for raw samples: NaN keypoints stay NaN, so `present` is all True."""
-    feeds = {"lengths": np.asarray(dataset.lengths, dtype=np.int64)}
+    feeds: dict[str, np.ndarray] = {"lengths": np.asarray(dataset.lengths, dtype=np.int64)}
     X = np.ascontiguousarray(dataset.X, dtype=np.float32)
     if X.ndim == 4:
         feeds.update(keypoints=X, present=np.ones(X.shape[:3], dtype=bool))

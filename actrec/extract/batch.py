@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TaskID, TextColumn, TimeRemainingColumn
 from rich.text import Text
 
 from actrec.errors import ActrecError, ConfigError, DataError
@@ -146,7 +146,8 @@ def _extract_one(
 
 def _queued_extract_one(job: tuple[Any, ...], frames_done: Any) -> VideoOutcome:
     """Worker-process entry: progress goes back through a managed queue."""
-    return _extract_one(*job, on_frames=frames_done.put)
+    extract: Callable[..., VideoOutcome] = _extract_one  # job: the positional arguments before on_frames
+    return extract(*job, on_frames=frames_done.put)
 
 
 def _run_parallel(jobs: list[tuple[Any, ...]], workers: int, report: "_Report") -> list[VideoOutcome]:
@@ -216,7 +217,7 @@ class _Report:
         self.n_videos = n_videos
         self.n_finished = 0
         self.progress = None
-        self.task = None
+        self.task: TaskID | None = None
         self.expected_frames: dict[Path, int] = {}
         if console is not None:
             self.progress = Progress(

@@ -161,7 +161,7 @@ class PersonDetector:
 
     def detect_tile(self, frame_rgb: np.ndarray, tile: tuple[float, float, float]) -> list[Person]:
         x0, y0, side = tile
-        warp = np.float32([[DETECTOR_SIDE / side, 0, -x0 * DETECTOR_SIDE / side], [0, DETECTOR_SIDE / side, -y0 * DETECTOR_SIDE / side]])
+        warp = np.array([[DETECTOR_SIDE / side, 0, -x0 * DETECTOR_SIDE / side], [0, DETECTOR_SIDE / side, -y0 * DETECTOR_SIDE / side]], np.float32)
         image = _crop(self.cv2, frame_rgb, warp, DETECTOR_SIDE).astype(np.float32) / 127.5 - 1.0
         self.interpreter.set_tensor(self.input, image[None])
         self.interpreter.invoke()

@@ -52,7 +52,7 @@ class SequenceArrays:
     label_descriptions: dict[str, str] | None = None
 
 
-def pad_sequences(sequences: Sequence[np.ndarray], source: str = "<memory>", ids: Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
+def pad_sequences(sequences: Sequence[np.ndarray], source: str = "<memory>", ids: Sequence[str] | np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Stack ragged `[T_i, ...]` arrays into a zero-padded `[N, max T, ...]` array and lengths."""
     if len(sequences) == 0:
         raise DataError(f"{source}: no sequences")

@@ -81,10 +81,11 @@ def read_openpose_json(
     if n_joints not in (25, 137):
         raise DataError(f"schema '{schema or skeleton.name}' has {n_joints} joints; OpenPose JSON gives 25 (body) or 137 (all parts)")
     parts = OPENPOSE_PARTS[:1] if n_joints == 25 else OPENPOSE_PARTS
-    numbers = [_FRAME_NUMBER.search(f.stem.replace("_keypoints", "")) for f in files]
-    if all(numbers) and len({int(m.group(1)) for m in numbers}) == len(files):
-        order = sorted(range(len(files)), key=lambda i: int(numbers[i].group(1)))
-        frame_index = [int(numbers[i].group(1)) for i in order]
+    found = [_FRAME_NUMBER.search(f.stem.replace("_keypoints", "")) for f in files]
+    numbers = [int(m.group(1)) for m in found if m is not None]
+    if len(numbers) == len(files) and len(set(numbers)) == len(files):
+        order = sorted(range(len(files)), key=lambda i: numbers[i])
+        frame_index = [numbers[i] for i in order]
     else:
         order, frame_index = list(range(len(files))), list(range(len(files)))
     keypoints = np.full((len(files), n_joints, 3), np.nan, dtype=np.float32)

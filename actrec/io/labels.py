@@ -11,7 +11,7 @@ import numpy as np
 from actrec.errors import DataError
 
 
-def label_strings(raw: np.ndarray, source: str, ids: Sequence[str]) -> np.ndarray:
+def label_strings(raw: np.ndarray, source: str, ids: Sequence[str] | np.ndarray) -> np.ndarray:
     """`[N]` labels as strings; integral floats (`3.0`, as saved in float arrays) become `"3"`."""
     raw = np.asarray(raw).reshape(-1)
     if raw.dtype.kind == "f":

@@ -172,7 +172,7 @@ def read_labels(path: Path, ids: np.ndarray, features_source: str) -> pd.DataFra
         raise DataError(f"{path}: file is empty; it needs a header line id,label and one row per id") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as error:
         raise DataError(f"{path}: not a readable CSV ({str(error).splitlines()[0]})") from None
-    _check_columns(path, table.columns, ["id", "label"])
+    _check_columns(path, list(table.columns), ["id", "label"])
     if table.empty:
         raise DataError(f"{path}: has a header but no rows")
     duplicated = table["id"].duplicated(keep=False).to_numpy()

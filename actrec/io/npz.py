@@ -75,9 +75,11 @@ def _per_sample(arrays: dict[str, np.ndarray], key: str, n: int, source: str) ->
 def _sample_rate_hz(arrays: dict[str, np.ndarray], source: str) -> float | None:
     hint = "save the steps per second as one positive number"
     rate = _scalar(arrays, "sample_rate_hz", "fiu", source, hint)
-    if rate is not None and not (np.isfinite(rate) and rate > 0):
+    if rate is None:
+        return None
+    if not (np.isfinite(float(rate)) and float(rate) > 0):
         raise DataError(f"{source}: 'sample_rate_hz' is {rate}; {hint}")
-    return None if rate is None else float(rate)
+    return float(rate)
 
 
 def _lengths(arrays: dict[str, np.ndarray], ids: np.ndarray, n_steps: int, source: str) -> np.ndarray:
@@ -123,6 +125,7 @@ def sequence_arrays(arrays: dict[str, np.ndarray], path: Path, source: str) -> S
     raw, file_names = None, None
     if "y" in arrays:
         raw = _per_sample(arrays, "y", n, source)
+        assert raw is not None  # "y" is in arrays
         file_names = _as_text(arrays["label_names"].reshape(-1), "label_names", source) if "label_names" in arrays else None
         if file_names is not None and raw.dtype.kind in "iu":
             out = np.flatnonzero((raw < 0) | (raw >= len(file_names)))
@@ -138,7 +141,7 @@ def sequence_arrays(arrays: dict[str, np.ndarray], path: Path, source: str) -> S
         raise DataError(f"{source}: {len(feature_names)} feature_names for the {X.shape[2]} features of X; give one name per feature")
     groups = _per_sample(arrays, "groups", n, source)
     schema = _scalar(arrays, "schema", "US", source, "save the skeleton schema's name or .yaml path as one string")
-    schema_text = None if schema is None else str(_as_text(schema, "schema", source)) or None
+    schema_text = None if schema is None else str(_as_text(np.asarray(schema), "schema", source)) or None
     meta = {key[len("meta_"):]: value for key, value in arrays.items() if key.startswith("meta_")}
     for key, value in meta.items():
         if value.ndim == 0 or value.shape[0] != n:

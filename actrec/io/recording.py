@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -137,16 +138,17 @@ def _schema_name(value: np.ndarray, source: str) -> str:
 def save_recording(path: str | Path, recording: Recording) -> None:
     """Write `recording` to `path` (.npz, compressed) atomically."""
     with atomic_path(path) as tmp, open(tmp, "wb") as handle:
-        np.savez_compressed(
-            handle,
-            keypoints=recording.keypoints,
-            present=recording.present,
-            fps=np.float64(recording.fps),
-            frame_index=recording.frame_index,
-            schema=np.asarray(schema_to_write(recording.schema, path)),
-            source=np.asarray(str(recording.source)),
-            **({} if recording.track_id is None else {"track_id": recording.track_id}),
-        )
+        arrays: dict[str, Any] = {
+            "keypoints": recording.keypoints,
+            "present": recording.present,
+            "fps": np.float64(recording.fps),
+            "frame_index": recording.frame_index,
+            "schema": np.asarray(schema_to_write(recording.schema, path)),
+            "source": np.asarray(str(recording.source)),
+        }
+        if recording.track_id is not None:
+            arrays["track_id"] = recording.track_id
+        np.savez_compressed(handle, **arrays)
 
 
 def is_recording_file(path: str | Path) -> bool:

@@ -8,6 +8,7 @@ that way, and read back as absolute paths. Built-in schema names pass through un
 from __future__ import annotations
 
 import os
+from typing import overload
 from pathlib import Path
 
 
@@ -15,6 +16,10 @@ def _is_path(schema: str | None) -> bool:
     return bool(schema) and str(schema).endswith((".yaml", ".yml"))
 
 
+@overload
+def schema_as_read(schema: str, file: str | Path) -> str: ...
+@overload
+def schema_as_read(schema: None, file: str | Path) -> None: ...
 def schema_as_read(schema: str | None, file: str | Path) -> str | None:
     """The schema stored in `file`, made absolute against `file`'s folder when found there
     (else as stored: older files hold paths relative to where they were written from)."""

@@ -92,7 +92,7 @@ def _one_sequence(table: pyarrow.Table, path: Path, sequence_id: str | None) -> 
         return table, str(path)
     if sequence_id not in unique:
         raise DataError(f"{path}: no rows with id {sequence_id}; ids in the file include {', '.join(map(str, unique[:3]))}")
-    return table.filter(pyarrow.compute.equal(ids, sequence_id)), f"{path} id {sequence_id}"
+    return table.filter(pyarrow.compute.equal(ids, pyarrow.scalar(sequence_id))), f"{path} id {sequence_id}"
 
 
 def _joint_channel(column: str, joint: str) -> str | None:

@@ -9,7 +9,7 @@ weighted average of the members' softmax outputs.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -41,6 +41,8 @@ class EnsembleConfig:
 class EnsembleNet(nn.Module):
     """Members' probabilities averaged with fixed weights; `[B, T, F]` -> log-probabilities `[B, C]`."""
 
+    weights: torch.Tensor  # buffer [M], summing to 1
+
     @classmethod
     def capabilities_for(cls, config: EnsembleConfig) -> Capabilities:
         """What every member can do; it streams per frame when every member does."""
@@ -67,5 +69,5 @@ class EnsembleNet(nn.Module):
         self.register_buffer("weights", weights / weights.sum(), persistent=False)
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
-        proba = sum(w * torch.softmax(member(x, lengths), dim=1) for w, member in zip(self.weights, self.members))
+        proba = cast(torch.Tensor, sum(w * torch.softmax(member(x, lengths), dim=1) for w, member in zip(self.weights, self.members)))
         return torch.log(proba.clamp(min=1e-12))

@@ -67,7 +67,7 @@ def head_layers(in_features: int, dense: list[int], activation: str, dropout: fl
 class RecurrentNet(nn.Module):
     """`[B, T, F]` -> logits `[B, C]` through stacked GRU/LSTM layers, a pooling and a dense head."""
 
-    cell: type[nn.RNNBase] = nn.GRU
+    cell: type[nn.GRU] | type[nn.LSTM] = nn.GRU
 
     @classmethod
     def capabilities_for(cls, config: RecurrentConfig) -> Capabilities:
@@ -120,10 +120,12 @@ class RecurrentNet(nn.Module):
         elif pooling == "mean":
             pooled = states.sum(1) / lengths[:, None].to(states.dtype)
         elif pooling == "attention":
+            assert self.attention is not None  # built for pooling=attention
             scores = self.attention(states).squeeze(-1).masked_fill(~mask, float("-inf"))
             pooled = (torch.softmax(scores, dim=1).unsqueeze(-1) * states).sum(1)
         else:
             steps = self.config.steps
+            assert steps is not None  # pooling=all: the Recognizer fills in the window length
             padded = torch.zeros(states.shape[0], steps, states.shape[2], dtype=states.dtype, device=states.device)
             keep = min(steps, states.shape[1])
             padded[:, :keep] = states[:, :keep]

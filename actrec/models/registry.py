@@ -88,6 +88,7 @@ def build_model(name: str, n_features: int, n_classes: int, options: dict[str, A
 
 def network_capabilities(network: nn.Module) -> Capabilities:
     """The capabilities of a built network (from its class and its `config`)."""
-    if hasattr(network, "capabilities_for"):
-        return network.capabilities_for(network.config)
+    capabilities_for = getattr(type(network), "capabilities_for", None)
+    if capabilities_for is not None:
+        return capabilities_for(network.config)
     return getattr(network, "capabilities", Capabilities())

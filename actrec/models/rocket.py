@@ -195,9 +195,9 @@ def longest_run(positive: torch.Tensor) -> torch.Tensor:
         breaks = t - (t + 1) * positive.detach().cpu().numpy()  # -1 inside a run, t elsewhere
         np.maximum.accumulate(breaks, axis=-1, out=breaks)
         return torch.from_numpy((t - breaks).max(-1, initial=0.0)).to(positive.device, positive.dtype)
-    t = torch.arange(steps, device=positive.device, dtype=positive.dtype)
-    breaks = t - (t - steps) * positive  # `steps` inside a run, t elsewhere
-    ordered = torch.sort(breaks, dim=-1).values
+    positions = torch.arange(steps, device=positive.device, dtype=positive.dtype)
+    breaks_t = positions - (positions - steps) * positive  # `steps` inside a run, t elsewhere
+    ordered = torch.sort(breaks_t, dim=-1).values
     previous = torch.cat([torch.full_like(ordered[..., :1], -1.0), ordered[..., :-1]], dim=-1)
     gaps = ordered - previous - 1
     return gaps.amax(-1)
@@ -237,6 +237,8 @@ class KernelBank(nn.Module):
     `[84, b_i]` flattened.
     """
 
+    weights: torch.Tensor  # buffer [84, 9]
+
     def __init__(self, n_channels: int, input_length: int, config: RocketConfig, generator: torch.Generator) -> None:
         super().__init__()
         self.pools = list(config.pooling)
@@ -260,7 +262,7 @@ class KernelBank(nn.Module):
     def convolve(self, series: torch.Tensor, i: int) -> torch.Tensor:
         """Valid outputs `[B, 84, T - 8d]` of `series [B, F, T]` at dilation i: one dense
         convolution whose weights are the kernel on its channels (exact on the input grid)."""
-        weight = self.weights[:, None, :] * getattr(self, f"combination_{i}")[:, :, None]  # [84, F, 9]
+        weight = self.weights[:, None, :] * self.get_buffer(f"combination_{i}")[:, :, None]  # [84, F, 9]
         return F.conv1d(series, weight, dilation=self.dilations[i])
 
     @torch.no_grad()
@@ -281,7 +283,7 @@ class KernelBank(nn.Module):
             quantiles = bias_quantiles(N_KERNELS * bias.shape[1]).reshape(N_KERNELS, -1)
             examples = eligible[torch.randint(len(eligible), (N_KERNELS,), generator=generator)]
             # kernel k on example k only: one grouped convolution
-            weight = self.weights[:, None, :] * getattr(self, f"combination_{i}")[:, :, None]  # [84, F, 9]
+            weight = self.weights[:, None, :] * self.get_buffer(f"combination_{i}")[:, :, None]  # [84, F, 9]
             stacked = series_of(examples).reshape(1, -1, steps)
             outputs = F.conv1d(stacked, weight, dilation=d, groups=N_KERNELS)[0]
             values = row_quantiles(outputs.double().numpy(), valid[examples].numpy(), quantiles)
@@ -381,6 +383,10 @@ class RocketNet(nn.Module):
     coefficients already multiplied by the temperature fitted on validation data.
     """
 
+    mean: torch.Tensor
+    scale: torch.Tensor
+    sparse: torch.Tensor
+
     @classmethod
     def capabilities_for(cls, config: RocketConfig) -> Capabilities:
         """Sliding pools stream in O(features) per frame (`actrec.stream.kernels`); lspv does not."""
@@ -396,15 +402,16 @@ class RocketNet(nn.Module):
         self.config = config
         generator = torch.Generator().manual_seed(int(torch.initial_seed()) % (2**63))
         length = config.input_length
-        self.banks = nn.ModuleList([KernelBank(n_features, length, config, generator)])
+        banks = [KernelBank(n_features, length, config, generator)]
         if config.differences:
-            self.banks.append(KernelBank(n_features, max(length - 1, 1), config, generator))
-        self.hydra = nn.ModuleList()
+            banks.append(KernelBank(n_features, max(length - 1, 1), config, generator))
+        hydra: list[HydraBank] = []
         if config.hydra_groups:
             for representation_length in ([length, max(length - 1, 1)]):
-                self.hydra.append(HydraBank(n_features, representation_length, config.hydra_groups // 2, config.hydra_kernels, generator))
-        n_rocket = sum(bank.n_outputs for bank in self.banks)
-        n_hydra = sum(bank.n_outputs for bank in self.hydra)
+                hydra.append(HydraBank(n_features, representation_length, config.hydra_groups // 2, config.hydra_kernels, generator))
+        self.banks, self.hydra = nn.ModuleList(banks), nn.ModuleList(hydra)
+        n_rocket = sum(bank.n_outputs for bank in banks)
+        n_hydra = sum(bank.n_outputs for bank in hydra)
         self.register_buffer("mean", torch.zeros(n_rocket + n_hydra, dtype=torch.float64))
         self.register_buffer("scale", torch.ones(n_rocket + n_hydra, dtype=torch.float64))
         self.register_buffer("sparse", torch.cat([torch.zeros(n_rocket, dtype=torch.bool), torch.ones(n_hydra, dtype=torch.bool)]))
@@ -435,13 +442,13 @@ class RocketNet(nn.Module):
         length, and (when asked) its first differences, each with its lengths."""
         if self.config.left_pad and (torch.onnx.is_in_onnx_export() or x.shape[1] < self.window or bool((lengths < x.shape[1]).any())):
             x = self.left_aligned(x, lengths)
-        lengths = self.representation_lengths(lengths)
+        each_lengths = self.representation_lengths(lengths)
         x = x[:, self.config.skip_steps :]
-        valid = step_mask(lengths[0], x.shape[1])
+        valid = step_mask(each_lengths[0], x.shape[1])
         series = torch.where(valid[:, None, :], on_input_grid(x.transpose(1, 2)), torch.zeros((), dtype=x.dtype)).contiguous()
-        out = [(series, lengths[0])]
-        if len(lengths) > 1:
-            out.append((series[..., 1:] - series[..., :-1], lengths[1]))
+        out = [(series, each_lengths[0])]
+        if len(each_lengths) > 1:
+            out.append((series[..., 1:] - series[..., :-1], each_lengths[1]))
         return out
 
     def representation_lengths(self, lengths: torch.Tensor) -> list[torch.Tensor]:

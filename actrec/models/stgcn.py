@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol, cast
 
 import numpy as np
 import torch
@@ -109,6 +109,8 @@ def zero_padding(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 class STGCNBlock(nn.Module):
     """`[B, C_in, T, J]` -> `[B, C_out, ceil(T / stride), J]`: graph conv, temporal conv, residual."""
 
+    partitions: torch.Tensor  # buffer [K, J, J]
+
     def __init__(self, in_channels: int, out_channels: int, partitions: torch.Tensor, config: STGCNConfig, stride: int) -> None:
         super().__init__()
         self.n_partitions = partitions.shape[0]
@@ -165,6 +167,12 @@ def skeleton_of(model: str, schema: Any, n_features: int) -> tuple[Any, int]:
     return schema, n_joints
 
 
+class GraphBlock(Protocol):
+    """What SkeletonGraphNet reads from its blocks besides calling them."""
+
+    stride: int
+
+
 class SkeletonGraphNet(nn.Module):
     """`[B, T, J * C]` joint-major keypoint features -> logits `[B, n_classes]`: the frame ST-GCN
     and CTR-GCN share. Features become `[B, C, T, J]`; blocks run in order, a block that widens
@@ -212,8 +220,9 @@ class SkeletonGraphNet(nn.Module):
         h = zero_padding(h, mask)
         for block in self.blocks:
             h = block(h, mask, lengths)
-            if block.stride > 1:
-                lengths = torch.div(lengths + block.stride - 1, block.stride, rounding_mode="floor")
+            stride: int = cast(GraphBlock, block).stride
+            if stride > 1:
+                lengths = torch.div(lengths + stride - 1, stride, rounding_mode="floor")
             mask = step_mask(lengths, h.shape[2])
             h = zero_padding(h, mask)
         pooled = h.sum(dim=(2, 3)) / (lengths[:, None].to(h.dtype) * self.n_joints)

@@ -11,7 +11,7 @@ logits (what training a member optimises).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -48,6 +48,8 @@ class MultiStreamConfig:
 
 
 class MultiStreamNet(nn.Module):
+    weights: torch.Tensor  # buffer [S], summing to 1
+
     """`[B, T, J * C]` features -> log of the fused probabilities `[B, n_classes]` (logits for one stream).
 
     `weights` (one per stream, summing to 1) is a saved buffer: `fit` sets it from validation.
@@ -80,5 +82,5 @@ class MultiStreamNet(nn.Module):
     def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         if len(self.members) == 1:
             return self.stream_logits(0, x, lengths)
-        proba = sum(self.weights[i] * torch.softmax(self.stream_logits(i, x, lengths), dim=1) for i in range(len(self.members)))
+        proba = cast(torch.Tensor, sum(self.weights[i] * torch.softmax(self.stream_logits(i, x, lengths), dim=1) for i in range(len(self.members))))
         return torch.log(proba.clamp(min=1e-12))

@@ -105,7 +105,7 @@ class ResNet2d(nn.Module):
         self.fc = nn.Linear(self.out_channels, n_classes)
         init_weights(self)
 
-    def _make_layer(self, block: type, planes: int, count: int, stride: int) -> nn.Sequential:
+    def _make_layer(self, block: type[BasicBlock2d] | type[Bottleneck2d], planes: int, count: int, stride: int) -> nn.Sequential:
         downsample = None
         if stride != 1 or self.inplanes != planes * block.expansion:
             downsample = nn.Sequential(nn.Conv2d(self.inplanes, planes * block.expansion, 1, stride, bias=False), nn.BatchNorm2d(planes * block.expansion))
@@ -220,7 +220,7 @@ class Bottleneck3d(nn.Module):
         return self.relu(self.conv3(self.conv2(self.conv1(x))) + identity)
 
 
-def make_layer3d(block: type, inplanes: int, planes: int, count: int, conv: ConvBuilder, stride: int, temporal_stride: bool = True) -> tuple[nn.Sequential, int]:
+def make_layer3d(block: type[BasicBlock3d] | type[Bottleneck3d], inplanes: int, planes: int, count: int, conv: ConvBuilder, stride: int, temporal_stride: bool = True) -> tuple[nn.Sequential, int]:
     """One stage of 3D blocks and its output channels; the shortcut strides like the block.
 
     `conv(in, out, midplanes, stride)` builds the blocks' main convolution (bind kernel options

@@ -85,14 +85,15 @@ class X3D(nn.Module):
         head_inner = max(1, int(round(channels * config.expansion)))
         self.head_conv = nn.Sequential(nn.Conv3d(channels, head_inner, 1, bias=False), nn.BatchNorm3d(head_inner), nn.ReLU(inplace=True))
         self.avgpool = nn.AdaptiveAvgPool3d(1)
-        self.head = nn.Sequential(nn.Linear(head_inner, config.head_width), nn.ReLU(inplace=True), nn.Dropout(config.dropout))
+        lin_5 = nn.Linear(head_inner, config.head_width)
+        self.head = nn.Sequential(lin_5, nn.ReLU(inplace=True), nn.Dropout(config.dropout))
         self.fc = nn.Linear(config.head_width, n_classes)
         self.motion: nn.Module = nn.Identity()  # the input step (models/video/motion.py)
         init_weights(self)
         # X3D's lin_5 is a 1x1x1 convolution followed by ReLU, initialised like the other
         # convolutions; init_weights' classifier init (std 0.01) made the head's features ~15x
         # smaller than its input (feature std 0.04 from 0.6) and the logits nearly constant
-        nn.init.kaiming_normal_(self.head[0].weight, mode="fan_out", nonlinearity="relu")
+        nn.init.kaiming_normal_(lin_5.weight, mode="fan_out", nonlinearity="relu")
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         x = self.head_conv(self.stages(self.stem(self.motion(x))))
