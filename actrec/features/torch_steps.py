@@ -11,7 +11,7 @@ two against each other on data with missing joints.
 from __future__ import annotations
 
 import math
-from typing import Callable
+from typing import Any, Callable
 
 import torch
 from torch import nn
@@ -38,6 +38,8 @@ def _shift(x: torch.Tensor, frames: int, fill: float) -> torch.Tensor:
 
 
 class TorchSelectJoints(nn.Module):
+    index: torch.Tensor
+
     def __init__(self, step: SelectJoints) -> None:
         super().__init__()
         self.register_buffer("index", torch.tensor(step.index, dtype=torch.long), persistent=False)
@@ -144,6 +146,8 @@ class TorchVelocity(nn.Module):
 
 
 class TorchBoneVectors(nn.Module):
+    parents: torch.Tensor
+
     def __init__(self, step: BoneVectors | SkeletonStreams) -> None:
         super().__init__()
         self.coordinate_dims = step.coordinate_dims
@@ -174,10 +178,14 @@ def angle_between(cross: torch.Tensor, dot: torch.Tensor) -> torch.Tensor:
 
 
 class TorchJointAngles(nn.Module):
+    a: torch.Tensor  # buffers: the joints of each angle's triple (b the vertex)
+    b: torch.Tensor
+    c: torch.Tensor
+
     def __init__(self, step: JointAngles) -> None:
         super().__init__()
         self.coordinate_dims = step.coordinate_dims
-        columns = list(zip(*step.triples)) if step.triples else [[], [], []]
+        columns: list[Any] = list(zip(*step.triples)) if step.triples else [[], [], []]
         for name, column in zip("abc", columns):
             self.register_buffer(name, torch.tensor(list(column), dtype=torch.long), persistent=False)
 
@@ -225,6 +233,9 @@ class TorchFlatten(nn.Module):
 
 
 class TorchStandardize(nn.Module):
+    mean: torch.Tensor
+    std: torch.Tensor
+
     def __init__(self, step: Standardize) -> None:
         super().__init__()
         if step.mean is None or step.std is None:
@@ -237,7 +248,8 @@ class TorchStandardize(nn.Module):
         return torch.where(valid_steps(x, lengths)[..., None], out, torch.zeros_like(out))
 
 
-TORCH_STEPS: dict[type[Step], Callable[[Step], nn.Module]] = {
+# each torch step takes its own kind of step
+TORCH_STEPS: dict[type[Step], Callable[[Any], nn.Module]] = {
     SelectJoints: TorchSelectJoints,
     FillGaps: TorchFillGaps,
     CentreScale: TorchCentreScale,

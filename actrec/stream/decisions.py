@@ -261,18 +261,18 @@ class DecisionMaker:
     def _smooth(self, probabilities: np.ndarray) -> np.ndarray:
         rules = self.rules
         if rules.smoothing == "none":
-            self.smoothed = probabilities
+            smoothed = probabilities
         elif rules.smoothing == "mean":
             self.recent.append(probabilities)
-            self.smoothed = np.mean(self.recent, axis=0, dtype=np.float32)
+            smoothed = np.asarray(np.mean(self.recent, axis=0, dtype=np.float32))
         elif self.smoothed is None:
-            self.smoothed = probabilities
+            smoothed = probabilities
         else:  # a new array each frame: earlier Decisions keep their own values
             smoothed = probabilities - self.smoothed
             smoothed *= self.alpha
             smoothed += self.smoothed
-            self.smoothed = smoothed
-        return self.smoothed
+        self.smoothed = smoothed
+        return smoothed
 
     def _vote(self, candidate: str, frame: int, time: float) -> str | None:
         """Add this frame's candidate; the class with at least k of the last n votes, if any."""

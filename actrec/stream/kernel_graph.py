@@ -13,7 +13,7 @@ frames, as `runtimes.GraphBank` does for recurrent stacks.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, cast
 
 import numpy as np
 import torch
@@ -21,7 +21,7 @@ from torch import nn
 
 from actrec.export.graphs import onnx_bytes
 from actrec.models.registry import network_capabilities
-from actrec.models.rocket import INPUT_GRID, INPUT_LIMIT, KERNEL_LENGTH, SLIDING_POOLS
+from actrec.models.rocket import INPUT_GRID, INPUT_LIMIT, KERNEL_LENGTH, SLIDING_POOLS, RocketNet
 from actrec.stream.kernels import KernelStream
 
 STATE_NAMES = ["series", "previous", "conv", "shares", "above", "excess", "frames", "hydra"]
@@ -35,6 +35,23 @@ def _buffer(array: np.ndarray, dtype: torch.dtype) -> torch.Tensor:
 class KernelStep(nn.Module):
     """forward(features [F] float32, count [] int64 (frames before this one), *states) ->
     (logits [C] float32, *states updated); states as `KernelStream.state()`."""
+
+    mixing: torch.Tensor
+    is_difference: torch.Tensor
+    lags: torch.Tensor
+    series_of: torch.Tensor
+    positions: torch.Tensor
+    hydra_weights: torch.Tensor
+    need: torch.Tensor
+    span: torch.Tensor
+    owner: torch.Tensor
+    bias: torch.Tensor
+    outputs_less: torch.Tensor
+    centre: torch.Tensor
+    mean: torch.Tensor
+    inverse_scale: torch.Tensor
+    head_weight: torch.Tensor
+    head_bias: torch.Tensor
 
     def __init__(self, stream: KernelStream) -> None:
         super().__init__()
@@ -187,7 +204,7 @@ def export_kernel_step(recognizer: Any, path: Path, frames: int = 300, seed: int
     from actrec.stream.features import FrameFeatures
     from actrec.stream.states import single
 
-    network = single(recognizer.network.eval())
+    network = cast(RocketNet, single(recognizer.network.eval()))
     if network_capabilities(network).frame_state != "kernel":
         return None
     window = int(recognizer.window_length)

@@ -27,10 +27,23 @@ standardisation and head are gathered into that order once.
 
 from __future__ import annotations
 
+from typing import cast
+
 import numba
 import numpy as np
 
-from actrec.models.rocket import HALF, INPUT_GRID, INPUT_LIMIT, KERNEL_LENGTH, KERNEL_POSITIONS, N_KERNELS, SLIDING_POOLS, RocketNet
+from actrec.models.rocket import (
+    HALF,
+    INPUT_GRID,
+    INPUT_LIMIT,
+    KERNEL_LENGTH,
+    KERNEL_POSITIONS,
+    N_KERNELS,
+    SLIDING_POOLS,
+    HydraBank,
+    KernelBank,
+    RocketNet,
+)
 
 
 STATE_ARRAYS = ["series", "previous_sums", "kernel_conv", "hydra_shares", "above", "excess", "frames", "hydra"]
@@ -40,13 +53,14 @@ class KernelStream:
     """The running state of one `RocketNet` over a sliding window of `window_length` frames."""
 
     how = "running sums of the kernel features"
+    count: int  # frames pushed since the stream started (reset returns it to the warmed-up start)
 
     def __init__(self, network: RocketNet, window_length: int) -> None:
         self.window_length = window_length
         self.ring = window_length + 1  # frames a computed output is kept, until it leaves the window
         self.skip = network.config.skip_steps
         self.pools = list(network.config.pooling)
-        self.n_channels = int(network.banks[0].combination_0.shape[1])
+        self.n_channels = int(network.banks[0].get_buffer("combination_0").shape[1])
         layout = _Layout(network, self.n_channels, len(self.pools))
         mixes, rep, dilation = layout.mixes, np.asarray(layout.mix_rep), np.asarray(layout.mix_dilation)
         # Mixes that sum the same channels of the same representation share one series: with few
@@ -174,39 +188,39 @@ class _Layout:
         self.mix_rep: list[int] = []
         self.mix_dilation: list[int] = []
         self.kernel_pattern: list[int] = []  # which of the 84 MiniRocket kernels
-        self.bias_mix: list[np.ndarray] = []
-        self.bias_values: list[np.ndarray] = []
+        bias_mix: list[np.ndarray] = []
+        bias_values: list[np.ndarray] = []
         self.bias_columns: list[np.ndarray] = []  # [pools, b] per kernel mix
         self.group_weights: list[np.ndarray] = []  # [k, 9] per Hydra mix
         self.group_columns: list[np.ndarray] = []  # [2, k] per Hydra mix (wins, losses)
         offset = 0
-        for rep, bank in enumerate(network.banks):
+        for rep, bank in enumerate(cast(list[KernelBank], list(network.banks))):
             for i, d in enumerate(bank.dilations):
-                combination = getattr(bank, f"combination_{i}").numpy()
-                bias = getattr(bank, f"bias_{i}").numpy()
+                combination = bank.get_buffer(f"combination_{i}").numpy()
+                bias = bank.get_buffer(f"bias_{i}").numpy()
                 per_kernel = bias.shape[1]
                 for k in range(N_KERNELS):
                     self._mix(combination[k], n_channels, rep, d)
                     self.kernel_pattern.append(k)
-                    self.bias_mix.append(np.full(per_kernel, len(self.mixes) - 1))
-                    self.bias_values.append(bias[k])
+                    bias_mix.append(np.full(per_kernel, len(self.mixes) - 1))
+                    bias_values.append(bias[k])
                     pools = np.arange(n_pools)[:, None] * N_KERNELS * per_kernel
                     self.bias_columns.append(offset + pools + k * per_kernel + np.arange(per_kernel))
                 offset += n_pools * N_KERNELS * per_kernel
         self.n_kernel = len(self.mixes)
-        for rep, bank in enumerate(network.hydra):
-            for i, d in enumerate(bank.dilations):
-                selection = getattr(bank, f"selection_{i}").numpy()
-                weight = getattr(bank, f"weight_{i}").numpy()  # [g, k, 9]
-                size = bank.groups * bank.kernels
-                for g in range(bank.groups):
+        for rep, hydra in enumerate(cast(list[HydraBank], list(network.hydra))):
+            for i, d in enumerate(hydra.dilations):
+                selection = hydra.get_buffer(f"selection_{i}").numpy()
+                weight = hydra.get_buffer(f"weight_{i}").numpy()  # [g, k, 9]
+                size = hydra.groups * hydra.kernels
+                for g in range(hydra.groups):
                     self._mix(selection[g], n_channels, rep, d)
                     self.group_weights.append(weight[g])
-                    wins = offset + g * bank.kernels + np.arange(bank.kernels)
+                    wins = offset + g * hydra.kernels + np.arange(hydra.kernels)
                     self.group_columns.append(np.stack([wins, wins + size]))
                 offset += 2 * size
-        self.bias_mix = np.concatenate(self.bias_mix) if self.bias_mix else np.zeros(0, np.int64)
-        self.bias_values = np.concatenate(self.bias_values) if self.bias_values else np.zeros(0)
+        self.bias_mix = np.concatenate(bias_mix) if bias_mix else np.zeros(0, np.int64)
+        self.bias_values = np.concatenate(bias_values) if bias_values else np.zeros(0)
 
     def _mix(self, counts: np.ndarray, n_channels: int, rep: int, dilation: int) -> None:
         """A mix sums each channel as often as `counts` says."""

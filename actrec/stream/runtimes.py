@@ -8,7 +8,7 @@ are built by `actrec.export.graphs`; this module only drives them.
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, cast
 
 import numpy as np
 import torch
@@ -51,7 +51,7 @@ class GraphBank:
     def __init__(self, step: TorchBankStep, window_length: int, run: LogitsFn) -> None:
         self.window_length = window_length
         self.run = run
-        sizes = [cell.hidden_size for cell in step.cells]
+        sizes = [cast(nn.RNNCellBase, cell).hidden_size for cell in step.cells]
         self.states = [np.zeros((window_length, size), np.float32) for size in sizes]
         if step.lstm:
             self.states += [np.zeros((window_length, size), np.float32) for size in sizes]
