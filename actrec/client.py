@@ -130,7 +130,7 @@ class StreamClient:
         if self.closed is not None:
             return []
         self._socket.send(json.dumps({"type": "end"}))
-        rest = []
+        rest: list[dict[str, Any]] = []
         while True:
             message = self.receive()
             if message["type"] == "closed":

@@ -9,6 +9,7 @@ every output itself (atomically), which keeps a Ray run resumable like a local o
 from __future__ import annotations
 
 import itertools
+import logging
 import socket
 import tempfile
 from pathlib import Path
@@ -35,7 +36,7 @@ def connect(address: str) -> Any:
         ray.shutdown()  # we connected to another cluster: a process holds one connection at a time
     _check_reachable(address)
     try:
-        ray.init(address=address, log_to_driver=False, logging_level="ERROR")
+        ray.init(address=address, log_to_driver=False, logging_level=logging.ERROR)
     except (ConnectionError, RuntimeError, ValueError) as error:
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise ConfigError(f"--ray {address}: cannot connect ({first}); start a head with `ray start --head` or give its address") from None

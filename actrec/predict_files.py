@@ -101,10 +101,11 @@ def predict_file(recognizer: Any, data: str | Path, options: ReadOptions = ReadO
     if options.per_frame:
         return _per_frame(recognizer, Path(data))
     options = options.for_model(recognizer.window_length)
+    assert options.window is not None and options.stride is not None  # for_model fills both
     dataset = load_for_prediction(data, options.window, options.stride, options.label_last, options.class_names)
     check_label_last(data, dataset, recognizer.frame_shape, options.label_last)
-    where = {key: dataset.meta[key] for key in ("start_time", "end_time") if key in dataset.meta}
-    return dataset.ids, recognizer.predict_proba(dataset), where
+    where: Where = {key: dataset.meta[key] for key in ("start_time", "end_time") if key in dataset.meta}
+    return np.asarray(dataset.ids), recognizer.predict_proba(dataset), where
 
 
 PER_FRAME_BATCH = 512  # trailing windows predicted at once
@@ -239,7 +240,8 @@ def _run_on_ray(model: bytes, todo: list[tuple[Path, Path]], options: ReadOption
         elif isinstance(result, str):
             yield FileOutcome(file, output, "failed", message=result)
         else:
-            yield _write(file, output, *result, label_names, submission)
+            ids, proba, where = result
+            yield _write(file, output, ids, proba, where, label_names, submission)
 
 
 class _Report:

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
+import numpy as np
 
 from actrec.data.dataset import SequenceDataset
 from actrec.data.labels import encode_labels
@@ -174,7 +175,7 @@ def _train_into(data: SequenceDataset, out: Path, config: TrainConfig, test: Seq
     # come from the model fitted before that, which never saw them
     val_proba = recognizer.validation_proba_ if recognizer.validation_proba_ is not None else recognizer.predict_proba(validation)
     val_metrics = compute_metrics(validation.y, val_proba, recognizer.label_names)
-    test_metrics = compute_metrics(test.y, recognizer.predict_proba(test), recognizer.label_names)
+    test_metrics = compute_metrics(test.labels, recognizer.predict_proba(test), recognizer.label_names)
     segments, segments_note = _fit_decision_rules(recognizer, validation, test)
     recognizer.save(out)
     splits = {"validation": validation, "test": test}
@@ -217,5 +218,5 @@ def _with_model_labels(dataset: SequenceDataset, recognizer: Recognizer) -> Sequ
     """A separately loaded test set with its labels re-indexed into the model's label order."""
     if dataset.label_names == recognizer.label_names:
         return dataset
-    y, names = encode_labels(dataset.labels_as_names(), dataset.source, dataset.ids, recognizer.label_names)
+    y, names = encode_labels(dataset.labels_as_names(), dataset.source, np.asarray(dataset.ids), recognizer.label_names)
     return replace(dataset, y=y, label_names=names)

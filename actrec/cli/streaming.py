@@ -113,7 +113,7 @@ def calibrate_rules(run: str, session: str, segments: str | None, sequence_id: s
     recognizer = load_recognizer(run)
     csv = CsvSource(session.removeprefix("csv:"), recognizer, sequence_id, resample)
     table = load_segments(segments, session=Path(session).stem)
-    truth = [(row.label, row.start, row.end) for row in table.itertuples()]
+    truth = [(str(label), float(start), float(end)) for label, start, end in zip(table["label"].tolist(), table["start"].tolist(), table["end"].tolist())]
     report = calibrate(recognizer, csv.values, csv.times, truth)
     path = Path(run) / MODEL_FILE if Path(run).is_dir() else Path(run)
     recognizer.save(path)

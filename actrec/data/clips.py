@@ -10,6 +10,7 @@ from typing import Sequence
 import numpy as np
 
 from actrec.data.labels import encode_labels
+from actrec.errors import DataError
 from actrec.io.clips import read_clips
 
 
@@ -20,8 +21,8 @@ class ClipList:
     paths: `[N]` video files; y: int64 `[N]` into `label_names` (None when unlabelled); groups:
     `[N]` strings that never straddle a split, or None; start_s / end_s: `[N]` seconds to cut
     from each video (NaN: from the start / to the end), or None; source: quoted in messages.
-    Has `y`, `groups`, `label_names`, `n_samples`, `n_classes` and `source` like SequenceDataset,
-    so the shared stratified, group-aware splits work on it.
+    Has `y` (and `labels`), `groups`, `label_names`, `n_samples`, `n_classes` and `source` like
+    SequenceDataset, so the shared stratified, group-aware splits work on it.
     """
 
     paths: list[Path]
@@ -39,6 +40,13 @@ class ClipList:
     @property
     def n_classes(self) -> int:
         return len(self.label_names)
+
+    @property
+    def labels(self) -> np.ndarray:
+        """`y` where labels are required (fitting, scoring): a DataError naming the list when it has none."""
+        if self.y is None:
+            raise DataError(f"{self.source}: has no labels")
+        return self.y
 
     @property
     def ids(self) -> np.ndarray:

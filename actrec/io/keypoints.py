@@ -25,9 +25,10 @@ class JointTable(Protocol):
     """What the importers read of a skeleton schema: its name (stored in the recording), its joint
     names in order and the position of a joint given by name or index (a DataError if unknown)."""
 
-    name: str
-    joints: list[str]
-
+    @property
+    def name(self) -> str: ...
+    @property
+    def joints(self) -> list[str]: ...
     def index(self, joint: str | int) -> int: ...
 
 

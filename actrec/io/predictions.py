@@ -5,7 +5,7 @@ of recordings), `pred`, `confidence`, then one probability column per class; or,
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -13,7 +13,7 @@ import pandas as pd
 from actrec.io.atomic import atomic_path
 
 
-def predictions_table(ids: np.ndarray, proba: np.ndarray, label_names: list[str],
+def predictions_table(ids: np.ndarray | Sequence[str], proba: np.ndarray, label_names: list[str],
                       where: Mapping[str, np.ndarray] | None = None, submission: bool = False) -> pd.DataFrame:
     """Columns are named by class in label order. where: per-sample columns placed after `id` (a
     window's start and end in its recording). submission: only `id` and the class columns, the

@@ -386,6 +386,7 @@ class RocketNet(nn.Module):
     mean: torch.Tensor
     scale: torch.Tensor
     sparse: torch.Tensor
+    fitted_summary: dict[str, Any]  # what the closed-form fit chose (head, penalty, temperature), set by the fit
 
     @classmethod
     def capabilities_for(cls, config: RocketConfig) -> Capabilities:

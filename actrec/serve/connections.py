@@ -27,7 +27,7 @@ class HeadTimeoutProtocol(AutoHTTPProtocol):  # type: ignore[misc, valid-type]
         self.header_timeout_s = header_timeout_s
         self.head_timer: asyncio.TimerHandle | None = None
 
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+    def connection_made(self, transport: asyncio.Transport) -> None:
         super().connection_made(transport)
         self._arm()
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time as clock
+from collections.abc import MutableMapping
 from typing import Any
 
 from fastapi import WebSocket, WebSocketDisconnect
@@ -59,18 +60,21 @@ class Pump:
             self.session.errors += 1
         await self.send(ErrorMessage(code=code, message=message, seq=seq))
 
-    async def open(self, rules: dict[str, Any], probabilities: bool) -> None:
-        self.session = Session(self.model, self.recognizer, session_rules(self.recognizer, rules), self.settings.runtime,
+    async def open(self, rules: dict[str, Any], probabilities: bool) -> Session:
+        self.session = session = Session(self.model, self.recognizer, session_rules(self.recognizer, rules), self.settings.runtime,
                                self.settings.queue_frames, probabilities)
         self.registry.add(self.session)
         self.metrics.sessions.labels(self.model).inc()
         self.metrics.sessions_opened.labels(self.model).inc()
         await self.send(self.session.opened())
+        return session
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
         self.last_message = loop.time()
-        watchdog = asyncio.create_task(self.watch_idle(asyncio.current_task()))
+        receiving = asyncio.current_task()
+        assert receiving is not None  # run() is awaited inside a task
+        watchdog = asyncio.create_task(self.watch_idle(receiving))
         worker: asyncio.Task | None = None
         try:
             while True:
@@ -90,14 +94,13 @@ class Pump:
             self.wake.set()
             if worker is not None:
                 await worker
-            if self.session is None:
-                await self.open({}, False)
-            await self.send(self.session.finish())
+            session = self.session if self.session is not None else await self.open({}, False)
+            await self.send(session.finish())
             await self.websocket.close(CLOSE_NORMAL)
         except asyncio.CancelledError:
             if not self.idle:
                 raise
-            asyncio.current_task().uncancel()
+            receiving.uncancel()
             await self.error("idle_timeout", f"no message for {self.settings.idle_timeout_s:g} s; session closed")
             await self.websocket.close(CLOSE_GOING_AWAY)
         except WebSocketDisconnect:
@@ -116,7 +119,7 @@ class Pump:
         self.idle = True
         receiving.cancel()
 
-    async def handle(self, message: dict[str, Any]) -> str | None:
+    async def handle(self, message: MutableMapping[str, Any]) -> str | None:
         """Check one message and queue its frame; returns "end", "close" or None."""
         text, data = message.get("text"), message.get("bytes")
         size = len(text) if text is not None else len(data or b"")
@@ -143,9 +146,7 @@ class Pump:
                 return await self.handle_open(parsed)
             if isinstance(parsed, EndMessage):
                 return "end"
-        if self.session is None:
-            await self.open({}, False)
-        session = self.session
+        session = self.session if self.session is not None else await self.open({}, False)
         seq = session.new_seq()
         try:
             if refusal is not None:

@@ -77,7 +77,8 @@ def deploy(specs: list[str], settings: ServeSettings, address: str, replicas: in
     files = {name: (path / MODEL_FILE if path.is_dir() else path).read_bytes() for name, path in paths.items()}
     connect(address)
     serve.start(http_options={"host": host, "port": port})
-    deployment = ActrecService.options(num_replicas=replicas, max_ongoing_requests=settings.max_sessions + HTTP_HEADROOM)
+    # ray types @serve.ingress() as returning the class itself; @serve.deployment made it a Deployment
+    deployment = ActrecService.options(num_replicas=replicas, max_ongoing_requests=settings.max_sessions + HTTP_HEADROOM)  # type: ignore[attr-defined]
     serve.run(deployment.bind(files, asdict(settings)), name=APP_NAME, route_prefix="/")
     return f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
 

@@ -13,7 +13,7 @@ import time as clock
 import uuid
 from collections import deque
 from dataclasses import asdict, fields
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -152,7 +152,7 @@ class Session:
         decision = self.streamer.push(frame, time)
         self._remember(decision)
         rules = self.streamer.rules
-        state = "no_one" if decision.label == rules.no_one_label else "unknown" if decision.label == rules.unknown_label else "active"
+        state: Literal["active", "unknown", "no_one"] = "no_one" if decision.label == rules.no_one_label else "unknown" if decision.label == rules.unknown_label else "active"
         probabilities = None
         if self.send_probabilities and decision.probabilities is not None:
             probabilities = [round(value, 6) for value in decision.probabilities.tolist()]

@@ -156,7 +156,7 @@ class Tracker:
         if candidates and detections:
             cost = self._costs([self.tracks[row] for row in candidates], detections)
             rows, cols = linear_sum_assignment(cost)
-            for row, col in zip(rows, cols):
+            for row, col in zip(rows.tolist(), cols.tolist()):
                 if cost[row, col] >= UNMATCHABLE:
                     continue
                 track = self.tracks[candidates[row]]
@@ -218,7 +218,7 @@ class Tracker:
                     cost[row, slot] = distance + 0.1 * gap / reach
         rows, slots = linear_sum_assignment(cost)
         revived = set()
-        for row, slot in zip(rows, slots):
+        for row, slot in zip(rows.tolist(), slots.tolist()):
             if cost[row, slot] >= UNMATCHABLE:
                 continue
             track = self.lost[row]

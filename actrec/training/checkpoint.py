@@ -21,7 +21,7 @@ import io
 import json
 import random
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import lightning as L
 import numpy as np
@@ -71,7 +71,8 @@ class SafeCheckpointIO(TorchCheckpointIO):
 
 def rng_state() -> dict[str, Any]:
     """The global generators' states as tensors and plain values (what weights-only loading reads)."""
-    _, keys, position, has_gauss, cached = np.random.get_state()
+    # legacy=True (the default) gives the tuple form
+    _, keys, position, has_gauss, cached = cast(tuple[str, np.ndarray, int, int, float], np.random.get_state())
     version, internal, gauss_next = random.getstate()
     state: dict[str, Any] = {
         "torch": torch.get_rng_state(),

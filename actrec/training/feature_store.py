@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from actrec.errors import DataError
+from actrec.models.rocket import RocketNet
 
 BATCH = 64  # samples per kernel transform: the [B, 84, b, T] pooling intermediates stay small
 READ_ROWS = 4096  # rows per chunk when a whole split is read back (validation scores)
@@ -80,7 +81,7 @@ def slices(n: int, size: int) -> Iterator[np.ndarray]:
 
 
 @torch.no_grad()
-def raw_batches(network: torch.nn.Module, batches: FeatureBatches) -> Iterator[np.ndarray]:
+def raw_batches(network: RocketNet, batches: FeatureBatches) -> Iterator[np.ndarray]:
     """Raw kernel features `[b, n]` float64 of `BATCH` samples at a time, in order."""
     for index in slices(len(batches), BATCH):
         x = torch.from_numpy(batches.rows(index))
@@ -124,7 +125,7 @@ class FeatureStore:
     when `N * n * 4` bytes fit `budget_bytes`, else in a float32 file under `directory`.
     `moments` holds their running moments. Close it (or use it as a context manager) to delete the file."""
 
-    def __init__(self, network: torch.nn.Module, batches: FeatureBatches, budget_bytes: int, directory: str | None = None) -> None:
+    def __init__(self, network: RocketNet, batches: FeatureBatches, budget_bytes: int, directory: str | None = None) -> None:
         self.n, self.width = len(batches), int(network.sparse.numel())
         self.row_bytes = self.width * 4
         self.in_memory = self.n * self.row_bytes <= budget_bytes
@@ -137,7 +138,7 @@ class FeatureStore:
             self.moments.add(rows)
             if self._array is not None:
                 self._array[start : start + len(rows)] = rows
-            else:
+            elif self._file is not None:
                 self._file.write(rows.tobytes())
             start += len(rows)
         if self._file is not None:
@@ -154,7 +155,7 @@ class FeatureStore:
             return self._array[index]
         out = np.empty((len(index), self.width), np.float32)
         for slot, row in enumerate(np.asarray(index, dtype=np.int64)):
-            self._read(memoryview(out[slot]).cast("B"), int(row))
+            self._read(out[slot].data.cast("B"), int(row))
         return out
 
     def chunks(self) -> Iterator[np.ndarray]:
@@ -164,10 +165,11 @@ class FeatureStore:
                 yield self._array[index[0] : index[-1] + 1]
                 continue
             out = np.empty((len(index), self.width), np.float32)
-            self._read(memoryview(out).cast("B"), int(index[0]))
+            self._read(out.data.cast("B"), int(index[0]))
             yield out
 
     def _read(self, into: memoryview, row: int) -> None:
+        assert self._file is not None  # rows beyond the memory budget live in the file
         if os.preadv(self._file.fileno(), [into], row * self.row_bytes) != len(into):
             raise OSError(f"feature file ended before row {row}; the temporary directory may be full")
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -29,21 +30,34 @@ from actrec.training.checkpoint import RunCheckpoint, RunState, SafeCheckpointIO
 
 class LoopOptions(Protocol):
     """The training settings the loop reads (fields of `actrec.recognizer.TrainConfig` and
-    `actrec.video.recognizer.VideoTrainConfig`)."""
+    `actrec.video.recognizer.VideoTrainConfig`), read only: plain or class attributes both serve."""
 
-    epochs: int
-    optimizer: str
-    lr: float
-    weight_decay: float
-    scheduler: str
-    patience: int
-    monitor: str
-    class_weight: str | None
-    devices: int
-    num_nodes: int
-    time_budget: float | None
-    label_smoothing: float
-    mixup: float
+    @property
+    def epochs(self) -> int: ...
+    @property
+    def optimizer(self) -> str: ...
+    @property
+    def lr(self) -> float: ...
+    @property
+    def weight_decay(self) -> float: ...
+    @property
+    def scheduler(self) -> str: ...
+    @property
+    def patience(self) -> int: ...
+    @property
+    def monitor(self) -> str: ...
+    @property
+    def class_weight(self) -> str | None: ...
+    @property
+    def devices(self) -> int: ...
+    @property
+    def num_nodes(self) -> int: ...
+    @property
+    def time_budget(self) -> float | None: ...
+    @property
+    def label_smoothing(self) -> float: ...
+    @property
+    def mixup(self) -> float: ...
 
 
 class TrainData(Protocol):
@@ -135,7 +149,7 @@ def fit_loop(
         # deterministic algorithms there only slows recurrent backward passes (~18% measured by
         # bench/train_throughput.py --model gru) and leaks a global torch flag into the caller
         deterministic=on_gpu,
-        max_time={"seconds": options.time_budget} if options.time_budget else None,
+        max_time=timedelta(seconds=options.time_budget) if options.time_budget else None,
         enable_progress_bar=progress,
         enable_model_summary=False,
         num_sanity_val_steps=0,

@@ -27,7 +27,7 @@ N x N matrices are bounded by that constant.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import scipy.linalg
@@ -35,7 +35,7 @@ import torch
 from scipy.optimize import minimize_scalar
 from scipy.special import log_softmax
 
-from actrec.models.rocket import RocketNet
+from actrec.models.rocket import KernelBank, RocketNet
 from actrec.training.feature_store import FeatureBatches, FeatureStore, raw_batches
 
 DEFAULT_ALPHAS = np.logspace(-3, 3, 10)  # MiniRocket's grid, searched by leave-one-out
@@ -228,7 +228,7 @@ def fit_biases(network: RocketNet, train: FeatureBatches, generator: torch.Gener
     turned into series, so this costs the same for 1,000 samples as for 1,000,000."""
     lengths = torch.from_numpy(train.lengths)
     steps = network.padded_steps(train.n_steps) - network.config.skip_steps
-    for which, (bank, bank_lengths) in enumerate(zip(network.banks, network.representation_lengths(lengths))):
+    for which, (bank, bank_lengths) in enumerate(zip(cast(list[KernelBank], list(network.banks)), network.representation_lengths(lengths))):
 
         def series_of(index: torch.Tensor, which: int = which) -> torch.Tensor:
             x = torch.from_numpy(train.rows(index.numpy()))

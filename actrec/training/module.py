@@ -57,11 +57,12 @@ class ClassifierModule(L.LightningModule):
     def validation_step(self, batch: tuple[torch.Tensor, ...], batch_index: int) -> None:
         self._step(batch, "val")
 
-    def configure_optimizers(self):  # type: ignore[no-untyped-def]
+    def configure_optimizers(self):
         optim = self.optim
         optimizer = OPTIMIZERS[optim.optimizer](self.parameters(), lr=optim.lr, weight_decay=optim.weight_decay)
         if optim.scheduler == "none":
             return optimizer
+        scheduler: torch.optim.lr_scheduler.LRScheduler
         if optim.scheduler == "step":
             scheduler = torch.optim.lr_scheduler.StepLR(optimizer, optim.step_size, optim.gamma)
             return {"optimizer": optimizer, "lr_scheduler": scheduler}

@@ -85,7 +85,7 @@ def evaluate_clip_run(options: dict[str, Any], train: ClipList, validation: Clip
     predict_time = time.perf_counter() - start
     epochs = max(1, len(recognizer.history))
     assert recognizer.network is not None
-    return headline(compute_metrics(test.y, proba, recognizer.label_names)) | {
+    return headline(compute_metrics(test.labels, proba, recognizer.label_names)) | {
         "param_count": parameter_count(recognizer.network),
         "train_time_s": train_time,
         "train_clips_per_s": epochs * train.n_samples / train_time,

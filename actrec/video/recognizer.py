@@ -231,7 +231,7 @@ class VideoRecognizer:
         settings["clip"] = {k: v for k, v in settings["clip"].items() if k not in ("workers", "on_bad_video")}
         run = {"config": settings, "label_names": self.label_names, "n_train": train.n_samples, "train_clips": clips_digest(train)}
         checkpoint_dir = None if work_dir is None else Path(work_dir) / "checkpoints"
-        fitted = fit_loop(self.network, self.config, data, train.y, len(self.label_names), run, checkpoint_dir, resume_from, progress)
+        fitted = fit_loop(self.network, self.config, data, train.labels, len(self.label_names), run, checkpoint_dir, resume_from, progress)
         self.history = fitted.history
 
     # ------------------------------------------------------------------ predict
@@ -366,6 +366,7 @@ def load_init(network: torch.nn.Module, path: str | Path) -> str:
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"--init {path}: file not found")
+    state: Any  # a state dict, or whatever the file holds (checked below)
     try:
         if path.suffix == ".safetensors":
             from safetensors.torch import load_file

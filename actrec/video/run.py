@@ -45,7 +45,7 @@ def _train_into(clips: ClipList, out: Path, config: VideoTrainConfig, test: Clip
     test = held_out if test is None else test
     recognizer.fit(train, validation=validation, work_dir=out, progress=progress, resume_from=resume_from)
     val_metrics = compute_metrics(validation.y, recognizer.predict_proba(validation), recognizer.label_names)
-    test_metrics = compute_metrics(test.y, recognizer.predict_proba(test), recognizer.label_names)
+    test_metrics = compute_metrics(test.labels, recognizer.predict_proba(test), recognizer.label_names)
     recognizer.save(out)
     run_config = recognizer.metadata()["config"] | {
         "data": clips.source, "test": test.source, "n_train": train.n_samples, "n_val": validation.n_samples,
