@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, fields
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence, cast
 
 import numpy as np
 import pandas as pd
@@ -27,6 +27,11 @@ from actrec.features.pipeline import FeaturePipeline, Flatten, Standardize, Step
 from actrec.io.model_file import MODEL_FILE, model_path, read_model_file, write_model_file
 from actrec.models import Capabilities, build_model, model_capabilities
 from actrec.training.feature_store import TransformedBatches, slices
+
+if TYPE_CHECKING:  # the networks some fit strategies build, for the type checker only
+    from actrec.models.ensemble import EnsembleNet
+    from actrec.models.rocket import RocketNet
+    from actrec.models.streams import MultiStreamNet
 
 AUTO_KERNEL_MODEL = "multirocket"
 
@@ -158,6 +163,12 @@ class Recognizer(ClassifierMixin, BaseEstimator):
             return self.class_values
         return np.asarray(self.label_names, dtype=object)
 
+    def _fitted_pipeline(self) -> FeaturePipeline:
+        """The feature pipeline, which `fit` (or `load`) sets before anything is featurised."""
+        if self.pipeline is None:
+            raise ConfigError("this Recognizer is not fitted; call fit or Recognizer.load first")
+        return self.pipeline
+
     @property
     def network_(self) -> torch.nn.Module | None:
         return self.network
@@ -209,7 +220,7 @@ class Recognizer(ClassifierMixin, BaseEstimator):
             from actrec.features.keypoints import SelectJoints
             from actrec.skeletons.schema import get_schema
 
-            SelectJoints.from_schema(get_schema(dataset.schema), config.joints)
+            SelectJoints.from_schema(get_schema(str(dataset.schema)), config.joints)
         if config.augment:
             from actrec.features.augment import build_augmenter
 
@@ -301,7 +312,8 @@ class Recognizer(ClassifierMixin, BaseEstimator):
             raise ConfigError("model 'auto' is fitted in closed form and keeps no checkpoints; train it without --resume")
         shared = {k: getattr(self.config, k) for k in ("joints", "class_weight", "seed", "val_fraction")}
         kernel = Recognizer(AUTO_KERNEL_MODEL, **shared).fit(train, validation=validation)
-        pools = ", ".join(kernel.network.config.pooling)
+        kernel_network = cast("RocketNet", kernel.network)
+        pools = ", ".join(kernel_network.config.pooling)
         why = [f"{AUTO_KERNEL_MODEL} ({pools} on the series and its differences, plus Hydra), fitted in closed form; "
                "it streams frame by frame at a cost independent of the window"]
         self.config.model_options = {
@@ -310,10 +322,10 @@ class Recognizer(ClassifierMixin, BaseEstimator):
             "why": why,
         }
         self.pipeline, self.n_features = kernel.pipeline, kernel.n_features
-        self.network = self._build_network()
-        self.network.members[0].load_state_dict(kernel.network.state_dict())
-        self.network.members[0].fitted_summary = kernel.network.fitted_summary
-        self.network.eval()
+        self.network = ensemble = cast("EnsembleNet", self._build_network())
+        ensemble.members[0].load_state_dict(kernel_network.state_dict())
+        cast("RocketNet", ensemble.members[0]).fitted_summary = kernel_network.fitted_summary
+        ensemble.eval()
         self.validation_proba_ = kernel.validation_proba_
         self.history = kernel.history
         self.notes = [f"auto: {'; '.join(why)}"]
@@ -332,12 +344,12 @@ class Recognizer(ClassifierMixin, BaseEstimator):
             members.append(member.fit(train, validation=validation, progress=progress))
             self.is_main_process, self.world_size = member.is_main_process, member.world_size
         self.pipeline, self.n_features = members[0].pipeline, members[0].n_features
-        self.network = self._build_network()
-        for slot, member in zip(self.network.members, members):
-            slot.load_state_dict(member.network.members[0].state_dict())
+        self.network = fused = cast("MultiStreamNet", self._build_network())
+        for slot, member in zip(fused.members, members):
+            slot.load_state_dict(cast("MultiStreamNet", member.network).members[0].state_dict())
         if validation.n_samples:
             probas = [member.predict_proba(validation) for member in members]
-            losses = [compute_metrics(validation.y, p, self.label_names)["log_loss"] for p in probas]
+            losses = [compute_metrics(validation.labels, p, self.label_names)["log_loss"] for p in probas]
             weights = np.array([1.0 / max(loss, 1e-6) for loss in losses])
             weights /= weights.sum()
             self.validation_proba_ = sum(w * p for w, p in zip(weights, probas)).astype(np.float32)
@@ -345,7 +357,7 @@ class Recognizer(ClassifierMixin, BaseEstimator):
         else:
             weights = np.full(len(members), 1.0 / len(members))
             chosen = "equal (no validation samples)"
-        self.network.weights.copy_(torch.as_tensor(weights, dtype=torch.float32))
+        fused.weights.copy_(torch.as_tensor(weights, dtype=torch.float32))
         self.network.eval()
         self.history = members[0].history
         self.notes = [f"streams: one {self.config.model} per stream; weights {chosen}"] + [note for m in members for note in m.notes]
@@ -372,7 +384,7 @@ class Recognizer(ClassifierMixin, BaseEstimator):
             return None
         from actrec.features.keypoints import pipeline_schema
 
-        return pipeline_schema(self.skeleton(), self.pipeline)
+        return pipeline_schema(self.skeleton(), self._fitted_pipeline())
 
     def skeleton(self) -> Any:
         """The model's skeleton `Schema`, rebuilt from the copy saved in the model (so a user's YAML
@@ -392,7 +404,7 @@ class Recognizer(ClassifierMixin, BaseEstimator):
             self.config.model_options = options
         if self.is_kernel_model and not options.get("input_length"):
             # the first context frames of the feature pipeline are never read (actrec.models.rocket)
-            options["skip_steps"] = self.pipeline.context_frames
+            options["skip_steps"] = self._fitted_pipeline().context_frames
             options["input_length"] = max(1, self.window_length - options["skip_steps"])
             options["left_pad"] = True  # short windows read as zeros before their first frame, as a stream warming up
             self.config.model_options = options
@@ -400,7 +412,7 @@ class Recognizer(ClassifierMixin, BaseEstimator):
             from actrec.features.streams import stream_channels
             from actrec.models.streams import MultiStreamConfig, MultiStreamNet
 
-            streams = MultiStreamConfig(self.config.model, options, self.config.streams, stream_channels(self.pipeline, self.config.streams))
+            streams = MultiStreamConfig(self.config.model, options, self.config.streams, stream_channels(self._fitted_pipeline(), self.config.streams))
             return MultiStreamNet(self.n_features, len(self.label_names), streams, self._graph_schema())
         return build_model(self.config.model, self.n_features, len(self.label_names), options, self._graph_schema())
 
@@ -415,20 +427,20 @@ class Recognizer(ClassifierMixin, BaseEstimator):
         config = self.config
         L.seed_everything(config.seed, workers=True, verbose=False)
         self.network = self._build_network()
-        train_set: Any = ArrayDataset(train_features, train.lengths, train.y)
+        train_set: Any = ArrayDataset(train_features, train.lengths, train.labels)
         if config.augment:
             from actrec.features.augment import build_augmenter
 
             augmenter = build_augmenter(config.augment, self.schema)
             if augmenter is not None:
-                train_set = AugmentedDataset(train.X, train.lengths, train.y, augmenter, self.pipeline.transform, config.seed)
+                train_set = AugmentedDataset(train.X, train.lengths, train.labels, augmenter, self._fitted_pipeline().transform, config.seed)
         # what a checkpoint must share with the run resuming it (after _build_network, which may
         # complete model_options)
         run = {"config": asdict(config), "label_names": self.label_names, "n_features": self.n_features, "n_train": train.n_samples}
-        val_set = ArrayDataset(val_features, validation.lengths, validation.y)
-        data = SequenceDataModule(train_set, val_set, config.batch_size, config.seed, config.sampler == "balanced", train.y)
+        val_set = ArrayDataset(val_features, validation.lengths, validation.labels)
+        data = SequenceDataModule(train_set, val_set, config.batch_size, config.seed, config.sampler == "balanced", train.labels)
         fitted = fit_loop(
-            self.network, config, data, train.y, len(self.label_names), run,
+            self.network, config, data, train.labels, len(self.label_names), run,
             checkpoint_dir=None if work_dir is None else Path(work_dir) / "checkpoints", resume_from=resume_from, progress=progress,
         )
         self.history = fitted.history
@@ -452,18 +464,18 @@ class Recognizer(ClassifierMixin, BaseEstimator):
         if resume_from is not None:
             raise ConfigError(f"model '{self.config.model}' is fitted in closed form in seconds and keeps no checkpoints; train it without --resume")
         start = time.perf_counter()
-        self.pipeline.fit(train.X, train.lengths)
-        self.n_features = int(self.pipeline.transform(train.X[:1], train.lengths[:1]).shape[-1])
+        pipeline = self._fitted_pipeline().fit(train.X, train.lengths)
+        self.n_features = int(pipeline.transform(train.X[:1], train.lengths[:1]).shape[-1])
         L.seed_everything(self.config.seed, workers=True, verbose=False)
-        self.network = self._build_network()
+        self.network = network = cast("RocketNet", self._build_network())
         self.validation_proba_ = fit_kernel_model(
-            self.network, self._batches(train), train.y, self._batches(validation), validation.y,
+            network, self._batches(train), train.labels, self._batches(validation), validation.labels,
             len(self.label_names), self.config.class_weight, self.config.seed, grouped=train.groups is not None,
         )
         self.network.eval()
         row: dict[str, Any] = {"epoch": 0, "seconds": time.perf_counter() - start}
         if validation.n_samples:
-            metrics = compute_metrics(validation.y, self.validation_proba_, self.label_names)
+            metrics = compute_metrics(validation.labels, self.validation_proba_, self.label_names)
             row |= {"val_loss": metrics["log_loss"], "val_acc": metrics["top1"]}
         self.history = pd.DataFrame([row])
 
@@ -490,14 +502,14 @@ class Recognizer(ClassifierMixin, BaseEstimator):
     def _batches(self, dataset: SequenceDataset) -> TransformedBatches:
         """The dataset featurised a batch at a time, when read (memory-mapped input stays on disk)."""
         self._check_input(dataset)
-        return TransformedBatches(dataset.X, dataset.lengths, self.pipeline.transform, dataset.ids, dataset.source)
+        return TransformedBatches(dataset.X, dataset.lengths, self._fitted_pipeline().transform, np.asarray(dataset.ids), dataset.source)
 
     def _features(self, dataset: SequenceDataset) -> np.ndarray:
         self._check_input(dataset)
-        features = self.pipeline.transform(dataset.X, dataset.lengths)
+        features = self._fitted_pipeline().transform(dataset.X, dataset.lengths)
         if not np.isfinite(features).all():
             sample = int(np.argwhere(~np.isfinite(features))[0][0])
-            raise DataError(f"{dataset.source}: sample {dataset.ids[sample]} gives non-finite features; check it for NaN or inf values")
+            raise DataError(f"{dataset.source}: sample {dataset.sample_id(sample)} gives non-finite features; check it for NaN or inf values")
         return features
 
     def predict_proba(self, X: Any, lengths: Any = None, batch_size: int = 256) -> np.ndarray:
