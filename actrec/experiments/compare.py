@@ -233,7 +233,7 @@ def compare(
             key = run_key(fingerprint, spec.options, split | {"run": label}, seed)
             record, cached = cached_run(
                 cache / f"{key}.json", use_cache,
-                lambda: evaluate_run(fit, spec.options, *plan.parts(data), seed),  # noqa: B023 (called at once)
+                lambda: evaluate_run(fit, spec.options, *plan.parts(data), seed),  # noqa: B023 (cached_run calls it at once)
             )
             fits += not cached
             if on_run:

@@ -124,7 +124,8 @@ def compare_clips(clips: ClipList, specs: Sequence[ModelSpec], out: str | Path, 
             for seed in seeds:
                 label = f"seed{seed}"
                 path = out / "cache" / f"{run_key(fingerprint, keyed, split | {'run': label, 'val_fraction': val_fraction}, seed)}.json"
-                record, cached = cached_run(path, use_cache, lambda: evaluate_clip_run(options, train, validation, test, seed))  # noqa: B023 (called at once)
+                evaluate = lambda: evaluate_clip_run(options, train, validation, test, seed)  # noqa: B023 (cached_run calls it at once)
+                record, cached = cached_run(path, use_cache, evaluate)
                 fits += not cached
                 if on_run:
                     on_run(spec.name, label, cached)
