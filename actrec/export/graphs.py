@@ -110,9 +110,16 @@ def onnx_bytes(module: nn.Module, example: tuple, inputs: list[str], outputs: li
         # the exporter's notes on its own passes say nothing the parity check would not catch.
         warnings.simplefilter("ignore", torch.jit.TracerWarning)
         warnings.filterwarnings("ignore", category=UserWarning, module=r"torch\.onnx")
-        # torch.onnx.export writes to a file-like object too (its documented use); its hint names paths only
-        torch.onnx.export(module, example, buffer, input_names=inputs, output_names=outputs,  # type: ignore[arg-type]
-                          dynamic_axes=axes, opset_version=OPSET, dynamo=False)
+        torch.onnx.export(
+            module,
+            example,
+            buffer,  # type: ignore[arg-type]  # a file-like target is documented; torch's hint names paths only
+            input_names=inputs,
+            output_names=outputs,
+            dynamic_axes=axes,
+            opset_version=OPSET,
+            dynamo=False,
+        )
     model = onnx.load_from_string(buffer.getvalue())
     for key, value in metadata.items():
         entry = model.metadata_props.add()

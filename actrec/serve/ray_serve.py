@@ -78,7 +78,10 @@ def deploy(specs: list[str], settings: ServeSettings, address: str, replicas: in
     connect(address)
     serve.start(http_options={"host": host, "port": port})
     # ray types @serve.ingress() as returning the class itself; @serve.deployment made it a Deployment
-    deployment = ActrecService.options(num_replicas=replicas, max_ongoing_requests=settings.max_sessions + HTTP_HEADROOM)  # type: ignore[attr-defined]
+    deployment = ActrecService.options(  # type: ignore[attr-defined]
+        num_replicas=replicas,
+        max_ongoing_requests=settings.max_sessions + HTTP_HEADROOM,
+    )
     serve.run(deployment.bind(files, asdict(settings)), name=APP_NAME, route_prefix="/")
     return f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
 

@@ -50,10 +50,16 @@ def clip_onnx_bytes(recognizer: Any) -> bytes:
     clip = recognizer.clip
     example = torch.zeros(1, 3, clip.frames, clip.size, clip.size)
     buffer = io.BytesIO()
-    # torch.onnx.export writes to a file-like object too (its documented use); its hint names paths only
-    torch.onnx.export(network, (example,), buffer, input_names=["clips"], output_names=["logits", "probabilities"],  # type: ignore[arg-type]
-                      dynamic_axes={"clips": {0: "batch"}, "logits": {0: "batch"}, "probabilities": {0: "batch"}},
-                      opset_version=17, dynamo=False)
+    torch.onnx.export(
+        network,
+        (example,),
+        buffer,  # type: ignore[arg-type]  # a file-like target is documented; torch's hint names paths only
+        input_names=["clips"],
+        output_names=["logits", "probabilities"],
+        dynamic_axes={"clips": {0: "batch"}, "logits": {0: "batch"}, "probabilities": {0: "batch"}},
+        opset_version=17,
+        dynamo=False,
+    )
     model = onnx.load_from_string(buffer.getvalue())
     metadata = {
         "kind": "clip", "model_name": recognizer.model_name, "label_names": recognizer.label_names,
