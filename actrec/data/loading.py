@@ -170,7 +170,8 @@ def _stacked(parts: list[SequenceDataset], files: list[Path], label_names: Seque
     if without:
         notes.append(f"groups: each of {len(without)} file(s) without groups ({', '.join(without[:3])}{' ...' if len(without) > 3 else ''}) "
                      "is one group, so its samples stay on one side of every split")
-    y, names = None, list[str]()
+    y: np.ndarray | None = None
+    names: list[str] = []
     if first.y is not None:
         raw = np.concatenate([part.labels_as_names() for part in parts])
         y, names = encode_labels(raw, source, ids, label_names)

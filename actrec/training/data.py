@@ -77,7 +77,11 @@ class SequenceDataModule(L.LightningDataModule):
         if self.balanced:
             counts = np.bincount(self.train_labels)
             weights = 1.0 / counts[self.train_labels]
-            sampler = WeightedRandomSampler(weights.astype(np.float64).tolist(), len(weights), generator=self.generator)
+            sampler = WeightedRandomSampler(
+                torch.as_tensor(weights, dtype=torch.double),  # type: ignore[arg-type]  # torch's hint says Sequence[float]; it takes a tensor
+                len(weights),
+                generator=self.generator,
+            )
             return DataLoader(self.train, batch_size=self.batch_size, sampler=sampler, collate_fn=pad_collate)
         return DataLoader(self.train, batch_size=self.batch_size, shuffle=True, generator=self.generator, collate_fn=pad_collate)
 
