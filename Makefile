@@ -1,7 +1,7 @@
-# The two commands of the README. Both set up what they need (scripts/setup.sh) first.
+# The commands of the README. Each sets up what it needs (scripts/setup.sh) first.
 VENV ?= .venv
 
-.PHONY: demo test setup bench
+.PHONY: demo test lint setup bench
 
 demo:
 	bash scripts/setup.sh
@@ -10,6 +10,13 @@ demo:
 test:
 	bash scripts/setup.sh --test
 	$(VENV)/bin/python -m pytest
+
+# ruff's rules and mypy's settings live in pyproject.toml
+lint:
+	bash scripts/setup.sh --test
+	$(VENV)/bin/ruff check actrec tests bench scripts
+	$(VENV)/bin/ruff format --check actrec tests bench scripts
+	$(VENV)/bin/mypy actrec
 
 bench:
 	bash scripts/setup.sh --test

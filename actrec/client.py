@@ -63,19 +63,29 @@ def remote_model(server: str, name: str, token: str | None = None, timeout_s: fl
     """The model `name` as `GET /v1/models` describes it."""
     url = f"{_base_url(server)}/v1/models"
     try:
-        with urllib.request.urlopen(urllib.request.Request(url, headers=_headers(token)), timeout=timeout_s) as response:
+        with urllib.request.urlopen(
+            urllib.request.Request(url, headers=_headers(token)), timeout=timeout_s
+        ) as response:
             models = json.loads(response.read())
     except urllib.error.HTTPError as error:
         raise ConfigError(f"{url}: HTTP {error.code} ({error.read().decode(errors='replace')[:200]})") from None
     except (urllib.error.URLError, OSError) as error:
-        raise ConfigError(f"{url}: cannot reach the server ({getattr(error, 'reason', error)}); is `actrec serve` running?") from None
+        raise ConfigError(
+            f"{url}: cannot reach the server ({getattr(error, 'reason', error)}); is `actrec serve` running?"
+        ) from None
     found = {model["name"]: model for model in models}
     if name not in found:
         raise ConfigError(f"the server has no model '{name}'; it serves: {', '.join(found)}")
     info = found[name]
-    return RemoteModel(name=name, label_names=info["label_names"], feature_names=info["feature_names"],
-                       frame_shape=tuple(info["frame_shape"]), sample_rate_hz=info["sample_rate_hz"],
-                       schema=info["schema_name"], schema_definition=info["schema_definition"])
+    return RemoteModel(
+        name=name,
+        label_names=info["label_names"],
+        feature_names=info["feature_names"],
+        frame_shape=tuple(info["frame_shape"]),
+        sample_rate_hz=info["sample_rate_hz"],
+        schema=info["schema_name"],
+        schema_definition=info["schema_definition"],
+    )
 
 
 class StreamClient:
@@ -85,8 +95,15 @@ class StreamClient:
     `opened` holds the server's `opened` message (session id, effective rules, frame shape).
     """
 
-    def __init__(self, server: str, model: str, token: str | None = None, rules: dict[str, Any] | None = None,
-                 probabilities: bool = False, timeout_s: float = 10.0) -> None:
+    def __init__(
+        self,
+        server: str,
+        model: str,
+        token: str | None = None,
+        rules: dict[str, Any] | None = None,
+        probabilities: bool = False,
+        timeout_s: float = 10.0,
+    ) -> None:
         from websockets.sync.client import connect
 
         url = _base_url(server).replace("http", "ws", 1) + f"/v1/stream/{model}"
@@ -94,8 +111,9 @@ class StreamClient:
         self.closed: dict[str, Any] | None = None
         try:
             # entered here, closed by `close`/`__exit__` (websockets 17 wants connect() entered)
-            self._socket = connect(url, additional_headers=_headers(token), open_timeout=timeout_s, max_size=None,
-                                   compression=None).__enter__()
+            self._socket = connect(
+                url, additional_headers=_headers(token), open_timeout=timeout_s, max_size=None, compression=None
+            ).__enter__()
         except OSError as error:
             raise ConfigError(f"{url}: cannot connect ({error}); is `actrec serve` running?") from None
         self._socket.send(json.dumps({"type": "open", "rules": rules or {}, "probabilities": probabilities}))
@@ -117,7 +135,9 @@ class StreamClient:
         except TimeoutError:
             raise ConfigError(f"the server sent nothing for {self.timeout_s:g} s") from None
         except ConnectionClosed as error:
-            raise ConfigError(f"the server closed the session (code {error.rcvd.code if error.rcvd else '?'})") from None
+            raise ConfigError(
+                f"the server closed the session (code {error.rcvd.code if error.rcvd else '?'})"
+            ) from None
 
     def push(self, frame: np.ndarray | list | None, t: float | None = None) -> dict[str, Any]:
         """Send one frame and wait for its decision; a refused frame raises DataError."""
@@ -130,7 +150,7 @@ class StreamClient:
         if self.closed is not None:
             return []
         self._socket.send(json.dumps({"type": "end"}))
-        rest = []
+        rest: list[dict[str, Any]] = []
         while True:
             message = self.receive()
             if message["type"] == "closed":
@@ -148,7 +168,7 @@ class StreamClient:
             raise ConfigError(f"server sent '{message['type']}' where '{kind}' was due")
         return message
 
-    def __enter__(self) -> "StreamClient":
+    def __enter__(self) -> StreamClient:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -172,8 +192,17 @@ class RemoteStreamer:
     def push(self, frame: np.ndarray | None, time: float | None = None) -> Decision:
         reply = self.client.push(frame, time)
         probabilities = None if reply["probabilities"] is None else np.asarray(reply["probabilities"], np.float32)
-        return Decision(reply["frame"], reply["t"], probabilities, None, None, reply["label"], reply["confidence"],
-                        [_event(event) for event in reply["events"]], reply["missing"])
+        return Decision(
+            reply["frame"],
+            reply["t"],
+            probabilities,
+            None,
+            None,
+            reply["label"],
+            reply["confidence"],
+            [_event(event) for event in reply["events"]],
+            reply["missing"],
+        )
 
     def finish(self) -> list[Event]:
         self.client.close()

@@ -9,10 +9,12 @@ every output itself (atomically), which keeps a Ray run resumable like a local o
 from __future__ import annotations
 
 import itertools
+import logging
 import socket
 import tempfile
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, TypeVar
+from typing import Any, TypeVar
 
 from actrec.errors import ActrecError, ConfigError
 
@@ -35,10 +37,12 @@ def connect(address: str) -> Any:
         ray.shutdown()  # we connected to another cluster: a process holds one connection at a time
     _check_reachable(address)
     try:
-        ray.init(address=address, log_to_driver=False, logging_level="ERROR")
+        ray.init(address=address, log_to_driver=False, logging_level=logging.ERROR)
     except (ConnectionError, RuntimeError, ValueError) as error:
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise ConfigError(f"--ray {address}: cannot connect ({first}); start a head with `ray start --head` or give its address") from None
+        raise ConfigError(
+            f"--ray {address}: cannot connect ({first}); start a head with `ray start --head` or give its address"
+        ) from None
     _connected_to = address
     return ray
 
@@ -52,11 +56,14 @@ def _check_reachable(address: str) -> None:
     try:
         socket.create_connection((host, int(port)), timeout=5).close()
     except OSError as error:
-        raise ConfigError(f"--ray {address}: nothing answers there ({error.strerror or error}); start a head with `ray start --head` or give its address") from None
+        raise ConfigError(
+            f"--ray {address}: nothing answers there ({error.strerror or error}); start a head with `ray start --head` or give its address"
+        ) from None
 
 
-def run_on_ray(address: str, function: Callable[..., Any], jobs: Iterable[tuple[Any, ...]],
-               shared: tuple[Any, ...] = ()) -> Iterator[tuple[int, Any, BaseException | None]]:
+def run_on_ray(
+    address: str, function: Callable[..., Any], jobs: Iterable[tuple[Any, ...]], shared: tuple[Any, ...] = ()
+) -> Iterator[tuple[int, Any, BaseException | None]]:
     """Run `function(*shared, *job)` for every job as Ray tasks; yield `(job index, result, None)`
     as each finishes, or `(job index, None, error)` when its task failed (the others go on).
 
@@ -79,7 +86,7 @@ def run_on_ray(address: str, function: Callable[..., Any], jobs: Iterable[tuple[
             index = pending.pop(ref)
             try:
                 yield index, ray.get(ref), None
-            except Exception as error:  # a task or worker that died fails only its own job
+            except Exception as error:  # noqa: BLE001  a task or worker that died fails only its own job
                 yield index, None, error
 
 

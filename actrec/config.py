@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from numbers import Integral, Real
+from typing import Any, ClassVar
 
 import numpy as np
-from typing import Any, ClassVar
 
 from actrec.errors import ConfigError
 
@@ -76,13 +76,17 @@ class TrainConfig:
                 raise ConfigError(f"streams must be a list of names, e.g. [joint, bone]; got {self.streams!r}")
             check_streams(self.streams)
             if self.model == "auto" or model_capabilities(self.model, self.model_options).closed_form:
-                raise ConfigError(f"streams train one network per stream by gradient steps; model '{self.model}' cannot, use e.g. ctrgcn or stgcn")
+                raise ConfigError(
+                    f"streams train one network per stream by gradient steps; model '{self.model}' cannot, use e.g. ctrgcn or stgcn"
+                )
         OptimConfig(self.optimizer, self.lr, self.weight_decay, self.scheduler).check()
         if not isinstance(self.augment, list):
             raise ConfigError(f"augment must be a list of names, e.g. [mirror, rotate]; got {self.augment!r}")
         parse_augmentations(self.augment)
         if not isinstance(self.joints, list) or not all(isinstance(j, (str, int)) for j in self.joints):
-            raise ConfigError(f"joints must be a list of skeleton groups or joint names, e.g. [body, left_hand]; got {self.joints!r}")
+            raise ConfigError(
+                f"joints must be a list of skeleton groups or joint names, e.g. [body, left_hand]; got {self.joints!r}"
+            )
         if not 0 <= self.val_fraction < 1:
             raise ConfigError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
         if self.lr <= 0:
@@ -127,7 +131,14 @@ FIELD_KINDS: dict[str, tuple[type, ...]] = {
     "float | None": (Real, type(None)),
 }
 
-KIND_NAMES = {str: "text", Integral: "a whole number", Real: "a number", dict: "a mapping", list: "a list", type(None): "unset"}
+KIND_NAMES = {
+    str: "text",
+    Integral: "a whole number",
+    Real: "a number",
+    dict: "a mapping",
+    list: "a list",
+    type(None): "unset",
+}
 
 FIELD_HELP: dict[str, str] = {
     "model": "auto, minirocket, multirocket, inception, gru, lstm, stgcn, ctrgcn",

@@ -14,7 +14,15 @@ from actrec.recognizer import TrainConfig
 from actrec.run import RunResult, train_run
 
 
-def run_demo(out: str | Path, recordings: int = 24, window: int = 30, stride: int = 15, epochs: int = 10, seed: int = 0, progress: bool = True) -> RunResult | None:
+def run_demo(
+    out: str | Path,
+    recordings: int = 24,
+    window: int = 30,
+    stride: int = 15,
+    epochs: int = 10,
+    seed: int = 0,
+    progress: bool = True,
+) -> RunResult | None:
     """Write `out/data` (recordings, segments.csv, windows.npz) and train the default model into `out/run`.
 
     Windows are grouped by recording, so no recording is in two splits.

@@ -58,8 +58,13 @@ def _mediapipe() -> Part:
         problem = f"protobuf {protobuf} breaks MediaPipe 0.10; pip install 'protobuf>=6.31.1,<7'"
     elif version and importlib.util.find_spec("cv2") is None:
         problem = "needs OpenCV, which is missing"
-    return Part("MediaPipe", version, "keypoints from video (actrec extract, actrec stream on a video or camera)",
-                "bash scripts/install-video.sh", problem)
+    return Part(
+        "MediaPipe",
+        version,
+        "keypoints from video (actrec extract, actrec stream on a video or camera)",
+        "bash scripts/install-video.sh",
+        problem,
+    )
 
 
 def optional_parts() -> list[Part]:
@@ -67,19 +72,54 @@ def optional_parts() -> list[Part]:
     onnx, onnxruntime = _module_version("onnx", "onnx"), _module_version("onnxruntime", "onnxruntime")
     return [
         _mediapipe(),
-        Part("OpenCV", _module_version("cv2", "opencv-python-headless") or _module_version("cv2", "opencv-python"),
-             "reading video files and cameras, annotated video output (--out x.mp4)", "bash scripts/install-video.sh"),
-        Part("onnxruntime", onnxruntime and onnx and f"{onnxruntime} (onnx {onnx})",
-             "actrec export (ONNX files) and actrec stream --runtime onnx", "pip install 'actrec[export]'"),
-        Part("optuna", _module_version("optuna", "optuna"), "actrec sweep (hyperparameter search)", "pip install 'actrec[search]'"),
-        Part("psycopg2", _module_version("psycopg2", "psycopg2-binary") or _module_version("psycopg2", "psycopg2"),
-             "actrec sweep --storage postgresql://... (one study shared by several machines)", "pip install 'actrec[postgres]'"),
-        Part("cleanlab", _module_version("cleanlab", "cleanlab"), "actrec audit (ranking suspect labels)", "pip install 'actrec[audit]'"),
-        Part("aeon", _module_version("aeon", "aeon"), "bench/accuracy.py (UEA/UCR problems and MiniRocket baselines)", "pip install 'actrec[benchmarks]'"),
-        Part("Chromium", _program("chromium", "chromium-browser", "google-chrome"),
-             "only the test that renders report.html in a headless browser", "apt-get install chromium"),
-        Part("PostgreSQL server", _program("pg_ctl", patterns=("/usr/lib/postgresql/*/bin/pg_ctl",)),
-             "only the test of a sweep shared through PostgreSQL", "apt-get install postgresql"),
+        Part(
+            "OpenCV",
+            _module_version("cv2", "opencv-python-headless") or _module_version("cv2", "opencv-python"),
+            "reading video files and cameras, annotated video output (--out x.mp4)",
+            "bash scripts/install-video.sh",
+        ),
+        Part(
+            "onnxruntime",
+            onnxruntime and onnx and f"{onnxruntime} (onnx {onnx})",
+            "actrec export (ONNX files) and actrec stream --runtime onnx",
+            "pip install 'actrec[export]'",
+        ),
+        Part(
+            "optuna",
+            _module_version("optuna", "optuna"),
+            "actrec sweep (hyperparameter search)",
+            "pip install 'actrec[search]'",
+        ),
+        Part(
+            "psycopg2",
+            _module_version("psycopg2", "psycopg2-binary") or _module_version("psycopg2", "psycopg2"),
+            "actrec sweep --storage postgresql://... (one study shared by several machines)",
+            "pip install 'actrec[postgres]'",
+        ),
+        Part(
+            "cleanlab",
+            _module_version("cleanlab", "cleanlab"),
+            "actrec audit (ranking suspect labels)",
+            "pip install 'actrec[audit]'",
+        ),
+        Part(
+            "aeon",
+            _module_version("aeon", "aeon"),
+            "bench/accuracy.py (UEA/UCR problems and MiniRocket baselines)",
+            "pip install 'actrec[benchmarks]'",
+        ),
+        Part(
+            "Chromium",
+            _program("chromium", "chromium-browser", "google-chrome"),
+            "only the test that renders report.html in a headless browser",
+            "apt-get install chromium",
+        ),
+        Part(
+            "PostgreSQL server",
+            _program("pg_ctl", patterns=("/usr/lib/postgresql/*/bin/pg_ctl",)),
+            "only the test of a sweep shared through PostgreSQL",
+            "apt-get install postgresql",
+        ),
     ]
 
 

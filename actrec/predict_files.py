@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import functools
 import glob
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 from rich.console import Console
@@ -49,7 +50,7 @@ class ReadOptions:
     test_clips: int | None = None
     test_crops: int | None = None
 
-    def for_model(self, window_length: int) -> "ReadOptions":
+    def for_model(self, window_length: int) -> ReadOptions:
         """These options with the window and stride filled in from the model's window."""
         window = self.window or int(window_length)
         return replace(self, window=window, stride=self.stride or max(1, window // 2))
@@ -79,7 +80,9 @@ def plan_predictions(data: Sequence[str], out: str | Path) -> list[tuple[Path, P
     out = Path(out)
     if out.suffix.lower() == ".csv":
         if len(files) != 1:
-            raise ConfigError(f"--out {out} is one CSV but {len(files)} data files were given; give a folder to --out for one CSV per file")
+            raise ConfigError(
+                f"--out {out} is one CSV but {len(files)} data files were given; give a folder to --out for one CSV per file"
+            )
         return [(files[0], out)]
     pairs = [(file, out / f"{file.stem}.csv") for file in files]
     check_distinct_outputs(pairs, "rename one of them or predict them apart")
@@ -89,8 +92,12 @@ def plan_predictions(data: Sequence[str], out: str | Path) -> list[tuple[Path, P
 Where = dict[str, np.ndarray]
 
 
-def predict_file(recognizer: Any, data: str | Path, options: ReadOptions = ReadOptions(),
-                 on_note: Callable[[str], None] | None = None) -> tuple[np.ndarray, np.ndarray, Where]:
+def predict_file(
+    recognizer: Any,
+    data: str | Path,
+    options: ReadOptions = ReadOptions(),
+    on_note: Callable[[str], None] | None = None,
+) -> tuple[np.ndarray, np.ndarray, Where]:
     """(sample ids `[N]`, probabilities `[N, C]` float32, `{start_time, end_time}` `[N]` seconds
     when the samples are windows of recordings, else empty) of one data file, read by the
     recognizer as its kind reads data (`predict_data`); `on_note` gets a line per skipped input."""
@@ -116,8 +123,10 @@ def _per_frame(recognizer: Any, data: Path) -> tuple[np.ndarray, np.ndarray, Whe
     for name, file in files.items():
         for track, recording in load_recording(file).people():
             if recording.keypoints.shape[1:] != tuple(recognizer.frame_shape):
-                raise DataError(f"{file}: frames of shape {list(recording.keypoints.shape[1:])} but the model takes "
-                                f"{list(recognizer.frame_shape)}; predict recordings of its skeleton")
+                raise DataError(
+                    f"{file}: frames of shape {list(recording.keypoints.shape[1:])} but the model takes "
+                    f"{list(recognizer.frame_shape)}; predict recordings of its skeleton"
+                )
             group = name if track is None else f"{name}#track{track}"
             ids += [f"{group}@{frame}" for frame in recording.frame_index]
             probabilities.append(_trailing_window_proba(recognizer, recording.keypoints))
@@ -140,8 +149,15 @@ def _trailing_window_proba(recognizer: Any, frames: np.ndarray) -> np.ndarray:
     return np.concatenate(out)
 
 
-def predict_files(run: str | Path, data: Sequence[str], out: str | Path, options: ReadOptions = ReadOptions(),
-                  ray_address: str | None = None, console: Console | None = None, submission: bool = False) -> list[FileOutcome]:
+def predict_files(
+    run: str | Path,
+    data: Sequence[str],
+    out: str | Path,
+    options: ReadOptions = ReadOptions(),
+    ray_address: str | None = None,
+    console: Console | None = None,
+    submission: bool = False,
+) -> list[FileOutcome]:
     """Predict every data file into its CSV (see the module docstring for the layout; `submission`:
     `id` and one probability column per class only).
 
@@ -169,10 +185,16 @@ def predict_files(run: str | Path, data: Sequence[str], out: str | Path, options
             model_file = Path(run) / MODEL_FILE if Path(run).is_dir() else Path(run)
             folders = [str(file) for file, _ in todo if file.is_dir()]
             if folders:
-                raise ConfigError(f"--data {folders[0]} is a folder; --ray sends files to the workers: give its recordings as files ('{folders[0]}/*.npz')")
-            finished = _run_on_ray(model_file.read_bytes(), todo, options, ray_address, recognizer.label_names, submission)
+                raise ConfigError(
+                    f"--data {folders[0]} is a folder; --ray sends files to the workers: give its recordings as files ('{folders[0]}/*.npz')"
+                )
+            finished = _run_on_ray(
+                model_file.read_bytes(), todo, options, ray_address, recognizer.label_names, submission
+            )
         else:
-            finished = (_predict_here(recognizer, file, output, options, submission, report.note) for file, output in todo)
+            finished = (
+                _predict_here(recognizer, file, output, options, submission, report.note) for file, output in todo
+            )
         for outcome in finished:
             if outcome.status == "failed" and not folder_mode:
                 raise DataError(outcome.message)  # one file asked for: its error is the command's
@@ -180,8 +202,9 @@ def predict_files(run: str | Path, data: Sequence[str], out: str | Path, options
     return outcomes
 
 
-def _predict_here(recognizer: Any, file: Path, output: Path, options: ReadOptions, submission: bool,
-                  on_note: Callable[[str], None]) -> FileOutcome:
+def _predict_here(
+    recognizer: Any, file: Path, output: Path, options: ReadOptions, submission: bool, on_note: Callable[[str], None]
+) -> FileOutcome:
     try:
         ids, proba, where = predict_file(recognizer, file, options, on_note)
     except ActrecError as error:
@@ -189,8 +212,9 @@ def _predict_here(recognizer: Any, file: Path, output: Path, options: ReadOption
     return _write(file, output, ids, proba, where, recognizer.label_names, submission)
 
 
-def _write(file: Path, output: Path, ids: np.ndarray, proba: np.ndarray, where: Where, label_names: list[str],
-           submission: bool) -> FileOutcome:
+def _write(
+    file: Path, output: Path, ids: np.ndarray, proba: np.ndarray, where: Where, label_names: list[str], submission: bool
+) -> FileOutcome:
     from actrec.io.predictions import write_predictions
 
     write_predictions(output, ids, proba, label_names, where, submission)
@@ -219,8 +243,14 @@ def _predict_bytes(model: bytes, content: bytes, name: str, options: ReadOptions
     return on_local_copy(content, name, lambda path: predict_file(recognizer, path, options))
 
 
-def _run_on_ray(model: bytes, todo: list[tuple[Path, Path]], options: ReadOptions, address: str,
-                label_names: list[str], submission: bool) -> Iterator[FileOutcome]:
+def _run_on_ray(
+    model: bytes,
+    todo: list[tuple[Path, Path]],
+    options: ReadOptions,
+    address: str,
+    label_names: list[str],
+    submission: bool,
+) -> Iterator[FileOutcome]:
     """Each file a Ray task; the driver writes what comes back, so outputs match a local run."""
     from actrec.cluster import failure_line, run_on_ray
 
@@ -228,11 +258,14 @@ def _run_on_ray(model: bytes, todo: list[tuple[Path, Path]], options: ReadOption
     for index, result, error in run_on_ray(address, _predict_bytes, jobs, shared=(model,)):
         file, output = todo[index]
         if error is not None:
-            yield FileOutcome(file, output, "failed", message=f"{file}: prediction failed on Ray ({failure_line(error)})")
+            yield FileOutcome(
+                file, output, "failed", message=f"{file}: prediction failed on Ray ({failure_line(error)})"
+            )
         elif isinstance(result, str):
             yield FileOutcome(file, output, "failed", message=result)
         else:
-            yield _write(file, output, *result, label_names, submission)
+            ids, proba, where = result
+            yield _write(file, output, ids, proba, where, label_names, submission)
 
 
 class _Report:
@@ -244,14 +277,17 @@ class _Report:
         self.progress = None
         self.task = None
         if console is not None:
-            self.progress = Progress(TextColumn("[bold]files"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                                     console=console)
+            self.progress = Progress(
+                TextColumn("[bold]files"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+            )
             self.task = self.progress.add_task("files", total=n_files)
 
     def finished(self, outcome: FileOutcome) -> FileOutcome:
         if self.console is None:
             return outcome
-        line = outcome_line(outcome.status, outcome.data, outcome.output, f"{outcome.predictions} predictions", outcome.message)
+        line = outcome_line(
+            outcome.status, outcome.data, outcome.output, f"{outcome.predictions} predictions", outcome.message
+        )
         self.console.print(line, highlight=False, soft_wrap=True)
         if self.progress is not None and self.task is not None:
             self.progress.advance(self.task)
@@ -262,7 +298,7 @@ class _Report:
         if self.console is not None:
             self.console.print(f"[yellow]{escape(line)}[/yellow]", highlight=False, soft_wrap=True)
 
-    def __enter__(self) -> "_Report":
+    def __enter__(self) -> _Report:
         if self.progress is not None:
             self.progress.start()
         return self

@@ -8,9 +8,10 @@ label names and the fitted feature pipeline: loading never executes code from th
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, fields
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
@@ -29,10 +30,22 @@ from actrec.models import Capabilities, build_model, model_capabilities
 from actrec.models.rocket import LEVEL_KERNELS, REACH
 from actrec.training.feature_store import TransformedBatches, slices
 
+if TYPE_CHECKING:  # the networks some fit strategies build, for the type checker only
+    from actrec.models.ensemble import EnsembleNet
+    from actrec.models.rocket import RocketNet
+    from actrec.models.streams import MultiStreamNet
+
 AUTO_KERNEL_MODEL = "minirocket"
 
 
-def as_dataset(X: Any, y: Any = None, groups: Any = None, lengths: Any = None, label_names: Sequence[str] | None = None, source: str = "<memory>") -> SequenceDataset:
+def as_dataset(
+    X: Any,
+    y: Any = None,
+    groups: Any = None,
+    lengths: Any = None,
+    label_names: Sequence[str] | None = None,
+    source: str = "<memory>",
+) -> SequenceDataset:
     """Wrap arrays (or pass a SequenceDataset through); string labels are encoded the way every
     loader encodes them (`actrec.data.labels.encode_labels`)."""
     if isinstance(X, SequenceDataset):
@@ -163,6 +176,12 @@ class Recognizer(ClassifierMixin, BaseEstimator):
             return self.class_values
         return np.asarray(self.label_names, dtype=object)
 
+    def _fitted_pipeline(self) -> FeaturePipeline:
+        """The feature pipeline, which `fit` (or `load`) sets before anything is featurised."""
+        if self.pipeline is None:
+            raise ConfigError("this Recognizer is not fitted; call fit or Recognizer.load first")
+        return self.pipeline
+
     @property
     def network_(self) -> torch.nn.Module | None:
         return self.network
@@ -207,14 +226,18 @@ class Recognizer(ClassifierMixin, BaseEstimator):
                 f"{dataset.source} has {shape} values per step: choose another model, e.g. auto or inception"
             )
         if config.streams and not keypoints:
-            raise ConfigError(f"{dataset.source}: streams need keypoint data with a skeleton schema (X [N, T, J, C] and schema)")
+            raise ConfigError(
+                f"{dataset.source}: streams need keypoint data with a skeleton schema (X [N, T, J, C] and schema)"
+            )
         if config.joints:
             if not keypoints:
-                raise ConfigError(f"joints {config.joints} select skeleton joints, but {dataset.source} has {shape} values per step and no skeleton schema; drop --joints")
+                raise ConfigError(
+                    f"joints {config.joints} select skeleton joints, but {dataset.source} has {shape} values per step and no skeleton schema; drop --joints"
+                )
             from actrec.features.keypoints import SelectJoints
             from actrec.skeletons.schema import get_schema
 
-            SelectJoints.from_schema(get_schema(dataset.schema), config.joints)
+            SelectJoints.from_schema(get_schema(str(dataset.schema)), config.joints)
         if config.augment:
             from actrec.features.augment import build_augmenter
 
@@ -234,7 +257,18 @@ class Recognizer(ClassifierMixin, BaseEstimator):
         )
 
     # ------------------------------------------------------------------ fit
-    def fit(self, X: Any, y: Any = None, groups: Any = None, lengths: Any = None, label_names: Sequence[str] | None = None, validation: SequenceDataset | None = None, work_dir: str | Path | None = None, progress: bool = False, resume_from: str | Path | None = None) -> "Recognizer":
+    def fit(
+        self,
+        X: Any,
+        y: Any = None,
+        groups: Any = None,
+        lengths: Any = None,
+        label_names: Sequence[str] | None = None,
+        validation: SequenceDataset | None = None,
+        work_dir: str | Path | None = None,
+        progress: bool = False,
+        resume_from: str | Path | None = None,
+    ) -> Recognizer:
         """Train on `X` (array `[N, T, F]` / `[N, T, J, C]` or a SequenceDataset).
 
         Options and data are checked first (`TrainConfig.check`, `check_data`), before any work.
@@ -293,7 +327,9 @@ class Recognizer(ClassifierMixin, BaseEstimator):
         self._train(train, train_features, validation, val_features, work_dir, progress, resume_from)
         return self
 
-    def _fit_auto(self, train: SequenceDataset, validation: SequenceDataset, resume_from: str | Path | None = None) -> None:
+    def _fit_auto(
+        self, train: SequenceDataset, validation: SequenceDataset, resume_from: str | Path | None = None
+    ) -> None:
         """The default: MiniRocket with level kernels, fitted in closed form, saved as a
         one-member ensemble (the file format for several members).
 
@@ -308,22 +344,27 @@ class Recognizer(ClassifierMixin, BaseEstimator):
         left, which made the result depend on the machine's load and the stream re-run whole
         windows; `--model inception|gru` trains one on purpose."""
         if resume_from is not None:
-            raise ConfigError("model 'auto' is fitted in closed form and keeps no checkpoints; train it without --resume")
+            raise ConfigError(
+                "model 'auto' is fitted in closed form and keeps no checkpoints; train it without --resume"
+            )
         shared = {k: getattr(self.config, k) for k in ("joints", "class_weight", "seed", "val_fraction")}
         kernel = Recognizer(AUTO_KERNEL_MODEL, **shared).fit(train, validation=validation)
-        settings = kernel.network.config
-        why = [f"{AUTO_KERNEL_MODEL} ({', '.join(settings.pooling)} of 84 kernels and {settings.level_kernels} level kernels per dilation), "
-               "fitted in closed form; it streams frame by frame at a cost independent of the window"]
+        kernel_network = cast("RocketNet", kernel.network)
+        settings = kernel_network.config
+        why = [
+            f"{AUTO_KERNEL_MODEL} ({', '.join(settings.pooling)} of 84 kernels and {settings.level_kernels} level kernels per dilation), "
+            "fitted in closed form; it streams frame by frame at a cost independent of the window"
+        ]
         self.config.model_options = {
             "members": [{"model": kernel.config.model, "options": kernel.config.model_options}],
             "weights": [1.0],
             "why": why,
         }
         self.pipeline, self.n_features = kernel.pipeline, kernel.n_features
-        self.network = self._build_network()
-        self.network.members[0].load_state_dict(kernel.network.state_dict())
-        self.network.members[0].fitted_summary = kernel.network.fitted_summary
-        self.network.eval()
+        self.network = ensemble = cast("EnsembleNet", self._build_network())
+        ensemble.members[0].load_state_dict(kernel_network.state_dict())
+        cast("RocketNet", ensemble.members[0]).fitted_summary = kernel_network.fitted_summary
+        ensemble.eval()
         self.validation_proba_ = kernel.validation_proba_
         self.history = kernel.history
         self.notes = [f"auto: {'; '.join(why)}"]
@@ -342,23 +383,27 @@ class Recognizer(ClassifierMixin, BaseEstimator):
             members.append(member.fit(train, validation=validation, progress=progress))
             self.is_main_process, self.world_size = member.is_main_process, member.world_size
         self.pipeline, self.n_features = members[0].pipeline, members[0].n_features
-        self.network = self._build_network()
-        for slot, member in zip(self.network.members, members):
-            slot.load_state_dict(member.network.members[0].state_dict())
+        self.network = fused = cast("MultiStreamNet", self._build_network())
+        for slot, member in zip(fused.members, members):
+            slot.load_state_dict(cast("MultiStreamNet", member.network).members[0].state_dict())
         if validation.n_samples:
             probas = [member.predict_proba(validation) for member in members]
-            losses = [compute_metrics(validation.y, p, self.label_names)["log_loss"] for p in probas]
+            losses = [compute_metrics(validation.labels, p, self.label_names)["log_loss"] for p in probas]
             weights = np.array([1.0 / max(loss, 1e-6) for loss in losses])
             weights /= weights.sum()
             self.validation_proba_ = sum(w * p for w, p in zip(weights, probas)).astype(np.float32)
-            chosen = ", ".join(f"{s} {w:.2f} (val log-loss {loss:.3f})" for s, w, loss in zip(self.config.streams, weights, losses))
+            chosen = ", ".join(
+                f"{s} {w:.2f} (val log-loss {loss:.3f})" for s, w, loss in zip(self.config.streams, weights, losses)
+            )
         else:
             weights = np.full(len(members), 1.0 / len(members))
             chosen = "equal (no validation samples)"
-        self.network.weights.copy_(torch.as_tensor(weights, dtype=torch.float32))
+        fused.weights.copy_(torch.as_tensor(weights, dtype=torch.float32))
         self.network.eval()
         self.history = members[0].history
-        self.notes = [f"streams: one {self.config.model} per stream; weights {chosen}"] + [note for m in members for note in m.notes]
+        self.notes = [f"streams: one {self.config.model} per stream; weights {chosen}"] + [
+            note for m in members for note in m.notes
+        ]
         self.cut_by_time_budget_ = any(m.cut_by_time_budget_ for m in members)
 
     def _default_steps(self, dataset: SequenceDataset) -> list[Step]:
@@ -382,7 +427,7 @@ class Recognizer(ClassifierMixin, BaseEstimator):
             return None
         from actrec.features.keypoints import pipeline_schema
 
-        return pipeline_schema(self.skeleton(), self.pipeline)
+        return pipeline_schema(self.skeleton(), self._fitted_pipeline())
 
     def skeleton(self) -> Any:
         """The model's skeleton `Schema`, rebuilt from the copy saved in the model (so a user's YAML
@@ -402,21 +447,37 @@ class Recognizer(ClassifierMixin, BaseEstimator):
             self.config.model_options = options
         if self.is_kernel_model and not options.get("input_length"):
             # the first context frames of the feature pipeline are never read (actrec.models.rocket)
-            options["skip_steps"] = self.pipeline.context_frames
+            options["skip_steps"] = self._fitted_pipeline().context_frames
             options["input_length"] = max(1, self.window_length - options["skip_steps"])
             options["left_pad"] = True  # short windows read as zeros before their first frame, as a stream warming up
-            options.setdefault("level_kernels", LEVEL_KERNELS)  # kernels that see a channel's level (actrec.models.rocket)
+            options.setdefault(
+                "level_kernels", LEVEL_KERNELS
+            )  # kernels that see a channel's level (actrec.models.rocket)
             options.setdefault("reach", REACH)  # no dilation pools fewer outputs than half the window
             self.config.model_options = options
         if self.config.streams:
             from actrec.features.streams import stream_channels
             from actrec.models.streams import MultiStreamConfig, MultiStreamNet
 
-            streams = MultiStreamConfig(self.config.model, options, self.config.streams, stream_channels(self.pipeline, self.config.streams))
+            streams = MultiStreamConfig(
+                self.config.model,
+                options,
+                self.config.streams,
+                stream_channels(self._fitted_pipeline(), self.config.streams),
+            )
             return MultiStreamNet(self.n_features, len(self.label_names), streams, self._graph_schema())
         return build_model(self.config.model, self.n_features, len(self.label_names), options, self._graph_schema())
 
-    def _train(self, train: SequenceDataset, train_features: np.ndarray, validation: SequenceDataset, val_features: np.ndarray, work_dir: str | Path | None, progress: bool, resume_from: str | Path | None) -> None:
+    def _train(
+        self,
+        train: SequenceDataset,
+        train_features: np.ndarray,
+        validation: SequenceDataset,
+        val_features: np.ndarray,
+        work_dir: str | Path | None,
+        progress: bool,
+        resume_from: str | Path | None,
+    ) -> None:
         """Build the network and fit it: kernel models in closed form, the others by
         `actrec.training.fit` (checkpoints in `work_dir/checkpoints`, resumable)."""
         import lightning as L
@@ -427,28 +488,46 @@ class Recognizer(ClassifierMixin, BaseEstimator):
         config = self.config
         L.seed_everything(config.seed, workers=True, verbose=False)
         self.network = self._build_network()
-        train_set: Any = ArrayDataset(train_features, train.lengths, train.y)
+        train_set: Any = ArrayDataset(train_features, train.lengths, train.labels)
         if config.augment:
             from actrec.features.augment import build_augmenter
 
             augmenter = build_augmenter(config.augment, self.schema)
             if augmenter is not None:
-                train_set = AugmentedDataset(train.X, train.lengths, train.y, augmenter, self.pipeline.transform, config.seed)
+                train_set = AugmentedDataset(
+                    train.X, train.lengths, train.labels, augmenter, self._fitted_pipeline().transform, config.seed
+                )
         # what a checkpoint must share with the run resuming it (after _build_network, which may
         # complete model_options)
-        run = {"config": asdict(config), "label_names": self.label_names, "n_features": self.n_features, "n_train": train.n_samples}
-        val_set = ArrayDataset(val_features, validation.lengths, validation.y)
-        data = SequenceDataModule(train_set, val_set, config.batch_size, config.seed, config.sampler == "balanced", train.y)
+        run = {
+            "config": asdict(config),
+            "label_names": self.label_names,
+            "n_features": self.n_features,
+            "n_train": train.n_samples,
+        }
+        val_set = ArrayDataset(val_features, validation.lengths, validation.labels)
+        data = SequenceDataModule(
+            train_set, val_set, config.batch_size, config.seed, config.sampler == "balanced", train.labels
+        )
         fitted = fit_loop(
-            self.network, config, data, train.y, len(self.label_names), run,
-            checkpoint_dir=None if work_dir is None else Path(work_dir) / "checkpoints", resume_from=resume_from, progress=progress,
+            self.network,
+            config,
+            data,
+            train.labels,
+            len(self.label_names),
+            run,
+            checkpoint_dir=None if work_dir is None else Path(work_dir) / "checkpoints",
+            resume_from=resume_from,
+            progress=progress,
         )
         self.history = fitted.history
         self.is_main_process, self.world_size = fitted.is_main_process, fitted.world_size
         if fitted.cut_by_time_budget:
             self.cut_by_time_budget_ = True
-            self.notes.append(f"--time-budget stopped training after {len(fitted.history)} of {config.epochs} epochs; "
-                              "a run cut by the clock is not reproducible (drop the budget, or lower --epochs)")
+            self.notes.append(
+                f"--time-budget stopped training after {len(fitted.history)} of {config.epochs} epochs; "
+                "a run cut by the clock is not reproducible (drop the budget, or lower --epochs)"
+            )
 
     def _fit_kernels(self, train: SequenceDataset, validation: SequenceDataset, resume_from: str | Path | None) -> None:
         """Kernel models, in closed form: the pipeline is fitted on the training split, then
@@ -462,20 +541,29 @@ class Recognizer(ClassifierMixin, BaseEstimator):
         from actrec.training.kernels import fit_kernel_model
 
         if resume_from is not None:
-            raise ConfigError(f"model '{self.config.model}' is fitted in closed form in seconds and keeps no checkpoints; train it without --resume")
+            raise ConfigError(
+                f"model '{self.config.model}' is fitted in closed form in seconds and keeps no checkpoints; train it without --resume"
+            )
         start = time.perf_counter()
-        self.pipeline.fit(train.X, train.lengths)
-        self.n_features = int(self.pipeline.transform(train.X[:1], train.lengths[:1]).shape[-1])
+        pipeline = self._fitted_pipeline().fit(train.X, train.lengths)
+        self.n_features = int(pipeline.transform(train.X[:1], train.lengths[:1]).shape[-1])
         L.seed_everything(self.config.seed, workers=True, verbose=False)
-        self.network = self._build_network()
+        self.network = network = cast("RocketNet", self._build_network())
         self.validation_proba_ = fit_kernel_model(
-            self.network, self._batches(train), train.y, self._batches(validation), validation.y,
-            len(self.label_names), self.config.class_weight, self.config.seed, grouped=train.groups is not None,
+            network,
+            self._batches(train),
+            train.labels,
+            self._batches(validation),
+            validation.labels,
+            len(self.label_names),
+            self.config.class_weight,
+            self.config.seed,
+            grouped=train.groups is not None,
         )
         self.network.eval()
         row: dict[str, Any] = {"epoch": 0, "seconds": time.perf_counter() - start}
         if validation.n_samples:
-            metrics = compute_metrics(validation.y, self.validation_proba_, self.label_names)
+            metrics = compute_metrics(validation.labels, self.validation_proba_, self.label_names)
             row |= {"val_loss": metrics["log_loss"], "val_acc": metrics["top1"]}
         self.history = pd.DataFrame([row])
 
@@ -502,14 +590,18 @@ class Recognizer(ClassifierMixin, BaseEstimator):
     def _batches(self, dataset: SequenceDataset) -> TransformedBatches:
         """The dataset featurised a batch at a time, when read (memory-mapped input stays on disk)."""
         self._check_input(dataset)
-        return TransformedBatches(dataset.X, dataset.lengths, self.pipeline.transform, dataset.ids, dataset.source)
+        return TransformedBatches(
+            dataset.X, dataset.lengths, self._fitted_pipeline().transform, np.asarray(dataset.ids), dataset.source
+        )
 
     def _features(self, dataset: SequenceDataset) -> np.ndarray:
         self._check_input(dataset)
-        features = self.pipeline.transform(dataset.X, dataset.lengths)
+        features = self._fitted_pipeline().transform(dataset.X, dataset.lengths)
         if not np.isfinite(features).all():
             sample = int(np.argwhere(~np.isfinite(features))[0][0])
-            raise DataError(f"{dataset.source}: sample {dataset.ids[sample]} gives non-finite features; check it for NaN or inf values")
+            raise DataError(
+                f"{dataset.source}: sample {dataset.sample_id(sample)} gives non-finite features; check it for NaN or inf values"
+            )
         return features
 
     def predict_proba(self, X: Any, lengths: Any = None, batch_size: int = 256) -> np.ndarray:
@@ -553,7 +645,9 @@ class Recognizer(ClassifierMixin, BaseEstimator):
         check_label_last(data, dataset, self.frame_shape, layout.label_last)
         return dataset, []
 
-    def predict_data(self, data: str | Path, options: Any, on_note: Any = None) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    def predict_data(
+        self, data: str | Path, options: Any, on_note: Any = None
+    ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
         """(ids, probabilities, `{start_time, end_time}` of windows of recordings) of one data file,
         labelled or not; `options`: `predict_files.ReadOptions` (window and stride for recordings)."""
         from actrec.data.loading import check_label_last, load_for_prediction
@@ -562,8 +656,10 @@ class Recognizer(ClassifierMixin, BaseEstimator):
         options = options.for_model(self.window_length)
         dataset = load_for_prediction(data, options.window, options.stride, options.label_last, options.class_names)
         check_label_last(data, dataset, self.frame_shape, options.label_last)
-        where = {key: dataset.meta[key] for key in ("start_time", "end_time") if key in dataset.meta}
-        return dataset.ids, self.predict_proba(dataset), where
+        where: dict[str, np.ndarray] = {
+            key: dataset.meta[key] for key in ("start_time", "end_time") if key in dataset.meta
+        }
+        return np.asarray(dataset.ids), self.predict_proba(dataset), where
 
     # ------------------------------------------------------------------ save / load
     def describe(self) -> dict[str, str]:
@@ -575,13 +671,23 @@ class Recognizer(ClassifierMixin, BaseEstimator):
         else:
             names = self.feature_names or []
             shown = ", ".join(names[:6]) + (f", ... ({len(names)} in all)" if len(names) > 6 else "")
-            inputs = f"features [T, {self.frame_shape[0] if self.frame_shape else '?'}]" + (f": {shown}" if names else "")
+            inputs = f"features [T, {self.frame_shape[0] if self.frame_shape else '?'}]" + (
+                f": {shown}" if names else ""
+            )
         steps = " -> ".join(step.name for step in self.pipeline.steps) if self.pipeline else ""
-        rows = {"model": self.config.model, "kind": self.kind, "window": f"{self.window_length} steps{rate}", "input": inputs, "features": steps}
+        rows = {
+            "model": self.config.model,
+            "kind": self.kind,
+            "window": f"{self.window_length} steps{rate}",
+            "input": inputs,
+            "features": steps,
+        }
         options = self.config.model_options or {}
         if options.get("members"):  # an ensemble (`auto`): its members and their weights
             weights = options.get("weights") or [1.0 / len(options["members"])] * len(options["members"])
-            rows["members"] = ", ".join(f"{member['model']} (weight {weight:.2f})" for member, weight in zip(options["members"], weights))
+            rows["members"] = ", ".join(
+                f"{member['model']} (weight {weight:.2f})" for member, weight in zip(options["members"], weights)
+            )
         return rows
 
     def metadata(self) -> dict[str, Any]:
@@ -611,7 +717,7 @@ class Recognizer(ClassifierMixin, BaseEstimator):
         return save_model(path, self.kind, self.network, self.metadata())
 
     @classmethod
-    def _from_metadata(cls, meta: dict[str, Any]) -> "Recognizer":
+    def _from_metadata(cls, meta: dict[str, Any]) -> Recognizer:
         """An unfitted Recognizer with everything but the network set from a model file's metadata."""
         rec = cls(**meta["config"])
         rec.label_names = meta["label_names"]
@@ -649,7 +755,7 @@ class Recognizer(ClassifierMixin, BaseEstimator):
         return self._build_network()
 
     @classmethod
-    def load(cls, path: str | Path) -> "Recognizer":
+    def load(cls, path: str | Path) -> Recognizer:
         """Load a model saved by `save` or `actrec train` (the file, or the RUN folder holding it)."""
         meta, tensors, path = load_model(path, cls.kind)
         with metadata_errors(path):
@@ -661,8 +767,12 @@ class Recognizer(ClassifierMixin, BaseEstimator):
             first = str(error).splitlines()[0]
             saved = str(meta.get("actrec_version", "?"))
             if saved.startswith(("0.1.", "0.2.")) and "combination_0" in first:
-                raise ModelFileError(f"{path}: a kernel model made by actrec {saved}; version 0.3 redefined these models "
-                                     "so they stream frame by frame (README: Models); train it again") from None
-            raise ModelFileError(f"{path}: weights do not fit the saved model config ({first}); the file is damaged") from None
+                raise ModelFileError(
+                    f"{path}: a kernel model made by actrec {saved}; version 0.3 redefined these models "
+                    "so they stream frame by frame (README: Models); train it again"
+                ) from None
+            raise ModelFileError(
+                f"{path}: weights do not fit the saved model config ({first}); the file is damaged"
+            ) from None
         rec.network.eval()
         return rec

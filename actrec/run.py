@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -55,7 +56,15 @@ class RunResult:
         return {"val": self.val, "test": self.test}
 
 
-def train_run(data: SequenceDataset, out: str | Path, config: TrainConfig, test: SequenceDataset | None = None, test_fraction: float = 0.2, progress: bool = False, resume_from: str | Path | None = None) -> RunResult | None:
+def train_run(
+    data: SequenceDataset,
+    out: str | Path,
+    config: TrainConfig,
+    test: SequenceDataset | None = None,
+    test_fraction: float = 0.2,
+    progress: bool = False,
+    resume_from: str | Path | None = None,
+) -> RunResult | None:
     """Fit on `data`, evaluate on validation and test, save model and reports into `out`.
 
     Without `test`, a stratified, group-aware `test_fraction` of `data` is held out first (before
@@ -68,10 +77,16 @@ def train_run(data: SequenceDataset, out: str | Path, config: TrainConfig, test:
     `resume_from` (see `resume_checkpoint`) continues from them, or extends a finished run.
     An `ActrecError` (bad input or options) removes a new run's partial folder.
     """
-    return build_in_partial(out, resume_from, lambda partial, resume: _train_into(data, partial, config, test, test_fraction, progress, resume))
+    return build_in_partial(
+        out,
+        resume_from,
+        lambda partial, resume: _train_into(data, partial, config, test, test_fraction, progress, resume),
+    )
 
 
-def build_in_partial(out: str | Path, resume_from: str | Path | None, train_into: Callable[[Path, Path | None], ResultT | None]) -> ResultT | None:
+def build_in_partial(
+    out: str | Path, resume_from: str | Path | None, train_into: Callable[[Path, Path | None], ResultT | None]
+) -> ResultT | None:
     """Run `train_into(partial folder, checkpoint to resume or None)` in `out/partial` and publish
     what it leaves there into `out` if it returns a result (None: a DDP worker, nothing to
     publish); sequence and clip runs share this life cycle.
@@ -97,12 +112,20 @@ def build_in_partial(out: str | Path, resume_from: str | Path | None, train_into
             resumable = checkpoint.is_file()
             if not resumable:
                 shutil.rmtree(partial, ignore_errors=True)
-            how = f"after its last epoch, before the run was published (checkpoint {checkpoint})" if resumable else "before its first epoch ended"
-            raise TrainingInterrupted(f"training stopped by SIGINT {how}", "SIGINT", str(checkpoint) if resumable else None) from None
+            how = (
+                f"after its last epoch, before the run was published (checkpoint {checkpoint})"
+                if resumable
+                else "before its first epoch ended"
+            )
+            raise TrainingInterrupted(
+                f"training stopped by SIGINT {how}", "SIGINT", str(checkpoint) if resumable else None
+            ) from None
         except BaseException as error:
             resumable = (partial / "checkpoints" / LAST).is_file()
             # bad input or options: nothing worth resuming, unless the checkpoints were there before
-            clean_failure = isinstance(error, ActrecError) and not isinstance(error, TrainingInterrupted) and not continuing
+            clean_failure = (
+                isinstance(error, ActrecError) and not isinstance(error, TrainingInterrupted) and not continuing
+            )
             if clean_failure or not resumable:
                 shutil.rmtree(partial, ignore_errors=True)
             raise
@@ -161,7 +184,15 @@ def publish(staging: Path, out: Path) -> None:
         os.replace(entry, target)
 
 
-def _train_into(data: SequenceDataset, out: Path, config: TrainConfig, test: SequenceDataset | None, test_fraction: float, progress: bool, resume_from: Path | None) -> RunResult | None:
+def _train_into(
+    data: SequenceDataset,
+    out: Path,
+    config: TrainConfig,
+    test: SequenceDataset | None,
+    test_fraction: float,
+    progress: bool,
+    resume_from: Path | None,
+) -> RunResult | None:
     recognizer = Recognizer(**asdict(config))
     recognizer.check_data(data)  # at the door: before any split or fitting
     plan = plan_splits(data, config.seed, config.val_fraction, test_fraction if test is None else 0.0)
@@ -173,15 +204,22 @@ def _train_into(data: SequenceDataset, out: Path, config: TrainConfig, test: Seq
     test = _with_model_labels(test, recognizer)
     # a kernel model's head is refitted on train + validation; its validation probabilities
     # come from the model fitted before that, which never saw them
-    val_proba = recognizer.validation_proba_ if recognizer.validation_proba_ is not None else recognizer.predict_proba(validation)
+    val_proba = (
+        recognizer.validation_proba_
+        if recognizer.validation_proba_ is not None
+        else recognizer.predict_proba(validation)
+    )
     val_metrics = compute_metrics(validation.y, val_proba, recognizer.label_names)
-    test_metrics = compute_metrics(test.y, recognizer.predict_proba(test), recognizer.label_names)
+    test_metrics = compute_metrics(test.labels, recognizer.predict_proba(test), recognizer.label_names)
     segments, segments_note = _fit_decision_rules(recognizer, validation, test)
     recognizer.save(out)
     splits = {"validation": validation, "test": test}
     parts_of = {"validation": data, "test": data if held_out is not None else None}
-    notes = recognizer.notes + [note for name, split in splits.items()
-                                if (note := missing_class_note(name, split, parts_of[name], recognizer.label_names))]
+    notes = recognizer.notes + [
+        note
+        for name, split in splits.items()
+        if (note := missing_class_note(name, split, parts_of[name], recognizer.label_names))
+    ]
     notes += [segments_note] if segments_note else []
     run_config = asdict(recognizer.config) | {
         "data": data.source,
@@ -191,11 +229,22 @@ def _train_into(data: SequenceDataset, out: Path, config: TrainConfig, test: Seq
         "n_test": test.n_samples,
         "notes": notes,
     }
-    write_run(out, recognizer.history, val_metrics, test_metrics, recognizer.label_names, run_config, recognizer.cut_by_time_budget_, segments)
+    write_run(
+        out,
+        recognizer.history,
+        val_metrics,
+        test_metrics,
+        recognizer.label_names,
+        run_config,
+        recognizer.cut_by_time_budget_,
+        segments,
+    )
     return RunResult(val=val_metrics, test=test_metrics, processes=recognizer.world_size, notes=notes)
 
 
-def _fit_decision_rules(recognizer: Recognizer, validation: SequenceDataset, test: SequenceDataset) -> tuple[dict[str, Any] | None, str | None]:
+def _fit_decision_rules(
+    recognizer: Recognizer, validation: SequenceDataset, test: SequenceDataset
+) -> tuple[dict[str, Any] | None, str | None]:
     """Streaming decision rules fitted on the recordings the validation windows were cut from
     (`stream.calibrate.rules_from_windows`), and a note saying how they score; (None, None) when
     the windows have no order (groups and meta start_frame) to rebuild recordings from."""
@@ -207,8 +256,10 @@ def _fit_decision_rules(recognizer: Recognizer, validation: SequenceDataset, tes
         return None, None
     val = segments["val"]
     saved = "saved in the model" if segments["rules"] else "not better than the default rules, which stay"
-    line = (f"decision rules fitted on {val['sessions']} validation sessions ({val['frames']} frames): segment F1 "
-            f"{val['segment_f1']:.3f} (default rules {val['segment_f1_default_rules']:.3f}), {saved}")
+    line = (
+        f"decision rules fitted on {val['sessions']} validation sessions ({val['frames']} frames): segment F1 "
+        f"{val['segment_f1']:.3f} (default rules {val['segment_f1_default_rules']:.3f}), {saved}"
+    )
     if "test" in segments:
         line += f"; on test {segments['test']['segment_f1']:.3f} (default rules {segments['test']['segment_f1_default_rules']:.3f})"
     return segments, line
@@ -218,5 +269,5 @@ def _with_model_labels(dataset: SequenceDataset, recognizer: Recognizer) -> Sequ
     """A separately loaded test set with its labels re-indexed into the model's label order."""
     if dataset.label_names == recognizer.label_names:
         return dataset
-    y, names = encode_labels(dataset.labels_as_names(), dataset.source, dataset.ids, recognizer.label_names)
+    y, names = encode_labels(dataset.labels_as_names(), dataset.source, np.asarray(dataset.ids), recognizer.label_names)
     return replace(dataset, y=y, label_names=names)

@@ -153,17 +153,24 @@ def sensor_split(n_train: int, n_test: int, steps: int) -> tuple[SequenceDataset
 def published_accuracy() -> dict[tuple[str, str], str]:
     """(set, aeon method) -> the published figure as printed: "default split / mean of 30 resamples"."""
     with PUBLISHED.open(newline="") as file:
-        return {(row["set"], row["method"]): " / ".join(v for v in (row["default_split"], row["mean_30_resamples"]) if v)
-                for row in csv.DictReader(file)}
+        return {
+            (row["set"], row["method"]): " / ".join(v for v in (row["default_split"], row["mean_30_resamples"]) if v)
+            for row in csv.DictReader(file)
+        }
 
 
 def as_series_list(data: SequenceDataset) -> list[np.ndarray]:
     """aeon's unequal-length collection: one `(channels, length)` array per sample, padding cut off
     (keypoints `[T, J, C]` flattened to J x C channels, undetected joints as 0)."""
-    return [np.ascontiguousarray(np.nan_to_num(x[:n].reshape(n, -1)).T, dtype=np.float64) for x, n in zip(data.X, data.lengths)]
+    return [
+        np.ascontiguousarray(np.nan_to_num(x[:n].reshape(n, -1)).T, dtype=np.float64)
+        for x, n in zip(data.X, data.lengths)
+    ]
 
 
-def fit_actrec(model: str, train: SequenceDataset, test: SequenceDataset, seed: int, quick: bool) -> tuple[float, float, float, float]:
+def fit_actrec(
+    model: str, train: SequenceDataset, test: SequenceDataset, seed: int, quick: bool
+) -> tuple[float, float, float, float]:
     """(top-1, fit wall s, fit CPU s, predict wall s) of one seeded actrec model."""
     options = {"seed": seed} | ({"epochs": 10} if quick and model in NEURAL else {})
     start, start_cpu = time.perf_counter(), cpu_seconds()
@@ -180,7 +187,9 @@ def baseline(name: str, seed: int) -> object:
     return {"MiniRocket": MiniRocketClassifier, "MultiRocketHydra": MultiRocketHydraClassifier}[name](random_state=seed)
 
 
-def fit_baseline(name: str, train: SequenceDataset, test: SequenceDataset, seed: int, equalise: str) -> tuple[float, float, float, float]:
+def fit_baseline(
+    name: str, train: SequenceDataset, test: SequenceDataset, seed: int, equalise: str
+) -> tuple[float, float, float, float]:
     """(top-1, fit wall s, fit CPU s, predict wall s) of one seeded aeon model; `equalise` is how
     ragged series become equal length ("pad", "resize") or "none"."""
     from aeon.transformations.collection.unequal_length import Padder, Resizer
@@ -224,7 +233,9 @@ def describe(train: SequenceDataset, test: SequenceDataset) -> dict[str, str]:
     ragged = bool(np.unique(lengths).size > 1)
     channels = int(np.prod(train.X.shape[2:]))
     return {
-        "train": str(train.n_samples), "test": str(test.n_samples), "classes": str(train.n_classes),
+        "train": str(train.n_samples),
+        "test": str(test.n_samples),
+        "classes": str(train.n_classes),
         "length": f"{lengths.min()}-{lengths.max()}" if ragged else str(lengths.max()),
         "channels": str(channels),
         "kind": ("multivariate" if channels > 1 else "univariate") + (", unequal" if ragged else ", equal"),
@@ -238,14 +249,24 @@ def fit_ratio(results: dict[str, dict[str, Score]], method: str, name: str) -> f
 
 def score_line(method: str, score: Score, ratio: float | None, extra: str = "") -> str:
     ratio_text = f" ({ratio:5.2f}x)" if ratio is not None else ""
-    return (f"  {method:<24} {score.top1:.3f} ± {score.top1_std:.3f}  fit {score.fit_s:7.2f} s, cpu {score.fit_cpu_s:7.2f} s{ratio_text}"
-            f"  predict {score.predict_s:6.2f} s{extra}")
+    return (
+        f"  {method:<24} {score.top1:.3f} ± {score.top1_std:.3f}  fit {score.fit_s:7.2f} s, cpu {score.fit_cpu_s:7.2f} s{ratio_text}"
+        f"  predict {score.predict_s:6.2f} s{extra}"
+    )
 
 
-def print_tables(results: dict[str, dict[str, Score]], facts: dict[str, dict[str, str]], published: dict[tuple[str, str], str],
-                 methods: list[str], baselines: list[str], seeds: int) -> None:
+def print_tables(
+    results: dict[str, dict[str, Score]],
+    facts: dict[str, dict[str, str]],
+    published: dict[tuple[str, str], str],
+    methods: list[str],
+    baselines: list[str],
+    seeds: int,
+) -> None:
     names = list(facts)
-    print(f"top-1 on each set's test split, mean ± std over {seeds} seed(s); published: default split / mean of 30 resamples")
+    print(
+        f"top-1 on each set's test split, mean ± std over {seeds} seed(s); published: default split / mean of 30 resamples"
+    )
     pub_columns = [f"published {b}" for b in baselines]
     print("| set | kind | train | test | length | channels | " + " | ".join(methods + pub_columns) + " |")
     print("|---" * (6 + len(methods) + len(pub_columns)) + "|")
@@ -253,11 +274,17 @@ def print_tables(results: dict[str, dict[str, Score]], facts: dict[str, dict[str
         fact = facts[name]
         cells = [f"{results[m][name].top1:.3f} ± {results[m][name].top1_std:.3f}" for m in methods]
         cells += [published.get((name, b), "-") for b in baselines]
-        print(f"| {name} | {fact['kind']} | {fact['train']} | {fact['test']} | {fact['length']} | {fact['channels']} | " + " | ".join(cells) + " |")
+        print(
+            f"| {name} | {fact['kind']} | {fact['train']} | {fact['test']} | {fact['length']} | {fact['channels']} | "
+            + " | ".join(cells)
+            + " |"
+        )
     means = [f"**{np.mean([results[m][n].top1 for n in names]):.4f}**" for m in methods]
     print(f"| mean over {len(names)} sets | | | | | | " + " | ".join(means + ["" for _ in pub_columns]) + " |")
     print()
-    print("fit CPU seconds of one model (1 thread; wall seconds on a quiet core), and its ratio to aeon MiniRocket's on the same set")
+    print(
+        "fit CPU seconds of one model (1 thread; wall seconds on a quiet core), and its ratio to aeon MiniRocket's on the same set"
+    )
     print("| set | " + " | ".join(methods) + " |")
     print("|---" * (1 + len(methods)) + "|")
     for name in names:
@@ -270,7 +297,9 @@ def print_tables(results: dict[str, dict[str, Score]], facts: dict[str, dict[str
     for method in methods:
         ratios = [fit_ratio(results, method, n) for n in names]
         mean_fit = np.mean([results[method][n].fit_cpu_s for n in names])
-        cells.append(f"{mean_fit:.2f}" + (f" ({np.mean(ratios):.2f}x, max {np.max(ratios):.2f}x)" if None not in ratios else ""))
+        cells.append(
+            f"{mean_fit:.2f}" + (f" ({np.mean(ratios):.2f}x, max {np.max(ratios):.2f}x)" if None not in ratios else "")
+        )
     print("| mean | " + " | ".join(cells) + " |")
 
 
@@ -281,31 +310,46 @@ def print_acceptance(results: dict[str, dict[str, Score]], names: list[str], qui
         print(f"acceptance: not checked (needs --models {DEFAULT_MODEL} and --baselines {' '.join(BASELINES)})")
         return
     caveat = ("  [--quick: 1 seed, a smoke run, not a result]" if quick else "") + (
-        f"  [only {len(names)} of the {len(SETS)} sets]" if len(names) < len(SETS) else "")
+        f"  [only {len(names)} of the {len(SETS)} sets]" if len(names) < len(SETS) else ""
+    )
     ours, reference = results[default], results[REFERENCE]
-    losses = [f"{n} {ours[n].top1 - reference[n].top1:+.3f} (std {max(ours[n].top1_std, reference[n].top1_std):.3f})"
-              for n in names if ours[n].top1 < reference[n].top1 - max(ours[n].top1_std, reference[n].top1_std)]
-    print(f"acceptance 1: {default} >= {REFERENCE} within one std on every set: {'PASS' if not losses else 'FAIL'}"
-          + (f" (below on: {', '.join(losses)})" if losses else "") + caveat)
+    losses = [
+        f"{n} {ours[n].top1 - reference[n].top1:+.3f} (std {max(ours[n].top1_std, reference[n].top1_std):.3f})"
+        for n in names
+        if ours[n].top1 < reference[n].top1 - max(ours[n].top1_std, reference[n].top1_std)
+    ]
+    print(
+        f"acceptance 1: {default} >= {REFERENCE} within one std on every set: {'PASS' if not losses else 'FAIL'}"
+        + (f" (below on: {', '.join(losses)})" if losses else "")
+        + caveat
+    )
     mean_ours = float(np.mean([ours[n].top1 for n in names]))
     rival_means = {r: float(np.mean([results[r][n].top1 for n in names])) for r in rivals}
     best_rival = max(rival_means, key=rival_means.get)
     margin = mean_ours - rival_means[best_rival]
-    print(f"acceptance 2: mean {default} {mean_ours:.4f} >= best rival {best_rival} {rival_means[best_rival]:.4f} + 0.010: "
-          f"{'PASS' if margin >= 0.01 - 1e-9 else 'FAIL'} (margin {100 * margin:+.2f} points)" + caveat)
+    print(
+        f"acceptance 2: mean {default} {mean_ours:.4f} >= best rival {best_rival} {rival_means[best_rival]:.4f} + 0.010: "
+        f"{'PASS' if margin >= 0.01 - 1e-9 else 'FAIL'} (margin {100 * margin:+.2f} points)" + caveat
+    )
     ratios = {n: fit_ratio(results, default, n) for n in names}
     worst = max(ratios, key=ratios.get)
-    print(f"acceptance 3: {default} fit CPU <= {MAX_FIT_RATIO:.0f}x {REFERENCE}'s on every set: "
-          f"{'PASS' if ratios[worst] <= MAX_FIT_RATIO else 'FAIL'} (worst {worst} {ratios[worst]:.1f}x)" + caveat)
+    print(
+        f"acceptance 3: {default} fit CPU <= {MAX_FIT_RATIO:.0f}x {REFERENCE}'s on every set: "
+        f"{'PASS' if ratios[worst] <= MAX_FIT_RATIO else 'FAIL'} (worst {worst} {ratios[worst]:.1f}x)" + caveat
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sets", nargs="+", choices=list(SETS), help="default: all (QUICK_SETS with --quick)")
-    parser.add_argument("--models", nargs="+", default=ACTREC_MODELS, help=f"actrec models ({DEFAULT_MODEL} is the default)")
+    parser.add_argument(
+        "--models", nargs="+", default=ACTREC_MODELS, help=f"actrec models ({DEFAULT_MODEL} is the default)"
+    )
     parser.add_argument("--baselines", nargs="*", default=BASELINES, choices=BASELINES)
     parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--quick", action="store_true", help="1 seed, 10 epochs for neural models, QUICK_SETS: a smoke run")
+    parser.add_argument(
+        "--quick", action="store_true", help="1 seed, 10 epochs for neural models, QUICK_SETS: a smoke run"
+    )
     args = parser.parse_args()
     seeds = 1 if args.quick else args.seeds
     names = args.sets or (QUICK_SETS if args.quick else list(SETS))
@@ -319,17 +363,29 @@ def main() -> None:
     for name in names:
         train, test = load_split(name)
         facts[name] = fact = describe(train, test)
-        print(f"{name}: {SETS[name]}; {fact['kind']}, {fact['train']} train, {fact['test']} test, "
-              f"{fact['classes']} classes, length {fact['length']}, {fact['channels']} channel(s)", flush=True)
+        print(
+            f"{name}: {SETS[name]}; {fact['kind']}, {fact['train']} train, {fact['test']} test, "
+            f"{fact['classes']} classes, length {fact['length']}, {fact['channels']} channel(s)",
+            flush=True,
+        )
         for base in args.baselines:  # first, so each actrec line can give its fit ratio to MiniRocket
-            options = {prep: summary([fit_baseline(base, train, test, seed, prep) for seed in range(seeds)])
-                       for prep in (("pad", "resize") if "unequal" in fact["kind"] else ("none",))}
+            options = {
+                prep: summary([fit_baseline(base, train, test, seed, prep) for seed in range(seeds)])
+                for prep in (("pad", "resize") if "unequal" in fact["kind"] else ("none",))
+            }
             prep, score = max(options.items(), key=lambda item: item[1].top1)
             method = f"aeon {base}"
             results[method][name] = score
             pub = published.get((name, base))
-            print(score_line(method, score, fit_ratio(results, method, name),
-                             (f"  ({prep})" if prep != "none" else "") + (f"  published {pub}" if pub else "")), flush=True)
+            print(
+                score_line(
+                    method,
+                    score,
+                    fit_ratio(results, method, name),
+                    (f"  ({prep})" if prep != "none" else "") + (f"  published {pub}" if pub else ""),
+                ),
+                flush=True,
+            )
         for model in args.models:
             method = f"actrec {model}"
             results[method][name] = summary([fit_actrec(model, train, test, seed, args.quick) for seed in range(seeds)])

@@ -38,7 +38,9 @@ def main() -> None:
     y[flipped] = (y[flipped] + rng.integers(1, data.n_classes, flipped.size)) % data.n_classes
     data.y = y
     truth = set(flipped.tolist())
-    print(f"{data.n_samples} windows, {data.n_classes} classes, {len(np.unique(data.groups))} recordings, {len(truth)} labels flipped")
+    print(
+        f"{data.n_samples} windows, {data.n_classes} classes, {len(np.unique(data.groups))} recordings, {len(truth)} labels flipped"
+    )
     for model in ("ensemble", "minirocket", "features", "recognizer"):
         start = time.perf_counter()
         found = set(label_issues(data, model=model, folds=5, seed=0)["indices"])
@@ -46,7 +48,9 @@ def main() -> None:
         hits = len(found & truth)
         recall, precision = hits / len(truth), hits / max(len(found), 1)
         f1 = 2 * recall * precision / max(recall + precision, 1e-12)
-        print(f"{model:>10}: recall {recall:.3f}  precision {precision:.3f}  F1 {f1:.3f}  flagged {len(found)}  {seconds:.1f} s")
+        print(
+            f"{model:>10}: recall {recall:.3f}  precision {precision:.3f}  F1 {f1:.3f}  flagged {len(found)}  {seconds:.1f} s"
+        )
 
 
 if __name__ == "__main__":

@@ -22,8 +22,8 @@ import io
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from rich.console import Console
 
@@ -64,7 +64,9 @@ def command_loop(video: Path, n_frames: int, crop: Crop | None) -> int:
     return outcome.detected
 
 
-def timed(run: Callable[[Path, int, Crop | None], int], video: Path, n_frames: int, crop: Crop | None) -> tuple[float, float, int]:
+def timed(
+    run: Callable[[Path, int, Crop | None], int], video: Path, n_frames: int, crop: Crop | None
+) -> tuple[float, float, int]:
     """Wall seconds, CPU seconds of this process (all MediaPipe threads) and frames with a pose."""
     wall, cpu = time.perf_counter(), time.process_time()
     detected = run(video, n_frames, crop)
@@ -92,9 +94,13 @@ def main() -> None:
         bare_wall, bare_cpu = statistics.median(wall["bare"]), statistics.median(cpu["bare"])
         for name in runs:
             median_wall, median_cpu = statistics.median(wall[name]), statistics.median(cpu[name])
-            overhead = "" if name == "bare" else (
-                f"  overhead: wall {100 * (median_wall / bare_wall - 1):+.1f}%, "
-                f"CPU {100 * (median_cpu / bare_cpu - 1):+.1f}%"
+            overhead = (
+                ""
+                if name == "bare"
+                else (
+                    f"  overhead: wall {100 * (median_wall / bare_wall - 1):+.1f}%, "
+                    f"CPU {100 * (median_cpu / bare_cpu - 1):+.1f}%"
+                )
             )
             print(
                 f"  {name:8s} {args.frames / median_wall:6.1f} frames/s wall, {args.frames / median_cpu:6.1f} "

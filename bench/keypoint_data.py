@@ -37,8 +37,12 @@ def main() -> None:
 
     _, generate_s = timed(lambda: generate_recordings(args.recordings, args.seed, duration_s=args.duration))
     with tempfile.TemporaryDirectory() as folder:
-        out, write_s = timed(lambda: write_synthetic(Path(folder), args.recordings, args.seed, duration_s=args.duration))
-        dataset, window_s = timed(lambda: windows_from_segments(out / "recordings", out / "segments.csv", window=30, stride=10))
+        out, write_s = timed(
+            lambda: write_synthetic(Path(folder), args.recordings, args.seed, duration_s=args.duration)
+        )
+        dataset, window_s = timed(
+            lambda: windows_from_segments(out / "recordings", out / "segments.csv", window=30, stride=10)
+        )
     pipeline = FeaturePipeline(keypoint_steps(dataset.schema))
     features, feature_s = timed(lambda: pipeline.fit_transform(dataset.X, dataset.lengths))
     window_frames = int(dataset.lengths.sum())
@@ -47,8 +51,10 @@ def main() -> None:
     print(f"simulate            {generate_s:7.2f} s   {video_seconds / generate_s:8.0f}x real time")
     print(f"simulate + write    {write_s:7.2f} s   {video_seconds / write_s:8.0f}x real time")
     print(f"windows (30/10)     {window_s:7.2f} s   {dataset.n_samples} windows")
-    print(f"keypoint features   {feature_s:7.2f} s   {window_frames / 30 / feature_s:8.0f}x real time "
-          f"({features.shape[-1]} features per frame, {np.float32(window_frames) / feature_s:.0f} frames/s)")
+    print(
+        f"keypoint features   {feature_s:7.2f} s   {window_frames / 30 / feature_s:8.0f}x real time "
+        f"({features.shape[-1]} features per frame, {np.float32(window_frames) / feature_s:.0f} frames/s)"
+    )
 
 
 if __name__ == "__main__":

@@ -45,8 +45,12 @@ def write_tables(folder: Path, n_ids: int, n_steps: int, shuffle: bool, seed: in
     pyarrow.csv.write_csv(pyarrow.table(columns), features)
     labels = rng.integers(0, N_CLASSES, n_ids)
     pd.DataFrame(
-        {"id": np.arange(n_ids), "label": labels, "label_desc": [f"gesture_{k}" for k in labels],
-         "group": rng.integers(0, 40, n_ids)}
+        {
+            "id": np.arange(n_ids),
+            "label": labels,
+            "label_desc": [f"gesture_{k}" for k in labels],
+            "group": rng.integers(0, 40, n_ids),
+        }
     ).to_csv(folder / "labels.csv", index=False)
     return features, folder / "labels.csv"
 
@@ -88,8 +92,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         features, labels = write_tables(Path(tmp), args.ids, args.steps, args.shuffle)
         size_mb = features.stat().st_size / 1e6
-        print(f"features.csv: {args.ids * args.steps:,} rows x {2 + len(CHANNELS)} columns, {size_mb:.0f} MB"
-              f"{' (rows shuffled)' if args.shuffle else ''}; best of {args.repeat} runs each")
+        print(
+            f"features.csv: {args.ids * args.steps:,} rows x {2 + len(CHANNELS)} columns, {size_mb:.0f} MB"
+            f"{' (rows shuffled)' if args.shuffle else ''}; best of {args.repeat} runs each"
+        )
         dataset, actrec_s = timed(lambda: load_dataset(features, labels=labels), args.repeat)
         _, parse_s = timed(lambda: pd.read_csv(features), args.repeat)
         (X_base, y_base), base_s = timed(lambda: notebook_baseline(features, labels), args.repeat)
@@ -99,8 +105,9 @@ def main() -> None:
     print(f"actrec load_dataset (pyarrow):     {actrec_s:7.2f} s")
     print(f"pandas.read_csv alone (C engine):  {parse_s:7.2f} s")
     print(f"notebook baseline (C parser+groupby loop): {base_s:7.2f} s")
-    print(f"ratio baseline / actrec: {base_s / actrec_s:.1f}x; "
-          f"pandas.read_csv alone / actrec: {parse_s / actrec_s:.1f}x")
+    print(
+        f"ratio baseline / actrec: {base_s / actrec_s:.1f}x; pandas.read_csv alone / actrec: {parse_s / actrec_s:.1f}x"
+    )
 
 
 if __name__ == "__main__":

@@ -74,16 +74,25 @@ def detection_table(video: Path, n_frames: int, finder: str) -> float:
         median = statistics.median(by_people[count])
         print(f"{count:>6} {len(by_people[count]):>6} {1 / median:>9.1f} {1000 * median:>9.1f}")
     fps = total / seconds
-    print(f"end to end: {fps:.1f} frames/s wall, {1000 * cpu / total:.0f} ms CPU a frame (one free core: {total / cpu:.1f} frames/s)")
+    print(
+        f"end to end: {fps:.1f} frames/s wall, {1000 * cpu / total:.0f} ms CPU a frame (one free core: {total / cpu:.1f} frames/s)"
+    )
     stages = {"decode": decode, **poser.seconds}
-    print("stages, ms a frame: " + ", ".join(f"{name} {1000 * stages[name] / total:.1f}" for name in ("decode", *STAGES))
-          + " (detect runs in its own thread beside pose; wait is the main thread waiting for it)")
-    print(f"poses: {poser.poses / total:.2f} a frame; {1000 * poser.seconds['pose'] / max(poser.poses, 1):.1f} ms each; "
-          f"{1000 * poser.seconds['pose'] / max(person_frames, 1):.1f} ms per person per frame ({person_frames / total:.1f} people a frame)")
+    print(
+        "stages, ms a frame: "
+        + ", ".join(f"{name} {1000 * stages[name] / total:.1f}" for name in ("decode", *STAGES))
+        + " (detect runs in its own thread beside pose; wait is the main thread waiting for it)"
+    )
+    print(
+        f"poses: {poser.poses / total:.2f} a frame; {1000 * poser.seconds['pose'] / max(poser.poses, 1):.1f} ms each; "
+        f"{1000 * poser.seconds['pose'] / max(person_frames, 1):.1f} ms per person per frame ({person_frames / total:.1f} people a frame)"
+    )
     two_or_more = sum(len(rows) for count, rows in by_people.items() if count >= 2)
     kept = sum(1 for frames_seen in seen.values() if frames_seen >= config.min_track_frames)
-    print(f"frames with >= 2 people: {two_or_more}/{total} ({two_or_more / total:.0%}); tracks: {kept} of >= "
-          f"{config.min_track_frames} frames ({len(seen)} in all); re-identified: {poser.tracker.reidentified}")
+    print(
+        f"frames with >= 2 people: {two_or_more}/{total} ({two_or_more / total:.0%}); tracks: {kept} of >= "
+        f"{config.min_track_frames} frames ({len(seen)} in all); re-identified: {poser.tracker.reidentified}"
+    )
     return fps
 
 
@@ -91,13 +100,17 @@ def baseline(video: Path, n_frames: int) -> None:
     started = time.perf_counter()
     single = extract_video(video, "pose", max_frames=n_frames)
     fps = single.n_frames / (time.perf_counter() - started)
-    print(f"\nbaseline: MediaPipe single-person pose on the whole frame, {fps:.1f} frames/s ({load()}), "
-          f"a pose on {int(single.present.sum())}/{single.n_frames} frames")
+    print(
+        f"\nbaseline: MediaPipe single-person pose on the whole frame, {fps:.1f} frames/s ({load()}), "
+        f"a pose on {int(single.present.sum())}/{single.n_frames} frames"
+    )
 
 
 def tracking_table(people_counts: list[int], seeds: int, frames: int) -> None:
-    print(f"\ntracking: generated people walking ({frames} frames, 10% missed, {seeds} seeds each); "
-          "switches and ids per person, the tracker before appearance cues | now")
+    print(
+        f"\ntracking: generated people walking ({frames} frames, 10% missed, {seeds} seeds each); "
+        "switches and ids per person, the tracker before appearance cues | now"
+    )
     print(f"{'people':>6} {'pillars':>7} {'switches':>15} {'ids/person':>15} {'us/update':>9}")
     for count in people_counts:
         for pillars in (0, 2, 4):
@@ -131,7 +144,9 @@ def main() -> None:
             detection_table(args.video, args.frames, finder)
         baseline(args.video, args.frames)
     else:
-        print(f"{args.video} not found: detection + pose skipped (OpenCV's samples ship vtest.avi, e.g. Debian's opencv-doc)")
+        print(
+            f"{args.video} not found: detection + pose skipped (OpenCV's samples ship vtest.avi, e.g. Debian's opencv-doc)"
+        )
     tracking_table([int(n) for n in args.people.split(",")], args.seeds, args.track_frames)
 
 

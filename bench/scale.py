@@ -60,9 +60,15 @@ def generate(folder: Path, n: int, subjects: range, seed: int) -> Path:
         groups.append(part.groups.astype(str))
         first = first or part
     ids = np.char.add("w", np.arange(n).astype(str))
-    return writer.finish(lengths=np.full(n, STEPS), y=np.concatenate(y), label_names=np.asarray(first.label_names),
-                         groups=np.concatenate(groups), ids=ids, feature_names=np.asarray(first.feature_names),
-                         sample_rate_hz=np.float64(first.sample_rate_hz))
+    return writer.finish(
+        lengths=np.full(n, STEPS),
+        y=np.concatenate(y),
+        label_names=np.asarray(first.label_names),
+        groups=np.concatenate(groups),
+        ids=ids,
+        feature_names=np.asarray(first.feature_names),
+        sample_rate_hz=np.float64(first.sample_rate_hz),
+    )
 
 
 def child(model: str, train: str, test: str, threads: int) -> dict:
@@ -97,11 +103,20 @@ def child(model: str, train: str, test: str, threads: int) -> dict:
 def measure(model: str, train: Path, test: Path, threads: int, timeout_s: float | None = None) -> dict:
     """Run `child` in a fresh process; its own peak RSS from wait4. A run past `timeout_s` is
     stopped and reported as such (aeon's, which may not finish)."""
-    env = os.environ | {"OMP_NUM_THREADS": str(threads), "OPENBLAS_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads),
-                        "NUMBA_NUM_THREADS": str(threads), "PYTHONPATH": str(HERE.parent)}
+    env = os.environ | {
+        "OMP_NUM_THREADS": str(threads),
+        "OPENBLAS_NUM_THREADS": str(threads),
+        "MKL_NUM_THREADS": str(threads),
+        "NUMBA_NUM_THREADS": str(threads),
+        "PYTHONPATH": str(HERE.parent),
+    }
     start = time.perf_counter()
-    process = subprocess.Popen([sys.executable, __file__, "--child", model, str(train), str(test), "--threads", str(threads)],
-                               stdout=subprocess.PIPE, env=env, text=True)
+    process = subprocess.Popen(
+        [sys.executable, __file__, "--child", model, str(train), str(test), "--threads", str(threads)],
+        stdout=subprocess.PIPE,
+        env=env,
+        text=True,
+    )
     timer = threading.Timer(timeout_s, process.kill) if timeout_s else None
     if timer:
         timer.start()
@@ -112,7 +127,11 @@ def measure(model: str, train: Path, test: Path, threads: int, timeout_s: float 
         timer.cancel()
     if status != 0:
         stopped = timeout_s is not None and wall >= timeout_s
-        return {"wall_s": wall, "rss_gib": usage.ru_maxrss * 1024 / GIB, "error": f"stopped at {timeout_s:.0f} s" if stopped else f"exit status {status}"}
+        return {
+            "wall_s": wall,
+            "rss_gib": usage.ru_maxrss * 1024 / GIB,
+            "error": f"stopped at {timeout_s:.0f} s" if stopped else f"exit status {status}",
+        }
     return json.loads(output.strip().splitlines()[-1]) | {"wall_s": wall, "rss_gib": usage.ru_maxrss * 1024 / GIB}
 
 
@@ -122,9 +141,13 @@ def main() -> None:
     parser.add_argument("--models", nargs="+", default=["minirocket", "auto"])
     parser.add_argument("--default-max", type=int, default=200_000, help="largest N for auto (the default)")
     parser.add_argument("--aeon-max", type=int, default=10_000, help="largest N for aeon's MiniRocket (0: never)")
-    parser.add_argument("--aeon-timeout", type=float, default=900.0, help="seconds before an aeon run is stopped (reported as such)")
+    parser.add_argument(
+        "--aeon-timeout", type=float, default=900.0, help="seconds before an aeon run is stopped (reported as such)"
+    )
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--work", default="/tmp/actrec-bench-scale", help="where the generated array folders live (kept for reruns)")
+    parser.add_argument(
+        "--work", default="/tmp/actrec-bench-scale", help="where the generated array folders live (kept for reruns)"
+    )
     parser.add_argument("--child", nargs=3, metavar=("MODEL", "TRAIN", "TEST"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -141,17 +164,25 @@ def main() -> None:
         for model in runs:
             result = measure(model, train, test, args.threads, args.aeon_timeout if model.startswith("aeon") else None)
             rows.append({"model": model, "n": n} | result)
-            print(f"  {model} n={n}: " + ", ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}" for k, v in result.items()), flush=True)
+            print(
+                f"  {model} n={n}: "
+                + ", ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}" for k, v in result.items()),
+                flush=True,
+            )
 
     print(f"\nbench/scale.py: 60 x 6 windows, 7 classes, {args.threads} thread(s), load {os.getloadavg()[0]:.2f}")
-    print(f"{'model':<16} {'N':>9} {'wall s':>8} {'s/1k win':>9} {'vs 10k':>7} {'peak RSS GiB':>12} {'test acc':>8}  head")
+    print(
+        f"{'model':<16} {'N':>9} {'wall s':>8} {'s/1k win':>9} {'vs 10k':>7} {'peak RSS GiB':>12} {'test acc':>8}  head"
+    )
     for row in rows:
         same = [r for r in rows if r["model"] == row["model"] and "error" not in r]
         base = next((r for r in same if r["n"] == 10_000), same[0] if same else None)
         per_1k = 1000 * row["wall_s"] / row["n"]
         ratio = per_1k / (1000 * base["wall_s"] / base["n"]) if base else float("nan")
         accuracy = f"{row['accuracy']:.3f}" if "accuracy" in row else row.get("error", "")
-        print(f"{row['model']:<16} {row['n']:>9,} {row['wall_s']:>8.1f} {per_1k:>9.2f} {ratio:>6.2f}x {row['rss_gib']:>12.2f} {accuracy:>8}  {row.get('head', '')}")
+        print(
+            f"{row['model']:<16} {row['n']:>9,} {row['wall_s']:>8.1f} {per_1k:>9.2f} {ratio:>6.2f}x {row['rss_gib']:>12.2f} {accuracy:>8}  {row.get('head', '')}"
+        )
 
 
 if __name__ == "__main__":

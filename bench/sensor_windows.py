@@ -83,16 +83,18 @@ def rotation(roll: np.ndarray | float, pitch: np.ndarray | float, yaw: np.ndarra
     """Rotation matrices `(..., 3, 3)` = Rz(yaw) Ry(pitch) Rx(roll) for broadcastable angles."""
     roll, pitch, yaw = np.broadcast_arrays(*(np.asarray(a, dtype=np.float64) for a in (roll, pitch, yaw)))
     cr, sr, cp, sp, cy, sy = np.cos(roll), np.sin(roll), np.cos(pitch), np.sin(pitch), np.cos(yaw), np.sin(yaw)
-    return np.stack([
-        np.stack([cy * cp, cy * sp * sr - sy * cr, cy * sp * cr + sy * sr], -1),
-        np.stack([sy * cp, sy * sp * sr + cy * cr, sy * sp * cr - cy * sr], -1),
-        np.stack([-sp, cp * sr, cp * cr], -1),
-    ], -2)
+    return np.stack(
+        [
+            np.stack([cy * cp, cy * sp * sr - sy * cr, cy * sp * cr + sy * sr], -1),
+            np.stack([sy * cp, sy * sp * sr + cy * cr, sy * sp * cr - cy * sr], -1),
+            np.stack([-sp, cp * sr, cp * cr], -1),
+        ],
+        -2,
+    )
 
 
 def window(activity: Activity, wearer: Subject, steps: int, rng: np.random.Generator) -> np.ndarray:
     """One `(steps, 6)` window: accelerometer x, y, z (g) then gyroscope x, y, z (rad/s)."""
-    t = np.arange(steps) / RATE_HZ
     low, high = activity.cadence_hz
     cadence = rng.uniform(low, high) * wearer.cadence_scale
     cadence_drift = cadence * (1 + np.cumsum(rng.normal(scale=0.004, size=steps)))  # no two steps alike
@@ -100,12 +102,19 @@ def window(activity: Activity, wearer: Subject, steps: int, rng: np.random.Gener
     vigour = wearer.vigour * rng.uniform(0.8, 1.2)
     weights = np.clip(np.asarray(activity.harmonics) + rng.normal(scale=0.12, size=3), 0, None)
     offsets = rng.uniform(-0.4, 0.4, size=3)
-    bounce = activity.bounce_g * vigour * sum(w * np.sin(k * phase + o) for k, (w, o) in enumerate(zip(weights, offsets), 1))
+    bounce = (
+        activity.bounce_g * vigour * sum(w * np.sin(k * phase + o) for k, (w, o) in enumerate(zip(weights, offsets), 1))
+    )
     surge = 0.4 * activity.bounce_g * vigour * np.sin(phase + np.pi / 2)
     sway = 0.25 * activity.bounce_g * vigour * np.sin(phase / 2)
     fidget = _fidget(steps, rng) if activity.bounce_g == 0 else np.zeros(steps)
-    pitch = (activity.pitch_rad + rng.normal(scale=0.3) + activity.swing_rad * vigour * np.sin(phase / 2 + 0.3)
-             + 0.01 * rng.standard_normal(steps) + fidget)
+    pitch = (
+        activity.pitch_rad
+        + rng.normal(scale=0.3)
+        + activity.swing_rad * vigour * np.sin(phase / 2 + 0.3)
+        + 0.01 * rng.standard_normal(steps)
+        + fidget
+    )
     roll = activity.roll_rad + rng.normal(scale=0.3) + 0.05 * activity.swing_rad * np.sin(phase / 2) + 0.5 * fidget
     yaw = 0.1 * activity.swing_rad * np.sin(phase / 2 + 1.0)
     forearm = rotation(roll, pitch, yaw)  # (steps, 3, 3) forearm -> world
@@ -135,8 +144,12 @@ def sensor_windows(n_windows: int, subject_ids: range, steps: int, seed: int) ->
     who = np.array(subject_ids)[rng.permutation(n_windows) % len(subject_ids)]
     X = np.stack([window(ACTIVITIES[label], wearers[sid], steps, rng) for label, sid in zip(y, who)])
     return SequenceDataset(
-        X=X, lengths=np.full(n_windows, steps), y=y, groups=np.array([f"subject{sid:02d}" for sid in who]),
-        label_names=[activity.name for activity in ACTIVITIES], sample_rate_hz=RATE_HZ,
+        X=X,
+        lengths=np.full(n_windows, steps),
+        y=y,
+        groups=np.array([f"subject{sid:02d}" for sid in who]),
+        label_names=[activity.name for activity in ACTIVITIES],
+        sample_rate_hz=RATE_HZ,
         feature_names=["accel_x_g", "accel_y_g", "accel_z_g", "gyro_x_rad_s", "gyro_y_rad_s", "gyro_z_rad_s"],
         source=f"generated wrist-IMU windows (seed {seed})",
     )

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import io
 import json
 import math
@@ -54,7 +55,9 @@ N_CLASSES, DISTINCT_INPUTS = 10, 8
 RECURRENT_OPTIONS = {"hidden_sizes": [64, 32], "dense": []}  # the GRU/LSTM stack the README's table measured
 
 
-def trained_model(folder: Path, model: str, window: int, n_features: int, rate_hz: float, rng: np.random.Generator) -> Recognizer:
+def trained_model(
+    folder: Path, model: str, window: int, n_features: int, rate_hz: float, rng: np.random.Generator
+) -> Recognizer:
     """`model` fitted on random windows `[128, window, n_features]` (one epoch for a neural model):
     the real pipeline and file, weights that barely matter for latency; classes differ by a
     per-class offset so decisions vary. Saved into `folder`, which the server then serves."""
@@ -80,7 +83,9 @@ def inputs(rng: np.random.Generator, frames: int, frame_shape: tuple[int, ...], 
     return streams
 
 
-def offline(recognizer: Recognizer, stream: np.ndarray, rate_hz: float) -> tuple[list[tuple[str, float, str]], list[float]]:
+def offline(
+    recognizer: Recognizer, stream: np.ndarray, rate_hz: float
+) -> tuple[list[tuple[str, float, str]], list[float]]:
     """Per frame (label, confidence, events) as a local Streamer decides them, and push seconds."""
     streamer = Streamer(recognizer, runtime="numpy")
     decided, seconds = [], []
@@ -129,8 +134,23 @@ def server_rss_mib(pid: int) -> float:
 
 
 def start_server(run: Path, port: int, sessions: int, queue_frames: int, workers: int) -> subprocess.Popen:
-    command = [sys.executable, "-m", "actrec.cli", "serve", f"model={run}", "--port", str(port), "--max-sessions",
-               str(sessions), "--queue-frames", str(queue_frames), "--idle-timeout", "60", "--workers", str(workers)]
+    command = [
+        sys.executable,
+        "-m",
+        "actrec.cli",
+        "serve",
+        f"model={run}",
+        "--port",
+        str(port),
+        "--max-sessions",
+        str(sessions),
+        "--queue-frames",
+        str(queue_frames),
+        "--idle-timeout",
+        "60",
+        "--workers",
+        str(workers),
+    ]
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=os.pathsep.join(sys.path))
     server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60
@@ -140,7 +160,7 @@ def start_server(run: Path, port: int, sessions: int, queue_frames: int, workers
                 return server
         except OSError:
             if server.poll() is not None:
-                raise SystemExit(f"the server exited: {server.stderr.read().decode()[-2000:]}")
+                raise SystemExit(f"the server exited: {server.stderr.read().decode()[-2000:]}") from None
             time.sleep(0.2)
     server.kill()
     raise SystemExit("the server did not answer /healthz within 60 s")
@@ -186,24 +206,33 @@ async def load(url: str, streams: list[list[str | bytes]], n_sessions: int, fps:
     # a 1 s head start for connecting, then sessions start spread over one frame interval
     results: list[dict] = [{} for _ in range(n_sessions)]
     first = time.perf_counter() + 1.0
-    await asyncio.gather(*(session(url, streams[i % len(streams)], first + (i / n_sessions) / fps, fps, results[i])
-                           for i in range(n_sessions)))
+    await asyncio.gather(
+        *(
+            session(url, streams[i % len(streams)], first + (i / n_sessions) / fps, fps, results[i])
+            for i in range(n_sessions)
+        )
+    )
     return results, time.perf_counter() - first
 
 
 async def watch_memory(pid: int, every_s: float, samples: list[float], stop: asyncio.Event) -> None:
     while not stop.is_set():
         samples.append(server_rss_mib(pid))
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), every_s)
-        except asyncio.TimeoutError:
-            pass
 
 
 HOSTILE_MESSAGES = [
-    "[" * 100_000 + "]" * 100_000, '{"type": "open", "rules": {"enter": "x"}}', '{"type": "open", "rules": {"vote_n": 1000000000}}',
-    '{"t": NaN, "x": [1]}', '{"t": Infinity, "x": [1]}', '{"x": ["1", true]}', "not json", b"\x00\x01\x02",
-    '{"t": 5, "x": null}\n{"t": 1, "x": null}', "x" * (2 << 20),
+    "[" * 100_000 + "]" * 100_000,
+    '{"type": "open", "rules": {"enter": "x"}}',
+    '{"type": "open", "rules": {"vote_n": 1000000000}}',
+    '{"t": NaN, "x": [1]}',
+    '{"t": Infinity, "x": [1]}',
+    '{"x": ["1", true]}',
+    "not json",
+    b"\x00\x01\x02",
+    '{"t": 5, "x": null}\n{"t": 1, "x": null}',
+    "x" * (2 << 20),
 ]
 
 
@@ -214,8 +243,13 @@ def npz_bomb(n_bytes: int, frame_size: int) -> bytes:
 
     buffer = io.BytesIO()
     header = io.BytesIO()
-    np.lib.format.write_array_header_1_0(header, {"descr": "<f4", "fortran_order": False, "shape": (1, n_bytes // (4 * frame_size), frame_size)})
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive, archive.open("X.npy", "w", force_zip64=True) as member:
+    np.lib.format.write_array_header_1_0(
+        header, {"descr": "<f4", "fortran_order": False, "shape": (1, n_bytes // (4 * frame_size), frame_size)}
+    )
+    with (
+        zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive,
+        archive.open("X.npy", "w", force_zip64=True) as member,
+    ):
         member.write(header.getvalue())
         chunk = bytes(1 << 20)
         for _ in range(n_bytes // len(chunk)):
@@ -227,7 +261,9 @@ async def attacker(port: int, index: int, bomb: bytes, frame_size: int, stop: as
     """Until `stop`: hostile WebSocket messages, a half-open HTTP connection, a compression bomb,
     an abrupt disconnect, in turn. `tally` counts attacks and the server's answers; `broken` counts
     what should never happen (a 500, close codes 1006/1011 from the server)."""
-    held: list[tuple[float, asyncio.StreamReader, asyncio.StreamWriter]] = []  # half-open connections, checked for being closed at the end
+    held: list[
+        tuple[float, asyncio.StreamReader, asyncio.StreamWriter]
+    ] = []  # half-open connections, checked for being closed at the end
     attempt = index
     while not stop.is_set():
         kind = ("message", "message", "half_open", "bomb", "disconnect")[attempt % 5]
@@ -249,11 +285,16 @@ async def attacker(port: int, index: int, bomb: bytes, frame_size: int, stop: as
                 held.append((time.monotonic(), reader, writer))
             elif kind == "bomb":
                 reader, writer = await asyncio.open_connection("127.0.0.1", port)
-                writer.write(f"POST /v1/predict/model HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\n"
-                             f"Content-Length: {len(bomb)}\r\nConnection: close\r\n\r\n".encode() + bomb)
+                writer.write(
+                    f"POST /v1/predict/model HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\n"
+                    f"Content-Length: {len(bomb)}\r\nConnection: close\r\n\r\n".encode()
+                    + bomb
+                )
                 status = (await reader.read(100)).split(b" ")[1:2]
                 writer.close()
-                tally[f"bomb {status[0].decode() if status else 'no answer'}"] = tally.get(f"bomb {status[0].decode() if status else 'no answer'}", 0) + 1
+                tally[f"bomb {status[0].decode() if status else 'no answer'}"] = (
+                    tally.get(f"bomb {status[0].decode() if status else 'no answer'}", 0) + 1
+                )
             else:
                 ws = await connect(f"ws://127.0.0.1:{port}/v1/stream/model", compression=None)
                 await ws.send(json.dumps({"t": 0.0, "x": [0.0] * frame_size}))
@@ -267,19 +308,24 @@ async def attacker(port: int, index: int, bomb: bytes, frame_size: int, stop: as
     for opened, reader, writer in held:  # those older than the server's 10 s header timeout must be closed
         if time.monotonic() - opened > 15:
             tally["half_open >15 s checked"] = tally.get("half_open >15 s checked", 0) + 1
-            closed = reader.at_eof() or (await asyncio.wait_for(reader.read(1), 1.0) == b"" if not reader.at_eof() else True)
+            closed = reader.at_eof() or (
+                await asyncio.wait_for(reader.read(1), 1.0) == b"" if not reader.at_eof() else True
+            )
             tally["half_open >15 s still open"] = tally.get("half_open >15 s still open", 0) + (not closed)
         writer.close()
 
 
-async def run_load(url: str, streams: list, n_sessions: int, fps: float, pid: int, port: int,
-                   hostile: int, frame_size: int) -> tuple[list[dict], float, list[float], dict]:
+async def run_load(
+    url: str, streams: list, n_sessions: int, fps: float, pid: int, port: int, hostile: int, frame_size: int
+) -> tuple[list[dict], float, list[float], dict]:
     memory: list[float] = []
     stop, attacks_over = asyncio.Event(), asyncio.Event()
     tally: dict = {}
     watcher = asyncio.create_task(watch_memory(pid, 10.0, memory, stop))
     bomb = npz_bomb(64 << 20, frame_size)
-    attackers = [asyncio.create_task(attacker(port, index, bomb, frame_size, attacks_over, tally)) for index in range(hostile)]
+    attackers = [
+        asyncio.create_task(attacker(port, index, bomb, frame_size, attacks_over, tally)) for index in range(hostile)
+    ]
     results, streaming_s = await load(url, streams, n_sessions, fps)
     attacks_over.set()
     await asyncio.gather(*attackers)
@@ -293,13 +339,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--run", type=Path, help="serve this trained model (RUN folder or model.actrec)")
-    source.add_argument("--model", default="gru", help="train this model family on generated windows and serve it (default gru: GRU64+GRU32)")
-    parser.add_argument("--window", type=int, default=30, help="with --model: window length of the generated training windows")
+    source.add_argument(
+        "--model",
+        default="gru",
+        help="train this model family on generated windows and serve it (default gru: GRU64+GRU32)",
+    )
+    parser.add_argument(
+        "--window", type=int, default=30, help="with --model: window length of the generated training windows"
+    )
     parser.add_argument("--features", type=int, default=99, help="with --model: features per frame")
-    parser.add_argument("--rate", type=float, default=30.0, help="with --model: the model's sample rate (Hz), which dates the frames")
+    parser.add_argument(
+        "--rate", type=float, default=30.0, help="with --model: the model's sample rate (Hz), which dates the frames"
+    )
     parser.add_argument("--sessions", type=int, default=64)
     parser.add_argument("--seconds", type=float, default=60.0)
-    parser.add_argument("--fps", type=float, default=None, help="frames sent per second per session (default: the model's sample rate)")
+    parser.add_argument(
+        "--fps", type=float, default=None, help="frames sent per second per session (default: the model's sample rate)"
+    )
     parser.add_argument("--queue-frames", type=int, default=16)
     parser.add_argument("--workers", type=int, default=1, help="server processes (actrec serve --workers)")
     parser.add_argument("--binary", action="store_true", help="send float32 binary frames instead of JSON")
@@ -319,7 +375,9 @@ def main() -> None:
         frames = int(args.seconds * args.fps)
         raw = inputs(rng, frames, tuple(recognizer.frame_shape), rate_hz)
         expected, push_seconds = zip(*(offline(recognizer, stream, rate_hz) for stream in raw))
-        if args.binary:  # values only: the server dates frame i at i / its sample rate, as offline (a float32 time would not)
+        if (
+            args.binary
+        ):  # values only: the server dates frame i at i / its sample rate, as offline (a float32 time would not)
             streams = [[f.astype("<f4").tobytes() for f in s] for s in raw]
         else:
             streams = [[json.dumps({"t": i / rate_hz, "x": f.tolist()}) for i, f in enumerate(s)] for s in raw]
@@ -328,31 +386,65 @@ def main() -> None:
         try:
             cpu_before, wall_before = server_cpu_s(server.pid), time.perf_counter()
             client_cpu_before = psutil.Process().cpu_times()
-            results, streaming_s, memory, tally = asyncio.run(run_load(f"ws://127.0.0.1:{port}/v1/stream/model", streams,
-                                                          args.sessions, args.fps, server.pid, port, args.hostile,
-                                                          math.prod(recognizer.frame_shape)))
+            results, streaming_s, memory, tally = asyncio.run(
+                run_load(
+                    f"ws://127.0.0.1:{port}/v1/stream/model",
+                    streams,
+                    args.sessions,
+                    args.fps,
+                    server.pid,
+                    port,
+                    args.hostile,
+                    math.prod(recognizer.frame_shape),
+                )
+            )
             wall = time.perf_counter() - wall_before
             cpu_after, client_cpu_after = server_cpu_s(server.pid), psutil.Process().cpu_times()
             server_latency = histogram_percentiles(f"http://127.0.0.1:{port}/metrics", (50, 99))
         finally:
             server.terminate()
             server.wait(timeout=20)
-    report(args, describe(recognizer), results, expected, push_seconds, memory, streaming_s, server_latency,
-           (cpu_after - cpu_before) / wall,
-           (client_cpu_after.user + client_cpu_after.system - client_cpu_before.user - client_cpu_before.system) / wall,
-           frames, int(recognizer.window_length), tally)
+    report(
+        args,
+        describe(recognizer),
+        results,
+        expected,
+        push_seconds,
+        memory,
+        streaming_s,
+        server_latency,
+        (cpu_after - cpu_before) / wall,
+        (client_cpu_after.user + client_cpu_after.system - client_cpu_before.user - client_cpu_before.system) / wall,
+        frames,
+        int(recognizer.window_length),
+        tally,
+    )
 
 
 def describe(recognizer: Recognizer) -> str:
     """The served model in one line: family, frame shape, window and how a frame is computed."""
     shape = "x".join(str(size) for size in recognizer.frame_shape)
-    return (f"{recognizer.model_name}, frames of {shape} at {recognizer.sample_rate_hz or DEFAULT_SAMPLE_RATE_HZ:g} Hz, "
-            f"window {recognizer.window_length}; {Streamer(recognizer, runtime='numpy').describe()}")
+    return (
+        f"{recognizer.model_name}, frames of {shape} at {recognizer.sample_rate_hz or DEFAULT_SAMPLE_RATE_HZ:g} Hz, "
+        f"window {recognizer.window_length}; {Streamer(recognizer, runtime='numpy').describe()}"
+    )
 
 
-def report(args: argparse.Namespace, model: str, results: list[dict], expected: tuple, push_seconds: tuple, memory: list[float],
-           streaming_s: float, server_latency: list[float], server_cpu: float, client_cpu: float, frames: int, window: int,
-           tally: dict) -> None:
+def report(
+    args: argparse.Namespace,
+    model: str,
+    results: list[dict],
+    expected: tuple,
+    push_seconds: tuple,
+    memory: list[float],
+    streaming_s: float,
+    server_latency: list[float],
+    server_cpu: float,
+    client_cpu: float,
+    frames: int,
+    window: int,
+    tally: dict,
+) -> None:
     served = [result for result in results if result.get("refused") is None]
     decided = sum(len(result["decisions"]) for result in served)
     dropped = sum(result["dropped"] for result in served)
@@ -374,18 +466,26 @@ def report(args: argparse.Namespace, model: str, results: list[dict], expected: 
         ("frames per session", f"{frames} at {args.fps:g} fps ({'binary' if args.binary else 'JSON'})"),
         ("frames/s served", f"{decided / streaming_s:.0f} (asked {len(served) * args.fps:.0f})"),
         ("added latency p50 / p99", f"{p50:.2f} / {p99:.2f} ms (client send -> decision received)"),
-        ("server-side latency p50 / p99" + (" (one worker)" if args.workers > 1 else ""), f"<= {server_latency[0]:g} / <= {server_latency[1]:g} ms (message read -> "
-                                          "decision sent; histogram bucket bounds)"),
+        (
+            "server-side latency p50 / p99" + (" (one worker)" if args.workers > 1 else ""),
+            f"<= {server_latency[0]:g} / <= {server_latency[1]:g} ms (message read -> "
+            "decision sent; histogram bucket bounds)",
+        ),
         ("baseline Streamer.push p50", f"{base50:.0f} us in-process; served p50 = {p50 * 1e3 / base50:.0f}x that"),
         ("dropped frames", f"{dropped}"),
         ("refused frames (errors)", f"{errors}"),
         ("unanswered frames", f"{unanswered}"),
         ("decisions identical to offline", f"{identical} / {checked} sessions without drops"),
-        ("server CPU", f"{100 * server_cpu:.0f}% of one core over {args.workers} process(es) (client: {100 * client_cpu:.0f}%), {psutil.cpu_count()} cores"),
+        (
+            "server CPU",
+            f"{100 * server_cpu:.0f}% of one core over {args.workers} process(es) (client: {100 * client_cpu:.0f}%), {psutil.cpu_count()} cores",
+        ),
         ("server RSS over the run", " ".join(f"{value:.0f}" for value in memory) + " MiB"),
     ]
     if tally:
-        rows.append(("hostile attempts and answers", ", ".join(f"{name} {count}" for name, count in sorted(tally.items()))))
+        rows.append(
+            ("hostile attempts and answers", ", ".join(f"{name} {count}" for name, count in sorted(tally.items())))
+        )
     width = max(len(name) for name, _ in rows)
     for name, value in rows:
         print(f"{name:<{width}}  {value}")

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from sensor_windows import ACTIVITIES, RATE_HZ, sensor_windows, subject, window  # noqa: E402
+from sensor_windows import ACTIVITIES, RATE_HZ, sensor_windows, subject, window
 
 ACTREC = [sys.executable, "-m", "actrec.cli"]
 
@@ -62,18 +62,38 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="actrec-session-") as folder:
         folder = Path(folder)
         train = sensor_windows(args.windows, range(20), 250, seed=0)
-        np.savez(folder / "train.npz", X=train.X, y=train.y, label_names=np.asarray(train.label_names, dtype=str), groups=np.asarray(train.groups, dtype=str))
-        fit_s = timed(ACTREC + ["train", "--data", str(folder / "train.npz"), "--out", str(folder / "run"), "--seed", "0"])
+        np.savez(
+            folder / "train.npz",
+            X=train.X,
+            y=train.y,
+            label_names=np.asarray(train.label_names, dtype=str),
+            groups=np.asarray(train.groups, dtype=str),
+        )
+        fit_s = timed(
+            ACTREC + ["train", "--data", str(folder / "train.npz"), "--out", str(folder / "run"), "--seed", "0"]
+        )
         rows = session_csv(folder / "session.csv", args.minutes, seed=1)
-        stream_s = timed(ACTREC + ["stream", str(folder / "run"), "--source", f"csv:{folder / 'session.csv'}",
-                                   "--fast", "--events", str(folder / "ev.jsonl")])
-        events = sum(1 for _ in open(folder / "ev.jsonl"))
+        stream_s = timed(
+            ACTREC
+            + [
+                "stream",
+                str(folder / "run"),
+                "--source",
+                f"csv:{folder / 'session.csv'}",
+                "--fast",
+                "--events",
+                str(folder / "ev.jsonl"),
+            ]
+        )
+        events = len((folder / "ev.jsonl").read_text().splitlines())
     print(f"load average {os.getloadavg()[0]:.2f}, {os.cpu_count()} cores")
     print("| step | wall s | figure |")
     print("|---|---:|---|")
     print(f"| actrec train (default model, {args.windows} x 250 x 6) | {fit_s:.1f} | whole command |")
-    print(f"| actrec stream --fast ({rows} frames, {args.minutes:g} min at 50 Hz) | {stream_s:.1f} | "
-          f"{rows / stream_s:,.0f} frames/s, {rows / RATE_HZ / stream_s:.0f}x real time, {events} event lines |")
+    print(
+        f"| actrec stream --fast ({rows} frames, {args.minutes:g} min at 50 Hz) | {stream_s:.1f} | "
+        f"{rows / stream_s:,.0f} frames/s, {rows / RATE_HZ / stream_s:.0f}x real time, {events} event lines |"
+    )
 
 
 if __name__ == "__main__":

@@ -56,25 +56,42 @@ def main() -> None:
     parser.add_argument("--stride", type=int, default=30, help="frames between window starts")
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--out", type=Path, default=None, help="keep compare's tables and cache here (default: a temporary folder)")
+    parser.add_argument(
+        "--out", type=Path, default=None, help="keep compare's tables and cache here (default: a temporary folder)"
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
     with tempfile.TemporaryDirectory() as scratch:
         out = args.out or Path(scratch) / "compare"
         data_dir = write_synthetic(Path(scratch) / "data", n_recordings=args.recordings, seed=0)
-        data = windows_from_segments(data_dir / "recordings", data_dir / "segments.csv", window=args.window, stride=args.stride)
-        print(f"{data.n_samples} windows of {args.window} frames (stride {args.stride}) from {args.recordings} generated recordings, "
-              f"{len(data.label_names)} classes; {args.epochs} epochs, seeds 0..{args.seeds - 1}, 1 thread; "
-              f"load average {os.getloadavg()[0]:.2f}", flush=True)
+        data = windows_from_segments(
+            data_dir / "recordings", data_dir / "segments.csv", window=args.window, stride=args.stride
+        )
+        print(
+            f"{data.n_samples} windows of {args.window} frames (stride {args.stride}) from {args.recordings} generated recordings, "
+            f"{len(data.label_names)} classes; {args.epochs} epochs, seeds 0..{args.seeds - 1}, 1 thread; "
+            f"load average {os.getloadavg()[0]:.2f}",
+            flush=True,
+        )
         start = time.perf_counter()
-        result = compare(data, specs(args.epochs), out, seeds=list(range(args.seeds)), use_cache=args.out is not None,
-                         on_run=lambda name, run, cached: print(f"  {name} {run}{' (cached)' if cached else ''} done at {time.perf_counter() - start:.0f} s", flush=True))
+        result = compare(
+            data,
+            specs(args.epochs),
+            out,
+            seeds=list(range(args.seeds)),
+            use_cache=args.out is not None,
+            on_run=lambda name, run, cached: print(
+                f"  {name} {run}{' (cached)' if cached else ''} done at {time.perf_counter() - start:.0f} s", flush=True
+            ),
+        )
     summary = result.summary.set_index("config")
     print(f"\ncompare took {time.perf_counter() - start:.0f} s; load average {os.getloadavg()[0]:.2f}")
     print("| model | top-1 | fit s | latency us | params |")
     print("|---|---:|---:|---:|---:|")
     for name, row in summary.iterrows():
-        print(f"| {name} | {row.top1_mean:.3f} ± {row.top1_std:.3f} | {row.train_time_s_mean:.0f} | {row.latency_us_mean:.0f} | {int(row.param_count):,} |")
+        print(
+            f"| {name} | {row.top1_mean:.3f} ± {row.top1_std:.3f} | {row.train_time_s_mean:.0f} | {row.latency_us_mean:.0f} | {int(row.param_count):,} |"
+        )
     baseline = summary.loc[BASELINE, "top1_mean"]
     for name in ("ctrgcn", "stgcn 4 streams"):
         gain = summary.loc[name, "top1_mean"] - baseline

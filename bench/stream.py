@@ -39,7 +39,9 @@ MODELS = {
 }
 
 
-def untrained_recognizer(model: str, options: dict, window: int, n_features: int, rng: np.random.Generator) -> Recognizer:
+def untrained_recognizer(
+    model: str, options: dict, window: int, n_features: int, rng: np.random.Generator
+) -> Recognizer:
     """A Recognizer fitted for one epoch on random windows: real pipeline and save format,
     weights as good as untrained."""
     X = rng.normal(size=(64, window, n_features)).astype(np.float32)
@@ -85,8 +87,10 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     rng = np.random.default_rng(0)
-    print(f"per-frame latency, one CPU thread, {args.frames} frames for actrec ({args.naive_frames} for the naive "
-          f"and graph paths), first tenth dropped as warm-up; load average {os.getloadavg()[0]:.2f}")
+    print(
+        f"per-frame latency, one CPU thread, {args.frames} frames for actrec ({args.naive_frames} for the naive "
+        f"and graph paths), first tenth dropped as warm-up; load average {os.getloadavg()[0]:.2f}"
+    )
     print("| window x features | model | path | mode | median us | p99 us | naive / path (median) |")
     print("|---|---|---|---|---:|---:|---:|")
     with threadpool_limits(1):
@@ -97,13 +101,17 @@ def main() -> None:
                 recognizer = untrained_recognizer(model, options, window, n_features, rng)
                 short = frames[: args.naive_frames]
                 naive_median, naive_p99 = percentiles_us(naive_latency(recognizer, short), len(short) // 10)
-                print(f"| {shape} | {label} | naive eager torch | full window | {naive_median:.1f} | {naive_p99:.1f} | 1.0x |")
+                print(
+                    f"| {shape} | {label} | naive eager torch | full window | {naive_median:.1f} | {naive_p99:.1f} | 1.0x |"
+                )
                 for runtime in ("auto", "torch", "onnx"):
                     session = frames if runtime == "auto" else short
                     times, mode = streamer_latency(recognizer, session, runtime)
                     median, p99 = percentiles_us(times, len(session) // 10)
                     name = "actrec" if runtime == "auto" else f"actrec-{runtime}"
-                    print(f"| {shape} | {label} | {name} | {mode} | {median:.1f} | {p99:.1f} | {naive_median / median:.1f}x |")
+                    print(
+                        f"| {shape} | {label} | {name} | {mode} | {median:.1f} | {p99:.1f} | {naive_median / median:.1f}x |"
+                    )
 
 
 if __name__ == "__main__":

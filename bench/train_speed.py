@@ -30,8 +30,14 @@ def imu_like(n: int, seed: int, steps: int = 250, channels: int = 6, classes: in
     X = np.sin(2 * np.pi * base * t[None, :, None] + rng.uniform(0, 6.3, (n, 1, channels)))
     X += 0.5 * np.sin(2 * np.pi * 2 * base * t[None, :, None]) * (y[:, None, None] % 2)
     X += rng.normal(scale=0.7, size=X.shape) + subjects[:, None, None] * 0.05
-    return SequenceDataset(X=X.astype(np.float32), lengths=np.full(n, steps), y=y, groups=subjects,
-                           label_names=[f"exercise{c}" for c in range(classes)], source="imu-like")
+    return SequenceDataset(
+        X=X.astype(np.float32),
+        lengths=np.full(n, steps),
+        y=y,
+        groups=subjects,
+        label_names=[f"exercise{c}" for c in range(classes)],
+        source="imu-like",
+    )
 
 
 def run(name: str, options: dict, train: SequenceDataset, test: SequenceDataset) -> None:
@@ -41,8 +47,11 @@ def run(name: str, options: dict, train: SequenceDataset, test: SequenceDataset)
     accuracy = float((recognizer.predict_proba(test).argmax(1) == test.y).mean())
     epochs = len(recognizer.history)
     per_epoch = seconds / max(epochs, 1)  # fit time over epochs: set-up included
-    print(f"{name:<34} epochs {epochs:>3}  {per_epoch:6.1f} s/epoch  fit {seconds:7.1f} s  test top-1 {accuracy:.3f}"
-          + (f"  ({recognizer.notes[0]})" if recognizer.notes else ""), flush=True)
+    print(
+        f"{name:<34} epochs {epochs:>3}  {per_epoch:6.1f} s/epoch  fit {seconds:7.1f} s  test top-1 {accuracy:.3f}"
+        + (f"  ({recognizer.notes[0]})" if recognizer.notes else ""),
+        flush=True,
+    )
 
 
 def main() -> None:

@@ -30,10 +30,20 @@ def make_data(n: int, steps: int, features: int, classes: int) -> SequenceDatase
     y = np.arange(n) % classes
     t = np.linspace(0, 1, steps)
     X = np.sin(2 * np.pi * (y[:, None, None] + 1) * t[None, :, None]) + rng.normal(scale=0.5, size=(n, steps, features))
-    return SequenceDataset(X=X.astype(np.float32), lengths=np.full(n, steps), y=y, label_names=[str(c) for c in range(classes)])
+    return SequenceDataset(
+        X=X.astype(np.float32), lengths=np.full(n, steps), y=y, label_names=[str(c) for c in range(classes)]
+    )
 
 
-def plain_loop(train: SequenceDataset, val: SequenceDataset, model_name: str, options: dict, epochs: int, batch_size: int, folder: Path) -> float:
+def plain_loop(
+    train: SequenceDataset,
+    val: SequenceDataset,
+    model_name: str,
+    options: dict,
+    epochs: int,
+    batch_size: int,
+    folder: Path,
+) -> float:
     """The loop people write by hand; returns seconds."""
     torch.manual_seed(0)
     scaler = Standardize().fit(train.X, train.lengths)
@@ -66,8 +76,24 @@ def plain_loop(train: SequenceDataset, val: SequenceDataset, model_name: str, op
     return time.perf_counter() - start
 
 
-def actrec_fit(train: SequenceDataset, val: SequenceDataset, model_name: str, options: dict, epochs: int, batch_size: int, folder: Path) -> float:
-    recognizer = Recognizer(model_name, model_options=options, epochs=epochs, batch_size=batch_size, class_weight=None, patience=epochs + 1, seed=0)
+def actrec_fit(
+    train: SequenceDataset,
+    val: SequenceDataset,
+    model_name: str,
+    options: dict,
+    epochs: int,
+    batch_size: int,
+    folder: Path,
+) -> float:
+    recognizer = Recognizer(
+        model_name,
+        model_options=options,
+        epochs=epochs,
+        batch_size=batch_size,
+        class_weight=None,
+        patience=epochs + 1,
+        seed=0,
+    )
     start = time.perf_counter()
     recognizer.fit(train, validation=val, work_dir=folder)
     return time.perf_counter() - start
@@ -96,7 +122,9 @@ def main() -> None:
             times_actrec.append(actrec_fit(train, val, args.model, options, args.epochs, 64, folder))
     samples = train.n_samples * args.epochs
     plain, ours = samples / min(times_plain), samples / min(times_actrec)
-    print(f"model={args.model} train samples={train.n_samples} epochs={args.epochs} T={args.steps} F=6 threads={args.threads}")
+    print(
+        f"model={args.model} train samples={train.n_samples} epochs={args.epochs} T={args.steps} F=6 threads={args.threads}"
+    )
     print(f"plain PyTorch loop : {plain:9.1f} samples/s")
     print(f"actrec (Lightning) : {ours:9.1f} samples/s")
     print(f"framework overhead : {100 * (plain / ours - 1):+.1f}%  (target <= +10%)")

@@ -69,7 +69,9 @@ def median_seconds(action, repeats: int) -> float:
     return float(np.median(times))
 
 
-def speed(model: str, options: dict, frames: int, size: int, batch: int, repeats: int) -> tuple[float, float, int, float]:
+def speed(
+    model: str, options: dict, frames: int, size: int, batch: int, repeats: int
+) -> tuple[float, float, int, float]:
     """(train clips/s, inference clips/s, parameters, GFLOPs per clip) of the bare network."""
     network = build_video_model(model, 10, frames, options)
     x = torch.randn(batch, 3, frames, size, size)
@@ -99,8 +101,16 @@ def accuracy(data: Path, model: str, options: dict, clip: dict, epochs: int, lr:
     order = np.random.default_rng(0).permutation(clips.n_samples)
     quarter = clips.n_samples // 4
     train, test = clips.subset(np.sort(order[quarter:])), clips.subset(np.sort(order[:quarter]))
-    recognizer = VideoRecognizer(model, model_options=options | {"dropout": 0.0}, clip={"size": 32, "frames": 8, "stride": 2, "jitter": 0.0} | clip,
-                                 epochs=epochs, batch_size=8, lr=lr, patience=epochs, seed=0)
+    recognizer = VideoRecognizer(
+        model,
+        model_options=options | {"dropout": 0.0},
+        clip={"size": 32, "frames": 8, "stride": 2, "jitter": 0.0} | clip,
+        epochs=epochs,
+        batch_size=8,
+        lr=lr,
+        patience=epochs,
+        seed=0,
+    )
     start = time.perf_counter()
     recognizer.fit(train)
     seconds = time.perf_counter() - start
@@ -118,7 +128,9 @@ FEW_FAMILIES = {
 }
 # the default with one regularisation option on, to measure their defaults (0)
 FEW_REGULARISED = {"default+smoothing": {"label_smoothing": 0.1}, "default+mixup": {"mixup": 0.2}}
-FEW_ROWS = ["default", "single frame", *FEW_REGULARISED] + [f"{family}-{motion}" for family in FEW_FAMILIES for motion in ("rgb", "diff")]
+FEW_ROWS = ["default", "single frame", *FEW_REGULARISED] + [
+    f"{family}-{motion}" for family in FEW_FAMILIES for motion in ("rgb", "diff")
+]
 
 
 def few_recognizer(row: str, seed: int, cache: str) -> VideoRecognizer:
@@ -127,10 +139,20 @@ def few_recognizer(row: str, seed: int, cache: str) -> VideoRecognizer:
         return VideoRecognizer(seed=seed, clip={"cache": cache}, **FEW_REGULARISED.get(row, {}))
     plan = {"size": 64, "frames": 9, "stride": 3, "sampling": "dense", "cache": cache}
     if row == "single frame":
-        return VideoRecognizer("tsn", model_options={"width": 16, "depth": 10, "dropout": 0.0}, clip=plan | {"frames": 1, "sampling": "segments"}, seed=seed)
+        return VideoRecognizer(
+            "tsn",
+            model_options={"width": 16, "depth": 10, "dropout": 0.0},
+            clip=plan | {"frames": 1, "sampling": "segments"},
+            seed=seed,
+        )
     family, motion = row.rsplit("-", 1)
     model, options = FEW_FAMILIES[family]
-    return VideoRecognizer(model, model_options=options | {"dropout": 0.0}, clip=plan | {"motion": "diff" if motion == "diff" else "none"}, seed=seed)
+    return VideoRecognizer(
+        model,
+        model_options=options | {"dropout": 0.0},
+        clip=plan | {"motion": "diff" if motion == "diff" else "none"},
+        seed=seed,
+    )
 
 
 def few_clips(rows: list[str], seeds: list[int], folder: Path) -> None:
@@ -139,7 +161,9 @@ def few_clips(rows: list[str], seeds: list[int], folder: Path) -> None:
     test_dir = write_synthetic_clips(folder / "test", per_class=20, frames=36, size=112, fps=15, seed=200)
     train = load_clips(train_dir)
     test = load_clips(test_dir, label_names=train.label_names)
-    print(f"| row | what it trains | top-1 mean ± std ({len(seeds)} seeds) | per seed | epochs | fit s | test clips/s |")
+    print(
+        f"| row | what it trains | top-1 mean ± std ({len(seeds)} seeds) | per seed | epochs | fit s | test clips/s |"
+    )
     print("|---|---|---:|---|---:|---:|---:|")
     for row in rows:
         scores, fits, speeds, epochs, what = [], [], [], [], ""
@@ -156,8 +180,11 @@ def few_clips(rows: list[str], seeds: list[int], folder: Path) -> None:
             epochs.append(len(recognizer.history))
             clip = recognizer.clip
             what = f"{recognizer.model_name} {recognizer.config.model_options}, {clip.frames} x {clip.size} px {clip.sampling}, motion {clip.motion}"
-        print(f"| {row} | {what} | {np.mean(scores):.3f} ± {np.std(scores):.3f} | {' '.join(f'{s:.3f}' for s in scores)} | "
-              f"{' '.join(map(str, epochs))} | {np.mean(fits):.0f} | {np.mean(speeds):.1f} |", flush=True)
+        print(
+            f"| {row} | {what} | {np.mean(scores):.3f} ± {np.std(scores):.3f} | {' '.join(f'{s:.3f}' for s in scores)} | "
+            f"{' '.join(map(str, epochs))} | {np.mean(fits):.0f} | {np.mean(speeds):.1f} |",
+            flush=True,
+        )
 
 
 def main() -> None:
@@ -169,9 +196,16 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--per-class", type=int, default=60)
     parser.add_argument("--epochs", type=int, default=12)
-    parser.add_argument("--models", nargs="*", default=None, help=f"rows to run besides the single frame: {', '.join(row[0] for row in FAMILIES[1:])}")
+    parser.add_argument(
+        "--models",
+        nargs="*",
+        default=None,
+        help=f"rows to run besides the single frame: {', '.join(row[0] for row in FAMILIES[1:])}",
+    )
     parser.add_argument("--few", action="store_true", help="the few-clip table instead of parts 1 and 2")
-    parser.add_argument("--rows", nargs="*", default=["default", "single frame"], help=f"few-clip rows: {', '.join(FEW_ROWS)}")
+    parser.add_argument(
+        "--rows", nargs="*", default=["default", "single frame"], help=f"few-clip rows: {', '.join(FEW_ROWS)}"
+    )
     parser.add_argument("--seeds", nargs="*", type=int, default=[0, 1, 2], help="few-clip seeds")
     args = parser.parse_args()
     if args.few:
@@ -195,14 +229,20 @@ def main() -> None:
             rows.append((name, frames, train_cps, infer_cps, params, gflops, top1, f"{epochs} x {lr:g}", fit_s))
             print(f"done: {name}", flush=True)
     n_classes = 6
-    print(f"\nspeed at {args.frames} x {args.size} x {args.size} (single frame: 1 x {args.size} x {args.size}), batch {args.batch}, {args.threads} thread(s), "
-          f"ResNet depth 18 width 64 / X3D-S; accuracy at 8 x 32 x 32, width 16 (R3D 8), depth 10, batch 8, "
-          f"{6 * args.per_class} generated motion-only clips (6 classes, chance {1 / n_classes:.3f}), held-out quarter")
-    print("| model | frames | train clips/s | inference clips/s | params | GFLOPs/clip (2 x MACs) | top-1 (tiny) | vs single frame | epochs x lr (tiny) | fit s (tiny) |")
+    print(
+        f"\nspeed at {args.frames} x {args.size} x {args.size} (single frame: 1 x {args.size} x {args.size}), batch {args.batch}, {args.threads} thread(s), "
+        f"ResNet depth 18 width 64 / X3D-S; accuracy at 8 x 32 x 32, width 16 (R3D 8), depth 10, batch 8, "
+        f"{6 * args.per_class} generated motion-only clips (6 classes, chance {1 / n_classes:.3f}), held-out quarter"
+    )
+    print(
+        "| model | frames | train clips/s | inference clips/s | params | GFLOPs/clip (2 x MACs) | top-1 (tiny) | vs single frame | epochs x lr (tiny) | fit s (tiny) |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     baseline = rows[0][6]
     for name, frames, train_cps, infer_cps, params, gflops, top1, recipe, fit_s in rows:
-        print(f"| {name} | {frames} | {train_cps:.2f} | {infer_cps:.2f} | {params / 1e6:.2f} M | {gflops:.2f} | {top1:.3f} | {top1 - baseline:+.3f} | {recipe} | {fit_s:.0f} |")
+        print(
+            f"| {name} | {frames} | {train_cps:.2f} | {infer_cps:.2f} | {params / 1e6:.2f} M | {gflops:.2f} | {top1:.3f} | {top1 - baseline:+.3f} | {recipe} | {fit_s:.0f} |"
+        )
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Creates .venv and installs actrec into it; with --test also what the tests use (video extraction,
+# Creates .venv and installs actrec into it; with --test also what the tests and `make lint` use (video extraction,
 # a browser, PostgreSQL). Re-running is cheap: a stamp remembers what was installed.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -9,7 +9,8 @@ from __future__ import annotations
 import errno
 import os
 import sys
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -59,14 +60,13 @@ def run_cli(action: Callable[[], Any]) -> Any:
         return action()
     except ActrecError as error:
         console.print(f"[red]error:[/red] {escape(str(error))}", highlight=False, soft_wrap=True)
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
     except OSError as error:
         line = machine_error_line(error)
         if line is None:
             raise
         console.print(f"[red]error:[/red] {escape(line)}", highlight=False, soft_wrap=True)
-        raise typer.Exit(2)
-
+        raise typer.Exit(2) from None
 
 
 # importing the command modules registers their commands on `app`

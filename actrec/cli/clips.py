@@ -20,7 +20,9 @@ def report_bad_video(line: str) -> None:
 CLIP_TRAINING_OPTIONS = ("label_smoothing", "mixup")  # VideoTrainConfig fields that are no TrainConfig flag
 
 
-def clip_train_config(values: dict[str, Any], options: dict[str, Any], init: str | None, on_bad_video: str | None) -> Any:
+def clip_train_config(
+    values: dict[str, Any], options: dict[str, Any], init: str | None, on_bad_video: str | None
+) -> Any:
     """`actrec train` flags -> VideoTrainConfig; `-o` options split between the clip, the network
     and the clip-only training options (`-o label_smoothing=0.1`, `-o mixup=0.2`)."""
     from dataclasses import fields
@@ -32,8 +34,12 @@ def clip_train_config(values: dict[str, Any], options: dict[str, Any], init: str
     known = {f.name for f in fields(VideoTrainConfig)}
     ignored = sorted(k for k, v in values.items() if k not in known and v not in (None, [], {}, 1))
     if ignored:
-        raise ConfigError(f"option '{ignored[0]}' does not apply to clip data; clip options are: {', '.join(sorted(known))}")
-    values = {k: v for k, v in values.items() if k in known} | {k: options.pop(k) for k in CLIP_TRAINING_OPTIONS if k in options}
+        raise ConfigError(
+            f"option '{ignored[0]}' does not apply to clip data; clip options are: {', '.join(sorted(known))}"
+        )
+    values = {k: v for k, v in values.items() if k in known} | {
+        k: options.pop(k) for k in CLIP_TRAINING_OPTIONS if k in options
+    }
     clip, network = split_options(options)
     if on_bad_video:
         clip["on_bad_video"] = on_bad_video
@@ -42,7 +48,16 @@ def clip_train_config(values: dict[str, Any], options: dict[str, Any], init: str
     return config
 
 
-def train_clips(data: str, out: str, test: str | None, values: dict[str, Any], init: str | None, on_bad_video: str | None, progress: bool, resume: str | None = None) -> tuple[str, Any]:
+def train_clips(
+    data: str,
+    out: str,
+    test: str | None,
+    values: dict[str, Any],
+    init: str | None,
+    on_bad_video: str | None,
+    progress: bool,
+    resume: str | None = None,
+) -> tuple[str, Any]:
     """(model trained, RunResult). values: `actrec train`'s options (config file and flags);
     `model_options` holds the `-o` pairs, which are split between the clip and the network;
     `resume`: `--resume`. Without a model, `auto` sizes one to the clips and the result's notes
@@ -57,5 +72,7 @@ def train_clips(data: str, out: str, test: str | None, values: dict[str, Any], i
     config = clip_train_config(values, options, init, on_bad_video)
     clips = load_clips(data)
     test_set = load_clips(test, label_names=clips.label_names) if test else None
-    result = train_clip_run(clips, out, config, test=test_set, progress=progress, on_bad_video=report_bad_video, resume_from=resume)
+    result = train_clip_run(
+        clips, out, config, test=test_set, progress=progress, on_bad_video=report_bad_video, resume_from=resume
+    )
     return json.loads((Path(out) / "config.json").read_text())["model"], result  # what `auto` became

@@ -27,10 +27,14 @@ def parse_seeds(text: str) -> list[int]:
 @app.command()
 @with_data_layout
 def compare(
-    data: list[str] = typer.Option(..., "--data", help="Data file(s): .npz, .npy (--label-last), long .csv (--labels) or .ts; repeat --data or quote a pattern for many"),
+    data: list[str] = typer.Option(
+        ...,
+        "--data",
+        help="Data file(s): .npz, .npy (--label-last), long .csv (--labels) or .ts; repeat --data or quote a pattern for many",
+    ),
     out: str = typer.Option(..., "--out", help="folder for the tables, plot and run cache"),
     config: str = typer.Option(None, help="YAML list of configurations (Recognizer arguments + name)"),
-    model: list[str] = typer.Option([], "--model", help='NAME or NAME:{json model options}, repeatable'),
+    model: list[str] = typer.Option([], "--model", help="NAME or NAME:{json model options}, repeatable"),
     seeds: str = typer.Option("3", help="training seeds on one holdout split: a count (3) or a list (0,0,1)"),
     folds: int = typer.Option(None, help="k-fold CV instead of seeds (group-aware when groups exist)"),
     epochs: int = typer.Option(None, help="epochs for configurations that do not set them"),
@@ -50,7 +54,7 @@ def compare(
     def action() -> None:
         defaults = {"epochs": epochs} if epochs else {}
         specs = (load_specs(config, defaults) if config else []) + [spec_from_option(text, defaults) for text in model]
-        report = lambda name, run, cached: console.print(f"{name} {run}: {'cached' if cached else 'trained'}")  # noqa: E731
+        report = lambda name, run, cached: console.print(f"{name} {run}: {'cached' if cached else 'trained'}")
         if len(data) == 1 and is_clip_spec(data[0]):
             from actrec.cli.clips import report_bad_video
             from actrec.data.clips import load_clips
@@ -58,12 +62,30 @@ def compare(
 
             if folds:
                 raise ConfigError("--folds is not available for clips yet; compare them over --seeds")
-            result = compare_clips(load_clips(data[0]), specs, out, seeds=parse_seeds(seeds), split_seed=split_seed, use_cache=cache, on_run=report, on_bad_video=report_bad_video)
+            result = compare_clips(
+                load_clips(data[0]),
+                specs,
+                out,
+                seeds=parse_seeds(seeds),
+                split_seed=split_seed,
+                use_cache=cache,
+                on_run=report,
+                on_bad_video=report_bad_video,
+            )
             source = data[0]
         else:
             dataset = layout.load(data)
             print_notes(dataset)
-            result = run_compare(dataset, specs, out, seeds=parse_seeds(seeds), folds=folds, split_seed=split_seed, use_cache=cache, on_run=report)
+            result = run_compare(
+                dataset,
+                specs,
+                out,
+                seeds=parse_seeds(seeds),
+                folds=folds,
+                split_seed=split_seed,
+                use_cache=cache,
+                on_run=report,
+            )
             source = dataset.source
         print_frame(result.display(), f"{source}: {len(specs)} configuration(s), {result.fits} run(s) trained -> {out}")
 
@@ -92,7 +114,11 @@ def print_frame(frame: Any, title: str) -> None:
 @app.command()
 @with_data_layout
 def sweep(
-    data: list[str] = typer.Option(..., "--data", help="Data file(s): .npz, .npy (--label-last), long .csv (--labels) or .ts; repeat --data or quote a pattern for many"),
+    data: list[str] = typer.Option(
+        ...,
+        "--data",
+        help="Data file(s): .npz, .npy (--label-last), long .csv (--labels) or .ts; repeat --data or quote a pattern for many",
+    ),
     space: str = typer.Option(..., "--space", help="space.yaml: base arguments, params to search, enqueue"),
     trials: int = typer.Option(..., "--trials", help="trials this worker runs"),
     out: str = typer.Option(..., "--out", help="folder for the front, plot and best_config.yaml"),
@@ -112,9 +138,25 @@ def sweep(
         search_space = load_space(space)
         dataset = layout.load(data)
         print_notes(dataset)
-        report = lambda row: console.print(f"trial {row['number']}: top-1 {row['top1']:.4f}, {row['latency_us']:.0f} µs, {row['params']}")  # noqa: E731
-        result = run_sweep(dataset, search_space, out, trials, storage=storage, study_name=study, objective=objective, folds=folds, seed=seed, tolerance=tolerance, on_trial=report)
-        shown = result.front[["trial", "top1", "latency_us", "param_count", "params"]].round({"top1": 4, "latency_us": 1})
+        report = lambda row: console.print(
+            f"trial {row['number']}: top-1 {row['top1']:.4f}, {row['latency_us']:.0f} µs, {row['params']}"
+        )
+        result = run_sweep(
+            dataset,
+            search_space,
+            out,
+            trials,
+            storage=storage,
+            study_name=study,
+            objective=objective,
+            folds=folds,
+            seed=seed,
+            tolerance=tolerance,
+            on_trial=report,
+        )
+        shown = result.front[["trial", "top1", "latency_us", "param_count", "params"]].round(
+            {"top1": 4, "latency_us": 1}
+        )
         print_frame(shown, f"Pareto front of study '{study}' ({len(result.study.trials)} trials)")
         console.print(f"chosen: trial {int(result.best['trial'])} -> {out}/best_config.yaml (actrec train --config)")
 
@@ -124,10 +166,17 @@ def sweep(
 @app.command()
 @with_data_layout
 def audit(
-    data: list[str] = typer.Option(..., "--data", help="Data file(s): .npz, .npy (--label-last), long .csv (--labels) or .ts; repeat --data or quote a pattern for many"),
+    data: list[str] = typer.Option(
+        ...,
+        "--data",
+        help="Data file(s): .npz, .npy (--label-last), long .csv (--labels) or .ts; repeat --data or quote a pattern for many",
+    ),
     out: str = typer.Option(..., "--out", help="folder for audit.json and audit.md"),
     test: str = typer.Option(None, help="test data, for duplicates and group leakage across the split"),
-    noise_model: str = typer.Option("ensemble", help="out-of-fold model for label noise: ensemble (minirocket x features) | minirocket | features | recognizer"),
+    noise_model: str = typer.Option(
+        "ensemble",
+        help="out-of-fold model for label noise: ensemble (minirocket x features) | minirocket | features | recognizer",
+    ),
     folds: int = typer.Option(5, help="folds for the out-of-fold probabilities"),
     seed: int = typer.Option(0),
     test_labels: str = typer.Option(None, help="labels.csv for a long-CSV --test"),

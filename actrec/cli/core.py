@@ -13,7 +13,11 @@ if TYPE_CHECKING:
     from actrec.errors import TrainingInterrupted
 
 
-DataOption = typer.Option(..., "--data", help="Data file: .npz, .npy (--label-last), long .csv (--labels) or .ts; or clips: a folder per class of videos, or a CSV path,label[,group][,start,end]")
+DataOption = typer.Option(
+    ...,
+    "--data",
+    help="Data file: .npz, .npy (--label-last), long .csv (--labels) or .ts; or clips: a folder per class of videos, or a CSV path,label[,group][,start,end]",
+)
 
 
 def parse_options(pairs: list[str]) -> dict[str, Any]:
@@ -69,7 +73,14 @@ def with_config_flags(command: Any) -> Any:
         default = config_field.default
         shown = str(default) if default is not dataclasses.MISSING and default is not None else False
         option = typer.Option(None, flag, help=FIELD_HELP[config_field.name], show_default=shown)
-        parameters.append(inspect.Parameter(config_field.name, inspect.Parameter.KEYWORD_ONLY, default=option, annotation=config_flag_type(hints[config_field.name])))
+        parameters.append(
+            inspect.Parameter(
+                config_field.name,
+                inspect.Parameter.KEYWORD_ONLY,
+                default=option,
+                annotation=config_flag_type(hints[config_field.name]),
+            )
+        )
     command.__signature__ = signature.replace(parameters=parameters)
     return command
 
@@ -100,15 +111,32 @@ def config_from_flags(flags: dict[str, Any]) -> dict[str, Any]:
 @with_config_flags
 @with_data_layout
 def train(
-    data: list[str] = typer.Option(..., "--data", help="Data file(s): .npz, .npy (--label-last), long .csv (--labels) or .ts; repeat --data or quote a pattern like 'seq_*.npy' for many (each file without groups is one group); or clips: a folder per class of videos, or a CSV path,label[,group][,start,end]"),
+    data: list[str] = typer.Option(
+        ...,
+        "--data",
+        help="Data file(s): .npz, .npy (--label-last), long .csv (--labels) or .ts; repeat --data or quote a pattern like 'seq_*.npy' for many (each file without groups is one group); or clips: a folder per class of videos, or a CSV path,label[,group][,start,end]",
+    ),
     out: str = typer.Option(..., "--out", help="RUN folder for the model, metrics and plots"),
-    test: str = typer.Option(None, help="separate test data (a file or a quoted pattern); default: hold out a group-aware 20%"),
+    test: str = typer.Option(
+        None, help="separate test data (a file or a quoted pattern); default: hold out a group-aware 20%"
+    ),
     test_labels: str = typer.Option(None, help="labels.csv for a long-CSV --test"),
-    config: str = typer.Option(None, help="YAML of training options (e.g. best_config.yaml from sweep); flags go over it"),
-    option: list[str] = typer.Option([], "--option", "-o", help="model option key=value, repeatable (TrainConfig.model_options)"),
-    resume: str = typer.Option(None, help="RUN folder: continue its stopped run (RUN/partial) or extend its finished one to --epochs; or a .ckpt file"),
-    init: str = typer.Option(None, "--init", help="clips: torchvision-named weights (.safetensors or .pt, weights only) to start from"),
-    on_bad_video: str = typer.Option(None, "--on-bad-video", help="clips: skip (default) or stop at a corrupt, empty or too-short video"),
+    config: str = typer.Option(
+        None, help="YAML of training options (e.g. best_config.yaml from sweep); flags go over it"
+    ),
+    option: list[str] = typer.Option(
+        [], "--option", "-o", help="model option key=value, repeatable (TrainConfig.model_options)"
+    ),
+    resume: str = typer.Option(
+        None,
+        help="RUN folder: continue its stopped run (RUN/partial) or extend its finished one to --epochs; or a .ckpt file",
+    ),
+    init: str = typer.Option(
+        None, "--init", help="clips: torchvision-named weights (.safetensors or .pt, weights only) to start from"
+    ),
+    on_bad_video: str = typer.Option(
+        None, "--on-bad-video", help="clips: skip (default) or stop at a corrupt, empty or too-short video"
+    ),
     progress: bool = typer.Option(True, help="a live bar on a terminal, one line per epoch into a file or pipe"),
     layout: DataLayout = DataLayout(),
     **flags: Any,
@@ -118,11 +146,11 @@ def train(
     Every training option (a TrainConfig field) is a flag; all are checked before the data is read.
     """
 
+    from actrec.config import TrainConfig
     from actrec.data.splits import no_groups_note
     from actrec.errors import ConfigError, TrainingInterrupted
     from actrec.evaluation.metrics import near_chance_note
     from actrec.io.clips import is_clip_spec
-    from actrec.config import TrainConfig
     from actrec.run import load_config_file, train_run
 
     def action() -> None:
@@ -148,7 +176,10 @@ def train(
             for note in [*dataset.notes, no_groups_note(dataset)]:
                 print_note(note)
             try:
-                model, result = train_config.model, train_run(dataset, out, train_config, test=test_set, progress=progress, resume_from=resume)
+                model, result = (
+                    train_config.model,
+                    train_run(dataset, out, train_config, test=test_set, progress=progress, resume_from=resume),
+                )
             except TrainingInterrupted as stop:
                 stopped(stop, out)
         if result is not None:
@@ -195,8 +226,14 @@ def evaluate(
     run: str = typer.Argument(..., help="RUN folder or model.actrec"),
     data: str = DataOption,
     out: str = typer.Option(None, help="write the metrics as JSON here"),
-    test_clips: int = typer.Option(None, "--test-clips", help="clips: average this many clips per video, evenly spaced in time (default: as trained)"),
-    test_crops: int = typer.Option(None, "--test-crops", help="clips: 1 (centre) or 3 crops per clip averaged (default: as trained)"),
+    test_clips: int = typer.Option(
+        None,
+        "--test-clips",
+        help="clips: average this many clips per video, evenly spaced in time (default: as trained)",
+    ),
+    test_crops: int = typer.Option(
+        None, "--test-crops", help="clips: 1 (centre) or 3 crops per clip averaged (default: as trained)"
+    ),
     layout: DataLayout = DataLayout(),
 ) -> None:
     """Evaluate a saved model on labelled data: top-1, top-5, macro-F1, log-loss."""
@@ -215,7 +252,9 @@ def evaluate(
         for line in skipped:
             report_bad_video(line)
         if inputs.y is None:
-            raise DataError(f"{data}: holds no labels to evaluate against; a long CSV needs --labels, a .npy --label-last")
+            raise DataError(
+                f"{data}: holds no labels to evaluate against; a long CSV needs --labels, a .npy --label-last"
+            )
         metrics = compute_metrics(inputs.y, recognizer.predict_proba(inputs, **options), recognizer.label_names)
         if out:
             write_text_atomic(out, json.dumps(metrics, indent=2))
@@ -228,15 +267,47 @@ def evaluate(
 @with_data_layout
 def predict(
     run: str = typer.Argument(..., help="RUN folder or model.actrec"),
-    data: list[str] = typer.Option(..., "--data", help="Data file (.npz, .npy, long .csv, .ts, a keypoint recording .npz or a folder of them, labelled or not; repeat --data or quote a pattern like 'parts/*.npz' for many), or for a clip model one clip folder or CSV"),
-    out: str = typer.Option(..., "--out", help="CSV (id, pred, confidence, one probability column per class) for one --data; a folder for one <name>.csv per data file, finished files skipped when run again"),
-    window: int = typer.Option(None, "--window", help="keypoint recordings (a recording .npz or a folder of them): frames per window (default: the model's)"),
-    stride: int = typer.Option(None, "--stride", help="keypoint recordings: frames between window starts (default: half the window)"),
-    per_frame: bool = typer.Option(False, "--per-frame", help="keypoint recordings: one row per frame (id name@frame, time), from the window ending there, as streaming gives it"),
-    test_clips: int = typer.Option(None, "--test-clips", help="clips: average this many clips per video, evenly spaced in time (default: as trained)"),
-    test_crops: int = typer.Option(None, "--test-crops", help="clips: 1 (centre) or 3 crops per clip averaged (default: as trained)"),
-    ray: str = typer.Option(None, "--ray", help="Predict the data files as tasks on a Ray cluster: its address, or auto (needs actrec[cluster])."),
-    submission: bool = typer.Option(False, "--submission", help="write only id and one probability column per class (a competition's sample_submission layout)"),
+    data: list[str] = typer.Option(
+        ...,
+        "--data",
+        help="Data file (.npz, .npy, long .csv, .ts, a keypoint recording .npz or a folder of them, labelled or not; repeat --data or quote a pattern like 'parts/*.npz' for many), or for a clip model one clip folder or CSV",
+    ),
+    out: str = typer.Option(
+        ...,
+        "--out",
+        help="CSV (id, pred, confidence, one probability column per class) for one --data; a folder for one <name>.csv per data file, finished files skipped when run again",
+    ),
+    window: int = typer.Option(
+        None,
+        "--window",
+        help="keypoint recordings (a recording .npz or a folder of them): frames per window (default: the model's)",
+    ),
+    stride: int = typer.Option(
+        None, "--stride", help="keypoint recordings: frames between window starts (default: half the window)"
+    ),
+    per_frame: bool = typer.Option(
+        False,
+        "--per-frame",
+        help="keypoint recordings: one row per frame (id name@frame, time), from the window ending there, as streaming gives it",
+    ),
+    test_clips: int = typer.Option(
+        None,
+        "--test-clips",
+        help="clips: average this many clips per video, evenly spaced in time (default: as trained)",
+    ),
+    test_crops: int = typer.Option(
+        None, "--test-crops", help="clips: 1 (centre) or 3 crops per clip averaged (default: as trained)"
+    ),
+    ray: str = typer.Option(
+        None,
+        "--ray",
+        help="Predict the data files as tasks on a Ray cluster: its address, or auto (needs actrec[cluster]).",
+    ),
+    submission: bool = typer.Option(
+        False,
+        "--submission",
+        help="write only id and one probability column per class (a competition's sample_submission layout)",
+    ),
     layout: DataLayout = DataLayout(),
 ) -> None:
     """Predict every sample of each data file: id, pred, confidence and one probability column per
@@ -244,8 +315,15 @@ def predict(
     from actrec.predict_files import ReadOptions, predict_files
 
     names = layout.class_names
-    options = ReadOptions(label_last=layout.label_last, class_names=tuple(names) if names else None, window=window, stride=stride,
-                          per_frame=per_frame, test_clips=test_clips, test_crops=test_crops)
+    options = ReadOptions(
+        label_last=layout.label_last,
+        class_names=tuple(names) if names else None,
+        window=window,
+        stride=stride,
+        per_frame=per_frame,
+        test_clips=test_clips,
+        test_crops=test_crops,
+    )
     outcomes = run_cli(lambda: predict_files(run, data, out, options, ray, console, submission))
     failed = sum(outcome.status == "failed" for outcome in outcomes)
     if len(outcomes) > 1 or failed:
@@ -257,7 +335,9 @@ def predict(
 @app.command()
 def info(
     run: str = typer.Argument(..., help="RUN folder or model.actrec"),
-    as_json: bool = typer.Option(False, "--json", help="print the model file's whole metadata (and the run's metrics) as JSON"),
+    as_json: bool = typer.Option(
+        False, "--json", help="print the model file's whole metadata (and the run's metrics) as JSON"
+    ),
 ) -> None:
     """Show what a saved model is, what it expects and how well it did: a short summary, or --json."""
     import json
@@ -305,7 +385,9 @@ def metrics_line(metrics: dict[str, Any]) -> str:
     parts = []
     for split, values in metrics.items():
         if isinstance(values, dict) and "top1" in values:
-            parts.append(f"{split} (n={values.get('n', '?')}) top-1 {values['top1']:.3f}, macro-F1 {values['macro_f1']:.3f}, log-loss {values['log_loss']:.3f}")
+            parts.append(
+                f"{split} (n={values.get('n', '?')}) top-1 {values['top1']:.3f}, macro-F1 {values['macro_f1']:.3f}, log-loss {values['log_loss']:.3f}"
+            )
     return "; ".join(parts) or "none recorded"
 
 
@@ -322,9 +404,17 @@ def doctor() -> None:
         if part.usable:
             out.print(f"  ok       {part.name} {part.found}", highlight=False, markup=False)
         elif part.found:
-            out.print(f"  broken   {part.name} {part.found}: {part.problem}; off: {part.needed_for}", highlight=False, markup=False)
+            out.print(
+                f"  broken   {part.name} {part.found}: {part.problem}; off: {part.needed_for}",
+                highlight=False,
+                markup=False,
+            )
         else:
-            out.print(f"  missing  {part.name}; off: {part.needed_for}; install: {part.install}", highlight=False, markup=False)
+            out.print(
+                f"  missing  {part.name}; off: {part.needed_for}; install: {part.install}",
+                highlight=False,
+                markup=False,
+            )
 
 
 @app.command()
@@ -345,9 +435,13 @@ def demo(
         start = time.perf_counter()
         result = run_demo(out, recordings=recordings, epochs=epochs, seed=seed, progress=progress)
         if result is not None:
-            print_metrics(result.splits(), f"default model on synthetic skeletons -> {out}/run", len(result.test["per_class"]))
+            print_metrics(
+                result.splits(), f"default model on synthetic skeletons -> {out}/run", len(result.test["per_class"])
+            )
             for note in [*result.notes, near_chance_note(result.test)]:
                 print_note(note)
-            console.print(f"done in {time.perf_counter() - start:.0f} s; report: {out}/run/report.md, model: {out}/run/model.actrec")
+            console.print(
+                f"done in {time.perf_counter() - start:.0f} s; report: {out}/run/report.md, model: {out}/run/model.actrec"
+            )
 
     run_cli(action)

@@ -8,18 +8,23 @@ import typer
 
 from actrec.cli import app, console, run_cli
 
-
 # `dataset` is owned by the keypoint-datasets work; `extract` below by the video-extraction work.
-dataset_app = typer.Typer(no_args_is_help=True, help="Keypoint datasets: generate a synthetic one, build windows or clips.")
+dataset_app = typer.Typer(
+    no_args_is_help=True, help="Keypoint datasets: generate a synthetic one, build windows or clips."
+)
 app.add_typer(dataset_app, name="dataset")
 
 
 @dataset_app.command("generate")
 def dataset_generate(
-    out: str = typer.Option(..., "--out", help="Folder for recordings/*.npz and segments.csv (or clips/<class>/*.mp4)."),
+    out: str = typer.Option(
+        ..., "--out", help="Folder for recordings/*.npz and segments.csv (or clips/<class>/*.mp4)."
+    ),
     recordings: int = typer.Option(40, help="Number of simulated recordings (about 60 s each)."),
     seed: int = typer.Option(0, help="Random seed; the same seed gives the same data."),
-    kind: str = typer.Option("skeletons", help="skeletons (keypoint recordings) or clips (videos whose class is their motion)"),
+    kind: str = typer.Option(
+        "skeletons", help="skeletons (keypoint recordings) or clips (videos whose class is their motion)"
+    ),
     per_class: int = typer.Option(60, help="clips: videos per class"),
     size: int = typer.Option(32, help="clips: frame side in pixels"),
     frames: int = typer.Option(16, help="clips: frames per video"),
@@ -33,7 +38,9 @@ def dataset_generate(
         from actrec.video.synthetic import CLASSES, write_synthetic_clips
 
         folder = run_cli(lambda: write_synthetic_clips(out, per_class=per_class, frames=frames, size=size, seed=seed))
-        console.print(f"wrote {per_class * len(CLASSES)} clips ({frames} frames of {size}x{size}) to {folder}/<class>/; train with: actrec train --data {folder} --model tsm")
+        console.print(
+            f"wrote {per_class * len(CLASSES)} clips ({frames} frames of {size}x{size}) to {folder}/<class>/; train with: actrec train --data {folder} --model tsm"
+        )
         return
 
     def skeletons() -> Any:
@@ -47,16 +54,25 @@ def dataset_generate(
 
 @dataset_app.command("build")
 def dataset_build(
-    recordings: str = typer.Option(..., "--recordings", help="Folder of recording .npz files (per class sub-folders with --clips)."),
+    recordings: str = typer.Option(
+        ..., "--recordings", help="Folder of recording .npz files (per class sub-folders with --clips)."
+    ),
     out: str = typer.Option(..., "--out", help="Dataset .npz to write (what actrec train --data reads)."),
-    segments: str = typer.Option(None, help="CSV video,start,end,label for labelled sliding windows; without it (and --clips) the windows are unlabelled, for predict."),
+    segments: str = typer.Option(
+        None,
+        help="CSV video,start,end,label for labelled sliding windows; without it (and --clips) the windows are unlabelled, for predict.",
+    ),
     unit: str = typer.Option("seconds", help="Unit of start/end in the segments CSV: seconds or frames."),
     window: int = typer.Option(30, help="Window length in frames."),
     stride: int = typer.Option(10, help="Frames between window starts."),
     min_fraction: float = typer.Option(0.5, help="Share of a window its label must cover."),
     background: str = typer.Option(None, help="Label for windows no segment covers enough (default: drop them)."),
     clips: bool = typer.Option(False, "--clips", help="One sample per file, labelled by its folder."),
-    data_format: str = typer.Option("npz", "--format", help="npz (one compressed file, for small data) or folder (X.npy memory-mapped + samples.npz: read in chunks, for data larger than memory)."),
+    data_format: str = typer.Option(
+        "npz",
+        "--format",
+        help="npz (one compressed file, for small data) or folder (X.npy memory-mapped + samples.npz: read in chunks, for data larger than memory).",
+    ),
 ) -> None:
     """Turn keypoint recordings plus annotations into a labelled dataset .npz (or array folder);
     without annotations, into unlabelled windows for `actrec predict`."""
@@ -83,9 +99,13 @@ def dataset_build(
     if dataset.y is None:
         counts = "unlabelled: for actrec predict; add --segments or --clips to train on them"
     else:
-        counts = ", ".join(f"{name} {count}" for name, count in zip(dataset.label_names, np.bincount(dataset.y, minlength=dataset.n_classes)))
-    console.print(f"{out}: {dataset.n_samples} samples x {dataset.n_steps} frames from {len(set(dataset.groups))} recordings ({counts})")
-
+        counts = ", ".join(
+            f"{name} {count}"
+            for name, count in zip(dataset.label_names, np.bincount(dataset.y, minlength=dataset.n_classes))
+        )
+    console.print(
+        f"{out}: {dataset.n_samples} samples x {dataset.n_steps} frames from {len(set(dataset.groups))} recordings ({counts})"
+    )
 
 
 @app.command()
@@ -96,16 +116,36 @@ def extract(
     workers: int = typer.Option(1, help="Videos processed at once, each in its own process."),
     crop: str = typer.Option(None, help="X,Y,WIDTH,HEIGHT pixel region to detect in (people small in a wide shot)."),
     max_frames: int = typer.Option(None, help="Stop each video after this many frames."),
-    people: bool = typer.Option(False, "--people", help="Every person: found, posed on their region, tracked (keypoints [T, P, 33, 4], track_id [P])."),
-    people_finder: str = typer.Option("detector", help="With --people, how people are found: detector (any camera), motion (a fixed camera), both."),
-    ray: str = typer.Option(None, "--ray", help="Run the videos as tasks on a Ray cluster: its address, or auto (needs actrec[cluster])."),
+    people: bool = typer.Option(
+        False,
+        "--people",
+        help="Every person: found, posed on their region, tracked (keypoints [T, P, 33, 4], track_id [P]).",
+    ),
+    people_finder: str = typer.Option(
+        "detector", help="With --people, how people are found: detector (any camera), motion (a fixed camera), both."
+    ),
+    ray: str = typer.Option(
+        None, "--ray", help="Run the videos as tasks on a Ray cluster: its address, or auto (needs actrec[cluster])."
+    ),
 ) -> None:
     """Extract MediaPipe keypoints from videos; finished videos are skipped when run again."""
     from actrec.extract.batch import extract_videos
     from actrec.extract.core import Crop
 
-    outcomes = run_cli(lambda: extract_videos(video, out, detector, workers, Crop.parse(crop) if crop else None, max_frames, console, people, ray,
-                                                people_finder))
+    outcomes = run_cli(
+        lambda: extract_videos(
+            video,
+            out,
+            detector,
+            workers,
+            Crop.parse(crop) if crop else None,
+            max_frames,
+            console,
+            people,
+            ray,
+            people_finder,
+        )
+    )
     failed = sum(outcome.status == "failed" for outcome in outcomes)
     console.print(f"{len(outcomes) - failed} of {len(outcomes)} videos extracted or already done; {failed} failed")
     if failed:
@@ -115,10 +155,16 @@ def extract(
 @app.command("import")
 def import_files(
     kind: str = typer.Argument(..., help="openpose | coco | mediapipe"),
-    source: str = typer.Argument(..., help="openpose: a --write_json folder or a folder of them; coco/mediapipe: a file or a folder."),
+    source: str = typer.Argument(
+        ..., help="openpose: a --write_json folder or a folder of them; coco/mediapipe: a file or a folder."
+    ),
     out: str = typer.Option(..., "--out", help="Folder for one recording .npz per video (folder layout kept)."),
-    fps: float = typer.Option(None, help="The videos' frame rate (JSON from OpenPose and COCO holds none; default 30)."),
-    schema: str = typer.Option(None, help="openpose_137 (default) or openpose_body25; for mediapipe its schema (default mediapipe_pose)."),
+    fps: float = typer.Option(
+        None, help="The videos' frame rate (JSON from OpenPose and COCO holds none; default 30)."
+    ),
+    schema: str = typer.Option(
+        None, help="openpose_137 (default) or openpose_body25; for mediapipe its schema (default mediapipe_pose)."
+    ),
 ) -> None:
     """Turn keypoint files from OpenPose, COCO-17 tools or MediaPipe into recordings for `dataset build`."""
     from rich.markup import escape
@@ -130,7 +176,11 @@ def import_files(
         if outcome.error:
             console.print(f"[{number}/{total}] [red]failed[/red] {escape(outcome.error)}", highlight=False)
         else:
-            console.print(f"[{number}/{total}] {outcome.source} -> {outcome.out} ({outcome.frames} frames, {outcome.detected} with a person)", highlight=False, markup=False)
+            console.print(
+                f"[{number}/{total}] {outcome.source} -> {outcome.out} ({outcome.frames} frames, {outcome.detected} with a person)",
+                highlight=False,
+                markup=False,
+            )
 
     def run() -> list:
         name = import_schema(kind, schema, fps)
@@ -138,6 +188,10 @@ def import_files(
 
     outcomes = run_cli(run)
     failed = sum(outcome.error is not None for outcome in outcomes)
-    console.print(f"{len(outcomes) - failed} of {len(outcomes)} recordings written to {out}; {failed} failed", highlight=False, markup=False)
+    console.print(
+        f"{len(outcomes) - failed} of {len(outcomes)} recordings written to {out}; {failed} failed",
+        highlight=False,
+        markup=False,
+    )
     if failed:
         raise typer.Exit(2)

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import functools
 import inspect
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import typer
 
@@ -33,24 +34,59 @@ class DataLayout:
         a training label order to index into."""
         from actrec.data.loading import load_data
 
-        return load_data(data, labels=self.labels, label_last=self.label_last, label_names=label_names, groups=self.groups,
-                         class_names=self.class_names, group_column=self.group_column)
+        return load_data(
+            data,
+            labels=self.labels,
+            label_last=self.label_last,
+            label_names=label_names,
+            groups=self.groups,
+            class_names=self.class_names,
+            group_column=self.group_column,
+        )
 
     def load_test(self, test: str, test_labels: str | None, label_names: Sequence[str]) -> Any:
         """A separate `--test` in the same layout, with its own labels file (`--test-labels`) and
         no groups file (groups only matter for splitting), indexed in the training label order."""
         from actrec.data.loading import load_data
 
-        return load_data(test, labels=test_labels, label_last=self.label_last, label_names=label_names,
-                         class_names=self.class_names, group_column=self.group_column if test_labels else None)
+        return load_data(
+            test,
+            labels=test_labels,
+            label_last=self.label_last,
+            label_names=label_names,
+            class_names=self.class_names,
+            group_column=self.group_column if test_labels else None,
+        )
 
 
 _FLAGS: dict[str, tuple[type, Any]] = {
-    "labels": (str, typer.Option(None, "--labels", help="labels.csv for a long CSV: id,label plus an optional group column (group, subject, session, video, recording) and label_desc (class names)")),
+    "labels": (
+        str,
+        typer.Option(
+            None,
+            "--labels",
+            help="labels.csv for a long CSV: id,label plus an optional group column (group, subject, session, video, recording) and label_desc (class names)",
+        ),
+    ),
     "label_last": (bool, typer.Option(False, "--label-last", help="the .npy's last feature column is the label")),
-    "groups": (str, typer.Option(None, "--groups", help="for a .npy: file of group ids (e.g. the video), one per window")),
-    "label_names": (str, typer.Option(None, "--label-names", help="for a .npy: names of classes 0, 1, ... (comma list or a file, one per line)")),
-    "group_column": (str, typer.Option(None, "--group-column", help="labels.csv: the column holding each sequence's group (default: group, subject, session, video or recording)")),
+    "groups": (
+        str,
+        typer.Option(None, "--groups", help="for a .npy: file of group ids (e.g. the video), one per window"),
+    ),
+    "label_names": (
+        str,
+        typer.Option(
+            None, "--label-names", help="for a .npy: names of classes 0, 1, ... (comma list or a file, one per line)"
+        ),
+    ),
+    "group_column": (
+        str,
+        typer.Option(
+            None,
+            "--group-column",
+            help="labels.csv: the column holding each sequence's group (default: group, subject, session, video or recording)",
+        ),
+    ),
 }
 assert set(_FLAGS) == {field.name for field in fields(DataLayout)}
 
@@ -59,7 +95,10 @@ def with_data_layout(command: Callable[..., Any]) -> Callable[..., Any]:
     """Give `command` (which takes `layout: DataLayout`) the layout flags, collected into `layout`."""
     signature = inspect.signature(command)
     kept = [p for p in signature.parameters.values() if p.name != "layout" and p.kind is not p.VAR_KEYWORD]
-    added = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=option, annotation=kind) for name, (kind, option) in _FLAGS.items()]
+    added = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=option, annotation=kind)
+        for name, (kind, option) in _FLAGS.items()
+    ]
 
     @functools.wraps(command)
     def with_layout(*args: Any, **kwargs: Any) -> Any:

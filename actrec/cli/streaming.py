@@ -13,16 +13,28 @@ from actrec.cli.layout import DataLayout, with_data_layout
 @app.command()
 def stream(
     run: str = typer.Argument(..., help="RUN folder or model.actrec"),
-    source: str = typer.Option(None, "--source", help="video FILE, webcam:N, csv:FILE (time + feature columns, or J*C keypoint columns), a recording .npz, or a folder of OpenPose JSON"),
+    source: str = typer.Option(
+        None,
+        "--source",
+        help="video FILE, webcam:N, csv:FILE (time + feature columns, or J*C keypoint columns), a recording .npz, or a folder of OpenPose JSON",
+    ),
     out: str = typer.Option(None, "--out", help="annotated video (skeleton, label, confidence, timeline)"),
     events: str = typer.Option(None, "--events", help="events JSONL: one start/end object per line"),
     fast: bool = typer.Option(False, "--fast", help="replay files as fast as possible (no dropped frames)"),
     runtime: str = typer.Option("auto", "--runtime", help="auto | numpy | torch | onnx"),
-    calibrate: str = typer.Option(None, "--calibrate", help="session CSV (time + features) to fit the decision rules on; saves them in the model"),
-    segments: str = typer.Option(None, "--segments", help="with --calibrate: the session's true segments, start,end,label in seconds"),
+    calibrate: str = typer.Option(
+        None, "--calibrate", help="session CSV (time + features) to fit the decision rules on; saves them in the model"
+    ),
+    segments: str = typer.Option(
+        None, "--segments", help="with --calibrate: the session's true segments, start,end,label in seconds"
+    ),
     sequence_id: str = typer.Option(None, "--id", help="csv: the sequence of a long CSV (id column) to stream"),
-    resample: bool = typer.Option(False, "--resample", help="csv: resample a session recorded at another rate to the model's"),
-    rules: str = typer.Option(None, "--rules", help="YAML of decision rules (enter, exit, thresholds, smoothing, vote_k, ...)"),
+    resample: bool = typer.Option(
+        False, "--resample", help="csv: resample a session recorded at another rate to the model's"
+    ),
+    rules: str = typer.Option(
+        None, "--rules", help="YAML of decision rules (enter, exit, thresholds, smoothing, vote_k, ...)"
+    ),
     enter: float = typer.Option(None, help="smoothed probability a class needs to start"),
     exit_below: float = typer.Option(None, "--exit", help="probability below which an active class ends (hysteresis)"),
     threshold: list[str] = typer.Option([], "--threshold", help="CLASS=P: enter threshold of one class, repeatable"),
@@ -32,9 +44,15 @@ def stream(
     vote_n: int = typer.Option(None, help="... of the last n frames"),
     min_event_s: float = typer.Option(None, help="seconds a label must hold before its event starts"),
     no_one_after_s: float = typer.Option(None, help="seconds without input before 'no one'"),
-    server: str = typer.Option(None, "--server", help="stream to `actrec serve` at this URL; RUN is then the served model's name"),
+    server: str = typer.Option(
+        None, "--server", help="stream to `actrec serve` at this URL; RUN is then the served model's name"
+    ),
     token: str = typer.Option(None, "--token", envvar="ACTREC_SERVE_TOKEN", help="bearer token for --server"),
-    people: bool = typer.Option(False, "--people", help="video: every person found, tracked and recognized on their own; events carry the track id"),
+    people: bool = typer.Option(
+        False,
+        "--people",
+        help="video: every person found, tracked and recognized on their own; events carry the track id",
+    ),
 ) -> None:
     """Recognize actions frame by frame and emit start/end events; or, with --calibrate, fit the
     decision rules to a session with known segments."""
@@ -48,8 +66,16 @@ def stream(
         from actrec.errors import ConfigError
 
         settings = load_rules(rules) if rules else {}
-        flags = {"enter": enter, "exit": exit_below, "smoothing": smoothing, "smoothing_frames": smoothing_frames, "vote_k": vote_k,
-                 "vote_n": vote_n, "min_event_s": min_event_s, "no_one_after_s": no_one_after_s}
+        flags = {
+            "enter": enter,
+            "exit": exit_below,
+            "smoothing": smoothing,
+            "smoothing_frames": smoothing_frames,
+            "vote_k": vote_k,
+            "vote_n": vote_n,
+            "min_event_s": min_event_s,
+            "no_one_after_s": no_one_after_s,
+        }
         settings |= {name: value for name, value in flags.items() if value is not None}
         for pair in threshold:
             name, sep, value = pair.partition("=")
@@ -63,14 +89,18 @@ def stream(
         local = load_recognizer(run) if server is None else None
         if local is not None and local.input_medium != "frames":  # a video cut into clips, not fed frame by frame
             if calibrate:
-                raise ConfigError("--calibrate fits decision rules on a sensor or keypoint session; a clip model streams with its default rules")
+                raise ConfigError(
+                    "--calibrate fits decision rules on a sensor or keypoint session; a clip model streams with its default rules"
+                )
             if not source:
                 raise ConfigError("give --source FILE to stream a clip model")
             return stream_clip_model(local, source, out, events)
         if calibrate:
             return calibrate_rules(run, calibrate, segments, sequence_id, resample)
         if not source:
-            raise ConfigError("give --source FILE|webcam:N|csv:FILE to stream, or --calibrate SESSION.csv --segments FILE")
+            raise ConfigError(
+                "give --source FILE|webcam:N|csv:FILE to stream, or --calibrate SESSION.csv --segments FILE"
+            )
         settings = rule_settings()
         model, remote = (local, None) if server is None else remote_session(server, run, token, settings)
         shown: list[Any] = []
@@ -80,16 +110,29 @@ def stream(
                 typer.echo(event.to_json())
                 shown.append(event)
 
-        report, streamer = stream_source(model, source, out=out, events=events, fast=fast, runtime=runtime,
-                                         on_decision=show, sequence_id=sequence_id, resample=resample, rule_settings=settings,
-                                         streamer=remote, people=people)
-        for event in report.events[len(shown):]:  # closed when the source ended
+        report, streamer = stream_source(
+            model,
+            source,
+            out=out,
+            events=events,
+            fast=fast,
+            runtime=runtime,
+            on_decision=show,
+            sequence_id=sequence_id,
+            resample=resample,
+            rule_settings=settings,
+            streamer=remote,
+            people=people,
+        )
+        for event in report.events[len(shown) :]:  # closed when the source ended
             typer.echo(event.to_json())
         rules_line = streamer.rules.summary() + (" (the served session's, with the flags given)" if server else "")
-        console.print(f"{streamer.describe()}\n{rules_line}\n{report.frames} frames, {report.recognized} recognized, "
-                      f"{report.dropped} dropped under load, {len(report.events)} events in {report.seconds:.1f} s; "
-                      f"{report.stage_line()}",
-                      highlight=False)
+        console.print(
+            f"{streamer.describe()}\n{rules_line}\n{report.frames} frames, {report.recognized} recognized, "
+            f"{report.dropped} dropped under load, {len(report.events)} events in {report.seconds:.1f} s; "
+            f"{report.stage_line()}",
+            highlight=False,
+        )
 
     run_cli(action)
 
@@ -109,23 +152,36 @@ def calibrate_rules(run: str, session: str, segments: str | None, sequence_id: s
     from actrec.video.recognizer import load_recognizer
 
     if not segments:
-        raise ConfigError("--calibrate needs --segments FILE (start,end,label in seconds) with the session's true segments")
+        raise ConfigError(
+            "--calibrate needs --segments FILE (start,end,label in seconds) with the session's true segments"
+        )
     recognizer = load_recognizer(run)
     csv = CsvSource(session.removeprefix("csv:"), recognizer, sequence_id, resample)
     table = load_segments(segments, session=Path(session).stem)
-    truth = [(row.label, row.start, row.end) for row in table.itertuples()]
+    truth = [
+        (str(label), float(start), float(end))
+        for label, start, end in zip(table["label"].tolist(), table["start"].tolist(), table["end"].tolist())
+    ]
     report = calibrate(recognizer, csv.values, csv.times, truth)
     path = Path(run) / MODEL_FILE if Path(run).is_dir() else Path(run)
     recognizer.save(path)
     metrics_path = path.parent / "metrics.json"
     metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
-    metrics["stream"] = {"session": str(session), "segment_f1_default_rules": report["before"]["f1"],
-                         "segment_f1_fitted_rules": report["after"]["f1"], **{k: report[k] for k in ("before", "after", "rules")}}
+    metrics["stream"] = {
+        "session": str(session),
+        "segment_f1_default_rules": report["before"]["f1"],
+        "segment_f1_fitted_rules": report["after"]["f1"],
+        **{k: report[k] for k in ("before", "after", "rules")},
+    }
     write_text_atomic(metrics_path, json.dumps(metrics, indent=2))
     before, after = report["before"], report["after"]
-    console.print(f"segment F1 at IoU >= 0.5: default rules {before['f1']:.3f} ({before['predicted']} segments for "
-                  f"{before['true']}), fitted {after['f1']:.3f} ({after['predicted']} segments); "
-                  f"{report['rules_tried']} rule sets tried; saved in {path}", highlight=False, soft_wrap=True)
+    console.print(
+        f"segment F1 at IoU >= 0.5: default rules {before['f1']:.3f} ({before['predicted']} segments for "
+        f"{before['true']}), fitted {after['f1']:.3f} ({after['predicted']} segments); "
+        f"{report['rules_tried']} rule sets tried; saved in {path}",
+        highlight=False,
+        soft_wrap=True,
+    )
     if "why" in report:
         console.print(f"[yellow]note:[/yellow] {report['why']}", highlight=False, soft_wrap=True)
 
@@ -145,8 +201,12 @@ def stream_clip_model(recognizer: Any, source: str, out: str | None, events: str
             typer.echo(event.to_json())
 
     report = stream_clips(recognizer, source, events=events, on_events=show, out=out)
-    console.print(f"clip model {recognizer.model_name}: {report.frames} frames, {report.predictions} clip predictions, "
-                  f"{len(report.events)} events in {report.seconds:.1f} s", highlight=False, soft_wrap=True)
+    console.print(
+        f"clip model {recognizer.model_name}: {report.frames} frames, {report.predictions} clip predictions, "
+        f"{len(report.events)} events in {report.seconds:.1f} s",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 @app.command("export")
@@ -155,7 +215,9 @@ def export_model(
     run: str = typer.Argument(..., help="RUN folder or model.actrec"),
     format: str = typer.Option("onnx", "--format", help="onnx"),
     out: str = typer.Option(None, "--out", help="output file (default: RUN/model.onnx)"),
-    data: str = typer.Option(None, "--data", help="real samples for the parity check (any --data file, or keypoint recordings)"),
+    data: str = typer.Option(
+        None, "--data", help="real samples for the parity check (any --data file, or keypoint recordings)"
+    ),
     layout: DataLayout = DataLayout(),
 ) -> None:
     """Export the model to ONNX and check it against PyTorch."""
@@ -177,7 +239,11 @@ def export_model(
             from actrec.video.export import export_clip_onnx
 
             clips = load_clips(data, label_names=recognizer.label_names) if data else None
-            typer.echo(export_clip_onnx(recognizer, out or folder / "model.onnx", data=clips).summary().replace("windows", "clips"))
+            typer.echo(
+                export_clip_onnx(recognizer, out or folder / "model.onnx", data=clips)
+                .summary()
+                .replace("windows", "clips")
+            )
             return
         samples = None
         if data:
@@ -191,6 +257,8 @@ def export_model(
         step_path = path.with_suffix(".step.onnx")
         worst = export_kernel_step(recognizer, step_path)
         if worst is not None:
-            typer.echo(f"{step_path} (per-frame step: state in, state out): max |onnx - compiled stream| = {worst:.2e} logits over 300 random frames")
+            typer.echo(
+                f"{step_path} (per-frame step: state in, state out): max |onnx - compiled stream| = {worst:.2e} logits over 300 random frames"
+            )
 
     run_cli(action)

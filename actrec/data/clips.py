@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
 from actrec.data.labels import encode_labels
+from actrec.errors import DataError
 from actrec.io.clips import read_clips
 
 
@@ -20,8 +21,8 @@ class ClipList:
     paths: `[N]` video files; y: int64 `[N]` into `label_names` (None when unlabelled); groups:
     `[N]` strings that never straddle a split, or None; start_s / end_s: `[N]` seconds to cut
     from each video (NaN: from the start / to the end), or None; source: quoted in messages.
-    Has `y`, `groups`, `label_names`, `n_samples`, `n_classes` and `source` like SequenceDataset,
-    so the shared stratified, group-aware splits work on it.
+    Has `y` (and `labels`), `groups`, `label_names`, `n_samples`, `n_classes` and `source` like
+    SequenceDataset, so the shared stratified, group-aware splits work on it.
     """
 
     paths: list[Path]
@@ -41,13 +42,27 @@ class ClipList:
         return len(self.label_names)
 
     @property
+    def labels(self) -> np.ndarray:
+        """`y` where labels are required (fitting, scoring): a DataError naming the list when it has none."""
+        if self.y is None:
+            raise DataError(f"{self.source}: has no labels")
+        return self.y
+
+    @property
     def ids(self) -> np.ndarray:
         return np.array([str(path) for path in self.paths], dtype=object)
 
-    def subset(self, index: Sequence[int] | np.ndarray) -> "ClipList":
+    def subset(self, index: Sequence[int] | np.ndarray) -> ClipList:
         index = np.asarray(index, dtype=np.int64)
-        pick = lambda values: None if values is None else np.asarray(values)[index]  # noqa: E731
-        return replace(self, paths=[self.paths[i] for i in index], y=pick(self.y), groups=pick(self.groups), start_s=pick(self.start_s), end_s=pick(self.end_s))
+        pick = lambda values: None if values is None else np.asarray(values)[index]
+        return replace(
+            self,
+            paths=[self.paths[i] for i in index],
+            y=pick(self.y),
+            groups=pick(self.groups),
+            start_s=pick(self.start_s),
+            end_s=pick(self.end_s),
+        )
 
     def span(self, index: int) -> tuple[float | None, float | None]:
         def value(values: np.ndarray | None) -> float | None:

@@ -6,9 +6,10 @@ plus per-sample lengths, so ragged data is padded and masked, never silently tru
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -51,9 +52,7 @@ class SequenceDataset:
     def __post_init__(self) -> None:
         self.X = np.asarray(self.X, dtype=np.float32)
         if self.X.ndim not in (3, 4):
-            raise DataError(
-                f"{self.source}: X has shape {self.X.shape}; expected [N, T, F] or [N, T, J, C]"
-            )
+            raise DataError(f"{self.source}: X has shape {self.X.shape}; expected [N, T, F] or [N, T, J, C]")
         n = self.X.shape[0]
         if n == 0:
             raise DataError(f"{self.source}: no samples; check the file holds data")
@@ -66,9 +65,7 @@ class SequenceDataset:
             self.ids = np.asarray(self.ids).astype(str).astype(object)
         bad = np.flatnonzero(self.lengths < 1)
         if bad.size:
-            raise DataError(
-                f"{self.source}: sample {self.ids[bad[0]]} is empty (0 steps); remove it or give it data"
-            )
+            raise DataError(f"{self.source}: sample {self.ids[bad[0]]} is empty (0 steps); remove it or give it data")
         too_long = np.flatnonzero(self.lengths > self.X.shape[1])
         if too_long.size:
             raise DataError(
@@ -111,7 +108,7 @@ class SequenceDataset:
     def is_keypoints(self) -> bool:
         return self.X.ndim == 4
 
-    def keep_last(self, n_steps: int) -> "SequenceDataset":
+    def keep_last(self, n_steps: int) -> SequenceDataset:
         """Each sample cut to its last `n_steps` valid steps: X `[N, n_steps, ...]` (shorter
         samples keep their length). `TrainConfig.last_steps` and sweeps' `window_length` use it."""
         lengths = np.minimum(self.lengths, n_steps)
@@ -121,7 +118,7 @@ class SequenceDataset:
             X[index, : lengths[index]] = self.X[index, end - lengths[index] : end]
         return replace(self, X=X, lengths=lengths)
 
-    def subset(self, index: Sequence[int] | np.ndarray) -> "SequenceDataset":
+    def subset(self, index: Sequence[int] | np.ndarray) -> SequenceDataset:
         """Samples at `index`, with every per-sample field cut alike."""
         index = np.asarray(index, dtype=np.int64)
         return replace(
@@ -130,7 +127,7 @@ class SequenceDataset:
             lengths=self.lengths[index],
             y=None if self.y is None else self.y[index],
             groups=None if self.groups is None else self.groups[index],
-            ids=self.ids[index],
+            ids=None if self.ids is None else self.ids[index],
             meta={k: np.asarray(v)[index] for k, v in self.meta.items()},
         )
 
@@ -151,9 +148,20 @@ class SequenceDataset:
                 sample += start
                 name = self.feature_names[feature] if self.feature_names else f"feature {feature}"
                 raise DataError(
-                    f"{self.source}: sample {self.ids[sample]} step {step} {name} is "
+                    f"{self.source}: sample {self.sample_id(sample)} step {step} {name} is "
                     f"{values[sample, step, feature]}; fill or drop missing values before training"
                 )
+
+    def sample_id(self, index: int) -> str:
+        """Sample `index`'s id, for messages (`ids` is always filled by `__post_init__`)."""
+        return str(np.asarray(self.ids)[index])
+
+    @property
+    def labels(self) -> np.ndarray:
+        """`y` where labels are required (fitting, scoring): a DataError naming the data when it has none."""
+        if self.y is None:
+            raise DataError(f"{self.source}: has no labels")
+        return self.y
 
     def labels_as_names(self) -> np.ndarray:
         if self.y is None:
@@ -165,14 +173,13 @@ class SequenceDataset:
         from actrec.io.atomic import atomic_path
 
         arrays = {"X": self.X} | self._per_sample_arrays(path)
-        with atomic_path(path) as tmp:
-            with open(tmp, "wb") as handle:
-                np.savez_compressed(handle, **arrays)
+        with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+            np.savez_compressed(handle, **arrays)
 
     def to_folder(self, path: str, chunk: int = 4096) -> None:
         """Write an array folder (`io/array_folder.py`): X as a `.npy` that readers memory-map,
         written `chunk` samples at a time; published whole or not at all."""
-        from actrec.io.array_folder import ArrayFolderWriter, SAMPLES_FILE
+        from actrec.io.array_folder import SAMPLES_FILE, ArrayFolderWriter
 
         writer = ArrayFolderWriter(path, self.n_samples, tuple(self.X.shape[1:]))
         for start in range(0, self.n_samples, chunk):
@@ -183,7 +190,7 @@ class SequenceDataset:
         """Everything but X, under the `.npz` layout's keys (`path`: where a schema path is written from)."""
         from actrec.io.schema_path import schema_to_write
 
-        arrays: dict[str, Any] = {"lengths": self.lengths, "ids": self.ids.astype(str)}
+        arrays: dict[str, Any] = {"lengths": self.lengths, "ids": np.asarray(self.ids).astype(str)}
         if self.y is not None:
             arrays["y"] = self.y
             arrays["label_names"] = np.asarray(self.label_names, dtype=str)
@@ -200,4 +207,3 @@ class SequenceDataset:
             # object arrays would need pickle, which the npz loader refuses: store them as text
             arrays[f"meta_{key}"] = value.astype(str) if value.dtype == object else value
         return arrays
-

@@ -6,7 +6,7 @@ indexes, and an unseen label fails at the door instead of as a wrong prediction 
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -26,7 +26,7 @@ def sorted_label_names(labels: np.ndarray) -> list[str]:
 def encode_labels(
     raw: np.ndarray,
     source: str,
-    ids: Sequence[str],
+    ids: Sequence[str] | np.ndarray,
     label_names: Sequence[str] | None = None,
 ) -> tuple[np.ndarray, list[str]]:
     """Map `[N]` raw labels to int64 indexes into `label_names` (sorted unique labels if not given).

@@ -7,9 +7,9 @@ its groups file is attached, so io never imports this layer.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -51,7 +51,9 @@ def load_dataset(
     suffix = path.suffix.lower()
     if is_array_folder(path):
         if labels is not None or label_last or groups is not None or class_names or group_column is not None:
-            raise DataError(f"{path}: an array folder carries its own labels and groups in samples.npz; drop --labels, --label-last, --groups, --label-names and --group-column")
+            raise DataError(
+                f"{path}: an array folder carries its own labels and groups in samples.npz; drop --labels, --label-last, --groups, --label-names and --group-column"
+            )
         from actrec.io.array_folder import read_array_folder
 
         arrays, notes = _described(read_array_folder(path, limits), label_names)
@@ -69,7 +71,9 @@ def load_dataset(
     if group_column is not None and labels is None:
         raise DataError(f"{path}: --group-column names a column of the --labels file; give --labels too")
     if (groups is not None or class_names) and suffix != ".npy":
-        raise DataError(f"{path}: --groups and --label-names go with a .npy file; {LOADERS[suffix]} files carry their own groups and labels")
+        raise DataError(
+            f"{path}: --groups and --label-names go with a .npy file; {LOADERS[suffix]} files carry their own groups and labels"
+        )
     # Readers are imported here, not at the top: .npz users never pay for pandas/pyarrow.
     if suffix == ".npy":
         return _npy_dataset(path, label_last, label_names, groups, class_names, limits)
@@ -140,8 +144,10 @@ def load_data(
     if len(files) == 1:
         return load_dataset(files[0], labels, label_last, label_names, groups, class_names, group_column)
     if labels is not None or groups is not None or group_column is not None:
-        raise DataError(f"--labels, --groups and --group-column describe one data file, but {len(files)} were given "
-                        f"({files[0]}, {files[1]}, ...); give one file, or groups inside each file")
+        raise DataError(
+            f"--labels, --groups and --group-column describe one data file, but {len(files)} were given "
+            f"({files[0]}, {files[1]}, ...); give one file, or groups inside each file"
+        )
     parts = [load_dataset(file, label_last=label_last, class_names=class_names) for file in files]
     return _stacked(parts, files, label_names or class_names)
 
@@ -152,25 +158,38 @@ def _stacked(parts: list[SequenceDataset], files: list[Path], label_names: Seque
     first = parts[0]
     for part in parts[1:]:
         if part.X.shape[2:] != first.X.shape[2:]:
-            raise DataError(f"{part.source}: frames of shape {part.X.shape[2:]} differ from {first.source}'s {first.X.shape[2:]}; "
-                            "give files of one layout")
+            raise DataError(
+                f"{part.source}: frames of shape {part.X.shape[2:]} differ from {first.source}'s {first.X.shape[2:]}; "
+                "give files of one layout"
+            )
         if (part.y is None) != (first.y is None):
-            raise DataError(f"{part.source}: {'un' if part.y is None else ''}labelled while {first.source} is not; give files that all carry labels, or none")
+            raise DataError(
+                f"{part.source}: {'un' if part.y is None else ''}labelled while {first.source} is not; give files that all carry labels, or none"
+            )
         for name in ("schema", "feature_names", "sample_rate_hz"):
             if getattr(part, name) != getattr(first, name):
-                raise DataError(f"{part.source}: {name} {getattr(part, name)} differs from {first.source}'s {getattr(first, name)}; "
-                                "give files of one layout")
+                raise DataError(
+                    f"{part.source}: {name} {getattr(part, name)} differs from {first.source}'s {getattr(first, name)}; "
+                    "give files of one layout"
+                )
     source = f"{files[0]} and {len(files) - 1} more file(s)"
     stems = [file.stem for file in files]
-    ids = np.concatenate([[f"{stem}/{sample}" for sample in part.ids] for stem, part in zip(stems, parts)])
+    ids = np.concatenate([[f"{stem}/{sample}" for sample in np.asarray(part.ids)] for stem, part in zip(stems, parts)])
     without = [stem for stem, part in zip(stems, parts) if part.groups is None]
-    groups = np.concatenate([part.groups if part.groups is not None else np.full(part.n_samples, stem, dtype=object)
-                             for stem, part in zip(stems, parts)])
+    groups = np.concatenate(
+        [
+            part.groups if part.groups is not None else np.full(part.n_samples, stem, dtype=object)
+            for stem, part in zip(stems, parts)
+        ]
+    )
     notes = [note for part in parts for note in part.notes]
     if without:
-        notes.append(f"groups: each of {len(without)} file(s) without groups ({', '.join(without[:3])}{' ...' if len(without) > 3 else ''}) "
-                     "is one group, so its samples stay on one side of every split")
-    y, names = None, []
+        notes.append(
+            f"groups: each of {len(without)} file(s) without groups ({', '.join(without[:3])}{' ...' if len(without) > 3 else ''}) "
+            "is one group, so its samples stay on one side of every split"
+        )
+    y: np.ndarray | None = None
+    names: list[str] = []
     if first.y is not None:
         raw = np.concatenate([part.labels_as_names() for part in parts])
         y, names = encode_labels(raw, source, ids, label_names)
@@ -178,8 +197,17 @@ def _stacked(parts: list[SequenceDataset], files: list[Path], label_names: Seque
     X, lengths = pad_sequences(samples, source=source, ids=ids)
     shared = set.intersection(*(set(part.meta) for part in parts))
     return SequenceDataset(
-        X=X, lengths=lengths, y=y, label_names=names, groups=groups, ids=ids, feature_names=first.feature_names,
-        sample_rate_hz=first.sample_rate_hz, schema=first.schema, source=source, notes=notes,
+        X=X,
+        lengths=lengths,
+        y=y,
+        label_names=names,
+        groups=groups,
+        ids=ids,
+        feature_names=first.feature_names,
+        sample_rate_hz=first.sample_rate_hz,
+        schema=first.schema,
+        source=source,
+        notes=notes,
         meta={key: np.concatenate([np.asarray(part.meta[key]) for part in parts]) for key in sorted(shared)},
     )
 
@@ -214,7 +242,9 @@ def _encoded(arrays: SequenceArrays, label_names: Sequence[str] | None) -> tuple
     return encode_labels(arrays.labels, arrays.labels_source or arrays.source, ids, order)
 
 
-def _dataset(arrays: SequenceArrays, y: np.ndarray | None, names: list[str], groups: np.ndarray | None) -> SequenceDataset:
+def _dataset(
+    arrays: SequenceArrays, y: np.ndarray | None, names: list[str], groups: np.ndarray | None
+) -> SequenceDataset:
     return SequenceDataset(
         X=arrays.X,
         lengths=arrays.lengths,
@@ -245,7 +275,7 @@ def _npy_dataset(
     arrays = read_npy(path, label_last=label_last, limits=limits)
     if class_names and not label_last:
         raise DataError(f"{arrays.source}: --label-names names the classes of the label column; add --label-last")
-    if class_names:
+    if class_names and arrays.labels is not None:
         arrays = replace(arrays, labels=_named_classes(arrays.labels, class_names, arrays.source))
         label_names = label_names or list(class_names)
     y, names = _encoded(arrays, label_names)
@@ -259,7 +289,9 @@ def _read_groups(path: str | Path, n_samples: int, data_source: str) -> np.ndarr
 
     group_ids = read_group_ids(path)
     if group_ids.shape[0] != n_samples:
-        raise DataError(f"{path}: {group_ids.shape[0]} group ids for the {n_samples} windows of {data_source}; give one per window, in order")
+        raise DataError(
+            f"{path}: {group_ids.shape[0]} group ids for the {n_samples} windows of {data_source}; give one per window, in order"
+        )
     return group_ids
 
 
@@ -275,10 +307,19 @@ def _named_classes(raw: np.ndarray, class_names: Sequence[str], source: str) -> 
     return np.asarray(list(class_names), dtype=object)[numbers.astype(np.int64)]
 
 
-def check_label_last(data: str | Path, dataset: SequenceDataset, frame_shape: tuple[int, ...], label_last: bool) -> None:
+def check_label_last(
+    data: str | Path, dataset: SequenceDataset, frame_shape: tuple[int, ...], label_last: bool
+) -> None:
     """A .npy read without --label-last whose frames are one column wider than the model's almost
     surely carries its label last: say so instead of a shape mismatch."""
     width = dataset.X.shape[2:]
-    if not label_last and str(data).lower().endswith(".npy") and len(frame_shape) == 1 and width == (frame_shape[0] + 1,):
-        raise DataError(f"{data}: each step has {width[0]} columns, one more than the model's {frame_shape[0]}; "
-                        "if the last column is the label, add --label-last")
+    if (
+        not label_last
+        and str(data).lower().endswith(".npy")
+        and len(frame_shape) == 1
+        and width == (frame_shape[0] + 1,)
+    ):
+        raise DataError(
+            f"{data}: each step has {width[0]} columns, one more than the model's {frame_shape[0]}; "
+            "if the last column is the label, add --label-last"
+        )

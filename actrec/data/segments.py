@@ -35,36 +35,38 @@ def load_segments(path: str | Path, unit: str = "seconds", session: str | None =
     try:
         table = pd.read_csv(path, dtype={"video": str, "label": str})
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
-        raise DataError(f"{path}: not a readable CSV ({type(error).__name__}); expected columns video,start,end,label") from None
+        raise DataError(
+            f"{path}: not a readable CSV ({type(error).__name__}); expected columns video,start,end,label"
+        ) from None
     if session is not None and "video" not in table.columns:
         table["video"] = session
     missing = [column for column in SEGMENT_COLUMNS if column not in table.columns]
     if missing:
-        raise DataError(
-            f"{path}: missing column(s) {', '.join(missing)}; the header must be video,start,end,label"
-        )
+        raise DataError(f"{path}: missing column(s) {', '.join(missing)}; the header must be video,start,end,label")
     table = table[list(SEGMENT_COLUMNS) + (["track"] if "track" in table.columns else [])].copy()
     if "track" in table.columns:
         tracks = pd.to_numeric(table["track"], errors="coerce")
         bad = np.flatnonzero(table["track"].notna() & (tracks.isna() | (tracks % 1 != 0)))
         if len(bad):
-            raise DataError(f"{path} row {bad[0] + 2}: track '{table['track'].iloc[bad[0]]}' is not a whole number; give the person's track id or leave it empty")
+            raise DataError(
+                f"{path} row {bad[0] + 2}: track '{table['track'].iloc[bad[0]]}' is not a whole number; give the person's track id or leave it empty"
+            )
         table["track"] = tracks
     table["row"] = np.arange(len(table)) + 2
     for column in ("start", "end"):
         values = pd.to_numeric(table[column], errors="coerce")
-        bad = table["row"][values.isna()]
-        if len(bad):
-            raise DataError(f"{path} row {bad.iloc[0]}: {column} is not a number; give {unit}")
+        bad_rows = table["row"][values.isna()]
+        if len(bad_rows):
+            raise DataError(f"{path} row {bad_rows.iloc[0]}: {column} is not a number; give {unit}")
         table[column] = values.astype(float)
     for column in ("video", "label"):
-        bad = table["row"][table[column].isna() | (table[column].astype(str).str.strip() == "")]
-        if len(bad):
-            raise DataError(f"{path} row {bad.iloc[0]}: empty {column}; every segment needs a video and a label")
+        bad_rows = table["row"][table[column].isna() | (table[column].astype(str).str.strip() == "")]
+        if len(bad_rows):
+            raise DataError(f"{path} row {bad_rows.iloc[0]}: empty {column}; every segment needs a video and a label")
         table[column] = table[column].astype(str).str.strip()
-    bad = table["row"][table["end"] <= table["start"]]
-    if len(bad):
-        raise DataError(f"{path} row {bad.iloc[0]}: end is not after start; fix the segment times")
+    bad_rows = table["row"][table["end"] <= table["start"]]
+    if len(bad_rows):
+        raise DataError(f"{path} row {bad_rows.iloc[0]}: end is not after start; fix the segment times")
     if table.empty:
         raise DataError(f"{path}: no segments; add rows video,start,end,label")
     return table
@@ -108,9 +110,12 @@ def windows_from_segments(
     samples: list[np.ndarray] = []
     labels: list[int] = []
     meta: dict[str, list] = {"start_frame": [], "end_frame": [], "start_time": [], "end_time": []}
-    groups, ids, first = [], [], None
+    groups: list[str] = []
+    ids: list[str] = []
+    first: Recording | None = None
     table["name"] = [video if video in files else Path(video).stem for video in table["video"]]
-    for name, rows in table.groupby("name", sort=True):
+    for key, rows in table.groupby("name", sort=True):
+        name = str(key)
         if name not in files:
             raise DataError(
                 f"{segments} row {rows['row'].iloc[0]}: video '{rows['video'].iloc[0]}' has no recording {name}.npz "
@@ -119,11 +124,15 @@ def windows_from_segments(
         for track, recording in load_recording(files[name]).people():
             first = _check_same_layout(first, recording)
             group = name if track is None else f"{name}#track{track}"
-            person_rows = rows if track is None or "track" not in rows else rows[rows["track"].isna() | (rows["track"] == track)]
+            person_rows = (
+                rows if track is None or "track" not in rows else rows[rows["track"].isna() | (rows["track"] == track)]
+            )
             frame_labels = _frame_labels(recording, person_rows, label_names, unit)
             if track is not None:  # a person's windows lie where they are seen, never in frames before or after
                 frame_labels[~recording.present] = -1
-            for start, length, label in _label_windows(frame_labels, window, stride, min_fraction, label_names, background):
+            for start, length, label in _label_windows(
+                frame_labels, window, stride, min_fraction, label_names, background
+            ):
                 if track is not None and not recording.present[start : start + length].any():
                     continue
                 labels.append(label)
@@ -133,6 +142,7 @@ def windows_from_segments(
             f"{segments}: no window has a label covering {min_fraction:.0%} of its {window} frames; "
             "use a shorter --window or give --background"
         )
+    assert first is not None  # a sample was read, so a recording was
     X, lengths = pad_sequences(samples, source=str(segments), ids=ids)
     return SequenceDataset(
         X=X,
@@ -162,7 +172,9 @@ def unlabelled_windows(recordings: str | Path, window: int = 30, stride: int = 1
     files = {path.stem: path} if path.is_file() else load_recordings_dir(path)
     samples: list[np.ndarray] = []
     meta: dict[str, list] = {"start_frame": [], "end_frame": [], "start_time": [], "end_time": []}
-    groups, ids, first = [], [], None
+    groups: list[str] = []
+    ids: list[str] = []
+    first: Recording | None = None
     for name, file in files.items():
         for track, recording in load_recording(file).people():
             first = _check_same_layout(first, recording)
@@ -175,6 +187,7 @@ def unlabelled_windows(recordings: str | Path, window: int = 30, stride: int = 1
                 if track is not None and not recording.present[start : start + length].any():
                     continue
                 _add_window(recording, start, length, group, samples, meta, groups, ids)
+    assert first is not None  # a sample was read, so a recording was
     X, lengths = pad_sequences(samples, source=str(recordings), ids=ids)
     return SequenceDataset(
         X=X,
@@ -199,7 +212,11 @@ def clips_from_folders(root: str | Path) -> SequenceDataset:
     classes = sorted(p.name for p in root.iterdir() if p.is_dir() and any(p.glob("*.npz")))
     if not classes:
         raise DataError(f"{root}: no class folders holding .npz recordings; expected {root}/<label>/<clip>.npz")
-    samples, labels, ids, groups, first = [], [], [], [], None
+    samples: list[np.ndarray] = []
+    labels: list[int] = []
+    ids: list[str] = []
+    groups: list[str] = []
+    first: Recording | None = None
     for label, name in enumerate(classes):
         for path in sorted((root / name).glob("*.npz")):
             recording = load_recording(path)
@@ -208,6 +225,7 @@ def clips_from_folders(root: str | Path) -> SequenceDataset:
             labels.append(label)
             ids.append(f"{name}/{path.stem}")
             groups.append(path.stem)
+    assert first is not None  # a sample was read, so a recording was
     X, lengths = pad_sequences(samples, source=str(root), ids=ids)
     return SequenceDataset(
         X=X,
@@ -277,7 +295,16 @@ def _label_windows(
     return kept
 
 
-def _add_window(recording: Recording, start: int, length: int, group: str, samples: list, meta: dict[str, list], groups: list, ids: list) -> None:
+def _add_window(
+    recording: Recording,
+    start: int,
+    length: int,
+    group: str,
+    samples: list,
+    meta: dict[str, list],
+    groups: list,
+    ids: list,
+) -> None:
     """Append the window of `length` frames from `start`: its keypoints, its frame span and times
     in `meta`, its group and its id (`group@first frame`), the same for labelled and unlabelled windows."""
     samples.append(recording.keypoints[start : start + length])

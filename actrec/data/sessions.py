@@ -50,6 +50,7 @@ def sessions_from_windows(dataset: SequenceDataset) -> list[LabelledSession]:
         return []
     starts = _start_frames(dataset)
     sessions = []
+    assert dataset.groups is not None  # has_order: windows carry groups
     for group in sorted(set(dataset.groups.tolist())):
         members = np.flatnonzero(dataset.groups == group)
         members = members[np.argsort(starts[members], kind="stable")]
@@ -70,8 +71,10 @@ def _start_frames(dataset: SequenceDataset) -> np.ndarray:
         numbers = np.array([float(v) if _is_number(v) else np.nan for v in values.tolist()])
     bad = np.flatnonzero(~np.isfinite(numbers) | (numbers != np.round(numbers)) | (np.abs(numbers) > 2**53))
     if bad.size:
-        raise DataError(f"{dataset.source}: sample {dataset.ids[bad[0]]} has meta {ORDER_KEY} {values[bad[0]]!r}; "
-                        "give the frame each window starts at in its recording, a whole number")
+        raise DataError(
+            f"{dataset.source}: sample {dataset.sample_id(bad[0])} has meta {ORDER_KEY} {values[bad[0]]!r}; "
+            "give the frame each window starts at in its recording, a whole number"
+        )
     return numbers.astype(np.int64)
 
 
@@ -95,7 +98,7 @@ def _rebuild(dataset: SequenceDataset, group: str, members: np.ndarray, starts: 
         seen = covered[start:end]
         if not np.array_equal(frames[start:end][seen], window[seen], equal_nan=True):
             raise DataError(
-                f"{dataset.source}: window {dataset.ids[index]} differs from an earlier window of group '{group}' on frames "
+                f"{dataset.source}: window {dataset.sample_id(index)} differs from an earlier window of group '{group}' on frames "
                 f"both cover by meta {ORDER_KEY}; windows of one recording must copy the same frames"
             )
         frames[start:end] = window
@@ -103,7 +106,7 @@ def _rebuild(dataset: SequenceDataset, group: str, members: np.ndarray, starts: 
     # each frame's label: the window whose centre is nearest (boundaries fall half-way between)
     centres = (starts + ends - 1) / 2.0 - first
     by_centre = np.argsort(centres, kind="stable")
-    centres, window_labels = centres[by_centre], dataset.y[members][by_centre]
+    centres, window_labels = centres[by_centre], dataset.labels[members][by_centre]
     positions = np.arange(last - first)
     right = np.searchsorted(centres, positions).clip(0, len(centres) - 1)
     left = (right - 1).clip(0)

@@ -10,7 +10,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sklearn.model_selection import GroupKFold, GroupShuffleSplit, StratifiedGroupKFold, StratifiedKFold, train_test_split
+from sklearn.model_selection import (
+    GroupKFold,
+    GroupShuffleSplit,
+    StratifiedGroupKFold,
+    StratifiedKFold,
+    train_test_split,
+)
 
 from actrec.data.dataset import SequenceDataset
 from actrec.errors import DataError
@@ -21,9 +27,11 @@ def no_groups_note(dataset: SequenceDataset) -> str | None:
     then land in both train and test and the scores come out too high. Say so; None with groups."""
     if dataset.groups is not None:
         return None
-    return (f"{dataset.source} has no groups (the video, subject or session of each sample), so windows of one "
-            "recording may land in both train and test and inflate the scores; give groups (.npz 'groups', a group "
-            "column in labels.csv, --groups FILE for a .npy)")
+    return (
+        f"{dataset.source} has no groups (the video, subject or session of each sample), so windows of one "
+        "recording may land in both train and test and inflate the scores; give groups (.npz 'groups', a group "
+        "column in labels.csv, --groups FILE for a .npy)"
+    )
 
 
 def check_stratifiable(dataset: SequenceDataset, parts: int = 2) -> None:
@@ -41,7 +49,9 @@ def check_stratifiable(dataset: SequenceDataset, parts: int = 2) -> None:
 SEARCH_ATTEMPTS = 16  # seeds tried per fold count before the best incomplete assignment is taken
 
 
-def holdout_split(dataset: SequenceDataset, fraction: float, seed: int, min_keep: int = 1) -> tuple[np.ndarray, np.ndarray]:
+def holdout_split(
+    dataset: SequenceDataset, fraction: float, seed: int, min_keep: int = 1
+) -> tuple[np.ndarray, np.ndarray]:
     """Indices (keep, holdout) with about `fraction` of samples held out, stratified by label.
 
     With groups, whole groups are held out, so no group is on both sides. StratifiedGroupKFold
@@ -71,7 +81,9 @@ def holdout_split(dataset: SequenceDataset, fraction: float, seed: int, min_keep
     for folds in range(n_splits, 1, -1):  # fewer, larger folds only when no fold of the asked size holds every class
         for attempt_seed in seeds:
             for keep, hold in _group_holdouts(dataset, index, 1.0 / folds, folds, int(attempt_seed)):
-                shortfall = _placement_shortfall(group_sets, set(dataset.groups[keep]), set(dataset.groups[hold]), min_keep)
+                shortfall = _placement_shortfall(
+                    group_sets, set(dataset.groups[keep]), set(dataset.groups[hold]), min_keep
+                )
                 if best is None or shortfall < best[0]:
                     best = (shortfall, np.sort(keep), np.sort(hold))
                 if shortfall == 0:
@@ -83,10 +95,14 @@ def holdout_split(dataset: SequenceDataset, fraction: float, seed: int, min_keep
 def _group_holdouts(dataset: SequenceDataset, index: np.ndarray, fraction: float, n_splits: int, seed: int):
     """Candidate (keep, holdout) pairs keeping groups whole: every StratifiedGroupKFold fold; or,
     when every class has fewer samples than folds (which it refuses), one GroupShuffleSplit."""
-    if _every_class_smaller_than(dataset.y, n_splits):
-        yield from GroupShuffleSplit(n_splits=1, test_size=fraction, random_state=seed).split(index, groups=dataset.groups)
+    if _every_class_smaller_than(dataset.labels, n_splits):
+        yield from GroupShuffleSplit(n_splits=1, test_size=fraction, random_state=seed).split(
+            index, groups=dataset.groups
+        )
         return
-    yield from StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed).split(index, dataset.y, dataset.groups)
+    yield from StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed).split(
+        index, dataset.y, dataset.groups
+    )
 
 
 def _every_class_smaller_than(y: np.ndarray, n_splits: int) -> bool:
@@ -123,10 +139,15 @@ def missing_class_note(name: str, split: Any, dataset: Any, label_names: list[st
     if dataset is None or dataset.groups is None:
         return f"{head}; its metrics cover the other classes only"
     n_groups = len(class_groups(dataset)[absent[0]])
-    why = ("so train, validation and test need 3 groups of it" if n_groups < 3 else
-           "and no assignment of whole groups tried gave each split one (groups holding several classes?)")
-    return (f"{head}: that class has {n_groups} group(s) (videos, subjects or sessions), a group lies wholly in one split, "
-            f"{why}; its metrics cover the other classes only (give --test, or more groups of it)")
+    why = (
+        "so train, validation and test need 3 groups of it"
+        if n_groups < 3
+        else "and no assignment of whole groups tried gave each split one (groups holding several classes?)"
+    )
+    return (
+        f"{head}: that class has {n_groups} group(s) (videos, subjects or sessions), a group lies wholly in one split, "
+        f"{why}; its metrics cover the other classes only (give --test, or more groups of it)"
+    )
 
 
 def kfold_splits(dataset: SequenceDataset, folds: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -135,8 +156,10 @@ def kfold_splits(dataset: SequenceDataset, folds: int, seed: int) -> list[tuple[
     index = np.arange(dataset.n_samples)
     if dataset.groups is not None:
         if len(np.unique(dataset.groups)) < folds:
-            raise DataError(f"{dataset.source}: {len(np.unique(dataset.groups))} groups cannot make {folds} group-aware folds; use fewer folds")
-        if _every_class_smaller_than(dataset.y, folds):  # as in holdout_split: groups kept whole, not stratified
+            raise DataError(
+                f"{dataset.source}: {len(np.unique(dataset.groups))} groups cannot make {folds} group-aware folds; use fewer folds"
+            )
+        if _every_class_smaller_than(dataset.labels, folds):  # as in holdout_split: groups kept whole, not stratified
             return list(GroupKFold(n_splits=folds, shuffle=True, random_state=seed).split(index, groups=dataset.groups))
         splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
         return list(splitter.split(index, dataset.y, dataset.groups))
@@ -169,6 +192,8 @@ def plan_splits(dataset: Any, seed: int, val_fraction: float, test_fraction: flo
     keep = np.arange(dataset.n_samples)
     test = np.empty(0, dtype=np.int64)
     if test_fraction > 0:
-        keep, test = holdout_split(dataset, test_fraction, seed, min_keep=2)  # 2 left: one for train, one for validation
+        keep, test = holdout_split(
+            dataset, test_fraction, seed, min_keep=2
+        )  # 2 left: one for train, one for validation
     train, validation = holdout_split(dataset.subset(keep), val_fraction, seed)
     return SplitPlan(train=keep[train], validation=keep[validation], test=test)

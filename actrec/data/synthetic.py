@@ -52,7 +52,9 @@ def generate_recordings(
     return recordings, pd.DataFrame(segments, columns=["video", "start", "end", "label"])
 
 
-def write_synthetic(out_dir: str | Path, n_recordings: int = 40, seed: int = 0, fps: float = 30.0, duration_s: float = 60.0) -> Path:
+def write_synthetic(
+    out_dir: str | Path, n_recordings: int = 40, seed: int = 0, fps: float = 30.0, duration_s: float = 60.0
+) -> Path:
     """Write `recordings/<video>.npz` and `segments.csv` (seconds) under `out_dir`; returns it."""
     out = Path(out_dir)
     recordings, segments = generate_recordings(n_recordings, seed, fps=fps, duration_s=duration_s)
@@ -63,7 +65,9 @@ def write_synthetic(out_dir: str | Path, n_recordings: int = 40, seed: int = 0, 
     return out
 
 
-def _simulate(name: str, rng: np.random.Generator, fps: float, duration_s: float, activities: tuple[str, ...]) -> tuple[Recording, list]:
+def _simulate(
+    name: str, rng: np.random.Generator, fps: float, duration_s: float, activities: tuple[str, ...]
+) -> tuple[Recording, list]:
     plan, rows, start = [], [], 0
     total = int(round(duration_s * fps))
     previous = None
@@ -89,7 +93,7 @@ def _simulate(name: str, rng: np.random.Generator, fps: float, duration_s: float
 def _body(rng: np.random.Generator) -> dict[str, float]:
     """Segment lengths in metres for one person (height 1.45-1.95 m, proportions +-6%)."""
     height = rng.uniform(1.45, 1.95)
-    vary = lambda share: share * height * rng.uniform(0.94, 1.06)  # noqa: E731
+    vary = lambda share: share * height * rng.uniform(0.94, 1.06)
     return {
         "height": height, "thigh": vary(0.245), "shin": vary(0.246), "torso": vary(0.30),
         "head": vary(0.10), "upper_arm": vary(0.186), "forearm": vary(0.25),
@@ -97,7 +101,9 @@ def _body(rng: np.random.Generator) -> dict[str, float]:
     }  # fmt: skip
 
 
-def _trajectories(plan: list[tuple[str, int]], rng: np.random.Generator, fps: float) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+def _trajectories(
+    plan: list[tuple[str, int]], rng: np.random.Generator, fps: float
+) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
     """Joint angles (radians) per frame, ground position `[T, 2]` (x, z metres) and heading
     (radians), with blended transitions between activities (longer after a fall: getting up).
     Walks follow circles of 1-2 m radius, heading home when far, so people stay in view."""
@@ -119,21 +125,25 @@ def _trajectories(plan: list[tuple[str, int]], rng: np.random.Generator, fps: fl
         headings.append(path_heading)
         heading, position = path_heading[-1], path[-1]
     angles = {key: parts[0][key].copy() for key in _ANGLES}
-    for (label, n), previous_label, params in zip(plan[1:], [p[0] for p in plan], parts[1:]):
+    for (_, n), previous_label, part in zip(plan[1:], [p[0] for p in plan], parts[1:]):
         blend = int((1.0 if previous_label == "fall" else 0.4) * fps)
         ramp = np.clip(np.arange(n) / max(blend, 1), 0, 1)
         ramp = ramp * ramp * (3 - 2 * ramp)
         for key in _ANGLES:
             last = angles[key][-1]
-            angles[key] = np.concatenate([angles[key], last + (params[key] - last) * ramp])
+            angles[key] = np.concatenate([angles[key], last + (part[key] - last) * ramp])
     return angles, np.concatenate(positions), np.concatenate(headings)
 
 
-def _base(n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+# joint angles of a segment (radians): one per frame, or one held for the whole segment
+Angles = dict[str, np.ndarray | float]
+
+
+def _base(n: int, rng: np.random.Generator) -> Angles:
     """Relaxed standing with slow sway: the start of every activity."""
     t = np.arange(n)
-    sway = lambda amp: amp * _DEG * np.sin(2 * np.pi * t / rng.uniform(60, 150) + rng.uniform(0, 6.3))  # noqa: E731
-    params = {key: np.zeros(n) for key in _ANGLES}
+    sway = lambda amp: amp * _DEG * np.sin(2 * np.pi * t / rng.uniform(60, 150) + rng.uniform(0, 6.3))
+    params: Angles = {key: np.zeros(n) for key in _ANGLES}
     for side in "lr":
         params[f"shoulder_abd_{side}"] = rng.uniform(4, 14) * _DEG + sway(3)
         params[f"shoulder_flex_{side}"] = rng.uniform(-5, 10) * _DEG + sway(3)
@@ -146,7 +156,7 @@ def _base(n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
     return params
 
 
-def _stand(t: np.ndarray, rng: np.random.Generator) -> tuple[dict[str, np.ndarray], float]:
+def _stand(t: np.ndarray, rng: np.random.Generator) -> tuple[Angles, float]:
     params = _base(len(t), rng)
     if rng.random() < 0.3:  # shifting weight or gesturing a little: not every stand is still
         side = rng.choice(["l", "r"])
@@ -154,7 +164,7 @@ def _stand(t: np.ndarray, rng: np.random.Generator) -> tuple[dict[str, np.ndarra
     return params, 0.0
 
 
-def _walk(t: np.ndarray, rng: np.random.Generator) -> tuple[dict[str, np.ndarray], float]:
+def _walk(t: np.ndarray, rng: np.random.Generator) -> tuple[Angles, float]:
     params = _base(len(t), rng)
     cadence = rng.uniform(0.7, 1.1)  # strides per second
     stride = rng.uniform(12, 28) * _DEG
@@ -170,7 +180,7 @@ def _walk(t: np.ndarray, rng: np.random.Generator) -> tuple[dict[str, np.ndarray
     return params, float(speed)
 
 
-def _sit(t: np.ndarray, rng: np.random.Generator) -> tuple[dict[str, np.ndarray], float]:
+def _sit(t: np.ndarray, rng: np.random.Generator) -> tuple[Angles, float]:
     params = _base(len(t), rng)
     for side in "lr":
         params[f"hip_{side}"] = rng.uniform(70, 100) * _DEG + params[f"hip_{side}"] * 0.2
@@ -181,7 +191,7 @@ def _sit(t: np.ndarray, rng: np.random.Generator) -> tuple[dict[str, np.ndarray]
     return params, 0.0
 
 
-def _fall(t: np.ndarray, rng: np.random.Generator) -> tuple[dict[str, np.ndarray], float]:
+def _fall(t: np.ndarray, rng: np.random.Generator) -> tuple[Angles, float]:
     params = _base(len(t), rng)
     drop = np.clip(t / rng.uniform(0.5, 1.1), 0, 1) ** 2
     angle = rng.uniform(75, 92) * _DEG * rng.choice([-1, 1])
@@ -195,7 +205,7 @@ def _fall(t: np.ndarray, rng: np.random.Generator) -> tuple[dict[str, np.ndarray
     return params, 0.0
 
 
-def _wave(t: np.ndarray, rng: np.random.Generator) -> tuple[dict[str, np.ndarray], float]:
+def _wave(t: np.ndarray, rng: np.random.Generator) -> tuple[Angles, float]:
     params = _base(len(t), rng)
     sides = ["l", "r"] if rng.random() < 0.2 else [rng.choice(["l", "r"])]
     rate = rng.uniform(1.2, 2.5)
@@ -215,7 +225,9 @@ _ACTIVITY = {"stand": _stand, "walk": _walk, "sit": _sit, "fall": _fall, "wave":
 def _direction(abduction: np.ndarray, flexion: np.ndarray, side: float) -> np.ndarray:
     """Unit `[T, 3]` limb direction: hanging down, swung out sideways by `abduction` and forward by
     `flexion` (body frame: x = subject's left, y = up, z = forward)."""
-    d = np.stack([side * np.sin(abduction) * np.cos(flexion), -np.cos(abduction) * np.cos(flexion), np.sin(flexion)], -1)
+    d = np.stack(
+        [side * np.sin(abduction) * np.cos(flexion), -np.cos(abduction) * np.cos(flexion), np.sin(flexion)], -1
+    )
     return d / np.linalg.norm(d, axis=-1, keepdims=True)
 
 
@@ -238,8 +250,12 @@ def _pose(a: dict[str, np.ndarray], body: dict[str, float]) -> np.ndarray:
         ("r", -1.0, 6, 8, 10, 12, 14, 16),
     ):
         joints[:, shoulder] = neck + sign * body["shoulder_half"] * left
-        joints[:, elbow] = joints[:, shoulder] + body["upper_arm"] * _direction(a[f"shoulder_abd_{side}"], a[f"shoulder_flex_{side}"], sign)
-        joints[:, wrist] = joints[:, elbow] + body["forearm"] * _direction(a[f"forearm_abd_{side}"], a[f"forearm_flex_{side}"], sign)
+        joints[:, elbow] = joints[:, shoulder] + body["upper_arm"] * _direction(
+            a[f"shoulder_abd_{side}"], a[f"shoulder_flex_{side}"], sign
+        )
+        joints[:, wrist] = joints[:, elbow] + body["forearm"] * _direction(
+            a[f"forearm_abd_{side}"], a[f"forearm_flex_{side}"], sign
+        )
         joints[:, hip] = sign * body["hip_half"] * left
         thigh = _direction(np.zeros(n), a[f"hip_{side}"], sign)
         joints[:, knee] = joints[:, hip] + body["thigh"] * thigh
@@ -292,7 +308,7 @@ def _detector_noise(keypoints: np.ndarray, rng: np.random.Generator, fps: float)
     for _ in range(rng.poisson(n / 120)):
         start, joint = rng.integers(n), rng.integers(n_joints)
         missing[start : start + rng.integers(3, 25), joint] = True
-    missing |= (rng.random(n) < 0.005)[:, None]
+    missing |= np.asarray(rng.random(n) < 0.005)[:, None]
     for _ in range(rng.poisson(n / 900)):
         start = rng.integers(n)
         missing[start : start + rng.integers(5, int(1.5 * fps)), :] = True

@@ -66,14 +66,22 @@ def run_sections(folder: Path) -> list[str]:
 
     sections = []
     metrics = json.loads((folder / "metrics.json").read_text())
-    rows = [{"split": split} | values for split, values in metrics.items() if isinstance(values, dict) and "top1" in values]
+    rows = [
+        {"split": split} | values for split, values in metrics.items() if isinstance(values, dict) and "top1" in values
+    ]
     if rows:
         sections.append("<h2>Metrics</h2>\n" + table_html(pd.DataFrame(rows)))
     segments = metrics.get("segments") or {}
-    rows = [{"split": split} | {key: value for key, value in segments[split].items()} for split in ("val", "test") if split in segments]
+    rows = [
+        {"split": split} | {key: value for key, value in segments[split].items()}
+        for split in ("val", "test")
+        if split in segments
+    ]
     if rows:
-        sections.append(f"<h2>Streamed segments (F1 at IoU >= {segments['min_iou']:g}, decision rules fitted on the validation recordings)</h2>\n"
-                        + table_html(pd.DataFrame(rows)))
+        sections.append(
+            f"<h2>Streamed segments (F1 at IoU >= {segments['min_iou']:g}, decision rules fitted on the validation recordings)</h2>\n"
+            + table_html(pd.DataFrame(rows))
+        )
     if (folder / "per_class.csv").is_file():
         sections.append("<h2>Per class (test)</h2>\n" + table_html(pd.read_csv(folder / "per_class.csv"), 3))
     if (folder / "confusion.csv").is_file():
@@ -119,7 +127,10 @@ def audit_sections(result: dict[str, Any]) -> list[str]:
         return f"{row['id']}" + (f" ({row['group']})" if row.get("group") else "") + span
 
     findings = result.get("findings") or []
-    items = "\n".join(f'<div class="finding">{html.escape(text)}</div>' for text in findings) or '<div class="ok">no problems found</div>'
+    items = (
+        "\n".join(f'<div class="finding">{html.escape(text)}</div>' for text in findings)
+        or '<div class="ok">no problems found</div>'
+    )
     sections = [f"<h2>Data audit: findings</h2>\n{items}"]
     classes = result["classes"]
     counts = pd.DataFrame({"class": list(classes["counts"]), "samples": list(classes["counts"].values())})
@@ -130,13 +141,28 @@ def audit_sections(result: dict[str, Any]) -> list[str]:
     if issues.get("candidates"):
         frame = pd.DataFrame(
             [
-                {"sample": sample(r), "given": r["label"], "p(given)": r["given_label_probability"], "suggested": r["suggested_label"], "p(suggested)": r["suggested_label_probability"]}
+                {
+                    "sample": sample(r),
+                    "given": r["label"],
+                    "p(given)": r["given_label_probability"],
+                    "suggested": r["suggested_label"],
+                    "p(suggested)": r["suggested_label_probability"],
+                }
                 for r in issues["candidates"]
             ]
         )
         sections.append(f"<h2>Label-noise candidates ({issues['count']})</h2>\n" + table_html(frame, 3))
     dup = result.get("duplicates") or {}
-    pairs = [{"kind": kind, "sample": sample(r["b"]), "duplicate of": sample(r["a"]), "RMS distance": r.get("rms_distance", 0.0)} for kind in ("exact", "near") for r in dup.get(kind, [])]
+    pairs = [
+        {
+            "kind": kind,
+            "sample": sample(r["b"]),
+            "duplicate of": sample(r["a"]),
+            "RMS distance": r.get("rms_distance", 0.0),
+        }
+        for kind in ("exact", "near")
+        for r in dup.get(kind, [])
+    ]
     if pairs:
         sections.append(f"<h2>Duplicates ({html.escape(dup['scope'])})</h2>\n" + table_html(pd.DataFrame(pairs)))
     leakage = result.get("leakage") or {}
@@ -146,7 +172,9 @@ def audit_sections(result: dict[str, Any]) -> list[str]:
 
 
 def find_audit(folder: Path, audit_dir: str | Path | None) -> Path | None:
-    candidates = [Path(audit_dir) / "audit.json"] if audit_dir else [folder / "audit.json", folder / "audit" / "audit.json"]
+    candidates = (
+        [Path(audit_dir) / "audit.json"] if audit_dir else [folder / "audit.json", folder / "audit" / "audit.json"]
+    )
     if audit_dir and not candidates[0].is_file():
         raise ConfigError(f"{audit_dir}: no audit.json; run 'actrec audit --out {audit_dir}' first")
     return next((path for path in candidates if path.is_file()), None)
@@ -168,7 +196,11 @@ def render_html(folder: str | Path, audit_dir: str | Path | None = None) -> str:
         raise ConfigError(f"{folder}: no such folder; give a RUN, compare, sweep or audit folder")
     sections: list[str] = []
     kinds = []
-    for marker, kind, builder in (("metrics.json", "run", run_sections), ("compare.json", "comparison", compare_sections), ("sweep.json", "sweep", sweep_sections)):
+    for marker, kind, builder in (
+        ("metrics.json", "run", run_sections),
+        ("compare.json", "comparison", compare_sections),
+        ("sweep.json", "sweep", sweep_sections),
+    ):
         if (folder / marker).is_file():
             sections += builder(folder)
             kinds.append(kind)
@@ -180,7 +212,9 @@ def render_html(folder: str | Path, audit_dir: str | Path | None = None) -> str:
         sections += audit_sections(json.loads(audit_path.read_text()))
         kinds.append("audit")
     if not kinds:
-        raise ConfigError(f"{folder}: holds no metrics.json, compare.json, sweep.json or audit.json; give a RUN, compare, sweep or audit folder")
+        raise ConfigError(
+            f"{folder}: holds no metrics.json, compare.json, sweep.json or audit.json; give a RUN, compare, sweep or audit folder"
+        )
     config = config_section(folder)
     if config:
         sections.append(config)

@@ -16,7 +16,9 @@ def parameter_count(network: torch.nn.Module) -> int:
     return int(sum(p.numel() for p in network.parameters()))
 
 
-def window_latency_us(network: torch.nn.Module, window_length: int, n_features: int, repeats: int = 50, warmup: int = 5) -> float:
+def window_latency_us(
+    network: torch.nn.Module, window_length: int, n_features: int, repeats: int = 50, warmup: int = 5
+) -> float:
     """Median microseconds of `network(x [1, window_length, n_features], lengths [1])` on 1 thread."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)

@@ -18,9 +18,7 @@ def compute_metrics(y_true: np.ndarray, proba: np.ndarray, label_names: list[str
     labels = np.arange(len(label_names))
     pred = proba.argmax(1)
     k = min(5, len(label_names))
-    precision, recall, f1, support = precision_recall_fscore_support(
-        y_true, pred, labels=labels, zero_division=0
-    )
+    precision, recall, f1, support = precision_recall_fscore_support(y_true, pred, labels=labels, zero_division=0)
     clipped = np.clip(proba, 1e-7, 1.0)
     return {
         "top1": float(np.mean(pred == y_true)),
@@ -61,6 +59,7 @@ def near_chance_note(metrics: dict[str, Any], split: str = "test") -> str | None
     chance = max(1.0 / len(support), support.max() / support.sum())
     if metrics["top1"] >= chance + 0.15 * (1.0 - chance):
         return None
-    return (f"{split} top-1 {metrics['top1']:.2f} is near chance ({chance:.2f} for {len(support)} classes): "
-            "the model learned little; train more epochs (--epochs), or check that labels match the samples")
-
+    return (
+        f"{split} top-1 {metrics['top1']:.2f} is near chance ({chance:.2f} for {len(support)} classes): "
+        "the model learned little; train more epochs (--epochs), or check that labels match the samples"
+    )

@@ -42,17 +42,35 @@ def no_curves_text(history: pd.DataFrame, model: str) -> str:
     """What report.md says instead of the curves figure: why there is none, and the one fit step's
     validation scores and time when the history has them."""
     closed_form = len(history) > 0 and "epoch" in history and int(history["epoch"].max()) == 0
-    why = (f"`{model}` was fitted without epochs (its kernel model in one closed-form step: random convolution "
-           "features and a ridge penalty chosen on held-out data)") if closed_form else "the fit ran fewer than two epochs"
+    why = (
+        (
+            f"`{model}` was fitted without epochs (its kernel model in one closed-form step: random convolution "
+            "features and a ridge penalty chosen on held-out data)"
+        )
+        if closed_form
+        else "the fit ran fewer than two epochs"
+    )
     row = history.iloc[-1] if len(history) else pd.Series(dtype=float)
-    facts = [f"{label} {row[column]:{fmt}}" for column, label, fmt in (("val_loss", "validation log-loss", ".3f"), ("val_acc", "validation top-1", ".3f"), ("seconds", "fit seconds", ".1f")) if column in row and pd.notna(row[column])]
-    return f"No training curves: {why}, so there is nothing to draw over epochs" + (f" ({', '.join(facts)})." if facts else ".")
+    facts = [
+        f"{label} {row[column]:{fmt}}"
+        for column, label, fmt in (
+            ("val_loss", "validation log-loss", ".3f"),
+            ("val_acc", "validation top-1", ".3f"),
+            ("seconds", "fit seconds", ".1f"),
+        )
+        if column in row and pd.notna(row[column])
+    ]
+    return f"No training curves: {why}, so there is nothing to draw over epochs" + (
+        f" ({', '.join(facts)})." if facts else "."
+    )
 
 
 def plot_curves(history: pd.DataFrame, path: Path) -> None:
     """Loss and accuracy per epoch, train and validation: a panel for each the history has (a fit
     that logged no accuracy gets no empty accuracy axes)."""
-    metrics = [metric for metric in ("loss", "acc") if any(f"{stage}_{metric}" in history for stage in ("train", "val"))]
+    metrics = [
+        metric for metric in ("loss", "acc") if any(f"{stage}_{metric}" in history for stage in ("train", "val"))
+    ]
     figure, axes = new_figure(1, len(metrics), figsize=(5 * len(metrics), 3.6))
     for axis, metric in zip(np.atleast_1d(axes), metrics):
         for stage in ("train", "val"):
@@ -82,7 +100,15 @@ def plot_confusion(confusion: list[list[int]], label_names: list[str], path: Pat
     if len(label_names) <= 20:
         for i in ticks:
             for j in ticks:
-                axis.text(j, i, int(counts[i, j]), ha="center", va="center", color="white" if rates[i, j] > 0.5 else "black", fontsize=8)
+                axis.text(
+                    j,
+                    i,
+                    int(counts[i, j]),
+                    ha="center",
+                    va="center",
+                    color="white" if rates[i, j] > 0.5 else "black",
+                    fontsize=8,
+                )
     save_figure(figure, path)
 
 
@@ -106,12 +132,25 @@ def per_class_markdown(table: pd.DataFrame) -> str:
 def worst_confusions(confusion: list[list[int]], label_names: list[str], top: int = 5) -> list[tuple[str, str, int]]:
     """The most frequent (true, predicted) mistakes."""
     counts = np.asarray(confusion)
-    pairs = [(label_names[i], label_names[j], int(counts[i, j])) for i in range(len(counts)) for j in range(len(counts)) if i != j and counts[i, j] > 0]
+    pairs = [
+        (label_names[i], label_names[j], int(counts[i, j]))
+        for i in range(len(counts))
+        for j in range(len(counts))
+        if i != j and counts[i, j] > 0
+    ]
     return sorted(pairs, key=lambda pair: -pair[2])[:top]
 
 
-def write_run(run_dir: str | Path, history: pd.DataFrame, val: dict[str, Any], test: dict[str, Any], label_names: list[str], config: dict[str, Any],
-              cut_by_time_budget: bool = False, segments: dict[str, Any] | None = None) -> None:
+def write_run(
+    run_dir: str | Path,
+    history: pd.DataFrame,
+    val: dict[str, Any],
+    test: dict[str, Any],
+    label_names: list[str],
+    config: dict[str, Any],
+    cut_by_time_budget: bool = False,
+    segments: dict[str, Any] | None = None,
+) -> None:
     """Write every report file of a finished training run. `cut_by_time_budget`: the time budget
     ended training, so the run depends on the machine's load (metrics.json says so). `segments`:
     the segment F1 of the streaming decision rules fitted at training time
@@ -125,7 +164,9 @@ def write_run(run_dir: str | Path, history: pd.DataFrame, val: dict[str, Any], t
     write_text_atomic(run / "history.csv", history.to_csv(index=False))
     table = per_class_table(test)
     write_text_atomic(run / "per_class.csv", table.to_csv(index=False))
-    write_text_atomic(run / "confusion.csv", pd.DataFrame(test["confusion"], index=label_names, columns=label_names).to_csv())
+    write_text_atomic(
+        run / "confusion.csv", pd.DataFrame(test["confusion"], index=label_names, columns=label_names).to_csv()
+    )
     curves = has_curves(history)
     if curves:
         plot_curves(history, run / "curves.png")
@@ -134,7 +175,15 @@ def write_run(run_dir: str | Path, history: pd.DataFrame, val: dict[str, Any], t
     write_text_atomic(run / "report.md", markdown_report(val, test, label_names, config, table, curves_text, segments))
 
 
-def markdown_report(val: dict[str, Any], test: dict[str, Any], label_names: list[str], config: dict[str, Any], table: pd.DataFrame, curves_text: str = "![curves](curves.png)", segments: dict[str, Any] | None = None) -> str:
+def markdown_report(
+    val: dict[str, Any],
+    test: dict[str, Any],
+    label_names: list[str],
+    config: dict[str, Any],
+    table: pd.DataFrame,
+    curves_text: str = "![curves](curves.png)",
+    segments: dict[str, Any] | None = None,
+) -> str:
     """The run's report.md. top-5 is shown only with more than 5 classes: with fewer it is 1 by
     definition. `curves_text`: the curves figure, or why the fit has none (`no_curves_text`).
     `segments`: the segment F1 of the decision rules fitted at training time."""
@@ -150,14 +199,33 @@ def markdown_report(val: dict[str, Any], test: dict[str, Any], label_names: list
     for name, metrics in (("val", val), ("test", test)):
         lines.append(f"| {name} | {metrics['n']} | " + " | ".join(f"{metrics[key]:.3f}" for key, _ in keys) + " |")
     if segments:
-        lines += ["", f"Streamed segments (F1 at IoU >= {segments['min_iou']:g}; decision rules fitted on the validation recordings):", ""]
-        lines += [f"- {name}: {scores['segment_f1']:.3f} (default rules {scores['segment_f1_default_rules']:.3f}), "
-                  f"{scores['sessions']} sessions, {scores['frames']} frames" for name in ("val", "test") if (scores := segments.get(name))]
+        lines += [
+            "",
+            f"Streamed segments (F1 at IoU >= {segments['min_iou']:g}; decision rules fitted on the validation recordings):",
+            "",
+        ]
+        lines += [
+            f"- {name}: {scores['segment_f1']:.3f} (default rules {scores['segment_f1_default_rules']:.3f}), "
+            f"{scores['sessions']} sessions, {scores['frames']} frames"
+            for name in ("val", "test")
+            if (scores := segments.get(name))
+        ]
     lines += ["", "## Per class (test)", "", per_class_markdown(table)]
     mistakes = worst_confusions(test["confusion"], label_names)
     if mistakes:
         lines += ["## Worst confusions (test)", ""] + [f"- {t} -> {p}: {n}" for t, p, n in mistakes] + [""]
     if config.get("notes"):
         lines += ["## How the model was fitted", ""] + [f"- {note}" for note in config["notes"]] + [""]
-    lines += [curves_text, "", "![confusion](confusion.png)", "", "## Config", "", "```json", json.dumps(config, indent=2), "```", ""]
+    lines += [
+        curves_text,
+        "",
+        "![confusion](confusion.png)",
+        "",
+        "## Config",
+        "",
+        "```json",
+        json.dumps(config, indent=2),
+        "```",
+        "",
+    ]
     return "\n".join(lines)

@@ -8,7 +8,14 @@ from __future__ import annotations
 
 import pandas as pd
 
-DISPLAY = [("top1", "top-1", 4), ("top5", "top-5", 4), ("macro_f1", "macro-F1", 4), ("log_loss", "log-loss", 4), ("train_time_s", "train s", 2), ("latency_us", "latency µs", 1)]
+DISPLAY = [
+    ("top1", "top-1", 4),
+    ("top5", "top-5", 4),
+    ("macro_f1", "macro-F1", 4),
+    ("log_loss", "log-loss", 4),
+    ("train_time_s", "train s", 2),
+    ("latency_us", "latency µs", 1),
+]
 
 
 # throughput columns a clip comparison adds (title, digits)
@@ -25,7 +32,9 @@ def display_table(summary: pd.DataFrame, n_classes: int | None = None) -> pd.Dat
     shown += [row for row in CLIP_RATES if clips]
     for column, title, digits in shown:
         title = "clip latency µs" if clips and column == "latency_us" else title
-        table[title] = [f"{m:.{digits}f} ± {s:.{digits}f}" for m, s in zip(summary[f"{column}_mean"], summary[f"{column}_std"])]
+        table[title] = [
+            f"{m:.{digits}f} ± {s:.{digits}f}" for m, s in zip(summary[f"{column}_mean"], summary[f"{column}_std"])
+        ]
     table["params"] = [f"{int(p):,}" for p in summary["param_count"]]
     return table
 

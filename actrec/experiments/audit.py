@@ -12,8 +12,9 @@ from __future__ import annotations
 import hashlib
 import json
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -46,7 +47,12 @@ def channel_names(data: SequenceDataset) -> list[str]:
     return [f"channel {index}" for index in range(n_channels)]
 
 
-SPAN_KEYS = (("start_time", "end_time", "s"), ("start_s", "end_s", "s"), ("start", "end", ""), ("start_frame", "end_frame", "frames"))
+SPAN_KEYS = (
+    ("start_time", "end_time", "s"),
+    ("start_s", "end_s", "s"),
+    ("start", "end", ""),
+    ("start_frame", "end_frame", "frames"),
+)
 
 
 def describe_sample(data: SequenceDataset, index: int) -> dict[str, Any]:
@@ -55,7 +61,7 @@ def describe_sample(data: SequenceDataset, index: int) -> dict[str, Any]:
     `span` is read from `meta` (start_time/end_time, start_s/end_s, start/end or
     start_frame/end_frame, the first pair present); every start*/end* meta value is copied too.
     """
-    row: dict[str, Any] = {"id": str(data.ids[index])}
+    row: dict[str, Any] = {"id": data.sample_id(index)}
     row["group"] = None if data.groups is None else str(data.groups[index])
     if data.y is not None:
         row["label"] = data.label_names[int(data.y[index])]
@@ -72,7 +78,7 @@ def describe_sample(data: SequenceDataset, index: int) -> dict[str, Any]:
 
 def class_counts(data: SequenceDataset, test: SequenceDataset | None) -> dict[str, Any]:
     """Counts per label and imbalance ratio (largest class / smallest present class)."""
-    counts = np.bincount(data.y, minlength=data.n_classes)
+    counts = np.bincount(data.labels, minlength=data.n_classes)
     present = counts[counts > 0]
     result: dict[str, Any] = {
         "counts": {name: int(count) for name, count in zip(data.label_names, counts)},
@@ -225,13 +231,21 @@ def duplicates(data: SequenceDataset, test: SequenceDataset | None, near_rms: fl
                 exact_test.add(int(j))
                 exact.append(pair(data, first_by_hash[test_hash[j]], test, int(j)))
         if keep.size and test_keep.size:
-            distance, neighbour = NearestNeighbors(n_neighbors=1).fit(train_vectors[keep]).kneighbors(resampled_vectors(test, mean, std)[test_keep])
+            distance, neighbour = (
+                NearestNeighbors(n_neighbors=1)
+                .fit(train_vectors[keep])
+                .kneighbors(resampled_vectors(test, mean, std)[test_keep])
+            )
             rms = distance[:, 0] / np.sqrt(dims)
             for row in np.argsort(rms):
                 if rms[row] >= near_rms:
                     break
                 if int(test_keep[row]) not in exact_test:
-                    near.append(pair(data, int(keep[neighbour[row, 0]]), test, int(test_keep[row]), rms_distance=float(rms[row])))
+                    near.append(
+                        pair(
+                            data, int(keep[neighbour[row, 0]]), test, int(test_keep[row]), rms_distance=float(rms[row])
+                        )
+                    )
     else:
         by_hash: dict[str, list[int]] = {}
         for index in keep:
@@ -244,7 +258,9 @@ def duplicates(data: SequenceDataset, test: SequenceDataset | None, near_rms: fl
             exact += [pair(data, members[0], data, j) for j in members[1:] if crosses(members[0], j)]
         k = min(6, keep.size)
         if k > 1:
-            distance, neighbour = NearestNeighbors(n_neighbors=k).fit(train_vectors[keep]).kneighbors(train_vectors[keep])
+            distance, neighbour = (
+                NearestNeighbors(n_neighbors=k).fit(train_vectors[keep]).kneighbors(train_vectors[keep])
+            )
             seen = set()
             for row in range(keep.size):
                 for d, column in zip(distance[row, 1:], neighbour[row, 1:]):
@@ -334,13 +350,17 @@ def features_oof(data: SequenceDataset, splits: list[tuple[np.ndarray, np.ndarra
     features[:, np.all(np.isnan(features), axis=0)] = 0.0
     proba = np.zeros((data.n_samples, data.n_classes))
     for train, test in splits:
-        model = make_pipeline(SimpleImputer(), StandardScaler(), LogisticRegression(C=0.1, max_iter=500, random_state=seed))
-        model.fit(features[train], data.y[train])
+        model = make_pipeline(
+            SimpleImputer(), StandardScaler(), LogisticRegression(C=0.1, max_iter=500, random_state=seed)
+        )
+        model.fit(features[train], data.labels[train])
         proba[np.ix_(test, model.classes_)] = model.predict_proba(features[test])
     return proba
 
 
-def recognizer_oof(data: SequenceDataset, splits: list[tuple[np.ndarray, np.ndarray]], seed: int, model: str = "gru") -> np.ndarray:
+def recognizer_oof(
+    data: SequenceDataset, splits: list[tuple[np.ndarray, np.ndarray]], seed: int, model: str = "gru"
+) -> np.ndarray:
     """Out-of-fold probabilities of a Recognizer per fold: a small GRU trained for a few epochs,
     or MiniRocket, fitted in closed form in seconds and calibrated on each fold's validation part.
 
@@ -350,7 +370,9 @@ def recognizer_oof(data: SequenceDataset, splits: list[tuple[np.ndarray, np.ndar
     """
     from dataclasses import replace
 
-    options = {"model_options": {"hidden_sizes": [32], "dense": []}, "epochs": 15} if model == "gru" else {}
+    options: dict[str, Any] = (
+        {"model_options": {"hidden_sizes": [32], "dense": []}, "epochs": 15} if model == "gru" else {}
+    )
     if not (data.is_keypoints and data.schema):
         data = replace(data, X=np.nan_to_num(data.X, nan=0.0, posinf=0.0, neginf=0.0))
     proba = np.zeros((data.n_samples, data.n_classes))
@@ -359,7 +381,7 @@ def recognizer_oof(data: SequenceDataset, splits: list[tuple[np.ndarray, np.ndar
         recognizer.fit(replace(data.subset(train), groups=None))
         names = list(recognizer.label_names)
         columns = [data.label_names.index(name) for name in names]
-        proba[np.ix_(test, columns)] = recognizer.predict_proba(data.subset(test))
+        proba[np.ix_(test, np.asarray(columns))] = recognizer.predict_proba(data.subset(test))
     return proba
 
 
@@ -368,8 +390,10 @@ def ensemble_oof(data: SequenceDataset, splits: list[tuple[np.ndarray, np.ndarra
     probabilities: a label both doubt is flagged, one doubted by a single model less often.
     bench/audit_noise.py: F1 of the flagged set 0.671 against 0.565 (MiniRocket) and 0.591
     (features) on synthetic keypoint windows with 10% of labels flipped."""
-    product = np.sqrt(np.clip(recognizer_oof(data, splits, seed, model="minirocket"), 1e-12, None)
-                      * np.clip(features_oof(data, splits, seed), 1e-12, None))
+    product = np.sqrt(
+        np.clip(recognizer_oof(data, splits, seed, model="minirocket"), 1e-12, None)
+        * np.clip(features_oof(data, splits, seed), 1e-12, None)
+    )
     return product / product.sum(1, keepdims=True)
 
 
@@ -381,7 +405,9 @@ NOISE_MODELS: dict[str, Callable[[SequenceDataset, list[tuple[np.ndarray, np.nda
 }
 
 
-def out_of_fold_proba(data: SequenceDataset, model: str = "ensemble", folds: int = 5, seed: int = 0) -> tuple[np.ndarray, int]:
+def out_of_fold_proba(
+    data: SequenceDataset, model: str = "ensemble", folds: int = 5, seed: int = 0
+) -> tuple[np.ndarray, int]:
     """(float `[N, C]` probabilities, folds used): each sample predicted by a model that never saw it.
 
     Fewer folds are used when a class (or the set of groups) is too small for `folds`.
@@ -391,7 +417,7 @@ def out_of_fold_proba(data: SequenceDataset, model: str = "ensemble", folds: int
     """
     if model not in NOISE_MODELS:
         raise ConfigError(f"unknown noise model '{model}'; choose one of: {', '.join(NOISE_MODELS)}")
-    counts = np.bincount(data.y, minlength=data.n_classes)
+    counts = np.bincount(data.labels, minlength=data.n_classes)
     if data.groups is None:
         folds = min(folds, int(counts[counts > 0].min()))
         if folds < 2:
@@ -399,7 +425,9 @@ def out_of_fold_proba(data: SequenceDataset, model: str = "ensemble", folds: int
     else:
         folds = min(folds, len(np.unique(data.groups)))
         if folds < 2:
-            raise DataError(f"{data.source}: all samples share one group; label-noise search needs 2 groups or no groups")
+            raise DataError(
+                f"{data.source}: all samples share one group; label-noise search needs 2 groups or no groups"
+            )
     return NOISE_MODELS[model](data, kfold_splits(data, folds, seed), seed), folds
 
 
@@ -408,7 +436,7 @@ def label_issues(data: SequenceDataset, model: str = "ensemble", folds: int = 5,
     from cleanlab.filter import find_label_issues
 
     proba, folds = out_of_fold_proba(data, model, folds, seed)
-    present = np.unique(data.y)
+    present = np.unique(data.labels)
     # cleanlab wants every column to be a class with examples; drop classes absent from the data.
     remap = np.full(data.n_classes, -1)
     remap[present] = np.arange(len(present))
@@ -420,7 +448,7 @@ def label_issues(data: SequenceDataset, model: str = "ensemble", folds: int = 5,
         row = describe_sample(data, int(index))
         suggested = int(present[np.argmax(sub[index])])
         row["suggested_label"] = data.label_names[suggested]
-        row["given_label_probability"] = float(proba[index, data.y[index]])
+        row["given_label_probability"] = float(proba[index, data.labels[index]])
         row["suggested_label_probability"] = float(proba[index, suggested])
         rows.append(row)
     return {
@@ -483,12 +511,16 @@ def findings(result: dict[str, Any]) -> list[str]:
     leakage = result["leakage"]
     if leakage and leakage["shared_count"]:
         names = ", ".join(row["group"] for row in leakage["shared"][:5])
-        out.append(f"group leakage: {leakage['shared_count']} group(s) are in both train and test ({names}); split by group")
+        out.append(
+            f"group leakage: {leakage['shared_count']} group(s) are in both train and test ({names}); split by group"
+        )
     dup = result["duplicates"]
     if dup["exact_count"]:
         out.append(f"{dup['exact_count']} exact duplicate sample(s) {dup['scope']}; drop the copies")
     if dup["near_count"]:
-        out.append(f"{dup['near_count']} near-duplicate sample(s) {dup['scope']} (RMS < {dup['near_rms_threshold']} std); check for overlapping windows")
+        out.append(
+            f"{dup['near_count']} near-duplicate sample(s) {dup['scope']} (RMS < {dup['near_rms_threshold']} std); check for overlapping windows"
+        )
     conflicting = sum(row.get("labels_differ", False) for row in dup["exact"])
     if conflicting:
         out.append(f"{conflicting} duplicate pair(s) carry different labels")
@@ -505,7 +537,9 @@ def findings(result: dict[str, Any]) -> list[str]:
         out.append(f"{missing['mostly_missing_count'] - missing['empty_count']} more sample(s) are over half NaN")
     classes = result["classes"]
     if classes["imbalance_ratio"] >= 3:
-        out.append(f"class imbalance: the largest class has {classes['imbalance_ratio']:.1f}x the samples of the smallest")
+        out.append(
+            f"class imbalance: the largest class has {classes['imbalance_ratio']:.1f}x the samples of the smallest"
+        )
     if classes["empty_classes"]:
         out.append(f"classes with no samples: {', '.join(classes['empty_classes'])}")
     if classes.get("test_only_classes"):
@@ -516,7 +550,9 @@ def findings(result: dict[str, Any]) -> list[str]:
     nan = [row for row in result["channels"] if row["nan_fraction"] > 0 and not row["constant"]]
     if nan:
         worst = max(row["nan_fraction"] for row in nan)
-        out.append(f"{len(nan)} channel(s) hold NaN (up to {worst:.0%} of values): {', '.join(row['channel'] for row in nan[:8])}")
+        out.append(
+            f"{len(nan)} channel(s) hold NaN (up to {worst:.0%} of values): {', '.join(row['channel'] for row in nan[:8])}"
+        )
     lengths = result["lengths"]
     if lengths["max"] > 2 * max(lengths["min"], 1):
         out.append(f"lengths vary from {lengths['min']} to {lengths['max']} steps (median {lengths['median']:g})")
@@ -550,8 +586,16 @@ def audit_markdown(result: dict[str, Any]) -> str:
         "",
     ]
     if result["channels"]:
-        lines += ["## Channels with NaN or constant values", "", "| channel | NaN fraction | all-NaN samples | constant |", "|---|---:|---:|---|"]
-        lines += [f"| {r['channel']} | {r['nan_fraction']:.3f} | {r['all_nan_samples']} | {r['constant']} |" for r in result["channels"][:MAX_LISTED]]
+        lines += [
+            "## Channels with NaN or constant values",
+            "",
+            "| channel | NaN fraction | all-NaN samples | constant |",
+            "|---|---:|---:|---|",
+        ]
+        lines += [
+            f"| {r['channel']} | {r['nan_fraction']:.3f} | {r['all_nan_samples']} | {r['constant']} |"
+            for r in result["channels"][:MAX_LISTED]
+        ]
         lines.append("")
     missing = result["missing"]
     if missing["empty"]:
@@ -563,11 +607,18 @@ def audit_markdown(result: dict[str, Any]) -> str:
         for kind in ("exact", "near"):
             for row in dup[kind]:
                 distance = f"{row['rms_distance']:.4f}" if "rms_distance" in row else "0"
-                lines.append(f"| {kind} | {_sample_cell(row['b'])} | {_sample_cell(row['a'])} | {distance} | {row.get('labels_differ', '')} |")
+                lines.append(
+                    f"| {kind} | {_sample_cell(row['b'])} | {_sample_cell(row['a'])} | {distance} | {row.get('labels_differ', '')} |"
+                )
         lines.append("")
     if result["leakage"] is not None:
         leak = result["leakage"]
-        lines += ["## Group leakage", "", f"{leak['shared_count']} of {leak['test_groups']} test group(s) also in train", ""]
+        lines += [
+            "## Group leakage",
+            "",
+            f"{leak['shared_count']} of {leak['test_groups']} test group(s) also in train",
+            "",
+        ]
         if leak["shared"]:
             lines += ["| group | train samples | test samples |", "|---|---:|---:|"]
             lines += [f"| {r['group']} | {r['train_samples']} | {r['test_samples']} |" for r in leak["shared"]]

@@ -19,9 +19,10 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Protocol, Sequence
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -55,7 +56,9 @@ class Fitted(Protocol):
 FitFunction = Callable[[dict[str, Any], SequenceDataset, int, SequenceDataset], Fitted]
 
 
-def fit_recognizer(config: dict[str, Any], train: SequenceDataset, seed: int, validation: SequenceDataset | None = None) -> Fitted:
+def fit_recognizer(
+    config: dict[str, Any], train: SequenceDataset, seed: int, validation: SequenceDataset | None = None
+) -> Fitted:
     """The default fit function: `Recognizer(**config, seed=seed).fit(train, validation=validation)`."""
     return Recognizer(**(config | {"seed": seed})).fit(train, validation=validation)
 
@@ -77,7 +80,9 @@ def spec_from_option(text: str, defaults: dict[str, Any] | None = None) -> Model
         try:
             model_options = json.loads(raw)
         except json.JSONDecodeError as error:
-            raise ConfigError(f"--model '{text}': options after ':' must be JSON ({error.msg}), e.g. gru:{{\"hidden_sizes\": [64]}}") from None
+            raise ConfigError(
+                f"--model '{text}': options after ':' must be JSON ({error.msg}), e.g. gru:{{\"hidden_sizes\": [64]}}"
+            ) from None
         if not isinstance(model_options, dict):
             raise ConfigError(f"--model '{text}': options after ':' must be a JSON object")
     name = model if not model_options else f"{model} {json.dumps(model_options, separators=(',', ':'))}"
@@ -141,18 +146,27 @@ def cached_run(path: Path, use_cache: bool, evaluate: Callable[[], dict[str, Any
 
 
 def run_key(fingerprint: str, options: dict[str, Any], split: dict[str, Any], seed: int) -> str:
-    payload = json.dumps({"data": fingerprint, "config": options, "split": split, "seed": seed, "version": __version__}, sort_keys=True, default=str)
+    payload = json.dumps(
+        {"data": fingerprint, "config": options, "split": split, "seed": seed, "version": __version__},
+        sort_keys=True,
+        default=str,
+    )
     return hashlib.sha256(payload.encode()).hexdigest()[:32]
 
 
 def evaluate_run(
-    fit: FitFunction, options: dict[str, Any], train: SequenceDataset, validation: SequenceDataset, test: SequenceDataset, seed: int
+    fit: FitFunction,
+    options: dict[str, Any],
+    train: SequenceDataset,
+    validation: SequenceDataset,
+    test: SequenceDataset,
+    seed: int,
 ) -> dict[str, Any]:
     """Train once (`validation` picks the epoch), score on `test`, time training and measure the network's latency."""
     start = time.perf_counter()
     fitted = fit(options, train, seed, validation)
     train_time = time.perf_counter() - start
-    metrics = compute_metrics(test.y, fitted.predict_proba(test), test.label_names)
+    metrics = compute_metrics(test.labels, fitted.predict_proba(test), test.label_names)
     return headline(metrics) | {
         "param_count": parameter_count(fitted.network),
         "train_time_s": train_time,
@@ -166,7 +180,12 @@ def validation_fraction(options: dict[str, Any]) -> float:
 
 
 def plan_runs(
-    data: SequenceDataset, seeds: Sequence[int] | None, folds: int | None, split_seed: int, test_fraction: float, val_fraction: float
+    data: SequenceDataset,
+    seeds: Sequence[int] | None,
+    folds: int | None,
+    split_seed: int,
+    test_fraction: float,
+    val_fraction: float,
 ) -> tuple[dict[str, Any], list[tuple[str, int, SplitPlan]]]:
     """(split description for the cache key, [(run label, training seed, SplitPlan)]).
 
@@ -181,11 +200,22 @@ def plan_runs(
         runs = []
         for number, (train, test) in enumerate(kfold_splits(data, folds, split_seed)):
             part = plan_splits(data.subset(train), split_seed, val_fraction)
-            runs.append((f"fold{number}", seed, SplitPlan(train=train[part.train], validation=train[part.validation], test=test)))
+            runs.append(
+                (
+                    f"fold{number}",
+                    seed,
+                    SplitPlan(train=train[part.train], validation=train[part.validation], test=test),
+                )
+            )
         return {"mode": "kfold", "folds": folds, "split_seed": split_seed, "val_fraction": val_fraction}, runs
     plan = plan_splits(data, split_seed, val_fraction, test_fraction)
     runs = [(f"seed{seed}", int(seed), plan) for seed in (list(seeds) if seeds else [0, 1, 2])]
-    return {"mode": "holdout", "test_fraction": test_fraction, "split_seed": split_seed, "val_fraction": val_fraction}, runs
+    return {
+        "mode": "holdout",
+        "test_fraction": test_fraction,
+        "split_seed": split_seed,
+        "val_fraction": val_fraction,
+    }, runs
 
 
 @dataclass
@@ -221,7 +251,9 @@ def compare(
     check_specs(specs)
     out = Path(out)
     cache = out / "cache"
-    plans: dict[float, tuple[dict[str, Any], list[tuple[str, int, SplitPlan]]]] = {}  # one per validation fraction asked for
+    plans: dict[
+        float, tuple[dict[str, Any], list[tuple[str, int, SplitPlan]]]
+    ] = {}  # one per validation fraction asked for
     fingerprint = data_fingerprint(data)
     rows, fits = [], 0
     for spec in specs:
@@ -232,8 +264,9 @@ def compare(
         for label, seed, plan in runs:
             key = run_key(fingerprint, spec.options, split | {"run": label}, seed)
             record, cached = cached_run(
-                cache / f"{key}.json", use_cache,
-                lambda: evaluate_run(fit, spec.options, *plan.parts(data), seed),
+                cache / f"{key}.json",
+                use_cache,
+                lambda: evaluate_run(fit, spec.options, *plan.parts(data), seed),  # noqa: B023 (cached_run calls it at once)
             )
             fits += not cached
             if on_run:
@@ -263,9 +296,18 @@ def plot_accuracy_latency(summary: pd.DataFrame, path: Path, title: str = "accur
     from actrec.evaluation.report import new_figure, save_figure
 
     figure, axis = new_figure()
-    axis.errorbar(summary["latency_us_mean"], summary["top1_mean"], xerr=summary["latency_us_std"], yerr=summary["top1_std"], fmt="o", capsize=3)
+    axis.errorbar(
+        summary["latency_us_mean"],
+        summary["top1_mean"],
+        xerr=summary["latency_us_std"],
+        yerr=summary["top1_std"],
+        fmt="o",
+        capsize=3,
+    )
     for row in summary.itertuples():
-        axis.annotate(row.config, (row.latency_us_mean, row.top1_mean), textcoords="offset points", xytext=(5, 5), fontsize=8)
+        axis.annotate(
+            row.config, (row.latency_us_mean, row.top1_mean), textcoords="offset points", xytext=(5, 5), fontsize=8
+        )
     axis.set_xlabel("latency per window, µs (1 CPU thread, median)")
     axis.set_ylabel("top-1 accuracy")
     axis.set_title(title)
@@ -273,13 +315,30 @@ def plot_accuracy_latency(summary: pd.DataFrame, path: Path, title: str = "accur
     save_figure(figure, path)
 
 
-def write_outputs(out: Path, runs: pd.DataFrame, summary: pd.DataFrame, specs: Sequence[ModelSpec], split: dict[str, Any], source: str, n_classes: int) -> None:
+def write_outputs(
+    out: Path,
+    runs: pd.DataFrame,
+    summary: pd.DataFrame,
+    specs: Sequence[ModelSpec],
+    split: dict[str, Any],
+    source: str,
+    n_classes: int,
+) -> None:
     out.mkdir(parents=True, exist_ok=True)
     write_text_atomic(out / "runs.csv", runs.to_csv(index=False))
     write_text_atomic(out / "summary.csv", summary.to_csv(index=False))
-    text = f"# Model comparison\n\nData: `{source}`; split: {json.dumps(split)}\n\n" + markdown_table(display_table(summary, n_classes))
+    text = f"# Model comparison\n\nData: `{source}`; split: {json.dumps(split)}\n\n" + markdown_table(
+        display_table(summary, n_classes)
+    )
     write_text_atomic(out / "summary.md", text)
     configs = {spec.name: spec.options for spec in specs}
-    record = {"kind": "compare", "data": source, "n_classes": n_classes, "split": split, "configs": configs, "summary": summary.to_dict(orient="records")}
+    record = {
+        "kind": "compare",
+        "data": source,
+        "n_classes": n_classes,
+        "split": split,
+        "configs": configs,
+        "summary": summary.to_dict(orient="records"),
+    }
     write_text_atomic(out / "compare.json", json.dumps(record, indent=2, default=str))
     plot_accuracy_latency(summary, out / "accuracy_vs_latency.png")

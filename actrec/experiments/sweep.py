@@ -31,9 +31,10 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -80,7 +81,9 @@ def parse_space(raw: dict[str, Any], source: str = "<memory>") -> Space:
         raise ConfigError(f"{source}: unknown key '{unknown[0]}'; a space has base, params and enqueue")
     params = raw.get("params") or {}
     if not isinstance(params, dict) or not params:
-        raise ConfigError(f"{source}: 'params' must map at least one dotted name to a range, e.g. 'lr: {{float: [0.0001, 0.01], log: true}}'")
+        raise ConfigError(
+            f"{source}: 'params' must map at least one dotted name to a range, e.g. 'lr: {{float: [0.0001, 0.01], log: true}}'"
+        )
     for name, spec in params.items():
         kinds = [kind for kind in KINDS if isinstance(spec, dict) and kind in spec]
         if len(kinds) != 1:
@@ -89,7 +92,11 @@ def parse_space(raw: dict[str, Any], source: str = "<memory>") -> Space:
         value = spec[kind]
         if kind == "choice" and (not isinstance(value, list) or not value):
             raise ConfigError(f"{source}: param '{name}': choice needs a non-empty list")
-        numbers = isinstance(value, list) and len(value) == 2 and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+        numbers = (
+            isinstance(value, list)
+            and len(value) == 2
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+        )
         if kind in ("int", "float", "layers") and not (numbers and value[0] <= value[1]):
             raise ConfigError(f"{source}: param '{name}': {kind} needs [low, high] with low <= high")
         if kind == "layers" and not (isinstance(spec.get("units"), list) and len(spec["units"]) == 2):
@@ -261,10 +268,27 @@ def trial_rows(trials: Sequence[Any]) -> pd.DataFrame:
         attrs = trial.user_attrs
         rows.append(
             {"trial": trial.number, "state": trial.state.name}
-            | {key: attrs.get(key) for key in ("top1", "top5", "macro_f1", "log_loss", "latency_us", "param_count", "train_time_s")}
+            | {
+                key: attrs.get(key)
+                for key in ("top1", "top5", "macro_f1", "log_loss", "latency_us", "param_count", "train_time_s")
+            }
             | {"params": json.dumps({key: short(value) for key, value in attrs.get("chosen", {}).items()}, default=str)}
         )
-    frame = pd.DataFrame(rows, columns=["trial", "state", "top1", "top5", "macro_f1", "log_loss", "latency_us", "param_count", "train_time_s", "params"])
+    frame = pd.DataFrame(
+        rows,
+        columns=[
+            "trial",
+            "state",
+            "top1",
+            "top5",
+            "macro_f1",
+            "log_loss",
+            "latency_us",
+            "param_count",
+            "train_time_s",
+            "params",
+        ],
+    )
     return frame.astype({"param_count": "Int64"})
 
 
@@ -289,9 +313,13 @@ def write_sweep(study: Any, out: Path, multi: bool, tolerance: float, space: Spa
     best_config = trial.user_attrs["config"]
     write_text_atomic(out / "trials.csv", every.to_csv(index=False))
     write_text_atomic(out / "pareto.csv", front.to_csv(index=False))
-    shown = front[["trial", "top1", "macro_f1", "latency_us", "param_count", "params"]].round({"top1": 4, "macro_f1": 4, "latency_us": 1})
+    shown = front[["trial", "top1", "macro_f1", "latency_us", "param_count", "params"]].round(
+        {"top1": 4, "macro_f1": 4, "latency_us": 1}
+    )
     title = "Pareto front (accuracy up, latency down)" if multi else "Best trial (accuracy)"
-    write_text_atomic(out / "pareto.md", f"# {title}\n\nChosen: trial {int(chosen['trial'])}\n\n" + markdown_table(shown))
+    write_text_atomic(
+        out / "pareto.md", f"# {title}\n\nChosen: trial {int(chosen['trial'])}\n\n" + markdown_table(shown)
+    )
     plot_front(every, front, int(chosen["trial"]), out / "pareto.png")
     header = f"# actrec sweep: trial {trial.number} of study '{study.study_name}' (top-1 {chosen['top1']:.4f}, {chosen['latency_us']:.0f} µs/window)\n"
     write_text_atomic(out / "best_config.yaml", header + yaml.safe_dump(best_config, sort_keys=False))
@@ -308,7 +336,7 @@ def write_sweep(study: Any, out: Path, multi: bool, tolerance: float, space: Spa
         "front": front.to_dict(orient="records"),
     }
     write_text_atomic(out / "sweep.json", json.dumps(record, indent=2, default=str))
-    return SweepResult(study, every, front, chosen.to_dict(), best_config)
+    return SweepResult(study, every, front, {str(key): value for key, value in chosen.to_dict().items()}, best_config)
 
 
 def plot_front(every: pd.DataFrame, front: pd.DataFrame, chosen: int, path: Path) -> None:
@@ -320,7 +348,9 @@ def plot_front(every: pd.DataFrame, front: pd.DataFrame, chosen: int, path: Path
     axis.scatter(done["latency_us"], done["top1"], color="0.7", label="trials")
     axis.plot(front["latency_us"], front["top1"], "o-", color="C0", label="Pareto front")
     pick = front[front["trial"] == chosen]
-    axis.scatter(pick["latency_us"], pick["top1"], marker="*", s=250, color="C3", zorder=5, label=f"chosen (trial {chosen})")
+    axis.scatter(
+        pick["latency_us"], pick["top1"], marker="*", s=250, color="C3", zorder=5, label=f"chosen (trial {chosen})"
+    )
     for row in front.itertuples():
         axis.annotate(str(row.trial), (row.latency_us, row.top1), textcoords="offset points", xytext=(4, 4), fontsize=8)
     axis.set_xlabel("latency per window, µs (1 CPU thread, median)")

@@ -65,7 +65,9 @@ def raw_input_names(keypoints: bool) -> list[str]:
     return ["keypoints", "present", "lengths"] if keypoints else ["features", "lengths"]
 
 
-def raw_window_onnx_bytes(model: RawWindowModel, frame_shape: tuple[int, ...], window_length: int, metadata: dict) -> bytes:
+def raw_window_onnx_bytes(
+    model: RawWindowModel, frame_shape: tuple[int, ...], window_length: int, metadata: dict
+) -> bytes:
     """`RawWindowModel` as ONNX; batch and time are dynamic axes."""
     x = torch.zeros(1, window_length, *frame_shape)
     lengths = torch.full((1,), window_length, dtype=torch.long)
@@ -80,8 +82,14 @@ def raw_window_onnx_bytes(model: RawWindowModel, frame_shape: tuple[int, ...], w
 def window_onnx_bytes(network: nn.Module, n_features: int, window_length: int, metadata: dict) -> bytes:
     """The window model as ONNX: `features [B, T, F]`, `lengths [B]` int64 -> `logits [B, C]`."""
     example = (torch.zeros(1, window_length, n_features), torch.full((1,), window_length, dtype=torch.long))
-    return onnx_bytes(network, example, ["features", "lengths"], ["logits"],
-                      {"features": {0: "batch", 1: "time"}, "lengths": {0: "batch"}, "logits": {0: "batch"}}, metadata)
+    return onnx_bytes(
+        network,
+        example,
+        ["features", "lengths"],
+        ["logits"],
+        {"features": {0: "batch", 1: "time"}, "lengths": {0: "batch"}, "logits": {0: "batch"}},
+        metadata,
+    )
 
 
 def bank_onnx_bytes(step: Any, n_features: int, window_length: int, metadata: dict) -> bytes:
@@ -99,7 +107,9 @@ def bank_onnx_bytes(step: Any, n_features: int, window_length: int, metadata: di
     return onnx_bytes(step, example, inputs, outputs, axes, metadata)
 
 
-def onnx_bytes(module: nn.Module, example: tuple, inputs: list[str], outputs: list[str], axes: dict, metadata: dict) -> bytes:
+def onnx_bytes(
+    module: nn.Module, example: tuple, inputs: list[str], outputs: list[str], axes: dict, metadata: dict
+) -> bytes:
     """Trace `module` on `example` into an ONNX model; `metadata` values go in as JSON props."""
     import onnx  # the export extra; imported here so numpy/torch streaming never needs it
 
@@ -110,8 +120,16 @@ def onnx_bytes(module: nn.Module, example: tuple, inputs: list[str], outputs: li
         # the exporter's notes on its own passes say nothing the parity check would not catch.
         warnings.simplefilter("ignore", torch.jit.TracerWarning)
         warnings.filterwarnings("ignore", category=UserWarning, module=r"torch\.onnx")
-        torch.onnx.export(module, example, buffer, input_names=inputs, output_names=outputs,
-                          dynamic_axes=axes, opset_version=OPSET, dynamo=False)
+        torch.onnx.export(
+            module,
+            example,
+            buffer,  # type: ignore[arg-type]  # a file-like target is documented; torch's hint names paths only
+            input_names=inputs,
+            output_names=outputs,
+            dynamic_axes=axes,
+            opset_version=OPSET,
+            dynamo=False,
+        )
     model = onnx.load_from_string(buffer.getvalue())
     for key, value in metadata.items():
         entry = model.metadata_props.add()

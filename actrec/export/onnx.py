@@ -43,8 +43,10 @@ class ExportResult:
 
     def summary(self) -> str:
         real = "no data given" if self.max_abs_diff_real is None else f"{self.max_abs_diff_real:.2e}"
-        return (f"{self.path} ({self.kind} graph): max |onnx - {self.reference}| = "
-                f"{self.max_abs_diff_random:.2e} on random windows, {real} on real windows")
+        return (
+            f"{self.path} ({self.kind} graph): max |onnx - {self.reference}| = "
+            f"{self.max_abs_diff_random:.2e} on random windows, {real} on real windows"
+        )
 
 
 def export_onnx(recognizer: Any, path: str | os.PathLike, data: Any = None, seed: int = 0) -> ExportResult:
@@ -61,9 +63,14 @@ def export_onnx(recognizer: Any, path: str | os.PathLike, data: Any = None, seed
     keypoints = len(frame_shape) == 2
     window_length = int(recognizer.window_length)
     model = RawWindowModel(recognizer.pipeline, recognizer.network.eval(), keypoints)
-    metadata = dict(model_metadata(recognizer, window_length), kind="window", inputs=raw_input_names(keypoints),
-                    frame_shape=list(frame_shape), schema=recognizer.schema or None,
-                    pipeline=recognizer.pipeline.get_state())
+    metadata = dict(
+        model_metadata(recognizer, window_length),
+        kind="window",
+        inputs=raw_input_names(keypoints),
+        frame_shape=list(frame_shape),
+        schema=recognizer.schema or None,
+        pipeline=recognizer.pipeline.get_state(),
+    )
     model_bytes = raw_window_onnx_bytes(model, frame_shape, window_length, metadata)
     session = onnx_session(model_bytes)
     random_diff = _proba_diff(session, recognizer, _random_samples(recognizer, seed))
@@ -75,7 +82,7 @@ def export_onnx(recognizer: Any, path: str | os.PathLike, data: Any = None, seed
 
 def onnx_feeds(dataset: SequenceDataset) -> dict[str, np.ndarray]:
     """The graph's inputs for raw samples: NaN keypoints stay NaN, so `present` is all True."""
-    feeds = {"lengths": np.asarray(dataset.lengths, dtype=np.int64)}
+    feeds: dict[str, np.ndarray] = {"lengths": np.asarray(dataset.lengths, dtype=np.int64)}
     X = np.ascontiguousarray(dataset.X, dtype=np.float32)
     if X.ndim == 4:
         feeds.update(keypoints=X, present=np.ones(X.shape[:3], dtype=bool))
@@ -108,7 +115,9 @@ def _real_samples(recognizer: Any, data: Any) -> SequenceDataset:
 
     dataset = as_dataset(data)
     if dataset.X.shape[2:] != tuple(recognizer.frame_shape):
-        raise DataError(f"{dataset.source}: steps have shape {list(dataset.X.shape[2:])} but the model takes "
-                        f"{list(recognizer.frame_shape)}; give data with the training features")
+        raise DataError(
+            f"{dataset.source}: steps have shape {list(dataset.X.shape[2:])} but the model takes "
+            f"{list(recognizer.frame_shape)}; give data with the training features"
+        )
     subset = dataset.subset(np.arange(min(16, len(dataset.X))))
     return replace(subset, schema=subset.schema or recognizer.schema or None)

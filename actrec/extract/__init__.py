@@ -11,5 +11,14 @@ from actrec.extract.core import Crop, extract_video
 from actrec.extract.detectors import DETECTORS, MEDIAPIPE_INSTALL_HINT
 from actrec.extract.people import PeopleConfig, PeoplePoser, extract_people_video
 
-__all__ = ["DETECTORS", "MEDIAPIPE_INSTALL_HINT", "Crop", "PeopleConfig", "PeoplePoser", "VideoOutcome", "extract_people_video",
-           "extract_video", "extract_videos"]
+__all__ = [
+    "DETECTORS",
+    "MEDIAPIPE_INSTALL_HINT",
+    "Crop",
+    "PeopleConfig",
+    "PeoplePoser",
+    "VideoOutcome",
+    "extract_people_video",
+    "extract_video",
+    "extract_videos",
+]

@@ -6,22 +6,33 @@ the command is run again. A video that cannot be read is reported and the others
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import multiprocessing
 import queue
+from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, Task, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+)
 from rich.text import Text
 
 from actrec.errors import ActrecError, ConfigError, DataError
+from actrec.extract.blazepose import check_runtime
 from actrec.extract.core import Crop, extract_video
 from actrec.extract.detectors import detector_spec, import_solutions
-from actrec.extract.blazepose import check_runtime
 from actrec.extract.people import PeopleConfig, extract_people_video
 from actrec.io.outputs import Status, check_distinct_outputs, outcome_line
 from actrec.io.recording import save_recording
@@ -133,7 +144,9 @@ def _extract_one(
     `people`: the people finder, or None for one person."""
     try:
         if people:
-            recording = extract_people_video(video, max_frames=max_frames, on_frames=on_frames, config=PeopleConfig(finder=people))
+            recording = extract_people_video(
+                video, max_frames=max_frames, on_frames=on_frames, config=PeopleConfig(finder=people)
+            )
         else:
             recording = extract_video(video, detector, crop=crop, max_frames=max_frames, on_frames=on_frames)
         save_recording(output, recording)
@@ -145,10 +158,11 @@ def _extract_one(
 
 def _queued_extract_one(job: tuple[Any, ...], frames_done: Any) -> VideoOutcome:
     """Worker-process entry: progress goes back through a managed queue."""
-    return _extract_one(*job, on_frames=frames_done.put)
+    extract: Callable[..., VideoOutcome] = _extract_one  # job: the positional arguments before on_frames
+    return extract(*job, on_frames=frames_done.put)
 
 
-def _run_parallel(jobs: list[tuple[Any, ...]], workers: int, report: "_Report") -> list[VideoOutcome]:
+def _run_parallel(jobs: list[tuple[Any, ...]], workers: int, report: _Report) -> list[VideoOutcome]:
     """Run jobs in `workers` spawned processes, draining their frame counts into the progress bar."""
     context = multiprocessing.get_context("spawn")
     outcomes = []
@@ -158,43 +172,57 @@ def _run_parallel(jobs: list[tuple[Any, ...]], workers: int, report: "_Report") 
             pool.submit(_queued_extract_one, job, frames_done): job for job in jobs
         }
         while pending:
-            try:
+            with contextlib.suppress(queue.Empty):
                 report.advance(frames_done.get(timeout=0.2))
-            except queue.Empty:
-                pass
             for future in [f for f in pending if f.done()]:
                 video, output = pending.pop(future)[:2]
                 try:
                     outcome = future.result()
-                except Exception as error:  # a worker that died (e.g. in native code) fails only its video
-                    outcome = VideoOutcome(video, output, "failed", message=f"{video}: extraction crashed ({type(error).__name__}: {error})")
+                except Exception as error:  # noqa: BLE001  a worker that died (e.g. in native code) fails only its video
+                    outcome = VideoOutcome(
+                        video,
+                        output,
+                        "failed",
+                        message=f"{video}: extraction crashed ({type(error).__name__}: {error})",
+                    )
                 outcomes.append(report.finished(outcome))
         while not frames_done.empty():
             report.advance(frames_done.get())
     return outcomes
 
 
-def _extract_bytes(content: bytes, name: str, detector: str, crop: Crop | None, max_frames: int | None, people: str | None) -> Any:
+def _extract_bytes(
+    content: bytes, name: str, detector: str, crop: Crop | None, max_frames: int | None, people: str | None
+) -> Any:
     """Ray task: extract a video given as bytes. Returns the Recording, or the one-line error
     text of an unreadable video."""
     from actrec.cluster import on_local_copy
 
     if people:
-        return on_local_copy(content, name, lambda path: extract_people_video(path, max_frames=max_frames, config=PeopleConfig(finder=people)))
+        return on_local_copy(
+            content,
+            name,
+            lambda path: extract_people_video(path, max_frames=max_frames, config=PeopleConfig(finder=people)),
+        )
     return on_local_copy(content, name, lambda path: extract_video(path, detector, crop=crop, max_frames=max_frames))
 
 
-def _run_on_ray(jobs: list[tuple[Any, ...]], address: str, report: "_Report") -> list[VideoOutcome]:
+def _run_on_ray(jobs: list[tuple[Any, ...]], address: str, report: _Report) -> list[VideoOutcome]:
     """Each video a Ray task; the driver saves what comes back, so outputs match a local run."""
     from actrec.cluster import failure_line, run_on_ray
 
     # read as tasks are sent
-    tasks = ((video.read_bytes(), str(video), detector, crop, max_frames, people) for video, _, detector, crop, max_frames, people in jobs)
+    tasks = (
+        (video.read_bytes(), str(video), detector, crop, max_frames, people)
+        for video, _, detector, crop, max_frames, people in jobs
+    )
     outcomes = []
     for index, result, error in run_on_ray(address, _extract_bytes, tasks):
         video, output = jobs[index][:2]
         if error is not None:
-            outcome = VideoOutcome(video, output, "failed", message=f"{video}: extraction failed on Ray ({failure_line(error)})")
+            outcome = VideoOutcome(
+                video, output, "failed", message=f"{video}: extraction failed on Ray ({failure_line(error)})"
+            )
         elif isinstance(result, str):
             outcome = VideoOutcome(video, output, "failed", message=result)
         else:
@@ -217,7 +245,7 @@ class _Report:
         self.n_videos = n_videos
         self.n_finished = 0
         self.progress = None
-        self.task = None
+        self.task: TaskID | None = None
         self.expected_frames: dict[Path, int] = {}
         if console is not None:
             self.progress = Progress(
@@ -244,7 +272,13 @@ class _Report:
         self.n_finished += 1
         if self.console is None:
             return outcome
-        line = outcome_line(outcome.status, outcome.video, outcome.output, f"{outcome.detected}/{outcome.frames} frames with a detection", outcome.message)
+        line = outcome_line(
+            outcome.status,
+            outcome.video,
+            outcome.output,
+            f"{outcome.detected}/{outcome.frames} frames with a detection",
+            outcome.message,
+        )
         self.console.print(line, highlight=False, soft_wrap=True)
         if self.progress is not None and self.task is not None:
             # containers' frame counts are estimates: settle the total on what was decoded
@@ -256,7 +290,7 @@ class _Report:
     def _description(self) -> str:
         return f"videos {self.n_finished}/{self.n_videos}"
 
-    def __enter__(self) -> "_Report":
+    def __enter__(self) -> _Report:
         if self.progress is not None:
             self.progress.start()
         return self

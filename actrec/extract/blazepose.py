@@ -44,8 +44,10 @@ def model_path(relative: str) -> Path:
     if spec is None or not spec.submodule_search_locations:
         from actrec.extract.detectors import MEDIAPIPE_INSTALL_HINT
 
-        raise ConfigError(f"the BlazePose models ship with MediaPipe, which is not installed; install it with: {MEDIAPIPE_INSTALL_HINT}")
-    path = Path(list(spec.submodule_search_locations)[0]) / "modules" / relative
+        raise ConfigError(
+            f"the BlazePose models ship with MediaPipe, which is not installed; install it with: {MEDIAPIPE_INSTALL_HINT}"
+        )
+    path = Path(next(iter(spec.submodule_search_locations))) / "modules" / relative
     if not path.is_file():
         raise ConfigError(f"{path} is missing from the MediaPipe install; reinstall mediapipe==0.10.21")
     return path
@@ -62,7 +64,9 @@ def _interpreter_class() -> Any:
     try:
         from ai_edge_litert.interpreter import Interpreter
     except ImportError:
-        raise ConfigError(f"the BlazePose models run on LiteRT, which is not installed; install it with: {LITERT_INSTALL_HINT}") from None
+        raise ConfigError(
+            f"the BlazePose models run on LiteRT, which is not installed; install it with: {LITERT_INSTALL_HINT}"
+        ) from None
     return Interpreter
 
 
@@ -95,7 +99,7 @@ class Region:
     rotation: float
 
     @classmethod
-    def from_alignment(cls, hips: np.ndarray, radius_point: np.ndarray) -> "Region":
+    def from_alignment(cls, hips: np.ndarray, radius_point: np.ndarray) -> Region:
         """MediaPipe's region: centred on the hips, 2 x 1.25 body radii a side, rotated so the
         radius point lies straight above the hips."""
         dx, dy = radius_point - hips
@@ -108,7 +112,7 @@ class Region:
         half = self.side / 2 * (abs(np.cos(self.rotation)) + abs(np.sin(self.rotation)))
         return np.concatenate([self.centre - half, self.centre + half])
 
-    def moved(self, shift: np.ndarray) -> "Region":
+    def moved(self, shift: np.ndarray) -> Region:
         return Region(self.centre + shift, self.side, self.rotation)
 
     def warp(self, output_side: int) -> np.ndarray:
@@ -161,7 +165,13 @@ class PersonDetector:
 
     def detect_tile(self, frame_rgb: np.ndarray, tile: tuple[float, float, float]) -> list[Person]:
         x0, y0, side = tile
-        warp = np.float32([[DETECTOR_SIDE / side, 0, -x0 * DETECTOR_SIDE / side], [0, DETECTOR_SIDE / side, -y0 * DETECTOR_SIDE / side]])
+        warp = np.array(
+            [
+                [DETECTOR_SIDE / side, 0, -x0 * DETECTOR_SIDE / side],
+                [0, DETECTOR_SIDE / side, -y0 * DETECTOR_SIDE / side],
+            ],
+            np.float32,
+        )
         image = _crop(self.cv2, frame_rgb, warp, DETECTOR_SIDE).astype(np.float32) / 127.5 - 1.0
         self.interpreter.set_tensor(self.input, image[None])
         self.interpreter.invoke()
@@ -174,8 +184,10 @@ class PersonDetector:
         hips = raw[:, 4:6] / DETECTOR_SIDE + anchors
         radius = raw[:, 6:8] / DETECTOR_SIDE + anchors
         origin = np.array([x0, y0])  # tile units [0, 1] -> frame pixels
-        return [Person(float(scores[i]), Region.from_alignment(hips[n] * side + origin, radius[n] * side + origin))
-                for n, i in enumerate(keep)]
+        return [
+            Person(float(scores[i]), Region.from_alignment(hips[n] * side + origin, radius[n] * side + origin))
+            for n, i in enumerate(keep)
+        ]
 
     def detect(self, frame_rgb: np.ndarray, tiles: list[tuple[float, float, float]]) -> list[Person]:
         found = [hit for tile in tiles for hit in self.detect_tile(frame_rgb, tile)]
@@ -189,8 +201,11 @@ def suppress(found: list[Person]) -> list[Person]:
     face boxes this model returns have a fixed size (a fifth of its input), so neither separates them."""
     kept: list[Person] = []
     for person in sorted(found, key=lambda item: -item.score):
-        if all(np.hypot(*(person.region.centre - other.region.centre)) >= SAME_PERSON * max(person.region.side, other.region.side)
-               for other in kept):
+        if all(
+            np.hypot(*(person.region.centre - other.region.centre))
+            >= SAME_PERSON * max(person.region.side, other.region.side)
+            for other in kept
+        ):
             kept.append(person)
     return kept
 

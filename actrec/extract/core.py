@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -31,7 +31,7 @@ class Crop:
     height: int
 
     @classmethod
-    def parse(cls, text: str) -> "Crop":
+    def parse(cls, text: str) -> Crop:
         """`"X,Y,W,H"` in pixels, e.g. `"540,180,228,256"`."""
         try:
             x, y, width, height = (int(v) for v in text.split(","))
@@ -101,5 +101,7 @@ def _clip_crop(crop: Crop | None, width: int, height: int, path: str | Path) -> 
         return Crop(0, 0, width, height)
     right, bottom = min(crop.x + crop.width, width), min(crop.y + crop.height, height)
     if right <= crop.x or bottom <= crop.y:
-        raise ConfigError(f"{path}: --crop {crop.x},{crop.y},{crop.width},{crop.height} lies outside the {width}x{height} frame")
+        raise ConfigError(
+            f"{path}: --crop {crop.x},{crop.y},{crop.width},{crop.height} lies outside the {width}x{height} frame"
+        )
     return Crop(crop.x, crop.y, right - crop.x, bottom - crop.y)

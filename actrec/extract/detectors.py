@@ -16,8 +16,9 @@ from __future__ import annotations
 import contextlib
 import os
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -81,7 +82,9 @@ def import_solutions() -> Any:
             from google.protobuf import __version__ as protobuf_version
             from mediapipe.python import solutions
     except ImportError:
-        raise ConfigError(f"keypoint extraction needs MediaPipe, which is not installed; install it with: {MEDIAPIPE_INSTALL_HINT}") from None
+        raise ConfigError(
+            f"keypoint extraction needs MediaPipe, which is not installed; install it with: {MEDIAPIPE_INSTALL_HINT}"
+        ) from None
     if int(protobuf_version.split(".")[0]) >= 7:
         raise ConfigError(
             f"MediaPipe 0.10 does not work with protobuf {protobuf_version}; install it with: pip install 'protobuf>=6.31.1,<7'"
@@ -114,12 +117,17 @@ class MediaPipeDetector:
         with _quiet_stderr(), warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
             if name == "pose":
-                self._graph = solutions.pose.Pose(static_image_mode=static_image_mode, model_complexity=1,
-                                                   min_detection_confidence=min_detection_confidence)
+                self._graph = solutions.pose.Pose(
+                    static_image_mode=static_image_mode,
+                    model_complexity=1,
+                    min_detection_confidence=min_detection_confidence,
+                )
             elif name == "hands":
                 self._graph = solutions.hands.Hands(max_num_hands=1, min_detection_confidence=min_detection_confidence)
             else:
-                self._graph = solutions.holistic.Holistic(model_complexity=1, min_detection_confidence=min_detection_confidence)
+                self._graph = solutions.holistic.Holistic(
+                    model_complexity=1, min_detection_confidence=min_detection_confidence
+                )
 
     def detect(self, frame_rgb: np.ndarray) -> np.ndarray | None:
         if self._first_frame:
@@ -141,15 +149,17 @@ class MediaPipeDetector:
         ]
         if all(found is None for found, _, _ in parts):
             return None
-        return np.concatenate([
-            np.full((n, N_CHANNELS), np.nan, np.float32) if found is None else _landmarks(found, visible)
-            for found, n, visible in parts
-        ])
+        return np.concatenate(
+            [
+                np.full((n, N_CHANNELS), np.nan, np.float32) if found is None else _landmarks(found, visible)
+                for found, n, visible in parts
+            ]
+        )
 
     def close(self) -> None:
         self._graph.close()
 
-    def __enter__(self) -> "MediaPipeDetector":
+    def __enter__(self) -> MediaPipeDetector:
         return self
 
     def __exit__(self, *exc: object) -> None:

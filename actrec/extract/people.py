@@ -29,10 +29,11 @@ the detector made 13: every moving blob is posed, and a group's blob holds sever
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -97,7 +98,9 @@ class MotionProposals:
     def __init__(self, cv2: Any, config: PeopleConfig) -> None:
         self.cv2 = cv2
         self.config = config
-        self.subtractor = cv2.createBackgroundSubtractorMOG2(history=config.motion_history, varThreshold=25, detectShadows=True)
+        self.subtractor = cv2.createBackgroundSubtractorMOG2(
+            history=config.motion_history, varThreshold=25, detectShadows=True
+        )
         self.open_kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
         self.join_kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 9))  # joins a body's parts vertically
 
@@ -172,7 +175,11 @@ class PeoplePoser:
         self.cv2 = import_cv2()
         self.landmarks = LandmarkModel(self.cv2, self.config.threads)
         finder = self.config.finder
-        self.detector = PersonDetector(self.cv2, self.config.min_detection_score, self.config.threads) if finder != "motion" else None
+        self.detector = (
+            PersonDetector(self.cv2, self.config.min_detection_score, self.config.threads)
+            if finder != "motion"
+            else None
+        )
         self.motion = MotionProposals(self.cv2, self.config) if finder != "detector" else None
         self.tracker = Tracker(self.config.tracking)
         self.followed: dict[int, _Followed] = {}
@@ -204,10 +211,15 @@ class PeoplePoser:
         found += [self._pose(rgb, region) for region in candidates[: self.config.max_new_per_frame]]
         people = _distinct([pose for pose in found if pose is not None])
         finished = time.perf_counter()
-        detections = [Detection(pose.box, pose.keypoints, appearance_histogram(self.cv2, frame_bgr, pose.box)) for pose in people]
+        detections = [
+            Detection(pose.box, pose.keypoints, appearance_histogram(self.cv2, frame_bgr, pose.box)) for pose in people
+        ]
         # a person not due for a pose but found anyway (a detector hit the expected box missed) is theirs to match
-        looked_at = set(due) | {track_id for track_id, box in self.tracker.predicted_boxes()
-                                if any(_overlap_of_smaller(pose.box, box[None])[0] > 0.5 for pose in people)}
+        looked_at = set(due) | {
+            track_id
+            for track_id, box in self.tracker.predicted_boxes()
+            if any(_overlap_of_smaller(pose.box, box[None])[0] > 0.5 for pose in people)
+        }
         ids = self.tracker.update(detections, looked_at=looked_at)
         for track_id, pose in zip(ids, people):
             before = self.followed.get(track_id)
@@ -235,8 +247,11 @@ class PeoplePoser:
         """Ids of the followed people to pose this frame: those last looked for `pose_every`
         frames ago, and every frame those followed for less than three poses (no velocity yet to
         move their region by)."""
-        return {track.track_id for track in self.tracker.tracks
-                if track.hits < 3 or index - self.followed[track.track_id].looked_at >= self.config.pose_every}
+        return {
+            track.track_id
+            for track in self.tracker.tracks
+            if track.hits < 3 or index - self.followed[track.track_id].looked_at >= self.config.pose_every
+        }
 
     def _pose(self, rgb: np.ndarray, region: Region) -> _Pose | None:
         """The landmark model on `region`, if it finds a whole person there."""
@@ -260,11 +275,17 @@ class PeoplePoser:
             if not self._tiles:
                 height, width = rgb.shape[:2]
                 self._tiles = tile_grid(width, height, self.config.tile_px)
-            tiles = [self._tiles[(self._next_tile + n) % len(self._tiles)] for n in range(min(self.config.tiles_per_frame, len(self._tiles)))]
+            tiles = [
+                self._tiles[(self._next_tile + n) % len(self._tiles)]
+                for n in range(min(self.config.tiles_per_frame, len(self._tiles)))
+            ]
             self._next_tile = (self._next_tile + len(tiles)) % len(self._tiles)
             regions += [person.region for person in self.detector.detect(rgb, tiles)]
         if self.motion is not None:
-            regions += [Region((box[:2] + box[2:]) / 2, 1.5 * max(box[3] - box[1], box[2] - box[0]), 0.0) for box in self.motion(frame_bgr)]
+            regions += [
+                Region((box[:2] + box[2:]) / 2, 1.5 * max(box[3] - box[1], box[2] - box[0]), 0.0)
+                for box in self.motion(frame_bgr)
+            ]
         return regions, time.perf_counter() - started
 
     def _new_people(self, regions: list[Region], index: int, posed: list[Region]) -> list[Region]:
@@ -272,17 +293,26 @@ class PeoplePoser:
         a person posed this frame, or found at their last look, has theirs (within a fifth of a
         region side, as the detector's own suppression counts one person). Hips, not boxes: in a
         group, a followed person's box covers a neighbour's hips."""
-        taken = posed + [self.followed[track.track_id].region.moved(self.followed[track.track_id].expected_shift(index))
-                         for track in self.tracker.tracks if track.missed == 0]
-        return [region for region in regions
-                if all(np.hypot(*(region.centre - other.centre)) >= SAME_PERSON * max(region.side, other.side) for other in taken)]
+        taken = posed + [
+            self.followed[track.track_id].region.moved(self.followed[track.track_id].expected_shift(index))
+            for track in self.tracker.tracks
+            if track.missed == 0
+        ]
+        return [
+            region
+            for region in regions
+            if all(
+                np.hypot(*(region.centre - other.centre)) >= SAME_PERSON * max(region.side, other.side)
+                for other in taken
+            )
+        ]
 
     def close(self) -> None:
         """Stop the finder's thread."""
         if self._pool is not None:
             self._pool.shutdown()
 
-    def __enter__(self) -> "PeoplePoser":
+    def __enter__(self) -> PeoplePoser:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -353,5 +383,12 @@ def extract_people_video(
                 keypoints[row, column] = people[track]
                 present[row, column] = True
     # nobody kept: one empty person column, so the file still says "people" and loads
-    return Recording(keypoints, present, fps, np.arange(len(frames)), DETECTORS["pose"].schema, str(path),
-                     track_id=np.arange(1, keypoints.shape[1] + 1))
+    return Recording(
+        keypoints,
+        present,
+        fps,
+        np.arange(len(frames)),
+        DETECTORS["pose"].schema,
+        str(path),
+        track_id=np.arange(1, keypoints.shape[1] + 1),
+    )

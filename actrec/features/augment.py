@@ -74,6 +74,7 @@ class Mirror(Augmentation):
     name: ClassVar[str] = "mirror"
 
     def apply(self, x: np.ndarray, rng: np.random.Generator, context: _Context | None) -> np.ndarray:
+        assert context is not None  # keypoints_only: built with the schema
         centre_x = _centre(x, context)[0]
         out = x[:, context.mirror].copy()
         out[..., 0] = 2 * centre_x - out[..., 0]
@@ -90,6 +91,7 @@ class Rotate(Augmentation):
 
     def apply(self, x: np.ndarray, rng: np.random.Generator, context: _Context | None) -> np.ndarray:
         angle = np.deg2rad(rng.uniform(-self.degrees, self.degrees))
+        assert context is not None  # keypoints_only: built with the schema
         centre = _centre(x, context)[:2]
         c, s = np.cos(angle), np.sin(angle)
         out = x.copy()
@@ -128,6 +130,7 @@ class Translate(Augmentation):
     name: ClassVar[str] = "translate"
 
     def apply(self, x: np.ndarray, rng: np.random.Generator, context: _Context | None) -> np.ndarray:
+        assert context is not None  # keypoints_only: built with the schema
         dims = context.coordinate_dims
         offset = rng.uniform(-self.fraction, self.fraction, dims) * _body_size(x, dims)
         out = x.copy()
@@ -248,7 +251,9 @@ def parse_augmentations(specs: list[str | dict[str, Any]]) -> list[Augmentation]
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(options) - known)
         if unknown:
-            raise ConfigError(f"augmentation '{name}' has no option '{unknown[0]}'; options: {', '.join(sorted(known))}")
+            raise ConfigError(
+                f"augmentation '{name}' has no option '{unknown[0]}'; options: {', '.join(sorted(known))}"
+            )
         augmentation = cls(**options)
         if not 0 <= augmentation.p <= 1:
             raise ConfigError(f"augmentation '{name}' p is {augmentation.p}; use a chance in [0, 1]")
@@ -267,5 +272,7 @@ def build_augmenter(specs: list[str | dict[str, Any]], schema_name: str | Schema
     augmentations = parse_augmentations(specs)
     for augmentation in augmentations:
         if augmentation.keypoints_only and schema is None:
-            raise ConfigError(f"augmentation '{augmentation.name}' needs keypoint data with a skeleton schema; use jitter, scale or speed")
+            raise ConfigError(
+                f"augmentation '{augmentation.name}' needs keypoint data with a skeleton schema; use jitter, scale or speed"
+            )
     return Augmenter(augmentations, schema)

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import contextlib
 import warnings
-from typing import Any, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -68,7 +69,7 @@ class SelectJoints(Step):
         self.schema = schema
 
     @classmethod
-    def from_schema(cls, schema: Schema, groups_or_names: str | Iterable[str | int]) -> tuple["SelectJoints", Schema]:
+    def from_schema(cls, schema: Schema, groups_or_names: str | Iterable[str | int]) -> tuple[SelectJoints, Schema]:
         """The step and the subset schema that later steps must use."""
         sub, index = schema.subset(groups_or_names)
         return cls(index.tolist(), schema.n_joints, schema.name), sub
@@ -142,7 +143,12 @@ class FillGaps(Step):
         return out
 
     def get_state(self) -> dict[str, Any]:
-        return {"max_gap": self.max_gap, "method": self.method, "coordinate_dims": self.coordinate_dims, "schema": self.schema}
+        return {
+            "max_gap": self.max_gap,
+            "method": self.method,
+            "coordinate_dims": self.coordinate_dims,
+            "schema": self.schema,
+        }
 
 
 class CentreScale(Step):
@@ -173,7 +179,7 @@ class CentreScale(Step):
         self.schema = schema
 
     @classmethod
-    def from_schema(cls, schema: Schema) -> "CentreScale":
+    def from_schema(cls, schema: Schema) -> CentreScale:
         perm = schema.mirror_permutation()
         a, b = schema.scale_bone
         mirrored = [int(perm[a]), int(perm[b])]
@@ -198,7 +204,7 @@ class CentreScale(Step):
         diagonal = np.linalg.norm(extent, axis=-1)
         return np.where(np.isfinite(diagonal), diagonal, np.nan)
 
-    def fit(self, X: np.ndarray, lengths: np.ndarray) -> "CentreScale":
+    def fit(self, X: np.ndarray, lengths: np.ndarray) -> CentreScale:
         self._check(X)
         coords = X[..., : _coordinate_dims(X, self.coordinate_dims)]
         bone = self._bone_length(coords, self.scale_bone)

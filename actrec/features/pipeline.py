@@ -13,7 +13,7 @@ import numpy as np
 
 from actrec.errors import ConfigError, ModelFileError
 
-STEPS: dict[str, type["Step"]] = {}
+STEPS: dict[str, type[Step]] = {}
 
 
 class Step:
@@ -31,7 +31,7 @@ class Step:
         if cls.name:
             STEPS[cls.name] = cls
 
-    def fit(self, X: np.ndarray, lengths: np.ndarray) -> "Step":
+    def fit(self, X: np.ndarray, lengths: np.ndarray) -> Step:
         return self
 
     def transform(self, X: np.ndarray, lengths: np.ndarray) -> np.ndarray:
@@ -42,7 +42,7 @@ class Step:
         return {}
 
     @classmethod
-    def from_state(cls, state: dict[str, Any]) -> "Step":
+    def from_state(cls, state: dict[str, Any]) -> Step:
         return cls(**state)
 
 
@@ -73,7 +73,7 @@ class Standardize(Step):
         self.mean = None if mean is None else np.asarray(mean, dtype=np.float32)
         self.std = None if std is None else np.asarray(std, dtype=np.float32)
 
-    def fit(self, X: np.ndarray, lengths: np.ndarray) -> "Standardize":
+    def fit(self, X: np.ndarray, lengths: np.ndarray) -> Standardize:
         """NaN-aware moments over valid steps, in float64, `FIT_CHUNK` values at a time merged by
         Chan et al.'s update: a float64 copy of a million windows would be larger than the data.
         Data within one chunk gets exactly np.nanmean / np.nanstd."""
@@ -135,7 +135,7 @@ class FeaturePipeline:
         """Earlier raw frames one output frame depends on, summed over the steps."""
         return sum(step.context_frames for step in self.steps)
 
-    def fit(self, X: np.ndarray, lengths: np.ndarray) -> "FeaturePipeline":
+    def fit(self, X: np.ndarray, lengths: np.ndarray) -> FeaturePipeline:
         """Fit each step on the output of the ones before; the last step's output is not
         computed (a closed-form kernel fit transforms its input a batch at a time instead)."""
         for index, step in enumerate(self.steps):
@@ -158,7 +158,7 @@ class FeaturePipeline:
         return [{"name": step.name, "state": step.get_state()} for step in self.steps]
 
     @classmethod
-    def from_state(cls, state: list[dict[str, Any]]) -> "FeaturePipeline":
+    def from_state(cls, state: list[dict[str, Any]]) -> FeaturePipeline:
         steps = []
         for entry in state:
             step_class = STEPS.get(entry.get("name", ""))

@@ -11,12 +11,13 @@ input channels and the presence flag (as pyskl keeps the score in every stream).
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 from actrec.errors import ConfigError
-from actrec.features.keypoints import MaskMissing, _coordinate_dims, _check_joints, keypoint_steps, pipeline_schema
+from actrec.features.keypoints import MaskMissing, _check_joints, _coordinate_dims, keypoint_steps, pipeline_schema
 from actrec.features.pipeline import FeaturePipeline, Step
 from actrec.skeletons.schema import Schema
 
@@ -36,13 +37,15 @@ class SkeletonStreams(Step):
     name = "skeleton_streams"
     context_frames = 1
 
-    def __init__(self, parents: Sequence[int], coordinate_dims: int = 2, in_channels: int | None = None, schema: str = "") -> None:
+    def __init__(
+        self, parents: Sequence[int], coordinate_dims: int = 2, in_channels: int | None = None, schema: str = ""
+    ) -> None:
         self.parents = [int(p) for p in parents]
         self.coordinate_dims = int(coordinate_dims)
         self.in_channels = None if in_channels is None else int(in_channels)
         self.schema = schema
 
-    def fit(self, X: np.ndarray, lengths: np.ndarray) -> "SkeletonStreams":
+    def fit(self, X: np.ndarray, lengths: np.ndarray) -> SkeletonStreams:
         _check_joints(X, len(self.parents), self.name, self.schema)
         self.in_channels = int(X.shape[-1])
         return self
@@ -58,7 +61,12 @@ class SkeletonStreams(Step):
         return channels + 3 * min(self.coordinate_dims, channels)
 
     def get_state(self) -> dict[str, Any]:
-        return {"parents": self.parents, "coordinate_dims": self.coordinate_dims, "in_channels": self.in_channels, "schema": self.schema}
+        return {
+            "parents": self.parents,
+            "coordinate_dims": self.coordinate_dims,
+            "in_channels": self.in_channels,
+            "schema": self.schema,
+        }
 
 
 def stream_steps(schema: str | Schema, joints: str | Sequence[str | int] | None = None) -> list[Step]:

@@ -11,14 +11,21 @@ two against each other on data with missing joints.
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch import nn
 
 from actrec.errors import ConfigError
 from actrec.features.keypoints import (
-    BoneVectors, CentreScale, FillGaps, JointAngles, MaskMissing, SelectJoints, Velocity,
+    BoneVectors,
+    CentreScale,
+    FillGaps,
+    JointAngles,
+    MaskMissing,
+    SelectJoints,
+    Velocity,
 )
 from actrec.features.pipeline import FeaturePipeline, Flatten, Standardize, Step
 from actrec.features.streams import SkeletonStreams
@@ -38,6 +45,8 @@ def _shift(x: torch.Tensor, frames: int, fill: float) -> torch.Tensor:
 
 
 class TorchSelectJoints(nn.Module):
+    index: torch.Tensor
+
     def __init__(self, step: SelectJoints) -> None:
         super().__init__()
         self.register_buffer("index", torch.tensor(step.index, dtype=torch.long), persistent=False)
@@ -144,6 +153,8 @@ class TorchVelocity(nn.Module):
 
 
 class TorchBoneVectors(nn.Module):
+    parents: torch.Tensor
+
     def __init__(self, step: BoneVectors | SkeletonStreams) -> None:
         super().__init__()
         self.coordinate_dims = step.coordinate_dims
@@ -174,10 +185,14 @@ def angle_between(cross: torch.Tensor, dot: torch.Tensor) -> torch.Tensor:
 
 
 class TorchJointAngles(nn.Module):
+    a: torch.Tensor  # buffers: the joints of each angle's triple (b the vertex)
+    b: torch.Tensor
+    c: torch.Tensor
+
     def __init__(self, step: JointAngles) -> None:
         super().__init__()
         self.coordinate_dims = step.coordinate_dims
-        columns = list(zip(*step.triples)) if step.triples else [[], [], []]
+        columns: list[Any] = list(zip(*step.triples)) if step.triples else [[], [], []]
         for name, column in zip("abc", columns):
             self.register_buffer(name, torch.tensor(list(column), dtype=torch.long), persistent=False)
 
@@ -192,9 +207,19 @@ class TorchJointAngles(nn.Module):
         if coords.shape[-1] == 2:
             cross = (u[..., 0] * v[..., 1] - u[..., 1] * v[..., 0]).abs()
         else:
-            cross = torch.stack([u[..., 1] * v[..., 2] - u[..., 2] * v[..., 1],
-                                 u[..., 2] * v[..., 0] - u[..., 0] * v[..., 2],
-                                 u[..., 0] * v[..., 1] - u[..., 1] * v[..., 0]], dim=-1).pow(2).sum(-1).sqrt()
+            cross = (
+                torch.stack(
+                    [
+                        u[..., 1] * v[..., 2] - u[..., 2] * v[..., 1],
+                        u[..., 2] * v[..., 0] - u[..., 0] * v[..., 2],
+                        u[..., 0] * v[..., 1] - u[..., 1] * v[..., 0],
+                    ],
+                    dim=-1,
+                )
+                .pow(2)
+                .sum(-1)
+                .sqrt()
+            )
         return torch.cat([flat, angle_between(cross, dot)], dim=-1)
 
 
@@ -225,6 +250,9 @@ class TorchFlatten(nn.Module):
 
 
 class TorchStandardize(nn.Module):
+    mean: torch.Tensor
+    std: torch.Tensor
+
     def __init__(self, step: Standardize) -> None:
         super().__init__()
         if step.mean is None or step.std is None:
@@ -237,7 +265,8 @@ class TorchStandardize(nn.Module):
         return torch.where(valid_steps(x, lengths)[..., None], out, torch.zeros_like(out))
 
 
-TORCH_STEPS: dict[type[Step], Callable[[Step], nn.Module]] = {
+# each torch step takes its own kind of step
+TORCH_STEPS: dict[type[Step], Callable[[Any], nn.Module]] = {
     SelectJoints: TorchSelectJoints,
     FillGaps: TorchFillGaps,
     CentreScale: TorchCentreScale,
@@ -260,7 +289,9 @@ class TorchPipeline(nn.Module):
         for step in pipeline.steps:
             build = TORCH_STEPS.get(type(step))
             if build is None:
-                raise ConfigError(f"feature step '{step.name}' has no torch form, so it cannot go into an exported graph")
+                raise ConfigError(
+                    f"feature step '{step.name}' has no torch form, so it cannot go into an exported graph"
+                )
             modules.append(build(step))
         self.steps = nn.ModuleList(modules)
 

@@ -10,6 +10,13 @@ import zipfile
 import zlib
 
 ARRAY_FILE_ERRORS = (
-    OSError, ValueError, EOFError, SyntaxError, tokenize.TokenError,
-    zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError,
+    OSError,
+    ValueError,
+    EOFError,
+    SyntaxError,
+    tokenize.TokenError,
+    zipfile.BadZipFile,
+    zlib.error,
+    NotImplementedError,
+    RuntimeError,
 )

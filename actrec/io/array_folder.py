@@ -37,9 +37,13 @@ def open_x(path: Path) -> np.ndarray:
     try:
         X = np.load(path / X_FILE, mmap_mode="r", allow_pickle=False)
     except (ValueError, OSError, EOFError) as error:
-        raise DataError(f"{path / X_FILE}: not a readable .npy file ({str(error)[:120]}); write the folder with actrec dataset build --format folder") from None
+        raise DataError(
+            f"{path / X_FILE}: not a readable .npy file ({str(error)[:120]}); write the folder with actrec dataset build --format folder"
+        ) from None
     if X.dtype != np.float32:
-        raise DataError(f"{path / X_FILE}: X has type {X.dtype}; an array folder holds float32 X, so it is read without a converted copy")
+        raise DataError(
+            f"{path / X_FILE}: X has type {X.dtype}; an array folder holds float32 X, so it is read without a converted copy"
+        )
     return X
 
 
@@ -66,7 +70,9 @@ class ArrayFolderWriter:
         if self.partial.exists():
             shutil.rmtree(self.partial)
         self.partial.mkdir(parents=True)
-        self.X = np.lib.format.open_memmap(self.partial / X_FILE, mode="w+", dtype=np.float32, shape=(n_samples, *sample_shape))
+        self.X = np.lib.format.open_memmap(
+            self.partial / X_FILE, mode="w+", dtype=np.float32, shape=(n_samples, *sample_shape)
+        )
         self.written = 0
 
     def write(self, chunk: np.ndarray) -> None:
@@ -79,7 +85,9 @@ class ArrayFolderWriter:
     def finish(self, **per_sample: Any) -> Path:
         """Flush X, write `samples.npz` and publish the folder (an older one is replaced only now)."""
         if self.written != len(self.X):
-            raise DataError(f"{self.path}: {self.written} of {len(self.X)} samples written; write them all before finish")
+            raise DataError(
+                f"{self.path}: {self.written} of {len(self.X)} samples written; write them all before finish"
+            )
         self.X.flush()
         del self.X
         with open(self.partial / SAMPLES_FILE, "wb") as handle:

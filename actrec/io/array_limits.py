@@ -45,10 +45,12 @@ class ArrayLimits:
     max_bytes: int = 16 << 30
     max_ratio: float = 100.0  # deflate reaches ~1000 on zeros; real sequences compress < 20x
     remedy: str = f"if the file is genuine, raise the limit with {MAX_BYTES_ENV}=BYTES"
-    ratio_remedy: str = f"if the file is genuine, save it uncompressed (numpy.savez) or raise the limit with {MAX_RATIO_ENV}=N"
+    ratio_remedy: str = (
+        f"if the file is genuine, save it uncompressed (numpy.savez) or raise the limit with {MAX_RATIO_ENV}=N"
+    )
 
     @classmethod
-    def default(cls) -> "ArrayLimits":
+    def default(cls) -> ArrayLimits:
         """The limits of a reader given none: these defaults, with `ACTREC_MAX_ARRAY_BYTES` (bytes;
         elements follow as float32) and `ACTREC_MAX_ARRAY_RATIO` over them."""
         limits = cls()
@@ -83,7 +85,9 @@ def _read_header(handle: IO[bytes], source: str) -> tuple[tuple[int, ...], np.dt
         else:
             raise ValueError(f"format version {version}")
     except ARRAY_FILE_ERRORS as error:
-        raise DataError(f"{source}: not a readable .npy header ({str(error).splitlines()[0][:120]}); save it with numpy") from None
+        raise DataError(
+            f"{source}: not a readable .npy header ({str(error).splitlines()[0][:120]}); save it with numpy"
+        ) from None
     return tuple(int(n) for n in shape), dtype, handle.tell()
 
 
@@ -102,8 +106,10 @@ class _Tally:
         self.bytes += n_bytes
         where = f"{self.source}: {name} declares shape {list(shape)} of {dtype} ({_size_text(n_bytes)})"
         if self.elements > self.limits.max_elements or self.bytes > self.limits.max_bytes:
-            raise DataError(f"{where}, over the limit of {self.limits.max_elements} values / "
-                            f"{_size_text(self.limits.max_bytes)} per file; {self.limits.remedy}")
+            raise DataError(
+                f"{where}, over the limit of {self.limits.max_elements} values / "
+                f"{_size_text(self.limits.max_bytes)} per file; {self.limits.remedy}"
+            )
         if not dtype.hasobject and n_bytes > available:
             raise DataError(f"{where} but holds {_size_text(available)} of data; the file is truncated or forged")
 
@@ -126,19 +132,27 @@ def check_npz(path: Path, limits: ArrayLimits) -> None:
     except DataError:
         raise
     except ARRAY_FILE_ERRORS as error:  # a corrupt deflate stream raises zlib.error
-        raise DataError(f"{source}: not a readable .npz file ({str(error).splitlines()[0][:120]}); save it with numpy.savez") from None
+        raise DataError(
+            f"{source}: not a readable .npz file ({str(error).splitlines()[0][:120]}); save it with numpy.savez"
+        ) from None
 
 
-def _check_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo, tally: _Tally, limits: ArrayLimits, source: str) -> None:
+def _check_member(
+    archive: zipfile.ZipFile, member: zipfile.ZipInfo, tally: _Tally, limits: ArrayLimits, source: str
+) -> None:
     inflated, packed = member.file_size, max(1, member.compress_size)
     name = f"'{member.filename.removesuffix('.npy')}'"
     if inflated > limits.max_bytes:
-        raise DataError(f"{source}: {name} inflates to {_size_text(inflated)}, over the limit of "
-                        f"{_size_text(limits.max_bytes)} per file; {limits.remedy}")
+        raise DataError(
+            f"{source}: {name} inflates to {_size_text(inflated)}, over the limit of "
+            f"{_size_text(limits.max_bytes)} per file; {limits.remedy}"
+        )
     if inflated > RATIO_FREE_BYTES and inflated > limits.max_ratio * packed:
-        raise DataError(f"{source}: {name} inflates {inflated / packed:.0f}-fold ({_size_text(packed)} to "
-                        f"{_size_text(inflated)}), over the {limits.max_ratio:g}-fold limit; a compression bomb "
-                        f"or padding only; {limits.ratio_remedy}")
+        raise DataError(
+            f"{source}: {name} inflates {inflated / packed:.0f}-fold ({_size_text(packed)} to "
+            f"{_size_text(inflated)}), over the {limits.max_ratio:g}-fold limit; a compression bomb "
+            f"or padding only; {limits.ratio_remedy}"
+        )
     with archive.open(member) as handle:
         if handle.read(6) != b"\x93NUMPY":
             tally.add(name, (inflated,), np.dtype(np.uint8), inflated)  # numpy hands it back as raw bytes

@@ -7,8 +7,8 @@ job, so io never imports the layers above it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 
@@ -52,13 +52,17 @@ class SequenceArrays:
     label_descriptions: dict[str, str] | None = None
 
 
-def pad_sequences(sequences: Sequence[np.ndarray], source: str = "<memory>", ids: Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
+def pad_sequences(
+    sequences: Sequence[np.ndarray], source: str = "<memory>", ids: Sequence[str] | np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Stack ragged `[T_i, ...]` arrays into a zero-padded `[N, max T, ...]` array and lengths."""
     if len(sequences) == 0:
         raise DataError(f"{source}: no sequences")
     tails = {np.shape(s)[1:] for s in sequences}
     if len(tails) != 1:
-        raise DataError(f"{source}: sequences have different per-step shapes {sorted(tails)}; all steps need the same features")
+        raise DataError(
+            f"{source}: sequences have different per-step shapes {sorted(tails)}; all steps need the same features"
+        )
     lengths = np.array([len(s) for s in sequences], dtype=np.int64)
     empty = np.flatnonzero(lengths == 0)
     if empty.size:

@@ -66,7 +66,9 @@ def read_clips(spec: str | Path) -> ClipFiles:
     loose = [video for video in videos if video.parent == path]
     if loose:
         raise DataError(f"{loose[0]}: video outside a class folder; put every video in a folder named after its class")
-    return ClipFiles(videos, np.array([video.relative_to(path).parts[0] for video in videos], dtype=object), ids, source)
+    return ClipFiles(
+        videos, np.array([video.relative_to(path).parts[0] for video in videos], dtype=object), ids, source
+    )
 
 
 def _from_csv(path: Path) -> ClipFiles:
@@ -84,9 +86,11 @@ def _from_csv(path: Path) -> ClipFiles:
         if not video.is_file():
             raise DataError(f"{path} row {row}: video {video} not found; fix the path or remove the row")
     labels = table["label"].to_numpy(dtype=object) if "label" in table.columns else None
-    seconds = lambda column: table[column].astype(float).to_numpy() if column in table.columns else None  # noqa: E731
+    seconds = lambda column: table[column].astype(float).to_numpy() if column in table.columns else None
     groups = table["group"].astype(str).to_numpy(dtype=object) if "group" in table.columns else None
-    return ClipFiles(paths, labels, [f"row {i + 2}" for i in range(len(table))], str(path), groups, seconds("start"), seconds("end"))
+    return ClipFiles(
+        paths, labels, [f"row {i + 2}" for i in range(len(table))], str(path), groups, seconds("start"), seconds("end")
+    )
 
 
 # -------------------------------------------------------------------------------------- decoding
@@ -110,7 +114,9 @@ def resize_short_side(frame: np.ndarray, short_side: int) -> np.ndarray:
     return cv2.resize(frame, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
 
 
-def decode_video(path: Path, short_side: int, start_s: float | None = None, end_s: float | None = None) -> tuple[np.ndarray, float]:
+def decode_video(
+    path: Path, short_side: int, start_s: float | None = None, end_s: float | None = None
+) -> tuple[np.ndarray, float]:
     """(uint8 RGB frames `[L, H, W, 3]` with short side `short_side`, fps); DataError when the file
     is missing, empty, unreadable or yields no frame in [start_s, end_s)."""
     cv2 = quiet_cv2()

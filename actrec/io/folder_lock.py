@@ -17,9 +17,9 @@ import fcntl
 import os
 import socket
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from actrec.errors import ConfigError
 
@@ -30,15 +30,16 @@ LOCK_FILE = ".actrec.lock"
 def exclusive_folder(folder: Path, what: str = "run") -> Iterator[None]:
     """Hold `folder`'s lock for the `with` block; ConfigError naming the holder if another has it."""
     path = folder / LOCK_FILE
-    handle = open(path, "a+", encoding="utf-8")  # "a+" never truncates: the holder's line stays readable
-    try:
+    with open(path, "a+", encoding="utf-8") as handle:  # "a+" never truncates: the holder's line stays readable
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             handle.seek(0)
             holder = handle.read().strip() or "a process that has not written its name yet"
-            raise ConfigError(f"{folder}: another {what} is building this folder ({holder}); wait for it to "
-                              "finish, or give another --out") from None
+            raise ConfigError(
+                f"{folder}: another {what} is building this folder ({holder}); wait for it to "
+                "finish, or give another --out"
+            ) from None
         handle.seek(0)
         handle.truncate()
         handle.write(f"pid {os.getpid()} on {socket.gethostname()}, since {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
@@ -49,5 +50,3 @@ def exclusive_folder(folder: Path, what: str = "run") -> Iterator[None]:
             handle.seek(0)
             handle.truncate()
             fcntl.flock(handle, fcntl.LOCK_UN)
-    finally:
-        handle.close()

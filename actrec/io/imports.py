@@ -8,9 +8,9 @@ named by `import_schema` and resolved by the caller (`actrec.skeletons.get_schem
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from actrec.errors import ActrecError, ConfigError, DataError
 from actrec.io.keypoints import JointTable, read_coco_json, read_mediapipe, read_openpose_json
@@ -43,9 +43,14 @@ def plan_imports(kind: str, source: str | Path, out: str | Path) -> list[tuple[P
         raise DataError(f"{source}: not found; give a file or a folder of {kind} keypoint files")
     if kind == "openpose":
         if not source.is_dir():
-            raise DataError(f"{source}: OpenPose writes one JSON per frame; give the --write_json folder (or a folder of them)")
+            raise DataError(
+                f"{source}: OpenPose writes one JSON per frame; give the --write_json folder (or a folder of them)"
+            )
         units = sorted({path.parent for path in source.rglob("*.json")})
-        targets = [out / (f"{source.name}.npz" if unit == source else unit.relative_to(source).with_suffix(".npz")) for unit in units]
+        targets = [
+            out / (f"{source.name}.npz" if unit == source else unit.relative_to(source).with_suffix(".npz"))
+            for unit in units
+        ]
     else:
         suffixes = {".json"} if kind == "coco" else {".json", ".csv"}
         if source.is_file():
@@ -55,7 +60,9 @@ def plan_imports(kind: str, source: str | Path, out: str | Path) -> list[tuple[P
             units = sorted(path for path in source.rglob("*") if path.is_file() and path.suffix.lower() in suffixes)
             targets = [out / unit.relative_to(source).with_suffix(".npz") for unit in units]
     if not units:
-        raise DataError(f"{source}: holds no {kind} keypoint files ({'*.json' if kind != 'mediapipe' else '*.json, *.csv'})")
+        raise DataError(
+            f"{source}: holds no {kind} keypoint files ({'*.json' if kind != 'mediapipe' else '*.json, *.csv'})"
+        )
     clashes = sorted({str(t) for t in targets if targets.count(t) > 1})
     if clashes:
         raise ConfigError(f"two inputs would both be written to {clashes[0]}; rename one of them")
@@ -108,7 +115,9 @@ def import_keypoints(
         except ActrecError as error:
             outcome.error = str(error)
         except (ValueError, TypeError, KeyError, IndexError, AttributeError) as error:
-            outcome.error = f"{unit}: not a readable {kind} keypoint file ({type(error).__name__}: {' '.join(str(error).split())})"
+            outcome.error = (
+                f"{unit}: not a readable {kind} keypoint file ({type(error).__name__}: {' '.join(str(error).split())})"
+            )
         outcomes.append(outcome)
         if on_done is not None:
             on_done(number, len(plan), outcome)

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol, Sequence
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -25,9 +26,10 @@ class JointTable(Protocol):
     """What the importers read of a skeleton schema: its name (stored in the recording), its joint
     names in order and the position of a joint given by name or index (a DataError if unknown)."""
 
-    name: str
-    joints: list[str]
-
+    @property
+    def name(self) -> str: ...
+    @property
+    def joints(self) -> list[str]: ...
     def index(self, joint: str | int) -> int: ...
 
 
@@ -46,7 +48,9 @@ def _read_json(path: Path) -> Any:
     except (OSError, UnicodeDecodeError) as error:
         raise DataError(f"{path}: cannot read ({type(error).__name__})") from None
     except json.JSONDecodeError as error:
-        raise DataError(f"{path} line {error.lineno}: not valid JSON ({error.msg}); the file may be truncated") from None
+        raise DataError(
+            f"{path} line {error.lineno}: not valid JSON ({error.msg}); the file may be truncated"
+        ) from None
 
 
 def _recording(keypoints: np.ndarray, frame_index: Sequence[int], fps: float, schema: str, source: str) -> Recording:
@@ -79,12 +83,15 @@ def read_openpose_json(
         raise DataError(f"person '{person}' is unknown; use confident or first")
     n_joints = len(skeleton.joints)
     if n_joints not in (25, 137):
-        raise DataError(f"schema '{schema or skeleton.name}' has {n_joints} joints; OpenPose JSON gives 25 (body) or 137 (all parts)")
+        raise DataError(
+            f"schema '{schema or skeleton.name}' has {n_joints} joints; OpenPose JSON gives 25 (body) or 137 (all parts)"
+        )
     parts = OPENPOSE_PARTS[:1] if n_joints == 25 else OPENPOSE_PARTS
-    numbers = [_FRAME_NUMBER.search(f.stem.replace("_keypoints", "")) for f in files]
-    if all(numbers) and len({int(m.group(1)) for m in numbers}) == len(files):
-        order = sorted(range(len(files)), key=lambda i: int(numbers[i].group(1)))
-        frame_index = [int(numbers[i].group(1)) for i in order]
+    found = [_FRAME_NUMBER.search(f.stem.replace("_keypoints", "")) for f in files]
+    numbers = [int(m.group(1)) for m in found if m is not None]
+    if len(numbers) == len(files) and len(set(numbers)) == len(files):
+        order = sorted(range(len(files)), key=lambda i: numbers[i])
+        frame_index = [numbers[i] for i in order]
     else:
         order, frame_index = list(range(len(files))), list(range(len(files)))
     keypoints = np.full((len(files), n_joints, 3), np.nan, dtype=np.float32)
@@ -105,7 +112,9 @@ def _openpose_person(people: list, parts: Sequence[tuple[str, int]], person: str
         for key, size in parts:
             values = np.asarray(entry.get(key) or [np.nan] * (3 * size), dtype=np.float32)
             if values.size != 3 * size:
-                raise DataError(f"{path}: person {number} {key} has {values.size} values; expected {3 * size} (x, y, c per joint)")
+                raise DataError(
+                    f"{path}: person {number} {key} has {values.size} values; expected {3 * size} (x, y, c per joint)"
+                )
             blocks.append(values.reshape(size, 3))
         joints = np.concatenate(blocks)
         joints[~(joints[:, 2] > 0)] = np.nan
@@ -181,7 +190,9 @@ def _coco_joints(joints: np.ndarray, path: Path, number: int) -> np.ndarray:
     return joints
 
 
-def read_mediapipe(path: str | Path, skeleton: JointTable, fps: float | None = None, schema: str | None = None) -> Recording:
+def read_mediapipe(
+    path: str | Path, skeleton: JointTable, fps: float | None = None, schema: str | None = None
+) -> Recording:
     """MediaPipe landmarks saved as JSON or CSV -> `[T, J, C]` in `skeleton`'s joint order
     (the `mediapipe_pose`, `mediapipe_hand`, ... schema).
 
@@ -204,7 +215,7 @@ def read_mediapipe(path: str | Path, skeleton: JointTable, fps: float | None = N
             fps = fps or data.get("fps")
             data = data.get("frames")
         if not isinstance(data, list):
-            raise DataError(f"{path}: expected a list of frames or {{\"fps\", \"frames\"}}")
+            raise DataError(f'{path}: expected a list of frames or {{"fps", "frames"}}')
         keypoints, frame_index = _mediapipe_frames(data, len(skeleton.joints), path)
     return _recording(keypoints, frame_index, fps or 30.0, schema or skeleton.name, str(path))
 

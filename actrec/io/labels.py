@@ -4,22 +4,21 @@ shared by the readers; `actrec.data.labels.encode_labels` turns them into indexe
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
 from actrec.errors import DataError
 
 
-def label_strings(raw: np.ndarray, source: str, ids: Sequence[str]) -> np.ndarray:
+def label_strings(raw: np.ndarray, source: str, ids: Sequence[str] | np.ndarray) -> np.ndarray:
     """`[N]` labels as strings; integral floats (`3.0`, as saved in float arrays) become `"3"`."""
     raw = np.asarray(raw).reshape(-1)
     if raw.dtype.kind == "f":
         bad = np.flatnonzero(~np.isfinite(raw) | (raw != np.round(raw)))
         if bad.size:
             raise DataError(
-                f"{source}: sample {ids[bad[0]]} has label {raw[bad[0]]}; labels must be class numbers "
-                "or names"
+                f"{source}: sample {ids[bad[0]]} has label {raw[bad[0]]}; labels must be class numbers or names"
             )
         raw = raw.astype(np.int64)
     if raw.dtype.kind in "iu":

@@ -26,8 +26,8 @@ take seconds (see bench/load_csv.py).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -67,7 +67,9 @@ def _read_arrow(path: Path, required: Sequence[str] = ("id", "time")) -> pyarrow
     except pyarrow.ArrowInvalid as error:
         message = str(error).splitlines()[0]
         if message == "Empty CSV file":
-            raise DataError(f"{path}: file is empty; it needs a header line {','.join(required)},<features> and rows") from None
+            raise DataError(
+                f"{path}: file is empty; it needs a header line {','.join(required)},<features> and rows"
+            ) from None
         raise DataError(f"{path}: not a readable CSV ({message})") from None
     except UnicodeDecodeError:
         raise DataError(f"{path}: not UTF-8 text; save the CSV as UTF-8") from None
@@ -85,7 +87,11 @@ def _numeric_column(column: pyarrow.ChunkedArray, name: str, source: str) -> np.
     if pyarrow.types.is_timestamp(column.type):
         nanoseconds = column.cast(pyarrow.timestamp("ns")).cast(pyarrow.int64()).to_numpy()
         return np.asarray(nanoseconds, dtype=np.float64) / 1e9
-    if pyarrow.types.is_integer(column.type) or pyarrow.types.is_floating(column.type) or pyarrow.types.is_boolean(column.type):
+    if (
+        pyarrow.types.is_integer(column.type)
+        or pyarrow.types.is_floating(column.type)
+        or pyarrow.types.is_boolean(column.type)
+    ):
         return np.asarray(column.to_numpy(), dtype=np.float64)
     text = column.to_pandas()
     numbers = pd.to_numeric(text, errors="coerce")
@@ -137,7 +143,9 @@ def read_features(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[
     bad_time = np.flatnonzero(~np.isfinite(time))
     if bad_time.size:
         row = bad_time[0]
-        raise DataError(f"{source} line {row + _HEADER_LINES + 1}: id {ids[codes[row]]} has no valid time ({time[row]}); every row needs a time")
+        raise DataError(
+            f"{source} line {row + _HEADER_LINES + 1}: id {ids[codes[row]]} has no valid time ({time[row]}); every row needs a time"
+        )
     bad_rows = np.flatnonzero(~np.isfinite(values).all(axis=1))
     if bad_rows.size:
         row = bad_rows[0]
@@ -153,7 +161,9 @@ def read_features(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[
     repeated = np.flatnonzero((codes[1:] == codes[:-1]) & (time[1:] == time[:-1]))
     if repeated.size:
         row = repeated[0] + 1
-        raise DataError(f"{source}: id {ids[codes[row]]} has two rows at time {time[row]:g}; keep one row per id and time")
+        raise DataError(
+            f"{source}: id {ids[codes[row]]} has two rows at time {time[row]:g}; keep one row per id and time"
+        )
 
     lengths = np.bincount(codes, minlength=len(ids)).astype(np.int64)
     starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
@@ -172,7 +182,7 @@ def read_labels(path: Path, ids: np.ndarray, features_source: str) -> pd.DataFra
         raise DataError(f"{path}: file is empty; it needs a header line id,label and one row per id") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as error:
         raise DataError(f"{path}: not a readable CSV ({str(error).splitlines()[0]})") from None
-    _check_columns(path, table.columns, ["id", "label"])
+    _check_columns(path, list(table.columns), ["id", "label"])
     if table.empty:
         raise DataError(f"{path}: has a header but no rows")
     duplicated = table["id"].duplicated(keep=False).to_numpy()
@@ -180,8 +190,7 @@ def read_labels(path: Path, ids: np.ndarray, features_source: str) -> pd.DataFra
         first_id = table["id"].iloc[np.flatnonzero(duplicated)[0]]
         lines = np.flatnonzero((table["id"] == first_id).to_numpy()) + _HEADER_LINES + 1
         raise DataError(
-            f"{source}: id {first_id} appears on lines {lines[0]} and {lines[1]}; "
-            "keep one label row per id"
+            f"{source}: id {first_id} appears on lines {lines[0]} and {lines[1]}; keep one label row per id"
         )
     labelled = pd.Index(table["id"])
     no_features = labelled.difference(pd.Index(ids), sort=False)
@@ -206,7 +215,9 @@ def _meta_array(column: pd.Series) -> np.ndarray:
     return column.astype(str).to_numpy(dtype=str)
 
 
-def read_long_csv(path: str | Path, labels: str | Path | None = None, group_column: str | None = None) -> SequenceArrays:
+def read_long_csv(
+    path: str | Path, labels: str | Path | None = None, group_column: str | None = None
+) -> SequenceArrays:
     """Read features.csv (+ labels.csv) into padded `X [N, T, F]`, ids in file order.
 
     With a labels file: raw `labels` (named by `label_desc` when it has one), `groups` (from
@@ -226,11 +237,15 @@ def read_long_csv(path: str | Path, labels: str | Path | None = None, group_colu
         if column is not None:
             no_group = np.flatnonzero(table[column].isna().to_numpy())
             if no_group.size:
-                raise DataError(f"{labels}: id {ids[no_group[0]]} has no {column}; fill the {column} column for every id")
+                raise DataError(
+                    f"{labels}: id {ids[no_group[0]]} has no {column}; fill the {column} column for every id"
+                )
             groups = table[column].astype(str).to_numpy(dtype=object)
             if column != "group":
-                notes.append(f"groups: {labels} column '{column}' ({len(set(groups))} distinct), so splits keep each {column} whole"
-                             + ("" if group_column else "; --group-column NAME picks another column"))
+                notes.append(
+                    f"groups: {labels} column '{column}' ({len(set(groups))} distinct), so splits keep each {column} whole"
+                    + ("" if group_column else "; --group-column NAME picks another column")
+                )
         if "label_desc" in table.columns:
             descriptions = _label_descriptions(raw, table["label_desc"], labels, ids)
         meta = {str(c): _meta_array(table[c]) for c in table.columns if c not in ("label", column)}
@@ -255,9 +270,13 @@ def _group_column(table: pd.DataFrame, path: Path, group_column: str | None) -> 
     `GROUP_COLUMNS` present, else None."""
     if group_column is not None:
         if group_column not in table.columns:
-            raise DataError(f"{path}: no column '{group_column}' for --group-column; its columns are id, {', '.join(map(str, table.columns))}")
+            raise DataError(
+                f"{path}: no column '{group_column}' for --group-column; its columns are id, {', '.join(map(str, table.columns))}"
+            )
         if group_column == "label":
-            raise DataError(f"{path}: --group-column label would put every class in one split; name the subject, session or video column")
+            raise DataError(
+                f"{path}: --group-column label would put every class in one split; name the subject, session or video column"
+            )
         return group_column
     return next((name for name in GROUP_COLUMNS if name in table.columns), None)
 
@@ -274,8 +293,10 @@ def _label_descriptions(raw: np.ndarray, descriptions: pd.Series, path: Path, id
         clash = pairs[pairs[key].duplicated(keep=False)]
         if len(clash):
             values = clash[other].tolist()
-            raise DataError(f"{path}: {key} '{clash[key].iloc[0]}' goes with both '{values[0]}' and '{values[1]}'; "
-                            "give each label one label_desc")
+            raise DataError(
+                f"{path}: {key} '{clash[key].iloc[0]}' goes with both '{values[0]}' and '{values[1]}'; "
+                "give each label one label_desc"
+            )
     lookup = dict(zip(pairs["label"], pairs["desc"]))
     try:
         order = sorted(lookup, key=float)

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import torch
 
@@ -39,8 +40,10 @@ def model_path(path: Path) -> Path:
         return path
     file = path / MODEL_FILE
     if file.is_symlink() and path.resolve() not in file.resolve().parents:
-        raise ModelFileError(f"{file}: a link to {file.resolve()}, outside the RUN folder; give that file itself, "
-                             f"or copy it into the folder")
+        raise ModelFileError(
+            f"{file}: a link to {file.resolve()}, outside the RUN folder; give that file itself, "
+            f"or copy it into the folder"
+        )
     return file
 
 
@@ -75,7 +78,7 @@ def read_model_file(path: Path, with_tensors: bool = True) -> tuple[dict[str, An
     try:
         with safe_open(str(path), framework="pt") as handle:
             header = handle.metadata() or {}
-            tensors = {key: handle.get_tensor(key) for key in handle.keys()} if with_tensors else {}
+            tensors = {key: handle.get_tensor(key) for key in handle.keys()} if with_tensors else {}  # noqa: SIM118 (safe_open is not iterable)
         text = header[METADATA_KEY]
         metadata = json.loads(text)
     except Exception as error:  # noqa: BLE001  safetensors raises several types for foreign or cut files
@@ -87,8 +90,10 @@ def read_model_file(path: Path, with_tensors: bool = True) -> tuple[dict[str, An
         raise ModelFileError(f"{path}: safetensors file without actrec metadata; save models with actrec")
     expected = header.get(CHECKSUM_KEY)
     if with_tensors and expected is not None and model_checksum(text, tensors) != expected:
-        raise ModelFileError(f"{path}: checksum mismatch: its weights or metadata changed after it was saved "
-                             "(a damaged disk or copy, or an edit); restore the file from a good copy or retrain")
+        raise ModelFileError(
+            f"{path}: checksum mismatch: its weights or metadata changed after it was saved "
+            "(a damaged disk or copy, or an edit); restore the file from a good copy or retrain"
+        )
     return metadata, tensors
 
 
@@ -115,8 +120,10 @@ def load_model(path: str | Path, kind: str) -> tuple[dict[str, Any], dict[str, t
     metadata, tensors = read_model_file(path)
     found = model_kind(metadata)
     if found != kind:
-        raise ModelFileError(f"{path}: {KINDS_WORDS.get(found, f'a {found} model')}, not {KINDS_WORDS.get(kind, kind)}; "
-                             "load it with actrec.video.recognizer.load_recognizer, which reads any kind")
+        raise ModelFileError(
+            f"{path}: {KINDS_WORDS.get(found, f'a {found} model')}, not {KINDS_WORDS.get(kind, kind)}; "
+            "load it with actrec.video.recognizer.load_recognizer, which reads any kind"
+        )
     return metadata, tensors, path
 
 

@@ -19,6 +19,7 @@ class numbers 0..K-1 (both attached by `actrec.data.loading`).
 from __future__ import annotations
 
 from pathlib import Path
+
 import numpy as np
 
 from actrec.errors import DataError

@@ -75,9 +75,11 @@ def _per_sample(arrays: dict[str, np.ndarray], key: str, n: int, source: str) ->
 def _sample_rate_hz(arrays: dict[str, np.ndarray], source: str) -> float | None:
     hint = "save the steps per second as one positive number"
     rate = _scalar(arrays, "sample_rate_hz", "fiu", source, hint)
-    if rate is not None and not (np.isfinite(rate) and rate > 0):
+    if rate is None:
+        return None
+    if not (np.isfinite(float(rate)) and float(rate) > 0):
         raise DataError(f"{source}: 'sample_rate_hz' is {rate}; {hint}")
-    return None if rate is None else float(rate)
+    return float(rate)
 
 
 def _lengths(arrays: dict[str, np.ndarray], ids: np.ndarray, n_steps: int, source: str) -> np.ndarray:
@@ -85,12 +87,16 @@ def _lengths(arrays: dict[str, np.ndarray], ids: np.ndarray, n_steps: int, sourc
     lengths = _per_sample(arrays, "lengths", len(ids), source)
     if lengths is None:
         return np.full(len(ids), n_steps, dtype=np.int64)
-    whole = lengths.dtype.kind in "iu" or (lengths.dtype.kind == "f" and np.all(np.isfinite(lengths) & (lengths == np.round(lengths))))
+    whole = lengths.dtype.kind in "iu" or (
+        lengths.dtype.kind == "f" and np.all(np.isfinite(lengths) & (lengths == np.round(lengths)))
+    )
     if not whole:
         raise DataError(f"{source}: 'lengths' holds {lengths.dtype} values; save whole step counts, one per sample")
     too_long = np.flatnonzero(lengths > n_steps)  # before the cast, where 1e20 steps would wrap around
     if too_long.size:
-        raise DataError(f"{source}: sample {ids[too_long[0]]} claims {lengths[too_long[0]]:g} steps but X holds {n_steps}")
+        raise DataError(
+            f"{source}: sample {ids[too_long[0]]} claims {lengths[too_long[0]]:g} steps but X holds {n_steps}"
+        )
     return lengths.astype(np.int64)
 
 
@@ -105,7 +111,9 @@ def sequence_arrays(arrays: dict[str, np.ndarray], path: Path, source: str) -> S
     """The `.npz` layout's arrays checked and read into `SequenceArrays` (X may be memory-mapped:
     nothing here copies it); `path` locates a relative schema path."""
     if "X" not in arrays:
-        raise DataError(f"{source}: no 'X' array (found {', '.join(sorted(arrays)) or 'none'}); save X [N, T, F] as 'X'")
+        raise DataError(
+            f"{source}: no 'X' array (found {', '.join(sorted(arrays)) or 'none'}); save X [N, T, F] as 'X'"
+        )
     X = arrays["X"]
     if X.dtype.kind not in "fiub":
         raise DataError(f"{source}: X has type {X.dtype}; it must hold numbers")
@@ -119,11 +127,16 @@ def sequence_arrays(arrays: dict[str, np.ndarray], path: Path, source: str) -> S
     ids = _as_text(ids, "ids", source) if ids is not None else np.array([str(i) for i in range(n)])
     unique, counts = np.unique(ids, return_counts=True)
     if (counts > 1).any():
-        raise DataError(f"{source}: id '{unique[counts > 1][0]}' names {counts.max()} samples; give every sample its own id")
+        raise DataError(
+            f"{source}: id '{unique[counts > 1][0]}' names {counts.max()} samples; give every sample its own id"
+        )
     raw, file_names = None, None
     if "y" in arrays:
         raw = _per_sample(arrays, "y", n, source)
-        file_names = _as_text(arrays["label_names"].reshape(-1), "label_names", source) if "label_names" in arrays else None
+        assert raw is not None  # "y" is in arrays
+        file_names = (
+            _as_text(arrays["label_names"].reshape(-1), "label_names", source) if "label_names" in arrays else None
+        )
         if file_names is not None and raw.dtype.kind in "iu":
             out = np.flatnonzero((raw < 0) | (raw >= len(file_names)))
             if out.size:
@@ -133,16 +146,24 @@ def sequence_arrays(arrays: dict[str, np.ndarray], path: Path, source: str) -> S
                 )
             raw = file_names[raw]
         raw = label_strings(raw, source, ids)
-    feature_names = list(_as_text(arrays["feature_names"].reshape(-1), "feature_names", source)) if "feature_names" in arrays else None
+    feature_names = (
+        list(_as_text(arrays["feature_names"].reshape(-1), "feature_names", source))
+        if "feature_names" in arrays
+        else None
+    )
     if feature_names is not None and X.ndim == 3 and len(feature_names) != X.shape[2]:
-        raise DataError(f"{source}: {len(feature_names)} feature_names for the {X.shape[2]} features of X; give one name per feature")
+        raise DataError(
+            f"{source}: {len(feature_names)} feature_names for the {X.shape[2]} features of X; give one name per feature"
+        )
     groups = _per_sample(arrays, "groups", n, source)
     schema = _scalar(arrays, "schema", "US", source, "save the skeleton schema's name or .yaml path as one string")
-    schema_text = None if schema is None else str(_as_text(schema, "schema", source)) or None
-    meta = {key[len("meta_"):]: value for key, value in arrays.items() if key.startswith("meta_")}
+    schema_text = None if schema is None else str(_as_text(np.asarray(schema), "schema", source)) or None
+    meta = {key[len("meta_") :]: value for key, value in arrays.items() if key.startswith("meta_")}
     for key, value in meta.items():
         if value.ndim == 0 or value.shape[0] != n:
-            raise DataError(f"{source}: 'meta_{key}' has shape {value.shape} for {n} samples in X; give one entry per sample")
+            raise DataError(
+                f"{source}: 'meta_{key}' has shape {value.shape} for {n} samples in X; give one entry per sample"
+            )
     return SequenceArrays(
         X=X,
         lengths=_lengths(arrays, ids, X.shape[1], source),

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -51,7 +52,11 @@ class Recording:
 
     def __post_init__(self) -> None:
         self.keypoints = _numbers(self.keypoints, "keypoints", self.source).astype(np.float32)
-        if self.keypoints.ndim not in (3, 4) or (self.keypoints.ndim == 4) != (self.track_id is not None) or 0 in self.keypoints.shape[1:]:
+        if (
+            self.keypoints.ndim not in (3, 4)
+            or (self.keypoints.ndim == 4) != (self.track_id is not None)
+            or 0 in self.keypoints.shape[1:]
+        ):
             raise DataError(
                 f"{self.source}: keypoints have shape {self.keypoints.shape}; expected [frames, joints, channels], "
                 "or [frames, people, joints, channels] with a track_id per person"
@@ -71,12 +76,20 @@ class Recording:
                     f"got {self.track_id.shape} and {self.present.shape}"
                 )
             if len(set(self.track_id.tolist())) != n_people:
-                raise DataError(f"{self.source}: track ids {self.track_id.tolist()} repeat; give each person column its own id")
+                raise DataError(
+                    f"{self.source}: track ids {self.track_id.tolist()} repeat; give each person column its own id"
+                )
         frame_index = _numbers(self.frame_index, "frame_index", self.source).reshape(-1)
-        if frame_index.dtype.kind == "f" and not np.all(np.isfinite(frame_index) & (frame_index == np.round(frame_index))):
-            raise DataError(f"{self.source}: frame_index holds values that are not whole frame numbers; give each row's video frame")
+        if frame_index.dtype.kind == "f" and not np.all(
+            np.isfinite(frame_index) & (frame_index == np.round(frame_index))
+        ):
+            raise DataError(
+                f"{self.source}: frame_index holds values that are not whole frame numbers; give each row's video frame"
+            )
         if np.abs(frame_index).max(initial=0) > 2**53:  # beyond this, frame / fps loses whole frames
-            raise DataError(f"{self.source}: frame_index holds {np.abs(frame_index).max():g}; give each row's video frame")
+            raise DataError(
+                f"{self.source}: frame_index holds {np.abs(frame_index).max():g}; give each row's video frame"
+            )
         self.frame_index = frame_index.astype(np.int64)
         for name, values in (("present", self.present), ("frame_index", self.frame_index)):
             if values.shape[0] != n_frames:
@@ -100,14 +113,23 @@ class Recording:
     def has_people_axis(self) -> bool:
         return self.track_id is not None
 
-    def people(self) -> list[tuple[int | None, "Recording"]]:
+    def people(self) -> list[tuple[int | None, Recording]]:
         """(track id, single-person Recording `[T, J, C]`) per person; `[(None, self)]` without a
         person axis. A person's rows cover the whole video, NaN where they are not seen."""
         if self.track_id is None:
             return [(None, self)]
         return [
-            (int(track), Recording(self.keypoints[:, column], self.present[:, column], self.fps, self.frame_index,
-                                   self.schema, f"{self.source}#track{int(track)}"))
+            (
+                int(track),
+                Recording(
+                    self.keypoints[:, column],
+                    self.present[:, column],
+                    self.fps,
+                    self.frame_index,
+                    self.schema,
+                    f"{self.source}#track{int(track)}",
+                ),
+            )
             for column, track in enumerate(self.track_id)
         ]
 
@@ -127,7 +149,9 @@ def _numbers(value: object, name: str, source: str) -> np.ndarray:
 def _schema_name(value: np.ndarray, source: str) -> str:
     """The one string a recording stores as its schema (name or .yaml path)."""
     if value.size != 1 or value.dtype.kind not in "US":
-        raise DataError(f"{source}: schema is {value.dtype} of shape {value.shape}; store the skeleton schema's name as one string")
+        raise DataError(
+            f"{source}: schema is {value.dtype} of shape {value.shape}; store the skeleton schema's name as one string"
+        )
     try:
         return str(value.reshape(-1).astype(str)[0])
     except UnicodeDecodeError:
@@ -136,18 +160,18 @@ def _schema_name(value: np.ndarray, source: str) -> str:
 
 def save_recording(path: str | Path, recording: Recording) -> None:
     """Write `recording` to `path` (.npz, compressed) atomically."""
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as handle:
-            np.savez_compressed(
-                handle,
-                keypoints=recording.keypoints,
-                present=recording.present,
-                fps=np.float64(recording.fps),
-                frame_index=recording.frame_index,
-                schema=np.asarray(schema_to_write(recording.schema, path)),
-                source=np.asarray(str(recording.source)),
-                **({} if recording.track_id is None else {"track_id": recording.track_id}),
-            )
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        arrays: dict[str, Any] = {
+            "keypoints": recording.keypoints,
+            "present": recording.present,
+            "fps": np.float64(recording.fps),
+            "frame_index": recording.frame_index,
+            "schema": np.asarray(schema_to_write(recording.schema, path)),
+            "source": np.asarray(str(recording.source)),
+        }
+        if recording.track_id is not None:
+            arrays["track_id"] = recording.track_id
+        np.savez_compressed(handle, **arrays)
 
 
 def is_recording_file(path: str | Path) -> bool:
@@ -179,7 +203,11 @@ def load_recording(path: str | Path) -> Recording:
                 )
             arrays = {key: data[key] for key in REQUIRED_KEYS}
             # a recording written by other tools may leave out frame_index: rows are then frames 0..T-1
-            frame_index = data["frame_index"] if "frame_index" in data.files else np.arange(arrays["keypoints"].shape[0] if arrays["keypoints"].ndim else 0)
+            frame_index = (
+                data["frame_index"]
+                if "frame_index" in data.files
+                else np.arange(arrays["keypoints"].shape[0] if arrays["keypoints"].ndim else 0)
+            )
             track_id = data["track_id"] if "track_id" in data.files else None
     except DataError:
         raise

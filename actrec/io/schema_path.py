@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import overload
 
 
 def _is_path(schema: str | None) -> bool:
     return bool(schema) and str(schema).endswith((".yaml", ".yml"))
 
 
+@overload
+def schema_as_read(schema: str, file: str | Path) -> str: ...
+@overload
+def schema_as_read(schema: None, file: str | Path) -> None: ...
 def schema_as_read(schema: str | None, file: str | Path) -> str | None:
     """The schema stored in `file`, made absolute against `file`'s folder when found there
     (else as stored: older files hold paths relative to where they were written from)."""

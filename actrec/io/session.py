@@ -15,9 +15,9 @@ order and their count must match. Rows are sorted by time, as training sorts the
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import pyarrow
@@ -61,7 +61,9 @@ def read_session(
         table, source = _one_sequence(table, path, sequence_id)
     elif sequence_id is not None:
         raise ConfigError(f"{path}: --id {sequence_id} picks a sequence, but the file has no 'id' column")
-    columns = (_joint_columns(table.column_names, path, *joints) if joints else None) or _feature_columns(table.column_names, path, feature_names, n_features)
+    columns = (_joint_columns(table.column_names, path, *joints) if joints else None) or _feature_columns(
+        table.column_names, path, feature_names, n_features
+    )
     integer_time = pyarrow.types.is_integer(table.column("time").type)
     time = _numeric_column(table.column("time"), "time", source)
     values = np.empty((table.num_rows, len(columns)), dtype=np.float32)
@@ -70,14 +72,20 @@ def read_session(
     bad_values = np.isinf(values) if allow_missing else ~np.isfinite(values)
     bad = np.flatnonzero(~np.isfinite(time) | bad_values.any(axis=1))
     if bad.size:
-        what = "the time is missing or a value is infinite" if allow_missing else "a time or feature value is missing or not finite"
+        what = (
+            "the time is missing or a value is infinite"
+            if allow_missing
+            else "a time or feature value is missing or not finite"
+        )
         raise DataError(f"{source} line {bad[0] + _HEADER_LINES + 1}: {what}; fill or drop that row")
     order = np.argsort(time, kind="stable")
     time, values = time[order], values[order]
     repeated = np.flatnonzero(time[1:] == time[:-1])
     if repeated.size:
-        raise DataError(f"{source}: two rows at time {time[repeated[0]]:g}; keep one row per time "
-                        "(a long CSV with several sequences needs --id)")
+        raise DataError(
+            f"{source}: two rows at time {time[repeated[0]]:g}; keep one row per time "
+            "(a long CSV with several sequences needs --id)"
+        )
     rate = _sample_rate_hz(time, np.zeros(len(time), dtype=np.int64), integer_time)
     return Session(times=time - time[0], values=values, rate_hz=rate, source=source)
 
@@ -91,14 +99,16 @@ def _one_sequence(table: pyarrow.Table, path: Path, sequence_id: str | None) -> 
             raise ConfigError(f"{path}: holds {len(unique)} sequences (ids {shown}); pick one with --id ID")
         return table, str(path)
     if sequence_id not in unique:
-        raise DataError(f"{path}: no rows with id {sequence_id}; ids in the file include {', '.join(map(str, unique[:3]))}")
-    return table.filter(pyarrow.compute.equal(ids, sequence_id)), f"{path} id {sequence_id}"
+        raise DataError(
+            f"{path}: no rows with id {sequence_id}; ids in the file include {', '.join(map(str, unique[:3]))}"
+        )
+    return table.filter(pyarrow.compute.equal(ids, pyarrow.scalar(sequence_id))), f"{path} id {sequence_id}"
 
 
 def _joint_channel(column: str, joint: str) -> str | None:
     """`x` for column `nose_x` of joint `nose`; None when the column is not one of the joint's."""
     prefix = f"{joint.lower()}_"
-    rest = column[len(prefix):].lower() if column.lower().startswith(prefix) else ""
+    rest = column[len(prefix) :].lower() if column.lower().startswith(prefix) else ""
     return rest if rest and "_" not in rest else None
 
 
@@ -109,31 +119,42 @@ def _joint_columns(columns: list[str], path: Path, joint_names: Sequence[str], c
     `left_eye_inner_x` is not a column of `left_eye`."""
     found: dict[str, list[str]] = {}
     for joint in joint_names:
-        named = [(AXES.get(channel, len(AXES)), index, name) for index, name in enumerate(columns)
-                 if (channel := _joint_channel(name, joint))]
+        named = [
+            (AXES.get(channel, len(AXES)), index, name)
+            for index, name in enumerate(columns)
+            if (channel := _joint_channel(name, joint))
+        ]
         found[joint] = [name for *_, name in sorted(named)]
     if not any(found.values()):
         return None
     short = [joint for joint, names in found.items() if len(names) < channels]
     if short:
-        raise DataError(f"{path}: joint column(s) missing for {', '.join(short[:5])}{' ...' if len(short) > 5 else ''}; "
-                        f"columns named after joints need {channels} per joint (e.g. {short[0]}_x, {short[0]}_y), "
-                        "or give all columns unnamed in the model's joint order")
+        raise DataError(
+            f"{path}: joint column(s) missing for {', '.join(short[:5])}{' ...' if len(short) > 5 else ''}; "
+            f"columns named after joints need {channels} per joint (e.g. {short[0]}_x, {short[0]}_y), "
+            "or give all columns unnamed in the model's joint order"
+        )
     return [name for joint in joint_names for name in found[joint][:channels]]
 
 
-def _feature_columns(columns: list[str], path: Path, feature_names: Sequence[str] | None, n_features: int | None) -> list[str]:
+def _feature_columns(
+    columns: list[str], path: Path, feature_names: Sequence[str] | None, n_features: int | None
+) -> list[str]:
     if feature_names:
         missing = [name for name in feature_names if name not in columns]
         if missing:
-            raise DataError(f"{path}: missing column(s) {', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''}; "
-                            f"the model needs 'time' plus its {len(feature_names)} feature columns by name")
+            raise DataError(
+                f"{path}: missing column(s) {', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''}; "
+                f"the model needs 'time' plus its {len(feature_names)} feature columns by name"
+            )
         return list(feature_names)
     rest = [name for name in columns if name not in ("id", "time")]
     if n_features is not None and len(rest) != n_features:
-        raise DataError(f"{path}: {len(rest)} feature columns ({', '.join(rest[:5])}) but the model takes {n_features}; "
-                        "a model trained from arrays has no feature names, so the columns after time are read in order: "
-                        f"give exactly its {n_features}")
+        raise DataError(
+            f"{path}: {len(rest)} feature columns ({', '.join(rest[:5])}) but the model takes {n_features}; "
+            "a model trained from arrays has no feature names, so the columns after time are read in order: "
+            f"give exactly its {n_features}"
+        )
     return rest
 
 
@@ -148,8 +169,10 @@ def check_rate(session: Session, model_rate_hz: float | None, resample: bool) ->
     if abs(session.rate_hz - model_rate_hz) <= RATE_TOLERANCE * model_rate_hz:
         return session
     if not resample:
-        raise ConfigError(f"{session.source}: sampled at {session.rate_hz:g} Hz but the model was trained at {model_rate_hz:g} Hz; "
-                          f"add --resample to resample it to {model_rate_hz:g} Hz")
+        raise ConfigError(
+            f"{session.source}: sampled at {session.rate_hz:g} Hz but the model was trained at {model_rate_hz:g} Hz; "
+            f"add --resample to resample it to {model_rate_hz:g} Hz"
+        )
     return resample_session(session, model_rate_hz)
 
 
@@ -157,5 +180,7 @@ def resample_session(session: Session, rate_hz: float) -> Session:
     """Linear interpolation of every feature onto a regular `rate_hz` grid over the session."""
     times = np.arange(0.0, session.times[-1] + 0.5 / rate_hz, 1.0 / rate_hz)
     times = times[times <= session.times[-1] + 1e-9]
-    values = np.stack([np.interp(times, session.times, session.values[:, j]) for j in range(session.values.shape[1])], axis=1)
+    values = np.stack(
+        [np.interp(times, session.times, session.values[:, j]) for j in range(session.values.shape[1])], axis=1
+    )
     return Session(times=times, values=values.astype(np.float32), rate_hz=rate_hz, source=session.source)

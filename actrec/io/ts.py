@@ -16,6 +16,7 @@ Labels keep their case as written (aeon's own loader lower-cases them). Time-sta
 from __future__ import annotations
 
 from pathlib import Path
+
 import numpy as np
 
 from actrec.errors import DataError
@@ -30,7 +31,9 @@ def _parse_header(line: str, header: dict[str, list[str]], source: str, line_num
     if key == "timestamps" and words and words[0].lower() == "true":
         raise DataError(f"{source} line {line_number}: time-stamped .ts files are not supported; save values only")
     if key == "targetlabel" and words and words[0].lower() == "true":
-        raise DataError(f"{source} line {line_number}: a regression file (@targetLabel); actrec classifies, it needs @classLabel")
+        raise DataError(
+            f"{source} line {line_number}: a regression file (@targetLabel); actrec classifies, it needs @classLabel"
+        )
     header[key] = words
 
 
@@ -51,7 +54,9 @@ def _parse_case(line: str, has_labels: bool, source: str, line_number: int) -> t
             ) from None
     if len({d.shape[0] for d in dimensions}) != 1:
         sizes = ", ".join(str(d.shape[0]) for d in dimensions)
-        raise DataError(f"{source} line {line_number}: dimensions have different lengths ({sizes}); every dimension of a case needs the same steps")
+        raise DataError(
+            f"{source} line {line_number}: dimensions have different lengths ({sizes}); every dimension of a case needs the same steps"
+        )
     return np.stack(dimensions, axis=1), label
 
 
@@ -83,7 +88,9 @@ def read_ts(path: str | Path) -> SequenceArrays:
             continue
         if not in_data:
             if not line.startswith("@"):
-                raise DataError(f"{source} line {line_number}: data before '@data'; a .ts file needs its @ header first")
+                raise DataError(
+                    f"{source} line {line_number}: data before '@data'; a .ts file needs its @ header first"
+                )
             _parse_header(line, header, source, line_number)
             in_data = "data" in header
             has_labels = [w.lower() for w in header.get("classlabel", ["false"])[:1]] == ["true"]

@@ -6,9 +6,10 @@ imported only when a video is opened, so the rest of actrec works without it.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -33,7 +34,9 @@ def import_cv2() -> Any:
     try:
         import cv2
     except ImportError:
-        raise ConfigError("reading video needs OpenCV, which is not installed; install it with: pip install opencv-python-headless") from None
+        raise ConfigError(
+            "reading video needs OpenCV, which is not installed; install it with: pip install opencv-python-headless"
+        ) from None
     return cv2
 
 
@@ -85,7 +88,7 @@ class VideoReader:
     def close(self) -> None:
         self._capture.release()
 
-    def __enter__(self) -> "VideoReader":
+    def __enter__(self) -> VideoReader:
         return self
 
     def __exit__(self, *exc: object) -> None:

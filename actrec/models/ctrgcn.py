@@ -72,7 +72,9 @@ class CTRGCNConfig:
             raise ConfigError(f"ctrgcn dilations {self.dilations}: give positive dilations, e.g. [1, 2]")
         n_branches = len(self.dilations) + 2
         if min(self.channels) < n_branches:
-            raise ConfigError(f"ctrgcn channels {self.channels}: each block needs at least {n_branches} channels (one per temporal branch)")
+            raise ConfigError(
+                f"ctrgcn channels {self.channels}: each block needs at least {n_branches} channels (one per temporal branch)"
+            )
         if self.temporal_kernel < 1 or self.temporal_kernel % 2 == 0:
             raise ConfigError(f"ctrgcn temporal_kernel {self.temporal_kernel}: use an odd number of steps, e.g. 5")
         if self.reduction < 1:
@@ -161,17 +163,27 @@ class MultiScaleTemporalConv(nn.Module):
         widths = [out_channels // n_branches] * (n_branches - 1)
         widths.append(out_channels - sum(widths))
         self.widths = widths[:-1]
-        self.entry = nn.Sequential(nn.Conv2d(in_channels, sum(self.widths), kernel_size=1), nn.BatchNorm2d(sum(self.widths)), nn.ReLU())
+        self.entry = nn.Sequential(
+            nn.Conv2d(in_channels, sum(self.widths), kernel_size=1), nn.BatchNorm2d(sum(self.widths)), nn.ReLU()
+        )
         self.temporal = nn.ModuleList()
         for dilation, width in zip(dilations, widths):
             padding = (kernel - 1) * dilation // 2
-            self.temporal.append(nn.Sequential(
-                nn.Conv2d(width, width, (kernel, 1), stride=(stride, 1), padding=(padding, 0), dilation=(dilation, 1)),
-                nn.BatchNorm2d(width),
-            ))
+            self.temporal.append(
+                nn.Sequential(
+                    nn.Conv2d(
+                        width, width, (kernel, 1), stride=(stride, 1), padding=(padding, 0), dilation=(dilation, 1)
+                    ),
+                    nn.BatchNorm2d(width),
+                )
+            )
         # the entry is >= 0 after ReLU and padding is zeroed, so a zero on padding never wins the max
-        self.temporal.append(nn.Sequential(nn.MaxPool2d((3, 1), stride=(stride, 1), padding=(1, 0)), nn.BatchNorm2d(widths[-2])))
-        self.pointwise = nn.Sequential(nn.Conv2d(in_channels, widths[-1], kernel_size=1, stride=(stride, 1)), nn.BatchNorm2d(widths[-1]))
+        self.temporal.append(
+            nn.Sequential(nn.MaxPool2d((3, 1), stride=(stride, 1), padding=(1, 0)), nn.BatchNorm2d(widths[-2]))
+        )
+        self.pointwise = nn.Sequential(
+            nn.Conv2d(in_channels, widths[-1], kernel_size=1, stride=(stride, 1)), nn.BatchNorm2d(widths[-1])
+        )
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         entries = zero_padding(self.entry(x), mask).split(self.widths, dim=1)
@@ -182,18 +194,30 @@ class MultiScaleTemporalConv(nn.Module):
 class CTRGCNBlock(nn.Module):
     """Refined graph convolution, multi-scale temporal convolution, residual (none in the first block)."""
 
-    def __init__(self, in_channels: int, out_channels: int, partitions: torch.Tensor, config: CTRGCNConfig, stride: int, residual: bool) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        partitions: torch.Tensor,
+        config: CTRGCNConfig,
+        stride: int,
+        residual: bool,
+    ) -> None:
         super().__init__()
         self.stride = stride
         self.graph = RefinedGraphConv(in_channels, out_channels, partitions, config.reduction)
-        self.temporal = MultiScaleTemporalConv(out_channels, out_channels, config.temporal_kernel, config.dilations, stride)
+        self.temporal = MultiScaleTemporalConv(
+            out_channels, out_channels, config.temporal_kernel, config.dilations, stride
+        )
         self.residual: nn.Module | None
         if not residual:
             self.residual = None
         elif in_channels == out_channels and stride == 1:
             self.residual = nn.Identity()
         else:
-            self.residual = nn.Sequential(nn.Conv2d(in_channels, out_channels, kernel_size=1, stride=(stride, 1)), nn.BatchNorm2d(out_channels))
+            self.residual = nn.Sequential(
+                nn.Conv2d(in_channels, out_channels, kernel_size=1, stride=(stride, 1)), nn.BatchNorm2d(out_channels)
+            )
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """x `[B, C_in, T, J]` zero on padding steps; mask bool `[B, 1, T, 1]`; lengths `[B]`."""
@@ -213,5 +237,7 @@ class CTRGCN(SkeletonGraphNet):
     def graph(self, schema: Any) -> torch.Tensor:
         return torch.from_numpy(directed_partitions(schema))
 
-    def block(self, index: int, in_channels: int, out_channels: int, partitions: torch.Tensor, stride: int) -> nn.Module:
+    def block(
+        self, index: int, in_channels: int, out_channels: int, partitions: torch.Tensor, stride: int
+    ) -> nn.Module:
         return CTRGCNBlock(in_channels, out_channels, partitions, self.config, stride, residual=index > 0)

@@ -9,7 +9,7 @@ weighted average of the members' softmax outputs.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -41,11 +41,17 @@ class EnsembleConfig:
 class EnsembleNet(nn.Module):
     """Members' probabilities averaged with fixed weights; `[B, T, F]` -> log-probabilities `[B, C]`."""
 
+    weights: torch.Tensor  # buffer [M], summing to 1
+
     @classmethod
     def capabilities_for(cls, config: EnsembleConfig) -> Capabilities:
         """What every member can do; it streams per frame when every member does."""
         members = [model_capabilities(m["model"], m.get("options") or {}) for m in config.members]
-        blockers = [f"member {m['model']}: {c.streaming_note}" for m, c in zip(config.members, members) if not c.per_frame_streaming]
+        blockers = [
+            f"member {m['model']}: {c.streaming_note}"
+            for m, c in zip(config.members, members)
+            if not c.per_frame_streaming
+        ]
         return Capabilities(
             needs_skeleton=any(c.needs_skeleton for c in members),
             fixed_length=any(c.fixed_length for c in members),
@@ -67,5 +73,8 @@ class EnsembleNet(nn.Module):
         self.register_buffer("weights", weights / weights.sum(), persistent=False)
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
-        proba = sum(w * torch.softmax(member(x, lengths), dim=1) for w, member in zip(self.weights, self.members))
+        proba = cast(
+            torch.Tensor,
+            sum(w * torch.softmax(member(x, lengths), dim=1) for w, member in zip(self.weights, self.members)),
+        )
         return torch.log(proba.clamp(min=1e-12))

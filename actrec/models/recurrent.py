@@ -17,7 +17,13 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from actrec.errors import ConfigError
 from actrec.models.registry import Capabilities, register_model
 
-ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "tanh": nn.Tanh, "gelu": nn.GELU, "elu": nn.ELU, "selu": nn.SELU}
+ACTIVATIONS: dict[str, type[nn.Module]] = {
+    "relu": nn.ReLU,
+    "tanh": nn.Tanh,
+    "gelu": nn.GELU,
+    "elu": nn.ELU,
+    "selu": nn.SELU,
+}
 POOLINGS = ("last", "mean", "attention", "all")
 
 
@@ -67,7 +73,7 @@ def head_layers(in_features: int, dense: list[int], activation: str, dropout: fl
 class RecurrentNet(nn.Module):
     """`[B, T, F]` -> logits `[B, C]` through stacked GRU/LSTM layers, a pooling and a dense head."""
 
-    cell: type[nn.RNNBase] = nn.GRU
+    cell: type[nn.GRU] | type[nn.LSTM] = nn.GRU
 
     @classmethod
     def capabilities_for(cls, config: RecurrentConfig) -> Capabilities:
@@ -78,8 +84,12 @@ class RecurrentNet(nn.Module):
             note = "a bidirectional layer reads each window backwards from its end"
         elif config.pooling not in ("last", "mean"):
             note = f"'{config.pooling}' pooling weighs every step of the window"
-        return Capabilities(fixed_length=config.pooling == "all", per_frame_streaming=not note,
-                            frame_state="" if note else "recurrent", streaming_note=note)
+        return Capabilities(
+            fixed_length=config.pooling == "all",
+            per_frame_streaming=not note,
+            frame_state="" if note else "recurrent",
+            streaming_note=note,
+        )
 
     def __init__(self, n_features: int, n_classes: int, config: RecurrentConfig, schema: Any = None) -> None:
         super().__init__()
@@ -120,10 +130,12 @@ class RecurrentNet(nn.Module):
         elif pooling == "mean":
             pooled = states.sum(1) / lengths[:, None].to(states.dtype)
         elif pooling == "attention":
+            assert self.attention is not None  # built for pooling=attention
             scores = self.attention(states).squeeze(-1).masked_fill(~mask, float("-inf"))
             pooled = (torch.softmax(scores, dim=1).unsqueeze(-1) * states).sum(1)
         else:
             steps = self.config.steps
+            assert steps is not None  # pooling=all: the Recognizer fills in the window length
             padded = torch.zeros(states.shape[0], steps, states.shape[2], dtype=states.dtype, device=states.device)
             keep = min(steps, states.shape[1])
             padded[:, :keep] = states[:, :keep]

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from torch import nn
 
@@ -66,18 +67,20 @@ def make_config(name: str, options: dict[str, Any] | None) -> Any:
     fields = {f.name for f in dataclasses.fields(config_class)}
     unknown = sorted(set(options or {}) - fields)
     if unknown:
-        raise ConfigError(
-            f"model '{name}' has no option '{unknown[0]}'; its options are: {', '.join(sorted(fields))}"
-        )
+        raise ConfigError(f"model '{name}' has no option '{unknown[0]}'; its options are: {', '.join(sorted(fields))}")
     try:
         return config_class(**(options or {}))
     except (TypeError, ValueError) as error:  # a value of the wrong kind, e.g. from a YAML file
         if isinstance(error, ConfigError):
             raise
-        raise ConfigError(f"model '{name}': options {options} do not fit ({error}); see its options' types in the README") from None
+        raise ConfigError(
+            f"model '{name}': options {options} do not fit ({error}); see its options' types in the README"
+        ) from None
 
 
-def build_model(name: str, n_features: int, n_classes: int, options: dict[str, Any] | None = None, schema: Any = None) -> nn.Module:
+def build_model(
+    name: str, n_features: int, n_classes: int, options: dict[str, Any] | None = None, schema: Any = None
+) -> nn.Module:
     """Network `name` for `[B, T, n_features]` input and `n_classes` logits.
 
     `schema` is the (possibly subsetted) skeleton for graph models; other models ignore it.
@@ -88,6 +91,7 @@ def build_model(name: str, n_features: int, n_classes: int, options: dict[str, A
 
 def network_capabilities(network: nn.Module) -> Capabilities:
     """The capabilities of a built network (from its class and its `config`)."""
-    if hasattr(network, "capabilities_for"):
-        return network.capabilities_for(network.config)
+    capabilities_for = getattr(type(network), "capabilities_for", None)
+    if capabilities_for is not None:
+        return capabilities_for(network.config)
     return getattr(network, "capabilities", Capabilities())

@@ -42,9 +42,10 @@ Shapes: `x [B, T, F]` float32, `lengths [B]` int64 -> logits `[B, C]`.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import combinations
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -126,8 +127,16 @@ class RocketConfig:
         self.pooling = pools
         if self.num_features < N_KERNELS:
             raise ConfigError(f"num_features must be at least {N_KERNELS} (one per kernel), got {self.num_features}")
-        if self.max_dilations < 1 or self.hydra_groups < 0 or self.hydra_kernels < 2 or self.skip_steps < 0 or self.level_kernels < 0:
-            raise ConfigError("max_dilations must be >= 1, hydra_groups >= 0, hydra_kernels >= 2, skip_steps >= 0 and level_kernels >= 0")
+        if (
+            self.max_dilations < 1
+            or self.hydra_groups < 0
+            or self.hydra_kernels < 2
+            or self.skip_steps < 0
+            or self.level_kernels < 0
+        ):
+            raise ConfigError(
+                "max_dilations must be >= 1, hydra_groups >= 0, hydra_kernels >= 2, skip_steps >= 0 and level_kernels >= 0"
+            )
         if not 0.0 < self.reach <= 1.0:
             raise ConfigError(f"reach must be in (0, 1] (a share of the series length), got {self.reach}")
         if self.memory_mb < 0:
@@ -147,7 +156,9 @@ class MultiRocketConfig(RocketConfig):
     hydra_groups: int = 64
 
 
-def fit_dilations(input_length: int, features_per_kernel: int, max_dilations: int, reach: float = 1.0) -> tuple[list[int], list[int]]:
+def fit_dilations(
+    input_length: int, features_per_kernel: int, max_dilations: int, reach: float = 1.0
+) -> tuple[list[int], list[int]]:
     """Dilations spread exponentially until a kernel spans `reach` of the series length (or
     `FULL_REACH_STEPS`, whichever is longer), and features (biases) per dilation, as in the
     MiniRocket paper (section 3.2)."""
@@ -233,15 +244,17 @@ def longest_run(positive: torch.Tensor) -> torch.Tensor:
         breaks = t - (t + 1) * positive.detach().cpu().numpy()  # -1 inside a run, t elsewhere
         np.maximum.accumulate(breaks, axis=-1, out=breaks)
         return torch.from_numpy((t - breaks).max(-1, initial=0.0)).to(positive.device, positive.dtype)
-    t = torch.arange(steps, device=positive.device, dtype=positive.dtype)
-    breaks = t - (t - steps) * positive  # `steps` inside a run, t elsewhere
-    ordered = torch.sort(breaks, dim=-1).values
+    positions = torch.arange(steps, device=positive.device, dtype=positive.dtype)
+    breaks_t = positions - (positions - steps) * positive  # `steps` inside a run, t elsewhere
+    ordered = torch.sort(breaks_t, dim=-1).values
     previous = torch.cat([torch.full_like(ordered[..., :1], -1.0), ordered[..., :-1]], dim=-1)
     gaps = ordered - previous - 1
     return gaps.amax(-1)
 
 
-def pool(conv: torch.Tensor, bias: torch.Tensor, mask: torch.Tensor, pools: list[str], first_centre: int = 0) -> list[torch.Tensor]:
+def pool(
+    conv: torch.Tensor, bias: torch.Tensor, mask: torch.Tensor, pools: list[str], first_centre: int = 0
+) -> list[torch.Tensor]:
     """Pooled values `[B, K, b]` float64 per pool of `conv [B, K, T]` against `bias [K, b]`, on
     the outputs where `mask [B, T]` is True. MIPV is the mean step of the positive outputs, output
     t being centred on step `first_centre + t` of the series. Sums are float64 (exact for
@@ -275,7 +288,16 @@ class KernelBank(nn.Module):
     for each dilation, for each pool, `[K, b_i]` flattened.
     """
 
-    def __init__(self, n_channels: int, input_length: int, config: RocketConfig, generator: torch.Generator, level_kernels: int = 0) -> None:
+    weights: torch.Tensor  # buffer [K, 9]
+
+    def __init__(
+        self,
+        n_channels: int,
+        input_length: int,
+        config: RocketConfig,
+        generator: torch.Generator,
+        level_kernels: int = 0,
+    ) -> None:
         super().__init__()
         self.pools = list(config.pooling)
         per_kernel = max(1, config.num_features // N_KERNELS)
@@ -285,7 +307,11 @@ class KernelBank(nn.Module):
         max_channels = min(n_channels, 9)
         for i, count in enumerate(counts):
             # each kernel reads the sum of 1..9 random channels, weighted towards few channels
-            n_used = (2 ** (torch.rand(self.n_kernels, generator=generator) * math.log2(max_channels + 1))).long().clamp(1, max_channels)
+            n_used = (
+                (2 ** (torch.rand(self.n_kernels, generator=generator) * math.log2(max_channels + 1)))
+                .long()
+                .clamp(1, max_channels)
+            )
             combination = torch.zeros(self.n_kernels, n_channels)
             for k in range(self.n_kernels):
                 combination[k, torch.randperm(n_channels, generator=generator)[: n_used[k]]] = 1.0
@@ -295,16 +321,26 @@ class KernelBank(nn.Module):
 
     @property
     def n_outputs(self) -> int:
-        return sum(getattr(self, f"bias_{i}").shape[1] for i in range(len(self.dilations))) * self.n_kernels * len(self.pools)
+        return (
+            sum(getattr(self, f"bias_{i}").shape[1] for i in range(len(self.dilations)))
+            * self.n_kernels
+            * len(self.pools)
+        )
 
     def convolve(self, series: torch.Tensor, i: int) -> torch.Tensor:
         """Valid outputs `[B, K, T - 8d]` of `series [B, F, T]` at dilation i: one dense
         convolution whose weights are the kernel on its channels (exact on the input grid)."""
-        weight = self.weights[:, None, :] * getattr(self, f"combination_{i}")[:, :, None]  # [K, F, 9]
+        weight = self.weights[:, None, :] * self.get_buffer(f"combination_{i}")[:, :, None]  # [K, F, 9]
         return F.conv1d(series, weight, dilation=self.dilations[i])
 
     @torch.no_grad()
-    def fit_biases(self, lengths: torch.Tensor, steps: int, series_of: Callable[[torch.Tensor], torch.Tensor], generator: torch.Generator) -> None:
+    def fit_biases(
+        self,
+        lengths: torch.Tensor,
+        steps: int,
+        series_of: Callable[[torch.Tensor], torch.Tensor],
+        generator: torch.Generator,
+    ) -> None:
         """Biases = quantiles of one random training example's valid outputs per kernel (drawn
         among the examples long enough to have outputs at that dilation).
 
@@ -321,16 +357,26 @@ class KernelBank(nn.Module):
             quantiles = bias_quantiles(self.n_kernels * bias.shape[1]).reshape(self.n_kernels, -1)
             examples = eligible[torch.randint(len(eligible), (self.n_kernels,), generator=generator)]
             # kernel k on example k only: one grouped convolution
-            weight = self.weights[:, None, :] * getattr(self, f"combination_{i}")[:, :, None]  # [K, F, 9]
+            weight = self.weights[:, None, :] * self.get_buffer(f"combination_{i}")[:, :, None]  # [K, F, 9]
             stacked = series_of(examples).reshape(1, -1, steps)
             outputs = F.conv1d(stacked, weight, dilation=d, groups=self.n_kernels)[0]
             values = row_quantiles(outputs.double().numpy(), valid[examples].numpy(), quantiles)
             if self.level_kernels:
-                values[N_KERNELS:] = self._level_biases(weight[N_KERNELS:], d, valid, eligible, series_of, quantiles[N_KERNELS:], generator)
+                values[N_KERNELS:] = self._level_biases(
+                    weight[N_KERNELS:], d, valid, eligible, series_of, quantiles[N_KERNELS:], generator
+                )
             bias.copy_(torch.from_numpy(np.round(values * INPUT_GRID) / INPUT_GRID))
 
-    def _level_biases(self, weight: torch.Tensor, d: int, valid: torch.Tensor, eligible: torch.Tensor,
-                      series_of: Callable[[torch.Tensor], torch.Tensor], quantiles: np.ndarray, generator: torch.Generator) -> np.ndarray:
+    def _level_biases(
+        self,
+        weight: torch.Tensor,
+        d: int,
+        valid: torch.Tensor,
+        eligible: torch.Tensor,
+        series_of: Callable[[torch.Tensor], torch.Tensor],
+        quantiles: np.ndarray,
+        generator: torch.Generator,
+    ) -> np.ndarray:
         """Level kernels' biases: quantiles of their outputs over `LEVEL_EXAMPLES` examples together.
         A level differs far more between examples (one person's wrist held higher) than within
         one, so one example's quantiles would put every bias at that example's level."""
@@ -355,8 +401,15 @@ class KernelBank(nn.Module):
             mask = step_mask(valid_outputs(lengths, d), conv.shape[-1])
             # the [B, 84, b, T] intermediates are memory-bound: chunks that stay in cache run
             # several times faster on CPU; export traces one chunk so the graph keeps a dynamic batch
-            chunk = batch if torch.onnx.is_in_onnx_export() else max(1, CACHE_ELEMENTS // (self.n_kernels * bias.shape[1] * conv.shape[-1]))
-            pooled = [pool(conv[s : s + chunk], bias, mask[s : s + chunk], self.pools, HALF * d) for s in range(0, batch, chunk)]
+            chunk = (
+                batch
+                if torch.onnx.is_in_onnx_export()
+                else max(1, CACHE_ELEMENTS // (self.n_kernels * bias.shape[1] * conv.shape[-1]))
+            )
+            pooled = [
+                pool(conv[s : s + chunk], bias, mask[s : s + chunk], self.pools, HALF * d)
+                for s in range(0, batch, chunk)
+            ]
             features += [torch.cat(values).flatten(1) for values in zip(*pooled)]
         return torch.cat(features, dim=1)
 
@@ -371,7 +424,9 @@ class HydraBank(nn.Module):
     losses `[g, k]`, flattened.
     """
 
-    def __init__(self, n_channels: int, input_length: int, groups: int, kernels: int, generator: torch.Generator) -> None:
+    def __init__(
+        self, n_channels: int, input_length: int, groups: int, kernels: int, generator: torch.Generator
+    ) -> None:
         super().__init__()
         self.groups, self.kernels = groups, kernels
         self.dilations = hydra_dilations(input_length)
@@ -392,7 +447,9 @@ class HydraBank(nn.Module):
     def responses(self, series: torch.Tensor, i: int) -> torch.Tensor:
         """`series [B, F, T]` -> valid responses `[B, g, k, T - 8d]`: one dense convolution whose
         weights are each kernel on its group's channels (exact on the grids)."""
-        weight = getattr(self, f"weight_{i}")[:, :, None, :] * getattr(self, f"selection_{i}")[:, None, :, None]  # [g, k, F, 9]
+        weight = (
+            getattr(self, f"weight_{i}")[:, :, None, :] * getattr(self, f"selection_{i}")[:, None, :, None]
+        )  # [g, k, F, 9]
         z = F.conv1d(series, weight.flatten(0, 1), dilation=self.dilations[i])
         return z.view(z.shape[0], self.groups, self.kernels, z.shape[-1])
 
@@ -415,13 +472,19 @@ class HydraBank(nn.Module):
         features = []
         for i, d in enumerate(self.dilations):
             if steps <= (KERNEL_LENGTH - 1) * d:
-                features.append(torch.zeros(batch, 2 * self.groups * self.kernels, dtype=torch.float64, device=series.device))
+                features.append(
+                    torch.zeros(batch, 2 * self.groups * self.kernels, dtype=torch.float64, device=series.device)
+                )
                 continue
             valid = valid_outputs(lengths, d)
             outputs = steps - (KERNEL_LENGTH - 1) * d
             # [B, g, k, T'] responses are memory-bound: batch chunks that stay in cache (one chunk
             # in export, which keeps the batch axis dynamic)
-            chunk = batch if torch.onnx.is_in_onnx_export() else max(1, 4 * CACHE_ELEMENTS // (self.groups * self.kernels * outputs))
+            chunk = (
+                batch
+                if torch.onnx.is_in_onnx_export()
+                else max(1, 4 * CACHE_ELEMENTS // (self.groups * self.kernels * outputs))
+            )
             counted = [self._counts(series[s : s + chunk], valid[s : s + chunk], i) for s in range(0, batch, chunk)]
             features += [torch.cat(values) for values in zip(*counted)]
         return torch.cat(features, dim=1)
@@ -434,6 +497,11 @@ class RocketNet(nn.Module):
     through a square root and keep zeros at zero, as in the Hydra paper); `head` holds the ridge
     coefficients already multiplied by the temperature fitted on validation data.
     """
+
+    mean: torch.Tensor
+    scale: torch.Tensor
+    sparse: torch.Tensor
+    fitted_summary: dict[str, Any]  # what the closed-form fit chose (head, penalty, temperature), set by the fit
 
     @classmethod
     def capabilities_for(cls, config: RocketConfig) -> Capabilities:
@@ -451,18 +519,25 @@ class RocketNet(nn.Module):
         generator = torch.Generator().manual_seed(int(torch.initial_seed()) % (2**63))
         length = config.input_length
         # level kernels read the series only: on its differences they would sum a dilated velocity
-        self.banks = nn.ModuleList([KernelBank(n_features, length, config, generator, config.level_kernels)])
+        banks = [KernelBank(n_features, length, config, generator, config.level_kernels)]
         if config.differences:
-            self.banks.append(KernelBank(n_features, max(length - 1, 1), config, generator))
-        self.hydra = nn.ModuleList()
+            banks.append(KernelBank(n_features, max(length - 1, 1), config, generator))
+        hydra: list[HydraBank] = []
         if config.hydra_groups:
-            for representation_length in ([length, max(length - 1, 1)]):
-                self.hydra.append(HydraBank(n_features, representation_length, config.hydra_groups // 2, config.hydra_kernels, generator))
-        n_rocket = sum(bank.n_outputs for bank in self.banks)
-        n_hydra = sum(bank.n_outputs for bank in self.hydra)
+            for representation_length in [length, max(length - 1, 1)]:
+                hydra.append(
+                    HydraBank(
+                        n_features, representation_length, config.hydra_groups // 2, config.hydra_kernels, generator
+                    )
+                )
+        self.banks, self.hydra = nn.ModuleList(banks), nn.ModuleList(hydra)
+        n_rocket = sum(bank.n_outputs for bank in banks)
+        n_hydra = sum(bank.n_outputs for bank in hydra)
         self.register_buffer("mean", torch.zeros(n_rocket + n_hydra, dtype=torch.float64))
         self.register_buffer("scale", torch.ones(n_rocket + n_hydra, dtype=torch.float64))
-        self.register_buffer("sparse", torch.cat([torch.zeros(n_rocket, dtype=torch.bool), torch.ones(n_hydra, dtype=torch.bool)]))
+        self.register_buffer(
+            "sparse", torch.cat([torch.zeros(n_rocket, dtype=torch.bool), torch.ones(n_hydra, dtype=torch.bool)])
+        )
         self.head = nn.Linear(n_rocket + n_hydra, n_classes)
         nn.init.zeros_(self.head.weight)
         nn.init.zeros_(self.head.bias)
@@ -488,15 +563,19 @@ class RocketNet(nn.Module):
     def representations(self, x: torch.Tensor, lengths: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
         """The series `[B, F, T']` on the input grid from step `skip_steps` on, zero beyond each
         length, and (when asked) its first differences, each with its lengths."""
-        if self.config.left_pad and (torch.onnx.is_in_onnx_export() or x.shape[1] < self.window or bool((lengths < x.shape[1]).any())):
+        if self.config.left_pad and (
+            torch.onnx.is_in_onnx_export() or x.shape[1] < self.window or bool((lengths < x.shape[1]).any())
+        ):
             x = self.left_aligned(x, lengths)
-        lengths = self.representation_lengths(lengths)
+        each_lengths = self.representation_lengths(lengths)
         x = x[:, self.config.skip_steps :]
-        valid = step_mask(lengths[0], x.shape[1])
-        series = torch.where(valid[:, None, :], on_input_grid(x.transpose(1, 2)), torch.zeros((), dtype=x.dtype)).contiguous()
-        out = [(series, lengths[0])]
-        if len(lengths) > 1:
-            out.append((series[..., 1:] - series[..., :-1], lengths[1]))
+        valid = step_mask(each_lengths[0], x.shape[1])
+        series = torch.where(
+            valid[:, None, :], on_input_grid(x.transpose(1, 2)), torch.zeros((), dtype=x.dtype)
+        ).contiguous()
+        out = [(series, each_lengths[0])]
+        if len(each_lengths) > 1:
+            out.append((series[..., 1:] - series[..., :-1], each_lengths[1]))
         return out
 
     def representation_lengths(self, lengths: torch.Tensor) -> list[torch.Tensor]:

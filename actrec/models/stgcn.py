@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol, cast
 
 import numpy as np
 import torch
@@ -109,7 +109,11 @@ def zero_padding(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 class STGCNBlock(nn.Module):
     """`[B, C_in, T, J]` -> `[B, C_out, ceil(T / stride), J]`: graph conv, temporal conv, residual."""
 
-    def __init__(self, in_channels: int, out_channels: int, partitions: torch.Tensor, config: STGCNConfig, stride: int) -> None:
+    partitions: torch.Tensor  # buffer [K, J, J]
+
+    def __init__(
+        self, in_channels: int, out_channels: int, partitions: torch.Tensor, config: STGCNConfig, stride: int
+    ) -> None:
         super().__init__()
         self.n_partitions = partitions.shape[0]
         self.register_buffer("partitions", partitions)
@@ -119,7 +123,9 @@ class STGCNBlock(nn.Module):
         padding = (config.temporal_kernel - 1) // 2
         self.temporal = nn.Sequential(
             nn.ReLU(),
-            nn.Conv2d(out_channels, out_channels, (config.temporal_kernel, 1), stride=(stride, 1), padding=(padding, 0)),
+            nn.Conv2d(
+                out_channels, out_channels, (config.temporal_kernel, 1), stride=(stride, 1), padding=(padding, 0)
+            ),
             nn.BatchNorm2d(out_channels),
             nn.Dropout(config.dropout),
         )
@@ -146,7 +152,6 @@ class STGCNBlock(nn.Module):
         return torch.relu(self.temporal(graph) + self.residual(x))
 
 
-
 def skeleton_of(model: str, schema: Any, n_features: int) -> tuple[Any, int]:
     """The graph model's Schema (from a name or as given) and its joint count, checking that the
     `n_features` per step are joint-major (joints x channels); shared by stgcn and ctrgcn."""
@@ -163,6 +168,12 @@ def skeleton_of(model: str, schema: Any, n_features: int) -> tuple[Any, int]:
             f"schema '{schema.name}'; give joint-major features (joints x channels per joint)"
         )
     return schema, n_joints
+
+
+class GraphBlock(Protocol):
+    """What SkeletonGraphNet reads from its blocks besides calling them."""
+
+    stride: int
 
 
 class SkeletonGraphNet(nn.Module):
@@ -199,7 +210,9 @@ class SkeletonGraphNet(nn.Module):
     def graph(self, schema: Any) -> torch.Tensor:
         raise NotImplementedError
 
-    def block(self, index: int, in_channels: int, out_channels: int, partitions: torch.Tensor, stride: int) -> nn.Module:
+    def block(
+        self, index: int, in_channels: int, out_channels: int, partitions: torch.Tensor, stride: int
+    ) -> nn.Module:
         raise NotImplementedError
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
@@ -212,8 +225,9 @@ class SkeletonGraphNet(nn.Module):
         h = zero_padding(h, mask)
         for block in self.blocks:
             h = block(h, mask, lengths)
-            if block.stride > 1:
-                lengths = torch.div(lengths + block.stride - 1, block.stride, rounding_mode="floor")
+            stride: int = cast(GraphBlock, block).stride
+            if stride > 1:
+                lengths = torch.div(lengths + stride - 1, stride, rounding_mode="floor")
             mask = step_mask(lengths, h.shape[2])
             h = zero_padding(h, mask)
         pooled = h.sum(dim=(2, 3)) / (lengths[:, None].to(h.dtype) * self.n_joints)
@@ -229,5 +243,7 @@ class STGCN(SkeletonGraphNet):
     def graph(self, schema: Any) -> torch.Tensor:
         return torch.from_numpy(graph_partitions(schema, self.config.partition))
 
-    def block(self, index: int, in_channels: int, out_channels: int, partitions: torch.Tensor, stride: int) -> nn.Module:
+    def block(
+        self, index: int, in_channels: int, out_channels: int, partitions: torch.Tensor, stride: int
+    ) -> nn.Module:
         return STGCNBlock(in_channels, out_channels, partitions.clone(), self.config, stride)

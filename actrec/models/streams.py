@@ -11,7 +11,7 @@ logits (what training a member optimises).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -48,6 +48,8 @@ class MultiStreamConfig:
 
 
 class MultiStreamNet(nn.Module):
+    weights: torch.Tensor  # buffer [S], summing to 1
+
     """`[B, T, J * C]` features -> log of the fused probabilities `[B, n_classes]` (logits for one stream).
 
     `weights` (one per stream, summing to 1) is a saved buffer: `fit` sets it from validation.
@@ -64,11 +66,15 @@ class MultiStreamNet(nn.Module):
         n_joints = len(schema.joints)
         joint_channels = n_features // n_joints
         if n_features % n_joints or any(c < 0 or c >= joint_channels for channels in config.channels for c in channels):
-            raise ConfigError(f"skeleton streams: {n_features} features do not hold channels {config.channels} for {n_joints} joints")
+            raise ConfigError(
+                f"skeleton streams: {n_features} features do not hold channels {config.channels} for {n_joints} joints"
+            )
         self.config = config
         self.members = nn.ModuleList()
         for index, channels in enumerate(config.channels):
-            columns = torch.tensor([joint * joint_channels + c for joint in range(n_joints) for c in channels], dtype=torch.long)
+            columns = torch.tensor(
+                [joint * joint_channels + c for joint in range(n_joints) for c in channels], dtype=torch.long
+            )
             self.register_buffer(f"columns_{index}", columns, persistent=False)
             self.members.append(build_model(config.model, len(columns), n_classes, config.options, schema))
         self.register_buffer("weights", torch.full((len(config.channels),), 1.0 / len(config.channels)))
@@ -80,5 +86,11 @@ class MultiStreamNet(nn.Module):
     def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         if len(self.members) == 1:
             return self.stream_logits(0, x, lengths)
-        proba = sum(self.weights[i] * torch.softmax(self.stream_logits(i, x, lengths), dim=1) for i in range(len(self.members)))
+        proba = cast(
+            torch.Tensor,
+            sum(
+                self.weights[i] * torch.softmax(self.stream_logits(i, x, lengths), dim=1)
+                for i in range(len(self.members))
+            ),
+        )
         return torch.log(proba.clamp(min=1e-12))

@@ -10,8 +10,12 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-_HOMES = {"ServeSettings": "actrec.serve.settings", "create_app": "actrec.serve.app",
-          "load_models": "actrec.serve.app", "run_server": "actrec.serve.app"}
+_HOMES = {
+    "ServeSettings": "actrec.serve.settings",
+    "create_app": "actrec.serve.app",
+    "load_models": "actrec.serve.app",
+    "run_server": "actrec.serve.app",
+}
 
 __all__ = ["ServeSettings", "create_app", "load_models", "run_server"]
 

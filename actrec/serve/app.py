@@ -51,7 +51,13 @@ def model_paths(specs: list[str]) -> dict[str, Path]:
         if not sep:
             path = spec
             file = Path(spec)
-            name = file.resolve().parent.name if file.name == MODEL_FILE else file.stem if file.suffix else file.resolve().name
+            name = (
+                file.resolve().parent.name
+                if file.name == MODEL_FILE
+                else file.stem
+                if file.suffix
+                else file.resolve().name
+            )
         if name in paths:
             raise ConfigError(f"two models are named '{name}'; name them apart with NAME=PATH")
         paths[name] = Path(path)
@@ -74,11 +80,18 @@ def model_info(name: str, recognizer: Any) -> ModelInfo:
     frames = recognizer.input_medium == "frames"
     blocker = incremental_blocker(recognizer.network) if frames else None
     return ModelInfo(
-        name=name, kind=recognizer.kind, label_names=list(recognizer.label_names), window_length=recognizer.window_length,
-        sample_rate_hz=recognizer.sample_rate_hz, frame_shape=list(recognizer.frame_shape),
-        feature_names=recognizer.feature_names, schema_name=recognizer.schema,
+        name=name,
+        kind=recognizer.kind,
+        label_names=list(recognizer.label_names),
+        window_length=recognizer.window_length,
+        sample_rate_hz=recognizer.sample_rate_hz,
+        frame_shape=list(recognizer.frame_shape),
+        feature_names=recognizer.feature_names,
+        schema_name=recognizer.schema,
         schema_definition=recognizer.schema_definition,
-        streaming_mode=("incremental" if blocker is None else "window") if frames else f"none: POST one video file to /v1/predict/{name}",
+        streaming_mode=("incremental" if blocker is None else "window")
+        if frames
+        else f"none: POST one video file to /v1/predict/{name}",
         default_rules=asdict(session_rules(recognizer, {})) if frames else {},
     )
 
@@ -105,8 +118,11 @@ def create_app(models: dict[str, Any], settings: ServeSettings | None = None) ->
     def require_token(request: Request) -> None:
         if not authorized(request.headers.get("authorization")):
             metrics.errors.labels("unauthorized").inc()
-            raise HTTPException(401, "missing or wrong bearer token; send 'Authorization: Bearer TOKEN'",
-                                headers={"WWW-Authenticate": "Bearer"})
+            raise HTTPException(
+                401,
+                "missing or wrong bearer token; send 'Authorization: Bearer TOKEN'",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
 
     def recognizer_for(model: str) -> Any:
         if model not in models:
@@ -161,16 +177,26 @@ def create_app(models: dict[str, Any], settings: ServeSettings | None = None) ->
             return await refuse(websocket, "unauthorized", "missing or wrong bearer token", CLOSE_POLICY)
         if model not in models:
             metrics.errors.labels("unknown_model").inc()
-            return await refuse(websocket, "unknown_model", f"no model '{model}'; this server has: {', '.join(models)}",
-                                CLOSE_POLICY)
+            return await refuse(
+                websocket, "unknown_model", f"no model '{model}'; this server has: {', '.join(models)}", CLOSE_POLICY
+            )
         if models[model].input_medium != "frames":
             metrics.errors.labels("not_streamable").inc()
-            return await refuse(websocket, "not_streamable", f"'{model}' is a clip model: POST one video file to "
-                                f"/v1/predict/{model}, or stream a video with 'actrec stream RUN --source VIDEO'", CLOSE_POLICY)
+            return await refuse(
+                websocket,
+                "not_streamable",
+                f"'{model}' is a clip model: POST one video file to "
+                f"/v1/predict/{model}, or stream a video with 'actrec stream RUN --source VIDEO'",
+                CLOSE_POLICY,
+            )
         if not registry.admit():
             metrics.refused.labels("server_full").inc()
-            return await refuse(websocket, "server_full", f"the server has {registry.max_sessions} sessions open, its "
-                                "cap; try again later or another server", CLOSE_TRY_LATER)
+            return await refuse(
+                websocket,
+                "server_full",
+                f"the server has {registry.max_sessions} sessions open, its cap; try again later or another server",
+                CLOSE_TRY_LATER,
+            )
         pump = Pump(websocket, model, models[model], settings, metrics, registry)
         try:
             await pump.run()
@@ -194,12 +220,22 @@ def server_options(settings: ServeSettings) -> dict[str, Any]:
     HTTP connections closed when a request head does not arrive within `header_timeout_s`."""
     from actrec.serve.connections import head_timeout_protocol  # uvicorn: not needed to build the app
 
-    return dict(ws_per_message_deflate=False, ws_max_size=4 * settings.max_message_bytes,
-                http=head_timeout_protocol(settings.header_timeout_s))
+    return dict(
+        ws_per_message_deflate=False,
+        ws_max_size=4 * settings.max_message_bytes,
+        http=head_timeout_protocol(settings.header_timeout_s),
+    )
 
 
-def run_server(specs: list[str], settings: ServeSettings, host: str, port: int, workers: int = 1,
-               log_level: str = "info", models: dict[str, Any] | None = None) -> None:
+def run_server(
+    specs: list[str],
+    settings: ServeSettings,
+    host: str,
+    port: int,
+    workers: int = 1,
+    log_level: str = "info",
+    models: dict[str, Any] | None = None,
+) -> None:
     """Serve the models `specs` name (see `load_models`) with uvicorn until interrupted.
 
     workers > 1 runs that many processes on one port (the kernel spreads connections; a session
@@ -211,7 +247,9 @@ def run_server(specs: list[str], settings: ServeSettings, host: str, port: int, 
     import uvicorn
 
     settings.check()
-    models = models if models is not None else load_models(specs)  # in the parent too: a bad RUN fails here, as one line
+    models = (
+        models if models is not None else load_models(specs)
+    )  # in the parent too: a bad RUN fails here, as one line
     options = server_options(settings) | dict(host=host, port=port, log_level=log_level)
     if workers <= 1:
         uvicorn.run(create_app(models, settings), **options)

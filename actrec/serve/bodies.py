@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 from fastapi import HTTPException, Request
@@ -25,7 +26,9 @@ async def read_body(request: Request, limit: int, timeout_s: float, metrics: Ser
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         metrics.errors.labels("too_big").inc()
-        raise HTTPException(413, f"body of {declared} bytes is over the {limit}-byte limit; send fewer sequences per request")
+        raise HTTPException(
+            413, f"body of {declared} bytes is over the {limit}-byte limit; send fewer sequences per request"
+        )
     body = bytearray()
     try:
         async with asyncio.timeout(timeout_s):
@@ -47,8 +50,10 @@ def json_dataset(body: bytes, recognizer: Any) -> Any:
     try:
         request = PredictRequest.model_validate_json(body)
     except ValidationError as error:
-        raise DataError(f"request body: {error.errors()[0]['msg']} at {error.errors()[0]['loc']}; send "
-                        '{"sequences": [[frame, ...], ...], "ids": [...]}') from None
+        raise DataError(
+            f"request body: {error.errors()[0]['msg']} at {error.errors()[0]['loc']}; send "
+            '{"sequences": [[frame, ...], ...], "ids": [...]}'
+        ) from None
     if not request.sequences:
         raise DataError("request body: 'sequences' is empty; send at least one sequence")
     frame_shape = tuple(recognizer.frame_shape)
@@ -68,8 +73,9 @@ def json_dataset(body: bytes, recognizer: Any) -> Any:
         raise DataError(f"request body: {len(ids)} ids for {len(arrays)} sequences; give one id per sequence")
     shapes = {values.shape[1:] for values in arrays}
     if len(shapes) > 1:
-        raise DataError(f"sequences have different frame shapes {sorted(map(list, shapes))}; the model takes "
-                        f"{list(frame_shape)}")
+        raise DataError(
+            f"sequences have different frame shapes {sorted(map(list, shapes))}; the model takes {list(frame_shape)}"
+        )
     lengths = np.array([len(values) for values in arrays], dtype=np.int64)
     X = np.zeros((len(arrays), int(lengths.max())) + arrays[0].shape[1:], np.float32)
     for index, values in enumerate(arrays):
@@ -88,7 +94,9 @@ def npz_dataset(body: bytes, recognizer: Any, limits: ArrayLimits) -> Any:
         try:
             dataset = load_dataset(path, label_names=recognizer.label_names, limits=limits)
         except DataError as error:  # name the body, not the temporary file
-            raise DataError(str(error).replace(str(path), "request body (.npz; send JSON as application/json)")) from None
+            raise DataError(
+                str(error).replace(str(path), "request body (.npz; send JSON as application/json)")
+            ) from None
     dataset.source = "request body"
     return dataset
 
@@ -123,7 +131,11 @@ def video_proba(body: bytes, content_type: str, recognizer: Any) -> tuple[list[s
 
 def frames_proba(body: bytes, content_type: str, recognizer: Any, limits: ArrayLimits) -> tuple[Any, np.ndarray]:
     """(ids, probabilities) of sequences of frames sent as JSON (application/json) or as an `.npz`."""
-    dataset = json_dataset(body, recognizer) if content_type.startswith("application/json") else npz_dataset(body, recognizer, limits)
+    dataset = (
+        json_dataset(body, recognizer)
+        if content_type.startswith("application/json")
+        else npz_dataset(body, recognizer, limits)
+    )
     return dataset.ids, recognizer.predict_proba(dataset)
 
 

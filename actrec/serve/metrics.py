@@ -14,16 +14,31 @@ class ServeMetrics:
         self.registry = CollectorRegistry()
         ProcessCollector(registry=self.registry)  # process_resident_memory_bytes, process_cpu_seconds_total
         self.sessions = Gauge("actrec_sessions", "Open streaming sessions", ["model"], registry=self.registry)
-        self.sessions_opened = Counter("actrec_sessions_opened", "Streaming sessions opened", ["model"],
-                                       registry=self.registry)
-        self.refused = Counter("actrec_sessions_refused", "Connections refused, by reason (server_full, unauthorized)",
-                               ["reason"], registry=self.registry)
+        self.sessions_opened = Counter(
+            "actrec_sessions_opened", "Streaming sessions opened", ["model"], registry=self.registry
+        )
+        self.refused = Counter(
+            "actrec_sessions_refused",
+            "Connections refused, by reason (server_full, unauthorized)",
+            ["reason"],
+            registry=self.registry,
+        )
         self.frames = Counter("actrec_frames", "Frames decided", ["model"], registry=self.registry)
-        self.dropped = Counter("actrec_dropped_frames", "Frames dropped by full session queues (oldest first)",
-                               ["model"], registry=self.registry)
-        self.errors = Counter("actrec_errors", "Refused messages and requests, by code", ["code"],
-                              registry=self.registry)
-        self.latency = Histogram("actrec_frame_latency_seconds", "Seconds from a frame's arrival to its decision sent",
-                                 buckets=LATENCY_BUCKETS_S, registry=self.registry)
-        self.predictions = Counter("actrec_predict_sequences", "Sequences predicted over HTTP", ["model"],
-                                   registry=self.registry)
+        self.dropped = Counter(
+            "actrec_dropped_frames",
+            "Frames dropped by full session queues (oldest first)",
+            ["model"],
+            registry=self.registry,
+        )
+        self.errors = Counter(
+            "actrec_errors", "Refused messages and requests, by code", ["code"], registry=self.registry
+        )
+        self.latency = Histogram(
+            "actrec_frame_latency_seconds",
+            "Seconds from a frame's arrival to its decision sent",
+            buckets=LATENCY_BUCKETS_S,
+            registry=self.registry,
+        )
+        self.predictions = Counter(
+            "actrec_predict_sequences", "Sequences predicted over HTTP", ["model"], registry=self.registry
+        )

@@ -17,8 +17,8 @@ events it starts or ends inside it), `error` for a message that was refused, `cl
 
 from __future__ import annotations
 
-from dataclasses import MISSING, fields
-from typing import Annotated, Any, Literal, Union, get_type_hints
+from dataclasses import MISSING, Field, fields
+from typing import TYPE_CHECKING, Annotated, Any, Literal, get_type_hints
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Tag, TypeAdapter, ValidationError, create_model
 
@@ -45,18 +45,30 @@ def _rules_message() -> type[BaseModel]:
     """`DecisionRules`' fields as a strict model, so a client's rules are checked by type before
     any reaches the rules (their bounds are `DecisionRules.check`'s); one field list, the dataclass's."""
     hints = get_type_hints(DecisionRules)
-    defaults = {field.name: field.default if field.default is not MISSING else field.default_factory() for field in fields(DecisionRules)}  # type: ignore[misc]
-    return create_model("RulesMessage", __config__=STRICT, **{name: (hints[name], value) for name, value in defaults.items()})
+    definitions: dict[str, Any] = {field.name: (hints[field.name], _default(field)) for field in fields(DecisionRules)}
+    return create_model("RulesMessage", __config__=STRICT, **definitions)
 
 
-RulesMessage = _rules_message()
+def _default(field: Field) -> Any:
+    if field.default is not MISSING:
+        return field.default
+    factory = field.default_factory
+    return factory() if callable(factory) else factory
+
+
+if TYPE_CHECKING:  # built at import time from DecisionRules; to a type checker, a pydantic model
+
+    class RulesMessage(BaseModel): ...
+
+else:
+    RulesMessage = _rules_message()
 
 
 class OpenMessage(_Message):
     """Start a session with its own decision rules; omit it to take the model's defaults."""
 
     type: Literal["open"]
-    rules: RulesMessage = RulesMessage()  # type: ignore[valid-type]  only the fields given override the model's
+    rules: RulesMessage = RulesMessage()  # only the fields given override the model's
     probabilities: bool = False  # also send the model's per-class probabilities with each decision
 
 
@@ -80,11 +92,16 @@ def _message_kind(value: Any) -> str | None:
     return None
 
 
-CLIENT_MESSAGE = TypeAdapter(Annotated[
-    Union[Annotated[OpenMessage, Tag("open")], Annotated[FrameMessage, Tag("frame")], Annotated[EndMessage, Tag("end")]],
-    Discriminator(_message_kind, custom_error_type="not_a_message",
-                  custom_error_message="not a JSON object with 'x' (or 'type' open/end); see actrec.serve.protocol"),
-])
+CLIENT_MESSAGE = TypeAdapter(
+    Annotated[
+        Annotated[OpenMessage, Tag("open")] | Annotated[FrameMessage, Tag("frame")] | Annotated[EndMessage, Tag("end")],
+        Discriminator(
+            _message_kind,
+            custom_error_type="not_a_message",
+            custom_error_message="not a JSON object with 'x' (or 'type' open/end); see actrec.serve.protocol",
+        ),
+    ]
+)
 
 
 def parse_client_message(text: str | bytes) -> OpenMessage | FrameMessage | EndMessage:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time as clock
+from collections.abc import MutableMapping
 from typing import Any
 
 from fastapi import WebSocket, WebSocketDisconnect
@@ -18,8 +19,17 @@ from pydantic import ValidationError
 from actrec.errors import ActrecError, DataError
 from actrec.serve.metrics import ServeMetrics
 from actrec.serve.protocol import (
-    CLOSE_GOING_AWAY, CLOSE_NORMAL, CLOSE_POLICY, CLOSE_TOO_BIG, EndMessage, ErrorMessage, FrameMessage, OpenMessage,
-    error_kind, error_text, parse_client_message,
+    CLOSE_GOING_AWAY,
+    CLOSE_NORMAL,
+    CLOSE_POLICY,
+    CLOSE_TOO_BIG,
+    EndMessage,
+    ErrorMessage,
+    FrameMessage,
+    OpenMessage,
+    error_kind,
+    error_text,
+    parse_client_message,
 )
 from actrec.serve.sessions import Session, SessionRegistry, frame_from_bytes, frame_from_json, session_rules
 from actrec.serve.settings import ServeSettings
@@ -38,8 +48,15 @@ class Pump:
     decides them in order and sends the decisions. The worker yields after each frame, so while
     it is behind the receive loop keeps reading and the session queue drops the oldest frames."""
 
-    def __init__(self, websocket: WebSocket, model: str, recognizer: Any, settings: ServeSettings,
-                 metrics: ServeMetrics, registry: SessionRegistry) -> None:
+    def __init__(
+        self,
+        websocket: WebSocket,
+        model: str,
+        recognizer: Any,
+        settings: ServeSettings,
+        metrics: ServeMetrics,
+        registry: SessionRegistry,
+    ) -> None:
         self.websocket, self.model, self.recognizer = websocket, model, recognizer
         self.settings, self.metrics, self.registry = settings, metrics, registry
         self.session: Session | None = None
@@ -59,18 +76,27 @@ class Pump:
             self.session.errors += 1
         await self.send(ErrorMessage(code=code, message=message, seq=seq))
 
-    async def open(self, rules: dict[str, Any], probabilities: bool) -> None:
-        self.session = Session(self.model, self.recognizer, session_rules(self.recognizer, rules), self.settings.runtime,
-                               self.settings.queue_frames, probabilities)
+    async def open(self, rules: dict[str, Any], probabilities: bool) -> Session:
+        self.session = session = Session(
+            self.model,
+            self.recognizer,
+            session_rules(self.recognizer, rules),
+            self.settings.runtime,
+            self.settings.queue_frames,
+            probabilities,
+        )
         self.registry.add(self.session)
         self.metrics.sessions.labels(self.model).inc()
         self.metrics.sessions_opened.labels(self.model).inc()
         await self.send(self.session.opened())
+        return session
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
         self.last_message = loop.time()
-        watchdog = asyncio.create_task(self.watch_idle(asyncio.current_task()))
+        receiving = asyncio.current_task()
+        assert receiving is not None  # run() is awaited inside a task
+        watchdog = asyncio.create_task(self.watch_idle(receiving))
         worker: asyncio.Task | None = None
         try:
             while True:
@@ -90,14 +116,13 @@ class Pump:
             self.wake.set()
             if worker is not None:
                 await worker
-            if self.session is None:
-                await self.open({}, False)
-            await self.send(self.session.finish())
+            session = self.session if self.session is not None else await self.open({}, False)
+            await self.send(session.finish())
             await self.websocket.close(CLOSE_NORMAL)
         except asyncio.CancelledError:
             if not self.idle:
                 raise
-            asyncio.current_task().uncancel()
+            receiving.uncancel()
             await self.error("idle_timeout", f"no message for {self.settings.idle_timeout_s:g} s; session closed")
             await self.websocket.close(CLOSE_GOING_AWAY)
         except WebSocketDisconnect:
@@ -116,13 +141,16 @@ class Pump:
         self.idle = True
         receiving.cancel()
 
-    async def handle(self, message: dict[str, Any]) -> str | None:
+    async def handle(self, message: MutableMapping[str, Any]) -> str | None:
         """Check one message and queue its frame; returns "end", "close" or None."""
         text, data = message.get("text"), message.get("bytes")
         size = len(text) if text is not None else len(data or b"")
         if size > self.settings.max_message_bytes:
-            await self.error("too_big", f"message of {size} bytes is over the {self.settings.max_message_bytes}-byte "
-                             "limit; send one frame per message")
+            await self.error(
+                "too_big",
+                f"message of {size} bytes is over the {self.settings.max_message_bytes}-byte "
+                "limit; send one frame per message",
+            )
             await self.websocket.close(CLOSE_TOO_BIG)
             return "close"
         received_at = clock.perf_counter()
@@ -136,16 +164,14 @@ class Pump:
                 if kind == "open":
                     return await self.refuse_open(error_text(error, skip=1))
                 if kind == "end":
-                    await self.error("bad_message", f"end: {error_text(error, skip=1)}; send {{\"type\": \"end\"}}")
+                    await self.error("bad_message", f'end: {error_text(error, skip=1)}; send {{"type": "end"}}')
                     return None
                 refusal = error_text(error, skip=1 if kind else 0)
             if isinstance(parsed, OpenMessage):
                 return await self.handle_open(parsed)
             if isinstance(parsed, EndMessage):
                 return "end"
-        if self.session is None:
-            await self.open({}, False)
-        session = self.session
+        session = self.session if self.session is not None else await self.open({}, False)
         seq = session.new_seq()
         try:
             if refusal is not None:

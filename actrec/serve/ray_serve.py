@@ -60,8 +60,9 @@ class ActrecService:
         return app
 
 
-def deploy(specs: list[str], settings: ServeSettings, address: str, replicas: int, host: str = "127.0.0.1",
-           port: int = 8000) -> str:
+def deploy(
+    specs: list[str], settings: ServeSettings, address: str, replicas: int, host: str = "127.0.0.1", port: int = 8000
+) -> str:
     """Deploy the models `specs` name (see `load_models`) on the Ray cluster at `address` with
     `replicas` replicas; returns the proxy's base URL once every replica answers."""
     from actrec.cluster import connect
@@ -77,7 +78,11 @@ def deploy(specs: list[str], settings: ServeSettings, address: str, replicas: in
     files = {name: (path / MODEL_FILE if path.is_dir() else path).read_bytes() for name, path in paths.items()}
     connect(address)
     serve.start(http_options={"host": host, "port": port})
-    deployment = ActrecService.options(num_replicas=replicas, max_ongoing_requests=settings.max_sessions + HTTP_HEADROOM)
+    # ray types @serve.ingress() as returning the class itself; @serve.deployment made it a Deployment
+    deployment = ActrecService.options(  # type: ignore[attr-defined]
+        num_replicas=replicas,
+        max_ongoing_requests=settings.max_sessions + HTTP_HEADROOM,
+    )
     serve.run(deployment.bind(files, asdict(settings)), name=APP_NAME, route_prefix="/")
     return f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
 

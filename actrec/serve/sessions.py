@@ -13,7 +13,7 @@ import time as clock
 import uuid
 from collections import deque
 from dataclasses import asdict, fields
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -61,8 +61,10 @@ def frame_from_bytes(data: bytes, frame_shape: tuple[int, ...], seq: int) -> tup
     """A binary frame: float32 values, optionally preceded by the time; returns (frame, time)."""
     size = math.prod(frame_shape)
     if len(data) not in (4 * size, 4 * (size + 1)):
-        raise DataError(f"frame {seq}: {len(data)} bytes; a binary frame is {size} float32 values "
-                        f"({4 * size} bytes), or the time and then them ({4 * (size + 1)} bytes)")
+        raise DataError(
+            f"frame {seq}: {len(data)} bytes; a binary frame is {size} float32 values "
+            f"({4 * size} bytes), or the time and then them ({4 * (size + 1)} bytes)"
+        )
     values = np.frombuffer(data, dtype="<f4").astype(np.float32)
     if values.size == size:
         return _shaped(values, frame_shape, seq), None
@@ -75,26 +77,42 @@ def frame_from_bytes(data: bytes, frame_shape: tuple[int, ...], seq: int) -> tup
 def _shaped(values: np.ndarray, frame_shape: tuple[int, ...], seq: int) -> np.ndarray:
     if values.shape != frame_shape:
         if values.ndim != 1 or values.size != math.prod(frame_shape):
-            raise DataError(f"frame {seq}: 'x' has shape {list(values.shape)} but the model takes "
-                            f"{list(frame_shape)}; send the features (or joints) it was trained on")
+            raise DataError(
+                f"frame {seq}: 'x' has shape {list(values.shape)} but the model takes "
+                f"{list(frame_shape)}; send the features (or joints) it was trained on"
+            )
         values = values.reshape(frame_shape)
     if np.isinf(values).any():
-        raise DataError(f"frame {seq}: 'x' holds an infinite value or one beyond float32's range; send finite "
-                        "numbers (null for missing)")
+        raise DataError(
+            f"frame {seq}: 'x' holds an infinite value or one beyond float32's range; send finite "
+            "numbers (null for missing)"
+        )
     return values
 
 
 def event_out(event: Event) -> EventOut:
-    return EventOut(type=event.type, label=event.label, time=round(float(event.time), 6), frame=event.frame,
-                    confidence=round(float(event.confidence), 6))
+    return EventOut(
+        type=event.type,
+        label=event.label,
+        time=round(float(event.time), 6),
+        frame=event.frame,
+        confidence=round(float(event.confidence), 6),
+    )
 
 
 class Session:
     """One client's stream: `offer` queues a frame (dropping the oldest when `queue_frames` wait),
     `take` + `decide` run the oldest through the Streamer, `finish` closes open events."""
 
-    def __init__(self, model_name: str, recognizer: Any, rules: DecisionRules, runtime: str, queue_frames: int,
-                 probabilities: bool = False) -> None:
+    def __init__(
+        self,
+        model_name: str,
+        recognizer: Any,
+        rules: DecisionRules,
+        runtime: str,
+        queue_frames: int,
+        probabilities: bool = False,
+    ) -> None:
         self.id = uuid.uuid4().hex[:12]
         self.model_name = model_name
         self.streamer = Streamer(recognizer, runtime=runtime, rules=rules)
@@ -114,9 +132,15 @@ class Session:
 
     def opened(self) -> OpenedMessage:
         streamer = self.streamer
-        return OpenedMessage(session=self.id, model=self.model_name, frame_shape=list(self.frame_shape),
-                             label_names=streamer.label_names, sample_rate_hz=streamer.sample_rate_hz,
-                             rules=asdict(streamer.rules), queue_frames=self.queue_frames)
+        return OpenedMessage(
+            session=self.id,
+            model=self.model_name,
+            frame_shape=list(self.frame_shape),
+            label_names=streamer.label_names,
+            sample_rate_hz=streamer.sample_rate_hz,
+            rules=asdict(streamer.rules),
+            queue_frames=self.queue_frames,
+        )
 
     def new_seq(self) -> int:
         """Number the next frame message (a refused one too, so each gets exactly one answer)."""
@@ -130,8 +154,10 @@ class Session:
         if time is None:
             return
         if self.last_time is not None and time < self.last_time:
-            raise DataError(f"frame {seq}: time {time:g} s is before the previous frame's {self.last_time:g} s; "
-                            "send frames in time order")
+            raise DataError(
+                f"frame {seq}: time {time:g} s is before the previous frame's {self.last_time:g} s; "
+                "send frames in time order"
+            )
         self.last_time = time
 
     def offer(self, seq: int, frame: np.ndarray | None, time: float | None, received_at: float) -> int:
@@ -152,14 +178,28 @@ class Session:
         decision = self.streamer.push(frame, time)
         self._remember(decision)
         rules = self.streamer.rules
-        state = "no_one" if decision.label == rules.no_one_label else "unknown" if decision.label == rules.unknown_label else "active"
+        state: Literal["active", "unknown", "no_one"] = (
+            "no_one"
+            if decision.label == rules.no_one_label
+            else "unknown"
+            if decision.label == rules.unknown_label
+            else "active"
+        )
         probabilities = None
         if self.send_probabilities and decision.probabilities is not None:
             probabilities = [round(value, 6) for value in decision.probabilities.tolist()]
-        return DecisionMessage(seq=seq, frame=decision.frame, t=decision.time, label=decision.label,
-                               confidence=round(float(decision.confidence), 6), state=state, missing=decision.missing,
-                               events=[event_out(event) for event in decision.events], dropped=self.dropped,
-                               probabilities=probabilities)
+        return DecisionMessage(
+            seq=seq,
+            frame=decision.frame,
+            t=decision.time,
+            label=decision.label,
+            confidence=round(float(decision.confidence), 6),
+            state=state,
+            missing=decision.missing,
+            events=[event_out(event) for event in decision.events],
+            dropped=self.dropped,
+            probabilities=probabilities,
+        )
 
     def _remember(self, decision: Decision) -> None:
         self.label, self.confidence = decision.label, float(decision.confidence)
@@ -177,10 +217,17 @@ class Session:
     def summary(self) -> dict[str, Any]:
         """What the status page shows: counters, current label, recent runs and events."""
         return {
-            "id": self.id, "model": self.model_name, "opened_at": self.opened_at,
-            "frames": self.streamer.frame_index, "received": self.received, "dropped": self.dropped,
-            "errors": self.errors, "label": self.label, "confidence": round(self.confidence, 4),
-            "timeline": [list(run) for run in self.timeline], "events": [event.model_dump() for event in self.events],
+            "id": self.id,
+            "model": self.model_name,
+            "opened_at": self.opened_at,
+            "frames": self.streamer.frame_index,
+            "received": self.received,
+            "dropped": self.dropped,
+            "errors": self.errors,
+            "label": self.label,
+            "confidence": round(self.confidence, 4),
+            "timeline": [list(run) for run in self.timeline],
+            "events": [event.model_dump() for event in self.events],
         }
 
 

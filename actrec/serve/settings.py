@@ -35,8 +35,14 @@ class ServeSettings:
     runtime: str = "numpy"
 
     def check(self) -> None:
-        for name in ("max_sessions", "queue_frames", "max_message_bytes", "max_body_bytes", "max_array_elements",
-                     "max_array_bytes"):
+        for name in (
+            "max_sessions",
+            "queue_frames",
+            "max_message_bytes",
+            "max_body_bytes",
+            "max_array_elements",
+            "max_array_bytes",
+        ):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
         for name in ("idle_timeout_s", "header_timeout_s", "body_timeout_s"):
@@ -45,6 +51,9 @@ class ServeSettings:
 
     def array_limits(self) -> ArrayLimits:
         """What the arrays of one `.npz` request body may declare."""
-        return ArrayLimits(max_elements=self.max_array_elements, max_bytes=self.max_array_bytes,
-                           remedy="send fewer or shorter sequences per request",
-                           ratio_remedy="send it uncompressed (numpy.savez) or as JSON")
+        return ArrayLimits(
+            max_elements=self.max_array_elements,
+            max_bytes=self.max_array_bytes,
+            remedy="send fewer or shorter sequences per request",
+            ratio_remedy="send it uncompressed (numpy.savez) or as JSON",
+        )

@@ -24,17 +24,17 @@ parts:                  # optional: build from other schemas (joints appended in
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import yaml
 
 from actrec.errors import DataError
-
 
 
 @dataclass(frozen=True)
@@ -88,9 +88,7 @@ class Schema:
                 return int(joint)
         elif joint in self.joints:
             return self.joints.index(joint)
-        raise DataError(
-            f"schema '{self.name}' has no joint {joint!r}; its joints are {', '.join(self.joints[:8])}..."
-        )
+        raise DataError(f"schema '{self.name}' has no joint {joint!r}; its joints are {', '.join(self.joints[:8])}...")
 
     def mirror_permutation(self) -> np.ndarray:
         """int `[J]`: the joint each joint becomes under a horizontal mirror."""
@@ -139,7 +137,7 @@ class Schema:
                 chosen.add(self.index(item))
         return np.array(sorted(chosen), dtype=np.int64)
 
-    def subset(self, groups_or_names: str | Iterable[str | int]) -> tuple["Schema", np.ndarray]:
+    def subset(self, groups_or_names: str | Iterable[str | int]) -> tuple[Schema, np.ndarray]:
         """The schema restricted to some joints, and the kept indices into this schema's joints.
 
         Bones are remapped so the subset stays connected: a kept joint's parent becomes its
@@ -157,10 +155,7 @@ class Schema:
             if ancestor >= 0:
                 bones.append((new_index[int(ancestor)], new_index[int(old)]))
         pairs = [(new_index[a], new_index[b]) for a, b in self.mirror_pairs if a in new_index and b in new_index]
-        groups = {
-            name: [new_index[i] for i in members if i in new_index]
-            for name, members in self.groups.items()
-        }
+        groups = {name: [new_index[i] for i in members if i in new_index] for name, members in self.groups.items()}
         groups = {name: members for name, members in groups.items() if members}
         centre = [new_index[i] for i in self.centre if i in new_index]
         root = new_index.get(self.root, centre[0] if centre else 0)
@@ -218,7 +213,7 @@ def _builtin_folder() -> Any:
     return resources.files("actrec.skeletons") / "builtin"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _builtin(name: str) -> Schema:
     path = _builtin_folder() / f"{name}.yaml"
     if not path.is_file():
@@ -251,7 +246,9 @@ def load_schema_yaml(path: str | Path) -> Schema:
             raise
         raise DataError(f"{path}: {error}") from None
     except RecursionError:
-        raise DataError(f"{path}: its 'parts' include the file itself (directly or through another schema); remove the loop") from None
+        raise DataError(
+            f"{path}: its 'parts' include the file itself (directly or through another schema); remove the loop"
+        ) from None
 
 
 def schema_from_dict(data: Any, source: str = "<schema>", base_dir: Path | None = None) -> Schema:
@@ -290,7 +287,7 @@ def schema_from_dict(data: Any, source: str = "<schema>", base_dir: Path | None 
     named_groups = data.get("groups") or {}
     if not isinstance(named_groups, dict):
         raise DataError(f"{source}: 'groups' must map group names to lists of joints")
-    for group, members in named_groups.items():
+    for group in named_groups:
         groups[str(group)] = [idx(m, f"groups.{group}") for m in _listed(named_groups, group, source)]
     root = idx(data.get("root", 0), "root")
     centre = [idx(c, "centre") for c in _listed(data, "centre", source)]

@@ -5,5 +5,14 @@ from actrec.stream.engine import Streamer
 from actrec.stream.events import Event, EventWriter, event_segments, read_events
 from actrec.stream.live import StreamReport, stream_source
 
-__all__ = ["Decision", "DecisionRules", "Event", "EventWriter", "StreamReport", "Streamer", "event_segments",
-           "read_events", "stream_source"]
+__all__ = [
+    "Decision",
+    "DecisionRules",
+    "Event",
+    "EventWriter",
+    "StreamReport",
+    "Streamer",
+    "event_segments",
+    "read_events",
+    "stream_source",
+]

@@ -17,8 +17,9 @@ The session is a labelled recording (`actrec stream --calibrate`), or, at traini
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, replace
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -29,7 +30,9 @@ from actrec.stream.engine import DEFAULT_SAMPLE_RATE_HZ, Streamer
 from actrec.stream.events import event_segments
 
 Segment = tuple[str, float, float]  # label, start_s, end_s
-ScoredSession = tuple[np.ndarray, np.ndarray, Sequence[Segment]]  # probabilities [T, C], times [T] from 0, true segments
+ScoredSession = tuple[
+    np.ndarray, np.ndarray, Sequence[Segment]
+]  # probabilities [T, C], times [T] from 0, true segments
 MIN_IOU = 0.5
 # frames of rebuilt sessions a training-time fit streams and replays per split (the first
 # sessions by group name; about 8 minutes at 30 Hz): each is streamed once, then replayed under
@@ -37,7 +40,9 @@ MIN_IOU = 0.5
 MAX_SESSION_FRAMES = 15_000
 
 
-def segment_scores(predicted: Sequence[Segment], truth: Sequence[Segment], min_iou: float = MIN_IOU) -> dict[str, float]:
+def segment_scores(
+    predicted: Sequence[Segment], truth: Sequence[Segment], min_iou: float = MIN_IOU
+) -> dict[str, float]:
     """Precision, recall and F1 of predicted segments against true ones: each true segment
     matches at most one predicted segment of its label with IoU >= `min_iou` (greedy by IoU)."""
     pairs = []
@@ -75,7 +80,9 @@ def session_probabilities(recognizer: Any, frames: np.ndarray, window: int | Non
     return out
 
 
-def replay(probabilities: np.ndarray, times: np.ndarray, rules: DecisionRules, label_names: list[str], sample_rate_hz: float) -> list[Segment]:
+def replay(
+    probabilities: np.ndarray, times: np.ndarray, rules: DecisionRules, label_names: list[str], sample_rate_hz: float
+) -> list[Segment]:
     """The event segments `DecisionMaker` gives under `rules` for these per-frame probabilities
     (a NaN row is a missing frame)."""
     maker = DecisionMaker(rules, label_names, sample_rate_hz)
@@ -113,20 +120,32 @@ def with_value(rules: DecisionRules, name: str, value: Any) -> DecisionRules:
     return replace(rules, **{name: value})
 
 
-def pooled_scores(sessions: Sequence[ScoredSession], rules: DecisionRules, label_names: list[str], sample_rate_hz: float) -> dict[str, float]:
+def pooled_scores(
+    sessions: Sequence[ScoredSession], rules: DecisionRules, label_names: list[str], sample_rate_hz: float
+) -> dict[str, float]:
     """`segment_scores` over several sessions at once (each replayed from a fresh state): their
     segments are laid end to end in time, so a prediction only ever matches its own session."""
     predicted: list[Segment] = []
     truth: list[Segment] = []
     offset = 0.0
     for probabilities, times, true_segments in sessions:
-        predicted += [(label, start + offset, end + offset) for label, start, end in replay(probabilities, times, rules, label_names, sample_rate_hz)]
+        predicted += [
+            (label, start + offset, end + offset)
+            for label, start, end in replay(probabilities, times, rules, label_names, sample_rate_hz)
+        ]
         truth += [(label, start + offset, end + offset) for label, start, end in true_segments]
         offset += max([float(times[-1])] + [end for _, _, end in true_segments]) + 1.0
     return segment_scores(predicted, truth)
 
 
-def fit_rules(sessions: Sequence[ScoredSession], label_names: list[str], sample_rate_hz: float, window_length: int, start: DecisionRules | None = None, passes: int = 2) -> tuple[DecisionRules, dict[str, Any]]:
+def fit_rules(
+    sessions: Sequence[ScoredSession],
+    label_names: list[str],
+    sample_rate_hz: float,
+    window_length: int,
+    start: DecisionRules | None = None,
+    passes: int = 2,
+) -> tuple[DecisionRules, dict[str, Any]]:
     """Rules maximising segment F1 pooled over `sessions` (per-frame probabilities, times from
     0, true segments); coordinate search from `start` (default: the model's default rules), and a
     joint search of enter threshold, minimum event and smoothing when that stays at F1 0. Returns
@@ -146,7 +165,9 @@ def fit_rules(sessions: Sequence[ScoredSession], label_names: list[str], sample_
         for enter in candidates["enter"]:
             for min_event_s in candidates["min_event_s"]:
                 for frames in candidates["smoothing_frames"]:
-                    candidate = with_value(with_value(replace(best, min_event_s=min_event_s), "enter", enter), "smoothing_frames", frames)
+                    candidate = with_value(
+                        with_value(replace(best, min_event_s=min_event_s), "enter", enter), "smoothing_frames", frames
+                    )
                     result = score(candidate)
                     if result["f1"] > best_score["f1"] + 1e-9:
                         best, best_score = candidate, result
@@ -158,8 +179,14 @@ def fit_rules(sessions: Sequence[ScoredSession], label_names: list[str], sample_
     return best, report
 
 
-def _one_at_a_time(best: DecisionRules, best_score: dict[str, float], score: Any, window_length: int, sample_rate_hz: float,
-                   passes: int) -> tuple[DecisionRules, dict[str, float]]:
+def _one_at_a_time(
+    best: DecisionRules,
+    best_score: dict[str, float],
+    score: Any,
+    window_length: int,
+    sample_rate_hz: float,
+    passes: int,
+) -> tuple[DecisionRules, dict[str, float]]:
     """Coordinate search: each parameter's candidate values in turn, keeping any that raise F1."""
     for _ in range(passes):
         improved = False
@@ -191,12 +218,16 @@ def why_no_segments(sessions: Sequence[ScoredSession], label_names: list[str], t
             leading += int((rows.argmax(1) == index[label]).sum())
             frames += int(inside.sum())
     if not peaks:
-        return (f"none of the {n_truth} true segments lies inside the session's {seconds:.1f} s with a class of the model "
-                f"({', '.join(label_names)}); check the segments' times and labels")
+        return (
+            f"none of the {n_truth} true segments lies inside the session's {seconds:.1f} s with a class of the model "
+            f"({', '.join(label_names)}); check the segments' times and labels"
+        )
     peak, label, start, end = min(peaks)
-    return (f"{tried} rule sets tried, none gives a segment at IoU >= {MIN_IOU}: inside the true segments the model's class leads on "
-            f"{leading / max(frames, 1):.0%} of the frames, and its probability of '{label}' ({start:g}-{end:g} s) peaks at {peak:.2f}; "
-            "the model does not recognise this session: check its columns, rate and segments, or retrain")
+    return (
+        f"{tried} rule sets tried, none gives a segment at IoU >= {MIN_IOU}: inside the true segments the model's class leads on "
+        f"{leading / max(frames, 1):.0%} of the frames, and its probability of '{label}' ({start:g}-{end:g} s) peaks at {peak:.2f}; "
+        "the model does not recognise this session: check its columns, rate and segments, or retrain"
+    )
 
 
 def calibrate(recognizer: Any, frames: np.ndarray, times: np.ndarray, truth: Sequence[Segment]) -> dict[str, Any]:
@@ -206,12 +237,16 @@ def calibrate(recognizer: Any, frames: np.ndarray, times: np.ndarray, truth: Seq
     steps = np.diff(times)
     rate = float(1.0 / np.median(steps)) if steps.size else float(recognizer.sample_rate_hz or 30.0)
     probabilities = session_probabilities(recognizer, frames)
-    rules, report = fit_rules([(probabilities, times - times[0], truth)], list(recognizer.label_names), rate, int(recognizer.window_length))
+    rules, report = fit_rules(
+        [(probabilities, times - times[0], truth)], list(recognizer.label_names), rate, int(recognizer.window_length)
+    )
     recognizer.decision_rules = asdict(rules)
     return report
 
 
-def scored_sessions(recognizer: Any, sessions: Sequence[LabelledSession], sample_rate_hz: float, max_frames: int = MAX_SESSION_FRAMES) -> list[ScoredSession]:
+def scored_sessions(
+    recognizer: Any, sessions: Sequence[LabelledSession], sample_rate_hz: float, max_frames: int = MAX_SESSION_FRAMES
+) -> list[ScoredSession]:
     """The model's per-frame probabilities, times and true segments (seconds) of `sessions`,
     taken in order until `max_frames` frames are in."""
     scored: list[ScoredSession] = []
@@ -221,11 +256,15 @@ def scored_sessions(recognizer: Any, sessions: Sequence[LabelledSession], sample
             break
         frames += len(session.frames)
         truth = [(label, start / sample_rate_hz, end / sample_rate_hz) for label, start, end in session.segments]
-        scored.append((session_probabilities(recognizer, session.frames), np.arange(len(session.frames)) / sample_rate_hz, truth))
+        scored.append(
+            (session_probabilities(recognizer, session.frames), np.arange(len(session.frames)) / sample_rate_hz, truth)
+        )
     return scored
 
 
-def rules_from_windows(recognizer: Any, validation: SequenceDataset, test: SequenceDataset | None = None) -> dict[str, Any] | None:
+def rules_from_windows(
+    recognizer: Any, validation: SequenceDataset, test: SequenceDataset | None = None
+) -> dict[str, Any] | None:
     """Decision rules fitted when training: the continuous sessions the validation windows were
     cut from (`data.sessions`, which needs groups and `meta["start_frame"]`) are streamed through
     the fitted model and the rules searched for segment F1 on them; they go into
@@ -248,16 +287,32 @@ def rules_from_windows(recognizer: Any, validation: SequenceDataset, test: Seque
     better = report["after"]["f1"] > report["before"]["f1"]
     if better:
         recognizer.decision_rules = asdict(rules)
-    result: dict[str, Any] = {"min_iou": MIN_IOU, "rules": asdict(rules) if better else None,
-                              "val": _split_scores(report["after"], report["before"], on_validation)}
+    result: dict[str, Any] = {
+        "min_iou": MIN_IOU,
+        "rules": asdict(rules) if better else None,
+        "val": _split_scores(report["after"], report["before"], on_validation),
+    }
     on_test = scored_sessions(recognizer, sessions_from_windows(test), rate) if test is not None else []
     if on_test:
         default = DecisionRules.for_model(window, rate)
-        result["test"] = _split_scores(pooled_scores(on_test, rules, label_names, rate), pooled_scores(on_test, default, label_names, rate), on_test)
+        result["test"] = _split_scores(
+            pooled_scores(on_test, rules, label_names, rate),
+            pooled_scores(on_test, default, label_names, rate),
+            on_test,
+        )
     return result
 
 
-def _split_scores(fitted: dict[str, float], default: dict[str, float], sessions: Sequence[ScoredSession]) -> dict[str, Any]:
-    return {"segment_f1": fitted["f1"], "segment_f1_default_rules": default["f1"], "precision": fitted["precision"],
-            "recall": fitted["recall"], "predicted_segments": fitted["predicted"], "true_segments": fitted["true"],
-            "sessions": len(sessions), "frames": int(sum(len(times) for _, times, _ in sessions))}
+def _split_scores(
+    fitted: dict[str, float], default: dict[str, float], sessions: Sequence[ScoredSession]
+) -> dict[str, Any]:
+    return {
+        "segment_f1": fitted["f1"],
+        "segment_f1_default_rules": default["f1"],
+        "precision": fitted["precision"],
+        "recall": fitted["recall"],
+        "predicted_segments": fitted["predicted"],
+        "true_segments": fitted["true"],
+        "sessions": len(sessions),
+        "frames": int(sum(len(times) for _, times, _ in sessions)),
+    }

@@ -21,7 +21,6 @@ import numpy as np
 from actrec.errors import ConfigError
 from actrec.stream.events import Event
 
-
 MAX_RULE_FRAMES = 10_000  # smoothing and voting windows: over 5 minutes at 30 fps
 MAX_RULE_SECONDS = 3600.0
 MAX_LABEL_CHARS = 100  # the state labels go out with every decision
@@ -58,7 +57,7 @@ class DecisionRules:
     no_one_label: str = "no one"
 
     @classmethod
-    def for_model(cls, window_length: int, sample_rate_hz: float, **overrides: object) -> "DecisionRules":
+    def for_model(cls, window_length: int, sample_rate_hz: float, **overrides: object) -> DecisionRules:
         """Defaults scaled to the model: smoothing and voting over a sixth of the window, a
         minimum event of a third of the window's duration, `no one` after one window of silence."""
         window_s = window_length / sample_rate_hz
@@ -81,8 +80,11 @@ class DecisionRules:
             raise ConfigError(f"voting needs 1 <= k <= n <= {MAX_RULE_FRAMES}, got k={self.vote_k}, n={self.vote_n}")
         if not 1 <= self.smoothing_frames <= MAX_RULE_FRAMES:
             raise ConfigError(f"smoothing_frames must be 1 to {MAX_RULE_FRAMES}, got {self.smoothing_frames}")
-        probabilities = {"enter": self.enter, "exit": self.exit} | {f"thresholds.{name}": value for name, value in self.thresholds.items()} | {
-            f"exit_thresholds.{name}": value for name, value in self.exit_thresholds.items()}
+        probabilities = (
+            {"enter": self.enter, "exit": self.exit}
+            | {f"thresholds.{name}": value for name, value in self.thresholds.items()}
+            | {f"exit_thresholds.{name}": value for name, value in self.exit_thresholds.items()}
+        )
         for name, value in probabilities.items():
             if not 0.0 <= value <= 1.0:
                 raise ConfigError(f"rule '{name}' is {value}; give a probability from 0 to 1")
@@ -103,7 +105,9 @@ class DecisionRules:
                 )
 
     @classmethod
-    def from_settings(cls, window_length: int, sample_rate_hz: float, settings: dict[str, Any], source: str = "decision rules") -> "DecisionRules":
+    def from_settings(
+        cls, window_length: int, sample_rate_hz: float, settings: dict[str, Any], source: str = "decision rules"
+    ) -> DecisionRules:
         """`for_model` defaults with `settings` (a rules YAML, `actrec stream` flags) over them;
         an unknown name or a value of the wrong kind is one ConfigError naming it."""
         kinds = {f.name: f.type for f in fields(cls)}
@@ -117,9 +121,11 @@ class DecisionRules:
     def summary(self) -> str:
         """One line of the values in force, for logs and `actrec stream`."""
         per_class = "".join(f", {name} enters at {value:g}" for name, value in sorted(self.thresholds.items()))
-        return (f"rules: enter {self.enter:g}, exit {self.exit:g}{per_class}, smoothing {self.smoothing} over "
-                f"{self.smoothing_frames} frames, vote {self.vote_k} of {self.vote_n}, min event {self.min_event_s:.2f} s, "
-                f"no one after {self.no_one_after_s:.2f} s")
+        return (
+            f"rules: enter {self.enter:g}, exit {self.exit:g}{per_class}, smoothing {self.smoothing} over "
+            f"{self.smoothing_frames} frames, vote {self.vote_k} of {self.vote_n}, min event {self.min_event_s:.2f} s, "
+            f"no one after {self.no_one_after_s:.2f} s"
+        )
 
     def enter_for(self, label: str) -> float:
         return self.thresholds.get(label, self.enter)
@@ -261,18 +267,18 @@ class DecisionMaker:
     def _smooth(self, probabilities: np.ndarray) -> np.ndarray:
         rules = self.rules
         if rules.smoothing == "none":
-            self.smoothed = probabilities
+            smoothed = probabilities
         elif rules.smoothing == "mean":
             self.recent.append(probabilities)
-            self.smoothed = np.mean(self.recent, axis=0, dtype=np.float32)
+            smoothed = np.asarray(np.mean(self.recent, axis=0, dtype=np.float32))
         elif self.smoothed is None:
-            self.smoothed = probabilities
+            smoothed = probabilities
         else:  # a new array each frame: earlier Decisions keep their own values
             smoothed = probabilities - self.smoothed
             smoothed *= self.alpha
             smoothed += self.smoothed
-            self.smoothed = smoothed
-        return self.smoothed
+        self.smoothed = smoothed
+        return smoothed
 
     def _vote(self, candidate: str, frame: int, time: float) -> str | None:
         """Add this frame's candidate; the class with at least k of the last n votes, if any."""

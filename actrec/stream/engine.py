@@ -13,21 +13,28 @@ from __future__ import annotations
 
 import logging
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 from actrec.errors import ConfigError, DataError
+from actrec.export.graphs import bank_onnx_bytes, model_metadata, onnx_session, window_onnx_bytes
+from actrec.models.registry import network_capabilities
 from actrec.stream.decisions import Decision, DecisionMaker, DecisionRules
 from actrec.stream.events import Event
 from actrec.stream.features import FrameFeatures, feature_count
-from actrec.models.registry import network_capabilities
 from actrec.stream.recurrent import NumpyBank, TorchBankStep, incremental_blocker
-from actrec.stream.states import FrameState, frame_state, graph_state
-from actrec.export.graphs import bank_onnx_bytes, model_metadata, onnx_session, window_onnx_bytes
 from actrec.stream.runtimes import (
-    GraphBank, WindowRunner, onnx_bank_fn, onnx_window_fn, resolve_runtime, torch_step_fn, torch_window_fn,
+    GraphBank,
+    WindowRunner,
+    onnx_bank_fn,
+    onnx_window_fn,
+    resolve_runtime,
+    torch_step_fn,
+    torch_window_fn,
 )
+from actrec.stream.states import FrameState, frame_state, graph_state
 
 log = logging.getLogger("actrec.stream")
 
@@ -53,8 +60,14 @@ class Streamer:
       `DecisionRules.for_model(window, sample rate)`.
     """
 
-    def __init__(self, recognizer: Any, window: int | None = None, runtime: str = "auto", rules: DecisionRules | None = None,
-                 rule_settings: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        recognizer: Any,
+        window: int | None = None,
+        runtime: str = "auto",
+        rules: DecisionRules | None = None,
+        rule_settings: dict[str, Any] | None = None,
+    ) -> None:
         self.window_length = int(window or recognizer.window_length)
         if self.window_length < 1:
             raise ConfigError(f"window must be at least 1 frame, got {self.window_length}")
@@ -74,7 +87,9 @@ class Streamer:
         if self.mode_reason is None and self.state_kind != "recurrent" and runtime in ("torch", "onnx"):
             graph = graph_state(network, self.window_length, runtime, metadata)
             if graph is None:
-                self.mode_reason = f"the {self.state_kind} state runs in NumPy, so runtime '{runtime}' runs the whole window"
+                self.mode_reason = (
+                    f"the {self.state_kind} state runs in NumPy, so runtime '{runtime}' runs the whole window"
+                )
         self.mode = "incremental" if self.mode_reason is None else "window"
         self.runtime = resolve_runtime(runtime, self.mode == "incremental")
         if graph is not None:
@@ -86,7 +101,9 @@ class Streamer:
         # rules fitted by `actrec stream --calibrate` (saved in the model), then rule_settings (a
         # rules YAML, stream flags) over them, over the defaults scaled to this model
         saved = getattr(recognizer, "decision_rules", None) or {}
-        self.rules = rules or DecisionRules.from_settings(self.window_length, self.sample_rate_hz, {**saved, **(rule_settings or {})})
+        self.rules = rules or DecisionRules.from_settings(
+            self.window_length, self.sample_rate_hz, {**saved, **(rule_settings or {})}
+        )
         self.decisions = DecisionMaker(self.rules, self.label_names, self.sample_rate_hz)
         log.info("streaming %s", self.describe())
         self.model_frame_shape = tuple(getattr(recognizer, "frame_shape", ()) or ()) or None
@@ -141,8 +158,10 @@ class Streamer:
             return decision
         if frame.shape != self.frame_shape:
             if self.frame_shape is not None:
-                raise DataError(f"frame {index} has shape {frame.shape} but the model takes {self.frame_shape}; "
-                                "give every frame the same features as in training")
+                raise DataError(
+                    f"frame {index} has shape {frame.shape} but the model takes {self.frame_shape}; "
+                    "give every frame the same features as in training"
+                )
             self.frame_shape = frame.shape
         if self._centred_input is not None:  # standardize-only pipeline, std folded into the bank
             np.subtract(flat, self.features.mean, out=self._centred_input)

@@ -12,6 +12,7 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import Literal
 
 
 @dataclass(frozen=True)
@@ -20,7 +21,7 @@ class Event:
     `track` the person's track id when several people are followed (else None, and left out of
     the JSON line)."""
 
-    type: str
+    type: Literal["start", "end"]
     label: str
     time: float
     frame: int
@@ -59,7 +60,7 @@ class EventWriter:
             os.close(self._fd)
             self._fd = -1
 
-    def __enter__(self) -> "EventWriter":
+    def __enter__(self) -> EventWriter:
         return self
 
     def __exit__(self, kind: type | None, value: BaseException | None, trace: TracebackType | None) -> None:

@@ -29,8 +29,10 @@ class FrameFeatures:
         # Flatten + Standardize is the common sensor pipeline: two vector ops instead of a call
         # through every step's padding and masking logic.
         self.standardize_only = per_frame_only and len(standardize) == 1 and standardize[0].mean is not None
+        # the standardize step's mean and std when they are all the per-frame work (else empty)
+        self.mean = self.std = np.zeros(0, np.float32)
         if self.standardize_only:
-            self.mean, self.std = standardize[0].mean, standardize[0].std
+            self.mean, self.std = np.asarray(standardize[0].mean), np.asarray(standardize[0].std)
 
     def reset(self) -> None:
         self.raw.clear()

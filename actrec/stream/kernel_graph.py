@@ -12,8 +12,9 @@ frames, as `runtimes.GraphBank` does for recurrent stacks.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -21,7 +22,7 @@ from torch import nn
 
 from actrec.export.graphs import onnx_bytes
 from actrec.models.registry import network_capabilities
-from actrec.models.rocket import INPUT_GRID, INPUT_LIMIT, KERNEL_LENGTH, SLIDING_POOLS
+from actrec.models.rocket import INPUT_GRID, INPUT_LIMIT, KERNEL_LENGTH, SLIDING_POOLS, RocketNet
 from actrec.stream.kernels import KernelStream
 
 STATE_NAMES = ["series", "previous", "conv", "shares", "above", "excess", "frames", "hydra"]
@@ -36,12 +37,32 @@ class KernelStep(nn.Module):
     """forward(features [F] float32, count [] int64 (frames before this one), *states) ->
     (logits [C] float32, *states updated); states as `KernelStream.state()`."""
 
+    mixing: torch.Tensor
+    is_difference: torch.Tensor
+    lags: torch.Tensor
+    series_of: torch.Tensor
+    positions: torch.Tensor
+    coefficients: torch.Tensor
+    hydra_weights: torch.Tensor
+    need: torch.Tensor
+    span: torch.Tensor
+    owner: torch.Tensor
+    bias: torch.Tensor
+    outputs_less: torch.Tensor
+    centre: torch.Tensor
+    mean: torch.Tensor
+    inverse_scale: torch.Tensor
+    head_weight: torch.Tensor
+    head_bias: torch.Tensor
+
     def __init__(self, stream: KernelStream) -> None:
         super().__init__()
         s = stream
         self.window, self.skip, self.history, self.ring = s.window_length, s.skip, s.history, s.ring
         self.n_kernel, self.n_series = s.n_kernel, len(s.picks)
-        self.hydra_groups = s.n_groups  # 0 (MiniRocket, MultiRocket): no Hydra ops in the graph (empty tensors crash onnxruntime)
+        self.hydra_groups = (
+            s.n_groups
+        )  # 0 (MiniRocket, MultiRocket): no Hydra ops in the graph (empty tensors crash onnxruntime)
         counts = np.zeros((self.n_series, s.n_channels))
         for m, picks in enumerate(s.picks):
             np.add.at(counts[m], picks[picks >= 0], 1.0)
@@ -51,7 +72,9 @@ class KernelStep(nn.Module):
         self.register_buffer("lags", _buffer(lags, torch.int64))  # [mixes, 9]
         self.register_buffer("series_of", _buffer(s.series_of, torch.int64))
         self.register_buffer("positions", _buffer(s.kernel_positions, torch.int64))
-        self.register_buffer("coefficients", _buffer(s.kernel_coefficients, torch.float64))  # [kernels, 2] (`rocket.kernel_taps`)
+        self.register_buffer(
+            "coefficients", _buffer(s.kernel_coefficients, torch.float64)
+        )  # [kernels, 2] (`rocket.kernel_taps`)
         self.register_buffer("hydra_weights", _buffer(s.hydra_weights, torch.float64))
         self.register_buffer("need", _buffer(s.need, torch.int64))
         self.register_buffer("span", _buffer(s.span, torch.int64))
@@ -65,9 +88,19 @@ class KernelStep(nn.Module):
         self.register_buffer("head_bias", _buffer(s.head_bias, torch.float64))
         self.pools = [name for name in s.pools if name in SLIDING_POOLS]
 
-    def forward(self, features: torch.Tensor, count: torch.Tensor, series: torch.Tensor, previous: torch.Tensor, conv: torch.Tensor,
-                shares: torch.Tensor, above: torch.Tensor, excess: torch.Tensor, frames: torch.Tensor,
-                hydra: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    def forward(
+        self,
+        features: torch.Tensor,
+        count: torch.Tensor,
+        series: torch.Tensor,
+        previous: torch.Tensor,
+        conv: torch.Tensor,
+        shares: torch.Tensor,
+        above: torch.Tensor,
+        excess: torch.Tensor,
+        frames: torch.Tensor,
+        hydra: torch.Tensor,
+    ) -> tuple[torch.Tensor, ...]:
         t = count
         now = t + 1
         in_window = torch.clamp(now, max=self.window)
@@ -91,7 +124,7 @@ class KernelStep(nn.Module):
         conv_new = self.coefficients[:, 0] * chosen + self.coefficients[:, 1] * kernel_taps.sum(1)
         zero = torch.zeros((), dtype=torch.float64)
         ring = torch.remainder(t, self.ring)
-        ring_rows = (torch.arange(self.ring) == ring)
+        ring_rows = torch.arange(self.ring) == ring
         conv = torch.where(ring_rows[:, None], conv_new[None, :], conv)
         leaving_row = torch.remainder(old_start + self.span, self.ring)  # [mixes]
         if self.hydra_groups:
@@ -121,14 +154,21 @@ class KernelStep(nn.Module):
         pooled = {
             "ppv": above / torch.clamp(series_length - self.outputs_less, min=1).double(),
             "mpv": excess / counted,
-            "mipv": torch.where(above > 0, frames / counted - self.centre - series_start.double(), -torch.ones((), dtype=torch.float64)),
+            "mipv": torch.where(
+                above > 0, frames / counted - self.centre - series_start.double(), -torch.ones((), dtype=torch.float64)
+            ),
         }
         raw = torch.cat([pooled[name] for name in self.pools])
         n_pooled = raw.shape[0]
         standard = (raw - self.mean[:n_pooled]) * self.inverse_scale[:n_pooled]
         if self.hydra_groups:
             counts = torch.sqrt(torch.clamp(hydra.reshape(-1), min=0.0))
-            standard = torch.cat([standard, torch.where(counts == 0, zero, (counts - self.mean[n_pooled:]) * self.inverse_scale[n_pooled:])])
+            standard = torch.cat(
+                [
+                    standard,
+                    torch.where(counts == 0, zero, (counts - self.mean[n_pooled:]) * self.inverse_scale[n_pooled:]),
+                ]
+            )
         logits = (self.head_weight @ standard + self.head_bias).float()
         return logits, series, total, conv, shares, above, excess, frames, hydra
 
@@ -149,7 +189,9 @@ class KernelGraphStream:
         self.states = [np.copy(array) for array in self.template.state()]
 
     def step(self, variants: np.ndarray) -> np.ndarray:
-        logits, *self.states = self.run(np.ascontiguousarray(variants[-1], np.float32), np.array(self.count, np.int64), *self.states)
+        logits, *self.states = self.run(
+            np.ascontiguousarray(variants[-1], np.float32), np.array(self.count, np.int64), *self.states
+        )
         self.count += 1
         return logits
 
@@ -170,7 +212,9 @@ def kernel_step_onnx_bytes(step: KernelStep, stream: KernelStream, metadata: dic
     states = stream.state()
     example = (torch.zeros(stream.n_channels), torch.tensor(0), *(torch.from_numpy(state) for state in states))
     outputs = ["logits", *(f"{name}_out" for name in STATE_NAMES)]
-    return onnx_bytes(step, example, ["features", "count", *STATE_NAMES], outputs, {}, metadata | {"kind": "kernel_step"})
+    return onnx_bytes(
+        step, example, ["features", "count", *STATE_NAMES], outputs, {}, metadata | {"kind": "kernel_step"}
+    )
 
 
 def export_kernel_step(recognizer: Any, path: Path, frames: int = 300, seed: int = 0) -> float | None:
@@ -188,15 +232,22 @@ def export_kernel_step(recognizer: Any, path: Path, frames: int = 300, seed: int
     from actrec.stream.features import FrameFeatures
     from actrec.stream.states import single
 
-    network = single(recognizer.network.eval())
+    network = cast(RocketNet, single(recognizer.network.eval()))
     if network_capabilities(network).frame_state != "kernel":
         return None
     window = int(recognizer.window_length)
     stream = KernelStream(network, window)
-    metadata = model_metadata(recognizer, window) | {"pipeline": recognizer.pipeline.get_state(), "state_names": STATE_NAMES,
-                                                    "zero_rows_first": window if network.config.left_pad else 0}
+    metadata = model_metadata(recognizer, window) | {
+        "pipeline": recognizer.pipeline.get_state(),
+        "state_names": STATE_NAMES,
+        "zero_rows_first": window if network.config.left_pad else 0,
+    }
     model_bytes = kernel_step_onnx_bytes(KernelStep(stream).eval(), stream, metadata)
-    graph, compiled, features = KernelGraphStream(stream, onnx_step_fn(onnx_session(model_bytes))), KernelStream(network, window), FrameFeatures(recognizer.pipeline)
+    graph, compiled, features = (
+        KernelGraphStream(stream, onnx_step_fn(onnx_session(model_bytes))),
+        KernelStream(network, window),
+        FrameFeatures(recognizer.pipeline),
+    )
     rng = np.random.default_rng(seed)
     worst = 0.0
     for _ in range(frames):

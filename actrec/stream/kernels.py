@@ -27,11 +27,22 @@ standardisation and head are gathered into that order once.
 
 from __future__ import annotations
 
+from typing import cast
+
 import numba
 import numpy as np
 
-from actrec.models.rocket import HALF, INPUT_GRID, INPUT_LIMIT, KERNEL_LENGTH, SLIDING_POOLS, RocketNet, kernel_taps
-
+from actrec.models.rocket import (
+    HALF,
+    INPUT_GRID,
+    INPUT_LIMIT,
+    KERNEL_LENGTH,
+    SLIDING_POOLS,
+    HydraBank,
+    KernelBank,
+    RocketNet,
+    kernel_taps,
+)
 
 STATE_ARRAYS = ["series", "previous_sums", "kernel_conv", "hydra_shares", "above", "excess", "frames", "hydra"]
 
@@ -40,13 +51,14 @@ class KernelStream:
     """The running state of one `RocketNet` over a sliding window of `window_length` frames."""
 
     how = "running sums of the kernel features"
+    count: int  # frames pushed since the stream started (reset returns it to the warmed-up start)
 
     def __init__(self, network: RocketNet, window_length: int) -> None:
         self.window_length = window_length
         self.ring = window_length + 1  # frames a computed output is kept, until it leaves the window
         self.skip = network.config.skip_steps
         self.pools = list(network.config.pooling)
-        self.n_channels = int(network.banks[0].combination_0.shape[1])
+        self.n_channels = int(network.banks[0].get_buffer("combination_0").shape[1])
         layout = _Layout(network, self.n_channels, len(self.pools))
         mixes, rep, dilation = layout.mixes, np.asarray(layout.mix_rep), np.asarray(layout.mix_dilation)
         # Mixes that sum the same channels of the same representation share one series: with few
@@ -57,7 +69,7 @@ class KernelStream:
         self.series_of = np.array([unique[key] for key in keys], np.int64)
         width = max(1, max(len(p) for p in mixes))
         self.picks = np.full((len(unique), width), -1, np.int64)  # channels each series sums, -1 padded
-        for (r, picks), i in unique.items():
+        for (_, picks), i in unique.items():
             self.picks[i, : len(picks)] = picks
         self.is_difference = np.array([r == 1 for r, _ in unique], bool)
         self.n_mixes, self.n_kernel = len(mixes), layout.n_kernel
@@ -71,8 +83,12 @@ class KernelStream:
         self.max_need = int(self.need.max())
         self.hydra_span = np.ascontiguousarray(self.span[self.n_kernel :])
 
-        self.kernel_positions = np.ascontiguousarray(np.concatenate(layout.kernel_positions) if self.n_kernel else np.zeros((0, 3), np.int64))
-        self.kernel_coefficients = np.ascontiguousarray(np.concatenate(layout.kernel_coefficients) if self.n_kernel else np.zeros((0, 2)))
+        self.kernel_positions = np.ascontiguousarray(
+            np.concatenate(layout.kernel_positions) if self.n_kernel else np.zeros((0, 3), np.int64)
+        )
+        self.kernel_coefficients = np.ascontiguousarray(
+            np.concatenate(layout.kernel_coefficients) if self.n_kernel else np.zeros((0, 2))
+        )
         owner = np.asarray(layout.bias_mix, np.int64)
         self.bias = np.asarray(layout.bias_values, np.float64)
         self.n_bias = len(owner)
@@ -81,12 +97,20 @@ class KernelStream:
         self.bias_outputs_less = self.need[owner] - 1  # valid outputs = series length - this
         self.bias_centre = (HALF * dilation + rep)[owner]  # output frame - this = centre step + series start
         self.all_active = np.ones(self.n_mixes, bool)
-        self.pool_slots = np.array([self.pools.index(name) if name in self.pools else -1 for name in SLIDING_POOLS], np.int64)
+        self.pool_slots = np.array(
+            [self.pools.index(name) if name in self.pools else -1 for name in SLIDING_POOLS], np.int64
+        )
 
-        self.hydra_weights = np.stack(layout.group_weights) if self.n_groups else np.zeros((0, 1, KERNEL_LENGTH))  # [G, k, 9]
+        self.hydra_weights = (
+            np.stack(layout.group_weights) if self.n_groups else np.zeros((0, 1, KERNEL_LENGTH))
+        )  # [G, k, 9]
         self.hydra_kernels = self.hydra_weights.shape[1]
-        hydra_columns = np.stack(layout.group_columns) if self.n_groups else np.zeros((0, 2, self.hydra_kernels), np.int64)
-        pooled_columns = np.concatenate(layout.bias_columns, axis=1) if self.n_bias else np.zeros((len(self.pools), 0), np.int64)
+        hydra_columns = (
+            np.stack(layout.group_columns) if self.n_groups else np.zeros((0, 2, self.hydra_kernels), np.int64)
+        )
+        pooled_columns = (
+            np.concatenate(layout.bias_columns, axis=1) if self.n_bias else np.zeros((len(self.pools), 0), np.int64)
+        )
         self.batch_index = np.concatenate([pooled_columns.reshape(-1), hydra_columns.reshape(-1)])
         self._gather_head(network)
         self._outputs_for: tuple[int, np.ndarray] | None = None
@@ -158,17 +182,69 @@ class KernelStream:
         active = self.all_active if series_length >= self.max_need else series_length >= self.need
         slid = self.count > self.window_length and series_length > 0  # one output per kernel leaves
         old_start = series_start - 1
-        convolve_frame(variants[-1], self.picks, self.is_difference, self.previous_sums, self.series, self.series_of, t % self.history,
-                       self.history, self.dilation, self.kernel_positions, self.kernel_coefficients, self.hydra_weights, active, self.kernel_conv[ring], self.hydra_shares[ring])
+        convolve_frame(
+            variants[-1],
+            self.picks,
+            self.is_difference,
+            self.previous_sums,
+            self.series,
+            self.series_of,
+            t % self.history,
+            self.history,
+            self.dilation,
+            self.kernel_positions,
+            self.kernel_coefficients,
+            self.hydra_weights,
+            active,
+            self.kernel_conv[ring],
+            self.hydra_shares[ring],
+        )
         if self.folded is not None and series_length == self.full_length:
-            count_and_score(self.kernel_conv, ring, slid, old_start, self.span, self.bias_owner, self.bias, self.above, self.moving,
-                            self.head_weight, self.folded[0], self.folded[1], self.logits)
+            count_and_score(
+                self.kernel_conv,
+                ring,
+                slid,
+                old_start,
+                self.span,
+                self.bias_owner,
+                self.bias,
+                self.above,
+                self.moving,
+                self.head_weight,
+                self.folded[0],
+                self.folded[1],
+                self.logits,
+            )
             return self.logits.astype(np.float32)
-        slide_sums(self.kernel_conv, ring, slid, float(t), old_start, self.span, active, self.bias_owner, self.bias,
-                   self.above, self.excess, self.frames, self.moving)
+        slide_sums(
+            self.kernel_conv,
+            ring,
+            slid,
+            float(t),
+            old_start,
+            self.span,
+            active,
+            self.bias_owner,
+            self.bias,
+            self.above,
+            self.excess,
+            self.frames,
+            self.moving,
+        )
         slide_hydra(self.hydra_shares, ring, slid, old_start, self.hydra_span, self.hydra)
-        pooled_features(self.above, self.excess, self.frames, self._inverse_outputs(series_length), self.bias_centre, float(series_start),
-                        self.pool_slots, self.hydra.reshape(-1), self.mean, self.inverse_scale, self.features)
+        pooled_features(
+            self.above,
+            self.excess,
+            self.frames,
+            self._inverse_outputs(series_length),
+            self.bias_centre,
+            float(series_start),
+            self.pool_slots,
+            self.hydra.reshape(-1),
+            self.mean,
+            self.inverse_scale,
+            self.features,
+        )
         head(self.head_weight, self.head_bias, self.features, self.logits)
         return self.logits.astype(np.float32)
 
@@ -189,41 +265,41 @@ class _Layout:
         self.mix_dilation: list[int] = []
         self.kernel_positions: list[np.ndarray] = []  # [K, 3] per bank and dilation (`rocket.kernel_taps`)
         self.kernel_coefficients: list[np.ndarray] = []  # [K, 2]
-        self.bias_mix: list[np.ndarray] = []
-        self.bias_values: list[np.ndarray] = []
+        bias_mix: list[np.ndarray] = []
+        bias_values: list[np.ndarray] = []
         self.bias_columns: list[np.ndarray] = []  # [pools, b] per kernel mix
         self.group_weights: list[np.ndarray] = []  # [k, 9] per Hydra mix
         self.group_columns: list[np.ndarray] = []  # [2, k] per Hydra mix (wins, losses)
         offset = 0
-        for rep, bank in enumerate(network.banks):
+        for rep, bank in enumerate(cast(list[KernelBank], list(network.banks))):
             for i, d in enumerate(bank.dilations):
-                combination = getattr(bank, f"combination_{i}").numpy()
-                bias = getattr(bank, f"bias_{i}").numpy()
+                combination = bank.get_buffer(f"combination_{i}").numpy()
+                bias = bank.get_buffer(f"bias_{i}").numpy()
                 per_kernel = bias.shape[1]
                 positions, coefficients = kernel_taps(bank.level_kernels)
                 self.kernel_positions.append(positions)
                 self.kernel_coefficients.append(coefficients)
                 for k in range(bank.n_kernels):
                     self._mix(combination[k], n_channels, rep, d)
-                    self.bias_mix.append(np.full(per_kernel, len(self.mixes) - 1))
-                    self.bias_values.append(bias[k])
+                    bias_mix.append(np.full(per_kernel, len(self.mixes) - 1))
+                    bias_values.append(bias[k])
                     pools = np.arange(n_pools)[:, None] * bank.n_kernels * per_kernel
                     self.bias_columns.append(offset + pools + k * per_kernel + np.arange(per_kernel))
                 offset += n_pools * bank.n_kernels * per_kernel
         self.n_kernel = len(self.mixes)
-        for rep, bank in enumerate(network.hydra):
-            for i, d in enumerate(bank.dilations):
-                selection = getattr(bank, f"selection_{i}").numpy()
-                weight = getattr(bank, f"weight_{i}").numpy()  # [g, k, 9]
-                size = bank.groups * bank.kernels
-                for g in range(bank.groups):
+        for rep, hydra in enumerate(cast(list[HydraBank], list(network.hydra))):
+            for i, d in enumerate(hydra.dilations):
+                selection = hydra.get_buffer(f"selection_{i}").numpy()
+                weight = hydra.get_buffer(f"weight_{i}").numpy()  # [g, k, 9]
+                size = hydra.groups * hydra.kernels
+                for g in range(hydra.groups):
                     self._mix(selection[g], n_channels, rep, d)
                     self.group_weights.append(weight[g])
-                    wins = offset + g * bank.kernels + np.arange(bank.kernels)
+                    wins = offset + g * hydra.kernels + np.arange(hydra.kernels)
                     self.group_columns.append(np.stack([wins, wins + size]))
                 offset += 2 * size
-        self.bias_mix = np.concatenate(self.bias_mix) if self.bias_mix else np.zeros(0, np.int64)
-        self.bias_values = np.concatenate(self.bias_values) if self.bias_values else np.zeros(0)
+        self.bias_mix = np.concatenate(bias_mix) if bias_mix else np.zeros(0, np.int64)
+        self.bias_values = np.concatenate(bias_values) if bias_values else np.zeros(0)
 
     def _mix(self, counts: np.ndarray, n_channels: int, rep: int, dilation: int) -> None:
         """A mix sums each channel as often as `counts` says."""
@@ -233,10 +309,23 @@ class _Layout:
 
 
 @numba.njit(cache=True, nogil=True)
-def convolve_frame(frame: np.ndarray, picks: np.ndarray, is_difference: np.ndarray, previous: np.ndarray, series: np.ndarray,
-                   series_of: np.ndarray, slot: int, history: int, dilation: np.ndarray, positions: np.ndarray, coefficients: np.ndarray,
-                   hydra_weights: np.ndarray, active: np.ndarray,
-                   conv: np.ndarray, shares: np.ndarray) -> None:
+def convolve_frame(
+    frame: np.ndarray,
+    picks: np.ndarray,
+    is_difference: np.ndarray,
+    previous: np.ndarray,
+    series: np.ndarray,
+    series_of: np.ndarray,
+    slot: int,
+    history: int,
+    dilation: np.ndarray,
+    positions: np.ndarray,
+    coefficients: np.ndarray,
+    hydra_weights: np.ndarray,
+    active: np.ndarray,
+    conv: np.ndarray,
+    shares: np.ndarray,
+) -> None:
     """One frame in: its channel sums on the input grid (the difference series' as this frame's sums
     minus the last), written twice into the `series` ring (mix m reads series `series_of[m]`); the newest output of every kernel into
     `conv`; each Hydra kernel's share (its response where it wins its group, ties counting for
@@ -288,9 +377,21 @@ def convolve_frame(frame: np.ndarray, picks: np.ndarray, is_difference: np.ndarr
 
 
 @numba.njit(cache=True, nogil=True)
-def slide_sums(conv: np.ndarray, ring: int, slid: bool, frame: float, old_start: int, span: np.ndarray, active: np.ndarray,
-               owner: np.ndarray, bias: np.ndarray, above: np.ndarray, excess: np.ndarray, frames: np.ndarray,
-               moving: np.ndarray) -> None:
+def slide_sums(
+    conv: np.ndarray,
+    ring: int,
+    slid: bool,
+    frame: float,
+    old_start: int,
+    span: np.ndarray,
+    active: np.ndarray,
+    owner: np.ndarray,
+    bias: np.ndarray,
+    above: np.ndarray,
+    excess: np.ndarray,
+    frames: np.ndarray,
+    moving: np.ndarray,
+) -> None:
     """Per bias b of kernel `owner[b]`: add the newest output of its kernel (`conv[ring]`,
     computed at `frame`) and, when the window slid, remove the leaving one (computed at
     `old_start + span`, still in the `conv` ring). `moving [3, kernels]` is scratch.
@@ -332,9 +433,19 @@ def slide_hydra(shares: np.ndarray, ring: int, slid: bool, old_start: int, span:
 
 
 @numba.njit(cache=True, nogil=True)
-def pooled_features(above: np.ndarray, excess: np.ndarray, frames: np.ndarray, inverse_outputs: np.ndarray, centre: np.ndarray,
-                    series_start: float, slots: np.ndarray, hydra: np.ndarray, mean: np.ndarray, inverse_scale: np.ndarray,
-                    out: np.ndarray) -> None:
+def pooled_features(
+    above: np.ndarray,
+    excess: np.ndarray,
+    frames: np.ndarray,
+    inverse_outputs: np.ndarray,
+    centre: np.ndarray,
+    series_start: float,
+    slots: np.ndarray,
+    hydra: np.ndarray,
+    mean: np.ndarray,
+    inverse_scale: np.ndarray,
+    out: np.ndarray,
+) -> None:
     """The head's input, standardised: PPV, MPV and MIPV of every bias as
     `actrec.models.rocket.pool` defines them, at `out[slots[pool] * n + b]` (slot -1: pool not
     used), then Hydra's square-root counts (a zero count stays zero)."""
@@ -363,9 +474,21 @@ def pooled_features(above: np.ndarray, excess: np.ndarray, frames: np.ndarray, i
 
 
 @numba.njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
-def count_and_score(conv: np.ndarray, ring: int, slid: bool, old_start: int, span: np.ndarray, owner: np.ndarray, bias: np.ndarray,
-                    above: np.ndarray, moving: np.ndarray, weight: np.ndarray, per_count: np.ndarray, constant: np.ndarray,
-                    logits: np.ndarray) -> None:
+def count_and_score(
+    conv: np.ndarray,
+    ring: int,
+    slid: bool,
+    old_start: int,
+    span: np.ndarray,
+    owner: np.ndarray,
+    bias: np.ndarray,
+    above: np.ndarray,
+    moving: np.ndarray,
+    weight: np.ndarray,
+    per_count: np.ndarray,
+    constant: np.ndarray,
+    logits: np.ndarray,
+) -> None:
     """`slide_sums` and `head` in one pass for a PPV-only model over a full window (every kernel
     active): the counts above each bias, then `logits = weight @ (above * per_count) + constant`,
     the standardised head folded (`KernelStream._gather_head`). One compiled call instead of

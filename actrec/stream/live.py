@@ -16,8 +16,9 @@ from __future__ import annotations
 import threading
 import time as clock
 from collections import deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Generic, Iterable, TypeVar
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 
@@ -86,7 +87,10 @@ class StreamReport:
     def stage_line(self) -> str:
         """`extract 41.2 ms, recognize 1.3 ms a recognized frame`."""
         count = max(self.recognized, 1)
-        return ", ".join(f"{name} {1000 * seconds / count:.1f} ms" for name, seconds in self.stage_seconds.items()) + " a recognized frame"
+        return (
+            ", ".join(f"{name} {1000 * seconds / count:.1f} ms" for name, seconds in self.stage_seconds.items())
+            + " a recognized frame"
+        )
 
 
 class _Decisions:
@@ -161,7 +165,7 @@ def run_stream(
                 work.put(frame)
                 if video is not None and frame.image is not None:
                     draw.put(frame)
-        except BaseException as error:  # surfaced by the main thread
+        except BaseException as error:  # noqa: BLE001  surfaced by the main thread
             failures.append(error)
         finally:
             work.close()
@@ -192,7 +196,7 @@ def run_stream(
             report.events.extend(closing)
             if events is not None:
                 events.write(closing)
-        except BaseException as error:
+        except BaseException as error:  # noqa: BLE001  surfaced by the main thread
             failures.append(error)
             work.close()
         finally:
@@ -272,8 +276,16 @@ def stream_source(
             video = AnnotatedVideo(out, opened.rate_hz, list(recognizer.label_names), bones)
         writer = EventWriter(events) if events is not None else None
         try:
-            report = run_stream(streamer, opened.frames(), live=opened.live, fast=fast,
-                                extract=extract, events=writer, video=video, on_decision=on_decision)
+            report = run_stream(
+                streamer,
+                opened.frames(),
+                live=opened.live,
+                fast=fast,
+                extract=extract,
+                events=writer,
+                video=video,
+                on_decision=on_decision,
+            )
         except BaseException:
             if video is not None:
                 video.abort()

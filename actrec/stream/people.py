@@ -9,8 +9,9 @@ single Streamer, so the threads, sinks and CLI are shared.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 

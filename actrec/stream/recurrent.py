@@ -15,7 +15,8 @@ an `nn.Module` for the torch runtime and for ONNX export.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
+from typing import cast
 
 import numpy as np
 import torch
@@ -88,13 +89,14 @@ class NumpyBank:
         self.window_length = window_length
         self.lstm = isinstance(network.rnn[0], nn.LSTM)
         self.mean_pooling = network.config.pooling == "mean"
-        sizes = [layer.hidden_size for layer in network.rnn]
+        rnn = cast(list[nn.GRU | nn.LSTM], list(network.rnn))
+        sizes = [layer.hidden_size for layer in rnn]
         # Layer k's rows start at offsets[k]; the last layer sits on top, the ones row at the bottom.
         self.offsets = [sum(sizes[k + 1 :]) for k in range(len(sizes))]
         self.columns = -(-window_length // 8) * 8
         self.state = np.zeros((sum(sizes) + 1, self.columns), np.float32)
         self.state[-1] = 1.0
-        self.layers = [self._layer(k, layer) for k, layer in enumerate(network.rnn)]
+        self.layers = [self._layer(k, layer) for k, layer in enumerate(rnn)]
         self.head: list = []
         for module in network.head:
             if isinstance(module, nn.Linear):
@@ -117,17 +119,23 @@ class NumpyBank:
         # One frame's features followed by a constant 1 (the input bias is a weight column), so a
         # caller can write the frame in place (`input_row`) and run `step_input` without a copy.
         first = self.layers[0]
-        self.frame_input = np.ones(first.input_weight.shape[1], np.float32)
+        assert first.input_weight is not None  # the first layer reads the frame
+        self.input_weight = first.input_weight  # [rows, F + 1]: the same array, changed in place only
+        self.frame_input = np.ones(self.input_weight.shape[1], np.float32)
         self.input_row = self.frame_input[:-1]
-        self.projected = np.zeros(first.input_weight.shape[0], np.float32)
+        self.projected = np.zeros(self.input_weight.shape[0], np.float32)
         rows = first.into_fused
         self._projected_fused, self._fused_inputs = self.projected[:rows], first.bias_column[:rows]
         self._projected_new = self.projected[rows:, None]  # GRU: W_in x + b_in for every window
         self._pad = slice(window_length, self.columns) if self.columns > window_length else None
         # What a new window starts from: zero hidden states (and cells, and pooling sums).
-        self._cleared = [self.state[:-1]] + [layer.c for layer in self.layers if self.lstm] + ([self.sums] if self.mean_pooling else [])
+        self._cleared = (
+            [self.state[:-1]]
+            + [layer.c for layer in self.layers if self.lstm]
+            + ([self.sums] if self.mean_pooling else [])
+        )
 
-    def _layer(self, k: int, layer: nn.RNNBase) -> "_BankLayer":
+    def _layer(self, k: int, layer: nn.GRU | nn.LSTM) -> _BankLayer:
         """Fused weights `[4H, rows read]` over (own state, layer below, ones row).
 
         GRU gate rows: r, z (input + hidden, pre-scaled), W_hn h + b_hn, W_in x + b_in (kept
@@ -137,8 +145,8 @@ class NumpyBank:
         saves finishing r (two ops on [H, W]) for the same matmul size.
         """
         hidden = layer.hidden_size
-        weight_ih, weight_hh = _array(layer.weight_ih_l0), _array(layer.weight_hh_l0)
-        bias_ih, bias_hh = _array(layer.bias_ih_l0), _array(layer.bias_hh_l0)
+        weight_ih, weight_hh = _array(layer.get_parameter("weight_ih_l0")), _array(layer.get_parameter("weight_hh_l0"))
+        bias_ih, bias_hh = _array(layer.get_parameter("bias_ih_l0")), _array(layer.get_parameter("bias_hh_l0"))
         inputs = weight_ih.shape[1]
         if self.lstm:
             rows_hh, rows_ih, bias = weight_hh, weight_ih, bias_ih + bias_hh
@@ -147,7 +155,9 @@ class NumpyBank:
             zeros_h, zeros_x = np.zeros((hidden, hidden), np.float32), np.zeros((hidden, inputs), np.float32)
             rows_hh = np.concatenate([weight_hh[: 2 * hidden], weight_hh[2 * hidden :], zeros_h])
             rows_ih = np.concatenate([weight_ih[: 2 * hidden], zeros_x, weight_ih[2 * hidden :]])
-            bias = np.concatenate([bias_ih[: 2 * hidden] + bias_hh[: 2 * hidden], bias_hh[2 * hidden :], bias_ih[2 * hidden :]])
+            bias = np.concatenate(
+                [bias_ih[: 2 * hidden] + bias_hh[: 2 * hidden], bias_hh[2 * hidden :], bias_ih[2 * hidden :]]
+            )
             sigmoid = np.arange(2 * hidden)
         rows_hh, rows_ih, bias = rows_hh.copy(), rows_ih.copy(), bias.copy()
         for array in (rows_hh, rows_ih, bias):
@@ -160,8 +170,16 @@ class NumpyBank:
             fused[:, :hidden] = rows_hh[: 3 * hidden]
             fused[2 * hidden :, -1] = bias[2 * hidden : 3 * hidden]  # b_hn, constant
             input_rows = np.r_[0 : 2 * hidden, 3 * hidden : 4 * hidden]
-            return _BankLayer(hidden, fused, self.state, self.offsets[k], self.columns, "gru",
-                              input_weight=_with_bias(rows_ih[input_rows], bias[input_rows]), into_fused=2 * hidden)
+            return _BankLayer(
+                hidden,
+                fused,
+                self.state,
+                self.offsets[k],
+                self.columns,
+                "gru",
+                input_weight=_with_bias(rows_ih[input_rows], bias[input_rows]),
+                into_fused=2 * hidden,
+            )
         if k and not self.lstm:
             rows_hh[2 * hidden : 3 * hidden] *= 0.5
             bias[2 * hidden : 3 * hidden] *= 0.5
@@ -172,15 +190,25 @@ class NumpyBank:
         fused[:, -1] = bias
         if k:
             fused[:, hidden : hidden + inputs] = rows_ih  # the layer below sits right under this one
-            return _BankLayer(hidden, fused, self.state, self.offsets[k], self.columns, "lstm" if self.lstm else "gru_folded")
+            return _BankLayer(
+                hidden, fused, self.state, self.offsets[k], self.columns, "lstm" if self.lstm else "gru_folded"
+            )
         fused[:, -1] = 0.0
-        return _BankLayer(hidden, fused, self.state, self.offsets[k], self.columns, "lstm",
-                          input_weight=_with_bias(rows_ih, bias), into_fused=4 * hidden)
+        return _BankLayer(
+            hidden,
+            fused,
+            self.state,
+            self.offsets[k],
+            self.columns,
+            "lstm",
+            input_weight=_with_bias(rows_ih, bias),
+            into_fused=4 * hidden,
+        )
 
     def divide_inputs(self, std: np.ndarray) -> None:
         """Fold a per-feature division (standardize's std) into the first layer's input weights,
         saving one op per frame; the caller then feeds `x - mean`."""
-        self.layers[0].input_weight[:, :-1] /= std[None, :]
+        self.input_weight[:, :-1] /= std[None, :]
 
     def reset(self) -> None:
         self.state[:-1] = 0.0
@@ -196,7 +224,7 @@ class NumpyBank:
             return self.step_input()
         first, width = self.layers[0], self.window_length
         self._start_column()
-        projected = first.input_weight[:, :-1] @ variants.T + first.input_weight[:, -1:]  # [rows, V]
+        projected = self.input_weight[:, :-1] @ variants.T + self.input_weight[:, -1:]  # [rows, V]
         frames_seen = (self.count - self.column_index) % width  # before this frame, per column
         per_column = projected[:, np.minimum(frames_seen, projected.shape[1] - 1)]
         rows = first.into_fused
@@ -210,7 +238,7 @@ class NumpyBank:
         """`step` for one feature row that every window shares, already written to `input_row`."""
         self._start_column()
         first = self.layers[0]
-        np.matmul(first.input_weight, self.frame_input, out=self.projected)
+        np.matmul(self.input_weight, self.frame_input, out=self.projected)
         self._fused_inputs[:] = self._projected_fused
         first.input_new = self._projected_new
         np.matmul(first.fused, first.below, out=first.gates)
@@ -254,8 +282,17 @@ class _BankLayer:
     broadcast column costs more than the arithmetic) and `out` is positional.
     """
 
-    def __init__(self, hidden: int, fused: np.ndarray, state: np.ndarray, offset: int, columns: int,
-                 kind: str, input_weight: np.ndarray | None = None, into_fused: int = 0) -> None:
+    def __init__(
+        self,
+        hidden: int,
+        fused: np.ndarray,
+        state: np.ndarray,
+        offset: int,
+        columns: int,
+        kind: str,
+        input_weight: np.ndarray | None = None,
+        into_fused: int = 0,
+    ) -> None:
         # First layer only: input projection `input_weight @ [x, 1]` (bias in the last column), whose first
         # `into_fused` rows go into the fused matrix's ones column and the rest (GRU) into `input_new`.
         self.fused, self.input_weight, self.into_fused = fused, input_weight, into_fused
@@ -271,7 +308,7 @@ class _BankLayer:
         self.reset_update, self.half_reset_update = self.gates[: 2 * hidden], self.half[: 2 * hidden]
         self.reset, self.update, self.hidden_new = self.blocks[:3]
         self.half_h = self.half[:hidden]
-        self.input_new: np.ndarray | None = self.blocks[3] if len(self.blocks) == 4 else None
+        self.input_new: np.ndarray = self.blocks[3] if len(self.blocks) == 4 else np.empty((0, columns), np.float32)
         self.cell = {"gru": self.gru_cell, "gru_folded": self.gru_cell_folded, "lstm": self.lstm_cell}[kind]
 
     def gru_cell(self) -> None:
@@ -330,13 +367,13 @@ class TorchBankStep(nn.Module):
         self.lstm = isinstance(network.rnn[0], nn.LSTM)
         self.mean_pooling = network.config.pooling == "mean"
         self.cells = nn.ModuleList()
-        for layer in network.rnn:
+        for layer in cast(list[nn.GRU | nn.LSTM], list(network.rnn)):
             cell_class = nn.LSTMCell if self.lstm else nn.GRUCell
             cell = cell_class(layer.input_size, layer.hidden_size)
-            cell.weight_ih.data.copy_(layer.weight_ih_l0.data)
-            cell.weight_hh.data.copy_(layer.weight_hh_l0.data)
-            cell.bias_ih.data.copy_(layer.bias_ih_l0.data)
-            cell.bias_hh.data.copy_(layer.bias_hh_l0.data)
+            cell.weight_ih.data.copy_(layer.get_parameter("weight_ih_l0").data)
+            cell.weight_hh.data.copy_(layer.get_parameter("weight_hh_l0").data)
+            cell.bias_ih.data.copy_(layer.get_parameter("bias_ih_l0").data)
+            cell.bias_hh.data.copy_(layer.get_parameter("bias_hh_l0").data)
             self.cells.append(cell)
         self.head = network.head
         self.eval()
@@ -346,15 +383,17 @@ class TorchBankStep(nn.Module):
         names = [f"h_{i}" for i in range(len(self.cells))]
         return names + ([f"c_{i}" for i in range(len(self.cells))] if self.lstm else [])
 
-    def forward(self, features: torch.Tensor, steps: torch.Tensor, sums: torch.Tensor, *states: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    def forward(
+        self, features: torch.Tensor, steps: torch.Tensor, sums: torch.Tensor, *states: torch.Tensor
+    ) -> tuple[torch.Tensor, ...]:
         layers = len(self.cells)
         hs, cs = list(states[:layers]), list(states[layers:])
         inputs = features
         for index, cell in enumerate(self.cells):
             if self.lstm:
-                hs[index], cs[index] = self._lstm(cell, inputs, hs[index], cs[index])
+                hs[index], cs[index] = self._lstm(cast(nn.LSTMCell, cell), inputs, hs[index], cs[index])
             else:
-                hs[index] = self._gru(cell, inputs, hs[index])
+                hs[index] = self._gru(cast(nn.GRUCell, cell), inputs, hs[index])
             inputs = hs[index]
         sums = sums + inputs
         pooled = sums / steps if self.mean_pooling else inputs
@@ -373,7 +412,9 @@ class TorchBankStep(nn.Module):
         return new + update * (h - new)
 
     @staticmethod
-    def _lstm(cell: nn.LSTMCell, x: torch.Tensor, h: torch.Tensor, c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def _lstm(
+        cell: nn.LSTMCell, x: torch.Tensor, h: torch.Tensor, c: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         gates = x @ cell.weight_ih.T + cell.bias_ih + h @ cell.weight_hh.T + cell.bias_hh
         i, f, g, o = gates.chunk(4, dim=1)
         c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)

@@ -8,7 +8,8 @@ are built by `actrec.export.graphs`; this module only drives them.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
+from typing import cast
 
 import numpy as np
 import torch
@@ -36,6 +37,8 @@ def resolve_runtime(runtime: str, incremental: bool) -> str:
             return "torch"
         return "onnx"
     return "torch" if runtime == "numpy" else runtime
+
+
 LogitsFn = Callable[..., tuple[np.ndarray, ...]]
 
 
@@ -51,7 +54,7 @@ class GraphBank:
     def __init__(self, step: TorchBankStep, window_length: int, run: LogitsFn) -> None:
         self.window_length = window_length
         self.run = run
-        sizes = [cell.hidden_size for cell in step.cells]
+        sizes = [cast(nn.RNNCellBase, cell).hidden_size for cell in step.cells]
         self.states = [np.zeros((window_length, size), np.float32) for size in sizes]
         if step.lstm:
             self.states += [np.zeros((window_length, size), np.float32) for size in sizes]
@@ -128,6 +131,7 @@ def torch_window_fn(network: nn.Module) -> Callable[[np.ndarray], np.ndarray]:
 
 def torch_step_fn(step: nn.Module) -> LogitsFn:
     """Any state step (`TorchBankStep`, `kernel_graph.KernelStep`) on NumPy arrays in eager torch."""
+
     def run(*arrays: np.ndarray) -> tuple[np.ndarray, ...]:
         with torch.inference_mode():
             outputs = step(*(torch.from_numpy(np.ascontiguousarray(array)) for array in arrays))

@@ -17,8 +17,18 @@ import numpy as np
 
 from actrec.io.atomic import atomic_path
 
-PALETTE = [(66, 135, 245), (67, 160, 71), (229, 57, 53), (251, 140, 0), (142, 36, 170), (0, 172, 193),
-           (216, 27, 96), (124, 179, 66), (94, 53, 177), (255, 179, 0)]  # BGR
+PALETTE = [
+    (66, 135, 245),
+    (67, 160, 71),
+    (229, 57, 53),
+    (251, 140, 0),
+    (142, 36, 170),
+    (0, 172, 193),
+    (216, 27, 96),
+    (124, 179, 66),
+    (94, 53, 177),
+    (255, 179, 0),
+]  # BGR
 GREY = (140, 140, 140)
 TIMELINE_HEIGHT = 14
 
@@ -26,7 +36,9 @@ TIMELINE_HEIGHT = 14
 class AnnotatedVideo:
     """Draw decisions on frames and write them to `path` (mp4v), one output frame per input."""
 
-    def __init__(self, path: str | os.PathLike, fps: float, label_names: list[str], bones: list[tuple[int, int]]) -> None:
+    def __init__(
+        self, path: str | os.PathLike, fps: float, label_names: list[str], bones: list[tuple[int, int]]
+    ) -> None:
         from actrec.io.video import import_cv2
 
         self.cv2 = import_cv2()
@@ -69,7 +81,9 @@ class AnnotatedVideo:
         self._timeline(canvas)
         self._writer.write(canvas)
 
-    def _people(self, canvas: np.ndarray, decision: Any, people: dict[int, np.ndarray]) -> tuple[str, tuple[int, int, int]]:
+    def _people(
+        self, canvas: np.ndarray, decision: Any, people: dict[int, np.ndarray]
+    ) -> tuple[str, tuple[int, int, int]]:
         """Each person's skeleton, id and label; returns the panel's text (people count) and the
         timeline colour (the first class label among the people, grey if none)."""
         decisions = {} if decision is None else decision.people
@@ -83,7 +97,16 @@ class AnnotatedVideo:
             seen = keypoints[np.isfinite(keypoints[:, :2]).all(axis=1), :2]
             if len(seen):
                 x, y = int(seen[:, 0].min()), int(seen[:, 1].min()) - 6
-                self.cv2.putText(canvas, f"{track} {label}", (x, max(y, 12)), self.cv2.FONT_HERSHEY_SIMPLEX, 0.45, color, 1, self.cv2.LINE_AA)
+                self.cv2.putText(
+                    canvas,
+                    f"{track} {label}",
+                    (x, max(y, 12)),
+                    self.cv2.FONT_HERSHEY_SIMPLEX,
+                    0.45,
+                    color,
+                    1,
+                    self.cv2.LINE_AA,
+                )
         count = len(people)
         return f"{count} {'person' if count == 1 else 'people'}", timeline_color
 

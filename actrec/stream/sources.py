@@ -9,9 +9,10 @@ takes (MediaPipe keypoints in pixels, as `actrec extract` writes them).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -65,15 +66,23 @@ class CsvSource(SessionSource):
     `<joint>_<channel>` or `J * C` in its order, empty cells being undetected joints; one sequence
     picked by `sequence_id`."""
 
-    def __init__(self, path: str | Path, recognizer: Any, sequence_id: str | None = None, resample: bool = False) -> None:
+    def __init__(
+        self, path: str | Path, recognizer: Any, sequence_id: str | None = None, resample: bool = False
+    ) -> None:
         from actrec.io.session import read_session
 
         frame_shape = model_frame_shape(recognizer)
         keypoints = len(frame_shape) > 1
         n_features = int(np.prod(frame_shape)) if frame_shape else None
         skeleton = recognizer.skeleton() if keypoints else None
-        joints = (skeleton.joints, frame_shape[-1]) if skeleton is not None and len(skeleton.joints) == frame_shape[0] else None
-        session = read_session(path, recognizer.feature_names, n_features, sequence_id, allow_missing=keypoints, joints=joints)
+        joints = (
+            (skeleton.joints, frame_shape[-1])
+            if skeleton is not None and len(skeleton.joints) == frame_shape[0]
+            else None
+        )
+        session = read_session(
+            path, recognizer.feature_names, n_features, sequence_id, allow_missing=keypoints, joints=joints
+        )
         super().__init__(session, recognizer, resample)
 
 
@@ -87,11 +96,17 @@ class RecordingSource(SessionSource):
 
         recording = _read_recording(Path(path), recognizer)
         if recording.has_people_axis:
-            raise ConfigError(f"{path}: holds {len(recording.track_id)} tracked people; stream one person's recording "
-                              "(or the video with --people)")
+            raise ConfigError(
+                f"{path}: holds {len(recording.track_id)} tracked people; stream one person's recording "
+                "(or the video with --people)"
+            )
         keypoints = _model_joints(recording, recognizer)
-        session = Session(times=recording.times - recording.times[0], values=keypoints.reshape(len(keypoints), -1),
-                          rate_hz=recording.fps, source=str(path))
+        session = Session(
+            times=recording.times - recording.times[0],
+            values=keypoints.reshape(len(keypoints), -1),
+            rate_hz=recording.fps,
+            source=str(path),
+        )
         super().__init__(session, recognizer, resample)
 
 
@@ -103,9 +118,13 @@ def _read_recording(path: Path, recognizer: Any) -> Any:
     if path.is_dir():
         skeleton = recognizer.skeleton()
         if skeleton is None:
-            raise ConfigError(f"{path}: a folder of keypoint JSON streams into a keypoint model; this one was trained on other data")
+            raise ConfigError(
+                f"{path}: a folder of keypoint JSON streams into a keypoint model; this one was trained on other data"
+            )
         if not any(path.glob("*.json")):
-            raise DataError(f"{path}: holds no .json files; give an OpenPose --write_json folder, a recording .npz or a video")
+            raise DataError(
+                f"{path}: holds no .json files; give an OpenPose --write_json folder, a recording .npz or a video"
+            )
         openpose = skeleton if len(skeleton.joints) in (25, 137) else _openpose_schema()
         return read_openpose_json(path, openpose, fps=float(recognizer.sample_rate_hz or 30.0), schema=openpose.name)
     return load_recording(path)
@@ -125,16 +144,22 @@ def _model_joints(recording: Any, recognizer: Any) -> np.ndarray:
     model_schema = recognizer.skeleton()
     frame_shape = model_frame_shape(recognizer)
     if model_schema is None or len(frame_shape) != 2:
-        raise ConfigError(f"{recording.source}: a keypoint recording streams into a keypoint model; this one takes frames of shape {frame_shape}")
+        raise ConfigError(
+            f"{recording.source}: a keypoint recording streams into a keypoint model; this one takes frames of shape {frame_shape}"
+        )
     keypoints = recording.keypoints
     if recording.schema != model_schema.name or keypoints.shape[1] != frame_shape[0]:
         index = joint_index(get_schema(recording.schema), model_schema)
         if index is None:
-            raise DataError(f"{recording.source}: skeleton '{recording.schema}' lacks joints of the model's '{model_schema.name}'; "
-                            "stream a recording of the model's skeleton")
+            raise DataError(
+                f"{recording.source}: skeleton '{recording.schema}' lacks joints of the model's '{model_schema.name}'; "
+                "stream a recording of the model's skeleton"
+            )
         keypoints = keypoints[:, index]
     if keypoints.shape[2] < frame_shape[1]:
-        raise DataError(f"{recording.source}: {keypoints.shape[2]} channels per joint but the model takes {frame_shape[1]}")
+        raise DataError(
+            f"{recording.source}: {keypoints.shape[2]} channels per joint but the model takes {frame_shape[1]}"
+        )
     return keypoints[:, :, : frame_shape[1]]
 
 
@@ -190,7 +215,9 @@ def is_recorded_session(spec: str) -> bool:
     return spec.startswith("csv:") or spec.lower().endswith(".npz") or Path(spec).is_dir()
 
 
-def open_source(spec: str, recognizer: Any, sequence_id: str | None = None, resample: bool = False) -> SessionSource | VideoSource:
+def open_source(
+    spec: str, recognizer: Any, sequence_id: str | None = None, resample: bool = False
+) -> SessionSource | VideoSource:
     """`csv:FILE`, a recording `.npz`, a folder of OpenPose JSON, `webcam:N` or a video file path;
     `sequence_id` applies to csv: only, `resample` to recorded sessions."""
     if spec.startswith("csv:"):
@@ -226,14 +253,18 @@ def extractor_for(recognizer: Any, people: bool = False) -> Callable[[np.ndarray
             chosen = (name, index)
             break
     if chosen is None:
-        raise ConfigError(f"no MediaPipe detector gives every joint of the model's skeleton '{model_schema.name}'; "
-                          f"stream keypoints you extract yourself as csv: instead")
+        raise ConfigError(
+            f"no MediaPipe detector gives every joint of the model's skeleton '{model_schema.name}'; "
+            f"stream keypoints you extract yourself as csv: instead"
+        )
     index, channels = chosen[1], int(recognizer.frame_shape[-1])
     if people:
         from actrec.extract.people import PeoplePoser
 
         if chosen[0] != "pose":
-            raise ConfigError(f"--people poses each person with MediaPipe pose, which lacks joints of '{model_schema.name}'")
+            raise ConfigError(
+                f"--people poses each person with MediaPipe pose, which lacks joints of '{model_schema.name}'"
+            )
         poser = PeoplePoser()
         return lambda image: {track: found[index, :channels] for track, found in poser(image).items()}
     cv2 = import_cv2()

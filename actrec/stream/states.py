@@ -9,13 +9,16 @@ ending there, equal to batch predict on that window.
 
 from __future__ import annotations
 
-from typing import Callable, Protocol
+from collections.abc import Callable
+from typing import Any, Protocol, cast
 
 import numpy as np
 from torch import nn
 
 from actrec.export.graphs import onnx_session
+from actrec.models.ensemble import EnsembleNet
 from actrec.models.registry import network_capabilities
+from actrec.models.rocket import RocketNet
 from actrec.stream.kernel_graph import KernelGraphStream, KernelStep, kernel_step_onnx_bytes, onnx_step_fn
 from actrec.stream.kernels import KernelStream
 from actrec.stream.recurrent import NumpyBank
@@ -35,7 +38,7 @@ class EnsembleStream:
 
     how = "each member's per-frame state"
 
-    def __init__(self, network: nn.Module, window_length: int) -> None:
+    def __init__(self, network: EnsembleNet, window_length: int) -> None:
         self.members = [frame_state(member, window_length) for member in network.members]
         self.weights = network.weights.double().numpy()
 
@@ -52,7 +55,8 @@ class EnsembleStream:
         return np.log(np.maximum(proba, 1e-12)).astype(np.float32)
 
 
-STATES: dict[str, Callable[[nn.Module, int], FrameState]] = {
+# each state takes the network its capability names (RecurrentNet, RocketNet, EnsembleNet)
+STATES: dict[str, Callable[[Any, int], FrameState]] = {
     "recurrent": NumpyBank,
     "kernel": KernelStream,
     "ensemble": EnsembleStream,
@@ -62,8 +66,11 @@ STATES: dict[str, Callable[[nn.Module, int], FrameState]] = {
 def single(network: nn.Module) -> nn.Module:
     """A one-member ensemble (the default model) streams as its member: the log of one member's
     probabilities gives the same softmax as its logits, without two softmaxes and a log per frame."""
-    if network_capabilities(network).frame_state == "ensemble" and len(network.members) == 1:
-        return single(network.members[0])
+    if (
+        network_capabilities(network).frame_state == "ensemble"
+        and len(members := cast(EnsembleNet, network).members) == 1
+    ):
+        return single(members[0])
     return network
 
 
@@ -83,7 +90,7 @@ def graph_state(network: nn.Module, window_length: int, runtime: str, metadata: 
     network = single(network)
     if network_capabilities(network).frame_state != "kernel":
         return None
-    stream = KernelStream(network, window_length)
+    stream = KernelStream(cast(RocketNet, network), window_length)
     step = KernelStep(stream).eval()
     if runtime == "torch":
         return KernelGraphStream(stream, torch_step_fn(step))

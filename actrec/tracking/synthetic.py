@@ -23,8 +23,16 @@ class WalkingPeople:
     truth: list[list[int]]
 
 
-def walking_people(n_people: int = 4, frames: int = 200, width: int = 768, height: int = 576, miss_rate: float = 0.1,
-                   noise_px: float = 2.0, pillars: int = 0, seed: int = 0) -> WalkingPeople:
+def walking_people(
+    n_people: int = 4,
+    frames: int = 200,
+    width: int = 768,
+    height: int = 576,
+    miss_rate: float = 0.1,
+    noise_px: float = 2.0,
+    pillars: int = 0,
+    seed: int = 0,
+) -> WalkingPeople:
     """People `height / 6` tall walking in straight lines across the frame at 2-6 px per frame,
     entering and leaving at random times; paths cross. Each has a fixed joint layout in its box and
     clothes of their own colours (an appearance histogram, 10% noise a frame). `pillars` vertical
@@ -56,7 +64,9 @@ def walking_people(n_people: int = 4, frames: int = 200, width: int = 768, heigh
             appearance = clothes[person] * rng.uniform(0.9, 1.1, APPEARANCE_BINS)
             joints = box[:2] + layouts[person] * (box[2:] - box[:2]) + rng.normal(0, noise_px, size=(N_JOINTS, 2))
             keypoints = np.concatenate([joints, np.ones((N_JOINTS, 1))], axis=1)
-            found.append((person, Detection(box + rng.normal(0, noise_px, 4), keypoints, appearance / appearance.sum())))
+            found.append(
+                (person, Detection(box + rng.normal(0, noise_px, 4), keypoints, appearance / appearance.sum()))
+            )
         order = rng.permutation(len(found))
         detections.append([found[i][1] for i in order])
         truth.append([found[i][0] for i in order])
@@ -71,9 +81,9 @@ def identity_switches(truth: list[list[int]], predicted: list[list[int]]) -> int
     switches = 0
     for people, ids in zip(truth, predicted):
         for person, track in zip(people, ids):
-            if person in last_id and last_id[person] != track:
-                switches += 1
-            elif track in last_person and last_person[track] != person:
+            if (person in last_id and last_id[person] != track) or (
+                track in last_person and last_person[track] != person
+            ):
                 switches += 1
             last_id[person], last_person[track] = track, person
     return switches

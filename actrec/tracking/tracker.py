@@ -156,7 +156,7 @@ class Tracker:
         if candidates and detections:
             cost = self._costs([self.tracks[row] for row in candidates], detections)
             rows, cols = linear_sum_assignment(cost)
-            for row, col in zip(rows, cols):
+            for row, col in zip(rows.tolist(), cols.tolist()):
                 if cost[row, col] >= UNMATCHABLE:
                     continue
                 track = self.tracks[candidates[row]]
@@ -179,7 +179,9 @@ class Tracker:
         self._reidentify(detections, ids)
         for col, detection in enumerate(detections):
             if not ids[col]:
-                self.tracks.append(Track(self._next_id, np.asarray(detection.box, float), detection.keypoints, detection.appearance))
+                self.tracks.append(
+                    Track(self._next_id, np.asarray(detection.box, float), detection.keypoints, detection.appearance)
+                )
                 ids[col] = self._next_id
                 self._next_id += 1
         return ids
@@ -192,7 +194,11 @@ class Tracker:
         track.velocity = step if track.hits == 1 else alpha * step + (1 - alpha) * track.velocity
         track.box, track.keypoints = box, detection.keypoints
         if detection.appearance is not None:
-            track.appearance = detection.appearance if track.appearance is None else 0.8 * track.appearance + 0.2 * detection.appearance
+            track.appearance = (
+                detection.appearance
+                if track.appearance is None
+                else 0.8 * track.appearance + 0.2 * detection.appearance
+            )
         track.age, track.missed, track.hits = 0, 0, track.hits + 1
 
     def _reidentify(self, detections: list[Detection], ids: list[int]) -> None:
@@ -218,7 +224,7 @@ class Tracker:
                     cost[row, slot] = distance + 0.1 * gap / reach
         rows, slots = linear_sum_assignment(cost)
         revived = set()
-        for row, slot in zip(rows, slots):
+        for row, slot in zip(rows.tolist(), slots.tolist()):
             if cost[row, slot] >= UNMATCHABLE:
                 continue
             track = self.lost[row]
@@ -251,8 +257,11 @@ class Tracker:
                 expected = track.keypoints.copy()
                 expected[:, :2] += shift
             for col, detection in enumerate(detections):
-                if track.appearance is not None and detection.appearance is not None and \
-                        appearance_distance(track.appearance, detection.appearance) > config.max_appearance_distance:
+                if (
+                    track.appearance is not None
+                    and detection.appearance is not None
+                    and appearance_distance(track.appearance, detection.appearance) > config.max_appearance_distance
+                ):
                     continue
                 distance = _keypoint_distance(expected, detection.keypoints) / height
                 if iou[row, col] < config.min_iou and not distance <= config.max_keypoint_distance:

@@ -21,7 +21,7 @@ import io
 import json
 import random
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import lightning as L
 import numpy as np
@@ -44,7 +44,7 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
         raise ModelFileError(f"{path}: no such checkpoint") from None
-    except Exception as error:  # UnpicklingError for objects, RuntimeError/EOFError for cut files
+    except Exception as error:  # noqa: BLE001  UnpicklingError for objects, RuntimeError/EOFError for cut files
         raise ModelFileError(
             f"{path}: not a readable training checkpoint ({type(error).__name__}); it is truncated or holds "
             "objects other than tensors and plain values (actrec never unpickles); train without --resume"
@@ -71,11 +71,17 @@ class SafeCheckpointIO(TorchCheckpointIO):
 
 def rng_state() -> dict[str, Any]:
     """The global generators' states as tensors and plain values (what weights-only loading reads)."""
-    _, keys, position, has_gauss, cached = np.random.get_state()
+    # legacy=True (the default) gives the tuple form
+    _, keys, position, has_gauss, cached = cast(tuple[str, np.ndarray, int, int, float], np.random.get_state())
     version, internal, gauss_next = random.getstate()
     state: dict[str, Any] = {
         "torch": torch.get_rng_state(),
-        "numpy": {"keys": torch.from_numpy(keys.astype(np.int64)), "position": int(position), "has_gauss": int(has_gauss), "cached": float(cached)},
+        "numpy": {
+            "keys": torch.from_numpy(keys.astype(np.int64)),
+            "position": int(position),
+            "has_gauss": int(has_gauss),
+            "cached": float(cached),
+        },
         "python": {"version": version, "internal": list(internal), "gauss_next": gauss_next},
     }
     if torch.cuda.is_available():
@@ -86,7 +92,9 @@ def rng_state() -> dict[str, Any]:
 def set_rng_state(state: dict[str, Any]) -> None:
     torch.set_rng_state(state["torch"])
     numpy = state["numpy"]
-    np.random.set_state(("MT19937", numpy["keys"].numpy().astype(np.uint32), numpy["position"], numpy["has_gauss"], numpy["cached"]))
+    np.random.set_state(
+        ("MT19937", numpy["keys"].numpy().astype(np.uint32), numpy["position"], numpy["has_gauss"], numpy["cached"])
+    )
     python = state["python"]
     random.setstate((python["version"], tuple(python["internal"]), python["gauss_next"]))
     if "cuda" in state and torch.cuda.is_available():
@@ -157,7 +165,9 @@ def check_same_run(path: str | Path, run: dict[str, Any]) -> None:
     RunState stores: {"config": TrainConfig fields, and facts of the data}."""
     stored_entry = read_checkpoint(path).get(RUN_KEY)
     if not isinstance(stored_entry, dict) or not isinstance(stored_entry.get("run"), str):
-        raise ConfigError(f"{path}: holds no actrec run settings (written by another tool or an older actrec); train without --resume")
+        raise ConfigError(
+            f"{path}: holds no actrec run settings (written by another tool or an older actrec); train without --resume"
+        )
     stored = json.loads(stored_entry["run"])
     current = json.loads(json.dumps(run, sort_keys=True))
     old_config, new_config = stored.get("config", {}), current.get("config", {})

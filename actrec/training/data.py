@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import lightning as L
 import numpy as np
@@ -32,7 +32,9 @@ class AugmentedDataset(Dataset):
     raw sample and length. The generator is seeded per (epoch seed, index) so runs reproduce.
     """
 
-    def __init__(self, X_raw: np.ndarray, lengths: np.ndarray, y: np.ndarray, augment: Callable, featurise: Callable, seed: int) -> None:
+    def __init__(
+        self, X_raw: np.ndarray, lengths: np.ndarray, y: np.ndarray, augment: Callable, featurise: Callable, seed: int
+    ) -> None:
         self.X_raw, self.lengths, self.y = X_raw, np.asarray(lengths), np.asarray(y)
         self.augment, self.featurise, self.seed = augment, featurise, seed
         self.epoch = 0
@@ -48,7 +50,9 @@ class AugmentedDataset(Dataset):
         return torch.from_numpy(features), torch.tensor(length), torch.tensor(int(self.y[index]))
 
 
-def pad_collate(batch: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def pad_collate(
+    batch: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]],
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Stack items, padding each to the longest valid length in the batch."""
     lengths = torch.stack([item[1] for item in batch])
     steps = int(lengths.max())
@@ -66,7 +70,9 @@ class SequenceDataModule(L.LightningDataModule):
     a resumed run draws the epochs a straight run would have.
     """
 
-    def __init__(self, train: Dataset, val: Dataset, batch_size: int, seed: int, balanced: bool, train_labels: np.ndarray) -> None:
+    def __init__(
+        self, train: Dataset, val: Dataset, batch_size: int, seed: int, balanced: bool, train_labels: np.ndarray
+    ) -> None:
         super().__init__()
         self.train, self.val = train, val
         self.batch_size, self.seed, self.balanced = batch_size, seed, balanced
@@ -77,9 +83,15 @@ class SequenceDataModule(L.LightningDataModule):
         if self.balanced:
             counts = np.bincount(self.train_labels)
             weights = 1.0 / counts[self.train_labels]
-            sampler = WeightedRandomSampler(torch.as_tensor(weights, dtype=torch.double), len(weights), generator=self.generator)
+            sampler = WeightedRandomSampler(
+                torch.as_tensor(weights, dtype=torch.double),  # type: ignore[arg-type]  # torch's hint says Sequence[float]; it takes a tensor
+                len(weights),
+                generator=self.generator,
+            )
             return DataLoader(self.train, batch_size=self.batch_size, sampler=sampler, collate_fn=pad_collate)
-        return DataLoader(self.train, batch_size=self.batch_size, shuffle=True, generator=self.generator, collate_fn=pad_collate)
+        return DataLoader(
+            self.train, batch_size=self.batch_size, shuffle=True, generator=self.generator, collate_fn=pad_collate
+        )
 
     def val_dataloader(self) -> DataLoader:
         return DataLoader(self.val, batch_size=max(self.batch_size, 256), collate_fn=pad_collate)
@@ -103,7 +115,14 @@ class StackedDataModule(L.LightningDataModule):
 
     def train_dataloader(self) -> DataLoader:
         drop_last = len(self.train) > self.batch_size  # type: ignore[arg-type]
-        return DataLoader(self.train, batch_size=self.batch_size, shuffle=True, generator=self.generator, drop_last=drop_last, num_workers=self.workers)
+        return DataLoader(
+            self.train,
+            batch_size=self.batch_size,
+            shuffle=True,
+            generator=self.generator,
+            drop_last=drop_last,
+            num_workers=self.workers,
+        )
 
     def val_dataloader(self) -> DataLoader:
         return DataLoader(self.val, batch_size=self.batch_size, num_workers=self.workers)

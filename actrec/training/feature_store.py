@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import os
 import tempfile
-from typing import Callable, Iterator, Protocol
+from collections.abc import Callable, Iterator
+from typing import Protocol
 
 import numpy as np
 import torch
 
 from actrec.errors import DataError
+from actrec.models.rocket import RocketNet
 
 BATCH = 64  # samples per kernel transform: the [B, 84, b, T] pooling intermediates stay small
 READ_ROWS = 4096  # rows per chunk when a whole split is read back (validation scores)
@@ -58,7 +60,14 @@ class TransformedBatches:
     pipeline's `transform`, so the featurised copy of the whole split never exists. Non-finite
     features are refused naming the sample, as `Recognizer._features` does for whole arrays."""
 
-    def __init__(self, X: np.ndarray, lengths: np.ndarray, transform: Callable[[np.ndarray, np.ndarray], np.ndarray], ids: np.ndarray, source: str) -> None:
+    def __init__(
+        self,
+        X: np.ndarray,
+        lengths: np.ndarray,
+        transform: Callable[[np.ndarray, np.ndarray], np.ndarray],
+        ids: np.ndarray,
+        source: str,
+    ) -> None:
         self.X, self.lengths, self.n_steps = X, np.asarray(lengths, dtype=np.int64), int(X.shape[1])
         self.transform, self.ids, self.source = transform, ids, source
 
@@ -69,7 +78,9 @@ class TransformedBatches:
         features = self.transform(np.asarray(self.X[index], dtype=np.float32), self.lengths[index])
         bad = ~np.isfinite(features).reshape(len(index), -1).all(1)
         if bad.any():
-            raise DataError(f"{self.source}: sample {self.ids[index[np.argmax(bad)]]} gives non-finite features; check it for NaN or inf values")
+            raise DataError(
+                f"{self.source}: sample {self.ids[index[np.argmax(bad)]]} gives non-finite features; check it for NaN or inf values"
+            )
         return np.ascontiguousarray(features, dtype=np.float32)
 
 
@@ -80,7 +91,7 @@ def slices(n: int, size: int) -> Iterator[np.ndarray]:
 
 
 @torch.no_grad()
-def raw_batches(network: torch.nn.Module, batches: FeatureBatches) -> Iterator[np.ndarray]:
+def raw_batches(network: RocketNet, batches: FeatureBatches) -> Iterator[np.ndarray]:
     """Raw kernel features `[b, n]` float64 of `BATCH` samples at a time, in order."""
     for index in slices(len(batches), BATCH):
         x = torch.from_numpy(batches.rows(index))
@@ -124,20 +135,22 @@ class FeatureStore:
     when `N * n * 4` bytes fit `budget_bytes`, else in a float32 file under `directory`.
     `moments` holds their running moments. Close it (or use it as a context manager) to delete the file."""
 
-    def __init__(self, network: torch.nn.Module, batches: FeatureBatches, budget_bytes: int, directory: str | None = None) -> None:
+    def __init__(
+        self, network: RocketNet, batches: FeatureBatches, budget_bytes: int, directory: str | None = None
+    ) -> None:
         self.n, self.width = len(batches), int(network.sparse.numel())
         self.row_bytes = self.width * 4
         self.in_memory = self.n * self.row_bytes <= budget_bytes
         self.moments = RunningMoments(self.width)
         self._array: np.ndarray | None = np.empty((self.n, self.width), np.float32) if self.in_memory else None
-        self._file = None if self.in_memory else tempfile.TemporaryFile(prefix="actrec-features-", dir=directory)
+        self._file = None if self.in_memory else tempfile.TemporaryFile(prefix="actrec-features-", dir=directory)  # noqa: SIM115 (closed by close())
         start = 0
         for raw in raw_batches(network, batches):
             rows = raw.astype(np.float32)
             self.moments.add(rows)
             if self._array is not None:
                 self._array[start : start + len(rows)] = rows
-            else:
+            elif self._file is not None:
                 self._file.write(rows.tobytes())
             start += len(rows)
         if self._file is not None:
@@ -154,7 +167,7 @@ class FeatureStore:
             return self._array[index]
         out = np.empty((len(index), self.width), np.float32)
         for slot, row in enumerate(np.asarray(index, dtype=np.int64)):
-            self._read(memoryview(out[slot]).cast("B"), int(row))
+            self._read(out[slot].data.cast("B"), int(row))
         return out
 
     def chunks(self) -> Iterator[np.ndarray]:
@@ -164,10 +177,11 @@ class FeatureStore:
                 yield self._array[index[0] : index[-1] + 1]
                 continue
             out = np.empty((len(index), self.width), np.float32)
-            self._read(memoryview(out).cast("B"), int(index[0]))
+            self._read(out.data.cast("B"), int(index[0]))
             yield out
 
     def _read(self, into: memoryview, row: int) -> None:
+        assert self._file is not None  # rows beyond the memory budget live in the file
         if os.preadv(self._file.fileno(), [into], row * self.row_bytes) != len(into):
             raise OSError(f"feature file ended before row {row}; the temporary directory may be full")
 
@@ -177,7 +191,7 @@ class FeatureStore:
             self._file = None
         self._array = None
 
-    def __enter__(self) -> "FeatureStore":
+    def __enter__(self) -> FeatureStore:
         return self
 
     def __exit__(self, *exc: object) -> None:

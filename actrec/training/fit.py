@@ -13,6 +13,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -29,21 +30,34 @@ from actrec.training.checkpoint import RunCheckpoint, RunState, SafeCheckpointIO
 
 class LoopOptions(Protocol):
     """The training settings the loop reads (fields of `actrec.recognizer.TrainConfig` and
-    `actrec.video.recognizer.VideoTrainConfig`)."""
+    `actrec.video.recognizer.VideoTrainConfig`), read only: plain or class attributes both serve."""
 
-    epochs: int
-    optimizer: str
-    lr: float
-    weight_decay: float
-    scheduler: str
-    patience: int
-    monitor: str
-    class_weight: str | None
-    devices: int
-    num_nodes: int
-    time_budget: float | None
-    label_smoothing: float
-    mixup: float
+    @property
+    def epochs(self) -> int: ...
+    @property
+    def optimizer(self) -> str: ...
+    @property
+    def lr(self) -> float: ...
+    @property
+    def weight_decay(self) -> float: ...
+    @property
+    def scheduler(self) -> str: ...
+    @property
+    def patience(self) -> int: ...
+    @property
+    def monitor(self) -> str: ...
+    @property
+    def class_weight(self) -> str | None: ...
+    @property
+    def devices(self) -> int: ...
+    @property
+    def num_nodes(self) -> int: ...
+    @property
+    def time_budget(self) -> float | None: ...
+    @property
+    def label_smoothing(self) -> float: ...
+    @property
+    def mixup(self) -> float: ...
 
 
 class TrainData(Protocol):
@@ -109,14 +123,24 @@ def fit_loop(
     callbacks: list[Any] = [history, state]
     if hasattr(data.train, "epoch"):
         callbacks.append(EpochSeed(data.train))
-    module = ClassifierModule(network, OptimConfig(options.optimizer, options.lr, options.weight_decay, options.scheduler), weights, options.epochs,
-                              options.label_smoothing, options.mixup)
+    module = ClassifierModule(
+        network,
+        OptimConfig(options.optimizer, options.lr, options.weight_decay, options.scheduler),
+        weights,
+        options.epochs,
+        options.label_smoothing,
+        options.mixup,
+    )
     mode = "min" if options.monitor == "val_loss" else "max"
     scratch = None if checkpoint_dir is not None else Path(tempfile.mkdtemp(prefix="actrec-checkpoints-"))
-    if checkpoint_dir is not None and resume_from is None and is_launching_process():  # else ModelCheckpoint names ours best-v1
+    if (
+        checkpoint_dir is not None and resume_from is None and is_launching_process()
+    ):  # else ModelCheckpoint names ours best-v1
         for stale in Path(checkpoint_dir).glob("*.ckpt"):
             stale.unlink()
-    checkpoint = RunCheckpoint(dirpath=checkpoint_dir or scratch, filename=Path(BEST).stem, monitor=options.monitor, mode=mode, save_last=True)
+    checkpoint = RunCheckpoint(
+        dirpath=checkpoint_dir or scratch, filename=Path(BEST).stem, monitor=options.monitor, mode=mode, save_last=True
+    )
     callbacks += [checkpoint, EarlyStopping(monitor=options.monitor, mode=mode, patience=options.patience)]
     if progress:
         callbacks.append(progress_bar())
@@ -135,7 +159,7 @@ def fit_loop(
         # deterministic algorithms there only slows recurrent backward passes (~18% measured by
         # bench/train_throughput.py --model gru) and leaks a global torch flag into the caller
         deterministic=on_gpu,
-        max_time={"seconds": options.time_budget} if options.time_budget else None,
+        max_time=timedelta(seconds=options.time_budget) if options.time_budget else None,
         enable_progress_bar=progress,
         enable_model_summary=False,
         num_sanity_val_steps=0,
@@ -148,13 +172,14 @@ def fit_loop(
             if not best or not Path(best).is_file():
                 best = checkpoint.last_model_path
             weights_state = read_checkpoint(best)["state_dict"]
-            network.load_state_dict({k.removeprefix("network."): v for k, v in weights_state.items() if k.startswith("network.")})
+            network.load_state_dict(
+                {k.removeprefix("network."): v for k, v in weights_state.items() if k.startswith("network.")}
+            )
     finally:
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)
     network.eval()
     return FitResult(pd.DataFrame(history.rows), is_main, trainer.world_size, _stopped_by_timer(trainer))
-
 
 
 def _stopped_by_timer(trainer: Any) -> bool:
@@ -169,7 +194,9 @@ def _stopped_by_timer(trainer: Any) -> bool:
     return False
 
 
-def _fit(trainer: Any, module: Any, data: Any, resume_from: str | Path | None, state: RunState, checkpoint: RunCheckpoint) -> None:
+def _fit(
+    trainer: Any, module: Any, data: Any, resume_from: str | Path | None, state: RunState, checkpoint: RunCheckpoint
+) -> None:
     """`trainer.fit`, with a stop by SIGINT or SIGTERM turned into `TrainingInterrupted`.
 
     Lightning catches Ctrl-C's KeyboardInterrupt and exits (`sys.exit(1)`, or returns in older
@@ -177,7 +204,9 @@ def _fit(trainer: Any, module: Any, data: Any, resume_from: str | Path | None, s
     `trainer.interrupted` set, which is what tells a cut-short run from a finished one.
     """
     try:
-        trainer.fit(module, datamodule=data, ckpt_path=None if resume_from is None else str(resume_from), weights_only=True)
+        trainer.fit(
+            module, datamodule=data, ckpt_path=None if resume_from is None else str(resume_from), weights_only=True
+        )
     except (KeyboardInterrupt, SystemExit):
         if not trainer.interrupted:
             raise
@@ -192,6 +221,9 @@ def _interrupted(trainer: Any, state: RunState, checkpoint: RunCheckpoint) -> Tr
     if state.epochs_saved and last.is_file():
         return TrainingInterrupted(
             f"training stopped by {signal_name} with {state.epochs_saved} of {trainer.max_epochs} epochs done (checkpoint {last})",
-            signal_name, str(last),
+            signal_name,
+            str(last),
         )
-    return TrainingInterrupted(f"training stopped by {signal_name} before its first epoch ended; nothing to resume", signal_name, None)
+    return TrainingInterrupted(
+        f"training stopped by {signal_name} before its first epoch ended; nothing to resume", signal_name, None
+    )

@@ -27,7 +27,7 @@ N x N matrices are bounded by that constant.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import scipy.linalg
@@ -35,7 +35,7 @@ import torch
 from scipy.optimize import minimize_scalar
 from scipy.special import log_softmax
 
-from actrec.models.rocket import RocketNet
+from actrec.models.rocket import KernelBank, RocketNet
 from actrec.training.feature_store import FeatureBatches, FeatureStore, raw_batches
 
 DEFAULT_ALPHAS = np.logspace(-3, 3, 10)  # MiniRocket's grid, searched by leave-one-out
@@ -64,7 +64,9 @@ def fit_scaling(raw: np.ndarray, sparse: np.ndarray) -> tuple[np.ndarray, np.nda
     return scales(raw.mean(0, dtype=np.float64), raw.std(0, dtype=np.float64), (raw == 0).mean(0), sparse)
 
 
-def scales(mean: np.ndarray, std: np.ndarray, zero_share: np.ndarray, sparse: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def scales(
+    mean: np.ndarray, std: np.ndarray, zero_share: np.ndarray, sparse: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Mean and scale from per-feature moments; sparse (Hydra) features get the Hydra paper's
     epsilon, constant features a scale of 1."""
     return mean, np.where(sparse, std + zero_share**4 + 1e-8, np.where(std > 1e-12, std, 1.0))
@@ -85,7 +87,13 @@ def balanced_weights(y: np.ndarray, n_classes: int) -> np.ndarray:
     return per_class[y]
 
 
-def fit_ridge(X: np.ndarray, Y: np.ndarray, sample_weight: np.ndarray | None, alphas: np.ndarray, validation: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray, float]:
+def fit_ridge(
+    X: np.ndarray,
+    Y: np.ndarray,
+    sample_weight: np.ndarray | None,
+    alphas: np.ndarray,
+    validation: tuple[np.ndarray, np.ndarray] | None = None,
+) -> tuple[np.ndarray, np.ndarray, float]:
     """Weighted ridge with intercept in its dual form: coefficients `[F, C]`, intercept `[C]`
     and the penalty with the least leave-one-out squared error (the only one when one is given).
 
@@ -134,16 +142,29 @@ def fit_ridge(X: np.ndarray, Y: np.ndarray, sample_weight: np.ndarray | None, al
     return coef, y_mean - x_mean @ coef, best_alpha
 
 
-def fit_logistic(train: FeatureStore, y: np.ndarray, sample_weight: np.ndarray | None, validation: FeatureStore, y_val: np.ndarray, n_classes: int, seed: int, scaling: tuple[np.ndarray, np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+def fit_logistic(
+    train: FeatureStore,
+    y: np.ndarray,
+    sample_weight: np.ndarray | None,
+    validation: FeatureStore,
+    y_val: np.ndarray,
+    n_classes: int,
+    seed: int,
+    scaling: tuple[np.ndarray, np.ndarray, np.ndarray],
+) -> tuple[np.ndarray, np.ndarray]:
     """Multinomial logistic regression by minibatch Adam on the stores' features, standardised
     per minibatch with `scaling = (mean, scale, sparse)`: coefficients `[F, C]` and intercept `[C]`
     of the epoch with the least validation log-loss (training stops after `LOGISTIC_PATIENCE`
     epochs without improvement; without validation samples, after `LOGISTIC_PATIENCE` epochs
     without a lower training loss). Only a minibatch of standardised features exists at a time."""
     generator = torch.Generator().manual_seed(seed)
-    z = lambda rows: torch.from_numpy(standardise(rows, *scaling))  # noqa: E731
+    z = lambda rows: torch.from_numpy(standardise(rows, *scaling))
     labels = torch.from_numpy(np.asarray(y, dtype=np.int64))
-    weight = torch.ones(len(y)) if sample_weight is None else torch.from_numpy((sample_weight / sample_weight.mean()).astype(np.float32))
+    weight = (
+        torch.ones(len(y))
+        if sample_weight is None
+        else torch.from_numpy((sample_weight / sample_weight.mean()).astype(np.float32))
+    )
     val_labels = torch.from_numpy(np.asarray(y_val, dtype=np.int64))
     head = torch.nn.Linear(train.width, n_classes)
     torch.nn.init.zeros_(head.weight)
@@ -155,7 +176,10 @@ def fit_logistic(train: FeatureStore, y: np.ndarray, sample_weight: np.ndarray |
     for _ in range(LOGISTIC_MAX_EPOCHS):
         total = 0.0
         for index in torch.randperm(len(labels), generator=generator).split(LOGISTIC_BATCH):
-            loss = (torch.nn.functional.cross_entropy(head(z(train.rows(index.numpy()))), labels[index], reduction="none") * weight[index]).mean()
+            loss = (
+                torch.nn.functional.cross_entropy(head(z(train.rows(index.numpy()))), labels[index], reduction="none")
+                * weight[index]
+            ).mean()
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -165,7 +189,9 @@ def fit_logistic(train: FeatureStore, y: np.ndarray, sample_weight: np.ndarray |
                 val_loss, start = 0.0, 0
                 for rows in validation.chunks():
                     stop = start + len(rows)
-                    val_loss += float(torch.nn.functional.cross_entropy(head(z(rows)), val_labels[start:stop], reduction="sum"))
+                    val_loss += float(
+                        torch.nn.functional.cross_entropy(head(z(rows)), val_labels[start:stop], reduction="sum")
+                    )
                     start = stop
                 score = val_loss / len(val_labels)
             else:
@@ -193,7 +219,9 @@ def fit_temperature(scores: np.ndarray, y: np.ndarray) -> float:
 
 
 @torch.no_grad()
-def set_head(network: RocketNet, mean: np.ndarray, scale: np.ndarray, coef: np.ndarray, intercept: np.ndarray, temperature: float) -> None:
+def set_head(
+    network: RocketNet, mean: np.ndarray, scale: np.ndarray, coef: np.ndarray, intercept: np.ndarray, temperature: float
+) -> None:
     """Write the fitted scaling and the temperature-scaled linear head into the network's buffers."""
     network.mean.copy_(torch.from_numpy(mean))
     network.scale.copy_(torch.from_numpy(scale))
@@ -201,7 +229,18 @@ def set_head(network: RocketNet, mean: np.ndarray, scale: np.ndarray, coef: np.n
     network.head.bias.copy_(torch.from_numpy(intercept * temperature))
 
 
-def fit_kernel_model(network: RocketNet, train: FeatureBatches, y_train: np.ndarray, validation: FeatureBatches, y_val: np.ndarray, n_classes: int, class_weight: str | None, seed: int, grouped: bool = False, feature_directory: str | None = None) -> np.ndarray:
+def fit_kernel_model(
+    network: RocketNet,
+    train: FeatureBatches,
+    y_train: np.ndarray,
+    validation: FeatureBatches,
+    y_val: np.ndarray,
+    n_classes: int,
+    class_weight: str | None,
+    seed: int,
+    grouped: bool = False,
+    feature_directory: str | None = None,
+) -> np.ndarray:
     """Fit `network` in place from featurised splits (read a batch at a time) and their labels;
     return the validation probabilities `[N_val, C]` of the model fitted on the training split alone.
 
@@ -219,7 +258,9 @@ def fit_kernel_model(network: RocketNet, train: FeatureBatches, y_train: np.ndar
         y_train, y_val = np.asarray(y_train), np.asarray(y_val)
         weight = (lambda y: balanced_weights(y, n_classes)) if class_weight == "balanced" else (lambda y: None)
         if len(y_train) > DUAL_MAX_SAMPLES:
-            return _fit_logistic_head(network, train, y_train, validation, y_val, n_classes, weight, seed, feature_directory)
+            return _fit_logistic_head(
+                network, train, y_train, validation, y_val, n_classes, weight, seed, feature_directory
+            )
         return _fit_ridge_head(network, train, y_train, validation, y_val, n_classes, weight, grouped)
 
 
@@ -228,7 +269,9 @@ def fit_biases(network: RocketNet, train: FeatureBatches, generator: torch.Gener
     turned into series, so this costs the same for 1,000 samples as for 1,000,000."""
     lengths = torch.from_numpy(train.lengths)
     steps = network.padded_steps(train.n_steps) - network.config.skip_steps
-    for which, (bank, bank_lengths) in enumerate(zip(network.banks, network.representation_lengths(lengths))):
+    for which, (bank, bank_lengths) in enumerate(
+        zip(cast(list[KernelBank], list(network.banks)), network.representation_lengths(lengths))
+    ):
 
         def series_of(index: torch.Tensor, which: int = which) -> torch.Tensor:
             x = torch.from_numpy(train.rows(index.numpy()))
@@ -237,18 +280,31 @@ def fit_biases(network: RocketNet, train: FeatureBatches, generator: torch.Gener
         bank.fit_biases(bank_lengths, steps - which, series_of, generator)
 
 
-def _fit_ridge_head(network: RocketNet, train: FeatureBatches, y_train: np.ndarray, validation: FeatureBatches, y_val: np.ndarray, n_classes: int, weight: Any, grouped: bool) -> np.ndarray:
+def _fit_ridge_head(
+    network: RocketNet,
+    train: FeatureBatches,
+    y_train: np.ndarray,
+    validation: FeatureBatches,
+    y_val: np.ndarray,
+    n_classes: int,
+    weight: Any,
+    grouped: bool,
+) -> np.ndarray:
     """The small-set head (module docstring): dual ridge, temperature, refit on train + validation."""
     sparse = network.sparse.numpy()
     raw_train = kernel_features(network, train)
     raw_val = kernel_features(network, validation)
-    targets = lambda y: np.where(np.eye(n_classes, dtype=bool)[y], 1.0, -1.0)  # noqa: E731
+    targets = lambda y: np.where(np.eye(n_classes, dtype=bool)[y], 1.0, -1.0)
 
     mean, scale = fit_scaling(raw_train, sparse)
     z_val = standardise(raw_val, mean, scale, sparse)
     on_validation = (z_val, y_val) if grouped and len(y_val) else None
-    alphas = np.asarray(network.config.alphas or (VALIDATION_ALPHAS if on_validation else DEFAULT_ALPHAS), dtype=np.float64)
-    coef, intercept, alpha = fit_ridge(standardise(raw_train, mean, scale, sparse), targets(y_train), weight(y_train), alphas, on_validation)
+    alphas = np.asarray(
+        network.config.alphas or (VALIDATION_ALPHAS if on_validation else DEFAULT_ALPHAS), dtype=np.float64
+    )
+    coef, intercept, alpha = fit_ridge(
+        standardise(raw_train, mean, scale, sparse), targets(y_train), weight(y_train), alphas, on_validation
+    )
     val_scores = z_val @ coef + intercept
     temperature = fit_temperature(val_scores, y_val) if len(y_val) else 1.0
     val_proba = np.exp(log_softmax(val_scores * temperature, axis=1))
@@ -256,25 +312,57 @@ def _fit_ridge_head(network: RocketNet, train: FeatureBatches, y_train: np.ndarr
     raw_all = np.concatenate([raw_train, raw_val])
     y_all = np.concatenate([y_train, y_val])
     mean, scale = fit_scaling(raw_all, sparse)
-    coef, intercept, _ = fit_ridge(standardise(raw_all, mean, scale, sparse), targets(y_all), weight(y_all), np.array([alpha]))
+    coef, intercept, _ = fit_ridge(
+        standardise(raw_all, mean, scale, sparse), targets(y_all), weight(y_all), np.array([alpha])
+    )
     set_head(network, mean, scale, coef, intercept, temperature)
-    network.fitted_summary = {"head": "ridge", "alpha": alpha, "temperature": temperature, "features": int(raw_train.shape[1])}
+    network.fitted_summary = {
+        "head": "ridge",
+        "alpha": alpha,
+        "temperature": temperature,
+        "features": int(raw_train.shape[1]),
+    }
     return val_proba.astype(np.float32)
 
 
-def _fit_logistic_head(network: RocketNet, train: FeatureBatches, y_train: np.ndarray, validation: FeatureBatches, y_val: np.ndarray, n_classes: int, weight: Any, seed: int, directory: str | None) -> np.ndarray:
+def _fit_logistic_head(
+    network: RocketNet,
+    train: FeatureBatches,
+    y_train: np.ndarray,
+    validation: FeatureBatches,
+    y_val: np.ndarray,
+    n_classes: int,
+    weight: Any,
+    seed: int,
+    directory: str | None,
+) -> np.ndarray:
     """The large-set head (module docstring): features computed once into bounded stores (the
     validation split's first, since every epoch reads all of it), logistic regression, temperature."""
     sparse = network.sparse.numpy()
     budget = int(network.config.memory_mb) * 2**20
-    with FeatureStore(network, validation, budget, directory) as val_store, \
-            FeatureStore(network, train, budget - val_store.memory_bytes, directory) as train_store:
+    with (
+        FeatureStore(network, validation, budget, directory) as val_store,
+        FeatureStore(network, train, budget - val_store.memory_bytes, directory) as train_store,
+    ):
         moments = train_store.moments
         mean, scale = scales(moments.mean, moments.std, moments.zero_share, sparse)
-        coef, intercept = fit_logistic(train_store, y_train, weight(y_train), val_store, y_val, n_classes, seed, (mean, scale, sparse))
-        val_scores = np.concatenate([standardise(rows, mean, scale, sparse).astype(np.float64) @ coef + intercept for rows in val_store.chunks()] or [np.zeros((0, n_classes))])
+        coef, intercept = fit_logistic(
+            train_store, y_train, weight(y_train), val_store, y_val, n_classes, seed, (mean, scale, sparse)
+        )
+        val_scores = np.concatenate(
+            [
+                standardise(rows, mean, scale, sparse).astype(np.float64) @ coef + intercept
+                for rows in val_store.chunks()
+            ]
+            or [np.zeros((0, n_classes))]
+        )
         in_memory = train_store.in_memory and val_store.in_memory
     temperature = fit_temperature(val_scores, y_val) if len(y_val) else 1.0
     set_head(network, mean, scale, coef, intercept, temperature)
-    network.fitted_summary = {"head": "logistic", "temperature": temperature, "features": int(len(mean)), "features_in_memory": in_memory}
+    network.fitted_summary = {
+        "head": "logistic",
+        "temperature": temperature,
+        "features": int(len(mean)),
+        "features_in_memory": in_memory,
+    }
     return np.exp(log_softmax(val_scores * temperature, axis=1)).astype(np.float32)

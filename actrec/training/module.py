@@ -19,8 +19,15 @@ class ClassifierModule(L.LightningModule):
     (clips); padded sequences of different lengths would mix their padding.
     """
 
-    def __init__(self, network: nn.Module, optim: OptimConfig, class_weights: torch.Tensor | None, epochs: int,
-                 label_smoothing: float = 0.0, mixup: float = 0.0) -> None:
+    def __init__(
+        self,
+        network: nn.Module,
+        optim: OptimConfig,
+        class_weights: torch.Tensor | None,
+        epochs: int,
+        label_smoothing: float = 0.0,
+        mixup: float = 0.0,
+    ) -> None:
         super().__init__()
         optim.check()
         self.network = network
@@ -48,7 +55,9 @@ class ClassifierModule(L.LightningModule):
             loss = self.train_loss(logits, y)
         accuracy = (logits.argmax(1) == y).float().mean()
         self.log(f"{stage}_loss", loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(y), sync_dist=True)
-        self.log(f"{stage}_acc", accuracy, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(y), sync_dist=True)
+        self.log(
+            f"{stage}_acc", accuracy, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(y), sync_dist=True
+        )
         return loss
 
     def training_step(self, batch: tuple[torch.Tensor, ...], batch_index: int) -> torch.Tensor:
@@ -57,16 +66,19 @@ class ClassifierModule(L.LightningModule):
     def validation_step(self, batch: tuple[torch.Tensor, ...], batch_index: int) -> None:
         self._step(batch, "val")
 
-    def configure_optimizers(self):  # type: ignore[no-untyped-def]
+    def configure_optimizers(self):
         optim = self.optim
         optimizer = OPTIMIZERS[optim.optimizer](self.parameters(), lr=optim.lr, weight_decay=optim.weight_decay)
         if optim.scheduler == "none":
             return optimizer
+        scheduler: torch.optim.lr_scheduler.LRScheduler
         if optim.scheduler == "step":
             scheduler = torch.optim.lr_scheduler.StepLR(optimizer, optim.step_size, optim.gamma)
             return {"optimizer": optimizer, "lr_scheduler": scheduler}
         if optim.scheduler == "plateau":
-            scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=optim.gamma, patience=optim.plateau_patience)
+            scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+                optimizer, factor=optim.gamma, patience=optim.plateau_patience
+            )
             return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "monitor": "val_loss"}}
         if optim.scheduler == "cosine":
             scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, self.epochs))

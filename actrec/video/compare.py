@@ -12,8 +12,9 @@ import hashlib
 import json
 import tempfile
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -74,7 +75,9 @@ def clip_latency_us(network: torch.nn.Module, frames: int, size: int, repeats: i
     return float(np.median(times) / 1000.0)
 
 
-def evaluate_clip_run(options: dict[str, Any], train: ClipList, validation: ClipList, test: ClipList, seed: int) -> dict[str, Any]:
+def evaluate_clip_run(
+    options: dict[str, Any], train: ClipList, validation: ClipList, test: ClipList, seed: int
+) -> dict[str, Any]:
     """One seed of one spec: fitted on `train` (its epoch picked on `validation`), scored on `test`."""
     recognizer = VideoRecognizer(**(options | {"seed": seed}))
     start = time.perf_counter()
@@ -85,7 +88,7 @@ def evaluate_clip_run(options: dict[str, Any], train: ClipList, validation: Clip
     predict_time = time.perf_counter() - start
     epochs = max(1, len(recognizer.history))
     assert recognizer.network is not None
-    return headline(compute_metrics(test.y, proba, recognizer.label_names)) | {
+    return headline(compute_metrics(test.labels, proba, recognizer.label_names)) | {
         "param_count": parameter_count(recognizer.network),
         "train_time_s": train_time,
         "train_clips_per_s": epochs * train.n_samples / train_time,
@@ -94,7 +97,17 @@ def evaluate_clip_run(options: dict[str, Any], train: ClipList, validation: Clip
     }
 
 
-def compare_clips(clips: ClipList, specs: Sequence[ModelSpec], out: str | Path, seeds: Sequence[int] = (0, 1, 2), split_seed: int = 0, test_fraction: float = 0.2, use_cache: bool = True, on_run: Callable[[str, str, bool], None] | None = None, on_bad_video: Callable[[str], None] | None = None) -> CompareResult:
+def compare_clips(
+    clips: ClipList,
+    specs: Sequence[ModelSpec],
+    out: str | Path,
+    seeds: Sequence[int] = (0, 1, 2),
+    split_seed: int = 0,
+    test_fraction: float = 0.2,
+    use_cache: bool = True,
+    on_run: Callable[[str, str, bool], None] | None = None,
+    on_bad_video: Callable[[str], None] | None = None,
+) -> CompareResult:
     """Every spec trained once per seed on one stratified, group-aware split of `clips`: test and
     validation are cut once (`plan_splits`, by `split_seed`; one plan per distinct `val_fraction`)
     and passed down, so every run of a spec picks its epoch and is scored on the same clips."""
@@ -123,8 +136,13 @@ def compare_clips(clips: ClipList, specs: Sequence[ModelSpec], out: str | Path, 
             keyed = options | {"clip": {k: v for k, v in options["clip"].items() if k != "cache"}}
             for seed in seeds:
                 label = f"seed{seed}"
-                path = out / "cache" / f"{run_key(fingerprint, keyed, split | {'run': label, 'val_fraction': val_fraction}, seed)}.json"
-                record, cached = cached_run(path, use_cache, lambda: evaluate_clip_run(options, train, validation, test, seed))
+                path = (
+                    out
+                    / "cache"
+                    / f"{run_key(fingerprint, keyed, split | {'run': label, 'val_fraction': val_fraction}, seed)}.json"
+                )
+                evaluate = lambda: evaluate_clip_run(options, train, validation, test, seed)  # noqa: B023 (cached_run calls it at once)
+                record, cached = cached_run(path, use_cache, evaluate)
                 fits += not cached
                 if on_run:
                     on_run(spec.name, label, cached)

@@ -50,15 +50,34 @@ def clip_onnx_bytes(recognizer: Any) -> bytes:
     clip = recognizer.clip
     example = torch.zeros(1, 3, clip.frames, clip.size, clip.size)
     buffer = io.BytesIO()
-    torch.onnx.export(network, (example,), buffer, input_names=["clips"], output_names=["logits", "probabilities"],
-                      dynamic_axes={"clips": {0: "batch"}, "logits": {0: "batch"}, "probabilities": {0: "batch"}},
-                      opset_version=17, dynamo=False)
+    torch.onnx.export(
+        network,
+        (example,),
+        buffer,  # type: ignore[arg-type]  # a file-like target is documented; torch's hint names paths only
+        input_names=["clips"],
+        output_names=["logits", "probabilities"],
+        dynamic_axes={"clips": {0: "batch"}, "logits": {0: "batch"}, "probabilities": {0: "batch"}},
+        opset_version=17,
+        dynamo=False,
+    )
     model = onnx.load_from_string(buffer.getvalue())
     metadata = {
-        "kind": "clip", "model_name": recognizer.model_name, "label_names": recognizer.label_names,
-        "inputs": ["clips"], "outputs": ["logits", "probabilities"], "colour_order": "RGB", "frames": clip.frames, "stride": clip.stride, "sampling": clip.sampling, "size": clip.size,
-        "short_side": clip.stored_side, "motion": clip.motion, "mean": MEAN.flatten().tolist(), "std": STD.flatten().tolist(),
-        "sample_rate_hz": recognizer.sample_rate_hz, "window_frames": recognizer.window_frames,
+        "kind": "clip",
+        "model_name": recognizer.model_name,
+        "label_names": recognizer.label_names,
+        "inputs": ["clips"],
+        "outputs": ["logits", "probabilities"],
+        "colour_order": "RGB",
+        "frames": clip.frames,
+        "stride": clip.stride,
+        "sampling": clip.sampling,
+        "size": clip.size,
+        "short_side": clip.stored_side,
+        "motion": clip.motion,
+        "mean": MEAN.flatten().tolist(),
+        "std": STD.flatten().tolist(),
+        "sample_rate_hz": recognizer.sample_rate_hz,
+        "window_frames": recognizer.window_frames,
     }
     for key, value in metadata.items():
         entry = model.metadata_props.add()

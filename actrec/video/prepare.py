@@ -29,7 +29,9 @@ class _DecodeAll:
             return index, 0, f"{self.clips.paths[index]}: cannot be decoded ({type(error).__name__}: {error})"
 
 
-def prepare_clips(clips: ClipList, cache: FrameCache, min_frames: int, on_bad_video: str = "skip", workers: int = 0) -> tuple[ClipList, list[str]]:
+def prepare_clips(
+    clips: ClipList, cache: FrameCache, min_frames: int, on_bad_video: str = "skip", workers: int = 0
+) -> tuple[ClipList, list[str]]:
     """Decode every clip into `cache` (in `workers` DataLoader processes) and check it.
 
     Returns the good clips and one message per bad one (corrupt, empty, fewer than `min_frames`

@@ -34,7 +34,6 @@ from actrec.video.sizing import first_video, plan_for_clips
 AUTO = "auto"
 
 
-
 @dataclass
 class VideoTrainConfig:
     """Everything `fit` needs besides the clips; saved with the model and in RUN/config.json.
@@ -94,7 +93,9 @@ class VideoTrainConfig:
         if self.epochs < 1 or self.batch_size < 1:
             raise ConfigError("epochs and batch_size must be at least 1")
         if not 0.0 <= self.label_smoothing < 1.0 or self.mixup < 0.0:
-            raise ConfigError(f"label_smoothing must be in [0, 1) and mixup (a Beta parameter) >= 0, got {self.label_smoothing} and {self.mixup}")
+            raise ConfigError(
+                f"label_smoothing must be in [0, 1) and mixup (a Beta parameter) >= 0, got {self.label_smoothing} and {self.mixup}"
+            )
 
 
 class CachedFrames:
@@ -167,30 +168,56 @@ class VideoRecognizer:
             self._choose_for(clips)
         if not self.clip.size:
             self.clip.size = _automatic_size(clips)
-        return prepare_clips(clips, self.frame_cache(), self.clip.frames, on_bad_video or self.clip.on_bad_video, self.clip.workers)
+        return prepare_clips(
+            clips, self.frame_cache(), self.clip.frames, on_bad_video or self.clip.on_bad_video, self.clip.workers
+        )
 
     def _choose_for(self, clips: ClipList) -> None:
         """Replace `auto` by the plan for `clips`; the options given keep their values."""
         plan = plan_for_clips(clips.n_samples, first_video(clips))
         given_network, given_clip = self.config.model_options, self.config.clip
-        self.config = replace(self.config, model=plan.model, model_options=plan.model_options | given_network, clip=plan.clip | given_clip)
+        self.config = replace(
+            self.config, model=plan.model, model_options=plan.model_options | given_network, clip=plan.clip | given_clip
+        )
         self.config.check()
         self.clip = self.config.clip_config()
         overridden = {**{k: v for k, v in given_clip.items() if k in plan.clip}, **given_network}
-        kept = f"; kept the options given ({', '.join(f'{k}={v}' for k, v in sorted(overridden.items()))})" if overridden else ""
+        kept = (
+            f"; kept the options given ({', '.join(f'{k}={v}' for k, v in sorted(overridden.items()))})"
+            if overridden
+            else ""
+        )
         self.notes.append(plan.note + kept)
 
-    def clip_dataset(self, clips: ClipList, train: bool, test_clips: int | None = None, test_crops: int | None = None) -> ClipDataset:
+    def clip_dataset(
+        self, clips: ClipList, train: bool, test_clips: int | None = None, test_crops: int | None = None
+    ) -> ClipDataset:
         """Clips of prepared `clips` as the network takes them: augmented (`train`) or test-time
         views (`test_clips` / `test_crops` override the saved ones)."""
         overrides = {k: v for k, v in (("test_clips", test_clips), ("test_crops", test_crops)) if v is not None}
         config = ClipConfig(**(asdict(self.clip) | overrides)) if overrides else self.clip
         config.check()
         flips = flip_table(self.label_names, config.flip_pairs) if config.flip else None
-        return ClipDataset(CachedFrames(self.frame_cache(), clips), clips.n_samples, clips.y, config, config.sampling, train, self.config.seed, flips)
+        return ClipDataset(
+            CachedFrames(self.frame_cache(), clips),
+            clips.n_samples,
+            clips.y,
+            config,
+            config.sampling,
+            train,
+            self.config.seed,
+            flips,
+        )
 
     # ------------------------------------------------------------------ fit
-    def fit(self, clips: ClipList, validation: ClipList | None = None, work_dir: str | Path | None = None, progress: bool = False, resume_from: str | Path | None = None) -> "VideoRecognizer":
+    def fit(
+        self,
+        clips: ClipList,
+        validation: ClipList | None = None,
+        work_dir: str | Path | None = None,
+        progress: bool = False,
+        resume_from: str | Path | None = None,
+    ) -> VideoRecognizer:
         """Train on labelled clips; a stratified, group-aware `val_fraction` picks the best epoch
         unless `validation` is given. Bad videos are skipped (listed in `bad_videos`) or stop.
 
@@ -211,20 +238,33 @@ class VideoRecognizer:
             self.bad_videos += more
         cache = self.frame_cache()
         lengths = [len(cache.frames(path, clips.span(i))) for i, path in enumerate(clips.paths)]
-        self.window_frames = int(np.median(lengths)) if self.clip.sampling == "segments" else (self.clip.frames - 1) * self.clip.stride + 1
+        self.window_frames = (
+            int(np.median(lengths))
+            if self.clip.sampling == "segments"
+            else (self.clip.frames - 1) * self.clip.stride + 1
+        )
         self.sample_rate_hz = _median_fps(clips.paths[:5])
         import lightning as L
 
         # seeded before the network is built, so `seed` fixes its initial weights too (torch
         # draws a random default seed per process)
         L.seed_everything(self.config.seed, workers=True, verbose=False)
-        self.network = build_video_model(self.config.model, len(self.label_names), self.clip.frames, self.config.model_options, self.clip.motion)
+        self.network = build_video_model(
+            self.config.model, len(self.label_names), self.clip.frames, self.config.model_options, self.clip.motion
+        )
         if self.config.init:
             self.init_report = load_init(self.network, self.config.init)
         self._train(clips, validation, work_dir, progress, resume_from)
         return self
 
-    def _train(self, train: ClipList, validation: ClipList, work_dir: str | Path | None, progress: bool, resume_from: str | Path | None) -> None:
+    def _train(
+        self,
+        train: ClipList,
+        validation: ClipList,
+        work_dir: str | Path | None,
+        progress: bool,
+        resume_from: str | Path | None,
+    ) -> None:
         """Fit by the shared loop (`actrec.training.fit.fit_loop`): checkpoints, resume and stops
         work as for sequence models."""
         from actrec.training.data import StackedDataModule
@@ -239,13 +279,34 @@ class VideoRecognizer:
         # a bad video, none of which changes what is learnt) and the clips
         settings = self.metadata()["config"]
         settings["clip"] = {k: v for k, v in settings["clip"].items() if k not in ("workers", "on_bad_video")}
-        run = {"config": settings, "label_names": self.label_names, "n_train": train.n_samples, "train_clips": clips_digest(train)}
+        run = {
+            "config": settings,
+            "label_names": self.label_names,
+            "n_train": train.n_samples,
+            "train_clips": clips_digest(train),
+        }
         checkpoint_dir = None if work_dir is None else Path(work_dir) / "checkpoints"
-        fitted = fit_loop(self.network, self.config, data, train.y, len(self.label_names), run, checkpoint_dir, resume_from, progress)
+        fitted = fit_loop(
+            self.network,
+            self.config,
+            data,
+            train.labels,
+            len(self.label_names),
+            run,
+            checkpoint_dir,
+            resume_from,
+            progress,
+        )
         self.history = fitted.history
 
     # ------------------------------------------------------------------ predict
-    def predict_proba(self, clips: ClipList, batch_size: int | None = None, test_clips: int | None = None, test_crops: int | None = None) -> np.ndarray:
+    def predict_proba(
+        self,
+        clips: ClipList,
+        batch_size: int | None = None,
+        test_clips: int | None = None,
+        test_crops: int | None = None,
+    ) -> np.ndarray:
         """Probabilities float32 `[N, C]`, averaged over `test_clips` x `test_crops` views per
         video (default: the saved clip options); a bad video raises."""
         if self.network is None:
@@ -255,7 +316,12 @@ class VideoRecognizer:
         out = []
         with torch.inference_mode():
             for start in range(0, len(dataset), batch_size or self.config.batch_size):
-                batch = torch.stack([dataset[i][0] for i in range(start, min(len(dataset), start + (batch_size or self.config.batch_size)))])
+                batch = torch.stack(
+                    [
+                        dataset[i][0]
+                        for i in range(start, min(len(dataset), start + (batch_size or self.config.batch_size)))
+                    ]
+                )
                 out.append(self.proba_from_clips(batch))
         return np.concatenate(out)
 
@@ -286,16 +352,24 @@ class VideoRecognizer:
 
         return self.prepare(load_clips(data, label_names=self.label_names))
 
-    def predict_data(self, data: str | Path, options: Any, on_note: Any = None) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    def predict_data(
+        self, data: str | Path, options: Any, on_note: Any = None
+    ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
         """(ids, probabilities, {}) of one clip folder or CSV; `options`: `predict_files.ReadOptions`
         (its views per video; window, stride and label_last are for sequence files and refused)."""
         if options.window is not None or options.stride is not None or options.label_last:
-            raise ConfigError("--window, --stride and --label-last apply to sequence data; a clip model reads a clip folder or CSV")
+            raise ConfigError(
+                "--window, --stride and --label-last apply to sequence data; a clip model reads a clip folder or CSV"
+            )
         clips, bad = self.read_data(data)
         for line in bad:
             if on_note is not None:
                 on_note(line)
-        return np.asarray(clips.ids, dtype=object), self.predict_proba(clips, **self.prediction_options(options.test_clips, options.test_crops)), {}
+        return (
+            np.asarray(clips.ids, dtype=object),
+            self.predict_proba(clips, **self.prediction_options(options.test_clips, options.test_crops)),
+            {},
+        )
 
     # ------------------------------------------------------------------ save / load
     def describe(self) -> dict[str, str]:
@@ -304,15 +378,20 @@ class VideoRecognizer:
         rate = f" at {self.sample_rate_hz:g} fps" if self.sample_rate_hz else ""
         spacing = f", stride {clip.stride}" if clip.sampling == "dense" else ""
         return {
-            "model": self.config.model, "kind": self.kind, "window": f"{self.window_frames} video frames{rate}",
+            "model": self.config.model,
+            "kind": self.kind,
+            "window": f"{self.window_frames} video frames{rate}",
             "input": "RGB video, any size",
             "features": f"{clip.frames} frames ({clip.sampling} sampling{spacing}), short side {clip.stored_side} px, "
-                        f"centre {clip.size}x{clip.size} crop, ImageNet mean/std" + (", differences of consecutive frames" if clip.motion == "diff" else ""),
+            f"centre {clip.size}x{clip.size} crop, ImageNet mean/std"
+            + (", differences of consecutive frames" if clip.motion == "diff" else ""),
         }
 
     def metadata(self) -> dict[str, Any]:
         config = asdict(self.config)
-        config["clip"] = {k: v for k, v in asdict(self.clip).items() if k != "cache"}  # a scratch path means nothing later
+        config["clip"] = {
+            k: v for k, v in asdict(self.clip).items() if k != "cache"
+        }  # a scratch path means nothing later
         return {
             "format": "actrec-model",
             "kind": self.kind,
@@ -329,7 +408,7 @@ class VideoRecognizer:
         return io_model_file.save_model(path, self.kind, self.network, self.metadata())
 
     @classmethod
-    def load(cls, path: str | Path) -> "VideoRecognizer":
+    def load(cls, path: str | Path) -> VideoRecognizer:
         meta, tensors, path = io_model_file.load_model(path, cls.kind)
         with io_model_file.metadata_errors(path):
             config = dict(meta["config"])
@@ -338,11 +417,15 @@ class VideoRecognizer:
             rec.label_names = meta["label_names"]
             rec.window_frames = int(meta["window_frames"])
             rec.sample_rate_hz = meta["sample_rate_hz"]
-            rec.network = build_video_model(rec.config.model, len(rec.label_names), rec.clip.frames, rec.config.model_options, rec.clip.motion)
+            rec.network = build_video_model(
+                rec.config.model, len(rec.label_names), rec.clip.frames, rec.config.model_options, rec.clip.motion
+            )
         try:
             rec.network.load_state_dict(tensors)
         except RuntimeError as error:
-            raise ModelFileError(f"{path}: weights do not fit the saved model config ({str(error).splitlines()[0]}); the file is damaged") from None
+            raise ModelFileError(
+                f"{path}: weights do not fit the saved model config ({str(error).splitlines()[0]}); the file is damaged"
+            ) from None
         rec.network.eval()
         return rec
 
@@ -366,8 +449,10 @@ def load_recognizer(path: str | Path) -> Any:
     file = io_model_file.model_path(Path(path))
     kind = io_model_file.model_kind(io_model_file.read_model_file(file, with_tensors=False)[0])
     if kind not in classes:
-        raise ModelFileError(f"{file}: a model of kind '{kind}', which actrec {__version__} does not know (it reads "
-                             f"{', '.join(sorted(classes))}); load it with the actrec version that saved it")
+        raise ModelFileError(
+            f"{file}: a model of kind '{kind}', which actrec {__version__} does not know (it reads "
+            f"{', '.join(sorted(classes))}); load it with the actrec version that saved it"
+        )
     return classes[kind].load(path)
 
 
@@ -383,6 +468,7 @@ def load_init(network: torch.nn.Module, path: str | Path) -> str:
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"--init {path}: file not found")
+    state: Any  # a state dict, or whatever the file holds (checked below)
     try:
         if path.suffix == ".safetensors":
             from safetensors.torch import load_file
@@ -391,7 +477,9 @@ def load_init(network: torch.nn.Module, path: str | Path) -> str:
         else:
             state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # noqa: BLE001  foreign pickles, truncated files
-        raise ConfigError(f"--init {path}: not a weights-only state dict ({type(error).__name__}); save it with torch.save(model.state_dict()) or safetensors") from None
+        raise ConfigError(
+            f"--init {path}: not a weights-only state dict ({type(error).__name__}); save it with torch.save(model.state_dict()) or safetensors"
+        ) from None
     if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
         state = state["state_dict"]
     if not isinstance(state, dict):
@@ -409,7 +497,11 @@ def load_init(network: torch.nn.Module, path: str | Path) -> str:
         raise ConfigError(f"--init {path}: none of its {len(state)} tensors matches this network's names and shapes")
     network.load_state_dict(matched, strict=False)
     skipped = sorted(k for k in target if k not in matched and not k.endswith("num_batches_tracked"))
-    more = f"; kept initial values for {len(skipped)} ({', '.join(skipped[:3])}{', ...' if len(skipped) > 3 else ''})" if skipped else ""
+    more = (
+        f"; kept initial values for {len(skipped)} ({', '.join(skipped[:3])}{', ...' if len(skipped) > 3 else ''})"
+        if skipped
+        else ""
+    )
     return f"--init {path}: loaded {len(matched)} tensors{more}"
 
 

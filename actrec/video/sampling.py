@@ -11,8 +11,9 @@ never faked by jitter between frames. Horizontal flips are off unless asked, bec
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -79,7 +80,10 @@ class ClipConfig:
         for pair in self.flip_pairs:
             names = pair.split(":")
             if len(names) != 2 or (label_names is not None and not set(names) <= set(label_names)):
-                raise ConfigError(f"flip pair '{pair}' must be two class names as 'left:right'" + (f" among: {', '.join(label_names)}" if label_names else ""))
+                raise ConfigError(
+                    f"flip pair '{pair}' must be two class names as 'left:right'"
+                    + (f" among: {', '.join(label_names)}" if label_names else "")
+                )
 
     @property
     def stored_side(self) -> int:
@@ -90,7 +94,9 @@ class ClipConfig:
         return {f.name for f in fields(cls)}
 
 
-def frame_indices(length: int, frames: int, sampling: str, stride: int, rng: np.random.Generator | None, clip: int = 0, clips: int = 1) -> np.ndarray:
+def frame_indices(
+    length: int, frames: int, sampling: str, stride: int, rng: np.random.Generator | None, clip: int = 0, clips: int = 1
+) -> np.ndarray:
     """`[frames]` indices into a video of `length` frames; `rng` None means test-time (centre, or
     `clip` of `clips` evenly spaced views)."""
     if sampling == "segments":
@@ -181,7 +187,17 @@ class ClipDataset(Dataset):
     frames_of(i) -> uint8 `[L, H, W, 3]` (memory-mapped from the frame cache).
     """
 
-    def __init__(self, frames_of: Callable[[int], np.ndarray], count: int, y: np.ndarray | None, config: ClipConfig, sampling: str, train: bool, seed: int = 0, flip_labels: np.ndarray | None = None) -> None:
+    def __init__(
+        self,
+        frames_of: Callable[[int], np.ndarray],
+        count: int,
+        y: np.ndarray | None,
+        config: ClipConfig,
+        sampling: str,
+        train: bool,
+        seed: int = 0,
+        flip_labels: np.ndarray | None = None,
+    ) -> None:
         self.frames_of, self.count, self.config = frames_of, count, config
         self.y = np.zeros(count, dtype=np.int64) if y is None else np.asarray(y, dtype=np.int64)
         self.sampling, self.train, self.seed = sampling, train, seed
@@ -197,8 +213,17 @@ class ClipDataset(Dataset):
         if not self.train:
             views = []
             for index_clip in range(config.test_clips):
-                frames = np.asarray(video[frame_indices(len(video), config.frames, self.sampling, config.stride, None, index_clip, config.test_clips)])
-                views += [to_tensor(view_crop(frames, config.size, crop, config.test_crops)) for crop in range(config.test_crops)]
+                frames = np.asarray(
+                    video[
+                        frame_indices(
+                            len(video), config.frames, self.sampling, config.stride, None, index_clip, config.test_clips
+                        )
+                    ]
+                )
+                views += [
+                    to_tensor(view_crop(frames, config.size, crop, config.test_crops))
+                    for crop in range(config.test_crops)
+                ]
             clip = views[0] if len(views) == 1 else torch.stack(views)
             return clip, torch.tensor(config.frames), torch.tensor(label)
         rng = np.random.default_rng([self.seed, self.epoch, index])
@@ -217,4 +242,6 @@ class ClipDataset(Dataset):
 def split_options(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """`-o` options -> (ClipConfig fields, network options)."""
     clip_keys = ClipConfig.field_names()
-    return {k: v for k, v in options.items() if k in clip_keys}, {k: v for k, v in options.items() if k not in clip_keys}
+    return {k: v for k, v in options.items() if k in clip_keys}, {
+        k: v for k, v in options.items() if k not in clip_keys
+    }

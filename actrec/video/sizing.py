@@ -65,12 +65,23 @@ def plan_for_clips(n_clips: int, video: FirstVideo | None) -> ClipPlan:
     frames = 9
     if n_clips < FEW_CLIPS:
         model_options = {"width": 16, "depth": 10, "dropout": 0.0}
-        size, motion, sampling, why = 64, "diff", "dense", (
-            f"{n_clips} clips are few: a narrow network (width 16, depth 10) on small frames that sees "
-            "differences of frames (motion=diff) learns motion from them, where a full-size RGB network fits backgrounds")
+        size, motion, sampling, why = (
+            64,
+            "diff",
+            "dense",
+            (
+                f"{n_clips} clips are few: a narrow network (width 16, depth 10) on small frames that sees "
+                "differences of frames (motion=diff) learns motion from them, where a full-size RGB network fits backgrounds"
+            ),
+        )
     elif n_clips < MANY_CLIPS:
         model_options = {"width": 32, "depth": 18, "dropout": 0.5}
-        size, motion, sampling, why = 112, "diff", "dense", f"{n_clips} clips: a half-width ResNet-18 on differences of frames"
+        size, motion, sampling, why = (
+            112,
+            "diff",
+            "dense",
+            f"{n_clips} clips: a half-width ResNet-18 on differences of frames",
+        )
     else:
         model_options, size, motion, sampling, frames = {}, 112, "none", "segments", 8
         why = f"{n_clips} clips are enough for torchvision's ResNet-18 width on RGB frames"
@@ -82,7 +93,9 @@ def plan_for_clips(n_clips: int, video: FirstVideo | None) -> ClipPlan:
         clip["stride"] = max(1, min(3, (length - 1) // (frames - 1)))
     spacing = f", {clip['stride']} apart" if sampling == "dense" else " (segments)"
     motion_text = ", frame differences" if motion == "diff" else ", RGB"
-    note = (f"model auto (the default) chose tsm width {model_options.get('width', 64)} depth {model_options.get('depth', 18)}, "
-            f"{size} px, {frames} frames{spacing}{motion_text}, because {why}; pick another with --model "
-            "(tsn, tsm, r3d, slowfast, x3d) and -o motion=diff|none, size=..., frames=...")
+    note = (
+        f"model auto (the default) chose tsm width {model_options.get('width', 64)} depth {model_options.get('depth', 18)}, "
+        f"{size} px, {frames} frames{spacing}{motion_text}, because {why}; pick another with --model "
+        "(tsn, tsm, r3d, slowfast, x3d) and -o motion=diff|none, size=..., frames=..."
+    )
     return ClipPlan("tsm", model_options, clip, note)

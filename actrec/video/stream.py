@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -65,7 +66,15 @@ def read_frames(source: str) -> tuple[Iterator[np.ndarray], float]:
     return frames(), fps if np.isfinite(fps) and fps > 0 else 25.0
 
 
-def stream_clips(recognizer: Any, source: str, events: str | None = None, hop: int | None = None, rules: DecisionRules | None = None, on_events: Callable[[list[Event]], None] | None = None, out: str | Path | None = None) -> ClipStreamReport:
+def stream_clips(
+    recognizer: Any,
+    source: str,
+    events: str | None = None,
+    hop: int | None = None,
+    rules: DecisionRules | None = None,
+    on_events: Callable[[list[Event]], None] | None = None,
+    out: str | Path | None = None,
+) -> ClipStreamReport:
     """Run a VideoRecognizer over `source`, writing start/end events to `events` (JSONL) and
     passing them to `on_events` as they happen; `out`: an annotated copy of the video (written
     to a temporary name and renamed when the source ends; removed if streaming fails)."""
@@ -116,7 +125,12 @@ def stream_clips(recognizer: Any, source: str, events: str | None = None, hop: i
     return report
 
 
-def _emit(new: list[Event], report: ClipStreamReport, writer: EventWriter | None, on_events: Callable[[list[Event]], None] | None) -> None:
+def _emit(
+    new: list[Event],
+    report: ClipStreamReport,
+    writer: EventWriter | None,
+    on_events: Callable[[list[Event]], None] | None,
+) -> None:
     if not new:
         return
     report.events += new

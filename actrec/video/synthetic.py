@@ -30,7 +30,7 @@ def background(size: int, rng: np.random.Generator) -> np.ndarray:
     """float `[size, size, 3]` in [0, 255]: a two-colour gradient at a random angle plus blotches."""
     yy, xx = np.mgrid[0:size, 0:size] / max(1, size - 1)
     angle = rng.uniform(0, 2 * np.pi)
-    ramp = (np.cos(angle) * xx + np.sin(angle) * yy)
+    ramp = np.cos(angle) * xx + np.sin(angle) * yy
     ramp = (ramp - ramp.min()) / max(1e-6, np.ptp(ramp))
     low, high = rng.uniform(0, 255, 3), rng.uniform(0, 255, 3)
     image = low + ramp[..., None] * (high - low)
@@ -109,7 +109,16 @@ def write_video(path: Path, clip: np.ndarray, fps: float) -> None:
         video_tmp.replace(tmp)
 
 
-def write_synthetic_clips(out: str | Path, per_class: int = 60, frames: int = 16, size: int = 32, fps: float = 10.0, seed: int = 0, classes: tuple[str, ...] = CLASSES, suffix: str = ".mp4") -> Path:
+def write_synthetic_clips(
+    out: str | Path,
+    per_class: int = 60,
+    frames: int = 16,
+    size: int = 32,
+    fps: float = 10.0,
+    seed: int = 0,
+    classes: tuple[str, ...] = CLASSES,
+    suffix: str = ".mp4",
+) -> Path:
     """Write `per_class` clips of each class (motions, or shapes) into `out/<class>/`; returns `out`."""
     unknown = sorted(set(classes) - set(CLASSES) - set(SHAPES))
     if unknown:

@@ -23,8 +23,18 @@ def invoke(*args):
 
 def test_windows_built_as_an_array_folder_train_evaluate_and_predict_as_the_npz_does(tmp_path):
     invoke("dataset", "generate", "--out", tmp_path / "syn", "--recordings", 6, "--seed", 0)
-    build = ["dataset", "build", "--recordings", tmp_path / "syn" / "recordings", "--segments", tmp_path / "syn" / "segments.csv",
-             "--window", 20, "--stride", 10]
+    build = [
+        "dataset",
+        "build",
+        "--recordings",
+        tmp_path / "syn" / "recordings",
+        "--segments",
+        tmp_path / "syn" / "segments.csv",
+        "--window",
+        20,
+        "--stride",
+        10,
+    ]
     invoke(*build, "--out", tmp_path / "windows.npz")
     invoke(*build, "--out", tmp_path / "windows", "--format", "folder")
     assert sorted(p.name for p in (tmp_path / "windows").iterdir()) == ["X.npy", "samples.npz"]
@@ -34,7 +44,11 @@ def test_windows_built_as_an_array_folder_train_evaluate_and_predict_as_the_npz_
     np.testing.assert_array_equal(folder.X, packed.X)
     for name in ("lengths", "y", "groups", "ids"):
         np.testing.assert_array_equal(getattr(folder, name), getattr(packed, name))
-    assert (folder.label_names, folder.schema, folder.sample_rate_hz) == (packed.label_names, packed.schema, packed.sample_rate_hz)
+    assert (folder.label_names, folder.schema, folder.sample_rate_hz) == (
+        packed.label_names,
+        packed.schema,
+        packed.sample_rate_hz,
+    )
 
     run = tmp_path / "run"
     invoke("train", "--data", tmp_path / "windows", "--out", run, *SMALL)

@@ -8,10 +8,9 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from actrec.cli import app
 from actrec.data.dataset import SequenceDataset
 from actrec.recognizer import Recognizer
-
-from actrec.cli import app
 
 NAMES = ["hello", "thanks", "yes"]
 
@@ -25,7 +24,9 @@ def signs(tmp_path_factory):
     y = np.arange(18) % 3
     X = rng.normal(size=(18, 6, 4)).astype(np.float32) + y[:, None, None]
     dataset = SequenceDataset(X=X, lengths=np.full(18, 6), y=y, label_names=NAMES)
-    Recognizer(model="gru", model_options={"hidden_sizes": [4], "dense": []}, epochs=1, seed=0).fit(dataset).save(folder / "model.actrec")
+    Recognizer(model="gru", model_options={"hidden_sizes": [4], "dense": []}, epochs=1, seed=0).fit(dataset).save(
+        folder / "model.actrec"
+    )
     windows = np.concatenate([X, np.broadcast_to(y[:, None, None], (18, 6, 1)).astype(np.float32)], axis=2)
     np.save(folder / "mp.npy", windows)
     return folder

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from actrec.cli import app
 from actrec.io.recording import Recording, save_recording
 from actrec.recognizer import Recognizer
-from tests.cli.keypoint_model import FPS, WINDOW, fit_keypoint_model
+from tests.helpers.keypoint_model import FPS, WINDOW, fit_keypoint_model
 
 N_FRAMES = 30
 
@@ -30,7 +30,9 @@ def recordings(tmp_path):
     for name in ("new_a", "new_b"):
         keypoints = rng.normal(size=(N_FRAMES, 17, 3)).astype(np.float32)
         keypoints[..., 2] = 1.0
-        save_recording(folder / f"{name}.npz", Recording(keypoints, np.ones(N_FRAMES, bool), FPS, np.arange(N_FRAMES), "coco17"))
+        save_recording(
+            folder / f"{name}.npz", Recording(keypoints, np.ones(N_FRAMES, bool), FPS, np.arange(N_FRAMES), "coco17")
+        )
     return folder
 
 
@@ -46,7 +48,9 @@ def test_predict_on_a_recording_windows_it_as_the_model_and_says_where(run_dir, 
     starts = [0, 4, 8, 12, 16, 20, 22]  # stride = half the window; the last window ends at the last frame
     assert list(table.columns) == ["id", "start_time", "end_time", "pred", "confidence", "still", "wave"]
     assert table["id"].tolist() == [f"new_a@{start}" for start in starts]
-    assert np.allclose(table["start_time"], np.array(starts) / FPS) and np.allclose(table["end_time"], (np.array(starts) + WINDOW) / FPS)
+    assert np.allclose(table["start_time"], np.array(starts) / FPS) and np.allclose(
+        table["end_time"], (np.array(starts) + WINDOW) / FPS
+    )
     keypoints = np.load(recordings / "new_a.npz")["keypoints"]
     expected = Recognizer.load(run_dir).predict_proba(np.stack([keypoints[s : s + WINDOW] for s in starts]))
     assert np.allclose(table[["still", "wave"]].to_numpy(), expected, atol=1e-5)
@@ -74,7 +78,20 @@ def test_windows_labelled_unknown_are_predicted_not_refused(run_dir, recordings,
     segments = tmp_path / "segments.csv"
     segments.write_text("video,start,end,label\nnew_a,0,3,unknown\nnew_b,0,3,unknown\n")
     windows = tmp_path / "unknown.npz"
-    result = invoke("dataset", "build", "--recordings", recordings, "--segments", segments, "--window", WINDOW, "--stride", 8, "--out", windows)
+    result = invoke(
+        "dataset",
+        "build",
+        "--recordings",
+        recordings,
+        "--segments",
+        segments,
+        "--window",
+        WINDOW,
+        "--stride",
+        8,
+        "--out",
+        windows,
+    )
     assert result.exit_code == 0, result.output
     result = invoke("predict", run_dir, "--data", windows, "--out", tmp_path / "preds.csv")
     assert result.exit_code == 0, result.output

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from actrec.cli import app
 from actrec.io.recording import Recording, save_recording
-from tests.cli.keypoint_model import FPS, fit_keypoint_model
+from tests.helpers.keypoint_model import FPS, fit_keypoint_model
 
 N_FRAMES = 30
 
@@ -84,9 +84,16 @@ def test_a_recording_into_a_sensor_model_is_refused_in_one_line(tmp_path):
     from actrec.recognizer import Recognizer
 
     rng = np.random.default_rng(0)
-    sensors = SequenceDataset(X=rng.normal(size=(12, 6, 3)), lengths=np.full(12, 6), y=np.arange(12) % 2, sample_rate_hz=FPS)
-    Recognizer(model="gru", model_options={"hidden_sizes": [4], "dense": []}, epochs=1, seed=0).fit(sensors).save(tmp_path / "model.actrec")
-    save_recording(tmp_path / "rec.npz", Recording(session_keypoints(), np.ones(N_FRAMES, bool), FPS, np.arange(N_FRAMES), "coco17"))
+    sensors = SequenceDataset(
+        X=rng.normal(size=(12, 6, 3)), lengths=np.full(12, 6), y=np.arange(12) % 2, sample_rate_hz=FPS
+    )
+    Recognizer(model="gru", model_options={"hidden_sizes": [4], "dense": []}, epochs=1, seed=0).fit(sensors).save(
+        tmp_path / "model.actrec"
+    )
+    save_recording(
+        tmp_path / "rec.npz",
+        Recording(session_keypoints(), np.ones(N_FRAMES, bool), FPS, np.arange(N_FRAMES), "coco17"),
+    )
     result = stream(tmp_path, tmp_path / "rec.npz")
     assert result.exit_code == 2 and "rec.npz" in result.output and "keypoint model" in result.output
 
@@ -98,7 +105,9 @@ def test_keypoint_csv_columns_named_by_joint_are_taken_in_the_model_order(run_di
     recognizer = Recognizer.load(run_dir)
     joints = recognizer.skeleton().joints
     keypoints = session_keypoints()
-    table = pd.DataFrame({f"{joint}_{channel}": keypoints[:, j, c] for j, joint in enumerate(joints) for c, channel in enumerate("xys")})
+    table = pd.DataFrame(
+        {f"{joint}_{channel}": keypoints[:, j, c] for j, joint in enumerate(joints) for c, channel in enumerate("xys")}
+    )
     table = table[list(reversed(table.columns))]  # any column order
     table.insert(0, "time", np.arange(N_FRAMES) / FPS)
     table["frame_note"] = 1.0  # a column that is no joint's is ignored

@@ -28,7 +28,9 @@ def sensors(tmp_path):
     for number in range(24):
         label, subject = number % 3, f"p{number // 3}"
         values = rng.normal(size=(10, 2)) + label
-        rows.append(pd.DataFrame({"id": f"s{number}", "time": np.arange(10) / 10.0, "ax": values[:, 0], "ay": values[:, 1]}))
+        rows.append(
+            pd.DataFrame({"id": f"s{number}", "time": np.arange(10) / 10.0, "ax": values[:, 0], "ay": values[:, 1]})
+        )
         labels.append({"id": f"s{number}", "label": label, "subject": subject, "label_desc": DESCS[label]})
     pd.concat(rows).to_csv(tmp_path / "features.csv", index=False)
     pd.DataFrame(labels).to_csv(tmp_path / "labels.csv", index=False)
@@ -64,8 +66,19 @@ def test_a_label_with_two_descriptions_is_refused(sensors):
 
 def test_train_prints_where_groups_came_from_and_keeps_the_class_names(sensors):
     out = sensors / "run"
-    result = CliRunner().invoke(app, ["train", "--data", str(sensors / "features.csv"), "--labels", str(sensors / "labels.csv"),
-                                      "--out", str(out), *TINY])
+    result = CliRunner().invoke(
+        app,
+        [
+            "train",
+            "--data",
+            str(sensors / "features.csv"),
+            "--labels",
+            str(sensors / "labels.csv"),
+            "--out",
+            str(out),
+            *TINY,
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "column 'subject' (8 distinct)" in result.output and "has no groups" not in result.output
     assert Recognizer.load(out).label_names == ["walk", "run", "sit"]
@@ -76,10 +89,24 @@ def test_train_takes_a_pattern_of_npy_files_each_one_group(tmp_path):
     for number in range(6):
         y = np.arange(6) % 3
         X = rng.normal(size=(6, 5, 3)) + y[:, None, None]
-        np.save(tmp_path / f"seq_{number}.npy", np.concatenate([X, np.broadcast_to(y[:, None, None], (6, 5, 1))], axis=2))
+        np.save(
+            tmp_path / f"seq_{number}.npy", np.concatenate([X, np.broadcast_to(y[:, None, None], (6, 5, 1))], axis=2)
+        )
     out = tmp_path / "run"
-    result = CliRunner().invoke(app, ["train", "--data", str(tmp_path / "seq_*.npy"), "--label-last", "--label-names", "a,b,c",
-                                      "--out", str(out), *TINY])
+    result = CliRunner().invoke(
+        app,
+        [
+            "train",
+            "--data",
+            str(tmp_path / "seq_*.npy"),
+            "--label-last",
+            "--label-names",
+            "a,b,c",
+            "--out",
+            str(out),
+            *TINY,
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "each of 6 file(s) without groups" in result.output
     assert Recognizer.load(out).label_names == ["a", "b", "c"]

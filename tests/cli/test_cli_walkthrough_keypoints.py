@@ -26,8 +26,20 @@ def test_keypoint_recordings_from_generation_to_onnx(tmp_path):
     ort = pytest.importorskip("onnxruntime")
     invoke("dataset", "generate", "--out", tmp_path / "syn", "--recordings", 6, "--seed", 0)
     recordings = tmp_path / "syn" / "recordings"
-    invoke("dataset", "build", "--recordings", recordings, "--segments", tmp_path / "syn" / "segments.csv",
-           "--window", 20, "--stride", 10, "--out", tmp_path / "windows.npz")
+    invoke(
+        "dataset",
+        "build",
+        "--recordings",
+        recordings,
+        "--segments",
+        tmp_path / "syn" / "segments.csv",
+        "--window",
+        20,
+        "--stride",
+        10,
+        "--out",
+        tmp_path / "windows.npz",
+    )
     run = tmp_path / "run"
     trained = invoke("train", "--data", tmp_path / "windows.npz", "--out", run, *TINY)
     assert "has no groups" not in trained.output
@@ -52,7 +64,9 @@ def test_keypoint_recordings_from_generation_to_onnx(tmp_path):
     invoke("export", run, "--data", first, "--out", tmp_path / "model.onnx")
     session = ort.InferenceSession(str(tmp_path / "model.onnx"))
     keypoints = np.load(first)["keypoints"][None, :20].astype(np.float32)
-    proba = session.run(["probabilities"], {"keypoints": keypoints, "present": np.isfinite(keypoints).all(-1),
-                                            "lengths": np.array([20], dtype=np.int64)})[0]
+    proba = session.run(
+        ["probabilities"],
+        {"keypoints": keypoints, "present": np.isfinite(keypoints).all(-1), "lengths": np.array([20], dtype=np.int64)},
+    )[0]
     assert proba.shape == (1, len(classes)) and np.isclose(proba.sum(), 1.0, atol=1e-4)
     assert np.allclose(proba[0], predictions.iloc[0, 5:].to_numpy(np.float32), atol=1e-4)

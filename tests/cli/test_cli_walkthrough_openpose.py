@@ -33,7 +33,9 @@ def write_openpose_video(folder, rng) -> None:
         confidence = np.full(25, 0.9)
         confidence[rng.integers(0, 25, size=2)] = 0.0
         body = np.column_stack([points, confidence]).reshape(-1).tolist()
-        (folder / f"video_{frame:012d}_keypoints.json").write_text(json.dumps({"people": [{"pose_keypoints_2d": body}]}))
+        (folder / f"video_{frame:012d}_keypoints.json").write_text(
+            json.dumps({"people": [{"pose_keypoints_2d": body}]})
+        )
 
 
 def test_openpose_json_from_import_to_streaming_and_export(tmp_path):
@@ -42,17 +44,51 @@ def test_openpose_json_from_import_to_streaming_and_export(tmp_path):
     for name in names:
         write_openpose_video(tmp_path / "op_json" / name, rng)
     write_openpose_video(tmp_path / "new_json", rng)
-    imported = invoke("import", "openpose", tmp_path / "op_json", "--out", tmp_path / "keypoints", "--fps", FPS, "--schema", "openpose_body25")
+    imported = invoke(
+        "import",
+        "openpose",
+        tmp_path / "op_json",
+        "--out",
+        tmp_path / "keypoints",
+        "--fps",
+        FPS,
+        "--schema",
+        "openpose_body25",
+    )
     assert len(list((tmp_path / "keypoints").glob("*.npz"))) == 6, imported.output
-    segments = pd.DataFrame([(name, start, start + 2.0, label) for name in names for start, label in ((0.0, "stand"), (2.0, "fall"))],
-                            columns=["video", "start", "end", "label"])
+    segments = pd.DataFrame(
+        [(name, start, start + 2.0, label) for name in names for start, label in ((0.0, "stand"), (2.0, "fall"))],
+        columns=["video", "start", "end", "label"],
+    )
     segments.to_csv(tmp_path / "segments.csv", index=False)
-    invoke("dataset", "build", "--recordings", tmp_path / "keypoints", "--segments", tmp_path / "segments.csv",
-           "--window", 10, "--stride", 5, "--out", tmp_path / "windows.npz")
+    invoke(
+        "dataset",
+        "build",
+        "--recordings",
+        tmp_path / "keypoints",
+        "--segments",
+        tmp_path / "segments.csv",
+        "--window",
+        10,
+        "--stride",
+        5,
+        "--out",
+        tmp_path / "windows.npz",
+    )
     run = tmp_path / "run"
     invoke("train", "--data", tmp_path / "windows.npz", "--out", run, *TINY)
 
-    invoke("import", "openpose", tmp_path / "new_json", "--out", tmp_path / "new", "--fps", FPS, "--schema", "openpose_body25")
+    invoke(
+        "import",
+        "openpose",
+        tmp_path / "new_json",
+        "--out",
+        tmp_path / "new",
+        "--fps",
+        FPS,
+        "--schema",
+        "openpose_body25",
+    )
     invoke("predict", run, "--data", tmp_path / "new", "--out", tmp_path / "new.csv")
     predictions = pd.read_csv(tmp_path / "new.csv")
     assert predictions["id"].iloc[0] == "new_json@0" and predictions["end_time"].iloc[-1] == FRAMES / FPS
@@ -60,7 +96,9 @@ def test_openpose_json_from_import_to_streaming_and_export(tmp_path):
 
     streamed = invoke("stream", run, "--source", tmp_path / "new_json", "--fast", "--events", tmp_path / "events.jsonl")
     assert f"{FRAMES} frames, {FRAMES} recognized" in streamed.output
-    assert all(json.loads(line)["label"] in ("fall", "stand") for line in (tmp_path / "events.jsonl").read_text().splitlines())
+    assert all(
+        json.loads(line)["label"] in ("fall", "stand") for line in (tmp_path / "events.jsonl").read_text().splitlines()
+    )
 
     exported = invoke("export", run, "--data", tmp_path / "new", "--out", tmp_path / "model.onnx")
     assert "max |onnx - predict_proba|" in exported.output and (tmp_path / "model.onnx").stat().st_size > 0

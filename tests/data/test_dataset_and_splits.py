@@ -4,7 +4,7 @@ import pytest
 from actrec.data.dataset import SequenceDataset
 from actrec.data.splits import holdout_split, kfold_splits
 from actrec.errors import DataError
-from tests.waves import make_waves
+from tests.helpers.waves import make_waves
 
 
 def test_holdout_never_puts_one_group_on_both_sides():
@@ -28,36 +28,47 @@ def test_kfold_groups_stay_whole():
         assert set(data.groups[train]).isdisjoint(data.groups[test])
 
 
-
 def many_classes_few_samples(n_classes: int = 40, per_class: int = 3, n_groups: int = 12) -> SequenceDataset:
     """Like 61 exercises with a few recordings each: every class is smaller than the folds."""
     rng = np.random.default_rng(0)
     n = n_classes * per_class
-    return SequenceDataset(X=rng.normal(size=(n, 10, 2)).astype(np.float32), lengths=np.full(n, 10), y=np.arange(n) % n_classes,
-                           label_names=[f"c{i}" for i in range(n_classes)], groups=np.array([f"g{i % n_groups}" for i in range(n)], dtype=object))
+    return SequenceDataset(
+        X=rng.normal(size=(n, 10, 2)).astype(np.float32),
+        lengths=np.full(n, 10),
+        y=np.arange(n) % n_classes,
+        label_names=[f"c{i}" for i in range(n_classes)],
+        groups=np.array([f"g{i % n_groups}" for i in range(n)], dtype=object),
+    )
 
 
 def test_holdout_with_every_class_smaller_than_the_folds_still_keeps_groups_whole():
     data = many_classes_few_samples()
     keep, hold = holdout_split(data, 0.2, seed=0)  # StratifiedGroupKFold raises a ValueError here
     assert len(hold) and set(data.groups[keep]).isdisjoint(data.groups[hold])
-    assert np.array_equal(hold, holdout_split(data, 0.2, seed=0)[1]) and not np.array_equal(hold, holdout_split(data, 0.2, seed=1)[1])
+    assert np.array_equal(hold, holdout_split(data, 0.2, seed=0)[1]) and not np.array_equal(
+        hold, holdout_split(data, 0.2, seed=1)[1]
+    )
 
 
 def test_kfold_with_every_class_smaller_than_the_folds_keeps_groups_whole_and_refuses_too_few_groups():
     data = many_classes_few_samples()
     folds = kfold_splits(data, 4, seed=0)
-    assert len(folds) == 4 and sorted(np.concatenate([test for _, test in folds]).tolist()) == list(range(data.n_samples))
+    assert len(folds) == 4 and sorted(np.concatenate([test for _, test in folds]).tolist()) == list(
+        range(data.n_samples)
+    )
     for train, test in folds:
         assert set(data.groups[train]).isdisjoint(data.groups[test])
     with pytest.raises(DataError, match="12 groups cannot make 20 group-aware folds"):
         kfold_splits(data, 20, seed=0)
 
+
 def test_class_with_one_sample_is_refused_by_name():
     data = make_waves(n=30)
     y = data.y.copy()
     y[0] = 3
-    lonely = SequenceDataset(X=data.X, lengths=data.lengths, y=y, label_names=["a", "b", "c", "rare"], source="waves.npz")
+    lonely = SequenceDataset(
+        X=data.X, lengths=data.lengths, y=y, label_names=["a", "b", "c", "rare"], source="waves.npz"
+    )
     with pytest.raises(DataError, match="class 'rare' has 1 sample"):
         holdout_split(lonely, 0.2, seed=0)
 

@@ -28,7 +28,9 @@ def write_recording(path, frames: int = 100, fps: float = 10.0) -> Recording:
 @pytest.fixture
 def tiny(tmp_path):
     write_recording(tmp_path / "recs" / "cam1.npz")
-    segments = pd.DataFrame({"video": ["cam1.mp4", "cam1"], "start": [0.0, 3.5], "end": [3.5, 8.0], "label": ["a", "b"]})
+    segments = pd.DataFrame(
+        {"video": ["cam1.mp4", "cam1"], "start": [0.0, 3.5], "end": [3.5, 8.0], "label": ["a", "b"]}
+    )
     segments.to_csv(tmp_path / "segments.csv", index=False)
     return tmp_path
 
@@ -47,8 +49,12 @@ def test_windows_take_the_label_covering_most_frames(tiny) -> None:
 
 
 def test_background_labels_uncovered_windows_and_frames_unit(tiny) -> None:
-    pd.DataFrame({"video": ["cam1"], "start": [0], "end": [30], "label": ["a"]}).to_csv(tiny / "frames.csv", index=False)
-    dataset = windows_from_segments(tiny / "recs", tiny / "frames.csv", window=20, stride=20, unit="frames", background="none")
+    pd.DataFrame({"video": ["cam1"], "start": [0], "end": [30], "label": ["a"]}).to_csv(
+        tiny / "frames.csv", index=False
+    )
+    dataset = windows_from_segments(
+        tiny / "recs", tiny / "frames.csv", window=20, stride=20, unit="frames", background="none"
+    )
     np.testing.assert_array_equal(dataset.labels_as_names(), ["a", "a", "none", "none", "none"])
     assert dataset.label_names == ["a", "none"]
 
@@ -58,7 +64,9 @@ def test_synthetic_windows_never_share_a_recording_between_splits(tmp_path) -> N
     dataset = windows_from_segments(out / "recordings", out / "segments.csv", window=30, stride=10)
     assert dataset.n_classes == 5
     assert all(sample_id.startswith(f"{group}@") for sample_id, group in zip(dataset.ids, dataset.groups))
-    train, test = next(GroupShuffleSplit(n_splits=1, test_size=0.25, random_state=0).split(dataset.X, dataset.y, dataset.groups))
+    train, test = next(
+        GroupShuffleSplit(n_splits=1, test_size=0.25, random_state=0).split(dataset.X, dataset.y, dataset.groups)
+    )
     assert not set(dataset.groups[train]) & set(dataset.groups[test])
     for train, test in StratifiedGroupKFold(n_splits=4).split(dataset.X, dataset.y, dataset.groups):
         assert not set(dataset.groups[train]) & set(dataset.groups[test])
@@ -82,8 +90,10 @@ def test_missing_columns_is_a_one_line_error(tiny) -> None:
 
 
 def test_unknown_video_names_the_row(tiny) -> None:
-    pd.DataFrame({"video": ["cam1", "cam9"], "start": [0, 0], "end": [1, 1], "label": ["a", "a"]}).to_csv(tiny / "s.csv", index=False)
-    with pytest.raises(DataError, match="s.csv row 3: video 'cam9' has no recording cam9.npz"):
+    pd.DataFrame({"video": ["cam1", "cam9"], "start": [0, 0], "end": [1, 1], "label": ["a", "a"]}).to_csv(
+        tiny / "s.csv", index=False
+    )
+    with pytest.raises(DataError, match=r"s\.csv row 3: video 'cam9' has no recording cam9\.npz"):
         windows_from_segments(tiny / "recs", tiny / "s.csv")
 
 
@@ -91,14 +101,23 @@ def test_bad_times_name_the_row(tiny) -> None:
     pd.DataFrame({"video": ["cam1"], "start": [2.0], "end": [1.0], "label": ["a"]}).to_csv(tiny / "s.csv", index=False)
     with pytest.raises(DataError, match="row 2: end is not after start"):
         windows_from_segments(tiny / "recs", tiny / "s.csv")
-    pd.DataFrame({"video": ["cam1"], "start": ["soon"], "end": [1.0], "label": ["a"]}).to_csv(tiny / "s.csv", index=False)
+    pd.DataFrame({"video": ["cam1"], "start": ["soon"], "end": [1.0], "label": ["a"]}).to_csv(
+        tiny / "s.csv", index=False
+    )
     with pytest.raises(DataError, match="row 2: start is not a number"):
         windows_from_segments(tiny / "recs", tiny / "s.csv")
 
 
 def test_empty_recording_file_is_refused(tiny) -> None:
-    np.savez(tiny / "recs" / "cam1.npz", keypoints=np.zeros((0, 17, 2)), present=np.zeros(0, bool), fps=10.0, frame_index=np.zeros(0), schema="coco17")
-    with pytest.raises(DataError, match="cam1.npz: recording holds no frames"):
+    np.savez(
+        tiny / "recs" / "cam1.npz",
+        keypoints=np.zeros((0, 17, 2)),
+        present=np.zeros(0, bool),
+        fps=10.0,
+        frame_index=np.zeros(0),
+        schema="coco17",
+    )
+    with pytest.raises(DataError, match=r"cam1\.npz: recording holds no frames"):
         windows_from_segments(tiny / "recs", tiny / "segments.csv")
 
 
@@ -111,7 +130,9 @@ def test_unknown_schema_in_a_recording_is_refused_when_featurised(tiny) -> None:
 
 def test_cli_generate_then_build_writes_a_trainable_npz(tmp_path) -> None:
     runner = CliRunner()
-    result = runner.invoke(app, ["dataset", "generate", "--out", str(tmp_path / "syn"), "--recordings", "3", "--seed", "1"])
+    result = runner.invoke(
+        app, ["dataset", "generate", "--out", str(tmp_path / "syn"), "--recordings", "3", "--seed", "1"]
+    )
     assert result.exit_code == 0, result.output
     out = tmp_path / "data.npz"
     args = ["dataset", "build", "--recordings", str(tmp_path / "syn" / "recordings"), "--segments", str(tmp_path / "syn" / "segments.csv"),
@@ -120,6 +141,18 @@ def test_cli_generate_then_build_writes_a_trainable_npz(tmp_path) -> None:
     assert result.exit_code == 0, result.output
     dataset = load_dataset(str(out))
     assert dataset.X.shape[1:] == (30, 17, 2) and dataset.schema == "coco17" and len(set(dataset.groups)) == 3
-    result = runner.invoke(app, ["dataset", "build", "--recordings", str(tmp_path / "syn" / "recordings"), "--segments",
-                                 str(tmp_path / "syn" / "segments.csv"), "--clips", "--out", str(out)])
+    result = runner.invoke(
+        app,
+        [
+            "dataset",
+            "build",
+            "--recordings",
+            str(tmp_path / "syn" / "recordings"),
+            "--segments",
+            str(tmp_path / "syn" / "segments.csv"),
+            "--clips",
+            "--out",
+            str(out),
+        ],
+    )
     assert result.exit_code == 2 and "give either --segments" in result.output

@@ -20,7 +20,9 @@ def windows(tmp_path):
     """200 frames at 10 fps: a (0-6 s), b (6-12 s), nothing (12-16 s), a (16-20 s); 20-frame
     windows every 5 frames (a window needs half its frames labelled)."""
     write_recording(tmp_path / "recs" / "cam1.npz", frames=200)
-    segments = pd.DataFrame({"video": ["cam1"] * 3, "start": [0.0, 6.0, 16.0], "end": [6.0, 12.0, 20.0], "label": ["a", "b", "a"]})
+    segments = pd.DataFrame(
+        {"video": ["cam1"] * 3, "start": [0.0, 6.0, 16.0], "end": [6.0, 12.0, 20.0], "label": ["a", "b", "a"]}
+    )
     segments.to_csv(tmp_path / "segments.csv", index=False)
     return windows_from_segments(tmp_path / "recs", tmp_path / "segments.csv", window=20, stride=5)
 

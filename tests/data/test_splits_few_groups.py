@@ -21,8 +21,14 @@ def videos(groups_per_class: list[int], windows_per_video: int = 5, seed: int = 
             labels += [label] * count
             groups += [f"c{label}_v{video}"] * count
     n = len(labels)
-    return SequenceDataset(X=rng.normal(size=(n, 4, 2)), lengths=np.full(n, 4), y=np.array(labels),
-                           label_names=["a", "b", "c"][: len(groups_per_class)], groups=np.array(groups), source="videos.npz")
+    return SequenceDataset(
+        X=rng.normal(size=(n, 4, 2)),
+        lengths=np.full(n, 4),
+        y=np.array(labels),
+        label_names=["a", "b", "c"][: len(groups_per_class)],
+        groups=np.array(groups),
+        source="videos.npz",
+    )
 
 
 @pytest.mark.parametrize("seed", range(12))

@@ -8,14 +8,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from tests.generated import make_dataset
 
 from actrec.errors import ConfigError
+from actrec.evaluation.html import render_html, write_html_report
 from actrec.experiments.audit import audit_dataset, write_audit
 from actrec.experiments.compare import ModelSpec, compare
-from actrec.evaluation.html import render_html, write_html_report
 from actrec.recognizer import TrainConfig
 from actrec.run import train_run
+from tests.helpers.generated import make_dataset
 
 torch.set_num_threads(1)
 
@@ -25,7 +25,9 @@ TINY = {"model": "gru", "model_options": {"hidden_sizes": [8], "dense": []}, "ep
 @pytest.fixture(scope="module")
 def run_folder(tmp_path_factory):
     """A real `actrec train` RUN folder with an audit of the same data beside it."""
-    pytest.importorskip("cleanlab", reason="cleanlab is not installed (the audit needs it): pip install 'actrec[audit]'")
+    pytest.importorskip(
+        "cleanlab", reason="cleanlab is not installed (the audit needs it): pip install 'actrec[audit]'"
+    )
     folder = tmp_path_factory.mktemp("run")
     data = make_dataset(n_per_class=20, n_classes=3, steps=16, seed=0)
     train_run(data, folder, TrainConfig(**TINY))
@@ -45,7 +47,16 @@ def test_run_report_holds_metrics_images_per_class_confusions_audit_and_config(r
     path = write_html_report(run_folder)
     page = path.read_text()
     assert path == run_folder / "report.html"
-    for text in ("Metrics", "Per class (test)", "Training curves", "Confusion matrix", "Data audit: findings", "Label-noise candidates", "Configuration (config.json)", "action0"):
+    for text in (
+        "Metrics",
+        "Per class (test)",
+        "Training curves",
+        "Confusion matrix",
+        "Data audit: findings",
+        "Label-noise candidates",
+        "Configuration (config.json)",
+        "action0",
+    ):
         assert text in page, text
     assert page.count("data:image/png;base64,") >= 2
     if "Worst confusions" not in page:  # a perfect model has no confusion to list
@@ -58,7 +69,12 @@ def test_segment_f1_of_training_time_rules_is_its_own_table_not_a_split_row(run_
     folder = Path(shutil.copytree(run_folder, tmp_path / "run"))
     metrics = json.loads((folder / "metrics.json").read_text())
     scores = {"segment_f1": 0.875, "segment_f1_default_rules": 0.5, "sessions": 2, "frames": 900}
-    metrics["segments"] = {"min_iou": 0.5, "rules": {"enter": 0.7}, "val": scores, "test": scores | {"segment_f1": 0.625}}
+    metrics["segments"] = {
+        "min_iou": 0.5,
+        "rules": {"enter": 0.7},
+        "val": scores,
+        "test": scores | {"segment_f1": 0.625},
+    }
     (folder / "metrics.json").write_text(json.dumps(metrics))
     page = render_html(folder)
     metrics_table, segments_table = page.split("<h2>Metrics</h2>")[1].split("<h2>Streamed segments")
@@ -74,7 +90,7 @@ def test_compare_folder_report(tmp_path):
 
 
 def test_folder_without_results_is_a_config_error(tmp_path):
-    with pytest.raises(ConfigError, match="holds no metrics.json"):
+    with pytest.raises(ConfigError, match=r"holds no metrics\.json"):
         render_html(tmp_path)
     with pytest.raises(ConfigError, match="no such folder"):
         render_html(tmp_path / "missing")
@@ -90,9 +106,19 @@ def test_report_renders_in_headless_chromium(run_folder):
     with tempfile.TemporaryDirectory() as profile:
         shot = Path(profile) / "shot.png"
         command = [
-            browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            f"--user-data-dir={profile}/user", f"--screenshot={shot}", "--window-size=1200,1600", page.resolve().as_uri(),
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={profile}/user",
+            f"--screenshot={shot}",
+            "--window-size=1200,1600",
+            page.resolve().as_uri(),
         ]
         subprocess.run(command, capture_output=True, timeout=120)
         assert shot.is_file(), "Chromium wrote no screenshot"

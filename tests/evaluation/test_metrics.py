@@ -25,10 +25,12 @@ def test_a_class_absent_from_the_split_does_not_lower_macro_f1():
 
 
 def test_top5_counts_the_five_most_probable_classes():
-    proba = np.array([
-        [0.15, 0.3, 0.2, 0.1, 0.05, 0.12, 0.08],  # true class 0 ranks third: a top-5 hit, a top-1 miss
-        [0.3, 0.25, 0.2, 0.1, 0.08, 0.05, 0.02],  # true class 6 ranks last: a miss
-    ])
+    proba = np.array(
+        [
+            [0.15, 0.3, 0.2, 0.1, 0.05, 0.12, 0.08],  # true class 0 ranks third: a top-5 hit, a top-1 miss
+            [0.3, 0.25, 0.2, 0.1, 0.08, 0.05, 0.02],  # true class 6 ranks last: a miss
+        ]
+    )
     m = compute_metrics(np.array([0, 6]), proba, list("abcdefg"))
     assert m["top1"] == 0.0 and m["top5"] == 0.5
 

@@ -13,7 +13,7 @@ from actrec.config import TrainConfig
 from actrec.evaluation.metrics import compute_metrics
 from actrec.evaluation.report import write_run
 from actrec.run import train_run
-from tests.waves import make_waves
+from tests.helpers.waves import make_waves
 
 NAMES = ["walk", "sit", "fall"]
 
@@ -26,7 +26,15 @@ def metrics() -> dict:
 
 def epochs_history(epochs: int) -> pd.DataFrame:
     falling = np.linspace(1.0, 0.5, epochs)
-    return pd.DataFrame({"epoch": np.arange(1, epochs + 1), "train_loss": falling, "val_loss": falling + 0.1, "train_acc": 1 - falling / 2, "val_acc": 0.9 - falling / 2})
+    return pd.DataFrame(
+        {
+            "epoch": np.arange(1, epochs + 1),
+            "train_loss": falling,
+            "val_loss": falling + 0.1,
+            "train_acc": 1 - falling / 2,
+            "val_acc": 0.9 - falling / 2,
+        }
+    )
 
 
 def per_class_lines(report: str) -> list[str]:
@@ -49,9 +57,18 @@ def test_the_per_class_table_is_markdown_with_three_decimals(tmp_path: Path) -> 
 def test_epochs_draw_curves_and_a_closed_form_fit_says_why_it_has_none(tmp_path: Path) -> None:
     test = metrics()
     write_run(tmp_path / "epochs", epochs_history(3), test, test, NAMES, {"model": "gru"})
-    assert (tmp_path / "epochs" / "curves.png").is_file() and "![curves](curves.png)" in (tmp_path / "epochs" / "report.md").read_text()
+    assert (tmp_path / "epochs" / "curves.png").is_file() and "![curves](curves.png)" in (
+        tmp_path / "epochs" / "report.md"
+    ).read_text()
     one_step = pd.DataFrame([{"epoch": 0, "seconds": 1.25, "val_loss": 0.4321, "val_acc": 0.875}])
-    write_run(tmp_path / "closed", one_step, test, test, NAMES, {"model": "minirocket", "notes": ["auto: minirocket fitted in 1.2 s"]})
+    write_run(
+        tmp_path / "closed",
+        one_step,
+        test,
+        test,
+        NAMES,
+        {"model": "minirocket", "notes": ["auto: minirocket fitted in 1.2 s"]},
+    )
     report = (tmp_path / "closed" / "report.md").read_text()
     assert not (tmp_path / "closed" / "curves.png").exists() and "curves.png" not in report
     assert "No training curves" in report and "closed-form" in report
@@ -60,7 +77,9 @@ def test_epochs_draw_curves_and_a_closed_form_fit_says_why_it_has_none(tmp_path:
 
 
 def test_a_kernel_run_leaves_no_one_dot_curves(tmp_path: Path) -> None:
-    train_run(make_waves(n=60), tmp_path / "run", TrainConfig(model="minirocket", model_options={"num_features": 84}, seed=0))
+    train_run(
+        make_waves(n=60), tmp_path / "run", TrainConfig(model="minirocket", model_options={"num_features": 84}, seed=0)
+    )
     report = (tmp_path / "run" / "report.md").read_text()
     assert not (tmp_path / "run" / "curves.png").exists()
     assert "No training curves" in report and "minirocket" in report

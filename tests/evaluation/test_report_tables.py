@@ -41,7 +41,11 @@ def test_every_report_table_has_a_separator_row_and_three_decimal_scores(tmp_pat
         numbers = [cell for row in table[2:] for cell in row if re.fullmatch(r"-?\d+\.\d+", cell)]
         assert numbers and all(len(cell.split(".")[1]) == 3 for cell in numbers), numbers
     scores = dict(zip(tables[0][0], tables[0][3]))
-    assert scores["split"] == "test" and scores["top-1"] == f"{test['top1']:.3f}" and scores["log-loss"] == f"{test['log_loss']:.3f}"
+    assert (
+        scores["split"] == "test"
+        and scores["top-1"] == f"{test['top1']:.3f}"
+        and scores["log-loss"] == f"{test['log_loss']:.3f}"
+    )
 
 
 def test_curves_draw_only_the_metrics_the_history_has(tmp_path: Path) -> None:
@@ -59,4 +63,7 @@ def test_curves_draw_only_the_metrics_the_history_has(tmp_path: Path) -> None:
     assert width_losses < 0.7 * width_both
     no_scores = pd.DataFrame({"epoch": [1, 2], "seconds": [0.1, 0.2]})
     write_run(tmp_path / "none", no_scores, test, test, NAMES, {"model": "gru"})
-    assert not (tmp_path / "none" / "curves.png").exists() and "No training curves" in (tmp_path / "none" / "report.md").read_text()
+    assert (
+        not (tmp_path / "none" / "curves.png").exists()
+        and "No training curves" in (tmp_path / "none" / "report.md").read_text()
+    )

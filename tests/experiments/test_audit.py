@@ -2,10 +2,10 @@ import json
 
 import numpy as np
 import pytest
-from tests.generated import make_dataset
 
 from actrec.errors import ConfigError, DataError
 from actrec.experiments.audit import audit_dataset, label_issues, write_audit
+from tests.helpers.generated import make_dataset
 
 # label_issues (and so every audit) ranks suspect labels with cleanlab, an optional extra
 needs_cleanlab = pytest.mark.usefixtures("cleanlab")
@@ -55,7 +55,7 @@ def test_injected_leakage_and_duplicates_reported(tmp_path):
     test = make_dataset(n_per_class=8, seed=2, prefix="te", n_groups=12)
     test.X[0], test.lengths[0] = train.X[3], train.lengths[3]  # exact copy
     test.X[1], test.lengths[1] = train.X[7] + 0.001, train.lengths[7]  # near copy
-    test.X[1, test.lengths[1]:] = 0.0
+    test.X[1, test.lengths[1] :] = 0.0
     result = audit_dataset(train, test)
 
     shared = {row["group"] for row in result["leakage"]["shared"]}
@@ -116,7 +116,18 @@ def test_cli_audit_then_report(tmp_path):
     test = train.subset(range(0, train.n_samples, 10))  # every 10th sample copied into "test"
     train.to_npz(str(tmp_path / "train.npz"))
     test.to_npz(str(tmp_path / "test.npz"))
-    result = CliRunner().invoke(app, ["audit", "--data", str(tmp_path / "train.npz"), "--test", str(tmp_path / "test.npz"), "--out", str(tmp_path / "audit")])
+    result = CliRunner().invoke(
+        app,
+        [
+            "audit",
+            "--data",
+            str(tmp_path / "train.npz"),
+            "--test",
+            str(tmp_path / "test.npz"),
+            "--out",
+            str(tmp_path / "audit"),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "exact duplicate" in result.output and "group leakage" in result.output
     report = CliRunner().invoke(app, ["report", str(tmp_path / "audit")])

@@ -2,11 +2,11 @@ import json
 
 import pytest
 import torch
-from tests.generated import make_dataset
 
 from actrec.errors import ConfigError
 from actrec.experiments.compare import ModelSpec, compare, fit_recognizer, load_specs, spec_from_option
 from actrec.recognizer import Recognizer
+from tests.helpers.generated import make_dataset
 
 torch.set_num_threads(1)
 
@@ -87,7 +87,15 @@ def test_a_compare_cuts_its_splits_once_and_passes_validation_down(data, tmp_pat
         return Recognizer(**(config | {"seed": seed})).fit(train, validation=validation)
 
     kernel = {"model": "minirocket", "model_options": {"num_features": 84}}
-    compare(data, [ModelSpec("a", kernel), ModelSpec("b", kernel | {"class_weight": None})], tmp_path, seeds=[0, 1], test_fraction=0.25, fit=fit, use_cache=False)
+    compare(
+        data,
+        [ModelSpec("a", kernel), ModelSpec("b", kernel | {"class_weight": None})],
+        tmp_path,
+        seeds=[0, 1],
+        test_fraction=0.25,
+        fit=fit,
+        use_cache=False,
+    )
     assert calls == [0.25, 0.2]  # test, then validation, once for all four runs: the recognizer does not cut again
     assert len(seen) == 4 and all(run == seen[0] for run in seen)
     assert set(seen[0][0]).isdisjoint(seen[0][1])
@@ -106,20 +114,37 @@ def test_cli_compare_writes_tables_and_reuses_cache(data, tmp_path):
     from actrec.cli import app
 
     data.to_npz(str(tmp_path / "data.npz"))
-    args = ["compare", "--data", str(tmp_path / "data.npz"), "--model", 'gru:{"hidden_sizes": [8], "dense": []}', "--epochs", "1", "--seeds", "0,0", "--out", str(tmp_path / "out")]
+    args = [
+        "compare",
+        "--data",
+        str(tmp_path / "data.npz"),
+        "--model",
+        'gru:{"hidden_sizes": [8], "dense": []}',
+        "--epochs",
+        "1",
+        "--seeds",
+        "0,0",
+        "--out",
+        str(tmp_path / "out"),
+    ]
     first = CliRunner().invoke(app, args)
     assert first.exit_code == 0, first.output
     second = CliRunner().invoke(app, args)
     assert "1 configuration(s), 0 run(s) trained" in second.stdout
     assert "top-1" in second.stdout and "top-5" not in second.stdout  # 3 classes: top-5 is always 1
     assert (tmp_path / "out" / "summary.csv").is_file()
-    bad = CliRunner().invoke(app, ["compare", "--data", str(tmp_path / "data.npz"), "--model", "nonet", "--out", str(tmp_path / "bad")])
+    bad = CliRunner().invoke(
+        app, ["compare", "--data", str(tmp_path / "data.npz"), "--model", "nonet", "--out", str(tmp_path / "bad")]
+    )
     assert bad.exit_code == 2 and "unknown model 'nonet'" in bad.output
 
 
 def test_kernel_models_and_auto_compare_beside_a_gru(data, tmp_path):
-    specs = [ModelSpec("tiny", TINY), ModelSpec("minirocket", {"model": "minirocket", "model_options": {"num_features": 840}}),
-             ModelSpec("auto", {"model": "auto", "epochs": 1, "time_budget": 30})]
+    specs = [
+        ModelSpec("tiny", TINY),
+        ModelSpec("minirocket", {"model": "minirocket", "model_options": {"num_features": 840}}),
+        ModelSpec("auto", {"model": "auto", "epochs": 1, "time_budget": 30}),
+    ]
     summary = compare(data, specs, tmp_path, seeds=[0, 1], use_cache=False).summary.set_index("config")
     assert summary.loc["minirocket", "top1_mean"] > 0.8
     assert summary.loc["minirocket", "param_count"] > 0 and summary.loc["auto", "latency_us_mean"] > 0

@@ -12,12 +12,12 @@ import numpy as np
 import pytest
 import torch
 import yaml
-from tests.generated import make_dataset
 
 from actrec.errors import ConfigError
 from actrec.evaluation.html import render_html
 from actrec.experiments.sweep import load_space, parse_space, sweep
 from actrec.run import load_config_file
+from tests.helpers.generated import make_dataset
 
 torch.set_num_threads(1)
 
@@ -44,7 +44,9 @@ def test_front_holds_a_model_twice_as_fast_as_the_largest_and_as_accurate(tmp_pa
     done = result.trials[result.trials["state"] == "COMPLETE"]
     largest = done.loc[done["param_count"].idxmax()]
     assert json.loads(largest["params"]) == {"model_options.depth": 6, "model_options.filters": 32}
-    good = result.front[(result.front["latency_us"] * 2 <= largest["latency_us"]) & (result.front["top1"] >= largest["top1"] - 0.01)]
+    good = result.front[
+        (result.front["latency_us"] * 2 <= largest["latency_us"]) & (result.front["top1"] >= largest["top1"] - 0.01)
+    ]
     assert len(good) >= 1, result.trials.to_string()
 
     # the chosen configuration is what `actrec train --config` reads
@@ -133,10 +135,20 @@ def postgres_url():
     if as_user:
         shutil.chown(root, "postgres")
     data_dir, port = root / "data", free_port()
-    run = lambda *args: subprocess.run([*as_user, *args], check=True, capture_output=True, text=True)  # noqa: E731
+    run = lambda *args: subprocess.run([*as_user, *args], check=True, capture_output=True, text=True)
     user = "postgres" if as_user else getpass.getuser()
     run(initdb, "-D", str(data_dir), "-U", user, "--auth=trust", "--no-sync")
-    run(pg_ctl, "-D", str(data_dir), "-l", str(root / "log"), "-w", "-o", f"-p {port} -k {root} -c listen_addresses=127.0.0.1", "start")
+    run(
+        pg_ctl,
+        "-D",
+        str(data_dir),
+        "-l",
+        str(root / "log"),
+        "-w",
+        "-o",
+        f"-p {port} -k {root} -c listen_addresses=127.0.0.1",
+        "start",
+    )
     try:
         import psycopg2
 
@@ -159,9 +171,26 @@ def test_two_workers_share_one_study_on_postgresql(postgres_url, tmp_path):
 
     data = make_dataset(n_per_class=10, n_classes=2, steps=12, seed=3)
     data.to_npz(str(tmp_path / "data.npz"))
-    raw = {"base": {"model": "gru", "epochs": 1, "model_options": {"dense": []}}, "params": {"model_options.hidden_sizes": {"layers": [1, 1], "units": [4, 16]}}}
+    raw = {
+        "base": {"model": "gru", "epochs": 1, "model_options": {"dense": []}},
+        "params": {"model_options.hidden_sizes": {"layers": [1, 1], "units": [4, 16]}},
+    }
     (tmp_path / "space.yaml").write_text(yaml.safe_dump(raw))
-    args = ["sweep", "--data", str(tmp_path / "data.npz"), "--space", str(tmp_path / "space.yaml"), "--trials", "2", "--storage", postgres_url, "--study", "shared", "--out", str(tmp_path / "worker0")]
+    args = [
+        "sweep",
+        "--data",
+        str(tmp_path / "data.npz"),
+        "--space",
+        str(tmp_path / "space.yaml"),
+        "--trials",
+        "2",
+        "--storage",
+        postgres_url,
+        "--study",
+        "shared",
+        "--out",
+        str(tmp_path / "worker0"),
+    ]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     second = sweep(data, parse_space(raw), tmp_path / "worker1", trials=2, storage=postgres_url, study_name="shared")
@@ -194,7 +223,16 @@ class Guesser:
 def test_single_objective_prunes_weak_trials_over_folds(tmp_path):
     data = make_dataset(n_per_class=20, n_classes=2, steps=12, seed=4)
     space = parse_space({"base": {"model": "gru"}, "params": {"lr": {"float": [0.0, 1.0]}}})
-    result = sweep(data, space, tmp_path, trials=14, seed=0, objective="accuracy", folds=4, fit=lambda config, train, seed, validation: Guesser(config["lr"], seed))
+    result = sweep(
+        data,
+        space,
+        tmp_path,
+        trials=14,
+        seed=0,
+        objective="accuracy",
+        folds=4,
+        fit=lambda config, train, seed, validation: Guesser(config["lr"], seed),
+    )
     states = set(result.trials["state"])
     assert "PRUNED" in states and "COMPLETE" in states
     assert json.loads((tmp_path / "sweep.json").read_text())["pruned"] >= 1
@@ -207,17 +245,31 @@ def test_train_with_best_config_reproduces_a_trial_whose_window_length_was_searc
     from actrec.cli import app
 
     data = make_dataset(n_per_class=12, n_classes=3, steps=24, seed=3)
-    space = parse_space({
-        "base": {"model": "minirocket", "model_options": {"num_features": 168, "max_dilations": 4}},
-        "params": {"window_length": {"int": [8, 16], "step": 8}},
-    })
+    space = parse_space(
+        {
+            "base": {"model": "minirocket", "model_options": {"num_features": 168, "max_dilations": 4}},
+            "params": {"window_length": {"int": [8, 16], "step": 8}},
+        }
+    )
     result = sweep(data, space, tmp_path / "sweep", trials=2, seed=0, objective="accuracy")
     trial = result.front.iloc[0]
     window = json.loads(trial["params"])["window_length"]
     assert result.best_config["last_steps"] == window
     data.to_npz(str(tmp_path / "data.npz"))
     run = tmp_path / "run"
-    outcome = CliRunner().invoke(app, ["train", "--data", str(tmp_path / "data.npz"), "--config", str(tmp_path / "sweep" / "best_config.yaml"), "--out", str(run), "--no-progress"])
+    outcome = CliRunner().invoke(
+        app,
+        [
+            "train",
+            "--data",
+            str(tmp_path / "data.npz"),
+            "--config",
+            str(tmp_path / "sweep" / "best_config.yaml"),
+            "--out",
+            str(run),
+            "--no-progress",
+        ],
+    )
     assert outcome.exit_code == 0, outcome.output
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["test"]["top1"] == pytest.approx(trial["top1"], abs=1e-9)

@@ -8,11 +8,11 @@ from typer.testing import CliRunner
 
 pytest.importorskip("onnxruntime", reason="ONNX export needs the export extra (pip install 'actrec[export]')")
 
-from actrec.cli import app  # noqa: E402
-from actrec.export.onnx import export_onnx  # noqa: E402
-from actrec.models.registry import MODELS, Capabilities, model_capabilities  # noqa: E402
-from actrec.recognizer import Recognizer  # noqa: E402
-from tests.export.test_onnx import hand_data  # noqa: E402
+from actrec.cli import app
+from actrec.export.onnx import export_onnx
+from actrec.models.registry import MODELS, Capabilities, model_capabilities
+from actrec.recognizer import Recognizer
+from tests.export.test_onnx import hand_data
 
 torch.set_num_threads(1)
 # Recognizer options that fit each registered model in a second or two on 30 windows; a model
@@ -55,7 +55,9 @@ def test_a_model_declaring_no_onnx_is_refused_in_one_line_before_tracing(hands, 
     recognizer.save(tmp_path)
     network_class = MODELS["gru"][1]
     monkeypatch.setattr(network_class, "capabilities_for", classmethod(lambda cls, config: Capabilities(onnx=False)))
-    monkeypatch.setattr(torch.onnx, "export", lambda *args, **kwargs: pytest.fail("traced a model declaring onnx=False"))
+    monkeypatch.setattr(
+        torch.onnx, "export", lambda *args, **kwargs: pytest.fail("traced a model declaring onnx=False")
+    )
     result = runner.invoke(app, ["export", str(tmp_path)])
     assert result.exit_code == 2, result.output
     assert result.output.strip().count("\n") == 0 and "model 'gru' does not export to ONNX" in result.output

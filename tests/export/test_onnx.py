@@ -12,9 +12,9 @@ import torch
 
 pytest.importorskip("onnxruntime", reason="ONNX export needs the export extra (pip install 'actrec[export]')")
 
-from actrec.data.dataset import SequenceDataset  # noqa: E402
-from actrec.export.onnx import export_onnx  # noqa: E402
-from actrec.recognizer import Recognizer  # noqa: E402
+from actrec.data.dataset import SequenceDataset
+from actrec.export.onnx import export_onnx
+from actrec.recognizer import Recognizer
 
 torch.set_num_threads(1)
 OPTIONS = {
@@ -41,15 +41,18 @@ def hand_data(seed: int, n: int) -> SequenceDataset:
     X[rng.random(X.shape[:3]) < 0.15] = np.nan
     X[0, 3:5] = np.nan  # a whole missing frames
     X[1, :, 4] = np.nan  # a joint never seen
-    return SequenceDataset(X=X, lengths=np.full(n, 10), y=np.arange(n) % 2, label_names=["open", "fist"],
-                           schema="mediapipe_hand")
+    return SequenceDataset(
+        X=X, lengths=np.full(n, 10), y=np.arange(n) % 2, label_names=["open", "fist"], schema="mediapipe_hand"
+    )
 
 
 @pytest.fixture(scope="module")
 def hand_models():
     train = hand_data(1, 30)
-    return {model: Recognizer(model=model, model_options=OPTIONS[model], epochs=1, seed=0).fit(train)
-            for model in ("gru", "inception")}
+    return {
+        model: Recognizer(model=model, model_options=OPTIONS[model], epochs=1, seed=0).fit(train)
+        for model in ("gru", "inception")
+    }
 
 
 @pytest.mark.parametrize("model", [*OPTIONS, "auto"])
@@ -71,7 +74,10 @@ def test_keypoint_export_matches_predict_proba_with_missing_joints(tmp_path, han
     assert result.max_abs_diff_random < 1e-4 and result.max_abs_diff_real < 1e-4
     session = ort.InferenceSession(str(tmp_path / "model.onnx"), providers=["CPUExecutionProvider"])
     assert [(node.name, node.shape[2:]) for node in session.get_inputs()] == [
-        ("keypoints", [21, 3]), ("present", [21]), ("lengths", [])]
+        ("keypoints", [21, 3]),
+        ("present", [21]),
+        ("lengths", []),
+    ]
 
 
 FRESH_PROCESS = textwrap.dedent(
@@ -93,8 +99,19 @@ FRESH_PROCESS = textwrap.dedent(
 
 def run_fresh(tmp_path, feeds: dict) -> tuple[dict, np.ndarray]:
     np.savez(tmp_path / "feeds.npz", **feeds)
-    output = subprocess.run([sys.executable, "-c", FRESH_PROCESS, str(tmp_path / "model.onnx"), str(tmp_path / "feeds.npz"),
-                             str(tmp_path / "proba.npy")], capture_output=True, text=True, check=True).stdout
+    output = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            FRESH_PROCESS,
+            str(tmp_path / "model.onnx"),
+            str(tmp_path / "feeds.npz"),
+            str(tmp_path / "proba.npy"),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     return json.loads(output), np.load(tmp_path / "proba.npy")
 
 

@@ -13,8 +13,12 @@ from actrec.extract.blazepose import Region, _to_frame, ssd_anchors, tile_grid
 
 VTEST = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")
 MISSING = [name for name in ("cv2", "mediapipe", "ai_edge_litert") if importlib.util.find_spec(name) is None]
-needs_models = pytest.mark.skipif(bool(MISSING), reason=f"missing {', '.join(MISSING)}; scripts/install-video.sh installs them")
-needs_video = pytest.mark.skipif(bool(MISSING) or not VTEST.is_file(), reason=f"needs {VTEST} and {', '.join(MISSING) or 'the models'}")
+needs_models = pytest.mark.skipif(
+    bool(MISSING), reason=f"missing {', '.join(MISSING)}; scripts/install-video.sh installs them"
+)
+needs_video = pytest.mark.skipif(
+    bool(MISSING) or not VTEST.is_file(), reason=f"needs {VTEST} and {', '.join(MISSING) or 'the models'}"
+)
 
 
 def test_a_region_crop_maps_back_to_the_frame_and_an_upright_body_is_not_rotated() -> None:
@@ -34,7 +38,7 @@ def test_tiles_cover_the_whole_frame() -> None:
     tiles = tile_grid(768, 576, 224)
     covered = np.zeros((576, 768), bool)
     for x0, y0, side in tiles[1:]:
-        covered[int(y0):int(y0 + side), int(x0):int(x0 + side)] = True
+        covered[int(y0) : int(y0 + side), int(x0) : int(x0 + side)] = True
     assert covered.all() and tiles[0] == (0.0, -96.0, 768.0)  # the whole frame first, as one square
     assert tile_grid(200, 150, 224) == [(0.0, -25.0, 200.0)]
 
@@ -86,7 +90,7 @@ def test_people_are_followed_while_the_camera_pans() -> None:
 
     wide = cv2.resize(still_frame(), None, fx=1.25, fy=1.25)
     step = 6  # the camera pans right: everything moves left 6 px a frame
-    frames = [np.ascontiguousarray(wide[60:540, 200 + step * t: 200 + step * t + 640]) for t in range(30)]
+    frames = [np.ascontiguousarray(wide[60:540, 200 + step * t : 200 + step * t + 640]) for t in range(30)]
     found = people_over(frames, tiles_per_frame=4)
     assert np.mean([len(people) >= 2 for people in found[10:]]) >= 0.9
     # a person followed over the last frames moves with the pan

@@ -24,7 +24,9 @@ PEOPLE = Crop(540, 180, 228, 256)
 
 MISSING = [name for name in ("cv2", "mediapipe") if importlib.util.find_spec(name) is None]
 MISSING += [] if VTEST.is_file() else [str(VTEST)]
-needs_video = pytest.mark.skipif(bool(MISSING), reason=f"missing {', '.join(MISSING)}; scripts/install-video.sh installs them")
+needs_video = pytest.mark.skipif(
+    bool(MISSING), reason=f"missing {', '.join(MISSING)}; scripts/install-video.sh installs them"
+)
 
 
 def write_clip(path: Path, n_frames: int) -> Path:
@@ -37,7 +39,9 @@ def write_clip(path: Path, n_frames: int) -> Path:
     for _ in range(n_frames):
         ok, frame = source.read()
         assert ok
-        writer.write(np.ascontiguousarray(frame[PEOPLE.y : PEOPLE.y + PEOPLE.height, PEOPLE.x : PEOPLE.x + PEOPLE.width]))
+        writer.write(
+            np.ascontiguousarray(frame[PEOPLE.y : PEOPLE.y + PEOPLE.height, PEOPLE.x : PEOPLE.x + PEOPLE.width])
+        )
     writer.release()
     source.release()
     return path
@@ -70,7 +74,9 @@ def test_frames_without_a_detection_are_masked_not_dropped():
 
 
 @needs_video
-@pytest.mark.parametrize("detector, schema, joints", [("hands", "mediapipe_hand", 21), ("holistic", "mediapipe_holistic", 75)])
+@pytest.mark.parametrize(
+    "detector, schema, joints", [("hands", "mediapipe_hand", 21), ("holistic", "mediapipe_holistic", 75)]
+)
 def test_hand_and_holistic_detectors_give_their_schema_shapes(detector, schema, joints):
     recording = extract_video(VTEST, detector, crop=PEOPLE, max_frames=5)
     assert recording.keypoints.shape == (5, joints, 4)
@@ -111,7 +117,9 @@ def test_several_videos_run_in_parallel_processes(tmp_path):
 def test_cli_prints_failures_and_exits_2_after_extracting_the_rest(tmp_path):
     write_clip(tmp_path / "videos" / "ok.avi", 4)
     (tmp_path / "videos" / "bad [red].avi").write_bytes(b"")  # brackets are printed, not read as markup
-    result = CliRunner().invoke(app, ["extract", str(tmp_path / "videos"), "--out", str(tmp_path / "out"), "--max-frames", "3"])
+    result = CliRunner().invoke(
+        app, ["extract", str(tmp_path / "videos"), "--out", str(tmp_path / "out"), "--max-frames", "3"]
+    )
     assert result.exit_code == 2
     assert "bad [red].avi: video file is empty" in result.output
     assert "1 failed" in result.output
@@ -144,7 +152,7 @@ def test_crop_outside_the_frame_and_clashing_outputs_are_refused(tmp_path):
 def test_missing_mediapipe_says_how_to_install_it(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "mediapipe", None)
     monkeypatch.setitem(sys.modules, "mediapipe.python", None)
-    with pytest.raises(ConfigError, match="pip install --no-deps mediapipe==0.10.21"):
+    with pytest.raises(ConfigError, match=r"pip install --no-deps mediapipe==0\.10\.21"):
         import_solutions()
     (tmp_path / "clip.avi").write_bytes(b"")
     result = CliRunner().invoke(app, ["extract", str(tmp_path / "clip.avi"), "--out", str(tmp_path / "out")])
@@ -157,5 +165,5 @@ def test_protobuf_7_is_reported_with_the_fix(monkeypatch):
     import google.protobuf
 
     monkeypatch.setattr(google.protobuf, "__version__", "7.36.2")
-    with pytest.raises(ConfigError, match="does not work with protobuf 7.36.2.*'protobuf>=6.31.1,<7'"):
+    with pytest.raises(ConfigError, match=r"does not work with protobuf 7\.36\.2.*'protobuf>=6\.31\.1,<7'"):
         import_solutions()

@@ -22,21 +22,28 @@ NEAR_PX = 30
 
 MISSING = [name for name in ("cv2", "mediapipe") if importlib.util.find_spec(name) is None]
 MISSING += [] if VTEST.is_file() else [str(VTEST)]
-needs_video = pytest.mark.skipif(bool(MISSING), reason=f"missing {', '.join(MISSING)}; scripts/install-video.sh installs them")
+needs_video = pytest.mark.skipif(
+    bool(MISSING), reason=f"missing {', '.join(MISSING)}; scripts/install-video.sh installs them"
+)
 
 
 @pytest.fixture(scope="module")
 def people(tmp_path_factory):
     out = tmp_path_factory.mktemp("people")
-    result = CliRunner().invoke(app, ["extract", str(VTEST), "--out", str(out), "--people", "--max-frames", str(FRAMES)])
+    result = CliRunner().invoke(
+        app, ["extract", str(VTEST), "--out", str(out), "--people", "--max-frames", str(FRAMES)]
+    )
     assert result.exit_code == 0, result.output
     return load_recording(out / "vtest.npz")
 
 
 def torso_centres(recording, frame):
     """{track id: median (x, y) of the joints seen} of the people present at `frame`."""
-    return {int(track): np.nanmedian(recording.keypoints[frame, column, :, :2], axis=0)
-            for column, track in enumerate(recording.track_id) if recording.present[frame, column]}
+    return {
+        int(track): np.nanmedian(recording.keypoints[frame, column, :, :2], axis=0)
+        for column, track in enumerate(recording.track_id)
+        if recording.present[frame, column]
+    }
 
 
 @needs_video
@@ -57,12 +64,16 @@ def test_track_ids_follow_the_hand_labelled_people(people):
     for frame, labelled in LABELS["frames"].items():
         found = torso_centres(people, int(frame))
         names, tracks = list(labelled), list(found)
-        distance = np.array([[np.linalg.norm(found[t] - np.array(labelled[n])) for t in tracks] for n in names]).reshape(len(names), len(tracks))
+        distance = np.array(
+            [[np.linalg.norm(found[t] - np.array(labelled[n])) for t in tracks] for n in names]
+        ).reshape(len(names), len(tracks))
         matched = [(names[r], tracks[c]) for r, c in zip(*linear_sum_assignment(distance)) if distance[r, c] <= NEAR_PX]
         assert len(matched) >= 2, f"frame {frame}: labelled {labelled}, found {found}"
         for name, track in matched:
             # a track id never moves to another person
-            assert label_of_track.setdefault(track, name) == name, f"frame {frame}: track {track} was {label_of_track[track]}, now {name}"
+            assert label_of_track.setdefault(track, name) == name, (
+                f"frame {frame}: track {track} was {label_of_track[track]}, now {name}"
+            )
             tracks_of_label.setdefault(name, []).append(track)
     # D walks in at frame ~12 and is followed under one id through frames 25 and 39
     assert len(tracks_of_label.get("D", [])) == 2 and len(set(tracks_of_label["D"])) == 1

@@ -70,7 +70,7 @@ def test_speed_resamples_time_and_returns_the_new_length() -> None:
     fast, length = run({"name": "speed", "low": 1.5, "high": 1.5}, ramp)
     assert length == len(fast) == 40
     np.testing.assert_allclose(fast[:, 0, 0], np.arange(40) * 1.5, atol=1e-4)  # a ramp stays a ramp
-    slow, length = run({"name": "speed", "low": 0.5, "high": 0.5}, ramp)
+    _, length = run({"name": "speed", "low": 0.5, "high": 0.5}, ramp)
     assert length == 120
 
 

@@ -30,14 +30,17 @@ def keypoints_with_gaps(n_joints: int, channels: int, seed: int = 0) -> tuple[np
     return X, lengths
 
 
-@pytest.mark.parametrize("schema, channels, options", [
-    ("mediapipe_hand", 3, {}),
-    ("mediapipe_hand", 3, {"max_gap": 2, "velocity": False}),
-    ("coco17", 3, {"fill": "hold"}),
-    ("coco17", 2, {"graph": True, "bones": True}),
-    ("mediapipe_pose", 4, {"bones": True, "joints": ["arms", "hands"]}),
-    ("mediapipe_pose", 4, {"max_gap": 0, "centre_scale": False, "presence": "none"}),
-])
+@pytest.mark.parametrize(
+    "schema, channels, options",
+    [
+        ("mediapipe_hand", 3, {}),
+        ("mediapipe_hand", 3, {"max_gap": 2, "velocity": False}),
+        ("coco17", 3, {"fill": "hold"}),
+        ("coco17", 2, {"graph": True, "bones": True}),
+        ("mediapipe_pose", 4, {"bones": True, "joints": ["arms", "hands"]}),
+        ("mediapipe_pose", 4, {"max_gap": 0, "centre_scale": False, "presence": "none"}),
+    ],
+)
 def test_torch_pipeline_gives_the_numpy_features_on_keypoints_with_gaps(schema, channels, options):
     X, lengths = keypoints_with_gaps(JOINTS[schema], channels)
     assert_torch_pipeline_equals_numpy(FeaturePipeline(keypoint_steps(schema, **options) + [Standardize()]), X, lengths)
@@ -84,5 +87,5 @@ def test_a_step_without_a_torch_form_is_refused_in_one_line():
     class Custom(Step):
         name = "custom_for_test"
 
-    with pytest.raises(ConfigError, match="custom_for_test.*no torch form"):
+    with pytest.raises(ConfigError, match=r"custom_for_test.*no torch form"):
         TorchPipeline(FeaturePipeline([Custom()]))

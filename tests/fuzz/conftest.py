@@ -8,7 +8,7 @@ from typing import Any
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     try:
         from tests.fuzz.fuzzing import COUNTS
-    except BaseException:  # hypothesis absent: the fuzz tests were skipped
+    except BaseException:  # noqa: BLE001  hypothesis absent: the fuzz tests were skipped
         return
     if COUNTS["inputs"]:
         terminalreporter.write_line(

@@ -14,9 +14,10 @@ from __future__ import annotations
 import os
 import tempfile
 from collections import Counter
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import numpy as np
 import pytest
@@ -67,7 +68,9 @@ def check_dataset(dataset: Any) -> None:
     """What every loaded SequenceDataset promises the rest of actrec."""
     n = dataset.X.shape[0]
     assert dataset.X.dtype == np.float32 and dataset.X.ndim in (3, 4) and n >= 1
-    assert dataset.lengths.shape == (n,) and (dataset.lengths >= 1).all() and (dataset.lengths <= dataset.X.shape[1]).all()
+    assert (
+        dataset.lengths.shape == (n,) and (dataset.lengths >= 1).all() and (dataset.lengths <= dataset.X.shape[1]).all()
+    )
     assert dataset.ids.shape == (n,)
     if dataset.y is not None:
         assert dataset.y.shape == (n,) and (dataset.y >= 0).all() and (dataset.y < len(dataset.label_names)).all()
@@ -94,17 +97,39 @@ ODD_FLOATS = st.sampled_from([np.nan, np.inf, -np.inf, 0.0, -0.0, 1e308, -1e308,
 FLOATS = st.one_of(ODD_FLOATS, st.floats(-1e3, 1e3, allow_nan=False), st.integers(-3, 5).map(float))
 # text that breaks parsers: separators, quotes, newlines, NUL, non-ASCII and surrogate-free unicode
 TEXT = st.one_of(
-    st.sampled_from(["", " ", "nan", "NaN", "inf", "-inf", "None", "null", "?", "1e400", "0x10", "1,2", '"', "a:b", "\x00", "é", "2024-05-01 10:00:00"]),
+    st.sampled_from(
+        [
+            "",
+            " ",
+            "nan",
+            "NaN",
+            "inf",
+            "-inf",
+            "None",
+            "null",
+            "?",
+            "1e400",
+            "0x10",
+            "1,2",
+            '"',
+            "a:b",
+            "\x00",
+            "é",
+            "2024-05-01 10:00:00",
+        ]
+    ),
     st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=6),
 )
-CELLS = st.one_of(FLOATS.map(repr), st.integers(-10**20, 10**20).map(str), TEXT)
+CELLS = st.one_of(FLOATS.map(repr), st.integers(-(10**20), 10**20).map(str), TEXT)
 
 
 @st.composite
 def corrupted(draw: st.DrawFn, content: bytes) -> bytes:
     """`content` as written, or damaged: truncated, a byte flipped, non-UTF-8 bytes inserted, a BOM,
     garbage appended, or replaced by random bytes."""
-    how = draw(st.sampled_from(["none", "none", "none", "truncate", "flip", "insert", "bom", "append", "random", "empty"]))
+    how = draw(
+        st.sampled_from(["none", "none", "none", "truncate", "flip", "insert", "bom", "append", "random", "empty"])
+    )
     if how == "none":
         return content
     if how == "empty":
@@ -123,11 +148,15 @@ def corrupted(draw: st.DrawFn, content: bytes) -> bytes:
     return content + draw(st.binary(min_size=1, max_size=16))
 
 
-DTYPES = st.sampled_from(["float32", "float64", "float16", "int64", "int8", "uint8", "bool", "complex64", "<U3", "S2", "datetime64[s]"])
+DTYPES = st.sampled_from(
+    ["float32", "float64", "float16", "int64", "int8", "uint8", "bool", "complex64", "<U3", "S2", "datetime64[s]"]
+)
 ANY_SHAPE = hnp.array_shapes(min_dims=0, max_dims=5, min_side=0, max_side=3)
 
 
-def array_of(dtypes: st.SearchStrategy[str], shape: st.SearchStrategy[tuple[int, ...]]) -> st.SearchStrategy[np.ndarray]:
+def array_of(
+    dtypes: st.SearchStrategy[str], shape: st.SearchStrategy[tuple[int, ...]]
+) -> st.SearchStrategy[np.ndarray]:
     return st.tuples(dtypes, shape).flatmap(lambda pair: hnp.arrays(pair[0], pair[1]))
 
 

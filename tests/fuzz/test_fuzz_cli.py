@@ -91,10 +91,28 @@ def model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny GRU trained on 3 x 4 features, 2 classes."""
     folder = tmp_path_factory.mktemp("fuzz-model")
     rng = np.random.default_rng(0)
-    np.savez(folder / "train.npz", X=rng.standard_normal((24, 3, 4)).astype(np.float32), y=np.arange(24) % 2,
-             groups=np.arange(24) // 2)
-    args = ["train", "--data", folder / "train.npz", "--out", folder / "run", "--model", "gru", "-o", "hidden_sizes=[4]",
-            "-o", "dense=[]", "--epochs", "1", "--no-progress"]
+    np.savez(
+        folder / "train.npz",
+        X=rng.standard_normal((24, 3, 4)).astype(np.float32),
+        y=np.arange(24) % 2,
+        groups=np.arange(24) // 2,
+    )
+    args = [
+        "train",
+        "--data",
+        folder / "train.npz",
+        "--out",
+        folder / "run",
+        "--model",
+        "gru",
+        "-o",
+        "hidden_sizes=[4]",
+        "-o",
+        "dense=[]",
+        "--epochs",
+        "1",
+        "--no-progress",
+    ]
     assert runner.invoke(app, [str(a) for a in args]).exit_code == 0
     return folder / "run"
 
@@ -121,8 +139,27 @@ def test_dataset_build_refuses_malformed_recordings_and_segments_in_one_line(dat
         files = [recordings, folder / "segments.csv"]
         for name in names:
             files.append(recordings / f"{name}.npz")
-            files[-1].write_bytes(data.draw(corrupted(npz_bytes(data.draw(recording_arrays(joints=2, schema="coco17"))))))
+            files[-1].write_bytes(
+                data.draw(corrupted(npz_bytes(data.draw(recording_arrays(joints=2, schema="coco17")))))
+            )
         files[1].write_bytes(data.draw(segments_rows(names)))
         window = data.draw(st.sampled_from(["4", "1", "30"]))
-        invoke_cleanly(["dataset", "build", "--recordings", recordings, "--segments", files[1], "--window", window,
-                        "--stride", "2", "--unit", "frames", "--out", folder / "windows.npz"], *files)
+        invoke_cleanly(
+            [
+                "dataset",
+                "build",
+                "--recordings",
+                recordings,
+                "--segments",
+                files[1],
+                "--window",
+                window,
+                "--stride",
+                "2",
+                "--unit",
+                "frames",
+                "--out",
+                folder / "windows.npz",
+            ],
+            *files,
+        )

@@ -18,12 +18,33 @@ from hypothesis.extra import numpy as hnp
 
 from actrec.data.segments import clips_from_folders, windows_from_segments
 from actrec.io.recording import load_recording
-from tests.fuzz.fuzzing import ANY_SHAPE, DTYPES, TEXT, array_of, check_dataset, corrupted, csv_text, fuzz_settings, loads_or_fails_cleanly, mutated, scratch
+from tests.fuzz.fuzzing import (
+    ANY_SHAPE,
+    DTYPES,
+    TEXT,
+    array_of,
+    check_dataset,
+    corrupted,
+    csv_text,
+    fuzz_settings,
+    loads_or_fails_cleanly,
+    mutated,
+    scratch,
+)
 
 ODD_FPS = st.sampled_from([0.0, -30.0, np.nan, np.inf, 1e-300, 1e308]).map(np.float64)
 ODD_VALUES = st.one_of(
-    ODD_FPS, array_of(DTYPES, ANY_SHAPE),
-    st.sampled_from([np.array([np.nan, 1.0]), np.array([2**62, -(2**62)]), np.asarray(""), np.asarray("coco17"), np.array(["1", "x"])]),
+    ODD_FPS,
+    array_of(DTYPES, ANY_SHAPE),
+    st.sampled_from(
+        [
+            np.array([np.nan, 1.0]),
+            np.array([2**62, -(2**62)]),
+            np.asarray(""),
+            np.asarray("coco17"),
+            np.array(["1", "x"]),
+        ]
+    ),
 )
 
 
@@ -33,8 +54,12 @@ def recording_arrays(draw: st.DrawFn, joints: int | None = None, schema: str | N
     j = joints if joints is not None else draw(st.integers(1, 3))
     keypoints = draw(hnp.arrays(np.float32, (t, j, 2), elements=st.floats(-2, 2, width=32)))
     present = draw(hnp.arrays(bool, (t,)))
-    arrays = {"keypoints": keypoints, "present": present, "fps": np.float64(draw(st.sampled_from([30.0, 25.0, 10.0]))),
-              "schema": np.asarray(schema or draw(st.sampled_from(["coco17", "mediapipe_hand", "pet.yaml"])))}
+    arrays = {
+        "keypoints": keypoints,
+        "present": present,
+        "fps": np.float64(draw(st.sampled_from([30.0, 25.0, 10.0]))),
+        "schema": np.asarray(schema or draw(st.sampled_from(["coco17", "mediapipe_hand", "pet.yaml"]))),
+    }
     if draw(st.booleans()):
         arrays["frame_index"] = np.arange(t, dtype=np.int64) * draw(st.integers(1, 3))
     if draw(st.booleans()):
@@ -72,15 +97,22 @@ def test_recording_loads_or_fails_in_one_line(arrays, data):
 
 @st.composite
 def segments_rows(draw: st.DrawFn, names: list[str]) -> bytes:
-    header = draw(st.one_of(
-        *[st.just(["video", "start", "end", "label"])] * 4, st.just(["start", "end", "label"]),
-        st.lists(st.sampled_from(["video", "start", "end", "label", "", "extra"]), max_size=5),
-    ))
+    header = draw(
+        st.one_of(
+            *[st.just(["video", "start", "end", "label"])] * 4,
+            st.just(["start", "end", "label"]),
+            st.lists(st.sampled_from(["video", "start", "end", "label", "", "extra"]), max_size=5),
+        )
+    )
     rows = []
     for _ in range(draw(st.integers(0, 5))):
         start = draw(st.integers(0, 10))
-        cells = {"video": draw(st.sampled_from(names + ["missing", f"{names[0]}.mp4"])), "start": str(start),
-                 "end": str(start + draw(st.integers(1, 8))), "label": draw(st.sampled_from(["walk", "sit"]))}
+        cells = {
+            "video": draw(st.sampled_from(names + ["missing", f"{names[0]}.mp4"])),
+            "start": str(start),
+            "end": str(start + draw(st.integers(1, 8))),
+            "label": draw(st.sampled_from(["walk", "sit"])),
+        }
         rows.append([cells.get(name, "x") for name in header])
     odd = st.one_of(TEXT, st.sampled_from(["-1", "1e400", "inf", "nan", "3", "0.5", ""]))
     return draw(corrupted(csv_text(header, draw(mutated(rows, odd)))))
@@ -97,7 +129,9 @@ def test_windows_from_segments_build_or_fail_in_one_line(data):
         files: list[Path] = []
         for name in names:
             files.append(recordings / f"{name}.npz")
-            files[-1].write_bytes(data.draw(corrupted(npz_bytes(data.draw(recording_arrays(joints=joints, schema="coco17"))))))
+            files[-1].write_bytes(
+                data.draw(corrupted(npz_bytes(data.draw(recording_arrays(joints=joints, schema="coco17")))))
+            )
         segments = folder / "segments.csv"
         segments.write_bytes(data.draw(segments_rows(names)))
         window, stride = data.draw(st.integers(1, 8)), data.draw(st.integers(1, 4))
@@ -105,8 +139,18 @@ def test_windows_from_segments_build_or_fail_in_one_line(data):
         min_fraction = data.draw(st.sampled_from([0.5, 1.0, 0.01]))
         background = data.draw(st.sampled_from([None, "background", "walk"]))
         dataset = loads_or_fails_cleanly(
-            lambda: windows_from_segments(recordings, segments, window=window, stride=stride, unit=unit, min_fraction=min_fraction, background=background),
-            segments, recordings, *files,
+            lambda: windows_from_segments(
+                recordings,
+                segments,
+                window=window,
+                stride=stride,
+                unit=unit,
+                min_fraction=min_fraction,
+                background=background,
+            ),
+            segments,
+            recordings,
+            *files,
         )
         if dataset is not None:
             check_dataset(dataset)
@@ -115,13 +159,22 @@ def test_windows_from_segments_build_or_fail_in_one_line(data):
 @fuzz_settings(100)
 @given(data=st.data())
 def test_clip_folders_build_or_fail_in_one_line(data):
-    layout = data.draw(st.lists(st.tuples(st.sampled_from(["fall", "walk", "sit"]), st.sampled_from(["a", "b"])), min_size=1, max_size=4, unique=True))
+    layout = data.draw(
+        st.lists(
+            st.tuples(st.sampled_from(["fall", "walk", "sit"]), st.sampled_from(["a", "b"])),
+            min_size=1,
+            max_size=4,
+            unique=True,
+        )
+    )
     with scratch() as folder:
         files = []
         for label, clip in layout:
             (folder / label).mkdir(exist_ok=True)
             files.append(folder / label / f"{clip}.npz")
-            files[-1].write_bytes(data.draw(corrupted(npz_bytes(data.draw(recording_arrays(joints=2, schema="pet.yaml"))))))
+            files[-1].write_bytes(
+                data.draw(corrupted(npz_bytes(data.draw(recording_arrays(joints=2, schema="pet.yaml")))))
+            )
         dataset = loads_or_fails_cleanly(lambda: clips_from_folders(folder), folder, *files)
         if dataset is not None:
             check_dataset(dataset)

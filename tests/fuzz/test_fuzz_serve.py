@@ -28,25 +28,38 @@ from hypothesis import strategies as st
 
 from actrec.recognizer import Recognizer
 from actrec.stream.decisions import DecisionRules
-from tests.conftest import make_waves
 from tests.fuzz.fuzzing import COUNTS, FLOATS, TEXT, corrupted, fuzz_settings, loads_or_fails_cleanly, scratch
+from tests.helpers.waves import make_waves
 
 fastapi_testclient = pytest.importorskip("fastapi.testclient")
-from actrec.serve import ServeSettings, create_app  # noqa: E402
 from starlette.websockets import WebSocketDisconnect  # noqa: E402
+
+from actrec.serve import ServeSettings, create_app  # noqa: E402
 
 ERROR_CODES = {"bad_frame", "bad_message", "bad_open", "too_big"}
 REPLY_TYPES = {"opened", "decision", "error", "closed"}
 
 SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-(2**70), 2**70), FLOATS, TEXT)
-JSON_VALUES = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=5) | st.dictionaries(TEXT, inner, max_size=4),
-                           max_leaves=16)
+JSON_VALUES = st.recursive(
+    SCALARS, lambda inner: st.lists(inner, max_size=5) | st.dictionaries(TEXT, inner, max_size=4), max_leaves=16
+)
 NUMBERS = st.one_of(FLOATS, st.integers(-5, 20_000), st.integers(-(2**64), 2**64))
-RULE_VALUES = st.one_of(NUMBERS, NUMBERS, JSON_VALUES, st.dictionaries(TEXT | st.sampled_from(["0", "1", "2"]), NUMBERS | JSON_VALUES, max_size=3))
-RULES = st.dictionaries(st.sampled_from([field.name for field in fields(DecisionRules)] + ["nope"]), RULE_VALUES, max_size=4)
+RULE_VALUES = st.one_of(
+    NUMBERS,
+    NUMBERS,
+    JSON_VALUES,
+    st.dictionaries(TEXT | st.sampled_from(["0", "1", "2"]), NUMBERS | JSON_VALUES, max_size=3),
+)
+RULES = st.dictionaries(
+    st.sampled_from([field.name for field in fields(DecisionRules)] + ["nope"]), RULE_VALUES, max_size=4
+)
 VALUES = st.one_of(FLOATS, st.none(), SCALARS)
-FRAME_X = st.one_of(st.lists(FLOATS, min_size=4, max_size=4), st.lists(VALUES, max_size=6),
-                    st.lists(st.lists(VALUES, max_size=3), max_size=3), JSON_VALUES)
+FRAME_X = st.one_of(
+    st.lists(FLOATS, min_size=4, max_size=4),
+    st.lists(VALUES, max_size=6),
+    st.lists(st.lists(VALUES, max_size=3), max_size=3),
+    JSON_VALUES,
+)
 
 
 def dumps(value) -> str:
@@ -90,12 +103,16 @@ def binary_messages(draw: st.DrawFn) -> bytes:
     return draw(st.binary(max_size=40))
 
 
-MESSAGES = st.lists(st.one_of(text_messages(), text_messages(), text_messages(), binary_messages()), min_size=1, max_size=8)
+MESSAGES = st.lists(
+    st.one_of(text_messages(), text_messages(), text_messages(), binary_messages()), min_size=1, max_size=8
+)
 
 
 @pytest.fixture(scope="module")
 def recognizer():
-    return Recognizer(model="gru", model_options={"hidden_sizes": [8], "dense": []}, epochs=1, seed=0).fit(make_waves(n=30))
+    return Recognizer(model="gru", model_options={"hidden_sizes": [8], "dense": []}, epochs=1, seed=0).fit(
+        make_waves(n=30)
+    )
 
 
 @pytest.fixture(scope="module")
@@ -144,7 +161,9 @@ def test_hostile_websocket_messages_get_protocol_answers_only(client, messages):
 @st.composite
 def predict_bodies(draw: st.DrawFn) -> tuple[bytes, str]:
     if draw(st.booleans()):
-        sequences = draw(st.one_of(st.lists(st.lists(st.lists(VALUES, max_size=5), max_size=4), max_size=3), JSON_VALUES))
+        sequences = draw(
+            st.one_of(st.lists(st.lists(st.lists(VALUES, max_size=5), max_size=4), max_size=3), JSON_VALUES)
+        )
         body = {"sequences": sequences} if draw(st.integers(0, 4)) else draw(JSON_VALUES)
         return dumps(body).encode(), "application/json"
     buffer = io.BytesIO()
@@ -188,7 +207,7 @@ def saved_model(recognizer, tmp_path_factory):
 
     path = recognizer.save(tmp_path_factory.mktemp("model") / "model.actrec")
     with safe_open(str(path), framework="pt") as handle:
-        return json.loads(handle.metadata()[METADATA_KEY]), {key: handle.get_tensor(key) for key in handle.keys()}
+        return json.loads(handle.metadata()[METADATA_KEY]), {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118 (safe_open is not iterable)
 
 
 @fuzz_settings(200)

@@ -17,8 +17,21 @@ from actrec.run import load_config_file
 from actrec.skeletons import load_schema_yaml
 from tests.fuzz.fuzzing import TEXT, corrupted, fuzz_settings, loads_or_fails_cleanly, scratch
 
-SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-3, 40), st.floats(allow_nan=True), TEXT, st.sampled_from(["nose", "neck", "a", 1, -1, 99, "pet.yaml", "mediapipe_hand"]))
-VALUES = st.recursive(SCALARS, lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.one_of(TEXT, st.integers(0, 3)), inner, max_size=3)), max_leaves=8)
+SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-3, 40),
+    st.floats(allow_nan=True),
+    TEXT,
+    st.sampled_from(["nose", "neck", "a", 1, -1, 99, "pet.yaml", "mediapipe_hand"]),
+)
+VALUES = st.recursive(
+    SCALARS,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.one_of(TEXT, st.integers(0, 3)), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
 
 SCHEMA = {
     "name": "pet",
@@ -33,9 +46,24 @@ SCHEMA = {
     "coordinate_dims": 2,
     "parts": [{"schema": "mediapipe_hand", "prefix": "h_", "group": "hand"}],
 }
-CONFIG = {"model": "gru", "epochs": 3, "lr": 0.001, "batch_size": 8, "model_options": {"hidden_sizes": [16]}, "augment": ["mirror"]}
+CONFIG = {
+    "model": "gru",
+    "epochs": 3,
+    "lr": 0.001,
+    "batch_size": 8,
+    "model_options": {"hidden_sizes": [16]},
+    "augment": ["mirror"],
+}
 MODELS = {"models": [{"name": "gru16", "model": "gru", "epochs": 2}, {"model": "minirocket"}]}
-SPACE = {"base": {"model": "gru", "epochs": 2}, "params": {"lr": {"float": [0.0001, 0.01], "log": True}, "model_options.hidden_sizes": {"layers": [1, 2], "units": [8, 32]}, "batch_size": {"choice": [8, 16]}}, "enqueue": [{"lr": 0.001}]}
+SPACE = {
+    "base": {"model": "gru", "epochs": 2},
+    "params": {
+        "lr": {"float": [0.0001, 0.01], "log": True},
+        "model_options.hidden_sizes": {"layers": [1, 2], "units": [8, 32]},
+        "batch_size": {"choice": [8, 16]},
+    },
+    "enqueue": [{"lr": 0.001}],
+}
 
 
 @st.composite
@@ -56,7 +84,9 @@ def document(draw: st.DrawFn, valid: dict) -> bytes:
     if draw(st.integers(0, 9)) == 0:
         doc = draw(VALUES)  # not a mapping at all
     text = yaml.safe_dump(doc, allow_unicode=True).encode("utf-8", "surrogatepass")
-    odd = st.sampled_from([b"", b"{", b": :\n", b"- a\nb: c\n", b"\t", b"!!python/object:os.system ls\n", b"&a [*a]\n", b"key: [1, 2\n"])
+    odd = st.sampled_from(
+        [b"", b"{", b": :\n", b"- a\nb: c\n", b"\t", b"!!python/object:os.system ls\n", b"&a [*a]\n", b"key: [1, 2\n"]
+    )
     if draw(st.integers(0, 9)) == 0:
         text = draw(odd)
     return draw(corrupted(text))

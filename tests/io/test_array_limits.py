@@ -11,7 +11,7 @@ from actrec.data.loading import load_dataset
 from actrec.errors import DataError
 from actrec.io.array_limits import MAX_BYTES_ENV, ArrayLimits
 from actrec.io.recording import load_recording
-from tests.bombs import TIB_36, npy_header, npz_of, zero_bomb
+from tests.helpers.bombs import TIB_36, npy_header, npz_of, zero_bomb
 
 
 def one_line_naming(error: pytest.ExceptionInfo, path) -> str:

@@ -28,8 +28,8 @@ def umask():
 def test_new_files_get_the_umask_mode(tmp_path: Path, umask, mask: int, expected: int):
     umask(mask)
     write_text_atomic(tmp_path / "metrics.json", "{}")
-    with atomic_path(tmp_path / "windows.npz") as tmp:
-        np.savez(open(tmp, "wb"), X=np.zeros(3))
+    with atomic_path(tmp_path / "windows.npz") as tmp, open(tmp, "wb") as handle:
+        np.savez(handle, X=np.zeros(3))
     assert mode(tmp_path / "metrics.json") == expected
     assert mode(tmp_path / "windows.npz") == expected
 
@@ -46,12 +46,14 @@ def test_an_existing_file_keeps_its_mode(tmp_path: Path, umask):
 def test_a_saved_run_is_readable_by_others(tmp_path: Path, umask):
     """The files of `Recognizer.save` and a dataset's `.npz`, as other users see them."""
     from actrec.recognizer import Recognizer
-    from tests.waves import make_waves
+    from tests.helpers.waves import make_waves
 
     umask(0o022)
     data = make_waves(n=24, steps=8)
     data.to_npz(str(tmp_path / "windows.npz"))
-    Recognizer(model="gru", model_options={"hidden_sizes": [4], "dense": []}, epochs=1, seed=0).fit(data).save(tmp_path / "model.actrec")
+    Recognizer(model="gru", model_options={"hidden_sizes": [4], "dense": []}, epochs=1, seed=0).fit(data).save(
+        tmp_path / "model.actrec"
+    )
     written = [path for path in tmp_path.rglob("*") if path.is_file()]
     assert {path.name for path in written} >= {"windows.npz", "model.actrec"}
     assert {path.name: mode(path) for path in written} == {path.name: 0o644 for path in written}

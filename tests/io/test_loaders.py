@@ -80,7 +80,9 @@ def test_label_names_argument_reindexes_a_test_set_to_the_training_order(tmp_pat
 
 
 def test_npz_string_labels_follow_the_files_label_names_order(tmp_path):
-    np.savez(tmp_path / "s.npz", X=np.zeros((2, 2, 1)), y=np.array(["run", "sit"]), label_names=np.array(["sit", "run"]))
+    np.savez(
+        tmp_path / "s.npz", X=np.zeros((2, 2, 1)), y=np.array(["run", "sit"]), label_names=np.array(["sit", "run"])
+    )
     assert load_dataset(tmp_path / "s.npz").label_names == ["sit", "run"]
 
 
@@ -94,7 +96,9 @@ def test_npz_object_array_is_refused_without_unpickling(tmp_path):
     ragged = np.empty(2, dtype=object)
     ragged[0], ragged[1] = np.zeros((3, 2)), np.zeros((5, 2))
     np.savez(tmp_path / "ragged.npz", X=ragged, y=np.array([0, 1]))
-    with pytest.raises(DataError, match=r"ragged.npz: holds an object array .* will not unpickle; save padded X .* 'lengths'"):
+    with pytest.raises(
+        DataError, match=r"ragged.npz: holds an object array .* will not unpickle; save padded X .* 'lengths'"
+    ):
         load_dataset(tmp_path / "ragged.npz")
 
 
@@ -109,7 +113,10 @@ def test_npz_object_array_is_refused_without_unpickling(tmp_path):
             r"sample 1 has label index 5, outside the 2 label_names",
         ),
         ({"X": np.zeros((2, 4, 1)), "lengths": np.array([4, 6])}, r"sample 1 claims 6 steps but X holds 4"),
-        ({"X": np.zeros((2, 4, 1)), "y": np.array([0.5, 1.0])}, r"sample 0 has label 0.5; labels must be class numbers"),
+        (
+            {"X": np.zeros((2, 4, 1)), "y": np.array([0.5, 1.0])},
+            r"sample 0 has label 0.5; labels must be class numbers",
+        ),
     ],
 )
 def test_bad_npz_contents_are_named(tmp_path, arrays, message):
@@ -149,7 +156,9 @@ def test_npy_label_changing_inside_a_window_names_the_sample(tmp_path):
     windows = np.zeros((3, 10, 3))
     windows[2, 6:, -1] = 4.0
     np.save(tmp_path / "mixed.npy", windows)
-    with pytest.raises(DataError, match=r"sample 2 changes label from 0.0 to 4.0 at step 6; --label-last needs one label per window"):
+    with pytest.raises(
+        DataError, match=r"sample 2 changes label from 0.0 to 4.0 at step 6; --label-last needs one label per window"
+    ):
         load_dataset(tmp_path / "mixed.npy", label_last=True)
 
 
@@ -179,7 +188,9 @@ def test_npy_that_is_not_an_npy_file_is_a_data_error(tmp_path):
 
 
 def test_unknown_extension_and_missing_file(tmp_path):
-    with pytest.raises(DataError, match=r"data.parquet: unknown data format '.parquet'; use one of .npz, .npy, .csv, .ts"):
+    with pytest.raises(
+        DataError, match=r"data.parquet: unknown data format '.parquet'; use one of .npz, .npy, .csv, .ts"
+    ):
         load_dataset(tmp_path / "data.parquet")
     with pytest.raises(DataError, match=r"nowhere.npz: file not found; check the --data path"):
         load_dataset(tmp_path / "nowhere.npz")

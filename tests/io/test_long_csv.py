@@ -55,13 +55,13 @@ def test_long_csv_sorts_by_time_pads_ragged_ids_and_reads_labels(tmp_path):
     for i, sample in enumerate(order):
         assert data.lengths[i] == LENGTHS[sample]
         np.testing.assert_array_equal(data.X[i, : LENGTHS[sample]], expected_values(sample))
-        assert not data.X[i, LENGTHS[sample]:].any()
+        assert not data.X[i, LENGTHS[sample] :].any()
     assert data.feature_names == CHANNELS
     assert data.sample_rate_hz == 50.0
     assert data.label_names == ["clap", "wave"]  # label_desc names the classes, in label number order (2, 10)
     by_id = {sample: (label, desc, group) for sample, label, desc, group in LABEL_ROWS}
     for i, sample in enumerate(order):
-        label, desc, group = by_id[sample]
+        _, desc, group = by_id[sample]
         assert data.labels_as_names()[i] == desc
         assert data.groups[i] == group
         assert data.meta["label_desc"][i] == desc
@@ -121,14 +121,23 @@ def write_text(folder: Path, name: str, text: str) -> Path:
     [
         ("", r"features.csv: file is empty"),
         ("id,time,x\n", r"features.csv: has a header but no rows"),
-        ("sample,time,x\n1,0.0,1.0\n", r"features.csv: no 'id' column \(found sample, time, x\); the file needs columns id,time"),
+        (
+            "sample,time,x\n1,0.0,1.0\n",
+            r"features.csv: no 'id' column \(found sample, time, x\); the file needs columns id,time",
+        ),
         ("id,t,x\n1,0.0,1.0\n", r"features.csv: no 'time' column"),
         ("id,time\n1,0.0\n", r"only 'id' and 'time' columns; add at least one feature column"),
         ("id,time,x,y\n1,0.0,1.0,2\n1,0.1,oops,3\n", r"features.csv line 3 column 'x': 'oops' is not a number"),
-        ("id,time,x,y\n1,0.0,1.0,2\n2,0.1,,3\n", r"features.csv line 3: id 2 time 0.1 column 'x' is nan; fill or drop missing values"),
+        (
+            "id,time,x,y\n1,0.0,1.0,2\n2,0.1,,3\n",
+            r"features.csv line 3: id 2 time 0.1 column 'x' is nan; fill or drop missing values",
+        ),
         ("id,time,x,y\n1,0.0,1.0,2\n2,0.5,1.0,inf\n", r"features.csv line 3: id 2 time 0.5 column 'y' is inf"),
         ("id,time,x\n1,0.0,1.0\n1,,2.0\n", r"features.csv line 3: id 1 has no valid time"),
-        ("id,time,x\n1,0.0,1.0\n1,0.0,2.0\n", r"features.csv: id 1 has two rows at time 0; keep one row per id and time"),
+        (
+            "id,time,x\n1,0.0,1.0\n1,0.0,2.0\n",
+            r"features.csv: id 1 has two rows at time 0; keep one row per id and time",
+        ),
         ("id,time,x\n1,0.0,1.0\n1,0.1\n", r"features.csv: not a readable CSV \(CSV parse error"),
         ("id,time,x\n1,0.0,1.0\n,0.1,2.0\n", r"features.csv line 3: empty 'id'; give every row an id"),
     ],
@@ -149,7 +158,10 @@ def test_bad_feature_files_get_one_line_naming_the_fault(tmp_path, text, message
             r"labels.csv: ids 404, 405, 406 \(4 in all\) have no rows in .*features.csv; remove them from the labels file",
         ),
         ("id,label\n007,1\n", r"features.csv: ids 12, b3 have no label in .*labels.csv; add rows for them"),
-        ("id,label\n007,1\n12,2\n007,2\nb3,1\n", r"labels.csv: id 007 appears on lines 2 and 4; keep one label row per id"),
+        (
+            "id,label\n007,1\n12,2\n007,2\nb3,1\n",
+            r"labels.csv: id 007 appears on lines 2 and 4; keep one label row per id",
+        ),
         ("id,label\n007,1\n12,\nb3,1\n", r"labels.csv: sample 12 has no label"),
         ("id,label,group\n007,1,s1\n12,2,\nb3,1,s2\n", r"labels.csv: id 12 has no group; fill the group column"),
     ],

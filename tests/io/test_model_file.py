@@ -15,13 +15,15 @@ from actrec.cli import app as cli
 from actrec.errors import ModelFileError
 from actrec.io.model_file import CHECKSUM_KEY, METADATA_KEY
 from actrec.recognizer import Recognizer
-from tests.conftest import make_waves
+from tests.helpers.waves import make_waves
 
 
 @pytest.fixture(scope="module")
 def saved(tmp_path_factory):
     path = tmp_path_factory.mktemp("model") / "model.actrec"
-    Recognizer(model="gru", model_options={"hidden_sizes": [8], "dense": []}, epochs=1, seed=0).fit(make_waves(n=30)).save(path)
+    Recognizer(model="gru", model_options={"hidden_sizes": [8], "dense": []}, epochs=1, seed=0).fit(
+        make_waves(n=30)
+    ).save(path)
     return path
 
 
@@ -55,10 +57,14 @@ def test_an_edited_header_is_refused(saved, tmp_path):
 
     with safe_open(str(saved), framework="pt") as handle:
         header = handle.metadata()
-        tensors = {key: handle.get_tensor(key) for key in handle.keys()}
+        tensors = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118 (safe_open is not iterable)
     meta = json.loads(header[METADATA_KEY])
     meta["label_names"] = list(reversed(meta["label_names"]))  # swapped labels: every answer wrong
-    save_file(tensors, tmp_path / "edited.actrec", metadata={METADATA_KEY: json.dumps(meta), CHECKSUM_KEY: header[CHECKSUM_KEY]})
+    save_file(
+        tensors,
+        tmp_path / "edited.actrec",
+        metadata={METADATA_KEY: json.dumps(meta), CHECKSUM_KEY: header[CHECKSUM_KEY]},
+    )
     with pytest.raises(ModelFileError, match="checksum mismatch"):
         Recognizer.load(tmp_path / "edited.actrec")
 
@@ -71,7 +77,7 @@ def test_a_good_file_and_one_saved_before_checksums_load(saved, tmp_path):
     expected = Recognizer.load(saved).predict_proba(X)
     with safe_open(str(saved), framework="pt") as handle:
         header = handle.metadata()
-        tensors = {key: handle.get_tensor(key) for key in handle.keys()}
+        tensors = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118 (safe_open is not iterable)
     assert len(header[CHECKSUM_KEY]) == 64
     save_file(tensors, tmp_path / "old.actrec", metadata={METADATA_KEY: header[METADATA_KEY]})
     np.testing.assert_array_equal(Recognizer.load(tmp_path / "old.actrec").predict_proba(X), expected)

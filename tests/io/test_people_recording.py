@@ -48,9 +48,14 @@ def test_dataset_build_cuts_windows_per_track_grouped_by_recording_and_track(tmp
     (tmp_path / "segments.csv").write_text("video,start,end,label,track\nhall,0,40,walk,\nhall,10,30,wave,8\n")
     dataset = windows_from_segments(tmp_path / "rec", tmp_path / "segments.csv", window=10, stride=10, unit="frames")
     assert sorted(set(dataset.groups)) == ["hall#track3", "hall#track8"]
-    by_id = {
-        sample_id: dataset.label_names[label] for sample_id, label in zip(dataset.ids, dataset.y)}
+    by_id = {sample_id: dataset.label_names[label] for sample_id, label in zip(dataset.ids, dataset.y)}
     # track 3 walks in all four windows; track 8 waves in the two windows where it is seen
-    assert by_id == {"hall#track3@0": "walk", "hall#track3@10": "walk", "hall#track3@20": "walk", "hall#track3@30": "walk",
-                     "hall#track8@10": "wave", "hall#track8@20": "wave"}
+    assert by_id == {
+        "hall#track3@0": "walk",
+        "hall#track3@10": "walk",
+        "hall#track3@20": "walk",
+        "hall#track3@30": "walk",
+        "hall#track8@10": "wave",
+        "hall#track8@20": "wave",
+    }
     assert dataset.X.shape[1:] == (10, 17, 3)

@@ -39,7 +39,7 @@ def test_empty_recording_is_refused() -> None:
 
 
 def test_mismatched_present_length_names_the_source() -> None:
-    with pytest.raises(DataError, match="clip.mp4: present has 3 rows for 4 frames"):
+    with pytest.raises(DataError, match=r"clip\.mp4: present has 3 rows for 4 frames"):
         Recording(np.zeros((4, 17, 2)), np.ones(3, bool), 30.0, np.arange(4), "coco17", "clip.mp4")
 
 
@@ -49,7 +49,7 @@ def test_other_npz_or_garbage_gives_one_line_errors(tmp_path) -> None:
         load_recording(tmp_path / "other.npz")
     assert "\n" not in str(error.value)
     (tmp_path / "broken.npz").write_bytes(b"PK\x03\x04 truncated")
-    with pytest.raises(DataError, match="broken.npz"):
+    with pytest.raises(DataError, match=r"broken\.npz"):
         load_recording(tmp_path / "broken.npz")
     with pytest.raises(DataError, match="not found"):
         load_recording(tmp_path / "missing.npz")

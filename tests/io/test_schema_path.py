@@ -40,8 +40,14 @@ def test_dataset_built_in_one_folder_trains_from_another(tmp_path: Path, monkeyp
     for name in ("dog1", "dog2"):
         keypoints = rng.normal(size=(40, 15, 2)).astype(np.float32)
         recording = Recording(keypoints, np.ones(40, bool), 10.0, np.arange(40), "../quadruped15.yaml", name)
-        np.savez(project / "recordings" / f"{name}.npz", keypoints=keypoints, present=recording.present,
-                 fps=np.float64(10.0), frame_index=recording.frame_index, schema=np.asarray("../quadruped15.yaml"))
+        np.savez(
+            project / "recordings" / f"{name}.npz",
+            keypoints=keypoints,
+            present=recording.present,
+            fps=np.float64(10.0),
+            frame_index=recording.frame_index,
+            schema=np.asarray("../quadruped15.yaml"),
+        )
     (project / "segments.csv").write_text("video,start,end,label\ndog1,0,4,sit\ndog2,0,4,run\n")
 
     monkeypatch.chdir(tmp_path)  # neither the recordings' nor the dataset's folder

@@ -42,7 +42,7 @@ def test_without_feature_names_columns_are_read_in_order_with_their_count_checke
     pd.DataFrame({"time": [0.0, 0.1, 0.2], "c0": [1, 2, 3], "c1": [4, 5, 6]}).to_csv(path, index=False)
     session = read_session(path, None, n_features=2)
     np.testing.assert_array_equal(session.values[0], [1, 4])
-    with pytest.raises(DataError, match="2 feature columns .* but the model takes 3") as error:
+    with pytest.raises(DataError, match=r"2 feature columns .* but the model takes 3") as error:
         read_session(path, None, n_features=3)
     assert "\n" not in str(error.value)
 
@@ -59,7 +59,9 @@ def test_rows_are_sorted_by_time_and_bad_values_named_by_line(tmp_path: Path):
 def test_a_rate_mismatch_is_refused_in_one_line_or_resampled(tmp_path: Path):
     session = read_session(long_csv(tmp_path / "fast.csv", rate_hz=100.0, ids=("s",), steps=101), NAMES)
     assert session.rate_hz == 100.0
-    with pytest.raises(ConfigError, match="sampled at 100 Hz but the model was trained at 50 Hz; add --resample") as error:
+    with pytest.raises(
+        ConfigError, match="sampled at 100 Hz but the model was trained at 50 Hz; add --resample"
+    ) as error:
         check_rate(session, 50.0, resample=False)
     assert "\n" not in str(error.value)
     resampled = check_rate(session, 50.0, resample=True)

@@ -77,14 +77,26 @@ def test_unlabelled_file(tmp_path):
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        (UNIVARIATE.replace("0.5,?,1.5,2.5:up", "0.5,?,1.5,2.5:left"), r"line 11: label 'left' is not declared in @classLabel"),
-        (UNIVARIATE.replace("4,3,2,1:down", "4,3,x,1:down"), r"line 10 dimension 0: 'x' is not a number; use '\?' for missing values"),
+        (
+            UNIVARIATE.replace("0.5,?,1.5,2.5:up", "0.5,?,1.5,2.5:left"),
+            r"line 11: label 'left' is not declared in @classLabel",
+        ),
+        (
+            UNIVARIATE.replace("4,3,2,1:down", "4,3,x,1:down"),
+            r"line 10 dimension 0: 'x' is not a number; use '\?' for missing values",
+        ),
         (MULTIVARIATE_UNEQUAL.replace("4,5:40,50:b", "4,5:b"), r"line 8: 1 dimensions, but the first case has 2"),
-        (MULTIVARIATE_UNEQUAL.replace("4,5:40,50:b", "4,5:40:b"), r"line 8: dimensions have different lengths \(2, 1\)"),
+        (
+            MULTIVARIATE_UNEQUAL.replace("4,5:40,50:b", "4,5:40:b"),
+            r"line 8: dimensions have different lengths \(2, 1\)",
+        ),
         (UNIVARIATE.replace("@data\n", ""), r"line 8: data before '@data'"),
         ("@problemName Empty\n@classLabel true a\n@data\n", r"no cases after '@data'"),
         ("@problemName X\n@classLabel true a\n", r"no '@data' line; is this a UEA/UCR .ts file\?"),
-        (UNIVARIATE.replace("@timeStamps false", "@timeStamps true"), r"line 3: time-stamped .ts files are not supported"),
+        (
+            UNIVARIATE.replace("@timeStamps false", "@timeStamps true"),
+            r"line 3: time-stamped .ts files are not supported",
+        ),
         (UNIVARIATE.replace("@classLabel true up down", "@targetLabel true"), r"regression file \(@targetLabel\)"),
     ],
 )
@@ -96,7 +108,9 @@ def test_bad_ts_files_name_the_line(tmp_path, text, message):
 def aeon_data_dir() -> Path:
     spec = importlib.util.find_spec("aeon")
     if spec is None or spec.origin is None:
-        pytest.skip("aeon is not installed (pip install 'actrec[benchmarks]'); its shipped .ts files are the real-data check")
+        pytest.skip(
+            "aeon is not installed (pip install 'actrec[benchmarks]'); its shipped .ts files are the real-data check"
+        )
     return Path(spec.origin).parent / "datasets" / "data"
 
 

@@ -5,12 +5,15 @@ from actrec.errors import ConfigError
 from actrec.models import build_model
 
 
-@pytest.mark.parametrize("name,options", [
-    ("gru", {"pooling": "last"}),
-    ("lstm", {"pooling": "mean", "hidden_sizes": [8, 6]}),
-    ("gru", {"pooling": "attention", "bidirectional": True}),
-    ("inception", {"filters": 4, "depth": 3}),
-])
+@pytest.mark.parametrize(
+    "name,options",
+    [
+        ("gru", {"pooling": "last"}),
+        ("lstm", {"pooling": "mean", "hidden_sizes": [8, 6]}),
+        ("gru", {"pooling": "attention", "bidirectional": True}),
+        ("inception", {"filters": 4, "depth": 3}),
+    ],
+)
 def test_extra_padding_does_not_change_logits(name, options):
     torch.manual_seed(0)
     model = build_model(name, 5, 3, options).eval()
@@ -29,7 +32,7 @@ def test_all_pooling_uses_every_step():
 
 
 def test_unknown_model_and_option_list_the_choices():
-    with pytest.raises(ConfigError, match="unknown model 'transformerxl'; choose one of: .*gru"):
+    with pytest.raises(ConfigError, match=r"unknown model 'transformerxl'; choose one of: .*gru"):
         build_model("transformerxl", 3, 2)
     with pytest.raises(ConfigError, match="model 'gru' has no option 'units'"):
         build_model("gru", 3, 2, {"units": 3})

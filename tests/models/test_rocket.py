@@ -10,14 +10,14 @@ import numpy as np
 import pytest
 import torch
 
+from actrec.data.dataset import SequenceDataset
 from actrec.errors import ConfigError
 from actrec.evaluation.metrics import compute_metrics
 from actrec.models import build_model
-from actrec.data.dataset import SequenceDataset
 from actrec.models.rocket import LEVEL_KERNELS, fit_dilations, longest_run, pool
 from actrec.recognizer import Recognizer, as_dataset
 from actrec.training import kernels
-from tests.waves import make_waves
+from tests.helpers.waves import make_waves
 
 SMALL = {
     "minirocket": {"num_features": 840},
@@ -25,7 +25,9 @@ SMALL = {
 }
 
 
-def reference_pools(conv: np.ndarray, bias: float, mask: np.ndarray, first_centre: int) -> tuple[float, float, float, float]:
+def reference_pools(
+    conv: np.ndarray, bias: float, mask: np.ndarray, first_centre: int
+) -> tuple[float, float, float, float]:
     """PPV, MPV, MIPV and LSPV of one convolution output, written from the papers' definitions
     (MIPV: the mean centre step of the positive outputs, output t centred on first_centre + t)."""
     steps = [t for t in range(len(conv)) if mask[t]]
@@ -56,7 +58,9 @@ def test_longest_run_in_export_mode_gives_the_same_integers(monkeypatch):
     eager = longest_run(positive)
     monkeypatch.setattr(torch.onnx, "is_in_onnx_export", lambda: True)
     assert torch.equal(longest_run(positive), eager)
-    assert torch.equal(longest_run(torch.ones(1, 5)), torch.tensor([5.0])) and float(longest_run(torch.zeros(1, 5))) == 0
+    assert (
+        torch.equal(longest_run(torch.ones(1, 5)), torch.tensor([5.0])) and float(longest_run(torch.zeros(1, 5))) == 0
+    )
 
 
 def test_dilations_spread_up_to_the_length_and_share_the_features():
@@ -79,7 +83,9 @@ def test_extra_padding_never_changes_a_sample(name):
     recognizer = Recognizer(name, model_options=SMALL[name], seed=0).fit(data)
     X, lengths = data.X, data.lengths
     padded = np.concatenate([X, np.full((len(X), 9, X.shape[2]), 0.0, np.float32)], axis=1)
-    np.testing.assert_allclose(recognizer.predict_proba(padded, lengths), recognizer.predict_proba(X, lengths), atol=1e-6)
+    np.testing.assert_allclose(
+        recognizer.predict_proba(padded, lengths), recognizer.predict_proba(X, lengths), atol=1e-6
+    )
 
 
 @pytest.mark.parametrize("name", list(SMALL))
@@ -114,7 +120,9 @@ def test_level_kernels_see_a_channel_level_that_minirocket_kernels_cannot():
     train, test = level_classes(80, 0), level_classes(80, 1)
     top1 = {}
     for levels in (0, LEVEL_KERNELS):
-        recognizer = Recognizer("minirocket", model_options={"num_features": 840, "level_kernels": levels}, seed=0).fit(train)
+        recognizer = Recognizer("minirocket", model_options={"num_features": 840, "level_kernels": levels}, seed=0).fit(
+            train
+        )
         top1[levels] = float((recognizer.predict_proba(test.X).argmax(1) == test.y).mean())
     # weights that sum to zero give the same outputs for both classes: chance
     assert top1[0] < 0.7 and top1[LEVEL_KERNELS] > 0.85, top1
@@ -208,7 +216,10 @@ def test_auto_ensemble_saves_as_one_file_and_reloads_identically_in_a_fresh_proc
     path = recognizer.save(tmp_path / "model.actrec")
     assert [p.name for p in tmp_path.iterdir()] == ["model.actrec"]
     np.savez(tmp_path / "test.npz", X=test.X, lengths=test.lengths)
-    subprocess.run([sys.executable, "-c", LOAD_IN_FRESH_PROCESS, str(path), str(tmp_path / "test.npz"), str(tmp_path / "p.npy")], check=True)
+    subprocess.run(
+        [sys.executable, "-c", LOAD_IN_FRESH_PROCESS, str(path), str(tmp_path / "test.npz"), str(tmp_path / "p.npy")],
+        check=True,
+    )
     np.testing.assert_array_equal(np.load(tmp_path / "p.npy"), recognizer.predict_proba(test))
 
 
@@ -240,8 +251,18 @@ def test_accuracy_within_noise_of_aeon_minirocket_on_shipped_datasets():
     torch.set_num_threads(1)
     for name in ("BasicMotions", "GunPoint"):
         train, test = load_split(name)
-        ours = [np.mean(Recognizer("minirocket", seed=s).fit(train).predict_proba(test).argmax(1) == test.y) for s in range(2)]
-        theirs = [np.mean(MiniRocketClassifier(random_state=s).fit(np.stack(as_series_list(train)), train.y)
-                          .predict(np.stack(as_series_list(test))) == test.y) for s in range(2)]
+        ours = [
+            np.mean(Recognizer("minirocket", seed=s).fit(train).predict_proba(test).argmax(1) == test.y)
+            for s in range(2)
+        ]
+        theirs = [
+            np.mean(
+                MiniRocketClassifier(random_state=s)
+                .fit(np.stack(as_series_list(train)), train.y)
+                .predict(np.stack(as_series_list(test)))
+                == test.y
+            )
+            for s in range(2)
+        ]
         # within noise: 2 test samples or 2 points, whichever is more
         assert np.mean(ours) >= np.mean(theirs) - max(2 / test.n_samples, 0.02), (name, ours, theirs)

@@ -8,7 +8,7 @@ from actrec.errors import ConfigError
 from actrec.models.registry import build_model
 from actrec.models.stgcn import graph_partitions, hop_distance
 from actrec.skeletons import get_schema
-from tests.graph_models import (
+from tests.helpers.graph_models import (
     CHAIN,
     assert_bad_inputs_raise_config_errors,
     assert_learns_which_chain_end_moves,

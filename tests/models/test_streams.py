@@ -32,10 +32,13 @@ def test_streams_step_appends_joint_motion_bones_and_bone_motion():
     assert np.array_equal(bone_motion[:, 1], bones[:, 1] - bones[:, 0])
 
 
-@pytest.mark.parametrize("channels,expected", [
-    (2, {"joint": [0, 1, 8], "joint_motion": [2, 3, 8], "bone": [4, 5, 8], "bone_motion": [6, 7, 8]}),
-    (3, {"joint": [0, 1, 2, 9], "joint_motion": [3, 4, 2, 9], "bone": [5, 6, 2, 9], "bone_motion": [7, 8, 2, 9]}),
-])
+@pytest.mark.parametrize(
+    "channels,expected",
+    [
+        (2, {"joint": [0, 1, 8], "joint_motion": [2, 3, 8], "bone": [4, 5, 8], "bone_motion": [6, 7, 8]}),
+        (3, {"joint": [0, 1, 2, 9], "joint_motion": [3, 4, 2, 9], "bone": [5, 6, 2, 9], "bone_motion": [7, 8, 2, 9]}),
+    ],
+)
 def test_each_stream_reads_its_own_coordinates_plus_score_and_presence(channels, expected):
     """Layout per joint: coordinates, other input channels (a score), joint motion, bone,
     bone motion, presence; a score channel goes to every stream, as pyskl keeps it."""
@@ -104,10 +107,25 @@ def test_train_command_turns_streams_on(windows, tmp_path):
     from actrec.cli import app
 
     windows.to_npz(str(tmp_path / "windows.npz"))
-    result = CliRunner().invoke(app, [
-        "train", "--data", str(tmp_path / "windows.npz"), "--out", str(tmp_path / "run"), "--model", "stgcn",
-        "-o", "channels=[8]", "--epochs", "1", "--streams", "joint,bone", "--no-progress",
-    ])
+    result = CliRunner().invoke(
+        app,
+        [
+            "train",
+            "--data",
+            str(tmp_path / "windows.npz"),
+            "--out",
+            str(tmp_path / "run"),
+            "--model",
+            "stgcn",
+            "-o",
+            "channels=[8]",
+            "--epochs",
+            "1",
+            "--streams",
+            "joint,bone",
+            "--no-progress",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "streams: one stgcn per stream" in " ".join(result.output.split())
     recognizer = Recognizer.load(tmp_path / "run")

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from actrec.recognizer import Recognizer
-from tests.conftest import make_waves
+from tests.helpers.waves import make_waves
 
 pytest.importorskip("fastapi")
 pytest.importorskip("httpx2")
@@ -27,7 +27,9 @@ def wave_session(classes: list[int], frames_each: int, seed: int, steps: int = 3
         cycles_per_frame = (label + 1) * 2 / (steps - 1)
         phase = rng.uniform(0, 2 * np.pi, size=(1, len(FEATURES)))
         t = np.arange(frames_each)[:, None]
-        parts.append(np.sin(2 * np.pi * cycles_per_frame * t + phase) + rng.normal(scale=0.3, size=(frames_each, len(FEATURES))))
+        parts.append(
+            np.sin(2 * np.pi * cycles_per_frame * t + phase) + rng.normal(scale=0.3, size=(frames_each, len(FEATURES)))
+        )
     return np.concatenate(parts).astype(np.float32)
 
 
@@ -36,7 +38,9 @@ def gru_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("gru_run")
     dataset = make_waves(n=120)
     dataset.feature_names, dataset.sample_rate_hz = FEATURES, RATE_HZ
-    Recognizer(model="gru", model_options={"hidden_sizes": [16], "dense": []}, epochs=20, lr=0.01, seed=0).fit(dataset).save(folder)
+    Recognizer(model="gru", model_options={"hidden_sizes": [16], "dense": []}, epochs=20, lr=0.01, seed=0).fit(
+        dataset
+    ).save(folder)
     return folder
 
 

@@ -21,9 +21,10 @@ from actrec.stream.sources import CsvSource
 from tests.serve.conftest import FEATURES
 
 fastapi_testclient = pytest.importorskip("fastapi.testclient")
+from starlette.websockets import WebSocketDisconnect  # noqa: E402
+
 from actrec.serve import ServeSettings, create_app  # noqa: E402
 from actrec.serve.sessions import Session, session_rules  # noqa: E402
-from starlette.websockets import WebSocketDisconnect  # noqa: E402
 
 TOKEN = "s3cret-token"
 
@@ -62,7 +63,10 @@ def serve_frames(ws, messages, rules=None):
 
 
 def json_frames(source):
-    return [json.dumps({"t": float(t), "x": values.tolist()}) for t, values in zip(source.times - source.times[0], source.values)]
+    return [
+        json.dumps({"t": float(t), "x": values.tolist()})
+        for t, values in zip(source.times - source.times[0], source.values)
+    ]
 
 
 def events_of(replies):
@@ -77,10 +81,13 @@ def offline_events(recognizer, frames, rules=None):
 
 
 @pytest.mark.parametrize("encoding", ["json", "binary"])
-def test_served_session_gives_the_events_of_offline_actrec_stream(gru_run, session_csv, recognizer, source, tmp_path, encoding):
+def test_served_session_gives_the_events_of_offline_actrec_stream(
+    gru_run, session_csv, recognizer, source, tmp_path, encoding
+):
     events_file = tmp_path / "events.jsonl"
-    result = CliRunner().invoke(cli, ["stream", str(gru_run), "--source", f"csv:{session_csv}", "--events",
-                                      str(events_file), "--fast"])
+    result = CliRunner().invoke(
+        cli, ["stream", str(gru_run), "--source", f"csv:{session_csv}", "--events", str(events_file), "--fast"]
+    )
     assert result.exit_code == 0, result.output
     offline = [json.loads(line) for line in events_file.read_text().splitlines()]
     assert len(offline) >= 4  # the session changes class: the parity below is not about nothing
@@ -95,8 +102,13 @@ def test_served_session_gives_the_events_of_offline_actrec_stream(gru_run, sessi
     assert [d["seq"] for d in decisions] == list(range(len(source.values)))
     assert [d["frame"] for d in decisions] == list(range(len(source.values)))
     assert events_of(replies) == offline
-    assert replies[-1] == {"type": "closed", "events": replies[-1]["events"], "frames": len(source.values),
-                           "dropped": 0, "errors": 0}
+    assert replies[-1] == {
+        "type": "closed",
+        "events": replies[-1]["events"],
+        "frames": len(source.values),
+        "dropped": 0,
+        "errors": 0,
+    }
 
 
 def test_rules_set_at_open_apply_to_that_session_only(recognizer, source):
@@ -136,9 +148,16 @@ def test_a_bad_open_is_refused_with_the_reason(recognizer):
 
 def test_a_flood_of_malformed_frames_gets_one_error_each_and_good_frames_are_still_decided(recognizer, source):
     good = json_frames(source)[:60]
-    bad = ["not json", json.dumps([1, 2]), json.dumps({"x": [1.0, 2.0]}), json.dumps({"x": ["a", "b", "c", "d"]}),
-           json.dumps({"x": [1.0, 2.0, 3.0, 4.0], "extra": 1}), b"\x00\x01\x02", json.dumps({"x": [[1.0, 2.0], [3.0]]}),
-           struct.pack("<4f", 1.0, float("inf"), 0.0, 0.0)]
+    bad = [
+        "not json",
+        json.dumps([1, 2]),
+        json.dumps({"x": [1.0, 2.0]}),
+        json.dumps({"x": ["a", "b", "c", "d"]}),
+        json.dumps({"x": [1.0, 2.0, 3.0, 4.0], "extra": 1}),
+        b"\x00\x01\x02",
+        json.dumps({"x": [[1.0, 2.0], [3.0]]}),
+        struct.pack("<4f", 1.0, float("inf"), 0.0, 0.0),
+    ]
     messages = []
     for index, frame in enumerate(good):
         messages.append(frame)
@@ -157,18 +176,17 @@ def test_a_flood_of_malformed_frames_gets_one_error_each_and_good_frames_are_sti
 
 
 def test_oversized_messages_close_that_session_only(recognizer, source):
-    with client_for(recognizer, max_message_bytes=200) as client:
-        with client.websocket_connect("/v1/stream/gru") as other:
-            other.send_text(json_frames(source)[0])
-            with client.websocket_connect("/v1/stream/gru") as ws:
-                ws.send_text(json.dumps({"t": 0.0, "x": [0.0] * 100}))
-                error = ws.receive_json()
-                assert error["code"] == "too_big" and "200-byte limit" in error["message"]
-                with pytest.raises(WebSocketDisconnect) as closed:
-                    ws.receive_json()
-                assert closed.value.code == 1009
-            replies = [other.receive_json(), other.receive_json()]
-            replies += serve_frames(other, json_frames(source)[1:30])
+    with client_for(recognizer, max_message_bytes=200) as client, client.websocket_connect("/v1/stream/gru") as other:
+        other.send_text(json_frames(source)[0])
+        with client.websocket_connect("/v1/stream/gru") as ws:
+            ws.send_text(json.dumps({"t": 0.0, "x": [0.0] * 100}))
+            error = ws.receive_json()
+            assert error["code"] == "too_big" and "200-byte limit" in error["message"]
+            with pytest.raises(WebSocketDisconnect) as closed:
+                ws.receive_json()
+            assert closed.value.code == 1009
+        replies = [other.receive_json(), other.receive_json()]
+        replies += serve_frames(other, json_frames(source)[1:30])
     assert [reply["type"] for reply in replies].count("decision") == 30
 
 
@@ -241,19 +259,24 @@ def test_a_full_session_queue_drops_the_oldest_frames_and_says_how_many(recogniz
 
 
 def test_predict_gives_the_columns_and_values_of_actrec_predict(gru_run, recognizer, tmp_path):
-    from tests.conftest import make_waves
+    from tests.helpers.waves import make_waves
 
     data = make_waves(n=6, seed=3)
     data.to_npz(str(tmp_path / "windows.npz"))
-    result = CliRunner().invoke(cli, ["predict", str(gru_run), "--data", str(tmp_path / "windows.npz"), "--out",
-                                      str(tmp_path / "predictions.csv")])
+    result = CliRunner().invoke(
+        cli,
+        ["predict", str(gru_run), "--data", str(tmp_path / "windows.npz"), "--out", str(tmp_path / "predictions.csv")],
+    )
     assert result.exit_code == 0, result.output
     expected = pd.read_csv(tmp_path / "predictions.csv", dtype={"id": str})
     body = {"sequences": data.X.tolist(), "ids": data.ids.tolist()}
     with client_for(recognizer) as client:
         from_json = client.post("/v1/predict/gru", json=body).json()
-        from_npz = client.post("/v1/predict/gru", content=(tmp_path / "windows.npz").read_bytes(),
-                               headers={"content-type": "application/octet-stream"}).json()
+        from_npz = client.post(
+            "/v1/predict/gru",
+            content=(tmp_path / "windows.npz").read_bytes(),
+            headers={"content-type": "application/octet-stream"},
+        ).json()
         as_csv = client.post("/v1/predict/gru", json=body, headers={"accept": "text/csv"})
         bad = client.post("/v1/predict/gru", json={"sequences": [[[1.0, 2.0]]]})
         not_npz = client.post("/v1/predict/gru", content=b"id,x\n1,2\n", headers={"content-type": "text/csv"})
@@ -263,7 +286,9 @@ def test_predict_gives_the_columns_and_values_of_actrec_predict(gru_run, recogni
         assert list(table.columns) == list(expected.columns)
         assert table["id"].tolist() == expected["id"].tolist() and table["pred"].tolist() == expected["pred"].tolist()
         np.testing.assert_allclose(table.iloc[:, 2:].to_numpy(float), expected.iloc[:, 2:].to_numpy(float), atol=1e-6)
-    assert as_csv.headers["content-type"].startswith("text/csv") and as_csv.text.splitlines()[0] == ",".join(expected.columns)
+    assert as_csv.headers["content-type"].startswith("text/csv") and as_csv.text.splitlines()[0] == ",".join(
+        expected.columns
+    )
     assert bad.status_code == 422 and "the model was trained on [4]" in bad.json()["detail"]
     assert not_npz.status_code == 422 and not_npz.json()["detail"].startswith("request body (.npz")
     assert unknown.status_code == 404 and "this server has: gru" in unknown.json()["detail"]
@@ -276,9 +301,18 @@ def test_models_and_metrics_describe_what_was_served(recognizer, source):
         models = client.get("/v1/models").json()
         metrics = client.get("/metrics").text
     assert models[0] | {"default_rules": None} == {
-        "name": "gru", "kind": "sequence", "label_names": recognizer.label_names, "window_length": recognizer.window_length,
-        "sample_rate_hz": 30.0, "frame_shape": [4], "feature_names": FEATURES, "schema_name": None,
-        "schema_definition": None, "streaming_mode": "incremental", "default_rules": None}
+        "name": "gru",
+        "kind": "sequence",
+        "label_names": recognizer.label_names,
+        "window_length": recognizer.window_length,
+        "sample_rate_hz": 30.0,
+        "frame_shape": [4],
+        "feature_names": FEATURES,
+        "schema_name": None,
+        "schema_definition": None,
+        "streaming_mode": "incremental",
+        "default_rules": None,
+    }
     assert 'actrec_frames_total{model="gru"} 50.0' in metrics
     assert "actrec_frame_latency_seconds_count 50.0" in metrics
     assert 'actrec_errors_total{code="bad_frame"} 1.0' in metrics

@@ -17,7 +17,7 @@ from actrec.data.clips import load_clips  # noqa: E402
 from actrec.serve import ServeSettings, create_app  # noqa: E402
 from actrec.serve.app import load_models  # noqa: E402
 from actrec.video.recognizer import VideoRecognizer  # noqa: E402
-from tests.clip_models import LABELS, save_tiny_clip_model, write_session_video  # noqa: E402
+from tests.helpers.clip_models import LABELS, save_tiny_clip_model, write_session_video  # noqa: E402
 
 
 @pytest.fixture(scope="module")

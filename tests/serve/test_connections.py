@@ -29,8 +29,9 @@ def served(recognizer, settings):
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     port = listener.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app({"gru": recognizer}, settings), log_level="warning",
-                                           **server_options(settings)))
+    server = uvicorn.Server(
+        uvicorn.Config(create_app({"gru": recognizer}, settings), log_level="warning", **server_options(settings))
+    )
     thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
     thread.start()
     while not server.started:
@@ -69,8 +70,10 @@ def test_a_connection_that_never_finishes_its_request_head_is_closed(port, parti
 
 def test_a_body_that_never_arrives_gets_408(port):
     with socket.create_connection(("127.0.0.1", port)) as connection:
-        connection.sendall(b"POST /v1/predict/gru HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                           b"Content-Length: 1000\r\n\r\n{\"sequences\":")
+        connection.sendall(
+            b"POST /v1/predict/gru HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b'Content-Length: 1000\r\n\r\n{"sequences":'
+        )
         reply = read_until_closed(connection)
     assert reply.startswith(b"HTTP/1.1 408") and b"did not arrive within 0.5 s" in reply
 

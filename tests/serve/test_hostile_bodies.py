@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from actrec.cli import app as cli
 from actrec.recognizer import Recognizer
-from tests.bombs import TIB_36, npy_header, npz_of, zero_bomb
+from tests.helpers.bombs import TIB_36, npy_header, npz_of, zero_bomb
 
 fastapi_testclient = pytest.importorskip("fastapi.testclient")
 from actrec.serve import ServeSettings, create_app  # noqa: E402
@@ -52,8 +52,9 @@ def test_npz_bodies_declaring_too_much_get_one_line_422(recognizer, hostile_file
 
 @pytest.mark.parametrize("name", ["forged", "bomb"])
 def test_actrec_predict_refuses_them_in_one_line(gru_run, hostile_files, name, tmp_path):
-    result = CliRunner().invoke(cli, ["predict", str(gru_run), "--data", str(hostile_files[name]),
-                                      "--out", str(tmp_path / "out.csv")])
+    result = CliRunner().invoke(
+        cli, ["predict", str(gru_run), "--data", str(hostile_files[name]), "--out", str(tmp_path / "out.csv")]
+    )
     assert result.exit_code == 2, result.output
     errors = [line for line in result.output.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and hostile_files[name].name in errors[0] and "Traceback" not in result.output

@@ -13,15 +13,18 @@ import pytest
 from actrec.recognizer import Recognizer
 
 fastapi_testclient = pytest.importorskip("fastapi.testclient")
-from actrec.serve import ServeSettings, create_app  # noqa: E402
 from starlette.websockets import WebSocketDisconnect  # noqa: E402
+
+from actrec.serve import ServeSettings, create_app  # noqa: E402
 
 GOOD = [json.dumps({"t": i / 30, "x": [0.1 * i, 0.2, -0.3, 0.4]}) for i in range(5)]
 
 
 @pytest.fixture(scope="module")
 def client(gru_run):
-    with fastapi_testclient.TestClient(create_app({"gru": Recognizer.load(gru_run)}, ServeSettings(queue_frames=1000))) as client:
+    with fastapi_testclient.TestClient(
+        create_app({"gru": Recognizer.load(gru_run)}, ServeSettings(queue_frames=1000))
+    ) as client:
         yield client
 
 
@@ -36,17 +39,20 @@ def replies_to(client, messages):
     return replies
 
 
-@pytest.mark.parametrize("frame, reason", [
-    ("[" * 100_000 + "]" * 100_000, "recursion limit"),
-    ('{"t": NaN, "x": [1, 2, 3, 4]}', "finite number at t"),
-    ('{"t": Infinity, "x": [1, 2, 3, 4]}', "finite number at t"),
-    ('{"x": [1, 2, NaN, 4]}', "finite number at x.2"),
-    ('{"x": ["1", 2, 3, 4]}', "valid number at x.0"),
-    ('{"x": [true, 2, 3, 4]}', "valid number at x.0"),
-    ('{"t": "0.5", "x": [1, 2, 3, 4]}', "valid number at t"),
-    ('{"type": 5, "x": [1, 2, 3, 4]}', "not a JSON object"),
-    ('{"x": [1, 2, 3, 4], "extra": 1}', "unknown field 'extra'"),
-])
+@pytest.mark.parametrize(
+    "frame, reason",
+    [
+        ("[" * 100_000 + "]" * 100_000, "recursion limit"),
+        ('{"t": NaN, "x": [1, 2, 3, 4]}', "finite number at t"),
+        ('{"t": Infinity, "x": [1, 2, 3, 4]}', "finite number at t"),
+        ('{"x": [1, 2, NaN, 4]}', "finite number at x.2"),
+        ('{"x": ["1", 2, 3, 4]}', "valid number at x.0"),
+        ('{"x": [true, 2, 3, 4]}', "valid number at x.0"),
+        ('{"t": "0.5", "x": [1, 2, 3, 4]}', "valid number at t"),
+        ('{"type": 5, "x": [1, 2, 3, 4]}', "not a JSON object"),
+        ('{"x": [1, 2, 3, 4], "extra": 1}', "unknown field 'extra'"),
+    ],
+)
 def test_a_hostile_frame_gets_bad_frame_and_the_session_goes_on(client, frame, reason):
     replies = replies_to(client, GOOD[:2] + [frame] + GOOD[2:])
     errors = [reply for reply in replies if reply["type"] == "error"]
@@ -66,18 +72,21 @@ def test_a_frame_dated_before_the_previous_one_is_refused(client):
     assert [reply["seq"] for reply in replies if reply["type"] == "decision"] == [0, 1, 2, 3, 4, 6]
 
 
-@pytest.mark.parametrize("rules, reason", [
-    ({"enter": "x"}, "valid number at rules.enter"),
-    ({"enter": True}, "valid number at rules.enter"),
-    ({"enter": 5}, "rule 'enter' is 5"),
-    ({"vote_n": 10**9}, "n <= 10000"),
-    ({"smoothing_frames": 2.5}, "valid integer at rules.smoothing_frames"),
-    ({"min_event_s": -1}, "rule 'min_event_s' is -1"),
-    ({"thresholds": {"0": "high"}}, "valid number at rules.thresholds.0"),
-    ({"unknown_label": "u" * 1000}, "1 to 100 characters"),
-    ({"nope": 1}, "unknown field 'nope' in rules"),
-    ([1, 2], "should be an object at rules"),
-])
+@pytest.mark.parametrize(
+    "rules, reason",
+    [
+        ({"enter": "x"}, "valid number at rules.enter"),
+        ({"enter": True}, "valid number at rules.enter"),
+        ({"enter": 5}, "rule 'enter' is 5"),
+        ({"vote_n": 10**9}, "n <= 10000"),
+        ({"smoothing_frames": 2.5}, "valid integer at rules.smoothing_frames"),
+        ({"min_event_s": -1}, "rule 'min_event_s' is -1"),
+        ({"thresholds": {"0": "high"}}, "valid number at rules.thresholds.0"),
+        ({"unknown_label": "u" * 1000}, "1 to 100 characters"),
+        ({"nope": 1}, "unknown field 'nope' in rules"),
+        ([1, 2], "should be an object at rules"),
+    ],
+)
 def test_a_hostile_open_gets_bad_open_and_close_1008(client, rules, reason):
     with client.websocket_connect("/v1/stream/gru") as ws:
         ws.send_text(json.dumps({"type": "open", "rules": rules}))
@@ -96,12 +105,15 @@ def test_a_nested_open_is_an_unreadable_message_answered_as_a_bad_frame(client):
     assert [reply["seq"] for reply in replies if reply["type"] == "decision"] == [1, 2, 3, 4, 5]
 
 
-@pytest.mark.parametrize("sequences, reason", [
-    ([[["1", 2, 3, 4]]], "valid number"),
-    ([[[True, 2, 3, 4]]], "valid number"),
-    ("[[[1, 2, 3, Infinity]]]", "finite number"),
-    ("[" * 100_000 + "]" * 100_000, "recursion limit"),
-])
+@pytest.mark.parametrize(
+    "sequences, reason",
+    [
+        ([[["1", 2, 3, 4]]], "valid number"),
+        ([[[True, 2, 3, 4]]], "valid number"),
+        ("[[[1, 2, 3, Infinity]]]", "finite number"),
+        ("[" * 100_000 + "]" * 100_000, "recursion limit"),
+    ],
+)
 def test_json_predict_bodies_are_checked_strictly(client, sequences, reason):
     body = f'{{"sequences": {sequences}}}' if isinstance(sequences, str) else json.dumps({"sequences": sequences})
     response = client.post("/v1/predict/gru", content=body, headers={"content-type": "application/json"})

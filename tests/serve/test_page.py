@@ -9,17 +9,26 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("websockets")
-from actrec.client import StreamClient  # noqa: E402
-from actrec.io.session import read_session  # noqa: E402
+from actrec.client import StreamClient
+from actrec.io.session import read_session
 
 CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="no /usr/bin/chromium for the headless page test")
 
 
 def chromium(url: str, profile: Path, *output: str) -> subprocess.CompletedProcess:
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-             "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={profile}",
-             "--window-size=1000,700", "--virtual-time-budget=3000"]
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        f"--user-data-dir={profile}",
+        "--window-size=1000,700",
+        "--virtual-time-budget=3000",
+    ]
     return subprocess.run([str(CHROMIUM), *flags, *output, url], capture_output=True, text=True, timeout=90)
 
 

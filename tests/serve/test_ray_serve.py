@@ -1,4 +1,4 @@
-"""The serving app on Ray Serve with two replicas on a private Ray head (tests/ray_head.py): two
+"""The serving app on Ray Serve with two replicas on a private Ray head (tests/helpers/ray_head.py): two
 clients streaming the same CSV at once get the decisions and events of offline `actrec stream`
 (a session stays on the replica that accepted it, or its Streamer state would be lost), /healthz
 and /v1/models answer through Serve's proxy, and requests reach both replicas."""
@@ -17,7 +17,7 @@ from actrec.cli import app as cli
 from actrec.recognizer import Recognizer
 from actrec.stream.engine import Streamer
 from actrec.stream.sources import CsvSource
-from tests.ray_head import free_port, skip_without_ray
+from tests.helpers.ray_head import free_port, skip_without_ray
 
 skip_without_ray(serve=True)
 pytest.importorskip("websockets")
@@ -53,13 +53,18 @@ def test_two_sessions_on_two_replicas_give_the_decisions_of_offline_stream(serve
     source = CsvSource(session_csv, recognizer)
     frames = list(zip((source.times - source.times[0]).tolist(), source.values))
     events_file = tmp_path / "events.jsonl"
-    offline_run = CliRunner().invoke(cli, ["stream", str(gru_run), "--source", f"csv:{session_csv}", "--events", str(events_file), "--fast"])
+    offline_run = CliRunner().invoke(
+        cli, ["stream", str(gru_run), "--source", f"csv:{session_csv}", "--events", str(events_file), "--fast"]
+    )
     assert offline_run.exit_code == 0, offline_run.output
     offline_events = [json.loads(line) for line in events_file.read_text().splitlines()]
     assert len(offline_events) >= 4  # the session changes class: the parity below is not about nothing
     streamer = Streamer(recognizer, runtime="numpy")  # the runtime a served session uses
     # the protocol sends confidences to 6 decimals
-    offline = [(decision.label, round(float(decision.confidence), 6)) for decision in (streamer.push(values, t) for t, values in frames)]
+    offline = [
+        (decision.label, round(float(decision.confidence), 6))
+        for decision in (streamer.push(values, t) for t, values in frames)
+    ]
 
     results: dict[int, tuple] = {}
     clients = [threading.Thread(target=stream_session, args=(served, frames, results, key)) for key in range(2)]

@@ -20,7 +20,7 @@ from actrec.cli import app as cli
 
 pytest.importorskip("uvicorn")
 pytest.importorskip("websockets")
-from actrec.client import StreamClient  # noqa: E402
+from actrec.client import StreamClient
 
 
 def test_serving_a_missing_run_is_one_line_and_exit_2(tmp_path):
@@ -40,9 +40,24 @@ def test_two_worker_processes_serve_streams_on_one_port(gru_run: Path):
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path), OMP_NUM_THREADS="1")
-    server = subprocess.Popen([sys.executable, "-m", "actrec.cli", "serve", f"gru={gru_run}", "--port", str(port),
-                               "--workers", "2", "--max-sessions", "4"], env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "actrec.cli",
+            "serve",
+            f"gru={gru_run}",
+            "--port",
+            str(port),
+            "--workers",
+            "2",
+            "--max-sessions",
+            "4",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120

@@ -7,6 +7,7 @@ import numpy as np
 from actrec.features.augment import build_augmenter
 from actrec.skeletons import builtin_names, get_schema
 
+
 def test_ap10k_pairs_every_left_joint_with_its_right_and_links_all_joints() -> None:
     schema = get_schema("ap10k")
     assert "ap10k" in builtin_names() and schema.n_joints == 17
@@ -24,6 +25,7 @@ def test_ap10k_pairs_every_left_joint_with_its_right_and_links_all_joints() -> N
                 reached.add(child)
                 frontier.append(child)
     assert reached == set(range(17))
+
 
 def test_mirror_augmentation_swaps_an_animals_left_and_right_legs() -> None:
     schema = get_schema("ap10k")

@@ -40,7 +40,14 @@ scale_bone: [neck, tail_base]
 
 @pytest.mark.parametrize(
     "name, n_joints",
-    [("mediapipe_pose", 33), ("mediapipe_hand", 21), ("mediapipe_holistic", 75), ("openpose_body25", 25), ("openpose_137", 137), ("coco17", 17)],
+    [
+        ("mediapipe_pose", 33),
+        ("mediapipe_hand", 21),
+        ("mediapipe_holistic", 75),
+        ("openpose_body25", 25),
+        ("openpose_137", 137),
+        ("coco17", 17),
+    ],
 )
 def test_builtin_schemas_have_their_joint_counts_and_valid_mirrors(name: str, n_joints: int) -> None:
     schema = get_schema(name)

@@ -9,7 +9,7 @@ from actrec.recognizer import Recognizer
 from actrec.stream.calibrate import calibrate, replay, segment_scores, session_probabilities
 from actrec.stream.decisions import DecisionRules
 from actrec.stream.engine import Streamer
-from tests.waves import sine_session
+from tests.helpers.waves import sine_session
 
 RATE, WINDOW, CLASSES = 20.0, 20, ["slow", "medium", "fast"]
 
@@ -24,8 +24,15 @@ def windows(values: np.ndarray, truth: list) -> SequenceDataset:
         for s in range(int(start * RATE), int(end * RATE) - WINDOW + 1, 5):
             X.append(values[s : s + WINDOW])
             y.append(CLASSES.index(label))
-    return SequenceDataset(X=np.stack(X), lengths=np.full(len(X), WINDOW), y=np.array(y), label_names=CLASSES,
-                           sample_rate_hz=RATE, feature_names=["a", "b"], source="train session")
+    return SequenceDataset(
+        X=np.stack(X),
+        lengths=np.full(len(X), WINDOW),
+        y=np.array(y),
+        label_names=CLASSES,
+        sample_rate_hz=RATE,
+        feature_names=["a", "b"],
+        source="train session",
+    )
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +93,17 @@ def test_stream_calibrate_command_saves_rules_and_reports_segment_f1(model, tmp_
     values, times, truth = session(1)
     pd.DataFrame({"time": times, "a": values[:, 0], "b": values[:, 1]}).to_csv(tmp_path / "session.csv", index=False)
     pd.DataFrame(truth, columns=["label", "start", "end"]).to_csv(tmp_path / "segments.csv", index=False)
-    result = CliRunner().invoke(app, ["stream", str(run), "--calibrate", str(tmp_path / "session.csv"), "--segments", str(tmp_path / "segments.csv")])
+    result = CliRunner().invoke(
+        app,
+        [
+            "stream",
+            str(run),
+            "--calibrate",
+            str(tmp_path / "session.csv"),
+            "--segments",
+            str(tmp_path / "segments.csv"),
+        ],
+    )
     assert result.exit_code == 0, result.output
     metrics = json.loads((run / "metrics.json").read_text())["stream"]
     assert metrics["segment_f1_fitted_rules"] >= metrics["segment_f1_default_rules"]

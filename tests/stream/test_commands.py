@@ -22,9 +22,17 @@ def run_dir(tmp_path_factory):
     rng = np.random.default_rng(0)
     X = rng.normal(size=(24, 8, 3)).astype(np.float32)
     X[::2, :, 0] += 3.0
-    dataset = SequenceDataset(X=X, lengths=np.full(24, 8), y=np.arange(24) % 2, label_names=["still", "shake"],
-                              feature_names=NAMES, sample_rate_hz=10.0)
-    Recognizer(model="gru", model_options={"hidden_sizes": [8], "dense": []}, epochs=1, seed=0).fit(dataset).save(folder / "model.actrec")
+    dataset = SequenceDataset(
+        X=X,
+        lengths=np.full(24, 8),
+        y=np.arange(24) % 2,
+        label_names=["still", "shake"],
+        feature_names=NAMES,
+        sample_rate_hz=10.0,
+    )
+    Recognizer(model="gru", model_options={"hidden_sizes": [8], "dense": []}, epochs=1, seed=0).fit(dataset).save(
+        folder / "model.actrec"
+    )
     session = pd.DataFrame(rng.normal(size=(40, 3)), columns=NAMES)
     session.insert(0, "time", np.arange(40) / 10.0)
     session.to_csv(folder / "session.csv", index=False)
@@ -33,8 +41,9 @@ def run_dir(tmp_path_factory):
 
 def test_stream_command_writes_events_and_reports_counts(run_dir):
     events = run_dir / "events.jsonl"
-    result = CliRunner().invoke(app, ["stream", str(run_dir), "--source", f"csv:{run_dir / 'session.csv'}",
-                                      "--events", str(events), "--fast"])
+    result = CliRunner().invoke(
+        app, ["stream", str(run_dir), "--source", f"csv:{run_dir / 'session.csv'}", "--events", str(events), "--fast"]
+    )
     assert result.exit_code == 0, result.output
     assert "40 frames, 40 recognized, 0 dropped" in result.output
     printed = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
@@ -55,7 +64,10 @@ def test_export_command_prints_parity_and_writes_the_file(run_dir):
 
 def test_stream_picks_one_sequence_of_the_training_long_csv(run_dir, tmp_path):
     rng = np.random.default_rng(1)
-    frames = [pd.DataFrame({"id": name, "time": np.arange(30) / 10.0, **{n: rng.normal(size=30) for n in NAMES}}) for name in ("a", "b")]
+    frames = [
+        pd.DataFrame({"id": name, "time": np.arange(30) / 10.0, **{n: rng.normal(size=30) for n in NAMES}})
+        for name in ("a", "b")
+    ]
     pd.concat(frames).to_csv(tmp_path / "train.csv", index=False)
     args = ["stream", str(run_dir), "--source", f"csv:{tmp_path / 'train.csv'}", "--fast"]
     result = CliRunner().invoke(app, args)
@@ -79,15 +91,35 @@ def test_stream_refuses_a_session_at_another_rate_unless_resampled(run_dir, tmp_
 
 
 def test_decision_rules_come_from_a_yaml_file_and_flags_over_it(run_dir, tmp_path):
-    (tmp_path / "rules.yaml").write_text("enter: 0.7\nexit: 0.5\nsmoothing: mean\nthresholds: {shake: 0.9}\nvote_k: 2\n")
-    args = ["stream", str(run_dir), "--source", f"csv:{run_dir / 'session.csv'}", "--fast", "--rules", str(tmp_path / "rules.yaml")]
-    result = CliRunner().invoke(app, [*args, "--vote-k", "3", "--vote-n", "4", "--min-event-s", "0.5", "--threshold", "still=0.8"])
+    (tmp_path / "rules.yaml").write_text(
+        "enter: 0.7\nexit: 0.5\nsmoothing: mean\nthresholds: {shake: 0.9}\nvote_k: 2\n"
+    )
+    args = [
+        "stream",
+        str(run_dir),
+        "--source",
+        f"csv:{run_dir / 'session.csv'}",
+        "--fast",
+        "--rules",
+        str(tmp_path / "rules.yaml"),
+    ]
+    result = CliRunner().invoke(
+        app, [*args, "--vote-k", "3", "--vote-n", "4", "--min-event-s", "0.5", "--threshold", "still=0.8"]
+    )
     assert result.exit_code == 0, result.output
-    assert ("rules: enter 0.7, exit 0.5, shake enters at 0.9, still enters at 0.8, smoothing mean over 1 frames, "
-            "vote 3 of 4, min event 0.50 s") in result.output
+    assert (
+        "rules: enter 0.7, exit 0.5, shake enters at 0.9, still enters at 0.8, smoothing mean over 1 frames, "
+        "vote 3 of 4, min event 0.50 s"
+    ) in result.output
 
     (tmp_path / "bad.yaml").write_text("enter: 0.7\nhysteresis: 0.1\n")
-    result = CliRunner().invoke(app, ["stream", str(run_dir), "--source", f"csv:{run_dir / 'session.csv'}", "--rules", str(tmp_path / "bad.yaml")])
+    result = CliRunner().invoke(
+        app,
+        ["stream", str(run_dir), "--source", f"csv:{run_dir / 'session.csv'}", "--rules", str(tmp_path / "bad.yaml")],
+    )
     assert result.exit_code == 2 and "bad.yaml: unknown rule 'hysteresis'; use any of enter, exit" in result.output
     result = CliRunner().invoke(app, [*args, "--threshold", "shake=high"])
-    assert result.exit_code == 2 and "rule 'thresholds' is {'shake': 'high'}; give a map of class: probability" in result.output
+    assert (
+        result.exit_code == 2
+        and "rule 'thresholds' is {'shake': 'high'}; give a map of class: probability" in result.output
+    )

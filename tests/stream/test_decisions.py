@@ -123,7 +123,9 @@ def test_rules_from_model_scale_with_window_and_rate():
     assert rules.no_one_after_s == pytest.approx(1.0) and rules.min_event_s == pytest.approx(1 / 3)
 
 
-@pytest.mark.parametrize("options", [dict(enter=0.4, exit=0.6), dict(vote_k=4, vote_n=3), dict(thresholds={"run": 0.5})])
+@pytest.mark.parametrize(
+    "options", [dict(enter=0.4, exit=0.6), dict(vote_k=4, vote_n=3), dict(thresholds={"run": 0.5})]
+)
 def test_impossible_rules_raise_config_error(options):
     with pytest.raises(ConfigError):
         DecisionMaker(DecisionRules(**options), LABELS, RATE)

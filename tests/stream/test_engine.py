@@ -56,8 +56,9 @@ def test_keypoint_pipeline_with_velocity_context_matches_batch(model, runtime):
     rng = np.random.default_rng(1)
     base = rng.normal(size=(21, 3)).astype(np.float32)
     X = base + 0.05 * rng.normal(size=(30, 10, 21, 3)).astype(np.float32)
-    dataset = SequenceDataset(X=X, lengths=np.full(30, 10), y=np.arange(30) % 2, label_names=["a", "b"],
-                              schema="mediapipe_hand")
+    dataset = SequenceDataset(
+        X=X, lengths=np.full(30, 10), y=np.arange(30) % 2, label_names=["a", "b"], schema="mediapipe_hand"
+    )
     recognizer = fitted(model, dataset, None)
     assert recognizer.pipeline.context_frames >= 1
     sequence = base + 0.05 * rng.normal(size=(25, 21, 3)).astype(np.float32)
@@ -74,7 +75,12 @@ def test_missing_frames_hold_then_give_no_one_and_restart_the_window(sensor_data
     rules = DecisionRules.for_model(recognizer.window_length, 10.0, no_one_after_s=0.5)
     streamer = Streamer(recognizer, rules=rules)
     times = np.arange(40) / 10.0
-    frames = [sequence[i] for i in range(10)] + [None] * 3 + [np.full(N_FEATURES, np.nan)] * 5 + [sequence[i] for i in range(10, 32)]
+    frames = (
+        [sequence[i] for i in range(10)]
+        + [None] * 3
+        + [np.full(N_FEATURES, np.nan)] * 5
+        + [sequence[i] for i in range(10, 32)]
+    )
     decisions = [streamer.push(frame, time) for frame, time in zip(frames, times)]
     assert [d.frame for d in decisions] == list(range(40))
     assert all(d.missing and d.probabilities is None for d in decisions[10:18])
@@ -95,7 +101,7 @@ def test_partly_missing_sensor_frame_still_gives_a_decision(sensor_data):
 
 
 def test_wrong_frame_shape_and_unknown_runtime_fail_with_one_line(sensor_data):
-    X, y, sequence = sensor_data
+    X, y, _ = sensor_data
     recognizer = fitted("gru", X, y)
     streamer = Streamer(recognizer)
     with pytest.raises(DataError, match="frame 0 has shape"):

@@ -33,7 +33,12 @@ def test_default_model_streams_exactly_what_batch_predict_gives(window, n_featur
     session[1500:] *= 2.0  # a second regime, so the windows' features move through the biases
     got = np.stack([streamer.push(frame).probabilities for frame in session])
     windows, lengths = trailing_windows(session, window)
-    expected = np.concatenate([recognizer.predict_proba(windows[s : s + 500], lengths=lengths[s : s + 500]) for s in range(0, len(windows), 500)])
+    expected = np.concatenate(
+        [
+            recognizer.predict_proba(windows[s : s + 500], lengths=lengths[s : s + 500])
+            for s in range(0, len(windows), 500)
+        ]
+    )
     assert np.abs(got - expected).max() <= 1e-5
 
 
@@ -53,7 +58,9 @@ def test_keypoint_context_frames_are_never_read_so_streaming_stays_exact():
     rng = np.random.default_rng(3)
     base = rng.normal(size=(21, 3)).astype(np.float32)
     X = base + 0.05 * rng.normal(size=(32, 16, 21, 3)).astype(np.float32)
-    dataset = SequenceDataset(X=X, lengths=np.full(32, 16), y=np.arange(32) % 2, label_names=["a", "b"], schema="mediapipe_hand")
+    dataset = SequenceDataset(
+        X=X, lengths=np.full(32, 16), y=np.arange(32) % 2, label_names=["a", "b"], schema="mediapipe_hand"
+    )
     recognizer = Recognizer(seed=0).fit(dataset)
     member = recognizer.network.members[0]
     assert member.config.skip_steps == recognizer.pipeline.context_frames >= 1
@@ -100,9 +107,13 @@ def test_the_exported_step_file_runs_frame_by_frame_in_onnxruntime_alone(tmp_pat
     window = int(meta["zero_rows_first"])
     assert window == recognizer.window_length
     frames = np.random.default_rng(5).normal(size=(50, 3)).astype(np.float32)
-    rows = np.concatenate([np.zeros((window, 3), np.float32), ((frames - standardize.mean) / standardize.std).astype(np.float32)])
+    rows = np.concatenate(
+        [np.zeros((window, 3), np.float32), ((frames - standardize.mean) / standardize.std).astype(np.float32)]
+    )
     for count, row in enumerate(rows):
-        logits, *outs = session.run(["logits", *(f"{n}_out" for n in names)], {"features": row, "count": np.array(count), **states})
+        logits, *outs = session.run(
+            ["logits", *(f"{n}_out" for n in names)], {"features": row, "count": np.array(count), **states}
+        )
         states = dict(zip(names, outs))
         if count < window:
             continue

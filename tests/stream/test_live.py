@@ -25,8 +25,14 @@ def sensor_model():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(30, 10, len(NAMES))).astype(np.float32)
     X[::2, :, 0] += 2.0
-    dataset = SequenceDataset(X=X, lengths=np.full(30, 10), y=np.arange(30) % 2, label_names=["rest", "move"],
-                              feature_names=NAMES, sample_rate_hz=20.0)
+    dataset = SequenceDataset(
+        X=X,
+        lengths=np.full(30, 10),
+        y=np.arange(30) % 2,
+        label_names=["rest", "move"],
+        feature_names=NAMES,
+        sample_rate_hz=20.0,
+    )
     return Recognizer(model="gru", model_options={"hidden_sizes": [8], "dense": []}, epochs=1, seed=0).fit(dataset)
 
 
@@ -35,8 +41,14 @@ def pose_model():
     rng = np.random.default_rng(1)
     X = (rng.normal(size=(20, 8, 33, 4)) * 5 + 100).astype(np.float32)
     X[..., 3] = 1.0
-    dataset = SequenceDataset(X=X, lengths=np.full(20, 8), y=np.arange(20) % 2, label_names=["stand", "wave"],
-                              schema="mediapipe_pose", sample_rate_hz=10.0)
+    dataset = SequenceDataset(
+        X=X,
+        lengths=np.full(20, 8),
+        y=np.arange(20) % 2,
+        label_names=["stand", "wave"],
+        schema="mediapipe_pose",
+        sample_rate_hz=10.0,
+    )
     return Recognizer(model="gru", model_options={"hidden_sizes": [8], "dense": []}, epochs=1, seed=0).fit(dataset)
 
 
@@ -70,8 +82,13 @@ def test_csv_source_matches_columns_by_name_and_streams_every_row(tmp_path, sens
     table["comment"] = "x"
     table[["gyro_x", "comment", "acc_z", "time", "acc_x", "acc_y"]].to_csv(tmp_path / "session.csv", index=False)
     seen = []
-    report, _ = stream_source(sensor_model, f"csv:{tmp_path / 'session.csv'}", events=str(tmp_path / "ev.jsonl"),
-                              fast=True, on_decision=lambda d: seen.append(d.probabilities))
+    report, _ = stream_source(
+        sensor_model,
+        f"csv:{tmp_path / 'session.csv'}",
+        events=str(tmp_path / "ev.jsonl"),
+        fast=True,
+        on_decision=lambda d: seen.append(d.probabilities),
+    )
     assert report.frames == report.recognized == 50 and report.dropped == 0
     reference = Streamer(sensor_model)
     expected = np.stack([reference.push(row).probabilities for row in values])
@@ -117,8 +134,9 @@ def test_fast_replay_of_a_video_file_drops_nothing(tmp_path, cv2, pose_model):
     from actrec.stream.sources import VideoSource
 
     source = VideoSource(str(tmp_path / "in.mp4"))
-    report = run_stream(Streamer(pose_model), source.frames(), fast=True,
-                        extract=lambda image: np.full((33, 4), 20.0, np.float32))
+    report = run_stream(
+        Streamer(pose_model), source.frames(), fast=True, extract=lambda image: np.full((33, 4), 20.0, np.float32)
+    )
     source.close()
     assert report.frames == report.recognized == 25 and report.dropped == 0
 
@@ -152,14 +170,20 @@ def test_frame_queue_drops_oldest_or_blocks():
 def test_a_model_trained_from_arrays_streams_a_csv_by_column_order(tmp_path):
     rng = np.random.default_rng(4)
     X = rng.normal(size=(20, 6, 3)).astype(np.float32)
-    model = Recognizer(model="gru", model_options={"hidden_sizes": [4], "dense": []}, epochs=1, seed=0).fit(X, np.arange(20) % 2)
+    model = Recognizer(model="gru", model_options={"hidden_sizes": [4], "dense": []}, epochs=1, seed=0).fit(
+        X, np.arange(20) % 2
+    )
     assert not model.feature_names
     values = rng.normal(size=(12, 3)).astype(np.float32)
-    pd.DataFrame({"time": np.arange(12) / 10.0, "a": values[:, 0], "b": values[:, 1], "c": values[:, 2]}).to_csv(tmp_path / "s.csv", index=False)
+    pd.DataFrame({"time": np.arange(12) / 10.0, "a": values[:, 0], "b": values[:, 1], "c": values[:, 2]}).to_csv(
+        tmp_path / "s.csv", index=False
+    )
     seen = []
-    report, _ = stream_source(model, f"csv:{tmp_path / 's.csv'}", fast=True, on_decision=lambda d: seen.append(d.probabilities))
+    stream_source(model, f"csv:{tmp_path / 's.csv'}", fast=True, on_decision=lambda d: seen.append(d.probabilities))
     reference = Streamer(model)
-    np.testing.assert_allclose(np.stack(seen), np.stack([reference.push(row).probabilities for row in values]), atol=1e-6)
+    np.testing.assert_allclose(
+        np.stack(seen), np.stack([reference.push(row).probabilities for row in values]), atol=1e-6
+    )
     pd.DataFrame({"time": [0.0, 0.1], "a": [1, 2], "b": [1, 2]}).to_csv(tmp_path / "narrow.csv", index=False)
-    with pytest.raises(DataError, match="2 feature columns .* but the model takes 3"):
+    with pytest.raises(DataError, match=r"2 feature columns .* but the model takes 3"):
         stream_source(model, f"csv:{tmp_path / 'narrow.csv'}", fast=True)

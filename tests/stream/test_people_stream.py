@@ -7,7 +7,7 @@ import torch
 
 from actrec.data.dataset import SequenceDataset
 from actrec.recognizer import Recognizer
-from actrec.stream.events import event_segments, read_events, EventWriter
+from actrec.stream.events import EventWriter, event_segments, read_events
 from actrec.stream.live import run_stream
 from actrec.stream.people import people_streamer
 from actrec.stream.sources import SourceFrame
@@ -32,10 +32,15 @@ def pose(label, rng, offset=0.0):
 def pose_model():
     rng = np.random.default_rng(0)
     y = np.arange(40) % 2
-    X = np.stack([np.stack([pose(["stand", "wave"][label], rng, offset=rng.uniform(0, 300)) for _ in range(8)]) for label in y])
-    dataset = SequenceDataset(X=X, lengths=np.full(40, 8), y=y, label_names=["stand", "wave"],
-                              schema="mediapipe_pose", sample_rate_hz=FPS)
-    return Recognizer(model="gru", model_options={"hidden_sizes": [8], "dense": []}, epochs=15, lr=1e-2, seed=0).fit(dataset)
+    X = np.stack(
+        [np.stack([pose(["stand", "wave"][label], rng, offset=rng.uniform(0, 300)) for _ in range(8)]) for label in y]
+    )
+    dataset = SequenceDataset(
+        X=X, lengths=np.full(40, 8), y=y, label_names=["stand", "wave"], schema="mediapipe_pose", sample_rate_hz=FPS
+    )
+    return Recognizer(model="gru", model_options={"hidden_sizes": [8], "dense": []}, epochs=15, lr=1e-2, seed=0).fit(
+        dataset
+    )
 
 
 def scripted_people(n_frames=90):
@@ -56,11 +61,15 @@ def test_each_person_gets_their_own_events_and_a_leaving_person_is_closed(tmp_pa
     frames = [SourceFrame(i, i / FPS, image=np.full((8, 8, 3), i, np.uint8)) for i in range(90)]
     streamer = people_streamer(pose_model, leave_after_frames=10, runtime="numpy")
     with EventWriter(tmp_path / "events.jsonl") as writer:
-        report = run_stream(streamer, frames, fast=True, extract=lambda image: script[int(image[0, 0, 0])], events=writer)
+        report = run_stream(
+            streamer, frames, fast=True, extract=lambda image: script[int(image[0, 0, 0])], events=writer
+        )
     events = read_events(tmp_path / "events.jsonl")
     assert len(events) == len(report.events) and {event.track for event in events} == {4, 9}
-    per_track = {track: [(label, start, end) for label, start, end in event_segments([e for e in events if e.track == track])]
-                 for track in (4, 9)}
+    per_track = {
+        track: [(label, start, end) for label, start, end in event_segments([e for e in events if e.track == track])]
+        for track in (4, 9)
+    }
     assert [label for label, _, _ in per_track[4]] == ["stand", "wave"]
     assert [label for label, _, _ in per_track[9]] == ["wave"]
     (_, stand_start, stand_end), (_, wave_start, wave_end) = per_track[4]
@@ -82,7 +91,13 @@ def test_annotated_video_draws_every_frame_with_people(tmp_path, pose_model):
     script = scripted_people(30)
     frames = [SourceFrame(i, i / FPS, image=np.full((400, 400, 3), i, np.uint8)) for i in range(30)]
     video = AnnotatedVideo(tmp_path / "out.mp4", FPS, pose_model.label_names, get_schema("mediapipe_pose").bones)
-    run_stream(people_streamer(pose_model, runtime="numpy"), frames, fast=True, extract=lambda image: script[int(image[0, 0, 0])], video=video)
+    run_stream(
+        people_streamer(pose_model, runtime="numpy"),
+        frames,
+        fast=True,
+        extract=lambda image: script[int(image[0, 0, 0])],
+        video=video,
+    )
     video.close()
     capture = cv2.VideoCapture(str(tmp_path / "out.mp4"))
     count, last = 0, None
@@ -121,7 +136,9 @@ def test_stream_people_on_real_video_frames(tmp_path, pose_model):
     writer.release()
     capture.release()
     out, events = tmp_path / "annotated.mp4", tmp_path / "events.jsonl"
-    report, streamer = stream_source(pose_model, str(tmp_path / "hall.avi"), out=str(out), events=str(events), fast=True, people=True)
+    report, _ = stream_source(
+        pose_model, str(tmp_path / "hall.avi"), out=str(out), events=str(events), fast=True, people=True
+    )
     assert report.frames == report.recognized == 20
     assert any(label.count(":") >= 2 for label in report.labels)  # two or more people followed at once
     assert all(event.track is not None for event in read_events(events))

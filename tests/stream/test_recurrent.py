@@ -27,8 +27,9 @@ def window_logits(network, sequence, width):
 @pytest.mark.parametrize("activation", ["relu", "tanh", "gelu", "elu", "selu"])
 def test_numpy_bank_equals_the_network_on_every_window(cell, pooling, activation):
     torch.manual_seed(0)
-    network = build_model(cell, 7, 4, {"hidden_sizes": [12, 9, 5], "dense": [6], "pooling": pooling,
-                                        "activation": activation}).eval()
+    network = build_model(
+        cell, 7, 4, {"hidden_sizes": [12, 9, 5], "dense": [6], "pooling": pooling, "activation": activation}
+    ).eval()
     sequence = np.random.default_rng(0).normal(size=(40, 7)).astype(np.float32)
     width = 11  # not a multiple of 8: padding columns in play
     bank = NumpyBank(network, width)
@@ -46,10 +47,13 @@ def test_torch_bank_step_equals_the_network():
     np.testing.assert_allclose(got, window_logits(network, sequence, 6), atol=2e-5)
 
 
-@pytest.mark.parametrize("name, options, reason", [
-    ("inception", {}, "whole window"),
-    ("gru", {"bidirectional": True}, "bidirectional"),
-    ("gru", {"pooling": "attention"}, "attention"),
-])
+@pytest.mark.parametrize(
+    "name, options, reason",
+    [
+        ("inception", {}, "whole window"),
+        ("gru", {"bidirectional": True}, "bidirectional"),
+        ("gru", {"pooling": "attention"}, "attention"),
+    ],
+)
 def test_models_that_cannot_stream_incrementally_say_why(name, options, reason):
     assert reason in incremental_blocker(build_model(name, 4, 2, options))

@@ -35,14 +35,21 @@ def test_coco17_model_streams_a_real_video_through_mediapipe_pose(tmp_path):
     capture = cv2.VideoCapture(str(VTEST))
     writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (228, 256))
     for _ in range(24):  # people are small in the wide shot: keep the region where they walk
-        ok, frame = capture.read()
+        _, frame = capture.read()
         writer.write(frame[180:436, 540:768])
     writer.release()
     capture.release()
 
     rng = np.random.default_rng(0)
     X = (rng.normal(size=(24, 10, 17, 2)) * 20 + 100).astype(np.float32)
-    data = SequenceDataset(X=X, lengths=np.full(24, 10), y=np.arange(24) % 2, label_names=["walk", "stand"], schema="coco17", sample_rate_hz=10.0)
+    data = SequenceDataset(
+        X=X,
+        lengths=np.full(24, 10),
+        y=np.arange(24) % 2,
+        label_names=["walk", "stand"],
+        schema="coco17",
+        sample_rate_hz=10.0,
+    )
     model = Recognizer("gru", model_options={"hidden_sizes": [8], "dense": []}, epochs=1, seed=0).fit(data)
 
     report, _ = stream_source(model, str(clip), out=str(tmp_path / "annotated.mp4"), fast=True)

@@ -66,7 +66,9 @@ def test_keypoints_separate_two_people_whose_boxes_overlap() -> None:
 def test_people_hidden_behind_pillars_are_reidentified_with_fewer_switches_than_without() -> None:
     for seed in range(3):
         people = walking_people(n_people=6, frames=300, pillars=2, seed=seed)
-        plain = track_all(people, TrackerConfig(reid_frames=0, max_appearance_distance=1.0))  # the tracker before appearance
+        plain = track_all(
+            people, TrackerConfig(reid_frames=0, max_appearance_distance=1.0)
+        )  # the tracker before appearance
         reidentified = track_all(people)
         assert identity_switches(people.truth, reidentified) < identity_switches(people.truth, plain)
         assert ids_per_person(people.truth, reidentified) < ids_per_person(people.truth, plain)
@@ -78,7 +80,9 @@ def test_a_lost_person_gets_their_id_back_only_if_they_look_the_same_and_are_nea
     box = np.array([100.0, 100, 140, 200])
 
     def walk(appearance, frames, start=0):
-        return [[Detection(box + [3 * (start + t), 0, 3 * (start + t), 0], appearance=appearance)] for t in range(frames)]
+        return [
+            [Detection(box + [3 * (start + t), 0, 3 * (start + t), 0], appearance=appearance)] for t in range(frames)
+        ]
 
     tracker = Tracker(TrackerConfig(max_missed=3, reid_frames=30))
     ids = [tracker.update(frame) for frame in walk(red, 10)]

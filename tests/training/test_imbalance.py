@@ -18,7 +18,9 @@ def imbalanced(seed: int) -> SequenceDataset:
     t = np.linspace(0, 1, 24)
     X = np.sin(2 * np.pi * (y[:, None, None] + 1) * t[None, :, None] + rng.uniform(0, 6.3, (len(y), 1, 3)))
     X = X + rng.normal(scale=0.6, size=X.shape)
-    return SequenceDataset(X=X.astype(np.float32), lengths=np.full(len(y), 24), y=y, label_names=[f"c{i}" for i in range(6)])
+    return SequenceDataset(
+        X=X.astype(np.float32), lengths=np.full(len(y), 24), y=y, label_names=[f"c{i}" for i in range(6)]
+    )
 
 
 @pytest.mark.parametrize("options", [{"class_weight": "balanced"}, {"class_weight": None, "sampler": "balanced"}])

@@ -11,7 +11,7 @@ from actrec.models.rocket import LEVEL_EXAMPLES, LEVEL_KERNELS, N_KERNELS, Rocke
 from actrec.recognizer import Recognizer
 from actrec.training import feature_store, kernels
 from actrec.training.feature_store import FeatureStore, RunningMoments
-from tests.waves import make_waves
+from tests.helpers.waves import make_waves
 
 SMALL = {"num_features": 420, "hydra_groups": 8}
 
@@ -52,7 +52,9 @@ def test_features_are_computed_a_batch_at_a_time_and_never_held_whole(monkeypatc
     monkeypatch.setattr(kernels, "FeatureStore", Recorded)
     rows_read = []
     rows = feature_store.TransformedBatches.rows
-    monkeypatch.setattr(feature_store.TransformedBatches, "rows", lambda self, index: rows_read.append(len(index)) or rows(self, index))
+    monkeypatch.setattr(
+        feature_store.TransformedBatches, "rows", lambda self, index: rows_read.append(len(index)) or rows(self, index)
+    )
     train = make_waves(n=100, seed=0)
     Recognizer("multirocket", model_options=SMALL | {"memory_mb": 0}, seed=0).fit(train)
     assert len(stores) == 2 and all(store.memory_bytes == 0 and not store.in_memory for store in stores)

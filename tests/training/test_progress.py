@@ -33,9 +33,32 @@ def test_train_with_stderr_to_a_file_logs_every_epoch(waves_npz: Path, tmp_path:
     env = os.environ | {"PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     with open(log, "w") as stderr:
         subprocess.run(
-            [sys.executable, "-m", "actrec.cli", "train", "--data", str(waves_npz), "--out", str(tmp_path / "run"),
-             "--model", "gru", "-o", "hidden_sizes=[8]", "-o", "dense=[]", "--epochs", "3", "--patience", "10"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr, env=env, check=True, timeout=300,
+            [
+                sys.executable,
+                "-m",
+                "actrec.cli",
+                "train",
+                "--data",
+                str(waves_npz),
+                "--out",
+                str(tmp_path / "run"),
+                "--model",
+                "gru",
+                "-o",
+                "hidden_sizes=[8]",
+                "-o",
+                "dense=[]",
+                "--epochs",
+                "3",
+                "--patience",
+                "10",
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            env=env,
+            check=True,
+            timeout=300,
         )
     lines = [line for line in log.read_text().splitlines() if line.startswith("epoch ")]
     assert [LINE.match(line) is not None for line in lines] == [True] * 3, log.read_text()[-2000:]

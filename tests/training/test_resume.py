@@ -20,11 +20,26 @@ from typer.testing import CliRunner
 from actrec.cli import app
 from actrec.errors import TrainingInterrupted
 from actrec.run import build_in_partial
-from tests.stopping import assert_same_run, finish, start_train, wait_for_epochs
+from tests.helpers.stopping import assert_same_run, finish, start_train, wait_for_epochs
 
 EPOCHS = 8
-OPTIONS = ["--model", "gru", "-o", "hidden_sizes=[8]", "-o", "dense=[8]", "--epochs", str(EPOCHS), "--patience", "50",
-           "--lr", "0.01", "--seed", "3", "--no-progress"]
+OPTIONS = [
+    "--model",
+    "gru",
+    "-o",
+    "hidden_sizes=[8]",
+    "-o",
+    "dense=[8]",
+    "--epochs",
+    str(EPOCHS),
+    "--patience",
+    "50",
+    "--lr",
+    "0.01",
+    "--seed",
+    "3",
+    "--no-progress",
+]
 runner = CliRunner()
 
 
@@ -58,7 +73,9 @@ def test_a_killed_run_resumes_to_the_straight_runs_weights_and_metrics(waves_npz
 
 
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
-def test_an_interrupted_run_exits_non_zero_and_keeps_the_earlier_result(stop: signal.Signals, waves_npz: Path, straight: Path, tmp_path: Path):
+def test_an_interrupted_run_exits_non_zero_and_keeps_the_earlier_result(
+    stop: signal.Signals, waves_npz: Path, straight: Path, tmp_path: Path
+):
     run = tmp_path / "run"
     shutil.copytree(straight, run)  # an earlier finished result the stopped run must not replace
     before = {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()}
@@ -102,11 +119,15 @@ def stopped(straight: Path, tmp_path: Path) -> Path:
 
 def test_resuming_with_other_settings_is_refused_in_one_line(stopped: Path, straight: Path, waves_npz: Path):
     changed = [option.replace("hidden_sizes=[8]", "hidden_sizes=[12]").replace("0.01", "0.02") for option in OPTIONS]
-    result = runner.invoke(app, ["train", "--data", str(waves_npz), "--out", str(stopped), *changed, "--resume", str(stopped)])
+    result = runner.invoke(
+        app, ["train", "--data", str(waves_npz), "--out", str(stopped), *changed, "--resume", str(stopped)]
+    )
     assert result.exit_code == 2, result.output
     assert result.output.strip().count("\n") == 0, result.output
     assert "cannot resume, it was trained with other settings" in result.output
-    assert "lr 0.01 (now 0.02)" in result.output and "model_options" in result.output and "hidden_sizes" in result.output
+    assert (
+        "lr 0.01 (now 0.02)" in result.output and "model_options" in result.output and "hidden_sizes" in result.output
+    )
     assert (stopped / "checkpoints" / "last.ckpt").read_bytes() == (straight / "checkpoints" / "last.ckpt").read_bytes()
     assert not (stopped / "partial").exists()
 
@@ -122,14 +143,18 @@ def test_a_checkpoint_carrying_a_pickled_object_is_refused_and_never_run(stopped
     checkpoint = torch.load(last, weights_only=True)
     checkpoint["payload"] = Payload()
     torch.save(checkpoint, last)
-    result = runner.invoke(app, ["train", "--data", str(waves_npz), "--out", str(stopped), *OPTIONS, "--resume", str(stopped)])
+    result = runner.invoke(
+        app, ["train", "--data", str(waves_npz), "--out", str(stopped), *OPTIONS, "--resume", str(stopped)]
+    )
     assert result.exit_code == 2, result.output
     assert "not a readable training checkpoint" in result.output and "never unpickles" in result.output
     assert not marker.exists()
 
 
 def test_resume_needs_something_to_resume(waves_npz: Path, tmp_path: Path):
-    result = runner.invoke(app, ["train", "--data", str(waves_npz), "--out", str(tmp_path / "run"), *OPTIONS, "--resume", str(tmp_path)])
+    result = runner.invoke(
+        app, ["train", "--data", str(waves_npz), "--out", str(tmp_path / "run"), *OPTIONS, "--resume", str(tmp_path)]
+    )
     assert result.exit_code == 2
     assert "nothing to resume" in result.output
 
@@ -138,13 +163,22 @@ def test_extending_a_run_equals_training_it_longer_with_balanced_sampling(tmp_pa
     """In-process check of the same promise through the Python API: 2 epochs, then 2 more from the
     checkpoint, give the weights of 4 epochs in one go (class-balanced sampling draws the order)."""
     from actrec.recognizer import Recognizer
-    from tests.waves import make_waves
+    from tests.helpers.waves import make_waves
 
     data = make_waves(n=60)
-    options = dict(model_options={"hidden_sizes": [8], "dense": [8]}, sampler="balanced", scheduler="none", lr=0.01, seed=1, patience=50)
+    options = dict(
+        model_options={"hidden_sizes": [8], "dense": [8]},
+        sampler="balanced",
+        scheduler="none",
+        lr=0.01,
+        seed=1,
+        patience=50,
+    )
     straight = Recognizer("gru", epochs=4, **options).fit(data, work_dir=tmp_path / "straight")
     Recognizer("gru", epochs=2, **options).fit(data, work_dir=tmp_path / "split")
-    resumed = Recognizer("gru", epochs=4, **options).fit(data, work_dir=tmp_path / "split", resume_from=tmp_path / "split" / "checkpoints" / "last.ckpt")
+    resumed = Recognizer("gru", epochs=4, **options).fit(
+        data, work_dir=tmp_path / "split", resume_from=tmp_path / "split" / "checkpoints" / "last.ckpt"
+    )
     assert list(resumed.history["epoch"]) == [1, 2, 3, 4]
     assert resumed.history.equals(straight.history)
     for name, tensor in straight.network.state_dict().items():

@@ -8,7 +8,7 @@ import pytest
 
 pytest.importorskip("cv2", reason="clip tests decode video with OpenCV (pip install 'actrec[clips]')")
 
-from actrec.video.synthetic import write_synthetic_clips  # noqa: E402
+from actrec.video.synthetic import write_synthetic_clips
 
 MOTIONS = ("left", "right")
 # what every tiny network trains with in the tests: about 5-10 s each on one thread; small
@@ -21,11 +21,15 @@ TINY_TRAINING = {"epochs": 10, "batch_size": 4, "lr": 2e-3, "patience": 10}
 @pytest.fixture(scope="session")
 def motion_clips(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """2 motion-only classes (left, right) x 60 clips."""
-    return write_synthetic_clips(tmp_path_factory.mktemp("clips") / "motion", per_class=60, size=24, classes=MOTIONS, seed=1)
+    return write_synthetic_clips(
+        tmp_path_factory.mktemp("clips") / "motion", per_class=60, size=24, classes=MOTIONS, seed=1
+    )
 
 
 @pytest.fixture(scope="session")
 def shape_clips(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """2 shape classes x 80 clips (random straight motions): one frame tells the class. Disc vs
     ring, because a tiny TSN held out 0.95 of them but 0.55 of square vs triangle (80 each)."""
-    return write_synthetic_clips(tmp_path_factory.mktemp("clips") / "shape", per_class=80, size=24, classes=("disc", "ring"), seed=2)
+    return write_synthetic_clips(
+        tmp_path_factory.mktemp("clips") / "shape", per_class=80, size=24, classes=("disc", "ring"), seed=2
+    )

@@ -17,7 +17,23 @@ from actrec.io.clips import decode_video
 from actrec.video.synthetic import write_video
 
 runner = CliRunner()
-TINY_FLAGS = ["-o", "depth=10", "-o", "width=8", "-o", "size=24", "-o", "jitter=0", "--epochs", "8", "--batch-size", "4", "--lr", "2e-3", "--no-progress"]
+TINY_FLAGS = [
+    "-o",
+    "depth=10",
+    "-o",
+    "width=8",
+    "-o",
+    "size=24",
+    "-o",
+    "jitter=0",
+    "--epochs",
+    "8",
+    "--batch-size",
+    "4",
+    "--lr",
+    "2e-3",
+    "--no-progress",
+]
 
 
 def invoke(*args: str) -> str:
@@ -53,7 +69,23 @@ def test_a_corrupt_video_is_one_line_and_the_rest_train(clip_run: tuple[Path, st
 
 
 def test_stop_on_bad_video_names_the_file(clips_with_a_corrupt_file: Path, tmp_path: Path) -> None:
-    result = runner.invoke(app, ["train", "--data", str(clips_with_a_corrupt_file), "--out", str(tmp_path / "run"), "--model", "tsn", "--on-bad-video", "stop", "--epochs", "1", "--no-progress"])
+    result = runner.invoke(
+        app,
+        [
+            "train",
+            "--data",
+            str(clips_with_a_corrupt_file),
+            "--out",
+            str(tmp_path / "run"),
+            "--model",
+            "tsn",
+            "--on-bad-video",
+            "stop",
+            "--epochs",
+            "1",
+            "--no-progress",
+        ],
+    )
     assert result.exit_code == 2
     assert "broken.mp4" in result.output and "Traceback" not in result.output
 
@@ -73,7 +105,9 @@ def test_too_short_and_empty_videos_are_reported(motion_clips: Path, tmp_path: P
     assert "short.mp4" in messages[1] and "too short" in messages[1]
 
 
-def test_eval_predict_and_info_read_the_clip_model(clip_run: tuple[Path, str], motion_clips: Path, tmp_path: Path) -> None:
+def test_eval_predict_and_info_read_the_clip_model(
+    clip_run: tuple[Path, str], motion_clips: Path, tmp_path: Path
+) -> None:
     run, _ = clip_run
     assert "eval" in invoke("eval", str(run), "--data", str(motion_clips))
     out = tmp_path / "pred.csv"
@@ -84,10 +118,23 @@ def test_eval_predict_and_info_read_the_clip_model(clip_run: tuple[Path, str], m
     assert '"kind": "video"' in invoke("info", str(run), "--json")
 
 
-def test_eval_and_predict_average_test_clips_and_crops(clip_run: tuple[Path, str], motion_clips: Path, tmp_path: Path) -> None:
+def test_eval_and_predict_average_test_clips_and_crops(
+    clip_run: tuple[Path, str], motion_clips: Path, tmp_path: Path
+) -> None:
     run, _ = clip_run
     out = tmp_path / "pred.csv"
-    invoke("predict", str(run), "--data", str(motion_clips / "right"), "--out", str(out), "--test-clips", "3", "--test-crops", "3")
+    invoke(
+        "predict",
+        str(run),
+        "--data",
+        str(motion_clips / "right"),
+        "--out",
+        str(out),
+        "--test-clips",
+        "3",
+        "--test-crops",
+        "3",
+    )
     assert len(pd.read_csv(out)) == 60
     assert "eval" in invoke("eval", str(run), "--data", str(motion_clips), "--test-clips", "2", "--test-crops", "3")
     result = runner.invoke(app, ["eval", str(run), "--data", str(motion_clips), "--test-crops", "2"])
@@ -98,7 +145,14 @@ def test_export_of_the_clip_model_matches_torch(clip_run: tuple[Path, str], moti
     pytest.importorskip("onnxruntime", reason="ONNX export needs the export extra")
     run, _ = clip_run
     output = invoke("export", str(run), "--data", str(motion_clips / "left"), "--out", str(tmp_path / "model.onnx"))
-    differences = [float(value) for value in re.findall(r"= ?([0-9.]+e[-+][0-9]+) on random|([0-9.]+e[-+][0-9]+) on real", output.replace("\n", " ")) for value in value if value]
+    differences = [
+        float(value)
+        for value in re.findall(
+            r"= ?([0-9.]+e[-+][0-9]+) on random|([0-9.]+e[-+][0-9]+) on real", output.replace("\n", " ")
+        )
+        for value in value
+        if value
+    ]
     assert (tmp_path / "model.onnx").is_file() and len(differences) == 2 and max(differences) < 1e-4
 
 
@@ -106,7 +160,22 @@ def test_compare_prints_mean_std_and_clips_per_second(motion_clips: Path, tmp_pa
     """The acceptance command (`--model tsn --model tsm --model r3d --model slowfast --seeds 3`) at tiny widths."""
     tiny = '{"width": 4, "depth": 10, "size": 24}'
     models = [arg for name in ("tsn", "tsm", "r3d", "slowfast") for arg in ("--model", f"{name}:{tiny}")]
-    result = runner.invoke(app, ["compare", "--data", str(motion_clips), "--out", str(tmp_path / "cmp"), *models, "--seeds", "3", "--epochs", "1"], env={"COLUMNS": "250"})
+    result = runner.invoke(
+        app,
+        [
+            "compare",
+            "--data",
+            str(motion_clips),
+            "--out",
+            str(tmp_path / "cmp"),
+            *models,
+            "--seeds",
+            "3",
+            "--epochs",
+            "1",
+        ],
+        env={"COLUMNS": "250"},
+    )
     assert result.exit_code == 0, result.output
     assert "clips/s" in result.output and result.output.count("±") >= 4 * 4
     summary = pd.read_csv(tmp_path / "cmp" / "summary.csv")
@@ -127,7 +196,9 @@ def test_stream_on_a_video_writes_events(clip_run: tuple[Path, str], motion_clip
     assert "clip predictions" in output
 
 
-def test_a_clip_compare_cuts_its_splits_once_and_passes_validation_down(motion_clips: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_clip_compare_cuts_its_splits_once_and_passes_validation_down(
+    motion_clips: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import actrec.data.splits as splits
     import actrec.video.compare as clip_compare
     from actrec.data.clips import load_clips
@@ -137,11 +208,29 @@ def test_a_clip_compare_cuts_its_splits_once_and_passes_validation_down(motion_c
     original = splits.holdout_split
     monkeypatch.setattr(splits, "holdout_split", lambda *a, **k: calls.append(a[1]) or original(*a, **k))
     seen: list[tuple[list[str], list[str], list[str]]] = []
-    monkeypatch.setattr(clip_compare, "evaluate_clip_run", lambda options, train, validation, test, seed: seen.append(
-        (train.ids.tolist(), validation.ids.tolist(), test.ids.tolist())) or {"top1": 1.0, "top5": 1.0, "macro_f1": 1.0, "log_loss": 0.0, "n": test.n_samples,
-                                                                           "param_count": 1, "train_time_s": 1.0, "train_clips_per_s": 1.0, "clips_per_s": 1.0, "latency_us": 1.0})
+    monkeypatch.setattr(
+        clip_compare,
+        "evaluate_clip_run",
+        lambda options, train, validation, test, seed: (
+            seen.append((train.ids.tolist(), validation.ids.tolist(), test.ids.tolist()))
+            or {
+                "top1": 1.0,
+                "top5": 1.0,
+                "macro_f1": 1.0,
+                "log_loss": 0.0,
+                "n": test.n_samples,
+                "param_count": 1,
+                "train_time_s": 1.0,
+                "train_clips_per_s": 1.0,
+                "clips_per_s": 1.0,
+                "latency_us": 1.0,
+            }
+        ),
+    )
     specs = [ModelSpec("a", {"model": "tsn", "epochs": 1}), ModelSpec("b", {"model": "tsm", "epochs": 1})]
-    clip_compare.compare_clips(load_clips(motion_clips), specs, tmp_path / "cmp", seeds=[0, 1], test_fraction=0.25, use_cache=False)
+    clip_compare.compare_clips(
+        load_clips(motion_clips), specs, tmp_path / "cmp", seeds=[0, 1], test_fraction=0.25, use_cache=False
+    )
     assert calls == [0.25, 0.2]  # test, then validation, once for all four runs
     assert len(seen) == 4 and all(run == seen[0] for run in seen)
     train, validation, test = (set(part) for part in seen[0])

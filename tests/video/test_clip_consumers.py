@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from actrec.cli import app
 from actrec.data.clips import load_clips
 from actrec.video.recognizer import VideoRecognizer
-from tests.clip_models import LABELS, save_tiny_clip_model, write_session_video
+from tests.helpers.clip_models import LABELS, save_tiny_clip_model, write_session_video
 
 runner = CliRunner()
 
@@ -30,8 +30,11 @@ def test_predict_writes_one_csv_per_clip_folder_and_skips_a_bad_video(tmp_path: 
     run = save_tiny_clip_model(tmp_path / "run")
     first, second = clip_folder(tmp_path / "monday", ("left", "up")), clip_folder(tmp_path / "tuesday", ("right",))
     (second / "broken.mp4").write_bytes(b"not a video")
-    result = runner.invoke(app, ["predict", str(run), "--data", str(first), "--data", str(second), "--out", str(tmp_path / "out")],
-                           env={"COLUMNS": "250"})
+    result = runner.invoke(
+        app,
+        ["predict", str(run), "--data", str(first), "--data", str(second), "--out", str(tmp_path / "out")],
+        env={"COLUMNS": "250"},
+    )
     assert result.exit_code == 0, result.output
     assert "broken.mp4" in result.output and "2 of 2 files" in result.output
     recognizer = VideoRecognizer.load(run)
@@ -45,6 +48,8 @@ def test_predict_writes_one_csv_per_clip_folder_and_skips_a_bad_video(tmp_path: 
 def test_predict_refuses_sequence_flags_for_a_clip_model_in_one_line(tmp_path: Path) -> None:
     run = save_tiny_clip_model(tmp_path / "run")
     folder = clip_folder(tmp_path / "clips", ("left",))
-    result = runner.invoke(app, ["predict", str(run), "--data", str(folder), "--out", str(tmp_path / "p.csv"), "--window", "5"])
+    result = runner.invoke(
+        app, ["predict", str(run), "--data", str(folder), "--out", str(tmp_path / "p.csv"), "--window", "5"]
+    )
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert "--window" in result.output and "clip folder" in " ".join(result.output.split())

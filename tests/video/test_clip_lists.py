@@ -15,7 +15,9 @@ from actrec.video.prepare import prepare_clips
 
 def test_a_clips_csv_gives_labels_groups_and_cuts(motion_clips: Path, tmp_path: Path) -> None:
     videos = sorted(motion_clips.rglob("*.mp4"))[:6]
-    rows = ["path,label,group,start,end"] + [f"{video},{video.parent.name},g{i // 2},0.2,1.0" for i, video in enumerate(videos)]
+    rows = ["path,label,group,start,end"] + [
+        f"{video},{video.parent.name},g{i // 2},0.2,1.0" for i, video in enumerate(videos)
+    ]
     csv = tmp_path / "clips.csv"
     csv.write_text("\n".join(rows) + "\n")
     assert is_clip_spec(csv) and is_clip_spec(motion_clips) and not is_clip_spec(tmp_path / "windows.npz")
@@ -40,7 +42,9 @@ def test_workers_decode_the_same_frames(motion_clips: Path, tmp_path: Path) -> N
     assert np.array_equal(np.asarray(FrameCache(tmp_path / "cache", 24).frames(clips.paths[3])), np.asarray(direct))
 
 
-def test_each_video_is_decoded_once_and_later_runs_read_the_cache(motion_clips: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_each_video_is_decoded_once_and_later_runs_read_the_cache(
+    motion_clips: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from actrec.io import clips as clips_module
     from actrec.video.recognizer import VideoRecognizer
 
@@ -48,7 +52,12 @@ def test_each_video_is_decoded_once_and_later_runs_read_the_cache(motion_clips: 
     decode = clips_module.decode_video
     monkeypatch.setattr(clips_module, "decode_video", lambda path, *args: decoded.append(path) or decode(path, *args))
     subset = load_clips(motion_clips).subset(np.arange(0, 120, 10))
-    options = dict(model_options={"width": 4, "depth": 10}, clip={"size": 24, "frames": 4, "cache": str(tmp_path / "cache")}, epochs=2, batch_size=4)
+    options = dict(
+        model_options={"width": 4, "depth": 10},
+        clip={"size": 24, "frames": 4, "cache": str(tmp_path / "cache")},
+        epochs=2,
+        batch_size=4,
+    )
     VideoRecognizer("tsn", **options).fit(subset)
     assert sorted(decoded) == sorted(subset.paths)  # once each over two epochs and validation
     decoded.clear()

@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 from actrec.cli import app
 from actrec.video.synthetic import write_synthetic_clips
-from tests.stopping import (
+from tests.helpers.stopping import (
     assert_same_run,
     epochs_saved,
     finish,
@@ -29,14 +29,36 @@ from tests.stopping import (
 )
 
 EPOCHS = 6
-OPTIONS = ["--model", "r3d", "-o", "depth=10", "-o", "width=8", "-o", "size=24", "-o", "frames=8", "-o", "jitter=0",
-           "--epochs", str(EPOCHS), "--batch-size", "2", "--patience", "50", "--seed", "3"]
+OPTIONS = [
+    "--model",
+    "r3d",
+    "-o",
+    "depth=10",
+    "-o",
+    "width=8",
+    "-o",
+    "size=24",
+    "-o",
+    "frames=8",
+    "-o",
+    "jitter=0",
+    "--epochs",
+    str(EPOCHS),
+    "--batch-size",
+    "2",
+    "--patience",
+    "50",
+    "--seed",
+    "3",
+]
 runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
 def clips(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_synthetic_clips(tmp_path_factory.mktemp("clips") / "clips", per_class=12, frames=8, size=24, classes=("left", "right"), seed=1)
+    return write_synthetic_clips(
+        tmp_path_factory.mktemp("clips") / "clips", per_class=12, frames=8, size=24, classes=("left", "right"), seed=1
+    )
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +83,9 @@ def resume(clips: Path, run: Path, monkeypatch: pytest.MonkeyPatch) -> list[int]
     return [int(epoch) for epoch in re.findall(rf"^epoch (\d+)/{EPOCHS} ", log[earlier:], re.MULTILINE)]
 
 
-def test_a_killed_clip_run_resumes_to_the_straight_runs_weights_and_metrics(clips: Path, straight: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def test_a_killed_clip_run_resumes_to_the_straight_runs_weights_and_metrics(
+    clips: Path, straight: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     run = tmp_path / "run"
     process = start_train(clips, run, [*OPTIONS, "--no-progress"])
     wait_for_epochs(process, run, 2)
@@ -74,7 +98,9 @@ def test_a_killed_clip_run_resumes_to_the_straight_runs_weights_and_metrics(clip
     assert not (run / "partial").exists() and (run / "checkpoints" / "last.ckpt").is_file()
 
 
-def test_a_clip_run_stopped_by_sigterm_exits_143_publishes_nothing_and_resumes(clips: Path, straight: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def test_a_clip_run_stopped_by_sigterm_exits_143_publishes_nothing_and_resumes(
+    clips: Path, straight: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     run = tmp_path / "run"
     shutil.copytree(straight, run)  # an earlier finished result the stopped run must not replace
     before = {p.name: (p.stat().st_ino, p.read_bytes()) for p in run.iterdir() if p.is_file()}
@@ -97,7 +123,9 @@ def test_resuming_a_clip_run_with_other_settings_is_refused_in_one_line(clips: P
     run = Path(shutil.copytree(straight, tmp_path / "run"))
     last = (run / "checkpoints" / "last.ckpt").read_bytes()
     changed = [option.replace("width=8", "width=12").replace("frames=8", "frames=6") for option in OPTIONS]
-    result = runner.invoke(app, ["train", "--data", str(clips), "--out", str(run), *changed, "--no-progress", "--resume", str(run)])
+    result = runner.invoke(
+        app, ["train", "--data", str(clips), "--out", str(run), *changed, "--no-progress", "--resume", str(run)]
+    )
     assert result.exit_code == 2, result.output
     assert result.output.strip().count("\n") == 0, result.output
     assert "cannot resume, it was trained with other settings" in result.output
@@ -112,11 +140,19 @@ def test_resuming_with_augmenting_workers_draws_the_straight_runs_augmentation(c
     from actrec.video.recognizer import VideoRecognizer
 
     data = load_clips(clips)
-    options = dict(model_options={"depth": 10, "width": 8}, clip={"size": 24, "frames": 8, "jitter": 0.5, "min_scale": 0.3, "workers": 1},
-                   batch_size=4, scheduler="none", patience=50, seed=3)
+    options = dict(
+        model_options={"depth": 10, "width": 8},
+        clip={"size": 24, "frames": 8, "jitter": 0.5, "min_scale": 0.3, "workers": 1},
+        batch_size=4,
+        scheduler="none",
+        patience=50,
+        seed=3,
+    )
     straight = VideoRecognizer("r3d", epochs=2, **options).fit(data, work_dir=tmp_path / "straight")
     VideoRecognizer("r3d", epochs=1, **options).fit(data, work_dir=tmp_path / "split")
-    resumed = VideoRecognizer("r3d", epochs=2, **options).fit(data, work_dir=tmp_path / "split", resume_from=tmp_path / "split" / "checkpoints" / "last.ckpt")
+    resumed = VideoRecognizer("r3d", epochs=2, **options).fit(
+        data, work_dir=tmp_path / "split", resume_from=tmp_path / "split" / "checkpoints" / "last.ckpt"
+    )
     assert resumed.history.equals(straight.history)
     for name, tensor in straight.network.state_dict().items():
         assert torch.equal(resumed.network.state_dict()[name], tensor), name

@@ -18,7 +18,7 @@ from actrec.data.clips import load_clips
 from actrec.io.clips import decode_video
 from actrec.video.recognizer import VideoRecognizer
 from actrec.video.synthetic import render_clip, write_video
-from tests.clip_models import LABELS, save_tiny_clip_model, write_session_video
+from tests.helpers.clip_models import LABELS, save_tiny_clip_model, write_session_video
 
 runner = CliRunner()
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -47,18 +47,53 @@ def write_video_once(path: Path) -> Path:
     return path
 
 
-def test_a_clip_run_at_chance_says_so_and_names_the_default_model(indistinguishable_clips: Path, tmp_path: Path) -> None:
-    output = invoke("train", "--data", str(indistinguishable_clips), "--out", str(tmp_path / "run"), "-o", "width=4", "-o", "depth=10",
-                    "-o", "size=24", "-o", "jitter=0", "--epochs", "1", "--batch-size", "4", "--no-progress")
+def test_a_clip_run_at_chance_says_so_and_names_the_default_model(
+    indistinguishable_clips: Path, tmp_path: Path
+) -> None:
+    output = invoke(
+        "train",
+        "--data",
+        str(indistinguishable_clips),
+        "--out",
+        str(tmp_path / "run"),
+        "-o",
+        "width=4",
+        "-o",
+        "depth=10",
+        "-o",
+        "size=24",
+        "-o",
+        "jitter=0",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "4",
+        "--no-progress",
+    )
     notes = " ".join(output.split())
     assert "near chance" in notes and "--epochs" in notes
-    assert "model auto (the default) chose tsm width 16 depth 10" in notes and "frame differences, because 24 clips are few" in notes and "tsm -> " in notes
+    assert (
+        "model auto (the default) chose tsm width 16 depth 10" in notes
+        and "frame differences, because 24 clips are few" in notes
+        and "tsm -> " in notes
+    )
     assert "top-5" not in output  # 3 classes
 
 
 def test_clip_compare_leaves_out_top5_for_few_classes(indistinguishable_clips: Path, tmp_path: Path) -> None:
-    output = invoke("compare", "--data", str(indistinguishable_clips), "--out", str(tmp_path / "cmp"), "--model",
-                    'tsn:{"width": 4, "depth": 10, "size": 24}', "--seeds", "1", "--epochs", "1")
+    output = invoke(
+        "compare",
+        "--data",
+        str(indistinguishable_clips),
+        "--out",
+        str(tmp_path / "cmp"),
+        "--model",
+        'tsn:{"width": 4, "depth": 10, "size": 24}',
+        "--seeds",
+        "1",
+        "--epochs",
+        "1",
+    )
     assert "top-1" in output and "clips/s" in output and "top-5" not in output
     summary = (tmp_path / "cmp" / "summary.md").read_text()
     assert "top-1" in summary and "top-5" not in summary and "clip latency µs" in summary
@@ -83,7 +118,16 @@ def test_info_of_a_clip_model_is_a_short_summary(tmp_path: Path) -> None:
 def test_stream_out_writes_an_annotated_video_of_every_frame(tmp_path: Path) -> None:
     run = save_tiny_clip_model(tmp_path / "run")
     source = write_session_video(tmp_path / "session.mp4", ("left", "right", "up"))
-    output = invoke("stream", str(run), "--source", str(source), "--out", str(tmp_path / "annotated.mp4"), "--events", str(tmp_path / "events.jsonl"))
+    output = invoke(
+        "stream",
+        str(run),
+        "--source",
+        str(source),
+        "--out",
+        str(tmp_path / "annotated.mp4"),
+        "--events",
+        str(tmp_path / "events.jsonl"),
+    )
     assert "clip predictions" in output
     annotated, _ = decode_video(tmp_path / "annotated.mp4", 32)
     original, _ = decode_video(source, 32)
@@ -98,7 +142,7 @@ def readme_reference() -> dict:
     block = re.search(r"<!-- clip-onnx-reference -->\n```python\n(.*?)```", text, re.S)
     assert block, "README lost the clip ONNX reference block"
     namespace: dict = {}
-    exec(compile(block.group(1), "README.md", "exec"), namespace)  # noqa: S102  our own README
+    exec(compile(block.group(1), "README.md", "exec"), namespace)
     return namespace
 
 

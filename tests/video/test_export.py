@@ -11,10 +11,10 @@ import torch
 
 pytest.importorskip("onnxruntime", reason="ONNX export needs the export extra")
 
-from actrec.errors import ConfigError  # noqa: E402
-from actrec.models.video import VIDEO_MODELS, build_video_model  # noqa: E402
-from actrec.video.export import export_clip_onnx  # noqa: E402
-from actrec.video.recognizer import VideoRecognizer  # noqa: E402
+from actrec.errors import ConfigError
+from actrec.models.video import VIDEO_MODELS, build_video_model
+from actrec.video.export import export_clip_onnx
+from actrec.video.recognizer import VideoRecognizer
 
 # small options for each registered clip network; one registered without an entry fails below
 TINY = {
@@ -24,7 +24,9 @@ TINY = {
     "tsn": {"width": 8, "depth": 10},
     "x3d": {"width": 4, "depths": [1, 1], "head_width": 16},
 }
-VARIANTS = [(model, TINY.get(model, {})) for model in sorted(VIDEO_MODELS)] + [("r3d", {"width": 8, "depth": 10, "conv": "r2plus1d"})]
+VARIANTS = [(model, TINY.get(model, {})) for model in sorted(VIDEO_MODELS)] + [
+    ("r3d", {"width": 8, "depth": 10, "conv": "r2plus1d"})
+]
 
 
 def tiny_recognizer(model: str, options: dict) -> VideoRecognizer:
@@ -46,11 +48,15 @@ def test_onnx_logits_match_torch(model: str, options: dict, tmp_path: Path) -> N
     assert result.path.is_file() and result.max_abs_diff_random < 1e-4
 
 
-def test_a_clip_model_declaring_no_onnx_is_refused_before_tracing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_clip_model_declaring_no_onnx_is_refused_before_tracing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     recognizer = tiny_recognizer("tsn", TINY["tsn"])
     refused = dataclasses.replace(VIDEO_MODELS["tsn"][2], onnx=False)
     monkeypatch.setattr(type(recognizer.network), "capabilities", refused)
-    monkeypatch.setattr(torch.onnx, "export", lambda *args, **kwargs: pytest.fail("traced a model declaring onnx=False"))
+    monkeypatch.setattr(
+        torch.onnx, "export", lambda *args, **kwargs: pytest.fail("traced a model declaring onnx=False")
+    )
     with pytest.raises(ConfigError) as refusal:
         export_clip_onnx(recognizer, tmp_path / "model.onnx")
     assert str(refusal.value) == "clip model 'tsn' does not export to ONNX"

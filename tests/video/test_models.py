@@ -17,9 +17,18 @@ TINY = {"width": 8, "depth": 10}
 
 @pytest.mark.parametrize(
     ("name", "options"),
-    [("tsn", TINY), ("tsm", TINY), ("r3d", TINY), ("r3d", TINY | {"conv": "r2plus1d"}), ("slowfast", TINY | {"beta_inv": 4}),
-     ("x3d", {"width": 4, "depths": [1, 1], "head_width": 16}), ("tsn", {"width": 4, "depth": 50}),
-     ("tsm", {"width": 4, "depth": 34}), ("r3d", {"width": 4, "depth": 50}), ("slowfast", {"width": 8, "depth": 50, "beta_inv": 4})],
+    [
+        ("tsn", TINY),
+        ("tsm", TINY),
+        ("r3d", TINY),
+        ("r3d", TINY | {"conv": "r2plus1d"}),
+        ("slowfast", TINY | {"beta_inv": 4}),
+        ("x3d", {"width": 4, "depths": [1, 1], "head_width": 16}),
+        ("tsn", {"width": 4, "depth": 50}),
+        ("tsm", {"width": 4, "depth": 34}),
+        ("r3d", {"width": 4, "depth": 50}),
+        ("slowfast", {"width": 8, "depth": 50, "beta_inv": 4}),
+    ],
 )
 def test_every_family_maps_a_clip_batch_to_logits(name: str, options: dict) -> None:
     network = build_video_model(name, 5, 8, options).eval()
@@ -29,7 +38,7 @@ def test_every_family_maps_a_clip_batch_to_logits(name: str, options: dict) -> N
 
 def test_parameter_counts_match_torchvision_resnet18_and_r3d_18() -> None:
     """torchvision's resnet18 (1000 classes) has 11,689,512 parameters and r3d_18 (400) 33,371,472."""
-    count = lambda network: sum(p.numel() for p in network.parameters())  # noqa: E731
+    count = lambda network: sum(p.numel() for p in network.parameters())
     assert count(build_video_model("tsm", 1000, 8, {})) == 11_689_512
     assert count(build_video_model("r3d", 400, 8, {})) == 33_371_472
     assert count(build_video_model("r3d", 400, 8, {"conv": "r2plus1d"})) == 31_505_325
@@ -37,15 +46,34 @@ def test_parameter_counts_match_torchvision_resnet18_and_r3d_18() -> None:
 
 def test_names_follow_torchvision() -> None:
     names2d = set(build_video_model("tsn", 10, 8, {}).state_dict())
-    assert {"conv1.weight", "bn1.running_var", "layer1.0.conv1.weight", "layer2.0.downsample.0.weight", "layer4.1.bn2.bias", "fc.weight"} <= names2d
+    assert {
+        "conv1.weight",
+        "bn1.running_var",
+        "layer1.0.conv1.weight",
+        "layer2.0.downsample.0.weight",
+        "layer4.1.bn2.bias",
+        "fc.weight",
+    } <= names2d
     assert names2d == set(build_video_model("tsm", 10, 8, {}).state_dict())  # the shift has no parameters
     names3d = set(build_video_model("r3d", 10, 8, {}).state_dict())
-    assert {"stem.0.weight", "stem.1.weight", "layer1.0.conv1.0.weight", "layer1.0.conv1.1.weight", "layer2.0.downsample.0.weight", "fc.bias"} <= names3d
+    assert {
+        "stem.0.weight",
+        "stem.1.weight",
+        "layer1.0.conv1.0.weight",
+        "layer1.0.conv1.1.weight",
+        "layer2.0.downsample.0.weight",
+        "fc.bias",
+    } <= names3d
 
 
 def test_temporal_shift_moves_one_eighth_of_channels_each_way() -> None:
     frames, channels = 4, 8
-    x = torch.arange(frames, dtype=torch.float32).view(1, frames, 1, 1, 1).expand(1, frames, channels, 1, 1).reshape(frames, channels, 1, 1)
+    x = (
+        torch.arange(frames, dtype=torch.float32)
+        .view(1, frames, 1, 1, 1)
+        .expand(1, frames, channels, 1, 1)
+        .reshape(frames, channels, 1, 1)
+    )
     out = TemporalShift(frames, shift_div=8)(x).reshape(frames, channels)
     assert out[:, 0].tolist() == [1, 2, 3, 0]  # channel 0 reads the next frame (0 past the end)
     assert out[:, 1].tolist() == [0, 0, 1, 2]  # channel 1 reads the previous frame
@@ -77,7 +105,7 @@ def test_init_inflates_a_2d_resnet_into_the_3d_one(tmp_path: Path) -> None:
 def test_init_refuses_pickled_objects_and_foreign_weights(tmp_path: Path) -> None:
     path = tmp_path / "model.pt"
     torch.save({"network": torch.nn.Linear(2, 2)}, path)  # a pickled module, not a state dict
-    with pytest.raises(ConfigError, match="weights-only|no state dict|none of its"):
+    with pytest.raises(ConfigError, match=r"weights-only|no state dict|none of its"):
         load_init(build_video_model("tsn", 2, 8, TINY), path)
 
 
@@ -95,10 +123,16 @@ def mmaction2_layout(state: dict[str, torch.Tensor], shift: bool) -> dict[str, t
     import re
 
     rules = [
-        (r"^conv1\.weight$", "conv1.conv.weight"), (r"^bn1\.", "conv1.bn."),
-        (r"^(layer\d\.\d+)\.conv1\.", r"\1.conv1.conv.net." if shift else r"\1.conv1.conv."),  # TSM shifts the first conv
-        (r"^(layer\d\.\d+)\.conv([23])\.", r"\1.conv\2.conv."), (r"^(layer\d\.\d+)\.bn(\d)\.", r"\1.conv\2.bn."),
-        (r"\.downsample\.0\.", ".downsample.conv."), (r"\.downsample\.1\.", ".downsample.bn."),
+        (r"^conv1\.weight$", "conv1.conv.weight"),
+        (r"^bn1\.", "conv1.bn."),
+        (
+            r"^(layer\d\.\d+)\.conv1\.",
+            r"\1.conv1.conv.net." if shift else r"\1.conv1.conv.",
+        ),  # TSM shifts the first conv
+        (r"^(layer\d\.\d+)\.conv([23])\.", r"\1.conv\2.conv."),
+        (r"^(layer\d\.\d+)\.bn(\d)\.", r"\1.conv\2.bn."),
+        (r"\.downsample\.0\.", ".downsample.conv."),
+        (r"\.downsample\.1\.", ".downsample.bn."),
     ]
     stored = {}
     for key, value in state.items():
@@ -114,9 +148,17 @@ def test_init_reads_an_mmaction2_checkpoint(model: str, shift: bool, tmp_path: P
     TSM's `.net` wrapper, `cls_head.fc_cls`) starts TSN/TSM, and by inflation R3D."""
     source = build_video_model("tsn", 3, 8, TINY).state_dict()
     stored = mmaction2_layout(source, shift)
-    assert {"backbone.conv1.conv.weight", "backbone.conv1.bn.running_mean", "backbone.layer2.0.downsample.conv.weight",
-            "backbone.layer2.0.downsample.bn.weight", "backbone.layer1.0.conv2.bn.bias", "cls_head.fc_cls.weight"} <= set(stored)
-    assert ("backbone.layer1.0.conv1.conv.net.weight" in stored) == shift and "backbone.layer1.0.conv2.conv.weight" in stored
+    assert {
+        "backbone.conv1.conv.weight",
+        "backbone.conv1.bn.running_mean",
+        "backbone.layer2.0.downsample.conv.weight",
+        "backbone.layer2.0.downsample.bn.weight",
+        "backbone.layer1.0.conv2.bn.bias",
+        "cls_head.fc_cls.weight",
+    } <= set(stored)
+    assert (
+        "backbone.layer1.0.conv1.conv.net.weight" in stored
+    ) == shift and "backbone.layer1.0.conv2.conv.weight" in stored
     path = tmp_path / "mmaction2.pth"
     torch.save({"meta": {"mmaction2_version": "1.2.0"}, "state_dict": stored}, path)
     target = build_video_model(model, 3, 8, TINY)
@@ -125,4 +167,6 @@ def test_init_reads_an_mmaction2_checkpoint(model: str, shift: bool, tmp_path: P
     assert all(torch.equal(target.state_dict()[key], value) for key, value in source.items())
     inflated = build_video_model("r3d", 3, 8, TINY)
     load_init(inflated, path)
-    assert torch.allclose(inflated.state_dict()["layer2.0.conv1.0.weight"].sum(2), source["layer2.0.conv1.weight"], atol=1e-6)
+    assert torch.allclose(
+        inflated.state_dict()["layer2.0.conv1.0.weight"].sum(2), source["layer2.0.conv1.weight"], atol=1e-6
+    )

@@ -39,7 +39,9 @@ def test_a_still_background_cancels_in_every_family(model: str) -> None:
 
 
 def test_differences_keep_torchvision_names_and_need_one_more_frame() -> None:
-    assert set(build_video_model("tsm", 3, 8, FAMILIES["tsm"], motion="diff").state_dict()) == set(build_video_model("tsm", 3, 8, FAMILIES["tsm"]).state_dict())
+    assert set(build_video_model("tsm", 3, 8, FAMILIES["tsm"], motion="diff").state_dict()) == set(
+        build_video_model("tsm", 3, 8, FAMILIES["tsm"]).state_dict()
+    )
     with pytest.raises(ConfigError, match="needs at least 3 frames per clip with motion=diff"):
         build_video_model("tsm", 3, 2, FAMILIES["tsm"], motion="diff")
     with pytest.raises(ConfigError, match="motion 'flow' is not one of: none, diff"):
@@ -66,10 +68,16 @@ def test_the_difference_step_is_in_the_onnx_graph(model: str, tmp_path: Path) ->
 
 @pytest.mark.parametrize(
     ("n_clips", "video", "width", "size", "stride", "motion"),
-    [(240, FirstVideo(112, 36), 16, 64, 3, "diff"), (30, FirstVideo(24, 16), 16, 24, 1, "diff"),
-     (5000, FirstVideo(240, 300), 32, 112, 3, "diff"), (50000, None, 64, 112, None, "none")],
+    [
+        (240, FirstVideo(112, 36), 16, 64, 3, "diff"),
+        (30, FirstVideo(24, 16), 16, 24, 1, "diff"),
+        (5000, FirstVideo(240, 300), 32, 112, 3, "diff"),
+        (50000, None, 64, 112, None, "none"),
+    ],
 )
-def test_auto_sizes_the_model_to_the_clips(n_clips: int, video: FirstVideo | None, width: int, size: int, stride: int | None, motion: str) -> None:
+def test_auto_sizes_the_model_to_the_clips(
+    n_clips: int, video: FirstVideo | None, width: int, size: int, stride: int | None, motion: str
+) -> None:
     """Few clips get a narrow network on small frames with differences; more get larger ones;
     frames are never enlarged and 9 frames never loop a short clip."""
     plan = plan_for_clips(n_clips, video)
@@ -96,7 +104,12 @@ def test_regularisation_options_are_checked_and_change_training(motion_clips: Pa
     with pytest.raises(ConfigError, match="label_smoothing must be in"):
         VideoRecognizer("tsn", label_smoothing=1.0)
     clips = load_clips(motion_clips).subset(np.arange(0, 120, 6))
-    options = {"model_options": {"width": 4, "depth": 10}, "clip": TINY_CLIP | {"size": 16}, "epochs": 1, "batch_size": 4}
+    options = {
+        "model_options": {"width": 4, "depth": 10},
+        "clip": TINY_CLIP | {"size": 16},
+        "epochs": 1,
+        "batch_size": 4,
+    }
     plain = VideoRecognizer("tsn", **options).fit(clips).history
     smoothed = VideoRecognizer("tsn", label_smoothing=0.2, **options).fit(clips).history
     mixed = VideoRecognizer("tsn", mixup=0.4, **options).fit(clips).history
@@ -123,4 +136,6 @@ def test_a_diff_model_streams_the_probabilities_of_predict_proba(tmp_path: Path)
     report = stream_clips(recognizer, str(video), hop=1)
     recognizer.proba_from_clips = batch_proba  # type: ignore[method-assign]
     assert report.predictions == 1 and report.frames == 17
-    np.testing.assert_allclose(streamed[0], recognizer.predict_proba(load_clips(tmp_path / "clips", label_names=["left", "right"])), atol=1e-6)
+    np.testing.assert_allclose(
+        streamed[0], recognizer.predict_proba(load_clips(tmp_path / "clips", label_names=["left", "right"])), atol=1e-6
+    )

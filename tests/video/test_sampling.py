@@ -41,7 +41,15 @@ def test_flip_swaps_the_labels_of_paired_classes_only() -> None:
     assert flip_table(["left", "right", "up"], ["left:right"]).tolist() == [1, 0, 2]
     config = ClipConfig(frames=2, size=16, flip=True, flip_pairs=["left:right"])
     labels = np.zeros(40, dtype=np.int64)
-    dataset = ClipDataset(still_video, 40, labels, config, "dense", train=True, flip_labels=flip_table(["left", "right"], config.flip_pairs))
+    dataset = ClipDataset(
+        still_video,
+        40,
+        labels,
+        config,
+        "dense",
+        train=True,
+        flip_labels=flip_table(["left", "right"], config.flip_pairs),
+    )
     seen = {int(dataset[i][2]) for i in range(40)}
     assert seen == {0, 1}
     with pytest.raises(ConfigError, match="flip pair"):

@@ -17,13 +17,17 @@ from actrec.video.recognizer import VideoRecognizer
 from tests.video.conftest import TINY, TINY_CLIP, TINY_TRAINING
 
 
-def held_out_top1(data: Path, model: str, options: dict, clip: dict | None = None, training: dict | None = None) -> float:
+def held_out_top1(
+    data: Path, model: str, options: dict, clip: dict | None = None, training: dict | None = None
+) -> float:
     """Top-1 on a fixed quarter of the clips after training on the rest."""
     clips = load_clips(data)
     order = np.random.default_rng(0).permutation(clips.n_samples)
     quarter = clips.n_samples // 4
     train, test = clips.subset(np.sort(order[quarter:])), clips.subset(np.sort(order[:quarter]))
-    recognizer = VideoRecognizer(model, model_options=options, clip=TINY_CLIP | (clip or {}), **(TINY_TRAINING | (training or {})))
+    recognizer = VideoRecognizer(
+        model, model_options=options, clip=TINY_CLIP | (clip or {}), **(TINY_TRAINING | (training or {}))
+    )
     recognizer.fit(train)
     return compute_metrics(test.y, recognizer.predict_proba(test), recognizer.label_names)["top1"]
 
@@ -55,21 +59,32 @@ def test_appearance_models_cannot_tell_motions(motion_clips: Path, frames: int) 
         ("slowfast", TINY | {"beta_inv": 4, "alpha": 2}, {}, {}),
         # X3D at width 8 held out 0.57 / 0.43 (20 epochs at 2e-3) and 0.57 / 0.90 (20 at 5e-3) for
         # seeds 0 / 1; width 16 gave 0.97 / 1.0 at 20 epochs of 2e-3
-        ("x3d", {"width": 16, "depths": [1, 1, 1, 1], "head_width": 64, "dropout": 0.0}, {}, {"epochs": 20, "patience": 20}),
+        (
+            "x3d",
+            {"width": 16, "depths": [1, 1, 1, 1], "head_width": 64, "dropout": 0.0},
+            {},
+            {"epochs": 20, "patience": 20},
+        ),
         # the default (`auto`: TSM width 16 on frame differences), at the tiny clip size
         ("auto", {}, {}, {}),
     ],
     ids=["tsm", "r3d", "r2plus1d", "slowfast", "x3d", "auto"],
 )
-def test_temporal_models_learn_motion(motion_clips: Path, model: str, options: dict, clip: dict, training: dict) -> None:
+def test_temporal_models_learn_motion(
+    motion_clips: Path, model: str, options: dict, clip: dict, training: dict
+) -> None:
     """Well above chance (0.5) and above what the single-frame baseline can reach (< 0.75).
 
     Trained in a fresh process: in the full suite, state other tests leave in this one changed the
     tiny X3D's numerics enough to hold out 0.43 instead of 0.97 (passing alone, in its file, with
     one thread or two), as the clip resume tests found for their log-loss."""
     args = json.dumps([str(motion_clips), model, options, clip, training])
-    code = ("import json, sys; from tests.video.test_training import held_out_top1; "
-            "print(held_out_top1(*[__import__('pathlib').Path(a) if i == 0 else a for i, a in enumerate(json.loads(sys.argv[1]))]))")
-    done = subprocess.run([sys.executable, "-c", code, args], capture_output=True, text=True, cwd=Path(__file__).resolve().parents[2])
+    code = (
+        "import json, sys; from tests.video.test_training import held_out_top1; "
+        "print(held_out_top1(*[__import__('pathlib').Path(a) if i == 0 else a for i, a in enumerate(json.loads(sys.argv[1]))]))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, args], capture_output=True, text=True, cwd=Path(__file__).resolve().parents[2]
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert float(done.stdout.strip().splitlines()[-1]) >= 0.8

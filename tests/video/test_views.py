@@ -26,10 +26,27 @@ def test_predictions_average_every_clip_and_crop_of_a_video(tmp_path: Path) -> N
     frames = np.asarray(recognizer.frame_cache().frames(video))  # 16 x 48 after decoding
     assert frames.shape[1:3] == (16, 48)
     with torch.no_grad():
-        views = [torch.softmax(recognizer.network(to_tensor(frames[frame_indices(len(frames), 4, "segments", 2, None, clip, 2)][:, :, left : left + 16])[None]), 1)[0].numpy()
-                 for clip in range(2) for left in (0, 16, 32)]
+        views = [
+            torch.softmax(
+                recognizer.network(
+                    to_tensor(
+                        frames[frame_indices(len(frames), 4, "segments", 2, None, clip, 2)][:, :, left : left + 16]
+                    )[None]
+                ),
+                1,
+            )[0].numpy()
+            for clip in range(2)
+            for left in (0, 16, 32)
+        ]
     assert np.ptp(np.stack(views), axis=0).max() > 1e-3  # the views differ, so the average is a real one
     assert np.allclose(proba[0], np.mean(views, axis=0), atol=1e-5)
     with torch.no_grad():
-        centre = torch.softmax(recognizer.network(to_tensor(frames[frame_indices(len(frames), 4, "segments", 2, None)][:, :, 16:32])[None]), 1)[0].numpy()
-    assert np.allclose(recognizer.predict_proba(load_clips(video))[0], centre, atol=1e-5)  # default: the centre of the centre clip
+        centre = torch.softmax(
+            recognizer.network(
+                to_tensor(frames[frame_indices(len(frames), 4, "segments", 2, None)][:, :, 16:32])[None]
+            ),
+            1,
+        )[0].numpy()
+    assert np.allclose(
+        recognizer.predict_proba(load_clips(video))[0], centre, atol=1e-5
+    )  # default: the centre of the centre clip

@@ -17,7 +17,15 @@ from torch import nn
 
 from actrec.errors import ConfigError
 from actrec.models.video.registry import VideoCapabilities, register_video_model
-from actrec.models.video.resnet import Bottleneck3d, BasicBlock3d, Conv2Plus1D, Conv3DSimple, init_weights, make_layer3d, stage_plan
+from actrec.models.video.resnet import (
+    BasicBlock3d,
+    Bottleneck3d,
+    Conv2Plus1D,
+    Conv3DSimple,
+    init_weights,
+    make_layer3d,
+    stage_plan,
+)
 
 CONVS = ("inflated", "r2plus1d")
 
@@ -39,11 +47,19 @@ class R3DConfig:
 
 def stem(conv: str, width: int) -> nn.Sequential:
     if conv == "inflated":
-        return nn.Sequential(nn.Conv3d(3, width, (3, 7, 7), (1, 2, 2), (1, 3, 3), bias=False), nn.BatchNorm3d(width), nn.ReLU(inplace=True))
+        return nn.Sequential(
+            nn.Conv3d(3, width, (3, 7, 7), (1, 2, 2), (1, 3, 3), bias=False),
+            nn.BatchNorm3d(width),
+            nn.ReLU(inplace=True),
+        )
     mid = max(1, width * 45 // 64)
     return nn.Sequential(
-        nn.Conv3d(3, mid, (1, 7, 7), (1, 2, 2), (0, 3, 3), bias=False), nn.BatchNorm3d(mid), nn.ReLU(inplace=True),
-        nn.Conv3d(mid, width, (3, 1, 1), 1, (1, 0, 0), bias=False), nn.BatchNorm3d(width), nn.ReLU(inplace=True),
+        nn.Conv3d(3, mid, (1, 7, 7), (1, 2, 2), (0, 3, 3), bias=False),
+        nn.BatchNorm3d(mid),
+        nn.ReLU(inplace=True),
+        nn.Conv3d(mid, width, (3, 1, 1), 1, (1, 0, 0), bias=False),
+        nn.BatchNorm3d(width),
+        nn.ReLU(inplace=True),
     )
 
 

@@ -8,8 +8,9 @@ its forward reads `x` through its `motion` slot first (identity unless a motion 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from torch import nn
 
@@ -29,11 +30,16 @@ class VideoCapabilities:
 
 VIDEO_MODELS: dict[str, tuple[type, type[nn.Module], VideoCapabilities]] = {}
 # well-known clip architectures that are options of a registered model, for the unknown-name message
-KNOWN_AS = {"i3d": "r3d -o conv=inflated (I3D's inflated 3D ResNet)", "r2plus1d": "r3d -o conv=r2plus1d",
-            "r(2+1)d": "r3d -o conv=r2plus1d"}
+KNOWN_AS = {
+    "i3d": "r3d -o conv=inflated (I3D's inflated 3D ResNet)",
+    "r2plus1d": "r3d -o conv=r2plus1d",
+    "r(2+1)d": "r3d -o conv=r2plus1d",
+}
 
 
-def register_video_model(name: str, config_class: type, capabilities: VideoCapabilities) -> Callable[[type[nn.Module]], type[nn.Module]]:
+def register_video_model(
+    name: str, config_class: type, capabilities: VideoCapabilities
+) -> Callable[[type[nn.Module]], type[nn.Module]]:
     def decorate(network_class: type[nn.Module]) -> type[nn.Module]:
         VIDEO_MODELS[name] = (config_class, network_class, capabilities)
         network_class.capabilities = capabilities  # type: ignore[attr-defined]
@@ -55,14 +61,18 @@ def make_video_config(name: str, options: dict[str, Any] | None) -> Any:
     known = {f.name for f in dataclasses.fields(config_class)}
     unknown = sorted(set(options or {}) - known)
     if unknown:
-        raise ConfigError(f"clip model '{name}' has no option '{unknown[0]}'; its options are: {', '.join(sorted(known))}")
+        raise ConfigError(
+            f"clip model '{name}' has no option '{unknown[0]}'; its options are: {', '.join(sorted(known))}"
+        )
     config = config_class(**(options or {}))
     if hasattr(config, "check"):
         config.check()
     return config
 
 
-def build_video_model(name: str, n_classes: int, frames: int, options: dict[str, Any] | None = None, motion: str = "none") -> nn.Module:
+def build_video_model(
+    name: str, n_classes: int, frames: int, options: dict[str, Any] | None = None, motion: str = "none"
+) -> nn.Module:
     """Network `name` for clips of `frames` sampled frames and `n_classes` logits, reading them
     through the `motion` input step (`models/video/motion.py`) held in its `motion` slot."""
     from actrec.models.video.motion import motion_input, network_frames
@@ -73,7 +83,9 @@ def build_video_model(name: str, n_classes: int, frames: int, options: dict[str,
     seen = network_frames(frames, motion)
     if seen < capabilities.min_frames:
         needed = capabilities.min_frames + frames - seen
-        raise ConfigError(f"clip model '{name}' needs at least {needed} frames per clip{' with motion=' + motion if motion != 'none' else ''}, got frames={frames}")
+        raise ConfigError(
+            f"clip model '{name}' needs at least {needed} frames per clip{' with motion=' + motion if motion != 'none' else ''}, got frames={frames}"
+        )
     network = VIDEO_MODELS[name][1](n_classes=n_classes, frames=seen, config=config)
     network.motion = step
     return network

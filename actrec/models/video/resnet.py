@@ -9,7 +9,7 @@ CPU toy) and depth 10 ([1, 1, 1, 1] basic blocks) exists for tests; names stay t
 from __future__ import annotations
 
 import re
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -105,10 +105,15 @@ class ResNet2d(nn.Module):
         self.fc = nn.Linear(self.out_channels, n_classes)
         init_weights(self)
 
-    def _make_layer(self, block: type, planes: int, count: int, stride: int) -> nn.Sequential:
+    def _make_layer(
+        self, block: type[BasicBlock2d] | type[Bottleneck2d], planes: int, count: int, stride: int
+    ) -> nn.Sequential:
         downsample = None
         if stride != 1 or self.inplanes != planes * block.expansion:
-            downsample = nn.Sequential(nn.Conv2d(self.inplanes, planes * block.expansion, 1, stride, bias=False), nn.BatchNorm2d(planes * block.expansion))
+            downsample = nn.Sequential(
+                nn.Conv2d(self.inplanes, planes * block.expansion, 1, stride, bias=False),
+                nn.BatchNorm2d(planes * block.expansion),
+            )
         layers = [block(self.inplanes, planes, stride, downsample)]
         self.inplanes = planes * block.expansion
         layers += [block(self.inplanes, planes) for _ in range(count - 1)]
@@ -158,9 +163,19 @@ class Conv3DSimple(nn.Conv3d):
     """A full t x k x k convolution (torchvision's Conv3DSimple; `temporal` 3 for R3D/I3D, 1 for
     SlowFast's slow pathway in early stages)."""
 
-    def __init__(self, in_planes: int, out_planes: int, midplanes: int | None = None, stride: int = 1, temporal: int = 3, temporal_stride: bool = True) -> None:
+    def __init__(
+        self,
+        in_planes: int,
+        out_planes: int,
+        midplanes: int | None = None,
+        stride: int = 1,
+        temporal: int = 3,
+        temporal_stride: bool = True,
+    ) -> None:
         time_stride = stride if temporal_stride and temporal > 1 else 1
-        super().__init__(in_planes, out_planes, (temporal, 3, 3), (time_stride, stride, stride), (temporal // 2, 1, 1), bias=False)
+        super().__init__(
+            in_planes, out_planes, (temporal, 3, 3), (time_stride, stride, stride), (temporal // 2, 1, 1), bias=False
+        )
 
 
 class Conv2Plus1D(nn.Sequential):
@@ -188,7 +203,9 @@ class BasicBlock3d(nn.Module):
 
     expansion = 1
 
-    def __init__(self, inplanes: int, planes: int, conv: ConvBuilder, stride: int = 1, downsample: nn.Module | None = None) -> None:
+    def __init__(
+        self, inplanes: int, planes: int, conv: ConvBuilder, stride: int = 1, downsample: nn.Module | None = None
+    ) -> None:
         super().__init__()
         mid = midplanes(inplanes, planes)
         self.conv1 = nn.Sequential(conv(inplanes, planes, mid, stride), nn.BatchNorm3d(planes), nn.ReLU(inplace=True))
@@ -206,10 +223,14 @@ class Bottleneck3d(nn.Module):
 
     expansion = 4
 
-    def __init__(self, inplanes: int, planes: int, conv: ConvBuilder, stride: int = 1, downsample: nn.Module | None = None) -> None:
+    def __init__(
+        self, inplanes: int, planes: int, conv: ConvBuilder, stride: int = 1, downsample: nn.Module | None = None
+    ) -> None:
         super().__init__()
         mid = midplanes(inplanes, planes)
-        self.conv1 = nn.Sequential(nn.Conv3d(inplanes, planes, 1, bias=False), nn.BatchNorm3d(planes), nn.ReLU(inplace=True))
+        self.conv1 = nn.Sequential(
+            nn.Conv3d(inplanes, planes, 1, bias=False), nn.BatchNorm3d(planes), nn.ReLU(inplace=True)
+        )
         self.conv2 = nn.Sequential(conv(planes, planes, mid, stride), nn.BatchNorm3d(planes), nn.ReLU(inplace=True))
         self.conv3 = nn.Sequential(nn.Conv3d(planes, planes * 4, 1, bias=False), nn.BatchNorm3d(planes * 4))
         self.relu = nn.ReLU(inplace=True)
@@ -220,7 +241,15 @@ class Bottleneck3d(nn.Module):
         return self.relu(self.conv3(self.conv2(self.conv1(x))) + identity)
 
 
-def make_layer3d(block: type, inplanes: int, planes: int, count: int, conv: ConvBuilder, stride: int, temporal_stride: bool = True) -> tuple[nn.Sequential, int]:
+def make_layer3d(
+    block: type[BasicBlock3d] | type[Bottleneck3d],
+    inplanes: int,
+    planes: int,
+    count: int,
+    conv: ConvBuilder,
+    stride: int,
+    temporal_stride: bool = True,
+) -> tuple[nn.Sequential, int]:
     """One stage of 3D blocks and its output channels; the shortcut strides like the block.
 
     `conv(in, out, midplanes, stride)` builds the blocks' main convolution (bind kernel options
@@ -228,7 +257,10 @@ def make_layer3d(block: type, inplanes: int, planes: int, count: int, conv: Conv
     downsample = None
     if stride != 1 or inplanes != planes * block.expansion:
         ds_stride = (stride if temporal_stride else 1, stride, stride)
-        downsample = nn.Sequential(nn.Conv3d(inplanes, planes * block.expansion, 1, ds_stride, bias=False), nn.BatchNorm3d(planes * block.expansion))
+        downsample = nn.Sequential(
+            nn.Conv3d(inplanes, planes * block.expansion, 1, ds_stride, bias=False),
+            nn.BatchNorm3d(planes * block.expansion),
+        )
     layers = [block(inplanes, planes, conv, stride, downsample)]
     layers += [block(planes * block.expansion, planes, conv) for _ in range(count - 1)]
     return nn.Sequential(*layers), planes * block.expansion

@@ -17,7 +17,7 @@ from torch import nn
 
 from actrec.errors import ConfigError
 from actrec.models.video.registry import VideoCapabilities, register_video_model
-from actrec.models.video.resnet import Bottleneck3d, BasicBlock3d, Conv3DSimple, init_weights, make_layer3d, stage_plan
+from actrec.models.video.resnet import BasicBlock3d, Bottleneck3d, Conv3DSimple, init_weights, make_layer3d, stage_plan
 
 
 @dataclass
@@ -56,8 +56,16 @@ class SlowFast(nn.Module):
         block = BasicBlock3d if kind == "basic" else Bottleneck3d
         self.alpha = config.alpha
         slow_width, fast_width = config.width, max(1, config.width // config.beta_inv)
-        self.slow_stem = nn.Sequential(nn.Conv3d(3, slow_width, (1, 7, 7), (1, 2, 2), (0, 3, 3), bias=False), nn.BatchNorm3d(slow_width), nn.ReLU(inplace=True))
-        self.fast_stem = nn.Sequential(nn.Conv3d(3, fast_width, (5, 7, 7), (1, 2, 2), (2, 3, 3), bias=False), nn.BatchNorm3d(fast_width), nn.ReLU(inplace=True))
+        self.slow_stem = nn.Sequential(
+            nn.Conv3d(3, slow_width, (1, 7, 7), (1, 2, 2), (0, 3, 3), bias=False),
+            nn.BatchNorm3d(slow_width),
+            nn.ReLU(inplace=True),
+        )
+        self.fast_stem = nn.Sequential(
+            nn.Conv3d(3, fast_width, (5, 7, 7), (1, 2, 2), (2, 3, 3), bias=False),
+            nn.BatchNorm3d(fast_width),
+            nn.ReLU(inplace=True),
+        )
         self.pool = nn.MaxPool3d((1, 3, 3), (1, 2, 2), (0, 1, 1))  # the paper's pool1, on both pathways
         self.laterals = nn.ModuleList()
         self.slow_layers = nn.ModuleList()
@@ -68,8 +76,18 @@ class SlowFast(nn.Module):
             self.laterals.append(lateral(fast_channels, config.fusion_kernel, config.alpha))
             slow_conv = partial(Conv3DSimple, temporal=1 if stage < 2 else 3, temporal_stride=False)
             fast_conv = partial(Conv3DSimple, temporal=3, temporal_stride=False)
-            slow_layer, next_slow = make_layer3d(block, slow_channels + 2 * fast_channels, slow_width * 2**stage, count, slow_conv, stride, temporal_stride=False)
-            fast_layer, fast_channels = make_layer3d(block, fast_channels, fast_width * 2**stage, count, fast_conv, stride, temporal_stride=False)
+            slow_layer, next_slow = make_layer3d(
+                block,
+                slow_channels + 2 * fast_channels,
+                slow_width * 2**stage,
+                count,
+                slow_conv,
+                stride,
+                temporal_stride=False,
+            )
+            fast_layer, fast_channels = make_layer3d(
+                block, fast_channels, fast_width * 2**stage, count, fast_conv, stride, temporal_stride=False
+            )
             slow_channels = next_slow
             self.slow_layers.append(slow_layer)
             self.fast_layers.append(fast_layer)

@@ -30,14 +30,22 @@ class X3DConfig:
 
     def check(self) -> None:
         if self.width < 1 or not self.depths or min(self.depths) < 1 or self.expansion <= 0 or self.head_width < 1:
-            raise ConfigError("x3d needs width >= 1, depths of at least 1 block each, expansion > 0 and head_width >= 1")
+            raise ConfigError(
+                "x3d needs width >= 1, depths of at least 1 block each, expansion > 0 and head_width >= 1"
+            )
 
 
 class SqueezeExcite(nn.Module):
     def __init__(self, channels: int) -> None:
         super().__init__()
         hidden = max(8, channels // 16)
-        self.gate = nn.Sequential(nn.AdaptiveAvgPool3d(1), nn.Conv3d(channels, hidden, 1), nn.ReLU(inplace=True), nn.Conv3d(hidden, channels, 1), nn.Sigmoid())
+        self.gate = nn.Sequential(
+            nn.AdaptiveAvgPool3d(1),
+            nn.Conv3d(channels, hidden, 1),
+            nn.ReLU(inplace=True),
+            nn.Conv3d(hidden, channels, 1),
+            nn.Sigmoid(),
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x * self.gate(x)
@@ -46,14 +54,20 @@ class SqueezeExcite(nn.Module):
 class X3DBlock(nn.Module):
     def __init__(self, inplanes: int, planes: int, inner: int, stride: int, excite: bool) -> None:
         super().__init__()
-        self.expand = nn.Sequential(nn.Conv3d(inplanes, inner, 1, bias=False), nn.BatchNorm3d(inner), nn.ReLU(inplace=True))
-        self.depthwise = nn.Sequential(nn.Conv3d(inner, inner, 3, (1, stride, stride), 1, groups=inner, bias=False), nn.BatchNorm3d(inner))
+        self.expand = nn.Sequential(
+            nn.Conv3d(inplanes, inner, 1, bias=False), nn.BatchNorm3d(inner), nn.ReLU(inplace=True)
+        )
+        self.depthwise = nn.Sequential(
+            nn.Conv3d(inner, inner, 3, (1, stride, stride), 1, groups=inner, bias=False), nn.BatchNorm3d(inner)
+        )
         self.excite = SqueezeExcite(inner) if excite else nn.Identity()
         self.act = nn.SiLU()
         self.project = nn.Sequential(nn.Conv3d(inner, planes, 1, bias=False), nn.BatchNorm3d(planes))
         self.shortcut: nn.Module = nn.Identity()
         if stride != 1 or inplanes != planes:
-            self.shortcut = nn.Sequential(nn.Conv3d(inplanes, planes, 1, (1, stride, stride), bias=False), nn.BatchNorm3d(planes))
+            self.shortcut = nn.Sequential(
+                nn.Conv3d(inplanes, planes, 1, (1, stride, stride), bias=False), nn.BatchNorm3d(planes)
+            )
         self.relu = nn.ReLU(inplace=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -71,7 +85,8 @@ class X3D(nn.Module):
         self.stem = nn.Sequential(
             nn.Conv3d(3, width, (1, 3, 3), (1, 2, 2), (0, 1, 1), bias=False),
             nn.Conv3d(width, width, (5, 1, 1), 1, (2, 0, 0), groups=width, bias=False),
-            nn.BatchNorm3d(width), nn.ReLU(inplace=True),
+            nn.BatchNorm3d(width),
+            nn.ReLU(inplace=True),
         )
         blocks: list[nn.Module] = []
         channels = width
@@ -83,16 +98,19 @@ class X3D(nn.Module):
                 channels = planes
         self.stages = nn.Sequential(*blocks)
         head_inner = max(1, int(round(channels * config.expansion)))
-        self.head_conv = nn.Sequential(nn.Conv3d(channels, head_inner, 1, bias=False), nn.BatchNorm3d(head_inner), nn.ReLU(inplace=True))
+        self.head_conv = nn.Sequential(
+            nn.Conv3d(channels, head_inner, 1, bias=False), nn.BatchNorm3d(head_inner), nn.ReLU(inplace=True)
+        )
         self.avgpool = nn.AdaptiveAvgPool3d(1)
-        self.head = nn.Sequential(nn.Linear(head_inner, config.head_width), nn.ReLU(inplace=True), nn.Dropout(config.dropout))
+        lin_5 = nn.Linear(head_inner, config.head_width)
+        self.head = nn.Sequential(lin_5, nn.ReLU(inplace=True), nn.Dropout(config.dropout))
         self.fc = nn.Linear(config.head_width, n_classes)
         self.motion: nn.Module = nn.Identity()  # the input step (models/video/motion.py)
         init_weights(self)
         # X3D's lin_5 is a 1x1x1 convolution followed by ReLU, initialised like the other
         # convolutions; init_weights' classifier init (std 0.01) made the head's features ~15x
         # smaller than its input (feature std 0.04 from 0.6) and the logits nearly constant
-        nn.init.kaiming_normal_(self.head[0].weight, mode="fan_out", nonlinearity="relu")
+        nn.init.kaiming_normal_(lin_5.weight, mode="fan_out", nonlinearity="relu")
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         x = self.head_conv(self.stages(self.stem(self.motion(x))))

@@ -1,4 +1,4 @@
-"""A tiny clip model saved as a RUN folder without training (imported as `tests.clip_models`), for
+"""A tiny clip model saved as a RUN folder without training (imported as `tests.helpers.clip_models`), for
 tests of what consumers (serve, info, export, stream) do with a clip model file: random weights
 give every class some probability, which is all those tests compare."""
 
@@ -28,7 +28,9 @@ def save_tiny_clip_model(folder: Path, model: str = "tsn", options: dict | None 
     return folder
 
 
-def write_session_video(path: Path, labels: tuple[str, ...] = ("left", "right"), frames_each: int = 16, size: int = 32, seed: int = 0) -> Path:
+def write_session_video(
+    path: Path, labels: tuple[str, ...] = ("left", "right"), frames_each: int = 16, size: int = 32, seed: int = 0
+) -> Path:
     """An mp4 of back-to-back generated clips of `labels` at 10 fps; returns `path`."""
     rng = np.random.default_rng(seed)
     write_video(path, np.concatenate([render_clip(label, frames_each, size, rng) for label in labels]), 10.0)

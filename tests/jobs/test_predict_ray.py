@@ -1,4 +1,4 @@
-"""`actrec predict --ray`: data files spread over a private Ray head (tests/ray_head.py) give the
+"""`actrec predict --ray`: data files spread over a private Ray head (tests/helpers/ray_head.py) give the
 CSVs a local run writes, a corrupt file is one line while the others finish, and a second run
 skips what is done."""
 
@@ -9,8 +9,8 @@ from typer.testing import CliRunner
 
 from actrec.cli import app
 from actrec.recognizer import Recognizer
-from tests.ray_head import skip_without_ray
-from tests.waves import make_waves
+from tests.helpers.ray_head import skip_without_ray
+from tests.helpers.waves import make_waves
 
 skip_without_ray()
 
@@ -20,7 +20,9 @@ def parts(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """(a small GRU's RUN folder, a folder of five data files and a corrupt one: more files than
     the four tasks `run_on_ray` keeps in flight on the head's two CPUs)."""
     folder = tmp_path_factory.mktemp("predict_ray")
-    Recognizer(model="gru", model_options={"hidden_sizes": [8], "dense": []}, epochs=2, seed=0).fit(make_waves(n=60)).save(folder / "run")
+    Recognizer(model="gru", model_options={"hidden_sizes": [8], "dense": []}, epochs=2, seed=0).fit(
+        make_waves(n=60)
+    ).save(folder / "run")
     for index in range(5):
         make_waves(n=12, seed=10 + index).to_npz(str(folder / "parts" / f"part{index}.npz"))
     (folder / "parts" / "broken.npz").write_bytes(b"not an npz")

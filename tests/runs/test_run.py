@@ -11,7 +11,7 @@ from actrec.run import train_run
 from actrec.stream.calibrate import pooled_scores, session_probabilities
 from actrec.stream.decisions import DecisionRules
 from actrec.stream.engine import Streamer
-from tests.waves import make_waves, sine_session
+from tests.helpers.waves import make_waves, sine_session
 
 RATE, WINDOW, STRIDE, CLASSES = 20.0, 20, 5, ("slow", "medium", "fast")
 
@@ -35,7 +35,12 @@ def test_a_run_cuts_its_splits_once_and_passes_validation_down(tmp_path, monkeyp
     original = splits.holdout_split
     monkeypatch.setattr(splits, "holdout_split", lambda *a, **k: calls.append(a[1]) or original(*a, **k))
     data = make_waves(n=80, seed=4)
-    train_run(data, tmp_path / "run", TrainConfig(model="minirocket", model_options={"num_features": 840}, seed=1), test_fraction=0.25)
+    train_run(
+        data,
+        tmp_path / "run",
+        TrainConfig(model="minirocket", model_options={"num_features": 840}, seed=1),
+        test_fraction=0.25,
+    )
     assert calls == [0.25, 0.2]  # test, then validation: the recognizer does not cut again
 
 
@@ -53,8 +58,16 @@ def recorded_windows(n_sessions: int) -> SequenceDataset:
             y.append(np.bincount(frame_labels[start : start + WINDOW], minlength=len(CLASSES)).argmax())
             groups.append(f"session{seed}")
             starts.append(start)
-    return SequenceDataset(X=np.stack(X), lengths=np.full(len(X), WINDOW), y=np.array(y), label_names=list(CLASSES),
-                           groups=np.array(groups), sample_rate_hz=RATE, meta={"start_frame": np.array(starts)}, source="recorded windows")
+    return SequenceDataset(
+        X=np.stack(X),
+        lengths=np.full(len(X), WINDOW),
+        y=np.array(y),
+        label_names=list(CLASSES),
+        groups=np.array(groups),
+        sample_rate_hz=RATE,
+        meta={"start_frame": np.array(starts)},
+        source="recorded windows",
+    )
 
 
 def test_rules_fitted_on_the_validation_recordings_beat_the_defaults_on_a_new_session(tmp_path):
@@ -68,14 +81,24 @@ def test_rules_fitted_on_the_validation_recordings_beat_the_defaults_on_a_new_se
     model = Recognizer.load(tmp_path / "run")
     assert model.decision_rules == metrics["rules"] and Streamer(model).rules == DecisionRules(**metrics["rules"])
     # sessions no split held, scored together (one alone is a handful of segments)
-    sessions = [(session_probabilities(model, values), times, truth) for values, times, truth in (sine_session(seed, 14, RATE, CLASSES) for seed in range(7, 11))]
-    scores = {name: pooled_scores(sessions, rules, list(CLASSES), RATE)["f1"]
-              for name, rules in (("fitted", DecisionRules(**model.decision_rules)), ("default", DecisionRules.for_model(WINDOW, RATE)))}
+    sessions = [
+        (session_probabilities(model, values), times, truth)
+        for values, times, truth in (sine_session(seed, 14, RATE, CLASSES) for seed in range(7, 11))
+    ]
+    scores = {
+        name: pooled_scores(sessions, rules, list(CLASSES), RATE)["f1"]
+        for name, rules in (
+            ("fitted", DecisionRules(**model.decision_rules)),
+            ("default", DecisionRules.for_model(WINDOW, RATE)),
+        )
+    }
     assert scores["fitted"] > scores["default"], scores
 
 
 def test_windows_without_order_leave_the_default_rules(tmp_path):
-    train_run(make_waves(n=80, seed=4), tmp_path / "run", TrainConfig(model="minirocket", model_options={"num_features": 840}))
+    train_run(
+        make_waves(n=80, seed=4), tmp_path / "run", TrainConfig(model="minirocket", model_options={"num_features": 840})
+    )
     assert "segments" not in json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert Recognizer.load(tmp_path / "run").decision_rules is None
 
@@ -84,5 +107,7 @@ def test_windows_that_do_not_rebuild_recordings_leave_a_note_and_the_default_rul
     data = recorded_windows(6)
     data.meta = {"start_frame": np.zeros(data.n_samples, dtype=np.int64)}  # every window claims frame 0
     result = train_run(data, tmp_path / "run", TrainConfig(model="minirocket", model_options={"num_features": 840}))
-    assert any(note.startswith("decision rules not fitted: recorded windows: window") for note in result.notes), result.notes
+    assert any(note.startswith("decision rules not fitted: recorded windows: window") for note in result.notes), (
+        result.notes
+    )
     assert Recognizer.load(tmp_path / "run").decision_rules is None

@@ -17,9 +17,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -53,13 +53,34 @@ def running_head(num_cpus: int = 2) -> Iterator[str]:
     # a short folder: Ray's Unix sockets live under it and socket paths stop at 107 characters
     folder = tempfile.mkdtemp(prefix="ray-", dir="/tmp")
     port = free_port()
-    ports = {name: free_port() for name in ("ray-client-server-port", "node-manager-port", "object-manager-port",
-                                            "dashboard-agent-listen-port", "dashboard-agent-grpc-port",
-                                            "metrics-export-port", "runtime-env-agent-port")}
-    command = [str(RAY), "start", "--head", "--block", f"--port={port}", f"--num-cpus={num_cpus}",
-               "--include-dashboard=false", "--node-ip-address=127.0.0.1", f"--temp-dir={folder}",
-               f"--dashboard-port={free_port()}", "--disable-usage-stats", "--min-worker-port=0", "--max-worker-port=0",
-               *(f"--{name}={value}" for name, value in ports.items())]
+    ports = {
+        name: free_port()
+        for name in (
+            "ray-client-server-port",
+            "node-manager-port",
+            "object-manager-port",
+            "dashboard-agent-listen-port",
+            "dashboard-agent-grpc-port",
+            "metrics-export-port",
+            "runtime-env-agent-port",
+        )
+    }
+    command = [
+        str(RAY),
+        "start",
+        "--head",
+        "--block",
+        f"--port={port}",
+        f"--num-cpus={num_cpus}",
+        "--include-dashboard=false",
+        "--node-ip-address=127.0.0.1",
+        f"--temp-dir={folder}",
+        f"--dashboard-port={free_port()}",
+        "--disable-usage-stats",
+        "--min-worker-port=0",
+        "--max-worker-port=0",
+        *(f"--{name}={value}" for name, value in ports.items()),
+    ]
     with pytest.MonkeyPatch.context() as patch:
         # Ray >= 2.59 authenticates with a token: the head and this process (the driver) share one
         patch.setenv("RAY_AUTH_MODE", "token")
@@ -73,8 +94,14 @@ def running_head(num_cpus: int = 2) -> Iterator[str]:
             reset_auth_token_state()
         log_path = Path(folder) / "head.log"
         with open(log_path, "wb") as log:
-            head = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                    start_new_session=True, preexec_fn=_stop_with_parent)
+            head = subprocess.Popen(
+                command,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                preexec_fn=_stop_with_parent,
+            )
         try:
             _wait_until_ready(head, log_path)
             yield f"127.0.0.1:{port}"

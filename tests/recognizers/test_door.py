@@ -14,7 +14,7 @@ from actrec.cli import app
 from actrec.errors import ConfigError, DataError
 from actrec.models import model_capabilities
 from actrec.recognizer import Recognizer, TrainConfig
-from tests.waves import make_waves
+from tests.helpers.waves import make_waves
 
 runner = CliRunner()
 
@@ -38,18 +38,21 @@ def one_line_error(result) -> str:
     return lines[0]
 
 
-@pytest.mark.parametrize("flags, named, choices", [
-    (["--optimizer", "sgd"], "sgd", "adamw"),
-    (["--scheduler", "linear"], "linear", "cosine"),
-    (["--augment", "mirrr"], "mirrr", "mirror"),
-    (["--model", "gru", "-o", "pooling=foo"], "foo", "attention"),
-    (["--model", "gru", "-o", "activation=swish"], "swish", "tanh"),
-    (["--model", "inception", "-o", "kernel_sizes=[8]"], "kernel_sizes", "odd"),
-    (["--model", "stgcn", "-o", "partition=radial"], "radial", "spatial"),
-    (["--model", "minirocket", "-o", "pooling=max"], "max", "ppv"),
-    (["--class-weight", "heavy"], "heavy", "balanced"),
-    (["--monitor", "val_f1"], "val_f1", "val_acc"),
-])
+@pytest.mark.parametrize(
+    "flags, named, choices",
+    [
+        (["--optimizer", "sgd"], "sgd", "adamw"),
+        (["--scheduler", "linear"], "linear", "cosine"),
+        (["--augment", "mirrr"], "mirrr", "mirror"),
+        (["--model", "gru", "-o", "pooling=foo"], "foo", "attention"),
+        (["--model", "gru", "-o", "activation=swish"], "swish", "tanh"),
+        (["--model", "inception", "-o", "kernel_sizes=[8]"], "kernel_sizes", "odd"),
+        (["--model", "stgcn", "-o", "partition=radial"], "radial", "spatial"),
+        (["--model", "minirocket", "-o", "pooling=max"], "max", "ppv"),
+        (["--class-weight", "heavy"], "heavy", "balanced"),
+        (["--monitor", "val_f1"], "val_f1", "val_acc"),
+    ],
+)
 def test_a_bad_option_fails_before_the_data_is_read(monkeypatch, tmp_path, flags, named, choices):
     refuse_data_work(monkeypatch)
     result = runner.invoke(app, ["train", "--data", str(tmp_path / "huge.npz"), "--out", str(tmp_path / "run"), *flags])
@@ -57,11 +60,14 @@ def test_a_bad_option_fails_before_the_data_is_read(monkeypatch, tmp_path, flags
     assert named in line and choices in line
 
 
-@pytest.mark.parametrize("flags, named", [
-    (["--model", "stgcn"], "stgcn"),
-    (["--augment", "mirror"], "mirror"),
-    (["--joints", "body"], "joints"),
-])
+@pytest.mark.parametrize(
+    "flags, named",
+    [
+        (["--model", "stgcn"], "stgcn"),
+        (["--augment", "mirror"], "mirror"),
+        (["--joints", "body"], "joints"),
+    ],
+)
 def test_what_needs_a_skeleton_fails_on_sensor_data_before_any_split(monkeypatch, waves_npz, tmp_path, flags, named):
     import actrec.data.splits
 
@@ -69,7 +75,9 @@ def test_what_needs_a_skeleton_fails_on_sensor_data_before_any_split(monkeypatch
         raise AssertionError("the data was split before its fit with the model was checked")
 
     monkeypatch.setattr(actrec.data.splits, "holdout_split", boom)
-    result = runner.invoke(app, ["train", "--data", str(waves_npz), "--out", str(tmp_path / "run"), "--no-progress", *flags])
+    result = runner.invoke(
+        app, ["train", "--data", str(waves_npz), "--out", str(tmp_path / "run"), "--no-progress", *flags]
+    )
     line = one_line_error(result)
     assert named in line and "skeleton" in line
     assert not (tmp_path / "run" / "model.actrec").exists()
@@ -98,7 +106,9 @@ def test_capabilities_are_declared_by_the_models():
 @pytest.fixture(scope="module")
 def fixed_length_model() -> Recognizer:
     data = make_waves(n=36, steps=20)
-    return Recognizer("gru", model_options={"pooling": "all", "hidden_sizes": [8], "dense": []}, epochs=1, seed=0).fit(data)
+    return Recognizer("gru", model_options={"pooling": "all", "hidden_sizes": [8], "dense": []}, epochs=1, seed=0).fit(
+        data
+    )
 
 
 def test_a_fixed_length_model_refuses_longer_sequences_in_one_line(fixed_length_model):
@@ -122,13 +132,17 @@ def test_a_fixed_length_model_refuses_a_longer_stream_window(fixed_length_model)
 
 def test_last_steps_cuts_training_and_prediction_to_the_end_of_each_sample():
     data = make_waves(n=36, steps=30)
-    recognizer = Recognizer("gru", model_options={"pooling": "all", "hidden_sizes": [8], "dense": []}, epochs=1, seed=0, last_steps=12)
+    recognizer = Recognizer(
+        "gru", model_options={"pooling": "all", "hidden_sizes": [8], "dense": []}, epochs=1, seed=0, last_steps=12
+    )
     recognizer.fit(data)
     assert recognizer.window_length == 12
     # a longer sequence is cut to its last 12 steps, as in training, so the earlier steps do not matter
     noisy_start = data.X[:4].copy()
     noisy_start[:, :18] = 99.0
-    np.testing.assert_allclose(recognizer.predict_proba(noisy_start), recognizer.predict_proba(data.X[:4, 18:]), atol=1e-6)
+    np.testing.assert_allclose(
+        recognizer.predict_proba(noisy_start), recognizer.predict_proba(data.X[:4, 18:]), atol=1e-6
+    )
 
 
 def test_train_config_check_names_the_option(tmp_path: Path):
@@ -138,11 +152,19 @@ def test_train_config_check_names_the_option(tmp_path: Path):
         TrainConfig(augment=[{"name": "mirror", "angle": 3}]).check()
 
 
-@pytest.mark.parametrize("text,named", [("model: [gru]", "model must be text"), ("epochs: three", "epochs must be a whole number"),
-                                        ("model: gru\nmodel_options: {hidden_sizes: 7}", "model 'gru'")])
+@pytest.mark.parametrize(
+    "text,named",
+    [
+        ("model: [gru]", "model must be text"),
+        ("epochs: three", "epochs must be a whole number"),
+        ("model: gru\nmodel_options: {hidden_sizes: 7}", "model 'gru'"),
+    ],
+)
 def test_a_config_file_value_of_the_wrong_kind_is_one_line_naming_the_file(tmp_path, waves_npz, text, named):
     config = tmp_path / "config.yaml"
     config.write_text(text)
-    result = runner.invoke(app, ["train", "--data", str(waves_npz), "--out", str(tmp_path / "run"), "--config", str(config)])
+    result = runner.invoke(
+        app, ["train", "--data", str(waves_npz), "--out", str(tmp_path / "run"), "--config", str(config)]
+    )
     line = one_line_error(result)
     assert str(config) in line and named in line

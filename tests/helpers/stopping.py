@@ -16,16 +16,20 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def start_train(data: Path, out: Path, options: list[str]) -> subprocess.Popen:
     """`actrec train --data DATA --out OUT OPTIONS` in a new process, output into OUT.log."""
     env = os.environ | {"PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
-    log = open(log_path(out), "a")
+    log = open(log_path(out), "a")  # noqa: SIM115 (the child writes it; the file closes with this process)
     return subprocess.Popen(
         [sys.executable, "-m", "actrec.cli", "train", "--data", str(data), "--out", str(out), *options],
-        stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env, preexec_fn=default_sigint,
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=log,
+        env=env,
+        preexec_fn=default_sigint,
     )
 
 
@@ -63,7 +67,9 @@ def wait_for_epochs(process: subprocess.Popen, out: Path, epochs: int) -> None:
             if epochs_saved(out) >= epochs:  # written whole (renamed into place)
                 return
         time.sleep(0.02)
-    pytest.fail(f"the run ended (exit {process.returncode}) before epoch {epochs} was checkpointed: {finish(process, out)[1][-1500:]}")
+    pytest.fail(
+        f"the run ended (exit {process.returncode}) before epoch {epochs} was checkpointed: {finish(process, out)[1][-1500:]}"
+    )
 
 
 def assert_same_run(run: Path, straight: Path) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import make_waves
+from tests.helpers.waves import make_waves
 
 TRAIN = ["--model", "gru", "-o", "hidden_sizes=[8]", "-o", "dense=[]", "--epochs", "2", "--seed", "0"]
 
@@ -26,8 +26,14 @@ def actrec(args: list[str], file_size_limit: int | None = None) -> subprocess.Co
             resource.setrlimit(resource.RLIMIT_FSIZE, (file_size_limit, file_size_limit))
 
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path), OMP_NUM_THREADS="1", COLUMNS="80")
-    return subprocess.run([sys.executable, "-m", "actrec.cli", *args], capture_output=True, text=True, env=env,
-                          preexec_fn=limit, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "actrec.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        preexec_fn=limit,
+        timeout=600,
+    )
 
 
 def one_error_line(result: subprocess.CompletedProcess) -> str:

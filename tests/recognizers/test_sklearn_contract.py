@@ -13,7 +13,7 @@ from sklearn.model_selection import GridSearchCV, cross_validate
 from sklearn.utils.validation import check_is_fitted
 
 from actrec.recognizer import Recognizer, TrainConfig
-from tests.waves import make_waves
+from tests.helpers.waves import make_waves
 
 FAST = {"num_features": 168, "max_dilations": 4}  # the smallest MiniRocket: fits in a fraction of a second
 
@@ -60,5 +60,7 @@ def test_cross_validate_and_grid_search_run_on_it():
     data = make_waves(n=36, steps=16)
     scores = cross_validate(Recognizer("minirocket", model_options=FAST), data.X, data.y, cv=3)
     assert scores["test_score"].shape == (3,) and scores["test_score"].mean() > 0.8
-    search = GridSearchCV(Recognizer("minirocket", model_options=FAST), {"last_steps": [8, 16]}, cv=2).fit(data.X, data.y)
+    search = GridSearchCV(Recognizer("minirocket", model_options=FAST), {"last_steps": [8, 16]}, cv=2).fit(
+        data.X, data.y
+    )
     assert search.best_params_["last_steps"] in (8, 16)

@@ -29,8 +29,12 @@ TRAIN = ["--model", "gru", "-o", "hidden_sizes=[8]", "-o", "dense=[]", "--epochs
 
 
 def holder(folder: Path) -> subprocess.Popen:
-    process = subprocess.Popen([sys.executable, "-c", HOLD, str(folder)], stdout=subprocess.PIPE, text=True,
-                               env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
+    process = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(folder)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)),
+    )
     assert process.stdout.readline().strip() == "held"
     return process
 

@@ -11,11 +11,13 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parents[1] / "actrec"
+PACKAGE = Path(__file__).resolve().parents[2] / "actrec"
 # the recognizer modules and the model file's own module: the only places that read a model file
 # themselves or know its kinds
 RECOGNIZER_MODULES = {"recognizer.py", "video/recognizer.py", "io/model_file.py"}
-KIND_SPECIFIC_LOADING = re.compile(r"\b(Recognizer\.load|VideoRecognizer\.load|is_video_model_file|read_model_file)\(|on_local_copy\([^)]*Recognizer\.load")
+KIND_SPECIFIC_LOADING = re.compile(
+    r"\b(Recognizer\.load|VideoRecognizer\.load|is_video_model_file|read_model_file)\(|on_local_copy\([^)]*Recognizer\.load"
+)
 
 
 def test_no_consumer_loads_a_model_file_but_through_load_recognizer() -> None:
@@ -34,11 +36,13 @@ def test_load_recognizer_gives_each_kind(tmp_path: Path) -> None:
     pytest.importorskip("cv2", reason="clip models decode video with OpenCV")
     from actrec.recognizer import Recognizer
     from actrec.video.recognizer import VideoRecognizer, load_recognizer
-    from tests.clip_models import save_tiny_clip_model
-    from tests.waves import make_waves
+    from tests.helpers.clip_models import save_tiny_clip_model
+    from tests.helpers.waves import make_waves
 
     clip_run = save_tiny_clip_model(tmp_path / "clips")
-    Recognizer(model="minirocket", model_options={"num_features": 84}).fit(make_waves(n=40)).save(tmp_path / "waves.actrec")
+    Recognizer(model="minirocket", model_options={"num_features": 84}).fit(make_waves(n=40)).save(
+        tmp_path / "waves.actrec"
+    )
     clip, sequence = load_recognizer(clip_run), load_recognizer(tmp_path / "waves.actrec")
     assert isinstance(clip, VideoRecognizer) and clip.kind == "video"
     assert isinstance(sequence, Recognizer) and sequence.kind == "sequence"
@@ -49,11 +53,15 @@ def saved(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """{kind: model file} of a tiny model of each kind."""
     pytest.importorskip("cv2", reason="clip models decode video with OpenCV")
     from actrec.recognizer import Recognizer
-    from tests.clip_models import save_tiny_clip_model
-    from tests.waves import make_waves
+    from tests.helpers.clip_models import save_tiny_clip_model
+    from tests.helpers.waves import make_waves
 
     folder = tmp_path_factory.mktemp("models")
-    sequence = Recognizer(model="minirocket", model_options={"num_features": 84}).fit(make_waves(n=40)).save(folder / "waves.actrec")
+    sequence = (
+        Recognizer(model="minirocket", model_options={"num_features": 84})
+        .fit(make_waves(n=40))
+        .save(folder / "waves.actrec")
+    )
     return {"sequence": sequence, "video": save_tiny_clip_model(folder / "clips") / "model.actrec"}
 
 
@@ -63,7 +71,10 @@ def test_every_model_file_names_its_kind_and_one_kind_does_not_load_as_the_other
     from actrec.recognizer import Recognizer
     from actrec.video.recognizer import VideoRecognizer
 
-    assert {kind: read_model_file(path, with_tensors=False)[0]["kind"] for kind, path in saved.items()} == {"sequence": "sequence", "video": "video"}
+    assert {kind: read_model_file(path, with_tensors=False)[0]["kind"] for kind, path in saved.items()} == {
+        "sequence": "sequence",
+        "video": "video",
+    }
     for loader, other in ((Recognizer.load, "video"), (VideoRecognizer.load, "sequence")):
         with pytest.raises(ModelFileError, match="load_recognizer") as error:
             loader(saved[other])
@@ -80,11 +91,17 @@ def rewrite_metadata(source: Path, target: Path, change) -> Path:
     return target
 
 
-def test_a_clip_file_with_a_field_missing_or_an_unknown_kind_is_one_line(saved: dict[str, Path], tmp_path: Path) -> None:
+def test_a_clip_file_with_a_field_missing_or_an_unknown_kind_is_one_line(
+    saved: dict[str, Path], tmp_path: Path
+) -> None:
     from actrec.errors import ModelFileError
     from actrec.video.recognizer import load_recognizer
 
-    no_labels = rewrite_metadata(saved["video"], tmp_path / "no_labels.actrec", lambda meta: {k: v for k, v in meta.items() if k != "label_names"})
+    no_labels = rewrite_metadata(
+        saved["video"],
+        tmp_path / "no_labels.actrec",
+        lambda meta: {k: v for k, v in meta.items() if k != "label_names"},
+    )
     with pytest.raises(ModelFileError, match="metadata is not what actrec writes"):
         load_recognizer(no_labels)
     future = rewrite_metadata(saved["sequence"], tmp_path / "future.actrec", lambda meta: meta | {"kind": "hologram"})
@@ -100,16 +117,31 @@ KIND_BRANCHING = re.compile(
 )
 
 
-@pytest.mark.parametrize("line", [
-    'if recognizer.kind == "video":', "if local is not None and local.kind == 'video':", 'if models[model].kind == "video":',
-    'if recognizer.kind != "video" and test_clips:', 'if kind == "sequence":', "if isinstance(model, VideoRecognizer):",
-    'if meta.get("kind") != "video":', "if is_video_model_file(path):",
-])
+@pytest.mark.parametrize(
+    "line",
+    [
+        'if recognizer.kind == "video":',
+        "if local is not None and local.kind == 'video':",
+        'if models[model].kind == "video":',
+        'if recognizer.kind != "video" and test_clips:',
+        'if kind == "sequence":',
+        "if isinstance(model, VideoRecognizer):",
+        'if meta.get("kind") != "video":',
+        "if is_video_model_file(path):",
+    ],
+)
 def test_the_kind_scan_sees_each_way_of_asking(line: str) -> None:
     assert KIND_BRANCHING.search(line)
 
 
-@pytest.mark.parametrize("line", ['if y.dtype.kind in "USO":', "if p.kind is not p.VAR_KEYWORD", 'name=name, kind=recognizer.kind, label_names=names'])
+@pytest.mark.parametrize(
+    "line",
+    [
+        'if y.dtype.kind in "USO":',
+        "if p.kind is not p.VAR_KEYWORD",
+        "name=name, kind=recognizer.kind, label_names=names",
+    ],
+)
 def test_the_kind_scan_lets_other_kinds_be(line: str) -> None:
     assert not KIND_BRANCHING.search(line)
 
@@ -139,7 +171,9 @@ def test_both_recognizers_answer_the_consumers_door() -> None:
     for name in DOOR_METHODS:
         assert callable(getattr(Recognizer, name)) and callable(getattr(VideoRecognizer, name)), name
     for name in DOOR_METHODS[:3]:
-        assert list(inspect.signature(getattr(Recognizer, name)).parameters) == list(inspect.signature(getattr(VideoRecognizer, name)).parameters), name
+        assert list(inspect.signature(getattr(Recognizer, name)).parameters) == list(
+            inspect.signature(getattr(VideoRecognizer, name)).parameters
+        ), name
     for name in DOOR_ATTRIBUTES:
         assert hasattr(Recognizer(), name) and hasattr(VideoRecognizer("tsn"), name), name
     assert isinstance(VideoRecognizer.window_length, property)

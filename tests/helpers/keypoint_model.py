@@ -21,11 +21,20 @@ def keypoint_windows(n: int = 24, seed: int = 0) -> SequenceDataset:
     y = np.arange(n) % 2
     X[y == 1, :, 9:11, :2] += np.sin(np.arange(WINDOW))[None, :, None, None] * 3.0
     groups = np.array([f"video{i % 8}" for i in range(n)])
-    return SequenceDataset(X=X, lengths=np.full(n, WINDOW), y=y, label_names=["still", "wave"], groups=groups,
-                           sample_rate_hz=FPS, schema="coco17")
+    return SequenceDataset(
+        X=X,
+        lengths=np.full(n, WINDOW),
+        y=y,
+        label_names=["still", "wave"],
+        groups=groups,
+        sample_rate_hz=FPS,
+        schema="coco17",
+    )
 
 
 def fit_keypoint_model(folder: Path) -> Path:
     """A GRU on `keypoint_windows`, saved as folder/model.actrec; returns folder."""
-    Recognizer(model="gru", model_options={"hidden_sizes": [8], "dense": []}, epochs=1, seed=0).fit(keypoint_windows()).save(folder / "model.actrec")
+    Recognizer(model="gru", model_options={"hidden_sizes": [8], "dense": []}, epochs=1, seed=0).fit(
+        keypoint_windows()
+    ).save(folder / "model.actrec")
     return folder

@@ -72,6 +72,9 @@ def test_flags_go_over_the_config_file(monkeypatch: pytest.MonkeyPatch, waves_np
     monkeypatch.setattr(actrec.run, "train_run", lambda dataset, out, config, **kwargs: seen.append(config))
     config = tmp_path / "config.yaml"
     config.write_text("model: gru\nepochs: 7\nmonitor: val_acc\nlast_steps: 10\n")
-    result = runner.invoke(app, ["train", "--data", str(waves_npz), "--out", str(tmp_path / "run"), "--config", str(config), "--epochs", "2"])
+    result = runner.invoke(
+        app,
+        ["train", "--data", str(waves_npz), "--out", str(tmp_path / "run"), "--config", str(config), "--epochs", "2"],
+    )
     assert result.exit_code == 0, result.output
     assert (seen[0].model, seen[0].epochs, seen[0].monitor, seen[0].last_steps) == ("gru", 2, "val_acc", 10)

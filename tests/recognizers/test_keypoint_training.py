@@ -18,10 +18,13 @@ def windows(tmp_path_factory: pytest.TempPathFactory):
     return windows_from_segments(folder / "recordings", folder / "segments.csv", window=30, stride=15)
 
 
-@pytest.mark.parametrize("model,options", [
-    ("gru", {"hidden_sizes": [48], "dense": []}),
-    ("stgcn", {"channels": [16, 32], "temporal_kernel": 5}),
-])
+@pytest.mark.parametrize(
+    "model,options",
+    [
+        ("gru", {"hidden_sizes": [48], "dense": []}),
+        ("stgcn", {"channels": [16, 32], "temporal_kernel": 5}),
+    ],
+)
 def test_keypoint_models_learn_well_above_chance(windows, model, options, tmp_path):
     keep, hold = holdout_split(windows, 0.25, seed=0)
     train, test = windows.subset(keep), windows.subset(hold)
@@ -40,6 +43,8 @@ def test_keypoint_models_learn_well_above_chance(windows, model, options, tmp_pa
 
 
 def test_mirror_augmentation_trains(windows):
-    recognizer = Recognizer("gru", model_options={"hidden_sizes": [16], "dense": []}, epochs=1, augment=["mirror", "rotate"], seed=0)
+    recognizer = Recognizer(
+        "gru", model_options={"hidden_sizes": [16], "dense": []}, epochs=1, augment=["mirror", "rotate"], seed=0
+    )
     recognizer.fit(windows.subset(np.arange(200)))
     assert len(recognizer.history) == 1

@@ -32,11 +32,13 @@ def zero_bomb(path: Path, n_bytes: int, n_samples: int = 2) -> Path:
     data to predict)."""
     steps = max(1, n_bytes // (16 * n_samples))
     chunk = bytes(1 << 20)
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
-        with archive.open("X.npy", "w", force_zip64=True) as member:
-            member.write(npy_header((n_samples, steps, 4)))
-            left = n_samples * steps * 16
-            while left > 0:
-                member.write(chunk[: min(left, len(chunk))])
-                left -= len(chunk)
+    with (
+        zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive,
+        archive.open("X.npy", "w", force_zip64=True) as member,
+    ):
+        member.write(npy_header((n_samples, steps, 4)))
+        left = n_samples * steps * 16
+        while left > 0:
+            member.write(chunk[: min(left, len(chunk))])
+            left -= len(chunk)
     return path

@@ -1,5 +1,5 @@
 """What every skeleton graph network (`stgcn`, `ctrgcn`) must do, shared by their test files
-(imported as `tests.graph_models`): ignore padding, refuse bad schemas and kernels, learn a task
+(imported as `tests.helpers.graph_models`): ignore padding, refuse bad schemas and kernels, learn a task
 only graph and time mixing can solve."""
 
 from __future__ import annotations

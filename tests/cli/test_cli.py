@@ -32,7 +32,15 @@ def trained(waves_npz: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_train_writes_the_run_folder(trained: Path):
-    for name in ("model.actrec", "metrics.json", "history.csv", "curves.png", "confusion.png", "report.md", "per_class.csv"):
+    for name in (
+        "model.actrec",
+        "metrics.json",
+        "history.csv",
+        "curves.png",
+        "confusion.png",
+        "report.md",
+        "per_class.csv",
+    ):
         assert (trained / name).is_file(), name
     metrics = json.loads((trained / "metrics.json").read_text())
     assert set(metrics) == {"val", "test", "cut_by_time_budget"} and metrics["cut_by_time_budget"] is False
@@ -55,8 +63,20 @@ def test_saved_model_predicts_identically_in_a_fresh_process(trained: Path, wave
     preds = tmp_path / "elsewhere" / "preds.csv"
     preds.parent.mkdir()
     subprocess.run(
-        [sys.executable, "-m", "actrec.cli", "predict", str(trained.resolve()), "--data", str(waves_npz.resolve()), "--out", "preds.csv"],
-        cwd=preds.parent, check=True, capture_output=True,
+        [
+            sys.executable,
+            "-m",
+            "actrec.cli",
+            "predict",
+            str(trained.resolve()),
+            "--data",
+            str(waves_npz.resolve()),
+            "--out",
+            "preds.csv",
+        ],
+        cwd=preds.parent,
+        check=True,
+        capture_output=True,
     )
     table = pd.read_csv(preds)
     assert list(table.columns) == ["id", "pred", "confidence", "class0", "class1", "class2"]
@@ -117,27 +137,34 @@ def test_truncated_model_file_is_named(trained: Path, tmp_path: Path):
 
 
 def test_unknown_model_is_one_line(waves_npz: Path, tmp_path: Path):
-    result = runner.invoke(app, ["train", "--data", str(waves_npz), "--out", str(tmp_path / "r"), "--model", "resnet9000"])
+    result = runner.invoke(
+        app, ["train", "--data", str(waves_npz), "--out", str(tmp_path / "r"), "--model", "resnet9000"]
+    )
     assert result.exit_code == 2
     assert result.output.strip().count("\n") == 0
     assert "unknown model 'resnet9000'; choose one of:" in result.output
 
 
 def test_failed_run_keeps_existing_results(trained: Path, tmp_path: Path, waves_npz: Path):
-    from tests.waves import make_waves
+    from tests.helpers.waves import make_waves
 
     odd = make_waves(n=12)
     odd.label_names = ["class0", "class1", "never-seen"]
     odd.to_npz(str(tmp_path / "odd_test.npz"))
     before = {p.name: p.read_bytes() for p in trained.iterdir() if p.is_file()}
-    result = runner.invoke(app, ["train", "--data", str(waves_npz), "--out", str(trained), "--test", str(tmp_path / "odd_test.npz"), *SMALL])
+    result = runner.invoke(
+        app,
+        ["train", "--data", str(waves_npz), "--out", str(trained), "--test", str(tmp_path / "odd_test.npz"), *SMALL],
+    )
     assert result.exit_code == 2
     assert "sample s2 has label 'never-seen', not among the 3 training labels" in result.output
     after = {p.name: p.read_bytes() for p in trained.iterdir() if p.is_file()}
     assert after == before
 
 
-def test_run_failing_after_training_keeps_existing_results(trained: Path, waves_npz: Path, monkeypatch: pytest.MonkeyPatch):
+def test_run_failing_after_training_keeps_existing_results(
+    trained: Path, waves_npz: Path, monkeypatch: pytest.MonkeyPatch
+):
     from actrec import run
     from actrec.errors import ActrecError
 
@@ -164,8 +191,22 @@ def test_resume_from_checkpoint_continues_training(waves_npz: Path, trained: Pat
 def test_ddp_with_two_cpu_processes(waves_npz: Path, tmp_path: Path):
     """Lightning's DDP (gloo on CPU) trains with 2 processes; rank 0 alone writes the run."""
     result = subprocess.run(
-        [sys.executable, "-m", "actrec.cli", "train", "--data", str(waves_npz), "--out", str(tmp_path / "ddp"), *SMALL, "--devices", "2"],
-        capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "actrec.cli",
+            "train",
+            "--data",
+            str(waves_npz),
+            "--out",
+            str(tmp_path / "ddp"),
+            *SMALL,
+            "--devices",
+            "2",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "trained with DDP over 2 processes" in result.stderr
@@ -175,19 +216,23 @@ def test_ddp_with_two_cpu_processes(waves_npz: Path, tmp_path: Path):
 
 def test_a_split_lacking_a_class_is_pointed_out(tmp_path: Path):
     """With one class per subject and few subjects, whole-group splits can miss a class."""
-    from tests.waves import make_waves
+    from tests.helpers.waves import make_waves
 
     data = make_waves(n=36)
     data.groups = np.array([f"subject{i % 6}" for i in range(36)])  # 2 subjects per class
     data.to_npz(str(tmp_path / "few_groups.npz"))
-    result = runner.invoke(app, ["train", "--data", str(tmp_path / "few_groups.npz"), "--out", str(tmp_path / "r"), *SMALL])
+    result = runner.invoke(
+        app, ["train", "--data", str(tmp_path / "few_groups.npz"), "--out", str(tmp_path / "r"), *SMALL]
+    )
     assert result.exit_code == 0, result.output
     assert "split (" in result.output and "has no 'class" in result.output
     assert json.loads((tmp_path / "r" / "config.json").read_text())["notes"]
 
 
 @pytest.mark.parametrize("columns", ["40", "80", "200"])
-def test_printed_results_are_not_wrapped_whatever_the_terminal_width(trained: Path, waves_npz: Path, columns: str, monkeypatch: pytest.MonkeyPatch):
+def test_printed_results_are_not_wrapped_whatever_the_terminal_width(
+    trained: Path, waves_npz: Path, columns: str, monkeypatch: pytest.MonkeyPatch
+):
     """Scripts and logs read the tables and JSON from a pipe: each title, row and value stays on one line."""
     monkeypatch.setenv("COLUMNS", columns)
     result = runner.invoke(app, ["eval", str(trained), "--data", str(waves_npz)])
@@ -208,8 +253,23 @@ def test_npy_windows_get_groups_and_names_and_the_notes_a_user_needs(tmp_path: P
     X[:, :, -1] = rng.permutation(np.arange(90) % 3)[:, None]
     np.save(tmp_path / "signs.npy", X)
     (tmp_path / "videos.txt").write_text("".join(f"video{i // 3}\n" for i in range(90)))
-    args = ["train", "--data", str(tmp_path / "signs.npy"), "--label-last", "--label-names", "hello,thanks,yes",
-            "--model", "gru", "-o", "hidden_sizes=[4]", "-o", "dense=[]", "--epochs", "1", "--no-progress"]
+    args = [
+        "train",
+        "--data",
+        str(tmp_path / "signs.npy"),
+        "--label-last",
+        "--label-names",
+        "hello,thanks,yes",
+        "--model",
+        "gru",
+        "-o",
+        "hidden_sizes=[4]",
+        "-o",
+        "dense=[]",
+        "--epochs",
+        "1",
+        "--no-progress",
+    ]
 
     result = runner.invoke(app, [*args, "--out", str(tmp_path / "a")])
     assert result.exit_code == 0, result.output
@@ -221,12 +281,30 @@ def test_npy_windows_get_groups_and_names_and_the_notes_a_user_needs(tmp_path: P
     result = runner.invoke(app, [*args, "--out", str(tmp_path / "b"), "--groups", str(tmp_path / "videos.txt")])
     assert result.exit_code == 0, result.output
     assert "has no groups" not in result.output
-    assert json.loads(runner.invoke(app, ["info", str(tmp_path / "b"), "--json"]).stdout)["label_names"] == ["hello", "thanks", "yes"]
+    assert json.loads(runner.invoke(app, ["info", str(tmp_path / "b"), "--json"]).stdout)["label_names"] == [
+        "hello",
+        "thanks",
+        "yes",
+    ]
 
     result = runner.invoke(app, ["eval", str(tmp_path / "b"), "--data", str(tmp_path / "signs.npy")])
     assert result.exit_code == 2
-    assert "each step has 5 columns, one more than the model's 4; if the last column is the label, add --label-last" in result.output
-    result = runner.invoke(app, ["eval", str(tmp_path / "b"), "--data", str(tmp_path / "signs.npy"), "--label-last", "--label-names", "hello,thanks,yes"])
+    assert (
+        "each step has 5 columns, one more than the model's 4; if the last column is the label, add --label-last"
+        in result.output
+    )
+    result = runner.invoke(
+        app,
+        [
+            "eval",
+            str(tmp_path / "b"),
+            "--data",
+            str(tmp_path / "signs.npy"),
+            "--label-last",
+            "--label-names",
+            "hello,thanks,yes",
+        ],
+    )
     assert result.exit_code == 0, result.output
 
 
@@ -235,7 +313,10 @@ def test_info_lists_the_members_of_an_ensemble():
 
     recognizer = Recognizer(model="auto")
     recognizer.window_length, recognizer.frame_shape, recognizer.sample_rate_hz = 30, (17, 2), 30.0
-    recognizer.config.model_options = {"members": [{"model": "multirocket", "options": {}}, {"model": "gru", "options": {}}], "weights": [0.75, 0.25]}
+    recognizer.config.model_options = {
+        "members": [{"model": "multirocket", "options": {}}, {"model": "gru", "options": {}}],
+        "weights": [0.75, 0.25],
+    }
     rows = recognizer.describe()
     assert rows["members"] == "multirocket (weight 0.75), gru (weight 0.25)"
     assert rows["window"] == "30 steps at 30 Hz" and rows["input"] == "keypoints [T, 17, 2]"
