@@ -173,3 +173,11 @@ def test_predict_columns_picks_and_orders_the_csv_columns(signs, tmp_path):
     result = invoke("predict", signs, *data, "--columns", "id,maybe", "--out", tmp_path / "bad.csv")
     assert result.exit_code == 2 and "--columns: no column 'maybe'; choose from id" in result.output
     assert not (tmp_path / "bad.csv").exists()
+
+
+def test_predict_says_which_label_flags_it_does_not_need(signs, tmp_path):
+    out = tmp_path / "preds.csv"
+    result = invoke("predict", signs, "--data", signs / "part_a.npy", "--label-last", "--groups", "g.txt", "--out", out)
+    assert result.exit_code == 0, result.output
+    assert "--groups: not needed to read samples for prediction, so not used" in result.output
+    assert len(pd.read_csv(out)) == 9
