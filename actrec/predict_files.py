@@ -156,20 +156,23 @@ def predict_files(
     options: ReadOptions = ReadOptions(),
     ray_address: str | None = None,
     console: Console | None = None,
-    submission: bool = False,
+    columns: Sequence[str] | None = None,
 ) -> list[FileOutcome]:
-    """Predict every data file into its CSV (see the module docstring for the layout; `submission`:
-    `id` and one probability column per class only).
+    """Predict every data file into its CSV (see the module docstring for the layout; `columns`:
+    only these, e.g. `io.predictions.SUBMISSION`, checked before anything is predicted).
 
     `ray_address`: each file a Ray task (`actrec.cluster`); workers get the model and the file as
     bytes, so they need no shared file system. With a `console`, a progress bar and one line per
     file are printed. A clip model reads each `--data` as a clip folder or CSV.
     """
     from actrec.io.model_file import MODEL_FILE
+    from actrec.io.predictions import chosen_columns
     from actrec.video.recognizer import load_recognizer
 
     pairs = plan_predictions(data, out)
     recognizer = load_recognizer(run)
+    if columns is not None:
+        chosen_columns(columns, recognizer.label_names)
     folder_mode = Path(out).suffix.lower() != ".csv"
     outcomes: list[FileOutcome] = []
     todo = []
@@ -188,13 +191,9 @@ def predict_files(
                 raise ConfigError(
                     f"--data {folders[0]} is a folder; --ray sends files to the workers: give its recordings as files ('{folders[0]}/*.npz')"
                 )
-            finished = _run_on_ray(
-                model_file.read_bytes(), todo, options, ray_address, recognizer.label_names, submission
-            )
+            finished = _run_on_ray(model_file.read_bytes(), todo, options, ray_address, recognizer.label_names, columns)
         else:
-            finished = (
-                _predict_here(recognizer, file, output, options, submission, report.note) for file, output in todo
-            )
+            finished = (_predict_here(recognizer, file, output, options, columns, report.note) for file, output in todo)
         for outcome in finished:
             if outcome.status == "failed" and not folder_mode:
                 raise DataError(outcome.message)  # one file asked for: its error is the command's
@@ -203,21 +202,32 @@ def predict_files(
 
 
 def _predict_here(
-    recognizer: Any, file: Path, output: Path, options: ReadOptions, submission: bool, on_note: Callable[[str], None]
+    recognizer: Any,
+    file: Path,
+    output: Path,
+    options: ReadOptions,
+    columns: Sequence[str] | None,
+    on_note: Callable[[str], None],
 ) -> FileOutcome:
     try:
         ids, proba, where = predict_file(recognizer, file, options, on_note)
     except ActrecError as error:
         return FileOutcome(file, output, "failed", message=str(error))
-    return _write(file, output, ids, proba, where, recognizer.label_names, submission)
+    return _write(file, output, ids, proba, where, recognizer.label_names, columns)
 
 
 def _write(
-    file: Path, output: Path, ids: np.ndarray, proba: np.ndarray, where: Where, label_names: list[str], submission: bool
+    file: Path,
+    output: Path,
+    ids: np.ndarray,
+    proba: np.ndarray,
+    where: Where,
+    label_names: list[str],
+    columns: Sequence[str] | None,
 ) -> FileOutcome:
     from actrec.io.predictions import write_predictions
 
-    write_predictions(output, ids, proba, label_names, where, submission)
+    write_predictions(output, ids, proba, label_names, where, columns)
     return FileOutcome(file, output, "done", len(proba))
 
 
@@ -249,7 +259,7 @@ def _run_on_ray(
     options: ReadOptions,
     address: str,
     label_names: list[str],
-    submission: bool,
+    columns: Sequence[str] | None,
 ) -> Iterator[FileOutcome]:
     """Each file a Ray task; the driver writes what comes back, so outputs match a local run."""
     from actrec.cluster import failure_line, run_on_ray
@@ -265,7 +275,7 @@ def _run_on_ray(
             yield FileOutcome(file, output, "failed", message=result)
         else:
             ids, proba, where = result
-            yield _write(file, output, ids, proba, where, label_names, submission)
+            yield _write(file, output, ids, proba, where, label_names, columns)
 
 
 class _Report:

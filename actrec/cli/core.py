@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 DataOption = typer.Option(
     ...,
     "--data",
-    help="Data file: .npz, .npy (--label-last), long .csv (--labels) or .ts; or clips: a folder per class of videos, or a CSV path,label[,group][,start,end]",
+    help="Data file(s): .npz, .npy (--label-last), long .csv (--labels) or .ts; repeat --data or quote a pattern like 'seq_*.npy' for many; or clips: a folder per class of videos, or a CSV path,label[,group][,start,end]",
 )
 
 
@@ -224,7 +224,7 @@ def print_metrics(result: dict[str, dict[str, Any]], title: str, n_classes: int)
 @with_data_layout
 def evaluate(
     run: str = typer.Argument(..., help="RUN folder or model.actrec"),
-    data: str = DataOption,
+    data: list[str] = DataOption,
     out: str = typer.Option(None, help="write the metrics as JSON here"),
     test_clips: int = typer.Option(
         None,
@@ -253,12 +253,12 @@ def evaluate(
             report_bad_video(line)
         if inputs.y is None:
             raise DataError(
-                f"{data}: holds no labels to evaluate against; a long CSV needs --labels, a .npy --label-last"
+                f"{' '.join(data)}: holds no labels to evaluate against; a long CSV needs --labels, a .npy --label-last"
             )
         metrics = compute_metrics(inputs.y, recognizer.predict_proba(inputs, **options), recognizer.label_names)
         if out:
             write_text_atomic(out, json.dumps(metrics, indent=2))
-        print_metrics({"eval": headline(metrics)}, f"{run} on {data}", len(recognizer.label_names))
+        print_metrics({"eval": headline(metrics)}, f"{run} on {' '.join(data)}", len(recognizer.label_names))
 
     run_cli(action)
 
@@ -306,14 +306,22 @@ def predict(
     submission: bool = typer.Option(
         False,
         "--submission",
-        help="write only id and one probability column per class (a competition's sample_submission layout)",
+        help="write only id and one probability column per class (a competition's sample_submission layout; --columns 'id,<classes>')",
+    ),
+    columns: str = typer.Option(
+        None,
+        "--columns",
+        help="the CSV's columns, in order: any of id, start_time, end_time, time, pred, confidence and the class names, <classes> for every class (e.g. 'id,sit,walk' or 'id,pred')",
     ),
     layout: DataLayout = DataLayout(),
 ) -> None:
     """Predict every sample of each data file: id, pred, confidence and one probability column per
-    class (with --submission only id and the class columns, as competitions ask)."""
+    class (with --submission only id and the class columns, as competitions ask; --columns to pick)."""
+    from actrec.errors import ConfigError
+    from actrec.io.predictions import SUBMISSION
     from actrec.predict_files import ReadOptions, predict_files
 
+    print_note(layout.unused_by_prediction())
     names = layout.class_names
     options = ReadOptions(
         label_last=layout.label_last,
@@ -324,7 +332,14 @@ def predict(
         test_clips=test_clips,
         test_crops=test_crops,
     )
-    outcomes = run_cli(lambda: predict_files(run, data, out, options, ray, console, submission))
+
+    def action() -> Any:
+        if submission and columns:
+            raise ConfigError("--submission is --columns 'id,<classes>'; give one of the two")
+        chosen = SUBMISSION if submission else tuple(split_list(columns)) if columns else None
+        return predict_files(run, data, out, options, ray, console, chosen)
+
+    outcomes = run_cli(action)
     failed = sum(outcome.status == "failed" for outcome in outcomes)
     if len(outcomes) > 1 or failed:
         console.print(f"{len(outcomes) - failed} of {len(outcomes)} files predicted or already done; {failed} failed")

@@ -7,6 +7,7 @@ from typing import Any
 import typer
 
 from actrec.cli import app, console, run_cli
+from actrec.cli.layout import DataLayout, with_data_layout
 
 # `dataset` is owned by the keypoint-datasets work; `extract` below by the video-extraction work.
 dataset_app = typer.Typer(
@@ -53,9 +54,15 @@ def dataset_generate(
 
 
 @dataset_app.command("build")
+@with_data_layout
 def dataset_build(
     recordings: str = typer.Option(
-        ..., "--recordings", help="Folder of recording .npz files (per class sub-folders with --clips)."
+        None, "--recordings", help="Folder of recording .npz files (per class sub-folders with --clips)."
+    ),
+    data: list[str] = typer.Option(
+        [],
+        "--data",
+        help="Instead of --recordings: data file(s) in any layout train reads (.npy with --label-last, long .csv with --labels, ...; repeat or quote a pattern), written as one dataset.",
     ),
     out: str = typer.Option(..., "--out", help="Dataset .npz to write (what actrec train --data reads)."),
     segments: str = typer.Option(
@@ -73,9 +80,11 @@ def dataset_build(
         "--format",
         help="npz (one compressed file, for small data) or folder (X.npy memory-mapped + samples.npz: read in chunks, for data larger than memory).",
     ),
+    layout: DataLayout = DataLayout(),
 ) -> None:
     """Turn keypoint recordings plus annotations into a labelled dataset .npz (or array folder);
-    without annotations, into unlabelled windows for `actrec predict`."""
+    without annotations, into unlabelled windows for `actrec predict`. With --data, write files of
+    any layout (and their layout flags) as one dataset: labels, class names and groups inside."""
     import numpy as np
 
     from actrec.data.segments import clips_from_folders, unlabelled_windows, windows_from_segments
@@ -86,7 +95,17 @@ def dataset_build(
             raise ConfigError(f"--format '{data_format}' is not one of: npz, folder")
         if clips and segments is not None:
             raise ConfigError("give either --segments CSV (sliding windows) or --clips (one label per file), not both")
-        if clips:
+        if (recordings is None) == (not data):
+            raise ConfigError("give either --recordings FOLDER or --data FILE(S), one of the two")
+        if data:
+            if clips or segments is not None:
+                raise ConfigError("--segments and --clips cut --recordings; --data files are already samples")
+            dataset = layout.load(data)
+        elif layout != DataLayout():
+            raise ConfigError(
+                "the layout flags (--labels, --label-last, ...) describe --data files; --recordings carry their own"
+            )
+        elif clips:
             dataset = clips_from_folders(recordings)
         elif segments is not None:
             dataset = windows_from_segments(recordings, segments, window, stride, unit, min_fraction, background)
@@ -96,6 +115,13 @@ def dataset_build(
         return dataset
 
     dataset = run_cli(action)
+    groups = (
+        "without groups"
+        if dataset.groups is None
+        else f"{'in' if data else 'from'} {len(set(dataset.groups))} {'groups' if data else 'recordings'}"
+    )
+    for note in dataset.notes if data else []:
+        console.print(f"[yellow]note:[/yellow] {note}", highlight=False)
     if dataset.y is None:
         counts = "unlabelled: for actrec predict; add --segments or --clips to train on them"
     else:
@@ -103,9 +129,7 @@ def dataset_build(
             f"{name} {count}"
             for name, count in zip(dataset.label_names, np.bincount(dataset.y, minlength=dataset.n_classes))
         )
-    console.print(
-        f"{out}: {dataset.n_samples} samples x {dataset.n_steps} frames from {len(set(dataset.groups))} recordings ({counts})"
-    )
+    console.print(f"{out}: {dataset.n_samples} samples x {dataset.n_steps} frames {groups} ({counts})")
 
 
 @app.command()

@@ -1,7 +1,9 @@
 """The flags that describe a data file's layout (`--labels`, `--label-last`, `--groups`,
-`--label-names`, `--group-column`), defined once: `with_data_layout` gives them to every command
-that reads data (`train`, `eval`, `predict`, `export`, `compare`, `sweep`, `audit`) as one
-`DataLayout`, so each reads a user's files the same way and a new command gets them all."""
+`--label-names`, `--group-column`, `--label-column`, `--id-column`), defined once: `with_data_layout`
+gives them to every command that reads data (`train`, `eval`, `predict`, `export`, `compare`,
+`sweep`, `audit`, `dataset build`) as one `DataLayout`, so each reads a user's files the same way
+and a new command gets them all. Every such command takes `--data` as a list (repeated, or a
+quoted pattern), read by `DataLayout.load`."""
 
 from __future__ import annotations
 
@@ -24,10 +26,28 @@ class DataLayout:
     groups: str | None = None
     label_names: str | None = None
     group_column: str | None = None
+    label_column: str | None = None
+    id_column: str | None = None
 
     @property
     def class_names(self) -> list[str] | None:
         return read_names(self.label_names)
+
+    def unused_by_prediction(self) -> str | None:
+        """A note naming the flags given that only say where labels and groups are, which reading
+        samples to predict does not need (None when there are none), so they are not silently dropped."""
+        given = [
+            flag
+            for flag, value in (
+                ("--labels", self.labels),
+                ("--groups", self.groups),
+                ("--group-column", self.group_column),
+                ("--label-column", self.label_column),
+                ("--id-column", self.id_column),
+            )
+            if value is not None
+        ]
+        return f"{', '.join(given)}: not needed to read samples for prediction, so not used" if given else None
 
     def load(self, data: str | Sequence[str], label_names: Sequence[str] | None = None) -> Any:
         """`data` (files or patterns) as one SequenceDataset (`data.loading.load_data`); label_names:
@@ -42,6 +62,8 @@ class DataLayout:
             groups=self.groups,
             class_names=self.class_names,
             group_column=self.group_column,
+            label_column=self.label_column,
+            id_column=self.id_column,
         )
 
     def load_test(self, test: str, test_labels: str | None, label_names: Sequence[str]) -> Any:
@@ -56,6 +78,8 @@ class DataLayout:
             label_names=label_names,
             class_names=self.class_names,
             group_column=self.group_column if test_labels else None,
+            label_column=self.label_column if test_labels else None,
+            id_column=self.id_column if test_labels else None,
         )
 
 
@@ -85,6 +109,16 @@ _FLAGS: dict[str, tuple[type, Any]] = {
             None,
             "--group-column",
             help="labels.csv: the column holding each sequence's group (default: group, subject, session, video or recording)",
+        ),
+    ),
+    "label_column": (
+        str,
+        typer.Option(None, "--label-column", help="labels.csv: the column holding the label (default: label)"),
+    ),
+    "id_column": (
+        str,
+        typer.Option(
+            None, "--id-column", help="labels.csv: the column holding the features file's sequence id (default: id)"
         ),
     ),
 }

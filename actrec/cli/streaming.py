@@ -215,8 +215,10 @@ def export_model(
     run: str = typer.Argument(..., help="RUN folder or model.actrec"),
     format: str = typer.Option("onnx", "--format", help="onnx"),
     out: str = typer.Option(None, "--out", help="output file (default: RUN/model.onnx)"),
-    data: str = typer.Option(
-        None, "--data", help="real samples for the parity check (any --data file, or keypoint recordings)"
+    data: list[str] = typer.Option(
+        [],
+        "--data",
+        help="real samples for the parity check (any --data file, or keypoint recordings; repeat or quote a pattern for many)",
     ),
     layout: DataLayout = DataLayout(),
 ) -> None:
@@ -229,7 +231,8 @@ def export_model(
     def action() -> None:
         if format != "onnx":
             raise ConfigError(f"unknown export format '{format}'; choose onnx")
-        from actrec.data.loading import check_label_last, load_for_prediction
+        from actrec.cli.core import print_note
+        from actrec.data.loading import check_label_last, expand_data_specs, load_for_prediction
         from actrec.export.onnx import export_onnx
 
         folder = Path(run) if Path(run).is_dir() else Path(run).parent
@@ -238,17 +241,24 @@ def export_model(
             from actrec.data.clips import load_clips
             from actrec.video.export import export_clip_onnx
 
-            clips = load_clips(data, label_names=recognizer.label_names) if data else None
+            if len(data) > 1:
+                raise ConfigError(f"--data given {len(data)} times; a clip model reads one clip folder or CSV")
+            clips = load_clips(data[0], label_names=recognizer.label_names) if data else None
             typer.echo(
                 export_clip_onnx(recognizer, out or folder / "model.onnx", data=clips)
                 .summary()
                 .replace("windows", "clips")
             )
             return
+        files = expand_data_specs(data) if data else []
         samples = None
-        if data:
+        if len(files) == 1:  # one file may be keypoint recordings, cut into the model's window
+            print_note(layout.unused_by_prediction())
             window = int(recognizer.window_length)
-            samples = load_for_prediction(data, window, max(1, window // 2), layout.label_last, layout.class_names)
+            samples = load_for_prediction(files[0], window, max(1, window // 2), layout.label_last, layout.class_names)
+        elif files:
+            samples = layout.load(data)
+        if samples is not None:
             check_label_last(data, samples, recognizer.frame_shape, layout.label_last)
         path = Path(out) if out else folder / "model.onnx"
         typer.echo(export_onnx(recognizer, path, data=samples).summary())

@@ -32,6 +32,8 @@ def load_dataset(
     class_names: Sequence[str] | None = None,
     group_column: str | None = None,
     limits: ArrayLimits | None = None,
+    label_column: str | None = None,
+    id_column: str | None = None,
 ) -> SequenceDataset:
     """Read `spec` with the reader its extension names (.npz, .npy, .csv, .ts), or an array
     folder (`io/array_folder.py`: X memory-mapped, read in chunks by whoever uses it).
@@ -39,6 +41,7 @@ def load_dataset(
     labels: labels.csv for a long CSV (`id,label[,group,...]`); without it the CSV is unlabelled.
     group_column: the labels.csv column holding groups (default: group, subject, session, video
         or recording, the first found).
+    label_column, id_column: the labels.csv columns holding the label and the id (default: label, id).
     label_last: a .npy's last feature column holds the label.
     label_names: a training set's label order, so a test set gets the same indexes; a label outside
         it raises a DataError naming the sample.
@@ -49,10 +52,19 @@ def load_dataset(
     """
     path = Path(spec)
     suffix = path.suffix.lower()
+    columns = {
+        flag: name
+        for flag, name in (
+            ("--group-column", group_column),
+            ("--label-column", label_column),
+            ("--id-column", id_column),
+        )
+        if name is not None
+    }
     if is_array_folder(path):
-        if labels is not None or label_last or groups is not None or class_names or group_column is not None:
+        if labels is not None or label_last or groups is not None or class_names or columns:
             raise DataError(
-                f"{path}: an array folder carries its own labels and groups in samples.npz; drop --labels, --label-last, --groups, --label-names and --group-column"
+                f"{path}: an array folder carries its own labels and groups in samples.npz; drop --labels, --label-last, --groups, --label-names and the --*-column flags"
             )
         from actrec.io.array_folder import read_array_folder
 
@@ -68,8 +80,8 @@ def load_dataset(
         raise DataError(f"{path}: --labels goes with a long CSV; {LOADERS[suffix]} files carry their own labels")
     if label_last and suffix != ".npy":
         raise DataError(f"{path}: --label-last goes with a .npy file, not {LOADERS[suffix]}")
-    if group_column is not None and labels is None:
-        raise DataError(f"{path}: --group-column names a column of the --labels file; give --labels too")
+    if columns and labels is None:
+        raise DataError(f"{path}: {next(iter(columns))} names a column of the --labels file; give --labels too")
     if (groups is not None or class_names) and suffix != ".npy":
         raise DataError(
             f"{path}: --groups and --label-names go with a .npy file; {LOADERS[suffix]} files carry their own groups and labels"
@@ -84,7 +96,7 @@ def load_dataset(
     elif suffix == ".csv":
         from actrec.io.long_csv import read_long_csv
 
-        arrays = read_long_csv(path, labels=labels, group_column=group_column)
+        arrays = read_long_csv(path, labels, group_column, label_column, id_column)
     else:
         from actrec.io.ts import read_ts
 
@@ -131,6 +143,8 @@ def load_data(
     groups: str | Path | None = None,
     class_names: Sequence[str] | None = None,
     group_column: str | None = None,
+    label_column: str | None = None,
+    id_column: str | None = None,
 ) -> SequenceDataset:
     """One dataset from one or many `--data` specs (patterns expanded, see `expand_data_specs`),
     each read by `load_dataset` with the same layout options and stacked.
@@ -142,10 +156,20 @@ def load_data(
     `label_names` / `class_names` order when given)."""
     files = expand_data_specs(specs)
     if len(files) == 1:
-        return load_dataset(files[0], labels, label_last, label_names, groups, class_names, group_column)
-    if labels is not None or groups is not None or group_column is not None:
+        return load_dataset(
+            files[0],
+            labels,
+            label_last,
+            label_names,
+            groups,
+            class_names,
+            group_column,
+            label_column=label_column,
+            id_column=id_column,
+        )
+    if labels is not None or groups is not None or {group_column, label_column, id_column} != {None}:
         raise DataError(
-            f"--labels, --groups and --group-column describe one data file, but {len(files)} were given "
+            f"--labels, --groups and the --*-column flags describe one data file, but {len(files)} were given "
             f"({files[0]}, {files[1]}, ...); give one file, or groups inside each file"
         )
     parts = [load_dataset(file, label_last=label_last, class_names=class_names) for file in files]
@@ -308,10 +332,13 @@ def _named_classes(raw: np.ndarray, class_names: Sequence[str], source: str) -> 
 
 
 def check_label_last(
-    data: str | Path, dataset: SequenceDataset, frame_shape: tuple[int, ...], label_last: bool
+    data: str | Path | Sequence[str], dataset: SequenceDataset, frame_shape: tuple[int, ...], label_last: bool
 ) -> None:
     """A .npy read without --label-last whose frames are one column wider than the model's almost
-    surely carries its label last: say so instead of a shape mismatch."""
+    surely carries its label last: say so instead of a shape mismatch. `data`: the `--data`
+    value(s) (files or patterns) that gave `dataset`."""
+    if not isinstance(data, (str, Path)):
+        data = data[0]
     width = dataset.X.shape[2:]
     if (
         not label_last

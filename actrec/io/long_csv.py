@@ -10,9 +10,9 @@ any order; each id's steps are sorted by `time`. Ids with fewer steps are zero-p
 nothing about seconds, so `sample_rate_hz` is None. Write seconds as decimals (0.0, 0.02, ...) to
 keep the rate. ISO date-times (`2024-05-01 10:00:00.02`) are turned into seconds.
 
-labels.csv: `id,label` plus an optional group column (kept as `groups` so splits never cut a
-group): `group`, else the first of `subject`, `session`, `video`, `recording`, or the column named
-by `group_column`; a `label_desc` column names the classes (one description per label, in the
+labels.csv: `id,label` (or the columns named by `id_column`, `label_column`) plus an optional group
+column (kept as `groups` so splits never cut a group): `group`, else the first of `subject`,
+`session`, `video`, `recording`, or the column named by `group_column`; a `label_desc` column names the classes (one description per label, in the
 labels' order); every other column is kept per sample in `meta`. `read_long_csv`
 returns the raw labels; `actrec.data.loading` turns them into indexes (`label_names` are the sorted
 unique labels, numeric order when all labels are numbers). Without a labels file the data is
@@ -173,16 +173,30 @@ def read_features(path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[
     return X, lengths, ids, feature_names, _sample_rate_hz(time, codes, integer_time)
 
 
-def read_labels(path: Path, ids: np.ndarray, features_source: str) -> pd.DataFrame:
-    """labels.csv rows aligned to `ids`; ids in one file but not the other raise a DataError."""
+def read_labels(
+    path: Path, ids: np.ndarray, features_source: str, id_column: str = "id", label_column: str = "label"
+) -> pd.DataFrame:
+    """labels.csv rows aligned to `ids`, its `id_column` and `label_column` renamed `id` and `label`
+    (a column already named so is then not read); ids in one file but not the other raise a
+    DataError."""
     source = str(path)
     try:
-        table = pd.read_csv(path, dtype={"id": "str", "label": "str"})
+        table = pd.read_csv(path, dtype={id_column: "str", label_column: "str"})
     except pd.errors.EmptyDataError:
-        raise DataError(f"{path}: file is empty; it needs a header line id,label and one row per id") from None
+        raise DataError(
+            f"{path}: file is empty; it needs a header line {id_column},{label_column} and one row per id"
+        ) from None
     except (pd.errors.ParserError, UnicodeDecodeError) as error:
         raise DataError(f"{path}: not a readable CSV ({str(error).splitlines()[0]})") from None
-    _check_columns(path, list(table.columns), ["id", "label"])
+    for column, flag in ((id_column, "--id-column"), (label_column, "--label-column")):
+        if column not in table.columns:
+            raise DataError(
+                f"{path}: no '{column}' column (found {', '.join(map(str, list(table.columns)[:8])) or 'none'}); "
+                f"name the file's column with {flag} NAME"
+            )
+    unused = [name for name, chosen in (("id", id_column), ("label", label_column)) if chosen != name]
+    table = table.drop(columns=[name for name in unused if name in table.columns])
+    table = table.rename(columns={id_column: "id", label_column: "label"})
     if table.empty:
         raise DataError(f"{path}: has a header but no rows")
     duplicated = table["id"].duplicated(keep=False).to_numpy()
@@ -216,13 +230,18 @@ def _meta_array(column: pd.Series) -> np.ndarray:
 
 
 def read_long_csv(
-    path: str | Path, labels: str | Path | None = None, group_column: str | None = None
+    path: str | Path,
+    labels: str | Path | None = None,
+    group_column: str | None = None,
+    label_column: str | None = None,
+    id_column: str | None = None,
 ) -> SequenceArrays:
     """Read features.csv (+ labels.csv) into padded `X [N, T, F]`, ids in file order.
 
     With a labels file: raw `labels` (named by `label_desc` when it has one), `groups` (from
     `group_column`, else the first of `GROUP_COLUMNS` found) and the other columns as `meta`,
-    aligned to the ids; `notes` say which column gave the groups or the names.
+    aligned to the ids; `notes` say which column gave the groups or the names. `label_column`,
+    `id_column`: the labels file's names for `label` and `id`.
     """
     path = Path(path)
     X, lengths, ids, feature_names, sample_rate_hz = read_features(path)
@@ -231,7 +250,7 @@ def read_long_csv(
         labels = Path(labels)
         if not labels.is_file():
             raise DataError(f"{labels}: labels file not found; check the --labels path")
-        table = read_labels(labels, ids, str(path))
+        table = read_labels(labels, ids, str(path), id_column or "id", label_column or "label")
         raw = label_strings(table["label"].to_numpy(dtype=object), str(labels), ids)
         column = _group_column(table, labels, group_column)
         if column is not None:

@@ -347,9 +347,14 @@ class VideoRecognizer:
 
     def read_data(self, data: Any, layout: Any = None) -> tuple[ClipList, list[str]]:
         """(the usable clips of a clip folder or CSV in this model's label order, one line per bad
-        video skipped). `layout` (the sequence files' layout flags) does not apply to clips."""
+        video skipped). `data`: one spec, or a list of one (`--data`); `layout` (the sequence
+        files' layout flags) does not apply to clips."""
         from actrec.data.clips import load_clips
 
+        if isinstance(data, (list, tuple)):
+            if len(data) != 1:
+                raise ConfigError(f"--data given {len(data)} times; a clip model reads one clip folder or CSV")
+            data = data[0]
         return self.prepare(load_clips(data, label_names=self.label_names))
 
     def predict_data(
