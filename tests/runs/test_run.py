@@ -71,7 +71,9 @@ def recorded_windows(n_sessions: int) -> SequenceDataset:
 
 
 def test_rules_fitted_on_the_validation_recordings_beat_the_defaults_on_a_new_session(tmp_path):
-    config = TrainConfig(model="minirocket", model_options={"num_features": 840}, seed=0)
+    # a model that still errs on some frames (no level kernels): with level kernels the default
+    # rules already find every segment of these sessions, and there is nothing left to fit
+    config = TrainConfig(model="minirocket", model_options={"num_features": 840, "level_kernels": 0}, seed=0)
     result = train_run(recorded_windows(10), tmp_path / "run", config)
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())["segments"]
     assert metrics["min_iou"] == 0.5 and metrics["val"]["sessions"] >= 1 and metrics["test"]["sessions"] >= 1
