@@ -7,6 +7,7 @@ when groups exist every split here keeps each group whole.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -160,28 +161,24 @@ def split_notes(plan: SplitPlan, dataset: Any, label_names: list[str]) -> list[s
         if not kept or len(kept) == len(parts):
             continue
         count = int(counts[label])
-        why = (
-            f"and a {unit} lies wholly in one split"
-            if count < len(parts)
-            else "but they also hold other classes and no assignment of whole groups tried placed it in each split"
-        )
-        costs = [COST_OF_MISSING[part] for part in parts if part not in kept]
+        if count < len(parts):
+            why = f"and a {unit} lies wholly in one split: it cannot be in {_listed(list(parts))}"
+        elif unit == "group":
+            why = "but they also hold other classes, and no assignment of whole groups tried placed it in every split"
+        else:
+            why = "too few for the stratified cuts to give every split one"
+        unscored = [part for part in ("validation", "test") if part in parts and part not in kept]
+        costs: list[str] = ["the model never learns it"] if "train" not in kept else []
+        costs += [f"the {_listed(unscored)} metrics cover the other classes only"] if unscored else []
         notes.append(
             f"class '{name}' has {count} {unit}{'s' if count != 1 else ''}"
-            f"{' (videos, subjects or sessions)' if unit == 'group' else ''} {why}: it cannot be in "
-            f"{_listed(list(parts))}; it is kept in {_listed(kept)}, and {_listed(costs)} (give more {unit}s of it)"
+            f"{' (videos, subjects or sessions)' if unit == 'group' else ''} {why}; it is kept in "
+            f"{_listed(kept)}, and {_listed(costs)} (give more {unit}s of it)"
         )
     return notes
 
 
-COST_OF_MISSING = {
-    "train": "the model never learns it",
-    "validation": "the validation metrics cover the other classes only",
-    "test": "the test metrics cover the other classes only",
-}
-
-
-def _listed(words: list[str]) -> str:
+def _listed(words: Sequence[str]) -> str:
     return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
 
 

@@ -136,6 +136,8 @@ def test_subjects_holding_several_classes_still_put_every_class_in_every_split(s
     sides = [set(data.groups[part]) for part in parts]
     assert not (sides[0] & sides[1] or sides[0] & sides[2] or sides[1] & sides[2])
     assert sorted(np.concatenate(parts).tolist()) == list(range(data.n_samples))
+    again = plan_splits(data, seed=seed, val_fraction=0.2, test_fraction=0.2)
+    assert all(np.array_equal(a, b) for a, b in zip(parts, (again.train, again.validation, again.test)))
 
 
 def test_a_class_of_two_videos_one_a_single_window_is_split_not_refused():
