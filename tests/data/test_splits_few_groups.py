@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from actrec.data.dataset import SequenceDataset
-from actrec.data.splits import plan_splits
+from actrec.data.splits import plan_splits, split_notes
 
 
 def videos(groups_per_class: list[int], windows_per_video: int = 5, seed: int = 0, spread: int = 4) -> SequenceDataset:
@@ -56,8 +56,6 @@ def test_three_videos_of_uneven_length_per_class_put_one_in_each_split(seed):
 
 
 def test_a_class_with_two_videos_is_kept_in_train_and_test_and_one_note_says_why():
-    from actrec.data.splits import split_notes
-
     data = videos([4, 4, 2])
     plan = plan_splits(data, seed=0, val_fraction=0.2, test_fraction=0.2)
     train, validation, test = plan.parts(data)
@@ -65,9 +63,8 @@ def test_a_class_with_two_videos_is_kept_in_train_and_test_and_one_note_says_why
     notes = split_notes(plan, data, data.label_names)
     assert notes == [
         "class 'c' has 2 groups (videos, subjects or sessions) and a group lies wholly in one split: it cannot be "
-        "in train, "
-        "validation and test; it is kept in train and test, and the validation metrics cover the other classes "
-        "only (give more groups of it)"
+        "in train, validation and test; it is kept in train and test, and the validation metrics cover the other "
+        "classes only (give more groups of it)"
     ]
     complete = videos([4, 4, 4])
     assert (
@@ -76,8 +73,6 @@ def test_a_class_with_two_videos_is_kept_in_train_and_test_and_one_note_says_why
 
 
 def test_a_class_in_one_video_with_a_test_set_of_its_own_stays_in_train_and_the_note_says_so():
-    from actrec.data.splits import split_notes
-
     data = videos([4, 4, 1])
     plan = plan_splits(data, seed=0, val_fraction=0.2)  # the caller has its own test set
     train, validation, _ = plan.parts(data)
