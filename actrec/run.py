@@ -16,7 +16,7 @@ import numpy as np
 
 from actrec.data.dataset import SequenceDataset
 from actrec.data.labels import encode_labels
-from actrec.data.splits import missing_class_note, plan_splits
+from actrec.data.splits import missing_class_note, plan_splits, split_notes
 from actrec.errors import ActrecError, ConfigError, TrainingInterrupted
 from actrec.evaluation.metrics import compute_metrics
 from actrec.evaluation.report import write_run
@@ -213,13 +213,9 @@ def _train_into(
     test_metrics = compute_metrics(test.labels, recognizer.predict_proba(test), recognizer.label_names)
     segments, segments_note = _fit_decision_rules(recognizer, validation, test)
     recognizer.save(out)
-    splits = {"validation": validation, "test": test}
-    parts_of = {"validation": data, "test": data if held_out is not None else None}
-    notes = recognizer.notes + [
-        note
-        for name, split in splits.items()
-        if (note := missing_class_note(name, split, parts_of[name], recognizer.label_names))
-    ]
+    notes = recognizer.notes + split_notes(plan, data, data.label_names)
+    if held_out is None and (note := missing_class_note("test", test, recognizer.label_names)):
+        notes.append(note)
     notes += [segments_note] if segments_note else []
     run_config = asdict(recognizer.config) | {
         "data": data.source,

@@ -6,6 +6,8 @@ when groups exist every split here keeps each group whole.
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,16 +59,16 @@ def holdout_split(
     With groups, whole groups are held out, so no group is on both sides. StratifiedGroupKFold
     balances the label distribution over the folds, but with few groups per class one fold can
     miss a class entirely; so its folds (for the seed, then for further seeds drawn from it) are
-    searched, in order, for the first that holds out a group of every class with at least
-    `1 + min_keep` groups while leaving `min(min_keep, groups)` groups of every class in keep
-    (`min_keep` 2 when validation is cut from keep next). When no fold of about `fraction` can
+    searched, in order, for the first that holds out a group of every class with at least 2
+    groups while leaving `min_keep` groups of every class in keep, or all the others (`min_keep`
+    2 when validation is cut from keep next). When no fold of about `fraction` can
     (3 classes of 3 videos each cannot fit in a fifth of 9 videos), fewer, larger folds are
     searched: every class in every split comes before the asked size. When no assignment does,
-    the one falling shortest is taken, and `missing_class_note` says why.
+    the one falling shortest is taken (`plan_splits` then repairs it).
     """
     if not 0.0 < fraction < 1.0:
         raise DataError(f"holdout fraction must be between 0 and 1, got {fraction}")
-    check_stratifiable(dataset)
+    check_stratifiable(dataset, parts=2 if dataset.groups is None else 1)  # a whole group stays on one side
     index = np.arange(dataset.n_samples)
     if dataset.groups is None:
         keep, hold = train_test_split(index, test_size=fraction, random_state=seed, stratify=dataset.y)
@@ -92,17 +94,19 @@ def holdout_split(
     return best[1], best[2]
 
 
-def _group_holdouts(dataset: SequenceDataset, index: np.ndarray, fraction: float, n_splits: int, seed: int):
+def _group_holdouts(
+    dataset: SequenceDataset, index: np.ndarray, fraction: float, n_splits: int, seed: int
+) -> list[tuple[np.ndarray, np.ndarray]]:
     """Candidate (keep, holdout) pairs keeping groups whole: every StratifiedGroupKFold fold; or,
     when every class has fewer samples than folds (which it refuses), one GroupShuffleSplit."""
     if _every_class_smaller_than(dataset.labels, n_splits):
-        yield from GroupShuffleSplit(n_splits=1, test_size=fraction, random_state=seed).split(
-            index, groups=dataset.groups
+        return list(
+            GroupShuffleSplit(n_splits=1, test_size=fraction, random_state=seed).split(index, groups=dataset.groups)
         )
-        return
-    yield from StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed).split(
-        index, dataset.y, dataset.groups
-    )
+    with warnings.catch_warnings():  # "least populated class has only 4 members": fewer folds are tried next
+        warnings.filterwarnings("ignore", "The least populated class", UserWarning)
+        splitter = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+        return list(splitter.split(index, dataset.y, dataset.groups))
 
 
 def _every_class_smaller_than(y: np.ndarray, n_splits: int) -> bool:
@@ -116,38 +120,66 @@ def class_groups(dataset: Any) -> list[set]:
 
 
 def _placement_shortfall(group_sets: list[set], keep: set, hold: set, min_keep: int) -> int:
-    """How many class placements a split misses: a holdout without a class that has groups to
-    spare, and a keep side with fewer than `min(min_keep, groups)` groups of a class."""
+    """How many class placements a split misses: a holdout without a class that has 2 groups or
+    more, and a keep side with fewer than `min_keep` groups of a class, or than all but the one
+    held out (a class of 2 videos then trains on one and is tested on the other)."""
     shortfall = 0
     for groups in group_sets:
         if not groups:
             continue
-        shortfall += max(0, min(min_keep, len(groups)) - len(groups & keep))
-        shortfall += int(len(groups) >= 1 + min_keep and not groups & hold)
+        shortfall += max(0, min(min_keep, max(1, len(groups) - 1)) - len(groups & keep))
+        shortfall += int(len(groups) >= 2 and not groups & hold)
     return shortfall
 
 
-def missing_class_note(name: str, split: Any, dataset: Any, label_names: list[str]) -> str | None:
-    """A note when `split` (a part of `dataset`, or a separate test set when `dataset` is None)
-    lacks classes: which ones and why (how many groups each has), since its metrics then cover
-    the other classes only."""
+def missing_class_note(name: str, split: Any, label_names: list[str]) -> str | None:
+    """A note when `split`, a data set given separately (not cut by `plan_splits`), lacks
+    classes: its metrics then cover the other classes only."""
     absent = [i for i in range(len(label_names)) if split.y is None or not (split.y == i).any()]
     if not absent:
         return None
     more = f" (nor {len(absent) - 1} more classes)" if len(absent) > 1 else ""
-    head = f"the {name} split ({split.n_samples} samples of {split.source}) has no '{label_names[absent[0]]}'{more}"
-    if dataset is None or dataset.groups is None:
-        return f"{head}; its metrics cover the other classes only"
-    n_groups = len(class_groups(dataset)[absent[0]])
-    why = (
-        "so train, validation and test need 3 groups of it"
-        if n_groups < 3
-        else "and no assignment of whole groups tried gave each split one (groups holding several classes?)"
-    )
     return (
-        f"{head}: that class has {n_groups} group(s) (videos, subjects or sessions), a group lies wholly in one split, "
-        f"{why}; its metrics cover the other classes only (give --test, or more groups of it)"
+        f"the {name} split ({split.n_samples} samples of {split.source}) has no '{label_names[absent[0]]}'{more}; "
+        "its metrics cover the other classes only"
     )
+
+
+def split_notes(plan: SplitPlan, dataset: Any, label_names: list[str]) -> list[str]:
+    """One line per class of `dataset` that `plan` could not put in every split it cut: how many
+    groups (or samples) the class has, why that is too few, where it is kept and what that costs."""
+    parts = {"train": plan.train, "validation": plan.validation} | ({"test": plan.test} if len(plan.test) else {})
+    unit = "sample" if dataset.groups is None else "group"
+    counts = (
+        np.bincount(dataset.y, minlength=len(label_names))
+        if dataset.groups is None
+        else [len(groups) for groups in class_groups(dataset)]
+    )
+    notes = []
+    for label, name in enumerate(label_names):
+        kept = [part for part, index in parts.items() if (dataset.y[index] == label).any()]
+        if not kept or len(kept) == len(parts):
+            continue
+        count = int(counts[label])
+        if count < len(parts):
+            why = f"and a {unit} lies wholly in one split: it cannot be in {_listed(list(parts))}"
+        elif unit == "group":
+            why = "but they also hold other classes, and no assignment of whole groups tried placed it in every split"
+        else:
+            why = "too few for the stratified cuts to give every split one"
+        unscored = [part for part in ("validation", "test") if part in parts and part not in kept]
+        costs: list[str] = ["the model never learns it"] if "train" not in kept else []
+        costs += [f"the {_listed(unscored)} metrics cover the other classes only"] if unscored else []
+        notes.append(
+            f"class '{name}' has {count} {unit}{'s' if count != 1 else ''}"
+            f"{' (videos, subjects or sessions)' if unit == 'group' else ''} {why}; it is kept in "
+            f"{_listed(kept)}, and {_listed(costs)} (give more {unit}s of it)"
+        )
+    return notes
+
+
+def _listed(words: Sequence[str]) -> str:
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
 
 
 def kfold_splits(dataset: SequenceDataset, folds: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -188,7 +220,12 @@ class SplitPlan:
 def plan_splits(dataset: Any, seed: int, val_fraction: float, test_fraction: float = 0.0) -> SplitPlan:
     """Hold out `test_fraction` for test first (none when 0: the caller has its own test set),
     then `val_fraction` of the rest for validation; stratified and group-aware, fixed by `seed`.
-    Works on anything `holdout_split` takes (sequence and clip datasets)."""
+    Works on anything `holdout_split` takes (sequence and clip datasets).
+
+    The two cuts are searched one after the other, so with groups holding several classes
+    (subjects who each perform some of the actions) the test cut can leave the validation cut no
+    way to place every class; `_complete` then moves whole groups between the three parts."""
+    check_stratifiable(dataset)
     keep = np.arange(dataset.n_samples)
     test = np.empty(0, dtype=np.int64)
     if test_fraction > 0:
@@ -196,4 +233,114 @@ def plan_splits(dataset: Any, seed: int, val_fraction: float, test_fraction: flo
             dataset, test_fraction, seed, min_keep=2
         )  # 2 left: one for train, one for validation
     train, validation = holdout_split(dataset.subset(keep), val_fraction, seed)
-    return SplitPlan(train=keep[train], validation=keep[validation], test=test)
+    plan = SplitPlan(train=keep[train], validation=keep[validation], test=test)
+    if dataset.groups is None:
+        return plan
+    shares = np.array([(1 - val_fraction) * (1 - test_fraction), val_fraction * (1 - test_fraction), test_fraction])
+    return _complete(plan, dataset, shares, seed)
+
+
+# a class missing from train cannot be learnt, from test it goes unscored, from validation only
+# the choice of epoch and decision rules overlooks it
+MISSING_WEIGHT = np.array([4, 1, 2])
+EMPTY_PART = 100  # a part asked for must keep some group
+REPAIR_STEPS = 200  # at most this many group moves; each one lowers the shortfall or the size error
+RESTARTS = 20  # seeded random assignments descended from when the plan's own descent gets stuck
+
+
+def _complete(plan: SplitPlan, dataset: Any, shares: np.ndarray, seed: int) -> SplitPlan:
+    """`plan` with whole groups moved or swapped between train (0), validation (1) and test (2)
+    until every class is where its group count allows (`_wanted`), or no move or swap helps.
+
+    Each step takes the move that lowers most the weighted count of missing placements, then
+    the distance of the part sizes from `shares`; ties go by an order drawn from `seed`. When
+    that sticks short, descents from a few random assignments drawn from `seed` are tried too.
+    A plan that already places every class is returned as it is."""
+    names, group_of = np.unique(dataset.groups, return_inverse=True)
+    holds = np.zeros((len(names), dataset.n_classes), dtype=bool)
+    holds[group_of, dataset.y] = True
+    sizes = np.bincount(group_of, minlength=len(names))
+    place = np.empty(len(names), dtype=np.int64)
+    for part, index in enumerate((plan.train, plan.validation, plan.test)):
+        place[group_of[index]] = part
+    wanted = _wanted(holds.sum(axis=0), with_test=len(plan.test) > 0)
+    targets = shares * dataset.n_samples
+    rng = np.random.default_rng(seed)
+    best = _descend(place, holds, sizes, wanted, targets, rng)
+    for _ in range(RESTARTS):  # stuck where every step trades one missing class for another
+        if best[0][0] == 0:
+            break
+        start = rng.choice(3, size=len(names), p=shares / shares.sum())
+        best = min(best, _descend(start, holds, sizes, wanted, targets, rng), key=lambda result: result[0])
+    place = best[1]
+    index = place[group_of]
+    return SplitPlan(*(np.flatnonzero(index == part) for part in range(3)))
+
+
+def _descend(
+    place: np.ndarray,
+    holds: np.ndarray,
+    sizes: np.ndarray,
+    wanted: np.ndarray,
+    targets: np.ndarray,
+    rng: np.random.Generator,
+) -> tuple[tuple[int, float], np.ndarray]:
+    """(score, assignment) after taking the best step from `place` while one lowers the score."""
+    score = _placement_score(place, holds, sizes, wanted, targets)
+    for _ in range(REPAIR_STEPS):
+        if score[0] == 0:
+            break
+        step = min(
+            (
+                (_placement_score(candidate, holds, sizes, wanted, targets), candidate)
+                for candidate in _moves(place, holds, wanted, rng)
+            ),
+            key=lambda result: result[0],
+            default=None,
+        )
+        if step is None or step[0] >= score:
+            break
+        score, place = step
+    return score, place
+
+
+def _wanted(groups_per_class: np.ndarray, with_test: bool) -> np.ndarray:
+    """(classes, 3) bool: the parts a class can be in, given its groups: train first, then test,
+    then validation (or validation second when there is no test part)."""
+    wanted = np.zeros((len(groups_per_class), 3), dtype=bool)
+    wanted[:, 0] = groups_per_class >= 1
+    if with_test:
+        wanted[:, 2] = groups_per_class >= 2
+        wanted[:, 1] = groups_per_class >= 3
+    else:
+        wanted[:, 1] = groups_per_class >= 2
+    return wanted
+
+
+def _placement_score(
+    place: np.ndarray, holds: np.ndarray, sizes: np.ndarray, wanted: np.ndarray, targets: np.ndarray
+) -> tuple[int, float]:
+    """(weighted missing placements, sum of |part size - target|) of a group -> part assignment."""
+    present = np.stack([holds[place == part].any(axis=0) for part in range(3)], axis=1)
+    loads = np.bincount(place, weights=sizes, minlength=3)
+    empty = int(((loads == 0) & (targets > 0)).sum())
+    missing = int(((wanted & ~present) @ MISSING_WEIGHT).sum()) + EMPTY_PART * empty
+    return missing, float(np.abs(loads - targets).sum())
+
+
+def _moves(place: np.ndarray, holds: np.ndarray, wanted: np.ndarray, rng: np.random.Generator):
+    """Assignments one step from `place`, in a seeded order: for each missing (class, part), a
+    group holding the class moved into the part, or swapped with a group already there."""
+    present = np.stack([holds[place == part].any(axis=0) for part in range(3)], axis=1)
+    steps = set()
+    for label, part in zip(*np.nonzero(wanted & ~present)):
+        for group in np.flatnonzero(holds[:, label] & (place != part)):
+            steps.add((int(group), int(part), -1))
+            steps.update((int(group), int(part), int(other)) for other in np.flatnonzero(place == part))
+    ordered = sorted(steps)
+    for group, part, other in (ordered[k] for k in rng.permutation(len(ordered))):
+        candidate = place.copy()
+        if other >= 0:
+            candidate[other] = place[group]
+        candidate[group] = part
+        yield candidate
