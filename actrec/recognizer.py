@@ -21,7 +21,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from actrec import __version__
 from actrec.config import TrainConfig
 from actrec.data.dataset import SequenceDataset
-from actrec.data.labels import encode_labels
+from actrec.data.labels import encode_labels, imbalance_notes
 from actrec.data.splits import plan_splits
 from actrec.errors import ConfigError, DataError, ModelFileError
 from actrec.features.pipeline import FeaturePipeline, Flatten, Standardize, Step
@@ -309,23 +309,38 @@ class Recognizer(ClassifierMixin, BaseEstimator):
             self.schema_definition = self.skeleton().to_dict()
         self.frame_shape = tuple(int(s) for s in dataset.X.shape[2:])
         self.window_length = dataset.n_steps
+        self._fit_strategy(dataset, train, validation, work_dir, progress, resume_from)
+        if self.config.class_weight is None and self.config.sampler != "balanced":
+            self.notes += imbalance_notes(train.labels, self.label_names)
+        return self
+
+    def _fit_strategy(
+        self,
+        dataset: SequenceDataset,
+        train: SequenceDataset,
+        validation: SequenceDataset,
+        work_dir: str | Path | None,
+        progress: bool,
+        resume_from: str | Path | None,
+    ) -> None:
+        """The fit the model asks for: the default's closed-form kernel fit, one network per
+        skeleton stream, a closed-form kernel model, or gradient training."""
         if self.config.model == "auto":
             self._fit_auto(train, validation, resume_from)
-            return self
+            return
         if len(self.config.streams) > 1:
             if resume_from:
                 raise ConfigError("resuming is for one network; several streams train one each, so start the run again")
             self._fit_streams(train, validation, progress)
-            return self
+            return
         self.pipeline = FeaturePipeline(self._default_steps(dataset))
         if self.is_kernel_model:
             self._fit_kernels(train, validation, resume_from)
-            return self
+            return
         train_features = self.pipeline.fit_transform(train.X, train.lengths)
         self.n_features = int(train_features.shape[-1])
         val_features = self._features(validation)
         self._train(train, train_features, validation, val_features, work_dir, progress, resume_from)
-        return self
 
     def _fit_auto(
         self, train: SequenceDataset, validation: SequenceDataset, resume_from: str | Path | None = None

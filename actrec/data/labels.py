@@ -47,3 +47,24 @@ def encode_labels(
         )
     y = np.fromiter((lookup[label] for label in labels), dtype=np.int64, count=len(labels))
     return y, names
+
+
+IMBALANCE_RATIO = 5.0  # the most common class over the rarest, from which a fit says so
+
+
+def imbalance_notes(y: np.ndarray, label_names: Sequence[str]) -> list[str]:
+    """One line when the training classes are far from balanced (`IMBALANCE_RATIO`), for a fit
+    that weighs every sample the same: top-1 then favours the common classes, and a user who
+    needs a rare one (a fall among hours of walking) should hear about the two remedies."""
+    counts = np.bincount(np.asarray(y), minlength=len(label_names))
+    present = np.flatnonzero(counts)
+    if len(present) < 2:
+        return []
+    rarest, commonest = present[np.argmin(counts[present])], present[np.argmax(counts[present])]
+    if counts[commonest] < IMBALANCE_RATIO * counts[rarest]:
+        return []
+    return [
+        f"classes are imbalanced: {counts[commonest]} training samples of '{label_names[commonest]}' against "
+        f"{counts[rarest]} of '{label_names[rarest]}'; every sample weighs the same, so top-1 favours the common "
+        "classes; --class-weight balanced (or --sampler balanced) weighs a rare class up when its recall matters more"
+    ]
