@@ -10,7 +10,8 @@ centred 4d frames after the old window start. So the window's features are runni
 Nothing grows with the window but the ring buffers. A frame is five compiled passes (numba: as
 NumPy vector calls the same work took about forty calls, each a microsecond of overhead):
 `convolve_frame` (channel sums, every kernel's newest output, Hydra's shares), `slide_sums` and
-`slide_hydra` (the running sums), `pooled_features` (the head's standardised input) and `head`.
+`slide_hydra` (the running sums), `pooled_features` (the head's standardised input) and `head`;
+for a PPV-only model over a full window (the default) two: `convolve_frame` and `count_and_score`.
 
 Frames are put on the kernels' input grid (`rocket.on_input_grid`), where every convolution output
 is exact, so the comparisons with the biases are the ones batch predict makes, bit for bit, and the
