@@ -357,16 +357,19 @@ class KernelBank(nn.Module):
                 bias.zero_()
                 continue
             quantiles = bias_quantiles(self.n_kernels * bias.shape[1]).reshape(self.n_kernels, -1)
-            examples = eligible[torch.randint(len(eligible), (self.n_kernels,), generator=generator)]
-            # kernel k on example k only: one grouped convolution
+            # one example drawn per kernel; the level kernels' draws go unused (`_level_biases`
+            # places theirs), kept so a seed gives the biases it always gave
+            examples = eligible[torch.randint(len(eligible), (self.n_kernels,), generator=generator)][:N_KERNELS]
             weight = self.weights[:, None, :] * self.get_buffer(f"combination_{i}")[:, :, None]  # [K, F, 9]
+            # MiniRocket kernel k on example k only: one grouped convolution
             stacked = series_of(examples).reshape(1, -1, steps)
-            outputs = F.conv1d(stacked, weight, dilation=d, groups=self.n_kernels)[0]
-            values = row_quantiles(outputs.double().numpy(), valid[examples].numpy(), quantiles)
+            outputs = F.conv1d(stacked, weight[:N_KERNELS], dilation=d, groups=N_KERNELS)[0]
+            values = row_quantiles(outputs.double().numpy(), valid[examples].numpy(), quantiles[:N_KERNELS])
             if self.level_kernels:
-                values[N_KERNELS:] = self._level_biases(
+                level = self._level_biases(
                     weight[N_KERNELS:], d, valid, eligible, series_of, quantiles[N_KERNELS:], generator
                 )
+                values = np.concatenate([values, level])
             bias.copy_(torch.from_numpy(np.round(values * INPUT_GRID) / INPUT_GRID))
 
     def _level_biases(
@@ -385,9 +388,8 @@ class KernelBank(nn.Module):
         examples = eligible[torch.randint(len(eligible), (min(LEVEL_EXAMPLES, len(eligible)),), generator=generator)]
         outputs = F.conv1d(series_of(examples), weight, dilation=d).double()  # [m, L, T']
         inside = torch.arange(outputs.shape[-1])[None, :] < valid[examples][:, None]  # [m, T']
-        pooled = outputs.masked_fill(~inside[:, None, :], math.inf).transpose(0, 1).reshape(len(weight), -1).numpy()
-        pooled.sort(axis=1)  # valid outputs first
-        return row_quantiles(pooled, np.full(len(weight), int(inside.sum())), quantiles)
+        pooled = outputs.transpose(0, 1)[:, inside].numpy()  # [L, the m examples' valid outputs]
+        return row_quantiles(pooled, np.full(len(weight), pooled.shape[1]), quantiles)
 
     def forward(self, series: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """`series [B, F, T]` (on the input grid) -> pooled features `[B, n_outputs]` float64."""
