@@ -164,21 +164,23 @@ def calibrate_rules(run: str, session: str, segments: str | None, sequence_id: s
     ]
     report = calibrate(recognizer, csv.values, csv.times, truth)
     path = Path(run) / MODEL_FILE if Path(run).is_dir() else Path(run)
-    recognizer.save(path)
+    if report["saved"]:
+        recognizer.save(path)
     metrics_path = path.parent / "metrics.json"
     metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
     metrics["stream"] = {
         "session": str(session),
         "segment_f1_default_rules": report["before"]["f1"],
         "segment_f1_fitted_rules": report["after"]["f1"],
-        **{k: report[k] for k in ("before", "after", "rules")},
+        **{k: report[k] for k in ("before", "after", "rules", "saved")},
     }
     write_text_atomic(metrics_path, json.dumps(metrics, indent=2))
     before, after = report["before"], report["after"]
+    outcome = f"saved in {path}" if report["saved"] else f"nothing saved: {path} keeps its rules"
     console.print(
         f"segment F1 at IoU >= 0.5: default rules {before['f1']:.3f} ({before['predicted']} segments for "
         f"{before['true']}), fitted {after['f1']:.3f} ({after['predicted']} segments); "
-        f"{report['rules_tried']} rule sets tried; saved in {path}",
+        f"{report['rules_tried']} rule sets tried; {outcome}",
         highlight=False,
         soft_wrap=True,
     )

@@ -32,7 +32,11 @@ class DecisionRules:
 
     enter / exit: smoothed probability a class needs to become the candidate, and below which an
       active class is left (hysteresis: exit <= enter). `thresholds` / `exit_thresholds` override
-      them per class name.
+      them per class name. The default 0.5 is the point where a class outweighs all the others
+      together. A higher default (0.6) gave no event at all for models right on average but not
+      confident on every frame: a last-pooled GRU's streamed probabilities follow the phase of the
+      signal where each sliding window ends, and its true class averaged 0.5-0.6 over its segments
+      (tests/stream/test_default_rules.py).
     smoothing: "ema" (span `smoothing_frames`), "mean" (moving average over `smoothing_frames`) or
       "none".
     vote_k / vote_n: a class is the vote winner when it is the candidate on at least k of the last
@@ -43,8 +47,8 @@ class DecisionRules:
       open event; shorter gaps hold the current label.
     """
 
-    enter: float = 0.6
-    exit: float = 0.4
+    enter: float = 0.5
+    exit: float = 0.35
     thresholds: dict[str, float] = field(default_factory=dict)
     exit_thresholds: dict[str, float] = field(default_factory=dict)
     smoothing: str = "ema"
