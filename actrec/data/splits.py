@@ -196,15 +196,13 @@ def kfold_splits(dataset: SequenceDataset, folds: int, seed: int) -> list[tuple[
         return list(StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed).split(index, dataset.y))
     names, group_of = np.unique(dataset.groups, return_inverse=True)
     if len(names) < folds:
-        raise DataError(
-            f"{dataset.source}: {len(names)} groups cannot make {folds} group-aware folds; use fewer folds"
-        )
+        raise DataError(f"{dataset.source}: {len(names)} groups cannot make {folds} group-aware folds; use fewer folds")
     holds = np.zeros((len(names), dataset.n_classes), dtype=bool)
     holds[group_of, dataset.y] = True
     sizes = np.bincount(group_of, minlength=len(names))
     targets = np.full(folds, dataset.n_samples / folds)
-    score = lambda place: _fold_score(place, holds, sizes, targets)  # noqa: E731
-    missing = lambda place: _fold_missing(place, holds, folds)  # noqa: E731
+    score = lambda place: _fold_score(place, holds, sizes, targets)
+    missing = lambda place: _fold_missing(place, holds, folds)
     seeds = [seed, *np.random.default_rng(seed).integers(2**31 - 1, size=SEARCH_ATTEMPTS - 1).tolist()]
     best: tuple[tuple[int, float], np.ndarray] | None = None
     for attempt_seed in seeds:
@@ -223,7 +221,9 @@ def kfold_splits(dataset: SequenceDataset, folds: int, seed: int) -> list[tuple[
     return [(np.flatnonzero(fold_of != fold), np.flatnonzero(fold_of == fold)) for fold in range(folds)]
 
 
-def _group_folds(dataset: SequenceDataset, index: np.ndarray, folds: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+def _group_folds(
+    dataset: SequenceDataset, index: np.ndarray, folds: int, seed: int
+) -> list[tuple[np.ndarray, np.ndarray]]:
     """One seed's group k-fold: StratifiedGroupKFold, or GroupKFold when every class has fewer
     samples than folds (which StratifiedGroupKFold refuses)."""
     if _every_class_smaller_than(dataset.labels, folds):
@@ -356,8 +356,8 @@ def _complete(plan: SplitPlan, dataset: Any, shares: np.ndarray, seed: int) -> S
     wanted = _wanted(holds.sum(axis=0), with_test=len(plan.test) > 0)
     targets = shares * dataset.n_samples
     rng = np.random.default_rng(seed)
-    score = lambda place: _placement_score(place, holds, sizes, wanted, targets)  # noqa: E731
-    missing = lambda place: wanted & ~_present(place, holds, 3)  # noqa: E731
+    score = lambda place: _placement_score(place, holds, sizes, wanted, targets)
+    missing = lambda place: wanted & ~_present(place, holds, 3)
     best = _descend(place, holds, score, missing, rng)
     for _ in range(RESTARTS):  # stuck where every step trades one missing class for another
         if best[0][0] == 0:

@@ -36,7 +36,8 @@ def some_assignment_places_every_class(data, folds: int) -> bool:
     names = sorted(set(data.groups))
     holders = [{names.index(g) for g in set(data.groups[data.y == label])} for label in range(data.n_classes)]
     return any(
-        len(set(assignment)) == folds and all(len({assignment[g] for g in held}) == min(len(held), folds) for held in holders)
+        len(set(assignment)) == folds
+        and all(len({assignment[g] for g in held}) == min(len(held), folds) for held in holders)
         for assignment in itertools.product(range(folds), repeat=len(names))
     )
 
@@ -77,4 +78,6 @@ def test_a_class_in_one_video_is_trained_on_in_all_folds_but_one():
     (note,) = fold_notes(splits, data)
     untrained = [number for number, (train, _) in enumerate(classes_per_fold(data, splits)) if 2 not in train]
     assert len(untrained) == 1
-    assert note.endswith(f"3 of the 4 folds test without it (their metrics cover the other classes only) and fold {untrained[0]} never trains on it (give more groups of it)")
+    assert note.endswith(
+        f"3 of the 4 folds test without it (their metrics cover the other classes only) and fold {untrained[0]} never trains on it (give more groups of it)"
+    )

@@ -64,7 +64,9 @@ def test_calibrate_that_finds_nothing_keeps_the_models_rules_and_says_what_the_m
     assert report["after"]["f1"] == 0.0 and not report["saved"]
     assert model.decision_rules == {"enter": 0.7}
     assert "the streamed predictions are mostly 'c' (100% of the frames), the true class leads on 0%" in report["why"]
-    assert report["why"].endswith("the model does not recognise this session: check its columns, rate and segments, or retrain")
+    assert report["why"].endswith(
+        "the model does not recognise this session: check its columns, rate and segments, or retrain"
+    )
 
 
 def test_calibrate_on_segments_far_shorter_than_the_models_events_says_so(monkeypatch):
@@ -73,4 +75,7 @@ def test_calibrate_on_segments_far_shorter_than_the_models_events_says_so(monkey
     short = [(label, start, start + 0.4) for label, start, _ in truth]  # the model is right, the segments are not
     report = calibrate(model, np.zeros((len(times), 2)), times, short)
     assert not report["saved"] and model.decision_rules == {"enter": 0.7}
-    assert "the model is mostly right, so the true segments may be offset in time or shorter than the model's 12 s window (the shortest is 0.4 s)" in report["why"]
+    assert (
+        "the model is mostly right, so the true segments may be offset in time or shorter than the model's 12 s window (the shortest is 0.4 s)"
+        in report["why"]
+    )

@@ -59,7 +59,11 @@ def windows(
                 X.append(values[begin : begin + window])
                 y.append(label_names.index(label))
     return SequenceDataset(
-        X=np.stack(X), lengths=np.full(len(X), window), y=np.array(y), label_names=label_names, sample_rate_hz=saved_rate
+        X=np.stack(X),
+        lengths=np.full(len(X), window),
+        y=np.array(y),
+        label_names=label_names,
+        sample_rate_hz=saved_rate,
     )
 
 
