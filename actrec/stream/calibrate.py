@@ -250,8 +250,9 @@ def calibrate(recognizer: Any, frames: np.ndarray, times: np.ndarray, truth: Seq
     segments) and store them in `recognizer.decision_rules`, which `save` keeps and `Streamer`
     uses. Returns the report of `fit_rules`, with `saved` False (and `why`) when no rules gave a
     segment matching a true one: the model's rules are then left as they were."""
-    steps = np.diff(times)
-    rate = float(1.0 / np.median(steps)) if steps.size else float(recognizer.sample_rate_hz or 30.0)
+    # the rate the Streamer will turn seconds into frames with, not the session's: a model saved
+    # without its rate streams under DEFAULT_SAMPLE_RATE_HZ, whatever the session's times say
+    rate = float(recognizer.sample_rate_hz or DEFAULT_SAMPLE_RATE_HZ)
     probabilities = session_probabilities(recognizer, frames)
     rules, report = fit_rules(
         [(probabilities, times - times[0], truth)], list(recognizer.label_names), rate, int(recognizer.window_length)

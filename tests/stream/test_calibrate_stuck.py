@@ -10,8 +10,9 @@ from types import SimpleNamespace
 import numpy as np
 
 from actrec.stream import calibrate as calibrate_module
-from actrec.stream.calibrate import calibrate, fit_rules
+from actrec.stream.calibrate import calibrate, candidate_values, fit_rules, replay, segment_scores
 from actrec.stream.decisions import DecisionRules
+from actrec.stream.engine import DEFAULT_SAMPLE_RATE_HZ
 
 RATE, WINDOW = 50.0, 600  # a 12 s window: default min event 4 s
 LABELS = ["a", "b", "c"]
@@ -79,3 +80,19 @@ def test_calibrate_on_segments_far_shorter_than_the_models_events_says_so(monkey
         "the model is mostly right, so the true segments may be offset in time or shorter than the model's 12 s window (the shortest is 0.4 s)"
         in report["why"]
     )
+
+
+def test_rules_calibrated_for_a_model_without_a_rate_replay_as_its_streamer_will(monkeypatch):
+    """The Streamer of a model saved without its rate turns seconds into frames at 30 Hz, whatever
+    the session's times; the fit must score rules the same way, or the minimum event it found on
+    a 50 Hz session streams 0.6 times as long."""
+    probabilities, times, truth = session(0.9)  # 50 Hz times
+    model = fake_model(monkeypatch, probabilities)
+    model.sample_rate_hz = None
+    report = calibrate(model, np.zeros((len(times), 2)), times, truth)
+    rules = DecisionRules(**model.decision_rules)
+    at_30_hz = candidate_values(rules, WINDOW, DEFAULT_SAMPLE_RATE_HZ)["min_event_s"]
+    at_30_hz.append(DecisionRules.for_model(WINDOW, DEFAULT_SAMPLE_RATE_HZ).min_event_s)
+    assert report["saved"] and min(abs(rules.min_event_s - value) for value in at_30_hz) < 1e-3
+    replayed = segment_scores(replay(probabilities, times, rules, LABELS, DEFAULT_SAMPLE_RATE_HZ), truth)
+    assert replayed["f1"] == report["after"]["f1"] > 0.0
