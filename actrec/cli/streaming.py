@@ -133,6 +133,9 @@ def stream(
             f"{report.stage_line()}",
             highlight=False,
         )
+        decisions = getattr(streamer, "decisions", None)  # a served session's rules run on the server
+        if not report.events and report.recognized and decisions is not None:
+            console.print(f"[yellow]note:[/yellow] {decisions.no_event_reason()}", highlight=False, soft_wrap=True)
 
     run_cli(action)
 

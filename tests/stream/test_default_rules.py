@@ -154,3 +154,19 @@ def test_default_rules_give_the_sessions_events(kind, least, request):
     scores = segment_scores(predicted, truth)
     print(f"\n{kind}: {Streamer(model).rules.summary()}\n{len(truth)} true, {scores}")
     assert scores["recall"] >= least and scores["precision"] >= 0.6, (predicted, truth)
+
+
+@pytest.mark.parametrize(
+    "confidence, rules, reason",
+    [
+        (0.55, dict(enter=0.6), "peaked at 0.55, under the enter threshold 0.6; lower --enter"),
+        (0.9, dict(min_event_s=100.0), "never led 3 of 5 frames for the minimum event of 100.00 s"),
+    ],
+)
+def test_a_stream_without_events_says_which_rule_held_them_back(confidence, rules, reason):
+    from actrec.stream.decisions import DecisionMaker, DecisionRules
+
+    maker = DecisionMaker(DecisionRules(**rules), ["a", "b", "c"], 30.0)
+    row = np.float32([confidence, (1 - confidence) / 2, (1 - confidence) / 2])
+    assert not [event for frame in range(300) for event in maker.update(frame, frame / 30, row).events]
+    assert reason in maker.no_event_reason()
