@@ -255,7 +255,9 @@ def export_model(
         if len(files) == 1:  # one file may be keypoint recordings, cut into the model's window
             print_note(layout.unused_by_prediction())
             window = int(recognizer.window_length)
-            samples = load_for_prediction(files[0], window, max(1, window // 2), layout.label_last, layout.class_names)
+            samples = load_for_prediction(
+                files[0], window, max(1, window // 2), layout.label_last, layout.class_names, model=recognizer
+            )
         elif files:
             samples = layout.load(data)
         if samples is not None:

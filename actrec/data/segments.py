@@ -8,6 +8,7 @@ that person (rows without one label everyone in the video).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -166,17 +167,26 @@ def unlabelled_windows(recordings: str | Path, window: int = 30, stride: int = 1
     `name@start_frame`, meta start/end frame and time), with `y` None; the last window of a
     recording ends at its last frame, so no frame is left out.
     """
-    if window < 1 or stride < 1:
-        raise ConfigError(f"window ({window}) and stride ({stride}) must be at least 1 frame")
     path = Path(recordings)
     files = {path.stem: path} if path.is_file() else load_recordings_dir(path)
+    return windows_of_recordings(
+        {name: load_recording(file) for name, file in files.items()}, window, stride, str(path)
+    )
+
+
+def windows_of_recordings(
+    recordings: Mapping[str, Recording], window: int, stride: int, source: str
+) -> SequenceDataset:
+    """`unlabelled_windows` of recordings already read, by name (`source` names them in messages)."""
+    if window < 1 or stride < 1:
+        raise ConfigError(f"window ({window}) and stride ({stride}) must be at least 1 frame")
     samples: list[np.ndarray] = []
     meta: dict[str, list] = {"start_frame": [], "end_frame": [], "start_time": [], "end_time": []}
     groups: list[str] = []
     ids: list[str] = []
     first: Recording | None = None
-    for name, file in files.items():
-        for track, recording in load_recording(file).people():
+    for name, read in recordings.items():
+        for track, recording in read.people():
             first = _check_same_layout(first, recording)
             group = name if track is None else f"{name}#track{track}"
             length = min(window, recording.n_frames)
@@ -188,7 +198,7 @@ def unlabelled_windows(recordings: str | Path, window: int = 30, stride: int = 1
                     continue
                 _add_window(recording, start, length, group, samples, meta, groups, ids)
     assert first is not None  # a sample was read, so a recording was
-    X, lengths = pad_sequences(samples, source=str(recordings), ids=ids)
+    X, lengths = pad_sequences(samples, source=source, ids=ids)
     return SequenceDataset(
         X=X,
         lengths=lengths,
@@ -197,7 +207,7 @@ def unlabelled_windows(recordings: str | Path, window: int = 30, stride: int = 1
         sample_rate_hz=first.fps,
         schema=first.schema,
         meta={key: np.asarray(value) for key, value in meta.items()},
-        source=str(recordings),
+        source=source,
     )
 
 
