@@ -16,7 +16,7 @@ def stream(
     source: str = typer.Option(
         None,
         "--source",
-        help="video FILE, webcam:N, csv:FILE (time + feature columns, or J*C keypoint columns), a recording .npz, or a folder of OpenPose JSON",
+        help="video FILE, webcam:N, csv:FILE or FILE.csv (time + feature columns, or J*C keypoint columns), a recording .npz, an OpenPose JSON folder, or a COCO/MediaPipe .json",
     ),
     out: str = typer.Option(None, "--out", help="annotated video (skeleton, label, confidence, timeline)"),
     events: str = typer.Option(None, "--events", help="events JSONL: one start/end object per line"),
