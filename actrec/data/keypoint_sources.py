@@ -8,7 +8,7 @@ what `actrec predict` cuts into windows and `actrec stream` replays.
   MediaPipe detector that has every joint of the model by name;
 - a keypoint session CSV (`time` + one column per joint coordinate, by joint name or in the
   model's order; empty cells are undetected joints), read by `io.session` as `stream --source csv:`
-  and `serve` read it.
+  and `serve` read it; a MediaPipe landmark CSV (`frame` + landmark columns) is imported.
 
 The source's joints are mapped onto the model's skeleton by name when they differ and the model's
 C channels kept, so MediaPipe pose keypoints feed a COCO-17 model. JSON holds no frame rate except
@@ -29,7 +29,7 @@ from actrec.io.array_folder import is_array_folder
 from actrec.io.recording import Recording, is_recording_file, load_recording
 from actrec.io.video import VIDEO_SUFFIXES
 
-SESSION_SUFFIX = ".csv"
+CSV_SUFFIX = ".csv"
 
 
 class FrameModel(Protocol):
@@ -51,24 +51,28 @@ def is_keypoint_model(model: FrameModel) -> bool:
 
 def is_keypoint_source(path: str | Path, model: FrameModel) -> bool:
     """True when `path` is read here rather than as a dataset file: a recording `.npz`, a folder
-    (not an array folder), a JSON file, a video, or for a keypoint model a CSV with a `time` but no
-    `id` column (one session; a long CSV with ids is a dataset file)."""
+    (not an array folder), a JSON file, a video, or for a keypoint model a CSV without an `id`
+    column: a session (`time`) or MediaPipe landmarks (`frame`); a long CSV with ids is a dataset file."""
     path = Path(path)
     if path.is_dir():
         return not is_array_folder(path)
     suffix = path.suffix.lower()
-    if suffix == SESSION_SUFFIX:
-        return is_keypoint_model(model) and _is_session_csv(path)
+    if suffix == CSV_SUFFIX:
+        return is_keypoint_model(model) and _csv_kind(path) is not None
     return is_recording_file(path) or suffix == ".json" or suffix in VIDEO_SUFFIXES
 
 
-def _is_session_csv(path: Path) -> bool:
+def _csv_kind(path: Path) -> str | None:
+    """`session` for `time` + joint columns, `mediapipe` for MediaPipe landmarks by `frame`, None
+    for a long CSV (an `id` column) or anything else."""
     try:
         with path.open(newline="") as file:
-            header = [name.strip() for name in next(csv.reader(file), [])]
+            header = {name.strip() for name in next(csv.reader(file), [])}
     except (OSError, UnicodeDecodeError):
-        return False
-    return "time" in header and "id" not in header
+        return None
+    if "id" in header:
+        return None
+    return "session" if "time" in header else "mediapipe" if "frame" in header else None
 
 
 def read_keypoint_source(path: str | Path, model: FrameModel) -> dict[str, Recording]:
@@ -82,7 +86,9 @@ def read_keypoint_source(path: str | Path, model: FrameModel) -> dict[str, Recor
         )
     if path.is_dir():
         recordings = _read_folder(path, model)
-    elif path.suffix.lower() == SESSION_SUFFIX:
+    elif path.suffix.lower() == CSV_SUFFIX and _csv_kind(path) == "mediapipe":
+        recordings = {path.stem: _import("mediapipe", path, model)}
+    elif path.suffix.lower() == CSV_SUFFIX:
         recordings = {path.stem: session_recording(path, model)}
     elif path.suffix.lower() in VIDEO_SUFFIXES:
         recordings = {path.stem: _extract(path, model)}
@@ -131,16 +137,30 @@ def _read_folder(folder: Path, model: FrameModel) -> dict[str, Recording]:
 
 
 def _import(kind: str, unit: Path, model: FrameModel) -> Recording:
-    """One video's keypoint JSON read in the format's own skeleton (the model's when it is one of
-    the format's: an OpenPose BODY_25 or MediaPipe hand model reads just those joints)."""
-    from actrec.io.imports import DEFAULT_SCHEMAS, read_keypoint_file
-    from actrec.skeletons import get_schema
+    """One video's keypoint JSON (or MediaPipe CSV) read by `kind`'s importer in `_import_schema`."""
+    from actrec.io.imports import read_keypoint_file
 
-    skeleton = _keypoint_skeleton(model, unit)
-    own = {"openpose": ("openpose_body25", "openpose_137"), "mediapipe": ("mediapipe_pose", "mediapipe_hand")}
-    schema = get_schema(skeleton.name if skeleton.name in own.get(kind, ()) else DEFAULT_SCHEMAS[kind])
+    schema = _import_schema(kind, _keypoint_skeleton(model, unit))
     fps = None if kind == "mediapipe" else model.sample_rate_hz  # MediaPipe JSON may hold its own
-    return read_keypoint_file(kind, unit, fps, schema, schema.name)
+    return read_keypoint_file(kind, unit, fps, schema, str(schema.name))
+
+
+def _import_schema(kind: str, skeleton: Any) -> Any:
+    """The skeleton `kind`'s files are read in: the format's own (the model's when it is one of the
+    format's, so a BODY_25 model reads the body only); for MediaPipe landmarks, which the reader
+    lays out by a skeleton's joints, the model's own skeleton unless its joints are MediaPipe pose's
+    (a COCO-17 model on pose landmarks), so a custom YAML skeleton's CSV is read in that skeleton."""
+    from actrec.io.imports import DEFAULT_SCHEMAS
+    from actrec.skeletons import get_schema
+    from actrec.skeletons.mapping import joint_index
+
+    own = {"openpose": ("openpose_body25", "openpose_137"), "mediapipe": ("mediapipe_pose", "mediapipe_hand")}
+    if skeleton.name in own.get(kind, ()):
+        return skeleton
+    default = get_schema(DEFAULT_SCHEMAS[kind])
+    if kind == "mediapipe" and joint_index(default, skeleton) is None:
+        return skeleton
+    return default
 
 
 def detector_for(skeleton: Any) -> tuple[str, np.ndarray]:
