@@ -176,3 +176,26 @@ def test_predict_a_video_extracts_its_keypoints_on_the_fly(run_dir, tmp_path):
     index = joint_index(get_schema("mediapipe_pose"), get_schema("coco17"))
     windows = np.stack([keypoints[start : start + WINDOW, index, :3] for start in (0, 4)])
     assert np.allclose(table[["still", "wave"]].to_numpy(), Recognizer.load(run_dir).predict_proba(windows), atol=1e-5)
+
+
+def test_segments_without_labels_give_unlabelled_windows_inside_their_spans(run_dir, tmp_path):
+    from actrec.io.recording import Recording, save_recording
+
+    (tmp_path / "new").mkdir()
+    keypoints = coco_keypoints(6)
+    save_recording(
+        tmp_path / "new" / "cam.npz", Recording(keypoints, np.ones(N_FRAMES, bool), FPS, np.arange(N_FRAMES), "coco17")
+    )
+    (tmp_path / "spans.csv").write_text("video,start,end\ncam,1.0,2.6\n")  # frames 10..25
+    out = tmp_path / "spans.npz"
+    result = invoke(
+        "dataset", "build", "--recordings", tmp_path / "new", "--segments", tmp_path / "spans.csv",
+        "--window", WINDOW, "--stride", 4, "--out", out,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "unlabelled" in result.output
+    built = np.load(out)
+    assert "y" not in built.files and built["meta_start_frame"].tolist() == [8, 12, 16, 20]  # half inside the span
+    result = invoke("predict", run_dir, "--data", out, "--out", tmp_path / "preds.csv")
+    assert result.exit_code == 0, result.output
+    assert pd.read_csv(tmp_path / "preds.csv")["id"].tolist() == ["cam@8", "cam@12", "cam@16", "cam@20"]
