@@ -8,14 +8,13 @@ named by `import_schema` and resolved by the caller (`actrec.skeletons.get_schem
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from actrec.errors import ActrecError, ConfigError, DataError
-from actrec.io.keypoints import JointTable, read_coco_json, read_mediapipe, read_openpose_json
+from actrec.io.keypoints import JointTable, read_coco_json, read_json, read_mediapipe, read_openpose_json
 from actrec.io.recording import Recording, save_recording
 
 KINDS = ("openpose", "coco", "mediapipe")
@@ -116,10 +115,6 @@ def import_keypoints(
             outcome.frames, outcome.detected = recording.n_frames, int(recording.present.sum())
         except ActrecError as error:
             outcome.error = str(error)
-        except (ValueError, TypeError, KeyError, IndexError, AttributeError) as error:
-            outcome.error = (
-                f"{unit}: not a readable {kind} keypoint file ({type(error).__name__}: {' '.join(str(error).split())})"
-            )
         outcomes.append(outcome)
         if on_done is not None:
             on_done(number, len(plan), outcome)
@@ -129,18 +124,15 @@ def import_keypoints(
 def keypoint_format(path: str | Path) -> str | None:
     """The importer that reads `path`, from its content: `openpose` for a folder holding OpenPose
     frame JSON (at or under it), `coco` or `mediapipe` for a JSON file of theirs or a folder of
-    them; None for anything else (a folder's first JSON file decides for the folder)."""
+    them; None for anything else (a folder's first JSON file decides for the folder). A JSON file
+    that cannot be parsed is a one-line DataError."""
     path = Path(path)
     if path.is_dir():
         first = next(iter(sorted(path.rglob("*.json"))), None)
         return None if first is None else keypoint_format(first)
     if path.suffix.lower() != ".json" or not path.is_file():
         return None
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        return None
-    return _json_kind(data)
+    return _json_kind(read_json(path))
 
 
 def _json_kind(data: Any) -> str | None:
@@ -161,9 +153,17 @@ def _json_kind(data: Any) -> str | None:
 
 
 def read_keypoint_file(kind: str, unit: Path, fps: float | None, skeleton: JointTable, schema: str) -> Recording:
-    """One video's keypoints (a unit of `plan_imports`) read by the `kind` importer."""
-    if kind == "openpose":
-        return read_openpose_json(unit, skeleton, fps=fps or 30.0, schema=schema)
-    if kind == "coco":
-        return read_coco_json(unit, fps=fps or 30.0)
-    return read_mediapipe(unit, skeleton, fps=fps, schema=schema)
+    """One video's keypoints (a unit of `plan_imports`) read by the `kind` importer; a file the
+    importer cannot parse is a one-line DataError."""
+    try:
+        if kind == "openpose":
+            return read_openpose_json(unit, skeleton, fps=fps or 30.0, schema=schema)
+        if kind == "coco":
+            return read_coco_json(unit, fps=fps or 30.0)
+        return read_mediapipe(unit, skeleton, fps=fps, schema=schema)
+    except ActrecError:
+        raise
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError) as error:
+        raise DataError(
+            f"{unit}: not a readable {kind} keypoint file ({type(error).__name__}: {' '.join(str(error).split())})"
+        ) from None

@@ -199,3 +199,18 @@ def test_segments_without_labels_give_unlabelled_windows_inside_their_spans(run_
     result = invoke("predict", run_dir, "--data", out, "--out", tmp_path / "preds.csv")
     assert result.exit_code == 0, result.output
     assert pd.read_csv(tmp_path / "preds.csv")["id"].tolist() == ["cam@8", "cam@12", "cam@16", "cam@20"]
+
+
+@pytest.mark.parametrize(
+    "name, content, said",
+    [
+        ("landmarks.csv", "frame,nose_x,nose_y\n0,abc,1\n", "not a readable mediapipe keypoint file"),
+        ("half.json", '[{"image_id": 0, "keypoints": [1, 2', "not valid JSON"),
+        ("few.json", '{"frames": [[[1, 2]]]}', "frame 0 has 1 landmarks"),
+    ],
+)
+def test_a_broken_keypoint_file_is_one_line_naming_it(run_dir, tmp_path, name, content, said):
+    (tmp_path / name).write_text(content)
+    result = invoke("predict", run_dir, "--recordings", tmp_path / name, "--out", tmp_path / "p.csv")
+    assert result.exit_code == 2 and said in result.output and name in result.output
+    assert "Traceback" not in result.output
