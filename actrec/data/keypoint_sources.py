@@ -46,6 +46,7 @@ class FrameModel(Protocol):
 
 
 def is_keypoint_model(model: FrameModel) -> bool:
+    """True for a model of `(J, C)` frames with a skeleton, which keypoint sources feed."""
     return len(tuple(model.frame_shape or ())) == 2 and model.skeleton() is not None
 
 
