@@ -7,9 +7,9 @@ atomically, by this process only), so a run that stopped part-way resumes where 
 that cannot be read or predicted is reported in one line and the others go on.
 
 A data file may be unlabelled, or labelled with names the model never saw: only its samples are
-read. Keypoint recordings (a recording `.npz` or a folder of them) are cut into the model's window
-(`ReadOptions.window`, `stride`), one row per window with its start and end time, or with
-`per_frame` one row per frame with its time.
+read. Keypoint sources (recordings, OpenPose/COCO/MediaPipe JSON, videos, a session CSV:
+`data.keypoint_sources`) are cut into the model's window (`ReadOptions.window`, `stride`), one row
+per window with its start and end time, or with `per_frame` one row per frame with its time.
 """
 
 from __future__ import annotations
@@ -110,23 +110,19 @@ PER_FRAME_BATCH = 512  # trailing windows predicted at once
 
 
 def _per_frame(recognizer: Any, data: Path) -> tuple[np.ndarray, np.ndarray, Where]:
-    """Every frame of keypoint recordings (a recording `.npz` or a folder): ids `name@frame`, the
-    probabilities of the window ending at each frame (shorter at the start, as a stream warms up:
-    what `Streamer` gives), and each frame's `time` in seconds."""
-    from actrec.data.segments import load_recordings_dir
-    from actrec.io.recording import is_recording_file, load_recording
+    """Every frame of a keypoint source (`data.keypoint_sources`: recordings, keypoint JSON, a
+    video, a session CSV): ids `name@frame`, the probabilities of the window ending at each frame
+    (shorter at the start, as a stream warms up: what `Streamer` gives), and each frame's `time`
+    in seconds."""
+    from actrec.data.keypoint_sources import is_keypoint_source, read_keypoint_source
 
-    if not (data.is_dir() or is_recording_file(data)):
-        raise ConfigError(f"{data}: --per-frame goes with keypoint recordings (a recording .npz or a folder of them)")
-    files = load_recordings_dir(data) if data.is_dir() else {data.stem: data}
+    if not is_keypoint_source(data, recognizer):
+        raise ConfigError(
+            f"{data}: --per-frame goes with keypoint sources (recordings, keypoint JSON, a video, a session CSV)"
+        )
     ids, probabilities, times = [], [], []
-    for name, file in files.items():
-        for track, recording in load_recording(file).people():
-            if recording.keypoints.shape[1:] != tuple(recognizer.frame_shape):
-                raise DataError(
-                    f"{file}: frames of shape {list(recording.keypoints.shape[1:])} but the model takes "
-                    f"{list(recognizer.frame_shape)}; predict recordings of its skeleton"
-                )
+    for name, read in read_keypoint_source(data, recognizer).items():
+        for track, recording in read.people():
             group = name if track is None else f"{name}#track{track}"
             ids += [f"{group}@{frame}" for frame in recording.frame_index]
             probabilities.append(_trailing_window_proba(recognizer, recording.keypoints))

@@ -16,7 +16,7 @@ def stream(
     source: str = typer.Option(
         None,
         "--source",
-        help="video FILE, webcam:N, csv:FILE (time + feature columns, or J*C keypoint columns), a recording .npz, or a folder of OpenPose JSON",
+        help="video FILE, webcam:N, csv:FILE or FILE.csv (time + feature columns, or J*C keypoint columns), a recording .npz, an OpenPose JSON folder, or a COCO/MediaPipe .json",
     ),
     out: str = typer.Option(None, "--out", help="annotated video (skeleton, label, confidence, timeline)"),
     events: str = typer.Option(None, "--events", help="events JSONL: one start/end object per line"),
@@ -260,7 +260,9 @@ def export_model(
         if len(files) == 1:  # one file may be keypoint recordings, cut into the model's window
             print_note(layout.unused_by_prediction())
             window = int(recognizer.window_length)
-            samples = load_for_prediction(files[0], window, max(1, window // 2), layout.label_last, layout.class_names)
+            samples = load_for_prediction(
+                files[0], window, max(1, window // 2), layout.label_last, layout.class_names, model=recognizer
+            )
         elif files:
             samples = layout.load(data)
         if samples is not None:
