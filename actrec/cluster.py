@@ -62,32 +62,49 @@ def _check_reachable(address: str) -> None:
 
 
 def run_on_ray(
-    address: str, function: Callable[..., Any], jobs: Iterable[tuple[Any, ...]], shared: tuple[Any, ...] = ()
+    address: str,
+    function: Callable[..., Any],
+    jobs: Iterable[tuple[Any, ...]],
+    shared: tuple[Any, ...] = (),
+    in_order: bool = False,
 ) -> Iterator[tuple[int, Any, BaseException | None]]:
     """Run `function(*shared, *job)` for every job as Ray tasks; yield `(job index, result, None)`
     as each finishes, or `(job index, None, error)` when its task failed (the others go on).
 
     `jobs` is read lazily, twice the cluster's CPUs ahead of the finished tasks, so a generator
     that reads each file's bytes holds only those in memory, not the whole archive. `shared`
-    values (e.g. a model's bytes) go to the cluster's object store once, not once a job."""
+    values (e.g. a model's bytes) go to the cluster's object store once, not once a job.
+    in_order: yield in job order (a result that finished early waits for the ones before it, and
+    counts against the jobs ahead, so the results held stay bounded), for a driver that folds
+    the results into running sums and wants the sums of a local run."""
     ray = connect(address)
     task = ray.remote(max_retries=1)(function)
     shared_refs = [ray.put(value) for value in shared]
     in_flight = max(2, 2 * int(ray.cluster_resources().get("CPU", 1)))
     waiting = enumerate(jobs)
     pending: dict[Any, int] = {}
+    finished: dict[int, tuple[Any, BaseException | None]] = {}  # in order: done, not yet yielded
+    next_index = 0
     while True:
-        for index, job in itertools.islice(waiting, in_flight - len(pending)):
+        for index, job in itertools.islice(waiting, in_flight - len(pending) - len(finished)):
             pending[task.remote(*shared_refs, *job)] = index
-        if not pending:
+        if not pending and not finished:
             return
-        done, _ = ray.wait(list(pending), num_returns=1)
-        for ref in done:
-            index = pending.pop(ref)
-            try:
-                yield index, ray.get(ref), None
-            except Exception as error:  # noqa: BLE001  a task or worker that died fails only its own job
-                yield index, None, error
+        if pending:
+            done, _ = ray.wait(list(pending), num_returns=1)
+            for ref in done:
+                index = pending.pop(ref)
+                try:
+                    finished[index] = (ray.get(ref), None)
+                except Exception as error:  # noqa: BLE001  a task or worker that died fails only its own job
+                    finished[index] = (None, error)
+        while finished:
+            index = next_index if in_order else next(iter(finished))
+            if index not in finished:
+                break  # in order: the next job is still running
+            result, error = finished.pop(index)
+            next_index += 1
+            yield index, result, error
 
 
 def failure_line(error: BaseException) -> str:
