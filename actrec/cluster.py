@@ -3,7 +3,8 @@
 Only the connection and the fan-out live here; what a job does stays in its own module (e.g.
 `extract.batch`), so a run on Ray gives the same outputs, progress and per-file errors as a local
 run. Jobs receive their input as bytes, so workers need no shared file system; the driver writes
-every output itself (atomically), which keeps a Ray run resumable like a local one.
+every output itself (atomically), which keeps a Ray run resumable like a local one. `on_ray`
+sends work inside a fit the same way (a kernel model's features), for as long as a block runs.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import logging
 import socket
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -21,6 +24,25 @@ from actrec.errors import ActrecError, ConfigError
 Result = TypeVar("Result")
 
 _connected_to: str | None = None  # the address this process's Ray driver was started for
+_tasks_on: ContextVar[str | None] = ContextVar("actrec_tasks_on_ray", default=None)
+
+
+@contextmanager
+def on_ray(address: str) -> Iterator[None]:
+    """Inside the block, work that runs as Ray tasks when asked does so on the cluster at
+    `address`: a kernel model's fit computes its kernel features there (`training/feature_store.py`),
+    its head on this driver. Where a fit runs is a setting of the run, not of the model (as with
+    joblib's `parallel_backend`), so nothing of it is saved with the model."""
+    token = _tasks_on.set(address)
+    try:
+        yield
+    finally:
+        _tasks_on.reset(token)
+
+
+def tasks_address() -> str | None:
+    """The Ray address `on_ray` set for this context, or None: run here."""
+    return _tasks_on.get()
 
 
 def connect(address: str) -> Any:
