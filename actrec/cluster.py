@@ -124,9 +124,9 @@ def run_on_ray(
             index = next_index if in_order else next(iter(finished))
             if index not in finished:
                 break  # in order: the next job is still running
-            result, error = finished.pop(index)
+            result, failure = finished.pop(index)
             next_index += 1
-            yield index, result, error
+            yield index, result, failure
 
 
 def failure_line(error: BaseException) -> str:

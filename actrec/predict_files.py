@@ -292,8 +292,8 @@ def _run_on_ray(
             continue
         try:
             n_samples = len(folder(file).lengths)
-        except ActrecError as error:
-            yield FileOutcome(file, output, "failed", message=str(error))
+        except ActrecError as unreadable:
+            yield FileOutcome(file, output, "failed", message=str(unreadable))
             continue
         shards += [
             (position, np.arange(start, min(start + SHARD_ROWS, n_samples)))
