@@ -306,7 +306,7 @@ def predict(
     ray: str = typer.Option(
         None,
         "--ray",
-        help="Predict the data files as tasks on a Ray cluster: its address, or auto (needs actrec[cluster]).",
+        help="Predict the data files as tasks on a Ray cluster: its address, or auto (needs actrec[cluster]); an array folder goes in shards of 16,384 samples.",
     ),
     submission: bool = typer.Option(
         False,
