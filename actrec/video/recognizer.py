@@ -39,6 +39,7 @@ MOTION_WORDS = {
     "diff": ", differences of consecutive frames",
     "flow": ", dense optical flow pictures (OpenCV DIS, computed before the network)",
 }
+FUSED_NAMES = {"none": "RGB", "diff": "frame differences", "flow": "optical flow"}
 
 
 @dataclass
@@ -436,7 +437,9 @@ class VideoRecognizer:
             "input": "RGB video, any size",
             "features": f"{clip.frames} frames ({clip.sampling} sampling{spacing}), short side {clip.stored_side} px, "
             f"centre {clip.size}x{clip.size} crop, ImageNet mean/std"
-            + MOTION_WORDS.get(clip.motion, f", fused networks on {clip.motion.replace('+', ' + ')}"),
+            + MOTION_WORDS.get(
+                clip.motion, f", fused networks on {' + '.join(FUSED_NAMES[m] for m in motion_members(clip.motion))}"
+            ),
         }
 
     def metadata(self) -> dict[str, Any]:
