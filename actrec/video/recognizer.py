@@ -300,7 +300,7 @@ class VideoRecognizer:
         self.notes.append(
             f"motion {self.clip.motion}: one {self.config.model} per motion, fused with weights "
             + ", ".join(
-                f"{m} {w:.2f} (val log-loss {loss:.3f})"
+                f"{FUSED_NAMES[m]} {w:.2f} (val log-loss {loss:.3f})"
                 for m, w, loss in zip(motion_members(self.clip.motion), weights, losses)
             )
         )

@@ -145,7 +145,7 @@ def test_fusion_weighs_each_motion_by_its_validation_log_loss(motion_clips: Path
         probas = [torch.softmax(fused.member_logits(i, x), 1).numpy() for i in range(2)]
     weights, _ = log_loss_weights(probas, validation.labels, recognizer.label_names)
     assert np.allclose(fused.weights.numpy(), weights, atol=1e-6) and not np.allclose(weights, 0.5)
-    assert "fused with weights none" in recognizer.notes[-1]
+    assert "fused with weights RGB" in recognizer.notes[-1] and "optical flow" in recognizer.notes[-1]
     recognizer.save(tmp_path / "model.actrec")
     again = VideoRecognizer.load(tmp_path / "model.actrec")
     assert np.allclose(again.predict_proba(validation), recognizer.predict_proba(validation), atol=1e-6)
