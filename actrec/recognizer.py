@@ -387,7 +387,7 @@ class Recognizer(ClassifierMixin, BaseEstimator):
     def _fit_streams(self, train: SequenceDataset, validation: SequenceDataset, progress: bool) -> None:
         """One network per stream, trained alone; their probabilities are averaged with weights
         inversely proportional to validation log-loss (equal without validation samples)."""
-        from actrec.evaluation.metrics import compute_metrics
+        from actrec.evaluation.metrics import log_loss_weights
 
         member_config = asdict(self.config)
         if self.config.time_budget:
@@ -403,9 +403,7 @@ class Recognizer(ClassifierMixin, BaseEstimator):
             slot.load_state_dict(cast("MultiStreamNet", member.network).members[0].state_dict())
         if validation.n_samples:
             probas = [member.predict_proba(validation) for member in members]
-            losses = [compute_metrics(validation.labels, p, self.label_names)["log_loss"] for p in probas]
-            weights = np.array([1.0 / max(loss, 1e-6) for loss in losses])
-            weights /= weights.sum()
+            weights, losses = log_loss_weights(probas, validation.labels, self.label_names)
             self.validation_proba_ = sum(w * p for w, p in zip(weights, probas)).astype(np.float32)
             chosen = ", ".join(
                 f"{s} {w:.2f} (val log-loss {loss:.3f})" for s, w, loss in zip(self.config.streams, weights, losses)

@@ -42,6 +42,17 @@ def compute_metrics(y_true: np.ndarray, proba: np.ndarray, label_names: list[str
     }
 
 
+def log_loss_weights(
+    probas: list[np.ndarray], y_true: np.ndarray, label_names: list[str]
+) -> tuple[np.ndarray, list[float]]:
+    """(weights summing to 1, log-losses): one weight per member's validation probabilities
+    `[N, C]`, inversely proportional to its log-loss on `y_true`, so a member that predicts the
+    held-out samples better counts more in a fused average (skeleton streams, clip motions)."""
+    losses = [compute_metrics(y_true, proba, label_names)["log_loss"] for proba in probas]
+    weights = np.array([1.0 / max(loss, 1e-6) for loss in losses])
+    return weights / weights.sum(), losses
+
+
 def headline(metrics: dict[str, Any]) -> dict[str, Any]:
     """The four numbers and n that `metrics.json` and tables show."""
     return {key: metrics[key] for key in ("top1", "top5", "macro_f1", "log_loss", "n")}
