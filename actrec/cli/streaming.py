@@ -192,7 +192,7 @@ def calibrate_rules(run: str, session: str, segments: str | None, sequence_id: s
 
 
 def remote_session(server: str, name: str, token: str | None, rules: dict[str, Any]) -> tuple[Any, Any]:
-    from actrec.client import RemoteStreamer, StreamClient, remote_model
+    from actrec.serve.client import RemoteStreamer, StreamClient, remote_model
 
     return remote_model(server, name, token), RemoteStreamer(StreamClient(server, name, token, rules=rules), server)
 

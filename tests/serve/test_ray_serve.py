@@ -25,8 +25,8 @@ from tests.helpers.ray_head import free_port, skip_without_ray
 
 skip_without_ray(serve=True)
 pytest.importorskip("websockets")
-from actrec.client import StreamClient  # noqa: E402
 from actrec.serve import ServeSettings  # noqa: E402
+from actrec.serve.client import StreamClient  # noqa: E402
 from actrec.serve.ray_serve import REPLICA_HEADER, deploy, undeploy  # noqa: E402
 
 TOKEN = "ray-serve-token"
