@@ -324,7 +324,7 @@ def predict(
     class (with --submission only id and the class columns, as competitions ask; --columns to pick)."""
     from actrec.errors import ConfigError
     from actrec.io.predictions import SUBMISSION
-    from actrec.predict_files import ReadOptions, predict_files
+    from actrec.jobs.predict_files import ReadOptions, predict_files
 
     print_note(layout.unused_by_prediction())
     names = layout.class_names
