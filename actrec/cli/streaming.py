@@ -134,8 +134,8 @@ def stream(
             highlight=False,
         )
         decisions = getattr(streamer, "decisions", None)  # a served session's rules run on the server
-        if not report.events and report.recognized and decisions is not None:
-            console.print(f"[yellow]note:[/yellow] {decisions.no_event_reason()}", highlight=False, soft_wrap=True)
+        for note in decisions.notes() if decisions is not None else []:
+            console.print(f"[yellow]note:[/yellow] {note}", highlight=False, soft_wrap=True)
 
     run_cli(action)
 
