@@ -45,6 +45,7 @@ from actrec.tracking import Detection, Tracker, TrackerConfig, keypoint_box
 
 FINDERS = ("detector", "motion", "both")
 STAGES = ("detect", "pose", "wait", "track")  # wait: for the finder's thread once the poses are done
+CPU_STAGES = ("detect", "pose", "track")
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,9 @@ class PeopleConfig:
     min_track_frames: int = 5
     threads: int = 1
     parallel: bool = True
-    tracking: TrackerConfig = field(default_factory=lambda: TrackerConfig(min_iou=0.4, max_keypoint_distance=0.15))
+    tracking: TrackerConfig = field(
+        default_factory=lambda: TrackerConfig(min_iou=0.4, max_keypoint_distance=0.15, confirm_hits=3)
+    )
 
     def __post_init__(self) -> None:
         if self.finder not in FINDERS:
@@ -186,6 +189,8 @@ class PeoplePoser:
         self.frame_index = 0
         self.poses = 0
         self.seconds = dict.fromkeys(STAGES, 0.0)
+        # CPU time of the thread that ran each stage: what it costs, whatever else loads the machine
+        self.cpu_seconds = dict.fromkeys(CPU_STAGES, 0.0)
         self._tiles: list[tuple[float, float, float]] = []
         self._next_tile = 0
         # the finder runs beside the poses of followed people: they read the same frame, and
@@ -197,20 +202,22 @@ class PeoplePoser:
         self.frame_index += 1
         rgb = self.cv2.cvtColor(frame_bgr, self.cv2.COLOR_BGR2RGB)
         proposing = self._pool.submit(self._propose, frame_bgr, rgb) if self._pool is not None else None
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.thread_time()
         due = self._due(index)
         found = []
         for track_id in due:
             followed = self.followed[track_id]
             followed.looked_at = index
             found.append(self._pose(rgb, followed.region.moved(followed.expected_shift(index))))
-        posed = time.perf_counter()
-        regions, detect_seconds = proposing.result() if proposing is not None else self._propose(frame_bgr, rgb)
-        waited = time.perf_counter()
+        posed, cpu_posed = time.perf_counter(), time.thread_time()
+        regions, detect_seconds, detect_cpu = (
+            proposing.result() if proposing is not None else self._propose(frame_bgr, rgb)
+        )
+        waited, cpu_waited = time.perf_counter(), time.thread_time()
         candidates = self._new_people(regions, index, [pose.region for pose in found if pose is not None])
         found += [self._pose(rgb, region) for region in candidates[: self.config.max_new_per_frame]]
         people = _distinct([pose for pose in found if pose is not None])
-        finished = time.perf_counter()
+        finished, cpu_finished = time.perf_counter(), time.thread_time()
         detections = [
             Detection(pose.box, pose.keypoints, appearance_histogram(self.cv2, frame_bgr, pose.box)) for pose in people
         ]
@@ -221,6 +228,8 @@ class PeoplePoser:
             if any(_overlap_of_smaller(pose.box, box[None])[0] > 0.5 for pose in people)
         }
         ids = self.tracker.update(detections, looked_at=looked_at)
+        for tentative, confirmed in self.tracker.renamed.items():
+            self.followed[confirmed] = self.followed.pop(tentative)
         for track_id, pose in zip(ids, people):
             before = self.followed.get(track_id)
             velocity = np.zeros(2)
@@ -230,7 +239,7 @@ class PeoplePoser:
             self.followed[track_id] = _Followed(pose.region, pose.keypoints, index, index, velocity)
         result = {}
         for track in self.tracker.tracks:
-            if track.missed == 0:
+            if track.missed == 0 and track.confirmed:
                 followed = self.followed[track.track_id]
                 keypoints = followed.keypoints.copy()
                 keypoints[:, :2] += followed.expected_shift(index)
@@ -241,6 +250,9 @@ class PeoplePoser:
         self.seconds["detect"] += detect_seconds
         self.seconds["wait"] += waited - posed
         self.seconds["track"] += time.perf_counter() - finished
+        self.cpu_seconds["pose"] += (cpu_posed - cpu_started) + (cpu_finished - cpu_waited)
+        self.cpu_seconds["detect"] += detect_cpu
+        self.cpu_seconds["track"] += time.thread_time() - cpu_finished
         return result
 
     def _due(self, index: int) -> set[int]:
@@ -266,10 +278,10 @@ class PeoplePoser:
             return None  # a head or a limb, not a whole body
         return _Pose(box, keypoints, next_region)
 
-    def _propose(self, frame_bgr: np.ndarray, rgb: np.ndarray) -> tuple[list[Region], float]:
+    def _propose(self, frame_bgr: np.ndarray, rgb: np.ndarray) -> tuple[list[Region], float, float]:
         """Regions where the finder sees people this frame (the detector on this frame's tiles,
-        and/or motion blobs), and the seconds it took."""
-        started = time.perf_counter()
+        and/or motion blobs), and the seconds it took (wall, and CPU of its thread)."""
+        started, cpu_started = time.perf_counter(), time.thread_time()
         regions = []
         if self.detector is not None:
             if not self._tiles:
@@ -286,7 +298,7 @@ class PeoplePoser:
                 Region((box[:2] + box[2:]) / 2, 1.5 * max(box[3] - box[1], box[2] - box[0]), 0.0)
                 for box in self.motion(frame_bgr)
             ]
-        return regions, time.perf_counter() - started
+        return regions, time.perf_counter() - started, time.thread_time() - cpu_started
 
     def _new_people(self, regions: list[Region], index: int, posed: list[Region]) -> list[Region]:
         """The proposed regions of people not followed yet, best first: their hips are not where
