@@ -244,7 +244,10 @@ class Tracker:
                 self.lost = [other for other in self.lost if other is not best]
                 self.tracks.append(best)
             best.box, best.keypoints, best.velocity = track.box, track.keypoints, track.velocity
-            best.appearance = track.appearance if best.appearance is None else 0.5 * best.appearance + 0.5 * track.appearance
+            if track.appearance is not None:  # both seen: they were compared
+                best.appearance = (
+                    track.appearance if best.appearance is None else 0.5 * best.appearance + 0.5 * track.appearance
+                )
             best.age, best.missed, best.hits = 0, 0, best.hits + track.hits
             self.reidentified += 1
             track = best
