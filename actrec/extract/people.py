@@ -5,25 +5,35 @@ Measured on OpenCV's vtest.avi (768x576, people about 90 px tall; bench/people.p
 - MediaPipe's `Pose` solution follows one person and finds nobody in this wide shot; posing a
   crop through it costs a whole graph run (about 0.1 s a person).
 - MediaPipe's BlazePose person detector and landmark model, run directly through LiteRT
-  (`extract.blazepose`), cost about 15 ms each on one core. The detector needs people at least a
-  fifth of its 224 px input, so it looks at 224 px tiles of the frame, a few tiles per frame in
-  turn (the whole frame is covered every few frames), and independently of camera motion: a
-  person standing still or a panning camera are found as well as walkers.
+  (`extract.blazepose`), cost about 15 ms a detector pass and 20 ms a pose (crop included) of
+  one core's CPU time. The detector needs people at least a fifth of its 224 px input, so it
+  looks at 288 px tiles of the frame, one tile a frame in turn (the whole frame is covered every
+  13 frames; two 224 px tiles a frame cost 14 ms more a frame for no more people found), and
+  independently of camera motion: a person standing still or a panning camera are found as
+  well as walkers.
 - A followed person is posed again only every `pose_every` frames (staggered across people, so the
   cost per frame is even), from the region their last pose gives, moved by the velocity of their
   hips (steadier than a box's, which a raised arm shifts); between poses their keypoints move with
   that velocity. A followed person who is not found where expected is looked for again every
   `pose_every` frames until the tracker ends them (`TrackerConfig.max_missed` looks), then may be
   re-identified by their clothes' colours.
+- A new person is reported only once three poses in a row confirmed them (`confirm_hits`); then
+  they are first compared with the people looked for and not found: a person lost in a group, or
+  who turned round, is often found again by the detector before their track runs out of looks,
+  and keeps their id if near and alike (by a margin over any other candidate). On vtest.avi's
+  first 150 frames this made 8 tracks instead of 13 (bench/people.py), with the same
+  hand-labelled people found and no track on two of them.
 - A pose counts as the expected person only if its hips lie near the region's centre
   (`max_hip_shift`): in a group the region also holds a neighbour, whom the model may pose instead.
 So the cost per frame is bounded: `tiles_per_frame` detector runs plus about people / pose_every
-landmark runs plus the new people confirmed (at most `max_new_per_frame`).
+landmark runs plus the new people confirmed (at most `max_new_per_frame`); the detector runs in
+a second thread beside the poses.
 
 `finder="motion"` proposes people by OpenCV's MOG2 background subtraction instead (a fixed
 camera; no detector runs), `finder="both"` by the two; each proposal is confirmed by the landmark
-model the same way. In one run on vtest.avi (bench/people.py) motion alone made 30 tracks where
-the detector made 13: every moving blob is posed, and a group's blob holds several people.
+model the same way. In one run on vtest.avi (bench/people.py) motion alone made 11 tracks and
+2.8 poses a frame where the detector made 8 and 1.6: every moving blob is posed, and a group's
+blob holds several people.
 """
 
 from __future__ import annotations
