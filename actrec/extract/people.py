@@ -79,8 +79,8 @@ class PeopleConfig:
     min_track_frames: shorter tracks are dropped from recordings (a false pose for a moment).
     tracking: the tracker's settings; stricter than its defaults (made for generated walkers),
       as in a crowd a neighbour's pose lies within 0.3 body heights of a lost person's; a new
-      person is reported after 3 matches (a pose of a neighbour or of a coat on the grass seldom
-      lasts that long) and may then turn out to be someone lost.
+      person is reported after 3 matches in a row (a pose found once is never reported) and may
+      then turn out to be someone lost.
     threads: LiteRT threads per model.
     parallel: find new people in a second thread while the followed ones are posed."""
 
