@@ -6,7 +6,7 @@ appearance, on generated walkers hidden by pillars.
 
 1. `actrec extract --people` per frame on the first `--frames` frames of the video (OpenCV's
    vtest.avi: a fixed camera over a hall where up to ~8 people walk, about 90 px tall): decoding,
-   people found (BlazePose's detector on 288 px tiles, one a frame; or background subtraction),
+   people found (BlazePose's detector on 256 px tiles, two a frame; or background subtraction),
    poses (BlazePose's landmark model every 3 frames per person, moved by their velocity between),
    tracking. Frames/s is wall-clock on this machine with its load (printed beside it), and CPU
    time per frame (what one free core would give) and per stage (CPU time of the thread that

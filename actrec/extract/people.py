@@ -7,10 +7,11 @@ Measured on OpenCV's vtest.avi (768x576, people about 90 px tall; bench/people.p
 - MediaPipe's BlazePose person detector and landmark model, run directly through LiteRT
   (`extract.blazepose`), cost about 15 ms a detector pass and 20 ms a pose (crop included) of
   one core's CPU time. The detector needs people at least a fifth of its 224 px input, so it
-  looks at 288 px tiles of the frame, one tile a frame in turn (the whole frame is covered every
-  13 frames; two 224 px tiles a frame cost 14 ms more a frame for no more people found), and
-  independently of camera motion: a person standing still or a panning camera are found as
-  well as walkers.
+  looks at 256 px tiles of the frame, two tiles a frame in turn (the whole frame is covered every
+  6.5 frames), and independently of camera motion: a person standing still or a panning camera
+  are found as well as walkers. People followed a frame on vtest.avi's first 150 (one run
+  each): 3.7 with two 256 px tiles a frame, 3.5 with two of 224 px (21 tiles to cover the
+  frame), 3.0 with one of 288 or 256 px (15 ms less CPU a frame).
 - A followed person is posed again only every `pose_every` frames (staggered across people, so the
   cost per frame is even), from the region their last pose gives, moved by the velocity of their
   hips (steadier than a box's, which a raised arm shifts); between poses their keypoints move with
@@ -63,10 +64,10 @@ class PeopleConfig:
     """finder: "detector" (BlazePose's person detector on tiles; any camera) or "motion"
       (background subtraction; a fixed camera).
     tile_px: side of the square tiles the detector looks at (about three people tall; people
-      shorter than a fifth of it are missed). 288 px tiles cover a 768 x 576 frame in 13 (with the
-      whole frame), 224 px ones in 21.
-    tiles_per_frame: detector runs per frame; the tiles are visited in turn (one a frame: the
-      whole 768 x 576 frame looked at every 13 frames).
+      shorter than a fifth of it are missed). 240-288 px tiles cover a 768 x 576 frame in 13
+      (with the whole frame), 224 px ones in 21.
+    tiles_per_frame: detector runs per frame; the tiles are visited in turn (two a frame: the
+      whole 768 x 576 frame looked at every 6.5 frames).
     min_detection_score: least detector score of a person.
     pose_every: frames between two poses of one followed person (1: every frame).
     min_pose_score: least pose-present score of the landmark model for a person.
@@ -85,8 +86,8 @@ class PeopleConfig:
     parallel: find new people in a second thread while the followed ones are posed."""
 
     finder: str = "detector"
-    tile_px: int = 288
-    tiles_per_frame: int = 1
+    tile_px: int = 256
+    tiles_per_frame: int = 2
     min_detection_score: float = 0.5
     pose_every: int = 3
     min_pose_score: float = 0.5
