@@ -7,11 +7,13 @@ Measured on OpenCV's vtest.avi (768x576, people about 90 px tall; bench/people.p
 - MediaPipe's BlazePose person detector and landmark model, run directly through LiteRT
   (`extract.blazepose`), cost about 15 ms a detector pass and 20 ms a pose (crop included) of
   one core's CPU time. The detector needs people at least a fifth of its 224 px input, so it
-  looks at 256 px tiles of the frame, two tiles a frame in turn (the whole frame is covered every
-  6.5 frames), and independently of camera motion: a person standing still or a panning camera
-  are found as well as walkers. People followed a frame on vtest.avi's first 150 (one run
-  each): 3.7 with two 256 px tiles a frame, 3.5 with two of 224 px (21 tiles to cover the
-  frame), 3.0 with one of 288 or 256 px (15 ms less CPU a frame).
+  looks at 288 px tiles of the frame, one tile a frame in turn (the whole frame is covered every
+  13 frames), and independently of camera motion: a person standing still or a panning camera
+  are found as well as walkers. The choice trades people found for CPU: on vtest.avi's first
+  150 frames (bench/people.py --tiles 2x256, load ~7.5) one 288 px tile a frame follows 3.0
+  people a frame for 51 ms CPU a frame, two 256 px tiles 3.7 for 85 ms (both with >= 2 people
+  on >= 93% of frames and the same hand-labelled people found); two 224 px tiles (21 to cover
+  the frame) 3.5.
 - A followed person is posed again only every `pose_every` frames (staggered across people, so the
   cost per frame is even), from the region their last pose gives, moved by the velocity of their
   hips (steadier than a box's, which a raised arm shifts); between poses their keypoints move with
@@ -22,7 +24,7 @@ Measured on OpenCV's vtest.avi (768x576, people about 90 px tall; bench/people.p
   they are first compared with the people looked for and not found: a person lost in a group, or
   who turned round, is often found again by the detector before their track runs out of looks,
   and keeps their id if near and alike (by a margin over any other candidate). On vtest.avi's
-  first 150 frames this made 8 tracks instead of 13 (bench/people.py), with the same
+  first 150 frames, tiles unchanged, this made 9 tracks instead of 13 (one run), with the same
   hand-labelled people found and no track on two of them.
 - A pose counts as the expected person only if its hips lie near the region's centre
   (`max_hip_shift`): in a group the region also holds a neighbour, whom the model may pose instead.
@@ -66,8 +68,8 @@ class PeopleConfig:
     tile_px: side of the square tiles the detector looks at (about three people tall; people
       shorter than a fifth of it are missed). 240-288 px tiles cover a 768 x 576 frame in 13
       (with the whole frame), 224 px ones in 21.
-    tiles_per_frame: detector runs per frame; the tiles are visited in turn (two a frame: the
-      whole 768 x 576 frame looked at every 6.5 frames).
+    tiles_per_frame: detector runs per frame; the tiles are visited in turn (one a frame: the
+      whole 768 x 576 frame looked at every 13 frames).
     min_detection_score: least detector score of a person.
     pose_every: frames between two poses of one followed person (1: every frame).
     min_pose_score: least pose-present score of the landmark model for a person.
@@ -86,8 +88,8 @@ class PeopleConfig:
     parallel: find new people in a second thread while the followed ones are posed."""
 
     finder: str = "detector"
-    tile_px: int = 256
-    tiles_per_frame: int = 2
+    tile_px: int = 288
+    tiles_per_frame: int = 1
     min_detection_score: float = 0.5
     pose_every: int = 3
     min_pose_score: float = 0.5
@@ -207,6 +209,9 @@ class PeoplePoser:
         self.seconds = dict.fromkeys(STAGES, 0.0)
         # CPU time of the thread that ran each stage: what it costs, whatever else loads the machine
         self.cpu_seconds = dict.fromkeys(CPU_STAGES, 0.0)
+        # the last frame's CPU seconds: main thread until it waits for the finder, the finder's
+        # thread, main thread after; on two free cores a frame takes about max(first, second) + third
+        self.last_frame_cpu = (0.0, 0.0, 0.0)
         self._tiles: list[tuple[float, float, float]] = []
         self._next_tile = 0
         # the finder runs beside the poses of followed people: they read the same frame, and
@@ -216,6 +221,7 @@ class PeoplePoser:
     def __call__(self, frame_bgr: np.ndarray) -> dict[int, np.ndarray]:
         index = self.frame_index
         self.frame_index += 1
+        cpu_called = time.thread_time()
         rgb = self.cv2.cvtColor(frame_bgr, self.cv2.COLOR_BGR2RGB)
         proposing = self._pool.submit(self._propose, frame_bgr, rgb) if self._pool is not None else None
         started, cpu_started = time.perf_counter(), time.thread_time()
@@ -269,6 +275,7 @@ class PeoplePoser:
         self.cpu_seconds["pose"] += (cpu_posed - cpu_started) + (cpu_finished - cpu_waited)
         self.cpu_seconds["detect"] += detect_cpu
         self.cpu_seconds["track"] += time.thread_time() - cpu_finished
+        self.last_frame_cpu = (cpu_posed - cpu_called, detect_cpu, time.thread_time() - cpu_waited)
         return result
 
     def _due(self, index: int) -> set[int]:
