@@ -91,8 +91,9 @@ def detection_table(video: Path, n_frames: int, finder: str, tiles: tuple[int, i
     total = sum(len(rows) for rows in by_people.values())
     person_frames = sum(count * len(rows) for count, rows in by_people.items())
     print(
-        f"\n{video.name}, first {total} frames, finder '{finder}', {config.tiles_per_frame} tiles of {config.tile_px} px a frame "
-        f"({load_before} before, {load()} after)"
+        f"\n{video.name}, first {total} frames, finder '{finder}'"
+        + (f", {config.tiles_per_frame} tiles of {config.tile_px} px a frame" if finder != "motion" else "")
+        + f" ({load_before} before, {load()} after)"
     )
     print(f"{'people':>6} {'frames':>6} {'frames/s':>9} {'ms/frame':>9}   (median, without decoding)")
     for count in sorted(by_people):
