@@ -5,25 +5,38 @@ Measured on OpenCV's vtest.avi (768x576, people about 90 px tall; bench/people.p
 - MediaPipe's `Pose` solution follows one person and finds nobody in this wide shot; posing a
   crop through it costs a whole graph run (about 0.1 s a person).
 - MediaPipe's BlazePose person detector and landmark model, run directly through LiteRT
-  (`extract.blazepose`), cost about 15 ms each on one core. The detector needs people at least a
-  fifth of its 224 px input, so it looks at 224 px tiles of the frame, a few tiles per frame in
-  turn (the whole frame is covered every few frames), and independently of camera motion: a
-  person standing still or a panning camera are found as well as walkers.
+  (`extract.blazepose`), cost about 15 ms a detector pass and 20 ms a pose (crop included) of
+  one core's CPU time. The detector needs people at least a fifth of its 224 px input, so it
+  looks at 288 px tiles of the frame, one tile a frame in turn (the whole frame is covered every
+  13 frames), and independently of camera motion: a person standing still or a panning camera
+  are found as well as walkers. The choice trades people found for CPU: on vtest.avi's first
+  150 frames (bench/people.py --tiles 2x256, load ~7.5) one 288 px tile a frame follows 3.0
+  people a frame for 51 ms CPU a frame, two 256 px tiles 3.7 for 85 ms (both with >= 2 people
+  on >= 93% of frames and the same hand-labelled people found); two 224 px tiles (21 to cover
+  the frame) 3.5.
 - A followed person is posed again only every `pose_every` frames (staggered across people, so the
   cost per frame is even), from the region their last pose gives, moved by the velocity of their
   hips (steadier than a box's, which a raised arm shifts); between poses their keypoints move with
   that velocity. A followed person who is not found where expected is looked for again every
   `pose_every` frames until the tracker ends them (`TrackerConfig.max_missed` looks), then may be
   re-identified by their clothes' colours.
+- A new person is reported only once three poses in a row confirmed them (`confirm_hits`); then
+  they are first compared with the people looked for and not found: a person lost in a group, or
+  who turned round, is often found again by the detector before their track runs out of looks,
+  and keeps their id if near and alike (by a margin over any other candidate). On vtest.avi's
+  first 150 frames, tiles unchanged, this made 9 tracks instead of 13 (one run), with the same
+  hand-labelled people found and no track on two of them.
 - A pose counts as the expected person only if its hips lie near the region's centre
   (`max_hip_shift`): in a group the region also holds a neighbour, whom the model may pose instead.
 So the cost per frame is bounded: `tiles_per_frame` detector runs plus about people / pose_every
-landmark runs plus the new people confirmed (at most `max_new_per_frame`).
+landmark runs plus the new people confirmed (at most `max_new_per_frame`); the detector runs in
+a second thread beside the poses.
 
 `finder="motion"` proposes people by OpenCV's MOG2 background subtraction instead (a fixed
 camera; no detector runs), `finder="both"` by the two; each proposal is confirmed by the landmark
-model the same way. In one run on vtest.avi (bench/people.py) motion alone made 30 tracks where
-the detector made 13: every moving blob is posed, and a group's blob holds several people.
+model the same way. In one run on vtest.avi (bench/people.py) motion alone made 11 tracks and
+2.8 poses a frame where the detector made 8 and 1.6: every moving blob is posed, and a group's
+blob holds several people.
 """
 
 from __future__ import annotations
@@ -45,14 +58,18 @@ from actrec.tracking import Detection, Tracker, TrackerConfig, keypoint_box
 
 FINDERS = ("detector", "motion", "both")
 STAGES = ("detect", "pose", "wait", "track")  # wait: for the finder's thread once the poses are done
+CPU_STAGES = ("detect", "pose", "track")
 
 
 @dataclass(frozen=True)
 class PeopleConfig:
     """finder: "detector" (BlazePose's person detector on tiles; any camera) or "motion"
       (background subtraction; a fixed camera).
-    tile_px: side of the square tiles the detector looks at (about three people tall).
-    tiles_per_frame: detector runs per frame; the tiles are visited in turn.
+    tile_px: side of the square tiles the detector looks at (about three people tall; people
+      shorter than a fifth of it are missed). 240-288 px tiles cover a 768 x 576 frame in 13
+      (with the whole frame), 224 px ones in 21.
+    tiles_per_frame: detector runs per frame; the tiles are visited in turn (one a frame: the
+      whole 768 x 576 frame looked at every 13 frames).
     min_detection_score: least detector score of a person.
     pose_every: frames between two poses of one followed person (1: every frame).
     min_pose_score: least pose-present score of the landmark model for a person.
@@ -64,13 +81,15 @@ class PeopleConfig:
     motion_history: frames the background model remembers (finder "motion").
     min_track_frames: shorter tracks are dropped from recordings (a false pose for a moment).
     tracking: the tracker's settings; stricter than its defaults (made for generated walkers),
-      as in a crowd a neighbour's pose lies within 0.3 body heights of a lost person's.
+      as in a crowd a neighbour's pose lies within 0.3 body heights of a lost person's; a new
+      person is reported after 3 matches in a row (a pose found once is never reported) and may
+      then turn out to be someone lost.
     threads: LiteRT threads per model.
     parallel: find new people in a second thread while the followed ones are posed."""
 
     finder: str = "detector"
-    tile_px: int = 224
-    tiles_per_frame: int = 2
+    tile_px: int = 288
+    tiles_per_frame: int = 1
     min_detection_score: float = 0.5
     pose_every: int = 3
     min_pose_score: float = 0.5
@@ -82,7 +101,9 @@ class PeopleConfig:
     min_track_frames: int = 5
     threads: int = 1
     parallel: bool = True
-    tracking: TrackerConfig = field(default_factory=lambda: TrackerConfig(min_iou=0.4, max_keypoint_distance=0.15))
+    tracking: TrackerConfig = field(
+        default_factory=lambda: TrackerConfig(min_iou=0.4, max_keypoint_distance=0.15, confirm_hits=3)
+    )
 
     def __post_init__(self) -> None:
         if self.finder not in FINDERS:
@@ -186,6 +207,11 @@ class PeoplePoser:
         self.frame_index = 0
         self.poses = 0
         self.seconds = dict.fromkeys(STAGES, 0.0)
+        # CPU time of the thread that ran each stage: what it costs, whatever else loads the machine
+        self.cpu_seconds = dict.fromkeys(CPU_STAGES, 0.0)
+        # the last frame's CPU seconds: main thread until it waits for the finder, the finder's
+        # thread, main thread after; on two free cores a frame takes about max(first, second) + third
+        self.last_frame_cpu = (0.0, 0.0, 0.0)
         self._tiles: list[tuple[float, float, float]] = []
         self._next_tile = 0
         # the finder runs beside the poses of followed people: they read the same frame, and
@@ -195,22 +221,25 @@ class PeoplePoser:
     def __call__(self, frame_bgr: np.ndarray) -> dict[int, np.ndarray]:
         index = self.frame_index
         self.frame_index += 1
+        cpu_called = time.thread_time()
         rgb = self.cv2.cvtColor(frame_bgr, self.cv2.COLOR_BGR2RGB)
         proposing = self._pool.submit(self._propose, frame_bgr, rgb) if self._pool is not None else None
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.thread_time()
         due = self._due(index)
         found = []
         for track_id in due:
             followed = self.followed[track_id]
             followed.looked_at = index
             found.append(self._pose(rgb, followed.region.moved(followed.expected_shift(index))))
-        posed = time.perf_counter()
-        regions, detect_seconds = proposing.result() if proposing is not None else self._propose(frame_bgr, rgb)
-        waited = time.perf_counter()
+        posed, cpu_posed = time.perf_counter(), time.thread_time()
+        regions, detect_seconds, detect_cpu = (
+            proposing.result() if proposing is not None else self._propose(frame_bgr, rgb)
+        )
+        waited, cpu_waited = time.perf_counter(), time.thread_time()
         candidates = self._new_people(regions, index, [pose.region for pose in found if pose is not None])
         found += [self._pose(rgb, region) for region in candidates[: self.config.max_new_per_frame]]
         people = _distinct([pose for pose in found if pose is not None])
-        finished = time.perf_counter()
+        finished, cpu_finished = time.perf_counter(), time.thread_time()
         detections = [
             Detection(pose.box, pose.keypoints, appearance_histogram(self.cv2, frame_bgr, pose.box)) for pose in people
         ]
@@ -221,6 +250,8 @@ class PeoplePoser:
             if any(_overlap_of_smaller(pose.box, box[None])[0] > 0.5 for pose in people)
         }
         ids = self.tracker.update(detections, looked_at=looked_at)
+        for tentative, confirmed in self.tracker.renamed.items():
+            self.followed[confirmed] = self.followed.pop(tentative)
         for track_id, pose in zip(ids, people):
             before = self.followed.get(track_id)
             velocity = np.zeros(2)
@@ -230,7 +261,7 @@ class PeoplePoser:
             self.followed[track_id] = _Followed(pose.region, pose.keypoints, index, index, velocity)
         result = {}
         for track in self.tracker.tracks:
-            if track.missed == 0:
+            if track.missed == 0 and track.confirmed:
                 followed = self.followed[track.track_id]
                 keypoints = followed.keypoints.copy()
                 keypoints[:, :2] += followed.expected_shift(index)
@@ -241,6 +272,10 @@ class PeoplePoser:
         self.seconds["detect"] += detect_seconds
         self.seconds["wait"] += waited - posed
         self.seconds["track"] += time.perf_counter() - finished
+        self.cpu_seconds["pose"] += (cpu_posed - cpu_started) + (cpu_finished - cpu_waited)
+        self.cpu_seconds["detect"] += detect_cpu
+        self.cpu_seconds["track"] += time.thread_time() - cpu_finished
+        self.last_frame_cpu = (cpu_posed - cpu_called, detect_cpu, time.thread_time() - cpu_waited)
         return result
 
     def _due(self, index: int) -> set[int]:
@@ -266,10 +301,10 @@ class PeoplePoser:
             return None  # a head or a limb, not a whole body
         return _Pose(box, keypoints, next_region)
 
-    def _propose(self, frame_bgr: np.ndarray, rgb: np.ndarray) -> tuple[list[Region], float]:
+    def _propose(self, frame_bgr: np.ndarray, rgb: np.ndarray) -> tuple[list[Region], float, float]:
         """Regions where the finder sees people this frame (the detector on this frame's tiles,
-        and/or motion blobs), and the seconds it took."""
-        started = time.perf_counter()
+        and/or motion blobs), and the seconds it took (wall, and CPU of its thread)."""
+        started, cpu_started = time.perf_counter(), time.thread_time()
         regions = []
         if self.detector is not None:
             if not self._tiles:
@@ -286,7 +321,7 @@ class PeoplePoser:
                 Region((box[:2] + box[2:]) / 2, 1.5 * max(box[3] - box[1], box[2] - box[0]), 0.0)
                 for box in self.motion(frame_bgr)
             ]
-        return regions, time.perf_counter() - started
+        return regions, time.perf_counter() - started, time.thread_time() - cpu_started
 
     def _new_people(self, regions: list[Region], index: int, posed: list[Region]) -> list[Region]:
         """The proposed regions of people not followed yet, best first: their hips are not where

@@ -75,12 +75,15 @@ def walking_people(
 
 def identity_switches(truth: list[list[int]], predicted: list[list[int]]) -> int:
     """How often a true person's track id differs from the id they had when last seen, plus how
-    often a track id jumps to another person (the MOT identity-switch count, both directions)."""
+    often a track id jumps to another person (the MOT identity-switch count, both directions).
+    Ids of 0 or less (a tentative track, not reported yet) are not counted."""
     last_id: dict[int, int] = {}
     last_person: dict[int, int] = {}
     switches = 0
     for people, ids in zip(truth, predicted):
         for person, track in zip(people, ids):
+            if track <= 0:
+                continue
             if (person in last_id and last_id[person] != track) or (
                 track in last_person and last_person[track] != person
             ):
@@ -90,9 +93,11 @@ def identity_switches(truth: list[list[int]], predicted: list[list[int]]) -> int
 
 
 def ids_per_person(truth: list[list[int]], predicted: list[list[int]]) -> float:
-    """Mean number of distinct track ids a true person was given (1.0: never fragmented)."""
+    """Mean number of distinct track ids a true person was given (1.0: never fragmented); ids of 0
+    or less (tentative) are not counted."""
     ids: dict[int, set[int]] = {}
     for people, tracks in zip(truth, predicted):
         for person, track in zip(people, tracks):
-            ids.setdefault(person, set()).add(track)
+            if track > 0:
+                ids.setdefault(person, set()).add(track)
     return float(np.mean([len(found) for found in ids.values()])) if ids else 0.0

@@ -8,6 +8,14 @@ the keypoint term separates two people whose boxes overlap. A person hidden for 
 pillar, inside a group) ends their track; when someone appears who looks like them (a colour
 histogram of their clothes, `Detection.appearance`) near where they should be, they get their old
 id back. Ids are otherwise never reused.
+
+With `confirm_hits` above 1, a new track is tentative (a negative id, not reported) until it has
+been matched that many times, and ends at its first miss. When it is confirmed, it is first
+checked against the people looked for and not found (or recently ended): a person lost in a
+group, or who turned round, is often found again under a new track before their old one runs out
+of misses; several sightings of their clothes make the comparison safer than one. If one of them
+is near and looks like it, clearly more than any other, the old track takes it over and the
+person keeps their id; otherwise it gets the next id.
 """
 
 from __future__ import annotations
@@ -34,7 +42,10 @@ class TrackerConfig:
     reid_frames: frames an ended track can still be re-identified (0: never).
     reid_max_distance: largest appearance distance (Hellinger, 0-1) of a re-identified person.
     reid_drift: how far (box heights per frame of absence) a lost person may stray from where
-      constant velocity puts them, beyond one box height."""
+      constant velocity puts them, beyond one box height.
+    reid_margin: how much closer (appearance distance) a re-identified person must look to the
+      track they take over than to any other candidate (ambiguous: a new id instead).
+    confirm_hits: matches a new track needs before it is reported (1: at once)."""
 
     max_missed: int = 10
     min_iou: float = 0.3
@@ -44,12 +55,16 @@ class TrackerConfig:
     reid_frames: int = 60
     reid_max_distance: float = 0.35
     reid_drift: float = 0.05
+    reid_margin: float = 0.1
+    confirm_hits: int = 1
 
     def __post_init__(self) -> None:
         if self.max_missed < 0:
             raise ConfigError(f"max_missed is {self.max_missed}; use 0 or more frames")
         if self.reid_frames < 0:
             raise ConfigError(f"reid_frames is {self.reid_frames}; use 0 (no re-identification) or more frames")
+        if self.confirm_hits < 1:
+            raise ConfigError(f"confirm_hits is {self.confirm_hits}; use 1 (report at once) or more matches")
         if not 0 < self.velocity_smoothing <= 1:
             raise ConfigError(f"velocity_smoothing is {self.velocity_smoothing}; use a weight in (0, 1]")
 
@@ -80,6 +95,7 @@ class Track:
     age: int = 0
     missed: int = 0
     hits: int = 1
+    confirmed: bool = True
 
     def predicted_box(self, ahead: int = 1) -> np.ndarray:
         """The box where the person should be `ahead` frames from now, moving at constant velocity."""
@@ -132,16 +148,19 @@ def _keypoint_distance(a: np.ndarray | None, b: np.ndarray | None) -> float:
 
 class Tracker:
     """`update(detections)` once per frame -> the track id of each detection (new people get new
-    ids, or an ended track's id when re-identified); `ended` lists ids that ran out of
-    `max_missed` frames since the last update."""
+    ids, or an ended track's id when re-identified; negative while tentative); `ended` lists ids
+    that ran out of `max_missed` frames since the last update, `renamed` the tentative ids that
+    became confirmed ones in it ({tentative: confirmed})."""
 
     def __init__(self, config: TrackerConfig | None = None) -> None:
         self.config = config or TrackerConfig()
         self.tracks: list[Track] = []
         self.lost: list[Track] = []  # ended tracks that may still be re-identified
         self.ended: list[int] = []
+        self.renamed: dict[int, int] = {}
         self.reidentified = 0
         self._next_id = 1
+        self._next_tentative = -1
 
     def update(self, detections: list[Detection], looked_at: set[int] | None = None) -> list[int]:
         """Match this frame's detections to the live tracks; returns one id per detection.
@@ -163,28 +182,77 @@ class Tracker:
                 self._match(track, detections[col])
                 ids[col] = track.track_id
                 matched_tracks.add(candidates[row])
-        self.ended = []
+        self.ended, self.renamed = [], {}
         survivors = []
         for index, track in enumerate(self.tracks):
             if index not in matched_tracks:
                 track.age += 1
                 if looked_at is None or track.track_id in looked_at:
                     track.missed += 1
-                if track.missed > config.max_missed:
+                if track.missed > (config.max_missed if track.confirmed else 0):
                     self.ended.append(track.track_id)
-                    self.lost.append(track)
+                    if track.confirmed:  # a tentative track was never reported: nobody to re-identify
+                        self.lost.append(track)
                     continue
             survivors.append(track)
         self.tracks = survivors
         self._reidentify(detections, ids)
         for col, detection in enumerate(detections):
             if not ids[col]:
-                self.tracks.append(
-                    Track(self._next_id, np.asarray(detection.box, float), detection.keypoints, detection.appearance)
-                )
-                ids[col] = self._next_id
-                self._next_id += 1
+                track = Track(0, np.asarray(detection.box, float), detection.keypoints, detection.appearance)
+                self.tracks.append(track)
+                if config.confirm_hits > 1:
+                    track.track_id, track.confirmed = self._next_tentative, False
+                    self._next_tentative -= 1
+                else:
+                    track.track_id = self._new_id()
+                ids[col] = track.track_id
+        for col, track_id in enumerate(ids):
+            if track_id < 0:
+                ids[col] = self._confirm(track_id)
         return ids
+
+    def _new_id(self) -> int:
+        self._next_id += 1
+        return self._next_id - 1
+
+    def _confirm(self, tentative_id: int) -> int:
+        """The id of tentative track `tentative_id` after this frame's match: itself while it has
+        fewer than `confirm_hits` matches; then the id of a person looked for and not found (or
+        recently ended) whom it is near and looks like, clearly more than any other such person,
+        who takes it over; else a new id."""
+        track = next(track for track in self.tracks if track.track_id == tentative_id)
+        if track.hits < self.config.confirm_hits:
+            return tentative_id
+        track.confirmed = True
+        # people looked for and not found: confirmed live tracks unmatched this frame that missed, and ended ones
+        candidates = [other for other in self.tracks if other.confirmed and other.age > 0 and other.missed > 0]
+        candidates += self.lost
+        near = []
+        for other in candidates:
+            closeness, distance = self._nearness(other, track.box, track.appearance)
+            if closeness <= 1:
+                near.append((distance, other))
+        near.sort(key=lambda pair: pair[0])
+        runner_up = near[1][0] if len(near) > 1 else 1.0
+        if not near or near[0][0] > self.config.reid_max_distance or near[0][0] + self.config.reid_margin > runner_up:
+            track.track_id = self._new_id()
+        else:
+            best = near[0][1]
+            self.tracks = [other for other in self.tracks if other is not track]
+            if any(other is best for other in self.lost):
+                self.lost = [other for other in self.lost if other is not best]
+                self.tracks.append(best)
+            best.box, best.keypoints, best.velocity = track.box, track.keypoints, track.velocity
+            if track.appearance is not None:  # both seen: they were compared
+                best.appearance = (
+                    track.appearance if best.appearance is None else 0.5 * best.appearance + 0.5 * track.appearance
+                )
+            best.age, best.missed, best.hits = 0, 0, best.hits + track.hits
+            self.reidentified += 1
+            track = best
+        self.renamed[tentative_id] = track.track_id
+        return track.track_id
 
     def _match(self, track: Track, detection: Detection) -> None:
         """Move `track` to `detection`: velocity smoothed over the frames since the last match."""
@@ -236,6 +304,14 @@ class Tracker:
             revived.add(row)
             self.reidentified += 1
         self.lost = [track for row, track in enumerate(self.lost) if row not in revived]
+
+    def _nearness(self, track: Track, box: np.ndarray, appearance: np.ndarray | None) -> tuple[float, float]:
+        """(gap between `box` and where `track` should be now, in reaches: one box height growing
+        by `reid_drift` heights a frame of absence; appearance distance)."""
+        expected = track.predicted_box(ahead=0)
+        reach = max(expected[3] - expected[1], 1.0) * (1 + self.config.reid_drift * track.age)
+        gap = np.hypot(*((box[:2] + box[2:] - expected[:2] - expected[2:]) / 2))
+        return float(gap / reach), appearance_distance(track.appearance, appearance)
 
     def predicted_boxes(self) -> list[tuple[int, np.ndarray]]:
         """(id, box expected in the next frame) of every live track: where to look for people

@@ -76,7 +76,7 @@ def people_over(frames, **options):
 @needs_video
 def test_people_standing_still_from_the_first_frame_are_found_by_the_detector_not_by_motion() -> None:
     frames = [still_frame()] * 24  # six people, nobody moves
-    found = people_over(frames, tiles_per_frame=4)
+    found = people_over(frames)
     assert min(len(people) for people in found[-6:]) >= 3
     assert len({track for people in found for track in people}) <= 8  # followed, not found afresh each frame
     # background subtraction sees motion only in the first frame (everything is new): one blob at most
@@ -91,7 +91,7 @@ def test_people_are_followed_while_the_camera_pans() -> None:
     wide = cv2.resize(still_frame(), None, fx=1.25, fy=1.25)
     step = 6  # the camera pans right: everything moves left 6 px a frame
     frames = [np.ascontiguousarray(wide[60:540, 200 + step * t : 200 + step * t + 640]) for t in range(30)]
-    found = people_over(frames, tiles_per_frame=4)
+    found = people_over(frames)
     assert np.mean([len(people) >= 2 for people in found[10:]]) >= 0.9
     # a person followed over the last frames moves with the pan
     last = found[-1]

@@ -98,3 +98,43 @@ def test_a_lost_person_gets_their_id_back_only_if_they_look_the_same_and_are_nea
     for _ in range(5):
         far.update([])
     assert far.update([Detection(box + [500, 0, 500, 0], appearance=red)]) == [2]  # too far to be them
+
+
+def test_a_person_found_again_before_their_track_ends_keeps_their_id_once_confirmed() -> None:
+    red, blue = np.eye(4)[0] * 0.9 + 0.025, np.eye(4)[2] * 0.9 + 0.025
+    box = np.array([100.0, 100, 140, 200])
+    tracker = Tracker(TrackerConfig(confirm_hits=3, max_missed=10))
+    walk_right = [tracker.update([Detection(box + [3 * t, 0, 3 * t, 0], appearance=red)]) for t in range(10)]
+    assert walk_right[0] == [-1] and walk_right[1] == [-1] and walk_right[2] == [1]  # reported from the third match
+    for _ in range(3):  # lost in a group: looked for, not found
+        tracker.update([])
+    # turned round while unseen: their box no longer overlaps where walking right would put them
+    back = [tracker.update([Detection(box + [15 - 3 * t, 0, 15 - 3 * t, 0], appearance=red)]) for t in range(4)]
+    assert back[0][0] < 0 and back[1][0] < 0  # tentative while it may be them
+    assert back[2] == [1] and back[3] == [1] and tracker.renamed == {}
+    assert tracker.reidentified == 1 and [track.track_id for track in tracker.tracks] == [1]
+    # someone in other clothes in the same place is someone else
+    for _ in range(3):
+        tracker.update([])
+    other = [tracker.update([Detection(box + [3 * t, 0, 3 * t, 0], appearance=blue)]) for t in range(3)]
+    assert other[2] == [2]
+
+
+def test_an_ambiguous_reappearance_gets_a_new_id_and_a_tentative_track_ends_at_its_first_miss() -> None:
+    grey = np.full(4, 0.25)
+    tracker = Tracker(TrackerConfig(confirm_hits=3, max_missed=10))
+    boxes = [np.array([100.0, 100, 140, 200]), np.array([150.0, 100, 190, 200])]
+    for _ in range(3):  # two people dressed alike, standing side by side
+        ids = tracker.update([Detection(b, appearance=grey) for b in boxes])
+    assert sorted(ids) == [1, 2]
+    for _ in range(2):
+        tracker.update([])
+    # one of them is back between the two places: either could be them
+    middle = [tracker.update([Detection(np.array([125.0, 100, 165, 200]), appearance=grey)]) for _ in range(3)]
+    assert middle[2] == [3]
+    tracker.update([Detection(np.array([400.0, 100, 440, 200]), appearance=grey)])
+    tentative = tracker.tracks[-1].track_id
+    assert tentative < 0
+    tracker.update([Detection(np.array([125.0, 100, 165, 200]), appearance=grey)])
+    assert tentative in tracker.ended and all(track.track_id != tentative for track in tracker.tracks)
+    assert all(track.track_id > 0 for track in tracker.lost)
