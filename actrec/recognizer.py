@@ -1,17 +1,20 @@
-"""`Recognizer`: the one public object that fits, predicts, saves and loads.
+"""`Recognizer`: the sequence classifier's door (fit, predict_proba) and persistence.
 
 Like aeon's BaseClassifier, `fit` and `predict_proba` validate and convert input once, at the
 door, so every model gets clean `[N, T, F]` float32 features and a wrong input fails with one
-sentence. A saved model is a single safetensors file whose JSON header carries the model config,
-label names and the fitted feature pipeline: loading never executes code from the file.
+sentence. How the network is fitted is a strategy in `actrec.training.strategies`, chosen from
+the model's capabilities. A saved model is a single safetensors file whose JSON header carries
+the model config, label names and the fitted feature pipeline: loading never executes code from
+the file.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
-from dataclasses import asdict, fields
+from dataclasses import MISSING, asdict, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -19,62 +22,33 @@ import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from actrec import __version__
-from actrec.config import TrainConfig
-from actrec.data.dataset import SequenceDataset
-from actrec.data.labels import encode_labels, imbalance_notes
+from actrec.config import TrainConfig, estimator_signature, member_options
+from actrec.data.dataset import SequenceDataset, as_dataset
+from actrec.data.labels import imbalance_notes
 from actrec.data.splits import plan_splits
 from actrec.errors import ConfigError, DataError, ModelFileError
-from actrec.features.pipeline import FeaturePipeline, Flatten, Standardize, Step
+from actrec.features.pipeline import FeaturePipeline, Step
 from actrec.io.model_file import load_model, metadata_errors, save_model
-from actrec.models import Capabilities, build_model, model_capabilities
-from actrec.models.rocket import LEVEL_KERNELS, REACH
+from actrec.models import Capabilities, model_capabilities
+from actrec.training import networks
 from actrec.training.feature_store import TransformedBatches, slices
+from actrec.training.strategies import FitTask, choose_strategy
 
-if TYPE_CHECKING:  # the networks some fit strategies build, for the type checker only
-    from actrec.models.ensemble import EnsembleNet
-    from actrec.models.rocket import RocketNet
-    from actrec.models.streams import MultiStreamNet
+__all__ = ["Recognizer", "TrainConfig", "as_dataset"]
 
-AUTO_KERNEL_MODEL = "minirocket"
-
-
-def as_dataset(
-    X: Any,
-    y: Any = None,
-    groups: Any = None,
-    lengths: Any = None,
-    label_names: Sequence[str] | None = None,
-    source: str = "<memory>",
-) -> SequenceDataset:
-    """Wrap arrays (or pass a SequenceDataset through); string labels are encoded the way every
-    loader encodes them (`actrec.data.labels.encode_labels`)."""
-    if isinstance(X, SequenceDataset):
-        return X
-    X = np.asarray(X, dtype=np.float32)
-    if X.ndim == 2:
-        X = X[:, :, None]
-    if X.ndim not in (3, 4):
-        raise DataError(f"{source}: X has shape {X.shape}; expected [N, T, F] or [N, T, J, C]")
-    if lengths is None:
-        lengths = np.full(X.shape[0], X.shape[1], dtype=np.int64)
-    names = list(label_names) if label_names is not None else []
-    if y is not None:
-        y = np.asarray(y)
-        if y.dtype.kind in "USO":
-            ids = [str(i) for i in range(len(y))]
-            y, names = encode_labels(y, source, ids, label_names)
-    return SequenceDataset(X=X, lengths=lengths, y=y, label_names=names, groups=groups, source=source)
+NULLABLE = {f.name for f in fields(TrainConfig) if f.default_factory is MISSING}  # None is a value, not "unset"
 
 
 class Recognizer(ClassifierMixin, BaseEstimator):
     """Sequence classifier: `Recognizer(model="gru", epochs=30).fit(X, y).predict(X_new)`.
 
     Keyword arguments are the fields of `TrainConfig` (same names and defaults, `model="auto"` as
-    in the CLI), stored as given, so scikit-learn's `get_params`/`set_params`, `clone`,
-    `cross_validate` and `GridSearchCV` work on it. After `fit` or `load`: `classes_`,
-    `network` (eval mode), `pipeline`, `label_names`, `window_length`, `sample_rate_hz`,
-    `feature_names`, `schema`, `history` (also as `network_`, `pipeline_`, `window_length_`,
-    `history_`), and `config`, the TrainConfig the model was fitted with.
+    in the CLI; the signature is generated from the dataclass), stored as given, so
+    scikit-learn's `get_params`/`set_params`, `clone`, `cross_validate` and `GridSearchCV` work on
+    it. After `fit` or `load`: `classes_`, `network` (eval mode), `pipeline`, `label_names`,
+    `window_length`, `sample_rate_hz`, `feature_names`, `schema`, `history` (also as `network_`,
+    `pipeline_`, `window_length_`, `history_`), and `config`, the TrainConfig the model was fitted
+    with. `history` is what the fit strategy has: epochs, a penalty search, or members.
     """
 
     kind = "sequence"  # what `actrec.video.recognizer.load_recognizer` tells apart in a model file
@@ -83,52 +57,12 @@ class Recognizer(ClassifierMixin, BaseEstimator):
     # read this tag, never `kind`
     input_medium = "frames"
 
-    def __init__(
-        self,
-        model: str = TrainConfig.model,
-        model_options: dict[str, Any] | None = None,
-        joints: list[str] | None = None,
-        augment: list[Any] | None = None,
-        epochs: int = TrainConfig.epochs,
-        batch_size: int = TrainConfig.batch_size,
-        optimizer: str = TrainConfig.optimizer,
-        lr: float = TrainConfig.lr,
-        weight_decay: float = TrainConfig.weight_decay,
-        scheduler: str = TrainConfig.scheduler,
-        patience: int = TrainConfig.patience,
-        monitor: str = TrainConfig.monitor,
-        class_weight: str | None = TrainConfig.class_weight,
-        sampler: str = TrainConfig.sampler,
-        val_fraction: float = TrainConfig.val_fraction,
-        seed: int = TrainConfig.seed,
-        devices: int = TrainConfig.devices,
-        num_nodes: int = TrainConfig.num_nodes,
-        time_budget: float | None = TrainConfig.time_budget,
-        last_steps: int | None = TrainConfig.last_steps,
-        streams: list[str] | None = None,
-    ) -> None:
+    def __init__(self, *args: Any, **params: Any) -> None:
         # scikit-learn's contract: every argument stored unchanged under its own name
-        self.model = model
-        self.model_options = model_options
-        self.joints = joints
-        self.augment = augment
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.optimizer = optimizer
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.scheduler = scheduler
-        self.patience = patience
-        self.monitor = monitor
-        self.class_weight = class_weight
-        self.sampler = sampler
-        self.val_fraction = val_fraction
-        self.seed = seed
-        self.devices = devices
-        self.num_nodes = num_nodes
-        self.time_budget = time_budget
-        self.last_steps = last_steps
-        self.streams = streams
+        bound = type(self).__init__.__signature__.bind(self, *args, **params)  # type: ignore[attr-defined]
+        bound.apply_defaults()
+        for name, value in list(bound.arguments.items())[1:]:
+            setattr(self, name, value)
         # a bad option fails here, before any data is given
         self.config = self._config_from_params()
         self.network: torch.nn.Module | None = None
@@ -152,15 +86,13 @@ class Recognizer(ClassifierMixin, BaseEstimator):
         self.is_main_process = True
         self.world_size = 1
 
+    __init__.__signature__ = estimator_signature(TrainConfig)  # type: ignore[attr-defined]
+
     def _config_from_params(self) -> TrainConfig:
         """A checked TrainConfig from the constructor arguments (copied: fit fills in options)."""
-        import copy
-
-        params = copy.deepcopy({f.name: getattr(self, f.name) for f in fields(TrainConfig)})
-        for name in ("model_options", "joints", "augment", "streams"):
-            if params[name] is None:
-                params.pop(name)
-        config = TrainConfig(**params)
+        given = copy.deepcopy({f.name: getattr(self, f.name) for f in fields(TrainConfig)})
+        # a list or dict left unset (None) takes the dataclass's fresh default
+        config = TrainConfig(**{name: value for name, value in given.items() if value is not None or name in NULLABLE})
         config.check()
         return config
 
@@ -309,140 +241,49 @@ class Recognizer(ClassifierMixin, BaseEstimator):
             self.schema_definition = self.skeleton().to_dict()
         self.frame_shape = tuple(int(s) for s in dataset.X.shape[2:])
         self.window_length = dataset.n_steps
-        self._fit_strategy(dataset, train, validation, work_dir, progress, resume_from)
+        self._fit(FitTask(dataset, train, validation, work_dir, progress, resume_from))
         if self.config.class_weight is None and self.config.sampler != "balanced":
             self.notes += imbalance_notes(train.labels, self.label_names)
         return self
 
-    def _fit_strategy(
-        self,
-        dataset: SequenceDataset,
-        train: SequenceDataset,
-        validation: SequenceDataset,
-        work_dir: str | Path | None,
-        progress: bool,
-        resume_from: str | Path | None,
-    ) -> None:
-        """The fit the model asks for: the default's closed-form kernel fit, one network per
-        skeleton stream, a closed-form kernel model, or gradient training."""
-        if self.config.model == "auto":
-            self._fit_auto(train, validation, resume_from)
-            return
-        if len(self.config.streams) > 1:
-            if resume_from:
-                raise ConfigError("resuming is for one network; several streams train one each, so start the run again")
-            self._fit_streams(train, validation, progress)
-            return
-        self.pipeline = FeaturePipeline(self._default_steps(dataset))
-        if self.is_kernel_model:
-            self._fit_kernels(train, validation, resume_from)
-            return
-        train_features = self.pipeline.fit_transform(train.X, train.lengths)
-        self.n_features = int(train_features.shape[-1])
-        val_features = self._features(validation)
-        self._train(train, train_features, validation, val_features, work_dir, progress, resume_from)
+    def _fit(self, task: FitTask) -> None:
+        """Fit by the strategy the model's capabilities ask for (`actrec.training.strategies`):
+        the ensemble `auto`, one network per skeleton stream, closed form, or gradient steps."""
+        strategy = choose_strategy(self.capabilities, self.config.streams)
+        outcome = strategy.fit(self, task)
+        self.network, self.history, self.notes = outcome.network, outcome.history, outcome.notes
+        self.validation_proba_ = outcome.validation_proba
+        self.cut_by_time_budget_ = outcome.cut_by_time_budget
+        self.is_main_process, self.world_size = outcome.is_main_process, outcome.world_size
 
-    def _fit_auto(
-        self, train: SequenceDataset, validation: SequenceDataset, resume_from: str | Path | None = None
-    ) -> None:
-        """The default: MiniRocket with level kernels, fitted in closed form, saved as a
-        one-member ensemble (the file format for several members).
+    # ------------------------------------------------------------------ what fit strategies use
+    def new(self, **params: Any) -> Recognizer:
+        """An unfitted recognizer of this class with `params` (a member of an ensemble or a stream)."""
+        return type(self)(**params)
 
-        MiniRocket rather than MultiRocket-Hydra: with level kernels and half-window reach
-        (`actrec.models.rocket`) it had the better mean top-1 over bench/accuracy.py's 13 sets
-        (0.892 against 0.878, 2 seeds; aeon's MiniRocket 0.877), fits in about two thirds of the
-        time and streams one pool instead of three plus Hydra.
+    def member_options(self) -> dict[str, Any]:
+        """The options an ensemble's member inherits: all but those that choose the model."""
+        return member_options(self.config)
 
-        Chosen from the data alone, never from the clock, so the same seed gives the same model on a
-        busy machine as on an idle one; and it streams every frame at a cost that does not grow
-        with the window (`actrec.stream.kernels`). A neural member used to take what a time budget
-        left, which made the result depend on the machine's load and the stream re-run whole
-        windows; `--model inception|gru` trains one on purpose."""
-        if resume_from is not None:
-            raise ConfigError(
-                "model 'auto' is fitted in closed form and keeps no checkpoints; train it without --resume"
-            )
-        shared = {k: getattr(self.config, k) for k in ("joints", "class_weight", "seed", "val_fraction")}
-        kernel = Recognizer(AUTO_KERNEL_MODEL, **shared).fit(train, validation=validation)
-        kernel_network = cast("RocketNet", kernel.network)
-        settings = kernel_network.config
-        why = [
-            f"{AUTO_KERNEL_MODEL} ({', '.join(settings.pooling)} of 84 kernels and {settings.level_kernels} level kernels per dilation), "
-            "fitted in closed form; it streams frame by frame at a cost independent of the window"
-        ]
-        self.config.model_options = {
-            "members": [{"model": kernel.config.model, "options": kernel.config.model_options}],
-            "weights": [1.0],
-            "why": why,
-        }
-        self.pipeline, self.n_features = kernel.pipeline, kernel.n_features
-        self.network = ensemble = cast("EnsembleNet", self._build_network())
-        ensemble.members[0].load_state_dict(kernel_network.state_dict())
-        cast("RocketNet", ensemble.members[0]).fitted_summary = kernel_network.fitted_summary
-        ensemble.eval()
-        self.validation_proba_ = kernel.validation_proba_
-        self.history = kernel.history
-        self.notes = [f"auto: {'; '.join(why)}"]
+    def default_steps(self, dataset: SequenceDataset) -> list[Step]:
+        config = self.config
+        return networks.default_steps(dataset, config.joints, config.streams, self.capabilities.needs_skeleton)
 
-    def _fit_streams(self, train: SequenceDataset, validation: SequenceDataset, progress: bool) -> None:
-        """One network per stream, trained alone; their probabilities are averaged with weights
-        inversely proportional to validation log-loss (equal without validation samples)."""
-        from actrec.evaluation.metrics import compute_metrics
+    def build_network(self) -> torch.nn.Module:
+        """The network the config describes, its options completed from the data (saved with it)."""
+        config = self.config
+        config.model_options = networks.complete_options(
+            config.model_options, self.capabilities, self.window_length, self.pipeline
+        )
+        graph_schema = None
+        if self.capabilities.needs_skeleton or config.streams:
+            from actrec.features.keypoints import pipeline_schema
 
-        member_config = asdict(self.config)
-        if self.config.time_budget:
-            member_config["time_budget"] = self.config.time_budget / len(self.config.streams)
-        members = []
-        for stream in self.config.streams:
-            member = Recognizer(**(member_config | {"streams": [stream]}))
-            members.append(member.fit(train, validation=validation, progress=progress))
-            self.is_main_process, self.world_size = member.is_main_process, member.world_size
-        self.pipeline, self.n_features = members[0].pipeline, members[0].n_features
-        self.network = fused = cast("MultiStreamNet", self._build_network())
-        for slot, member in zip(fused.members, members):
-            slot.load_state_dict(cast("MultiStreamNet", member.network).members[0].state_dict())
-        if validation.n_samples:
-            probas = [member.predict_proba(validation) for member in members]
-            losses = [compute_metrics(validation.labels, p, self.label_names)["log_loss"] for p in probas]
-            weights = np.array([1.0 / max(loss, 1e-6) for loss in losses])
-            weights /= weights.sum()
-            self.validation_proba_ = sum(w * p for w, p in zip(weights, probas)).astype(np.float32)
-            chosen = ", ".join(
-                f"{s} {w:.2f} (val log-loss {loss:.3f})" for s, w, loss in zip(self.config.streams, weights, losses)
-            )
-        else:
-            weights = np.full(len(members), 1.0 / len(members))
-            chosen = "equal (no validation samples)"
-        fused.weights.copy_(torch.as_tensor(weights, dtype=torch.float32))
-        self.network.eval()
-        self.history = members[0].history
-        self.notes = [f"streams: one {self.config.model} per stream; weights {chosen}"] + [
-            note for m in members for note in m.notes
-        ]
-        self.cut_by_time_budget_ = any(m.cut_by_time_budget_ for m in members)
-
-    def _default_steps(self, dataset: SequenceDataset) -> list[Step]:
-        steps: list[Step] = []
-        if dataset.is_keypoints:
-            if dataset.schema:
-                from actrec.features.keypoints import keypoint_steps
-                from actrec.features.streams import stream_steps
-
-                options: dict[str, Any] = {"joints": self.config.joints} if self.config.joints else {}
-                if self.config.streams:
-                    steps = stream_steps(dataset.schema, **options)
-                else:
-                    steps = keypoint_steps(dataset.schema, graph=self.capabilities.needs_skeleton, **options)
-            else:
-                steps = [Flatten()]
-        return steps + [Standardize()]
-
-    def _graph_schema(self) -> Any:
-        if not self.capabilities.needs_skeleton and not self.config.streams:
-            return None
-        from actrec.features.keypoints import pipeline_schema
-
-        return pipeline_schema(self.skeleton(), self._fitted_pipeline())
+            graph_schema = pipeline_schema(self.skeleton(), self._fitted_pipeline())
+        n_classes = len(self.label_names)
+        return networks.build_network(
+            config.model, config.model_options, config.streams, self.n_features, n_classes, self.pipeline, graph_schema
+        )
 
     def skeleton(self) -> Any:
         """The model's skeleton `Schema`, rebuilt from the copy saved in the model (so a user's YAML
@@ -454,133 +295,6 @@ class Recognizer(ClassifierMixin, BaseEstimator):
         if self.schema_definition:
             return schema_from_dict(self.schema_definition, source=f"model schema {self.schema}")
         return get_schema(self.schema)
-
-    def _build_network(self) -> torch.nn.Module:
-        options = dict(self.config.model_options)
-        if options.get("pooling") == "all" and not options.get("steps"):
-            options["steps"] = self.window_length
-            self.config.model_options = options
-        if self.is_kernel_model and not options.get("input_length"):
-            # the first context frames of the feature pipeline are never read (actrec.models.rocket)
-            options["skip_steps"] = self._fitted_pipeline().context_frames
-            options["input_length"] = max(1, self.window_length - options["skip_steps"])
-            options["left_pad"] = True  # short windows read as zeros before their first frame, as a stream warming up
-            options.setdefault(
-                "level_kernels", LEVEL_KERNELS
-            )  # kernels that see a channel's level (actrec.models.rocket)
-            options.setdefault("reach", REACH)  # no dilation pools fewer outputs than half the window
-            self.config.model_options = options
-        if self.config.streams:
-            from actrec.features.streams import stream_channels
-            from actrec.models.streams import MultiStreamConfig, MultiStreamNet
-
-            streams = MultiStreamConfig(
-                self.config.model,
-                options,
-                self.config.streams,
-                stream_channels(self._fitted_pipeline(), self.config.streams),
-            )
-            return MultiStreamNet(self.n_features, len(self.label_names), streams, self._graph_schema())
-        return build_model(self.config.model, self.n_features, len(self.label_names), options, self._graph_schema())
-
-    def _train(
-        self,
-        train: SequenceDataset,
-        train_features: np.ndarray,
-        validation: SequenceDataset,
-        val_features: np.ndarray,
-        work_dir: str | Path | None,
-        progress: bool,
-        resume_from: str | Path | None,
-    ) -> None:
-        """Build the network and fit it: kernel models in closed form, the others by
-        `actrec.training.fit` (checkpoints in `work_dir/checkpoints`, resumable)."""
-        import lightning as L
-
-        from actrec.training.data import ArrayDataset, AugmentedDataset, SequenceDataModule
-        from actrec.training.fit import fit_loop
-
-        config = self.config
-        L.seed_everything(config.seed, workers=True, verbose=False)
-        self.network = self._build_network()
-        train_set: Any = ArrayDataset(train_features, train.lengths, train.labels)
-        if config.augment:
-            from actrec.features.augment import build_augmenter
-
-            augmenter = build_augmenter(config.augment, self.schema)
-            if augmenter is not None:
-                train_set = AugmentedDataset(
-                    train.X, train.lengths, train.labels, augmenter, self._fitted_pipeline().transform, config.seed
-                )
-        # what a checkpoint must share with the run resuming it (after _build_network, which may
-        # complete model_options)
-        run = {
-            "config": asdict(config),
-            "label_names": self.label_names,
-            "n_features": self.n_features,
-            "n_train": train.n_samples,
-        }
-        val_set = ArrayDataset(val_features, validation.lengths, validation.labels)
-        data = SequenceDataModule(
-            train_set, val_set, config.batch_size, config.seed, config.sampler == "balanced", train.labels
-        )
-        fitted = fit_loop(
-            self.network,
-            config,
-            data,
-            train.labels,
-            len(self.label_names),
-            run,
-            checkpoint_dir=None if work_dir is None else Path(work_dir) / "checkpoints",
-            resume_from=resume_from,
-            progress=progress,
-        )
-        self.history = fitted.history
-        self.is_main_process, self.world_size = fitted.is_main_process, fitted.world_size
-        if fitted.cut_by_time_budget:
-            self.cut_by_time_budget_ = True
-            self.notes.append(
-                f"--time-budget stopped training after {len(fitted.history)} of {config.epochs} epochs; "
-                "a run cut by the clock is not reproducible (drop the budget, or lower --epochs)"
-            )
-
-    def _fit_kernels(self, train: SequenceDataset, validation: SequenceDataset, resume_from: str | Path | None) -> None:
-        """Kernel models, in closed form: the pipeline is fitted on the training split, then
-        featurises a batch at a time as the fit reads it (`training/feature_store.py`), so
-        neither the featurised split nor its kernel features are ever held whole."""
-        import time
-
-        import lightning as L
-
-        from actrec.evaluation.metrics import compute_metrics
-        from actrec.training.kernels import fit_kernel_model
-
-        if resume_from is not None:
-            raise ConfigError(
-                f"model '{self.config.model}' is fitted in closed form in seconds and keeps no checkpoints; train it without --resume"
-            )
-        start = time.perf_counter()
-        pipeline = self._fitted_pipeline().fit(train.X, train.lengths)
-        self.n_features = int(pipeline.transform(train.X[:1], train.lengths[:1]).shape[-1])
-        L.seed_everything(self.config.seed, workers=True, verbose=False)
-        self.network = network = cast("RocketNet", self._build_network())
-        self.validation_proba_ = fit_kernel_model(
-            network,
-            self._batches(train),
-            train.labels,
-            self._batches(validation),
-            validation.labels,
-            len(self.label_names),
-            self.config.class_weight,
-            self.config.seed,
-            grouped=train.groups is not None,
-        )
-        self.network.eval()
-        row: dict[str, Any] = {"epoch": 0, "seconds": time.perf_counter() - start}
-        if validation.n_samples:
-            metrics = compute_metrics(validation.labels, self.validation_proba_, self.label_names)
-            row |= {"val_loss": metrics["log_loss"], "val_acc": metrics["top1"]}
-        self.history = pd.DataFrame([row])
 
     # ------------------------------------------------------------------ predict
     def _check_values(self, dataset: SequenceDataset, trained_schema: str | None = None) -> None:
@@ -602,14 +316,14 @@ class Recognizer(ClassifierMixin, BaseEstimator):
             )
         self._check_values(dataset, self.schema)
 
-    def _batches(self, dataset: SequenceDataset) -> TransformedBatches:
+    def batches(self, dataset: SequenceDataset) -> TransformedBatches:
         """The dataset featurised a batch at a time, when read (memory-mapped input stays on disk)."""
         self._check_input(dataset)
         return TransformedBatches(
             dataset.X, dataset.lengths, self._fitted_pipeline().transform, np.asarray(dataset.ids), dataset.source
         )
 
-    def _features(self, dataset: SequenceDataset) -> np.ndarray:
+    def features(self, dataset: SequenceDataset) -> np.ndarray:
         self._check_input(dataset)
         features = self._fitted_pipeline().transform(dataset.X, dataset.lengths)
         if not np.isfinite(features).all():
@@ -628,7 +342,7 @@ class Recognizer(ClassifierMixin, BaseEstimator):
         if self.config.last_steps:
             dataset = dataset.keep_last(self.config.last_steps)
         self.check_length(int(dataset.lengths.max(initial=0)), dataset.source)
-        batches = self._batches(dataset)
+        batches = self.batches(dataset)
         if self.network is None:
             raise ConfigError("this Recognizer is not fitted; call fit or Recognizer.load first")
         out = np.empty((dataset.n_samples, len(self.label_names)), np.float32)
@@ -756,7 +470,7 @@ class Recognizer(ClassifierMixin, BaseEstimator):
         their kernels while being built, which the meta device cannot; they are built directly."""
         try:
             with torch.device("meta"):
-                planned = {name: tuple(value.shape) for name, value in self._build_network().state_dict().items()}
+                planned = {name: tuple(value.shape) for name, value in self.build_network().state_dict().items()}
         except (RuntimeError, NotImplementedError):
             planned = None
         given = {name: tuple(value.shape) for name, value in tensors.items()}
@@ -767,7 +481,7 @@ class Recognizer(ClassifierMixin, BaseEstimator):
                 f"the file holds {list(given.get(name, ())) if name in given else 'no such tensor'}; the file was edited or "
                 "damaged; re-save it with actrec"
             )
-        return self._build_network()
+        return self.build_network()
 
     @classmethod
     def load(cls, path: str | Path) -> Recognizer:

@@ -1,0 +1,74 @@
+"""Skeleton streams (`TrainConfig.streams`, two or more): one network per stream (joint, bone,
+their motions), each trained alone by its own fit, fused as the weighted average of their
+probabilities (`models/streams.py`). Its history is the members' epochs, a `member` column naming
+the stream."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import cast
+
+import numpy as np
+import pandas as pd
+import torch
+
+from actrec.training.averaging import inverse_loss_average
+from actrec.training.strategies import FitOutcome, FitTask, Host, refuse_resume
+
+
+class SkeletonStreams:
+    name = "skeleton_streams"
+
+    def fit(self, host: Host, task: FitTask) -> FitOutcome:
+        """Weights inversely proportional to each stream's validation log-loss (equal without
+        validation samples); a time budget is shared equally between the streams."""
+        from actrec.models.streams import MultiStreamNet
+
+        refuse_resume(
+            task.resume_from,
+            "resuming is for one network; several streams train one each, so start the run again",
+        )
+        config = host.config
+        member_config = asdict(config)
+        if config.time_budget:
+            member_config["time_budget"] = config.time_budget / len(config.streams)
+        members = [
+            host.new(**(member_config | {"streams": [stream]})).fit(
+                task.train, validation=task.validation, progress=task.progress
+            )
+            for stream in config.streams
+        ]
+        host.pipeline, host.n_features = members[0].pipeline, members[0].n_features
+        fused = cast(MultiStreamNet, host.build_network())
+        for slot, member in zip(fused.members, members):
+            slot.load_state_dict(cast(MultiStreamNet, member.network).members[0].state_dict())
+        validation = task.validation
+        n_classes = len(host.label_names)
+        probas = [
+            member.predict_proba(validation) if validation.n_samples else np.zeros((0, n_classes), np.float32)
+            for member in members
+        ]
+        averaged = inverse_loss_average(probas, validation.labels, n_classes)
+        if averaged.losses:
+            chosen = ", ".join(
+                f"{s} {w:.2f} (val log-loss {loss:.3f})"
+                for s, w, loss in zip(config.streams, averaged.weights, averaged.losses)
+            )
+        else:
+            chosen = "equal (no validation samples)"
+        fused.weights.copy_(torch.as_tensor(averaged.weights, dtype=torch.float32))
+        fused.eval()
+        history = pd.concat(
+            [member.history.assign(member=stream) for stream, member in zip(config.streams, members)],
+            ignore_index=True,
+        )
+        notes = [f"streams: one {config.model} per stream; weights {chosen}"]
+        return FitOutcome(
+            fused,
+            history,
+            validation_proba=averaged.proba,
+            notes=notes + [note for member in members for note in member.notes],
+            cut_by_time_budget=any(member.cut_by_time_budget_ for member in members),
+            is_main_process=members[-1].is_main_process,
+            world_size=members[-1].world_size,
+        )
