@@ -36,6 +36,8 @@ GIVEN = {
     "devices": (["--devices", "2"], 2),
     "num_nodes": (["--num-nodes", "3"], 3),
     "time_budget": (["--time-budget", "9"], 9.0),
+    "label_smoothing": (["--label-smoothing", "0.1"], 0.1),
+    "mixup": (["--mixup", "0.2"], 0.2),
     "last_steps": (["--last-steps", "12"], 12),
     "streams": (["--streams", "joint,bone"], ["joint", "bone"]),
 }
