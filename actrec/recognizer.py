@@ -25,17 +25,20 @@ from actrec import __version__
 from actrec.config import TrainConfig, estimator_signature, member_options
 from actrec.data.dataset import SequenceDataset, as_dataset
 from actrec.data.labels import imbalance_notes
-from actrec.data.splits import plan_splits
-from actrec.errors import ConfigError, DataError, ModelFileError
+from actrec.errors import ConfigError, DataError
 from actrec.features.pipeline import FeaturePipeline, Step
 from actrec.io.model_file import load_model, metadata_errors, save_model
 from actrec.models import Capabilities, model_capabilities
-from actrec.training import networks
-from actrec.training.feature_store import TransformedBatches, slices
-from actrec.training.strategies import FitTask, choose_strategy
+from actrec.training import checks, networks
+from actrec.training.feature_store import TransformedBatches
+from actrec.training.strategies import FitTask, choose_strategy, fit_task
 
 __all__ = ["Recognizer", "TrainConfig", "as_dataset"]
 
+# the fitted state a model file's header holds as it is (besides the config, the pipeline's state
+# and the values converted for JSON)
+SAVED_STATE = ("label_names", "window_length", "sample_rate_hz", "feature_names", "schema", "n_features")
+LATER_STATE = ("schema_definition", "decision_rules")  # absent from the files of older versions
 NULLABLE = {f.name for f in fields(TrainConfig) if f.default_factory is MISSING}  # None is a value, not "unset"
 
 
@@ -57,6 +60,27 @@ class Recognizer(ClassifierMixin, BaseEstimator):
     # read this tag, never `kind`
     input_medium = "frames"
 
+    # fitted state, set by `fit` or `load` (these class defaults say "not fitted yet", so that
+    # __init__ stores the arguments only, as scikit-learn asks)
+    network: torch.nn.Module | None = None
+    pipeline: FeaturePipeline | None = None
+    label_names: list[str] = []  # noqa: RUF012  replaced, never changed in place
+    class_values: np.ndarray | None = None  # the non-string labels fit was given, in label order
+    window_length = 0
+    sample_rate_hz: float | None = None
+    feature_names: list[str] | None = None
+    schema: str | None = None
+    schema_definition: dict[str, Any] | None = None
+    frame_shape: tuple[int, ...] = ()
+    n_features = 0
+    history = pd.DataFrame()  # what the fit strategy records: epochs, a penalty search, or members
+    validation_proba_: np.ndarray | None = None  # out-of-sample, of models refitted on train + validation
+    notes: list[str] = []  # noqa: RUF012  what fit chose and why, for the person reading the run
+    cut_by_time_budget_ = False  # the time budget, a guard, stopped a neural fit early
+    # streaming decision rules fitted to a session with known segments (`actrec.stream.calibrate`)
+    decision_rules: dict[str, Any] | None = None
+    is_main_process, world_size = True, 1
+
     def __init__(self, *args: Any, **params: Any) -> None:
         # scikit-learn's contract: every argument stored unchanged under its own name
         bound = type(self).__init__.__signature__.bind(self, *args, **params)  # type: ignore[attr-defined]
@@ -65,26 +89,6 @@ class Recognizer(ClassifierMixin, BaseEstimator):
             setattr(self, name, value)
         # a bad option fails here, before any data is given
         self.config = self._config_from_params()
-        self.network: torch.nn.Module | None = None
-        self.pipeline: FeaturePipeline | None = None
-        self.label_names: list[str] = []
-        self.class_values: np.ndarray | None = None  # the non-string labels fit was given, in label order
-        self.window_length = 0
-        self.sample_rate_hz: float | None = None
-        self.feature_names: list[str] | None = None
-        self.schema: str | None = None
-        self.schema_definition: dict[str, Any] | None = None
-        self.frame_shape: tuple[int, ...] = ()
-        self.n_features = 0
-        self.history = pd.DataFrame()
-        # out-of-sample validation probabilities of models refitted on train + validation
-        self.validation_proba_: np.ndarray | None = None
-        self.notes: list[str] = []  # what fit chose and why, for the person reading the run
-        self.cut_by_time_budget_ = False  # the time budget, a guard, stopped a neural fit early
-        # streaming decision rules fitted to a session with known segments (`actrec.stream.calibrate`)
-        self.decision_rules: dict[str, Any] | None = None
-        self.is_main_process = True
-        self.world_size = 1
 
     __init__.__signature__ = estimator_signature(TrainConfig)  # type: ignore[attr-defined]
 
@@ -114,21 +118,11 @@ class Recognizer(ClassifierMixin, BaseEstimator):
             raise ConfigError("this Recognizer is not fitted; call fit or Recognizer.load first")
         return self.pipeline
 
-    @property
-    def network_(self) -> torch.nn.Module | None:
-        return self.network
-
-    @property
-    def pipeline_(self) -> FeaturePipeline | None:
-        return self.pipeline
-
-    @property
-    def window_length_(self) -> int:
-        return self.window_length
-
-    @property
-    def history_(self) -> pd.DataFrame:
-        return self.history
+    # the fitted state under scikit-learn's names
+    network_ = property(lambda self: self.network)
+    pipeline_ = property(lambda self: self.pipeline)
+    window_length_ = property(lambda self: self.window_length)
+    history_ = property(lambda self: self.history)
 
     # ------------------------------------------------------------------ public names
     @property
@@ -140,53 +134,15 @@ class Recognizer(ClassifierMixin, BaseEstimator):
         """What the model can do (`actrec.models.Capabilities`), from its fitted config."""
         return model_capabilities(self.config.model, self.config.model_options)
 
-    @property
-    def is_kernel_model(self) -> bool:
-        """True for families fitted in closed form (random kernels + ridge head)."""
-        return self.capabilities.closed_form
-
     # ------------------------------------------------------------------ the door
     def check_data(self, dataset: SequenceDataset) -> None:
-        """Refuse data this configuration cannot train on, before any split or fitting: a model
-        or augmentation that needs a skeleton given sensor data, unknown joints, NaN features."""
-        config = self.config
-        keypoints = dataset.is_keypoints and bool(dataset.schema)
-        shape = "x".join(str(s) for s in dataset.X.shape[2:])
-        if self.capabilities.needs_skeleton and not keypoints:
-            raise ConfigError(
-                f"model '{config.model}' needs keypoint data with a skeleton schema (X [N, T, J, C] and a schema); "
-                f"{dataset.source} has {shape} values per step: choose another model, e.g. auto or inception"
-            )
-        if config.streams and not keypoints:
-            raise ConfigError(
-                f"{dataset.source}: streams need keypoint data with a skeleton schema (X [N, T, J, C] and schema)"
-            )
-        if config.joints:
-            if not keypoints:
-                raise ConfigError(
-                    f"joints {config.joints} select skeleton joints, but {dataset.source} has {shape} values per step and no skeleton schema; drop --joints"
-                )
-            from actrec.features.keypoints import SelectJoints
-            from actrec.skeletons.schema import get_schema
-
-            SelectJoints.from_schema(get_schema(str(dataset.schema)), config.joints)
-        if config.augment:
-            from actrec.features.augment import build_augmenter
-
-            build_augmenter(config.augment, dataset.schema if keypoints else None)
-        self._check_values(dataset)
+        """Refuse data this configuration cannot train on, before any split or fitting
+        (`training/checks.py`: a skeleton a model needs, joints, augmentations, finite values)."""
+        checks.check_training_data(self.config, self.capabilities, dataset)
 
     def check_length(self, n_steps: int, source: str) -> None:
-        """Refuse, in one line, sequences longer than a fixed-length model takes (`pooling=all`
-        lays every step of the training window out in its head): never cut them silently."""
-        if not self.capabilities.fixed_length or n_steps <= self.window_length:
-            return
-        w = self.window_length
-        raise DataError(
-            f"{source}: sequences of up to {n_steps} steps, but this '{self.config.model}' model takes at most {w} "
-            f"(its training window, fixed by its options); cut them into {w}-step windows first (actrec dataset build "
-            f"--window {w}, or actrec stream), or train with last_steps={w}"
-        )
+        """Refuse sequences longer than a fixed-length model takes; never cut them silently."""
+        checks.check_length(self.capabilities, self.config.model, self.window_length, n_steps, source)
 
     # ------------------------------------------------------------------ fit
     def fit(
@@ -225,13 +181,7 @@ class Recognizer(ClassifierMixin, BaseEstimator):
         self.check_data(dataset)
         if validation is not None:
             self.check_data(validation)
-        if self.config.last_steps:
-            dataset = dataset.keep_last(self.config.last_steps)
-            validation = validation.keep_last(self.config.last_steps) if validation is not None else None
-        if validation is None:
-            train, validation, _ = plan_splits(dataset, self.config.seed, self.config.val_fraction).parts(dataset)
-        else:
-            train = dataset
+        task = fit_task(dataset, validation, self.config, work_dir, progress, resume_from)
         self.label_names = list(dataset.label_names)
         self.sample_rate_hz = dataset.sample_rate_hz
         self.feature_names = dataset.feature_names
@@ -240,10 +190,10 @@ class Recognizer(ClassifierMixin, BaseEstimator):
         if dataset.is_keypoints and dataset.schema:
             self.schema_definition = self.skeleton().to_dict()
         self.frame_shape = tuple(int(s) for s in dataset.X.shape[2:])
-        self.window_length = dataset.n_steps
-        self._fit(FitTask(dataset, train, validation, work_dir, progress, resume_from))
+        self.window_length = task.dataset.n_steps
+        self._fit(task)
         if self.config.class_weight is None and self.config.sampler != "balanced":
-            self.notes += imbalance_notes(train.labels, self.label_names)
+            self.notes += imbalance_notes(task.train.labels, self.label_names)
         return self
 
     def _fit(self, task: FitTask) -> None:
@@ -297,24 +247,9 @@ class Recognizer(ClassifierMixin, BaseEstimator):
         return get_schema(self.schema)
 
     # ------------------------------------------------------------------ predict
-    def _check_values(self, dataset: SequenceDataset, trained_schema: str | None = None) -> None:
-        """Sensor/feature data must be finite; keypoint NaNs (joints the detector missed) are
-        handled by the keypoint steps of a model with a skeleton: the data's own schema, or at
-        predict time the model's, so a bare `[N, T, J, C]` array with gaps predicts as well."""
-        if not (dataset.is_keypoints and (dataset.schema or trained_schema)):
-            dataset.check_finite()
-
     def _check_input(self, dataset: SequenceDataset) -> None:
-        """Refuse data the fitted pipeline cannot featurise: another step shape, non-finite values."""
-        if self.pipeline is None:
-            raise ConfigError("this Recognizer is not fitted; call fit or Recognizer.load first")
-        shape = tuple(dataset.X.shape[2:])
-        if self.frame_shape and shape != self.frame_shape:
-            raise DataError(
-                f"{dataset.source}: each step has shape {list(shape)} but the model was trained on "
-                f"{list(self.frame_shape)}; give the same features (and joints) as in training"
-            )
-        self._check_values(dataset, self.schema)
+        self._fitted_pipeline()
+        checks.check_input(dataset, self.frame_shape, self.schema)
 
     def batches(self, dataset: SequenceDataset) -> TransformedBatches:
         """The dataset featurised a batch at a time, when read (memory-mapped input stays on disk)."""
@@ -325,13 +260,7 @@ class Recognizer(ClassifierMixin, BaseEstimator):
 
     def features(self, dataset: SequenceDataset) -> np.ndarray:
         self._check_input(dataset)
-        features = self._fitted_pipeline().transform(dataset.X, dataset.lengths)
-        if not np.isfinite(features).all():
-            sample = int(np.argwhere(~np.isfinite(features))[0][0])
-            raise DataError(
-                f"{dataset.source}: sample {dataset.sample_id(sample)} gives non-finite features; check it for NaN or inf values"
-            )
-        return features
+        return checks.check_finite_features(self._fitted_pipeline().transform(dataset.X, dataset.lengths), dataset)
 
     def predict_proba(self, X: Any, lengths: Any = None, batch_size: int = 256) -> np.ndarray:
         """Class probabilities float32 `[N, C]`, columns in `classes_` (`label_names`) order.
@@ -345,12 +274,7 @@ class Recognizer(ClassifierMixin, BaseEstimator):
         batches = self.batches(dataset)
         if self.network is None:
             raise ConfigError("this Recognizer is not fitted; call fit or Recognizer.load first")
-        out = np.empty((dataset.n_samples, len(self.label_names)), np.float32)
-        with torch.inference_mode():
-            for index in slices(dataset.n_samples, batch_size):  # featurised a batch at a time: memory flat in N
-                x, length = torch.from_numpy(batches.rows(index)), torch.from_numpy(batches.lengths[index])
-                out[index] = torch.softmax(self.network(x, length), dim=1).numpy()
-        return out
+        return networks.predict_in_batches(self.network, batches, len(self.label_names), batch_size)
 
     def predict(self, X: Any, lengths: Any = None) -> np.ndarray:
         """The most probable class `[N]`, as in `classes_` (label names, or fit's integer labels)."""
@@ -393,48 +317,20 @@ class Recognizer(ClassifierMixin, BaseEstimator):
     # ------------------------------------------------------------------ save / load
     def describe(self) -> dict[str, str]:
         """What the model is and takes, one short line each, for a person (`actrec info`)."""
-        rate = f" at {self.sample_rate_hz:g} Hz" if self.sample_rate_hz else ""
-        if len(self.frame_shape) == 2:
-            joints, channels = self.frame_shape
-            inputs = f"keypoints [T, {joints}, {channels}]" + (f" ({self.schema})" if self.schema else "")
-        else:
-            names = self.feature_names or []
-            shown = ", ".join(names[:6]) + (f", ... ({len(names)} in all)" if len(names) > 6 else "")
-            inputs = f"features [T, {self.frame_shape[0] if self.frame_shape else '?'}]" + (
-                f": {shown}" if names else ""
-            )
-        steps = " -> ".join(step.name for step in self.pipeline.steps) if self.pipeline else ""
-        rows = {
-            "model": self.config.model,
-            "kind": self.kind,
-            "window": f"{self.window_length} steps{rate}",
-            "input": inputs,
-            "features": steps,
-        }
-        options = self.config.model_options or {}
-        if options.get("members"):  # an ensemble (`auto`): its members and their weights
-            weights = options.get("weights") or [1.0 / len(options["members"])] * len(options["members"])
-            rows["members"] = ", ".join(
-                f"{member['model']} (weight {weight:.2f})" for member, weight in zip(options["members"], weights)
-            )
-        return rows
+        from actrec.evaluation.model_summary import sequence_model_summary
+
+        return sequence_model_summary(self.metadata(), self.kind)
 
     def metadata(self) -> dict[str, Any]:
-        return {
+        """What the model file's header holds: the config, and the fitted state but the network."""
+        fitted = {name: getattr(self, name) for name in SAVED_STATE + LATER_STATE}
+        return fitted | {
             "format": "actrec-model",
             "kind": self.kind,
             "actrec_version": __version__,
             "config": asdict(self.config),
-            "label_names": self.label_names,
-            "window_length": self.window_length,
-            "sample_rate_hz": self.sample_rate_hz,
-            "feature_names": self.feature_names,
-            "schema": self.schema,
-            "schema_definition": self.schema_definition,
             "frame_shape": list(self.frame_shape),
-            "n_features": self.n_features,
             "pipeline": self.pipeline.get_state() if self.pipeline else [],
-            "decision_rules": self.decision_rules,
             "class_values": None if self.class_values is None else self.class_values.tolist(),
         }
 
@@ -449,39 +345,14 @@ class Recognizer(ClassifierMixin, BaseEstimator):
     def _from_metadata(cls, meta: dict[str, Any]) -> Recognizer:
         """An unfitted Recognizer with everything but the network set from a model file's metadata."""
         rec = cls(**meta["config"])
-        rec.label_names = meta["label_names"]
-        rec.window_length = int(meta["window_length"])
-        rec.sample_rate_hz = meta["sample_rate_hz"]
-        rec.feature_names = meta["feature_names"]
-        rec.schema = meta["schema"]
-        rec.schema_definition = meta.get("schema_definition")
+        for name in SAVED_STATE + LATER_STATE:
+            setattr(rec, name, meta[name] if name in SAVED_STATE else meta.get(name))
+        rec.window_length, rec.n_features = int(meta["window_length"]), int(meta["n_features"])
         rec.frame_shape = tuple(meta["frame_shape"])
-        rec.n_features = int(meta["n_features"])
         rec.pipeline = FeaturePipeline.from_state(meta["pipeline"])
-        rec.decision_rules = meta.get("decision_rules")
         if meta.get("class_values") is not None:
             rec.class_values = np.asarray(meta["class_values"])
         return rec
-
-    def _network_for(self, tensors: dict[str, torch.Tensor], path: Path) -> torch.nn.Module:
-        """The network the metadata describes, once a build on the meta device (no memory) has
-        shown its tensors have the file's shapes: an edited config such as `hidden_sizes: [200000]`
-        would otherwise allocate hundreds of GB before the mismatch shows. Kernel models compute
-        their kernels while being built, which the meta device cannot; they are built directly."""
-        try:
-            with torch.device("meta"):
-                planned = {name: tuple(value.shape) for name, value in self.build_network().state_dict().items()}
-        except (RuntimeError, NotImplementedError):
-            planned = None
-        given = {name: tuple(value.shape) for name, value in tensors.items()}
-        if planned is not None and planned != given:
-            name = next(name for name in sorted(planned.keys() | given.keys()) if planned.get(name) != given.get(name))
-            raise ModelFileError(
-                f"{path}: its config describes a network whose '{name}' has shape {list(planned.get(name, ()))}, but "
-                f"the file holds {list(given.get(name, ())) if name in given else 'no such tensor'}; the file was edited or "
-                "damaged; re-save it with actrec"
-            )
-        return self.build_network()
 
     @classmethod
     def load(cls, path: str | Path) -> Recognizer:
@@ -489,19 +360,6 @@ class Recognizer(ClassifierMixin, BaseEstimator):
         meta, tensors, path = load_model(path, cls.kind)
         with metadata_errors(path):
             rec = cls._from_metadata(meta)
-            rec.network = rec._network_for(tensors, path)
-        try:
-            rec.network.load_state_dict(tensors)
-        except RuntimeError as error:
-            first = str(error).splitlines()[0]
-            saved = str(meta.get("actrec_version", "?"))
-            if saved.startswith(("0.1.", "0.2.")) and "combination_0" in first:
-                raise ModelFileError(
-                    f"{path}: a kernel model made by actrec {saved}; version 0.3 redefined these models "
-                    "so they stream frame by frame (README: Models); train it again"
-                ) from None
-            raise ModelFileError(
-                f"{path}: weights do not fit the saved model config ({first}); the file is damaged"
-            ) from None
-        rec.network.eval()
+            rec.network = networks.network_for_file(rec.build_network, tensors, path)
+        networks.load_weights(rec.network, tensors, path, str(meta.get("actrec_version", "?")))
         return rec

@@ -50,8 +50,10 @@ def history_kind(history: pd.DataFrame) -> str | None:
 def no_curves_text(history: pd.DataFrame, model: str) -> str:
     """What report.md says instead of a figure: why there is none, and the fit's validation scores,
     chosen penalty and time when the history has them."""
-    closed_form = "penalty" in history or "weight" in history or (
-        len(history) > 0 and "epoch" in history and int(history["epoch"].max()) == 0
+    closed_form = (
+        "penalty" in history
+        or "weight" in history
+        or (len(history) > 0 and "epoch" in history and int(history["epoch"].max()) == 0)
     )
     why = (
         (

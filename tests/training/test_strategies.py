@@ -35,7 +35,13 @@ def waves():
 
 @pytest.mark.parametrize(
     "model,streams,strategy",
-    [("auto", [], "ensemble"), ("minirocket", [], "closed_form"), ("gru", [], "gradient"), ("stgcn", ["joint", "bone"], "skeleton_streams"), ("stgcn", ["joint"], "gradient")],
+    [
+        ("auto", [], "ensemble"),
+        ("minirocket", [], "closed_form"),
+        ("gru", [], "gradient"),
+        ("stgcn", ["joint", "bone"], "skeleton_streams"),
+        ("stgcn", ["joint"], "gradient"),
+    ],
 )
 def test_the_strategy_is_chosen_from_capabilities(model, streams, strategy):
     assert choose_strategy(model_capabilities(model, {}), streams).name == strategy
@@ -49,9 +55,9 @@ def test_gradient_training_records_epochs_and_fits_what_it_did_before(waves):
 
 def test_skeleton_streams_record_each_members_epochs_and_fit_what_they_did_before():
     windows = keypoint_windows(n=24)
-    recognizer = Recognizer(
-        "stgcn", model_options={"channels": [8]}, streams=["joint", "bone"], epochs=2, seed=0
-    ).fit(windows)
+    recognizer = Recognizer("stgcn", model_options={"channels": [8]}, streams=["joint", "bone"], epochs=2, seed=0).fit(
+        windows
+    )
     assert np.array_equal(recognizer.predict_proba(windows), SAVED["streams"])
     assert np.array_equal(recognizer.validation_proba_, SAVED["streams_val"])
     assert list(recognizer.history["member"].unique()) == ["joint", "bone"]
@@ -82,7 +88,9 @@ def test_members_weigh_inversely_to_their_validation_log_loss():
     sure, unsure = np.eye(2)[y] * 0.8 + 0.1, np.full((4, 2), 0.5)
     averaged = inverse_loss_average([sure, unsure], y, 2)
     ratio = averaged.weights[0] / averaged.weights[1]
-    assert ratio == pytest.approx(averaged.losses[1] / averaged.losses[0]) and averaged.weights.sum() == pytest.approx(1)
+    assert ratio == pytest.approx(averaged.losses[1] / averaged.losses[0]) and averaged.weights.sum() == pytest.approx(
+        1
+    )
     assert np.allclose(averaged.proba, averaged.weights[0] * sure + averaged.weights[1] * unsure)
     equal = inverse_loss_average([sure[:0], unsure[:0]], y[:0], 2)
     assert list(equal.weights) == [0.5, 0.5] and equal.proba is None and equal.losses == []

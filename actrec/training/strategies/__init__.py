@@ -82,6 +82,28 @@ class FitStrategy(Protocol):
     def fit(self, host: Host, task: FitTask) -> FitOutcome: ...
 
 
+def fit_task(
+    dataset: SequenceDataset,
+    validation: SequenceDataset | None,
+    config: Any,
+    work_dir: str | Path | None = None,
+    progress: bool = False,
+    resume_from: str | Path | None = None,
+) -> FitTask:
+    """The fit's data: each sample's last `config.last_steps` steps when set, and a stratified,
+    group-aware `val_fraction` held out for validation unless `validation` is given."""
+    from actrec.data.splits import plan_splits
+
+    if config.last_steps:
+        dataset = dataset.keep_last(config.last_steps)
+        validation = validation.keep_last(config.last_steps) if validation is not None else None
+    if validation is None:
+        train, validation, _ = plan_splits(dataset, config.seed, config.val_fraction).parts(dataset)
+    else:
+        train = dataset
+    return FitTask(dataset, train, validation, work_dir, progress, resume_from)
+
+
 def choose_strategy(capabilities: Capabilities, streams: list[str]) -> FitStrategy:
     """The strategy for a model with these capabilities, trained on these skeleton streams."""
     from actrec.training.strategies.closed_form import ClosedFormKernels

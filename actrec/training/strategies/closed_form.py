@@ -50,7 +50,9 @@ class ClosedFormKernels:
         network.eval()
         summary = dict(getattr(network, "fitted_summary", None) or {})
         scores = (
-            validation_scores(validation.labels, validation_proba, len(host.label_names)) if validation.n_samples else {}
+            validation_scores(validation.labels, validation_proba, len(host.label_names))
+            if validation.n_samples
+            else {}
         )
         history = penalty_history(summary, scores, time.perf_counter() - start)
         return FitOutcome(network, history, validation_proba=validation_proba)

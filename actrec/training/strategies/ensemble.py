@@ -37,7 +37,8 @@ class KernelEnsemble:
         from actrec.models.rocket import RocketNet
 
         refuse_resume(
-            task.resume_from, "model 'auto' is fitted in closed form and keeps no checkpoints; train it without --resume"
+            task.resume_from,
+            "model 'auto' is fitted in closed form and keeps no checkpoints; train it without --resume",
         )
         fitted = [
             host.new(**(host.member_options() | {"model": model})).fit(task.train, validation=task.validation)
