@@ -33,7 +33,7 @@ from actrec.training import checks, networks
 from actrec.training.feature_store import TransformedBatches
 from actrec.training.strategies import FitTask, choose_strategy, fit_task
 
-__all__ = ["Recognizer", "TrainConfig", "as_dataset"]
+__all__ = ["Recognizer", "TrainConfig"]
 
 # the fitted state a model file's header holds as it is (besides the config, the pipeline's state
 # and the values converted for JSON)
