@@ -34,15 +34,15 @@ def save_figure(figure: Figure, path: Path) -> None:
 def history_kind(history: pd.DataFrame) -> str | None:
     """Which figure a fit's history draws (`actrec.training.strategies`: each strategy records the
     history it has): "epochs" (two or more epochs with a loss or accuracy), "penalties" (a
-    closed-form fit's penalty search, two or more penalties scored), "members" (an ensemble's
-    members and their validation log-loss); None when there is nothing to draw: a closed-form fit
-    that reports only its chosen penalty, a single epoch."""
+    closed-form fit's penalty search, two or more penalties scored), "members" (two or more
+    ensemble members and their validation log-loss); None when there is nothing to draw: a
+    closed-form fit that reports only its chosen penalty, one member, a single epoch."""
     columns = {f"{stage}_{metric}" for stage in ("train", "val") for metric in ("loss", "acc")}
     if "epoch" in history and history["epoch"].nunique() >= 2 and columns & set(history.columns):
         return "epochs"
     if "search_error" in history and history["search_error"].notna().sum() >= 2:
         return "penalties"
-    if "weight" in history and "member" in history and "val_loss" in history and history["val_loss"].notna().any():
+    if "weight" in history and "val_loss" in history and history["val_loss"].notna().sum() >= 2:
         return "members"
     return None
 
@@ -50,6 +50,21 @@ def history_kind(history: pd.DataFrame) -> str | None:
 def no_curves_text(history: pd.DataFrame, model: str) -> str:
     """What report.md says instead of a figure: why there is none, and the fit's validation scores,
     chosen penalty and time when the history has them."""
+    if "weight" in history and "member" in history:
+        return (
+            f"No training curves: `{model}` is an ensemble fitted without epochs; its members: "
+            + "; ".join(
+                f"{row.member} (weight {row.weight:.2f}"
+                + "".join(
+                    f", {label} {getattr(row, column):.3f}"
+                    for column, label in (("val_loss", "validation log-loss"), ("val_acc", "validation top-1"))
+                    if column in history and pd.notna(getattr(row, column))
+                )
+                + ")"
+                for row in history.itertuples()
+            )
+            + "."
+        )
     closed_form = (
         "penalty" in history
         or "weight" in history
