@@ -3,7 +3,8 @@
 Only the connection and the fan-out live here; what a job does stays in its own module (e.g.
 `extract.batch`), so a run on Ray gives the same outputs, progress and per-file errors as a local
 run. Jobs receive their input as bytes, so workers need no shared file system; the driver writes
-every output itself (atomically), which keeps a Ray run resumable like a local one.
+every output itself (atomically), which keeps a Ray run resumable like a local one. `on_ray`
+sends work inside a fit the same way (a kernel model's features), for as long as a block runs.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import logging
 import socket
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -21,6 +24,25 @@ from actrec.errors import ActrecError, ConfigError
 Result = TypeVar("Result")
 
 _connected_to: str | None = None  # the address this process's Ray driver was started for
+_tasks_on: ContextVar[str | None] = ContextVar("actrec_tasks_on_ray", default=None)
+
+
+@contextmanager
+def on_ray(address: str) -> Iterator[None]:
+    """Inside the block, work that runs as Ray tasks when asked does so on the cluster at
+    `address`: a kernel model's fit computes its kernel features there (`training/feature_store.py`),
+    its head on this driver. Where a fit runs is a setting of the run, not of the model (as with
+    joblib's `parallel_backend`), so nothing of it is saved with the model."""
+    token = _tasks_on.set(address)
+    try:
+        yield
+    finally:
+        _tasks_on.reset(token)
+
+
+def tasks_address() -> str | None:
+    """The Ray address `on_ray` set for this context, or None: run here."""
+    return _tasks_on.get()
 
 
 def connect(address: str) -> Any:
@@ -62,32 +84,49 @@ def _check_reachable(address: str) -> None:
 
 
 def run_on_ray(
-    address: str, function: Callable[..., Any], jobs: Iterable[tuple[Any, ...]], shared: tuple[Any, ...] = ()
+    address: str,
+    function: Callable[..., Any],
+    jobs: Iterable[tuple[Any, ...]],
+    shared: tuple[Any, ...] = (),
+    in_order: bool = False,
 ) -> Iterator[tuple[int, Any, BaseException | None]]:
     """Run `function(*shared, *job)` for every job as Ray tasks; yield `(job index, result, None)`
     as each finishes, or `(job index, None, error)` when its task failed (the others go on).
 
     `jobs` is read lazily, twice the cluster's CPUs ahead of the finished tasks, so a generator
     that reads each file's bytes holds only those in memory, not the whole archive. `shared`
-    values (e.g. a model's bytes) go to the cluster's object store once, not once a job."""
+    values (e.g. a model's bytes) go to the cluster's object store once, not once a job.
+    in_order: yield in job order (a result that finished early waits for the ones before it, and
+    counts against the jobs ahead, so the results held stay bounded), for a driver that folds
+    the results into running sums and wants the sums of a local run."""
     ray = connect(address)
     task = ray.remote(max_retries=1)(function)
     shared_refs = [ray.put(value) for value in shared]
     in_flight = max(2, 2 * int(ray.cluster_resources().get("CPU", 1)))
     waiting = enumerate(jobs)
     pending: dict[Any, int] = {}
+    finished: dict[int, tuple[Any, BaseException | None]] = {}  # in order: done, not yet yielded
+    next_index = 0
     while True:
-        for index, job in itertools.islice(waiting, in_flight - len(pending)):
+        for index, job in itertools.islice(waiting, in_flight - len(pending) - len(finished)):
             pending[task.remote(*shared_refs, *job)] = index
-        if not pending:
+        if not pending and not finished:
             return
-        done, _ = ray.wait(list(pending), num_returns=1)
-        for ref in done:
-            index = pending.pop(ref)
-            try:
-                yield index, ray.get(ref), None
-            except Exception as error:  # noqa: BLE001  a task or worker that died fails only its own job
-                yield index, None, error
+        if pending:
+            done, _ = ray.wait(list(pending), num_returns=1)
+            for ref in done:
+                index = pending.pop(ref)
+                try:
+                    finished[index] = (ray.get(ref), None)
+                except Exception as error:  # noqa: BLE001  a task or worker that died fails only its own job
+                    finished[index] = (None, error)
+        while finished:
+            index = next_index if in_order else next(iter(finished))
+            if index not in finished:
+                break  # in order: the next job is still running
+            result, failure = finished.pop(index)
+            next_index += 1
+            yield index, result, failure
 
 
 def failure_line(error: BaseException) -> str:

@@ -7,15 +7,21 @@ atomically, by this process only), so a run that stopped part-way resumes where 
 that cannot be read or predicted is reported in one line and the others go on.
 
 A data file may be unlabelled, or labelled with names the model never saw: only its samples are
-read. Keypoint recordings (a recording `.npz` or a folder of them) are cut into the model's window
-(`ReadOptions.window`, `stride`), one row per window with its start and end time, or with
-`per_frame` one row per frame with its time.
+read. Keypoint sources (recordings, OpenPose/COCO/MediaPipe JSON, videos, a session CSV:
+`data.keypoint_sources`) are cut into the model's window (`ReadOptions.window`, `stride`), one row
+per window with its start and end time, or with `per_frame` one row per frame with its time.
+
+On Ray each data file is a task, and an array folder (`io/array_folder.py`: data larger than
+memory) is cut into shards of `SHARD_ROWS` samples, each sent as its own `.npz`; the driver
+joins a folder's shards in order into its one CSV.
 """
 
 from __future__ import annotations
 
 import functools
 import glob
+import tempfile
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -27,6 +33,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from actrec.errors import ActrecError, ConfigError, DataError
+from actrec.io.array_folder import is_array_folder
 from actrec.io.outputs import Status, check_distinct_outputs, outcome_line
 
 
@@ -110,23 +117,19 @@ PER_FRAME_BATCH = 512  # trailing windows predicted at once
 
 
 def _per_frame(recognizer: Any, data: Path) -> tuple[np.ndarray, np.ndarray, Where]:
-    """Every frame of keypoint recordings (a recording `.npz` or a folder): ids `name@frame`, the
-    probabilities of the window ending at each frame (shorter at the start, as a stream warms up:
-    what `Streamer` gives), and each frame's `time` in seconds."""
-    from actrec.data.segments import load_recordings_dir
-    from actrec.io.recording import is_recording_file, load_recording
+    """Every frame of a keypoint source (`data.keypoint_sources`: recordings, keypoint JSON, a
+    video, a session CSV): ids `name@frame`, the probabilities of the window ending at each frame
+    (shorter at the start, as a stream warms up: what `Streamer` gives), and each frame's `time`
+    in seconds."""
+    from actrec.data.keypoint_sources import is_keypoint_source, read_keypoint_source
 
-    if not (data.is_dir() or is_recording_file(data)):
-        raise ConfigError(f"{data}: --per-frame goes with keypoint recordings (a recording .npz or a folder of them)")
-    files = load_recordings_dir(data) if data.is_dir() else {data.stem: data}
+    if not is_keypoint_source(data, recognizer):
+        raise ConfigError(
+            f"{data}: --per-frame goes with keypoint sources (recordings, keypoint JSON, a video, a session CSV)"
+        )
     ids, probabilities, times = [], [], []
-    for name, file in files.items():
-        for track, recording in load_recording(file).people():
-            if recording.keypoints.shape[1:] != tuple(recognizer.frame_shape):
-                raise DataError(
-                    f"{file}: frames of shape {list(recording.keypoints.shape[1:])} but the model takes "
-                    f"{list(recognizer.frame_shape)}; predict recordings of its skeleton"
-                )
+    for name, read in read_keypoint_source(data, recognizer).items():
+        for track, recording in read.people():
             group = name if track is None else f"{name}#track{track}"
             ids += [f"{group}@{frame}" for frame in recording.frame_index]
             probabilities.append(_trailing_window_proba(recognizer, recording.keypoints))
@@ -186,7 +189,7 @@ def predict_files(
             report.finished(outcome)
         if ray_address is not None and todo:
             model_file = Path(run) / MODEL_FILE if Path(run).is_dir() else Path(run)
-            folders = [str(file) for file, _ in todo if file.is_dir()]
+            folders = [str(file) for file, _ in todo if file.is_dir() and not is_array_folder(file)]
             if folders:
                 raise ConfigError(
                     f"--data {folders[0]} is a folder; --ray sends files to the workers: give its recordings as files ('{folders[0]}/*.npz')"
@@ -253,6 +256,10 @@ def _predict_bytes(model: bytes, content: bytes, name: str, options: ReadOptions
     return on_local_copy(content, name, lambda path: predict_file(recognizer, path, options))
 
 
+SHARD_ROWS = 16_384  # samples of an array folder per Ray task: a multiple of `predict_proba`'s batches
+# (256 samples), so every batch, and so every probability, is the one a local run computes
+
+
 def _run_on_ray(
     model: bytes,
     todo: list[tuple[Path, Path]],
@@ -261,21 +268,79 @@ def _run_on_ray(
     label_names: list[str],
     columns: Sequence[str] | None,
 ) -> Iterator[FileOutcome]:
-    """Each file a Ray task; the driver writes what comes back, so outputs match a local run."""
+    """Each file a Ray task, each array folder `SHARD_ROWS` samples a task; the driver writes what
+    comes back (a folder once all its shards are in), so outputs match a local run."""
     from actrec.cluster import failure_line, run_on_ray
+    from actrec.data.loading import load_dataset
 
-    jobs = ((file.read_bytes(), str(file), options) for file, _ in todo)  # read as tasks are sent
-    for index, result, error in run_on_ray(address, _predict_bytes, jobs, shared=(model,)):
-        file, output = todo[index]
+    folders: dict[Path, Any] = {}  # the array folder being sent (X memory-mapped), read once for its shards
+
+    def folder(path: Path) -> Any:
+        if path not in folders:
+            folders.clear()
+            folders[path] = load_dataset(path)
+        return folders[path]
+
+    shards: list[tuple[int, np.ndarray | None]] = []  # (position in todo, rows of an array folder)
+    for position, (file, output) in enumerate(todo):
+        if not is_array_folder(file):
+            shards.append((position, None))
+            continue
+        try:
+            n_samples = len(folder(file).lengths)
+        except ActrecError as unreadable:
+            yield FileOutcome(file, output, "failed", message=str(unreadable))
+            continue
+        shards += [
+            (position, np.arange(start, min(start + SHARD_ROWS, n_samples)))
+            for start in range(0, n_samples, SHARD_ROWS)
+        ]
+    left = Counter(position for position, _ in shards)
+    parts: dict[int, list[Any]] = {position: [] for position in left}
+    jobs = (
+        (*_shard_bytes(todo[position][0], None if rows is None else folder(todo[position][0]), rows), options)
+        for position, rows in shards
+    )
+    for index, result, error in run_on_ray(address, _predict_bytes, jobs, shared=(model,), in_order=True):
+        position = shards[index][0]
+        file, output = todo[position]
+        if position not in left:
+            continue  # an earlier shard of this folder failed: the file is reported already
         if error is not None:
-            yield FileOutcome(
-                file, output, "failed", message=f"{file}: prediction failed on Ray ({failure_line(error)})"
-            )
+            message = f"{file}: prediction failed on Ray ({failure_line(error)})"
         elif isinstance(result, str):
-            yield FileOutcome(file, output, "failed", message=result)
+            message = result
         else:
-            ids, proba, where = result
-            yield _write(file, output, ids, proba, where, label_names, columns)
+            parts[position].append(result)
+            left[position] -= 1
+            if left[position] == 0:
+                del left[position]
+                ids, proba, where = _joined(parts.pop(position))
+                yield _write(file, output, ids, proba, where, label_names, columns)
+            continue
+        del left[position]
+        parts.pop(position)
+        yield FileOutcome(file, output, "failed", message=message)
+
+
+def _shard_bytes(file: Path, dataset: Any, rows: np.ndarray | None) -> tuple[bytes, str]:
+    """(content, name) a task gets: a data file's bytes, or the samples at `rows` of an array
+    folder's `dataset` as an uncompressed `.npz` named `FOLDER/rows-START-STOP.npz` (its messages
+    name them so)."""
+    if rows is None:
+        return file.read_bytes(), str(file)
+    with tempfile.TemporaryDirectory() as work:
+        path = Path(work) / "shard.npz"
+        dataset.subset(rows).to_npz(str(path), compressed=False)
+        return path.read_bytes(), f"{file}/rows-{rows[0]}-{rows[-1] + 1}.npz"
+
+
+def _joined(parts: list[tuple[np.ndarray, np.ndarray, Where]]) -> tuple[np.ndarray, np.ndarray, Where]:
+    """One file's (ids, probabilities, where) from its shards' (in order)."""
+    if len(parts) == 1:
+        return parts[0]
+    where = {key: np.concatenate([part[2][key] for part in parts]) for key in parts[0][2]}
+    return np.concatenate([part[0] for part in parts]), np.concatenate([part[1] for part in parts]), where
 
 
 class _Report:

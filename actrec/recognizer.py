@@ -307,7 +307,9 @@ class Recognizer(ClassifierMixin, BaseEstimator):
 
         self.prediction_options(options.test_clips, options.test_crops)
         options = options.for_model(self.window_length)
-        dataset = load_for_prediction(data, options.window, options.stride, options.label_last, options.class_names)
+        dataset = load_for_prediction(
+            data, options.window, options.stride, options.label_last, options.class_names, model=self
+        )
         check_label_last(data, dataset, self.frame_shape, options.label_last)
         where: dict[str, np.ndarray] = {
             key: dataset.meta[key] for key in ("start_time", "end_time") if key in dataset.meta

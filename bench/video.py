@@ -19,11 +19,12 @@ training and 120 test clips of the 6 generated motions (no single frame tells th
 seeds (no scene shared). Rows: `default` (`VideoRecognizer()` as it comes: `auto`, seeded;
 `default+smoothing`, `default+mixup`: with label_smoothing=0.1 or mixup=0.2),
 `single frame` (TSN on one frame, the appearance-only baseline on the same split), and each family
-at the default's input (64 px, 9 frames 3 apart, the plan's training) with `-rgb` or `-diff`
-(frame differences). Top-1 on the test clips, mean ± std over `--seeds`; fit seconds; test
+at the default's input (64 px, 9 frames 3 apart, the plan's training) with `-rgb`, `-diff`
+(frame differences), `-flow` (OpenCV DIS optical flow pictures) or `-rgb+flow` (two-stream
+fusion: an RGB and a flow network, weighted by validation log-loss; fit time is both). Top-1 on the test clips, mean ± std over `--seeds`; fit seconds; test
 clips/s of `predict_proba` (decoding cached). All on `--threads` threads.
 
-    python bench/video.py --few [--seeds 0 1 2] [--rows default "single frame" tsm-rgb r3d-diff]
+    python bench/video.py --few [--seeds 0 1 2] [--rows default "single frame" tsm-rgb r3d-diff tsm-flow tsm-rgb+flow]
 """
 
 from __future__ import annotations
@@ -128,8 +129,10 @@ FEW_FAMILIES = {
 }
 # the default with one regularisation option on, to measure their defaults (0)
 FEW_REGULARISED = {"default+smoothing": {"label_smoothing": 0.1}, "default+mixup": {"mixup": 0.2}}
+# a row's motion name -> the `motion` clip option
+FEW_MOTIONS = {"rgb": "none", "diff": "diff", "flow": "flow", "rgb+flow": "none+flow"}
 FEW_ROWS = ["default", "single frame", *FEW_REGULARISED] + [
-    f"{family}-{motion}" for family in FEW_FAMILIES for motion in ("rgb", "diff")
+    f"{family}-{motion}" for family in FEW_FAMILIES for motion in FEW_MOTIONS
 ]
 
 
@@ -150,7 +153,7 @@ def few_recognizer(row: str, seed: int, cache: str) -> VideoRecognizer:
     return VideoRecognizer(
         model,
         model_options=options | {"dropout": 0.0},
-        clip=plan | {"motion": "diff" if motion == "diff" else "none"},
+        clip=plan | {"motion": FEW_MOTIONS[motion]},
         seed=seed,
     )
 

@@ -87,6 +87,8 @@ def compare(
                 on_run=report,
             )
             source = dataset.source
+            for note in result.notes:
+                console.print(f"[yellow]note:[/yellow] {note}", highlight=False)
         print_frame(result.display(), f"{source}: {len(specs)} configuration(s), {result.fits} run(s) trained -> {out}")
 
     run_cli(action)

@@ -269,9 +269,14 @@ def evaluate(
 def predict(
     run: str = typer.Argument(..., help="RUN folder or model.actrec"),
     data: list[str] = typer.Option(
-        ...,
+        [],
         "--data",
-        help="Data file (.npz, .npy, long .csv, .ts, a keypoint recording .npz or a folder of them, labelled or not; repeat --data or quote a pattern like 'parts/*.npz' for many), or for a clip model one clip folder or CSV",
+        help="Data file (.npz, .npy, long .csv, .ts, or any --recordings source, labelled or not; repeat --data or quote a pattern like 'parts/*.npz' for many), or for a clip model one clip folder or CSV",
+    ),
+    recordings: list[str] = typer.Option(
+        [],
+        "--recordings",
+        help="keypoint sources cut into windows (--window, --stride) or frames (--per-frame): a recording .npz or a folder of them, OpenPose/COCO/MediaPipe JSON, a video (keypoints extracted now), a session CSV (time + joint columns)",
     ),
     out: str = typer.Option(
         ...,
@@ -281,15 +286,15 @@ def predict(
     window: int = typer.Option(
         None,
         "--window",
-        help="keypoint recordings (a recording .npz or a folder of them): frames per window (default: the model's)",
+        help="keypoint sources (--recordings): frames per window (default: the model's)",
     ),
     stride: int = typer.Option(
-        None, "--stride", help="keypoint recordings: frames between window starts (default: half the window)"
+        None, "--stride", help="keypoint sources: frames between window starts (default: half the window)"
     ),
     per_frame: bool = typer.Option(
         False,
         "--per-frame",
-        help="keypoint recordings: one row per frame (id name@frame, time), from the window ending there, as streaming gives it",
+        help="keypoint sources: one row per frame (id name@frame, time), from the window ending there, as streaming gives it",
     ),
     test_clips: int = typer.Option(
         None,
@@ -302,7 +307,7 @@ def predict(
     ray: str = typer.Option(
         None,
         "--ray",
-        help="Predict the data files as tasks on a Ray cluster: its address, or auto (needs actrec[cluster]).",
+        help="Predict the data files as tasks on a Ray cluster: its address, or auto (needs actrec[cluster]); an array folder goes in shards of 16,384 samples.",
     ),
     submission: bool = typer.Option(
         False,
@@ -337,8 +342,10 @@ def predict(
     def action() -> Any:
         if submission and columns:
             raise ConfigError("--submission is --columns 'id,<classes>'; give one of the two")
+        if not data and not recordings:
+            raise ConfigError("give --data FILE or --recordings SOURCE to predict")
         chosen = SUBMISSION if submission else tuple(split_list(columns)) if columns else None
-        return predict_files(run, data, out, options, ray, console, chosen)
+        return predict_files(run, [*data, *recordings], out, options, ray, console, chosen)
 
     outcomes = run_cli(action)
     failed = sum(outcome.status == "failed" for outcome in outcomes)

@@ -67,7 +67,7 @@ def dataset_build(
     out: str = typer.Option(..., "--out", help="Dataset .npz to write (what actrec train --data reads)."),
     segments: str = typer.Option(
         None,
-        help="CSV video,start,end,label for labelled sliding windows; without it (and --clips) the windows are unlabelled, for predict.",
+        help="CSV video,start,end,label for labelled sliding windows (without a label column: unlabelled windows inside those spans); without it (and --clips) every window is unlabelled, for predict.",
     ),
     unit: str = typer.Option("seconds", help="Unit of start/end in the segments CSV: seconds or frames."),
     window: int = typer.Option(30, help="Window length in frames."),
@@ -123,7 +123,9 @@ def dataset_build(
     for note in dataset.notes if data else []:
         console.print(f"[yellow]note:[/yellow] {note}", highlight=False)
     if dataset.y is None:
-        counts = "unlabelled: for actrec predict; add --segments or --clips to train on them"
+        counts = "unlabelled: for actrec predict" + (
+            "; add --segments or --clips to train on them" if segments is None else ", the segments have no label"
+        )
     else:
         counts = ", ".join(
             f"{name} {count}"

@@ -16,7 +16,7 @@ def stream(
     source: str = typer.Option(
         None,
         "--source",
-        help="video FILE, webcam:N, csv:FILE (time + feature columns, or J*C keypoint columns), a recording .npz, or a folder of OpenPose JSON",
+        help="video FILE, webcam:N, csv:FILE or FILE.csv (time + feature columns, or J*C keypoint columns), a recording .npz, an OpenPose JSON folder, or a COCO/MediaPipe .json",
     ),
     out: str = typer.Option(None, "--out", help="annotated video (skeleton, label, confidence, timeline)"),
     events: str = typer.Option(None, "--events", help="events JSONL: one start/end object per line"),
@@ -133,6 +133,9 @@ def stream(
             f"{report.stage_line()}",
             highlight=False,
         )
+        decisions = getattr(streamer, "decisions", None)  # a served session's rules run on the server
+        if not report.events and report.recognized and decisions is not None:
+            console.print(f"[yellow]note:[/yellow] {decisions.no_event_reason()}", highlight=False, soft_wrap=True)
 
     run_cli(action)
 
@@ -164,21 +167,23 @@ def calibrate_rules(run: str, session: str, segments: str | None, sequence_id: s
     ]
     report = calibrate(recognizer, csv.values, csv.times, truth)
     path = Path(run) / MODEL_FILE if Path(run).is_dir() else Path(run)
-    recognizer.save(path)
+    if report["saved"]:
+        recognizer.save(path)
     metrics_path = path.parent / "metrics.json"
     metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
     metrics["stream"] = {
         "session": str(session),
         "segment_f1_default_rules": report["before"]["f1"],
         "segment_f1_fitted_rules": report["after"]["f1"],
-        **{k: report[k] for k in ("before", "after", "rules")},
+        **{k: report[k] for k in ("before", "after", "rules", "saved")},
     }
     write_text_atomic(metrics_path, json.dumps(metrics, indent=2))
     before, after = report["before"], report["after"]
+    outcome = f"saved in {path}" if report["saved"] else f"nothing saved: {path} keeps its rules"
     console.print(
         f"segment F1 at IoU >= 0.5: default rules {before['f1']:.3f} ({before['predicted']} segments for "
         f"{before['true']}), fitted {after['f1']:.3f} ({after['predicted']} segments); "
-        f"{report['rules_tried']} rule sets tried; saved in {path}",
+        f"{report['rules_tried']} rule sets tried; {outcome}",
         highlight=False,
         soft_wrap=True,
     )
@@ -255,7 +260,9 @@ def export_model(
         if len(files) == 1:  # one file may be keypoint recordings, cut into the model's window
             print_note(layout.unused_by_prediction())
             window = int(recognizer.window_length)
-            samples = load_for_prediction(files[0], window, max(1, window // 2), layout.label_last, layout.class_names)
+            samples = load_for_prediction(
+                files[0], window, max(1, window // 2), layout.label_last, layout.class_names, model=recognizer
+            )
         elif files:
             samples = layout.load(data)
         if samples is not None:

@@ -168,13 +168,14 @@ class SequenceDataset:
             raise DataError(f"{self.source}: has no labels")
         return np.asarray(self.label_names, dtype=object)[self.y]
 
-    def to_npz(self, path: str) -> None:
-        """Write the `.npz` layout `actrec train --data` reads (atomically)."""
+    def to_npz(self, path: str, compressed: bool = True) -> None:
+        """Write the `.npz` layout `actrec train --data` reads (atomically); uncompressed for a
+        file read once and thrown away (a shard sent to a Ray task)."""
         from actrec.io.atomic import atomic_path
 
         arrays = {"X": self.X} | self._per_sample_arrays(path)
         with atomic_path(path) as tmp, open(tmp, "wb") as handle:
-            np.savez_compressed(handle, **arrays)
+            (np.savez_compressed if compressed else np.savez)(handle, **arrays)
 
     def to_folder(self, path: str, chunk: int = 4096) -> None:
         """Write an array folder (`io/array_folder.py`): X as a `.npy` that readers memory-map,

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from actrec.data.dataset import SequenceDataset
+from actrec.data.keypoint_sources import FrameModel
 from actrec.data.labels import encode_labels
 from actrec.errors import DataError
 from actrec.io.array_folder import is_array_folder
@@ -242,19 +243,21 @@ def load_for_prediction(
     stride: int,
     label_last: bool = False,
     class_names: Sequence[str] | None = None,
+    *,
+    model: FrameModel,
 ) -> SequenceDataset:
-    """Data to predict, labelled or not: keypoint recordings (one recording `.npz`, or a folder of
-    them) are cut into `window`-frame windows every `stride` frames (`segments.unlabelled_windows`);
-    any other `--data` spec is read by `load_dataset`. Labels a file carries are kept under its own
-    names, never checked against the training labels (a window labelled `unknown` is new data
-    too); `label_last` and `class_names` read a `.npy` as for training."""
-    from actrec.data.segments import unlabelled_windows
-    from actrec.io.recording import is_recording_file
+    """Data to predict, labelled or not: keypoint sources (`keypoint_sources.is_keypoint_source`:
+    recordings, keypoint JSON, videos, a session CSV) are read in `model`'s skeleton and cut into
+    `window`-frame windows every `stride` frames (`segments.windows_of_recordings`); any other
+    `--data` spec is read by `load_dataset`. Labels a file carries are kept under its own names,
+    never checked against the training labels (a window labelled `unknown` is new data too);
+    `label_last` and `class_names` read a `.npy` as for training."""
+    from actrec.data.keypoint_sources import is_keypoint_source, read_keypoint_source
+    from actrec.data.segments import windows_of_recordings
 
-    path = Path(spec)
-    if not is_array_folder(path) and (path.is_dir() or is_recording_file(path)):
-        return unlabelled_windows(path, window, stride)
-    return load_dataset(path, label_last=label_last, class_names=class_names)
+    if is_keypoint_source(spec, model):
+        return windows_of_recordings(read_keypoint_source(spec, model), window, stride, str(spec))
+    return load_dataset(Path(spec), label_last=label_last, class_names=class_names)
 
 
 def _encoded(arrays: SequenceArrays, label_names: Sequence[str] | None) -> tuple[np.ndarray | None, list[str]]:

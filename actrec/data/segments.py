@@ -8,6 +8,7 @@ that person (rows without one label everyone in the video).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -19,12 +20,17 @@ from actrec.io.arrays import pad_sequences
 from actrec.io.recording import Recording, load_recording
 
 SEGMENT_COLUMNS = ("video", "start", "end", "label")
+UNLABELLED = ""  # the label of spans from a segments file without labels; a file's empty label is refused
 
 
-def load_segments(path: str | Path, unit: str = "seconds", session: str | None = None) -> pd.DataFrame:
+def load_segments(
+    path: str | Path, unit: str = "seconds", session: str | None = None, labels_required: bool = True
+) -> pd.DataFrame:
     """Read and check a `video,start,end,label` CSV (times in `unit`: seconds or frames).
 
     `session`: the segments of one session may leave out the video column; it is then `session`.
+    `labels_required` False: a file without a label column marks spans only (new data to cut
+    into windows and predict); their label is then `UNLABELLED`.
     Returns a DataFrame with those columns plus `row` (the CSV line number, for messages).
     """
     if unit not in ("seconds", "frames"):
@@ -40,6 +46,9 @@ def load_segments(path: str | Path, unit: str = "seconds", session: str | None =
         ) from None
     if session is not None and "video" not in table.columns:
         table["video"] = session
+    unlabelled = not labels_required and "label" not in table.columns
+    if unlabelled:
+        table["label"] = "-"  # checked as any label, then UNLABELLED (which no file can hold)
     missing = [column for column in SEGMENT_COLUMNS if column not in table.columns]
     if missing:
         raise DataError(f"{path}: missing column(s) {', '.join(missing)}; the header must be video,start,end,label")
@@ -69,6 +78,8 @@ def load_segments(path: str | Path, unit: str = "seconds", session: str | None =
         raise DataError(f"{path} row {bad_rows.iloc[0]}: end is not after start; fix the segment times")
     if table.empty:
         raise DataError(f"{path}: no segments; add rows video,start,end,label")
+    if unlabelled:
+        table["label"] = UNLABELLED
     return table
 
 
@@ -96,6 +107,8 @@ def windows_from_segments(
 
     A window takes the label covering most of its frames if that label covers at least
     `min_fraction` of them; other windows are dropped, or labelled `background` when given.
+    A segments file without a label column marks spans of new data: the windows inside them
+    (by the same rule) are unlabelled (`y` None), for `actrec predict`.
     X: `[N, window, J, C]` keypoints (NaN where undetected); a recording shorter than `window`
     gives one shorter window. groups = recording name; ids = `name@start_frame`; meta holds
     `start_frame`, `end_frame` (exclusive) and `start_time`, `end_time` in seconds.
@@ -104,7 +117,10 @@ def windows_from_segments(
         raise ConfigError(f"window ({window}) and stride ({stride}) must be at least 1 frame")
     if not 0 < min_fraction <= 1:
         raise ConfigError(f"min_fraction is {min_fraction}; use a fraction in (0, 1]")
-    table = load_segments(segments, unit)
+    table = load_segments(segments, unit, labels_required=False)
+    unlabelled = bool((table["label"] == UNLABELLED).all())
+    if unlabelled and background is not None:
+        raise ConfigError(f"{segments} has no label column: its spans are unlabelled, so --background has no use")
     files = load_recordings_dir(recordings)
     label_names = sorted(set(table["label"]) | ({background} if background else set()))
     samples: list[np.ndarray] = []
@@ -147,8 +163,8 @@ def windows_from_segments(
     return SequenceDataset(
         X=X,
         lengths=lengths,
-        y=np.asarray(labels),
-        label_names=label_names,
+        y=None if unlabelled else np.asarray(labels),
+        label_names=[] if unlabelled else label_names,
         groups=np.asarray(groups),
         ids=np.asarray(ids),
         sample_rate_hz=first.fps,
@@ -166,17 +182,26 @@ def unlabelled_windows(recordings: str | Path, window: int = 30, stride: int = 1
     `name@start_frame`, meta start/end frame and time), with `y` None; the last window of a
     recording ends at its last frame, so no frame is left out.
     """
-    if window < 1 or stride < 1:
-        raise ConfigError(f"window ({window}) and stride ({stride}) must be at least 1 frame")
     path = Path(recordings)
     files = {path.stem: path} if path.is_file() else load_recordings_dir(path)
+    return windows_of_recordings(
+        {name: load_recording(file) for name, file in files.items()}, window, stride, str(path)
+    )
+
+
+def windows_of_recordings(
+    recordings: Mapping[str, Recording], window: int, stride: int, source: str
+) -> SequenceDataset:
+    """`unlabelled_windows` of recordings already read, by name (`source` names them in messages)."""
+    if window < 1 or stride < 1:
+        raise ConfigError(f"window ({window}) and stride ({stride}) must be at least 1 frame")
     samples: list[np.ndarray] = []
     meta: dict[str, list] = {"start_frame": [], "end_frame": [], "start_time": [], "end_time": []}
     groups: list[str] = []
     ids: list[str] = []
     first: Recording | None = None
-    for name, file in files.items():
-        for track, recording in load_recording(file).people():
+    for name, read in recordings.items():
+        for track, recording in read.people():
             first = _check_same_layout(first, recording)
             group = name if track is None else f"{name}#track{track}"
             length = min(window, recording.n_frames)
@@ -188,7 +213,7 @@ def unlabelled_windows(recordings: str | Path, window: int = 30, stride: int = 1
                     continue
                 _add_window(recording, start, length, group, samples, meta, groups, ids)
     assert first is not None  # a sample was read, so a recording was
-    X, lengths = pad_sequences(samples, source=str(recordings), ids=ids)
+    X, lengths = pad_sequences(samples, source=source, ids=ids)
     return SequenceDataset(
         X=X,
         lengths=lengths,
@@ -197,7 +222,7 @@ def unlabelled_windows(recordings: str | Path, window: int = 30, stride: int = 1
         sample_rate_hz=first.fps,
         schema=first.schema,
         meta={key: np.asarray(value) for key, value in meta.items()},
-        source=str(recordings),
+        source=source,
     )
 
 

@@ -7,7 +7,7 @@ when groups exist every split here keeps each group whole.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -183,19 +183,109 @@ def _listed(words: Sequence[str]) -> str:
 
 
 def kfold_splits(dataset: SequenceDataset, folds: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(train, test) index pairs of stratified k-fold CV, group-aware when groups exist."""
+    """(train, test) index pairs of stratified k-fold CV, group-aware when groups exist.
+
+    With groups, StratifiedGroupKFold's folds for the seed (then for further seeds drawn from it)
+    are taken when every class lands in every fold's test part that its group count allows (a
+    class of g groups can be tested in min(g, folds) folds, and trained on in every fold when
+    g >= 2); when none does, the closest is repaired by moving or swapping whole groups between
+    folds (`_descend`). `fold_notes` says which class could still not be placed and why."""
     check_stratifiable(dataset, parts=folds if dataset.groups is None else 1)
     index = np.arange(dataset.n_samples)
-    if dataset.groups is not None:
-        if len(np.unique(dataset.groups)) < folds:
-            raise DataError(
-                f"{dataset.source}: {len(np.unique(dataset.groups))} groups cannot make {folds} group-aware folds; use fewer folds"
-            )
-        if _every_class_smaller_than(dataset.labels, folds):  # as in holdout_split: groups kept whole, not stratified
-            return list(GroupKFold(n_splits=folds, shuffle=True, random_state=seed).split(index, groups=dataset.groups))
+    if dataset.groups is None:
+        return list(StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed).split(index, dataset.y))
+    names, group_of = np.unique(dataset.groups, return_inverse=True)
+    if len(names) < folds:
+        raise DataError(f"{dataset.source}: {len(names)} groups cannot make {folds} group-aware folds; use fewer folds")
+    holds = np.zeros((len(names), dataset.n_classes), dtype=bool)
+    holds[group_of, dataset.y] = True
+    sizes = np.bincount(group_of, minlength=len(names))
+    targets = np.full(folds, dataset.n_samples / folds)
+    score = lambda place: _fold_score(place, holds, sizes, targets)
+    missing = lambda place: _fold_missing(place, holds, folds)
+    seeds = [seed, *np.random.default_rng(seed).integers(2**31 - 1, size=SEARCH_ATTEMPTS - 1).tolist()]
+    best: tuple[tuple[int, float], np.ndarray] | None = None
+    for attempt_seed in seeds:
+        place = np.empty(len(names), dtype=np.int64)
+        for fold, (_, test) in enumerate(_group_folds(dataset, index, folds, int(attempt_seed))):
+            place[group_of[test]] = fold
+        result = (score(place), place)
+        if best is None or result[0] < best[0]:
+            best = result
+        if best[0][0] == 0:
+            break
+    assert best is not None
+    if best[0][0] > 0:
+        best = _descend(best[1], holds, score, missing, np.random.default_rng(seed))
+    fold_of = best[1][group_of]
+    return [(np.flatnonzero(fold_of != fold), np.flatnonzero(fold_of == fold)) for fold in range(folds)]
+
+
+def _group_folds(
+    dataset: SequenceDataset, index: np.ndarray, folds: int, seed: int
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """One seed's group k-fold: StratifiedGroupKFold, or GroupKFold when every class has fewer
+    samples than folds (which StratifiedGroupKFold refuses)."""
+    if _every_class_smaller_than(dataset.labels, folds):
+        return list(GroupKFold(n_splits=folds, shuffle=True, random_state=seed).split(index, groups=dataset.groups))
+    with warnings.catch_warnings():  # "least populated class has only 4 members": the repair handles it
+        warnings.filterwarnings("ignore", "The least populated class", UserWarning)
         splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
         return list(splitter.split(index, dataset.y, dataset.groups))
-    return list(StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed).split(index, dataset.y))
+
+
+def _fold_missing(place: np.ndarray, holds: np.ndarray, folds: int) -> np.ndarray:
+    """(classes, folds) bool: a fold whose test part lacks a class that is in fewer folds than
+    its group count allows (min(groups, folds))."""
+    present = _present(place, holds, folds)
+    allowed = np.minimum(holds.sum(axis=0), folds)
+    return ~present & (present.sum(axis=1) < allowed)[:, None]
+
+
+def _fold_score(place: np.ndarray, holds: np.ndarray, sizes: np.ndarray, targets: np.ndarray) -> tuple[int, float]:
+    """(test placements missing + EMPTY_PART per empty fold, sum of |fold size - target|). A
+    class of 2 groups or more spread over as many folds as it can be is also in every fold's
+    train part, so missing test placements count both."""
+    folds = len(targets)
+    present = _present(place, holds, folds)
+    allowed = np.minimum(holds.sum(axis=0), folds)
+    loads = np.bincount(place, weights=sizes, minlength=folds)
+    missing = int((allowed - present.sum(axis=1)).sum()) + EMPTY_PART * int((loads == 0).sum())
+    return missing, float(np.abs(loads - targets).sum())
+
+
+def fold_notes(splits: Sequence[tuple[np.ndarray, np.ndarray]], dataset: Any) -> list[str]:
+    """One line per class that some folds of `splits` (from `kfold_splits`) cannot test or train
+    on: how many groups (or samples) it has, why that is too few, and what it costs."""
+    unit = "sample" if dataset.groups is None else "group"
+    notes = []
+    for label, name in enumerate(dataset.label_names):
+        where = dataset.y == label
+        if not where.any():
+            continue
+        count = int(where.sum()) if dataset.groups is None else len(set(dataset.groups[where]))
+        untested = [number for number, (_, test) in enumerate(splits) if not where[test].any()]
+        untrained = [number for number, (train, _) in enumerate(splits) if not where[train].any()]
+        if not untested and not untrained:
+            continue
+        plural = "s" if count != 1 else ""
+        if count < len(splits):
+            why = f"fewer than the {len(splits)} folds, and a {unit} lies wholly in one fold"
+        else:
+            why = "but they also hold other classes, and no assignment of whole groups tried placed it in every fold"
+        costs = []
+        if untested:
+            costs.append(
+                f"{len(untested)} of the {len(splits)} folds test without it (their metrics cover the other classes only)"
+            )
+        if untrained:
+            folds_named = f"fold{'s' if len(untrained) > 1 else ''} {_listed([str(n) for n in untrained])}"
+            costs.append(f"{folds_named} never train{'s' if len(untrained) == 1 else ''} on it")
+        notes.append(
+            f"class '{name}' has {count} {unit}{plural}{' (videos, subjects or sessions)' if unit == 'group' else ''}, "
+            f"{why}: {_listed(costs)} (give more {unit}s of it)"
+        )
+    return notes
 
 
 @dataclass(frozen=True)
@@ -266,12 +356,14 @@ def _complete(plan: SplitPlan, dataset: Any, shares: np.ndarray, seed: int) -> S
     wanted = _wanted(holds.sum(axis=0), with_test=len(plan.test) > 0)
     targets = shares * dataset.n_samples
     rng = np.random.default_rng(seed)
-    best = _descend(place, holds, sizes, wanted, targets, rng)
+    score = lambda place: _placement_score(place, holds, sizes, wanted, targets)
+    missing = lambda place: wanted & ~_present(place, holds, 3)
+    best = _descend(place, holds, score, missing, rng)
     for _ in range(RESTARTS):  # stuck where every step trades one missing class for another
         if best[0][0] == 0:
             break
         start = rng.choice(3, size=len(names), p=shares / shares.sum())
-        best = min(best, _descend(start, holds, sizes, wanted, targets, rng), key=lambda result: result[0])
+        best = min(best, _descend(start, holds, score, missing, rng), key=lambda result: result[0])
     place = best[1]
     index = place[group_of]
     return SplitPlan(*(np.flatnonzero(index == part) for part in range(3)))
@@ -280,28 +372,25 @@ def _complete(plan: SplitPlan, dataset: Any, shares: np.ndarray, seed: int) -> S
 def _descend(
     place: np.ndarray,
     holds: np.ndarray,
-    sizes: np.ndarray,
-    wanted: np.ndarray,
-    targets: np.ndarray,
+    score: Callable[[np.ndarray], tuple[int, float]],
+    missing: Callable[[np.ndarray], np.ndarray],
     rng: np.random.Generator,
 ) -> tuple[tuple[int, float], np.ndarray]:
-    """(score, assignment) after taking the best step from `place` while one lowers the score."""
-    score = _placement_score(place, holds, sizes, wanted, targets)
+    """(score, assignment) after taking the best step from `place` (group -> part) while one
+    lowers `score`; the steps fix the (class, part) pairs `missing` gives."""
+    current = score(place)
     for _ in range(REPAIR_STEPS):
-        if score[0] == 0:
+        if current[0] == 0:
             break
         step = min(
-            (
-                (_placement_score(candidate, holds, sizes, wanted, targets), candidate)
-                for candidate in _moves(place, holds, wanted, rng)
-            ),
+            ((score(candidate), candidate) for candidate in _moves(place, holds, missing(place), rng)),
             key=lambda result: result[0],
             default=None,
         )
-        if step is None or step[0] >= score:
+        if step is None or step[0] >= current:
             break
-        score, place = step
-    return score, place
+        current, place = step
+    return current, place
 
 
 def _wanted(groups_per_class: np.ndarray, with_test: bool) -> np.ndarray:
@@ -317,23 +406,28 @@ def _wanted(groups_per_class: np.ndarray, with_test: bool) -> np.ndarray:
     return wanted
 
 
+def _present(place: np.ndarray, holds: np.ndarray, parts: int) -> np.ndarray:
+    """(classes, parts) bool: which classes each part's groups hold."""
+    return np.stack([holds[place == part].any(axis=0) for part in range(parts)], axis=1)
+
+
 def _placement_score(
     place: np.ndarray, holds: np.ndarray, sizes: np.ndarray, wanted: np.ndarray, targets: np.ndarray
 ) -> tuple[int, float]:
     """(weighted missing placements, sum of |part size - target|) of a group -> part assignment."""
-    present = np.stack([holds[place == part].any(axis=0) for part in range(3)], axis=1)
+    present = _present(place, holds, 3)
     loads = np.bincount(place, weights=sizes, minlength=3)
     empty = int(((loads == 0) & (targets > 0)).sum())
     missing = int(((wanted & ~present) @ MISSING_WEIGHT).sum()) + EMPTY_PART * empty
     return missing, float(np.abs(loads - targets).sum())
 
 
-def _moves(place: np.ndarray, holds: np.ndarray, wanted: np.ndarray, rng: np.random.Generator):
-    """Assignments one step from `place`, in a seeded order: for each missing (class, part), a
-    group holding the class moved into the part, or swapped with a group already there."""
-    present = np.stack([holds[place == part].any(axis=0) for part in range(3)], axis=1)
+def _moves(place: np.ndarray, holds: np.ndarray, missing: np.ndarray, rng: np.random.Generator):
+    """Assignments one step from `place`, in a seeded order: for each missing (class, part) of
+    `missing` (classes, parts) bool, a group holding the class (`holds` (groups, classes)) moved
+    into the part, or swapped with a group already there."""
     steps = set()
-    for label, part in zip(*np.nonzero(wanted & ~present)):
+    for label, part in zip(*np.nonzero(missing)):
         for group in np.flatnonzero(holds[:, label] & (place != part)):
             steps.add((int(group), int(part), -1))
             steps.update((int(group), int(part), int(other)) for other in np.flatnonzero(place == part))

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from actrec.data.dataset import SequenceDataset
-from actrec.data.splits import kfold_splits
+from actrec.data.splits import fold_notes, kfold_splits
 from actrec.errors import ConfigError, DataError
 from actrec.io.atomic import write_text_atomic
 from actrec.recognizer import Recognizer
@@ -455,6 +455,7 @@ def label_issues(data: SequenceDataset, model: str = "ensemble", folds: int = 5,
         "model": model,
         "folds": folds,
         "out_of_fold_accuracy": float(np.mean(proba.argmax(1) == data.y)),
+        "fold_notes": fold_notes(kfold_splits(data, folds, seed), data) if data.groups is not None else [],
         "count": int(len(ranked)),
         "indices": [int(i) for i in ranked],
         "candidates": rows,
@@ -530,6 +531,7 @@ def findings(result: dict[str, Any]) -> list[str]:
             f"{issues['count']} label-noise candidate(s) of {result['summary']['samples']} samples "
             f"(confident learning on {issues['folds']}-fold out-of-fold probabilities, {issues['model']} model); review them"
         )
+    out += [f"out-of-fold probabilities: {note}" for note in (issues or {}).get("fold_notes", [])]
     missing = result["missing"]
     if missing["empty_count"]:
         out.append(f"{missing['empty_count']} sample(s) hold no finite value (nothing detected); drop them")

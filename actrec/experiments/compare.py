@@ -29,7 +29,7 @@ import pandas as pd
 
 from actrec import __version__
 from actrec.data.dataset import SequenceDataset
-from actrec.data.splits import SplitPlan, kfold_splits, plan_splits
+from actrec.data.splits import SplitPlan, fold_notes, kfold_splits, plan_splits
 from actrec.errors import ConfigError
 from actrec.evaluation.latency import parameter_count, window_latency_us
 from actrec.evaluation.metrics import compute_metrics, headline
@@ -224,6 +224,7 @@ class CompareResult:
     summary: pd.DataFrame  # one row per configuration: <metric>_mean, <metric>_std, costs
     fits: int  # how many runs were trained (not read from the cache)
     n_classes: int  # of the data compared on (top-5 is shown only above 5)
+    notes: list[str] = field(default_factory=list)  # classes some folds cannot test or train on (`fold_notes`)
 
     def display(self) -> pd.DataFrame:
         """The summary as `mean ± std` strings (`evaluation.tables.display_table`)."""
@@ -276,7 +277,13 @@ def compare(
     summary = summarize(table, [spec.name for spec in specs])
     split = next(iter(plans.values()))[0] | ({"val_fraction": sorted(plans)} if len(plans) > 1 else {})
     write_outputs(out, table, summary, specs, split, data.source, data.n_classes)
-    return CompareResult(table, summary, fits, data.n_classes)
+    _, first_runs = next(iter(plans.values()))
+    notes = (
+        fold_notes([(np.concatenate([plan.train, plan.validation]), plan.test) for _, _, plan in first_runs], data)
+        if folds
+        else []
+    )
+    return CompareResult(table, summary, fits, data.n_classes, notes)
 
 
 def summarize(runs: pd.DataFrame, order: Sequence[str]) -> pd.DataFrame:

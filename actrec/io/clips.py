@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -164,8 +165,28 @@ class FrameCache:
         """`[L, H, W, 3]` uint8, memory-mapped; decoded (and stored) on first use."""
         target = self.path_for(video, span)
         if not target.is_file():
-            frames, _ = decode_video(video, self.short_side, *span)
-            tmp = target.with_name(f".{target.stem}.{os.getpid()}.tmp.npy")
-            np.save(tmp, frames)
-            os.replace(tmp, target)
+            _store(target, decode_video(video, self.short_side, *span)[0])
         return np.load(target, mmap_mode="r")
+
+    def derived(
+        self,
+        video: Path,
+        span: tuple[float | None, float | None],
+        key: str,
+        compute: Callable[[np.ndarray], np.ndarray],
+    ) -> np.ndarray:
+        """`compute(frames)` of a video's frames, memory-mapped; computed (and stored under `key`,
+        which names the computation) on first use, so each video's derived pictures (optical
+        flow) are computed once, like its decoding."""
+        frames_file = self.path_for(video, span)
+        target = frames_file.with_name(f"{frames_file.stem}.{key}.npy")
+        if not target.is_file():
+            _store(target, compute(np.asarray(self.frames(video, span))))
+        return np.load(target, mmap_mode="r")
+
+
+def _store(target: Path, array: np.ndarray) -> None:
+    """Write `array` beside `target` and rename it into place (a reader never sees half a file)."""
+    tmp = target.with_name(f".{target.stem}.{os.getpid()}.tmp.npy")
+    np.save(tmp, array)
+    os.replace(tmp, target)

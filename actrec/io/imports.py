@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from actrec.errors import ActrecError, ConfigError, DataError
-from actrec.io.keypoints import JointTable, read_coco_json, read_mediapipe, read_openpose_json
+from actrec.io.keypoints import JointTable, read_coco_json, read_json, read_mediapipe, read_openpose_json
 from actrec.io.recording import Recording, save_recording
 
 KINDS = ("openpose", "coco", "mediapipe")
@@ -109,24 +110,60 @@ def import_keypoints(
     for number, (unit, target) in enumerate(plan, start=1):
         outcome = ImportOutcome(unit, target)
         try:
-            recording = _read(kind, unit, fps, skeleton, schema)
+            recording = read_keypoint_file(kind, unit, fps, skeleton, schema)
             save_recording(target, recording)
             outcome.frames, outcome.detected = recording.n_frames, int(recording.present.sum())
         except ActrecError as error:
             outcome.error = str(error)
-        except (ValueError, TypeError, KeyError, IndexError, AttributeError) as error:
-            outcome.error = (
-                f"{unit}: not a readable {kind} keypoint file ({type(error).__name__}: {' '.join(str(error).split())})"
-            )
         outcomes.append(outcome)
         if on_done is not None:
             on_done(number, len(plan), outcome)
     return outcomes
 
 
-def _read(kind: str, unit: Path, fps: float | None, skeleton: JointTable, schema: str) -> Recording:
-    if kind == "openpose":
-        return read_openpose_json(unit, skeleton, fps=fps or 30.0, schema=schema)
-    if kind == "coco":
-        return read_coco_json(unit, fps=fps or 30.0)
-    return read_mediapipe(unit, skeleton, fps=fps, schema=schema)
+def keypoint_format(path: str | Path) -> str | None:
+    """The importer that reads `path`, from its content: `openpose` for a folder holding OpenPose
+    frame JSON (at or under it), `coco` or `mediapipe` for a JSON file of theirs or a folder of
+    them; None for anything else (a folder's first JSON file decides for the folder). A JSON file
+    that cannot be parsed is a one-line DataError."""
+    path = Path(path)
+    if path.is_dir():
+        first = next(iter(sorted(path.rglob("*.json"))), None)
+        return None if first is None else keypoint_format(first)
+    if path.suffix.lower() != ".json" or not path.is_file():
+        return None
+    return _json_kind(read_json(path))
+
+
+def _json_kind(data: Any) -> str | None:
+    """openpose: `{"people": [...]}` (one frame); coco: `{"annotations"}` or a list of detections
+    (`keypoints` or MMPose's `instances`); mediapipe: `{"frames"}` or a list of frames (landmark
+    lists, or objects with `landmarks`/`landmark`)."""
+    if isinstance(data, dict):
+        kinds = {"people": "openpose", "annotations": "coco", "frames": "mediapipe"}
+        return next((kind for key, kind in kinds.items() if key in data), None)
+    if not isinstance(data, list):
+        return None
+    first = next((entry for entry in data if entry), None)
+    if isinstance(first, dict) and ("keypoints" in first or "instances" in first):
+        return "coco"
+    if isinstance(first, list) or (isinstance(first, dict) and ("landmarks" in first or "landmark" in first)):
+        return "mediapipe"
+    return None
+
+
+def read_keypoint_file(kind: str, unit: Path, fps: float | None, skeleton: JointTable, schema: str) -> Recording:
+    """One video's keypoints (a unit of `plan_imports`) read by the `kind` importer; a file the
+    importer cannot parse is a one-line DataError."""
+    try:
+        if kind == "openpose":
+            return read_openpose_json(unit, skeleton, fps=fps or 30.0, schema=schema)
+        if kind == "coco":
+            return read_coco_json(unit, fps=fps or 30.0)
+        return read_mediapipe(unit, skeleton, fps=fps, schema=schema)
+    except ActrecError:
+        raise
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError) as error:
+        raise DataError(
+            f"{unit}: not a readable {kind} keypoint file ({type(error).__name__}: {' '.join(str(error).split())})"
+        ) from None

@@ -42,7 +42,8 @@ OPENPOSE_PARTS = (
 _FRAME_NUMBER = re.compile(r"(\d+)(?!.*\d)")
 
 
-def _read_json(path: Path) -> Any:
+def read_json(path: Path) -> Any:
+    """A JSON file's content; a one-line DataError when it cannot be read or parsed."""
     try:
         return json.loads(path.read_text())
     except (OSError, UnicodeDecodeError) as error:
@@ -96,7 +97,7 @@ def read_openpose_json(
         order, frame_index = list(range(len(files))), list(range(len(files)))
     keypoints = np.full((len(files), n_joints, 3), np.nan, dtype=np.float32)
     for row, i in enumerate(order):
-        data = _read_json(files[i])
+        data = read_json(files[i])
         people = data.get("people") if isinstance(data, dict) else None
         if people is None:
             raise DataError(f"{files[i]}: no 'people' list; not an OpenPose keypoints file")
@@ -135,7 +136,7 @@ def read_coco_json(path: str | Path, fps: float = 30.0) -> Recording:
     numbers: ids with no detection between the first and last become missing frames.
     """
     path = Path(path)
-    data = _read_json(path)
+    data = read_json(path)
     frames: dict[Any, tuple[float, np.ndarray]] = {}
     all_ids: list[Any] = []
     if isinstance(data, dict):
@@ -210,7 +211,7 @@ def read_mediapipe(
     if path.suffix.lower() == ".csv":
         keypoints, frame_index = _mediapipe_csv(path, skeleton)
     else:
-        data = _read_json(path)
+        data = read_json(path)
         if isinstance(data, dict):
             fps = fps or data.get("fps")
             data = data.get("frames")

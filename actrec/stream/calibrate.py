@@ -175,7 +175,7 @@ def fit_rules(
             best, best_score = _one_at_a_time(best, best_score, score, window_length, sample_rate_hz, passes)
     report = {"before": before, "after": best_score, "rules_tried": counter[0], "rules": asdict(best)}
     if best_score["f1"] == 0.0:
-        report["why"] = why_no_segments(sessions, label_names, counter[0])
+        report["why"] = why_no_segments(sessions, label_names, counter[0], window_length / sample_rate_hz)
     return best, report
 
 
@@ -201,20 +201,25 @@ def _one_at_a_time(
     return best, best_score
 
 
-def why_no_segments(sessions: Sequence[ScoredSession], label_names: list[str], tried: int) -> str:
-    """One line on why no rules matched a true segment: how the model's own probabilities look
-    inside the true segments (its probability of their class, and how often that class leads)."""
+def why_no_segments(
+    sessions: Sequence[ScoredSession], label_names: list[str], tried: int, window_s: float | None = None
+) -> str:
+    """One line on why no rules matched a true segment: what the model's streamed predictions
+    are inside the true segments (the class that leads most, how often the true class leads, its
+    peak probability), and what that points to."""
     index = {name: i for i, name in enumerate(label_names)}
     peaks, leading, frames, n_truth, seconds = [], 0, 0, 0, 0.0
+    leaders = np.zeros(len(label_names), dtype=np.int64)
     for probabilities, times, truth in sessions:
         n_truth += len(truth)
         seconds += float(times[-1])
         for label, start, end in truth:
-            inside = (times >= start) & (times < end)
+            inside = (times >= start) & (times < end) & ~np.isnan(probabilities[:, 0])
             if label not in index or not inside.any():
                 continue
             rows = probabilities[inside]
             peaks.append((float(rows[:, index[label]].max()), label, start, end))
+            leaders += np.bincount(rows.argmax(1), minlength=len(label_names))
             leading += int((rows.argmax(1) == index[label]).sum())
             frames += int(inside.sum())
     if not peaks:
@@ -223,24 +228,38 @@ def why_no_segments(sessions: Sequence[ScoredSession], label_names: list[str], t
             f"({', '.join(label_names)}); check the segments' times and labels"
         )
     peak, label, start, end = min(peaks)
-    return (
-        f"{tried} rule sets tried, none gives a segment at IoU >= {MIN_IOU}: inside the true segments the model's class leads on "
-        f"{leading / max(frames, 1):.0%} of the frames, and its probability of '{label}' ({start:g}-{end:g} s) peaks at {peak:.2f}; "
-        "the model does not recognise this session: check its columns, rate and segments, or retrain"
+    mostly = int(leaders.argmax())
+    seen = (
+        f"{tried} rule sets tried, none gives a segment at IoU >= {MIN_IOU} with a true one: inside the true segments "
+        f"the streamed predictions are mostly '{label_names[mostly]}' ({leaders[mostly] / frames:.0%} of the frames), "
+        f"the true class leads on {leading / frames:.0%}, and the probability of '{label}' ({start:g}-{end:g} s) "
+        f"peaks at {peak:.2f}"
     )
+    if leading / frames >= 0.5:
+        shortest = min(end - start for _, start, end in (segment for _, _, truth in sessions for segment in truth))
+        window = f" than the model's {window_s:g} s window" if window_s else ""
+        return (
+            f"{seen}; the model is mostly right, so the true segments may be offset in time or shorter{window} "
+            f"(the shortest is {shortest:g} s): check the segments' times"
+        )
+    return f"{seen}; the model does not recognise this session: check its columns, rate and segments, or retrain"
 
 
 def calibrate(recognizer: Any, frames: np.ndarray, times: np.ndarray, truth: Sequence[Segment]) -> dict[str, Any]:
     """Fit decision rules on one session (`frames [T, ...]`, `times [T]` in seconds, true
     segments) and store them in `recognizer.decision_rules`, which `save` keeps and `Streamer`
-    uses. Returns the report of `fit_rules`."""
-    steps = np.diff(times)
-    rate = float(1.0 / np.median(steps)) if steps.size else float(recognizer.sample_rate_hz or 30.0)
+    uses. Returns the report of `fit_rules`, with `saved` False (and `why`) when no rules gave a
+    segment matching a true one: the model's rules are then left as they were."""
+    # the rate the Streamer will turn seconds into frames with, not the session's: a model saved
+    # without its rate streams under DEFAULT_SAMPLE_RATE_HZ, whatever the session's times say
+    rate = float(recognizer.sample_rate_hz or DEFAULT_SAMPLE_RATE_HZ)
     probabilities = session_probabilities(recognizer, frames)
     rules, report = fit_rules(
         [(probabilities, times - times[0], truth)], list(recognizer.label_names), rate, int(recognizer.window_length)
     )
-    recognizer.decision_rules = asdict(rules)
+    report["saved"] = report["after"]["f1"] > 0.0
+    if report["saved"]:
+        recognizer.decision_rules = asdict(rules)
     return report
 
 

@@ -32,7 +32,11 @@ class DecisionRules:
 
     enter / exit: smoothed probability a class needs to become the candidate, and below which an
       active class is left (hysteresis: exit <= enter). `thresholds` / `exit_thresholds` override
-      them per class name.
+      them per class name. The default 0.5 is the point where a class outweighs all the others
+      together. A higher default (0.6) gave no event at all for models right on average but not
+      confident on every frame: a last-pooled GRU's streamed probabilities follow the phase of the
+      signal where each sliding window ends, and its true class averaged 0.5-0.6 over its segments
+      (tests/stream/test_default_rules.py).
     smoothing: "ema" (span `smoothing_frames`), "mean" (moving average over `smoothing_frames`) or
       "none".
     vote_k / vote_n: a class is the vote winner when it is the candidate on at least k of the last
@@ -43,8 +47,8 @@ class DecisionRules:
       open event; shorter gaps hold the current label.
     """
 
-    enter: float = 0.6
-    exit: float = 0.4
+    enter: float = 0.5
+    exit: float = 0.35
     thresholds: dict[str, float] = field(default_factory=dict)
     exit_thresholds: dict[str, float] = field(default_factory=dict)
     smoothing: str = "ema"
@@ -212,6 +216,7 @@ class DecisionMaker:
         self.exit = [rules.exit_for(name) for name in label_names]
         self.index = {name: i for i, name in enumerate(label_names)}
         self.alpha = np.float32(2.0 / (rules.smoothing_frames + 1))
+        self.highest = 0.0  # the leading class's highest smoothed probability so far, for `no_event_reason`
         self.reset()
 
     def reset(self) -> None:
@@ -242,6 +247,8 @@ class DecisionMaker:
         smoothed = self._smooth(np.asarray(probabilities, dtype=np.float32))
         values = smoothed.tolist()  # Python floats: cheaper to index and compare than NumPy scalars
         best = int(smoothed.argmax())
+        if values[best] > self.highest:
+            self.highest = values[best]
         candidate = self.label_names[best] if values[best] >= self.enter[best] else self.rules.unknown_label
         winner = self._vote(candidate, frame, time)
         events: list[Event] = []
@@ -259,6 +266,21 @@ class DecisionMaker:
         self.confidence = values[self.index[self.label]] if self.active is not None else values[best]
         raw_label = self.label_names[int(probabilities.argmax())]
         return Decision(frame, time, probabilities, smoothed, raw_label, self.label, self.confidence, events)
+
+    def no_event_reason(self) -> str:
+        """One line for a stream that gave no event: whether the smoothed probabilities ever
+        reached the enter threshold, and which rule to loosen."""
+        rules = self.rules
+        lowest_enter = min(self.enter, default=rules.enter)
+        if self.highest < lowest_enter:
+            return (
+                f"no event: the leading class's smoothed probability peaked at {self.highest:.2f}, under the enter "
+                f"threshold {lowest_enter:g}; lower --enter, or fit the rules to a labelled session with --calibrate"
+            )
+        return (
+            f"no event: a class reached the enter threshold but never led {rules.vote_k} of {rules.vote_n} frames for "
+            f"the minimum event of {rules.min_event_s:.2f} s; lower --vote-k or --min-event-s, or use --calibrate"
+        )
 
     def finish(self, frame: int, time: float) -> list[Event]:
         """Close the open event at the end of the stream."""

@@ -1,8 +1,9 @@
 """Where live frames come from: a video file or camera (through keypoint extraction), or a
 recorded session replayed at its sample rate: a sensor or keypoint CSV (`io.session`), a keypoint
-recording `.npz`, or a folder of OpenPose JSON.
+recording `.npz`, or OpenPose, COCO or MediaPipe JSON (read by `data.keypoint_sources`, as
+`actrec predict` reads them).
 
-`open_source(spec, recognizer)` reads `FILE`, `webcam:N`, `csv:FILE`, `REC.npz` or `JSON_DIR`. A source yields
+`open_source(spec, recognizer)` reads `FILE`, `webcam:N`, `csv:FILE`, `REC.npz`, `FILE.json` or `JSON_DIR`. A source yields
 `SourceFrame`s; `extractor_for(recognizer)` turns a video image into the raw frame the model
 takes (MediaPipe keypoints in pixels, as `actrec extract` writes them).
 """
@@ -69,98 +70,39 @@ class CsvSource(SessionSource):
     def __init__(
         self, path: str | Path, recognizer: Any, sequence_id: str | None = None, resample: bool = False
     ) -> None:
-        from actrec.io.session import read_session
+        from actrec.data.keypoint_sources import read_model_session
 
-        frame_shape = model_frame_shape(recognizer)
-        keypoints = len(frame_shape) > 1
-        n_features = int(np.prod(frame_shape)) if frame_shape else None
-        skeleton = recognizer.skeleton() if keypoints else None
-        joints = (
-            (skeleton.joints, frame_shape[-1])
-            if skeleton is not None and len(skeleton.joints) == frame_shape[0]
-            else None
-        )
-        session = read_session(
-            path, recognizer.feature_names, n_features, sequence_id, allow_missing=keypoints, joints=joints
-        )
-        super().__init__(session, recognizer, resample)
+        super().__init__(read_model_session(path, recognizer, sequence_id), recognizer, resample)
 
 
 class RecordingSource(SessionSource):
     """A keypoint recording replayed: a recording `.npz` (as `actrec extract` / `actrec import`
-    write them), or a folder of OpenPose JSON imported on the fly. Joints are mapped onto the
-    model's skeleton by name and its C channels kept."""
+    write them), or OpenPose, COCO or MediaPipe JSON imported on the fly
+    (`data.keypoint_sources`), in the model's joints and channels."""
 
     def __init__(self, path: str | Path, recognizer: Any, resample: bool = False) -> None:
+        from actrec.data.keypoint_sources import read_keypoint_source
         from actrec.io.session import Session
 
-        recording = _read_recording(Path(path), recognizer)
+        recordings = read_keypoint_source(path, recognizer)
+        if len(recordings) > 1:
+            raise ConfigError(
+                f"{path}: holds {len(recordings)} recordings ({', '.join(list(recordings)[:3])}, ...); "
+                "stream one session, or predict them all with actrec predict --recordings"
+            )
+        (recording,) = recordings.values()
         if recording.has_people_axis:
             raise ConfigError(
-                f"{path}: holds {len(recording.track_id)} tracked people; stream one person's recording "
+                f"{path}: holds {recording.keypoints.shape[1]} tracked people; stream one person's recording "
                 "(or the video with --people)"
             )
-        keypoints = _model_joints(recording, recognizer)
         session = Session(
             times=recording.times - recording.times[0],
-            values=keypoints.reshape(len(keypoints), -1),
+            values=recording.keypoints.reshape(recording.n_frames, -1),
             rate_hz=recording.fps,
             source=str(path),
         )
         super().__init__(session, recognizer, resample)
-
-
-def _read_recording(path: Path, recognizer: Any) -> Any:
-    """A recording `.npz`, or an OpenPose `--write_json` folder read in the model's skeleton."""
-    from actrec.io.keypoints import read_openpose_json
-    from actrec.io.recording import load_recording
-
-    if path.is_dir():
-        skeleton = recognizer.skeleton()
-        if skeleton is None:
-            raise ConfigError(
-                f"{path}: a folder of keypoint JSON streams into a keypoint model; this one was trained on other data"
-            )
-        if not any(path.glob("*.json")):
-            raise DataError(
-                f"{path}: holds no .json files; give an OpenPose --write_json folder, a recording .npz or a video"
-            )
-        openpose = skeleton if len(skeleton.joints) in (25, 137) else _openpose_schema()
-        return read_openpose_json(path, openpose, fps=float(recognizer.sample_rate_hz or 30.0), schema=openpose.name)
-    return load_recording(path)
-
-
-def _openpose_schema() -> Any:
-    from actrec.skeletons import get_schema
-
-    return get_schema("openpose_137")
-
-
-def _model_joints(recording: Any, recognizer: Any) -> np.ndarray:
-    """`[T, J, C]` keypoints in the model's joints (by name when the skeletons differ) and channels."""
-    from actrec.skeletons import get_schema
-    from actrec.skeletons.mapping import joint_index
-
-    model_schema = recognizer.skeleton()
-    frame_shape = model_frame_shape(recognizer)
-    if model_schema is None or len(frame_shape) != 2:
-        raise ConfigError(
-            f"{recording.source}: a keypoint recording streams into a keypoint model; this one takes frames of shape {frame_shape}"
-        )
-    keypoints = recording.keypoints
-    if recording.schema != model_schema.name or keypoints.shape[1] != frame_shape[0]:
-        index = joint_index(get_schema(recording.schema), model_schema)
-        if index is None:
-            raise DataError(
-                f"{recording.source}: skeleton '{recording.schema}' lacks joints of the model's '{model_schema.name}'; "
-                "stream a recording of the model's skeleton"
-            )
-        keypoints = keypoints[:, index]
-    if keypoints.shape[2] < frame_shape[1]:
-        raise DataError(
-            f"{recording.source}: {keypoints.shape[2]} channels per joint but the model takes {frame_shape[1]}"
-        )
-    return keypoints[:, :, : frame_shape[1]]
 
 
 class VideoSource:
@@ -210,18 +152,19 @@ class VideoSource:
 
 
 def is_recorded_session(spec: str) -> bool:
-    """True for a source replayed from recorded values (csv:, a recording .npz, a JSON folder),
-    False for video frames (a video file or a camera)."""
-    return spec.startswith("csv:") or spec.lower().endswith(".npz") or Path(spec).is_dir()
+    """True for a source replayed from recorded values (csv:, a session .csv, a recording .npz,
+    keypoint .json, a folder), False for video frames (a video file or a camera)."""
+    return spec.startswith("csv:") or spec.lower().endswith((".csv", ".npz", ".json")) or Path(spec).is_dir()
 
 
 def open_source(
     spec: str, recognizer: Any, sequence_id: str | None = None, resample: bool = False
 ) -> SessionSource | VideoSource:
-    """`csv:FILE`, a recording `.npz`, a folder of OpenPose JSON, `webcam:N` or a video file path;
-    `sequence_id` applies to csv: only, `resample` to recorded sessions."""
-    if spec.startswith("csv:"):
-        return CsvSource(spec[4:], recognizer, sequence_id, resample)
+    """`csv:FILE` (or a `.csv`), a recording `.npz`, keypoint JSON (an OpenPose folder, a COCO or
+    MediaPipe file), `webcam:N` or a video file path; `sequence_id` applies to CSV only, `resample`
+    to recorded sessions."""
+    if spec.startswith("csv:") or spec.lower().endswith(".csv"):
+        return CsvSource(spec.removeprefix("csv:"), recognizer, sequence_id, resample)
     if sequence_id is not None:
         raise ConfigError("--id picks a sequence of a csv: source; give the session as csv:FILE")
     if is_recorded_session(spec):
@@ -238,40 +181,29 @@ def extractor_for(recognizer: Any, people: bool = False) -> Callable[[np.ndarray
 
     people: every person, found, posed and tracked (`extract.people.PeoplePoser`):
     image -> `{track_id: [J, C]}`, for `stream.people.PeopleStreamer`."""
-    from actrec.extract.detectors import DETECTORS, MediaPipeDetector
+    from actrec.data.keypoint_sources import detector_for
+    from actrec.extract.detectors import MediaPipeDetector
     from actrec.io.video import import_cv2
-    from actrec.skeletons import get_schema
-    from actrec.skeletons.mapping import joint_index
 
     model_schema = recognizer.skeleton()
     if model_schema is None:
         raise ConfigError("streaming video needs a model trained on keypoints; this one was trained on other data")
-    chosen = None
-    for name, spec in sorted(DETECTORS.items(), key=lambda item: item[1].n_joints):
-        index = joint_index(get_schema(spec.schema), model_schema)
-        if index is not None:
-            chosen = (name, index)
-            break
-    if chosen is None:
-        raise ConfigError(
-            f"no MediaPipe detector gives every joint of the model's skeleton '{model_schema.name}'; "
-            f"stream keypoints you extract yourself as csv: instead"
-        )
-    index, channels = chosen[1], int(recognizer.frame_shape[-1])
+    detector, index = detector_for(model_schema)
+    channels = int(recognizer.frame_shape[-1])
     if people:
         from actrec.extract.people import PeoplePoser
 
-        if chosen[0] != "pose":
+        if detector != "pose":
             raise ConfigError(
                 f"--people poses each person with MediaPipe pose, which lacks joints of '{model_schema.name}'"
             )
         poser = PeoplePoser()
         return lambda image: {track: found[index, :channels] for track, found in poser(image).items()}
     cv2 = import_cv2()
-    detector = MediaPipeDetector(chosen[0])
+    mediapipe = MediaPipeDetector(detector)
 
     def extract(image: np.ndarray) -> np.ndarray | None:
-        found = detector.detect(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
+        found = mediapipe.detect(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
         if found is None:
             return None
         height, width = image.shape[:2]

@@ -1,11 +1,13 @@
 """Probabilities of several fitted members averaged into one: the one place that turns members'
-validation log-loss into weights (skeleton streams, ensembles) and scores validation
-probabilities, so every fit strategy and `evaluation.metrics` compute log-loss alike."""
+validation log-loss into weights (skeleton streams, the `auto` ensemble, fused clip motions) and
+scores validation probabilities, so every fit strategy and `evaluation.metrics` compute log-loss
+alike."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 import numpy as np
 from sklearn.metrics import log_loss
@@ -48,3 +50,29 @@ def inverse_loss_average(probas: Sequence[np.ndarray], y_true: np.ndarray, n_cla
     weights /= weights.sum()
     average = sum(weight * proba for weight, proba in zip(weights, probas))
     return Averaged(weights, losses, np.asarray(average).astype(np.float32))
+
+
+class Predicts(Protocol):
+    """A fitted member (a sequence or clip recognizer) that gives probabilities `[N, C]`."""
+
+    def predict_proba(self, data: Any) -> np.ndarray: ...
+
+
+def validation_probas(members: Sequence[Predicts], validation: Any, n_classes: int) -> list[np.ndarray]:
+    """Each member's probabilities `[N, C]` on the validation samples (`validation.n_samples`
+    of them); empty `[0, C]` arrays when there are none, which `inverse_loss_average` weighs
+    equally."""
+    if not validation.n_samples:
+        return [np.zeros((0, n_classes), np.float32) for _ in members]
+    return [member.predict_proba(validation) for member in members]
+
+
+def weights_text(names: Sequence[str], averaged: Averaged) -> str:
+    """The weights as a note says them: `joint 0.55 (val log-loss 0.412), bone 0.45 (...)`, or
+    `equal (no validation samples)`."""
+    if not averaged.losses:
+        return "equal (no validation samples)"
+    return ", ".join(
+        f"{name} {weight:.2f} (val log-loss {loss:.3f})"
+        for name, weight, loss in zip(names, averaged.weights, averaged.losses)
+    )

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import lightning as L
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset, WeightedRandomSampler
+from torch.utils.data import DataLoader, Dataset, Sampler, WeightedRandomSampler
 
 
 class ArrayDataset(Dataset):
@@ -97,12 +97,31 @@ class SequenceDataModule(L.LightningDataModule):
         return DataLoader(self.val, batch_size=max(self.batch_size, 256), collate_fn=pad_collate)
 
 
+class EpochOrder(Sampler[int]):
+    """A shuffled order of `count` items, one `randperm` from `generator` per epoch, drawn when
+    the epoch's first index is asked for.
+
+    torch's RandomSampler draws a second permutation when it is read past its end; a loader with
+    workers reads ahead past the end of the epoch, one without does not, so the generator, and
+    every later epoch's order, depended on the number of workers."""
+
+    def __init__(self, count: int, generator: torch.Generator) -> None:
+        self.count, self.generator = count, generator
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __iter__(self) -> Iterator[int]:
+        yield from torch.randperm(self.count, generator=self.generator).tolist()
+
+
 class StackedDataModule(L.LightningDataModule):
     """Train and validation loaders of items that share one shape (clips `[3, T, S, S]`),
     stacked, decoded and augmented by `workers` DataLoader processes.
 
-    `generator` draws every epoch's order (its state travels in the checkpoint). Workers start
-    afresh each epoch, so they copy the epoch number an augmenting dataset draws its noise from
+    `generator` draws every epoch's order (`EpochOrder`: the same whatever the number of workers
+    and however far they read ahead; its state travels in the checkpoint). Workers start afresh
+    each epoch, so they copy the epoch number an augmenting dataset draws its noise from
     (persistent workers would keep the first epoch's). A last batch of one item is dropped: batch
     norm cannot train on it.
     """
@@ -118,7 +137,7 @@ class StackedDataModule(L.LightningDataModule):
         return DataLoader(
             self.train,
             batch_size=self.batch_size,
-            shuffle=True,
+            sampler=EpochOrder(len(self.train), self.generator),  # type: ignore[arg-type]
             generator=self.generator,
             drop_last=drop_last,
             num_workers=self.workers,

@@ -9,7 +9,8 @@ pass), and the rows are kept in memory while they fit the budget, else written t
 file and read back a minibatch at a time. The file is read with `os.pread`, not mapped: mapped
 pages that were read count in the process's resident memory, which is the figure this bounds.
 In memory or on disk, the rows read back are the same bytes, so a fit does not depend on where
-its features lived.
+its features lived. Inside `actrec.cluster.on_ray` the kernel transform runs as Ray tasks and the
+rows come back in order: the same numbers again, with the head fitted on the driver.
 """
 
 from __future__ import annotations
@@ -22,11 +23,12 @@ from typing import Protocol
 import numpy as np
 import torch
 
-from actrec.errors import DataError
+from actrec.errors import ActrecError, DataError
 from actrec.models.rocket import RocketNet
 
 BATCH = 64  # samples per kernel transform: the [B, 84, b, T] pooling intermediates stay small
 READ_ROWS = 4096  # rows per chunk when a whole split is read back (validation scores)
+RAY_TASK_BYTES = 32 * 2**20  # raw features one Ray task returns, about (`_raw_batches_on_ray`)
 
 
 class FeatureBatches(Protocol):
@@ -90,12 +92,44 @@ def slices(n: int, size: int) -> Iterator[np.ndarray]:
         yield np.arange(start, min(start + size, n))
 
 
-@torch.no_grad()
 def raw_batches(network: RocketNet, batches: FeatureBatches) -> Iterator[np.ndarray]:
-    """Raw kernel features `[b, n]` float64 of `BATCH` samples at a time, in order."""
+    """Raw kernel features `[b, n]` float64 of `BATCH` samples at a time, in order; inside
+    `actrec.cluster.on_ray`, computed as Ray tasks (`_raw_batches_on_ray`)."""
+    from actrec.cluster import tasks_address
+
+    address = tasks_address()
+    if address is not None:
+        yield from _raw_batches_on_ray(address, network, batches)
+        return
     for index in slices(len(batches), BATCH):
-        x = torch.from_numpy(batches.rows(index))
-        yield network.raw_features(x, torch.from_numpy(batches.lengths[index])).numpy()
+        yield _raw(network, batches.rows(index), batches.lengths[index])
+
+
+@torch.no_grad()
+def _raw(network: RocketNet, x: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    return network.raw_features(torch.from_numpy(x), torch.from_numpy(lengths)).numpy()
+
+
+def _raw_task(network: RocketNet, x: np.ndarray, lengths: np.ndarray, batch: int) -> np.ndarray:
+    """Ray task: raw features `[len(x), n]` float64 of featurised input, `batch` samples at a
+    time as `raw_batches` computes them here, so each batch's numbers are the local run's."""
+    return np.concatenate([_raw(network, x[index], lengths[index]) for index in slices(len(x), batch)])
+
+
+def _raw_batches_on_ray(address: str, network: RocketNet, batches: FeatureBatches) -> Iterator[np.ndarray]:
+    """`raw_batches` with the kernel transform as Ray tasks of `BATCH`-multiples holding about
+    `RAY_TASK_BYTES` of features each: the driver featurises the input (cheap), sends the network
+    once, and takes the results back in order, so running moments and stores fold the same rows
+    in the same order as a local fit."""
+    from actrec.cluster import failure_line, run_on_ray
+
+    per_task = max(1, RAY_TASK_BYTES // (BATCH * 8 * int(network.sparse.numel()))) * BATCH
+    jobs = ((batches.rows(index), batches.lengths[index], BATCH) for index in slices(len(batches), per_task))
+    for _, raw, error in run_on_ray(address, _raw_task, jobs, shared=(network,), in_order=True):
+        if error is not None:
+            raise ActrecError(f"kernel features on the Ray cluster at {address}: a task failed ({failure_line(error)})")
+        for start in range(0, len(raw), BATCH):
+            yield raw[start : start + BATCH]
 
 
 class RunningMoments:

@@ -9,6 +9,9 @@ per channel. README's "Clip models in ONNX" gives the NumPy reference of those s
 reproduce `VideoRecognizer.predict_proba` through onnxruntime). Frame sampling and resizing
 depend on the video's length and size, so they stay outside the fixed-shape graph; a motion
 input (`motion=diff`) is a step of the network, so it is inside the graph and the input stays RGB.
+Optical flow (`motion=flow`) is OpenCV's, which no graph holds: the clip then carries flow
+pictures (`pictures` prop: which of `rgb`, `flow` are stacked along the channels, 3 each;
+`flow` prop: how they are computed, `video/flow.py`), and the README's reference computes them.
 """
 
 from __future__ import annotations
@@ -26,11 +29,13 @@ from actrec.errors import ConfigError
 from actrec.export.graphs import onnx_session
 from actrec.export.onnx import ExportResult
 from actrec.io.atomic import atomic_path
+from actrec.models.video.motion import CHANNELS
+from actrec.video.flow import FLOW_SCALE
 from actrec.video.sampling import MEAN, STD
 
 
 class LogitsAndProbabilities(torch.nn.Module):
-    """`clips [B, 3, T, S, S]` -> (logits, softmax probabilities), both `[B, C]`."""
+    """`clips [B, 3 x pictures, T, S, S]` -> (logits, softmax probabilities), both `[B, C]`."""
 
     def __init__(self, network: torch.nn.Module) -> None:
         super().__init__()
@@ -48,7 +53,7 @@ def clip_onnx_bytes(recognizer: Any) -> bytes:
     # module is in training mode, which would leave the recognizer's BatchNorm layers training
     network = LogitsAndProbabilities(recognizer.network).eval()
     clip = recognizer.clip
-    example = torch.zeros(1, 3, clip.frames, clip.size, clip.size)
+    example = torch.zeros(1, CHANNELS * len(clip.sources), clip.frames, clip.size, clip.size)
     buffer = io.BytesIO()
     torch.onnx.export(
         network,
@@ -74,6 +79,8 @@ def clip_onnx_bytes(recognizer: Any) -> bytes:
         "size": clip.size,
         "short_side": clip.stored_side,
         "motion": clip.motion,
+        "pictures": clip.sources,
+        "flow": {"method": "opencv DIS, preset medium", "scale": FLOW_SCALE} if "flow" in clip.sources else None,
         "mean": MEAN.flatten().tolist(),
         "std": STD.flatten().tolist(),
         "sample_rate_hz": recognizer.sample_rate_hz,
@@ -95,7 +102,7 @@ def export_clip_onnx(recognizer: Any, path: str | os.PathLike, data: Any = None,
     session = onnx_session(model_bytes)
     clip = recognizer.clip
     generator = torch.Generator().manual_seed(seed)
-    random_clips = torch.randn(3, 3, clip.frames, clip.size, clip.size, generator=generator)
+    random_clips = torch.randn(3, CHANNELS * len(clip.sources), clip.frames, clip.size, clip.size, generator=generator)
     random_diff = _diff(session, recognizer, random_clips)
     real_diff = None
     if data is not None:

@@ -13,7 +13,7 @@ import tempfile
 import warnings
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -27,12 +27,20 @@ from actrec.errors import ConfigError, DataError, ModelFileError
 from actrec.io import model_file as io_model_file
 from actrec.io.clips import FrameCache
 from actrec.models.video import VIDEO_MODELS, build_video_model, make_video_config
+from actrec.models.video.motion import motion_members
 from actrec.models.video.resnet import from_mmaction2, is_mmaction2_layout
-from actrec.video.prepare import prepare_clips
+from actrec.video.prepare import CachedFrames, prepare_clips
 from actrec.video.sampling import ClipConfig, ClipDataset, flip_table
 from actrec.video.sizing import first_video, plan_for_clips
 
 AUTO = "auto"
+# what `describe` says of a motion input (fused ones are named by their members)
+MOTION_WORDS = {
+    "none": "",
+    "diff": ", differences of consecutive frames",
+    "flow": ", dense optical flow pictures (OpenCV DIS, computed before the network)",
+}
+FUSED_NAMES = {"none": "RGB", "diff": "frame differences", "flow": "optical flow"}
 
 
 @dataclass
@@ -76,16 +84,6 @@ class VideoTrainConfig(TrainingOptions):
             raise ConfigError(
                 f"clip models train in one process; drop devices={self.devices} / num_nodes={self.num_nodes}"
             )
-
-
-class CachedFrames:
-    """`frames_of(i)` for ClipDataset: clip i's frames from the cache (picklable for workers)."""
-
-    def __init__(self, cache: FrameCache, clips: ClipList) -> None:
-        self.cache, self.clips = cache, clips
-
-    def __call__(self, index: int) -> np.ndarray:
-        return self.cache.frames(self.clips.paths[index], self.clips.span(index))
 
 
 class VideoRecognizer:
@@ -149,7 +147,12 @@ class VideoRecognizer:
         if not self.clip.size:
             self.clip.size = _automatic_size(clips)
         return prepare_clips(
-            clips, self.frame_cache(), self.clip.frames, on_bad_video or self.clip.on_bad_video, self.clip.workers
+            clips,
+            self.frame_cache(),
+            self.clip.frames,
+            on_bad_video or self.clip.on_bad_video,
+            self.clip.workers,
+            self.clip.sources,
         )
 
     def _choose_for(self, clips: ClipList) -> None:
@@ -179,7 +182,7 @@ class VideoRecognizer:
         config.check()
         flips = flip_table(self.label_names, config.flip_pairs) if config.flip else None
         return ClipDataset(
-            CachedFrames(self.frame_cache(), clips),
+            CachedFrames(self.frame_cache(), clips, config.sources),
             clips.n_samples,
             clips.y,
             config,
@@ -224,6 +227,13 @@ class VideoRecognizer:
             else (self.clip.frames - 1) * self.clip.stride + 1
         )
         self.sample_rate_hz = _median_fps(clips.paths[:5])
+        if len(motion_members(self.clip.motion)) > 1:
+            if resume_from is not None:
+                raise ConfigError(
+                    f"motion {self.clip.motion}: a fused model cannot resume (each motion's network trains in turn); train it again"
+                )
+            self._fit_fused(clips, validation, work_dir, progress)
+            return self
         import lightning as L
 
         # seeded before the network is built, so `seed` fixes its initial weights too (torch
@@ -236,6 +246,41 @@ class VideoRecognizer:
             self.init_report = load_init(self.network, self.config.init)
         self._train(clips, validation, work_dir, progress, resume_from)
         return self
+
+    def _fit_fused(self, train: ClipList, validation: ClipList, work_dir: str | Path | None, progress: bool) -> None:
+        """Two-stream fusion: one network per motion of `none+flow` (or any `+`-joined motions),
+        each trained alone on the same clips, split and seed, their probabilities averaged with
+        weights inversely proportional to validation log-loss (as skeleton streams are)."""
+        from actrec.models.video.fusion import ClipFusion
+        from actrec.training.averaging import inverse_loss_average, validation_probas, weights_text
+
+        members = []
+        for motion in motion_members(self.clip.motion):
+            # the clip options as fixed here (size, sampling), the frames cached here
+            clip = asdict(self.clip) | {"motion": motion, "cache": str(self.frame_cache().folder)}
+            member = VideoRecognizer(**(asdict(self.config) | {"clip": clip}))
+            member_dir = None if work_dir is None else Path(work_dir) / motion
+            members.append(member.fit(train, validation=validation, work_dir=member_dir, progress=progress))
+        self.network = fused = cast(
+            ClipFusion,
+            build_video_model(
+                self.config.model, len(self.label_names), self.clip.frames, self.config.model_options, self.clip.motion
+            ),
+        )
+        for slot, member in zip(fused.members, members):
+            assert member.network is not None
+            slot.load_state_dict(member.network.state_dict())
+        n_classes = len(self.label_names)
+        averaged = inverse_loss_average(validation_probas(members, validation, n_classes), validation.labels, n_classes)
+        fused.weights.copy_(torch.as_tensor(averaged.weights, dtype=torch.float32))
+        fused.eval()
+        self.history = members[0].history
+        self.init_report = members[0].init_report
+        names = [FUSED_NAMES[motion] for motion in motion_members(self.clip.motion)]
+        self.notes.append(
+            f"motion {self.clip.motion}: one {self.config.model} per motion, fused with weights "
+            + weights_text(names, averaged)
+        )
 
     def _train(
         self,
@@ -374,7 +419,9 @@ class VideoRecognizer:
             "input": "RGB video, any size",
             "features": f"{clip.frames} frames ({clip.sampling} sampling{spacing}), short side {clip.stored_side} px, "
             f"centre {clip.size}x{clip.size} crop, ImageNet mean/std"
-            + (", differences of consecutive frames" if clip.motion == "diff" else ""),
+            + MOTION_WORDS.get(
+                clip.motion, f", fused networks on {' + '.join(FUSED_NAMES[m] for m in motion_members(clip.motion))}"
+            ),
         }
 
     def metadata(self) -> dict[str, Any]:

@@ -21,7 +21,8 @@ import torch.nn.functional as F
 from torch.utils.data import Dataset
 
 from actrec.errors import ConfigError
-from actrec.models.video.motion import MOTIONS
+from actrec.models.video.motion import CHANNELS, clip_sources, motion_members
+from actrec.video.flow import negated
 from actrec.video.prepare import BAD_VIDEO_CHOICES
 
 MEAN = torch.tensor([0.485, 0.456, 0.406]).view(3, 1, 1, 1)  # ImageNet, as torchvision's weights expect
@@ -45,7 +46,9 @@ class ClipConfig:
     so 3 crops only differ when `short_side` > `size` or the video is not square); cache: folder to keep decoded frames in across runs (default: a temporary one); workers:
     DataLoader processes that decode and augment; on_bad_video: skip | stop; motion: what the
     network reads of the frames (`none`: the frames; `diff`: differences of consecutive ones, a
-    step inside the network, `models/video/motion.py`).
+    step inside the network; `flow`: dense optical flow pictures, computed once per video into
+    the cache, `video/flow.py`; several joined by `+`, e.g. `none+flow`: one network per motion,
+    fused; `models/video/motion.py`).
     """
 
     frames: int = 8
@@ -73,8 +76,7 @@ class ClipConfig:
             raise ConfigError(f"test_crops {self.test_crops} is not one of: {', '.join(map(str, TEST_CROPS))}")
         if not 0.0 < self.min_scale <= 1.0:
             raise ConfigError(f"min_scale must be in (0, 1], got {self.min_scale}")
-        if self.motion not in MOTIONS:
-            raise ConfigError(f"motion '{self.motion}' is not one of: {', '.join(MOTIONS)}")
+        motion_members(self.motion)
         if self.on_bad_video not in BAD_VIDEO_CHOICES:
             raise ConfigError(f"on_bad_video '{self.on_bad_video}' is not one of: {', '.join(BAD_VIDEO_CHOICES)}")
         for pair in self.flip_pairs:
@@ -88,6 +90,11 @@ class ClipConfig:
     @property
     def stored_side(self) -> int:
         return self.short_side or self.size
+
+    @property
+    def sources(self) -> list[str]:
+        """The pictures of each frame a clip stacks along its channels (`rgb`, `flow`)."""
+        return clip_sources(self.motion)
 
     @classmethod
     def field_names(cls) -> set[str]:
@@ -126,9 +133,15 @@ def flip_table(label_names: list[str], pairs: list[str]) -> np.ndarray:
 
 
 def to_tensor(frames: np.ndarray) -> torch.Tensor:
-    """uint8 `[T, H, W, 3]` -> normalised float32 `[3, T, H, W]`."""
-    x = torch.from_numpy(np.ascontiguousarray(frames)).permute(3, 0, 1, 2).float().div_(255.0)
-    return (x - MEAN) / STD
+    """uint8 `[T, H, W, 3 x pictures]` -> normalised float32 `[3 x pictures, T, H, W]` (every
+    picture, RGB or flow, by the ImageNet mean and std)."""
+    return normalise(torch.from_numpy(np.ascontiguousarray(frames)).permute(3, 0, 1, 2).float().div_(255.0))
+
+
+def normalise(x: torch.Tensor) -> torch.Tensor:
+    """`[3 x pictures, T, H, W]` values in [0, 1] -> minus the mean, over the std, per channel."""
+    pictures = x.shape[0] // CHANNELS
+    return (x - MEAN.repeat(pictures, 1, 1, 1)) / STD.repeat(pictures, 1, 1, 1)
 
 
 def centre_crop(frames: np.ndarray, size: int) -> np.ndarray:
@@ -180,11 +193,13 @@ def colour_jitter(x: torch.Tensor, strength: float, rng: np.random.Generator) ->
 
 
 class ClipDataset(Dataset):
-    """Items `(clip [3, T, S, S] float32, T, label)`; training ones are freshly sampled and
-    augmented per (seed, epoch, index), test ones stacked views `[V, 3, T, S, S]` when there are
+    """Items `(clip [3P, T, S, S] float32, T, label)`; training ones are freshly sampled and
+    augmented per (seed, epoch, index), test ones stacked views `[V, 3P, T, S, S]` when there are
     V = test_clips x test_crops > 1 (clip-major: the crops of clip 0 first).
 
-    frames_of(i) -> uint8 `[L, H, W, 3]` (memory-mapped from the frame cache).
+    frames_of(i) -> uint8 `[L, H, W, 3P]`: the P pictures of `config.sources` (RGB, flow) of
+    every frame, from the frame cache. Crops and flips apply to all of them alike; colour jitter
+    to RGB only, and a flip negates the flow's horizontal motion.
     """
 
     def __init__(
@@ -229,14 +244,19 @@ class ClipDataset(Dataset):
         rng = np.random.default_rng([self.seed, self.epoch, index])
         frames = np.asarray(video[frame_indices(len(video), config.frames, self.sampling, config.stride, rng)])
         frames = random_resized_crop(frames, config.size, config.min_scale, rng)
+        sources = config.sources
         if config.flip and rng.random() < 0.5:
-            frames = frames[:, :, ::-1]
+            frames = frames[:, :, ::-1].copy()
+            if "flow" in sources:
+                horizontal = CHANNELS * sources.index("flow")
+                frames[..., horizontal] = negated(frames[..., horizontal])
             if self.flip_labels is not None:
                 label = int(self.flip_labels[label])
         x = torch.from_numpy(np.ascontiguousarray(frames)).permute(3, 0, 1, 2).float().div_(255.0)
-        if config.jitter > 0:
-            x = colour_jitter(x, config.jitter, rng)
-        return (x - MEAN) / STD, torch.tensor(config.frames), torch.tensor(label)
+        if config.jitter > 0 and "rgb" in sources:
+            rgb = CHANNELS * sources.index("rgb")
+            x[rgb : rgb + CHANNELS] = colour_jitter(x[rgb : rgb + CHANNELS], config.jitter, rng)
+        return normalise(x), torch.tensor(config.frames), torch.tensor(label)
 
 
 def split_options(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -4,7 +4,9 @@ start/end events).
 
 The buffer holds the frames one prediction looks at in training (`window_frames`: the clip span
 for dense sampling, the median training video length for TSN-style segments); each prediction
-samples the clip from it exactly as at test time (centre sampling, centre crop). Every frame
+samples the clip from it exactly as at test time (centre sampling, centre crop). A flow model's
+buffer holds flow pictures, each computed once as its frame arrives (from the frame before it,
+on the whole resized frame, as the frame cache computes them; `video/flow.py`). Every frame
 after the first prediction updates the decision maker with the newest probabilities. With `out`,
 every input frame is also written to an annotated video (label, confidence bar, timeline; the
 sink `actrec stream --out` uses for sequence models), one output frame per input frame.
@@ -25,6 +27,7 @@ from actrec.errors import ConfigError, DataError
 from actrec.io.clips import resize_short_side
 from actrec.stream.decisions import DecisionMaker, DecisionRules
 from actrec.stream.events import Event, EventWriter
+from actrec.video.flow import FlowSteps
 from actrec.video.sampling import centre_crop, frame_indices, to_tensor
 
 
@@ -91,6 +94,7 @@ def stream_clips(
     rules = rules or DecisionRules.for_model(window, fps)
     maker = DecisionMaker(rules, recognizer.label_names, fps)
     buffer: deque[np.ndarray] = deque(maxlen=window)
+    flow = FlowSteps() if "flow" in clip.sources else None
     report = ClipStreamReport()
     writer = EventWriter(events) if events else None
     video = AnnotatedVideo(out, fps, list(recognizer.label_names), bones=[]) if out is not None else None
@@ -99,7 +103,9 @@ def stream_clips(
     try:
         for index, frame in enumerate(frames):
             rgb = resize_short_side(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB), clip.stored_side)
-            buffer.append(centre_crop(rgb[None], clip.size)[0])
+            pictures = {"rgb": rgb} if flow is None else {"rgb": rgb, "flow": flow.push(rgb)}
+            frame_pictures = np.concatenate([pictures[source] for source in clip.sources], axis=-1)
+            buffer.append(centre_crop(frame_pictures[None], clip.size)[0])
             report.frames += 1
             if len(buffer) == window and (latest is None or index % hop == 0):
                 stacked = np.stack(buffer)

@@ -1,6 +1,7 @@
 """Issue 19 acceptance: the fall-detector user's whole job from the CLI only, from OpenPose JSON:
-import -> build windows -> train (small) -> predict an unlabelled recording -> stream a JSON
-folder as it comes from OpenPose -> export. Each step asserts on its outputs."""
+import -> build windows -> train (small) -> eval -> predict an unlabelled recording, and the JSON
+folder itself (imported on the fly) -> stream a JSON folder as it comes from OpenPose -> export ->
+run the ONNX file. Each step asserts on its outputs."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import json
 
 import numpy as np
 import pandas as pd
+import pytest
 from typer.testing import CliRunner
 
 from actrec.cli import app
@@ -39,6 +41,7 @@ def write_openpose_video(folder, rng) -> None:
 
 
 def test_openpose_json_from_import_to_streaming_and_export(tmp_path):
+    ort = pytest.importorskip("onnxruntime")
     rng = np.random.default_rng(0)
     names = [f"clip{number}" for number in range(6)]
     for name in names:
@@ -77,6 +80,8 @@ def test_openpose_json_from_import_to_streaming_and_export(tmp_path):
     )
     run = tmp_path / "run"
     invoke("train", "--data", tmp_path / "windows.npz", "--out", run, *TINY)
+    invoke("eval", run, "--data", tmp_path / "windows.npz", "--out", tmp_path / "eval.json")
+    assert json.loads((tmp_path / "eval.json").read_text())["n"] == len(np.load(tmp_path / "windows.npz")["X"])
 
     invoke(
         "import",
@@ -93,6 +98,8 @@ def test_openpose_json_from_import_to_streaming_and_export(tmp_path):
     predictions = pd.read_csv(tmp_path / "new.csv")
     assert predictions["id"].iloc[0] == "new_json@0" and predictions["end_time"].iloc[-1] == FRAMES / FPS
     assert set(predictions["pred"]) <= {"fall", "stand"}
+    invoke("predict", run, "--recordings", tmp_path / "new_json", "--out", tmp_path / "on_the_fly.csv")
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "on_the_fly.csv"), predictions)
 
     streamed = invoke("stream", run, "--source", tmp_path / "new_json", "--fast", "--events", tmp_path / "events.jsonl")
     assert f"{FRAMES} frames, {FRAMES} recognized" in streamed.output
@@ -101,4 +108,10 @@ def test_openpose_json_from_import_to_streaming_and_export(tmp_path):
     )
 
     exported = invoke("export", run, "--data", tmp_path / "new", "--out", tmp_path / "model.onnx")
-    assert "max |onnx - predict_proba|" in exported.output and (tmp_path / "model.onnx").stat().st_size > 0
+    assert "max |onnx - predict_proba|" in exported.output
+    keypoints = np.load(tmp_path / "new" / "new_json.npz")["keypoints"][None, :10]
+    proba = ort.InferenceSession(str(tmp_path / "model.onnx")).run(
+        ["probabilities"],
+        {"keypoints": keypoints, "present": np.isfinite(keypoints).all(-1), "lengths": np.array([10], dtype=np.int64)},
+    )[0]
+    assert np.allclose(proba[0], predictions.loc[0, ["fall", "stand"]].to_numpy(np.float32), atol=1e-4)

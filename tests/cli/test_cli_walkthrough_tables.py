@@ -1,6 +1,6 @@
 """Issue 19 acceptance: the sensor user's and the sign-language user's whole jobs from the CLI only,
 on generated data, each step asserting on its outputs: train -> eval -> predict new data ->
-(stream a recorded session) -> export -> run the ONNX file."""
+stream a recorded session -> export -> run the ONNX file."""
 
 from __future__ import annotations
 
@@ -143,3 +143,12 @@ def test_mediapipe_npy_windows_with_the_label_last_from_training_to_onnx(tmp_pat
         ["probabilities"], {"features": windows, "lengths": np.full(6, 10, dtype=np.int64)}
     )[0]
     assert np.allclose(proba, predictions[["hello", "thanks", "yes"]].to_numpy(np.float32), atol=1e-4)
+
+    np.save(tmp_path / "new.npy", windows)  # new signs, as recorded: no label column
+    invoke("predict", run, "--data", tmp_path / "new.npy", "--out", tmp_path / "new.csv")
+    assert np.allclose(pd.read_csv(tmp_path / "new.csv")[["hello", "thanks", "yes"]], proba, atol=1e-4)
+    session = pd.DataFrame(windows[:2].reshape(20, 4), columns=[f"f{i}" for i in range(4)])
+    session.insert(0, "time", np.arange(20) / 30.0)
+    session.to_csv(tmp_path / "session.csv", index=False)
+    streamed = invoke("stream", run, "--source", tmp_path / "session.csv", "--fast")
+    assert "20 frames, 20 recognized" in streamed.output

@@ -149,3 +149,12 @@ def test_kernel_models_and_auto_compare_beside_a_gru(data, tmp_path):
     assert summary.loc["minirocket", "top1_mean"] > 0.8
     assert summary.loc["minirocket", "param_count"] > 0 and summary.loc["auto", "latency_us_mean"] > 0
     assert summary.loc["minirocket", "runs"] == 2 and summary.loc["auto", "runs"] == 2
+
+
+def test_kfold_compare_says_which_class_too_few_groups_leave_out_of_some_folds(tmp_path):
+    from tests.data.test_splits_few_groups import videos
+
+    result = compare(videos([3, 3, 2]), [ModelSpec("tiny", TINY)], tmp_path, folds=3)
+    (note,) = result.notes
+    assert note.startswith("class 'c' has 2 groups (videos, subjects or sessions), fewer than the 3 folds")
+    assert "1 of the 3 folds test without it" in note

@@ -44,8 +44,8 @@ def test_differences_keep_torchvision_names_and_need_one_more_frame() -> None:
     )
     with pytest.raises(ConfigError, match="needs at least 3 frames per clip with motion=diff"):
         build_video_model("tsm", 3, 2, FAMILIES["tsm"], motion="diff")
-    with pytest.raises(ConfigError, match="motion 'flow' is not one of: none, diff"):
-        VideoRecognizer("tsm", clip={"motion": "flow"})
+    with pytest.raises(ConfigError, match="motion 'optical' is not one of: none, diff, flow"):
+        VideoRecognizer("tsm", clip={"motion": "optical"})
 
 
 @pytest.mark.parametrize("model", sorted(VIDEO_MODELS))

@@ -1,4 +1,5 @@
-"""Motion inputs: what a clip network reads before its first layer (TSN's RGB-difference modality).
+"""Motion inputs: what a clip network reads before its first layer (TSN's RGB-difference and
+optical-flow modalities), and which pictures of each frame a clip carries.
 
 `diff` replaces the T sampled frames by the T - 1 differences of consecutive ones, so a network
 sees what changed and not the scene it changed in: a still background cancels, a moving object
@@ -6,6 +7,15 @@ leaves a signed trail whose layout tells its direction. On a few hundred clips t
 motion learnable (appearance-only cues are plentiful and useless there). The step is a module
 without parameters inside the network, so training, prediction, streaming and the ONNX graph all
 compute it the same way, and parameter names stay torchvision's.
+
+`flow` reads dense optical flow instead of RGB: each frame's flow from the frame before it,
+computed by OpenCV once per video (`actrec/video/flow.py`) and stored as a 3-channel picture
+(horizontal and vertical motion, speed), so every family takes it unchanged. OpenCV's flow cannot
+be a step of a graph, so for `flow` the network's motion slot is the identity and the clip
+itself carries flow pictures.
+
+Several motions joined by `+` (`none+flow`) are two-stream fusion: one network per motion, each
+reading its own picture of the frames, their probabilities weighted (`fusion.py`).
 """
 
 from __future__ import annotations
@@ -15,7 +25,10 @@ from torch import nn
 
 from actrec.errors import ConfigError
 
-MOTIONS = ("none", "diff")
+MOTIONS = ("none", "diff", "flow")
+# the pictures of a frame a clip can carry, in the order they are stacked along the channels
+SOURCES = ("rgb", "flow")
+CHANNELS = 3  # per picture
 
 
 class FrameDifferences(nn.Module):
@@ -25,13 +38,36 @@ class FrameDifferences(nn.Module):
         return x[:, :, 1:] - x[:, :, :-1]
 
 
+def motion_members(motion: str) -> list[str]:
+    """The motions of `motion` (`none`, `flow`, or fused `none+flow`); ConfigError when unknown."""
+    members = motion.split("+")
+    unknown = [member for member in members if member not in MOTIONS]
+    if unknown or not members:
+        raise ConfigError(
+            f"motion '{motion}' is not one of: {', '.join(MOTIONS)} (or several joined by '+' for fusion, e.g. none+flow)"
+        )
+    if len(set(members)) != len(members):
+        raise ConfigError(f"motion '{motion}': name each fused motion once")
+    return members
+
+
 def motion_input(motion: str) -> nn.Module:
-    """The input step of `motion` (`none`: the frames as they are)."""
-    if motion not in MOTIONS:
-        raise ConfigError(f"motion '{motion}' is not one of: {', '.join(MOTIONS)}")
-    return FrameDifferences() if motion == "diff" else nn.Identity()
+    """The input step of one motion (`none` and `flow`: the clip as it comes)."""
+    (member,) = motion_members(motion)
+    return FrameDifferences() if member == "diff" else nn.Identity()
 
 
 def network_frames(frames: int, motion: str) -> int:
     """How many frames the network after the motion step sees, of `frames` sampled."""
     return frames - 1 if motion == "diff" else frames
+
+
+def motion_source(motion: str) -> str:
+    """The picture (`SOURCES`) one motion reads."""
+    return "flow" if motion == "flow" else "rgb"
+
+
+def clip_sources(motion: str) -> list[str]:
+    """The pictures a clip for `motion` (fused or not) stacks along its channels, in `SOURCES` order."""
+    wanted = {motion_source(member) for member in motion_members(motion)}
+    return [source for source in SOURCES if source in wanted]

@@ -74,9 +74,27 @@ def build_video_model(
     name: str, n_classes: int, frames: int, options: dict[str, Any] | None = None, motion: str = "none"
 ) -> nn.Module:
     """Network `name` for clips of `frames` sampled frames and `n_classes` logits, reading them
-    through the `motion` input step (`models/video/motion.py`) held in its `motion` slot."""
-    from actrec.models.video.motion import motion_input, network_frames
+    through the `motion` input step (`models/video/motion.py`) held in its `motion` slot; fused
+    motions (`none+flow`) give a `ClipFusion` of one such network per motion."""
+    from actrec.models.video.motion import (
+        CHANNELS,
+        clip_sources,
+        motion_input,
+        motion_members,
+        motion_source,
+        network_frames,
+    )
 
+    members = motion_members(motion)
+    if len(members) > 1:
+        from actrec.models.video.fusion import ClipFusion
+
+        sources = clip_sources(motion)
+        return ClipFusion(
+            [build_video_model(name, n_classes, frames, options, member) for member in members],
+            [CHANNELS * sources.index(motion_source(member)) for member in members],
+            CHANNELS,
+        )
     config = make_video_config(name, options)
     step = motion_input(motion)
     capabilities = VIDEO_MODELS[name][2]

@@ -8,11 +8,10 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import cast
 
-import numpy as np
 import pandas as pd
 import torch
 
-from actrec.training.averaging import inverse_loss_average
+from actrec.training.averaging import inverse_loss_average, validation_probas, weights_text
 from actrec.training.strategies import FitOutcome, FitTask, Host, refuse_resume
 
 
@@ -42,27 +41,16 @@ class SkeletonStreams:
         fused = cast(MultiStreamNet, host.build_network())
         for slot, member in zip(fused.members, members):
             slot.load_state_dict(cast(MultiStreamNet, member.network).members[0].state_dict())
-        validation = task.validation
         n_classes = len(host.label_names)
-        probas = [
-            member.predict_proba(validation) if validation.n_samples else np.zeros((0, n_classes), np.float32)
-            for member in members
-        ]
-        averaged = inverse_loss_average(probas, validation.labels, n_classes)
-        if averaged.losses:
-            chosen = ", ".join(
-                f"{s} {w:.2f} (val log-loss {loss:.3f})"
-                for s, w, loss in zip(config.streams, averaged.weights, averaged.losses)
-            )
-        else:
-            chosen = "equal (no validation samples)"
+        probas = validation_probas(members, task.validation, n_classes)
+        averaged = inverse_loss_average(probas, task.validation.labels, n_classes)
         fused.weights.copy_(torch.as_tensor(averaged.weights, dtype=torch.float32))
         fused.eval()
         history = pd.concat(
             [member.history.assign(member=stream) for stream, member in zip(config.streams, members)],
             ignore_index=True,
         )
-        notes = [f"streams: one {config.model} per stream; weights {chosen}"]
+        notes = [f"streams: one {config.model} per stream; weights {weights_text(config.streams, averaged)}"]
         return FitOutcome(
             fused,
             history,
