@@ -33,24 +33,39 @@ def save_figure(figure: Figure, path: Path) -> None:
 
 def history_kind(history: pd.DataFrame) -> str | None:
     """Which figure a fit's history draws (`actrec.training.strategies`: each strategy records the
-    history it has): "epochs" (two or more epochs with a loss or accuracy), "penalties" (a
-    closed-form fit's penalty search, two or more penalties scored), "members" (two or more
-    ensemble members and their validation log-loss); None when there is nothing to draw: a
-    closed-form fit that reports only its chosen penalty, one member, a single epoch."""
+    history it has): "members" (an ensemble of two or more members, their validation log-loss),
+    "epochs" (two or more epochs with a loss or accuracy), "penalties" (a closed-form fit's
+    penalty search, two or more penalties scored; a one-member ensemble's history is its
+    member's); None when there is nothing to draw: a closed-form fit that reports only its chosen
+    penalty, a single epoch."""
+    members = member_rows(history)
+    if "weight" in history and "val_loss" in members and members["val_loss"].notna().sum() >= 2:
+        return "members"
     columns = {f"{stage}_{metric}" for stage in ("train", "val") for metric in ("loss", "acc")}
     if "epoch" in history and history["epoch"].nunique() >= 2 and columns & set(history.columns):
         return "epochs"
     if "search_error" in history and history["search_error"].notna().sum() >= 2:
         return "penalties"
-    if "weight" in history and "val_loss" in history and history["val_loss"].notna().sum() >= 2:
-        return "members"
     return None
+
+
+def member_rows(history: pd.DataFrame) -> pd.DataFrame:
+    """One row per fitted model: the row `chosen` marks (the penalty a closed-form fit kept), else
+    the last; per member when the history holds several (an ensemble's members' histories, a
+    `member` column)."""
+    parts = list(history.groupby("member", sort=False)) if "member" in history else [("", history)]
+    picked = []
+    for _, rows in parts:
+        chosen = rows["chosen"].eq(True) if "chosen" in rows else None
+        picked.append(rows[chosen] if chosen is not None and chosen.any() else rows.tail(1))
+    return pd.concat(picked) if picked else history
 
 
 def no_curves_text(history: pd.DataFrame, model: str) -> str:
     """What report.md says instead of a figure: why there is none, and the fit's validation scores,
     chosen penalty and time when the history has them."""
     if "weight" in history and "member" in history:
+        members = member_rows(history)
         return (
             f"No training curves: `{model}` is an ensemble fitted without epochs; its members: "
             + "; ".join(
@@ -58,10 +73,10 @@ def no_curves_text(history: pd.DataFrame, model: str) -> str:
                 + "".join(
                     f", {label} {getattr(row, column):.3f}"
                     for column, label in (("val_loss", "validation log-loss"), ("val_acc", "validation top-1"))
-                    if column in history and pd.notna(getattr(row, column))
+                    if column in members and pd.notna(getattr(row, column))
                 )
                 + ")"
-                for row in history.itertuples()
+                for row in members.itertuples()
             )
             + "."
         )
@@ -78,7 +93,7 @@ def no_curves_text(history: pd.DataFrame, model: str) -> str:
         if closed_form
         else "the fit ran fewer than two epochs"
     )
-    chosen = history[history["chosen"].astype(bool)] if "chosen" in history else history
+    chosen = member_rows(history)
     row = chosen.iloc[-1] if len(chosen) else pd.Series(dtype=float)
     facts = [
         f"{label} {row[column]:{fmt}}"
@@ -135,12 +150,15 @@ def plot_curves(history: pd.DataFrame, path: Path) -> None:
 
 
 def plot_penalties(history: pd.DataFrame, path: Path) -> None:
-    """A closed-form fit's penalty search: the search's error for each ridge penalty tried (log
-    scale), the chosen one marked."""
+    """A closed-form fit's penalty search: the error the penalty was chosen by (leave-one-out
+    squared error, or validation log-loss on grouped windows) for each ridge penalty tried (log
+    scale), the chosen one marked; a line per member when an ensemble's members searched."""
     rows = history[history["search_error"].notna()]
+    members = list(rows.groupby("member", sort=False)) if "member" in rows else [("", rows)]
     figure, axis = new_figure(figsize=(5, 3.6))
-    axis.plot(rows["penalty"], rows["search_error"], marker=".")
-    chosen = rows[rows["chosen"].astype(bool)]
+    for member, searched in members:
+        axis.plot(searched["penalty"], searched["search_error"], marker=".", label=str(member) or None)
+    chosen = rows[rows["chosen"].eq(True)] if "chosen" in rows else rows[:0]
     axis.scatter(chosen["penalty"], chosen["search_error"], color="red", zorder=3, label="chosen")
     axis.set_xscale("log")
     axis.set_xlabel("ridge penalty")
@@ -152,6 +170,7 @@ def plot_penalties(history: pd.DataFrame, path: Path) -> None:
 
 def plot_members(history: pd.DataFrame, path: Path) -> None:
     """An ensemble's members: each one's validation log-loss, its weight written on its bar."""
+    history = member_rows(history)
     figure, axis = new_figure(figsize=(max(4.0, 1.2 * len(history) + 2), 3.6))
     positions = np.arange(len(history))
     axis.bar(positions, history["val_loss"], color="tab:blue")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from typing import Any, cast
 
+import numpy as np
 import pandas as pd
 
 from actrec.features.pipeline import FeaturePipeline
@@ -67,9 +68,16 @@ def penalty_history(summary: dict[str, Any], scores: dict[str, float], seconds: 
     chosen = summary.get("alpha")
     search = summary.get("penalty_search") or ([(chosen, float("nan"))] if chosen is not None else [])
     rows: list[dict[str, Any]] = [
-        {"penalty": float(penalty), "search_error": float(error), "chosen": penalty == chosen}
+        {
+            "penalty": float(penalty),
+            "search_error": float(error),
+            # matched within rounding: the summary may hold the penalty as another float type
+            "chosen": chosen is not None and bool(np.isclose(penalty, chosen, rtol=1e-9, atol=0.0)),
+        }
         for penalty, error in search
-    ] or [{"chosen": True}]
+    ]
+    if not any(row["chosen"] for row in rows):
+        rows.append({"chosen": True} if chosen is None else {"penalty": float(chosen), "chosen": True})
     final = next(row for row in rows if row["chosen"])
     final |= {"head": summary.get("head", ""), "temperature": summary.get("temperature"), "seconds": seconds}
     final |= scores

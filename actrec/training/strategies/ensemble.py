@@ -1,10 +1,11 @@
 """`model=auto`: members fitted alone, each by its own strategy, then saved as one ensemble
 network whose probabilities are their weighted average (`models/ensemble.py`). Its history is the
-members: model, weight and validation log-loss / top-1 of each."""
+members' histories (a kernel member's penalty search), each row naming its member and weight,
+the row each member kept carrying its validation log-loss / top-1."""
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Any, cast
 
 import pandas as pd
 
@@ -46,7 +47,8 @@ class KernelEnsemble:
         ]
         validation = task.validation
         probas = [member.validation_proba_ for member in fitted]
-        averaged = inverse_loss_average(probas, validation.labels, len(host.label_names))
+        n_classes = len(host.label_names)
+        averaged = inverse_loss_average(probas, validation.labels, n_classes)
         kernel_network = cast(RocketNet, fitted[0].network)
         settings = kernel_network.config
         why = [
@@ -64,12 +66,30 @@ class KernelEnsemble:
             slot.load_state_dict(member.network.state_dict())
             cast(RocketNet, slot).fitted_summary = cast(RocketNet, member.network).fitted_summary
         ensemble.eval()
-        history = pd.DataFrame(
+        history = pd.concat(
             [
-                {"member": member.config.model, "weight": weight}
-                | (validation_scores(validation.labels, proba, len(host.label_names)) if validation.n_samples else {})
+                member_history(
+                    member,
+                    weight,
+                    validation_scores(validation.labels, proba, n_classes) if validation.n_samples else {},
+                )
                 for member, weight, proba in zip(fitted, averaged.weights, probas)
-            ]
+            ],
+            ignore_index=True,
         )
         validation_proba = averaged.proba if averaged.proba is not None else probas[0]
         return FitOutcome(ensemble, history, validation_proba=validation_proba, notes=[f"auto: {'; '.join(why)}"])
+
+
+def member_history(member: Any, weight: float, scores: dict[str, float]) -> pd.DataFrame:
+    """A member's own history (a closed-form fit's penalty search, epochs) with its `member`
+    name and `weight` on every row, and its validation scores on the row it kept (the chosen
+    penalty, else the last): one member's history draws as its own, several as a members' chart
+    (`evaluation.report.history_kind`)."""
+    history = member.history.copy() if len(member.history) else pd.DataFrame([{}])
+    history.insert(0, "member", member.config.model)
+    history.insert(1, "weight", float(weight))
+    kept = history["chosen"].eq(True) if "chosen" in history else history.index == history.index[-1]
+    for column, value in scores.items():
+        history.loc[kept, column] = value
+    return history
