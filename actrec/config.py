@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import inspect
 import typing
+import warnings
 from dataclasses import MISSING, Field, dataclass, field, fields
 from numbers import Integral, Real
 from typing import Any
@@ -46,29 +47,53 @@ def field_default(config_field: Field) -> Any:
 
 
 def member_options(config: Any) -> dict[str, Any]:
-    """The options a member fit (an ensemble's model, one skeleton stream) inherits from `config`:
+    """The options a member fit (an ensemble's model, one skeleton modality) inherits from `config`:
     every field but those that choose the model (`option(member=False)`)."""
     return {f.name: getattr(config, f.name) for f in fields(config) if f.metadata["member"]}
 
 
-def estimator_signature(config_class: type, first: tuple[str, ...] = ("self",)) -> inspect.Signature:
+def estimator_signature(
+    config_class: type, first: tuple[str, ...] = ("self",), positional: int = 2
+) -> inspect.Signature:
     """The keyword signature of an estimator whose arguments are `config_class`'s fields: same
     names, same defaults (None for a list or dict, which the estimator must not share between
-    instances), annotated as the fields are. scikit-learn's `get_params` reads it."""
+    instances), annotated as the fields are. scikit-learn's `get_params` reads it. Only the first
+    `positional` fields (`model`, `model_options`) may be given by position: the order of the
+    others follows the dataclasses and is no contract, so a misplaced argument is a TypeError,
+    not another option set quietly."""
     hints = typing.get_type_hints(config_class)
     parameters = [inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD) for name in first]
-    for config_field in fields(config_class):
+    for index, config_field in enumerate(fields(config_class)):
         mutable = config_field.default_factory is not MISSING
         annotation = hints[config_field.name] | None if mutable else hints[config_field.name]
         parameters.append(
             inspect.Parameter(
                 config_field.name,
-                inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                inspect.Parameter.POSITIONAL_OR_KEYWORD if index < positional else inspect.Parameter.KEYWORD_ONLY,
                 default=None if mutable else config_field.default,
                 annotation=annotation,
             )
         )
     return inspect.Signature(parameters)
+
+
+# options renamed since 0.5.0 (old name -> new), still read under the old name: as a keyword,
+# a flag, in a YAML config or a model file
+RENAMED = {"streams": "modalities"}
+
+
+def renamed_options(values: dict[str, Any], warn: bool = False) -> dict[str, Any]:
+    """`values` with every old option name (`RENAMED`) under its new one; both given is an error.
+    `warn`: a FutureWarning names the new one (code a person writes, not a saved file)."""
+    values = dict(values)
+    for old, new in RENAMED.items():
+        if old in values:
+            if new in values:
+                raise ConfigError(f"'{old}' is the old name of '{new}'; give only '{new}'")
+            if warn:
+                warnings.warn(f"'{old}' is now called '{new}'; the old name still works", FutureWarning, stacklevel=3)
+            values[new] = values.pop(old)
+    return values
 
 
 @dataclass
@@ -150,14 +175,16 @@ class TrainingOptions:
 @dataclass
 class TrainConfig(TrainingOptions):
     """Everything a sequence `fit` needs besides the data: the shared options and those of
-    sequences (skeleton joints, augmentation, sampling, the last steps kept, skeleton streams).
+    sequences (skeleton joints, augmentation, sampling, the last steps kept, skeleton modalities).
 
     joints: skeleton groups or joint names to keep (keypoint data). augment: training-only
     augmentations (`mirror`, `rotate`, ...). sampler `balanced` draws classes equally (for heavy
     imbalance). last_steps: keep only the last N valid steps of every sample, in training and
     prediction (what `actrec sweep` searches as `window_length`); None keeps them all.
-    streams: skeleton streams (`joint`, `bone`, `joint_motion`, `bone_motion`), one `model` each,
-    fused by averaging their probabilities; empty: the model's own keypoint features.
+    modalities: skeleton modalities (`joint`, `bone`, `joint_motion`, `bone_motion`), one `model`
+    each, fused by averaging their probabilities; empty: the model's own keypoint features. (The
+    papers also call them "streams"; here a stream is live input, so `streams` is only the old
+    name, `RENAMED`.)
     """
 
     joints: list[str] = option([], "skeleton groups or joints to keep, comma separated")
@@ -166,8 +193,10 @@ class TrainConfig(TrainingOptions):
     last_steps: int | None = option(
         None, "keep the last N steps of every sample (train and predict), e.g. a sweep's window_length"
     )
-    streams: list[str] = option(
-        [], "skeleton streams, one model each, probabilities fused: joint,bone,joint_motion,bone_motion", member=False
+    modalities: list[str] = option(
+        [],
+        "skeleton modalities, one model each, probabilities fused: joint,bone,joint_motion,bone_motion (old name: --streams)",
+        member=False,
     )
 
     def check(self) -> None:
@@ -179,15 +208,15 @@ class TrainConfig(TrainingOptions):
 
         super().check()
         make_config(self.model, self.model_options)
-        if self.streams:
-            from actrec.models.streams import check_streams
+        if self.modalities:
+            from actrec.models.modalities import check_modalities
 
-            if not isinstance(self.streams, list):
-                raise ConfigError(f"streams must be a list of names, e.g. [joint, bone]; got {self.streams!r}")
-            check_streams(self.streams)
+            if not isinstance(self.modalities, list):
+                raise ConfigError(f"modalities must be a list of names, e.g. [joint, bone]; got {self.modalities!r}")
+            check_modalities(self.modalities)
             if self.model == "auto" or model_capabilities(self.model, self.model_options).closed_form:
                 raise ConfigError(
-                    f"streams train one network per stream by gradient steps; model '{self.model}' cannot, use e.g. ctrgcn or stgcn"
+                    f"modalities train one network per modality by gradient steps; model '{self.model}' cannot, use e.g. ctrgcn or stgcn"
                 )
         if not isinstance(self.augment, list):
             raise ConfigError(f"augment must be a list of names, e.g. [mirror, rotate]; got {self.augment!r}")

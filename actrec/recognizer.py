@@ -22,7 +22,7 @@ import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from actrec import __version__
-from actrec.config import TrainConfig, estimator_signature, member_options
+from actrec.config import TrainConfig, estimator_signature, member_options, renamed_options
 from actrec.data.dataset import SequenceDataset, as_dataset
 from actrec.data.labels import imbalance_notes
 from actrec.errors import ConfigError, DataError
@@ -83,7 +83,8 @@ class Recognizer(ClassifierMixin, BaseEstimator):
 
     def __init__(self, *args: Any, **params: Any) -> None:
         # scikit-learn's contract: every argument stored unchanged under its own name
-        bound = type(self).__init__.__signature__.bind(self, *args, **params)  # type: ignore[attr-defined]
+        # (an option's old name, `config.RENAMED`, still works, with a warning naming the new one)
+        bound = type(self).__init__.__signature__.bind(self, *args, **renamed_options(params, warn=True))  # type: ignore[attr-defined]
         bound.apply_defaults()
         for name, value in list(bound.arguments.items())[1:]:
             setattr(self, name, value)
@@ -198,8 +199,8 @@ class Recognizer(ClassifierMixin, BaseEstimator):
 
     def _fit(self, task: FitTask) -> None:
         """Fit by the strategy the model's capabilities ask for (`actrec.training.strategies`):
-        the ensemble `auto`, one network per skeleton stream, closed form, or gradient steps."""
-        strategy = choose_strategy(self.capabilities, self.config.streams)
+        the ensemble `auto`, one network per skeleton modality, closed form, or gradient steps."""
+        strategy = choose_strategy(self.capabilities, self.config.modalities)
         outcome = strategy.fit(self, task)
         self.network, self.history, self.notes = outcome.network, outcome.history, outcome.notes
         self.validation_proba_ = outcome.validation_proba
@@ -217,7 +218,7 @@ class Recognizer(ClassifierMixin, BaseEstimator):
 
     def default_steps(self, dataset: SequenceDataset) -> list[Step]:
         config = self.config
-        return networks.default_steps(dataset, config.joints, config.streams, self.capabilities.needs_skeleton)
+        return networks.default_steps(dataset, config.joints, config.modalities, self.capabilities.needs_skeleton)
 
     def build_network(self) -> torch.nn.Module:
         """The network the config describes, its options completed from the data (saved with it)."""
@@ -226,13 +227,19 @@ class Recognizer(ClassifierMixin, BaseEstimator):
             config.model_options, self.capabilities, self.window_length, self.pipeline
         )
         graph_schema = None
-        if self.capabilities.needs_skeleton or config.streams:
+        if self.capabilities.needs_skeleton or config.modalities:
             from actrec.features.keypoints import pipeline_schema
 
             graph_schema = pipeline_schema(self.skeleton(), self._fitted_pipeline())
         n_classes = len(self.label_names)
         return networks.build_network(
-            config.model, config.model_options, config.streams, self.n_features, n_classes, self.pipeline, graph_schema
+            config.model,
+            config.model_options,
+            config.modalities,
+            self.n_features,
+            n_classes,
+            self.pipeline,
+            graph_schema,
         )
 
     def skeleton(self) -> Any:
@@ -346,7 +353,7 @@ class Recognizer(ClassifierMixin, BaseEstimator):
     @classmethod
     def _from_metadata(cls, meta: dict[str, Any]) -> Recognizer:
         """An unfitted Recognizer with everything but the network set from a model file's metadata."""
-        rec = cls(**meta["config"])
+        rec = cls(**renamed_options(meta["config"]))  # a file saved before an option was renamed
         for name in SAVED_STATE + LATER_STATE:
             setattr(rec, name, meta[name] if name in SAVED_STATE else meta.get(name))
         rec.window_length, rec.n_features = int(meta["window_length"]), int(meta["n_features"])

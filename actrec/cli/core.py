@@ -62,7 +62,7 @@ def with_config_flags(command: Any) -> Any:
     import inspect
     import typing
 
-    from actrec.config import TrainConfig, field_help
+    from actrec.config import RENAMED, TrainConfig, field_help
 
     hints = typing.get_type_hints(TrainConfig)
     signature = inspect.signature(command)
@@ -73,7 +73,9 @@ def with_config_flags(command: Any) -> Any:
         flag = "--" + config_field.name.replace("_", "-")
         default = config_field.default
         shown = str(default) if default is not dataclasses.MISSING and default is not None else False
-        option = typer.Option(None, flag, help=field_help(config_field), show_default=shown)
+        # an option's old name (`config.RENAMED`) stays a flag beside the new one
+        old_flags = ["--" + old.replace("_", "-") for old, new in RENAMED.items() if new == config_field.name]
+        option = typer.Option(None, flag, *old_flags, help=field_help(config_field), show_default=shown)
         parameters.append(
             inspect.Parameter(
                 config_field.name,

@@ -129,7 +129,7 @@ def plot_history(history: pd.DataFrame, path: Path) -> str | None:
 def plot_curves(history: pd.DataFrame, path: Path) -> None:
     """Loss and accuracy per epoch, train and validation: a panel for each the history has (a fit
     that logged no accuracy gets no empty accuracy axes); a line per member when several networks
-    were trained (skeleton streams: a `member` column)."""
+    were trained (skeleton modalities: a `member` column)."""
     metrics = [
         metric for metric in ("loss", "acc") if any(f"{stage}_{metric}" in history for stage in ("train", "val"))
     ]

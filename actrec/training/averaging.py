@@ -1,5 +1,5 @@
 """Probabilities of several fitted members averaged into one: the one place that turns members'
-validation log-loss into weights (skeleton streams, the `auto` ensemble, fused clip motions) and
+validation log-loss into weights (skeleton modalities, the `auto` ensemble, fused clip motions) and
 scores validation probabilities, so every fit strategy and `evaluation.metrics` compute log-loss
 alike."""
 
@@ -55,7 +55,7 @@ def inverse_loss_average(probas: Sequence[np.ndarray], y_true: np.ndarray, n_cla
 class Predicts(Protocol):
     """A fitted member (a sequence or clip recognizer) that gives probabilities `[N, C]`."""
 
-    def predict_proba(self, data: Any) -> np.ndarray: ...
+    def predict_proba(self, data: Any, /) -> np.ndarray: ...
 
 
 def validation_probas(members: Sequence[Predicts], validation: Any, n_classes: int) -> list[np.ndarray]:

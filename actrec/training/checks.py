@@ -22,9 +22,9 @@ def check_training_data(config: Any, capabilities: Capabilities, dataset: Sequen
             f"model '{config.model}' needs keypoint data with a skeleton schema (X [N, T, J, C] and a schema); "
             f"{dataset.source} has {shape} values per step: choose another model, e.g. auto or inception"
         )
-    if config.streams and not keypoints:
+    if config.modalities and not keypoints:
         raise ConfigError(
-            f"{dataset.source}: streams need keypoint data with a skeleton schema (X [N, T, J, C] and schema)"
+            f"{dataset.source}: modalities need keypoint data with a skeleton schema (X [N, T, J, C] and schema)"
         )
     if config.joints:
         if not keypoints:

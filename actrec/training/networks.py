@@ -21,19 +21,19 @@ from actrec.models.rocket import LEVEL_KERNELS, REACH
 from actrec.training.feature_store import TransformedBatches, slices
 
 
-def default_steps(dataset: SequenceDataset, joints: list[str], streams: list[str], graph: bool) -> list[Step]:
-    """Keypoints with a skeleton: its keypoint features (or the skeleton streams' channels), in
+def default_steps(dataset: SequenceDataset, joints: list[str], modalities: list[str], graph: bool) -> list[Step]:
+    """Keypoints with a skeleton: its keypoint features (or the skeleton modalities' channels), in
     joint-major layout for a graph network; keypoints without one: flattened; always standardised
     last (fitted on the training split)."""
     steps: list[Step] = []
     if dataset.is_keypoints:
         if dataset.schema:
             from actrec.features.keypoints import keypoint_steps
-            from actrec.features.streams import stream_steps
+            from actrec.features.modalities import modality_steps
 
             options: dict[str, Any] = {"joints": joints} if joints else {}
-            if streams:
-                steps = stream_steps(dataset.schema, **options)
+            if modalities:
+                steps = modality_steps(dataset.schema, **options)
             else:
                 steps = keypoint_steps(dataset.schema, graph=graph, **options)
         else:
@@ -63,21 +63,21 @@ def complete_options(
 def build_network(
     model: str,
     options: dict[str, Any],
-    streams: list[str],
+    modalities: list[str],
     n_features: int,
     n_classes: int,
     pipeline: FeaturePipeline | None,
     graph_schema: Any,
 ) -> nn.Module:
-    """The network `model` with completed `options`; with skeleton streams, one per stream
-    reading its channels of the pipeline's layout (`models/streams.py`)."""
-    if streams:
-        from actrec.features.streams import stream_channels
-        from actrec.models.streams import MultiStreamConfig, MultiStreamNet
+    """The network `model` with completed `options`; with skeleton modalities, one per modality
+    reading its channels of the pipeline's layout (`models/modalities.py`)."""
+    if modalities:
+        from actrec.features.modalities import modality_channels
+        from actrec.models.modalities import ModalityFusion, ModalityFusionConfig
 
         assert pipeline is not None
-        config = MultiStreamConfig(model, options, streams, stream_channels(pipeline, streams))
-        return MultiStreamNet(n_features, n_classes, config, graph_schema)
+        config = ModalityFusionConfig(model, options, modalities, modality_channels(pipeline, modalities))
+        return ModalityFusion(n_features, n_classes, config, graph_schema)
     return build_model(model, n_features, n_classes, options, graph_schema)
 
 

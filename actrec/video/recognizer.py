@@ -250,7 +250,7 @@ class VideoRecognizer:
     def _fit_fused(self, train: ClipList, validation: ClipList, work_dir: str | Path | None, progress: bool) -> None:
         """Two-stream fusion: one network per motion of `none+flow` (or any `+`-joined motions),
         each trained alone on the same clips, split and seed, their probabilities averaged with
-        weights inversely proportional to validation log-loss (as skeleton streams are)."""
+        weights inversely proportional to validation log-loss (as skeleton modalities are)."""
         from actrec.models.video.fusion import ClipFusion
         from actrec.training.averaging import inverse_loss_average, validation_probas, weights_text
 

@@ -87,7 +87,7 @@ def test_a_kernel_run_leaves_no_one_dot_curves(tmp_path: Path) -> None:
 
 
 def test_each_fit_strategys_history_is_drawn_or_said(tmp_path: Path) -> None:
-    """Epochs of several members (skeleton streams), a penalty search, an ensemble's members: a
+    """Epochs of several members (skeleton modalities), a penalty search, an ensemble's members: a
     figure each; a closed-form fit that reports only its chosen penalty: a sentence naming it."""
     test = metrics()
     streams = pd.concat([epochs_history(3).assign(member="joint"), epochs_history(3).assign(member="bone")])

@@ -9,6 +9,7 @@ import dataclasses
 import inspect
 import typing
 
+import pytest
 import typer
 
 from actrec.cli import app
@@ -16,7 +17,7 @@ from actrec.config import TrainConfig, TrainingOptions, field_help, member_optio
 from actrec.recognizer import Recognizer
 from actrec.video.recognizer import VideoRecognizer, VideoTrainConfig
 
-MODEL_CHOICE = {"model", "model_options", "streams"}  # what a member does not inherit
+MODEL_CHOICE = {"model", "model_options", "modalities"}  # what a member does not inherit
 
 
 def names(config_class: type) -> list[str]:
@@ -48,6 +49,14 @@ def test_recognizer_keywords_are_the_fields_with_their_defaults():
     recognizer = Recognizer("gru", label_smoothing=0.1, mixup=0.2)
     assert recognizer.get_params()["label_smoothing"] == 0.1 and recognizer.config.mixup == 0.2
     assert VideoRecognizer("tsn", label_smoothing=0.1, time_budget=5.0).config.time_budget == 5.0
+
+
+def test_only_model_and_its_options_go_by_position():
+    """The fields' order moved when the shared ones went to TrainingOptions (0.5.0: a third
+    positional argument was `joints`, it would now be `epochs`): past the first two, keywords."""
+    assert Recognizer("gru", {"hidden_sizes": [8]}).get_params()["model_options"] == {"hidden_sizes": [8]}
+    with pytest.raises(TypeError):
+        Recognizer("gru", {}, ["body"])
 
 
 def test_every_field_is_a_train_flag_with_the_fields_help():

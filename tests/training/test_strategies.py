@@ -6,8 +6,8 @@ Two references, so an intended change to one fit does not read as a broken strat
   run directly (the ensemble with its member fitted alone, the closed form with
   `training.kernels.fit_kernel_model` called on the same pipeline and network), never with saved
   numbers: a change to the kernel fit changes both sides alike;
-- gradient training and skeleton streams are compared with `data/seeded_fits.npz` (saved by the
-  recognizer before the strategies were parts of their own, one thread), and the streams also with
+- gradient training and skeleton modalities are compared with `data/seeded_fits.npz` (saved by the
+  recognizer before the strategies were parts of their own, one thread), and the modalities also with
   their members fitted alone. After an intended change to gradient training (the loop, the GRU or
   ST-GCN, the keypoint features), regenerate the file from the current code and commit it:
 
@@ -37,7 +37,7 @@ from tests.helpers.waves import make_waves
 
 SAVED_FITS = Path(__file__).parent / "data" / "seeded_fits.npz"
 GRU = {"model": "gru", "model_options": {"hidden_sizes": [8], "dense": []}, "epochs": 3, "seed": 0}
-STREAMS = {"model": "stgcn", "model_options": {"channels": [8]}, "epochs": 2, "seed": 0}
+MODALITIES = {"model": "stgcn", "model_options": {"channels": [8]}, "epochs": 2, "seed": 0}
 KERNEL = {"model": "minirocket", "model_options": {"num_features": 168, "max_dilations": 4}, "seed": 0}
 
 
@@ -49,20 +49,20 @@ def fit_gru(waves: SequenceDataset) -> Recognizer:
     return Recognizer(**GRU).fit(waves)
 
 
-def fit_streams(windows: SequenceDataset) -> Recognizer:
-    return Recognizer(**STREAMS, streams=["joint", "bone"]).fit(windows)
+def fit_modalities(windows: SequenceDataset) -> Recognizer:
+    return Recognizer(**MODALITIES, modalities=["joint", "bone"]).fit(windows)
 
 
 def regenerate_saved_fits(path: Path = SAVED_FITS) -> None:
     """Rewrite `data/seeded_fits.npz` from the current code, on one thread as the tests read it."""
     torch.set_num_threads(1)
     windows = keypoint_windows(n=24)
-    streams = fit_streams(windows)
+    fused = fit_modalities(windows)
     np.savez(
         path,
         gru=fit_gru(waves_set()).predict_proba(waves_set()),
-        streams=streams.predict_proba(windows),
-        streams_val=streams.validation_proba_,
+        streams=fused.predict_proba(windows),  # the keys' names from before the modalities were renamed
+        streams_val=fused.validation_proba_,
     )
 
 
@@ -85,17 +85,17 @@ def waves():
 
 
 @pytest.mark.parametrize(
-    "model,streams,strategy",
+    "model,modalities,strategy",
     [
         ("auto", [], "ensemble"),
         ("minirocket", [], "closed_form"),
         ("gru", [], "gradient"),
-        ("stgcn", ["joint", "bone"], "skeleton_streams"),
+        ("stgcn", ["joint", "bone"], "skeleton_modalities"),
         ("stgcn", ["joint"], "gradient"),
     ],
 )
-def test_the_strategy_is_chosen_from_capabilities(model, streams, strategy):
-    assert choose_strategy(model_capabilities(model, {}), streams).name == strategy
+def test_the_strategy_is_chosen_from_capabilities(model, modalities, strategy):
+    assert choose_strategy(model_capabilities(model, {}), modalities).name == strategy
 
 
 def test_gradient_training_records_epochs_and_fits_what_it_did_before(waves, saved):
@@ -104,17 +104,17 @@ def test_gradient_training_records_epochs_and_fits_what_it_did_before(waves, sav
     assert list(recognizer.history["epoch"]) == [1, 2, 3] and "val_loss" in recognizer.history
 
 
-def test_skeleton_streams_are_their_members_fitted_alone_and_fit_what_they_did_before(saved):
+def test_skeleton_modalities_are_their_members_fitted_alone_and_fit_what_they_did_before(saved):
     windows = keypoint_windows(n=24)
-    recognizer = fit_streams(windows)
+    recognizer = fit_modalities(windows)
     assert np.array_equal(recognizer.predict_proba(windows), saved["streams"])
     assert np.array_equal(recognizer.validation_proba_, saved["streams_val"])
     assert list(recognizer.history["member"].unique()) == ["joint", "bone"]
-    # the reference that moves with an intended change: each stream fitted alone on the same split
+    # the reference that moves with an intended change: each modality fitted alone on the same split
     task = fit_task(windows, None, recognizer.config)
     members = [
-        Recognizer(**STREAMS, streams=[stream]).fit(task.train, validation=task.validation)
-        for stream in ("joint", "bone")
+        Recognizer(**MODALITIES, modalities=[modality]).fit(task.train, validation=task.validation)
+        for modality in ("joint", "bone")
     ]
     averaged = inverse_loss_average(
         [member.predict_proba(task.validation) for member in members], task.validation.labels, 2
@@ -180,7 +180,12 @@ def test_a_penalty_search_is_a_row_per_penalty_and_a_one_member_ensemble_draws_i
     summary = {"head": "ridge", "alpha": np.float64(10.0), "temperature": 1.5}
     search = [(0.1, 0.9), (1.0, 0.5), (10.0, 0.4), (100.0, 0.7)]
     history = penalty_history(summary | {"penalty_search": search}, {"val_loss": 0.3, "val_acc": 0.9}, 2.0)
-    assert list(history["penalty"]) == [0.1, 1.0, 10.0, 100.0] and list(history["chosen"]) == [False, False, True, False]
+    assert list(history["penalty"]) == [0.1, 1.0, 10.0, 100.0] and list(history["chosen"]) == [
+        False,
+        False,
+        True,
+        False,
+    ]
     assert history.loc[2, "val_loss"] == 0.3 and history.loc[:1, "val_loss"].isna().all()
     assert history_kind(history) == "penalties"
     # without a search: the chosen penalty alone, nothing to draw

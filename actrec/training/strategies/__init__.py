@@ -4,7 +4,7 @@ model's capabilities and options (`choose_strategy`), never from its class.
 - `gradient.GradientTraining`: Lightning's loop (`training/fit.py`), epochs, checkpoints, resume;
 - `closed_form.ClosedFormKernels`: random-kernel models in closed form (`training/kernels.py`);
 - `ensemble.KernelEnsemble`: `model=auto`, members fitted alone and averaged;
-- `skeleton_streams.SkeletonStreams`: one network per skeleton stream, averaged.
+- `skeleton_modalities.SkeletonModalities`: one network per skeleton modality, averaged.
 
 The recognizer (`actrec.recognizer`) keeps the door (input checks) and persistence; a strategy
 gets it as a `Host` (what it reads and fills in: the feature pipeline, the network builder, new
@@ -104,17 +104,17 @@ def fit_task(
     return FitTask(dataset, train, validation, work_dir, progress, resume_from)
 
 
-def choose_strategy(capabilities: Capabilities, streams: list[str]) -> FitStrategy:
-    """The strategy for a model with these capabilities, trained on these skeleton streams."""
+def choose_strategy(capabilities: Capabilities, modalities: list[str]) -> FitStrategy:
+    """The strategy for a model with these capabilities, trained on these skeleton modalities."""
     from actrec.training.strategies.closed_form import ClosedFormKernels
     from actrec.training.strategies.ensemble import KernelEnsemble
     from actrec.training.strategies.gradient import GradientTraining
-    from actrec.training.strategies.skeleton_streams import SkeletonStreams
+    from actrec.training.strategies.skeleton_modalities import SkeletonModalities
 
     if capabilities.ensemble:
         return KernelEnsemble()
-    if len(streams) > 1:
-        return SkeletonStreams()
+    if len(modalities) > 1:
+        return SkeletonModalities()
     if capabilities.closed_form:
         return ClosedFormKernels()
     return GradientTraining()

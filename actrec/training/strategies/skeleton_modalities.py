@@ -1,7 +1,7 @@
-"""Skeleton streams (`TrainConfig.streams`, two or more): one network per stream (joint, bone,
-their motions), each trained alone by its own fit, fused as the weighted average of their
-probabilities (`models/streams.py`). Its history is the members' epochs, a `member` column naming
-the stream."""
+"""Skeleton modalities (`TrainConfig.modalities`, two or more): one network per modality (joint,
+bone, their motions), each trained alone by its own fit, fused as the weighted average of their
+probabilities (`models/modalities.py`). Its history is the members' epochs, a `member` column
+naming the modality."""
 
 from __future__ import annotations
 
@@ -15,42 +15,42 @@ from actrec.training.averaging import inverse_loss_average, validation_probas, w
 from actrec.training.strategies import FitOutcome, FitTask, Host, refuse_resume
 
 
-class SkeletonStreams:
-    name = "skeleton_streams"
+class SkeletonModalities:
+    name = "skeleton_modalities"
 
     def fit(self, host: Host, task: FitTask) -> FitOutcome:
-        """Weights inversely proportional to each stream's validation log-loss (equal without
-        validation samples); a time budget is shared equally between the streams."""
-        from actrec.models.streams import MultiStreamNet
+        """Weights inversely proportional to each modality's validation log-loss (equal without
+        validation samples); a time budget is shared equally between the modalities."""
+        from actrec.models.modalities import ModalityFusion
 
         refuse_resume(
             task.resume_from,
-            "resuming is for one network; several streams train one each, so start the run again",
+            "resuming is for one network; several modalities train one each, so start the run again",
         )
         config = host.config
         member_config = asdict(config)
         if config.time_budget:
-            member_config["time_budget"] = config.time_budget / len(config.streams)
+            member_config["time_budget"] = config.time_budget / len(config.modalities)
         members = [
-            host.new(**(member_config | {"streams": [stream]})).fit(
+            host.new(**(member_config | {"modalities": [modality]})).fit(
                 task.train, validation=task.validation, progress=task.progress
             )
-            for stream in config.streams
+            for modality in config.modalities
         ]
         host.pipeline, host.n_features = members[0].pipeline, members[0].n_features
-        fused = cast(MultiStreamNet, host.build_network())
+        fused = cast(ModalityFusion, host.build_network())
         for slot, member in zip(fused.members, members):
-            slot.load_state_dict(cast(MultiStreamNet, member.network).members[0].state_dict())
+            slot.load_state_dict(cast(ModalityFusion, member.network).members[0].state_dict())
         n_classes = len(host.label_names)
         probas = validation_probas(members, task.validation, n_classes)
         averaged = inverse_loss_average(probas, task.validation.labels, n_classes)
         fused.weights.copy_(torch.as_tensor(averaged.weights, dtype=torch.float32))
         fused.eval()
         history = pd.concat(
-            [member.history.assign(member=stream) for stream, member in zip(config.streams, members)],
+            [member.history.assign(member=modality) for modality, member in zip(config.modalities, members)],
             ignore_index=True,
         )
-        notes = [f"streams: one {config.model} per stream; weights {weights_text(config.streams, averaged)}"]
+        notes = [f"modalities: one {config.model} per modality; weights {weights_text(config.modalities, averaged)}"]
         return FitOutcome(
             fused,
             history,
