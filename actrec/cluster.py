@@ -1,7 +1,7 @@
 """Batch jobs on a Ray cluster (the optional extra `actrec[cluster]`): connect, run, collect.
 
 Only the connection and the fan-out live here; what a job does stays in its own module (e.g.
-`extract.batch`), so a run on Ray gives the same outputs, progress and per-file errors as a local
+`jobs/`), so a run on Ray gives the same outputs, progress and per-file errors as a local
 run. Jobs receive their input as bytes, so workers need no shared file system; the driver writes
 every output itself (atomically), which keeps a Ray run resumable like a local one. `on_ray`
 sends work inside a fit the same way (a kernel model's features), for as long as a block runs.

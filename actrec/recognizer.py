@@ -309,7 +309,7 @@ class Recognizer(ClassifierMixin, BaseEstimator):
         self, data: str | Path, options: Any, on_note: Any = None
     ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
         """(ids, probabilities, `{start_time, end_time}` of windows of recordings) of one data file,
-        labelled or not; `options`: `predict_files.ReadOptions` (window and stride for recordings)."""
+        labelled or not; `options`: `jobs.predict_files.ReadOptions` (window and stride for recordings)."""
         from actrec.data.loading import check_label_last, load_for_prediction
 
         self.prediction_options(options.test_clips, options.test_crops)

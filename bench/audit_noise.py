@@ -19,7 +19,7 @@ import torch
 
 from actrec.data.segments import windows_from_segments
 from actrec.data.synthetic import write_synthetic
-from actrec.experiments.audit import label_issues
+from actrec.experiments.audit.label_noise import label_issues
 
 
 def main() -> None:

@@ -6,7 +6,7 @@ Three ways through the first `--frames` frames of the video, each run `--rounds`
 (median kept), each timed from opening the video to the last frame, model set-up included:
   bare      cv2.VideoCapture.read + cvtColor + mp.solutions.pose.Pose(model_complexity=1).process
   core      actrec.extract.core.extract_video (the per-frame loop, into a Recording)
-  command   actrec.extract.batch.extract_videos, what `actrec extract` runs: planning, progress
+  command   actrec.jobs.extract_videos.extract_videos, what `actrec extract` runs: planning, progress
             bar, the loop and the compressed .npz write
 Run twice: on the whole frame (MediaPipe finds no one: the people in vtest.avi are small) and
 cropped to where two people walk (a skeleton on almost every frame, so landmarks are converted).
@@ -27,10 +27,10 @@ from pathlib import Path
 
 from rich.console import Console
 
-from actrec.extract.batch import extract_videos
 from actrec.extract.core import Crop, extract_video
 from actrec.extract.detectors import import_solutions
 from actrec.io.video import import_cv2
+from actrec.jobs.extract_videos import extract_videos
 
 VTEST = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")
 PEOPLE = Crop(540, 180, 228, 256)

@@ -133,7 +133,7 @@ def server_rss_mib(pid: int) -> float:
     return sum(process.memory_info().rss for process in server_processes(pid)) / 2**20
 
 
-def start_server(run: Path, port: int, sessions: int, queue_frames: int, workers: int) -> subprocess.Popen:
+def start_server(run: Path, port: int, sessions: int, queue_frames: int, workers: int, log: Path) -> subprocess.Popen:
     command = [
         sys.executable,
         "-m",
@@ -152,7 +152,10 @@ def start_server(run: Path, port: int, sessions: int, queue_frames: int, workers
         str(workers),
     ]
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=os.pathsep.join(sys.path))
-    server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # The server's log goes to a file, not a pipe: nobody reads a pipe while the load runs, and a
+    # full pipe buffer (64 KiB of uvicorn's connection lines) would block the server's event loop.
+    with open(log, "wb") as log_file:
+        server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=log_file)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -160,7 +163,7 @@ def start_server(run: Path, port: int, sessions: int, queue_frames: int, workers
                 return server
         except OSError:
             if server.poll() is not None:
-                raise SystemExit(f"the server exited: {server.stderr.read().decode()[-2000:]}") from None
+                raise SystemExit(f"the server exited: {log.read_text(errors='replace')[-2000:]}") from None
             time.sleep(0.2)
     server.kill()
     raise SystemExit("the server did not answer /healthz within 60 s")
@@ -382,7 +385,9 @@ def main() -> None:
         else:
             streams = [[json.dumps({"t": i / rate_hz, "x": f.tolist()}) for i, f in enumerate(s)] for s in raw]
         port = free_port()
-        server = start_server(served, port, args.sessions + args.hostile, args.queue_frames, args.workers)
+        server = start_server(
+            served, port, args.sessions + args.hostile, args.queue_frames, args.workers, Path(folder) / "server.log"
+        )
         try:
             cpu_before, wall_before = server_cpu_s(server.pid), time.perf_counter()
             client_cpu_before = psutil.Process().cpu_times()
@@ -403,7 +408,11 @@ def main() -> None:
             server_latency = histogram_percentiles(f"http://127.0.0.1:{port}/metrics", (50, 99))
         finally:
             server.terminate()
-            server.wait(timeout=20)
+            try:
+                server.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
     report(
         args,
         describe(recognizer),

@@ -185,7 +185,8 @@ def audit(
     layout: DataLayout = DataLayout(),
 ) -> None:
     """Check a dataset: balance, lengths, bad channels, duplicates, leakage, label-noise candidates."""
-    from actrec.experiments.audit import audit_dataset, write_audit
+    from actrec.experiments.audit.report import write_audit
+    from actrec.experiments.audit.run import audit_dataset
 
     def action() -> None:
         dataset = layout.load(data)

@@ -327,7 +327,7 @@ def predict(
     class (with --submission only id and the class columns, as competitions ask; --columns to pick)."""
     from actrec.errors import ConfigError
     from actrec.io.predictions import SUBMISSION
-    from actrec.predict_files import ReadOptions, predict_files
+    from actrec.jobs.predict_files import ReadOptions, predict_files
 
     print_note(layout.unused_by_prediction())
     names = layout.class_names
@@ -419,7 +419,7 @@ def metrics_line(metrics: dict[str, Any]) -> str:
 @app.command()
 def doctor() -> None:
     """Versions, the optional parts found, torch's threads, and what each missing part turns off."""
-    from actrec.doctor import compute, optional_parts, versions
+    from actrec.cli.doctor import compute, optional_parts, versions
 
     out = results_console()
     out.print(", ".join(f"{name} {version}" for name, version in versions().items()), highlight=False, markup=False)
@@ -453,7 +453,7 @@ def demo(
     """The main job on the embedded dataset: synthetic skeleton recordings -> windows -> train -> report."""
     import time
 
-    from actrec.demo import run_demo
+    from actrec.cli.demo import run_demo
     from actrec.evaluation.metrics import near_chance_note
 
     def action() -> None:

@@ -155,8 +155,8 @@ def extract(
     ),
 ) -> None:
     """Extract MediaPipe keypoints from videos; finished videos are skipped when run again."""
-    from actrec.extract.batch import extract_videos
     from actrec.extract.core import Crop
+    from actrec.jobs.extract_videos import extract_videos
 
     outcomes = run_cli(
         lambda: extract_videos(

@@ -94,7 +94,7 @@ def stream(
                 )
             if not source:
                 raise ConfigError("give --source FILE to stream a clip model")
-            return stream_clip_model(local, source, out, events)
+            return stream_clip_model(local, source, out, events, rule_settings())
         if calibrate:
             return calibrate_rules(run, calibrate, segments, sequence_id, resample)
         if not source:
@@ -134,8 +134,8 @@ def stream(
             highlight=False,
         )
         decisions = getattr(streamer, "decisions", None)  # a served session's rules run on the server
-        if not report.events and report.recognized and decisions is not None:
-            console.print(f"[yellow]note:[/yellow] {decisions.no_event_reason()}", highlight=False, soft_wrap=True)
+        for note in decisions.notes() if decisions is not None else []:
+            console.print(f"[yellow]note:[/yellow] {note}", highlight=False, soft_wrap=True)
 
     run_cli(action)
 
@@ -192,26 +192,32 @@ def calibrate_rules(run: str, session: str, segments: str | None, sequence_id: s
 
 
 def remote_session(server: str, name: str, token: str | None, rules: dict[str, Any]) -> tuple[Any, Any]:
-    from actrec.client import RemoteStreamer, StreamClient, remote_model
+    from actrec.serve.client import RemoteStreamer, StreamClient, remote_model
 
     return remote_model(server, name, token), RemoteStreamer(StreamClient(server, name, token, rules=rules), server)
 
 
-def stream_clip_model(recognizer: Any, source: str, out: str | None, events: str | None) -> None:
-    """`stream` for a clip model: a rolling clip buffer through the same decision rules."""
+def stream_clip_model(
+    recognizer: Any, source: str, out: str | None, events: str | None, settings: dict[str, Any]
+) -> None:
+    """`stream` for a clip model: a rolling clip buffer through the same decision rules, with the
+    rule flags (`settings`) over the defaults."""
     from actrec.video.stream import stream_clips
 
     def show(new: list[Any]) -> None:
         for event in new:
             typer.echo(event.to_json())
 
-    report = stream_clips(recognizer, source, events=events, on_events=show, out=out)
+    report = stream_clips(recognizer, source, events=events, on_events=show, out=out, rule_settings=settings)
+    assert report.rules is not None
     console.print(
-        f"clip model {recognizer.model_name}: {report.frames} frames, {report.predictions} clip predictions, "
-        f"{len(report.events)} events in {report.seconds:.1f} s",
+        f"{report.rules.summary()}\nclip model {recognizer.model_name}: {report.frames} frames, "
+        f"{report.predictions} clip predictions, {len(report.events)} events in {report.seconds:.1f} s",
         highlight=False,
         soft_wrap=True,
     )
+    for note in report.notes:
+        console.print(f"[yellow]note:[/yellow] {note}", highlight=False, soft_wrap=True)
 
 
 @app.command("export")

@@ -8,16 +8,24 @@ response, and closes the connection if no new request head has arrived when it f
 being answered are not touched (slow bodies are bounded where they are read, `bodies.read_body`),
 nor is a connection upgraded to a WebSocket: its protocol is then another object, and the
 session's idle timeout closes a silent client.
+
+On Ray Serve the HTTP server is Serve's proxy, which builds its uvicorn server itself; Serve calls
+`install_in_ray_proxy` in the proxy process before that server starts (the import path travels in
+the Serve controller's environment, see `serve.ray_serve.deploy`), and the proxy then speaks
+`ProxyHeadTimeoutProtocol` with the deadline the environment gives.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Callable
 from functools import partial
 from typing import Any
 
 from uvicorn.protocols.http.auto import AutoHTTPProtocol
+
+HEADER_TIMEOUT_ENV = "ACTREC_HEADER_TIMEOUT_S"
 
 
 class HeadTimeoutProtocol(AutoHTTPProtocol):  # type: ignore[misc, valid-type]
@@ -59,3 +67,21 @@ def head_timeout_protocol(header_timeout_s: float) -> Callable[..., HeadTimeoutP
     """What uvicorn's `http=` takes; a partial of a module-level class, so `--workers` processes
     can receive it pickled."""
     return partial(HeadTimeoutProtocol, header_timeout_s=header_timeout_s)
+
+
+class ProxyHeadTimeoutProtocol(HeadTimeoutProtocol):
+    """`HeadTimeoutProtocol` with its deadline from `ACTREC_HEADER_TIMEOUT_S`: Ray Serve's proxy
+    names its protocol by import path, so the deadline cannot be bound as an argument."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, header_timeout_s=float(os.environ[HEADER_TIMEOUT_ENV]), **kwargs)
+
+
+def install_in_ray_proxy() -> list[Any]:
+    """Ray Serve's HTTP proxy callback (`RAY_SERVE_HTTP_PROXY_CALLBACK_IMPORT_PATH`): makes the
+    proxy's uvicorn, which asks for the "auto" protocol, build `ProxyHeadTimeoutProtocol`
+    connections. Returns the middlewares Serve expects from the callback: none."""
+    from uvicorn.config import HTTP_PROTOCOLS
+
+    HTTP_PROTOCOLS["auto"] = f"{__name__}:{ProxyHeadTimeoutProtocol.__name__}"
+    return []

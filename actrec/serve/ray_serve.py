@@ -69,6 +69,7 @@ def deploy(
     from actrec.errors import ConfigError
     from actrec.io.model_file import MODEL_FILE
     from actrec.serve.app import load_models, model_paths
+    from actrec.serve.connections import HEADER_TIMEOUT_ENV
 
     if replicas < 1:
         raise ConfigError(f"--replicas {replicas}: use 1 or more")
@@ -77,7 +78,13 @@ def deploy(
     paths = model_paths(specs)
     files = {name: (path / MODEL_FILE if path.is_dir() else path).read_bytes() for name, path in paths.items()}
     connect(address)
-    serve.start(http_options={"host": host, "port": port})
+    # Serve's proxy closes half-open connections as `actrec serve` does; the controller's
+    # environment reaches the proxies it starts (a Serve already running keeps its own proxies).
+    proxy_env = {
+        "RAY_SERVE_HTTP_PROXY_CALLBACK_IMPORT_PATH": "actrec.serve.connections.install_in_ray_proxy",
+        HEADER_TIMEOUT_ENV: str(settings.header_timeout_s),
+    }
+    serve.start(http_options={"host": host, "port": port}, controller_options={"runtime_env": {"env_vars": proxy_env}})
     # ray types @serve.ingress() as returning the class itself; @serve.deployment made it a Deployment
     deployment = ActrecService.options(  # type: ignore[attr-defined]
         num_replicas=replicas,

@@ -204,6 +204,27 @@ class _Run:
     time: float
 
 
+@dataclass
+class _Lead:
+    """A stretch of frames over which one class leads the smoothed probabilities, followed so a
+    class that led long enough for an event but gave none can be named (`DecisionMaker.notes`).
+
+    held: the highest value the class kept on every frame of `min_event_frames` in a row (-1 while
+    the stretch is shorter): the highest enter threshold at which it could have started an event.
+    window: (frame, value) of the last `min_event_frames` frames with increasing values, whose
+    first entry is their minimum (a monotonic queue: O(1) a frame).
+    """
+
+    index: int
+    frame: int
+    time: float
+    end_time: float
+    peak: float = 0.0
+    held: float = -1.0
+    had_event: bool = False
+    window: deque[tuple[int, float]] = field(default_factory=deque)
+
+
 class DecisionMaker:
     """Stateful rules over a stream of probability vectors; `update` once per frame."""
 
@@ -217,9 +238,16 @@ class DecisionMaker:
         self.index = {name: i for i, name in enumerate(label_names)}
         self.alpha = np.float32(2.0 / (rules.smoothing_frames + 1))
         self.highest = 0.0  # the leading class's highest smoothed probability so far, for `no_event_reason`
+        self.started: set[str] = set()  # the classes that started an event so far
+        # class index -> its stretch that came closest to an event among those that led with none,
+        # and how many such stretches it had (`notes`)
+        self.missed: dict[int, _Lead] = {}
+        self.missed_counts: dict[int, int] = {}
+        self.lead: _Lead | None = None
         self.reset()
 
     def reset(self) -> None:
+        self._close_lead()
         self.label = self.rules.unknown_label
         self.smoothed: np.ndarray | None = None
         self.recent: deque[np.ndarray] = deque(maxlen=self.rules.smoothing_frames)
@@ -264,6 +292,7 @@ class DecisionMaker:
             if values[pending_index] >= self.enter[pending_index]:  # not on stale votes alone
                 events.append(self._start(self.pending, values[pending_index]))
         self.confidence = values[self.index[self.label]] if self.active is not None else values[best]
+        self._follow_lead(best, values[best], frame, time)
         raw_label = self.label_names[int(probabilities.argmax())]
         return Decision(frame, time, probabilities, smoothed, raw_label, self.label, self.confidence, events)
 
@@ -281,6 +310,90 @@ class DecisionMaker:
             f"no event: a class reached the enter threshold but never led {rules.vote_k} of {rules.vote_n} frames for "
             f"the minimum event of {rules.min_event_s:.2f} s; lower --vote-k or --min-event-s, or use --calibrate"
         )
+
+    def notes(self) -> list[str]:
+        """What a person needs to know of the events that did not come: one line per class that
+        gave no event although it led the smoothed probabilities, at or above its exit threshold,
+        for the minimum event (the value it held that long against its enter threshold, and the
+        threshold that would have started it); with no event at all and no such class,
+        `no_event_reason`. A class that gave events elsewhere is left out: its rules can work."""
+        missed, counts = dict(self.missed), dict(self.missed_counts)
+        lead = self.lead  # the stretch still open
+        if lead is not None and self._missed(lead):
+            counts[lead.index] = counts.get(lead.index, 0) + 1
+            if lead.index not in missed or lead.held > missed[lead.index].held:
+                missed[lead.index] = lead
+        lines = [
+            self._missed_line(missed[index], counts[index])
+            for index in sorted(missed)
+            if self.label_names[index] not in self.started
+        ]
+        if not lines and not self.started and self.highest > 0:
+            lines.append(self.no_event_reason())
+        return lines
+
+    def _missed_line(self, lead: _Lead, count: int) -> str:
+        name, rules = self.label_names[lead.index], self.rules
+        enter, exit = self.enter[lead.index], self.exit[lead.index]
+        more = f"; {count - 1} more stretch(es) like it" if count > 1 else ""
+        where = (
+            f"'{name}' led the smoothed probabilities for {lead.end_time - lead.time:.1f} s "
+            f"({lead.time:.1f}-{lead.end_time:.1f} s{more}) without an event"
+        )
+        if lead.held >= enter:
+            return (
+                f"{where}: it held {lead.held:.2f}, over its enter threshold {enter:g}, for the minimum event, "
+                f"while another class's event stayed open above its exit threshold; a higher --exit ends events sooner"
+            )
+        held = math.floor(lead.held * 100) / 100  # rounded down: a threshold at this value is reached
+        return (
+            f"{where}: its smoothed probability peaked at {lead.peak:.2f} and held only {held:g} for the "
+            f"minimum event of {rules.min_event_s:.2f} s, so its enter threshold {enter:g} is out of its reach on "
+            f"this stream; pass --threshold {name}={max(exit, held):g} (or a lower --enter), or fit the rules "
+            f"to a labelled session with --calibrate"
+        )
+
+    def _follow_lead(self, best: int, value: float, frame: int, time: float) -> None:
+        """Extend the stretch `best` leads (or start one), keeping its peak and the sliding
+        minimum of its last `min_event_frames` values."""
+        lead = self.lead
+        if lead is None or lead.index != best:
+            self._close_lead()
+            lead = self.lead = _Lead(best, frame, time, time)
+        elif lead.had_event:  # nothing to follow: the usual frame of a stream that gives events
+            return
+        if self.active is not None and self.active.label == self.label_names[best]:
+            lead.had_event = True
+            return
+        lead.end_time = time
+        if value > lead.peak:
+            lead.peak = value
+        window = lead.window
+        while window and window[-1][1] >= value:
+            window.pop()
+        window.append((frame, value))
+        if window[0][0] <= frame - self.min_event_frames:
+            window.popleft()
+        if frame - lead.frame + 1 >= self.min_event_frames and window[0][1] > lead.held:
+            lead.held = window[0][1]
+
+    def _missed(self, lead: _Lead) -> bool:
+        """True for a stretch that gave no event although its class held, for the minimum event,
+        at least its exit threshold (the level that keeps an open event open): near an event,
+        not a weak lead between actions."""
+        return not lead.had_event and lead.held >= self.exit[lead.index]
+
+    def _close_lead(self) -> None:
+        """End the open stretch; keep it in `missed` if it came near an event but gave none
+        (`_missed`), and closer than its class's earlier such stretches."""
+        lead, self.lead = self.lead, None
+        if lead is None or not self._missed(lead):
+            return
+        self.missed_counts[lead.index] = self.missed_counts.get(lead.index, 0) + 1
+        earlier = self.missed.get(lead.index)
+        if earlier is None or lead.held > earlier.held:
+            lead.window = deque()  # its sliding minimum is not needed any more
+            self.missed[lead.index] = lead
 
     def finish(self, frame: int, time: float) -> list[Event]:
         """Close the open event at the end of the stream."""
@@ -329,6 +442,7 @@ class DecisionMaker:
         self.active, self.pending = run, None
         self.label = run.label
         self.peak = confidence
+        self.started.add(run.label)
         return Event("start", run.label, run.time, run.frame, confidence)
 
     def _end(self, frame: int, time: float) -> Event:

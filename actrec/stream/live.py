@@ -248,7 +248,7 @@ def stream_source(
 
     sequence_id: one sequence of a long CSV; resample: bring a CSV at another rate to the model's;
     rule_settings: decision-rule values over the defaults scaled to the model (`DecisionRules.from_settings`);
-    streamer: something with Streamer's `push`/`finish` (e.g. `actrec.client.RemoteStreamer`)
+    streamer: something with Streamer's `push`/`finish` (e.g. `actrec.serve.client.RemoteStreamer`)
       instead of a local Streamer over `recognizer`;
     people: every person in a video, tracked, with a Streamer each (`stream.people`); events
       carry the track id."""

@@ -390,7 +390,7 @@ class VideoRecognizer:
     def predict_data(
         self, data: str | Path, options: Any, on_note: Any = None
     ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
-        """(ids, probabilities, {}) of one clip folder or CSV; `options`: `predict_files.ReadOptions`
+        """(ids, probabilities, {}) of one clip folder or CSV; `options`: `jobs.predict_files.ReadOptions`
         (its views per video; window, stride and label_last are for sequence files and refused)."""
         if options.window is not None or options.stride is not None or options.label_last:
             raise ConfigError(

@@ -33,10 +33,16 @@ from actrec.video.sampling import centre_crop, frame_indices, to_tensor
 
 @dataclass
 class ClipStreamReport:
+    """What a clip stream did: frames read, clip predictions made, events, the decision rules in
+    force (`rules.summary()` for the CLI) and notes on the events that did not come
+    (`DecisionMaker.notes`)."""
+
     frames: int = 0
     predictions: int = 0
     events: list[Event] = field(default_factory=list)
     seconds: float = 0.0
+    rules: DecisionRules | None = None
+    notes: list[str] = field(default_factory=list)
 
 
 def read_frames(source: str) -> tuple[Iterator[np.ndarray], float]:
@@ -77,10 +83,13 @@ def stream_clips(
     rules: DecisionRules | None = None,
     on_events: Callable[[list[Event]], None] | None = None,
     out: str | Path | None = None,
+    rule_settings: dict[str, Any] | None = None,
 ) -> ClipStreamReport:
     """Run a VideoRecognizer over `source`, writing start/end events to `events` (JSONL) and
     passing them to `on_events` as they happen; `out`: an annotated copy of the video (written
-    to a temporary name and renamed when the source ends; removed if streaming fails)."""
+    to a temporary name and renamed when the source ends; removed if streaming fails).
+    `rule_settings` (a rules YAML, `actrec stream` flags) go over the defaults scaled to the
+    clip window, as for sequence models (`DecisionRules.from_settings`)."""
     from actrec.io.clips import quiet_cv2
     from actrec.stream.sinks import AnnotatedVideo
 
@@ -91,11 +100,11 @@ def stream_clips(
     if hop < 1:
         raise ConfigError("hop must be at least 1 frame")
     frames, fps = read_frames(source)
-    rules = rules or DecisionRules.for_model(window, fps)
+    rules = rules or DecisionRules.from_settings(window, fps, rule_settings or {})
     maker = DecisionMaker(rules, recognizer.label_names, fps)
     buffer: deque[np.ndarray] = deque(maxlen=window)
     flow = FlowSteps() if "flow" in clip.sources else None
-    report = ClipStreamReport()
+    report = ClipStreamReport(rules=rules)
     writer = EventWriter(events) if events else None
     video = AnnotatedVideo(out, fps, list(recognizer.label_names), bones=[]) if out is not None else None
     start = time.perf_counter()
@@ -128,6 +137,7 @@ def stream_clips(
     if video is not None:
         video.close()
     report.seconds = time.perf_counter() - start
+    report.notes = maker.notes()
     return report
 
 

@@ -11,7 +11,8 @@ import torch
 
 from actrec.errors import ConfigError
 from actrec.evaluation.html import render_html, write_html_report
-from actrec.experiments.audit import audit_dataset, write_audit
+from actrec.experiments.audit.report import write_audit
+from actrec.experiments.audit.run import audit_dataset
 from actrec.experiments.compare import ModelSpec, compare
 from actrec.recognizer import TrainConfig
 from actrec.run import train_run

@@ -1,10 +1,14 @@
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
 from actrec.errors import ConfigError, DataError
-from actrec.experiments.audit import audit_dataset, label_issues, write_audit
+from actrec.experiments.audit.label_noise import label_issues
+from actrec.experiments.audit.report import write_audit
+from actrec.experiments.audit.run import audit_dataset
 from tests.helpers.generated import make_dataset
 
 # label_issues (and so every audit) ranks suspect labels with cleanlab, an optional extra
@@ -149,10 +153,22 @@ def test_empty_samples_reported_not_paired_as_duplicates():
 def test_recognizer_noise_model_gives_out_of_fold_probabilities():
     import torch
 
-    from actrec.experiments.audit import out_of_fold_proba
+    from actrec.experiments.audit.label_noise import out_of_fold_proba
 
     torch.set_num_threads(1)
     data = make_dataset(n_per_class=12, n_classes=2, steps=12, n_groups=4, seed=10)
     proba, folds = out_of_fold_proba(data, model="recognizer", folds=2, seed=0)
     assert folds == 2 and proba.shape == (data.n_samples, 2)
     np.testing.assert_allclose(proba.sum(1), 1.0, atol=1e-5)
+
+
+def test_the_data_checks_run_without_loading_torch():
+    """The model-free half of the audit imports no model code: it runs where torch is absent."""
+    script = (
+        "import sys\n"
+        "from actrec.experiments.audit.data_checks import duplicates, length_summary\n"
+        "from actrec.experiments.audit.report import audit_markdown\n"
+        "print('torch' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"

@@ -14,10 +14,10 @@ from typer.testing import CliRunner
 
 from actrec.cli import app
 from actrec.errors import ConfigError, DataError
-from actrec.extract.batch import extract_videos, plan_outputs
 from actrec.extract.core import Crop, extract_video
 from actrec.extract.detectors import import_solutions
 from actrec.io.recording import load_recording
+from actrec.jobs.extract_videos import extract_videos, plan_outputs
 
 VTEST = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")
 PEOPLE = Crop(540, 180, 228, 256)

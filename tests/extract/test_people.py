@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 
 from actrec.cli import app
 from actrec.errors import ConfigError
-from actrec.extract.batch import extract_videos
 from actrec.io.recording import load_recording
+from actrec.jobs.extract_videos import extract_videos
 
 LABELS = json.loads((Path(__file__).parent / "data" / "vtest_people.json").read_text())
 VTEST = Path(LABELS["video"])

@@ -4,6 +4,7 @@ give every class some probability, which is all those tests compare."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,7 @@ from actrec.models.video import build_video_model
 from actrec.video.recognizer import VideoRecognizer
 from actrec.video.synthetic import render_clip, write_video
 
+README = Path(__file__).resolve().parents[2] / "README.md"
 LABELS = ["left", "right", "up"]
 TINY_CLIP = {"size": 24, "frames": 8, "stride": 2, "jitter": 0.0}
 
@@ -35,3 +37,13 @@ def write_session_video(
     rng = np.random.default_rng(seed)
     write_video(path, np.concatenate([render_clip(label, frames_each, size, rng) for label in labels]), 10.0)
     return path
+
+
+def readme_clip_reference() -> dict:
+    """README's NumPy + OpenCV reference for a clip ONNX file's input, executed as written: its
+    names (`clip_probabilities(onnx_path, video_path)`, `clip_input`, ...)."""
+    block = re.search(r"<!-- clip-onnx-reference -->\n```python\n(.*?)```", README.read_text(), re.S)
+    assert block, "README lost the clip ONNX reference block"
+    namespace: dict = {}
+    exec(compile(block.group(1), "README.md", "exec"), namespace)
+    return namespace

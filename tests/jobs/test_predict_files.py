@@ -6,7 +6,7 @@ from typer.testing import CliRunner
 
 from actrec.cli import app
 from actrec.errors import ConfigError, DataError
-from actrec.predict_files import plan_predictions
+from actrec.jobs.predict_files import plan_predictions
 from actrec.recognizer import Recognizer
 from tests.helpers.waves import make_waves
 

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from actrec import predict_files
 from actrec.cli import app
+from actrec.jobs import predict_files
 from actrec.recognizer import Recognizer
 from tests.helpers.ray_head import skip_without_ray
 from tests.helpers.waves import make_waves

@@ -1,4 +1,4 @@
-"""`actrec.client` and `actrec stream --server` against a real server on a loopback port: the
+"""`actrec.serve.client` and `actrec stream --server` against a real server on a loopback port: the
 remote stream gives the events of the local one, pipelined sends come back in order, refusals
 become one-line errors."""
 
@@ -12,7 +12,7 @@ from actrec.cli import app as cli
 from actrec.errors import ConfigError, DataError
 
 pytest.importorskip("websockets")
-from actrec.client import StreamClient, remote_model
+from actrec.serve.client import StreamClient, remote_model
 
 
 def test_stream_to_a_server_gives_the_events_of_a_local_stream(live_server, gru_run, session_csv, tmp_path):

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("websockets")
-from actrec.client import StreamClient
 from actrec.io.session import read_session
+from actrec.serve.client import StreamClient
 
 CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="no /usr/bin/chromium for the headless page test")

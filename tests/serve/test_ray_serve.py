@@ -1,12 +1,16 @@
 """The serving app on Ray Serve with two replicas on a private Ray head (tests/helpers/ray_head.py): two
 clients streaming the same CSV at once get the decisions and events of offline `actrec stream`
 (a session stays on the replica that accepted it, or its Streamer state would be lost), /healthz
-and /v1/models answer through Serve's proxy, and requests reach both replicas."""
+and /v1/models answer through Serve's proxy, requests reach both replicas, and the proxy closes a
+connection that never finishes its request head, as `actrec serve` does."""
 
 from __future__ import annotations
 
 import json
+import socket
 import threading
+import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -21,17 +25,24 @@ from tests.helpers.ray_head import free_port, skip_without_ray
 
 skip_without_ray(serve=True)
 pytest.importorskip("websockets")
-from actrec.client import StreamClient  # noqa: E402
 from actrec.serve import ServeSettings  # noqa: E402
+from actrec.serve.client import StreamClient  # noqa: E402
 from actrec.serve.ray_serve import REPLICA_HEADER, deploy, undeploy  # noqa: E402
 
 TOKEN = "ray-serve-token"
+HEADER_TIMEOUT_S = 2.0
 
 
 @pytest.fixture(scope="module")
 def served(ray_head: str, gru_run: Path):
     """The base URL of `gru` deployed with two replicas behind Serve's proxy on a free port."""
-    url = deploy([f"gru={gru_run}"], ServeSettings(token=TOKEN), ray_head, replicas=2, port=free_port())
+    url = deploy(
+        [f"gru={gru_run}"],
+        ServeSettings(token=TOKEN, header_timeout_s=HEADER_TIMEOUT_S),
+        ray_head,
+        replicas=2,
+        port=free_port(),
+    )
     yield url
     undeploy(ray_head)
 
@@ -96,6 +107,15 @@ def test_health_and_models_answer_through_the_proxy_from_both_replicas(served):
     with pytest.raises(urllib.error.HTTPError) as refused:
         get(f"{served}/v1/models")
     assert refused.value.code == 401
+
+
+def test_the_proxy_closes_a_connection_that_never_finishes_its_request_head(served):
+    address = urllib.parse.urlsplit(served)
+    with socket.create_connection((address.hostname, address.port), timeout=30) as half_open:
+        half_open.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")  # the blank line never comes
+        started = time.monotonic()
+        assert half_open.recv(1) == b""  # closed by the proxy; a socket left open raises TimeoutError
+    assert HEADER_TIMEOUT_S <= time.monotonic() - started + 0.5 < 15
 
 
 def test_replicas_without_ray_workers_with_ray_and_an_unreachable_cluster_are_one_line(gru_run):

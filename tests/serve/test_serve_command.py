@@ -20,7 +20,7 @@ from actrec.cli import app as cli
 
 pytest.importorskip("uvicorn")
 pytest.importorskip("websockets")
-from actrec.client import StreamClient
+from actrec.serve.client import StreamClient
 
 
 def test_serving_a_missing_run_is_one_line_and_exit_2(tmp_path):

@@ -5,7 +5,6 @@ top-5 rule, a note on the default model, an `i3d` hint, a short `info`, an annot
 from __future__ import annotations
 
 import json
-import re
 import shutil
 from pathlib import Path
 
@@ -18,10 +17,9 @@ from actrec.data.clips import load_clips
 from actrec.io.clips import decode_video
 from actrec.video.recognizer import VideoRecognizer
 from actrec.video.synthetic import render_clip, write_video
-from tests.helpers.clip_models import LABELS, save_tiny_clip_model, write_session_video
+from tests.helpers.clip_models import LABELS, readme_clip_reference, save_tiny_clip_model, write_session_video
 
 runner = CliRunner()
-README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def invoke(*args: str) -> str:
@@ -136,16 +134,6 @@ def test_stream_out_writes_an_annotated_video_of_every_frame(tmp_path: Path) -> 
     assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary file left
 
 
-def readme_reference() -> dict:
-    """README's NumPy reference for the clip ONNX input, executed as written."""
-    text = README.read_text()
-    block = re.search(r"<!-- clip-onnx-reference -->\n```python\n(.*?)```", text, re.S)
-    assert block, "README lost the clip ONNX reference block"
-    namespace: dict = {}
-    exec(compile(block.group(1), "README.md", "exec"), namespace)
-    return namespace
-
-
 @pytest.mark.parametrize("model", ["tsn", "r3d"])  # segment and dense sampling
 def test_onnx_has_probabilities_and_readme_numpy_input_gives_predict_proba(model: str, tmp_path: Path) -> None:
     pytest.importorskip("onnxruntime", reason="ONNX export needs the export extra")
@@ -155,7 +143,7 @@ def test_onnx_has_probabilities_and_readme_numpy_input_gives_predict_proba(model
     frames = np.concatenate([render_clip("up", 21, 32, np.random.default_rng(3))] * 2, axis=2)
     video = tmp_path / "wide.mp4"
     write_video(video, frames, 10.0)
-    labels, proba = readme_reference()["clip_probabilities"](tmp_path / "model.onnx", video)
+    labels, proba = readme_clip_reference()["clip_probabilities"](tmp_path / "model.onnx", video)
     expected = VideoRecognizer.load(run).predict_proba(load_clips(video))[0]
     assert labels == LABELS and proba.shape == (3,)
     assert np.abs(proba - expected).max() < 1e-5

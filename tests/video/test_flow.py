@@ -4,7 +4,6 @@ exported with README's OpenCV step before the graph, and fused by validation log
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import numpy as np
@@ -22,10 +21,9 @@ from actrec.video.flow import FLOW_SCALE, flow_pictures
 from actrec.video.recognizer import VideoRecognizer
 from actrec.video.sampling import ClipConfig, ClipDataset
 from actrec.video.synthetic import render_clip, write_video
+from tests.helpers.clip_models import readme_clip_reference
 from tests.video.conftest import TINY, TINY_CLIP
 from tests.video.test_motion import FAMILIES
-
-README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def moving_square(frames: int = 6, size: int = 32, step: int = 2) -> np.ndarray:
@@ -180,14 +178,6 @@ def test_a_flow_model_streams_what_it_predicts_on_the_same_frames(tmp_path: Path
     assert np.abs(streamed[0][0] - recognizer.predict_proba(load_clips(video))[0]).max() < 1e-6
 
 
-def readme_reference() -> dict:
-    block = re.search(r"<!-- clip-onnx-reference -->\n```python\n(.*?)```", README.read_text(), re.S)
-    assert block, "README lost the clip ONNX reference block"
-    namespace: dict = {}
-    exec(compile(block.group(1), "README.md", "exec"), namespace)
-    return namespace
-
-
 @pytest.mark.parametrize(("model", "motion"), [("tsn", "flow"), ("r3d", "none+flow")])
 def test_onnx_with_readme_flow_step_gives_predict_proba(model: str, motion: str, tmp_path: Path) -> None:
     pytest.importorskip("onnxruntime", reason="ONNX export needs the export extra")
@@ -200,7 +190,7 @@ def test_onnx_with_readme_flow_step_gives_predict_proba(model: str, motion: str,
     frames = np.concatenate([render_clip("up", 21, 32, np.random.default_rng(3))] * 2, axis=2)
     video = tmp_path / "wide.mp4"
     write_video(video, frames, 10.0)
-    labels, proba = readme_reference()["clip_probabilities"](tmp_path / "model.onnx", video)
+    labels, proba = readme_clip_reference()["clip_probabilities"](tmp_path / "model.onnx", video)
     expected = recognizer.predict_proba(load_clips(video))[0]
     assert labels == ["left", "right", "up"]
     assert np.abs(proba - expected).max() < 1e-5

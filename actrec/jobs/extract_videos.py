@@ -17,26 +17,15 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    ProgressColumn,
-    Task,
-    TaskID,
-    TextColumn,
-    TimeRemainingColumn,
-)
-from rich.text import Text
 
 from actrec.errors import ActrecError, ConfigError, DataError
 from actrec.extract.blazepose import check_runtime
 from actrec.extract.core import Crop, extract_video
 from actrec.extract.detectors import detector_spec, import_solutions
 from actrec.extract.people import PeopleConfig, extract_people_video
-from actrec.io.outputs import Status, check_distinct_outputs, outcome_line
 from actrec.io.recording import save_recording
 from actrec.io.video import find_videos, video_info
+from actrec.jobs.outputs import BatchReport, Status, check_distinct_outputs
 
 
 @dataclass(frozen=True)
@@ -50,13 +39,17 @@ class VideoOutcome:
     detected: int = 0
     message: str = ""
 
+    @property
+    def source(self) -> Path:
+        return self.video
 
-class FramesPerSecondColumn(ProgressColumn):
-    """Throughput of the task in frames per second."""
+    @property
+    def done(self) -> str:
+        return f"{self.detected}/{self.frames} frames with a detection"
 
-    def render(self, task: Task) -> Text:
-        speed = task.finished_speed or task.speed
-        return Text("-- frames/s" if speed is None else f"{speed:.1f} frames/s", style="progress.data.speed")
+    @property
+    def units(self) -> int:
+        return self.frames
 
 
 def plan_outputs(source: str | Path, out_dir: str | Path) -> list[tuple[Path, Path]]:
@@ -116,10 +109,10 @@ def extract_videos(
             outcomes.append(VideoOutcome(video, output, "failed", message=str(error)))
             continue
         todo.append((video, output, min(expected, max_frames) if max_frames else expected))
-    with _Report(console, len(plan)) as report:
+    with BatchReport(console, len(plan), "videos", unit="frames") as report:
         for outcome in outcomes:
             report.finished(outcome)
-        report.start({video: expected for video, _, expected in todo})
+        report.expect({video: expected for video, _, expected in todo})
         jobs = [(video, output, detector, crop, max_frames, finder) for video, output, _ in todo]
         if ray_address is not None and jobs:
             outcomes += _run_on_ray(jobs, ray_address, report)
@@ -162,7 +155,7 @@ def _queued_extract_one(job: tuple[Any, ...], frames_done: Any) -> VideoOutcome:
     return extract(*job, on_frames=frames_done.put)
 
 
-def _run_parallel(jobs: list[tuple[Any, ...]], workers: int, report: _Report) -> list[VideoOutcome]:
+def _run_parallel(jobs: list[tuple[Any, ...]], workers: int, report: BatchReport) -> list[VideoOutcome]:
     """Run jobs in `workers` spawned processes, draining their frame counts into the progress bar."""
     context = multiprocessing.get_context("spawn")
     outcomes = []
@@ -207,7 +200,7 @@ def _extract_bytes(
     return on_local_copy(content, name, lambda path: extract_video(path, detector, crop=crop, max_frames=max_frames))
 
 
-def _run_on_ray(jobs: list[tuple[Any, ...]], address: str, report: _Report) -> list[VideoOutcome]:
+def _run_on_ray(jobs: list[tuple[Any, ...]], address: str, report: BatchReport) -> list[VideoOutcome]:
     """Each video a Ray task; the driver saves what comes back, so outputs match a local run."""
     from actrec.cluster import failure_line, run_on_ray
 
@@ -234,67 +227,3 @@ def _run_on_ray(jobs: list[tuple[Any, ...]], address: str, report: _Report) -> l
             report.advance(recording.n_frames)
         outcomes.append(report.finished(outcome))
     return outcomes
-
-
-class _Report:
-    """Progress bar and per-video lines while extraction runs (a context manager); silent
-    without a console."""
-
-    def __init__(self, console: Console | None, n_videos: int) -> None:
-        self.console = console
-        self.n_videos = n_videos
-        self.n_finished = 0
-        self.progress = None
-        self.task: TaskID | None = None
-        self.expected_frames: dict[Path, int] = {}
-        if console is not None:
-            self.progress = Progress(
-                TextColumn("[bold]{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("frames"),
-                FramesPerSecondColumn(),
-                TimeRemainingColumn(),
-                console=console,
-            )
-
-    def start(self, expected_frames: dict[Path, int]) -> None:
-        """Show the bar for videos about to run, sized by their containers' frame counts."""
-        self.expected_frames = expected_frames
-        if self.progress is not None and expected_frames:
-            self.task = self.progress.add_task(self._description(), total=sum(expected_frames.values()))
-
-    def advance(self, frames: int) -> None:
-        if self.progress is not None and self.task is not None:
-            self.progress.advance(self.task, frames)
-
-    def finished(self, outcome: VideoOutcome) -> VideoOutcome:
-        self.n_finished += 1
-        if self.console is None:
-            return outcome
-        line = outcome_line(
-            outcome.status,
-            outcome.video,
-            outcome.output,
-            f"{outcome.detected}/{outcome.frames} frames with a detection",
-            outcome.message,
-        )
-        self.console.print(line, highlight=False, soft_wrap=True)
-        if self.progress is not None and self.task is not None:
-            # containers' frame counts are estimates: settle the total on what was decoded
-            surplus = self.expected_frames.get(outcome.video, outcome.frames) - outcome.frames
-            total = self.progress.tasks[0].total or 0
-            self.progress.update(self.task, description=self._description(), total=total - surplus)
-        return outcome
-
-    def _description(self) -> str:
-        return f"videos {self.n_finished}/{self.n_videos}"
-
-    def __enter__(self) -> _Report:
-        if self.progress is not None:
-            self.progress.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.progress is not None:
-            self.progress.stop()

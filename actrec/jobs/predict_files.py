@@ -29,12 +29,10 @@ from typing import Any
 
 import numpy as np
 from rich.console import Console
-from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from actrec.errors import ActrecError, ConfigError, DataError
 from actrec.io.array_folder import is_array_folder
-from actrec.io.outputs import Status, check_distinct_outputs, outcome_line
+from actrec.jobs.outputs import BatchReport, Status, check_distinct_outputs
 
 
 @dataclass(frozen=True)
@@ -72,6 +70,18 @@ class FileOutcome:
     status: Status
     predictions: int = 0
     message: str = ""
+
+    @property
+    def source(self) -> Path:
+        return self.data
+
+    @property
+    def done(self) -> str:
+        return f"{self.predictions} predictions"
+
+    @property
+    def units(self) -> int:
+        return self.predictions
 
 
 def plan_predictions(data: Sequence[str], out: str | Path) -> list[tuple[Path, Path]]:
@@ -184,7 +194,7 @@ def predict_files(
             outcomes.append(FileOutcome(file, output, "skipped"))
         else:
             todo.append((file, output))
-    with _Report(console, len(pairs)) as report:
+    with BatchReport(console, len(pairs), "files") as report:
         for outcome in outcomes:
             report.finished(outcome)
         if ray_address is not None and todo:
@@ -341,43 +351,3 @@ def _joined(parts: list[tuple[np.ndarray, np.ndarray, Where]]) -> tuple[np.ndarr
         return parts[0]
     where = {key: np.concatenate([part[2][key] for part in parts]) for key in parts[0][2]}
     return np.concatenate([part[0] for part in parts]), np.concatenate([part[1] for part in parts]), where
-
-
-class _Report:
-    """A files progress bar and one line per finished file (a context manager); silent without
-    a console."""
-
-    def __init__(self, console: Console | None, n_files: int) -> None:
-        self.console = console
-        self.progress = None
-        self.task = None
-        if console is not None:
-            self.progress = Progress(
-                TextColumn("[bold]files"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
-            )
-            self.task = self.progress.add_task("files", total=n_files)
-
-    def finished(self, outcome: FileOutcome) -> FileOutcome:
-        if self.console is None:
-            return outcome
-        line = outcome_line(
-            outcome.status, outcome.data, outcome.output, f"{outcome.predictions} predictions", outcome.message
-        )
-        self.console.print(line, highlight=False, soft_wrap=True)
-        if self.progress is not None and self.task is not None:
-            self.progress.advance(self.task)
-        return outcome
-
-    def note(self, line: str) -> None:
-        """A line about one input of a file (a bad video skipped), in yellow."""
-        if self.console is not None:
-            self.console.print(f"[yellow]{escape(line)}[/yellow]", highlight=False, soft_wrap=True)
-
-    def __enter__(self) -> _Report:
-        if self.progress is not None:
-            self.progress.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.progress is not None:
-            self.progress.stop()
