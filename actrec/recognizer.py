@@ -1,17 +1,20 @@
-"""`Recognizer`: the one public object that fits, predicts, saves and loads.
+"""`Recognizer`: the sequence classifier's door (fit, predict_proba) and persistence.
 
 Like aeon's BaseClassifier, `fit` and `predict_proba` validate and convert input once, at the
 door, so every model gets clean `[N, T, F]` float32 features and a wrong input fails with one
-sentence. A saved model is a single safetensors file whose JSON header carries the model config,
-label names and the fitted feature pipeline: loading never executes code from the file.
+sentence. How the network is fitted is a strategy in `actrec.training.strategies`, chosen from
+the model's capabilities. A saved model is a single safetensors file whose JSON header carries
+the model config, label names and the fitted feature pipeline: loading never executes code from
+the file.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
-from dataclasses import asdict, fields
+from dataclasses import MISSING, asdict, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -19,62 +22,36 @@ import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from actrec import __version__
-from actrec.config import TrainConfig
-from actrec.data.dataset import SequenceDataset
-from actrec.data.labels import encode_labels, imbalance_notes
-from actrec.data.splits import plan_splits
-from actrec.errors import ConfigError, DataError, ModelFileError
-from actrec.features.pipeline import FeaturePipeline, Flatten, Standardize, Step
+from actrec.config import TrainConfig, estimator_signature, member_options, renamed_options
+from actrec.data.dataset import SequenceDataset, as_dataset
+from actrec.data.labels import imbalance_notes
+from actrec.errors import ConfigError, DataError
+from actrec.features.pipeline import FeaturePipeline, Step
 from actrec.io.model_file import load_model, metadata_errors, save_model
-from actrec.models import Capabilities, build_model, model_capabilities
-from actrec.models.rocket import LEVEL_KERNELS, REACH
-from actrec.training.feature_store import TransformedBatches, slices
+from actrec.models import Capabilities, model_capabilities
+from actrec.training import checks, networks
+from actrec.training.feature_store import TransformedBatches
+from actrec.training.strategies import FitTask, choose_strategy, fit_task
 
-if TYPE_CHECKING:  # the networks some fit strategies build, for the type checker only
-    from actrec.models.ensemble import EnsembleNet
-    from actrec.models.rocket import RocketNet
-    from actrec.models.streams import MultiStreamNet
+__all__ = ["Recognizer", "TrainConfig"]
 
-AUTO_KERNEL_MODEL = "minirocket"
-
-
-def as_dataset(
-    X: Any,
-    y: Any = None,
-    groups: Any = None,
-    lengths: Any = None,
-    label_names: Sequence[str] | None = None,
-    source: str = "<memory>",
-) -> SequenceDataset:
-    """Wrap arrays (or pass a SequenceDataset through); string labels are encoded the way every
-    loader encodes them (`actrec.data.labels.encode_labels`)."""
-    if isinstance(X, SequenceDataset):
-        return X
-    X = np.asarray(X, dtype=np.float32)
-    if X.ndim == 2:
-        X = X[:, :, None]
-    if X.ndim not in (3, 4):
-        raise DataError(f"{source}: X has shape {X.shape}; expected [N, T, F] or [N, T, J, C]")
-    if lengths is None:
-        lengths = np.full(X.shape[0], X.shape[1], dtype=np.int64)
-    names = list(label_names) if label_names is not None else []
-    if y is not None:
-        y = np.asarray(y)
-        if y.dtype.kind in "USO":
-            ids = [str(i) for i in range(len(y))]
-            y, names = encode_labels(y, source, ids, label_names)
-    return SequenceDataset(X=X, lengths=lengths, y=y, label_names=names, groups=groups, source=source)
+# the fitted state a model file's header holds as it is (besides the config, the pipeline's state
+# and the values converted for JSON)
+SAVED_STATE = ("label_names", "window_length", "sample_rate_hz", "feature_names", "schema", "n_features")
+LATER_STATE = ("schema_definition", "decision_rules")  # absent from the files of older versions
+NULLABLE = {f.name for f in fields(TrainConfig) if f.default_factory is MISSING}  # None is a value, not "unset"
 
 
 class Recognizer(ClassifierMixin, BaseEstimator):
     """Sequence classifier: `Recognizer(model="gru", epochs=30).fit(X, y).predict(X_new)`.
 
     Keyword arguments are the fields of `TrainConfig` (same names and defaults, `model="auto"` as
-    in the CLI), stored as given, so scikit-learn's `get_params`/`set_params`, `clone`,
-    `cross_validate` and `GridSearchCV` work on it. After `fit` or `load`: `classes_`,
-    `network` (eval mode), `pipeline`, `label_names`, `window_length`, `sample_rate_hz`,
-    `feature_names`, `schema`, `history` (also as `network_`, `pipeline_`, `window_length_`,
-    `history_`), and `config`, the TrainConfig the model was fitted with.
+    in the CLI; the signature is generated from the dataclass), stored as given, so
+    scikit-learn's `get_params`/`set_params`, `clone`, `cross_validate` and `GridSearchCV` work on
+    it. After `fit` or `load`: `classes_`, `network` (eval mode), `pipeline`, `label_names`,
+    `window_length`, `sample_rate_hz`, `feature_names`, `schema`, `history` (also as `network_`,
+    `pipeline_`, `window_length_`, `history_`), and `config`, the TrainConfig the model was fitted
+    with. `history` is what the fit strategy has: epochs, a penalty search, or members.
     """
 
     kind = "sequence"  # what `actrec.video.recognizer.load_recognizer` tells apart in a model file
@@ -83,84 +60,44 @@ class Recognizer(ClassifierMixin, BaseEstimator):
     # read this tag, never `kind`
     input_medium = "frames"
 
-    def __init__(
-        self,
-        model: str = TrainConfig.model,
-        model_options: dict[str, Any] | None = None,
-        joints: list[str] | None = None,
-        augment: list[Any] | None = None,
-        epochs: int = TrainConfig.epochs,
-        batch_size: int = TrainConfig.batch_size,
-        optimizer: str = TrainConfig.optimizer,
-        lr: float = TrainConfig.lr,
-        weight_decay: float = TrainConfig.weight_decay,
-        scheduler: str = TrainConfig.scheduler,
-        patience: int = TrainConfig.patience,
-        monitor: str = TrainConfig.monitor,
-        class_weight: str | None = TrainConfig.class_weight,
-        sampler: str = TrainConfig.sampler,
-        val_fraction: float = TrainConfig.val_fraction,
-        seed: int = TrainConfig.seed,
-        devices: int = TrainConfig.devices,
-        num_nodes: int = TrainConfig.num_nodes,
-        time_budget: float | None = TrainConfig.time_budget,
-        last_steps: int | None = TrainConfig.last_steps,
-        streams: list[str] | None = None,
-    ) -> None:
+    # fitted state, set by `fit` or `load` (these class defaults say "not fitted yet", so that
+    # __init__ stores the arguments only, as scikit-learn asks)
+    network: torch.nn.Module | None = None
+    pipeline: FeaturePipeline | None = None
+    label_names: list[str] = []  # noqa: RUF012  replaced, never changed in place
+    class_values: np.ndarray | None = None  # the non-string labels fit was given, in label order
+    window_length = 0
+    sample_rate_hz: float | None = None
+    feature_names: list[str] | None = None
+    schema: str | None = None
+    schema_definition: dict[str, Any] | None = None
+    frame_shape: tuple[int, ...] = ()
+    n_features = 0
+    history = pd.DataFrame()  # what the fit strategy records: epochs, a penalty search, or members
+    validation_proba_: np.ndarray | None = None  # out-of-sample, of models refitted on train + validation
+    notes: list[str] = []  # noqa: RUF012  what fit chose and why, for the person reading the run
+    cut_by_time_budget_ = False  # the time budget, a guard, stopped a neural fit early
+    # streaming decision rules fitted to a session with known segments (`actrec.stream.calibrate`)
+    decision_rules: dict[str, Any] | None = None
+    is_main_process, world_size = True, 1
+
+    def __init__(self, *args: Any, **params: Any) -> None:
         # scikit-learn's contract: every argument stored unchanged under its own name
-        self.model = model
-        self.model_options = model_options
-        self.joints = joints
-        self.augment = augment
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.optimizer = optimizer
-        self.lr = lr
-        self.weight_decay = weight_decay
-        self.scheduler = scheduler
-        self.patience = patience
-        self.monitor = monitor
-        self.class_weight = class_weight
-        self.sampler = sampler
-        self.val_fraction = val_fraction
-        self.seed = seed
-        self.devices = devices
-        self.num_nodes = num_nodes
-        self.time_budget = time_budget
-        self.last_steps = last_steps
-        self.streams = streams
+        # (an option's old name, `config.RENAMED`, still works, with a warning naming the new one)
+        bound = type(self).__init__.__signature__.bind(self, *args, **renamed_options(params, warn=True))  # type: ignore[attr-defined]
+        bound.apply_defaults()
+        for name, value in list(bound.arguments.items())[1:]:
+            setattr(self, name, value)
         # a bad option fails here, before any data is given
         self.config = self._config_from_params()
-        self.network: torch.nn.Module | None = None
-        self.pipeline: FeaturePipeline | None = None
-        self.label_names: list[str] = []
-        self.class_values: np.ndarray | None = None  # the non-string labels fit was given, in label order
-        self.window_length = 0
-        self.sample_rate_hz: float | None = None
-        self.feature_names: list[str] | None = None
-        self.schema: str | None = None
-        self.schema_definition: dict[str, Any] | None = None
-        self.frame_shape: tuple[int, ...] = ()
-        self.n_features = 0
-        self.history = pd.DataFrame()
-        # out-of-sample validation probabilities of models refitted on train + validation
-        self.validation_proba_: np.ndarray | None = None
-        self.notes: list[str] = []  # what fit chose and why, for the person reading the run
-        self.cut_by_time_budget_ = False  # the time budget, a guard, stopped a neural fit early
-        # streaming decision rules fitted to a session with known segments (`actrec.stream.calibrate`)
-        self.decision_rules: dict[str, Any] | None = None
-        self.is_main_process = True
-        self.world_size = 1
+
+    __init__.__signature__ = estimator_signature(TrainConfig)  # type: ignore[attr-defined]
 
     def _config_from_params(self) -> TrainConfig:
         """A checked TrainConfig from the constructor arguments (copied: fit fills in options)."""
-        import copy
-
-        params = copy.deepcopy({f.name: getattr(self, f.name) for f in fields(TrainConfig)})
-        for name in ("model_options", "joints", "augment", "streams"):
-            if params[name] is None:
-                params.pop(name)
-        config = TrainConfig(**params)
+        given = copy.deepcopy({f.name: getattr(self, f.name) for f in fields(TrainConfig)})
+        # a list or dict left unset (None) takes the dataclass's fresh default
+        config = TrainConfig(**{name: value for name, value in given.items() if value is not None or name in NULLABLE})
         config.check()
         return config
 
@@ -182,21 +119,11 @@ class Recognizer(ClassifierMixin, BaseEstimator):
             raise ConfigError("this Recognizer is not fitted; call fit or Recognizer.load first")
         return self.pipeline
 
-    @property
-    def network_(self) -> torch.nn.Module | None:
-        return self.network
-
-    @property
-    def pipeline_(self) -> FeaturePipeline | None:
-        return self.pipeline
-
-    @property
-    def window_length_(self) -> int:
-        return self.window_length
-
-    @property
-    def history_(self) -> pd.DataFrame:
-        return self.history
+    # the fitted state under scikit-learn's names
+    network_ = property(lambda self: self.network)
+    pipeline_ = property(lambda self: self.pipeline)
+    window_length_ = property(lambda self: self.window_length)
+    history_ = property(lambda self: self.history)
 
     # ------------------------------------------------------------------ public names
     @property
@@ -208,53 +135,15 @@ class Recognizer(ClassifierMixin, BaseEstimator):
         """What the model can do (`actrec.models.Capabilities`), from its fitted config."""
         return model_capabilities(self.config.model, self.config.model_options)
 
-    @property
-    def is_kernel_model(self) -> bool:
-        """True for families fitted in closed form (random kernels + ridge head)."""
-        return self.capabilities.closed_form
-
     # ------------------------------------------------------------------ the door
     def check_data(self, dataset: SequenceDataset) -> None:
-        """Refuse data this configuration cannot train on, before any split or fitting: a model
-        or augmentation that needs a skeleton given sensor data, unknown joints, NaN features."""
-        config = self.config
-        keypoints = dataset.is_keypoints and bool(dataset.schema)
-        shape = "x".join(str(s) for s in dataset.X.shape[2:])
-        if self.capabilities.needs_skeleton and not keypoints:
-            raise ConfigError(
-                f"model '{config.model}' needs keypoint data with a skeleton schema (X [N, T, J, C] and a schema); "
-                f"{dataset.source} has {shape} values per step: choose another model, e.g. auto or inception"
-            )
-        if config.streams and not keypoints:
-            raise ConfigError(
-                f"{dataset.source}: streams need keypoint data with a skeleton schema (X [N, T, J, C] and schema)"
-            )
-        if config.joints:
-            if not keypoints:
-                raise ConfigError(
-                    f"joints {config.joints} select skeleton joints, but {dataset.source} has {shape} values per step and no skeleton schema; drop --joints"
-                )
-            from actrec.features.keypoints import SelectJoints
-            from actrec.skeletons.schema import get_schema
-
-            SelectJoints.from_schema(get_schema(str(dataset.schema)), config.joints)
-        if config.augment:
-            from actrec.features.augment import build_augmenter
-
-            build_augmenter(config.augment, dataset.schema if keypoints else None)
-        self._check_values(dataset)
+        """Refuse data this configuration cannot train on, before any split or fitting
+        (`training/checks.py`: a skeleton a model needs, joints, augmentations, finite values)."""
+        checks.check_training_data(self.config, self.capabilities, dataset)
 
     def check_length(self, n_steps: int, source: str) -> None:
-        """Refuse, in one line, sequences longer than a fixed-length model takes (`pooling=all`
-        lays every step of the training window out in its head): never cut them silently."""
-        if not self.capabilities.fixed_length or n_steps <= self.window_length:
-            return
-        w = self.window_length
-        raise DataError(
-            f"{source}: sequences of up to {n_steps} steps, but this '{self.config.model}' model takes at most {w} "
-            f"(its training window, fixed by its options); cut them into {w}-step windows first (actrec dataset build "
-            f"--window {w}, or actrec stream), or train with last_steps={w}"
-        )
+        """Refuse sequences longer than a fixed-length model takes; never cut them silently."""
+        checks.check_length(self.capabilities, self.config.model, self.window_length, n_steps, source)
 
     # ------------------------------------------------------------------ fit
     def fit(
@@ -293,13 +182,7 @@ class Recognizer(ClassifierMixin, BaseEstimator):
         self.check_data(dataset)
         if validation is not None:
             self.check_data(validation)
-        if self.config.last_steps:
-            dataset = dataset.keep_last(self.config.last_steps)
-            validation = validation.keep_last(self.config.last_steps) if validation is not None else None
-        if validation is None:
-            train, validation, _ = plan_splits(dataset, self.config.seed, self.config.val_fraction).parts(dataset)
-        else:
-            train = dataset
+        task = fit_task(dataset, validation, self.config, work_dir, progress, resume_from)
         self.label_names = list(dataset.label_names)
         self.sample_rate_hz = dataset.sample_rate_hz
         self.feature_names = dataset.feature_names
@@ -308,139 +191,56 @@ class Recognizer(ClassifierMixin, BaseEstimator):
         if dataset.is_keypoints and dataset.schema:
             self.schema_definition = self.skeleton().to_dict()
         self.frame_shape = tuple(int(s) for s in dataset.X.shape[2:])
-        self.window_length = dataset.n_steps
-        self._fit_strategy(dataset, train, validation, work_dir, progress, resume_from)
+        self.window_length = task.dataset.n_steps
+        self._fit(task)
         if self.config.class_weight is None and self.config.sampler != "balanced":
-            self.notes += imbalance_notes(train.labels, self.label_names)
+            self.notes += imbalance_notes(task.train.labels, self.label_names)
         return self
 
-    def _fit_strategy(
-        self,
-        dataset: SequenceDataset,
-        train: SequenceDataset,
-        validation: SequenceDataset,
-        work_dir: str | Path | None,
-        progress: bool,
-        resume_from: str | Path | None,
-    ) -> None:
-        """The fit the model asks for: the default's closed-form kernel fit, one network per
-        skeleton stream, a closed-form kernel model, or gradient training."""
-        if self.config.model == "auto":
-            self._fit_auto(train, validation, resume_from)
-            return
-        if len(self.config.streams) > 1:
-            if resume_from:
-                raise ConfigError("resuming is for one network; several streams train one each, so start the run again")
-            self._fit_streams(train, validation, progress)
-            return
-        self.pipeline = FeaturePipeline(self._default_steps(dataset))
-        if self.is_kernel_model:
-            self._fit_kernels(train, validation, resume_from)
-            return
-        train_features = self.pipeline.fit_transform(train.X, train.lengths)
-        self.n_features = int(train_features.shape[-1])
-        val_features = self._features(validation)
-        self._train(train, train_features, validation, val_features, work_dir, progress, resume_from)
+    def _fit(self, task: FitTask) -> None:
+        """Fit by the strategy the model's capabilities ask for (`actrec.training.strategies`):
+        the ensemble `auto`, one network per skeleton modality, closed form, or gradient steps."""
+        strategy = choose_strategy(self.capabilities, self.config.modalities)
+        outcome = strategy.fit(self, task)
+        self.network, self.history, self.notes = outcome.network, outcome.history, outcome.notes
+        self.validation_proba_ = outcome.validation_proba
+        self.cut_by_time_budget_ = outcome.cut_by_time_budget
+        self.is_main_process, self.world_size = outcome.is_main_process, outcome.world_size
 
-    def _fit_auto(
-        self, train: SequenceDataset, validation: SequenceDataset, resume_from: str | Path | None = None
-    ) -> None:
-        """The default: MiniRocket with level kernels, fitted in closed form, saved as a
-        one-member ensemble (the file format for several members).
+    # ------------------------------------------------------------------ what fit strategies use
+    def new(self, **params: Any) -> Recognizer:
+        """An unfitted recognizer of this class with `params` (a member of an ensemble or a stream)."""
+        return type(self)(**params)
 
-        MiniRocket rather than MultiRocket-Hydra: with level kernels and half-window reach
-        (`actrec.models.rocket`) it had the better mean top-1 over bench/accuracy.py's 13 sets
-        (0.892 against 0.878, 2 seeds; aeon's MiniRocket 0.877), fits in about two thirds of the
-        time and streams one pool instead of three plus Hydra.
+    def member_options(self) -> dict[str, Any]:
+        """The options an ensemble's member inherits: all but those that choose the model."""
+        return member_options(self.config)
 
-        Chosen from the data alone, never from the clock, so the same seed gives the same model on a
-        busy machine as on an idle one; and it streams every frame at a cost that does not grow
-        with the window (`actrec.stream.kernels`). A neural member used to take what a time budget
-        left, which made the result depend on the machine's load and the stream re-run whole
-        windows; `--model inception|gru` trains one on purpose."""
-        if resume_from is not None:
-            raise ConfigError(
-                "model 'auto' is fitted in closed form and keeps no checkpoints; train it without --resume"
-            )
-        shared = {k: getattr(self.config, k) for k in ("joints", "class_weight", "seed", "val_fraction")}
-        kernel = Recognizer(AUTO_KERNEL_MODEL, **shared).fit(train, validation=validation)
-        kernel_network = cast("RocketNet", kernel.network)
-        settings = kernel_network.config
-        why = [
-            f"{AUTO_KERNEL_MODEL} ({', '.join(settings.pooling)} of 84 kernels and {settings.level_kernels} level kernels per dilation), "
-            "fitted in closed form; it streams frame by frame at a cost independent of the window"
-        ]
-        self.config.model_options = {
-            "members": [{"model": kernel.config.model, "options": kernel.config.model_options}],
-            "weights": [1.0],
-            "why": why,
-        }
-        self.pipeline, self.n_features = kernel.pipeline, kernel.n_features
-        self.network = ensemble = cast("EnsembleNet", self._build_network())
-        ensemble.members[0].load_state_dict(kernel_network.state_dict())
-        cast("RocketNet", ensemble.members[0]).fitted_summary = kernel_network.fitted_summary
-        ensemble.eval()
-        self.validation_proba_ = kernel.validation_proba_
-        self.history = kernel.history
-        self.notes = [f"auto: {'; '.join(why)}"]
+    def default_steps(self, dataset: SequenceDataset) -> list[Step]:
+        config = self.config
+        return networks.default_steps(dataset, config.joints, config.modalities, self.capabilities.needs_skeleton)
 
-    def _fit_streams(self, train: SequenceDataset, validation: SequenceDataset, progress: bool) -> None:
-        """One network per stream, trained alone; their probabilities are averaged with weights
-        inversely proportional to validation log-loss (equal without validation samples)."""
-        from actrec.evaluation.metrics import log_loss_weights
+    def build_network(self) -> torch.nn.Module:
+        """The network the config describes, its options completed from the data (saved with it)."""
+        config = self.config
+        config.model_options = networks.complete_options(
+            config.model_options, self.capabilities, self.window_length, self.pipeline
+        )
+        graph_schema = None
+        if self.capabilities.needs_skeleton or config.modalities:
+            from actrec.features.keypoints import pipeline_schema
 
-        member_config = asdict(self.config)
-        if self.config.time_budget:
-            member_config["time_budget"] = self.config.time_budget / len(self.config.streams)
-        members = []
-        for stream in self.config.streams:
-            member = Recognizer(**(member_config | {"streams": [stream]}))
-            members.append(member.fit(train, validation=validation, progress=progress))
-            self.is_main_process, self.world_size = member.is_main_process, member.world_size
-        self.pipeline, self.n_features = members[0].pipeline, members[0].n_features
-        self.network = fused = cast("MultiStreamNet", self._build_network())
-        for slot, member in zip(fused.members, members):
-            slot.load_state_dict(cast("MultiStreamNet", member.network).members[0].state_dict())
-        if validation.n_samples:
-            probas = [member.predict_proba(validation) for member in members]
-            weights, losses = log_loss_weights(probas, validation.labels, self.label_names)
-            self.validation_proba_ = sum(w * p for w, p in zip(weights, probas)).astype(np.float32)
-            chosen = ", ".join(
-                f"{s} {w:.2f} (val log-loss {loss:.3f})" for s, w, loss in zip(self.config.streams, weights, losses)
-            )
-        else:
-            weights = np.full(len(members), 1.0 / len(members))
-            chosen = "equal (no validation samples)"
-        fused.weights.copy_(torch.as_tensor(weights, dtype=torch.float32))
-        self.network.eval()
-        self.history = members[0].history
-        self.notes = [f"streams: one {self.config.model} per stream; weights {chosen}"] + [
-            note for m in members for note in m.notes
-        ]
-        self.cut_by_time_budget_ = any(m.cut_by_time_budget_ for m in members)
-
-    def _default_steps(self, dataset: SequenceDataset) -> list[Step]:
-        steps: list[Step] = []
-        if dataset.is_keypoints:
-            if dataset.schema:
-                from actrec.features.keypoints import keypoint_steps
-                from actrec.features.streams import stream_steps
-
-                options: dict[str, Any] = {"joints": self.config.joints} if self.config.joints else {}
-                if self.config.streams:
-                    steps = stream_steps(dataset.schema, **options)
-                else:
-                    steps = keypoint_steps(dataset.schema, graph=self.capabilities.needs_skeleton, **options)
-            else:
-                steps = [Flatten()]
-        return steps + [Standardize()]
-
-    def _graph_schema(self) -> Any:
-        if not self.capabilities.needs_skeleton and not self.config.streams:
-            return None
-        from actrec.features.keypoints import pipeline_schema
-
-        return pipeline_schema(self.skeleton(), self._fitted_pipeline())
+            graph_schema = pipeline_schema(self.skeleton(), self._fitted_pipeline())
+        n_classes = len(self.label_names)
+        return networks.build_network(
+            config.model,
+            config.model_options,
+            config.modalities,
+            self.n_features,
+            n_classes,
+            self.pipeline,
+            graph_schema,
+        )
 
     def skeleton(self) -> Any:
         """The model's skeleton `Schema`, rebuilt from the copy saved in the model (so a user's YAML
@@ -453,169 +253,21 @@ class Recognizer(ClassifierMixin, BaseEstimator):
             return schema_from_dict(self.schema_definition, source=f"model schema {self.schema}")
         return get_schema(self.schema)
 
-    def _build_network(self) -> torch.nn.Module:
-        options = dict(self.config.model_options)
-        if options.get("pooling") == "all" and not options.get("steps"):
-            options["steps"] = self.window_length
-            self.config.model_options = options
-        if self.is_kernel_model and not options.get("input_length"):
-            # the first context frames of the feature pipeline are never read (actrec.models.rocket)
-            options["skip_steps"] = self._fitted_pipeline().context_frames
-            options["input_length"] = max(1, self.window_length - options["skip_steps"])
-            options["left_pad"] = True  # short windows read as zeros before their first frame, as a stream warming up
-            options.setdefault(
-                "level_kernels", LEVEL_KERNELS
-            )  # kernels that see a channel's level (actrec.models.rocket)
-            options.setdefault("reach", REACH)  # no dilation pools fewer outputs than half the window
-            self.config.model_options = options
-        if self.config.streams:
-            from actrec.features.streams import stream_channels
-            from actrec.models.streams import MultiStreamConfig, MultiStreamNet
-
-            streams = MultiStreamConfig(
-                self.config.model,
-                options,
-                self.config.streams,
-                stream_channels(self._fitted_pipeline(), self.config.streams),
-            )
-            return MultiStreamNet(self.n_features, len(self.label_names), streams, self._graph_schema())
-        return build_model(self.config.model, self.n_features, len(self.label_names), options, self._graph_schema())
-
-    def _train(
-        self,
-        train: SequenceDataset,
-        train_features: np.ndarray,
-        validation: SequenceDataset,
-        val_features: np.ndarray,
-        work_dir: str | Path | None,
-        progress: bool,
-        resume_from: str | Path | None,
-    ) -> None:
-        """Build the network and fit it: kernel models in closed form, the others by
-        `actrec.training.fit` (checkpoints in `work_dir/checkpoints`, resumable)."""
-        import lightning as L
-
-        from actrec.training.data import ArrayDataset, AugmentedDataset, SequenceDataModule
-        from actrec.training.fit import fit_loop
-
-        config = self.config
-        L.seed_everything(config.seed, workers=True, verbose=False)
-        self.network = self._build_network()
-        train_set: Any = ArrayDataset(train_features, train.lengths, train.labels)
-        if config.augment:
-            from actrec.features.augment import build_augmenter
-
-            augmenter = build_augmenter(config.augment, self.schema)
-            if augmenter is not None:
-                train_set = AugmentedDataset(
-                    train.X, train.lengths, train.labels, augmenter, self._fitted_pipeline().transform, config.seed
-                )
-        # what a checkpoint must share with the run resuming it (after _build_network, which may
-        # complete model_options)
-        run = {
-            "config": asdict(config),
-            "label_names": self.label_names,
-            "n_features": self.n_features,
-            "n_train": train.n_samples,
-        }
-        val_set = ArrayDataset(val_features, validation.lengths, validation.labels)
-        data = SequenceDataModule(
-            train_set, val_set, config.batch_size, config.seed, config.sampler == "balanced", train.labels
-        )
-        fitted = fit_loop(
-            self.network,
-            config,
-            data,
-            train.labels,
-            len(self.label_names),
-            run,
-            checkpoint_dir=None if work_dir is None else Path(work_dir) / "checkpoints",
-            resume_from=resume_from,
-            progress=progress,
-        )
-        self.history = fitted.history
-        self.is_main_process, self.world_size = fitted.is_main_process, fitted.world_size
-        if fitted.cut_by_time_budget:
-            self.cut_by_time_budget_ = True
-            self.notes.append(
-                f"--time-budget stopped training after {len(fitted.history)} of {config.epochs} epochs; "
-                "a run cut by the clock is not reproducible (drop the budget, or lower --epochs)"
-            )
-
-    def _fit_kernels(self, train: SequenceDataset, validation: SequenceDataset, resume_from: str | Path | None) -> None:
-        """Kernel models, in closed form: the pipeline is fitted on the training split, then
-        featurises a batch at a time as the fit reads it (`training/feature_store.py`), so
-        neither the featurised split nor its kernel features are ever held whole."""
-        import time
-
-        import lightning as L
-
-        from actrec.evaluation.metrics import compute_metrics
-        from actrec.training.kernels import fit_kernel_model
-
-        if resume_from is not None:
-            raise ConfigError(
-                f"model '{self.config.model}' is fitted in closed form in seconds and keeps no checkpoints; train it without --resume"
-            )
-        start = time.perf_counter()
-        pipeline = self._fitted_pipeline().fit(train.X, train.lengths)
-        self.n_features = int(pipeline.transform(train.X[:1], train.lengths[:1]).shape[-1])
-        L.seed_everything(self.config.seed, workers=True, verbose=False)
-        self.network = network = cast("RocketNet", self._build_network())
-        self.validation_proba_ = fit_kernel_model(
-            network,
-            self._batches(train),
-            train.labels,
-            self._batches(validation),
-            validation.labels,
-            len(self.label_names),
-            self.config.class_weight,
-            self.config.seed,
-            grouped=train.groups is not None,
-        )
-        self.network.eval()
-        row: dict[str, Any] = {"epoch": 0, "seconds": time.perf_counter() - start}
-        if validation.n_samples:
-            metrics = compute_metrics(validation.labels, self.validation_proba_, self.label_names)
-            row |= {"val_loss": metrics["log_loss"], "val_acc": metrics["top1"]}
-        self.history = pd.DataFrame([row])
-
     # ------------------------------------------------------------------ predict
-    def _check_values(self, dataset: SequenceDataset, trained_schema: str | None = None) -> None:
-        """Sensor/feature data must be finite; keypoint NaNs (joints the detector missed) are
-        handled by the keypoint steps of a model with a skeleton: the data's own schema, or at
-        predict time the model's, so a bare `[N, T, J, C]` array with gaps predicts as well."""
-        if not (dataset.is_keypoints and (dataset.schema or trained_schema)):
-            dataset.check_finite()
-
     def _check_input(self, dataset: SequenceDataset) -> None:
-        """Refuse data the fitted pipeline cannot featurise: another step shape, non-finite values."""
-        if self.pipeline is None:
-            raise ConfigError("this Recognizer is not fitted; call fit or Recognizer.load first")
-        shape = tuple(dataset.X.shape[2:])
-        if self.frame_shape and shape != self.frame_shape:
-            raise DataError(
-                f"{dataset.source}: each step has shape {list(shape)} but the model was trained on "
-                f"{list(self.frame_shape)}; give the same features (and joints) as in training"
-            )
-        self._check_values(dataset, self.schema)
+        self._fitted_pipeline()
+        checks.check_input(dataset, self.frame_shape, self.schema)
 
-    def _batches(self, dataset: SequenceDataset) -> TransformedBatches:
+    def batches(self, dataset: SequenceDataset) -> TransformedBatches:
         """The dataset featurised a batch at a time, when read (memory-mapped input stays on disk)."""
         self._check_input(dataset)
         return TransformedBatches(
             dataset.X, dataset.lengths, self._fitted_pipeline().transform, np.asarray(dataset.ids), dataset.source
         )
 
-    def _features(self, dataset: SequenceDataset) -> np.ndarray:
+    def features(self, dataset: SequenceDataset) -> np.ndarray:
         self._check_input(dataset)
-        features = self._fitted_pipeline().transform(dataset.X, dataset.lengths)
-        if not np.isfinite(features).all():
-            sample = int(np.argwhere(~np.isfinite(features))[0][0])
-            raise DataError(
-                f"{dataset.source}: sample {dataset.sample_id(sample)} gives non-finite features; check it for NaN or inf values"
-            )
-        return features
+        return checks.check_finite_features(self._fitted_pipeline().transform(dataset.X, dataset.lengths), dataset)
 
     def predict_proba(self, X: Any, lengths: Any = None, batch_size: int = 256) -> np.ndarray:
         """Class probabilities float32 `[N, C]`, columns in `classes_` (`label_names`) order.
@@ -626,15 +278,10 @@ class Recognizer(ClassifierMixin, BaseEstimator):
         if self.config.last_steps:
             dataset = dataset.keep_last(self.config.last_steps)
         self.check_length(int(dataset.lengths.max(initial=0)), dataset.source)
-        batches = self._batches(dataset)
+        batches = self.batches(dataset)
         if self.network is None:
             raise ConfigError("this Recognizer is not fitted; call fit or Recognizer.load first")
-        out = np.empty((dataset.n_samples, len(self.label_names)), np.float32)
-        with torch.inference_mode():
-            for index in slices(dataset.n_samples, batch_size):  # featurised a batch at a time: memory flat in N
-                x, length = torch.from_numpy(batches.rows(index)), torch.from_numpy(batches.lengths[index])
-                out[index] = torch.softmax(self.network(x, length), dim=1).numpy()
-        return out
+        return networks.predict_in_batches(self.network, batches, len(self.label_names), batch_size)
 
     def predict(self, X: Any, lengths: Any = None) -> np.ndarray:
         """The most probable class `[N]`, as in `classes_` (label names, or fit's integer labels)."""
@@ -679,48 +326,20 @@ class Recognizer(ClassifierMixin, BaseEstimator):
     # ------------------------------------------------------------------ save / load
     def describe(self) -> dict[str, str]:
         """What the model is and takes, one short line each, for a person (`actrec info`)."""
-        rate = f" at {self.sample_rate_hz:g} Hz" if self.sample_rate_hz else ""
-        if len(self.frame_shape) == 2:
-            joints, channels = self.frame_shape
-            inputs = f"keypoints [T, {joints}, {channels}]" + (f" ({self.schema})" if self.schema else "")
-        else:
-            names = self.feature_names or []
-            shown = ", ".join(names[:6]) + (f", ... ({len(names)} in all)" if len(names) > 6 else "")
-            inputs = f"features [T, {self.frame_shape[0] if self.frame_shape else '?'}]" + (
-                f": {shown}" if names else ""
-            )
-        steps = " -> ".join(step.name for step in self.pipeline.steps) if self.pipeline else ""
-        rows = {
-            "model": self.config.model,
-            "kind": self.kind,
-            "window": f"{self.window_length} steps{rate}",
-            "input": inputs,
-            "features": steps,
-        }
-        options = self.config.model_options or {}
-        if options.get("members"):  # an ensemble (`auto`): its members and their weights
-            weights = options.get("weights") or [1.0 / len(options["members"])] * len(options["members"])
-            rows["members"] = ", ".join(
-                f"{member['model']} (weight {weight:.2f})" for member, weight in zip(options["members"], weights)
-            )
-        return rows
+        from actrec.evaluation.model_summary import sequence_model_summary
+
+        return sequence_model_summary(self.metadata(), self.kind)
 
     def metadata(self) -> dict[str, Any]:
-        return {
+        """What the model file's header holds: the config, and the fitted state but the network."""
+        fitted = {name: getattr(self, name) for name in SAVED_STATE + LATER_STATE}
+        return fitted | {
             "format": "actrec-model",
             "kind": self.kind,
             "actrec_version": __version__,
             "config": asdict(self.config),
-            "label_names": self.label_names,
-            "window_length": self.window_length,
-            "sample_rate_hz": self.sample_rate_hz,
-            "feature_names": self.feature_names,
-            "schema": self.schema,
-            "schema_definition": self.schema_definition,
             "frame_shape": list(self.frame_shape),
-            "n_features": self.n_features,
             "pipeline": self.pipeline.get_state() if self.pipeline else [],
-            "decision_rules": self.decision_rules,
             "class_values": None if self.class_values is None else self.class_values.tolist(),
         }
 
@@ -734,40 +353,15 @@ class Recognizer(ClassifierMixin, BaseEstimator):
     @classmethod
     def _from_metadata(cls, meta: dict[str, Any]) -> Recognizer:
         """An unfitted Recognizer with everything but the network set from a model file's metadata."""
-        rec = cls(**meta["config"])
-        rec.label_names = meta["label_names"]
-        rec.window_length = int(meta["window_length"])
-        rec.sample_rate_hz = meta["sample_rate_hz"]
-        rec.feature_names = meta["feature_names"]
-        rec.schema = meta["schema"]
-        rec.schema_definition = meta.get("schema_definition")
+        rec = cls(**renamed_options(meta["config"]))  # a file saved before an option was renamed
+        for name in SAVED_STATE + LATER_STATE:
+            setattr(rec, name, meta[name] if name in SAVED_STATE else meta.get(name))
+        rec.window_length, rec.n_features = int(meta["window_length"]), int(meta["n_features"])
         rec.frame_shape = tuple(meta["frame_shape"])
-        rec.n_features = int(meta["n_features"])
         rec.pipeline = FeaturePipeline.from_state(meta["pipeline"])
-        rec.decision_rules = meta.get("decision_rules")
         if meta.get("class_values") is not None:
             rec.class_values = np.asarray(meta["class_values"])
         return rec
-
-    def _network_for(self, tensors: dict[str, torch.Tensor], path: Path) -> torch.nn.Module:
-        """The network the metadata describes, once a build on the meta device (no memory) has
-        shown its tensors have the file's shapes: an edited config such as `hidden_sizes: [200000]`
-        would otherwise allocate hundreds of GB before the mismatch shows. Kernel models compute
-        their kernels while being built, which the meta device cannot; they are built directly."""
-        try:
-            with torch.device("meta"):
-                planned = {name: tuple(value.shape) for name, value in self._build_network().state_dict().items()}
-        except (RuntimeError, NotImplementedError):
-            planned = None
-        given = {name: tuple(value.shape) for name, value in tensors.items()}
-        if planned is not None and planned != given:
-            name = next(name for name in sorted(planned.keys() | given.keys()) if planned.get(name) != given.get(name))
-            raise ModelFileError(
-                f"{path}: its config describes a network whose '{name}' has shape {list(planned.get(name, ()))}, but "
-                f"the file holds {list(given.get(name, ())) if name in given else 'no such tensor'}; the file was edited or "
-                "damaged; re-save it with actrec"
-            )
-        return self._build_network()
 
     @classmethod
     def load(cls, path: str | Path) -> Recognizer:
@@ -775,19 +369,6 @@ class Recognizer(ClassifierMixin, BaseEstimator):
         meta, tensors, path = load_model(path, cls.kind)
         with metadata_errors(path):
             rec = cls._from_metadata(meta)
-            rec.network = rec._network_for(tensors, path)
-        try:
-            rec.network.load_state_dict(tensors)
-        except RuntimeError as error:
-            first = str(error).splitlines()[0]
-            saved = str(meta.get("actrec_version", "?"))
-            if saved.startswith(("0.1.", "0.2.")) and "combination_0" in first:
-                raise ModelFileError(
-                    f"{path}: a kernel model made by actrec {saved}; version 0.3 redefined these models "
-                    "so they stream frame by frame (README: Models); train it again"
-                ) from None
-            raise ModelFileError(
-                f"{path}: weights do not fit the saved model config ({first}); the file is damaged"
-            ) from None
-        rec.network.eval()
+            rec.network = networks.network_for_file(rec.build_network, tensors, path)
+        networks.load_weights(rec.network, tensors, path, str(meta.get("actrec_version", "?")))
         return rec

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from actrec.config import renamed_options
 from actrec.data.dataset import SequenceDataset
 from actrec.data.labels import encode_labels
 from actrec.data.splits import missing_class_note, plan_splits, split_notes
@@ -35,6 +36,7 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
     values = read_yaml(path, "config file") or {}
     if not isinstance(values, dict):
         raise ConfigError(f"{path}: expected a mapping of training options, e.g. 'model: gru'")
+    values = renamed_options(values)
     known = {f.name for f in fields(TrainConfig)}
     unknown = sorted(set(values) - known, key=str)
     if unknown:

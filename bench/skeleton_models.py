@@ -5,14 +5,14 @@ The data is what `make demo` builds: generated COCO-17 recordings (`write_synthe
 `actrec dataset build`). `actrec.experiments.compare` trains, on one group-aware holdout split
 (20% of the recordings held out), once per seed:
 
-  stgcn joint only   ST-GCN on the joint stream alone (`--streams joint`: coordinates + presence)
+  stgcn joint only   ST-GCN on the joint modality alone (`--modalities joint`: coordinates + presence)
   stgcn              ST-GCN with its default input (coordinates, velocity, presence)
   ctrgcn             CTR-GCN with its default input (the same as stgcn's)
-  stgcn 4 streams    `--streams joint,bone,joint_motion,bone_motion`, probabilities fused
+  stgcn 4 modalities `--modalities joint,bone,joint_motion,bone_motion`, probabilities fused
 
 with the same epochs and otherwise default training options, and prints top-1 (mean ± std over
-seeds), fit seconds and single-window latency, then whether ctrgcn and the fused streams each
-beat ST-GCN on the joint stream (issue 9's acceptance).
+seeds), fit seconds and single-window latency, then whether ctrgcn and the fused modalities each
+beat ST-GCN on the joint modality (issue 9's acceptance).
 
     python bench/skeleton_models.py [--recordings 24] [--stride 30] [--epochs 5] [--seeds 3] [--out DIR]
 
@@ -35,17 +35,17 @@ from actrec.data.segments import windows_from_segments
 from actrec.data.synthetic import write_synthetic
 from actrec.experiments.compare import ModelSpec, compare
 
-STREAMS = ["joint", "bone", "joint_motion", "bone_motion"]
+MODALITIES = ["joint", "bone", "joint_motion", "bone_motion"]
 BASELINE = "stgcn joint only"
 
 
 def specs(epochs: int) -> list[ModelSpec]:
     shared = {"epochs": epochs}
     return [
-        ModelSpec(BASELINE, shared | {"model": "stgcn", "streams": ["joint"]}),
+        ModelSpec(BASELINE, shared | {"model": "stgcn", "modalities": ["joint"]}),
         ModelSpec("stgcn", shared | {"model": "stgcn"}),
         ModelSpec("ctrgcn", shared | {"model": "ctrgcn"}),
-        ModelSpec("stgcn 4 streams", shared | {"model": "stgcn", "streams": STREAMS}),
+        ModelSpec("stgcn 4 modalities", shared | {"model": "stgcn", "modalities": MODALITIES}),
     ]
 
 
@@ -93,7 +93,7 @@ def main() -> None:
             f"| {name} | {row.top1_mean:.3f} ± {row.top1_std:.3f} | {row.train_time_s_mean:.0f} | {row.latency_us_mean:.0f} | {int(row.param_count):,} |"
         )
     baseline = summary.loc[BASELINE, "top1_mean"]
-    for name in ("ctrgcn", "stgcn 4 streams"):
+    for name in ("ctrgcn", "stgcn 4 modalities"):
         gain = summary.loc[name, "top1_mean"] - baseline
         print(f"{name} vs {BASELINE}: {gain:+.3f} top-1 ({'beats' if gain > 0 else 'does NOT beat'} it)")
 

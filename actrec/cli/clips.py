@@ -17,14 +17,11 @@ def report_bad_video(line: str) -> None:
     console.print(f"[yellow]{escape(line)}[/yellow]", highlight=False, soft_wrap=True)
 
 
-CLIP_TRAINING_OPTIONS = ("label_smoothing", "mixup")  # VideoTrainConfig fields that are no TrainConfig flag
-
-
 def clip_train_config(
     values: dict[str, Any], options: dict[str, Any], init: str | None, on_bad_video: str | None
 ) -> Any:
     """`actrec train` flags -> VideoTrainConfig; `-o` options split between the clip, the network
-    and the clip-only training options (`-o label_smoothing=0.1`, `-o mixup=0.2`)."""
+    and the training options (`-o label_smoothing=0.1` as well as `--label-smoothing 0.1`)."""
     from dataclasses import fields
 
     from actrec.errors import ConfigError
@@ -38,7 +35,7 @@ def clip_train_config(
             f"option '{ignored[0]}' does not apply to clip data; clip options are: {', '.join(sorted(known))}"
         )
     values = {k: v for k, v in values.items() if k in known} | {
-        k: options.pop(k) for k in CLIP_TRAINING_OPTIONS if k in options
+        k: options.pop(k) for k in list(options) if k in known - {"model", "model_options", "clip", "init"}
     }
     clip, network = split_options(options)
     if on_bad_video:

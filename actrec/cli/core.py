@@ -55,13 +55,14 @@ def config_flag_type(annotation: Any) -> type:
 
 def with_config_flags(command: Any) -> Any:
     """Give `command` (which takes `**flags`) one `--flag` per TrainConfig field, typed and
-    documented from the dataclass (`FIELD_HELP`), so a new field reaches `actrec train` by itself.
+    documented from the dataclass (each field's help, `config.field_help`), so a new field
+    reaches `actrec train` by itself.
     `model_options` is the exception: `-o key=value` pairs fill it."""
     import dataclasses
     import inspect
     import typing
 
-    from actrec.config import FIELD_HELP, TrainConfig
+    from actrec.config import RENAMED, TrainConfig, field_help
 
     hints = typing.get_type_hints(TrainConfig)
     signature = inspect.signature(command)
@@ -72,7 +73,9 @@ def with_config_flags(command: Any) -> Any:
         flag = "--" + config_field.name.replace("_", "-")
         default = config_field.default
         shown = str(default) if default is not dataclasses.MISSING and default is not None else False
-        option = typer.Option(None, flag, help=FIELD_HELP[config_field.name], show_default=shown)
+        # an option's old name (`config.RENAMED`) stays a flag beside the new one
+        old_flags = ["--" + old.replace("_", "-") for old, new in RENAMED.items() if new == config_field.name]
+        option = typer.Option(None, flag, *old_flags, help=field_help(config_field), show_default=shown)
         parameters.append(
             inspect.Parameter(
                 config_field.name,

@@ -208,3 +208,33 @@ class SequenceDataset:
             # object arrays would need pickle, which the npz loader refuses: store them as text
             arrays[f"meta_{key}"] = value.astype(str) if value.dtype == object else value
         return arrays
+
+
+def as_dataset(
+    X: Any,
+    y: Any = None,
+    groups: Any = None,
+    lengths: Any = None,
+    label_names: Sequence[str] | None = None,
+    source: str = "<memory>",
+) -> SequenceDataset:
+    """Wrap arrays (or pass a SequenceDataset through); string labels are encoded the way every
+    loader encodes them (`actrec.data.labels.encode_labels`)."""
+    from actrec.data.labels import encode_labels
+
+    if isinstance(X, SequenceDataset):
+        return X
+    X = np.asarray(X, dtype=np.float32)
+    if X.ndim == 2:
+        X = X[:, :, None]
+    if X.ndim not in (3, 4):
+        raise DataError(f"{source}: X has shape {X.shape}; expected [N, T, F] or [N, T, J, C]")
+    if lengths is None:
+        lengths = np.full(X.shape[0], X.shape[1], dtype=np.int64)
+    names = list(label_names) if label_names is not None else []
+    if y is not None:
+        y = np.asarray(y)
+        if y.dtype.kind in "USO":
+            ids = [str(i) for i in range(len(y))]
+            y, names = encode_labels(y, source, ids, label_names)
+    return SequenceDataset(X=X, lengths=lengths, y=y, label_names=names, groups=groups, source=source)

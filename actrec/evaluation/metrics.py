@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from sklearn.metrics import confusion_matrix, f1_score, log_loss, precision_recall_fscore_support, top_k_accuracy_score
+from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_support, top_k_accuracy_score
+
+from actrec.training.averaging import validation_log_loss
 
 
 def compute_metrics(y_true: np.ndarray, proba: np.ndarray, label_names: list[str]) -> dict[str, Any]:
@@ -19,7 +21,6 @@ def compute_metrics(y_true: np.ndarray, proba: np.ndarray, label_names: list[str
     pred = proba.argmax(1)
     k = min(5, len(label_names))
     precision, recall, f1, support = precision_recall_fscore_support(y_true, pred, labels=labels, zero_division=0)
-    clipped = np.clip(proba, 1e-7, 1.0)
     return {
         "top1": float(np.mean(pred == y_true)),
         # with C <= 5 classes the true class is always among the top C: top-5 is 1 by definition
@@ -27,7 +28,7 @@ def compute_metrics(y_true: np.ndarray, proba: np.ndarray, label_names: list[str
         # over the classes that occur (true or predicted): a class absent from a small split would
         # otherwise count as F1 = 0 and drag the mean down for nothing the model did
         "macro_f1": float(f1_score(y_true, pred, labels=np.union1d(y_true, pred), average="macro", zero_division=0)),
-        "log_loss": float(log_loss(y_true, clipped / clipped.sum(1, keepdims=True), labels=labels)),
+        "log_loss": validation_log_loss(y_true, proba, len(label_names)),
         "n": int(len(y_true)),
         "per_class": {
             name: {
@@ -40,17 +41,6 @@ def compute_metrics(y_true: np.ndarray, proba: np.ndarray, label_names: list[str
         },
         "confusion": confusion_matrix(y_true, pred, labels=labels).tolist(),
     }
-
-
-def log_loss_weights(
-    probas: list[np.ndarray], y_true: np.ndarray, label_names: list[str]
-) -> tuple[np.ndarray, list[float]]:
-    """(weights summing to 1, log-losses): one weight per member's validation probabilities
-    `[N, C]`, inversely proportional to its log-loss on `y_true`, so a member that predicts the
-    held-out samples better counts more in a fused average (skeleton streams, clip motions)."""
-    losses = [compute_metrics(y_true, proba, label_names)["log_loss"] for proba in probas]
-    weights = np.array([1.0 / max(loss, 1e-6) for loss in losses])
-    return weights / weights.sum(), losses
 
 
 def headline(metrics: dict[str, Any]) -> dict[str, Any]:

@@ -31,17 +31,60 @@ def save_figure(figure: Figure, path: Path) -> None:
         figure.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
 
 
-def has_curves(history: pd.DataFrame) -> bool:
-    """True when the fit went through two or more epochs, so loss and accuracy per epoch draw a
-    curve; a closed-form fit (one row at epoch 0) or a single epoch would be one dot."""
+def history_kind(history: pd.DataFrame) -> str | None:
+    """Which figure a fit's history draws (`actrec.training.strategies`: each strategy records the
+    history it has): "members" (an ensemble of two or more members, their validation log-loss),
+    "epochs" (two or more epochs with a loss or accuracy), "penalties" (a closed-form fit's
+    penalty search, two or more penalties scored; a one-member ensemble's history is its
+    member's); None when there is nothing to draw: a closed-form fit that reports only its chosen
+    penalty, a single epoch."""
+    members = member_rows(history)
+    if "weight" in history and "val_loss" in members and members["val_loss"].notna().sum() >= 2:
+        return "members"
     columns = {f"{stage}_{metric}" for stage in ("train", "val") for metric in ("loss", "acc")}
-    return "epoch" in history and history["epoch"].nunique() >= 2 and bool(columns & set(history.columns))
+    if "epoch" in history and history["epoch"].nunique() >= 2 and columns & set(history.columns):
+        return "epochs"
+    if "search_error" in history and history["search_error"].notna().sum() >= 2:
+        return "penalties"
+    return None
+
+
+def member_rows(history: pd.DataFrame) -> pd.DataFrame:
+    """One row per fitted model: the row `chosen` marks (the penalty a closed-form fit kept), else
+    the last; per member when the history holds several (an ensemble's members' histories, a
+    `member` column)."""
+    parts = list(history.groupby("member", sort=False)) if "member" in history else [("", history)]
+    picked = []
+    for _, rows in parts:
+        chosen = rows["chosen"].eq(True) if "chosen" in rows else None
+        picked.append(rows[chosen] if chosen is not None and chosen.any() else rows.tail(1))
+    return pd.concat(picked) if picked else history
 
 
 def no_curves_text(history: pd.DataFrame, model: str) -> str:
-    """What report.md says instead of the curves figure: why there is none, and the one fit step's
-    validation scores and time when the history has them."""
-    closed_form = len(history) > 0 and "epoch" in history and int(history["epoch"].max()) == 0
+    """What report.md says instead of a figure: why there is none, and the fit's validation scores,
+    chosen penalty and time when the history has them."""
+    if "weight" in history and "member" in history:
+        members = member_rows(history)
+        return (
+            f"No training curves: `{model}` is an ensemble fitted without epochs; its members: "
+            + "; ".join(
+                f"{row.member} (weight {row.weight:.2f}"
+                + "".join(
+                    f", {label} {getattr(row, column):.3f}"
+                    for column, label in (("val_loss", "validation log-loss"), ("val_acc", "validation top-1"))
+                    if column in members and pd.notna(getattr(row, column))
+                )
+                + ")"
+                for row in members.itertuples()
+            )
+            + "."
+        )
+    closed_form = (
+        "penalty" in history
+        or "weight" in history
+        or (len(history) > 0 and "epoch" in history and int(history["epoch"].max()) == 0)
+    )
     why = (
         (
             f"`{model}` was fitted without epochs (its kernel model in one closed-form step: random convolution "
@@ -50,10 +93,12 @@ def no_curves_text(history: pd.DataFrame, model: str) -> str:
         if closed_form
         else "the fit ran fewer than two epochs"
     )
-    row = history.iloc[-1] if len(history) else pd.Series(dtype=float)
+    chosen = member_rows(history)
+    row = chosen.iloc[-1] if len(chosen) else pd.Series(dtype=float)
     facts = [
         f"{label} {row[column]:{fmt}}"
         for column, label, fmt in (
+            ("penalty", "ridge penalty", ".3g"),
             ("val_loss", "validation log-loss", ".3f"),
             ("val_acc", "validation top-1", ".3f"),
             ("seconds", "fit seconds", ".1f"),
@@ -65,22 +110,75 @@ def no_curves_text(history: pd.DataFrame, model: str) -> str:
     )
 
 
+def plot_history(history: pd.DataFrame, path: Path) -> str | None:
+    """Draw what the fit's history holds (`history_kind`) into `path`; the figure's caption, or
+    None (nothing drawn) when there is nothing to draw."""
+    kind = history_kind(history)
+    if kind == "epochs":
+        plot_curves(history, path)
+        return "curves"
+    if kind == "penalties":
+        plot_penalties(history, path)
+        return "penalty search"
+    if kind == "members":
+        plot_members(history, path)
+        return "ensemble members"
+    return None
+
+
 def plot_curves(history: pd.DataFrame, path: Path) -> None:
     """Loss and accuracy per epoch, train and validation: a panel for each the history has (a fit
-    that logged no accuracy gets no empty accuracy axes)."""
+    that logged no accuracy gets no empty accuracy axes); a line per member when several networks
+    were trained (skeleton modalities: a `member` column)."""
     metrics = [
         metric for metric in ("loss", "acc") if any(f"{stage}_{metric}" in history for stage in ("train", "val"))
     ]
+    members = list(history.groupby("member", sort=False)) if "member" in history else [("", history)]
     figure, axes = new_figure(1, len(metrics), figsize=(5 * len(metrics), 3.6))
     for axis, metric in zip(np.atleast_1d(axes), metrics):
-        for stage in ("train", "val"):
-            column = f"{stage}_{metric}"
-            if column in history:
-                axis.plot(history["epoch"], history[column], marker=".", label=stage)
+        for member, rows in members:
+            for stage in ("train", "val"):
+                column = f"{stage}_{metric}"
+                if column in rows:
+                    label = f"{member} {stage}".strip()
+                    axis.plot(rows["epoch"], rows[column], marker=".", label=label)
         axis.set_xlabel("epoch")
         axis.set_ylabel("accuracy" if metric == "acc" else "loss")
         axis.grid(alpha=0.3)
         axis.legend()
+    save_figure(figure, path)
+
+
+def plot_penalties(history: pd.DataFrame, path: Path) -> None:
+    """A closed-form fit's penalty search: the error the penalty was chosen by (leave-one-out
+    squared error, or validation log-loss on grouped windows) for each ridge penalty tried (log
+    scale), the chosen one marked; a line per member when an ensemble's members searched."""
+    rows = history[history["search_error"].notna()]
+    members = list(rows.groupby("member", sort=False)) if "member" in rows else [("", rows)]
+    figure, axis = new_figure(figsize=(5, 3.6))
+    for member, searched in members:
+        axis.plot(searched["penalty"], searched["search_error"], marker=".", label=str(member) or None)
+    chosen = rows[rows["chosen"].eq(True)] if "chosen" in rows else rows[:0]
+    axis.scatter(chosen["penalty"], chosen["search_error"], color="red", zorder=3, label="chosen")
+    axis.set_xscale("log")
+    axis.set_xlabel("ridge penalty")
+    axis.set_ylabel("search error")
+    axis.grid(alpha=0.3)
+    axis.legend()
+    save_figure(figure, path)
+
+
+def plot_members(history: pd.DataFrame, path: Path) -> None:
+    """An ensemble's members: each one's validation log-loss, its weight written on its bar."""
+    history = member_rows(history)
+    figure, axis = new_figure(figsize=(max(4.0, 1.2 * len(history) + 2), 3.6))
+    positions = np.arange(len(history))
+    axis.bar(positions, history["val_loss"], color="tab:blue")
+    for position, loss, weight in zip(positions, history["val_loss"], history["weight"]):
+        axis.text(position, loss, f"weight {weight:.2f}", ha="center", va="bottom", fontsize=8)
+    axis.set_xticks(positions, [str(member) for member in history["member"]])
+    axis.set_ylabel("validation log-loss")
+    axis.grid(alpha=0.3, axis="y")
     save_figure(figure, path)
 
 
@@ -167,11 +265,9 @@ def write_run(
     write_text_atomic(
         run / "confusion.csv", pd.DataFrame(test["confusion"], index=label_names, columns=label_names).to_csv()
     )
-    curves = has_curves(history)
-    if curves:
-        plot_curves(history, run / "curves.png")
+    drawn = plot_history(history, run / "curves.png")
     plot_confusion(test["confusion"], label_names, run / "confusion.png")
-    curves_text = "![curves](curves.png)" if curves else no_curves_text(history, str(config.get("model", "?")))
+    curves_text = f"![{drawn}](curves.png)" if drawn else no_curves_text(history, str(config.get("model", "?")))
     write_text_atomic(run / "report.md", markdown_report(val, test, label_names, config, table, curves_text, segments))
 
 

@@ -111,7 +111,7 @@ def _random_samples(recognizer: Any, seed: int, count: int = 6) -> SequenceDatas
 
 def _real_samples(recognizer: Any, data: Any) -> SequenceDataset:
     """Up to 16 real samples, shaped as in training."""
-    from actrec.recognizer import as_dataset
+    from actrec.data.dataset import as_dataset
 
     dataset = as_dataset(data)
     if dataset.X.shape[2:] != tuple(recognizer.frame_shape):

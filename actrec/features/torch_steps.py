@@ -27,8 +27,8 @@ from actrec.features.keypoints import (
     SelectJoints,
     Velocity,
 )
+from actrec.features.modalities import SkeletonModalities
 from actrec.features.pipeline import FeaturePipeline, Flatten, Standardize, Step
-from actrec.features.streams import SkeletonStreams
 
 
 def valid_steps(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
@@ -138,7 +138,7 @@ class TorchCentreScale(nn.Module):
 
 
 def _motion(values: torch.Tensor) -> torch.Tensor:
-    """Change since the previous frame along time (0 on the first frame), as `streams._motion`."""
+    """Change since the previous frame along time (0 on the first frame), as `modalities._motion`."""
     return torch.cat([torch.zeros_like(values[:, :1]), values[:, 1:] - values[:, :-1]], dim=1)
 
 
@@ -155,7 +155,7 @@ class TorchVelocity(nn.Module):
 class TorchBoneVectors(nn.Module):
     parents: torch.Tensor
 
-    def __init__(self, step: BoneVectors | SkeletonStreams) -> None:
+    def __init__(self, step: BoneVectors | SkeletonModalities) -> None:
         super().__init__()
         self.coordinate_dims = step.coordinate_dims
         parents = [p if p >= 0 else joint for joint, p in enumerate(step.parents)]
@@ -166,7 +166,7 @@ class TorchBoneVectors(nn.Module):
         return torch.cat([x, coords - coords.index_select(2, self.parents)], dim=-1)
 
 
-class TorchSkeletonStreams(TorchBoneVectors):
+class TorchSkeletonModalities(TorchBoneVectors):
     """Bones as `TorchBoneVectors`, plus the motion of joints and of bones."""
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
@@ -272,7 +272,7 @@ TORCH_STEPS: dict[type[Step], Callable[[Any], nn.Module]] = {
     CentreScale: TorchCentreScale,
     Velocity: TorchVelocity,
     BoneVectors: TorchBoneVectors,
-    SkeletonStreams: TorchSkeletonStreams,
+    SkeletonModalities: TorchSkeletonModalities,
     JointAngles: TorchJointAngles,
     MaskMissing: TorchMaskMissing,
     Flatten: TorchFlatten,

@@ -59,6 +59,7 @@ class EnsembleNet(nn.Module):
             frame_state="" if blockers else "ensemble",
             streaming_note="; ".join(blockers) or Capabilities.streaming_note,
             onnx=all(c.onnx for c in members),
+            ensemble=True,
         )
 
     def __init__(self, n_features: int, n_classes: int, config: EnsembleConfig, schema: Any = None) -> None:

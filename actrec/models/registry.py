@@ -27,7 +27,8 @@ class Capabilities:
         (`actrec.stream.states`: recurrent, kernel, ensemble) and `streaming_note` says why not
         when it cannot.
     onnx: exports to ONNX. closed_form: fitted by `actrec.training.kernels` (biases + linear
-        head), not by gradient steps.
+        head), not by gradient steps. ensemble: its members are chosen and fitted by `fit`, each
+        alone, then averaged (`actrec.training.strategies.ensemble`).
     """
 
     needs_skeleton: bool = False
@@ -37,6 +38,7 @@ class Capabilities:
     streaming_note: str = "it looks at the whole window at once"
     onnx: bool = True
     closed_form: bool = False
+    ensemble: bool = False
 
 
 def model_capabilities(name: str, options: dict[str, Any] | None = None) -> Capabilities:

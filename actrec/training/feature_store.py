@@ -60,7 +60,7 @@ class ArrayBatches:
 class TransformedBatches:
     """Raw input (`[N, T, ...]`, possibly memory-mapped) featurised a batch at a time by a fitted
     pipeline's `transform`, so the featurised copy of the whole split never exists. Non-finite
-    features are refused naming the sample, as `Recognizer._features` does for whole arrays."""
+    features are refused naming the sample, as `Recognizer.features` does for whole arrays."""
 
     def __init__(
         self,

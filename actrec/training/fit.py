@@ -29,8 +29,8 @@ from actrec.training.checkpoint import RunCheckpoint, RunState, SafeCheckpointIO
 
 
 class LoopOptions(Protocol):
-    """The training settings the loop reads (fields of `actrec.recognizer.TrainConfig` and
-    `actrec.video.recognizer.VideoTrainConfig`), read only: plain or class attributes both serve."""
+    """The training settings the loop reads, read only: the fields of `actrec.config.TrainingOptions`,
+    which sequence (`TrainConfig`) and clip (`VideoTrainConfig`) training both extend."""
 
     @property
     def epochs(self) -> int: ...

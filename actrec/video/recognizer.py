@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import tempfile
 import warnings
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
-from typing import Any, ClassVar, cast
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
 import torch
 
 from actrec import __version__
+from actrec.config import TrainingOptions, option
 from actrec.data.clips import ClipList
 from actrec.data.splits import plan_splits
 from actrec.errors import ConfigError, DataError, ModelFileError
@@ -43,42 +44,26 @@ FUSED_NAMES = {"none": "RGB", "diff": "frame differences", "flow": "optical flow
 
 
 @dataclass
-class VideoTrainConfig:
-    """Everything `fit` needs besides the clips; saved with the model and in RUN/config.json.
+class VideoTrainConfig(TrainingOptions):
+    """Everything `fit` needs besides the clips: the options every training shares
+    (`actrec.config.TrainingOptions`, some with other defaults here) and the clips' own; saved
+    with the model and in RUN/config.json.
 
     model: a registered clip model, or `auto` (`video/sizing.py`: a network, size, frames and
     motion input chosen from the number of clips when they are first prepared; options given
     here win over its choices). model_options: the network's options (depth, width, ...); clip:
     `ClipConfig` fields (frames, size, sampling, motion, augmentation, cache). init: a
     torchvision-named state dict (.safetensors, or .pt/.pth read with weights_only) to start
-    from; tensors whose shapes differ are skipped.
-    label_smoothing, mixup: regularisation for small sets (`training/module.py`), 0: none.
-    epochs is a ceiling: training stops when the validation loss has not improved for `patience`
-    epochs, and the best epoch's weights are kept.
+    from; tensors whose shapes differ are skipped. Clip runs train in one process (`devices` and
+    `num_nodes` 1).
     """
 
-    model: str = "auto"
-    model_options: dict[str, Any] = field(default_factory=dict)
-    clip: dict[str, Any] = field(default_factory=dict)
-    epochs: int = 60
-    batch_size: int = 8
-    optimizer: str = "adamw"
-    lr: float = 1e-3
-    weight_decay: float = 1e-4
-    scheduler: str = "cosine"
-    patience: int = 10
-    monitor: str = "val_loss"
-    class_weight: str | None = "balanced"
-    val_fraction: float = 0.2
-    seed: int = 0
-    init: str | None = None
-    label_smoothing: float = 0.0
-    mixup: float = 0.0
-    # what the shared fit loop (actrec.training.fit) also reads: clip runs train in one process
-    # with no time limit
-    devices: ClassVar[int] = 1
-    num_nodes: ClassVar[int] = 1
-    time_budget: ClassVar[float | None] = None
+    model: str = option(AUTO, "auto, tsn, tsm, r3d, slowfast, x3d", member=False)
+    batch_size: int = option(8, "clips per gradient step")
+    patience: int = option(10, "early-stopping patience in epochs")
+    class_weight: str | None = option("balanced", "balanced | none: loss weights by inverse class frequency")
+    clip: dict[str, Any] = option({}, "clip options: frames, size, sampling, motion, augmentation, cache")
+    init: str | None = option(None, "a torchvision-named state dict to start from (.safetensors, .pt, .pth)")
 
     def clip_config(self) -> ClipConfig:
         known = ClipConfig.field_names()
@@ -91,18 +76,13 @@ class VideoTrainConfig:
         return config
 
     def check(self) -> None:
+        super().check()
         if self.model != AUTO:
             make_video_config(self.model, self.model_options)
         self.clip_config().check()
-        if self.monitor not in ("val_loss", "val_acc"):
-            raise ConfigError(f"unknown monitor '{self.monitor}'; choose val_loss or val_acc")
-        if self.class_weight not in (None, "balanced"):
-            raise ConfigError(f"unknown class_weight '{self.class_weight}'; choose balanced or none")
-        if self.epochs < 1 or self.batch_size < 1:
-            raise ConfigError("epochs and batch_size must be at least 1")
-        if not 0.0 <= self.label_smoothing < 1.0 or self.mixup < 0.0:
+        if self.devices != 1 or self.num_nodes != 1:
             raise ConfigError(
-                f"label_smoothing must be in [0, 1) and mixup (a Beta parameter) >= 0, got {self.label_smoothing} and {self.mixup}"
+                f"clip models train in one process; drop devices={self.devices} / num_nodes={self.num_nodes}"
             )
 
 
@@ -270,9 +250,9 @@ class VideoRecognizer:
     def _fit_fused(self, train: ClipList, validation: ClipList, work_dir: str | Path | None, progress: bool) -> None:
         """Two-stream fusion: one network per motion of `none+flow` (or any `+`-joined motions),
         each trained alone on the same clips, split and seed, their probabilities averaged with
-        weights inversely proportional to validation log-loss (as skeleton streams are)."""
-        from actrec.evaluation.metrics import log_loss_weights
+        weights inversely proportional to validation log-loss (as skeleton modalities are)."""
         from actrec.models.video.fusion import ClipFusion
+        from actrec.training.averaging import inverse_loss_average, validation_probas, weights_text
 
         members = []
         for motion in motion_members(self.clip.motion):
@@ -290,19 +270,16 @@ class VideoRecognizer:
         for slot, member in zip(fused.members, members):
             assert member.network is not None
             slot.load_state_dict(member.network.state_dict())
-        weights, losses = log_loss_weights(
-            [member.predict_proba(validation) for member in members], validation.labels, self.label_names
-        )
-        fused.weights.copy_(torch.as_tensor(weights, dtype=torch.float32))
+        n_classes = len(self.label_names)
+        averaged = inverse_loss_average(validation_probas(members, validation, n_classes), validation.labels, n_classes)
+        fused.weights.copy_(torch.as_tensor(averaged.weights, dtype=torch.float32))
         fused.eval()
         self.history = members[0].history
         self.init_report = members[0].init_report
+        names = [FUSED_NAMES[motion] for motion in motion_members(self.clip.motion)]
         self.notes.append(
             f"motion {self.clip.motion}: one {self.config.model} per motion, fused with weights "
-            + ", ".join(
-                f"{FUSED_NAMES[m]} {w:.2f} (val log-loss {loss:.3f})"
-                for m, w, loss in zip(motion_members(self.clip.motion), weights, losses)
-            )
+            + weights_text(names, averaged)
         )
 
     def _train(
@@ -346,6 +323,11 @@ class VideoRecognizer:
             progress,
         )
         self.history = fitted.history
+        if fitted.cut_by_time_budget:
+            self.notes.append(
+                f"--time-budget stopped training after {len(fitted.history)} of {self.config.epochs} epochs; "
+                "a run cut by the clock is not reproducible (drop the budget, or lower --epochs)"
+            )
 
     # ------------------------------------------------------------------ predict
     def predict_proba(

@@ -36,8 +36,10 @@ GIVEN = {
     "devices": (["--devices", "2"], 2),
     "num_nodes": (["--num-nodes", "3"], 3),
     "time_budget": (["--time-budget", "9"], 9.0),
+    "label_smoothing": (["--label-smoothing", "0.1"], 0.1),
+    "mixup": (["--mixup", "0.2"], 0.2),
     "last_steps": (["--last-steps", "12"], 12),
-    "streams": (["--streams", "joint,bone"], ["joint", "bone"]),
+    "modalities": (["--modalities", "joint,bone"], ["joint", "bone"]),
 }
 
 
@@ -78,3 +80,20 @@ def test_flags_go_over_the_config_file(monkeypatch: pytest.MonkeyPatch, waves_np
     )
     assert result.exit_code == 0, result.output
     assert (seen[0].model, seen[0].epochs, seen[0].monitor, seen[0].last_steps) == ("gru", 2, "val_acc", 10)
+
+
+def test_an_old_option_name_is_read_from_a_config_file(
+    monkeypatch: pytest.MonkeyPatch, waves_npz: Path, tmp_path: Path
+):
+    """`streams` (`config.RENAMED`: now `modalities`) in a YAML config written for 0.4."""
+    import actrec.run
+
+    seen: list[TrainConfig] = []
+    monkeypatch.setattr(actrec.run, "train_run", lambda dataset, out, config, **kwargs: seen.append(config))
+    config = tmp_path / "config.yaml"
+    config.write_text("model: stgcn\nstreams: [joint, bone]\n")
+    result = runner.invoke(
+        app, ["train", "--data", str(waves_npz), "--out", str(tmp_path / "run"), "--config", str(config)]
+    )
+    assert result.exit_code == 0, result.output
+    assert seen[0].modalities == ["joint", "bone"]

@@ -84,3 +84,36 @@ def test_a_kernel_run_leaves_no_one_dot_curves(tmp_path: Path) -> None:
     assert not (tmp_path / "run" / "curves.png").exists()
     assert "No training curves" in report and "minirocket" in report
     assert per_class_lines(report)[0] == "| class | precision | recall | f1 | support |"
+
+
+def test_each_fit_strategys_history_is_drawn_or_said(tmp_path: Path) -> None:
+    """Epochs of several members (skeleton modalities), a penalty search, an ensemble's members: a
+    figure each; a closed-form fit that reports only its chosen penalty: a sentence naming it."""
+    test = metrics()
+    streams = pd.concat([epochs_history(3).assign(member="joint"), epochs_history(3).assign(member="bone")])
+    search = pd.DataFrame(
+        {"penalty": [0.1, 1.0, 10.0], "search_error": [0.9, 0.5, 0.7], "chosen": [False, True, False]}
+    )
+    members = pd.DataFrame(
+        [
+            {"member": "minirocket", "weight": 0.6, "val_loss": 0.3, "val_acc": 0.9},
+            {"member": "gru", "weight": 0.4, "val_loss": 0.45, "val_acc": 0.8},
+        ]
+    )
+    for name, history, caption in (
+        ("streams", streams, "curves"),
+        ("search", search, "penalty search"),
+        ("members", members, "ensemble members"),
+    ):
+        write_run(tmp_path / name, history, test, test, NAMES, {"model": "x"})
+        assert (tmp_path / name / "curves.png").is_file(), name
+        assert f"![{caption}](curves.png)" in (tmp_path / name / "report.md").read_text(), name
+    write_run(tmp_path / "one", members[:1], test, test, NAMES, {"model": "auto"})
+    report = (tmp_path / "one" / "report.md").read_text()
+    assert not (tmp_path / "one" / "curves.png").exists()
+    assert "minirocket (weight 0.60, validation log-loss 0.300, validation top-1 0.900)" in report
+    chosen = pd.DataFrame([{"penalty": 10.0, "search_error": np.nan, "chosen": True, "val_loss": 0.25, "seconds": 2.0}])
+    write_run(tmp_path / "chosen", chosen, test, test, NAMES, {"model": "minirocket"})
+    report = (tmp_path / "chosen" / "report.md").read_text()
+    assert not (tmp_path / "chosen" / "curves.png").exists()
+    assert "closed-form" in report and "ridge penalty 10" in report and "validation log-loss 0.250" in report

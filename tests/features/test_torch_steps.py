@@ -69,11 +69,11 @@ def test_each_torch_step_keeps_the_numpy_steps_nan_pattern():
 
 
 @pytest.mark.parametrize("schema, channels", [("coco17", 3), ("mediapipe_hand", 2)])
-def test_torch_skeleton_streams_give_the_numpy_stream_features(schema, channels):
-    from actrec.features.streams import stream_steps
+def test_torch_skeleton_modalities_give_the_numpy_stream_features(schema, channels):
+    from actrec.features.modalities import modality_steps
 
     X, lengths = keypoints_with_gaps(JOINTS[schema], channels, seed=2)
-    assert_torch_pipeline_equals_numpy(FeaturePipeline(stream_steps(schema) + [Standardize()]), X, lengths)
+    assert_torch_pipeline_equals_numpy(FeaturePipeline(modality_steps(schema) + [Standardize()]), X, lengths)
 
 
 def test_angles_without_atan2_equal_numpys_including_signed_zeros():

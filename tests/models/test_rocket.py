@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 import torch
 
-from actrec.data.dataset import SequenceDataset
+from actrec.data.dataset import SequenceDataset, as_dataset
 from actrec.errors import ConfigError
 from actrec.evaluation.metrics import compute_metrics
 from actrec.models import build_model
 from actrec.models.rocket import LEVEL_KERNELS, fit_dilations, longest_run, pool
-from actrec.recognizer import Recognizer, as_dataset
+from actrec.recognizer import Recognizer
 from actrec.training import kernels
 from tests.helpers.waves import make_waves
 

@@ -12,10 +12,10 @@ import torch
 
 from actrec.data.clips import load_clips
 from actrec.errors import ConfigError
-from actrec.evaluation.metrics import log_loss_weights
 from actrec.io.clips import FrameCache
 from actrec.models.video import VIDEO_MODELS, build_video_model
 from actrec.models.video.fusion import ClipFusion
+from actrec.training.averaging import inverse_loss_average
 from actrec.video import prepare
 from actrec.video.flow import FLOW_SCALE, flow_pictures
 from actrec.video.recognizer import VideoRecognizer
@@ -141,7 +141,7 @@ def test_fusion_weighs_each_motion_by_its_validation_log_loss(motion_clips: Path
     x = torch.stack([views[i][0] for i in range(len(views))])
     with torch.no_grad():
         probas = [torch.softmax(fused.member_logits(i, x), 1).numpy() for i in range(2)]
-    weights, _ = log_loss_weights(probas, validation.labels, recognizer.label_names)
+    weights = inverse_loss_average(probas, validation.labels, len(recognizer.label_names)).weights
     assert np.allclose(fused.weights.numpy(), weights, atol=1e-6) and not np.allclose(weights, 0.5)
     assert "fused with weights RGB" in recognizer.notes[-1] and "optical flow" in recognizer.notes[-1]
     recognizer.save(tmp_path / "model.actrec")

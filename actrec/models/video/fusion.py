@@ -5,7 +5,7 @@ on their own input and add the class scores. `ClipFusion` holds the members, giv
 channels of its picture (`motion.clip_sources`: RGB, flow) and returns the log of the weighted
 mean of their softmax outputs, so it saves, predicts, streams and exports as one network.
 `weights` (one per member, summing to 1) is a saved buffer that `VideoRecognizer.fit` sets from
-validation log-loss, as skeleton streams are weighted (`evaluation.metrics.log_loss_weights`).
+validation log-loss, as skeleton modalities are weighted (`training.averaging.inverse_loss_average`).
 """
 
 from __future__ import annotations
