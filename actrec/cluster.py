@@ -19,7 +19,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, TypeVar
 
-from actrec.errors import ActrecError, ConfigError
+from actrec.errors import ActrecError, ConfigError, first_line
 
 Result = TypeVar("Result")
 
@@ -61,7 +61,7 @@ def connect(address: str) -> Any:
     try:
         ray.init(address=address, log_to_driver=False, logging_level=logging.ERROR)
     except (ConnectionError, RuntimeError, ValueError) as error:
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        first = first_line(error)
         raise ConfigError(
             f"--ray {address}: cannot connect ({first}); start a head with `ray start --head` or give its address"
         ) from None

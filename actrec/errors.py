@@ -37,3 +37,9 @@ class TrainingInterrupted(ActrecError):
         self.signal_name = signal_name
         self.checkpoint = checkpoint
         self.exit_code = 130 if signal_name == "SIGINT" else 143
+
+
+def first_line(error: BaseException) -> str:
+    """The first non-blank line of `error`'s message, or its type's name when the message is empty
+    (a library error raised without text must still give a one-line message, not an IndexError)."""
+    return next((line.strip() for line in str(error).splitlines() if line.strip()), type(error).__name__)

@@ -41,7 +41,7 @@ import pandas as pd
 import yaml
 
 from actrec.data.dataset import SequenceDataset
-from actrec.errors import ConfigError
+from actrec.errors import ConfigError, first_line
 from actrec.evaluation.tables import markdown_table
 from actrec.experiments.compare import (
     FitFunction,
@@ -223,7 +223,7 @@ def sweep(
             load_if_exists=True,
         )
     except ValueError as error:  # e.g. joining a study created with other directions
-        raise ConfigError(f"storage {storage}: {str(error).splitlines()[0]}") from None
+        raise ConfigError(f"storage {storage}: {first_line(error)}") from None
     for point in space.enqueue:
         study.enqueue_trial(enqueue_params(point, space), skip_if_exists=True)
 

@@ -27,7 +27,7 @@ from typing import IO
 
 import numpy as np
 
-from actrec.errors import DataError
+from actrec.errors import DataError, first_line
 from actrec.io.archive import ARRAY_FILE_ERRORS
 
 MAX_BYTES_ENV = "ACTREC_MAX_ARRAY_BYTES"
@@ -86,7 +86,7 @@ def _read_header(handle: IO[bytes], source: str) -> tuple[tuple[int, ...], np.dt
             raise ValueError(f"format version {version}")
     except ARRAY_FILE_ERRORS as error:
         raise DataError(
-            f"{source}: not a readable .npy header ({str(error).splitlines()[0][:120]}); save it with numpy"
+            f"{source}: not a readable .npy header ({first_line(error)[:120]}); save it with numpy"
         ) from None
     return tuple(int(n) for n in shape), dtype, handle.tell()
 
@@ -133,7 +133,7 @@ def check_npz(path: Path, limits: ArrayLimits) -> None:
         raise
     except ARRAY_FILE_ERRORS as error:  # a corrupt deflate stream raises zlib.error
         raise DataError(
-            f"{source}: not a readable .npz file ({str(error).splitlines()[0][:120]}); save it with numpy.savez"
+            f"{source}: not a readable .npz file ({first_line(error)[:120]}); save it with numpy.savez"
         ) from None
 
 

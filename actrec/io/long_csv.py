@@ -34,7 +34,7 @@ import pandas as pd
 import pyarrow
 import pyarrow.csv
 
-from actrec.errors import DataError
+from actrec.errors import DataError, first_line
 from actrec.io.arrays import SequenceArrays
 from actrec.io.labels import label_strings
 
@@ -65,7 +65,7 @@ def _read_arrow(path: Path, required: Sequence[str] = ("id", "time")) -> pyarrow
         table = pyarrow.csv.read_csv(path, convert_options=options)
         columns = table.column_names  # decoded here: a header that is not UTF-8 fails now
     except pyarrow.ArrowInvalid as error:
-        message = str(error).splitlines()[0]
+        message = first_line(error)
         if message == "Empty CSV file":
             raise DataError(
                 f"{path}: file is empty; it needs a header line {','.join(required)},<features> and rows"
@@ -187,7 +187,7 @@ def read_labels(
             f"{path}: file is empty; it needs a header line {id_column},{label_column} and one row per id"
         ) from None
     except (pd.errors.ParserError, UnicodeDecodeError) as error:
-        raise DataError(f"{path}: not a readable CSV ({str(error).splitlines()[0]})") from None
+        raise DataError(f"{path}: not a readable CSV ({first_line(error)})") from None
     for column, flag in ((id_column, "--id-column"), (label_column, "--label-column")):
         if column not in table.columns:
             raise DataError(

@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from actrec.errors import ConfigError
+from actrec.errors import ConfigError, first_line
 
 
 def read_yaml(path: str | Path, what: str) -> Any:
@@ -21,7 +21,7 @@ def read_yaml(path: str | Path, what: str) -> Any:
     try:
         return yaml.safe_load(path.read_text())
     except yaml.YAMLError as error:
-        raise ConfigError(f"{path}: not valid YAML ({str(error).splitlines()[0]})") from None
+        raise ConfigError(f"{path}: not valid YAML ({first_line(error)})") from None
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: not UTF-8 text; save the {what} as UTF-8") from None
     except ValueError as error:  # the scanner's own, e.g. an escape beyond the last code point

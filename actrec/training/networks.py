@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from actrec.data.dataset import SequenceDataset
-from actrec.errors import ModelFileError
+from actrec.errors import ModelFileError, first_line
 from actrec.features.pipeline import FeaturePipeline, Flatten, Standardize, Step
 from actrec.models import Capabilities, build_model
 from actrec.models.rocket import LEVEL_KERNELS, REACH
@@ -109,7 +109,7 @@ def load_weights(network: nn.Module, tensors: dict[str, torch.Tensor], path: Pat
     try:
         network.load_state_dict(tensors)
     except RuntimeError as error:
-        first = str(error).splitlines()[0]
+        first = first_line(error)
         if saved_version.startswith(("0.1.", "0.2.")) and "combination_0" in first:
             raise ModelFileError(
                 f"{path}: a kernel model made by actrec {saved_version}; version 0.3 redefined these models "

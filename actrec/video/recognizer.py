@@ -23,7 +23,7 @@ from actrec import __version__
 from actrec.config import TrainingOptions, option
 from actrec.data.clips import ClipList
 from actrec.data.splits import plan_splits
-from actrec.errors import ConfigError, DataError, ModelFileError
+from actrec.errors import ConfigError, DataError, ModelFileError, first_line
 from actrec.io import model_file as io_model_file
 from actrec.io.clips import FrameCache
 from actrec.models.video import VIDEO_MODELS, build_video_model, make_video_config
@@ -461,7 +461,7 @@ class VideoRecognizer:
             rec.network.load_state_dict(tensors)
         except RuntimeError as error:
             raise ModelFileError(
-                f"{path}: weights do not fit the saved model config ({str(error).splitlines()[0]}); the file is damaged"
+                f"{path}: weights do not fit the saved model config ({first_line(error)}); the file is damaged"
             ) from None
         rec.network.eval()
         return rec

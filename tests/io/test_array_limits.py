@@ -89,3 +89,20 @@ def test_the_command_line_limit_comes_from_the_environment(tmp_path, monkeypatch
     monkeypatch.setenv(MAX_BYTES_ENV, "lots")
     with pytest.raises(DataError, match=MAX_BYTES_ENV):
         load_dataset(tmp_path / "small.npz")
+
+
+def test_a_library_error_without_a_message_is_still_one_line(tmp_path, monkeypatch):
+    """A reader error raised with no text (as a truncated deflate stream can give) once made the
+    one-line message itself raise IndexError; it now names the error's type."""
+    import zipfile
+
+    path = tmp_path / "cut.npz"
+    np.savez(path, X=np.zeros((2, 3), np.float32), y=np.zeros(2, np.int64))
+
+    def no_message(*args, **kwargs):
+        raise EOFError()
+
+    monkeypatch.setattr(zipfile.ZipFile, "infolist", no_message)
+    with pytest.raises(DataError) as error:
+        load_dataset(str(path))
+    assert "EOFError" in one_line_naming(error, path)
