@@ -22,7 +22,7 @@ ARCHITECTURE = ROOT / "docs" / "ARCHITECTURE.md"
 def drawn_layers(text: str) -> list[str]:
     """The entries of the doc's drawing, top first, as dotted names under `actrec` ("io",
     "models.video", "errors"). An entry is a line of the first code block that starts at the
-    margin; its first word names a folder or module (`actrec/io/`, `actrec/run.py`), or its first
+    margin; its first word names a folder or module (`actrec/io/`, `actrec/config.py`), or its first
     words a comma-separated group of them drawn as one layer (`runs/, jobs/`)."""
     match = re.search(r"^```[^\n]*\n(.*?)^```", text, flags=re.MULTILINE | re.DOTALL)
     assert match, f"{ARCHITECTURE.name} has no code block drawing the layers"
@@ -137,7 +137,7 @@ def test_no_module_uses_pyplot_whose_state_is_global():
 IMPORT_EVERYTHING = """
 import matplotlib
 matplotlib.use("svg")
-import actrec.cli, actrec.run, actrec.experiments.compare, actrec.experiments.sweep, actrec.evaluation.report
+import actrec.cli, actrec.runs.sequences, actrec.experiments.compare, actrec.experiments.sweep, actrec.evaluation.report
 import sys
 print(matplotlib.get_backend(), "matplotlib.pyplot" in sys.modules)
 """

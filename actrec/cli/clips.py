@@ -60,8 +60,8 @@ def train_clips(
     `resume`: `--resume`. Without a model, `auto` sizes one to the clips and the result's notes
     say what it chose and why."""
     from actrec.data.clips import load_clips
+    from actrec.runs.clips import train_clip_run
     from actrec.video.recognizer import VideoTrainConfig
-    from actrec.video.run import train_clip_run
 
     values = dict(values)
     options = dict(values.pop("model_options", None) or {})

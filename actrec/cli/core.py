@@ -154,7 +154,8 @@ def train(
     from actrec.errors import ConfigError, TrainingInterrupted
     from actrec.evaluation.metrics import near_chance_note
     from actrec.io.clips import is_clip_spec
-    from actrec.run import load_config_file, train_run
+    from actrec.runs.config_file import load_config_file
+    from actrec.runs.sequences import train_run
 
     def action() -> None:
         values = load_config_file(config) if config else {}

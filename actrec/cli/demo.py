@@ -11,7 +11,8 @@ from pathlib import Path
 from actrec.data.segments import windows_from_segments
 from actrec.data.synthetic import write_synthetic
 from actrec.recognizer import TrainConfig
-from actrec.run import RunResult, train_run
+from actrec.runs.life_cycle import RunResult
+from actrec.runs.sequences import train_run
 
 
 def run_demo(

@@ -1,7 +1,7 @@
 """Training: the fit loop (`fit.py`), its Lightning module, data, callbacks and checkpoints, and
 the closed-form fit of kernel models (`kernels.py`).
 
-What `actrec.run` needs is here, so it can find checkpoints without importing Lightning."""
+What `actrec.runs` needs is here, so it can find checkpoints without importing Lightning."""
 
 import os
 

@@ -165,8 +165,8 @@ def test_failed_run_keeps_existing_results(trained: Path, tmp_path: Path, waves_
 def test_run_failing_after_training_keeps_existing_results(
     trained: Path, waves_npz: Path, monkeypatch: pytest.MonkeyPatch
 ):
-    from actrec import run
     from actrec.errors import ActrecError
+    from actrec.runs import sequences as run
 
     def broken_report(out, *args, **kwargs):
         (Path(out) / "metrics.json").write_text("half")

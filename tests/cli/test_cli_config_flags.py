@@ -52,7 +52,7 @@ def test_every_train_config_field_is_a_train_flag():
 
 
 def test_every_flag_reaches_the_train_config(monkeypatch: pytest.MonkeyPatch, waves_npz: Path, tmp_path: Path):
-    import actrec.run
+    import actrec.runs.sequences
 
     assert set(GIVEN) == {f.name for f in dataclasses.fields(TrainConfig)}, "give the new field a value above"
     seen: list[TrainConfig] = []
@@ -60,7 +60,7 @@ def test_every_flag_reaches_the_train_config(monkeypatch: pytest.MonkeyPatch, wa
     def capture(dataset, out, config, **kwargs):
         seen.append(config)
 
-    monkeypatch.setattr(actrec.run, "train_run", capture)
+    monkeypatch.setattr(actrec.runs.sequences, "train_run", capture)
     args = [arg for flags, _ in GIVEN.values() for arg in flags]
     result = runner.invoke(app, ["train", "--data", str(waves_npz), "--out", str(tmp_path / "run"), *args])
     assert result.exit_code == 0, result.output
@@ -68,10 +68,10 @@ def test_every_flag_reaches_the_train_config(monkeypatch: pytest.MonkeyPatch, wa
 
 
 def test_flags_go_over_the_config_file(monkeypatch: pytest.MonkeyPatch, waves_npz: Path, tmp_path: Path):
-    import actrec.run
+    import actrec.runs.sequences
 
     seen: list[TrainConfig] = []
-    monkeypatch.setattr(actrec.run, "train_run", lambda dataset, out, config, **kwargs: seen.append(config))
+    monkeypatch.setattr(actrec.runs.sequences, "train_run", lambda dataset, out, config, **kwargs: seen.append(config))
     config = tmp_path / "config.yaml"
     config.write_text("model: gru\nepochs: 7\nmonitor: val_acc\nlast_steps: 10\n")
     result = runner.invoke(
@@ -86,10 +86,10 @@ def test_an_old_option_name_is_read_from_a_config_file(
     monkeypatch: pytest.MonkeyPatch, waves_npz: Path, tmp_path: Path
 ):
     """`streams` (`config.RENAMED`: now `modalities`) in a YAML config written for 0.4."""
-    import actrec.run
+    import actrec.runs.sequences
 
     seen: list[TrainConfig] = []
-    monkeypatch.setattr(actrec.run, "train_run", lambda dataset, out, config, **kwargs: seen.append(config))
+    monkeypatch.setattr(actrec.runs.sequences, "train_run", lambda dataset, out, config, **kwargs: seen.append(config))
     config = tmp_path / "config.yaml"
     config.write_text("model: stgcn\nstreams: [joint, bone]\n")
     result = runner.invoke(

@@ -15,7 +15,7 @@ from actrec.experiments.audit.report import write_audit
 from actrec.experiments.audit.run import audit_dataset
 from actrec.experiments.compare import ModelSpec, compare
 from actrec.recognizer import TrainConfig
-from actrec.run import train_run
+from actrec.runs.sequences import train_run
 from tests.helpers.generated import make_dataset
 
 torch.set_num_threads(1)

@@ -12,7 +12,7 @@ import pandas as pd
 from actrec.config import TrainConfig
 from actrec.evaluation.metrics import compute_metrics
 from actrec.evaluation.report import write_run
-from actrec.run import train_run
+from actrec.runs.sequences import train_run
 from tests.helpers.waves import make_waves
 
 NAMES = ["walk", "sit", "fall"]

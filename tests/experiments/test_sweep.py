@@ -16,7 +16,7 @@ import yaml
 from actrec.errors import ConfigError
 from actrec.evaluation.html import render_html
 from actrec.experiments.sweep import load_space, parse_space, sweep
-from actrec.run import load_config_file
+from actrec.runs.config_file import load_config_file
 from tests.helpers.generated import make_dataset
 
 torch.set_num_threads(1)

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from actrec.experiments.compare import load_specs
 from actrec.experiments.sweep import load_space
-from actrec.run import load_config_file
+from actrec.runs.config_file import load_config_file
 from actrec.skeletons import load_schema_yaml
 from tests.fuzz.fuzzing import TEXT, corrupted, fuzz_settings, loads_or_fails_cleanly, scratch
 

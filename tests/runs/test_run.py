@@ -7,7 +7,7 @@ import numpy as np
 
 from actrec.data.dataset import SequenceDataset
 from actrec.recognizer import Recognizer, TrainConfig
-from actrec.run import train_run
+from actrec.runs.sequences import train_run
 from actrec.stream.calibrate import pooled_scores, session_probabilities
 from actrec.stream.decisions import DecisionRules
 from actrec.stream.engine import Streamer

@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 from actrec.cli import app
 from actrec.errors import TrainingInterrupted
-from actrec.run import build_in_partial
+from actrec.runs.life_cycle import build_in_partial
 from tests.helpers.stopping import assert_same_run, finish, start_train, wait_for_epochs
 
 EPOCHS = 8

@@ -5,7 +5,7 @@ import json
 
 from actrec.config import TrainConfig
 from actrec.recognizer import Recognizer
-from actrec.run import train_run
+from actrec.runs.sequences import train_run
 from tests.helpers.waves import make_waves
 
 GRU = {"hidden_sizes": [8], "dense": []}

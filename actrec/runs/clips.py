@@ -1,6 +1,6 @@
 """A whole clip training run into a RUN folder: the same files `actrec train` leaves for
 sequences (model.actrec, metrics.json, history.csv, per_class.csv, confusion, report.md,
-checkpoints/), built in RUN/partial and resumable the same way (`actrec.run.build_in_partial`)."""
+checkpoints/), built in RUN/partial and resumable the same way (`runs.life_cycle.build_in_partial`)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from actrec.data.clips import ClipList
 from actrec.data.splits import plan_splits
 from actrec.evaluation.metrics import compute_metrics
 from actrec.evaluation.report import write_run
-from actrec.run import RunResult, build_in_partial
+from actrec.runs.life_cycle import RunResult, build_in_partial
 from actrec.video.recognizer import VideoRecognizer, VideoTrainConfig
 
 
@@ -33,7 +33,7 @@ def train_clip_run(
     `test_fraction` is held out first. The run is built in `out/partial` with a checkpoint per
     epoch and published only when finished; a stop by SIGINT / SIGTERM raises
     `TrainingInterrupted`, and `resume_from` (a RUN folder or .ckpt, see
-    `actrec.run.resume_checkpoint`) continues a stopped run or extends a finished one.
+    `runs.life_cycle.resume_checkpoint`) continues a stopped run or extends a finished one.
     """
     result = build_in_partial(
         out,
