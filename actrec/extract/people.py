@@ -227,7 +227,7 @@ class PeoplePoser:
         started, cpu_started = time.perf_counter(), time.thread_time()
         due = self._due(index)
         found = []
-        for track_id in due:
+        for track_id in sorted(due):  # ids in order: the poses (and so ties between them) never follow a set's layout
             followed = self.followed[track_id]
             followed.looked_at = index
             found.append(self._pose(rgb, followed.region.moved(followed.expected_shift(index))))
