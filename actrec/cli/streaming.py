@@ -129,8 +129,8 @@ def stream(
         rules_line = streamer.rules.summary() + (" (the served session's, with the flags given)" if server else "")
         console.print(
             f"{streamer.describe()}\n{rules_line}\n{report.frames} frames, {report.recognized} recognized, "
-            f"{report.dropped} dropped under load, {len(report.events)} events in {report.seconds:.1f} s; "
-            f"{report.stage_line()}",
+            f"{report.dropped} dropped under load, {len(report.events)} events in {report.seconds:.1f} s\n"
+            f"stages: {report.stage_line()}",
             highlight=False,
         )
         decisions = getattr(streamer, "decisions", None)  # a served session's rules run on the server

@@ -13,11 +13,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from actrec.errors import ConfigError, DataError
+from actrec.stream.stages import StageTime
+
+if TYPE_CHECKING:
+    from actrec.extract.people import PeopleConfig
 
 
 @dataclass
@@ -179,26 +183,13 @@ def extractor_for(recognizer: Any, people: bool = False) -> Callable[[np.ndarray
     model was trained on: the smallest MediaPipe detector whose joints include the model's joints
     by name (so a COCO-17 model runs on MediaPipe pose), keeping the model's C channels.
 
-    people: every person, found, posed and tracked (`extract.people.PeoplePoser`):
-    image -> `{track_id: [J, C]}`, for `stream.people.PeopleStreamer`."""
-    from actrec.data.keypoint_sources import detector_for
+    people: every person, found, posed and tracked: a `PeopleExtractor`."""
     from actrec.extract.detectors import MediaPipeDetector
     from actrec.io.video import import_cv2
 
-    model_schema = recognizer.skeleton()
-    if model_schema is None:
-        raise ConfigError("streaming video needs a model trained on keypoints; this one was trained on other data")
-    detector, index = detector_for(model_schema)
-    channels = int(recognizer.frame_shape[-1])
     if people:
-        from actrec.extract.people import PeoplePoser
-
-        if detector != "pose":
-            raise ConfigError(
-                f"--people poses each person with MediaPipe pose, which lacks joints of '{model_schema.name}'"
-            )
-        poser = PeoplePoser()
-        return lambda image: {track: found[index, :channels] for track, found in poser(image).items()}
+        return PeopleExtractor(recognizer)
+    detector, index, channels = _model_joints(recognizer)
     cv2 = import_cv2()
     mediapipe = MediaPipeDetector(detector)
 
@@ -211,3 +202,44 @@ def extractor_for(recognizer: Any, people: bool = False) -> Callable[[np.ndarray
         return pixels[index, :channels]
 
     return extract
+
+
+def _model_joints(recognizer: Any) -> tuple[str, Any, int]:
+    """(MediaPipe detector, index of the model's joints in its output, the model's channels)."""
+    from actrec.data.keypoint_sources import detector_for
+
+    model_schema = recognizer.skeleton()
+    if model_schema is None:
+        raise ConfigError("streaming video needs a model trained on keypoints; this one was trained on other data")
+    detector, index = detector_for(model_schema)
+    return detector, index, int(recognizer.frame_shape[-1])
+
+
+class PeopleExtractor:
+    """BGR image -> `{track_id: [J, C]}`: every person found, posed and tracked
+    (`extract.people.PeoplePoser`), in the model's joints and channels, for
+    `stream.people.PeopleStreamer`. `stage_times()` gives the poser's time per stage; `close()`
+    stops its finder thread."""
+
+    def __init__(self, recognizer: Any, config: PeopleConfig | None = None) -> None:
+        from actrec.extract.people import PeoplePoser
+
+        detector, self.index, self.channels = _model_joints(recognizer)
+        if detector != "pose":
+            raise ConfigError(
+                f"--people poses each person with MediaPipe pose, which lacks joints of '{recognizer.skeleton().name}'"
+            )
+        self.poser = PeoplePoser(config)
+
+    def __call__(self, image: np.ndarray) -> dict[int, np.ndarray]:
+        return {track: found[self.index, : self.channels] for track, found in self.poser(image).items()}
+
+    def stage_times(self) -> dict[str, StageTime]:
+        """detect (the person finder, in a thread of its own beside pose), pose, wait (for the
+        finder once the poses are done; no CPU), track: wall and CPU seconds of each, summed."""
+        from actrec.extract.people import STAGES
+
+        return {name: StageTime(self.poser.seconds[name], self.poser.cpu_seconds.get(name, 0.0)) for name in STAGES}
+
+    def close(self) -> None:
+        self.poser.close()

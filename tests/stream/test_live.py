@@ -1,6 +1,7 @@
 """Sources, sinks and the threaded runner: CSV columns by name, every video frame annotated,
 drop-oldest under overload."""
 
+import re
 import time
 
 import numpy as np
@@ -15,6 +16,7 @@ from actrec.stream.engine import Streamer
 from actrec.stream.events import read_events
 from actrec.stream.live import FrameQueue, run_stream, stream_source
 from actrec.stream.sources import SourceFrame
+from actrec.stream.stages import StageTime
 
 torch.set_num_threads(1)
 NAMES = ["acc_x", "acc_y", "acc_z", "gyro_x"]
@@ -165,6 +167,31 @@ def test_frame_queue_drops_oldest_or_blocks():
     keeping.close()
     keeping.put(3)  # a closed queue never blocks the producer
     assert keeping.get() == 2 and keeping.dropped == 1
+
+
+def test_stages_count_wall_and_cpu_time_of_the_thread_that_ran_them(pose_model):
+    n_frames = 6
+
+    def waiting_then_working(image):
+        """10 ms asleep (wall, no CPU), then 10 ms of this thread's CPU."""
+        time.sleep(0.01)
+        started = time.thread_time()
+        while time.thread_time() - started < 0.01:
+            pass
+        return np.full((33, 4), 20.0, np.float32)
+
+    frames = [SourceFrame(i, i / 10.0, image=np.zeros((4, 4, 3), np.uint8)) for i in range(n_frames)]
+    report = run_stream(Streamer(pose_model), frames, fast=True, extract=waiting_then_working)
+    extract = report.stages["extract"]
+    assert extract.wall >= 0.02 * n_frames and 0.01 * n_frames <= extract.cpu < extract.wall
+    assert report.stages["recognize"].cpu > 0
+    line = report.stage_line()
+    assert line.startswith("decode ") and "ms a captured frame" in line
+    wall, cpu = (float(value) for value in re.search(r"extract ([\d.]+) / ([\d.]+)", line).groups())
+    assert wall >= 20.0 and 10.0 <= cpu < wall
+    report.extract_stages = {"detect": StageTime(0.3, 0.2), "pose": StageTime(0.6, 0.5)}  # an extractor's own
+    assert "detect 50.0 / 33.3, pose 100.0 / 83.3, recognize" in report.stage_line()
+    assert "extract" not in report.stage_line()
 
 
 def test_a_model_trained_from_arrays_streams_a_csv_by_column_order(tmp_path):
