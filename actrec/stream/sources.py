@@ -5,7 +5,8 @@ recording `.npz`, or OpenPose, COCO or MediaPipe JSON (read by `data.keypoint_so
 
 `open_source(spec, recognizer)` reads `FILE`, `webcam:N`, `csv:FILE`, `REC.npz`, `FILE.json` or `JSON_DIR`. A source yields
 `SourceFrame`s; `extractor_for(recognizer)` turns a video image into the raw frame the model
-takes (MediaPipe keypoints in pixels, as `actrec extract` writes them).
+takes (MediaPipe keypoints in pixels, as `actrec extract` writes them), `PeopleExtractor(recognizer)`
+those of every person in it, tracked (`stream --people`).
 """
 
 from __future__ import annotations
@@ -178,17 +179,14 @@ def open_source(
     return VideoSource(spec)
 
 
-def extractor_for(recognizer: Any, people: bool = False) -> Callable[[np.ndarray], Any]:
+def extractor_for(recognizer: Any) -> Callable[[np.ndarray], Any]:
     """BGR image -> keypoints `[J, C]` in pixels (None when nobody is detected) in the skeleton the
     model was trained on: the smallest MediaPipe detector whose joints include the model's joints
-    by name (so a COCO-17 model runs on MediaPipe pose), keeping the model's C channels.
-
-    people: every person, found, posed and tracked: a `PeopleExtractor`."""
+    by name (so a COCO-17 model runs on MediaPipe pose), keeping the model's C channels
+    (`PeopleExtractor` for every person in the image)."""
     from actrec.extract.detectors import MediaPipeDetector
     from actrec.io.video import import_cv2
 
-    if people:
-        return PeopleExtractor(recognizer)
     detector, index, channels = _model_joints(recognizer)
     cv2 = import_cv2()
     mediapipe = MediaPipeDetector(detector)
