@@ -250,7 +250,7 @@ def test_a_silent_client_is_closed_after_the_idle_timeout(recognizer):
 
 
 def test_a_full_session_queue_drops_the_oldest_frames_and_says_how_many(recognizer, source):
-    session = Session("gru", recognizer, session_rules(recognizer, {}), "numpy", queue_frames=3)
+    session = Session("gru", Streamer(recognizer, runtime="numpy"), queue_frames=3)
     for values in source.values[:5]:
         session.offer(session.new_seq(), values, None, 0.0)
     decisions = [session.decide(*session.take()[:3]) for _ in range(len(session.queue))]
