@@ -380,13 +380,14 @@ async def check_held(held: list, tally: dict) -> None:
 
 async def attack_costs(pid: int, port: int, bomb: bytes, frame_size: int, n: int) -> dict[str, float]:
     """Server CPU ms per attack of each kind, `n` of each one after another with no session open,
-    after one of each to warm the server up (its first session loads the model's compiled code).
+    after a few of each to warm the server up (the first session of each process loads the
+    model's compiled code; with --workers, the kernel picks which process accepts).
     The half-open connections' closing at the header timeout is not in it; the CPU clock ticks
     in 10 ms, so a figure is +-10 / `n` ms."""
     costs: dict[str, float] = {}
     held: list = []
     tally: dict = {}
-    for kind in ATTACKS:
+    for kind in ATTACKS * 4 * len(server_processes(pid)):
         await attack(kind, port, json.dumps({"t": 0.0, "x": [0.0] * frame_size}), bomb, frame_size, tally, held)
     await asyncio.sleep(0.5)
     for kind in dict.fromkeys(ATTACKS):
@@ -419,7 +420,9 @@ async def run_load(
     costs = await attack_costs(pid, port, bomb, frame_size, ATTACKS_MEASURED) if hostile else {}
     cpu_before, own_before, wall_before = server_cpu_s(pid), own_cpu_s(), time.perf_counter()
     system_before = server_cpu_s(pid, system_only=True)
-    waits_before = waited_for_cpu_s(pid), waited_for_cpu_s(os.getpid())
+    # with --workers, the workers' event loops (the parent only supervises): the one that waited most
+    servers = server_processes(pid)[1:] or [psutil.Process(pid)]
+    waits_before = [waited_for_cpu_s(process.pid) for process in servers], waited_for_cpu_s(os.getpid())
     memory: list[float] = []
     stop, attacks_over = asyncio.Event(), asyncio.Event()
     tally: dict = {}
@@ -439,7 +442,7 @@ async def run_load(
         own_cpu_s() - own_before,
         time.perf_counter() - wall_before,
         server_cpu_s(pid, system_only=True) - system_before,
-        waited_for_cpu_s(pid) - waits_before[0],
+        max(waited_for_cpu_s(process.pid) - before for process, before in zip(servers, waits_before[0])),
         waited_for_cpu_s(os.getpid()) - waits_before[1],
     )
     return results, streaming_s, memory, tally, costs, cpu
@@ -611,7 +614,9 @@ def report(
         ),
         (
             "waited for a CPU",
-            f"server event loop {100 * server_wait_s / wall_s:.0f}% of the time, this client's "
+            f"server event loop {100 * server_wait_s / wall_s:.0f}% of the time"
+            + (" (the worker that waited most)" if args.workers > 1 else "")
+            + f", this client's "
             f"{100 * client_wait_s / wall_s:.0f}% (the machine's other load; runnable, not running)",
         ),
         (
