@@ -3,11 +3,24 @@
 one this script trains on generated windows (`--model NAME`, default a GRU64+GRU32; `--model auto`
 is the default model of `actrec train`) on 99-feature frames, window 30 (`--features`, `--window`).
 
-Prints sessions, frames/s served, p50/p99 added latency per frame (client send -> decision
-received, so it includes both JSON encodings and the loopback), dropped and unanswered frames,
-refused frames, server CPU and memory, and how many sessions decided exactly what an offline
-`Streamer` decides on the same frames. The baseline, measured in the same run, is the in-process
-`Streamer.push` per frame (what a local `actrec stream` pays); the ratio says what serving adds.
+Prints the mix, sessions, frames/s served, p50/p99 added latency per frame (client send ->
+decision received, so it includes both JSON encodings and the loopback), dropped and unanswered
+frames, refused frames, how many good sessions decided exactly what an offline `Streamer` decides
+on the same frames, server CPU (per decided frame, and per attack of each kind), how long the
+server's and the client's event loops waited for a CPU (other load on the machine), and server
+memory at the start, every 10 s and at the end. The baseline, measured in the same run, is the
+in-process `Streamer.push` per frame (what a local `actrec stream` pays); the ratio says what
+serving adds.
+
+The soak (issue 20): `python bench/serve.py --model auto --seconds 600 --hostile 4` is 64 good
+sessions x 30 JSON frames/s (1,920 frames/s) beside 4 attackers x 20 attacks/s (80/s). Each
+attacker runs on a fixed schedule (an attack that takes longer delays the next: the rate made is
+printed) and cycles through `ATTACKS`: two hostile WebSocket messages (`HOSTILE_MESSAGES`: deep
+nesting, bad rules, NaN/Infinity, strings and booleans, not JSON, a 2 MiB message, ...), a
+half-open HTTP connection (must be closed by the 10 s header timeout), a compression bomb (a
+64 KiB `.npz` declaring 64 MiB: 422), and an abrupt disconnect after one frame. Before the load,
+50 attacks of each kind, alone, measure what one costs the server. It passes when no frame is
+dropped, every good session is identical to offline, nothing is `broken` and RSS is flat.
 
     python bench/serve.py                         # 64 sessions x 30 fps x 60 s, GRU64+GRU32
     python bench/serve.py --model auto            # the default model (trained here on generated windows)
@@ -16,11 +29,12 @@ refused frames, server CPU and memory, and how many sessions decided exactly wha
     python bench/serve.py --sessions 16 --seconds 20
     python bench/serve.py --seconds 300           # the soak: server memory every 10 s
     python bench/serve.py --workers 2             # actrec serve --workers 2
-    python bench/serve.py --hostile 4             # and 4 attackers meanwhile (hostile messages, half-open
-                                                  # connections, compression bombs, abrupt disconnects)
+    python bench/serve.py --hostile 4             # and 4 attackers x 20 attacks/s meanwhile (hostile messages,
+                                                  # half-open connections, compression bombs, abrupt disconnects)
+    python bench/serve.py --model auto --seconds 600 --hostile 4   # the soak
 
 The client runs in this process (asyncio), on the same machine as the server: on a small box the
-two share the CPU, so the latency includes waiting for it. Frames are random (the model's frame
+two share the CPU, so the latency includes waiting for it (its CPU is printed beside the server's). Frames are random (the model's frame
 shape, classes drifting every 2 s for a generated model): latency does not depend on what they
 show, and the decisions are compared with an offline Streamer on the same frames.
 """
@@ -125,8 +139,28 @@ def server_processes(pid: int) -> list[psutil.Process]:
     return [parent, *parent.children(recursive=True)]
 
 
-def server_cpu_s(pid: int) -> float:
-    return sum(sum(process.cpu_times()[:2]) for process in server_processes(pid))
+def server_cpu_s(pid: int, system_only: bool = False) -> float:
+    """CPU seconds of the server's processes (user + system, or system only: the kernel's work in
+    its socket calls, which on loopback includes the TCP stack of both ends)."""
+    return sum(
+        process.cpu_times().system + (0 if system_only else process.cpu_times().user)
+        for process in server_processes(pid)
+    )
+
+
+def waited_for_cpu_s(pid: int) -> float:
+    """Seconds the process's main thread (the server's event loop; this client's) has spent
+    runnable but waiting for a CPU (Linux `/proc/PID/schedstat`; 0 where unreadable): the
+    machine's other load, which delays frames whatever the server's own cost."""
+    try:
+        return int(Path(f"/proc/{pid}/schedstat").read_text().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def own_cpu_s() -> float:
+    """CPU seconds of this process: the client side, which shares the machine with the server."""
+    return sum(psutil.Process().cpu_times()[:2])
 
 
 def server_rss_mib(pid: int) -> float:
@@ -260,74 +294,153 @@ def npz_bomb(n_bytes: int, frame_size: int) -> bytes:
     return buffer.getvalue()
 
 
-async def attacker(port: int, index: int, bomb: bytes, frame_size: int, stop: asyncio.Event, tally: dict) -> None:
-    """Until `stop`: hostile WebSocket messages, a half-open HTTP connection, a compression bomb,
-    an abrupt disconnect, in turn. `tally` counts attacks and the server's answers; `broken` counts
-    what should never happen (a 500, close codes 1006/1011 from the server)."""
-    held: list[
-        tuple[float, asyncio.StreamReader, asyncio.StreamWriter]
-    ] = []  # half-open connections, checked for being closed at the end
+ATTACKS = ("message", "message", "half_open", "bomb", "disconnect")  # one attacker's cycle
+ATTACKS_MEASURED = 50  # of each kind, to measure what one costs the server
+
+
+def count(tally: dict, name: str, n: int = 1) -> None:
+    tally[name] = tally.get(name, 0) + n
+
+
+async def attack(
+    kind: str, port: int, message: str | bytes, bomb: bytes, frame_size: int, tally: dict, held: list
+) -> None:
+    """One attack of `kind`; `tally` counts it and the server's answer; `broken` counts what should
+    never happen (an internal error, close codes 1006/1011 from the server). A half-open
+    connection is left in `held` (time opened, reader, writer) to be checked by `check_held`."""
+    count(tally, kind)
+    try:
+        if kind == "message":
+            async with connect(f"ws://127.0.0.1:{port}/v1/stream/model", max_size=None, compression=None) as ws:
+                await ws.send(message)
+                await ws.send(json.dumps({"type": "end"}))
+                async for raw in ws:
+                    reply = json.loads(raw)
+                    if reply["type"] == "error" and reply["code"] == "internal":
+                        count(tally, "broken")
+        elif kind == "half_open":
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+            held.append((time.monotonic(), reader, writer))
+        elif kind == "bomb":
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(
+                f"POST /v1/predict/model HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\n"
+                f"Content-Length: {len(bomb)}\r\nConnection: close\r\n\r\n".encode()
+                + bomb
+            )
+            status = (await reader.read(100)).split(b" ")[1:2]
+            writer.close()
+            count(tally, f"bomb {status[0].decode() if status else 'no answer'}")
+        else:
+            ws = await connect(f"ws://127.0.0.1:{port}/v1/stream/model", compression=None)
+            await ws.send(json.dumps({"t": 0.0, "x": [0.0] * frame_size}))
+            ws.transport.abort()  # gone without a close frame
+    except ConnectionClosed as closed:
+        if closed.rcvd is None or closed.rcvd.code in (1006, 1011):
+            count(tally, "broken")
+    except (TimeoutError, OSError) as error:  # the server too busy to answer in time
+        count(tally, f"{kind} {type(error).__name__}")
+
+
+async def attacker(
+    port: int, index: int, rate_hz: float, bomb: bytes, frame_size: int, stop: asyncio.Event, tally: dict
+) -> None:
+    """Until `stop`: one attack every 1 / `rate_hz` s (on a fixed schedule, as the sessions send
+    frames; late when an attack takes longer), cycling through hostile WebSocket messages, a
+    half-open HTTP connection, a compression bomb and an abrupt disconnect (`ATTACKS`)."""
+    held: list[tuple[float, asyncio.StreamReader, asyncio.StreamWriter]] = []
+    start = time.perf_counter() + index / (4 * rate_hz)  # attackers spread over a period
     attempt = index
     while not stop.is_set():
-        kind = ("message", "message", "half_open", "bomb", "disconnect")[attempt % 5]
+        delay = start + (attempt - index) / rate_hz - time.perf_counter()
+        if delay > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), delay)
+            if stop.is_set():
+                break
+        kind = ATTACKS[attempt % len(ATTACKS)]
         message = HOSTILE_MESSAGES[attempt % len(HOSTILE_MESSAGES)]
         attempt += 1
-        tally[kind] = tally.get(kind, 0) + 1
-        try:
-            if kind == "message":
-                async with connect(f"ws://127.0.0.1:{port}/v1/stream/model", max_size=None, compression=None) as ws:
-                    await ws.send(message)
-                    await ws.send(json.dumps({"type": "end"}))
-                    async for raw in ws:
-                        reply = json.loads(raw)
-                        if reply["type"] == "error" and reply["code"] == "internal":
-                            tally["broken"] = tally.get("broken", 0) + 1
-            elif kind == "half_open":
-                reader, writer = await asyncio.open_connection("127.0.0.1", port)
-                writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
-                held.append((time.monotonic(), reader, writer))
-            elif kind == "bomb":
-                reader, writer = await asyncio.open_connection("127.0.0.1", port)
-                writer.write(
-                    f"POST /v1/predict/model HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\n"
-                    f"Content-Length: {len(bomb)}\r\nConnection: close\r\n\r\n".encode()
-                    + bomb
-                )
-                status = (await reader.read(100)).split(b" ")[1:2]
-                writer.close()
-                tally[f"bomb {status[0].decode() if status else 'no answer'}"] = (
-                    tally.get(f"bomb {status[0].decode() if status else 'no answer'}", 0) + 1
-                )
-            else:
-                ws = await connect(f"ws://127.0.0.1:{port}/v1/stream/model", compression=None)
-                await ws.send(json.dumps({"t": 0.0, "x": [0.0] * frame_size}))
-                ws.transport.abort()  # gone without a close frame
-        except ConnectionClosed as closed:
-            if closed.rcvd is None or closed.rcvd.code in (1006, 1011):
-                tally["broken"] = tally.get("broken", 0) + 1
-        except (TimeoutError, OSError) as error:  # the server too busy to answer in time
-            tally[f"{kind} {type(error).__name__}"] = tally.get(f"{kind} {type(error).__name__}", 0) + 1
-        await asyncio.sleep(0.05)
-    for opened, reader, writer in held:  # those older than the server's 10 s header timeout must be closed
-        if time.monotonic() - opened > 15:
-            tally["half_open >15 s checked"] = tally.get("half_open >15 s checked", 0) + 1
-            closed = reader.at_eof() or (
-                await asyncio.wait_for(reader.read(1), 1.0) == b"" if not reader.at_eof() else True
-            )
-            tally["half_open >15 s still open"] = tally.get("half_open >15 s still open", 0) + (not closed)
+        await attack(kind, port, message, bomb, frame_size, tally, held)
+        held = await check_held(held, tally)
+    for _, _, writer in held:  # younger than 15 s: not checked
         writer.close()
 
 
+async def check_held(held: list, tally: dict) -> list:
+    """Half-open connections older than the server's 10 s header timeout must have been closed:
+    those over 15 s are checked and let go (so a long soak holds a few dozen sockets, not
+    thousands); returns the younger ones."""
+    younger = []
+    for opened, reader, writer in held:
+        if time.monotonic() - opened <= 15:
+            younger.append((opened, reader, writer))
+            continue
+        count(tally, "half_open >15 s checked")
+        try:
+            closed = reader.at_eof() or await asyncio.wait_for(reader.read(1), 1.0) == b""
+        except TimeoutError:
+            closed = False
+        except OSError:  # reset by the server: closed too
+            closed = True
+        count(tally, "half_open >15 s still open", int(not closed))
+        writer.close()
+    return younger
+
+
+async def attack_costs(pid: int, port: int, bomb: bytes, frame_size: int, n: int) -> dict[str, float]:
+    """Server CPU ms per attack of each kind, `n` of each one after another with no session open,
+    after a few of each to warm the server up (the first session of each process loads the
+    model's compiled code; with --workers, the kernel picks which process accepts).
+    The half-open connections' closing at the header timeout is not in it; the CPU clock ticks
+    in 10 ms, so a figure is +-10 / `n` ms."""
+    costs: dict[str, float] = {}
+    held: list = []
+    tally: dict = {}
+    for kind in ATTACKS * 4 * len(server_processes(pid)):
+        await attack(kind, port, json.dumps({"t": 0.0, "x": [0.0] * frame_size}), bomb, frame_size, tally, held)
+    await asyncio.sleep(0.5)
+    for kind in dict.fromkeys(ATTACKS):
+        before = server_cpu_s(pid)
+        for attempt in range(n):
+            await attack(kind, port, HOSTILE_MESSAGES[attempt % len(HOSTILE_MESSAGES)], bomb, frame_size, tally, held)
+        await asyncio.sleep(0.2)  # let the server finish the last one
+        costs[kind] = 1e3 * (server_cpu_s(pid) - before) / n
+    for _, _, writer in held:
+        writer.close()
+    return costs
+
+
 async def run_load(
-    url: str, streams: list, n_sessions: int, fps: float, pid: int, port: int, hostile: int, frame_size: int
-) -> tuple[list[dict], float, list[float], dict]:
+    url: str,
+    streams: list,
+    n_sessions: int,
+    fps: float,
+    pid: int,
+    port: int,
+    hostile: int,
+    attack_rate_hz: float,
+    frame_size: int,
+) -> tuple[list[dict], float, list[float], dict, dict[str, float], tuple[float, ...]]:
+    """Results per session, seconds streaming, server RSS samples, the attackers' tally, server
+    CPU ms per attack of each kind (measured first, alone), and (server CPU s, this process's CPU
+    s, wall s, server system CPU s, seconds the server's and this client's event loops waited for
+    a CPU) over the load."""
+    bomb = npz_bomb(64 << 20, frame_size)
+    costs = await attack_costs(pid, port, bomb, frame_size, ATTACKS_MEASURED) if hostile else {}
+    cpu_before, own_before, wall_before = server_cpu_s(pid), own_cpu_s(), time.perf_counter()
+    system_before = server_cpu_s(pid, system_only=True)
+    # with --workers, the workers' event loops (the parent only supervises): the one that waited most
+    servers = server_processes(pid)[1:] or [psutil.Process(pid)]
+    waits_before = [waited_for_cpu_s(process.pid) for process in servers], waited_for_cpu_s(os.getpid())
     memory: list[float] = []
     stop, attacks_over = asyncio.Event(), asyncio.Event()
     tally: dict = {}
     watcher = asyncio.create_task(watch_memory(pid, 10.0, memory, stop))
-    bomb = npz_bomb(64 << 20, frame_size)
     attackers = [
-        asyncio.create_task(attacker(port, index, bomb, frame_size, attacks_over, tally)) for index in range(hostile)
+        asyncio.create_task(attacker(port, index, attack_rate_hz, bomb, frame_size, attacks_over, tally))
+        for index in range(hostile)
     ]
     results, streaming_s = await load(url, streams, n_sessions, fps)
     attacks_over.set()
@@ -335,7 +448,15 @@ async def run_load(
     stop.set()
     await watcher
     memory.append(server_rss_mib(pid))
-    return results, streaming_s, memory, tally
+    cpu = (
+        server_cpu_s(pid) - cpu_before,
+        own_cpu_s() - own_before,
+        time.perf_counter() - wall_before,
+        server_cpu_s(pid, system_only=True) - system_before,
+        max(waited_for_cpu_s(process.pid) - before for process, before in zip(servers, waits_before[0])),
+        waited_for_cpu_s(os.getpid()) - waits_before[1],
+    )
+    return results, streaming_s, memory, tally, costs, cpu
 
 
 def main() -> None:
@@ -363,6 +484,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="server processes (actrec serve --workers)")
     parser.add_argument("--binary", action="store_true", help="send float32 binary frames instead of JSON")
     parser.add_argument("--hostile", type=int, default=0, help="attackers running beside the sessions (see attacker)")
+    parser.add_argument("--attack-rate", type=float, default=20.0, help="attacks per second per attacker")
     args = parser.parse_args()
     torch.set_num_threads(1)
     rng = np.random.default_rng(0)
@@ -389,9 +511,7 @@ def main() -> None:
             served, port, args.sessions + args.hostile, args.queue_frames, args.workers, Path(folder) / "server.log"
         )
         try:
-            cpu_before, wall_before = server_cpu_s(server.pid), time.perf_counter()
-            client_cpu_before = psutil.Process().cpu_times()
-            results, streaming_s, memory, tally = asyncio.run(
+            results, streaming_s, memory, tally, costs, cpu = asyncio.run(
                 run_load(
                     f"ws://127.0.0.1:{port}/v1/stream/model",
                     streams,
@@ -400,11 +520,10 @@ def main() -> None:
                     server.pid,
                     port,
                     args.hostile,
+                    args.attack_rate,
                     math.prod(recognizer.frame_shape),
                 )
             )
-            wall = time.perf_counter() - wall_before
-            cpu_after, client_cpu_after = server_cpu_s(server.pid), psutil.Process().cpu_times()
             server_latency = histogram_percentiles(f"http://127.0.0.1:{port}/metrics", (50, 99))
         finally:
             server.terminate()
@@ -422,11 +541,11 @@ def main() -> None:
         memory,
         streaming_s,
         server_latency,
-        (cpu_after - cpu_before) / wall,
-        (client_cpu_after.user + client_cpu_after.system - client_cpu_before.user - client_cpu_before.system) / wall,
+        cpu,
         frames,
         int(recognizer.window_length),
         tally,
+        costs,
     )
 
 
@@ -448,11 +567,11 @@ def report(
     memory: list[float],
     streaming_s: float,
     server_latency: list[float],
-    server_cpu: float,
-    client_cpu: float,
+    cpu: tuple[float, ...],
     frames: int,
     window: int,
     tally: dict,
+    costs: dict[str, float],
 ) -> None:
     served = [result for result in results if result.get("refused") is None]
     decided = sum(len(result["decisions"]) for result in served)
@@ -469,8 +588,18 @@ def report(
             identical += all(result["decisions"].get(seq) == decision for seq, decision in enumerate(want))
     p50, p99 = np.percentile(latency_ms, [50, 99])
     base50 = float(np.median(baseline_us))
+    server_s, client_s, wall_s, system_s, server_wait_s, client_wait_s = cpu
+    attacks = {kind: tally.get(kind, 0) for kind in costs}
+    attack_cpu_s = sum(attacks[kind] * costs[kind] for kind in costs) / 1e3
+    mix = f"{args.sessions} sessions x {args.fps:g} fps = {args.sessions * args.fps:.0f} frames/s"
+    if args.hostile:
+        mix += (
+            f"; {args.hostile} attackers x {args.attack_rate:g} attacks/s = {args.hostile * args.attack_rate:.0f}/s "
+            f"asked, {sum(attacks.values()) / streaming_s:.0f}/s made (cycle: {', '.join(ATTACKS)})"
+        )
     rows = [
         ("model", model),
+        ("mix", mix),
         ("sessions (served / asked)", f"{len(served)} / {args.sessions}"),
         ("frames per session", f"{frames} at {args.fps:g} fps ({'binary' if args.binary else 'JSON'})"),
         ("frames/s served", f"{decided / streaming_s:.0f} (asked {len(served) * args.fps:.0f})"),
@@ -484,17 +613,63 @@ def report(
         ("dropped frames", f"{dropped}"),
         ("refused frames (errors)", f"{errors}"),
         ("unanswered frames", f"{unanswered}"),
-        ("decisions identical to offline", f"{identical} / {checked} sessions without drops"),
+        (
+            "good sessions identical to offline",
+            f"{identical} / {len(served)} ({len(served) - checked} with drops, not comparable)",
+        ),
         (
             "server CPU",
-            f"{100 * server_cpu:.0f}% of one core over {args.workers} process(es) (client: {100 * client_cpu:.0f}%), {psutil.cpu_count()} cores",
+            f"{100 * server_s / wall_s:.0f}% of one core over {args.workers} process(es), "
+            f"{100 * system_s / wall_s:.0f}% of it in the kernel (this client: {100 * client_s / wall_s:.0f}%), "
+            f"{psutil.cpu_count()} cores",
         ),
-        ("server RSS over the run", " ".join(f"{value:.0f}" for value in memory) + " MiB"),
+        (
+            "waited for a CPU",
+            f"server event loop {100 * server_wait_s / wall_s:.0f}% of the time"
+            + (" (the worker that waited most)" if args.workers > 1 else "")
+            + f", this client's "
+            f"{100 * client_wait_s / wall_s:.0f}% (the machine's other load; runnable, not running)",
+        ),
+        (
+            "server CPU per decided frame (est.)",
+            f"{1e6 * (server_s - attack_cpu_s) / max(decided, 1):.0f} us"
+            + (f" (after {attack_cpu_s:.1f} s for the attacks at their cost below)" if costs else ""),
+        ),
     ]
+    if costs:
+        rows.append(
+            (
+                "server CPU per attack",
+                ", ".join(f"{kind} {cost:.2f} ms" for kind, cost in costs.items())
+                + f" ({ATTACKS_MEASURED} of each, alone, first)",
+            )
+        )
+    rows.append(
+        (
+            "server RSS start / end",
+            f"{memory[0]:.0f} / {memory[-1]:.0f} MiB; after the first 10 s between {min(memory[1:]):.0f} and "
+            f"{max(memory[1:]):.0f} (every 10 s: {' '.join(f'{value:.0f}' for value in memory)})",
+        )
+    )
     if tally:
         rows.append(
             ("hostile attempts and answers", ", ".join(f"{name} {count}" for name, count in sorted(tally.items())))
         )
+    failed = [
+        what
+        for what, bad in (
+            ("sessions refused", len(served) < args.sessions),
+            ("frames dropped", dropped > 0),
+            ("frames unanswered", unanswered > 0),
+            ("sessions differ from offline", identical < len(served)),
+            ("server broken by an attack", tally.get("broken", 0) > 0),
+            ("half-open connections left open", tally.get("half_open >15 s still open", 0) > 0),
+            ("bombs not refused with 422", tally.get("bomb 422", 0) < tally.get("bomb", 0)),
+            ("RSS grew over 5% after the first 10 s", memory[-1] > 1.05 * memory[1 if len(memory) > 2 else 0]),
+        )
+        if bad
+    ]
+    rows.append(("verdict", "pass" if not failed else "FAIL: " + "; ".join(failed)))
     width = max(len(name) for name, _ in rows)
     for name, value in rows:
         print(f"{name:<{width}}  {value}")

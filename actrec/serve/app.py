@@ -32,7 +32,7 @@ from actrec.serve.bodies import body_proba, read_body
 from actrec.serve.metrics import ServeMetrics
 from actrec.serve.protocol import CLOSE_POLICY, CLOSE_TRY_LATER, ModelInfo, PredictResponse
 from actrec.serve.pump import Pump, refuse
-from actrec.serve.sessions import SessionRegistry, session_rules
+from actrec.serve.sessions import SessionRegistry, SessionStreamers, session_rules
 from actrec.serve.settings import ServeSettings
 from actrec.stream.recurrent import incremental_blocker
 
@@ -106,6 +106,7 @@ def create_app(models: dict[str, Any], settings: ServeSettings | None = None) ->
     infos = {name: model_info(name, recognizer) for name, recognizer in models.items()}
     metrics = ServeMetrics()
     registry = SessionRegistry(settings.max_sessions)
+    streamers = SessionStreamers(models, settings.runtime)
     app = FastAPI(title="actrec", summary="Live action recognition")
 
     def authorized(header: str | None) -> bool:
@@ -197,7 +198,7 @@ def create_app(models: dict[str, Any], settings: ServeSettings | None = None) ->
                 f"the server has {registry.max_sessions} sessions open, its cap; try again later or another server",
                 CLOSE_TRY_LATER,
             )
-        pump = Pump(websocket, model, models[model], settings, metrics, registry)
+        pump = Pump(websocket, model, models[model], settings, metrics, registry, streamers)
         try:
             await pump.run()
         finally:

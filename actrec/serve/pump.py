@@ -31,7 +31,14 @@ from actrec.serve.protocol import (
     error_text,
     parse_client_message,
 )
-from actrec.serve.sessions import Session, SessionRegistry, frame_from_bytes, frame_from_json, session_rules
+from actrec.serve.sessions import (
+    Session,
+    SessionRegistry,
+    SessionStreamers,
+    frame_from_bytes,
+    frame_from_json,
+    session_rules,
+)
 from actrec.serve.settings import ServeSettings
 
 log = logging.getLogger("actrec.serve")
@@ -56,9 +63,10 @@ class Pump:
         settings: ServeSettings,
         metrics: ServeMetrics,
         registry: SessionRegistry,
+        streamers: SessionStreamers,
     ) -> None:
         self.websocket, self.model, self.recognizer = websocket, model, recognizer
-        self.settings, self.metrics, self.registry = settings, metrics, registry
+        self.settings, self.metrics, self.registry, self.streamers = settings, metrics, registry, streamers
         self.session: Session | None = None
         self.wake = asyncio.Event()
         self.ending = False
@@ -77,14 +85,8 @@ class Pump:
         await self.send(ErrorMessage(code=code, message=message, seq=seq))
 
     async def open(self, rules: dict[str, Any], probabilities: bool) -> Session:
-        self.session = session = Session(
-            self.model,
-            self.recognizer,
-            session_rules(self.recognizer, rules),
-            self.settings.runtime,
-            self.settings.queue_frames,
-            probabilities,
-        )
+        streamer = self.streamers.new(self.model, session_rules(self.recognizer, rules))
+        self.session = session = Session(self.model, streamer, self.settings.queue_frames, probabilities)
         self.registry.add(self.session)
         self.metrics.sessions.labels(self.model).inc()
         self.metrics.sessions_opened.labels(self.model).inc()

@@ -104,18 +104,11 @@ class Session:
     """One client's stream: `offer` queues a frame (dropping the oldest when `queue_frames` wait),
     `take` + `decide` run the oldest through the Streamer, `finish` closes open events."""
 
-    def __init__(
-        self,
-        model_name: str,
-        recognizer: Any,
-        rules: DecisionRules,
-        runtime: str,
-        queue_frames: int,
-        probabilities: bool = False,
-    ) -> None:
+    def __init__(self, model_name: str, streamer: Streamer, queue_frames: int, probabilities: bool = False) -> None:
         self.id = uuid.uuid4().hex[:12]
         self.model_name = model_name
-        self.streamer = Streamer(recognizer, runtime=runtime, rules=rules)
+        self.streamer = streamer
+        recognizer = streamer.recognizer
         self.frame_shape = tuple(recognizer.frame_shape) or (len(recognizer.feature_names or []),)
         self.queue_frames = queue_frames
         self.send_probabilities = probabilities
@@ -125,7 +118,7 @@ class Session:
         self.dropped = 0
         self.errors = 0
         self.opened_at = clock.time()
-        self.label = rules.unknown_label
+        self.label = streamer.rules.unknown_label
         self.confidence = 0.0
         self.timeline: deque[list[Any]] = deque(maxlen=TIMELINE_RUNS)  # [label, first frame, last frame]
         self.events: deque[EventOut] = deque(maxlen=RECENT_EVENTS)
@@ -229,6 +222,21 @@ class Session:
             "timeline": [list(run) for run in self.timeline],
             "events": [event.model_dump() for event in self.events],
         }
+
+
+class SessionStreamers:
+    """A Streamer for each new session, forked from one per model (`Streamer.fork`) that is built
+    at the first session and never pushed: what a stream builds from its model (a random-kernel
+    model's layout, ~20 ms of the event loop) is built once, not per connection."""
+
+    def __init__(self, models: dict[str, Any], runtime: str) -> None:
+        self.models, self.runtime = models, runtime
+        self.prototypes: dict[str, Streamer] = {}
+
+    def new(self, model: str, rules: DecisionRules) -> Streamer:
+        if model not in self.prototypes:
+            self.prototypes[model] = Streamer(self.models[model], runtime=self.runtime)
+        return self.prototypes[model].fork(rules)
 
 
 class SessionRegistry:

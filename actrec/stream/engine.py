@@ -58,6 +58,8 @@ class Streamer:
       "onnx"; `runtime` then holds the one in use.
     rules: decision rules; default: the rules saved in the model by calibration, else
       `DecisionRules.for_model(window, sample rate)`.
+    state: a per-frame state that has seen no frame, built for this recognizer and window (see
+      `fork`), instead of building one.
     """
 
     def __init__(
@@ -67,7 +69,9 @@ class Streamer:
         runtime: str = "auto",
         rules: DecisionRules | None = None,
         rule_settings: dict[str, Any] | None = None,
+        state: FrameState | None = None,
     ) -> None:
+        self.recognizer = recognizer
         self.window_length = int(window or recognizer.window_length)
         if self.window_length < 1:
             raise ConfigError(f"window must be at least 1 frame, got {self.window_length}")
@@ -95,7 +99,7 @@ class Streamer:
         if graph is not None:
             self.model: Any = graph
         elif self.mode == "incremental":
-            self.model = self._state_bank(network, n_features, metadata)
+            self.model = state if state is not None else self._state_bank(network, n_features, metadata)
         else:
             self.model = WindowRunner(self.features, self.window_length, self._window_fn(network, n_features, metadata))
         # rules fitted by `actrec stream --calibrate` (saved in the model), then rule_settings (a
@@ -130,6 +134,20 @@ class Streamer:
         if self.runtime == "onnx":
             return onnx_window_fn(onnx_session(window_onnx_bytes(network, n_features, self.window_length, metadata)))
         return torch_window_fn(network)
+
+    def fork(self, rules: DecisionRules | None = None) -> Streamer:
+        """A new stream over the same model at frame 0, with `rules` (default: these). A state
+        that can start afresh from this one (`fresh()`: a random-kernel model's, which takes
+        ~20 ms to build) is shared rather than rebuilt, so a server that opens a stream per
+        connection builds it once per model; other states are built anew."""
+        fresh = getattr(self.model, "fresh", None) if self.mode == "incremental" else None
+        return Streamer(
+            self.recognizer,
+            self.window_length,
+            self.runtime,
+            rules or self.rules,
+            state=fresh() if fresh is not None else None,
+        )
 
     def describe(self) -> str:
         """One line for logs and the CLI: how each frame is computed."""

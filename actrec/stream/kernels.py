@@ -28,6 +28,7 @@ standardisation and head are gathered into that order once.
 
 from __future__ import annotations
 
+import copy
 from typing import cast
 
 import numba
@@ -46,6 +47,7 @@ from actrec.models.rocket import (
 )
 
 STATE_ARRAYS = ["series", "previous_sums", "kernel_conv", "hydra_shares", "above", "excess", "frames", "hydra"]
+SCRATCH_ARRAYS = ["moving", "features", "logits"]  # written by a step before it reads them
 
 
 class KernelStream:
@@ -148,6 +150,19 @@ class KernelStream:
                 self.step(zero)
         self._start = {name: np.copy(getattr(self, name)) for name in STATE_ARRAYS}
         self._start_count = self.count
+
+    def fresh(self) -> KernelStream:
+        """A stream of its own at the start, sharing this one's layout, weights and start state.
+        A step writes only `STATE_ARRAYS` and `SCRATCH_ARRAYS` (both new here), so streams over
+        one model can share the rest, which takes ~20 ms to build (the layout's Python loop over
+        every kernel, and the left-pad prefill): a server opening a session per connection
+        builds it once per model (`Streamer.fork`)."""
+        twin = copy.copy(self)
+        for name in SCRATCH_ARRAYS:
+            setattr(twin, name, np.zeros_like(getattr(self, name)))
+        twin._outputs_for = None
+        twin.reset()
+        return twin
 
     def reset(self) -> None:
         """Forget every frame: the next one starts a new window."""

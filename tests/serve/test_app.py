@@ -24,7 +24,7 @@ fastapi_testclient = pytest.importorskip("fastapi.testclient")
 from starlette.websockets import WebSocketDisconnect  # noqa: E402
 
 from actrec.serve import ServeSettings, create_app  # noqa: E402
-from actrec.serve.sessions import Session, session_rules  # noqa: E402
+from actrec.serve.sessions import Session, SessionStreamers, session_rules  # noqa: E402
 
 TOKEN = "s3cret-token"
 
@@ -250,12 +250,33 @@ def test_a_silent_client_is_closed_after_the_idle_timeout(recognizer):
 
 
 def test_a_full_session_queue_drops_the_oldest_frames_and_says_how_many(recognizer, source):
-    session = Session("gru", recognizer, session_rules(recognizer, {}), "numpy", queue_frames=3)
+    session = Session("gru", Streamer(recognizer, runtime="numpy"), queue_frames=3)
     for values in source.values[:5]:
         session.offer(session.new_seq(), values, None, 0.0)
     decisions = [session.decide(*session.take()[:3]) for _ in range(len(session.queue))]
     assert [d.seq for d in decisions] == [2, 3, 4]  # the two oldest were dropped
     assert [d.frame for d in decisions] == [0, 1, 2] and all(d.dropped == 2 for d in decisions)
+
+
+def test_sessions_over_a_kernel_model_share_its_layout_and_decide_as_offline():
+    """Each session forks one Streamer per model: the random-kernel layout (~20 ms to build) is
+    built once, while each session keeps its own state and rules."""
+    from tests.helpers.waves import make_waves
+
+    recognizer = Recognizer(seed=0).fit(make_waves(n=60))  # the default model: random kernels
+    streamers = SessionStreamers({"k": recognizer}, "numpy")
+    overrides = [{}, {"enter": 0.99, "unknown_label": "none yet"}]
+    sessions = [Session("k", streamers.new("k", session_rules(recognizer, rules)), 100) for rules in overrides]
+    assert sessions[0].streamer.model.kernel_positions is sessions[1].streamer.model.kernel_positions
+    frames = [make_waves(n=4, seed=5).X[k].reshape(-1, recognizer.frame_shape[0]) for k in (0, 1)]
+    got: list[list[tuple[str, float]]] = [[], []]
+    for t in range(len(frames[0])):  # pushed in turn, as the event loop interleaves sessions
+        for session, values, decided in zip(sessions, frames, got):
+            decision = session.decide(session.new_seq(), values[t], None)
+            decided.append((decision.label, decision.confidence))
+    for rules, values, decided in zip(overrides, frames, got):
+        offline = Streamer(recognizer, runtime="numpy", rules=session_rules(recognizer, rules))
+        assert decided == [(d.label, round(float(d.confidence), 6)) for d in map(offline.push, values)]
 
 
 def test_predict_gives_the_columns_and_values_of_actrec_predict(gru_run, recognizer, tmp_path):

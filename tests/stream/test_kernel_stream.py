@@ -72,6 +72,25 @@ def test_keypoint_context_frames_are_never_read_so_streaming_stays_exact():
     np.testing.assert_allclose(got, expected, atol=1e-5)
 
 
+def test_forked_streams_share_what_the_model_built_and_keep_their_own_state():
+    """A server forks one stream per session (`Streamer.fork`): streams pushed in turn, frame by
+    frame, each give what batch predict gives on their own frames."""
+    recognizer = default_model(20, 3)
+    prototype = Streamer(recognizer)
+    rng = np.random.default_rng(4)
+    sessions = [rng.normal(size=(50, 3)).astype(np.float32) * (1 + k) for k in range(3)]
+    streams = [prototype.fork() for _ in sessions]
+    assert streams[0].model.kernel_positions is prototype.model.kernel_positions  # built once
+    got: list[list[np.ndarray]] = [[] for _ in sessions]
+    for t in range(50):
+        for stream, session, probabilities in zip(streams, sessions, got):
+            probabilities.append(stream.push(session[t]).probabilities)
+    for session, probabilities in zip(sessions, got):
+        windows, lengths = trailing_windows(session, 20)
+        expected = recognizer.predict_proba(windows, lengths=lengths)
+        np.testing.assert_allclose(np.stack(probabilities), expected, atol=1e-5)
+
+
 @pytest.mark.parametrize("runtime", ["torch", "onnx"])
 def test_the_step_graph_streams_what_the_compiled_step_streams(runtime):
     """Issue 17 item 7: the per-frame step as a graph (state in, state out), what a runtime that is
