@@ -151,7 +151,7 @@ def plot_curves(history: pd.DataFrame, path: Path) -> None:
 
 def plot_penalties(history: pd.DataFrame, path: Path) -> None:
     """A closed-form fit's penalty search: the error the penalty was chosen by (leave-one-out
-    squared error, or validation log-loss on grouped windows) for each ridge penalty tried (log
+    squared error, or out-of-fold error over folds of whole groups on grouped windows) for each ridge penalty tried (log
     scale), the chosen one marked; a line per member when an ensemble's members searched."""
     rows = history[history["search_error"].notna()]
     members = list(rows.groupby("member", sort=False)) if "member" in rows else [("", rows)]

@@ -82,9 +82,9 @@ class RocketConfig:
     0 turns Hydra off; otherwise groups of `hydra_kernels` competing kernels per dilation and
     representation (MultiRocket-Hydra). input_length: set from the training data by `fit`.
     skip_steps: leading steps never read (set by `fit` to the feature pipeline's context frames).
-    alphas: ridge penalties to choose from (by leave-one-out, or on the validation split when the
-    data has groups: `actrec.training.kernels.fit_ridge`). memory_mb: kernel features a fit holds
-    in memory at most; past it they go to a temporary file (`actrec.training.feature_store`), so
+    alphas: ridge penalties to choose from (by leave-one-out, or by cross-validation over whole
+    groups when the data has groups: `actrec.training.kernels.grouped_penalty`). memory_mb:
+    kernel features a fit holds in memory at most; past it they go to a temporary file (`actrec.training.feature_store`), so
     memory stays flat however many samples are trained on. left_pad: a sample shorter than the
     window (`input_length + skip_steps`) reads as zeros (the input's mean) before its first step,
     as a stream that has seen a window of zero rows reads its first frames; without it, valid

@@ -4,6 +4,7 @@ so, not a curves figure of one dot at epoch 0."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -77,13 +78,20 @@ def test_epochs_draw_curves_and_a_closed_form_fit_says_why_it_has_none(tmp_path:
 
 
 def test_a_kernel_run_leaves_no_one_dot_curves(tmp_path: Path) -> None:
-    train_run(
-        make_waves(n=60), tmp_path / "run", TrainConfig(model="minirocket", model_options={"num_features": 84}, seed=0)
-    )
+    # without groups the penalty is chosen by leave-one-out, which the fit reports as its choice alone
+    data = replace(make_waves(n=60), groups=None)
+    train_run(data, tmp_path / "run", TrainConfig(model="minirocket", model_options={"num_features": 84}, seed=0))
     report = (tmp_path / "run" / "report.md").read_text()
     assert not (tmp_path / "run" / "curves.png").exists()
     assert "No training curves" in report and "minirocket" in report
     assert per_class_lines(report)[0] == "| class | precision | recall | f1 | support |"
+    # with groups, the out-of-fold error of every penalty tried is drawn
+    train_run(
+        make_waves(n=60),
+        tmp_path / "grouped",
+        TrainConfig(model="minirocket", model_options={"num_features": 84}, seed=0),
+    )
+    assert "penalty search" in (tmp_path / "grouped" / "report.md").read_text()
 
 
 def test_each_fit_strategys_history_is_drawn_or_said(tmp_path: Path) -> None:

@@ -102,7 +102,8 @@ def test_kernel_models_learn_in_closed_form_with_calibrated_probabilities(name, 
     np.testing.assert_allclose(proba.sum(1), 1.0, atol=1e-5)
     # a temperature-scaled head: probabilities are graded, not one-hot votes
     assert 0.05 < np.median(proba.max(1)) < 0.999 or metrics["log_loss"] < 0.3
-    assert len(recognizer.history) == 1 and recognizer.validation_proba_ is not None
+    # one history row kept: the chosen penalty (a grouped penalty search adds a row per penalty tried)
+    assert recognizer.history["chosen"].sum() == 1 and recognizer.validation_proba_ is not None
     assert recognizer.network.head.weight.abs().sum() > 0
 
 
@@ -177,6 +178,26 @@ def test_with_groups_the_penalty_is_the_one_with_the_least_validation_log_loss()
     assert chosen == alphas[int(np.argmin(losses))]
     _, _, by_loo = kernels.fit_ridge(X[train], Y[train], None, alphas)
     assert validation_loss(chosen) < validation_loss(by_loo)
+
+
+def test_with_groups_the_penalty_is_the_one_with_the_least_error_on_folds_of_whole_groups():
+    # groups of near copies (overlapping windows of one recording) whose labels carry no pattern:
+    # a fold that split a group would find each sample's copy and score near 0 error
+    rng = np.random.default_rng(0)
+    groups = np.repeat(np.arange(30), 6)
+    y = np.repeat(np.arange(30) % 3, 6)
+    X = rng.normal(size=(30, 300))[groups] + 0.01 * rng.normal(size=(180, 300))
+    Y = np.where(np.eye(3, dtype=bool)[y], 1.0, -1.0)
+    alphas = kernels.VALIDATION_ALPHAS
+    chosen, search = kernels.grouped_penalty(X, y, Y, groups, None, alphas, 0)
+    assert [penalty for penalty, _ in search] == list(alphas)
+    errors = dict(search)
+    assert errors[chosen] == min(errors.values())
+    assert min(errors.values()) > 0.3, errors  # about chance (2/3): no group was seen from both sides
+    # the same rows without their groups: leave-one-out sees the copies
+    _, _, by_loo = kernels.fit_ridge(X, Y, None, alphas)
+    coef, intercept, _ = kernels.fit_ridge(X[1:], Y[1:], None, np.array([by_loo]))
+    assert (X[:1] @ coef + intercept).argmax(1)[0] == y[0]
 
 
 def test_same_seed_same_model_other_seed_other_kernels():

@@ -162,7 +162,7 @@ def test_the_closed_form_strategy_is_the_kernel_fit_run_directly(waves):
         3,
         None,
         0,
-        grouped=True,
+        groups=train.groups,
     )
     assert np.array_equal(recognizer.validation_proba_, val_proba)
     fitted = recognizer.network.state_dict()

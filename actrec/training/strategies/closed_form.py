@@ -46,7 +46,7 @@ class ClosedFormKernels:
             len(host.label_names),
             host.config.class_weight,
             host.config.seed,
-            grouped=train.groups is not None,
+            groups=train.groups,
         )
         network.eval()
         summary = dict(getattr(network, "fitted_summary", None) or {})
