@@ -181,7 +181,7 @@ def few_clips(rows: list[str], seeds: list[int], folder: Path) -> None:
             speeds.append(test.n_samples / (time.perf_counter() - start))
             scores.append(compute_metrics(test.y, proba, recognizer.label_names)["top1"])
             epochs.append(len(recognizer.history))
-            clip = recognizer.clip
+            clip = recognizer.clip_config
             what = f"{recognizer.model_name} {recognizer.config.model_options}, {clip.frames} x {clip.size} px {clip.sampling}, motion {clip.motion}"
         print(
             f"| {row} | {what} | {np.mean(scores):.3f} ± {np.std(scores):.3f} | {' '.join(f'{s:.3f}' for s in scores)} | "

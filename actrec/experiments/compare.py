@@ -36,7 +36,7 @@ from actrec.evaluation.metrics import compute_metrics, headline
 from actrec.evaluation.tables import display_table, markdown_table
 from actrec.io.atomic import write_text_atomic
 from actrec.io.yaml_file import read_yaml
-from actrec.recognizer import Recognizer
+from actrec.recognizers import Recognizer
 
 METRICS = ("top1", "top5", "macro_f1", "log_loss")
 COSTS = ("param_count", "train_time_s", "latency_us")

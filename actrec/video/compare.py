@@ -93,7 +93,7 @@ def evaluate_clip_run(
         "train_time_s": train_time,
         "train_clips_per_s": epochs * train.n_samples / train_time,
         "clips_per_s": test.n_samples / predict_time,
-        "latency_us": clip_latency_us(recognizer.network, recognizer.clip.frames, recognizer.clip.size),
+        "latency_us": clip_latency_us(recognizer.network, recognizer.clip_config.frames, recognizer.clip_config.size),
     }
 
 

@@ -52,7 +52,7 @@ def clip_onnx_bytes(recognizer: Any) -> bytes:
     # eval() on the wrapper too: the exporter restores the module's mode afterwards, and a new
     # module is in training mode, which would leave the recognizer's BatchNorm layers training
     network = LogitsAndProbabilities(recognizer.network).eval()
-    clip = recognizer.clip
+    clip = recognizer.clip_config
     example = torch.zeros(1, CHANNELS * len(clip.sources), clip.frames, clip.size, clip.size)
     buffer = io.BytesIO()
     torch.onnx.export(
@@ -100,7 +100,7 @@ def export_clip_onnx(recognizer: Any, path: str | os.PathLike, data: Any = None,
         raise ConfigError(f"clip model '{recognizer.model_name}' does not export to ONNX")
     model_bytes = clip_onnx_bytes(recognizer)
     session = onnx_session(model_bytes)
-    clip = recognizer.clip
+    clip = recognizer.clip_config
     generator = torch.Generator().manual_seed(seed)
     random_clips = torch.randn(3, CHANNELS * len(clip.sources), clip.frames, clip.size, clip.size, generator=generator)
     random_diff = _diff(session, recognizer, random_clips)

@@ -9,9 +9,10 @@ the config and label names (`kind: video`, written by `io/model_file.py` as for 
 
 from __future__ import annotations
 
+import copy
 import tempfile
 import warnings
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, cast
 
@@ -23,12 +24,13 @@ from actrec import __version__
 from actrec.config import TrainingOptions, option
 from actrec.data.clips import ClipList
 from actrec.data.splits import plan_splits
-from actrec.errors import ConfigError, DataError, ModelFileError, first_line
+from actrec.errors import ConfigError, DataError, ModelFileError
 from actrec.io import model_file as io_model_file
 from actrec.io.clips import FrameCache
 from actrec.models.video import VIDEO_MODELS, build_video_model, make_video_config
 from actrec.models.video.motion import motion_members
 from actrec.models.video.resnet import from_mmaction2, is_mmaction2_layout
+from actrec.recognizers.base import KINDS, BaseRecognizer, fitted
 from actrec.video.prepare import CachedFrames, prepare_clips
 from actrec.video.sampling import ClipConfig, ClipDataset, flip_table
 from actrec.video.sizing import first_video, plan_for_clips
@@ -86,43 +88,57 @@ class VideoTrainConfig(TrainingOptions):
             )
 
 
-class VideoRecognizer:
+class VideoRecognizer(BaseRecognizer):
     """Clip classifier: `VideoRecognizer(model="tsm", epochs=20, clip={"size": 64}).fit(clips)`.
 
-    Keyword arguments are the fields of `VideoTrainConfig`. After `fit` or `load`: `network`
-    (eval mode), `label_names`, `clip` (ClipConfig), `window_frames` (frames of video one
-    prediction looks at), `sample_rate_hz`, `history`, `bad_videos` (messages of skipped files).
+    Keyword arguments are the fields of `VideoTrainConfig`, stored as given (`fit` checks them).
+    After `fit` or `load`: `network_` (eval mode), `label_names_`, `clip_config_` (the ClipConfig
+    fitted with: crop size fixed), `window_frames_` (frames of video one prediction looks at),
+    `sample_rate_hz_`, `history_`, `bad_videos_` (messages of skipped files), `init_report_`,
+    each also without the `_`.
     """
 
     kind = "video"
     input_medium = "video"  # what one prediction reads: RGB video files, cut into clips (see Recognizer)
+    input_types = (ClipList,)
+    input_help = "read a clip folder or CSV with actrec.data.clips.load_clips"
+    config_class = VideoTrainConfig
     # a clip model has no frame layout, features or skeleton: what serve's model list shows for them
     frame_shape: tuple[int, ...] = ()
     feature_names = None
     schema = None
     schema_definition = None
 
-    def __init__(self, model: str = AUTO, **options: Any) -> None:
-        known = {f.name for f in fields(VideoTrainConfig)}
-        unknown = sorted(set(options) - known)
-        if unknown:
-            raise ConfigError(f"VideoRecognizer has no option '{unknown[0]}'; options are: {', '.join(sorted(known))}")
-        self.config = VideoTrainConfig(model=model, **options)
-        self.config.check()
-        self.clip = self.config.clip_config()
-        self.network: torch.nn.Module | None = None
-        self.label_names: list[str] = []
-        self.window_frames = 0
-        self.sample_rate_hz: float | None = None
-        self.history = pd.DataFrame()
-        self.bad_videos: list[str] = []
-        self.init_report = ""
-        self.notes: list[str] = []
-        self._scratch: tempfile.TemporaryDirectory | None = None
+    # fitted state (class defaults: "not fitted yet")
+    clip_config_: ClipConfig | None = None
+    window_frames_ = 0
+    sample_rate_hz_: float | None = None
+    history_ = pd.DataFrame()
+    bad_videos_: list[str] = []  # noqa: RUF012  replaced, never changed in place
+    init_report_ = ""
+    window_frames = fitted("window_frames")
+    sample_rate_hz = fitted("sample_rate_hz")
+    bad_videos = fitted("bad_videos")
+    init_report = fitted("init_report")
+    _configured_from: dict[str, Any] | None = None
+    _scratch: tempfile.TemporaryDirectory | None = None
+
+    def _configure(self) -> None:
+        """Check the options into `config_` and `clip_config_`, unless they are unchanged since
+        the last time: what `prepare` resolved (`model="auto"`, the crop size) is kept for `fit`."""
+        params = copy.deepcopy(self.get_params(deep=False))
+        if self.config_ is None or params != self._configured_from:
+            super()._configure()
+            self.clip_config_ = self.config_.clip_config()
+            self._configured_from = params
 
     @property
-    def model_name(self) -> str:
-        return self.config.model
+    def clip_config(self) -> ClipConfig:
+        """The clip options (`ClipConfig`): as fitted, or as given when not fitted yet."""
+        if self.clip_config_ is None:
+            self._configure()
+        assert self.clip_config_ is not None
+        return self.clip_config_
 
     @property
     def window_length(self) -> int:
@@ -132,45 +148,43 @@ class VideoRecognizer:
     # ------------------------------------------------------------------ frames
     def frame_cache(self) -> FrameCache:
         """The cache of decoded frames: `clip.cache` if given, else a folder removed with this object."""
-        if self.clip.cache:
-            return FrameCache(self.clip.cache, self.clip.stored_side)
+        clip = self.clip_config
+        if clip.cache:
+            return FrameCache(clip.cache, clip.stored_side)
         if self._scratch is None:
             self._scratch = tempfile.TemporaryDirectory(prefix="actrec-frames-")
-        return FrameCache(self._scratch.name, self.clip.stored_side)
+        return FrameCache(self._scratch.name, clip.stored_side)
 
     def prepare(self, clips: ClipList, on_bad_video: str | None = None) -> tuple[ClipList, list[str]]:
         """Decode `clips` into the cache; (usable clips, one line per bad video). The first call
         resolves `model="auto"` from these clips (the note saying why goes to `notes`) and fixes
         an automatic crop size (`size=0`) from the first readable video."""
+        self._configure()
         if self.config.model == AUTO:
             self._choose_for(clips)
-        if not self.clip.size:
-            self.clip.size = _automatic_size(clips)
+        clip = self.clip_config
+        if not clip.size:
+            clip.size = _automatic_size(clips)
         return prepare_clips(
-            clips,
-            self.frame_cache(),
-            self.clip.frames,
-            on_bad_video or self.clip.on_bad_video,
-            self.clip.workers,
-            self.clip.sources,
+            clips, self.frame_cache(), clip.frames, on_bad_video or clip.on_bad_video, clip.workers, clip.sources
         )
 
     def _choose_for(self, clips: ClipList) -> None:
         """Replace `auto` by the plan for `clips`; the options given keep their values."""
         plan = plan_for_clips(clips.n_samples, first_video(clips))
         given_network, given_clip = self.config.model_options, self.config.clip
-        self.config = replace(
+        self.config_ = replace(
             self.config, model=plan.model, model_options=plan.model_options | given_network, clip=plan.clip | given_clip
         )
-        self.config.check()
-        self.clip = self.config.clip_config()
+        self.config_.check()
+        self.clip_config_ = self.config_.clip_config()
         overridden = {**{k: v for k, v in given_clip.items() if k in plan.clip}, **given_network}
         kept = (
             f"; kept the options given ({', '.join(f'{k}={v}' for k, v in sorted(overridden.items()))})"
             if overridden
             else ""
         )
-        self.notes.append(plan.note + kept)
+        self.notes = [*self.notes, plan.note + kept]
 
     def clip_dataset(
         self, clips: ClipList, train: bool, test_clips: int | None = None, test_crops: int | None = None
@@ -178,7 +192,7 @@ class VideoRecognizer:
         """Clips of prepared `clips` as the network takes them: augmented (`train`) or test-time
         views (`test_clips` / `test_crops` override the saved ones)."""
         overrides = {k: v for k, v in (("test_clips", test_clips), ("test_crops", test_crops)) if v is not None}
-        config = ClipConfig(**(asdict(self.clip) | overrides)) if overrides else self.clip
+        config = ClipConfig(**(asdict(self.clip_config) | overrides)) if overrides else self.clip_config
         config.check()
         flips = flip_table(self.label_names, config.flip_pairs) if config.flip else None
         return ClipDataset(
@@ -192,60 +206,75 @@ class VideoRecognizer:
             flips,
         )
 
-    # ------------------------------------------------------------------ fit
-    def fit(
+    # ------------------------------------------------------------------ fit (the door is BaseRecognizer.fit)
+    def _training_data(self, X: ClipList, y: Any, groups: Any, lengths: Any, label_names: Any) -> ClipList:
+        given = [
+            name
+            for name, value in (("y", y), ("groups", groups), ("lengths", lengths), ("label_names", label_names))
+            if value is not None
+        ]
+        if given:
+            raise ConfigError(f"a ClipList carries its own labels and groups; drop {', '.join(given)}")
+        if X.y is None:
+            raise DataError(f"{X.source}: has no labels; put each video in a folder named after its class")
+        return X
+
+    def _check_training_data(self, data: ClipList) -> None:
+        self.clip_config.check(list(data.label_names))
+
+    def _fit(
         self,
         clips: ClipList,
-        validation: ClipList | None = None,
-        work_dir: str | Path | None = None,
-        progress: bool = False,
-        resume_from: str | Path | None = None,
-    ) -> VideoRecognizer:
+        validation: ClipList | None,
+        work_dir: str | Path | None,
+        progress: bool,
+        resume_from: str | Path | None,
+    ) -> None:
         """Train on labelled clips; a stratified, group-aware `val_fraction` picks the best epoch
         unless `validation` is given. Bad videos are skipped (listed in `bad_videos`) or stop.
 
         With `work_dir`, a checkpoint per epoch goes to `work_dir/checkpoints` (kept if the fit is
         stopped); `resume_from` (one of them) continues that fit to the weights a straight one
         reaches, and is refused in one line if it was trained with other settings or clips."""
-        if clips.y is None:
-            raise DataError(f"{clips.source}: has no labels; put each video in a folder named after its class")
         self.label_names = list(clips.label_names)
-        self.clip.check(self.label_names)
         clips, self.bad_videos = self.prepare(clips)
         for line in self.bad_videos:
-            warnings.warn(line, stacklevel=2)
+            warnings.warn(line, stacklevel=3)
         if validation is None:
             clips, validation, _ = plan_splits(clips, self.config.seed, self.config.val_fraction).parts(clips)
         else:
             validation, more = self.prepare(validation)
-            self.bad_videos += more
+            self.bad_videos = [*self.bad_videos, *more]
+        clip = self.clip_config
         cache = self.frame_cache()
         lengths = [len(cache.frames(path, clips.span(i))) for i, path in enumerate(clips.paths)]
         self.window_frames = (
-            int(np.median(lengths))
-            if self.clip.sampling == "segments"
-            else (self.clip.frames - 1) * self.clip.stride + 1
+            int(np.median(lengths)) if clip.sampling == "segments" else (clip.frames - 1) * clip.stride + 1
         )
         self.sample_rate_hz = _median_fps(clips.paths[:5])
-        if len(motion_members(self.clip.motion)) > 1:
+        if len(motion_members(clip.motion)) > 1:
             if resume_from is not None:
                 raise ConfigError(
-                    f"motion {self.clip.motion}: a fused model cannot resume (each motion's network trains in turn); train it again"
+                    f"motion {clip.motion}: a fused model cannot resume (each motion's network trains in turn); train it again"
                 )
             self._fit_fused(clips, validation, work_dir, progress)
-            return self
+            return
         import lightning as L
 
         # seeded before the network is built, so `seed` fixes its initial weights too (torch
         # draws a random default seed per process)
         L.seed_everything(self.config.seed, workers=True, verbose=False)
-        self.network = build_video_model(
-            self.config.model, len(self.label_names), self.clip.frames, self.config.model_options, self.clip.motion
-        )
+        network = self._build_network()
         if self.config.init:
-            self.init_report = load_init(self.network, self.config.init)
-        self._train(clips, validation, work_dir, progress, resume_from)
-        return self
+            self.init_report = load_init(network, self.config.init)
+        self._train(network, clips, validation, work_dir, progress, resume_from)
+        self.network = network
+
+    def _build_network(self) -> torch.nn.Module:
+        clip = self.clip_config
+        return build_video_model(
+            self.config.model, len(self.label_names), clip.frames, self.config.model_options, clip.motion
+        )
 
     def _fit_fused(self, train: ClipList, validation: ClipList, work_dir: str | Path | None, progress: bool) -> None:
         """Two-stream fusion: one network per motion of `none+flow` (or any `+`-joined motions),
@@ -255,35 +284,33 @@ class VideoRecognizer:
         from actrec.training.averaging import inverse_loss_average, validation_probas, weights_text
 
         members = []
-        for motion in motion_members(self.clip.motion):
+        motions = motion_members(self.clip_config.motion)
+        for motion in motions:
             # the clip options as fixed here (size, sampling), the frames cached here
-            clip = asdict(self.clip) | {"motion": motion, "cache": str(self.frame_cache().folder)}
+            clip = asdict(self.clip_config) | {"motion": motion, "cache": str(self.frame_cache().folder)}
             member = VideoRecognizer(**(asdict(self.config) | {"clip": clip}))
             member_dir = None if work_dir is None else Path(work_dir) / motion
             members.append(member.fit(train, validation=validation, work_dir=member_dir, progress=progress))
-        self.network = fused = cast(
-            ClipFusion,
-            build_video_model(
-                self.config.model, len(self.label_names), self.clip.frames, self.config.model_options, self.clip.motion
-            ),
-        )
+        fused = cast(ClipFusion, self._build_network())
         for slot, member in zip(fused.members, members):
             assert member.network is not None
             slot.load_state_dict(member.network.state_dict())
         n_classes = len(self.label_names)
         averaged = inverse_loss_average(validation_probas(members, validation, n_classes), validation.labels, n_classes)
         fused.weights.copy_(torch.as_tensor(averaged.weights, dtype=torch.float32))
-        fused.eval()
+        self.network = fused.eval()
         self.history = members[0].history
         self.init_report = members[0].init_report
-        names = [FUSED_NAMES[motion] for motion in motion_members(self.clip.motion)]
-        self.notes.append(
-            f"motion {self.clip.motion}: one {self.config.model} per motion, fused with weights "
-            + weights_text(names, averaged)
-        )
+        names = [FUSED_NAMES[motion] for motion in motions]
+        self.notes = [
+            *self.notes,
+            f"motion {self.clip_config.motion}: one {self.config.model} per motion, fused with weights "
+            + weights_text(names, averaged),
+        ]
 
     def _train(
         self,
+        network: torch.nn.Module,
         train: ClipList,
         validation: ClipList,
         work_dir: str | Path | None,
@@ -295,14 +322,15 @@ class VideoRecognizer:
         from actrec.training.data import StackedDataModule
         from actrec.training.fit import fit_loop
 
-        assert self.network is not None
         train_set = self.clip_dataset(train, train=True)
         validation_set = self.clip_dataset(validation, train=False, test_clips=1, test_crops=1)
-        data = StackedDataModule(train_set, validation_set, self.config.batch_size, self.config.seed, self.clip.workers)
+        data = StackedDataModule(
+            train_set, validation_set, self.config.batch_size, self.config.seed, self.clip_config.workers
+        )
         # what a checkpoint must share with the run resuming it: the settings (with the crop size
         # fixed; not where frames are cached, how many processes decode them nor what to do with
         # a bad video, none of which changes what is learnt) and the clips
-        settings = self.metadata()["config"]
+        settings = self._metadata()["config"]
         settings["clip"] = {k: v for k, v in settings["clip"].items() if k not in ("workers", "on_bad_video")}
         run = {
             "config": settings,
@@ -311,48 +339,32 @@ class VideoRecognizer:
             "train_clips": clips_digest(train),
         }
         checkpoint_dir = None if work_dir is None else Path(work_dir) / "checkpoints"
-        fitted = fit_loop(
-            self.network,
-            self.config,
-            data,
-            train.labels,
-            len(self.label_names),
-            run,
-            checkpoint_dir,
-            resume_from,
-            progress,
+        fitted_loop = fit_loop(
+            network, self.config, data, train.labels, len(self.label_names), run, checkpoint_dir, resume_from, progress
         )
-        self.history = fitted.history
-        if fitted.cut_by_time_budget:
-            self.notes.append(
-                f"--time-budget stopped training after {len(fitted.history)} of {self.config.epochs} epochs; "
-                "a run cut by the clock is not reproducible (drop the budget, or lower --epochs)"
-            )
+        self.history = fitted_loop.history
+        if fitted_loop.cut_by_time_budget:
+            self.notes = [
+                *self.notes,
+                f"--time-budget stopped training after {len(fitted_loop.history)} of {self.config.epochs} epochs; "
+                "a run cut by the clock is not reproducible (drop the budget, or lower --epochs)",
+            ]
 
-    # ------------------------------------------------------------------ predict
-    def predict_proba(
-        self,
-        clips: ClipList,
-        batch_size: int | None = None,
-        test_clips: int | None = None,
-        test_crops: int | None = None,
-    ) -> np.ndarray:
+    # ------------------------------------------------------------------ predict (the door is BaseRecognizer's)
+    def _prediction_data(self, X: ClipList, lengths: Any) -> ClipList:
+        if lengths is not None:
+            raise ConfigError("lengths apply to arrays of sequences; a ClipList's videos have their own")
+        return self.prepare(X, on_bad_video="stop")[0]
+
+    def _predict_proba(self, data: ClipList, batch_size: int | None, **views: Any) -> np.ndarray:
         """Probabilities float32 `[N, C]`, averaged over `test_clips` x `test_crops` views per
-        video (default: the saved clip options); a bad video raises."""
-        if self.network is None:
-            raise ConfigError("this VideoRecognizer is not fitted; call fit or VideoRecognizer.load first")
-        clips, _ = self.prepare(clips, on_bad_video="stop")
-        dataset = self.clip_dataset(clips, train=False, test_clips=test_clips, test_crops=test_crops)
+        video (`views`; default: the saved clip options); a bad video raises."""
+        dataset = self.clip_dataset(data, train=False, **views)
+        size = batch_size or self.config.batch_size
         out = []
-        with torch.inference_mode():
-            for start in range(0, len(dataset), batch_size or self.config.batch_size):
-                batch = torch.stack(
-                    [
-                        dataset[i][0]
-                        for i in range(start, min(len(dataset), start + (batch_size or self.config.batch_size)))
-                    ]
-                )
-                out.append(self.proba_from_clips(batch))
+        for start in range(0, len(dataset), size):
+            batch = torch.stack([dataset[i][0] for i in range(start, min(len(dataset), start + size))])
+            out.append(self.proba_from_clips(batch))
         return np.concatenate(out)
 
     def proba_from_clips(self, batch: torch.Tensor) -> np.ndarray:
@@ -365,9 +377,6 @@ class VideoRecognizer:
             else:
                 proba = torch.softmax(self.network(batch), 1)
         return proba.numpy().astype(np.float32)
-
-    def predict(self, clips: ClipList) -> np.ndarray:
-        return np.asarray(self.label_names, dtype=object)[self.predict_proba(clips).argmax(1)]
 
     # ------------------------------------------------------------------ consumers' door
     # what eval, predict and serve call on any recognizer (the sequence Recognizer has the same)
@@ -400,16 +409,13 @@ class VideoRecognizer:
         for line in bad:
             if on_note is not None:
                 on_note(line)
-        return (
-            np.asarray(clips.ids, dtype=object),
-            self.predict_proba(clips, **self.prediction_options(options.test_clips, options.test_crops)),
-            {},
-        )
+        proba = self.predict_proba(clips, test_clips=options.test_clips, test_crops=options.test_crops)
+        return np.asarray(clips.ids, dtype=object), proba, {}
 
-    # ------------------------------------------------------------------ save / load
+    # ------------------------------------------------------------------ save / load (the door is BaseRecognizer's)
     def describe(self) -> dict[str, str]:
         """What the model is and takes, one short line each, for a person (`actrec info`)."""
-        clip = self.clip
+        clip = self.clip_config
         rate = f" at {self.sample_rate_hz:g} fps" if self.sample_rate_hz else ""
         spacing = f", stride {clip.stride}" if clip.sampling == "dense" else ""
         return {
@@ -424,47 +430,30 @@ class VideoRecognizer:
             ),
         }
 
-    def metadata(self) -> dict[str, Any]:
+    def _metadata(self) -> dict[str, Any]:
         config = asdict(self.config)
-        config["clip"] = {
-            k: v for k, v in asdict(self.clip).items() if k != "cache"
-        }  # a scratch path means nothing later
+        # a scratch path means nothing later
+        config["clip"] = {k: v for k, v in asdict(self.clip_config).items() if k != "cache"}
         return {
-            "format": "actrec-model",
-            "kind": self.kind,
-            "actrec_version": __version__,
             "config": config,
             "label_names": self.label_names,
             "window_frames": self.window_frames,
             "sample_rate_hz": self.sample_rate_hz,
         }
 
-    def save(self, path: str | Path) -> Path:
-        if self.network is None:
-            raise ConfigError("nothing to save: this VideoRecognizer is not fitted")
-        return io_model_file.save_model(path, self.kind, self.network, self.metadata())
-
     @classmethod
-    def load(cls, path: str | Path) -> VideoRecognizer:
-        meta, tensors, path = io_model_file.load_model(path, cls.kind)
-        with io_model_file.metadata_errors(path):
-            config = dict(meta["config"])
-            config.pop("init", None)
-            rec = cls(**config)
-            rec.label_names = meta["label_names"]
-            rec.window_frames = int(meta["window_frames"])
-            rec.sample_rate_hz = meta["sample_rate_hz"]
-            rec.network = build_video_model(
-                rec.config.model, len(rec.label_names), rec.clip.frames, rec.config.model_options, rec.clip.motion
-            )
-        try:
-            rec.network.load_state_dict(tensors)
-        except RuntimeError as error:
-            raise ModelFileError(
-                f"{path}: weights do not fit the saved model config ({first_line(error)}); the file is damaged"
-            ) from None
-        rec.network.eval()
+    def _from_metadata(cls, meta: dict[str, Any]) -> VideoRecognizer:
+        config = dict(meta["config"])
+        config.pop("init", None)
+        rec = cls(**config)
+        rec._configure()
+        rec.label_names = meta["label_names"]
+        rec.window_frames = int(meta["window_frames"])
+        rec.sample_rate_hz = meta["sample_rate_hz"]
         return rec
+
+    def _network_for_file(self, tensors: dict[str, torch.Tensor], path: Path) -> torch.nn.Module:
+        return self._build_network()
 
 
 def clips_digest(clips: ClipList) -> str:
@@ -478,19 +467,18 @@ def clips_digest(clips: ClipList) -> str:
 
 
 def load_recognizer(path: str | Path) -> Any:
-    """The one loader of model files: the `Recognizer` or `VideoRecognizer` the file (or RUN
-    folder) holds, picked by the `kind` in its metadata."""
-    from actrec.recognizer import Recognizer
+    """The one loader of model files: the recognizer of the kind the file's (or RUN folder's)
+    metadata names (`KINDS`: `Recognizer`, `VideoRecognizer`)."""
+    import actrec.recognizers  # noqa: F401  (defines the sequence kind)
 
-    classes = {recognizer.kind: recognizer for recognizer in (Recognizer, VideoRecognizer)}
     file = io_model_file.model_path(Path(path))
     kind = io_model_file.model_kind(io_model_file.read_model_file(file, with_tensors=False)[0])
-    if kind not in classes:
+    if kind not in KINDS:
         raise ModelFileError(
             f"{file}: a model of kind '{kind}', which actrec {__version__} does not know (it reads "
-            f"{', '.join(sorted(classes))}); load it with the actrec version that saved it"
+            f"{', '.join(sorted(KINDS))}); load it with the actrec version that saved it"
         )
-    return classes[kind].load(path)
+    return KINDS[kind].load(path)
 
 
 def load_init(network: torch.nn.Module, path: str | Path) -> str:

@@ -94,7 +94,7 @@ def stream_clips(
     from actrec.stream.sinks import AnnotatedVideo
 
     cv2 = quiet_cv2()
-    clip = recognizer.clip
+    clip = recognizer.clip_config
     window = max(clip.frames, int(recognizer.window_frames))
     hop = hop or max(1, window // 4)
     if hop < 1:

@@ -11,7 +11,7 @@ pytest.importorskip("onnxruntime", reason="ONNX export needs the export extra (p
 from actrec.cli import app
 from actrec.export.onnx import export_onnx
 from actrec.models.registry import MODELS, Capabilities, model_capabilities
-from actrec.recognizer import Recognizer
+from actrec.recognizers import Recognizer
 from tests.export.test_onnx import hand_data
 
 torch.set_num_threads(1)

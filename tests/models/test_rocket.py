@@ -15,7 +15,7 @@ from actrec.errors import ConfigError
 from actrec.evaluation.metrics import compute_metrics
 from actrec.models import build_model
 from actrec.models.rocket import LEVEL_KERNELS, fit_dilations, longest_run, pool
-from actrec.recognizer import Recognizer
+from actrec.recognizers import Recognizer
 from actrec.training import kernels
 from tests.helpers.waves import make_waves
 
@@ -200,7 +200,7 @@ LOAD_IN_FRESH_PROCESS = textwrap.dedent(
     """
     import sys
     import numpy as np
-    from actrec.recognizer import Recognizer
+    from actrec.recognizers import Recognizer
     data = np.load(sys.argv[2])
     np.save(sys.argv[3], Recognizer.load(sys.argv[1]).predict_proba(data["X"], data["lengths"]))
     """

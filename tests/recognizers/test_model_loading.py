@@ -34,7 +34,7 @@ def test_no_consumer_loads_a_model_file_but_through_load_recognizer() -> None:
 
 def test_load_recognizer_gives_each_kind(tmp_path: Path) -> None:
     pytest.importorskip("cv2", reason="clip models decode video with OpenCV")
-    from actrec.recognizer import Recognizer
+    from actrec.recognizers import Recognizer
     from actrec.video.recognizer import VideoRecognizer, load_recognizer
     from tests.helpers.clip_models import save_tiny_clip_model
     from tests.helpers.waves import make_waves
@@ -52,7 +52,7 @@ def test_load_recognizer_gives_each_kind(tmp_path: Path) -> None:
 def saved(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """{kind: model file} of a tiny model of each kind."""
     pytest.importorskip("cv2", reason="clip models decode video with OpenCV")
-    from actrec.recognizer import Recognizer
+    from actrec.recognizers import Recognizer
     from tests.helpers.clip_models import save_tiny_clip_model
     from tests.helpers.waves import make_waves
 
@@ -68,7 +68,7 @@ def saved(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 def test_every_model_file_names_its_kind_and_one_kind_does_not_load_as_the_other(saved: dict[str, Path]) -> None:
     from actrec.errors import ModelFileError
     from actrec.io.model_file import read_model_file
-    from actrec.recognizer import Recognizer
+    from actrec.recognizers import Recognizer
     from actrec.video.recognizer import VideoRecognizer
 
     assert {kind: read_model_file(path, with_tensors=False)[0]["kind"] for kind, path in saved.items()} == {
@@ -165,7 +165,7 @@ DOOR_ATTRIBUTES = ("kind", "input_medium", "frame_shape", "feature_names", "sche
 
 def test_both_recognizers_answer_the_consumers_door() -> None:
     pytest.importorskip("cv2", reason="clip models decode video with OpenCV")
-    from actrec.recognizer import Recognizer
+    from actrec.recognizers import Recognizer
     from actrec.video.recognizer import VideoRecognizer
 
     for name in DOOR_METHODS:

@@ -45,7 +45,7 @@ def test_differences_keep_torchvision_names_and_need_one_more_frame() -> None:
     with pytest.raises(ConfigError, match="needs at least 3 frames per clip with motion=diff"):
         build_video_model("tsm", 3, 2, FAMILIES["tsm"], motion="diff")
     with pytest.raises(ConfigError, match="motion 'optical' is not one of: none, diff, flow"):
-        VideoRecognizer("tsm", clip={"motion": "optical"})
+        _ = VideoRecognizer("tsm", clip={"motion": "optical"}).config  # checked when read (fit reads it first)
 
 
 @pytest.mark.parametrize("model", sorted(VIDEO_MODELS))
@@ -92,17 +92,19 @@ def test_auto_resolves_saves_and_reloads_as_the_chosen_model(motion_clips: Path,
     recognizer = VideoRecognizer(model_options={"width": 4}, clip={"size": 16}, epochs=1, batch_size=4)
     assert recognizer.model_name == "auto"
     recognizer.fit(clips)
-    assert recognizer.model_name == "tsm" and recognizer.clip.motion == "diff" and recognizer.clip.size == 16
+    assert (
+        recognizer.model_name == "tsm" and recognizer.clip_config.motion == "diff" and recognizer.clip_config.size == 16
+    )
     assert recognizer.config.model_options["width"] == 4 and recognizer.config.model_options["depth"] == 10
     assert len(recognizer.notes) == 1 and "kept the options given (size=16, width=4)" in recognizer.notes[0]
     loaded = VideoRecognizer.load(recognizer.save(tmp_path / "model.actrec"))
-    assert loaded.model_name == "tsm" and loaded.clip.motion == "diff"
+    assert loaded.model_name == "tsm" and loaded.clip_config.motion == "diff"
     np.testing.assert_allclose(loaded.predict_proba(clips), recognizer.predict_proba(clips), atol=1e-6)
 
 
 def test_regularisation_options_are_checked_and_change_training(motion_clips: Path) -> None:
     with pytest.raises(ConfigError, match="label_smoothing must be in"):
-        VideoRecognizer("tsn", label_smoothing=1.0)
+        _ = VideoRecognizer("tsn", label_smoothing=1.0).config
     clips = load_clips(motion_clips).subset(np.arange(0, 120, 6))
     options = {
         "model_options": {"width": 4, "depth": 10},
