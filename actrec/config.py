@@ -1,5 +1,5 @@
 """Training options as typed dataclasses: `TrainingOptions` (what sequence and clip training
-share), `TrainConfig` (sequences) extends it, and `actrec.video.recognizer.VideoTrainConfig`
+share), `TrainConfig` (sequences) extends it, and `actrec.recognizers.clip.VideoTrainConfig`
 (clips) too.
 
 Each field carries its one-line help in its metadata (`option(...)`), so the CLI flags

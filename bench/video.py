@@ -39,10 +39,10 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from actrec.data.clips import load_clips
+from actrec.data.synthetic_clips import write_synthetic_clips
 from actrec.evaluation.metrics import compute_metrics
 from actrec.models.video import build_video_model
-from actrec.video.recognizer import VideoRecognizer
-from actrec.video.synthetic import write_synthetic_clips
+from actrec.recognizers.clip import VideoRecognizer
 
 # (row name, model, options at the real size, options at the tiny size, clip options, training
 # (epochs, lr) at the tiny size: None means --epochs at lr 2e-3)

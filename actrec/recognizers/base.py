@@ -23,7 +23,7 @@ import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from actrec.config import TrainingOptions, estimator_signature, renamed_options
-from actrec.errors import ConfigError, DataError
+from actrec.errors import ConfigError, DataError, ModelFileError
 from actrec.io.model_file import load_model, metadata_errors, save_model
 
 # the methods of the door; a subclass writes `_fit` / `_predict_proba` instead
@@ -236,6 +236,23 @@ class BaseRecognizer(ClassifierMixin, BaseEstimator):
         raise NotImplementedError
 
 
+def load_recognizer(path: str | Path) -> Any:
+    """The one loader of model files: the recognizer of the kind the file's (or RUN folder's)
+    metadata names (`KINDS`: `Recognizer`, `VideoRecognizer`)."""
+    import actrec.recognizers  # noqa: F401  (defines every kind)
+    from actrec import __version__
+    from actrec.io.model_file import model_kind, model_path, read_model_file
+
+    file = model_path(Path(path))
+    kind = model_kind(read_model_file(file, with_tensors=False)[0])
+    if kind not in KINDS:
+        raise ModelFileError(
+            f"{file}: a model of kind '{kind}', which actrec {__version__} does not know (it reads "
+            f"{', '.join(sorted(KINDS))}); load it with the actrec version that saved it"
+        )
+    return KINDS[kind].load(path)
+
+
 def _estimator_init(config_class: type) -> Any:
     """An `__init__` whose keyword arguments are `config_class`'s fields, storing each as given
     (an option's old name, `config.RENAMED`, still works, with a warning naming the new one)."""
@@ -258,4 +275,4 @@ def _estimator_init(config_class: type) -> Any:
     return __init__
 
 
-__all__ = ["KINDS", "BaseRecognizer", "fitted"]
+__all__ = ["KINDS", "BaseRecognizer", "fitted", "load_recognizer"]

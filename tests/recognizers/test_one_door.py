@@ -12,8 +12,7 @@ import pytest
 from sklearn.base import clone
 
 from actrec.errors import ConfigError, DataError
-from actrec.recognizers import KINDS, BaseRecognizer, Recognizer
-from actrec.video.recognizer import VideoRecognizer
+from actrec.recognizers import KINDS, BaseRecognizer, Recognizer, VideoRecognizer
 from tests.helpers.waves import make_waves
 
 FAST = {"num_features": 168, "max_dilations": 4}

@@ -76,14 +76,8 @@ def build_video_model(
     """Network `name` for clips of `frames` sampled frames and `n_classes` logits, reading them
     through the `motion` input step (`models/video/motion.py`) held in its `motion` slot; fused
     motions (`none+flow`) give a `ClipFusion` of one such network per motion."""
-    from actrec.models.video.motion import (
-        CHANNELS,
-        clip_sources,
-        motion_input,
-        motion_members,
-        motion_source,
-        network_frames,
-    )
+    from actrec.data.clip_motion import CHANNELS, clip_sources, motion_members, motion_source
+    from actrec.models.video.motion import motion_input, network_frames
 
     members = motion_members(motion)
     if len(members) > 1:

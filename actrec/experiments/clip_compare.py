@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from actrec.data.clip_sampling import split_options
 from actrec.data.clips import ClipList
 from actrec.data.splits import SplitPlan, plan_splits
 from actrec.errors import ConfigError
@@ -33,8 +34,7 @@ from actrec.experiments.compare import (
     summarize,
     write_outputs,
 )
-from actrec.video.recognizer import VideoRecognizer
-from actrec.video.sampling import split_options
+from actrec.recognizers.clip import VideoRecognizer
 
 
 def clip_options(spec: ModelSpec, cache: str) -> dict[str, Any]:

@@ -12,9 +12,9 @@ import torch
 pytest.importorskip("onnxruntime", reason="ONNX export needs the export extra")
 
 from actrec.errors import ConfigError
+from actrec.export.clips import export_clip_onnx
 from actrec.models.video import VIDEO_MODELS, build_video_model
-from actrec.video.export import export_clip_onnx
-from actrec.video.recognizer import VideoRecognizer
+from actrec.recognizers.clip import VideoRecognizer
 
 # small options for each registered clip network; one registered without an entry fails below
 TINY = {

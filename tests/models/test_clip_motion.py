@@ -12,9 +12,9 @@ import torch
 from actrec.data.clips import load_clips
 from actrec.errors import ConfigError
 from actrec.models.video import VIDEO_MODELS, build_video_model
-from actrec.video.recognizer import VideoRecognizer
-from actrec.video.sizing import FirstVideo, plan_for_clips
-from tests.video.conftest import TINY_CLIP
+from actrec.recognizers.clip import VideoRecognizer
+from actrec.recognizers.clip_sizing import FirstVideo, plan_for_clips
+from tests.helpers.clip_data import TINY_CLIP
 
 FAMILIES = {
     "r3d": {"width": 4, "depth": 10},
@@ -54,7 +54,7 @@ def test_the_difference_step_is_in_the_onnx_graph(model: str, tmp_path: Path) ->
     pytest.importorskip("onnxruntime", reason="ONNX export needs the export extra")
     import onnx
 
-    from actrec.video.export import export_clip_onnx
+    from actrec.export.clips import export_clip_onnx
 
     recognizer = VideoRecognizer(model, model_options=FAMILIES[model], clip={"size": 32, "frames": 9, "motion": "diff"})
     recognizer.label_names = ["a", "b", "c"]
@@ -123,8 +123,8 @@ def test_regularisation_options_are_checked_and_change_training(motion_clips: Pa
 def test_a_diff_model_streams_the_probabilities_of_predict_proba(tmp_path: Path) -> None:
     """The stream's rolling buffer feeds the same frames to the same network (the difference
     step inside it): its prediction on a whole video equals predict_proba on that file."""
-    from actrec.video.stream import stream_clips
-    from actrec.video.synthetic import render_clip, write_video
+    from actrec.data.synthetic_clips import render_clip, write_video
+    from actrec.stream.clips import stream_clips
 
     clip = TINY_CLIP | {"frames": 9, "motion": "diff"}
     recognizer = VideoRecognizer("tsm", model_options=FAMILIES["tsm"], clip=clip)

@@ -9,8 +9,8 @@ import torch
 
 from actrec.errors import ConfigError
 from actrec.models.video import build_video_model
+from actrec.models.video.pretrained import load_init
 from actrec.models.video.tsm import TemporalShift
-from actrec.video.recognizer import load_init
 
 TINY = {"width": 8, "depth": 10}
 

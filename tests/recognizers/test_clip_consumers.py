@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from actrec.cli import app
 from actrec.data.clips import load_clips
-from actrec.video.recognizer import VideoRecognizer
+from actrec.recognizers.clip import VideoRecognizer
 from tests.helpers.clip_models import LABELS, save_tiny_clip_model, write_session_video
 
 runner = CliRunner()
