@@ -207,7 +207,7 @@ class TrainConfig(TrainingOptions):
         from actrec.models import make_config, model_capabilities
 
         super().check()
-        make_config(self.model, self.model_options)
+        make_config(self.model, self.model_options, "frames")
         if self.modalities:
             from actrec.models.modalities import check_modalities
 

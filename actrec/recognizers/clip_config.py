@@ -9,7 +9,7 @@ from typing import Any
 from actrec.config import TrainingOptions, option
 from actrec.data.clip_sampling import ClipConfig
 from actrec.errors import ConfigError
-from actrec.models.video import VIDEO_MODELS, make_video_config
+from actrec.models.video import clip_capabilities, make_video_config
 
 AUTO = "auto"
 
@@ -43,7 +43,7 @@ class VideoTrainConfig(TrainingOptions):
             raise ConfigError(f"unknown clip option '{unknown[0]}'; clip options are: {', '.join(sorted(known))}")
         config = ClipConfig(**self.clip)
         if not config.sampling and self.model != AUTO:
-            config.sampling = VIDEO_MODELS[self.model][2].sampling
+            config.sampling = clip_capabilities(self.model).sampling
         return config
 
     def check(self) -> None:

@@ -17,7 +17,8 @@ from actrec.data.clips import load_clips
 from actrec.data.synthetic_clips import render_clip, write_video
 from actrec.errors import ConfigError
 from actrec.io.clips import FrameCache
-from actrec.models.video import VIDEO_MODELS, build_video_model
+from actrec.models import model_names
+from actrec.models.video import build_video_model
 from actrec.models.video.fusion import ClipFusion
 from actrec.recognizers.clip import VideoRecognizer
 from actrec.training.averaging import inverse_loss_average
@@ -102,7 +103,7 @@ def test_a_flipped_training_clip_mirrors_its_horizontal_motion_and_flow_is_not_c
     assert torch.allclose(plain[0][0][0], untouched[0], atol=1e-5)  # no brightness or contrast on flow
 
 
-@pytest.mark.parametrize("model", sorted(VIDEO_MODELS))
+@pytest.mark.parametrize("model", model_names("video"))
 def test_every_family_reads_flow_and_fuses_with_rgb(model: str) -> None:
     """A flow network takes 3-channel flow pictures like RGB; a fused one takes RGB and flow
     stacked (6 channels), each member reading its own, and returns log-probabilities."""

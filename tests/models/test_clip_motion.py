@@ -11,7 +11,8 @@ import torch
 
 from actrec.data.clips import load_clips
 from actrec.errors import ConfigError
-from actrec.models.video import VIDEO_MODELS, build_video_model
+from actrec.models import model_names
+from actrec.models.video import build_video_model
 from actrec.recognizers.clip import VideoRecognizer
 from actrec.recognizers.clip_sizing import FirstVideo, plan_for_clips
 from tests.helpers.clip_data import TINY_CLIP
@@ -25,7 +26,7 @@ FAMILIES = {
 }
 
 
-@pytest.mark.parametrize("model", sorted(VIDEO_MODELS))
+@pytest.mark.parametrize("model", model_names("video"))
 def test_a_still_background_cancels_in_every_family(model: str) -> None:
     """With differences of frames, adding any still image to every frame changes nothing; with
     RGB frames it does."""
@@ -48,7 +49,7 @@ def test_differences_keep_torchvision_names_and_need_one_more_frame() -> None:
         _ = VideoRecognizer("tsm", clip={"motion": "optical"}).config  # checked when read (fit reads it first)
 
 
-@pytest.mark.parametrize("model", sorted(VIDEO_MODELS))
+@pytest.mark.parametrize("model", model_names("video"))
 def test_the_difference_step_is_in_the_onnx_graph(model: str, tmp_path: Path) -> None:
     """The graph takes the sampled RGB frames, as for RGB models, and matches PyTorch."""
     pytest.importorskip("onnxruntime", reason="ONNX export needs the export extra")
