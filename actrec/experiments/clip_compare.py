@@ -119,7 +119,9 @@ def compare_clips(
     out = Path(out)
     with tempfile.TemporaryDirectory(prefix="actrec-frames-") as frames:
         runs_options = [clip_options(spec, frames) for spec in specs]
-        checkers = [VideoRecognizer(**options) for options in runs_options]  # unknown options fail now
+        checkers = [VideoRecognizer(**options) for options in runs_options]
+        for checker in checkers:
+            _ = checker.config  # unknown or bad options fail now, before any video is read
         usable, bad = checkers[0].prepare(clips)
         for line in bad:
             if on_bad_video:

@@ -117,7 +117,7 @@ def check_specs(specs: Sequence[ModelSpec]) -> None:
         raise ConfigError(f"two configurations are named '{repeated[0]}'; give each a distinct name")
     for spec in specs:
         try:
-            Recognizer(**{k: v for k, v in spec.options.items() if k != "seed"})
+            _ = Recognizer(**{k: v for k, v in spec.options.items() if k != "seed"}).config  # checked when read
         except TypeError as error:
             raise ConfigError(f"configuration '{spec.name}': {error}") from None
         except ConfigError as error:

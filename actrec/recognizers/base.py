@@ -98,9 +98,19 @@ class BaseRecognizer(ClassifierMixin, BaseEstimator):
 
     @property
     def config(self) -> Any:
-        """The checked config: the one fitted with once fitted (or loaded), else one made from the
-        arguments now (a bad option raises ConfigError here, never in `__init__`)."""
-        return self.config_ if self.config_ is not None else self._checked_config()
+        """The checked config (`config_`): the one fitted with once fitted (or loaded), else one
+        made from the arguments when first read (a bad option raises ConfigError here or in `fit`,
+        never in `__init__`)."""
+        if self.config_ is None:
+            self._configure()
+        return self.config_
+
+    def set_params(self, **params: Any) -> Any:
+        """scikit-learn's `set_params`; an unfitted recognizer's `config` is then made afresh."""
+        super().set_params(**params)
+        if not self.__sklearn_is_fitted__():
+            self.config_ = None
+        return self
 
     @property
     def model_name(self) -> str:

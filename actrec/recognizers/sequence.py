@@ -294,7 +294,7 @@ class Recognizer(BaseRecognizer):
     def _from_metadata(cls, meta: dict[str, Any]) -> Recognizer:
         """An unfitted Recognizer with everything but the network set from a model file's metadata."""
         rec = cls(**renamed_options(meta["config"]))  # a file saved before an option was renamed
-        rec.config_ = rec._checked_config()
+        rec._configure()
         for name in SAVED_STATE + LATER_STATE:
             setattr(rec, name, meta[name] if name in SAVED_STATE else meta.get(name))
         rec.window_length, rec.n_features = int(meta["window_length"]), int(meta["n_features"])

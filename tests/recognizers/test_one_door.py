@@ -82,3 +82,11 @@ def test_fitted_state_lives_under_names_ending_in_an_underscore():
     state = set(vars(recognizer)) - params
     assert state and all(name.endswith("_") for name in state), sorted(state)
     assert recognizer.network is recognizer.network_ and recognizer.label_names == recognizer.label_names_
+
+
+def test_config_is_made_when_first_read_and_again_after_set_params():
+    recognizer = Recognizer("gru", epochs=3)
+    assert recognizer.config.epochs == 3 and recognizer.config is recognizer.config_
+    assert recognizer.set_params(epochs=5).config.epochs == 5
+    clip = VideoRecognizer("tsn", **CLIP)
+    assert clip.config.epochs == 2 and clip.set_params(epochs=4).config.epochs == 4
