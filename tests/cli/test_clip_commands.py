@@ -15,6 +15,9 @@ from typer.testing import CliRunner
 from actrec.cli import app
 from actrec.data.synthetic_clips import write_video
 from actrec.io.clips import decode_video
+from tests.helpers.clip_data import NEEDS_OPENCV
+
+pytest.importorskip("cv2", reason=NEEDS_OPENCV)
 
 runner = CliRunner()
 TINY_FLAGS = [

@@ -22,9 +22,11 @@ from actrec.models.video import build_video_model
 from actrec.models.video.fusion import ClipFusion
 from actrec.recognizers.clip import VideoRecognizer
 from actrec.training.averaging import inverse_loss_average
-from tests.helpers.clip_data import TINY, TINY_CLIP
+from tests.helpers.clip_data import NEEDS_OPENCV, TINY, TINY_CLIP
 from tests.helpers.clip_models import readme_clip_reference
 from tests.models.test_clip_motion import FAMILIES
+
+pytest.importorskip("cv2", reason=NEEDS_OPENCV)
 
 
 def moving_square(frames: int = 6, size: int = 32, step: int = 2) -> np.ndarray:

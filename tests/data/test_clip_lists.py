@@ -11,6 +11,9 @@ from actrec.data.clip_prepare import prepare_clips
 from actrec.data.clips import load_clips
 from actrec.errors import DataError
 from actrec.io.clips import FrameCache, is_clip_spec
+from tests.helpers.clip_data import NEEDS_OPENCV
+
+pytest.importorskip("cv2", reason=NEEDS_OPENCV)
 
 
 def test_a_clips_csv_gives_labels_groups_and_cuts(motion_clips: Path, tmp_path: Path) -> None:

@@ -15,7 +15,9 @@ from actrec.models import model_names
 from actrec.models.video import build_video_model
 from actrec.recognizers.clip import VideoRecognizer
 from actrec.recognizers.clip_sizing import FirstVideo, plan_for_clips
-from tests.helpers.clip_data import TINY_CLIP
+from tests.helpers.clip_data import NEEDS_OPENCV, TINY_CLIP
+
+pytest.importorskip("cv2", reason=NEEDS_OPENCV)
 
 FAMILIES = {
     "r3d": {"width": 4, "depth": 10},

@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 
 from actrec.cli import app
 from actrec.data.synthetic_clips import write_synthetic_clips
+from tests.helpers.clip_data import NEEDS_OPENCV
 from tests.helpers.stopping import (
     assert_same_run,
     epochs_saved,
@@ -27,6 +28,8 @@ from tests.helpers.stopping import (
     start_train,
     wait_for_epochs,
 )
+
+pytest.importorskip("cv2", reason=NEEDS_OPENCV)
 
 EPOCHS = 6
 OPTIONS = [

@@ -17,7 +17,10 @@ from actrec.data.clips import load_clips
 from actrec.data.synthetic_clips import render_clip, write_video
 from actrec.io.clips import decode_video
 from actrec.recognizers.clip import VideoRecognizer
+from tests.helpers.clip_data import NEEDS_OPENCV
 from tests.helpers.clip_models import LABELS, readme_clip_reference, save_tiny_clip_model, write_session_video
+
+pytest.importorskip("cv2", reason=NEEDS_OPENCV)
 
 runner = CliRunner()
 

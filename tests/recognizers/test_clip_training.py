@@ -14,7 +14,9 @@ import pytest
 from actrec.data.clips import load_clips
 from actrec.evaluation.metrics import compute_metrics
 from actrec.recognizers.clip import VideoRecognizer
-from tests.helpers.clip_data import TINY, TINY_CLIP, TINY_TRAINING
+from tests.helpers.clip_data import NEEDS_OPENCV, TINY, TINY_CLIP, TINY_TRAINING
+
+pytest.importorskip("cv2", reason=NEEDS_OPENCV)
 
 
 def held_out_top1(
