@@ -74,9 +74,9 @@ def test_fused_output_is_the_log_of_the_weighted_mean_of_member_probabilities():
 
 def test_modalities_are_checked_before_any_work():
     with pytest.raises(ConfigError, match="unknown modality 'bones'"):
-        Recognizer("ctrgcn", modalities=["joint", "bones"])
+        _ = Recognizer("ctrgcn", modalities=["joint", "bones"]).config  # checked when read, or by fit
     with pytest.raises(ConfigError, match="cannot"):
-        Recognizer("minirocket", modalities=["joint", "bone"])
+        _ = Recognizer("minirocket", modalities=["joint", "bone"]).config
     with pytest.raises(ConfigError, match="need keypoint data with a skeleton schema"):
         Recognizer("gru", modalities=["joint"], epochs=1).fit(np.zeros((8, 5, 3)), np.arange(8) % 2)
 

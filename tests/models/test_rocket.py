@@ -189,9 +189,9 @@ def test_same_seed_same_model_other_seed_other_kernels():
 
 def test_kernel_options_are_checked_before_any_work():
     with pytest.raises(ConfigError, match="unknown pooling"):
-        Recognizer("multirocket", model_options={"pooling": "ppv,maxx"})
+        _ = Recognizer("multirocket", model_options={"pooling": "ppv,maxx"}).config  # checked when read, or by fit
     with pytest.raises(ConfigError, match="has no option 'kernels'"):
-        Recognizer("minirocket", model_options={"kernels": 3})
+        _ = Recognizer("minirocket", model_options={"kernels": 3}).config
     with pytest.raises(ConfigError, match="input_length"):
         build_model("minirocket", 3, 2, {})
 
