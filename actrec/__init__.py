@@ -1,3 +1,3 @@
 """actrec: temporal data in, trustworthy real-time action recognizers out."""
 
-__version__ = "0.5.0"
+__version__ = "0.6.0"

@@ -1,5 +1,5 @@
 """Training options as typed dataclasses: `TrainingOptions` (what sequence and clip training
-share), `TrainConfig` (sequences) extends it, and `actrec.video.recognizer.VideoTrainConfig`
+share), `TrainConfig` (sequences) extends it, and `actrec.recognizers.clip.VideoTrainConfig`
 (clips) too.
 
 Each field carries its one-line help in its metadata (`option(...)`), so the CLI flags
@@ -207,7 +207,7 @@ class TrainConfig(TrainingOptions):
         from actrec.models import make_config, model_capabilities
 
         super().check()
-        make_config(self.model, self.model_options)
+        make_config(self.model, self.model_options, "frames")
         if self.modalities:
             from actrec.models.modalities import check_modalities
 

@@ -59,7 +59,7 @@ import torch
 
 from actrec.data.dataset import SequenceDataset
 from actrec.data.loading import load_dataset
-from actrec.recognizer import Recognizer
+from actrec.recognizers import Recognizer
 
 SETS = {
     "ItalyPowerDemand": "UCR: daily power demand, 24 steps, 2 seasons",

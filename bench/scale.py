@@ -116,7 +116,7 @@ def child(model: str, train: str, test: str, threads: int, seed: int, options: d
         predicted = classifier.predict(np.asarray(held_out.X).transpose(0, 2, 1).astype(np.float64))
         head = "ridge (aeon)"
     else:
-        from actrec.recognizer import Recognizer
+        from actrec.recognizers import Recognizer
 
         with where:
             recognizer = Recognizer(model, model_options=options or None, seed=seed).fit(data)

@@ -62,7 +62,7 @@ import torch
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from actrec.recognizer import Recognizer
+from actrec.recognizers import Recognizer
 from actrec.stream.engine import DEFAULT_SAMPLE_RATE_HZ, Streamer
 
 N_CLASSES, DISTINCT_INPUTS = 10, 8

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
 
-from actrec.recognizer import Recognizer
+from actrec.recognizers import Recognizer
 from actrec.stream.engine import Streamer
 
 N_CLASSES = 10

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from actrec.data.dataset import SequenceDataset
-from actrec.recognizer import Recognizer
+from actrec.recognizers import Recognizer
 
 
 def imu_like(n: int, seed: int, steps: int = 250, channels: int = 6, classes: int = 7) -> SequenceDataset:

@@ -21,7 +21,7 @@ from actrec.data.dataset import SequenceDataset
 from actrec.data.splits import holdout_split
 from actrec.features.pipeline import Standardize
 from actrec.models import build_model
-from actrec.recognizer import Recognizer
+from actrec.recognizers import Recognizer
 from actrec.training.data import pad_collate
 
 

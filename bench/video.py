@@ -39,10 +39,10 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from actrec.data.clips import load_clips
+from actrec.data.synthetic_clips import write_synthetic_clips
 from actrec.evaluation.metrics import compute_metrics
 from actrec.models.video import build_video_model
-from actrec.video.recognizer import VideoRecognizer
-from actrec.video.synthetic import write_synthetic_clips
+from actrec.recognizers.clip import VideoRecognizer
 
 # (row name, model, options at the real size, options at the tiny size, clip options, training
 # (epochs, lr) at the tiny size: None means --epochs at lr 2e-3)
@@ -181,7 +181,7 @@ def few_clips(rows: list[str], seeds: list[int], folder: Path) -> None:
             speeds.append(test.n_samples / (time.perf_counter() - start))
             scores.append(compute_metrics(test.y, proba, recognizer.label_names)["top1"])
             epochs.append(len(recognizer.history))
-            clip = recognizer.clip
+            clip = recognizer.clip_config
             what = f"{recognizer.model_name} {recognizer.config.model_options}, {clip.frames} x {clip.size} px {clip.sampling}, motion {clip.motion}"
         print(
             f"| {row} | {what} | {np.mean(scores):.3f} ± {np.std(scores):.3f} | {' '.join(f'{s:.3f}' for s in scores)} | "

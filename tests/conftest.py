@@ -14,6 +14,9 @@ pytest.register_assert_rewrite("tests.helpers")
 
 from tests.helpers.waves import make_waves  # noqa: E402
 
+# the generated clip folders (`motion_clips`, `shape_clips`) every clip test folder shares
+pytest_plugins = ["tests.helpers.clip_data"]
+
 torch.set_num_threads(1)
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 

@@ -24,9 +24,9 @@ def clip_train_config(
     and the training options (`-o label_smoothing=0.1` as well as `--label-smoothing 0.1`)."""
     from dataclasses import fields
 
+    from actrec.data.clip_sampling import split_options
     from actrec.errors import ConfigError
-    from actrec.video.recognizer import VideoTrainConfig
-    from actrec.video.sampling import split_options
+    from actrec.recognizers import VideoTrainConfig
 
     known = {f.name for f in fields(VideoTrainConfig)}
     ignored = sorted(k for k, v in values.items() if k not in known and v not in (None, [], {}, 1))
@@ -60,8 +60,8 @@ def train_clips(
     `resume`: `--resume`. Without a model, `auto` sizes one to the clips and the result's notes
     say what it chose and why."""
     from actrec.data.clips import load_clips
+    from actrec.recognizers import VideoTrainConfig
     from actrec.runs.clips import train_clip_run
-    from actrec.video.recognizer import VideoTrainConfig
 
     values = dict(values)
     options = dict(values.pop("model_options", None) or {})

@@ -58,7 +58,7 @@ def compare(
         if len(data) == 1 and is_clip_spec(data[0]):
             from actrec.cli.clips import report_bad_video
             from actrec.data.clips import load_clips
-            from actrec.video.compare import compare_clips
+            from actrec.experiments.clip_compare import compare_clips
 
             if folds:
                 raise ConfigError("--folds is not available for clips yet; compare them over --seeds")

@@ -247,7 +247,7 @@ def evaluate(
     from actrec.errors import DataError
     from actrec.evaluation.metrics import compute_metrics, headline
     from actrec.io.atomic import write_text_atomic
-    from actrec.video.recognizer import load_recognizer
+    from actrec.recognizers import load_recognizer
 
     def action() -> None:
         recognizer = load_recognizer(run)
@@ -368,7 +368,7 @@ def info(
     """Show what a saved model is, what it expects and how well it did: a short summary, or --json."""
     import json
 
-    from actrec.video.recognizer import load_recognizer
+    from actrec.recognizers import load_recognizer
 
     def action() -> None:
         recognizer = load_recognizer(run)

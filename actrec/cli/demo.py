@@ -10,7 +10,7 @@ from pathlib import Path
 
 from actrec.data.segments import windows_from_segments
 from actrec.data.synthetic import write_synthetic
-from actrec.recognizer import TrainConfig
+from actrec.recognizers import TrainConfig
 from actrec.runs.life_cycle import RunResult
 from actrec.runs.sequences import train_run
 

@@ -36,7 +36,7 @@ def dataset_generate(
     from actrec.errors import ConfigError
 
     if kind == "clips":
-        from actrec.video.synthetic import CLASSES, write_synthetic_clips
+        from actrec.data.synthetic_clips import CLASSES, write_synthetic_clips
 
         folder = run_cli(lambda: write_synthetic_clips(out, per_class=per_class, frames=frames, size=size, seed=seed))
         console.print(

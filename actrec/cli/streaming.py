@@ -57,9 +57,9 @@ def stream(
     """Recognize actions frame by frame and emit start/end events; or, with --calibrate, fit the
     decision rules to a session with known segments."""
     from actrec.errors import ConfigError
+    from actrec.recognizers import load_recognizer
     from actrec.stream.decisions import load_rules
     from actrec.stream.live import stream_source
-    from actrec.video.recognizer import load_recognizer
 
     def rule_settings() -> dict[str, Any]:
         """The rules file, then the flags over it."""
@@ -150,9 +150,9 @@ def calibrate_rules(run: str, session: str, segments: str | None, sequence_id: s
     from actrec.errors import ConfigError
     from actrec.io.atomic import write_text_atomic
     from actrec.io.model_file import MODEL_FILE
+    from actrec.recognizers import load_recognizer
     from actrec.stream.calibrate import calibrate
     from actrec.stream.sources import CsvSource
-    from actrec.video.recognizer import load_recognizer
 
     if not segments:
         raise ConfigError(
@@ -202,7 +202,7 @@ def stream_clip_model(
 ) -> None:
     """`stream` for a clip model: a rolling clip buffer through the same decision rules, with the
     rule flags (`settings`) over the defaults."""
-    from actrec.video.stream import stream_clips
+    from actrec.stream.clips import stream_clips
 
     def show(new: list[Any]) -> None:
         for event in new:
@@ -237,7 +237,7 @@ def export_model(
     from pathlib import Path
 
     from actrec.errors import ConfigError
-    from actrec.video.recognizer import load_recognizer
+    from actrec.recognizers import load_recognizer
 
     def action() -> None:
         if format != "onnx":
@@ -250,7 +250,7 @@ def export_model(
         recognizer = load_recognizer(run)
         if recognizer.input_medium != "frames":  # a clip graph; no frame window or per-frame step graph
             from actrec.data.clips import load_clips
-            from actrec.video.export import export_clip_onnx
+            from actrec.export.clips import export_clip_onnx
 
             if len(data) > 1:
                 raise ConfigError(f"--data given {len(data)} times; a clip model reads one clip folder or CSV")

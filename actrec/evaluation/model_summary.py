@@ -1,9 +1,17 @@
-"""A sequence model described for a person (`actrec info`), one short line each, read from the
+"""A model described for a person (`actrec info`), one short line each, read from the
 metadata its model file holds (`Recognizer.metadata`), so a loaded and a fitted model read alike."""
 
 from __future__ import annotations
 
 from typing import Any
+
+# what a clip model's summary says of its motion input (fused ones are named by their members)
+MOTION_WORDS = {
+    "none": "",
+    "diff": ", differences of consecutive frames",
+    "flow": ", dense optical flow pictures (OpenCV DIS, computed before the network)",
+}
+FUSED_NAMES = {"none": "RGB", "diff": "frame differences", "flow": "optical flow"}
 
 
 def sequence_model_summary(meta: dict[str, Any], kind: str) -> dict[str, str]:
@@ -31,3 +39,21 @@ def sequence_model_summary(meta: dict[str, Any], kind: str) -> dict[str, str]:
             f"{member['model']} (weight {weight:.2f})" for member, weight in zip(options["members"], weights)
         )
     return rows
+
+
+def clip_model_summary(
+    model: str, kind: str, window_frames: int, sample_rate_hz: float | None, clip: Any
+) -> dict[str, str]:
+    """Model, kind, window and the pre-processing of a clip model (`clip`: its `ClipConfig`)."""
+    rate = f" at {sample_rate_hz:g} fps" if sample_rate_hz else ""
+    spacing = f", stride {clip.stride}" if clip.sampling == "dense" else ""
+    fused = " + ".join(FUSED_NAMES.get(m, m) for m in clip.motion.split("+"))
+    return {
+        "model": model,
+        "kind": kind,
+        "window": f"{window_frames} video frames{rate}",
+        "input": "RGB video, any size",
+        "features": f"{clip.frames} frames ({clip.sampling} sampling{spacing}), short side {clip.stored_side} px, "
+        f"centre {clip.size}x{clip.size} crop, ImageNet mean/std"
+        + MOTION_WORDS.get(clip.motion, f", fused networks on {fused}"),
+    }

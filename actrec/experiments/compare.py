@@ -36,7 +36,7 @@ from actrec.evaluation.metrics import compute_metrics, headline
 from actrec.evaluation.tables import display_table, markdown_table
 from actrec.io.atomic import write_text_atomic
 from actrec.io.yaml_file import read_yaml
-from actrec.recognizer import Recognizer
+from actrec.recognizers import Recognizer
 
 METRICS = ("top1", "top5", "macro_f1", "log_loss")
 COSTS = ("param_count", "train_time_s", "latency_us")
@@ -117,7 +117,7 @@ def check_specs(specs: Sequence[ModelSpec]) -> None:
         raise ConfigError(f"two configurations are named '{repeated[0]}'; give each a distinct name")
     for spec in specs:
         try:
-            Recognizer(**{k: v for k, v in spec.options.items() if k != "seed"})
+            _ = Recognizer(**{k: v for k, v in spec.options.items() if k != "seed"}).config  # checked when read
         except TypeError as error:
             raise ConfigError(f"configuration '{spec.name}': {error}") from None
         except ConfigError as error:

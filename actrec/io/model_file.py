@@ -9,7 +9,7 @@ checksum existed carry none and load unchecked. Loading never unpickles.
 
 Every kind of recognizer is saved and read here (`save_model`, `load_model`): its metadata carries
 a `kind` ("sequence" or "video"; files written before kinds were recorded are sequence models),
-which `actrec.video.recognizer.load_recognizer` reads (`model_kind`) to pick the class that loads it.
+which `actrec.recognizers.load_recognizer` reads (`model_kind`) to pick the class that loads it.
 """
 
 from __future__ import annotations
@@ -122,7 +122,7 @@ def load_model(path: str | Path, kind: str) -> tuple[dict[str, Any], dict[str, t
     if found != kind:
         raise ModelFileError(
             f"{path}: {KINDS_WORDS.get(found, f'a {found} model')}, not {KINDS_WORDS.get(kind, kind)}; "
-            "load it with actrec.video.recognizer.load_recognizer, which reads any kind"
+            "load it with actrec.recognizers.load_recognizer, which reads any kind"
         )
     return metadata, tensors, path
 

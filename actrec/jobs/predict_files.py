@@ -180,7 +180,7 @@ def predict_files(
     """
     from actrec.io.model_file import MODEL_FILE
     from actrec.io.predictions import chosen_columns
-    from actrec.video.recognizer import load_recognizer
+    from actrec.recognizers import load_recognizer
 
     pairs = plan_predictions(data, out)
     recognizer = load_recognizer(run)
@@ -250,7 +250,7 @@ def _recognizer_from_bytes(model: bytes) -> Any:
     worker runs many tasks of one predict run); or the one-line error text of a bad model file."""
     from actrec.cluster import on_local_copy
     from actrec.io.model_file import MODEL_FILE
-    from actrec.video.recognizer import load_recognizer
+    from actrec.recognizers import load_recognizer
 
     return on_local_copy(model, MODEL_FILE, load_recognizer)
 

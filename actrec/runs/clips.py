@@ -12,8 +12,8 @@ from actrec.data.clips import ClipList
 from actrec.data.splits import plan_splits
 from actrec.evaluation.metrics import compute_metrics
 from actrec.evaluation.report import write_run
+from actrec.recognizers import VideoRecognizer, VideoTrainConfig
 from actrec.runs.life_cycle import RunResult, build_in_partial
-from actrec.video.recognizer import VideoRecognizer, VideoTrainConfig
 
 
 def train_clip_run(

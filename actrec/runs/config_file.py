@@ -10,7 +10,7 @@ from typing import Any
 from actrec.config import renamed_options
 from actrec.errors import ConfigError
 from actrec.io.yaml_file import read_yaml
-from actrec.recognizer import TrainConfig
+from actrec.recognizers import TrainConfig
 
 
 def load_config_file(path: str | Path) -> dict[str, Any]:

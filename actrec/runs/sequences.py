@@ -17,7 +17,7 @@ from actrec.data.splits import missing_class_note, plan_splits, split_notes
 from actrec.errors import ActrecError
 from actrec.evaluation.metrics import compute_metrics
 from actrec.evaluation.report import write_run
-from actrec.recognizer import Recognizer, TrainConfig
+from actrec.recognizers import Recognizer, TrainConfig
 from actrec.runs.life_cycle import RunResult, build_in_partial
 from actrec.stream.calibrate import rules_from_windows
 

@@ -69,7 +69,7 @@ def model_paths(specs: list[str]) -> dict[str, Path]:
 def load_models(specs: list[str]) -> dict[str, Any]:
     """{name: recognizer} of the models `specs` name (see `model_paths`), sequence or clip models
     alike (`load_recognizer` reads the kind from the file)."""
-    from actrec.video.recognizer import load_recognizer
+    from actrec.recognizers import load_recognizer
 
     return {name: load_recognizer(path) for name, path in model_paths(specs).items()}
 

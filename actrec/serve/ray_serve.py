@@ -38,8 +38,8 @@ class ActrecService:
 
     def __serve_build_asgi_app__(self) -> Any:
         from actrec.io.model_file import MODEL_FILE
+        from actrec.recognizers import load_recognizer
         from actrec.serve.app import create_app
-        from actrec.video.recognizer import load_recognizer
 
         models = {}
         with tempfile.TemporaryDirectory() as folder:

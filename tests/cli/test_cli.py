@@ -57,7 +57,7 @@ def test_same_seed_gives_identical_metrics(waves_npz: Path, trained: Path, tmp_p
 
 def test_saved_model_predicts_identically_in_a_fresh_process(trained: Path, waves_npz: Path, tmp_path: Path):
     from actrec.data.loading import load_dataset
-    from actrec.recognizer import Recognizer
+    from actrec.recognizers import Recognizer
 
     expected = Recognizer.load(trained).predict_proba(load_dataset(waves_npz))
     preds = tmp_path / "elsewhere" / "preds.csv"
@@ -310,7 +310,7 @@ def test_npy_windows_get_groups_and_names_and_the_notes_a_user_needs(tmp_path: P
 
 
 def test_info_lists_the_members_of_an_ensemble():
-    from actrec.recognizer import Recognizer
+    from actrec.recognizers import Recognizer
 
     recognizer = Recognizer(model="auto")
     recognizer.window_length, recognizer.frame_shape, recognizer.sample_rate_hz = 30, (17, 2), 30.0

@@ -11,7 +11,7 @@ import typer
 from typer.testing import CliRunner
 
 from actrec.cli import app
-from actrec.recognizer import TrainConfig
+from actrec.recognizers import TrainConfig
 
 runner = CliRunner()
 

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from actrec.cli import app
 from actrec.data.dataset import SequenceDataset
-from actrec.recognizer import Recognizer
+from actrec.recognizers import Recognizer
 from actrec.skeletons import get_schema
 from actrec.skeletons.mapping import joint_index
 from tests.helpers.keypoint_model import FPS, WINDOW, fit_keypoint_model

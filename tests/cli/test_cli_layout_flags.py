@@ -11,7 +11,7 @@ import typer.main
 from typer.testing import CliRunner
 
 from actrec.cli import app
-from actrec.recognizer import Recognizer
+from actrec.recognizers import Recognizer
 
 NAMES = ["hello", "thanks", "yes"]
 TINY = ["--model", "gru", "-o", "hidden_sizes=[4]", "-o", "dense=[]", "--epochs", "1", "--no-progress"]

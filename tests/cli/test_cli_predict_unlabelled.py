@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from actrec.cli import app
 from actrec.io.recording import Recording, save_recording
-from actrec.recognizer import Recognizer
+from actrec.recognizers import Recognizer
 from tests.helpers.keypoint_model import FPS, WINDOW, fit_keypoint_model
 
 N_FRAMES = 30

@@ -81,7 +81,7 @@ def test_openpose_json_folder_is_imported_on_the_fly_and_mapped_to_the_model_joi
 
 def test_a_recording_into_a_sensor_model_is_refused_in_one_line(tmp_path):
     from actrec.data.dataset import SequenceDataset
-    from actrec.recognizer import Recognizer
+    from actrec.recognizers import Recognizer
 
     rng = np.random.default_rng(0)
     sensors = SequenceDataset(
@@ -99,7 +99,7 @@ def test_a_recording_into_a_sensor_model_is_refused_in_one_line(tmp_path):
 
 
 def test_keypoint_csv_columns_named_by_joint_are_taken_in_the_model_order(run_dir, tmp_path):
-    from actrec.recognizer import Recognizer
+    from actrec.recognizers import Recognizer
     from actrec.stream.sources import CsvSource
 
     recognizer = Recognizer.load(run_dir)

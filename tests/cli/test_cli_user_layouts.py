@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from actrec.cli import app
 from actrec.data.loading import load_dataset
 from actrec.errors import DataError
-from actrec.recognizer import Recognizer
+from actrec.recognizers import Recognizer
 
 TINY = ["--model", "gru", "-o", "hidden_sizes=[4]", "-o", "dense=[]", "--epochs", "1", "--no-progress"]
 DESCS = {0: "walk", 1: "run", 2: "sit"}

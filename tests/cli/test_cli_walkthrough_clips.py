@@ -3,7 +3,7 @@ folders named after each behaviour (`clips/<behaviour>/*.mp4`, one behaviour per
 train with no model flag (`auto` says what it chose and why) -> eval -> predict a folder of new,
 unlabelled clips -> stream a recorded video -> export -> run the ONNX file as the README does.
 The clips are generated: an object moving over a textured scene, the behaviour told by the
-motion alone (`actrec.video.synthetic`). Each step asserts on its outputs."""
+motion alone (`actrec.data.synthetic_clips`). Each step asserts on its outputs."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from tests.helpers.clip_models import readme_clip_reference, write_session_video
 
 pytest.importorskip("cv2", reason="clips are decoded with OpenCV (pip install 'actrec[clips]')")
 
-from actrec.video.synthetic import render_clip, write_video
+from actrec.data.synthetic_clips import render_clip, write_video
 
 # a pet behaviour -> the generated motion that plays it
 BEHAVIOURS = {"jump": "up", "walk": "right", "turn": "clockwise"}

@@ -3,7 +3,7 @@
 import numpy as np
 
 from actrec.data.labels import imbalance_notes
-from actrec.recognizer import Recognizer
+from actrec.recognizers import Recognizer
 
 
 def test_imbalance_notes_name_the_commonest_and_rarest_class_only_past_the_ratio():

@@ -14,7 +14,7 @@ from actrec.evaluation.html import render_html, write_html_report
 from actrec.experiments.audit.report import write_audit
 from actrec.experiments.audit.run import audit_dataset
 from actrec.experiments.compare import ModelSpec, compare
-from actrec.recognizer import TrainConfig
+from actrec.recognizers import TrainConfig
 from actrec.runs.sequences import train_run
 from tests.helpers.generated import make_dataset
 

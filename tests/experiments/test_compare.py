@@ -5,7 +5,7 @@ import torch
 
 from actrec.errors import ConfigError
 from actrec.experiments.compare import ModelSpec, compare, fit_recognizer, load_specs, spec_from_option
-from actrec.recognizer import Recognizer
+from actrec.recognizers import Recognizer
 from tests.helpers.generated import make_dataset
 
 torch.set_num_threads(1)

@@ -10,8 +10,8 @@ pytest.importorskip("onnxruntime", reason="ONNX export needs the export extra (p
 
 from actrec.cli import app
 from actrec.export.onnx import export_onnx
-from actrec.models.registry import MODELS, Capabilities, model_capabilities
-from actrec.recognizer import Recognizer
+from actrec.models.registry import MODELS, Capabilities, model_capabilities, model_names
+from actrec.recognizers import Recognizer
 from tests.export.test_onnx import hand_data
 
 torch.set_num_threads(1)
@@ -35,7 +35,7 @@ def hands():
     return hand_data(1, 30)
 
 
-@pytest.mark.parametrize("model", sorted(MODELS))
+@pytest.mark.parametrize("model", model_names("frames"))
 def test_every_registered_model_keeps_its_onnx_declaration(model, hands, tmp_path):
     assert model in TINY, f"model '{model}' is registered but has no tiny config in this test"
     recognizer = Recognizer(model=model, epochs=1, seed=0, **TINY[model]).fit(hands)

@@ -14,7 +14,7 @@ pytest.importorskip("onnxruntime", reason="ONNX export needs the export extra (p
 
 from actrec.data.dataset import SequenceDataset
 from actrec.export.onnx import export_onnx
-from actrec.recognizer import Recognizer
+from actrec.recognizers import Recognizer
 
 torch.set_num_threads(1)
 OPTIONS = {

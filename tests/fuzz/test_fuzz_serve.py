@@ -26,7 +26,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from actrec.recognizer import Recognizer
+from actrec.recognizers import Recognizer
 from actrec.stream.decisions import DecisionRules
 from tests.fuzz.fuzzing import COUNTS, FLOATS, TEXT, corrupted, fuzz_settings, loads_or_fails_cleanly, scratch
 from tests.helpers.waves import make_waves

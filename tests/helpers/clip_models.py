@@ -9,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
+from actrec.data.synthetic_clips import render_clip, write_video
 from actrec.models.video import build_video_model
-from actrec.video.recognizer import VideoRecognizer
-from actrec.video.synthetic import render_clip, write_video
+from actrec.recognizers.clip import VideoRecognizer
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 LABELS = ["left", "right", "up"]

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from actrec.data.dataset import SequenceDataset
-from actrec.recognizer import Recognizer
+from actrec.recognizers import Recognizer
 
 FPS = 10.0
 WINDOW = 8

@@ -45,7 +45,7 @@ def test_an_existing_file_keeps_its_mode(tmp_path: Path, umask):
 
 def test_a_saved_run_is_readable_by_others(tmp_path: Path, umask):
     """The files of `Recognizer.save` and a dataset's `.npz`, as other users see them."""
-    from actrec.recognizer import Recognizer
+    from actrec.recognizers import Recognizer
     from tests.helpers.waves import make_waves
 
     umask(0o022)

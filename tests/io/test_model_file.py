@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from actrec.cli import app as cli
 from actrec.errors import ModelFileError
 from actrec.io.model_file import CHECKSUM_KEY, METADATA_KEY
-from actrec.recognizer import Recognizer
+from actrec.recognizers import Recognizer
 from tests.helpers.waves import make_waves
 
 

@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 from actrec.cli import app
 from actrec.errors import ConfigError, DataError
 from actrec.jobs.predict_files import plan_predictions
-from actrec.recognizer import Recognizer
+from actrec.recognizers import Recognizer
 from tests.helpers.waves import make_waves
 
 runner = CliRunner()

@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from actrec.cli import app
-from actrec.recognizer import Recognizer
+from actrec.recognizers import Recognizer
 from tests.helpers.ray_head import skip_without_ray
 from tests.helpers.waves import make_waves
 

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from actrec.cli import app
 from actrec.jobs import predict_files
-from actrec.recognizer import Recognizer
+from actrec.recognizers import Recognizer
 from tests.helpers.ray_head import skip_without_ray
 from tests.helpers.waves import make_waves
 

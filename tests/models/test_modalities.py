@@ -14,7 +14,7 @@ from actrec.errors import ConfigError
 from actrec.features.modalities import SkeletonModalities, modality_channels, modality_steps
 from actrec.features.pipeline import FeaturePipeline
 from actrec.models.modalities import ModalityFusion, ModalityFusionConfig
-from actrec.recognizer import Recognizer
+from actrec.recognizers import Recognizer
 from actrec.skeletons.schema import Schema
 
 torch.set_num_threads(1)
@@ -22,7 +22,7 @@ torch.set_num_threads(1)
 # stgcn on joint + bone saved by actrec 0.4.0 (config `streams`, pipeline step `skeleton_streams`),
 # and the probabilities 0.4.0 gave on `keypoint_windows(n=24)`; made from main at 29bf0a2 by
 #   git archive 29bf0a2 | tar -x -C /tmp/actrec-0.4.0 && cd /tmp/actrec-0.4.0 && PYTHONPATH=. python -c \
-#   'import numpy as np, torch; from actrec.recognizer import Recognizer; from tests.helpers.keypoint_model
+#   'import numpy as np, torch; from actrec.recognizers import Recognizer; from tests.helpers.keypoint_model
 #   import keypoint_windows; torch.set_num_threads(1); w = keypoint_windows(n=24); r = Recognizer("stgcn",
 #   model_options={"channels": [8]}, streams=["joint", "bone"], epochs=1, seed=0).fit(w);
 #   r.save("OLD.actrec"); np.save("OLD.npy", r.predict_proba(w))'
@@ -74,9 +74,9 @@ def test_fused_output_is_the_log_of_the_weighted_mean_of_member_probabilities():
 
 def test_modalities_are_checked_before_any_work():
     with pytest.raises(ConfigError, match="unknown modality 'bones'"):
-        Recognizer("ctrgcn", modalities=["joint", "bones"])
+        _ = Recognizer("ctrgcn", modalities=["joint", "bones"]).config  # checked when read, or by fit
     with pytest.raises(ConfigError, match="cannot"):
-        Recognizer("minirocket", modalities=["joint", "bone"])
+        _ = Recognizer("minirocket", modalities=["joint", "bone"]).config
     with pytest.raises(ConfigError, match="need keypoint data with a skeleton schema"):
         Recognizer("gru", modalities=["joint"], epochs=1).fit(np.zeros((8, 5, 3)), np.arange(8) % 2)
 

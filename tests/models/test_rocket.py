@@ -15,7 +15,7 @@ from actrec.errors import ConfigError
 from actrec.evaluation.metrics import compute_metrics
 from actrec.models import build_model
 from actrec.models.rocket import LEVEL_KERNELS, fit_dilations, longest_run, pool
-from actrec.recognizer import Recognizer
+from actrec.recognizers import Recognizer
 from actrec.training import kernels
 from tests.helpers.waves import make_waves
 
@@ -210,9 +210,9 @@ def test_same_seed_same_model_other_seed_other_kernels():
 
 def test_kernel_options_are_checked_before_any_work():
     with pytest.raises(ConfigError, match="unknown pooling"):
-        Recognizer("multirocket", model_options={"pooling": "ppv,maxx"})
+        _ = Recognizer("multirocket", model_options={"pooling": "ppv,maxx"}).config  # checked when read, or by fit
     with pytest.raises(ConfigError, match="has no option 'kernels'"):
-        Recognizer("minirocket", model_options={"kernels": 3})
+        _ = Recognizer("minirocket", model_options={"kernels": 3}).config
     with pytest.raises(ConfigError, match="input_length"):
         build_model("minirocket", 3, 2, {})
 
@@ -221,7 +221,7 @@ LOAD_IN_FRESH_PROCESS = textwrap.dedent(
     """
     import sys
     import numpy as np
-    from actrec.recognizer import Recognizer
+    from actrec.recognizers import Recognizer
     data = np.load(sys.argv[2])
     np.save(sys.argv[3], Recognizer.load(sys.argv[1]).predict_proba(data["X"], data["lengths"]))
     """

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from actrec.cli import app
 from actrec.errors import ConfigError, DataError
 from actrec.models import model_capabilities
-from actrec.recognizer import Recognizer, TrainConfig
+from actrec.recognizers import Recognizer, TrainConfig
 from tests.helpers.waves import make_waves
 
 runner = CliRunner()

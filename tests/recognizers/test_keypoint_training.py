@@ -9,7 +9,7 @@ from actrec.data.segments import windows_from_segments
 from actrec.data.splits import holdout_split
 from actrec.data.synthetic import write_synthetic
 from actrec.evaluation.metrics import compute_metrics
-from actrec.recognizer import Recognizer
+from actrec.recognizers import Recognizer
 
 
 @pytest.fixture(scope="module")

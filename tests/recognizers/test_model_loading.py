@@ -14,7 +14,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[2] / "actrec"
 # the recognizer modules and the model file's own module: the only places that read a model file
 # themselves or know its kinds
-RECOGNIZER_MODULES = {"recognizer.py", "video/recognizer.py", "io/model_file.py"}
+RECOGNIZER_MODULES = {"recognizers/base.py", "recognizers/sequence.py", "recognizers/clip.py", "io/model_file.py"}
 KIND_SPECIFIC_LOADING = re.compile(
     r"\b(Recognizer\.load|VideoRecognizer\.load|is_video_model_file|read_model_file)\(|on_local_copy\([^)]*Recognizer\.load"
 )
@@ -29,13 +29,12 @@ def test_no_consumer_loads_a_model_file_but_through_load_recognizer() -> None:
         for number, line in enumerate(path.read_text().splitlines(), 1):
             if KIND_SPECIFIC_LOADING.search(line) and "call fit or" not in line:
                 offences.append(f"actrec/{relative}:{number}: {line.strip()}")
-    assert not offences, "load models with actrec.video.recognizer.load_recognizer:\n" + "\n".join(offences)
+    assert not offences, "load models with actrec.recognizers.load_recognizer:\n" + "\n".join(offences)
 
 
 def test_load_recognizer_gives_each_kind(tmp_path: Path) -> None:
     pytest.importorskip("cv2", reason="clip models decode video with OpenCV")
-    from actrec.recognizer import Recognizer
-    from actrec.video.recognizer import VideoRecognizer, load_recognizer
+    from actrec.recognizers import Recognizer, VideoRecognizer, load_recognizer
     from tests.helpers.clip_models import save_tiny_clip_model
     from tests.helpers.waves import make_waves
 
@@ -52,7 +51,7 @@ def test_load_recognizer_gives_each_kind(tmp_path: Path) -> None:
 def saved(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """{kind: model file} of a tiny model of each kind."""
     pytest.importorskip("cv2", reason="clip models decode video with OpenCV")
-    from actrec.recognizer import Recognizer
+    from actrec.recognizers import Recognizer
     from tests.helpers.clip_models import save_tiny_clip_model
     from tests.helpers.waves import make_waves
 
@@ -68,8 +67,8 @@ def saved(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 def test_every_model_file_names_its_kind_and_one_kind_does_not_load_as_the_other(saved: dict[str, Path]) -> None:
     from actrec.errors import ModelFileError
     from actrec.io.model_file import read_model_file
-    from actrec.recognizer import Recognizer
-    from actrec.video.recognizer import VideoRecognizer
+    from actrec.recognizers import Recognizer
+    from actrec.recognizers.clip import VideoRecognizer
 
     assert {kind: read_model_file(path, with_tensors=False)[0]["kind"] for kind, path in saved.items()} == {
         "sequence": "sequence",
@@ -95,7 +94,7 @@ def test_a_clip_file_with_a_field_missing_or_an_unknown_kind_is_one_line(
     saved: dict[str, Path], tmp_path: Path
 ) -> None:
     from actrec.errors import ModelFileError
-    from actrec.video.recognizer import load_recognizer
+    from actrec.recognizers import load_recognizer
 
     no_labels = rewrite_metadata(
         saved["video"],
@@ -165,8 +164,8 @@ DOOR_ATTRIBUTES = ("kind", "input_medium", "frame_shape", "feature_names", "sche
 
 def test_both_recognizers_answer_the_consumers_door() -> None:
     pytest.importorskip("cv2", reason="clip models decode video with OpenCV")
-    from actrec.recognizer import Recognizer
-    from actrec.video.recognizer import VideoRecognizer
+    from actrec.recognizers import Recognizer
+    from actrec.recognizers.clip import VideoRecognizer
 
     for name in DOOR_METHODS:
         assert callable(getattr(Recognizer, name)) and callable(getattr(VideoRecognizer, name)), name

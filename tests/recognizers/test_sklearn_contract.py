@@ -12,7 +12,7 @@ from sklearn.base import clone, is_classifier
 from sklearn.model_selection import GridSearchCV, cross_validate
 from sklearn.utils.validation import check_is_fitted
 
-from actrec.recognizer import Recognizer, TrainConfig
+from actrec.recognizers import Recognizer, TrainConfig
 from tests.helpers.waves import make_waves
 
 FAST = {"num_features": 168, "max_dilations": 4}  # the smallest MiniRocket: fits in a fraction of a second

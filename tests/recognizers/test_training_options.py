@@ -14,8 +14,7 @@ import typer
 
 from actrec.cli import app
 from actrec.config import TrainConfig, TrainingOptions, field_help, member_options
-from actrec.recognizer import Recognizer
-from actrec.video.recognizer import VideoRecognizer, VideoTrainConfig
+from actrec.recognizers import Recognizer, VideoRecognizer, VideoTrainConfig
 
 MODEL_CHOICE = {"model", "model_options", "modalities"}  # what a member does not inherit
 

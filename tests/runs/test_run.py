@@ -6,7 +6,7 @@ import json
 import numpy as np
 
 from actrec.data.dataset import SequenceDataset
-from actrec.recognizer import Recognizer, TrainConfig
+from actrec.recognizers import Recognizer, TrainConfig
 from actrec.runs.sequences import train_run
 from actrec.stream.calibrate import pooled_scores, session_probabilities
 from actrec.stream.decisions import DecisionRules

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from actrec.recognizer import Recognizer
+from actrec.recognizers import Recognizer
 from tests.helpers.waves import make_waves
 
 pytest.importorskip("fastapi")

@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from actrec.cli import app as cli
-from actrec.recognizer import Recognizer
+from actrec.recognizers import Recognizer
 from actrec.stream.engine import Streamer
 from actrec.stream.sources import CsvSource
 from tests.serve.conftest import FEATURES

@@ -14,9 +14,9 @@ pytest.importorskip("cv2", reason="clip models decode video with OpenCV")
 fastapi_testclient = pytest.importorskip("fastapi.testclient")
 
 from actrec.data.clips import load_clips  # noqa: E402
+from actrec.recognizers.clip import VideoRecognizer  # noqa: E402
 from actrec.serve import ServeSettings, create_app  # noqa: E402
 from actrec.serve.app import load_models  # noqa: E402
-from actrec.video.recognizer import VideoRecognizer  # noqa: E402
 from tests.helpers.clip_models import LABELS, save_tiny_clip_model, write_session_video  # noqa: E402
 
 

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from actrec.recognizer import Recognizer
+from actrec.recognizers import Recognizer
 
 uvicorn = pytest.importorskip("uvicorn")
 websockets_sync = pytest.importorskip("websockets.sync.client")

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from actrec.cli import app as cli
-from actrec.recognizer import Recognizer
+from actrec.recognizers import Recognizer
 from tests.helpers.bombs import TIB_36, npy_header, npz_of, zero_bomb
 
 fastapi_testclient = pytest.importorskip("fastapi.testclient")

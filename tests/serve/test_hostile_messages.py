@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from actrec.recognizer import Recognizer
+from actrec.recognizers import Recognizer
 
 fastapi_testclient = pytest.importorskip("fastapi.testclient")
 from starlette.websockets import WebSocketDisconnect  # noqa: E402

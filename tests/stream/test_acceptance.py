@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from actrec.data.dataset import SequenceDataset
-from actrec.recognizer import Recognizer
+from actrec.recognizers import Recognizer
 from actrec.stream.events import event_segments, read_events
 from actrec.stream.live import stream_source
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from actrec.data.dataset import SequenceDataset
-from actrec.recognizer import Recognizer
+from actrec.recognizers import Recognizer
 from actrec.stream.calibrate import calibrate, replay, segment_scores, session_probabilities
 from actrec.stream.decisions import DecisionRules
 from actrec.stream.engine import Streamer

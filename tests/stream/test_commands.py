@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from actrec.cli import app
 from actrec.data.dataset import SequenceDataset
-from actrec.recognizer import Recognizer
+from actrec.recognizers import Recognizer
 
 torch.set_num_threads(1)
 NAMES = ["ax", "ay", "az"]

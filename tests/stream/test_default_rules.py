@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 from actrec.cli import app
 from actrec.data.dataset import SequenceDataset
 from actrec.data.synthetic import generate_recordings
-from actrec.recognizer import Recognizer
+from actrec.recognizers import Recognizer
 from actrec.stream.calibrate import segment_scores
 from actrec.stream.engine import Streamer
 from actrec.stream.events import event_segments, read_events

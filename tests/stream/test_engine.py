@@ -7,7 +7,7 @@ import torch
 
 from actrec.data.dataset import SequenceDataset
 from actrec.errors import ConfigError, DataError
-from actrec.recognizer import Recognizer
+from actrec.recognizers import Recognizer
 from actrec.stream.decisions import DecisionRules
 from actrec.stream.engine import Streamer
 from actrec.stream.windows import trailing_windows

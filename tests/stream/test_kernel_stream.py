@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from actrec.data.dataset import SequenceDataset
-from actrec.recognizer import Recognizer
+from actrec.recognizers import Recognizer
 from actrec.stream.engine import Streamer
 from actrec.stream.windows import trailing_windows
 

@@ -11,7 +11,7 @@ import torch
 
 from actrec.data.dataset import SequenceDataset
 from actrec.errors import ConfigError, DataError
-from actrec.recognizer import Recognizer
+from actrec.recognizers import Recognizer
 from actrec.stream.engine import Streamer
 from actrec.stream.events import read_events
 from actrec.stream.live import FrameQueue, run_stream, stream_source

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from actrec.data.dataset import SequenceDataset
-from actrec.recognizer import Recognizer
+from actrec.recognizers import Recognizer
 from actrec.stream.events import EventWriter, event_segments, read_events
 from actrec.stream.live import run_stream
 from actrec.stream.people import people_streamer

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from actrec.data.dataset import SequenceDataset
-from actrec.recognizer import Recognizer
+from actrec.recognizers import Recognizer
 from actrec.skeletons import get_schema
 from actrec.skeletons.mapping import joint_index
 

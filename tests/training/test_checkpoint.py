@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from actrec.recognizer import Recognizer
+from actrec.recognizers import Recognizer
 from tests.helpers.waves import make_waves
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from actrec.data.dataset import SequenceDataset
 from actrec.evaluation.metrics import compute_metrics
-from actrec.recognizer import Recognizer
+from actrec.recognizers import Recognizer
 
 
 def imbalanced(seed: int) -> SequenceDataset:

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from actrec.cluster import on_ray
-from actrec.recognizer import Recognizer
+from actrec.recognizers import Recognizer
 from actrec.training import feature_store, kernels
 from tests.helpers.ray_head import skip_without_ray
 from tests.helpers.waves import make_waves

@@ -8,7 +8,7 @@ import torch
 
 from actrec.features.pipeline import Standardize
 from actrec.models.rocket import LEVEL_EXAMPLES, N_KERNELS, RocketNet
-from actrec.recognizer import Recognizer
+from actrec.recognizers import Recognizer
 from actrec.training import feature_store, kernels
 from actrec.training.feature_store import FeatureStore, RunningMoments
 from tests.helpers.waves import make_waves

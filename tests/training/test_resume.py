@@ -162,7 +162,7 @@ def test_resume_needs_something_to_resume(waves_npz: Path, tmp_path: Path):
 def test_extending_a_run_equals_training_it_longer_with_balanced_sampling(tmp_path: Path):
     """In-process check of the same promise through the Python API: 2 epochs, then 2 more from the
     checkpoint, give the weights of 4 epochs in one go (class-balanced sampling draws the order)."""
-    from actrec.recognizer import Recognizer
+    from actrec.recognizers import Recognizer
     from tests.helpers.waves import make_waves
 
     data = make_waves(n=60)

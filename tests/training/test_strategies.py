@@ -27,7 +27,7 @@ import torch
 from actrec.data.dataset import SequenceDataset
 from actrec.evaluation.report import history_kind
 from actrec.models import model_capabilities
-from actrec.recognizer import Recognizer
+from actrec.recognizers import Recognizer
 from actrec.training.averaging import inverse_loss_average
 from actrec.training.strategies import choose_strategy, fit_task
 from actrec.training.strategies.closed_form import penalty_history

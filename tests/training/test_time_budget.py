@@ -4,7 +4,7 @@ clock depends on the machine's load; a fit it never touches says nothing."""
 import json
 
 from actrec.config import TrainConfig
-from actrec.recognizer import Recognizer
+from actrec.recognizers import Recognizer
 from actrec.runs.sequences import train_run
 from tests.helpers.waves import make_waves
 

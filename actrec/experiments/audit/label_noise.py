@@ -15,7 +15,7 @@ from actrec.data.splits import fold_notes, kfold_splits
 from actrec.errors import ConfigError, DataError
 from actrec.experiments.audit.data_checks import MAX_LISTED, channel_values, describe_sample
 from actrec.experiments.audit.result import LabelIssues
-from actrec.recognizer import Recognizer
+from actrec.recognizers import Recognizer
 
 
 def summary_features(data: SequenceDataset) -> np.ndarray:

@@ -1,12 +1,7 @@
-"""Clip networks (`x [B, 3, T, H, W]` -> logits); importing registers them in `VIDEO_MODELS`."""
+"""Clip networks (`x [B, 3, T, H, W]` -> logits); importing registers them in the one registry,
+`actrec.models.registry.MODELS`, tagged `input_medium="video"`."""
 
 from actrec.models.video import r3d, slowfast, tsm, tsn, x3d  # noqa: F401  (registration side effect)
-from actrec.models.video.registry import (
-    VIDEO_MODELS,
-    VideoCapabilities,
-    build_video_model,
-    is_video_model,
-    make_video_config,
-)
+from actrec.models.video.registry import build_video_model, clip_capabilities, make_video_config
 
-__all__ = ["VIDEO_MODELS", "VideoCapabilities", "build_video_model", "is_video_model", "make_video_config"]
+__all__ = ["build_video_model", "clip_capabilities", "make_video_config"]

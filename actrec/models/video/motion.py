@@ -9,7 +9,7 @@ without parameters inside the network, so training, prediction, streaming and th
 compute it the same way, and parameter names stay torchvision's.
 
 `flow` reads dense optical flow instead of RGB: each frame's flow from the frame before it,
-computed by OpenCV once per video (`actrec/video/flow.py`) and stored as a 3-channel picture
+computed by OpenCV once per video (`actrec/data/clip_flow.py`) and stored as a 3-channel picture
 (horizontal and vertical motion, speed), so every family takes it unchanged. OpenCV's flow cannot
 be a step of a graph, so for `flow` the network's motion slot is the identity and the clip
 itself carries flow pictures.
@@ -23,12 +23,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from actrec.errors import ConfigError
-
-MOTIONS = ("none", "diff", "flow")
-# the pictures of a frame a clip can carry, in the order they are stacked along the channels
-SOURCES = ("rgb", "flow")
-CHANNELS = 3  # per picture
+from actrec.data.clip_motion import motion_members
 
 
 class FrameDifferences(nn.Module):
@@ -36,19 +31,6 @@ class FrameDifferences(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x[:, :, 1:] - x[:, :, :-1]
-
-
-def motion_members(motion: str) -> list[str]:
-    """The motions of `motion` (`none`, `flow`, or fused `none+flow`); ConfigError when unknown."""
-    members = motion.split("+")
-    unknown = [member for member in members if member not in MOTIONS]
-    if unknown or not members:
-        raise ConfigError(
-            f"motion '{motion}' is not one of: {', '.join(MOTIONS)} (or several joined by '+' for fusion, e.g. none+flow)"
-        )
-    if len(set(members)) != len(members):
-        raise ConfigError(f"motion '{motion}': name each fused motion once")
-    return members
 
 
 def motion_input(motion: str) -> nn.Module:
@@ -60,14 +42,3 @@ def motion_input(motion: str) -> nn.Module:
 def network_frames(frames: int, motion: str) -> int:
     """How many frames the network after the motion step sees, of `frames` sampled."""
     return frames - 1 if motion == "diff" else frames
-
-
-def motion_source(motion: str) -> str:
-    """The picture (`SOURCES`) one motion reads."""
-    return "flow" if motion == "flow" else "rgb"
-
-
-def clip_sources(motion: str) -> list[str]:
-    """The pictures a clip for `motion` (fused or not) stacks along its channels, in `SOURCES` order."""
-    wanted = {motion_source(member) for member in motion_members(motion)}
-    return [source for source in SOURCES if source in wanted]

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from actrec.errors import ConfigError
-from actrec.models.video.registry import VideoCapabilities, register_video_model
+from actrec.models.registry import Capabilities, register_model
 from actrec.models.video.resnet import (
     BasicBlock3d,
     Bottleneck3d,
@@ -63,7 +63,7 @@ def stem(conv: str, width: int) -> nn.Sequential:
     )
 
 
-@register_video_model("r3d", R3DConfig, VideoCapabilities(sampling="dense"))
+@register_model("r3d", R3DConfig, Capabilities(input_medium="video", sampling="dense"))
 class VideoResNet(nn.Module):
     """`x [B, 3, T, H, W]` -> stem -> 4 stages -> global average pool -> `fc` -> `[B, C]`."""
 

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from actrec.errors import ConfigError
-from actrec.models.video.registry import VideoCapabilities, register_video_model
+from actrec.models.registry import Capabilities, register_model
 from actrec.models.video.resnet import BasicBlock3d, Bottleneck3d, Conv3DSimple, init_weights, make_layer3d, stage_plan
 
 
@@ -46,7 +46,7 @@ def lateral(channels: int, kernel: int, alpha: int) -> nn.Sequential:
     )
 
 
-@register_video_model("slowfast", SlowFastConfig, VideoCapabilities(sampling="dense"))
+@register_model("slowfast", SlowFastConfig, Capabilities(input_medium="video", sampling="dense"))
 class SlowFast(nn.Module):
     """`x [B, 3, T, H, W]` (T fast frames; the slow pathway takes every alpha-th) -> `[B, C]`."""
 

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from actrec.errors import ConfigError
-from actrec.models.video.registry import VideoCapabilities, register_video_model
+from actrec.models.registry import Capabilities, register_model
 from actrec.models.video.tsn import TSN, TSNConfig
 
 
@@ -48,7 +48,7 @@ class TSMConfig(TSNConfig):
             raise ConfigError(f"tsm shift_div must be at least 2 (half the channels each way), got {self.shift_div}")
 
 
-@register_video_model("tsm", TSMConfig, VideoCapabilities(sampling="segments", min_frames=2))
+@register_model("tsm", TSMConfig, Capabilities(input_medium="video", sampling="segments", min_frames=2))
 class TSM(TSN):
     def __init__(self, n_classes: int, frames: int, config: TSMConfig) -> None:
         super().__init__(n_classes, frames, config)

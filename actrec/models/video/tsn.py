@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from actrec.models.video.registry import VideoCapabilities, register_video_model
+from actrec.models.registry import Capabilities, register_model
 from actrec.models.video.resnet import ResNet2d, stage_plan
 
 
@@ -27,7 +27,7 @@ class TSNConfig:
         stage_plan(self.depth)
 
 
-@register_video_model("tsn", TSNConfig, VideoCapabilities(sampling="segments"))
+@register_model("tsn", TSNConfig, Capabilities(input_medium="video", sampling="segments"))
 class TSN(ResNet2d):
     """`x [B, 3, T, H, W]` -> every frame through the ResNet -> average consensus -> `[B, C]`."""
 

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from actrec.errors import ConfigError
-from actrec.models.video.registry import VideoCapabilities, register_video_model
+from actrec.models.registry import Capabilities, register_model
 from actrec.models.video.resnet import init_weights
 
 
@@ -75,7 +75,7 @@ class X3DBlock(nn.Module):
         return self.relu(out + self.shortcut(x))
 
 
-@register_video_model("x3d", X3DConfig, VideoCapabilities(sampling="dense"))
+@register_model("x3d", X3DConfig, Capabilities(input_medium="video", sampling="dense"))
 class X3D(nn.Module):
     """`x [B, 3, T, H, W]` -> `[B, C]`; time is never strided, space halves per stage."""
 

@@ -6,7 +6,7 @@ model's capabilities and options (`choose_strategy`), never from its class.
 - `ensemble.KernelEnsemble`: `model=auto`, members fitted alone and averaged;
 - `skeleton_modalities.SkeletonModalities`: one network per skeleton modality, averaged.
 
-The recognizer (`actrec.recognizer`) keeps the door (input checks) and persistence; a strategy
+The recognizer (`actrec.recognizers`) keeps the door (input checks) and persistence; a strategy
 gets it as a `Host` (what it reads and fills in: the feature pipeline, the network builder, new
 member recognizers) and returns a `FitOutcome` whose `history` is the one the strategy has:
 epochs, the penalty search of a closed-form fit, or the members with their validation log-loss.
@@ -58,7 +58,7 @@ class FitOutcome:
 
 
 class Host(Protocol):
-    """What a strategy reads and fills in on the recognizer it fits (`actrec.recognizer`)."""
+    """What a strategy reads and fills in on the recognizer it fits (`actrec.recognizers`)."""
 
     config: Any  # the checked TrainConfig
     label_names: list[str]

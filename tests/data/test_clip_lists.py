@@ -7,10 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from actrec.data.clip_prepare import prepare_clips
 from actrec.data.clips import load_clips
 from actrec.errors import DataError
 from actrec.io.clips import FrameCache, is_clip_spec
-from actrec.video.prepare import prepare_clips
+from tests.helpers.clip_data import NEEDS_OPENCV
+
+pytest.importorskip("cv2", reason=NEEDS_OPENCV)
 
 
 def test_a_clips_csv_gives_labels_groups_and_cuts(motion_clips: Path, tmp_path: Path) -> None:
@@ -46,7 +49,7 @@ def test_each_video_is_decoded_once_and_later_runs_read_the_cache(
     motion_clips: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from actrec.io import clips as clips_module
-    from actrec.video.recognizer import VideoRecognizer
+    from actrec.recognizers.clip import VideoRecognizer
 
     decoded: list[Path] = []
     decode = clips_module.decode_video

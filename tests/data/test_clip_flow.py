@@ -10,20 +10,23 @@ import numpy as np
 import pytest
 import torch
 
+from actrec.data import clip_prepare as prepare
+from actrec.data.clip_flow import FLOW_SCALE, flow_pictures
+from actrec.data.clip_sampling import ClipConfig, ClipDataset
 from actrec.data.clips import load_clips
+from actrec.data.synthetic_clips import render_clip, write_video
 from actrec.errors import ConfigError
 from actrec.io.clips import FrameCache
-from actrec.models.video import VIDEO_MODELS, build_video_model
+from actrec.models import model_names
+from actrec.models.video import build_video_model
 from actrec.models.video.fusion import ClipFusion
+from actrec.recognizers.clip import VideoRecognizer
 from actrec.training.averaging import inverse_loss_average
-from actrec.video import prepare
-from actrec.video.flow import FLOW_SCALE, flow_pictures
-from actrec.video.recognizer import VideoRecognizer
-from actrec.video.sampling import ClipConfig, ClipDataset
-from actrec.video.synthetic import render_clip, write_video
+from tests.helpers.clip_data import NEEDS_OPENCV, TINY, TINY_CLIP
 from tests.helpers.clip_models import readme_clip_reference
-from tests.video.conftest import TINY, TINY_CLIP
-from tests.video.test_motion import FAMILIES
+from tests.models.test_clip_motion import FAMILIES
+
+pytest.importorskip("cv2", reason=NEEDS_OPENCV)
 
 
 def moving_square(frames: int = 6, size: int = 32, step: int = 2) -> np.ndarray:
@@ -102,7 +105,7 @@ def test_a_flipped_training_clip_mirrors_its_horizontal_motion_and_flow_is_not_c
     assert torch.allclose(plain[0][0][0], untouched[0], atol=1e-5)  # no brightness or contrast on flow
 
 
-@pytest.mark.parametrize("model", sorted(VIDEO_MODELS))
+@pytest.mark.parametrize("model", model_names("video"))
 def test_every_family_reads_flow_and_fuses_with_rgb(model: str) -> None:
     """A flow network takes 3-channel flow pictures like RGB; a fused one takes RGB and flow
     stacked (6 channels), each member reading its own, and returns log-probabilities."""
@@ -164,7 +167,7 @@ def tiny_model(model: str, motion: str, folder: Path) -> Path:
 def test_a_flow_model_streams_what_it_predicts_on_the_same_frames(tmp_path: Path) -> None:
     """The stream computes each frame's flow as it arrives; its first prediction, on a video as
     long as one window, equals predict_proba on that video (flow from the cache)."""
-    from actrec.video.stream import stream_clips
+    from actrec.stream.clips import stream_clips
 
     recognizer = VideoRecognizer.load(tiny_model("tsm", "none+flow", tmp_path / "run"))
     video = tmp_path / "window.mp4"
@@ -181,7 +184,7 @@ def test_a_flow_model_streams_what_it_predicts_on_the_same_frames(tmp_path: Path
 @pytest.mark.parametrize(("model", "motion"), [("tsn", "flow"), ("r3d", "none+flow")])
 def test_onnx_with_readme_flow_step_gives_predict_proba(model: str, motion: str, tmp_path: Path) -> None:
     pytest.importorskip("onnxruntime", reason="ONNX export needs the export extra")
-    from actrec.video.export import export_clip_onnx
+    from actrec.export.clips import export_clip_onnx
 
     recognizer = VideoRecognizer.load(tiny_model(model, motion, tmp_path / "run"))
     result = export_clip_onnx(recognizer, tmp_path / "model.onnx")

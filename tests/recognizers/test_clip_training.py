@@ -13,8 +13,10 @@ import pytest
 
 from actrec.data.clips import load_clips
 from actrec.evaluation.metrics import compute_metrics
-from actrec.video.recognizer import VideoRecognizer
-from tests.video.conftest import TINY, TINY_CLIP, TINY_TRAINING
+from actrec.recognizers.clip import VideoRecognizer
+from tests.helpers.clip_data import NEEDS_OPENCV, TINY, TINY_CLIP, TINY_TRAINING
+
+pytest.importorskip("cv2", reason=NEEDS_OPENCV)
 
 
 def held_out_top1(
@@ -80,7 +82,7 @@ def test_temporal_models_learn_motion(
     one thread or two), as the clip resume tests found for their log-loss."""
     args = json.dumps([str(motion_clips), model, options, clip, training])
     code = (
-        "import json, sys; from tests.video.test_training import held_out_top1; "
+        "import json, sys; from tests.recognizers.test_clip_training import held_out_top1; "
         "print(held_out_top1(*[__import__('pathlib').Path(a) if i == 0 else a for i, a in enumerate(json.loads(sys.argv[1]))]))"
     )
     done = subprocess.run(

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from actrec.data.clip_sampling import split_options
 from actrec.data.clips import ClipList
 from actrec.data.splits import SplitPlan, plan_splits
 from actrec.errors import ConfigError
@@ -33,8 +34,7 @@ from actrec.experiments.compare import (
     summarize,
     write_outputs,
 )
-from actrec.video.recognizer import VideoRecognizer
-from actrec.video.sampling import split_options
+from actrec.recognizers.clip import VideoRecognizer
 
 
 def clip_options(spec: ModelSpec, cache: str) -> dict[str, Any]:
@@ -93,7 +93,7 @@ def evaluate_clip_run(
         "train_time_s": train_time,
         "train_clips_per_s": epochs * train.n_samples / train_time,
         "clips_per_s": test.n_samples / predict_time,
-        "latency_us": clip_latency_us(recognizer.network, recognizer.clip.frames, recognizer.clip.size),
+        "latency_us": clip_latency_us(recognizer.network, recognizer.clip_config.frames, recognizer.clip_config.size),
     }
 
 
@@ -119,7 +119,9 @@ def compare_clips(
     out = Path(out)
     with tempfile.TemporaryDirectory(prefix="actrec-frames-") as frames:
         runs_options = [clip_options(spec, frames) for spec in specs]
-        checkers = [VideoRecognizer(**options) for options in runs_options]  # unknown options fail now
+        checkers = [VideoRecognizer(**options) for options in runs_options]
+        for checker in checkers:
+            _ = checker.config  # unknown or bad options fail now, before any video is read
         usable, bad = checkers[0].prepare(clips)
         for line in bad:
             if on_bad_video:

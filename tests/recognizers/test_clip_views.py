@@ -5,13 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 
+from actrec.data.clip_sampling import frame_indices, to_tensor
 from actrec.data.clips import load_clips
+from actrec.data.synthetic_clips import write_video
 from actrec.models.video import build_video_model
-from actrec.video.recognizer import VideoRecognizer
-from actrec.video.sampling import frame_indices, to_tensor
-from actrec.video.synthetic import write_video
+from actrec.recognizers.clip import VideoRecognizer
+from tests.helpers.clip_data import NEEDS_OPENCV
+
+pytest.importorskip("cv2", reason=NEEDS_OPENCV)
 
 
 def test_predictions_average_every_clip_and_crop_of_a_video(tmp_path: Path) -> None:

@@ -8,12 +8,16 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 from typer.testing import CliRunner
 
 from actrec.cli import app
 from actrec.data.clips import load_clips
-from actrec.video.recognizer import VideoRecognizer
+from actrec.recognizers.clip import VideoRecognizer
+from tests.helpers.clip_data import NEEDS_OPENCV
 from tests.helpers.clip_models import LABELS, save_tiny_clip_model, write_session_video
+
+pytest.importorskip("cv2", reason=NEEDS_OPENCV)
 
 runner = CliRunner()
 

@@ -1,37 +1,33 @@
-"""`Recognizer`: the sequence classifier's door (fit, predict_proba) and persistence.
+"""`Recognizer`: the sequence kind of `BaseRecognizer` (whose final `fit` / `predict_proba` call
+the hooks here).
 
-Like aeon's BaseClassifier, `fit` and `predict_proba` validate and convert input once, at the
-door, so every model gets clean `[N, T, F]` float32 features and a wrong input fails with one
-sentence. How the network is fitted is a strategy in `actrec.training.strategies`, chosen from
-the model's capabilities. A saved model is a single safetensors file whose JSON header carries
+Input is converted once, at the door, so every model gets clean `[N, T, F]` float32 features and
+a wrong input fails with one sentence. How the network is fitted is a strategy in
+`actrec.training.strategies`, chosen from the model's capabilities. The model file's header holds
 the model config, label names and the fitted feature pipeline: loading never executes code from
 the file.
 """
 
 from __future__ import annotations
 
-import copy
-from collections.abc import Sequence
-from dataclasses import MISSING, asdict, fields
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
-from sklearn.base import BaseEstimator, ClassifierMixin
 
-from actrec import __version__
-from actrec.config import TrainConfig, estimator_signature, member_options, renamed_options
+from actrec.config import TrainConfig, member_options, renamed_options
 from actrec.data.dataset import SequenceDataset, as_dataset
 from actrec.data.labels import imbalance_notes
 from actrec.errors import ConfigError, DataError
 from actrec.features.pipeline import FeaturePipeline, Step
-from actrec.io.model_file import load_model, metadata_errors, save_model
 from actrec.models import Capabilities, model_capabilities
+from actrec.recognizers.base import BaseRecognizer, fitted
 from actrec.training import checks, networks
 from actrec.training.feature_store import TransformedBatches
-from actrec.training.strategies import FitTask, choose_strategy, fit_task
+from actrec.training.strategies import choose_strategy, fit_task
 
 __all__ = ["Recognizer", "TrainConfig"]
 
@@ -39,72 +35,58 @@ __all__ = ["Recognizer", "TrainConfig"]
 # and the values converted for JSON)
 SAVED_STATE = ("label_names", "window_length", "sample_rate_hz", "feature_names", "schema", "n_features")
 LATER_STATE = ("schema_definition", "decision_rules")  # absent from the files of older versions
-NULLABLE = {f.name for f in fields(TrainConfig) if f.default_factory is MISSING}  # None is a value, not "unset"
 
 
-class Recognizer(ClassifierMixin, BaseEstimator):
+class Recognizer(BaseRecognizer):
     """Sequence classifier: `Recognizer(model="gru", epochs=30).fit(X, y).predict(X_new)`.
 
     Keyword arguments are the fields of `TrainConfig` (same names and defaults, `model="auto"` as
     in the CLI; the signature is generated from the dataclass), stored as given, so
     scikit-learn's `get_params`/`set_params`, `clone`, `cross_validate` and `GridSearchCV` work on
-    it. After `fit` or `load`: `classes_`, `network` (eval mode), `pipeline`, `label_names`,
-    `window_length`, `sample_rate_hz`, `feature_names`, `schema`, `history` (also as `network_`,
-    `pipeline_`, `window_length_`, `history_`), and `config`, the TrainConfig the model was fitted
-    with. `history` is what the fit strategy has: epochs, a penalty search, or members.
+    it. After `fit` or `load`: `classes_`, `network_` (eval mode), `pipeline_`, `label_names_`,
+    `window_length_`, `sample_rate_hz_`, `feature_names_`, `schema_`, `history_` (each also
+    without the `_`), and `config`, the TrainConfig the model was fitted with. `history` is what the
+    fit strategy has: epochs, a penalty search, or members.
     """
 
-    kind = "sequence"  # what `actrec.video.recognizer.load_recognizer` tells apart in a model file
+    kind = "sequence"  # what `load_recognizer` tells apart in a model file
     # what one prediction reads: frames (sensor rows or keypoints), also fed one at a time to a
     # Streamer; the consumers that parse input (serve's bodies, stream's sources, export's graphs)
     # read this tag, never `kind`
     input_medium = "frames"
+    input_types = (np.ndarray, SequenceDataset, list, tuple)
+    config_class = TrainConfig
 
-    # fitted state, set by `fit` or `load` (these class defaults say "not fitted yet", so that
-    # __init__ stores the arguments only, as scikit-learn asks)
-    network: torch.nn.Module | None = None
-    pipeline: FeaturePipeline | None = None
-    label_names: list[str] = []  # noqa: RUF012  replaced, never changed in place
-    class_values: np.ndarray | None = None  # the non-string labels fit was given, in label order
-    window_length = 0
-    sample_rate_hz: float | None = None
-    feature_names: list[str] | None = None
-    schema: str | None = None
-    schema_definition: dict[str, Any] | None = None
-    frame_shape: tuple[int, ...] = ()
-    n_features = 0
-    history = pd.DataFrame()  # what the fit strategy records: epochs, a penalty search, or members
+    # fitted state, set by `fit` or `load` (class defaults: "not fitted yet")
+    pipeline_: FeaturePipeline | None = None
+    class_values_: np.ndarray | None = None  # the non-string labels fit was given, in label order
+    window_length_ = 0
+    sample_rate_hz_: float | None = None
+    feature_names_: list[str] | None = None
+    schema_: str | None = None
+    schema_definition_: dict[str, Any] | None = None
+    frame_shape_: tuple[int, ...] = ()
+    n_features_ = 0
+    history_ = pd.DataFrame()  # what the fit strategy records: epochs, a penalty search, or members
     validation_proba_: np.ndarray | None = None  # out-of-sample, of models refitted on train + validation
-    notes: list[str] = []  # noqa: RUF012  what fit chose and why, for the person reading the run
     cut_by_time_budget_ = False  # the time budget, a guard, stopped a neural fit early
     # streaming decision rules fitted to a session with known segments (`actrec.stream.calibrate`)
-    decision_rules: dict[str, Any] | None = None
-    is_main_process, world_size = True, 1
-
-    def __init__(self, *args: Any, **params: Any) -> None:
-        # scikit-learn's contract: every argument stored unchanged under its own name
-        # (an option's old name, `config.RENAMED`, still works, with a warning naming the new one)
-        bound = type(self).__init__.__signature__.bind(self, *args, **renamed_options(params, warn=True))  # type: ignore[attr-defined]
-        bound.apply_defaults()
-        for name, value in list(bound.arguments.items())[1:]:
-            setattr(self, name, value)
-        # a bad option fails here, before any data is given
-        self.config = self._config_from_params()
-
-    __init__.__signature__ = estimator_signature(TrainConfig)  # type: ignore[attr-defined]
-
-    def _config_from_params(self) -> TrainConfig:
-        """A checked TrainConfig from the constructor arguments (copied: fit fills in options)."""
-        given = copy.deepcopy({f.name: getattr(self, f.name) for f in fields(TrainConfig)})
-        # a list or dict left unset (None) takes the dataclass's fresh default
-        config = TrainConfig(**{name: value for name, value in given.items() if value is not None or name in NULLABLE})
-        config.check()
-        return config
+    decision_rules_: dict[str, Any] | None = None
+    is_main_process_, world_size_ = True, 1
+    pipeline = fitted("pipeline")
+    class_values = fitted("class_values")
+    window_length = fitted("window_length")
+    sample_rate_hz = fitted("sample_rate_hz")
+    feature_names = fitted("feature_names")
+    schema = fitted("schema")
+    schema_definition = fitted("schema_definition")
+    frame_shape = fitted("frame_shape")
+    n_features = fitted("n_features")
+    decision_rules = fitted("decision_rules")
+    is_main_process = fitted("is_main_process")
+    world_size = fitted("world_size")
 
     # ------------------------------------------------------------------ scikit-learn names
-    def __sklearn_is_fitted__(self) -> bool:
-        return self.network is not None
-
     @property
     def classes_(self) -> np.ndarray:
         """Class labels in `predict_proba`'s column order: the values `fit` was given (names, or
@@ -119,17 +101,7 @@ class Recognizer(ClassifierMixin, BaseEstimator):
             raise ConfigError("this Recognizer is not fitted; call fit or Recognizer.load first")
         return self.pipeline
 
-    # the fitted state under scikit-learn's names
-    network_ = property(lambda self: self.network)
-    pipeline_ = property(lambda self: self.pipeline)
-    window_length_ = property(lambda self: self.window_length)
-    history_ = property(lambda self: self.history)
-
     # ------------------------------------------------------------------ public names
-    @property
-    def model_name(self) -> str:
-        return self.config.model
-
     @property
     def capabilities(self) -> Capabilities:
         """What the model can do (`actrec.models.Capabilities`), from its fitted config."""
@@ -145,30 +117,11 @@ class Recognizer(ClassifierMixin, BaseEstimator):
         """Refuse sequences longer than a fixed-length model takes; never cut them silently."""
         checks.check_length(self.capabilities, self.config.model, self.window_length, n_steps, source)
 
-    # ------------------------------------------------------------------ fit
-    def fit(
-        self,
-        X: Any,
-        y: Any = None,
-        groups: Any = None,
-        lengths: Any = None,
-        label_names: Sequence[str] | None = None,
-        validation: SequenceDataset | None = None,
-        work_dir: str | Path | None = None,
-        progress: bool = False,
-        resume_from: str | Path | None = None,
-    ) -> Recognizer:
-        """Train on `X` (array `[N, T, F]` / `[N, T, J, C]` or a SequenceDataset).
-
-        Options and data are checked first (`TrainConfig.check`, `check_data`), before any work.
-        An integer (or other non-string) `y` without `label_names` becomes `classes_` as given, the
-        way scikit-learn classifiers do. A stratified, group-aware `val_fraction` of the data picks
-        the best epoch unless `validation` is given. Checkpoints go to `work_dir/checkpoints` when
-        given, after every epoch, and stay there if the fit is stopped; `resume_from` (such a
-        `last.ckpt`) continues that fit, with the same settings and data, to the weights a straight
-        run reaches.
-        """
-        self.config = self._config_from_params()  # set_params may have changed the arguments
+    # ------------------------------------------------------------------ fit (the door is BaseRecognizer.fit)
+    def _training_data(self, X: Any, y: Any, groups: Any, lengths: Any, label_names: Any) -> SequenceDataset:
+        """`X` (array `[N, T, F]` / `[N, T, J, C]` or a SequenceDataset) as a labelled dataset. An
+        integer (or other non-string) `y` without `label_names` becomes `classes_` as given, the
+        way scikit-learn classifiers do."""
         self.class_values = None
         self.notes, self.cut_by_time_budget_ = [], False
         if not isinstance(X, SequenceDataset) and y is not None and label_names is None:
@@ -179,33 +132,42 @@ class Recognizer(ClassifierMixin, BaseEstimator):
         dataset = as_dataset(X, y, groups, lengths, label_names)
         if dataset.y is None:
             raise DataError(f"{dataset.source}: has no labels; fit needs one label per sample")
-        self.check_data(dataset)
-        if validation is not None:
-            self.check_data(validation)
-        task = fit_task(dataset, validation, self.config, work_dir, progress, resume_from)
-        self.label_names = list(dataset.label_names)
-        self.sample_rate_hz = dataset.sample_rate_hz
-        self.feature_names = dataset.feature_names
-        self.schema = dataset.schema
-        self.schema_definition = None
-        if dataset.is_keypoints and dataset.schema:
-            self.schema_definition = self.skeleton().to_dict()
-        self.frame_shape = tuple(int(s) for s in dataset.X.shape[2:])
-        self.window_length = task.dataset.n_steps
-        self._fit(task)
-        if self.config.class_weight is None and self.config.sampler != "balanced":
-            self.notes += imbalance_notes(task.train.labels, self.label_names)
-        return self
+        return dataset
 
-    def _fit(self, task: FitTask) -> None:
+    def _check_training_data(self, data: SequenceDataset) -> None:
+        self.check_data(data)
+
+    def _fit(
+        self,
+        data: SequenceDataset,
+        validation: SequenceDataset | None,
+        work_dir: str | Path | None,
+        progress: bool,
+        resume_from: str | Path | None,
+    ) -> None:
         """Fit by the strategy the model's capabilities ask for (`actrec.training.strategies`):
-        the ensemble `auto`, one network per skeleton modality, closed form, or gradient steps."""
+        the ensemble `auto`, one network per skeleton modality, closed form, or gradient steps.
+        Checkpoints go to `work_dir/checkpoints` when given, after every epoch, and stay there if
+        the fit is stopped; `resume_from` (such a `last.ckpt`) continues that fit, with the same
+        settings and data, to the weights a straight run reaches."""
+        task = fit_task(data, validation, self.config, work_dir, progress, resume_from)
+        self.label_names = list(data.label_names)
+        self.sample_rate_hz = data.sample_rate_hz
+        self.feature_names = data.feature_names
+        self.schema = data.schema
+        self.schema_definition = None
+        if data.is_keypoints and data.schema:
+            self.schema_definition = self.skeleton().to_dict()
+        self.frame_shape = tuple(int(s) for s in data.X.shape[2:])
+        self.window_length = task.dataset.n_steps
         strategy = choose_strategy(self.capabilities, self.config.modalities)
         outcome = strategy.fit(self, task)
         self.network, self.history, self.notes = outcome.network, outcome.history, outcome.notes
         self.validation_proba_ = outcome.validation_proba
         self.cut_by_time_budget_ = outcome.cut_by_time_budget
         self.is_main_process, self.world_size = outcome.is_main_process, outcome.world_size
+        if self.config.class_weight is None and self.config.sampler != "balanced":
+            self.notes += imbalance_notes(task.train.labels, self.label_names)
 
     # ------------------------------------------------------------------ what fit strategies use
     def new(self, **params: Any) -> Recognizer:
@@ -269,33 +231,21 @@ class Recognizer(ClassifierMixin, BaseEstimator):
         self._check_input(dataset)
         return checks.check_finite_features(self._fitted_pipeline().transform(dataset.X, dataset.lengths), dataset)
 
-    def predict_proba(self, X: Any, lengths: Any = None, batch_size: int = 256) -> np.ndarray:
-        """Class probabilities float32 `[N, C]`, columns in `classes_` (`label_names`) order.
-
-        With `last_steps`, each sequence's last steps are used, as in training; a fixed-length
+    def _prediction_data(self, X: Any, lengths: Any) -> SequenceDataset:
+        """With `last_steps`, each sequence's last steps are used, as in training; a fixed-length
         model refuses longer sequences (`check_length`)."""
         dataset = as_dataset(X, lengths=lengths)
         if self.config.last_steps:
             dataset = dataset.keep_last(self.config.last_steps)
         self.check_length(int(dataset.lengths.max(initial=0)), dataset.source)
-        batches = self.batches(dataset)
-        if self.network is None:
-            raise ConfigError("this Recognizer is not fitted; call fit or Recognizer.load first")
-        return networks.predict_in_batches(self.network, batches, len(self.label_names), batch_size)
+        return dataset
 
-    def predict(self, X: Any, lengths: Any = None) -> np.ndarray:
-        """The most probable class `[N]`, as in `classes_` (label names, or fit's integer labels)."""
-        proba = self.predict_proba(X, lengths)
-        return self.classes_[proba.argmax(1)]
+    def _predict_proba(self, data: SequenceDataset, batch_size: int | None, **options: Any) -> np.ndarray:
+        assert self.network is not None
+        return networks.predict_in_batches(self.network, self.batches(data), len(self.label_names), batch_size or 256)
 
     # ------------------------------------------------------------------ consumers' door
     # what eval, predict and serve call on any recognizer (the clip recognizer has the same)
-    def prediction_options(self, test_clips: int | None = None, test_crops: int | None = None) -> dict[str, Any]:
-        """`predict_proba`'s keyword arguments for these command-line options: none apply here."""
-        if test_clips is not None or test_crops is not None:
-            raise ConfigError("--test-clips and --test-crops apply to clip models only; drop them for this model")
-        return {}
-
     def read_data(self, data: Any, layout: Any) -> tuple[SequenceDataset, list[str]]:
         """(`data` as a dataset in this model's label order, lines about skipped samples: none).
         `layout`: how the user's files are laid out (`cli.layout.DataLayout`: `load`, `label_last`)."""
@@ -330,30 +280,21 @@ class Recognizer(ClassifierMixin, BaseEstimator):
 
         return sequence_model_summary(self.metadata(), self.kind)
 
-    def metadata(self) -> dict[str, Any]:
-        """What the model file's header holds: the config, and the fitted state but the network."""
-        fitted = {name: getattr(self, name) for name in SAVED_STATE + LATER_STATE}
-        return fitted | {
-            "format": "actrec-model",
-            "kind": self.kind,
-            "actrec_version": __version__,
+    def _metadata(self) -> dict[str, Any]:
+        """The config and the fitted state but the network."""
+        fitted_state = {name: getattr(self, name) for name in SAVED_STATE + LATER_STATE}
+        return fitted_state | {
             "config": asdict(self.config),
             "frame_shape": list(self.frame_shape),
             "pipeline": self.pipeline.get_state() if self.pipeline else [],
             "class_values": None if self.class_values is None else self.class_values.tolist(),
         }
 
-    def save(self, path: str | Path) -> Path:
-        """Write one self-contained `.actrec` file (safetensors + metadata + checksum,
-        `io/model_file.py`; a RUN folder gets model.actrec)."""
-        if self.network is None:
-            raise ConfigError("nothing to save: this Recognizer is not fitted")
-        return save_model(path, self.kind, self.network, self.metadata())
-
     @classmethod
     def _from_metadata(cls, meta: dict[str, Any]) -> Recognizer:
         """An unfitted Recognizer with everything but the network set from a model file's metadata."""
         rec = cls(**renamed_options(meta["config"]))  # a file saved before an option was renamed
+        rec._configure()
         for name in SAVED_STATE + LATER_STATE:
             setattr(rec, name, meta[name] if name in SAVED_STATE else meta.get(name))
         rec.window_length, rec.n_features = int(meta["window_length"]), int(meta["n_features"])
@@ -363,12 +304,5 @@ class Recognizer(ClassifierMixin, BaseEstimator):
             rec.class_values = np.asarray(meta["class_values"])
         return rec
 
-    @classmethod
-    def load(cls, path: str | Path) -> Recognizer:
-        """Load a model saved by `save` or `actrec train` (the file, or the RUN folder holding it)."""
-        meta, tensors, path = load_model(path, cls.kind)
-        with metadata_errors(path):
-            rec = cls._from_metadata(meta)
-            rec.network = networks.network_for_file(rec.build_network, tensors, path)
-        networks.load_weights(rec.network, tensors, path, str(meta.get("actrec_version", "?")))
-        return rec
+    def _network_for_file(self, tensors: dict[str, torch.Tensor], path: Path) -> torch.nn.Module:
+        return networks.network_for_file(self.build_network, tensors, path)

@@ -18,7 +18,8 @@ import torch
 from typer.testing import CliRunner
 
 from actrec.cli import app
-from actrec.video.synthetic import write_synthetic_clips
+from actrec.data.synthetic_clips import write_synthetic_clips
+from tests.helpers.clip_data import NEEDS_OPENCV
 from tests.helpers.stopping import (
     assert_same_run,
     epochs_saved,
@@ -27,6 +28,8 @@ from tests.helpers.stopping import (
     start_train,
     wait_for_epochs,
 )
+
+pytest.importorskip("cv2", reason=NEEDS_OPENCV)
 
 EPOCHS = 6
 OPTIONS = [
@@ -137,7 +140,7 @@ def test_resuming_with_augmenting_workers_draws_the_straight_runs_augmentation(c
     """DataLoader workers copy the dataset when they start, before the resumed epoch's first hook:
     the epoch number its augmentation is drawn from must already be set by then."""
     from actrec.data.clips import load_clips
-    from actrec.video.recognizer import VideoRecognizer
+    from actrec.recognizers.clip import VideoRecognizer
 
     data = load_clips(clips)
     options = dict(

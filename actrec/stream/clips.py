@@ -6,7 +6,7 @@ The buffer holds the frames one prediction looks at in training (`window_frames`
 for dense sampling, the median training video length for TSN-style segments); each prediction
 samples the clip from it exactly as at test time (centre sampling, centre crop). A flow model's
 buffer holds flow pictures, each computed once as its frame arrives (from the frame before it,
-on the whole resized frame, as the frame cache computes them; `video/flow.py`). Every frame
+on the whole resized frame, as the frame cache computes them; `data/clip_flow.py`). Every frame
 after the first prediction updates the decision maker with the newest probabilities. With `out`,
 every input frame is also written to an annotated video (label, confidence bar, timeline; the
 sink `actrec stream --out` uses for sequence models), one output frame per input frame.
@@ -23,12 +23,12 @@ from typing import Any
 
 import numpy as np
 
+from actrec.data.clip_flow import FlowSteps
+from actrec.data.clip_sampling import centre_crop, frame_indices, to_tensor
 from actrec.errors import ConfigError, DataError
 from actrec.io.clips import resize_short_side
 from actrec.stream.decisions import DecisionMaker, DecisionRules
 from actrec.stream.events import Event, EventWriter
-from actrec.video.flow import FlowSteps
-from actrec.video.sampling import centre_crop, frame_indices, to_tensor
 
 
 @dataclass
@@ -94,7 +94,7 @@ def stream_clips(
     from actrec.stream.sinks import AnnotatedVideo
 
     cv2 = quiet_cv2()
-    clip = recognizer.clip
+    clip = recognizer.clip_config
     window = max(clip.frames, int(recognizer.window_frames))
     hop = hop or max(1, window // 4)
     if hop < 1:

@@ -12,9 +12,11 @@ import pytest
 import torch
 
 from actrec.data.clips import load_clips
-from actrec.video import recognizer as video_recognizer
-from actrec.video.recognizer import VideoRecognizer
-from tests.video.conftest import TINY, TINY_CLIP
+from actrec.recognizers import clip as video_recognizer
+from actrec.recognizers.clip import VideoRecognizer
+from tests.helpers.clip_data import NEEDS_OPENCV, TINY, TINY_CLIP
+
+pytest.importorskip("cv2", reason=NEEDS_OPENCV)
 
 
 def trained_weights(data: Path, workers: int) -> dict[str, torch.Tensor]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from actrec.data.clip_sampling import ClipConfig, ClipDataset, flip_table, frame_indices
 from actrec.errors import ConfigError
-from actrec.video.sampling import ClipConfig, ClipDataset, flip_table, frame_indices
 
 
 def test_segments_take_one_frame_per_part_and_the_middle_at_test() -> None:

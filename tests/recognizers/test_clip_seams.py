@@ -14,10 +14,13 @@ from typer.testing import CliRunner
 
 from actrec.cli import app
 from actrec.data.clips import load_clips
+from actrec.data.synthetic_clips import render_clip, write_video
 from actrec.io.clips import decode_video
-from actrec.video.recognizer import VideoRecognizer
-from actrec.video.synthetic import render_clip, write_video
+from actrec.recognizers.clip import VideoRecognizer
+from tests.helpers.clip_data import NEEDS_OPENCV
 from tests.helpers.clip_models import LABELS, readme_clip_reference, save_tiny_clip_model, write_session_video
+
+pytest.importorskip("cv2", reason=NEEDS_OPENCV)
 
 runner = CliRunner()
 
@@ -152,7 +155,7 @@ def test_onnx_has_probabilities_and_readme_numpy_input_gives_predict_proba(model
 def test_exporting_leaves_the_recognizer_in_eval_mode(tmp_path: Path) -> None:
     """The exporter restores its module's mode; BatchNorm left training would change every later prediction."""
     pytest.importorskip("onnxruntime", reason="ONNX export needs the export extra")
-    from actrec.video.export import export_clip_onnx
+    from actrec.export.clips import export_clip_onnx
 
     recognizer = VideoRecognizer.load(save_tiny_clip_model(tmp_path / "run", "r3d"))
     result = export_clip_onnx(recognizer, tmp_path / "model.onnx")

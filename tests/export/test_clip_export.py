@@ -12,9 +12,10 @@ import torch
 pytest.importorskip("onnxruntime", reason="ONNX export needs the export extra")
 
 from actrec.errors import ConfigError
-from actrec.models.video import VIDEO_MODELS, build_video_model
-from actrec.video.export import export_clip_onnx
-from actrec.video.recognizer import VideoRecognizer
+from actrec.export.clips import export_clip_onnx
+from actrec.models import model_names
+from actrec.models.video import build_video_model, clip_capabilities
+from actrec.recognizers.clip import VideoRecognizer
 
 # small options for each registered clip network; one registered without an entry fails below
 TINY = {
@@ -24,7 +25,7 @@ TINY = {
     "tsn": {"width": 8, "depth": 10},
     "x3d": {"width": 4, "depths": [1, 1], "head_width": 16},
 }
-VARIANTS = [(model, TINY.get(model, {})) for model in sorted(VIDEO_MODELS)] + [
+VARIANTS = [(model, TINY.get(model, {})) for model in model_names("video")] + [
     ("r3d", {"width": 8, "depth": 10, "conv": "r2plus1d"})
 ]
 
@@ -40,7 +41,7 @@ def tiny_recognizer(model: str, options: dict) -> VideoRecognizer:
 def test_onnx_logits_match_torch(model: str, options: dict, tmp_path: Path) -> None:
     assert model in TINY, f"clip model '{model}' is registered but has no tiny options in this test"
     recognizer = tiny_recognizer(model, options)
-    if not VIDEO_MODELS[model][2].onnx:
+    if not clip_capabilities(model).onnx:
         with pytest.raises(ConfigError, match="does not export to ONNX"):
             export_clip_onnx(recognizer, tmp_path / "model.onnx")
         return
@@ -52,7 +53,7 @@ def test_a_clip_model_declaring_no_onnx_is_refused_before_tracing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     recognizer = tiny_recognizer("tsn", TINY["tsn"])
-    refused = dataclasses.replace(VIDEO_MODELS["tsn"][2], onnx=False)
+    refused = dataclasses.replace(clip_capabilities("tsn"), onnx=False)
     monkeypatch.setattr(type(recognizer.network), "capabilities", refused)
     monkeypatch.setattr(
         torch.onnx, "export", lambda *args, **kwargs: pytest.fail("traced a model declaring onnx=False")

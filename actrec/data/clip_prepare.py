@@ -8,10 +8,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from actrec.data.clip_flow import FLOW_KEY, flow_pictures
 from actrec.data.clips import ClipList
 from actrec.errors import ConfigError, DataError
 from actrec.io.clips import FrameCache
-from actrec.video.flow import FLOW_KEY, flow_pictures
 
 BAD_VIDEO_CHOICES = ("skip", "stop")
 

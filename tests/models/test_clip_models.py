@@ -9,8 +9,8 @@ import torch
 
 from actrec.errors import ConfigError
 from actrec.models.video import build_video_model
+from actrec.models.video.pretrained import load_init
 from actrec.models.video.tsm import TemporalShift
-from actrec.video.recognizer import load_init
 
 TINY = {"width": 8, "depth": 10}
 
@@ -170,3 +170,20 @@ def test_init_reads_an_mmaction2_checkpoint(model: str, shift: bool, tmp_path: P
     assert torch.allclose(
         inflated.state_dict()["layer2.0.conv1.0.weight"].sum(2), source["layer2.0.conv1.weight"], atol=1e-6
     )
+
+
+def test_one_registry_holds_sequence_and_clip_networks_tagged_by_their_input_medium():
+    from actrec.config import TrainConfig
+    from actrec.errors import ConfigError
+    from actrec.models import MODELS, model_names
+    from actrec.models.video import make_video_config
+
+    clips, frames = set(model_names("video")), set(model_names("frames"))
+    assert clips == {"tsn", "tsm", "r3d", "slowfast", "x3d"} and {"gru", "minirocket", "stgcn"} <= frames
+    assert clips | frames == set(MODELS) and not clips & frames
+    with pytest.raises(ConfigError, match="unknown model 'tsm'; 'tsm' reads video, not frames; choose one of: auto"):
+        TrainConfig(model="tsm").check()
+    with pytest.raises(
+        ConfigError, match=r"unknown clip model 'i3d'; i3d is r3d -o conv=inflated .*; choose one of: r3d"
+    ):
+        make_video_config("i3d", None)

@@ -19,11 +19,15 @@ apart), so short clips are not looped. Options the user gave win over every choi
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from actrec.data.clips import ClipList
 from actrec.errors import DataError
+from actrec.recognizers.clip_config import VideoTrainConfig
 
 FEW_CLIPS = 1500
 MANY_CLIPS = 15000
@@ -99,3 +103,50 @@ def plan_for_clips(n_clips: int, video: FirstVideo | None) -> ClipPlan:
         "(tsn, tsm, r3d, slowfast, x3d) and -o motion=diff|none, size=..., frames=..."
     )
     return ClipPlan("tsm", model_options, clip, note)
+
+
+def clips_digest(clips: ClipList) -> str:
+    """A short fingerprint of which clips (folder/file, span, label) a fit trains on, for a
+    checkpoint to tell its clips from others; a moved dataset folder keeps it."""
+    import hashlib
+
+    assert clips.y is not None
+    rows = [f"{path.parent.name}/{path.name} {clips.span(i)} {clips.y[i]}" for i, path in enumerate(clips.paths)]
+    return hashlib.sha256("\n".join(rows).encode()).hexdigest()[:12]
+
+
+def automatic_size(clips: ClipList, largest: int = 112) -> int:
+    """`largest`, or the short side of the first readable video when that is smaller."""
+    video = first_video(clips)
+    return largest if video is None else max(8, min(largest, video.short_side))
+
+
+def median_fps(paths: list[Path]) -> float:
+    from actrec.io.video import video_info
+
+    rates = []
+    for path in paths:
+        try:
+            rates.append(video_info(path).fps)
+        except DataError:
+            continue
+    rates = [rate for rate in rates if rate > 0]
+    return float(np.median(rates)) if rates else 25.0
+
+
+def plan_config(config: VideoTrainConfig, clips: ClipList) -> tuple[VideoTrainConfig, str]:
+    """`config` (of `model="auto"`) with the plan for `clips` in place of `auto`, checked, and the
+    note saying why; the options given keep their values."""
+    plan = plan_for_clips(clips.n_samples, first_video(clips))
+    given_network, given_clip = config.model_options, config.clip
+    planned = replace(
+        config, model=plan.model, model_options=plan.model_options | given_network, clip=plan.clip | given_clip
+    )
+    planned.check()
+    overridden = {**{k: v for k, v in given_clip.items() if k in plan.clip}, **given_network}
+    kept = (
+        f"; kept the options given ({', '.join(f'{k}={v}' for k, v in sorted(overridden.items()))})"
+        if overridden
+        else ""
+    )
+    return planned, plan.note + kept

@@ -13,8 +13,11 @@ import pytest
 from typer.testing import CliRunner
 
 from actrec.cli import app
+from actrec.data.synthetic_clips import write_video
 from actrec.io.clips import decode_video
-from actrec.video.synthetic import write_video
+from tests.helpers.clip_data import NEEDS_OPENCV
+
+pytest.importorskip("cv2", reason=NEEDS_OPENCV)
 
 runner = CliRunner()
 TINY_FLAGS = [
@@ -91,9 +94,9 @@ def test_stop_on_bad_video_names_the_file(clips_with_a_corrupt_file: Path, tmp_p
 
 
 def test_too_short_and_empty_videos_are_reported(motion_clips: Path, tmp_path: Path) -> None:
+    from actrec.data.clip_prepare import prepare_clips
     from actrec.data.clips import load_clips
     from actrec.io.clips import FrameCache
-    from actrec.video.prepare import prepare_clips
 
     folder = tmp_path / "clips"
     shutil.copytree(motion_clips, folder)
@@ -200,7 +203,7 @@ def test_a_clip_compare_cuts_its_splits_once_and_passes_validation_down(
     motion_clips: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import actrec.data.splits as splits
-    import actrec.video.compare as clip_compare
+    import actrec.experiments.clip_compare as clip_compare
     from actrec.data.clips import load_clips
     from actrec.experiments.compare import ModelSpec
 

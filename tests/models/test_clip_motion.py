@@ -11,10 +11,13 @@ import torch
 
 from actrec.data.clips import load_clips
 from actrec.errors import ConfigError
-from actrec.models.video import VIDEO_MODELS, build_video_model
-from actrec.video.recognizer import VideoRecognizer
-from actrec.video.sizing import FirstVideo, plan_for_clips
-from tests.video.conftest import TINY_CLIP
+from actrec.models import model_names
+from actrec.models.video import build_video_model
+from actrec.recognizers.clip import VideoRecognizer
+from actrec.recognizers.clip_sizing import FirstVideo, plan_for_clips
+from tests.helpers.clip_data import NEEDS_OPENCV, TINY_CLIP
+
+pytest.importorskip("cv2", reason=NEEDS_OPENCV)
 
 FAMILIES = {
     "r3d": {"width": 4, "depth": 10},
@@ -25,7 +28,7 @@ FAMILIES = {
 }
 
 
-@pytest.mark.parametrize("model", sorted(VIDEO_MODELS))
+@pytest.mark.parametrize("model", model_names("video"))
 def test_a_still_background_cancels_in_every_family(model: str) -> None:
     """With differences of frames, adding any still image to every frame changes nothing; with
     RGB frames it does."""
@@ -45,16 +48,16 @@ def test_differences_keep_torchvision_names_and_need_one_more_frame() -> None:
     with pytest.raises(ConfigError, match="needs at least 3 frames per clip with motion=diff"):
         build_video_model("tsm", 3, 2, FAMILIES["tsm"], motion="diff")
     with pytest.raises(ConfigError, match="motion 'optical' is not one of: none, diff, flow"):
-        VideoRecognizer("tsm", clip={"motion": "optical"})
+        _ = VideoRecognizer("tsm", clip={"motion": "optical"}).config  # checked when read (fit reads it first)
 
 
-@pytest.mark.parametrize("model", sorted(VIDEO_MODELS))
+@pytest.mark.parametrize("model", model_names("video"))
 def test_the_difference_step_is_in_the_onnx_graph(model: str, tmp_path: Path) -> None:
     """The graph takes the sampled RGB frames, as for RGB models, and matches PyTorch."""
     pytest.importorskip("onnxruntime", reason="ONNX export needs the export extra")
     import onnx
 
-    from actrec.video.export import export_clip_onnx
+    from actrec.export.clips import export_clip_onnx
 
     recognizer = VideoRecognizer(model, model_options=FAMILIES[model], clip={"size": 32, "frames": 9, "motion": "diff"})
     recognizer.label_names = ["a", "b", "c"]
@@ -92,17 +95,19 @@ def test_auto_resolves_saves_and_reloads_as_the_chosen_model(motion_clips: Path,
     recognizer = VideoRecognizer(model_options={"width": 4}, clip={"size": 16}, epochs=1, batch_size=4)
     assert recognizer.model_name == "auto"
     recognizer.fit(clips)
-    assert recognizer.model_name == "tsm" and recognizer.clip.motion == "diff" and recognizer.clip.size == 16
+    assert (
+        recognizer.model_name == "tsm" and recognizer.clip_config.motion == "diff" and recognizer.clip_config.size == 16
+    )
     assert recognizer.config.model_options["width"] == 4 and recognizer.config.model_options["depth"] == 10
     assert len(recognizer.notes) == 1 and "kept the options given (size=16, width=4)" in recognizer.notes[0]
     loaded = VideoRecognizer.load(recognizer.save(tmp_path / "model.actrec"))
-    assert loaded.model_name == "tsm" and loaded.clip.motion == "diff"
+    assert loaded.model_name == "tsm" and loaded.clip_config.motion == "diff"
     np.testing.assert_allclose(loaded.predict_proba(clips), recognizer.predict_proba(clips), atol=1e-6)
 
 
 def test_regularisation_options_are_checked_and_change_training(motion_clips: Path) -> None:
     with pytest.raises(ConfigError, match="label_smoothing must be in"):
-        VideoRecognizer("tsn", label_smoothing=1.0)
+        _ = VideoRecognizer("tsn", label_smoothing=1.0).config
     clips = load_clips(motion_clips).subset(np.arange(0, 120, 6))
     options = {
         "model_options": {"width": 4, "depth": 10},
@@ -121,8 +126,8 @@ def test_regularisation_options_are_checked_and_change_training(motion_clips: Pa
 def test_a_diff_model_streams_the_probabilities_of_predict_proba(tmp_path: Path) -> None:
     """The stream's rolling buffer feeds the same frames to the same network (the difference
     step inside it): its prediction on a whole video equals predict_proba on that file."""
-    from actrec.video.stream import stream_clips
-    from actrec.video.synthetic import render_clip, write_video
+    from actrec.data.synthetic_clips import render_clip, write_video
+    from actrec.stream.clips import stream_clips
 
     clip = TINY_CLIP | {"frames": 9, "motion": "diff"}
     recognizer = VideoRecognizer("tsm", model_options=FAMILIES["tsm"], clip=clip)

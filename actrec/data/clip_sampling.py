@@ -20,10 +20,10 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset
 
+from actrec.data.clip_flow import negated
+from actrec.data.clip_motion import CHANNELS, clip_sources, motion_members
+from actrec.data.clip_prepare import BAD_VIDEO_CHOICES
 from actrec.errors import ConfigError
-from actrec.models.video.motion import CHANNELS, clip_sources, motion_members
-from actrec.video.flow import negated
-from actrec.video.prepare import BAD_VIDEO_CHOICES
 
 MEAN = torch.tensor([0.485, 0.456, 0.406]).view(3, 1, 1, 1)  # ImageNet, as torchvision's weights expect
 STD = torch.tensor([0.229, 0.224, 0.225]).view(3, 1, 1, 1)
@@ -47,7 +47,7 @@ class ClipConfig:
     DataLoader processes that decode and augment; on_bad_video: skip | stop; motion: what the
     network reads of the frames (`none`: the frames; `diff`: differences of consecutive ones, a
     step inside the network; `flow`: dense optical flow pictures, computed once per video into
-    the cache, `video/flow.py`; several joined by `+`, e.g. `none+flow`: one network per motion,
+    the cache, `data/clip_flow.py`; several joined by `+`, e.g. `none+flow`: one network per motion,
     fused; `models/video/motion.py`).
     """
 

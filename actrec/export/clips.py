@@ -11,7 +11,7 @@ depend on the video's length and size, so they stay outside the fixed-shape grap
 input (`motion=diff`) is a step of the network, so it is inside the graph and the input stays RGB.
 Optical flow (`motion=flow`) is OpenCV's, which no graph holds: the clip then carries flow
 pictures (`pictures` prop: which of `rgb`, `flow` are stacked along the channels, 3 each;
-`flow` prop: how they are computed, `video/flow.py`), and the README's reference computes them.
+`flow` prop: how they are computed, `data/clip_flow.py`), and the README's reference computes them.
 """
 
 from __future__ import annotations
@@ -25,13 +25,13 @@ from typing import Any
 import numpy as np
 import torch
 
+from actrec.data.clip_flow import FLOW_SCALE
+from actrec.data.clip_motion import CHANNELS
+from actrec.data.clip_sampling import MEAN, STD
 from actrec.errors import ConfigError
 from actrec.export.graphs import onnx_session
 from actrec.export.onnx import ExportResult
 from actrec.io.atomic import atomic_path
-from actrec.models.video.motion import CHANNELS
-from actrec.video.flow import FLOW_SCALE
-from actrec.video.sampling import MEAN, STD
 
 
 class LogitsAndProbabilities(torch.nn.Module):
@@ -52,7 +52,7 @@ def clip_onnx_bytes(recognizer: Any) -> bytes:
     # eval() on the wrapper too: the exporter restores the module's mode afterwards, and a new
     # module is in training mode, which would leave the recognizer's BatchNorm layers training
     network = LogitsAndProbabilities(recognizer.network).eval()
-    clip = recognizer.clip
+    clip = recognizer.clip_config
     example = torch.zeros(1, CHANNELS * len(clip.sources), clip.frames, clip.size, clip.size)
     buffer = io.BytesIO()
     torch.onnx.export(
@@ -100,7 +100,7 @@ def export_clip_onnx(recognizer: Any, path: str | os.PathLike, data: Any = None,
         raise ConfigError(f"clip model '{recognizer.model_name}' does not export to ONNX")
     model_bytes = clip_onnx_bytes(recognizer)
     session = onnx_session(model_bytes)
-    clip = recognizer.clip
+    clip = recognizer.clip_config
     generator = torch.Generator().manual_seed(seed)
     random_clips = torch.randn(3, CHANNELS * len(clip.sources), clip.frames, clip.size, clip.size, generator=generator)
     random_diff = _diff(session, recognizer, random_clips)
