@@ -4,7 +4,6 @@ them; nothing queues without bound) and its summary gives the time of each stage
 
 from __future__ import annotations
 
-import importlib.util
 import re
 from pathlib import Path
 
@@ -13,14 +12,10 @@ from typer.testing import CliRunner
 
 from actrec.cli import app
 from tests.helpers.keypoint_model import fit_keypoint_model
+from tests.helpers.people_video import VTEST, needs_video
 
-VTEST = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")
 N_FRAMES = 30
-MISSING = [name for name in ("cv2", "mediapipe", "ai_edge_litert") if importlib.util.find_spec(name) is None]
-MISSING += [] if VTEST.is_file() else [str(VTEST)]
-pytestmark = pytest.mark.skipif(
-    bool(MISSING), reason=f"missing {', '.join(MISSING)}; scripts/install-video.sh installs them"
-)
+pytestmark = needs_video
 STAGE = r"{} (\d+\.\d) / (\d+\.\d)"  # "pose 31.2 / 29.8": ms a frame, wall / CPU
 
 

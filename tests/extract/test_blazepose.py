@@ -3,22 +3,11 @@ map back to the frame, and people found where background subtraction cannot find
 standing still from the first frame, a panning camera), on frames generated from a still of
 OpenCV's vtest.avi."""
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from actrec.extract.blazepose import Region, _to_frame, ssd_anchors, tile_grid
-
-VTEST = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")
-MISSING = [name for name in ("cv2", "mediapipe", "ai_edge_litert") if importlib.util.find_spec(name) is None]
-needs_models = pytest.mark.skipif(
-    bool(MISSING), reason=f"missing {', '.join(MISSING)}; scripts/install-video.sh installs them"
-)
-needs_video = pytest.mark.skipif(
-    bool(MISSING) or not VTEST.is_file(), reason=f"needs {VTEST} and {', '.join(MISSING) or 'the models'}"
-)
+from tests.helpers.people_video import VTEST, needs_models, needs_video
 
 
 def test_a_region_crop_maps_back_to_the_frame_and_an_upright_body_is_not_rotated() -> None:

@@ -3,22 +3,17 @@ thread (the person detector, or background subtraction) runs beside the poses, a
 be applied to the frame it was computed on however late it comes. Runs on OpenCV's vtest.avi with
 the finder's thread and the poses delayed at random, against undelayed and single-threaded runs."""
 
-import importlib.util
 import random
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-VTEST = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")
+from tests.helpers.people_video import VTEST, needs_video
+
 FRAMES = 30
 
-MISSING = [name for name in ("cv2", "mediapipe", "ai_edge_litert") if importlib.util.find_spec(name) is None]
-MISSING += [] if VTEST.is_file() else [str(VTEST)]
-pytestmark = pytest.mark.skipif(
-    bool(MISSING), reason=f"missing {', '.join(MISSING)}; scripts/install-video.sh installs them"
-)
+pytestmark = needs_video
 
 
 @pytest.fixture(scope="module")
