@@ -24,8 +24,9 @@ class Capabilities:
     needs_skeleton: takes keypoint data with a skeleton schema only (graph models).
     fixed_length: every input is laid out on exactly the training window (e.g. `pooling=all`); a
         longer sequence cannot be predicted whole.
-    per_frame_streaming: can be updated per frame at a cost that does not grow with the window
-        instead of re-running the whole window; `frame_state` names the state that does it
+    per_frame_streaming: can be updated per frame from a kept state instead of re-running the
+        whole window (random-kernel models at a cost independent of the window; recurrent stacks
+        by one batched step over the window's staggered states); `frame_state` names the state that does it
         (`actrec.stream.states`: recurrent, kernel, ensemble) and `streaming_note` says why not
         when it cannot.
     onnx: exports to ONNX. closed_form: fitted by `actrec.training.kernels` (biases + linear

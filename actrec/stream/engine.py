@@ -3,8 +3,9 @@
 `push(frame)` applies the saved feature pipeline incrementally and asks the model for the window
 ending at this frame (the last `window` frames, or all frames so far while warming up), which
 equals `Recognizer.predict_proba` on that window. Models whose capabilities declare a per-frame
-state update at a cost that does not grow with the window (`states.py`: GRU/LSTM stacks through a
-staggered state bank, random-kernel models through running sums, ensembles of those); other
+state update keep one instead of re-running the window (`states.py`: random-kernel models through
+running sums, at a cost independent of the window; GRU/LSTM stacks through a staggered state bank,
+one batched step over the window's states; ensembles of those); other
 models (convolutional, attention, bidirectional, graph) run the window on a ring buffer, and
 `mode` / `mode_reason` say so.
 """
@@ -153,7 +154,7 @@ class Streamer:
         """One line for logs and the CLI: how each frame is computed."""
         if self.mode == "incremental":
             how = self.model.how
-            return f"incremental: per-frame cost independent of the window, through {how} ({self.runtime})"
+            return f"incremental: through {how} ({self.runtime})"
         return f"window: {self.mode_reason}, so each frame runs the {self.window_length}-frame window ({self.runtime})"
 
     def push(self, frame: np.ndarray | None, time: float | None = None) -> Decision:

@@ -176,7 +176,7 @@ class KernelStep(nn.Module):
 class KernelGraphStream:
     """`KernelStream`'s interface over a `KernelStep` run by `run` (torch or onnxruntime)."""
 
-    how = "running sums of the kernel features, as a graph"
+    how = "running sums of the kernel features, as a graph (a per-frame cost independent of the window)"
 
     def __init__(self, stream: KernelStream, run: StepFn) -> None:
         self.template = stream

@@ -53,7 +53,7 @@ SCRATCH_ARRAYS = ["moving", "features", "logits"]  # written by a step before it
 class KernelStream:
     """The running state of one `RocketNet` over a sliding window of `window_length` frames."""
 
-    how = "running sums of the kernel features"
+    how = "running sums of the kernel features (a per-frame cost independent of the window)"
     count: int  # frames pushed since the stream started (reset returns it to the warmed-up start)
 
     def __init__(self, network: RocketNet, window_length: int) -> None:

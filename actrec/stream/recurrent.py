@@ -1,4 +1,4 @@
-"""O(1)-per-frame recurrent inference that equals batch predict on every sliding window.
+"""Per-frame recurrent inference that equals batch predict on every sliding window.
 
 A sliding window of W frames restarts the recurrence at each window start, so carrying one state
 is not the same as predicting on the window. The *staggered state bank* keeps W states per layer,
@@ -6,7 +6,9 @@ one per window start offset (row s mod W started at frame s). Each new frame adv
 in one batched cell step; the row that started W-1 frames ago has then seen exactly the current
 window, its state goes through the pooling and head, and that row is zeroed to start the next
 window. Before W frames the oldest row has seen the partial window, which equals batch predict
-with `lengths`. Cost per frame: a few `[W, H]` matrix products, independent of W's history.
+with `lengths`. Cost per frame: a few `[W, H]` matrix products, one batched call per layer
+instead of W sequential steps, so it grows with W (`bench/stream.py` measures it at W = 30 and
+250), unlike the kernel models' running sums.
 
 `NumpyBank` runs the cell math (PyTorch gate order: GRU r, z, n with b_hn inside r * (...);
 LSTM i, f, g, o) in float32 NumPy with preallocated buffers. `TorchBankStep` is the same step as
@@ -80,7 +82,7 @@ class NumpyBank:
     read and are cleared once per window.
     """
 
-    how = "a staggered state bank"
+    how = "a staggered state bank (one batched step over the window's states: its cost grows with the window)"
 
     def __init__(self, network: RecurrentNet, window_length: int) -> None:
         reason = incremental_blocker(network)

@@ -49,7 +49,7 @@ class GraphBank:
     picks the row whose window ends now.
     """
 
-    how = "a staggered state bank"
+    how = "a staggered state bank (one batched step over the window's states: its cost grows with the window)"
 
     def __init__(self, step: TorchBankStep, window_length: int, run: LogitsFn) -> None:
         self.window_length = window_length
