@@ -6,8 +6,9 @@ and `actrec serve` / `bench/serve.py` run it under uvicorn on a port. Per-frame 
 event loop (a GRU state bank step is tens of microseconds); whole-sequence predictions run in a
 worker thread so they never stall the streams.
 
-Pauses are kept short: once the app has started (models loaded, uvicorn's modules imported), the
-heap it holds is moved out of the garbage collector's sight (`freeze_heap`). Left in sight, the
+Pauses are kept short: once the app has started (models loaded, uvicorn's modules imported, each
+model's stream built and its compiled code run once, `SessionStreamers.warm`), the heap it holds is
+moved out of the garbage collector's sight (`freeze_heap`). Left in sight, the
 half a million objects of torch and the models made each full collection stop the event loop for
 0.3-0.6 s, long enough to fill every session's queue and drop frames.
 
@@ -113,12 +114,6 @@ def freeze_heap() -> int:
     return gc.get_freeze_count()
 
 
-@asynccontextmanager
-async def _frozen_after_startup(app: FastAPI) -> AsyncIterator[None]:
-    freeze_heap()
-    yield
-
-
 def create_app(models: dict[str, Any], settings: ServeSettings | None = None) -> FastAPI:
     """The service over `models` ({name: fitted sequence or clip recognizer}). A clip model
     predicts one posted video per request; its WebSocket stream is refused in one line."""
@@ -130,7 +125,16 @@ def create_app(models: dict[str, Any], settings: ServeSettings | None = None) ->
     metrics = ServeMetrics()
     registry = SessionRegistry(settings.max_sessions)
     streamers = SessionStreamers(models, settings.runtime)
-    app = FastAPI(title="actrec", summary="Live action recognition", lifespan=_frozen_after_startup)
+
+    @asynccontextmanager
+    async def warmed_and_frozen(app: FastAPI) -> AsyncIterator[None]:
+        """At startup: what the first session of each model would build and compile, then the heap frozen."""
+        streamers.warm()
+        freeze_heap()
+        yield
+
+    app = FastAPI(title="actrec", summary="Live action recognition", lifespan=warmed_and_frozen)
+    app.state.streamers = streamers
 
     def authorized(header: str | None) -> bool:
         if settings.token is None:

@@ -250,6 +250,15 @@ class SessionStreamers:
             self.prototypes[model] = Streamer(self.models[model], runtime=self.runtime)
         return self.prototypes[model].fork(rules)
 
+    def warm(self) -> None:
+        """Build each streamed model's prototype and push one frame of zeros through a fork of it,
+        so what a first session would build or compile (the kernel layout, the compiled step) is
+        done before the server takes connections, and before its heap is frozen (`app.freeze_heap`)."""
+        for name, recognizer in self.models.items():
+            if recognizer.input_medium == "frames":
+                shape = tuple(recognizer.frame_shape) or (len(recognizer.feature_names or []),)
+                self.new(name, session_rules(recognizer, {})).push(np.zeros(shape, np.float32))
+
 
 class SessionRegistry:
     """The open sessions, and the cap on how many a server takes."""

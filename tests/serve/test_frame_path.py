@@ -85,16 +85,19 @@ def test_a_frame_of_another_size_or_ragged_is_refused():
         frame('{"x": [[1, 2], [3]]}', shape=(2, 2))
 
 
-def test_a_started_app_freezes_the_heap_it_loaded(gru_run):
+def test_a_started_app_has_built_its_streams_and_frozen_the_heap_it_loaded(gru_run):
     """A full collection over the loaded models and libraries stopped the event loop for 0.3-0.6 s
-    in the soak; after startup they sit in the permanent generation, which collections skip."""
+    in the soak; after startup they, and what a model's first session builds, sit in the permanent
+    generation, which collections skip."""
     gc.unfreeze()
     assert gc.get_freeze_count() == 0
     app = create_app({"gru": Recognizer.load(gru_run)})
-    assert gc.get_freeze_count() == 0  # building the app is not starting it
+    assert gc.get_freeze_count() == 0 and not app.state.streamers.prototypes  # built, not started
     try:
         with fastapi_testclient.TestClient(app) as client:
             assert gc.get_freeze_count() > 10_000
+            assert list(app.state.streamers.prototypes) == ["gru"]
+            assert app.state.streamers.prototypes["gru"].frame_index == 0  # the warm-up pushed a fork
             assert client.get("/healthz").json()["status"] == "ok"
     finally:
         gc.unfreeze()
