@@ -8,6 +8,7 @@ line for the client and never reaches the Streamer.
 
 from __future__ import annotations
 
+import logging
 import math
 import time as clock
 import uuid
@@ -17,12 +18,13 @@ from typing import Any, Literal
 
 import numpy as np
 
-from actrec.errors import ConfigError, DataError
+from actrec.errors import ActrecError, ConfigError, DataError
 from actrec.serve.protocol import ClosedMessage, DecisionMessage, EventOut, FrameMessage, OpenedMessage
 from actrec.stream.decisions import Decision, DecisionRules
 from actrec.stream.engine import DEFAULT_SAMPLE_RATE_HZ, Streamer
 from actrec.stream.events import Event
 
+log = logging.getLogger("actrec.serve")
 TIMELINE_RUNS = 120  # label runs kept per session for the status page
 RECENT_EVENTS = 20
 
@@ -257,7 +259,10 @@ class SessionStreamers:
         for name, recognizer in self.models.items():
             if recognizer.input_medium == "frames":
                 shape = tuple(recognizer.frame_shape) or (len(recognizer.feature_names or []),)
-                self.new(name, session_rules(recognizer, {})).push(np.zeros(shape, np.float32))
+                try:
+                    self.new(name, session_rules(recognizer, {})).push(np.zeros(shape, np.float32))
+                except ActrecError as error:  # its sessions will say it, one line each; serving goes on
+                    log.warning("model '%s' was not warmed up: %s", name, error)
 
 
 class SessionRegistry:

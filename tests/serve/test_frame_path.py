@@ -101,3 +101,19 @@ def test_a_started_app_has_built_its_streams_and_frozen_the_heap_it_loaded(gru_r
             assert client.get("/healthz").json()["status"] == "ok"
     finally:
         gc.unfreeze()
+
+
+def test_a_model_the_warm_up_cannot_push_still_lets_the_server_start(gru_run, monkeypatch, caplog):
+    from actrec.stream.engine import Streamer
+
+    def refuse(self, frame, time=None):
+        raise DataError("frame 0: refused")
+
+    monkeypatch.setattr(Streamer, "push", refuse)
+    app = create_app({"gru": Recognizer.load(gru_run)})
+    try:
+        with caplog.at_level("WARNING", logger="actrec.serve"), fastapi_testclient.TestClient(app) as client:
+            assert client.get("/healthz").json()["status"] == "ok"
+        assert "model 'gru' was not warmed up: frame 0: refused" in caplog.text
+    finally:
+        gc.unfreeze()
