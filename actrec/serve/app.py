@@ -6,6 +6,12 @@ and `actrec serve` / `bench/serve.py` run it under uvicorn on a port. Per-frame 
 event loop (a GRU state bank step is tens of microseconds); whole-sequence predictions run in a
 worker thread so they never stall the streams.
 
+Pauses are kept short: once the app has started (models loaded, uvicorn's modules imported, each
+model's stream built and its compiled code run once, `SessionStreamers.warm`), the heap it holds is
+moved out of the garbage collector's sight (`freeze_heap`). Left in sight, the
+half a million objects of torch and the models made each full collection stop the event loop for
+0.3-0.6 s, long enough to fill every session's queue and drop frames.
+
 Overload is explicit: each session holds at most `queue_frames` waiting frames and drops the
 oldest (the client sees the running `dropped` count in every decision), the server refuses
 sessions past `max_sessions` with a `server_full` error and close code 1013, and messages above
@@ -14,9 +20,12 @@ sessions past `max_sessions` with a `server_full` error and close code 1013, and
 
 from __future__ import annotations
 
+import gc
 import hmac
 import json
 import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import asdict, replace
 from importlib import resources
 from pathlib import Path
@@ -96,6 +105,15 @@ def model_info(name: str, recognizer: Any) -> ModelInfo:
     )
 
 
+def freeze_heap() -> int:
+    """Collect what is garbage now, then move every object still alive into the permanent
+    generation (`gc.freeze`), which later collections do not scan: a full collection then looks at
+    what serving allocated since, not at the models and libraries. Returns how many were frozen."""
+    gc.collect()
+    gc.freeze()
+    return gc.get_freeze_count()
+
+
 def create_app(models: dict[str, Any], settings: ServeSettings | None = None) -> FastAPI:
     """The service over `models` ({name: fitted sequence or clip recognizer}). A clip model
     predicts one posted video per request; its WebSocket stream is refused in one line."""
@@ -107,7 +125,16 @@ def create_app(models: dict[str, Any], settings: ServeSettings | None = None) ->
     metrics = ServeMetrics()
     registry = SessionRegistry(settings.max_sessions)
     streamers = SessionStreamers(models, settings.runtime)
-    app = FastAPI(title="actrec", summary="Live action recognition")
+
+    @asynccontextmanager
+    async def warmed_and_frozen(app: FastAPI) -> AsyncIterator[None]:
+        """At startup: what the first session of each model would build and compile, then the heap frozen."""
+        streamers.warm()
+        freeze_heap()
+        yield
+
+    app = FastAPI(title="actrec", summary="Live action recognition", lifespan=warmed_and_frozen)
+    app.state.streamers = streamers
 
     def authorized(header: str | None) -> bool:
         if settings.token is None:

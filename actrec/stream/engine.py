@@ -12,6 +12,7 @@ models (convolutional, attention, bidirectional, graph) run the window on a ring
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 from collections.abc import Callable
@@ -59,8 +60,6 @@ class Streamer:
       "onnx"; `runtime` then holds the one in use.
     rules: decision rules; default: the rules saved in the model by calibration, else
       `DecisionRules.for_model(window, sample rate)`.
-    state: a per-frame state that has seen no frame, built for this recognizer and window (see
-      `fork`), instead of building one.
     """
 
     def __init__(
@@ -70,7 +69,6 @@ class Streamer:
         runtime: str = "auto",
         rules: DecisionRules | None = None,
         rule_settings: dict[str, Any] | None = None,
-        state: FrameState | None = None,
     ) -> None:
         self.recognizer = recognizer
         self.window_length = int(window or recognizer.window_length)
@@ -100,7 +98,7 @@ class Streamer:
         if graph is not None:
             self.model: Any = graph
         elif self.mode == "incremental":
-            self.model = state if state is not None else self._state_bank(network, n_features, metadata)
+            self.model = self._state_bank(network, n_features, metadata)
         else:
             self.model = WindowRunner(self.features, self.window_length, self._window_fn(network, n_features, metadata))
         # rules fitted by `actrec stream --calibrate` (saved in the model), then rule_settings (a
@@ -139,16 +137,23 @@ class Streamer:
     def fork(self, rules: DecisionRules | None = None) -> Streamer:
         """A new stream over the same model at frame 0, with `rules` (default: these). A state
         that can start afresh from this one (`fresh()`: a random-kernel model's, which takes
-        ~20 ms to build) is shared rather than rebuilt, so a server that opens a stream per
-        connection builds it once per model; other states are built anew."""
+        ~20 ms to build) is shared rather than rebuilt, and so is what this stream read from the
+        model (its mode, runtime, capabilities: checking them again walks the network, ~1 ms): a
+        server that opens a stream per connection does that once per model. Other states are
+        built anew, as a new Streamer builds them."""
         fresh = getattr(self.model, "fresh", None) if self.mode == "incremental" else None
-        return Streamer(
-            self.recognizer,
-            self.window_length,
-            self.runtime,
-            rules or self.rules,
-            state=fresh() if fresh is not None else None,
-        )
+        if fresh is None or self._centred_input is not None:
+            return Streamer(self.recognizer, self.window_length, self.runtime, rules or self.rules)
+        twin = copy.copy(self)
+        twin.model = fresh()
+        twin.features = FrameFeatures(self.recognizer.pipeline)  # holds the frames a context step reads
+        twin.label_names = list(self.label_names)
+        twin.rules = rules or self.rules
+        twin.decisions = DecisionMaker(twin.rules, twin.label_names, twin.sample_rate_hz)
+        twin.frame_shape = twin.model_frame_shape
+        twin.frame_index = 0
+        twin.last_time = 0.0
+        return twin
 
     def describe(self) -> str:
         """One line for logs and the CLI: how each frame is computed."""

@@ -9,7 +9,6 @@ single Streamer, so the threads, sinks and CLI are shared.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,18 +52,18 @@ class _Person:
 
 
 class PeopleStreamer:
-    """One Streamer per track, made by `make_streamer()` when the track first appears.
+    """One Streamer per track, forked from `template` (`Streamer.fork`: one model, what it built
+    shared, each person's own state) when the track first appears; `template` itself is never pushed.
 
     leave_after_frames: frames a track may be missing before the person counts as gone (their
       Streamer is finished, closing any open event, and dropped); match the tracker's `max_missed`.
     """
 
-    def __init__(self, make_streamer: Callable[[], Streamer], leave_after_frames: int = LEAVE_AFTER_FRAMES) -> None:
+    def __init__(self, template: Streamer, leave_after_frames: int = LEAVE_AFTER_FRAMES) -> None:
         if leave_after_frames < 0:
             raise ConfigError(f"leave_after_frames is {leave_after_frames}; use 0 or more frames")
-        self.make_streamer = make_streamer
         self.leave_after_frames = leave_after_frames
-        self.template = make_streamer()  # the rules, rate and description every person shares
+        self.template = template  # the model, rules, rate and description every person shares
         self.rules = self.template.rules
         self.sample_rate_hz = self.template.sample_rate_hz
         self.tracks: dict[int, _Person] = {}
@@ -83,7 +82,7 @@ class PeopleStreamer:
         decision = PeopleDecision(index, self.last_time)
         for track in people:
             if track not in self.tracks:
-                self.tracks[track] = _Person(self.make_streamer(), index)
+                self.tracks[track] = _Person(self.template.fork(), index)
         for track, person in list(self.tracks.items()):
             keypoints = people.get(track)
             person.missed = 0 if keypoints is not None else person.missed + 1
@@ -113,5 +112,5 @@ class PeopleStreamer:
 
 
 def people_streamer(recognizer: Any, leave_after_frames: int = LEAVE_AFTER_FRAMES, **options: Any) -> PeopleStreamer:
-    """A PeopleStreamer over `recognizer`, each person's Streamer built with `options`."""
-    return PeopleStreamer(lambda: Streamer(recognizer, **options), leave_after_frames)
+    """A PeopleStreamer over `recognizer`, each person's Streamer forked from one built with `options`."""
+    return PeopleStreamer(Streamer(recognizer, **options), leave_after_frames)

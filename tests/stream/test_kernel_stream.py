@@ -91,6 +91,36 @@ def test_forked_streams_share_what_the_model_built_and_keep_their_own_state():
         np.testing.assert_allclose(np.stack(probabilities), expected, atol=1e-5)
 
 
+def test_a_fork_reads_nothing_again_from_the_model_and_starts_afresh(monkeypatch):
+    """A fork (a server's session, a person in a people stream) takes what its prototype read from
+    the model instead of walking the network again (~1 ms each on the default model), with rules
+    of its own and a state at frame 0 even when the prototype has been pushed; the prototype goes on."""
+    import actrec.stream.engine as engine
+    from actrec.stream.decisions import DecisionRules
+
+    recognizer = default_model(20, 3)
+    prototype = Streamer(recognizer)
+    session = np.random.default_rng(5).normal(size=(60, 3)).astype(np.float32)
+    for frame in session[:30]:
+        prototype.push(frame)
+
+    def walked(*args, **kwargs):
+        raise AssertionError("the fork read the model again")
+
+    monkeypatch.setattr(engine, "network_capabilities", walked)
+    monkeypatch.setattr(engine, "model_metadata", walked)
+    rules = DecisionRules.for_model(20, 30.0, enter=0.7)
+    fork = prototype.fork(rules)
+    assert fork.rules is rules and prototype.rules is not rules and fork.decisions.rules is rules
+    assert fork.frame_index == 0 and fork.model.kernel_positions is prototype.model.kernel_positions
+    got = np.stack([fork.push(frame).probabilities for frame in session[:25]])
+    windows, lengths = trailing_windows(session[:25], 20)
+    np.testing.assert_allclose(got, recognizer.predict_proba(windows, lengths=lengths), atol=1e-5)
+    went_on = np.stack([prototype.push(frame).probabilities for frame in session[30:]])
+    windows, lengths = trailing_windows(session, 20)
+    np.testing.assert_allclose(went_on, recognizer.predict_proba(windows[30:], lengths=lengths[30:]), atol=1e-5)
+
+
 @pytest.mark.parametrize("runtime", ["torch", "onnx"])
 def test_the_step_graph_streams_what_the_compiled_step_streams(runtime):
     """Issue 17 item 7: the per-frame step as a graph (state in, state out), what a runtime that is

@@ -145,3 +145,30 @@ def test_stream_people_on_real_video_frames(tmp_path, pose_model):
     check = cv2.VideoCapture(str(out))
     assert int(check.get(cv2.CAP_PROP_FRAME_COUNT)) == 20
     check.release()
+
+
+def test_each_person_is_a_fork_of_one_streamer_and_decides_as_a_stream_of_their_own():
+    """People over a random-kernel model share the layout their template built (forked, not
+    rebuilt, as a person appears) and each decides exactly what a Streamer fed their frames alone does."""
+    from actrec.stream.engine import Streamer
+
+    rng = np.random.default_rng(2)
+    y = np.arange(24) % 2
+    X = np.stack([np.stack([pose(["stand", "wave"][label], rng) for _ in range(8)]) for label in y])
+    dataset = SequenceDataset(
+        X=X, lengths=np.full(24, 8), y=y, label_names=["stand", "wave"], schema="mediapipe_pose", sample_rate_hz=FPS
+    )
+    kernel_model = Recognizer(seed=0).fit(dataset)
+    script = scripted_people(60)
+    people = people_streamer(kernel_model, leave_after_frames=10, runtime="numpy")
+    alone = {4: Streamer(kernel_model, runtime="numpy"), 9: Streamer(kernel_model, runtime="numpy")}
+    for index in range(60):
+        decision = people.push(script[index], index / FPS)
+        for track in script[index]:
+            expected = alone[track].push(script[index][track], index / FPS)
+            assert decision.people[track].label == expected.label
+            np.testing.assert_allclose(decision.people[track].probabilities, expected.probabilities, atol=1e-6)
+        assert all(
+            person.streamer.model.kernel_positions is people.template.model.kernel_positions
+            for person in people.tracks.values()
+        )
