@@ -24,21 +24,20 @@ and exactly equal to batch predict on that window:
   the biases (a rounded sum in another order can land on the other side of a bias and move a
   probability by 1e-3), while batch predict keeps float32 convolutions (several times faster on
   CPU than float64). The grid is the finest that keeps those outputs exact (`input_grid`): 2^-14
-  for one channel, 2^-11 for nine; 2^-8 with Hydra and in files from before it. A coarse grid
+  for one channel down to 2^-11 from six channels on; 2^-8 with Hydra and in files from before it. A coarse grid
   loses what a standardised channel says below it: ACSF1's appliance power (1,460 steps, a few
-  spikes set its scale) keeps 59 of its 473 distinct values per series on 2^-8, and top-1 went
-  0.895 -> 0.915 on 2^-13 (2 seeds, one level kernel).
+  spikes set its scale) keeps 59 of its 473 distinct values per series on 2^-8; top-1 went
+  0.875 -> 0.895 on 2^-13 (2 seeds; with one level kernel per dilation 0.895 -> 0.915).
 - *Level kernels* (`level_kernels`): MiniRocket's weights sum to zero, so its valid outputs cannot
   see where a channel sits, only how it moves (a wrist's orientation under gravity, a joint's
   height, an appliance's power level). aeon's MiniRocket sees levels through the zeros it pads at
   the edges, which a sliding window cannot keep; kernels that sum their nine taps (all weights 1)
   give the level back with outputs that slide like the others. On generated wrist-IMU windows of
   unseen subjects, one ridge head on the 84 kernels' features reached top-1 0.59, on those plus
-  each channel's level 0.79, and on aeon MiniRocket's features 0.80. Two level kernels on the
-  same channels are the same convolution (nine ones), differing only in their biases, so a new
-  fit has one per channel combination when the channels have fewer than `LEVEL_KERNELS`
-  (`level_kernel_count`; one on univariate data, where 42 copies of one moving sum outweighed the
-  84 kernels' shapes in the ridge head: ACSF1 0.875 -> 0.895, ItalyPowerDemand 0.963 -> 0.965).
+  each channel's level 0.79, and on aeon MiniRocket's features 0.80. On univariate data the 42
+  level kernels of a dilation are one convolution (the moving sum) with 42 times the biases: a
+  fine grid of thresholds on the level, not copies. One per dilation instead lost ArrowHead 0.893
+  -> 0.850 (5 seeds) while ACSF1 gained 0.895 -> 0.927 and ItalyPowerDemand 0.963 -> 0.965.
 - *`skip_steps`*: the first steps of each sequence (the feature pipeline's context, e.g. the
   velocity of a window's first frame) are never read, so a window's features depend only on frame
   features a stream computes once.
@@ -77,7 +76,7 @@ EXACT_BITS = 24  # float32's significand: outputs and their differences with bia
 MAX_CHANNELS = 9  # a kernel sums at most nine channels
 WEIGHT_SUM = 12  # the largest sum of a kernel's absolute weights (MiniRocket's: 6 x 1 + 3 x 2; level kernels' 9)
 HYDRA_WEIGHT_GRID = 2.0**6
-LEVEL_KERNELS = 42  # level kernels per dilation of a new fit at most (`level_kernel_count`); 0 in older files
+LEVEL_KERNELS = 42  # level kernels per dilation of a new fit (module docstring); 0 in older files
 REACH = 0.5  # the widest kernel of a new fit spans half the window (`RocketConfig.reach`); 1 in older files
 LEVEL_EXAMPLES = 16  # training examples whose outputs place a level kernel's biases
 FULL_REACH_STEPS = 64  # ... or up to 64 steps: short windows keep kernels that see them whole
@@ -224,12 +223,6 @@ def valid_outputs(lengths: torch.Tensor, dilation: int) -> torch.Tensor:
     return (lengths - (KERNEL_LENGTH - 1) * dilation).clamp(min=0)
 
 
-def level_kernel_count(n_channels: int) -> int:
-    """Level kernels per dilation of a new fit: `LEVEL_KERNELS`, or one per combination of
-    channels (2^C - 1) when there are fewer (module docstring)."""
-    return min(LEVEL_KERNELS, 2 ** min(n_channels, MAX_CHANNELS) - 1)
-
-
 def input_grid(n_channels: int, config: RocketConfig) -> float:
     """Steps per unit of the grid a network puts its inputs on (module docstring). With
     `fine_grid`, the largest power of two at which a kernel's output (up to `MAX_CHANNELS` channels
@@ -340,8 +333,6 @@ class KernelBank(nn.Module):
         self.level_kernels = level_kernels
         self.n_kernels = N_KERNELS + level_kernels
         max_channels = min(n_channels, MAX_CHANNELS)
-        # level kernels that cover every combination of channels read each once (`level_kernel_count`)
-        every_combination = n_channels <= MAX_CHANNELS and level_kernels == 2**n_channels - 1
         for i, count in enumerate(counts):
             # each kernel reads the sum of 1..9 random channels, weighted towards few channels
             n_used = (
@@ -352,9 +343,6 @@ class KernelBank(nn.Module):
             combination = torch.zeros(self.n_kernels, n_channels)
             for k in range(self.n_kernels):
                 combination[k, torch.randperm(n_channels, generator=generator)[: n_used[k]]] = 1.0
-            if every_combination:
-                picked = (np.arange(1, level_kernels + 1)[:, None] >> np.arange(n_channels)[None, :]) & 1
-                combination[N_KERNELS:] = torch.from_numpy(picked.astype(np.float32))
             self.register_buffer(f"combination_{i}", combination)
             self.register_buffer(f"bias_{i}", torch.zeros(self.n_kernels, count))
         self.register_buffer("weights", kernel_weights(level_kernels), persistent=False)

@@ -17,7 +17,6 @@ from actrec.models import build_model
 from actrec.models.rocket import (
     INPUT_GRID,
     LEVEL_KERNELS,
-    N_KERNELS,
     KernelBank,
     MultiRocketConfig,
     RocketConfig,
@@ -139,21 +138,6 @@ def test_level_kernels_see_a_channel_level_that_minirocket_kernels_cannot():
         top1[levels] = float((recognizer.predict_proba(test.X).argmax(1) == test.y).mean())
     # weights that sum to zero give the same outputs for both classes: chance
     assert top1[0] < 0.7 and top1[LEVEL_KERNELS] > 0.85, top1
-
-
-def test_level_kernels_read_each_combination_of_few_channels_once():
-    # two level kernels on the same channels are one convolution: a univariate fit has one level
-    # kernel, a 2-channel fit three (each channel, then both), and wider data the full 42
-    for channels, expected in ((1, [[1.0]]), (2, [[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]), (6, None)):
-        X = np.random.default_rng(0).normal(size=(16, 30, channels)).astype(np.float32)
-        network = (
-            Recognizer("minirocket", model_options={"num_features": 168}, seed=0).fit(X, np.arange(16) % 2).network
-        )
-        bank = network.banks[0]
-        assert network.config.level_kernels == (len(expected) if expected else LEVEL_KERNELS)
-        if expected:
-            for i in range(len(bank.dilations)):
-                assert bank.get_buffer(f"combination_{i}")[N_KERNELS:].tolist() == expected
 
 
 @pytest.mark.parametrize("channels, differences", [(1, False), (6, False), (12, False), (1, True)])
