@@ -17,20 +17,27 @@ and exactly equal to batch predict on that window:
   adds one output per kernel and dilation and one leaves; PPV, MPV and MIPV are sums and counts
   over the outputs in the window, Hydra's win and loss counts too. Sequences too short for a
   dilation have no output there (PPV and MPV 0, MIPV -1).
-- *Exact convolution outputs.* Inputs are rounded to multiples of 2^-8 within +-32 (a standardised
-  feature loses nothing a classifier sees), biases and Hydra's weights lie on grids too, so every
-  convolution output is a short binary fraction that float32 holds exactly, whatever order a
-  convolution adds its terms in; sums over steps are taken in float64, also exact. A stream then
-  computes bit for bit the values batch predict compares with the biases (a rounded sum in another
-  order can land on the other side of a bias and move a probability by 1e-3), while batch
-  predict keeps float32 convolutions (several times faster on CPU than float64).
+- *Exact convolution outputs.* Inputs are rounded to a grid within +-32, biases and Hydra's
+  weights lie on grids too, so every convolution output is a short binary fraction that float32
+  holds exactly, whatever order a convolution adds its terms in; sums over steps are taken in
+  float64, also exact. A stream then computes bit for bit the values batch predict compares with
+  the biases (a rounded sum in another order can land on the other side of a bias and move a
+  probability by 1e-3), while batch predict keeps float32 convolutions (several times faster on
+  CPU than float64). The grid is the finest that keeps those outputs exact (`input_grid`): 2^-14
+  for one channel down to 2^-11 from six channels on; 2^-8 with Hydra and in files from before it. A coarse grid
+  loses what a standardised channel says below it: ACSF1's appliance power (1,460 steps, a few
+  spikes set its scale) keeps 59 of its 473 distinct values per series on 2^-8; top-1 went
+  0.875 -> 0.895 on 2^-13 (2 seeds; with one level kernel per dilation 0.895 -> 0.915).
 - *Level kernels* (`level_kernels`): MiniRocket's weights sum to zero, so its valid outputs cannot
   see where a channel sits, only how it moves (a wrist's orientation under gravity, a joint's
   height, an appliance's power level). aeon's MiniRocket sees levels through the zeros it pads at
   the edges, which a sliding window cannot keep; kernels that sum their nine taps (all weights 1)
   give the level back with outputs that slide like the others. On generated wrist-IMU windows of
   unseen subjects, one ridge head on the 84 kernels' features reached top-1 0.59, on those plus
-  each channel's level 0.79, and on aeon MiniRocket's features 0.80.
+  each channel's level 0.79, and on aeon MiniRocket's features 0.80. On univariate data the 42
+  level kernels of a dilation are one convolution (the moving sum) with 42 times the biases: a
+  fine grid of thresholds on the level, not copies. One per dilation instead lost ArrowHead 0.893
+  -> 0.850 (5 seeds) while ACSF1 gained 0.895 -> 0.927 and ItalyPowerDemand 0.963 -> 0.965.
 - *`skip_steps`*: the first steps of each sequence (the feature pipeline's context, e.g. the
   velocity of a window's first frame) are never read, so a window's features depend only on frame
   features a stream computes once.
@@ -63,8 +70,11 @@ KERNEL_POSITIONS = np.array(list(combinations(range(KERNEL_LENGTH), 3)), dtype=n
 N_KERNELS = len(KERNEL_POSITIONS)
 POOLS = ("ppv", "mpv", "mipv", "lspv")
 SLIDING_POOLS = ("ppv", "mpv", "mipv")  # pools a stream keeps as running sums (module docstring)
-INPUT_GRID = 2.0**8  # inputs are multiples of 2^-8 ...
+INPUT_GRID = 2.0**8  # inputs are multiples of 2^-8 (with Hydra, and in files from before `fine_grid`) ...
 INPUT_LIMIT = 32.0  # ... within +-32: MiniRocket outputs then need 21 bits and Hydra's 23 (float32 has 24)
+EXACT_BITS = 24  # float32's significand: outputs and their differences with biases must fit it
+MAX_CHANNELS = 9  # a kernel sums at most nine channels
+WEIGHT_SUM = 12  # the largest sum of a kernel's absolute weights (MiniRocket's: 6 x 1 + 3 x 2; level kernels' 9)
 HYDRA_WEIGHT_GRID = 2.0**6
 LEVEL_KERNELS = 42  # level kernels per dilation of a new fit (module docstring); 0 in older files
 REACH = 0.5  # the widest kernel of a new fit spans half the window (`RocketConfig.reach`); 1 in older files
@@ -101,7 +111,9 @@ class RocketConfig:
     with 12 level kernels, 2 seeds). Windows of up to 64 steps keep kernels that span them whole,
     and longer ones kernels of 64 steps at least: on the sets of 24 to 50 steps the whole span
     was the better (JapaneseVowels, SensorWindowsShort, KeypointWindows: 0.5 to 1.5 points).
-    Set to 0.5 by `fit` for new models, 1 in older files.
+    Set to 0.5 by `fit` for new models, 1 in older files. fine_grid: inputs on the finest grid
+    that keeps every output exact (`input_grid`, module docstring) rather than 2^-8; set by `fit`
+    for new models, off in older files.
     """
 
     num_features: int = 10_000
@@ -117,6 +129,7 @@ class RocketConfig:
     left_pad: bool = False
     level_kernels: int = 0
     reach: float = 1.0
+    fine_grid: bool = False
 
     def __post_init__(self) -> None:
         if isinstance(self.pooling, str):
@@ -210,9 +223,21 @@ def valid_outputs(lengths: torch.Tensor, dilation: int) -> torch.Tensor:
     return (lengths - (KERNEL_LENGTH - 1) * dilation).clamp(min=0)
 
 
-def on_input_grid(x: torch.Tensor) -> torch.Tensor:
-    """Inputs as the kernels read them (module docstring): multiples of 2^-8 within +-32."""
-    return torch.clamp(torch.round(x * INPUT_GRID) / INPUT_GRID, -INPUT_LIMIT, INPUT_LIMIT)
+def input_grid(n_channels: int, config: RocketConfig) -> float:
+    """Steps per unit of the grid a network puts its inputs on (module docstring). With
+    `fine_grid`, the largest power of two at which a kernel's output (up to `MAX_CHANNELS` channels
+    within +-`INPUT_LIMIT`, +-2x that on the differences, times `WEIGHT_SUM`) and its difference
+    with a bias stay below 2^`EXACT_BITS` grid steps; Hydra's responses (weights on a 2^-6 grid, up
+    to eight channels) keep `INPUT_GRID`, as do older files."""
+    if not config.fine_grid or config.hydra_groups:
+        return INPUT_GRID
+    bound = WEIGHT_SUM * min(n_channels, MAX_CHANNELS) * INPUT_LIMIT * (2 if config.differences else 1)
+    return 2.0 ** math.floor(math.log2(2 ** (EXACT_BITS - 1) / bound))
+
+
+def on_input_grid(x: torch.Tensor, grid: float) -> torch.Tensor:
+    """Inputs as the kernels read them (module docstring): multiples of 1 / `grid` within +-32."""
+    return torch.clamp(torch.round(x * grid) / grid, -INPUT_LIMIT, INPUT_LIMIT)
 
 
 def kernel_taps(level_kernels: int) -> tuple[np.ndarray, np.ndarray]:
@@ -298,14 +323,16 @@ class KernelBank(nn.Module):
         config: RocketConfig,
         generator: torch.Generator,
         level_kernels: int = 0,
+        grid: float = INPUT_GRID,
     ) -> None:
         super().__init__()
         self.pools = list(config.pooling)
+        self.grid = grid
         per_kernel = max(1, config.num_features // N_KERNELS)
         self.dilations, counts = fit_dilations(input_length, per_kernel, config.max_dilations, config.reach)
         self.level_kernels = level_kernels
         self.n_kernels = N_KERNELS + level_kernels
-        max_channels = min(n_channels, 9)
+        max_channels = min(n_channels, MAX_CHANNELS)
         for i, count in enumerate(counts):
             # each kernel reads the sum of 1..9 random channels, weighted towards few channels
             n_used = (
@@ -370,7 +397,7 @@ class KernelBank(nn.Module):
                     weight[N_KERNELS:], d, valid, eligible, series_of, quantiles[N_KERNELS:], generator
                 )
                 values = np.concatenate([values, level])
-            bias.copy_(torch.from_numpy(np.round(values * INPUT_GRID) / INPUT_GRID))
+            bias.copy_(torch.from_numpy(np.round(values * self.grid) / self.grid))
 
     def _level_biases(
         self,
@@ -505,6 +532,7 @@ class RocketNet(nn.Module):
     mean: torch.Tensor
     scale: torch.Tensor
     sparse: torch.Tensor
+    input_grid: float  # steps per unit of the grid inputs are rounded to (`input_grid`)
     fitted_summary: dict[str, Any]  # what the closed-form fit chose (head, penalty, temperature), set by the fit
 
     @classmethod
@@ -522,10 +550,11 @@ class RocketNet(nn.Module):
         self.config = config
         generator = torch.Generator().manual_seed(int(torch.initial_seed()) % (2**63))
         length = config.input_length
+        self.input_grid = input_grid(n_features, config)
         # level kernels read the series only: on its differences they would sum a dilated velocity
-        banks = [KernelBank(n_features, length, config, generator, config.level_kernels)]
+        banks = [KernelBank(n_features, length, config, generator, config.level_kernels, self.input_grid)]
         if config.differences:
-            banks.append(KernelBank(n_features, max(length - 1, 1), config, generator))
+            banks.append(KernelBank(n_features, max(length - 1, 1), config, generator, grid=self.input_grid))
         hydra: list[HydraBank] = []
         if config.hydra_groups:
             for representation_length in [length, max(length - 1, 1)]:
@@ -575,7 +604,7 @@ class RocketNet(nn.Module):
         x = x[:, self.config.skip_steps :]
         valid = step_mask(each_lengths[0], x.shape[1])
         series = torch.where(
-            valid[:, None, :], on_input_grid(x.transpose(1, 2)), torch.zeros((), dtype=x.dtype)
+            valid[:, None, :], on_input_grid(x.transpose(1, 2), self.input_grid), torch.zeros((), dtype=x.dtype)
         ).contiguous()
         out = [(series, each_lengths[0])]
         if len(each_lengths) > 1:

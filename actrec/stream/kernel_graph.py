@@ -22,7 +22,7 @@ from torch import nn
 
 from actrec.export.graphs import onnx_bytes
 from actrec.models.registry import network_capabilities
-from actrec.models.rocket import INPUT_GRID, INPUT_LIMIT, KERNEL_LENGTH, SLIDING_POOLS, RocketNet
+from actrec.models.rocket import INPUT_LIMIT, KERNEL_LENGTH, SLIDING_POOLS, RocketNet
 from actrec.stream.kernels import KernelStream
 
 STATE_NAMES = ["series", "previous", "conv", "shares", "above", "excess", "frames", "hydra"]
@@ -59,6 +59,7 @@ class KernelStep(nn.Module):
         super().__init__()
         s = stream
         self.window, self.skip, self.history, self.ring = s.window_length, s.skip, s.history, s.ring
+        self.input_grid = s.input_grid
         self.n_kernel, self.n_series = s.n_kernel, len(s.picks)
         self.hydra_groups = (
             s.n_groups
@@ -110,7 +111,7 @@ class KernelStep(nn.Module):
         active = series_length >= self.need  # [mixes]
         slid = (now > self.window) & (series_length > 0)
 
-        row = torch.clamp(torch.round(features.double() * INPUT_GRID) / INPUT_GRID, -INPUT_LIMIT, INPUT_LIMIT)
+        row = torch.clamp(torch.round(features.double() * self.input_grid) / self.input_grid, -INPUT_LIMIT, INPUT_LIMIT)
         total = self.mixing @ row
         value = torch.where(self.is_difference, total - previous, total)
         slot = torch.remainder(t, self.history)

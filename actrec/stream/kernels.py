@@ -36,7 +36,6 @@ import numpy as np
 
 from actrec.models.rocket import (
     HALF,
-    INPUT_GRID,
     INPUT_LIMIT,
     KERNEL_LENGTH,
     SLIDING_POOLS,
@@ -60,6 +59,7 @@ class KernelStream:
         self.window_length = window_length
         self.ring = window_length + 1  # frames a computed output is kept, until it leaves the window
         self.skip = network.config.skip_steps
+        self.input_grid = network.input_grid
         self.pools = list(network.config.pooling)
         self.n_channels = int(network.banks[0].get_buffer("combination_0").shape[1])
         layout = _Layout(network, self.n_channels, len(self.pools))
@@ -200,6 +200,7 @@ class KernelStream:
         old_start = series_start - 1
         convolve_frame(
             variants[-1],
+            self.input_grid,
             self.picks,
             self.is_difference,
             self.previous_sums,
@@ -327,6 +328,7 @@ class _Layout:
 @numba.njit(cache=True, nogil=True)
 def convolve_frame(
     frame: np.ndarray,
+    grid: float,
     picks: np.ndarray,
     is_difference: np.ndarray,
     previous: np.ndarray,
@@ -342,14 +344,14 @@ def convolve_frame(
     conv: np.ndarray,
     shares: np.ndarray,
 ) -> None:
-    """One frame in: its channel sums on the input grid (the difference series' as this frame's sums
+    """One frame in: its channel sums on the input grid (multiples of 1 / `grid`; the difference series' as this frame's sums
     minus the last), written twice into the `series` ring (mix m reads series `series_of[m]`); the newest output of every kernel into
     `conv`; each Hydra kernel's share (its response where it wins its group, ties counting for
     every tied kernel; 1 where it loses; 0 for groups not `active` yet) into `shares [G, 2, k]`."""
     n_channels = frame.shape[0]
     row = np.empty(n_channels)
     for c in range(n_channels):
-        row[c] = min(max(np.rint(np.float64(frame[c]) * INPUT_GRID) / INPUT_GRID, -INPUT_LIMIT), INPUT_LIMIT)
+        row[c] = min(max(np.rint(np.float64(frame[c]) * grid) / grid, -INPUT_LIMIT), INPUT_LIMIT)
     for m in range(picks.shape[0]):
         total = 0.0
         for p in range(picks.shape[1]):

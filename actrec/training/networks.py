@@ -46,7 +46,7 @@ def complete_options(
 ) -> dict[str, Any]:
     """The model options with what the data fixes filled in: the steps of a `pooling=all` head,
     and a kernel model's input length (the pipeline's context frames are never read,
-    `actrec.models.rocket`), left padding, level kernels and reach."""
+    `actrec.models.rocket`), left padding, level kernels, reach and the fine input grid."""
     options = dict(options)
     if options.get("pooling") == "all" and not options.get("steps"):
         options["steps"] = window_length
@@ -57,6 +57,7 @@ def complete_options(
         options["left_pad"] = True  # short windows read as zeros before their first frame, as a stream warming up
         options.setdefault("level_kernels", LEVEL_KERNELS)  # kernels that see a channel's level
         options.setdefault("reach", REACH)  # no dilation pools fewer outputs than half the window
+        options.setdefault("fine_grid", True)  # the finest input grid with exact outputs
     return options
 
 

@@ -14,7 +14,18 @@ from actrec.data.dataset import SequenceDataset, as_dataset
 from actrec.errors import ConfigError
 from actrec.evaluation.metrics import compute_metrics
 from actrec.models import build_model
-from actrec.models.rocket import LEVEL_KERNELS, fit_dilations, longest_run, pool
+from actrec.models.rocket import (
+    INPUT_GRID,
+    LEVEL_KERNELS,
+    KernelBank,
+    MultiRocketConfig,
+    RocketConfig,
+    fit_dilations,
+    input_grid,
+    longest_run,
+    on_input_grid,
+    pool,
+)
 from actrec.recognizers import Recognizer
 from actrec.training import kernels
 from tests.helpers.waves import make_waves
@@ -127,6 +138,30 @@ def test_level_kernels_see_a_channel_level_that_minirocket_kernels_cannot():
         top1[levels] = float((recognizer.predict_proba(test.X).argmax(1) == test.y).mean())
     # weights that sum to zero give the same outputs for both classes: chance
     assert top1[0] < 0.7 and top1[LEVEL_KERNELS] > 0.85, top1
+
+
+@pytest.mark.parametrize("channels, differences", [(1, False), (6, False), (12, False), (1, True)])
+def test_the_fine_input_grid_keeps_every_convolution_output_exact_in_float32(channels, differences):
+    config = RocketConfig(num_features=168, input_length=40, fine_grid=True, differences=differences, level_kernels=1)
+    grid = input_grid(channels, config)
+    assert grid > INPUT_GRID  # finer than older files' 2^-8 grid
+    bank = KernelBank(channels, 40, config, torch.Generator().manual_seed(0), level_kernels=1, grid=grid)
+    # the largest inputs, with signs that make kernels' outputs as large as they get, plus fine detail
+    rng = np.random.default_rng(0)
+    limit = 64.0 if differences else 32.0
+    extreme = np.where(rng.random((4, channels, 40)) < 0.5, -limit, limit)
+    series = torch.from_numpy(extreme - np.sign(extreme) * rng.integers(0, 8, extreme.shape) / grid)
+    series[:2] = on_input_grid(torch.from_numpy(rng.normal(scale=8.0, size=(2, channels, 40))), grid)
+    for i, d in enumerate(bank.dilations):
+        weight = bank.weights[:, None, :] * bank.get_buffer(f"combination_{i}")[:, :, None]
+        exact = torch.nn.functional.conv1d(series.double(), weight.double(), dilation=d)
+        assert torch.equal(bank.convolve(series.float(), i).double(), exact)
+        # and an output minus a bias on the grid (MPV's excess) too
+        bias = torch.round(exact.flip(-1) * grid) / grid
+        assert torch.equal((exact.float() - bias.float()).double(), exact - bias)
+    # Hydra's responses need the coarse grid, as do files from before the fine one
+    assert input_grid(channels, MultiRocketConfig(input_length=40, fine_grid=True)) == INPUT_GRID
+    assert input_grid(channels, RocketConfig(input_length=40)) == INPUT_GRID
 
 
 def test_ridge_with_a_given_penalty_solves_the_same_system_as_the_penalty_search():

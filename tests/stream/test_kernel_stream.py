@@ -24,7 +24,8 @@ def default_model(window: int, n_features: int, seed: int = 0) -> Recognizer:
     return Recognizer(seed=seed).fit(X, y)
 
 
-@pytest.mark.parametrize("window, n_features", [(30, 99), (250, 6)])
+# univariate: the finest input grid (2^-14)
+@pytest.mark.parametrize("window, n_features", [(30, 99), (250, 6), (120, 1)])
 def test_default_model_streams_exactly_what_batch_predict_gives(window, n_features):
     recognizer = default_model(window, n_features)
     streamer = Streamer(recognizer)
