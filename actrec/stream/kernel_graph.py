@@ -22,7 +22,7 @@ from torch import nn
 
 from actrec.export.graphs import onnx_bytes
 from actrec.models.registry import network_capabilities
-from actrec.models.rocket import INPUT_LIMIT, KERNEL_LENGTH, SLIDING_POOLS, RocketNet
+from actrec.models.rocket import KERNEL_LENGTH, SLIDING_POOLS, RocketNet, on_input_grid
 from actrec.stream.kernels import KernelStream
 
 STATE_NAMES = ["series", "previous", "conv", "shares", "above", "excess", "frames", "hydra"]
@@ -111,7 +111,7 @@ class KernelStep(nn.Module):
         active = series_length >= self.need  # [mixes]
         slid = (now > self.window) & (series_length > 0)
 
-        row = torch.clamp(torch.round(features.double() * self.input_grid) / self.input_grid, -INPUT_LIMIT, INPUT_LIMIT)
+        row = on_input_grid(features.double(), self.input_grid)
         total = self.mixing @ row
         value = torch.where(self.is_difference, total - previous, total)
         slot = torch.remainder(t, self.history)
