@@ -6,8 +6,9 @@ Here the input is read a batch at a time (`FeatureBatches`: an array, a memory-m
 or raw input passed through the feature pipeline per batch), each batch's kernel features are
 computed once, their moments accumulated (`RunningMoments`: the standardisation needs no second
 pass), and the rows are kept in memory while they fit the budget, else written to a temporary
-file and read back a minibatch at a time. The file is read with `os.pread`, not mapped: mapped
-pages that were read count in the process's resident memory, which is the figure this bounds.
+file and read back a group of blocks at a time (`FeatureStore.shuffled`). The file is read with
+`os.pread`, not mapped: mapped pages that were read count in the process's resident memory,
+which is the figure this bounds.
 In memory or on disk, the rows read back are the same bytes, so a fit does not depend on where
 its features lived. Inside `actrec.cluster.on_ray` the kernel transform runs as Ray tasks and the
 rows come back in order: the same numbers again, with the head fitted on the driver.
@@ -18,6 +19,8 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from itertools import pairwise
 from typing import Protocol
 
 import numpy as np
@@ -28,6 +31,11 @@ from actrec.models.rocket import RocketNet
 
 BATCH = 64  # samples per kernel transform: the [B, 84, b, T] pooling intermediates stay small
 READ_ROWS = 4096  # rows per chunk when a whole split is read back (validation scores)
+# `FeatureStore.shuffled`: rows are shuffled in blocks of SHUFFLE_BLOCK consecutive rows (one read
+# each), SHUFFLE_BLOCKS random blocks at a time; random single-row reads of a 40 GB file ran at
+# 230 MB/s on this disk against 840 MB/s for reads of 4,096 rows (both with a cold cache)
+SHUFFLE_BLOCK = 64
+SHUFFLE_BLOCKS = 64
 RAY_TASK_BYTES = 32 * 2**20  # raw features one Ray task returns, about (`_raw_batches_on_ray`)
 
 
@@ -195,13 +203,36 @@ class FeatureStore:
         """Bytes of features this store holds in memory."""
         return 0 if self._array is None else self._array.nbytes
 
-    def rows(self, index: np.ndarray) -> np.ndarray:
-        """float32 `[len(index), n]`: the rows at `index`, in that order."""
+    def shuffled(self, generator: torch.Generator, size: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """One epoch of minibatches `(row indices, their rows)` of at most `size` rows, in an order
+        drawn from `generator`: blocks of `SHUFFLE_BLOCK` consecutive rows in random order,
+        `SHUFFLE_BLOCKS` of them shuffled together row by row, so a minibatch mixes rows from up
+        to `SHUFFLE_BLOCKS` places of the split while a file is read in long runs (the next
+        group of blocks is read while this one is used). The order does not depend on where the
+        rows live, so in memory and on disk a fit sees the same minibatches."""
+        blocks = [np.arange(start, min(start + SHUFFLE_BLOCK, self.n)) for start in range(0, self.n, SHUFFLE_BLOCK)]
+        order = torch.randperm(len(blocks), generator=generator).numpy()
+        groups = [
+            np.concatenate([blocks[b] for b in order[start : start + SHUFFLE_BLOCKS]])
+            for start in range(0, len(blocks), SHUFFLE_BLOCKS)
+        ]
+        with ThreadPoolExecutor(max_workers=1) as reader:
+            pending = reader.submit(self._group_rows, groups[0]) if groups else None
+            for at, group in enumerate(groups):
+                assert pending is not None
+                rows = pending.result()
+                pending = reader.submit(self._group_rows, groups[at + 1]) if at + 1 < len(groups) else None
+                for part in torch.randperm(len(group), generator=generator).split(size):
+                    yield group[part.numpy()], rows[part.numpy()]
+
+    def _group_rows(self, group: np.ndarray) -> np.ndarray:
+        """The rows of `group` (whole blocks of consecutive rows), one read per block from a file."""
         if self._array is not None:
-            return self._array[index]
-        out = np.empty((len(index), self.width), np.float32)
-        for slot, row in enumerate(np.asarray(index, dtype=np.int64)):
-            self._read(out[slot].data.cast("B"), int(row))
+            return self._array[group]
+        out = np.empty((len(group), self.width), np.float32)
+        starts = np.append(np.flatnonzero(group % SHUFFLE_BLOCK == 0), len(group))  # the last block may be short
+        for start, stop in pairwise(starts):
+            self._read(out[start:stop].data.cast("B"), int(group[start]))
         return out
 
     def chunks(self) -> Iterator[np.ndarray]:

@@ -20,6 +20,7 @@ from actrec.models.rocket import (
     KernelBank,
     MultiRocketConfig,
     RocketConfig,
+    binned_pool,
     fit_dilations,
     input_grid,
     longest_run,
@@ -62,6 +63,20 @@ def test_pooling_matches_the_definitions_step_by_step():
     for b, k, j in [(0, 0, 0), (1, 5, 1), (2, 83, 0), (2, 40, 1)]:
         expected = reference_pools(conv[b, k].numpy(), float(bias[k, j]), mask[b].numpy(), 8)
         assert [float(values[b, k, j]) for values in got] == pytest.approx(expected, abs=1e-5)
+
+
+def test_binned_pooling_gives_exactly_the_numbers_of_the_comparison_pooling():
+    """On the input grid (outputs and biases multiples of 2^-8), with ties between outputs and
+    biases, repeated biases and ragged masks: the same float64 values, not merely close ones."""
+    generator = torch.Generator().manual_seed(3)
+    conv = (torch.randint(-300, 300, (5, 84, 40), generator=generator) / 256.0).float()
+    bias = (torch.randint(-100, 100, (84, 17), generator=generator) / 256.0).float()
+    bias[:, 1] = bias[:, 0]
+    conv[:, :, 3] = bias[None, :, 2]
+    mask = torch.arange(40)[None, :] < torch.tensor([[40], [31], [9], [1], [0]])
+    pools = ["ppv", "mpv", "mipv"]
+    for binned, compared in zip(binned_pool(conv, bias, mask, pools, 12), pool(conv, bias, mask, pools, 12)):
+        assert binned.dtype == torch.float64 and torch.equal(binned, compared)
 
 
 def test_longest_run_in_export_mode_gives_the_same_integers(monkeypatch):

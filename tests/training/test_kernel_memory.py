@@ -88,3 +88,24 @@ def test_standardize_fitted_in_chunks_equals_the_whole_fit_with_gaps(monkeypatch
     np.testing.assert_allclose(chunked.mean, whole.mean, rtol=1e-6)
     np.testing.assert_allclose(chunked.std, whole.std, rtol=1e-6)
     assert chunked.mean[4] == 0.0 and chunked.std[4] == 1.0
+
+
+def test_a_shuffled_epoch_reads_every_row_once_and_the_same_minibatches_from_memory_or_a_file(monkeypatch):
+    monkeypatch.setattr(feature_store, "SHUFFLE_BLOCK", 4)
+    monkeypatch.setattr(feature_store, "SHUFFLE_BLOCKS", 3)  # groups of 12 rows: several groups and a ragged end
+    train = make_waves(n=50, seed=0)
+    network = Recognizer("minirocket", model_options={"num_features": 168}, seed=0).fit(train).network
+    batches = feature_store.ArrayBatches(train.X, train.lengths)
+    with FeatureStore(network, batches, 1 << 30) as held, FeatureStore(network, batches, 0) as filed:
+        assert held.in_memory and not filed.in_memory
+        epochs = [list(store.shuffled(torch.Generator().manual_seed(7), 5)) for store in (held, filed)]
+        whole = np.concatenate(list(held.chunks()))
+        for (index, rows), (index_filed, rows_filed) in zip(*epochs, strict=True):
+            np.testing.assert_array_equal(index, index_filed)
+            np.testing.assert_array_equal(rows, rows_filed)
+            np.testing.assert_array_equal(rows, whole[index])
+            assert len(index) <= 5
+        seen = np.concatenate([index for index, _ in epochs[0]])
+        assert sorted(seen) == list(range(50)) and list(seen) != list(range(50))
+        other = np.concatenate([index for index, _ in held.shuffled(torch.Generator().manual_seed(8), 5)])
+        assert list(other) != list(seen)
