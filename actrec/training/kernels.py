@@ -21,7 +21,7 @@ as above, and the head is not refitted (validation decided when to stop).
 Memory stays flat as N grows (`feature_store.py`): input is read and featurised a batch at a
 time, biases come from the 84 examples per dilation they are drawn from, and the logistic head's
 features live in memory up to the model's `memory_mb` and in a temporary file beyond it, read
-back a minibatch at a time; the ridge head is only used up to `DUAL_MAX_SAMPLES`, where its
+back in shuffled blocks of rows (`FeatureStore.shuffled`); the ridge head is only used up to `DUAL_MAX_SAMPLES`, where its
 N x N matrices are bounded by that constant.
 """
 
