@@ -82,8 +82,9 @@ LEVEL_EXAMPLES = 16  # training examples whose outputs place a level kernel's bi
 FULL_REACH_STEPS = 64  # ... or up to 64 steps: short windows keep kernels that see them whole
 CACHE_ELEMENTS = 600_000  # float32 elements of one pooling chunk (a few MB: inside L2/L3)
 # from this many biases per kernel, `binned_pool` (cost ~ outputs x log biases) beats `pool` (cost
-# ~ outputs x biases): 2-4x at 16-40 biases on 30-1,400 steps, slower at 2-8 (scratch benchmark
-# of both on [64, 126, b, T], one thread); both give the same numbers, so this only moves time
+# ~ outputs x biases): PPV 1.4-4x faster at 16-40 biases on 30-1,400 steps, more with MPV and
+# MIPV, slower at 2-8 (scratch benchmark of both on [64, 126, b, T], one thread); both give the
+# same numbers, so this only moves time
 BINNED_MIN_BIASES = 12
 
 
