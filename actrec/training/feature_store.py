@@ -216,6 +216,11 @@ class FeatureStore:
             np.concatenate([blocks[b] for b in order[start : start + SHUFFLE_BLOCKS]])
             for start in range(0, len(blocks), SHUFFLE_BLOCKS)
         ]
+        if self._array is not None:  # in memory: each minibatch indexed directly, no group copy
+            for group in groups:
+                for part in torch.randperm(len(group), generator=generator).split(size):
+                    yield group[part.numpy()], self._array[group[part.numpy()]]
+            return
         with ThreadPoolExecutor(max_workers=1) as reader:
             pending = reader.submit(self._group_rows, groups[0]) if groups else None
             for at, group in enumerate(groups):
@@ -226,9 +231,7 @@ class FeatureStore:
                     yield group[part.numpy()], rows[part.numpy()]
 
     def _group_rows(self, group: np.ndarray) -> np.ndarray:
-        """The rows of `group` (whole blocks of consecutive rows), one read per block from a file."""
-        if self._array is not None:
-            return self._array[group]
+        """The rows of `group` (whole blocks of consecutive rows), one read per block from the file."""
         out = np.empty((len(group), self.width), np.float32)
         starts = np.append(np.flatnonzero(group % SHUFFLE_BLOCK == 0), len(group))  # the last block may be short
         for start, stop in pairwise(starts):
