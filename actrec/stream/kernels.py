@@ -47,6 +47,10 @@ from actrec.models.rocket import (
 
 STATE_ARRAYS = ["series", "previous_sums", "kernel_conv", "hydra_shares", "above", "excess", "frames", "hydra"]
 SCRATCH_ARRAYS = ["moving", "features", "logits"]  # written by a step before it reads them
+# a full-window frame sums the whole head again this often (`count_and_score`) rather than moving
+# the last logits (`slide_and_score`): the moved sums drift from the full ones by float64
+# rounding, ~1e-16 of the logits per frame; this bounds it whatever the session's length
+RESCORE_FRAMES = 1024
 
 
 class KernelStream:
@@ -131,13 +135,34 @@ class KernelStream:
         self.logits = np.zeros(len(self.head_bias))
         # PPV alone (the default) over a full window: each feature is a count times a constant, so
         # the standardisation folds into the head, `logits = head @ (above * scale) + constant`,
-        # and a frame is one pass over the biases after the convolutions (`count_and_score`)
+        # and a frame after a scored one moves the logits by two prefix rows per kernel
+        # (`slide_and_score`) instead of a pass over the whole head (`count_and_score`)
         self.full_length = self.window_length - self.skip
         self.folded: tuple[np.ndarray, np.ndarray] | None = None
         if self.pools == ["ppv"] and self.n_groups == 0 and self.max_need <= self.full_length:
             per_count = self.inverse_scale / np.maximum(self.full_length - self.bias_outputs_less, 1)
             constant = self.head_bias - self.head_weight.astype(np.float64) @ (self.mean * self.inverse_scale)
             self.folded = (per_count, constant)
+            self._sort_biases(per_count)
+
+    def _sort_biases(self, per_count: np.ndarray) -> None:
+        """Each kernel's biases in ascending order (`sorted_bias`, `bias_order` into `bias`, kernel
+        u's at `unit_start[u]:unit_start[u + 1]`) and `prefix`: row `unit_start[u] + u + j` is the
+        folded head's column sum over u's j lowest biases. An output v of kernel u then adds
+        `prefix[unit_start[u] + u + (biases below v)]` to the logits, so a frame that adds one
+        output and drops one per kernel moves them by two rows' difference: `slide_and_score`
+        reads C numbers per kernel where `count_and_score` reads the whole head (C x biases)."""
+        order = np.lexsort((self.bias, self.bias_owner))
+        self.bias_order = order.astype(np.int64)
+        self.sorted_bias = np.ascontiguousarray(self.bias[order])
+        counts = np.bincount(self.bias_owner, minlength=self.n_kernel)
+        self.unit_start = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        folded = (self.head_weight.astype(np.float64) * per_count).T[order]  # [n_bias, C], sorted
+        prefix = np.zeros((self.n_bias + self.n_kernel, folded.shape[1]))
+        for u in range(self.n_kernel):
+            lo, hi = self.unit_start[u], self.unit_start[u + 1]
+            prefix[lo + u + 1 : hi + u + 1] = np.cumsum(folded[lo:hi], axis=0)
+        self.prefix = prefix
 
     def _prefill(self, network: RocketNet) -> None:
         """The state a reset returns to. A model that left-pads short windows
@@ -169,13 +194,18 @@ class KernelStream:
         for name, value in self._start.items():
             setattr(self, name, np.copy(value))
         self.count = self._start_count
+        self._scored = self._stale = False
 
     def state(self) -> list[np.ndarray]:
         """The state arrays, in `STATE_ARRAYS` order (`kernel_graph.STATE_NAMES`)."""
+        if self._stale:
+            self._recount()
         return [getattr(self, name) for name in STATE_ARRAYS]
 
     def _clear(self) -> None:
         self.count = 0
+        # `logits` hold the last frame's full-window scores, and `above` lags them (`slide_and_score`)
+        self._scored = self._stale = False
         self.series = np.zeros((2 * self.history, len(self.picks)))  # each step twice: taps never wrap
         self.previous_sums = np.zeros(len(self.picks))
         self.kernel_conv = np.zeros((self.ring, self.n_kernel))
@@ -189,6 +219,8 @@ class KernelStream:
         """Logits `[C]` float32 of the window ending at this frame; `variants [V, F]` as given by
         `FrameFeatures.push` (the last row is used, see the module docstring)."""
         t = self.count
+        if self._stale and t % RESCORE_FRAMES == 0:  # a window stays full until a reset
+            self._recount()
         self.count += 1
         frames_in_window = min(self.count, self.window_length)
         series_length = frames_in_window - self.skip
@@ -217,6 +249,21 @@ class KernelStream:
             self.hydra_shares[ring],
         )
         if self.folded is not None and series_length == self.full_length:
+            if self._scored and t % RESCORE_FRAMES:
+                self._stale = True
+                slide_and_score(
+                    self.kernel_conv,
+                    ring,
+                    slid,
+                    old_start,
+                    self.span,
+                    self.unit_start,
+                    self.sorted_bias,
+                    self.prefix,
+                    self.logits,
+                )
+                return self.logits.astype(np.float32)
+            self._scored = True
             count_and_score(
                 self.kernel_conv,
                 ring,
@@ -233,6 +280,7 @@ class KernelStream:
                 self.logits,
             )
             return self.logits.astype(np.float32)
+        self._scored = False
         slide_sums(
             self.kernel_conv,
             ring,
@@ -264,6 +312,22 @@ class KernelStream:
         )
         head(self.head_weight, self.head_bias, self.features, self.logits)
         return self.logits.astype(np.float32)
+
+    def _recount(self) -> None:
+        """`above` of the full window ending at the last frame, counted again from the outputs
+        the ring holds: frames moved by `slide_and_score` left it behind."""
+        last = self.count - 1
+        recount_above(
+            self.kernel_conv,
+            last,
+            last + 1 - self.full_length,
+            self.span,
+            self.unit_start,
+            self.sorted_bias,
+            self.bias_order,
+            self.above,
+        )
+        self._stale = False
 
     def _inverse_outputs(self, series_length: int) -> np.ndarray:
         """1 / (valid outputs per bias), cached: constant once the window is full."""
@@ -525,6 +589,78 @@ def count_and_score(
         for b in range(weight.shape[1]):
             total += np.float64(weight[c, b]) * (above[b] * per_count[b])
         logits[c] = total + constant[c]
+
+
+@numba.njit(cache=True, nogil=True)
+def slide_and_score(
+    conv: np.ndarray,
+    ring: int,
+    slid: bool,
+    old_start: int,
+    span: np.ndarray,
+    unit_start: np.ndarray,
+    sorted_bias: np.ndarray,
+    prefix: np.ndarray,
+    logits: np.ndarray,
+) -> None:
+    """`count_and_score`'s logits for a frame after a scored one: per kernel, a binary search
+    places the new output (and the one leaving) among its sorted biases, and the logits move by
+    the difference of the two places' `prefix` rows (`KernelStream._sort_biases`). The counts
+    are left behind until something reads them (`recount_above`)."""
+    size = conv.shape[0]
+    base = old_start % size
+    for unit in range(conv.shape[1]):
+        lo, hi = unit_start[unit], unit_start[unit + 1]
+        if lo == hi:
+            continue
+        new = places(sorted_bias, lo, hi, conv[ring, unit])
+        old = lo
+        if slid:
+            row = base + span[unit]
+            old = places(sorted_bias, lo, hi, conv[row - size if row >= size else row, unit])
+        if new != old:
+            for c in range(logits.shape[0]):
+                logits[c] += prefix[new + unit, c] - prefix[old + unit, c]
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def places(sorted_bias: np.ndarray, lo: int, hi: int, value: float) -> int:
+    """`lo` + how many of `sorted_bias[lo:hi]` lie below `value` (a binary search; numba's
+    `np.searchsorted` on a slice costs several times more per call)."""
+    while lo < hi:
+        middle = (lo + hi) // 2
+        if sorted_bias[middle] < value:
+            lo = middle + 1
+        else:
+            hi = middle
+    return lo
+
+
+@numba.njit(cache=True, nogil=True)
+def recount_above(
+    conv: np.ndarray,
+    last: int,
+    series_start: int,
+    span: np.ndarray,
+    unit_start: np.ndarray,
+    sorted_bias: np.ndarray,
+    order: np.ndarray,
+    above: np.ndarray,
+) -> None:
+    """PPV counts of the full window whose last frame is `last`: kernel u's outputs are those of
+    frames `series_start + span[u]` to `last` in the ring."""
+    size = conv.shape[0]
+    for unit in range(conv.shape[1]):
+        lo, hi = unit_start[unit], unit_start[unit + 1]
+        if lo == hi:
+            continue
+        below = np.zeros(hi - lo + 1, np.int64)  # outputs above exactly j of the biases
+        for frame in range(series_start + span[unit], last + 1):
+            below[places(sorted_bias, lo, hi, conv[frame % size, unit]) - lo] += 1
+        count = 0
+        for j in range(hi - lo - 1, -1, -1):
+            count += below[j + 1]  # outputs above bias j: those above more than j biases
+            above[order[lo + j]] = count
 
 
 @numba.njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})

@@ -43,6 +43,30 @@ def test_default_model_streams_exactly_what_batch_predict_gives(window, n_featur
     assert np.abs(got - expected).max() <= 1e-5
 
 
+def test_moving_the_logits_gives_what_summing_the_whole_head_gives(monkeypatch):
+    """Frames after a scored full window move the last logits by per-kernel prefix rows
+    (`slide_and_score`) and count the biases again only when something reads them: a stream that
+    sums the whole head at every frame (`RESCORE_FRAMES` = 1) gives the same logits, and the same
+    counts whenever `state()` is read, mid-session included."""
+    from actrec.stream import kernels
+
+    recognizer = default_model(30, 6)
+    session = np.random.default_rng(5).normal(size=(400, 6)).astype(np.float32)
+    moved = Streamer(recognizer).model
+    monkeypatch.setattr(kernels, "RESCORE_FRAMES", 1)
+    summed = Streamer(recognizer).model
+    for t, frame in enumerate(session):
+        row = frame[None, :]
+        monkeypatch.setattr(kernels, "RESCORE_FRAMES", 1024)
+        got = moved.step(row)
+        monkeypatch.setattr(kernels, "RESCORE_FRAMES", 1)
+        np.testing.assert_allclose(got, summed.step(row), rtol=0, atol=1e-9)
+        if t % 97 == 0:
+            for a, b in zip(moved.state(), summed.state()):
+                np.testing.assert_array_equal(a, b)
+    assert moved._scored and not summed._stale
+
+
 def test_a_restarted_stream_warms_up_again_exactly():
     recognizer = default_model(20, 3)
     streamer = Streamer(recognizer)
