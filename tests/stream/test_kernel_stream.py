@@ -53,6 +53,7 @@ def test_moving_the_logits_gives_what_summing_the_whole_head_gives(monkeypatch):
     recognizer = default_model(30, 6)
     session = np.random.default_rng(5).normal(size=(400, 6)).astype(np.float32)
     moved = Streamer(recognizer).model
+    assert moved.slides  # 30-step windows: ~40 biases per kernel (`SLIDE_MIN_BIASES`)
     monkeypatch.setattr(kernels, "RESCORE_FRAMES", 1)
     summed = Streamer(recognizer).model
     for t, frame in enumerate(session):
