@@ -140,8 +140,9 @@ class KernelStream:
         self.logits = np.zeros(len(self.head_bias))
         # PPV alone (the default) over a full window: each feature is a count times a constant, so
         # the standardisation folds into the head, `logits = head @ (above * scale) + constant`,
-        # and a frame after a scored one moves the logits by two prefix rows per kernel
-        # (`slide_and_score`) instead of a pass over the whole head (`count_and_score`)
+        # and a frame is one pass over the biases after the convolutions (`count_and_score`); with
+        # `SLIDE_MIN_BIASES` per kernel, a frame after a scored one moves the logits by two prefix
+        # rows per kernel instead (`slide_and_score`)
         self.full_length = self.window_length - self.skip
         self.folded: tuple[np.ndarray, np.ndarray] | None = None
         if self.pools == ["ppv"] and self.n_groups == 0 and self.max_need <= self.full_length:
