@@ -186,7 +186,7 @@ class Recognizer(BaseRecognizer):
         """The network the config describes, its options completed from the data (saved with it)."""
         config = self.config
         config.model_options = networks.complete_options(
-            config.model_options, self.capabilities, self.window_length, self.pipeline
+            config.model_options, self.capabilities, self.window_length, self.pipeline, self.n_features
         )
         graph_schema = None
         if self.capabilities.needs_skeleton or config.modalities:

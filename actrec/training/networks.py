@@ -17,7 +17,7 @@ from actrec.data.dataset import SequenceDataset
 from actrec.errors import ModelFileError, first_line
 from actrec.features.pipeline import FeaturePipeline, Flatten, Standardize, Step
 from actrec.models import Capabilities, build_model
-from actrec.models.rocket import LEVEL_KERNELS, REACH
+from actrec.models.rocket import REACH, level_kernels
 from actrec.training.feature_store import TransformedBatches, slices
 
 
@@ -42,7 +42,11 @@ def default_steps(dataset: SequenceDataset, joints: list[str], modalities: list[
 
 
 def complete_options(
-    options: dict[str, Any], capabilities: Capabilities, window_length: int, pipeline: FeaturePipeline | None
+    options: dict[str, Any],
+    capabilities: Capabilities,
+    window_length: int,
+    pipeline: FeaturePipeline | None,
+    n_features: int,
 ) -> dict[str, Any]:
     """The model options with what the data fixes filled in: the steps of a `pooling=all` head,
     and a kernel model's input length (the pipeline's context frames are never read,
@@ -55,7 +59,7 @@ def complete_options(
         options["skip_steps"] = pipeline.context_frames
         options["input_length"] = max(1, window_length - options["skip_steps"])
         options["left_pad"] = True  # short windows read as zeros before their first frame, as a stream warming up
-        options.setdefault("level_kernels", LEVEL_KERNELS)  # kernels that see a channel's level
+        options.setdefault("level_kernels", level_kernels(n_features))  # kernels that see a channel's level
         options.setdefault("reach", REACH)  # no dilation pools fewer outputs than half the window
         options.setdefault("fine_grid", True)  # the finest input grid with exact outputs
     return options

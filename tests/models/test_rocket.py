@@ -17,6 +17,7 @@ from actrec.models import build_model
 from actrec.models.rocket import (
     INPUT_GRID,
     LEVEL_KERNELS,
+    UNIVARIATE_LEVEL_KERNELS,
     KernelBank,
     MultiRocketConfig,
     RocketConfig,
@@ -153,6 +154,15 @@ def test_level_kernels_see_a_channel_level_that_minirocket_kernels_cannot():
         top1[levels] = float((recognizer.predict_proba(test.X).argmax(1) == test.y).mean())
     # weights that sum to zero give the same outputs for both classes: chance
     assert top1[0] < 0.7 and top1[LEVEL_KERNELS] > 0.85, top1
+
+
+@pytest.mark.parametrize("channels, expected", [(1, UNIVARIATE_LEVEL_KERNELS), (3, LEVEL_KERNELS)])
+def test_a_new_fit_takes_fewer_level_kernels_on_one_channel(channels, expected):
+    train = level_classes(40, 0)
+    train = as_dataset(np.ascontiguousarray(train.X[:, :, :channels]), train.y)
+    recognizer = Recognizer("minirocket", model_options={"num_features": 840}, seed=0).fit(train)
+    assert recognizer.network.config.level_kernels == expected
+    assert recognizer.config.model_options["level_kernels"] == expected  # saved with the model
 
 
 @pytest.mark.parametrize("channels, differences", [(1, False), (6, False), (12, False), (1, True)])
