@@ -26,6 +26,7 @@ from actrec.models.registry import network_capabilities
 from actrec.stream.decisions import Decision, DecisionMaker, DecisionRules
 from actrec.stream.events import Event
 from actrec.stream.features import FrameFeatures, feature_count
+from actrec.stream.kernels import KernelStream
 from actrec.stream.recurrent import NumpyBank, TorchBankStep, incremental_blocker
 from actrec.stream.runtimes import (
     GraphBank,
@@ -108,6 +109,10 @@ class Streamer:
             self.window_length, self.sample_rate_hz, {**saved, **(rule_settings or {})}
         )
         self.decisions = DecisionMaker(self.rules, self.label_names, self.sample_rate_hz)
+        # a kernel state standardises complete frames itself (`KernelStream.take_raw_frames`)
+        self._raw_frames = isinstance(self.model, KernelStream) and self.features.standardize_only
+        if self._raw_frames:
+            self.model.take_raw_frames(self.features.mean, self.features.std)
         log.info("streaming %s", self.describe())
         self.model_frame_shape = tuple(getattr(recognizer, "frame_shape", ()) or ()) or None
         self.frame_shape = self.model_frame_shape
@@ -192,6 +197,8 @@ class Streamer:
             if not complete:
                 np.nan_to_num(self._centred_input, copy=False)
             logits = self.model.step_input()
+        elif self._raw_frames and complete:
+            logits = self.model.step_raw(flat)
         elif self.mode == "window" and self.features.context_frames:
             logits = self.model.push(frame, None)
         else:

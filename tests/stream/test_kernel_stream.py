@@ -30,6 +30,7 @@ def test_default_model_streams_exactly_what_batch_predict_gives(window, n_featur
     recognizer = default_model(window, n_features)
     streamer = Streamer(recognizer)
     assert streamer.mode == "incremental", streamer.describe()
+    assert streamer._raw_frames  # the compiled step standardises the frames (`KernelStream.take_raw_frames`)
     session = np.random.default_rng(1).normal(size=(3000, n_features)).astype(np.float32)
     session[1500:] *= 2.0  # a second regime, so the windows' features move through the biases
     got = np.stack([streamer.push(frame).probabilities for frame in session])
