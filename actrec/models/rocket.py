@@ -258,6 +258,25 @@ def level_kernels(n_channels: int) -> int:
     return UNIVARIATE_LEVEL_KERNELS if n_channels == 1 else LEVEL_KERNELS
 
 
+def level_signs(level_kernels: int, n_channels: int, generator: torch.Generator) -> torch.Tensor:
+    """`[level_kernels, n_channels]` signs: every other level kernel adds or subtracts each channel
+    it reads at random (+1 or -1), the others add them all. With sums alone the levels of a vector
+    quantity (gravity on a wrist's three accelerometer axes, a joint's x and y) are seen only
+    along the all-positive mixes (x, x + y, x + y + z, ...); signed mixes also see x - z, so the
+    ridge head gets the direction. Generated wrist-IMU windows (bench/accuracy.py SensorWindows,
+    5 seeds): 0.799 -> 0.813 with half signed, 0.809 with all of them signed, which also lost
+    ground on JapaneseVowels (0.984 -> 0.981).
+
+    Only for inputs of at most `MAX_CHANNELS` channels, where a mix can hold all of a sensor's
+    axes. Dozens of channels are mostly not one vector (keypoint coordinates and velocities of
+    different joints): there the signed mixes lost events on tests/stream/test_default_rules.py's
+    keypoint sessions (segment precision 0.62-0.71 -> 0.50-0.62 on three held-out sessions, the
+    model's seed 0) and left JapaneseVowels (12 channels) at 0.984."""
+    signs = torch.where(torch.rand(level_kernels, n_channels, generator=generator) < 0.5, -1.0, 1.0)
+    signs[::2] = 1.0
+    return signs
+
+
 def kernel_taps(level_kernels: int) -> tuple[np.ndarray, np.ndarray]:
     """The kernels of a bank as `three x (the taps at positions) + nine x (all nine taps)`:
     positions `[K, 3]` and the two coefficients `[K, 2]`. MiniRocket's 84 (-1 at six taps, 2 at
@@ -363,7 +382,8 @@ def binned_pool(
 class KernelBank(nn.Module):
     """MiniRocket kernels (and level kernels) at every dilation over one representation of the series.
 
-    Buffers per dilation i: `combination_i [K, F]` (which channels kernel k sums, 0/1) and
+    Buffers per dilation i: `combination_i [K, F]` (which channels kernel k sums, 0/1; a level kernel
+    subtracts some, -1) and
     `bias_i [K, b_i]` (on the input grid), K = 84 + level_kernels. Output layout, dilation-major:
     for each dilation, for each pool, `[K, b_i]` flattened.
     """
@@ -397,6 +417,8 @@ class KernelBank(nn.Module):
             combination = torch.zeros(self.n_kernels, n_channels)
             for k in range(self.n_kernels):
                 combination[k, torch.randperm(n_channels, generator=generator)[: n_used[k]]] = 1.0
+            if level_kernels and 1 < n_channels <= MAX_CHANNELS:  # a sensor's axes: signed mixes (`level_signs`)
+                combination[N_KERNELS:] *= level_signs(level_kernels, n_channels, generator)
             self.register_buffer(f"combination_{i}", combination)
             self.register_buffer(f"bias_{i}", torch.zeros(self.n_kernels, count))
         self.register_buffer("weights", kernel_weights(level_kernels), persistent=False)

@@ -65,8 +65,8 @@ class KernelStep(nn.Module):
             s.n_groups
         )  # 0 (MiniRocket, MultiRocket): no Hydra ops in the graph (empty tensors crash onnxruntime)
         counts = np.zeros((self.n_series, s.n_channels))
-        for m, picks in enumerate(s.picks):
-            np.add.at(counts[m], picks[picks >= 0], 1.0)
+        for m, (picks, signs) in enumerate(zip(s.picks, s.pick_signs)):
+            np.add.at(counts[m], picks[picks >= 0], signs[picks >= 0])
         self.register_buffer("mixing", _buffer(counts, torch.float64))  # series sums = mixing @ frame
         self.register_buffer("is_difference", _buffer(s.is_difference, torch.bool))
         lags = (KERNEL_LENGTH - 1 - np.arange(KERNEL_LENGTH))[None, :] * s.dilation[:, None]

@@ -74,16 +74,21 @@ class KernelStream:
         self.n_channels = int(network.banks[0].get_buffer("combination_0").shape[1])
         layout = _Layout(network, self.n_channels, len(self.pools))
         mixes, rep, dilation = layout.mixes, np.asarray(layout.mix_rep), np.asarray(layout.mix_dilation)
-        # Mixes that sum the same channels of the same representation share one series: with few
-        # channels (a 6-axis IMU has 63 channel subsets) thousands of kernels read a hundred series.
-        # The ring is time-major: the 84 kernels of one dilation read the same nine rows.
-        keys = [(int(r), tuple(int(c) for c in sorted(p))) for r, p in zip(rep, mixes)]
+        # Mixes that sum the same channels with the same signs in the same representation share one
+        # series: with few channels (a 6-axis IMU has 63 channel subsets) thousands of kernels read a
+        # hundred series. The ring is time-major: the 84 kernels of one dilation read the same nine rows.
+        keys = [
+            (int(r), tuple(sorted((int(c), int(g)) for c, g in zip(p, signs))))
+            for r, p, signs in zip(rep, mixes, layout.mix_signs)
+        ]
         unique = {key: i for i, key in enumerate(dict.fromkeys(keys))}
         self.series_of = np.array([unique[key] for key in keys], np.int64)
         width = max(1, max(len(p) for p in mixes))
         self.picks = np.full((len(unique), width), -1, np.int64)  # channels each series sums, -1 padded
+        self.pick_signs = np.zeros((len(unique), width))  # ... each added (1) or subtracted (-1)
         for (_, picks), i in unique.items():
-            self.picks[i, : len(picks)] = picks
+            self.picks[i, : len(picks)] = [c for c, _ in picks]
+            self.pick_signs[i, : len(picks)] = [g for _, g in picks]
         self.is_difference = np.array([r == 1 for r, _ in unique], bool)
         self.n_mixes, self.n_kernel = len(mixes), layout.n_kernel
         self.n_groups = self.n_mixes - self.n_kernel
@@ -261,6 +266,7 @@ class KernelStream:
             std,
             self.input_grid,
             self.picks,
+            self.pick_signs,
             self.is_difference,
             self.previous_sums,
             self.series,
@@ -373,6 +379,7 @@ class _Layout:
 
     def __init__(self, network: RocketNet, n_channels: int, n_pools: int) -> None:
         self.mixes: list[np.ndarray] = []  # channel indexes summed, per mix
+        self.mix_signs: list[np.ndarray] = []  # ... each added (1) or subtracted (-1)
         self.mix_rep: list[int] = []
         self.mix_dilation: list[int] = []
         self.kernel_positions: list[np.ndarray] = []  # [K, 3] per bank and dilation (`rocket.kernel_taps`)
@@ -414,8 +421,10 @@ class _Layout:
         self.bias_values = np.concatenate(bias_values) if bias_values else np.zeros(0)
 
     def _mix(self, counts: np.ndarray, n_channels: int, rep: int, dilation: int) -> None:
-        """A mix sums each channel as often as `counts` says."""
-        self.mixes.append(np.repeat(np.arange(n_channels), np.rint(counts).astype(np.int64)))
+        """A mix sums each channel as often as `counts` says, subtracting it where `counts` is negative."""
+        counts = np.rint(counts).astype(np.int64)
+        self.mixes.append(np.repeat(np.arange(n_channels), np.abs(counts)))
+        self.mix_signs.append(np.repeat(np.sign(counts), np.abs(counts)))
         self.mix_rep.append(rep)
         self.mix_dilation.append(dilation)
 
@@ -427,6 +436,7 @@ def convolve_frame(
     std: np.ndarray,
     grid: float,
     picks: np.ndarray,
+    pick_signs: np.ndarray,
     is_difference: np.ndarray,
     previous: np.ndarray,
     series: np.ndarray,
@@ -456,7 +466,7 @@ def convolve_frame(
         for p in range(picks.shape[1]):
             if picks[m, p] < 0:
                 break
-            total += row[picks[m, p]]
+            total += pick_signs[m, p] * row[picks[m, p]]
         value = total - previous[m] if is_difference[m] else total
         previous[m] = total
         series[slot, m] = value

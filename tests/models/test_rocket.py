@@ -17,6 +17,7 @@ from actrec.models import build_model
 from actrec.models.rocket import (
     INPUT_GRID,
     LEVEL_KERNELS,
+    N_KERNELS,
     UNIVARIATE_LEVEL_KERNELS,
     KernelBank,
     MultiRocketConfig,
@@ -163,6 +164,17 @@ def test_a_new_fit_takes_fewer_level_kernels_on_one_channel(channels, expected):
     recognizer = Recognizer("minirocket", model_options={"num_features": 840}, seed=0).fit(train)
     assert recognizer.network.config.level_kernels == expected
     assert recognizer.config.model_options["level_kernels"] == expected  # saved with the model
+
+
+@pytest.mark.parametrize("channels, signed", [(1, False), (6, True), (9, True), (12, False)])
+def test_level_kernels_subtract_channels_only_when_a_mix_can_hold_a_sensors_axes(channels, signed):
+    config = RocketConfig(num_features=840, input_length=40, level_kernels=8)
+    bank = build_model("minirocket", channels, 3, vars(config)).banks[0]
+    combination = bank.get_buffer("combination_0")
+    minirocket, level = combination[:N_KERNELS], combination[N_KERNELS:]
+    assert (minirocket >= 0).all()  # MiniRocket's kernels sum their channels, as aeon's do
+    assert bool((level < 0).any()) == signed
+    assert (level[::2] >= 0).all()  # every other level kernel still sums all its channels
 
 
 @pytest.mark.parametrize("channels, differences", [(1, False), (6, False), (12, False), (1, True)])
