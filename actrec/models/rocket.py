@@ -261,7 +261,7 @@ def level_kernels(n_channels: int) -> int:
 def level_signs(level_kernels: int, n_channels: int, generator: torch.Generator) -> torch.Tensor:
     """`[level_kernels, n_channels]` signs: every other level kernel adds or subtracts each channel
     it reads at random (+1 or -1), the others add them all. With sums alone the levels of a vector
-    quantity (gravity on a wrist's three accelerometer axes, a joint's x and y) are seen only
+    quantity (gravity on a wrist's three accelerometer axes) are seen only
     along the all-positive mixes (x, x + y, x + y + z, ...); signed mixes also see x - z, so the
     ridge head gets the direction. Generated wrist-IMU windows (bench/accuracy.py SensorWindows,
     5 seeds): 0.799 -> 0.813 with half signed, 0.809 with all of them signed, which also lost
